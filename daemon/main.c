@@ -1,0 +1,212 @@
+/*
+ * main.c — raftconfd's entry point: command line, configuration, logging,
+ * then the node's event loop.
+ *
+ * Only this file exits the process.  Everything it starts lives in modules
+ * that return errors instead.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <event2/event.h>
+#include <signal.h>
+
+#include "log.h"
+#include "node.h"
+
+#ifndef RAFTCONF_DEFAULT_CONFIG
+#define RAFTCONF_DEFAULT_CONFIG "/etc/raftconfd/raftconfd.yaml"
+#endif
+
+enum { EXIT_USAGE = 2 };
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: raftconfd [-c FILE] [--check] [-v] [--version] [--help]\n"
+	    "\n"
+	    "Replicated configuration store: keeps configuration keys identical on every\n"
+	    "host of a cluster by agreeing on each change with Raft.\n"
+	    "\n"
+	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "      --check        validate FILE: print \"FILE: ok\" or every error as\n"
+	    "                     FILE:LINE:COL: message, and exit 0 or 1\n"
+	    "  -v, --verbose      log more (once: debug, whatever log_level says)\n"
+	    "      --version      print the version and exit\n"
+	    "  -h, --help         print this help and exit\n"
+	    "\n"
+	    "See raftconfd(8) and raftconfd.yaml(5).\n",
+	    RAFTCONF_DEFAULT_CONFIG);
+}
+
+static int
+check_config(const char *path)
+{
+	struct config cfg;
+	struct config_errors errs = { 0 };
+	int rc;
+
+	rc = config_load(path, &cfg, &errs);
+	if (rc == 0) {
+		printf("%s: ok\n", path);
+		config_free(&cfg);
+		return 0;
+	}
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.v[i].msg);
+	config_errors_free(&errs);
+	return 1;
+}
+
+struct runtime {
+	struct event_base *base;
+	struct node *node;
+	const char *path;
+	int verbose;
+};
+
+static int
+level_for(int configured, int verbose)
+{
+	return verbose ? LOG_DEBUG : configured;
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct runtime *rt = arg;
+	struct config cfg;
+	struct config_errors errs = { 0 };
+
+	if (sig == SIGHUP) {
+		/* What can change at run time: the log level. */
+		if (config_load(rt->path, &cfg, &errs) == 0) {
+			log_set_level(level_for(cfg.log_level, rt->verbose));
+			log_notice("SIGHUP: reloaded %s; log level %s", rt->path,
+			    config_log_level_name(log_get_level()));
+			config_free(&cfg);
+		} else {
+			log_warning("SIGHUP: %s has %zu error(s), first: %s; keeping the running "
+			    "settings", rt->path, errs.n, errs.n ? errs.v[0].msg : "?");
+			config_errors_free(&errs);
+		}
+		return;
+	}
+	log_notice("%s: stopping", strsignal((int)sig));
+	node_stop(rt->node);
+}
+
+static int
+run(const char *path, int verbose)
+{
+	struct runtime rt = { .path = path, .verbose = verbose };
+	struct event *sigs[3] = { NULL };
+	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct config cfg;
+	struct config_errors errs = { 0 };
+	char err[512];
+	int rc, status = 1;
+
+	log_init("raftconfd", verbose ? LOG_DEBUG : LOG_INFO);
+	if (config_load(path, &cfg, &errs) < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_err("%s", errs.v[i].msg);
+		config_errors_free(&errs);
+		return 1;
+	}
+	log_set_level(level_for(cfg.log_level, verbose));
+	log_set_node_id(cfg.node_id);
+	signal(SIGPIPE, SIG_IGN);
+
+	rt.base = event_base_new();
+	if (rt.base == NULL || event_base_priority_init(rt.base, 2) < 0) {
+		log_err("cannot create the event loop");
+		goto out;
+	}
+	rc = node_start(rt.base, &cfg, &rt.node, err, sizeof(err));
+	if (rc < 0) {
+		log_err("cannot start: %s", err);
+		goto out;
+	}
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(rt.base, signums[i], signal_cb, &rt);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
+			log_err("cannot install a signal handler");
+			goto out;
+		}
+	}
+	event_base_dispatch(rt.base);
+	status = 0;
+	log_notice("stopped");
+out:
+	for (int i = 0; i < 3; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	node_free(rt.node);
+	if (rt.base)
+		event_base_free(rt.base);
+	config_free(&cfg);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = RAFTCONF_DEFAULT_CONFIG;
+	bool check = false;
+	int verbose = 0, c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("raftconfd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			if (optopt && optopt != '?')
+				fprintf(stderr, "raftconfd: option -%c needs an argument or is unknown; "
+				    "try 'raftconfd --help'\n", optopt);
+			else
+				fprintf(stderr, "raftconfd: unknown option '%s'; try 'raftconfd --help'\n",
+				    argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "raftconfd: unexpected argument '%s'; try 'raftconfd --help'\n",
+		    argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (check)
+		return check_config(path);
+
+	return run(path, verbose);
+}
