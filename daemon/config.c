@@ -1,0 +1,1487 @@
+/*
+ * config.c — raftconfd.yaml into a validated struct config.
+ *
+ * For: turning the operator's file into values the rest of the daemon uses
+ * without checking them again, and telling the operator about every mistake
+ * at once, each with its line and column.  Not for: the run-time membership
+ * (the replicated log owns it once the cluster is bootstrapped), nor for
+ * anything that touches the network or the disk besides reading this file.
+ *
+ * The parser walks libyaml's event stream guided by a schema table: it
+ * descends only into keys it knows and skips every other subtree event by
+ * event, so what it keeps is bounded by the schema, not by the file.  It never
+ * builds a document tree, and anchors and aliases are refused, so an alias
+ * bomb expands nothing.  Nesting is capped before libyaml's own stacks grow.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "config.h"
+
+/* How much of an offending value a message quotes. */
+#define SHOW_MAX	64
+/* Paths are built from schema names only, so this is plenty. */
+#define PATH_MAX_LEN	64
+/* A message body before "FILE:LINE:COL: path: " is prepended. */
+#define BODY_MAX	(4 * SHOW_MAX + 256)
+
+enum ftype {
+	F_CLUSTER,
+	F_ID,
+	F_ADDRESS,
+	F_PATH,
+	F_SOCKET,
+	F_LOGLEVEL,
+	F_U32,
+	F_U64,
+	F_SECTION,
+	F_MEMBERS,
+};
+
+enum section { SEC_ROOT, SEC_NODE, SEC_RAFT, SEC_HTTP, SEC_N };
+
+struct field {
+	const char	*name;
+	enum ftype	 type;
+	bool		 required;
+	size_t		 off;		/* into the object the mapping fills */
+	size_t		 size;		/* of a char buffer */
+	uint64_t	 min, max;	/* F_U32, F_U64 */
+	enum section	 section;	/* F_SECTION */
+};
+
+/* What the parser remembers about one key of one mapping. */
+struct seen {
+	bool		 present;	/* the key was written */
+	bool		 valid;		/* and its value was stored */
+	yaml_mark_t	 key;		/* where the key is */
+	yaml_mark_t	 value;		/* where its value starts */
+};
+
+#define STR(n, t, req, st, m) { .name = (n), .type = (t), .required = (req), \
+	.off = offsetof(st, m), .size = sizeof(((st *)0)->m) }
+#define NUM(n, t, m, lo, hi) { .name = (n), .type = (t), \
+	.off = offsetof(struct config, m), .size = sizeof(((struct config *)0)->m), \
+	.min = (lo), .max = (hi) }
+#define SEC(n, req, s) { .name = (n), .type = F_SECTION, .required = (req), .section = (s) }
+
+enum { ROOT_CLUSTER, ROOT_NODE, ROOT_MEMBERS, ROOT_RAFT, ROOT_HTTP, ROOT_N };
+static const struct field root_fields[ROOT_N] = {
+	[ROOT_CLUSTER]	= STR("cluster", F_CLUSTER, true, struct config, cluster),
+	[ROOT_NODE]	= SEC("node", true, SEC_NODE),
+	[ROOT_MEMBERS]	= { .name = "members", .type = F_MEMBERS },
+	[ROOT_RAFT]	= SEC("raft", false, SEC_RAFT),
+	[ROOT_HTTP]	= SEC("http", false, SEC_HTTP),
+};
+
+enum { NODE_ID, NODE_ADDRESS, NODE_LISTEN, NODE_DATA_DIR, NODE_SOCKET, NODE_LOG_LEVEL,
+	NODE_READY_TIMEOUT, NODE_N };
+static const struct field node_fields[NODE_N] = {
+	[NODE_ID]	= STR("id", F_ID, true, struct config, node_id),
+	/* Not required here: it may come from the node's members entry. */
+	[NODE_ADDRESS]	= STR("address", F_ADDRESS, false, struct config, address),
+	[NODE_LISTEN]	= STR("listen", F_ADDRESS, false, struct config, listen),
+	[NODE_DATA_DIR]	= STR("data_dir", F_PATH, false, struct config, data_dir),
+	[NODE_SOCKET]	= STR("socket", F_SOCKET, false, struct config, socket),
+	[NODE_LOG_LEVEL] = { .name = "log_level", .type = F_LOGLEVEL,
+		.off = offsetof(struct config, log_level) },
+	[NODE_READY_TIMEOUT] = NUM("ready_timeout_ms", F_U32, ready_timeout_ms,
+		0, CONFIG_MAX_READY_TIMEOUT_MS),
+};
+
+enum { RAFT_HEARTBEAT, RAFT_ELECTION, RAFT_SNAPSHOT_EVERY, RAFT_N };
+static const struct field raft_fields[RAFT_N] = {
+	[RAFT_HEARTBEAT] = NUM("heartbeat_ms", F_U32, heartbeat_ms,
+		CONFIG_MIN_HEARTBEAT_MS, CONFIG_MAX_HEARTBEAT_MS),
+	[RAFT_ELECTION]	= NUM("election_ms", F_U32, election_ms,
+		CONFIG_MIN_ELECTION_MS, CONFIG_MAX_ELECTION_MS),
+	[RAFT_SNAPSHOT_EVERY] = NUM("snapshot_every", F_U64, snapshot_every,
+		CONFIG_MIN_SNAPSHOT_EVERY, CONFIG_MAX_SNAPSHOT_EVERY),
+};
+
+enum { HTTP_LISTEN, HTTP_N };
+static const struct field http_fields[HTTP_N] = {
+	[HTTP_LISTEN]	= STR("listen", F_ADDRESS, false, struct config, http_listen),
+};
+
+enum { MEMBER_ID, MEMBER_ADDRESS, MEMBER_N };
+static const struct field member_fields[MEMBER_N] = {
+	[MEMBER_ID]	= STR("id", F_ID, true, struct config_member, id),
+	[MEMBER_ADDRESS] = STR("address", F_ADDRESS, true, struct config_member, address),
+};
+
+#define MAX_FIELDS	NODE_N
+
+static const struct {
+	const struct field *f;
+	size_t n;
+} sections[SEC_N] = {
+	[SEC_ROOT] = { root_fields, ROOT_N },
+	[SEC_NODE] = { node_fields, NODE_N },
+	[SEC_RAFT] = { raft_fields, RAFT_N },
+	[SEC_HTTP] = { http_fields, HTTP_N },
+};
+
+struct member_state {
+	struct config_member m;
+	struct seen	 seen[MEMBER_N];
+};
+
+struct parse {
+	const char	*name;		/* FILE in messages */
+	const char	*buf;
+	size_t		 len;
+	yaml_parser_t	 yp;
+	yaml_event_t	 ev;
+	bool		 have_ev;
+	bool		 fatal;		/* stop: syntax error, too deep, too many errors */
+	int		 err;		/* -ENOMEM when an allocation failed */
+	int		 depth;		/* open mappings and sequences */
+	struct config_errors *errs;
+	struct config	*c;
+	struct seen	 seen[SEC_N][MAX_FIELDS];
+	bool		 sec_present[SEC_N];
+	yaml_mark_t	 sec_mark[SEC_N];
+	struct member_state *mem;
+	size_t		 nmem, capmem;
+	bool		 too_many_members;
+};
+
+static void
+add_error(struct parse *p, const yaml_mark_t *m, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* ---------------------------------------------------------------- errors */
+
+static int
+errors_push(struct config_errors *errs, unsigned line, unsigned col, char *msg)
+{
+	struct config_error *v;
+
+	v = realloc(errs->v, (errs->n + 1) * sizeof(*v));
+	if (v == NULL) {
+		free(msg);
+		return -ENOMEM;
+	}
+	errs->v = v;
+	errs->v[errs->n].line = line;
+	errs->v[errs->n].col = col;
+	errs->v[errs->n].msg = msg;
+	errs->n++;
+	return 0;
+}
+
+/* An error about the whole file, with no position. */
+static int
+file_error(struct config_errors *errs, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+file_error(struct config_errors *errs, const char *name, const char *fmt, ...)
+{
+	char body[BODY_MAX], *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	if (asprintf(&msg, "%s: %s", name, body) < 0)
+		return -ENOMEM;
+	return errors_push(errs, 0, 0, msg);
+}
+
+static void
+add_error_lc(struct parse *p, unsigned line, unsigned col, const char *path, const char *body)
+{
+	char *msg;
+	int r;
+
+	if (p->errs->n >= RAFTCONF_MAX_CONFIG_ERRORS) {
+		/* Past the cap only the notice that we stopped is added. */
+		r = asprintf(&msg, "%s:%u:%u: too many errors (%d); stopping here",
+		    p->name, line, col, RAFTCONF_MAX_CONFIG_ERRORS);
+		p->fatal = true;
+	} else if (path[0] != '\0') {
+		r = asprintf(&msg, "%s:%u:%u: %s: %s", p->name, line, col, path, body);
+	} else {
+		r = asprintf(&msg, "%s:%u:%u: %s", p->name, line, col, body);
+	}
+	if (r < 0 || errors_push(p->errs, line, col, msg) < 0) {
+		p->err = -ENOMEM;
+		p->fatal = true;
+	}
+}
+
+static void
+add_error(struct parse *p, const yaml_mark_t *m, const char *path, const char *fmt, ...)
+{
+	char body[BODY_MAX];
+	va_list ap;
+
+	if (p->errs->n > RAFTCONF_MAX_CONFIG_ERRORS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	add_error_lc(p, (unsigned)m->line + 1, (unsigned)m->column + 1, path, body);
+}
+
+/* Messages quote what the operator wrote: escaped, and cut when long. */
+static const char *
+show(char *out, size_t outlen, const char *s, size_t len)
+{
+	size_t i, o = 0, shown = 0;
+
+	for (i = 0; i < len && o + 8 < outlen; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (shown >= SHOW_MAX) {
+			memcpy(out + o, "\xe2\x80\xa6", 3);	/* … */
+			o += 3;
+			break;
+		}
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", ch);
+		} else {
+			out[o++] = (char)ch;
+		}
+		/* Count characters, not UTF-8 continuation bytes. */
+		if ((ch & 0xc0) != 0x80)
+			shown++;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Paths are made of schema names and indexes below 512, so never cut. */
+static void
+path_printf(char *out, size_t outlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+path_printf(char *out, size_t outlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out, outlen, fmt, ap);
+	va_end(ap);
+}
+
+static void
+child_path(char *out, size_t outlen, const char *parent, const char *name)
+{
+	if (parent[0] == '\0')
+		path_printf(out, outlen, "%s", name);
+	else
+		path_printf(out, outlen, "%s.%s", parent, name);
+}
+
+static const char *
+event_kind(const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SEQUENCE_START_EVENT:
+		return "a sequence";
+	case YAML_MAPPING_START_EVENT:
+		return "a mapping";
+	case YAML_ALIAS_EVENT:
+		return "an alias";
+	case YAML_SCALAR_EVENT:
+		if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+			return "a quoted string";
+		return "a scalar";
+	default:
+		return "something else";
+	}
+}
+
+/* ------------------------------------------------------------- the stream */
+
+/* libyaml reports reader errors (bad UTF-8) by byte offset only. */
+static void
+offset_to_lc(const char *buf, size_t len, size_t off, unsigned *line, unsigned *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && i < len; i++) {
+		if (buf[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+static void
+syntax_error(struct parse *p)
+{
+	yaml_parser_t *y = &p->yp;
+	char body[BODY_MAX];
+	unsigned line, col;
+
+	p->fatal = true;
+	switch (y->error) {
+	case YAML_MEMORY_ERROR:
+		p->err = -ENOMEM;
+		return;
+	case YAML_READER_ERROR:
+		offset_to_lc(p->buf, p->len, y->problem_offset, &line, &col);
+		if (y->problem_value >= 0)
+			snprintf(body, sizeof(body), "invalid input: %s (byte 0x%02x)",
+			    y->problem ? y->problem : "unreadable", y->problem_value & 0xff);
+		else
+			snprintf(body, sizeof(body), "invalid input: %s",
+			    y->problem ? y->problem : "unreadable");
+		add_error_lc(p, line, col, "", body);
+		return;
+	default:
+		line = (unsigned)y->problem_mark.line + 1;
+		col = (unsigned)y->problem_mark.column + 1;
+		if (y->context != NULL)
+			snprintf(body, sizeof(body),
+			    "YAML syntax error: %s (%s at line %zu column %zu)",
+			    y->problem ? y->problem : "unknown problem", y->context,
+			    y->context_mark.line + 1, y->context_mark.column + 1);
+		else
+			snprintf(body, sizeof(body), "YAML syntax error: %s",
+			    y->problem ? y->problem : "unknown problem");
+		add_error_lc(p, line, col, "", body);
+		return;
+	}
+}
+
+/* Anchors, aliases and tags have no use in this file and only open doors. */
+static void
+check_node_props(struct parse *p, const char *path, const yaml_char_t *anchor,
+    const yaml_char_t *tag)
+{
+	char s[4 * SHOW_MAX];
+
+	if (anchor != NULL)
+		add_error(p, &p->ev.start_mark, path, "anchors are not allowed (&%s)",
+		    show(s, sizeof(s), (const char *)anchor, strlen((const char *)anchor)));
+	if (tag != NULL) {
+		const char *t = (const char *)tag, *std = "tag:yaml.org,2002:";
+		bool short_form = strncmp(t, std, strlen(std)) == 0;
+
+		/* Say it the way it was most likely written: !!str. */
+		if (short_form)
+			t += strlen(std);
+		add_error(p, &p->ev.start_mark, path, "tags are not allowed (%s%s)",
+		    short_form ? "!!" : "", show(s, sizeof(s), t, strlen(t)));
+	}
+}
+
+/*
+ * Advance to the next event; path names where we are, for the messages.
+ * Returns false when reading must stop.
+ */
+static bool
+next(struct parse *p, const char *path)
+{
+	char s[4 * SHOW_MAX];
+	yaml_event_t *ev = &p->ev;
+
+	if (p->have_ev) {
+		yaml_event_delete(ev);
+		p->have_ev = false;
+	}
+	if (p->fatal)
+		return false;
+	if (!yaml_parser_parse(&p->yp, ev)) {
+		syntax_error(p);
+		return false;
+	}
+	p->have_ev = true;
+	switch (ev->type) {
+	case YAML_ALIAS_EVENT:
+		add_error(p, &ev->start_mark, path, "aliases are not allowed (*%s)",
+		    show(s, sizeof(s), (const char *)ev->data.alias.anchor,
+		    strlen((const char *)ev->data.alias.anchor)));
+		break;
+	case YAML_SCALAR_EVENT:
+		/* An implicit tag is libyaml's guess, not something written. */
+		check_node_props(p, path, ev->data.scalar.anchor,
+		    ev->data.scalar.plain_implicit || ev->data.scalar.quoted_implicit ?
+		    NULL : ev->data.scalar.tag);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		if (++p->depth > RAFTCONF_MAX_CONFIG_DEPTH) {
+			add_error(p, &ev->start_mark, path,
+			    "nesting deeper than %d levels; refusing the file",
+			    RAFTCONF_MAX_CONFIG_DEPTH);
+			p->fatal = true;
+			return false;
+		}
+		if (ev->type == YAML_SEQUENCE_START_EVENT)
+			check_node_props(p, path, ev->data.sequence_start.anchor,
+			    ev->data.sequence_start.implicit ? NULL :
+			    ev->data.sequence_start.tag);
+		else
+			check_node_props(p, path, ev->data.mapping_start.anchor,
+			    ev->data.mapping_start.implicit ? NULL :
+			    ev->data.mapping_start.tag);
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		p->depth--;
+		break;
+	default:
+		break;
+	}
+	return !p->fatal;
+}
+
+/* Consume the node whose first event is current, whatever it holds. */
+static bool
+skip(struct parse *p, const char *path)
+{
+	int d;
+
+	if (p->ev.type != YAML_SEQUENCE_START_EVENT && p->ev.type != YAML_MAPPING_START_EVENT)
+		return !p->fatal;
+	for (d = 1; d > 0;) {
+		if (!next(p, path))
+			return false;
+		switch (p->ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			d++;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			d--;
+			break;
+		default:
+			break;
+		}
+	}
+	return true;
+}
+
+/* YAML's null: nothing written, or ~ / null unquoted. */
+static bool
+is_null(const yaml_event_t *ev)
+{
+	const char *v;
+
+	if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	v = (const char *)ev->data.scalar.value;
+	return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	    strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+/* ---------------------------------------------------- values and checks */
+
+bool
+config_valid_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		char ch = s[i];
+
+		if (i >= RAFTCONF_MAX_ID)
+			return false;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			return false;
+	}
+	return i > 0;
+}
+
+bool
+config_valid_cluster_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		char ch = s[i];
+
+		if (i >= RAFTCONF_MAX_CLUSTER_NAME)
+			return false;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.'))
+			return false;
+	}
+	return i > 0;
+}
+
+static const struct {
+	const char *name;
+	int level;
+} levels[] = {
+	{ "debug", LOG_DEBUG },
+	{ "info", LOG_INFO },
+	{ "notice", LOG_NOTICE },
+	{ "warning", LOG_WARNING },
+	{ "err", LOG_ERR },
+};
+
+int
+config_log_level_from_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strcmp(name, levels[i].name) == 0)
+			return levels[i].level;
+	return -1;
+}
+
+const char *
+config_log_level_name(int level)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (levels[i].level == level)
+			return levels[i].name;
+	return "?";
+}
+
+static bool
+valid_hostname(const char *h, size_t n)
+{
+	size_t i, label = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = h[i];
+
+		if (ch == '.') {
+			/* Labels neither empty nor ending with '-'. */
+			if (label == 0 || h[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-'))
+			return false;
+		if (label == 0 && ch == '-')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0 && h[n - 1] != '-';
+}
+
+int
+config_parse_address(const char *s, char *host, size_t hostlen, uint16_t *port,
+    char *err, size_t errlen)
+{
+	char shown[4 * SHOW_MAX], tmp[RAFTCONF_MAX_ADDRESS + 1];
+	const char *h, *ps, *close, *colon;
+	size_t n = strlen(s), hl, i;
+	unsigned long v = 0;
+	struct in6_addr a6;
+	struct in_addr a4;
+	bool dotted = true;
+
+	show(shown, sizeof(shown), s, n);
+	if (n == 0) {
+		snprintf(err, errlen, "empty address (expected host:port)");
+		return -EINVAL;
+	}
+	if (n > RAFTCONF_MAX_ADDRESS) {
+		snprintf(err, errlen, "address is %zu bytes long (at most %d)", n,
+		    RAFTCONF_MAX_ADDRESS);
+		return -EINVAL;
+	}
+	if (s[0] == '[') {
+		close = strchr(s, ']');
+		if (close == NULL) {
+			snprintf(err, errlen, "\"%s\": missing ']' after the IPv6 address", shown);
+			return -EINVAL;
+		}
+		h = s + 1;
+		hl = (size_t)(close - h);
+		if (close[1] != ':') {
+			snprintf(err, errlen, "\"%s\": missing :port after ']'", shown);
+			return -EINVAL;
+		}
+		ps = close + 2;
+		memcpy(tmp, h, hl);
+		tmp[hl] = '\0';
+		if (hl == 0 || inet_pton(AF_INET6, tmp, &a6) != 1) {
+			snprintf(err, errlen, "\"%s\" is not an IPv6 address",
+			    show(shown, sizeof(shown), h, hl));
+			return -EINVAL;
+		}
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL) {
+			snprintf(err, errlen, "\"%s\": missing port (expected host:port)", shown);
+			return -EINVAL;
+		}
+		h = s;
+		hl = (size_t)(colon - s);
+		ps = colon + 1;
+		if (memchr(h, ':', hl) != NULL) {
+			snprintf(err, errlen,
+			    "\"%s\": an IPv6 address must be in brackets, as in [::1]:7000", shown);
+			return -EINVAL;
+		}
+		if (hl == 0) {
+			snprintf(err, errlen, "\"%s\": missing host before the port", shown);
+			return -EINVAL;
+		}
+		for (i = 0; i < hl; i++)
+			if (!((h[i] >= '0' && h[i] <= '9') || h[i] == '.'))
+				dotted = false;
+		memcpy(tmp, h, hl);
+		tmp[hl] = '\0';
+		if (dotted && inet_pton(AF_INET, tmp, &a4) != 1) {
+			snprintf(err, errlen, "\"%s\" is not an IPv4 address",
+			    show(shown, sizeof(shown), h, hl));
+			return -EINVAL;
+		}
+		if (!dotted && !valid_hostname(h, hl)) {
+			snprintf(err, errlen, "\"%s\" is not a valid host name (letters, digits, "
+			    "'-' and '.'; labels of 1-63, 253 in all)",
+			    show(shown, sizeof(shown), h, hl));
+			return -EINVAL;
+		}
+	}
+	if (ps[0] == '\0') {
+		snprintf(err, errlen, "\"%s\": missing port after ':'", shown);
+		return -EINVAL;
+	}
+	for (i = 0; ps[i] != '\0'; i++) {
+		if (ps[i] < '0' || ps[i] > '9') {
+			snprintf(err, errlen, "port \"%s\" is not a number",
+			    show(shown, sizeof(shown), ps, strlen(ps)));
+			return -EINVAL;
+		}
+		if (v <= 65535)
+			v = v * 10 + (unsigned long)(ps[i] - '0');
+	}
+	if (v < 1 || v > 65535) {
+		snprintf(err, errlen, "port %s out of range (1-65535)",
+		    show(shown, sizeof(shown), ps, strlen(ps)));
+		return -EINVAL;
+	}
+	if (host != NULL) {
+		if (hl >= hostlen) {
+			snprintf(err, errlen, "host name too long (%zu bytes)", hl);
+			return -EINVAL;
+		}
+		memcpy(host, h, hl);
+		host[hl] = '\0';
+	}
+	if (port != NULL)
+		*port = (uint16_t)v;
+	return 0;
+}
+
+/* Addresses as a peer would dial them: IP literals by value, names by case. */
+static bool
+same_host(const char *a, const char *b)
+{
+	unsigned char ba[sizeof(struct in6_addr)], bb[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, a, ba) == 1 && inet_pton(AF_INET, b, bb) == 1)
+		return memcmp(ba, bb, sizeof(struct in_addr)) == 0;
+	if (inet_pton(AF_INET6, a, ba) == 1 && inet_pton(AF_INET6, b, bb) == 1)
+		return memcmp(ba, bb, sizeof(struct in6_addr)) == 0;
+	return strcasecmp(a, b) == 0;
+}
+
+static bool
+same_address(const char *a, const char *b)
+{
+	char ha[RAFTCONF_MAX_ADDRESS + 1], hb[RAFTCONF_MAX_ADDRESS + 1], e[8];
+	uint16_t pa, pb;
+
+	if (config_parse_address(a, ha, sizeof(ha), &pa, e, sizeof(e)) < 0 ||
+	    config_parse_address(b, hb, sizeof(hb), &pb, e, sizeof(e)) < 0)
+		return false;
+	return pa == pb && same_host(ha, hb);
+}
+
+static bool
+wildcard_host(const char *h)
+{
+	return strcmp(h, "0.0.0.0") == 0 || same_host(h, "::");
+}
+
+/* Two sockets that could not both be bound. */
+static bool
+bind_conflict(const char *a, const char *b)
+{
+	char ha[RAFTCONF_MAX_ADDRESS + 1], hb[RAFTCONF_MAX_ADDRESS + 1], e[8];
+	uint16_t pa, pb;
+
+	if (config_parse_address(a, ha, sizeof(ha), &pa, e, sizeof(e)) < 0 ||
+	    config_parse_address(b, hb, sizeof(hb), &pb, e, sizeof(e)) < 0)
+		return false;
+	return pa == pb && (same_host(ha, hb) || wildcard_host(ha) || wildcard_host(hb));
+}
+
+/* Levenshtein distance, for "did you mean"; keys are short. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, row[PATH_MAX_LEN + 1], prev, cur;
+
+	if (la > PATH_MAX_LEN || lb > PATH_MAX_LEN)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			cur = row[j];
+			row[j] = prev + (a[i - 1] != b[j - 1]);
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (cur + 1 < row[j])
+				row[j] = cur + 1;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+static const char *
+field_expects(enum ftype t)
+{
+	switch (t) {
+	case F_CLUSTER:
+		return "a cluster name";
+	case F_ID:
+		return "a node id";
+	case F_ADDRESS:
+		return "host:port";
+	case F_PATH:
+	case F_SOCKET:
+		return "an absolute path";
+	case F_LOGLEVEL:
+		return "a log level (debug, info, notice, warning or err)";
+	case F_U32:
+	case F_U64:
+		return "an integer";
+	case F_SECTION:
+		return "a mapping";
+	case F_MEMBERS:
+		return "a sequence of {id, address}";
+	}
+	return "?";
+}
+
+/*
+ * The current event is a scalar to be parsed as an unsigned integer within
+ * [f->min, f->max].  Only plain decimal is accepted: "100" quoted is a string
+ * in YAML, and 0x10 or 1e3 in a timeout is more likely a typo than intent.
+ */
+static bool
+parse_uint(struct parse *p, const struct field *f, const char *path, uint64_t *out)
+{
+	const yaml_event_t *ev = &p->ev;
+	const char *s = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length, i;
+	char shown[4 * SHOW_MAX];
+	bool neg = false;
+	uint64_t v = 0;
+
+	show(shown, sizeof(shown), s, len);
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+		add_error(p, &ev->start_mark, path,
+		    "expected an integer, got a quoted string \"%s\"", shown);
+		return false;
+	}
+	i = 0;
+	if (len > 0 && s[0] == '-') {
+		neg = true;
+		i = 1;
+	}
+	if (i == len) {
+		add_error(p, &ev->start_mark, path, "\"%s\" is not an integer", shown);
+		return false;
+	}
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			add_error(p, &ev->start_mark, path, "\"%s\" is not an integer", shown);
+			return false;
+		}
+		if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10) {
+			add_error(p, &ev->start_mark, path,
+			    "integer overflow: %s does not fit in 64 bits (allowed %llu-%llu)",
+			    shown, (unsigned long long)f->min, (unsigned long long)f->max);
+			return false;
+		}
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if ((neg && v != 0) || v < f->min || v > f->max) {
+		add_error(p, &ev->start_mark, path, "%s out of range (%llu-%llu)", shown,
+		    (unsigned long long)f->min, (unsigned long long)f->max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* Validate the current scalar for a text field and store it. */
+static bool
+parse_text(struct parse *p, const struct field *f, void *obj, const char *path)
+{
+	const yaml_event_t *ev = &p->ev;
+	const char *s = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+	char shown[4 * SHOW_MAX], e[BODY_MAX];
+	char *dst = (char *)obj + f->off;
+	int level;
+
+	show(shown, sizeof(shown), s, len);
+	if (strlen(s) != len) {
+		add_error(p, &ev->start_mark, path, "\"%s\" contains a NUL byte", shown);
+		return false;
+	}
+	switch (f->type) {
+	case F_CLUSTER:
+		if (!config_valid_cluster_name(s)) {
+			add_error(p, &ev->start_mark, path, "\"%s\" is not a valid cluster name "
+			    "(1-%d of A-Z a-z 0-9 _ . -)", shown, RAFTCONF_MAX_CLUSTER_NAME);
+			return false;
+		}
+		break;
+	case F_ID:
+		if (!config_valid_id(s)) {
+			add_error(p, &ev->start_mark, path, "\"%s\" is not a valid node id "
+			    "(1-%d of A-Z a-z 0-9 _ -)", shown, RAFTCONF_MAX_ID);
+			return false;
+		}
+		break;
+	case F_ADDRESS:
+		if (config_parse_address(s, NULL, 0, NULL, e, sizeof(e)) < 0) {
+			add_error(p, &ev->start_mark, path, "%s", e);
+			return false;
+		}
+		break;
+	case F_PATH:
+	case F_SOCKET:
+		if (s[0] != '/') {
+			add_error(p, &ev->start_mark, path,
+			    "\"%s\" is not an absolute path (the daemon runs from /)", shown);
+			return false;
+		}
+		if (len > RAFTCONF_MAX_PATH) {
+			add_error(p, &ev->start_mark, path, "path is %zu bytes long (at most %d)",
+			    len, RAFTCONF_MAX_PATH);
+			return false;
+		}
+		/* bind(2) would fail much later with a vaguer message. */
+		if (f->type == F_SOCKET && len >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			add_error(p, &ev->start_mark, path,
+			    "path is %zu bytes long; a Unix socket path is at most %zu",
+			    len, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+			return false;
+		}
+		break;
+	case F_LOGLEVEL:
+		level = config_log_level_from_name(s);
+		if (level < 0) {
+			add_error(p, &ev->start_mark, path, "unknown log level \"%s\" "
+			    "(expected debug, info, notice, warning or err)", shown);
+			return false;
+		}
+		*(int *)dst = level;
+		return true;
+	default:
+		return false;
+	}
+	if (len >= f->size) {
+		/* The checks above bound every length; this is a backstop. */
+		add_error(p, &ev->start_mark, path, "\"%s\" is too long", shown);
+		return false;
+	}
+	memcpy(dst, s, len + 1);
+	return true;
+}
+
+static bool parse_mapping(struct parse *p, const struct field *fields, size_t n, void *obj,
+    const char *path, struct seen *seen, yaml_mark_t *mark);
+static bool parse_members(struct parse *p, const char *path);
+
+/*
+ * The current event starts the value of field f.  Consume exactly that node.
+ * Returns false when reading must stop; a bad value alone is not a reason.
+ */
+static bool
+parse_value(struct parse *p, const struct field *f, void *obj, const char *path,
+    struct seen *seen)
+{
+	yaml_event_t *ev = &p->ev;
+	uint64_t v;
+
+	if (ev->type == YAML_ALIAS_EVENT)
+		return true;	/* already reported by next() */
+	if (f->type == F_SECTION || f->type == F_MEMBERS) {
+		yaml_event_type_t want = f->type == F_SECTION ?
+		    YAML_MAPPING_START_EVENT : YAML_SEQUENCE_START_EVENT;
+
+		if (ev->type == want) {
+			seen->valid = true;
+			if (f->type == F_MEMBERS)
+				return parse_members(p, path);
+			p->sec_present[f->section] = true;
+			return parse_mapping(p, sections[f->section].f, sections[f->section].n,
+			    obj, path, p->seen[f->section], &p->sec_mark[f->section]);
+		}
+		/* An optional section left empty, keys commented out, is absent. */
+		if (is_null(ev) && !f->required)
+			return true;
+		add_error(p, &ev->start_mark, path, "expected %s, got %s", field_expects(f->type),
+		    is_null(ev) ? "an empty value" : event_kind(ev));
+		return skip(p, path);
+	}
+	if (ev->type != YAML_SCALAR_EVENT) {
+		add_error(p, &ev->start_mark, path, "expected %s, got %s",
+		    field_expects(f->type), event_kind(ev));
+		return skip(p, path);
+	}
+	if (is_null(ev) || ev->data.scalar.length == 0) {
+		add_error(p, &ev->start_mark, path, "empty value (expected %s)",
+		    field_expects(f->type));
+		return true;
+	}
+	switch (f->type) {
+	case F_U32:
+		if (parse_uint(p, f, path, &v)) {
+			*(uint32_t *)(void *)((char *)obj + f->off) = (uint32_t)v;
+			seen->valid = true;
+		}
+		break;
+	case F_U64:
+		if (parse_uint(p, f, path, &v)) {
+			*(uint64_t *)(void *)((char *)obj + f->off) = v;
+			seen->valid = true;
+		}
+		break;
+	default:
+		seen->valid = parse_text(p, f, obj, path);
+		break;
+	}
+	return !p->fatal;
+}
+
+/*
+ * The current event is MAPPING_START.  Read its keys against fields, filling
+ * obj and seen[], and leave MAPPING_END current.  *mark receives where the
+ * mapping is, for errors about what it lacks.
+ */
+static bool
+parse_mapping(struct parse *p, const struct field *fields, size_t n, void *obj,
+    const char *path, struct seen *seen, yaml_mark_t *mark)
+{
+	char key[4 * SHOW_MAX], sub[PATH_MAX_LEN];
+	const char *k, *best;
+	yaml_mark_t km;
+	size_t i, d, bestd;
+
+	*mark = p->ev.start_mark;
+	for (;;) {
+		if (!next(p, path))
+			return false;
+		if (p->ev.type == YAML_MAPPING_END_EVENT)
+			break;
+		km = p->ev.start_mark;
+		if (p->ev.type != YAML_SCALAR_EVENT) {
+			if (p->ev.type != YAML_ALIAS_EVENT)
+				add_error(p, &km, path, "a key must be a plain word, not %s",
+				    event_kind(&p->ev));
+			if (!skip(p, path) || !next(p, path) || !skip(p, path))
+				return false;
+			continue;
+		}
+		k = (const char *)p->ev.data.scalar.value;
+		for (i = 0; i < n; i++)
+			if (strcmp(k, fields[i].name) == 0 && strlen(k) == p->ev.data.scalar.length)
+				break;
+		if (i == n) {
+			show(key, sizeof(key), k, p->ev.data.scalar.length);
+			best = NULL;
+			bestd = 3;	/* suggest only close misspellings */
+			for (i = 0; i < n; i++) {
+				d = distance(k, fields[i].name);
+				/* "heartbeat" for "heartbeat_ms": a unit left out. */
+				if (strlen(k) >= 4 && strncmp(k, fields[i].name, strlen(k)) == 0)
+					d = 1;
+				if (d < bestd) {
+					bestd = d;
+					best = fields[i].name;
+				}
+			}
+			if (best != NULL)
+				add_error(p, &km, path, "unknown key \"%s\" (did you mean \"%s\"?)",
+				    key, best);
+			else
+				add_error(p, &km, path, "unknown key \"%s\"", key);
+			if (!next(p, path) || !skip(p, path))
+				return false;
+			continue;
+		}
+		child_path(sub, sizeof(sub), path, fields[i].name);
+		if (seen[i].present) {
+			add_error(p, &km, path, "duplicate key \"%s\" (first at line %zu)",
+			    fields[i].name, seen[i].key.line + 1);
+			if (!next(p, sub) || !skip(p, sub))
+				return false;
+			continue;
+		}
+		seen[i].present = true;
+		seen[i].key = km;
+		if (!next(p, sub))
+			return false;
+		seen[i].value = p->ev.start_mark;
+		if (!parse_value(p, &fields[i], obj, sub, &seen[i]))
+			return false;
+	}
+	for (i = 0; i < n; i++)
+		if (fields[i].required && !seen[i].present)
+			add_error(p, mark, path, "missing required key \"%s\"", fields[i].name);
+	return !p->fatal;
+}
+
+/* Duplicate ids and addresses, against the members read before this one. */
+static void
+check_member(struct parse *p, size_t idx, const char *path)
+{
+	struct member_state *ms = &p->mem[idx], *o;
+	char sub[PATH_MAX_LEN], shown[4 * SHOW_MAX];
+	size_t j;
+
+	if (ms->seen[MEMBER_ID].valid) {
+		for (j = 0; j < idx; j++) {
+			o = &p->mem[j];
+			if (o->seen[MEMBER_ID].valid && strcmp(o->m.id, ms->m.id) == 0) {
+				child_path(sub, sizeof(sub), path, "id");
+				add_error(p, &ms->seen[MEMBER_ID].value, sub,
+				    "duplicate id \"%s\" (first at line %zu)",
+				    show(shown, sizeof(shown), ms->m.id, strlen(ms->m.id)),
+				    o->seen[MEMBER_ID].value.line + 1);
+				break;
+			}
+		}
+	}
+	if (ms->seen[MEMBER_ADDRESS].valid) {
+		for (j = 0; j < idx; j++) {
+			o = &p->mem[j];
+			if (o->seen[MEMBER_ADDRESS].valid &&
+			    same_address(o->m.address, ms->m.address)) {
+				child_path(sub, sizeof(sub), path, "address");
+				add_error(p, &ms->seen[MEMBER_ADDRESS].value, sub,
+				    "duplicate address \"%s\" (first at line %zu, members[%zu])",
+				    show(shown, sizeof(shown), ms->m.address,
+				    strlen(ms->m.address)),
+				    o->seen[MEMBER_ADDRESS].value.line + 1, j);
+				break;
+			}
+		}
+	}
+}
+
+/* The current event is SEQUENCE_START of members; leave SEQUENCE_END current. */
+static bool
+parse_members(struct parse *p, const char *path)
+{
+	struct member_state *ms;
+	char sub[PATH_MAX_LEN];
+	yaml_mark_t mark;
+	size_t idx;
+
+	for (idx = 0;; idx++) {
+		if (!next(p, path))
+			return false;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			return true;
+		path_printf(sub, sizeof(sub), "%s[%zu]", path, idx);
+		if (idx >= RAFTCONF_MAX_MEMBERS) {
+			if (!p->too_many_members)
+				add_error(p, &p->ev.start_mark, sub, "more than %d members",
+				    RAFTCONF_MAX_MEMBERS);
+			p->too_many_members = true;
+			if (!skip(p, sub))
+				return false;
+			continue;
+		}
+		if (p->ev.type != YAML_MAPPING_START_EVENT) {
+			if (p->ev.type != YAML_ALIAS_EVENT)
+				add_error(p, &p->ev.start_mark, sub,
+				    "expected a mapping {id, address}, got %s",
+				    is_null(&p->ev) ? "an empty value" : event_kind(&p->ev));
+			if (!skip(p, sub))
+				return false;
+			continue;
+		}
+		if (p->nmem == p->capmem) {
+			size_t cap = p->capmem ? 2 * p->capmem : 8;
+
+			ms = realloc(p->mem, cap * sizeof(*ms));
+			if (ms == NULL) {
+				p->err = -ENOMEM;
+				p->fatal = true;
+				return false;
+			}
+			p->mem = ms;
+			p->capmem = cap;
+		}
+		ms = &p->mem[p->nmem++];
+		memset(ms, 0, sizeof(*ms));
+		if (!parse_mapping(p, member_fields, MEMBER_N, &ms->m, sub, ms->seen, &mark))
+			return false;
+		check_member(p, p->nmem - 1, sub);
+	}
+}
+
+/* ---------------------------------------------------- the whole file */
+
+static void
+parse_stream(struct parse *p)
+{
+	if (!next(p, "") || !next(p, ""))	/* STREAM-START, then a document or the end */
+		return;
+	if (p->ev.type == YAML_STREAM_END_EVENT) {
+		yaml_mark_t top = { 0, 0, 0 };
+
+		add_error(p, &top, "",
+		    "the file is empty or holds only comments; expected a mapping with "
+		    "cluster, node and members");
+		return;
+	}
+	if (!next(p, ""))
+		return;
+	if (p->ev.type == YAML_MAPPING_START_EVENT) {
+		p->sec_present[SEC_ROOT] = true;
+		if (!parse_mapping(p, root_fields, ROOT_N, p->c, "", p->seen[SEC_ROOT],
+		    &p->sec_mark[SEC_ROOT]))
+			return;
+	} else {
+		add_error(p, &p->ev.start_mark, "",
+		    "the document is %s; expected a mapping with cluster, node and members",
+		    is_null(&p->ev) ? "empty" : event_kind(&p->ev));
+		if (!skip(p, ""))
+			return;
+	}
+	if (!next(p, "") || !next(p, ""))	/* DOCUMENT-END, then the end or another */
+		return;
+	if (p->ev.type == YAML_DOCUMENT_START_EVENT)
+		add_error(p, &p->ev.start_mark, "",
+		    "more than one YAML document; the configuration is a single document");
+}
+
+static const struct member_state *
+find_member_state(const struct parse *p, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < p->nmem; i++)
+		if (p->mem[i].seen[MEMBER_ID].valid && strcmp(p->mem[i].m.id, id) == 0)
+			return &p->mem[i];
+	return NULL;
+}
+
+/* What no single key can tell: defaults from other keys, and consistency. */
+static void
+cross_check(struct parse *p)
+{
+	struct config *c = p->c;
+	struct seen *node = p->seen[SEC_NODE], *raft = p->seen[SEC_RAFT];
+	struct seen *http = p->seen[SEC_HTTP];
+	const struct member_state *self = NULL;
+	char shown[4 * SHOW_MAX], other[4 * SHOW_MAX];
+	size_t i;
+
+	if (!p->sec_present[SEC_NODE])
+		return;		/* its absence is already reported */
+	if (node[NODE_ID].valid)
+		self = find_member_state(p, c->node_id);
+	c->self_listed = self != NULL;
+
+	if (node[NODE_ADDRESS].valid && self != NULL && self->seen[MEMBER_ADDRESS].valid &&
+	    !same_address(c->address, self->m.address)) {
+		add_error(p, &node[NODE_ADDRESS].value, "node.address",
+		    "\"%s\" differs from this node's members entry \"%s\" (line %zu)",
+		    show(shown, sizeof(shown), c->address, strlen(c->address)),
+		    show(other, sizeof(other), self->m.address, strlen(self->m.address)),
+		    self->seen[MEMBER_ADDRESS].value.line + 1);
+	} else if (node[NODE_ADDRESS].valid && self == NULL) {
+		for (i = 0; i < p->nmem; i++) {
+			if (p->mem[i].seen[MEMBER_ADDRESS].valid &&
+			    same_address(c->address, p->mem[i].m.address)) {
+				add_error(p, &node[NODE_ADDRESS].value, "node.address",
+				    "\"%s\" is already the address of member \"%s\" "
+				    "(members[%zu], line %zu)",
+				    show(shown, sizeof(shown), c->address, strlen(c->address)),
+				    p->mem[i].m.id, i,
+				    p->mem[i].seen[MEMBER_ADDRESS].value.line + 1);
+				break;
+			}
+		}
+	} else if (!node[NODE_ADDRESS].present && self != NULL) {
+		if (self->seen[MEMBER_ADDRESS].valid)
+			memcpy(c->address, self->m.address, sizeof(c->address));
+	} else if (!node[NODE_ADDRESS].present && node[NODE_ID].valid) {
+		add_error(p, &p->sec_mark[SEC_NODE], "node",
+		    "missing required key \"address\" (node \"%s\" is not listed in members)",
+		    c->node_id);
+	}
+	if (!node[NODE_LISTEN].present)
+		memcpy(c->listen, c->address, sizeof(c->listen));
+
+	if (raft[RAFT_HEARTBEAT].valid || raft[RAFT_ELECTION].valid) {
+		bool hb_ok = raft[RAFT_HEARTBEAT].valid || !raft[RAFT_HEARTBEAT].present;
+		bool el_ok = raft[RAFT_ELECTION].valid || !raft[RAFT_ELECTION].present;
+		uint64_t need = (uint64_t)CONFIG_ELECTION_HEARTBEAT_RATIO * c->heartbeat_ms;
+
+		/* A follower must hear several beats before it gives up on a leader. */
+		if (hb_ok && el_ok && c->election_ms < need) {
+			if (raft[RAFT_ELECTION].present)
+				add_error(p, &raft[RAFT_ELECTION].value, "raft.election_ms",
+				    "%u must be at least %d \xc3\x97 heartbeat_ms (%u)",
+				    c->election_ms, CONFIG_ELECTION_HEARTBEAT_RATIO,
+				    c->heartbeat_ms);
+			else
+				add_error(p, &raft[RAFT_HEARTBEAT].value, "raft.heartbeat_ms",
+				    "%u is too long for election_ms (%u, the default), "
+				    "which must be at least %d \xc3\x97 heartbeat_ms; "
+				    "set election_ms too",
+				    c->heartbeat_ms, c->election_ms,
+				    CONFIG_ELECTION_HEARTBEAT_RATIO);
+		}
+	}
+
+	if (http[HTTP_LISTEN].valid && c->listen[0] != '\0' &&
+	    bind_conflict(c->http_listen, c->listen))
+		add_error(p, &http[HTTP_LISTEN].value, "http.listen",
+		    "\"%s\" is also where the node listens for peers (%s)",
+		    show(shown, sizeof(shown), c->http_listen, strlen(c->http_listen)),
+		    show(other, sizeof(other), c->listen, strlen(c->listen)));
+}
+
+static void
+set_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->data_dir, sizeof(c->data_dir), "%s", RAFTCONF_DEFAULT_DATA_DIR);
+	snprintf(c->socket, sizeof(c->socket), "%s", RAFTCONF_DEFAULT_SOCKET);
+	c->log_level = LOG_INFO;
+	c->ready_timeout_ms = CONFIG_DEFAULT_READY_TIMEOUT_MS;
+	c->heartbeat_ms = CONFIG_DEFAULT_HEARTBEAT_MS;
+	c->election_ms = CONFIG_DEFAULT_ELECTION_MS;
+	c->snapshot_every = CONFIG_DEFAULT_SNAPSHOT_EVERY;
+}
+
+/* Operators read errors top to bottom; cross-checks come out of order. */
+static void
+sort_errors(struct config_errors *errs)
+{
+	struct config_error t;
+	size_t i, j;
+
+	for (i = 1; i < errs->n; i++) {
+		t = errs->v[i];
+		for (j = i; j > 0 && (errs->v[j - 1].line > t.line ||
+		    (errs->v[j - 1].line == t.line && errs->v[j - 1].col > t.col)); j--)
+			errs->v[j] = errs->v[j - 1];
+		errs->v[j] = t;
+	}
+}
+
+int
+config_load_string(const char *name, const char *buf, size_t len, struct config *out,
+    struct config_errors *errs)
+{
+	struct parse p;
+	size_t i;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(errs, 0, sizeof(*errs));
+	if (len > RAFTCONF_MAX_CONFIG_BYTES) {
+		r = file_error(errs, name, "file is %zu bytes; the limit is %d", len,
+		    RAFTCONF_MAX_CONFIG_BYTES);
+		return r < 0 ? r : -EINVAL;
+	}
+	memset(&p, 0, sizeof(p));
+	p.name = name;
+	p.buf = buf;
+	p.len = len;
+	p.errs = errs;
+	p.c = out;
+	set_defaults(out);
+	if (!yaml_parser_initialize(&p.yp)) {
+		memset(out, 0, sizeof(*out));
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&p.yp, (const unsigned char *)buf, len);
+
+	parse_stream(&p);
+	if (!p.fatal)
+		cross_check(&p);
+
+	if (p.have_ev)
+		yaml_event_delete(&p.ev);
+	yaml_parser_delete(&p.yp);
+
+	r = p.err;
+	if (r == 0 && errs->n > 0)
+		r = -EINVAL;
+	if (r == 0 && p.nmem > 0) {
+		out->members = calloc(p.nmem, sizeof(*out->members));
+		if (out->members == NULL) {
+			r = -ENOMEM;
+		} else {
+			for (i = 0; i < p.nmem; i++)
+				out->members[i] = p.mem[i].m;
+			out->nmembers = p.nmem;
+		}
+	}
+	free(p.mem);
+	if (r < 0)
+		memset(out, 0, sizeof(*out));
+	sort_errors(errs);
+	return r;
+}
+
+int
+config_load(const char *path, struct config *out, struct config_errors *errs)
+{
+	size_t cap, len = 0;
+	struct stat st;
+	char *buf = NULL, *nb;
+	ssize_t got;
+	int fd, r;
+
+	memset(out, 0, sizeof(*out));
+	memset(errs, 0, sizeof(*errs));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		goto fail_errno;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto fail_errno;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
+		goto fail_errno;
+	}
+	/* Say it is too large without reading a huge file; pipes are read up to the cap. */
+	if (S_ISREG(st.st_mode) && st.st_size > RAFTCONF_MAX_CONFIG_BYTES) {
+		r = file_error(errs, path, "file is %lld bytes; the limit is %d",
+		    (long long)st.st_size, RAFTCONF_MAX_CONFIG_BYTES);
+		r = r < 0 ? r : -EINVAL;
+		goto out;
+	}
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+	buf = malloc(cap);
+	if (buf == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap > RAFTCONF_MAX_CONFIG_BYTES) {
+				r = file_error(errs, path,
+				    "file is larger than the limit of %d bytes",
+				    RAFTCONF_MAX_CONFIG_BYTES);
+				r = r < 0 ? r : -EINVAL;
+				goto out;
+			}
+			cap = cap * 2 > RAFTCONF_MAX_CONFIG_BYTES + 1 ?
+			    RAFTCONF_MAX_CONFIG_BYTES + 1 : cap * 2;
+			nb = realloc(buf, cap);
+			if (nb == NULL) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		got = read(fd, buf + len, cap - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			goto fail_errno;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	r = config_load_string(path, buf, len, out, errs);
+	goto out;
+
+fail_errno:
+	if (file_error(errs, path, "%s", strerror(-r)) < 0)
+		r = -ENOMEM;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return r;
+}
+
+void
+config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->members);
+	c->members = NULL;
+	c->nmembers = 0;
+}
+
+void
+config_errors_free(struct config_errors *errs)
+{
+	size_t i;
+
+	if (errs == NULL)
+		return;
+	for (i = 0; i < errs->n; i++)
+		free(errs->v[i].msg);
+	free(errs->v);
+	errs->v = NULL;
+	errs->n = 0;
+}
+
+const struct config_member *
+config_find_member(const struct config *c, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmembers; i++)
+		if (strcmp(c->members[i].id, id) == 0)
+			return &c->members[i];
+	return NULL;
+}

@@ -1,0 +1,138 @@
+/*
+ * config.h — raftconfd.yaml, read and validated.
+ *
+ * The contract: config_load() either fills a struct config whose every field
+ * is valid and whose defaults are applied, or fills a struct config_errors with
+ * every problem it found in the file, each as
+ *
+ *	FILE:LINE:COL: field.path: message
+ *
+ * (1-based line and column of the offending YAML node; the path is omitted
+ * for problems of the whole file, such as a syntax error).  Sequence indexes
+ * in paths count from 0: members[0] is the first member.
+ *
+ * Beyond the schema (see etc/raftconfd.yaml and DESIGN.md): unknown and
+ * duplicate keys are errors; integers are plain decimal (a quoted "100" is a
+ * string and refused); an optional section (members, raft, http) written
+ * but left empty counts as absent, while a scalar key left empty is an error;
+ * data_dir and socket are absolute, and socket fits sockaddr_un; node.address,
+ * when the node is listed in members, must equal its entry there (compared as
+ * addresses: IP literals by value, host names without regard to case), and a
+ * spare node's address must not be a member's; http.listen must not collide
+ * with node.listen; election_ms >= 5 × heartbeat_ms.
+ *
+ * The file is trusted no more than a network packet: its size is capped at
+ * RAFTCONF_MAX_CONFIG_BYTES, nesting at RAFTCONF_MAX_CONFIG_DEPTH, members at
+ * RAFTCONF_MAX_MEMBERS, errors at RAFTCONF_MAX_CONFIG_ERRORS; anchors, aliases
+ * and tags are refused outright, so an alias bomb costs nothing.
+ *
+ * Blocking: config_load() reads a file; call it at start-up or on SIGHUP,
+ * never from a latency-sensitive callback.  Not thread-safe per object.
+ */
+#ifndef RAFTCONF_CONFIG_H
+#define RAFTCONF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+#ifndef RAFTCONF_DEFAULT_DATA_DIR
+#define RAFTCONF_DEFAULT_DATA_DIR	"/var/lib/raftconfd"
+#endif
+#ifndef RAFTCONF_DEFAULT_SOCKET
+#define RAFTCONF_DEFAULT_SOCKET		"/run/raftconfd/raftconfd.sock"
+#endif
+
+/* Defaults and ranges of the numeric keys (ranges are inclusive). */
+#define CONFIG_DEFAULT_READY_TIMEOUT_MS	60000
+#define CONFIG_MAX_READY_TIMEOUT_MS	3600000
+#define CONFIG_DEFAULT_HEARTBEAT_MS	100
+#define CONFIG_MIN_HEARTBEAT_MS		10
+#define CONFIG_MAX_HEARTBEAT_MS		10000
+#define CONFIG_DEFAULT_ELECTION_MS	1000
+#define CONFIG_MIN_ELECTION_MS		50
+#define CONFIG_MAX_ELECTION_MS		60000
+/* election_ms >= this × heartbeat_ms, or followers time out between beats. */
+#define CONFIG_ELECTION_HEARTBEAT_RATIO	5
+#define CONFIG_DEFAULT_SNAPSHOT_EVERY	10000
+#define CONFIG_MIN_SNAPSHOT_EVERY	100
+#define CONFIG_MAX_SNAPSHOT_EVERY	100000000
+
+struct config_member {
+	char	id[RAFTCONF_MAX_ID + 1];
+	char	address[RAFTCONF_MAX_ADDRESS + 1];	/* "host:port", as written */
+};
+
+struct config {
+	char	cluster[RAFTCONF_MAX_CLUSTER_NAME + 1];
+	char	node_id[RAFTCONF_MAX_ID + 1];
+	char	address[RAFTCONF_MAX_ADDRESS + 1];	/* where peers reach us */
+	char	listen[RAFTCONF_MAX_ADDRESS + 1];	/* what we bind; default: address */
+	char	data_dir[RAFTCONF_MAX_PATH + 1];	/* absolute */
+	char	socket[RAFTCONF_MAX_PATH + 1];		/* absolute, fits sun_path */
+	int	log_level;				/* LOG_ERR..LOG_DEBUG (syslog.h) */
+	uint32_t ready_timeout_ms;
+	uint32_t heartbeat_ms;
+	uint32_t election_ms;				/* >= 5 × heartbeat_ms */
+	uint64_t snapshot_every;
+	char	http_listen[RAFTCONF_MAX_ADDRESS + 1];	/* "" = no HTTP API */
+	size_t	nmembers;				/* 0 for a spare node */
+	struct config_member *members;			/* owned; NULL when nmembers is 0 */
+	bool	self_listed;				/* node_id is one of members */
+};
+
+struct config_error {
+	unsigned line, col;	/* 1-based; 0 when the problem has no position */
+	char	*msg;		/* owned: the whole "FILE:LINE:COL: path: message" */
+};
+
+struct config_errors {
+	size_t	n;
+	struct config_error *v;	/* owned; sorted by position */
+};
+
+/*
+ * Read and validate the YAML file at path.
+ * Returns 0 and fills *out (release with config_free), or
+ *   -EINVAL: the file is not a valid configuration; *errs lists every problem;
+ *   -errno:  the file could not be read (errs holds "FILE: strerror");
+ *   -ENOMEM.
+ * On failure *out is left zeroed (config_free on it is harmless).  errs must
+ * be released with config_errors_free whatever the result.
+ */
+int	config_load(const char *path, struct config *out, struct config_errors *errs);
+
+/* The same on a buffer in memory; name stands for FILE in messages. */
+int	config_load_string(const char *name, const char *buf, size_t len,
+	    struct config *out, struct config_errors *errs);
+
+void	config_free(struct config *c);
+void	config_errors_free(struct config_errors *errs);
+
+/* The member with this id, or NULL.  The pointer lives as long as c. */
+const struct config_member *config_find_member(const struct config *c, const char *id);
+
+/*
+ * Split "host:port", "[v6]:port" into host (brackets removed) and port.
+ * host is an IPv4 literal, an IPv6 literal in brackets, or a hostname
+ * ([A-Za-z0-9.-], labels of 1-63, at most 253 in all); port is 1..65535.
+ * host and port may be NULL when only validation is wanted, err when errlen
+ * is 0.  Returns 0, or -EINVAL with a message in err (no field path, no
+ * trailing period).
+ */
+int	config_parse_address(const char *s, char *host, size_t hostlen, uint16_t *port,
+	    char *err, size_t errlen);
+
+/* [A-Za-z0-9_-]{1,RAFTCONF_MAX_ID}: node ids. */
+bool	config_valid_id(const char *s);
+/* [A-Za-z0-9_.-]{1,RAFTCONF_MAX_CLUSTER_NAME}: cluster names. */
+bool	config_valid_cluster_name(const char *s);
+
+/* "debug" -> LOG_DEBUG ... "err" -> LOG_ERR; -1 for any other name. */
+int	config_log_level_from_name(const char *name);
+/* The inverse; "?" for a level outside LOG_ERR..LOG_DEBUG. */
+const char *config_log_level_name(int level);
+
+#endif
