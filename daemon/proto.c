@@ -1,0 +1,1164 @@
+/*
+ * proto.c — the wire codec shared by raftconfd and raftconfctl.
+ *
+ * Every message is described once, as a table of fields (the schemas
+ * below); one bounds-checked reader and one bounds-checked writer walk those
+ * tables, so the encoder and the decoder cannot disagree about a layout, and
+ * every length is checked in one place against the bytes present and the
+ * field's limit.  The decoder never allocates: it returns views into the frame.
+ *
+ * What it is not: no I/O, no buffering of partial frames (the caller's stream
+ * reader does that with proto_frame_check()), no policy (whether a peer's
+ * cluster name or version is acceptable is the peer module's call), and no
+ * codec for the Raft messages themselves (RAFT frames carry them opaquely).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "proto.h"
+
+#define HDR		PROTO_HEADER_SIZE
+
+/* ------------------------------------------------------------- CRC-32C */
+
+/* The WAL's and snapshots' checksum too: one implementation, in crc32c.c. */
+uint32_t
+proto_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+	return crc32c(crc, buf, len);
+}
+
+/* ------------------------------------------------ big-endian primitives */
+
+static uint16_t
+get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+/*
+ * The reader: every read checks the bytes left first and consumes nothing
+ * when they are not there.
+ */
+struct rd {
+	const uint8_t *p;
+	size_t left;
+};
+
+static bool
+rd_take(struct rd *r, size_t n, const uint8_t **out)
+{
+	if (n > r->left)
+		return false;
+	*out = r->p;
+	r->p += n;
+	r->left -= n;
+	return true;
+}
+
+static bool
+rd_u8(struct rd *r, uint8_t *v)
+{
+	const uint8_t *p;
+
+	if (!rd_take(r, 1, &p))
+		return false;
+	*v = p[0];
+	return true;
+}
+
+static bool
+rd_u16(struct rd *r, uint16_t *v)
+{
+	const uint8_t *p;
+
+	if (!rd_take(r, 2, &p))
+		return false;
+	*v = get16(p);
+	return true;
+}
+
+static bool
+rd_u32(struct rd *r, uint32_t *v)
+{
+	const uint8_t *p;
+
+	if (!rd_take(r, 4, &p))
+		return false;
+	*v = get32(p);
+	return true;
+}
+
+static bool
+rd_u64(struct rd *r, uint64_t *v)
+{
+	const uint8_t *p;
+
+	if (!rd_take(r, 8, &p))
+		return false;
+	*v = get64(p);
+	return true;
+}
+
+/*
+ * The writer: p == NULL only counts, which is how an encoder learns the
+ * frame's size (and validates every field) before it touches the buffer.
+ * A write that would pass cap sets `over` and writes nothing.
+ */
+struct wr {
+	uint8_t *p;
+	size_t len, cap;
+	bool over;
+};
+
+static void
+wr_put(struct wr *w, const void *src, size_t n)
+{
+	if (w->over || n > w->cap - w->len) {
+		w->over = true;
+		return;
+	}
+	if (w->p != NULL && n > 0)
+		memcpy(w->p + w->len, src, n);
+	w->len += n;
+}
+
+static void
+wr_u8(struct wr *w, uint8_t v)
+{
+	wr_put(w, &v, 1);
+}
+
+static void
+wr_u16(struct wr *w, uint16_t v)
+{
+	uint8_t b[2];
+
+	put16(b, v);
+	wr_put(w, b, sizeof(b));
+}
+
+static void
+wr_u32(struct wr *w, uint32_t v)
+{
+	uint8_t b[4];
+
+	put32(b, v);
+	wr_put(w, b, sizeof(b));
+}
+
+static void
+wr_u64(struct wr *w, uint64_t v)
+{
+	uint8_t b[8];
+
+	put64(b, v);
+	wr_put(w, b, sizeof(b));
+}
+
+/* ------------------------------------------------------------ schemas */
+
+enum fkind {
+	FK_U8,
+	FK_U16,
+	FK_U64,
+	FK_S16,		/* u16 length + bytes -> struct proto_str */
+	FK_S32,		/* u32 length + bytes -> struct proto_str */
+	FK_ITEMS,	/* u32 count + items -> struct proto_items */
+};
+
+enum fcheck {
+	FC_NONE,
+	FC_MASK,	/* integer: no bits outside max */
+	FC_RANGE,	/* integer: min..max */
+	FC_MFLAGS,	/* integer: member flags */
+	FC_BYTES,	/* string: anything */
+	FC_NONUL,	/* string: no NUL byte */
+	FC_ID,		/* string: [A-Za-z0-9_-] */
+	FC_ADDR,	/* string: printable ASCII, no space */
+};
+
+struct schema;
+
+struct field {
+	const char *name;
+	uint8_t kind;			/* enum fkind */
+	uint8_t check;			/* enum fcheck */
+	size_t off;			/* in struct proto_msg or the item struct */
+	uint32_t min, max;		/* string length, integer range, item count */
+	const struct schema *items;	/* FK_ITEMS */
+};
+
+struct ctx;
+
+struct schema {
+	const char *name;
+	bool has_id;
+	const struct field *fields;
+	size_t nfields;
+	/* Rules across fields, after each field passed its own checks. */
+	int (*post)(const struct proto_msg *m, struct ctx *c);
+};
+
+#define NFIELDS(a)	(a), sizeof(a) / sizeof((a)[0])
+#define M(f)		offsetof(struct proto_msg, f)
+
+#define U8(n, o, chk, lo, hi)	{ n, FK_U8, chk, o, lo, hi, NULL }
+#define U16(n, o, chk, lo, hi)	{ n, FK_U16, chk, o, lo, hi, NULL }
+#define U64(n, o)		{ n, FK_U64, FC_NONE, o, 0, 0, NULL }
+#define FLAGS(o, mask)		U8("flags", o, FC_MASK, 0, mask)
+#define S16(n, o, chk, lo, hi)	{ n, FK_S16, chk, o, lo, hi, NULL }
+#define S32(n, o, chk, lo, hi)	{ n, FK_S32, chk, o, lo, hi, NULL }
+#define KEY(o)			S16("key", o, FC_NONUL, 1, RAFTCONF_MAX_KEY)
+#define PREFIX(o)		S16("prefix", o, FC_NONUL, 0, RAFTCONF_MAX_KEY)
+#define NODE_ID(o)		S16("node_id", o, FC_ID, 1, RAFTCONF_MAX_ID)
+#define ADDRESS(o)		S16("address", o, FC_ADDR, 1, RAFTCONF_MAX_ADDRESS)
+#define CLUSTER(o)		S16("cluster", o, FC_ID, 1, RAFTCONF_MAX_CLUSTER_NAME)
+#define TEXT(o)			S16("message", o, FC_NONUL, 0, RAFTCONF_MAX_ERROR)
+#define VALUE(o)		S32("value", o, FC_BYTES, 0, RAFTCONF_MAX_VALUE)
+#define ITEMS(n, o, sch, lim)	{ n, FK_ITEMS, FC_NONE, o, 0, lim, sch }
+
+/* Items: offsets are into their own structs, which all sit at offset 0 of
+ * union proto_item. */
+static const struct field entry_fields[] = {
+	KEY(offsetof(struct proto_entry, key)),
+	U64("revision", offsetof(struct proto_entry, revision)),
+	VALUE(offsetof(struct proto_entry, value)),
+};
+static const struct field pair_fields[] = {
+	S16("name", offsetof(struct proto_pair, name), FC_NONUL, 1, RAFTCONF_MAX_STATUS_NAME),
+	S16("value", offsetof(struct proto_pair, value), FC_NONUL, 0, RAFTCONF_MAX_STATUS_VALUE),
+};
+static const struct field member_fields[] = {
+	NODE_ID(offsetof(struct proto_member, node_id)),
+	ADDRESS(offsetof(struct proto_member, address)),
+	U8("flags", offsetof(struct proto_member, flags), FC_MFLAGS, 0, 0),
+	U64("match_index", offsetof(struct proto_member, match_index)),
+	U64("last_contact_ms", offsetof(struct proto_member, last_contact_ms)),
+	U8("health", offsetof(struct proto_member, health), FC_RANGE, 0, PROTO_H_MAX),
+};
+
+static const struct schema entry_schema = { "entry", false, NFIELDS(entry_fields), NULL };
+static const struct schema pair_schema = { "pair", false, NFIELDS(pair_fields), NULL };
+static const struct schema member_schema = { "member", false, NFIELDS(member_fields), NULL };
+
+static const struct field get_fields[] = {
+	FLAGS(M(get.flags), PROTO_F_STALE),
+	KEY(M(get.key)),
+};
+static const struct field set_fields[] = {
+	U64("client_id", M(set.client_id)),
+	U64("seq", M(set.seq)),
+	KEY(M(set.key)),
+	VALUE(M(set.value)),
+};
+static const struct field del_fields[] = {
+	U64("client_id", M(del.client_id)),
+	U64("seq", M(del.seq)),
+	KEY(M(del.key)),
+};
+static const struct field list_fields[] = {
+	FLAGS(M(list.flags), PROTO_F_STALE),
+	PREFIX(M(list.prefix)),
+};
+static const struct field join_fields[] = {
+	FLAGS(M(join.flags), PROTO_F_LEARNER),
+	NODE_ID(M(join.node_id)),
+	ADDRESS(M(join.address)),
+	CLUSTER(M(join.cluster)),
+};
+static const struct field joinreq_fields[] = {
+	FLAGS(M(joinreq.flags), PROTO_F_LEARNER),
+	ADDRESS(M(joinreq.address)),
+};
+static const struct field remove_fields[] = {
+	NODE_ID(M(remove.node_id)),
+};
+static const struct field transfer_fields[] = {
+	/* Empty means "the most up-to-date voter". */
+	S16("node_id", M(transfer.node_id), FC_ID, 0, RAFTCONF_MAX_ID),
+};
+static const struct field watch_fields[] = {
+	PREFIX(M(watch.prefix)),
+};
+static const struct field ok_fields[] = {
+	U64("revision", M(ok.revision)),
+};
+static const struct field value_fields[] = {
+	U64("revision", M(value_reply.revision)),
+	VALUE(M(value_reply.value)),
+};
+static const struct field error_fields[] = {
+	U16("code", M(error.code), FC_RANGE, 1, PROTO_E_MAX),
+	TEXT(M(error.message)),
+};
+static const struct field list_reply_fields[] = {
+	FLAGS(M(list_reply.flags), PROTO_F_TRUNCATED),
+	ITEMS("entries", M(list_reply.items), &entry_schema, RAFTCONF_MAX_LIST),
+};
+static const struct field status_reply_fields[] = {
+	ITEMS("pairs", M(status_reply.items), &pair_schema, RAFTCONF_MAX_STATUS_PAIRS),
+};
+static const struct field members_reply_fields[] = {
+	ITEMS("members", M(members_reply.items), &member_schema, RAFTCONF_MAX_MEMBERS),
+};
+static const struct field event_fields[] = {
+	U8("kind", M(event.kind), FC_RANGE, PROTO_EV_PUT, PROTO_EV_DEL),
+	KEY(M(event.key)),
+	U64("revision", M(event.revision)),
+	VALUE(M(event.value)),
+};
+static const struct field hello_fields[] = {
+	/* Any value: whether it is acceptable is the peer module's decision. */
+	U16("version", M(hello.version), FC_NONE, 0, 0),
+	CLUSTER(M(hello.cluster)),
+	NODE_ID(M(hello.node_id)),
+	ADDRESS(M(hello.address)),
+	S16("auth", M(hello.auth), FC_BYTES, 0, RAFTCONF_MAX_AUTH),
+};
+static const struct field reject_fields[] = {
+	TEXT(M(reject.message)),
+};
+static const struct field raft_fields[] = {
+	/* Bounded by the frame limit, checked with the frame. */
+	S32("payload", M(raft.payload), FC_BYTES, 0, RAFTCONF_MAX_FRAME),
+};
+
+static int error_post(const struct proto_msg *m, struct ctx *c);
+static int event_post(const struct proto_msg *m, struct ctx *c);
+
+/* Indexed by type code; a type without a name is unknown. */
+static const struct schema schemas[256] = {
+	[PROTO_T_GET]		= { "GET", true, NFIELDS(get_fields), NULL },
+	[PROTO_T_SET]		= { "SET", true, NFIELDS(set_fields), NULL },
+	[PROTO_T_DEL]		= { "DEL", true, NFIELDS(del_fields), NULL },
+	[PROTO_T_LIST]		= { "LIST", true, NFIELDS(list_fields), NULL },
+	[PROTO_T_STATUS]	= { "STATUS", true, NULL, 0, NULL },
+	[PROTO_T_MEMBERS]	= { "MEMBERS", true, NULL, 0, NULL },
+	[PROTO_T_JOIN]		= { "JOIN", true, NFIELDS(join_fields), NULL },
+	[PROTO_T_JOINREQ]	= { "JOINREQ", true, NFIELDS(joinreq_fields), NULL },
+	[PROTO_T_REMOVE]	= { "REMOVE", true, NFIELDS(remove_fields), NULL },
+	[PROTO_T_SNAPSHOT]	= { "SNAPSHOT", true, NULL, 0, NULL },
+	[PROTO_T_TRANSFER]	= { "TRANSFER", true, NFIELDS(transfer_fields), NULL },
+	[PROTO_T_WATCH]		= { "WATCH", true, NFIELDS(watch_fields), NULL },
+
+	[PROTO_T_OK]		= { "OK", true, NFIELDS(ok_fields), NULL },
+	[PROTO_T_VALUE]		= { "VALUE", true, NFIELDS(value_fields), NULL },
+	[PROTO_T_ERROR]		= { "ERROR", true, NFIELDS(error_fields), error_post },
+	[PROTO_T_LIST_REPLY]	= { "LIST_REPLY", true, NFIELDS(list_reply_fields), NULL },
+	[PROTO_T_STATUS_REPLY]	= { "STATUS_REPLY", true, NFIELDS(status_reply_fields),
+				    NULL },
+	[PROTO_T_MEMBERS_REPLY]	= { "MEMBERS_REPLY", true, NFIELDS(members_reply_fields),
+				    NULL },
+	[PROTO_T_EVENT]		= { "EVENT", true, NFIELDS(event_fields), event_post },
+
+	[PROTO_T_HELLO]		= { "HELLO", false, NFIELDS(hello_fields), NULL },
+	[PROTO_T_REJECT]	= { "REJECT", false, NFIELDS(reject_fields), NULL },
+	[PROTO_T_RAFT]		= { "RAFT", false, NFIELDS(raft_fields), NULL },
+};
+
+static const struct schema *
+schema_of(uint8_t type)
+{
+	return schemas[type].name != NULL ? &schemas[type] : NULL;
+}
+
+/* The items field of a list reply type, or NULL for any other type. */
+static const struct field *
+items_field(uint8_t type)
+{
+	const struct schema *s = schema_of(type);
+
+	if (s == NULL || s->nfields == 0 || s->fields[s->nfields - 1].kind != FK_ITEMS)
+		return NULL;
+	return &s->fields[s->nfields - 1];
+}
+
+/* The fewest bytes one item can take: bounds a count before it is walked. */
+static size_t
+min_size(const struct schema *s)
+{
+	static const size_t fixed[] = {
+		[FK_U8] = 1, [FK_U16] = 2, [FK_U64] = 8, [FK_S16] = 2, [FK_S32] = 4, [FK_ITEMS] = 4,
+	};
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nfields; i++)
+		n += fixed[s->fields[i].kind] + s->fields[i].min *
+		     (s->fields[i].kind == FK_S16 || s->fields[i].kind == FK_S32);
+	return n;
+}
+
+/* ------------------------------------------------------- checks, errors */
+
+struct ctx {
+	char *err;
+	size_t errlen;
+	bool encoding;		/* bad content is -EINVAL, not -EPROTO */
+	const char *msg;	/* "GET", or NULL while in the header */
+	const char *item;	/* "entry" while inside a list, else NULL */
+	uint32_t index;
+};
+
+/* Bad content: the caller's mistake when encoding, the peer's when decoding. */
+#define BAD(c)	((c)->encoding ? -EINVAL : -EPROTO)
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+fail(struct ctx *c, int rc, const struct field *f, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* "LIST_REPLY entry 3: key is 1025 bytes, over the limit of 1024". */
+static int
+fail(struct ctx *c, int rc, const struct field *f, const char *fmt, ...)
+{
+	char where[64] = "", detail[192];
+	va_list ap;
+
+	if (c->err == NULL || c->errlen == 0)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (c->msg != NULL && c->item != NULL)
+		snprintf(where, sizeof(where), "%s %s %" PRIu32 ": ", c->msg, c->item, c->index);
+	else if (c->msg != NULL)
+		snprintf(where, sizeof(where), "%s: ", c->msg);
+	seterr(c->err, c->errlen, "%s%s%s%s", where, f ? f->name : "", f ? " " : "", detail);
+	return rc;
+}
+
+static bool
+id_byte(uint8_t b)
+{
+	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+	       b == '_' || b == '-';
+}
+
+static int
+check_int(struct ctx *c, const struct field *f, uint64_t v)
+{
+	uint64_t role;
+
+	switch (f->check) {
+	case FC_MASK:
+		if (v & ~(uint64_t)f->max)
+			return fail(c, BAD(c), f, "has unknown bits 0x%02" PRIx64
+				    " (known: 0x%02x)", v & ~(uint64_t)f->max, (unsigned)f->max);
+		break;
+	case FC_RANGE:
+		if (v < f->min || v > f->max)
+			return fail(c, BAD(c), f, "%" PRIu64 " is not in %u..%u", v,
+				    (unsigned)f->min, (unsigned)f->max);
+		break;
+	case FC_MFLAGS:
+		role = v & (PROTO_M_VOTER | PROTO_M_LEARNER);
+		if (v & ~(uint64_t)(PROTO_M_VOTER | PROTO_M_LEARNER | PROTO_M_SELF |
+				    PROTO_M_LEADER))
+			return fail(c, BAD(c), f, "0x%02" PRIx64 " has unknown bits", v);
+		if (role != PROTO_M_VOTER && role != PROTO_M_LEARNER)
+			return fail(c, BAD(c), f, "0x%02" PRIx64 " is not exactly one of voter "
+				    "and learner", v);
+		if ((v & PROTO_M_LEADER) && role != PROTO_M_VOTER)
+			return fail(c, BAD(c), f, "0x%02" PRIx64 " marks a learner as leader", v);
+		break;
+	}
+	return 0;
+}
+
+/* Length limits: over the maximum is -E2BIG either way (PROTO_E_TOOBIG). */
+static int
+check_len(struct ctx *c, const struct field *f, size_t len)
+{
+	if (len > f->max)
+		return fail(c, -E2BIG, f, "is %zu bytes, over the limit of %u", len,
+			    (unsigned)f->max);
+	if (len < f->min)
+		return fail(c, BAD(c), f, "is empty");
+	return 0;
+}
+
+static int
+check_bytes(struct ctx *c, const struct field *f, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len && f->check != FC_BYTES; i++) {
+		switch (f->check) {
+		case FC_NONUL:
+			if (p[i] == 0)
+				return fail(c, BAD(c), f, "has a NUL byte at offset %zu", i);
+			break;
+		case FC_ID:
+			if (!id_byte(p[i]))
+				return fail(c, BAD(c), f, "has byte 0x%02x at offset %zu, outside "
+					    "[A-Za-z0-9_-]", p[i], i);
+			break;
+		case FC_ADDR:
+			if (p[i] < 0x21 || p[i] > 0x7e)
+				return fail(c, BAD(c), f, "has byte 0x%02x at offset %zu, not "
+					    "printable ASCII", p[i], i);
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+error_post(const struct proto_msg *m, struct ctx *c)
+{
+	static const struct field addr = ADDRESS(0);
+
+	/* The client connects to it: hold it to the address rules. */
+	if (m->error.code != PROTO_E_REDIRECT)
+		return 0;
+	if (m->error.message.len == 0)
+		return fail(c, BAD(c), NULL, "REDIRECT without the leader's address");
+	return check_bytes(c, &addr, (const uint8_t *)m->error.message.ptr, m->error.message.len);
+}
+
+static int
+event_post(const struct proto_msg *m, struct ctx *c)
+{
+	if (m->event.kind == PROTO_EV_DEL && m->event.value.len != 0)
+		return fail(c, BAD(c), NULL, "DEL event carries a %zu-byte value",
+			    m->event.value.len);
+	return 0;
+}
+
+/* ------------------------------------------------------------ decoding */
+
+static int
+truncated(struct ctx *c, const struct field *f, size_t need, size_t left)
+{
+	return fail(c, BAD(c), f, "is truncated: %zu bytes needed, %zu left", need, left);
+}
+
+static int read_fields(struct rd *r, const struct schema *s, void *base, struct ctx *c);
+
+/*
+ * Walk count items of f at r, checking each as the decoder does; on success
+ * out spans them.  Used to decode, and to check items given to the encoder.
+ */
+static int
+walk_items(struct rd *r, const struct field *f, uint32_t count, struct proto_items *out,
+	   struct ctx *c)
+{
+	const uint8_t *start = r->p;
+	union proto_item tmp;
+	uint64_t least;
+	int rc;
+
+	if (count > f->max)
+		return fail(c, -E2BIG, f, "count %" PRIu32 " is over the limit of %u", count,
+			    (unsigned)f->max);
+	/* A clear error, before walking, for a count the bytes cannot hold. */
+	least = (uint64_t)count * min_size(f->items);
+	if (least > r->left)
+		return fail(c, BAD(c), f, "count %" PRIu32 " needs at least %" PRIu64 " bytes, "
+			    "%zu left", count, least, r->left);
+	c->item = f->items->name;
+	for (c->index = 0; c->index < count; c->index++) {
+		if ((rc = read_fields(r, f->items, &tmp, c)) != 0)
+			return rc;
+	}
+	c->item = NULL;
+	out->count = count;
+	out->raw = start;
+	out->rawlen = (size_t)(r->p - start);
+	return 0;
+}
+
+static int
+read_items(struct rd *r, const struct field *f, struct proto_items *out, struct ctx *c)
+{
+	uint32_t count;
+
+	if (!rd_u32(r, &count))
+		return truncated(c, f, 4, r->left);
+	return walk_items(r, f, count, out, c);
+}
+
+static int
+read_fields(struct rd *r, const struct schema *s, void *base, struct ctx *c)
+{
+	for (size_t i = 0; i < s->nfields; i++) {
+		const struct field *f = &s->fields[i];
+		char *dst = (char *)base + f->off;
+		const uint8_t *p;
+		uint8_t v8;
+		uint16_t v16;
+		uint32_t len;
+		int rc;
+
+		switch (f->kind) {
+		case FK_U8:
+			if (!rd_u8(r, &v8))
+				return truncated(c, f, 1, r->left);
+			if ((rc = check_int(c, f, v8)) != 0)
+				return rc;
+			*(uint8_t *)dst = v8;
+			break;
+		case FK_U16:
+			if (!rd_u16(r, &v16))
+				return truncated(c, f, 2, r->left);
+			if ((rc = check_int(c, f, v16)) != 0)
+				return rc;
+			*(uint16_t *)dst = v16;
+			break;
+		case FK_U64:
+			if (!rd_u64(r, (uint64_t *)dst))
+				return truncated(c, f, 8, r->left);
+			break;
+		case FK_S16:
+		case FK_S32:
+			if (f->kind == FK_S16 ? !rd_u16(r, &v16) : !rd_u32(r, &len))
+				return truncated(c, f, f->kind == FK_S16 ? 2 : 4, r->left);
+			if (f->kind == FK_S16)
+				len = v16;
+			/* The limit first: an oversize field is "too big", wherever it ends. */
+			if (len > f->max)
+				return check_len(c, f, len);
+			if (!rd_take(r, len, &p))
+				return fail(c, BAD(c), f, "is truncated: %" PRIu32 " bytes "
+					    "announced, %zu left", len, r->left);
+			if ((rc = check_len(c, f, len)) != 0 ||
+			    (rc = check_bytes(c, f, p, len)) != 0)
+				return rc;
+			*(struct proto_str *)dst = proto_mem(p, len);
+			break;
+		case FK_ITEMS:
+			if ((rc = read_items(r, f, (struct proto_items *)dst, c)) != 0)
+				return rc;
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+proto_frame_check(const uint8_t *buf, size_t have, size_t *frame_len)
+{
+	uint32_t n;
+
+	if (frame_len != NULL)
+		*frame_len = 0;
+	if (have < 4)
+		return -EAGAIN;
+	n = get32(buf);
+	if (frame_len != NULL)
+		*frame_len = n;
+	if (n < HDR)
+		return -EPROTO;
+	if (n > RAFTCONF_MAX_FRAME)
+		return -EMSGSIZE;
+	return have < n ? -EAGAIN : 0;
+}
+
+int
+proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *err, size_t errlen)
+{
+	struct ctx c = { err, errlen, false, NULL, NULL, 0 };
+	const struct schema *s;
+	uint32_t flen, crc, want;
+	struct rd r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	seterr(err, errlen, "%s", "");
+	if (frame == NULL && len > 0)
+		return fail(&c, -EINVAL, NULL, "no frame (NULL) of %zu bytes", len);
+	if (len < HDR)
+		return fail(&c, -EPROTO, NULL, "frame is %zu bytes, shorter than the %d-byte "
+			    "header", len, HDR);
+	flen = get32(frame);
+	if (flen < HDR)
+		return fail(&c, -EPROTO, NULL, "frame length %" PRIu32 " is below the %d-byte "
+			    "header", flen, HDR);
+	if (flen > RAFTCONF_MAX_FRAME)
+		return fail(&c, -EMSGSIZE, NULL, "frame length %" PRIu32 " is over the limit of %d "
+			    "bytes", flen, RAFTCONF_MAX_FRAME);
+	if (flen != len)
+		return fail(&c, -EPROTO, NULL, "frame length field says %" PRIu32 " bytes, the "
+			    "frame is %zu", flen, len);
+	if (frame[4] != PROTO_VERSION)
+		return fail(&c, -EPROTO, NULL, "protocol version %u, expected %d", frame[4],
+			    PROTO_VERSION);
+	if ((s = schema_of(frame[5])) == NULL)
+		return fail(&c, -EPROTO, NULL, "unknown message type 0x%02x", frame[5]);
+	c.msg = s->name;
+	if (get16(frame + 6) != 0)
+		return fail(&c, -EPROTO, NULL, "header flags 0x%04x are not zero",
+			    get16(frame + 6));
+	want = get32(frame + 8);
+	if ((crc = proto_crc32c(0, frame + HDR, len - HDR)) != want)
+		return fail(&c, -EPROTO, NULL, "body checksum 0x%08" PRIx32 " does not match the "
+			    "header's 0x%08" PRIx32, crc, want);
+	out->type = frame[5];
+
+	r = (struct rd){ frame + HDR, len - HDR };
+	if (s->has_id && !rd_u64(&r, &out->id))
+		return fail(&c, -EPROTO, NULL, "request id is truncated: 8 bytes needed, %zu left",
+			    r.left);
+	if ((rc = read_fields(&r, s, out, &c)) != 0)
+		return rc;
+	if (r.left != 0)
+		return fail(&c, -EPROTO, NULL, "%zu trailing bytes after the last field", r.left);
+	if (s->post != NULL && (rc = s->post(out, &c)) != 0)
+		return rc;
+	return 0;
+}
+
+int
+proto_iter_init(struct proto_iter *it, const struct proto_msg *m)
+{
+	const struct proto_items *items;
+
+	memset(it, 0, sizeof(*it));
+	switch (m->type) {
+	case PROTO_T_LIST_REPLY:
+		items = &m->list_reply.items;
+		break;
+	case PROTO_T_STATUS_REPLY:
+		items = &m->status_reply.items;
+		break;
+	case PROTO_T_MEMBERS_REPLY:
+		items = &m->members_reply.items;
+		break;
+	default:
+		return -EINVAL;
+	}
+	it->type = m->type;
+	it->p = items->raw;
+	it->left = items->raw != NULL ? items->rawlen : 0;
+	it->remaining = items->count;
+	return 0;
+}
+
+int
+proto_iter_next(struct proto_iter *it, union proto_item *item)
+{
+	const struct field *f = items_field(it->type);
+	struct ctx c = { NULL, 0, false, NULL, NULL, 0 };
+	struct rd r = { it->p, it->left };
+
+	if (it->remaining == 0)
+		return 0;
+	memset(item, 0, sizeof(*item));
+	if (f == NULL || read_fields(&r, f->items, item, &c) != 0) {
+		it->remaining = 0;
+		return -EPROTO;
+	}
+	it->p = r.p;
+	it->left = r.left;
+	it->remaining--;
+	return 1;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+void
+proto_buf_init(struct proto_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void
+proto_buf_reset(struct proto_buf *b)
+{
+	b->len = 0;
+}
+
+void
+proto_buf_free(struct proto_buf *b)
+{
+	free(b->data);
+	proto_buf_init(b);
+}
+
+/* Room for need more bytes, the whole buffer staying within the frame limit. */
+static int
+buf_reserve(struct proto_buf *b, size_t need)
+{
+	size_t want, cap;
+	uint8_t *p;
+
+	if (b->len > RAFTCONF_MAX_FRAME || need > RAFTCONF_MAX_FRAME - b->len)
+		return -EMSGSIZE;
+	want = b->len + need;
+	if (want <= b->cap)
+		return 0;
+	for (cap = b->cap > 0 ? b->cap : 256; cap < want; cap *= 2)
+		;
+	if (cap > RAFTCONF_MAX_FRAME)
+		cap = RAFTCONF_MAX_FRAME;
+	if ((p = realloc(b->data, cap)) == NULL)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+static int
+write_fields(struct wr *w, const struct schema *s, const void *base, struct ctx *c)
+{
+	for (size_t i = 0; i < s->nfields; i++) {
+		const struct field *f = &s->fields[i];
+		const char *src = (const char *)base + f->off;
+		const struct proto_str *str;
+		const struct proto_items *items;
+		struct proto_items again;
+		struct rd r;
+		int rc;
+
+		switch (f->kind) {
+		case FK_U8:
+			if ((rc = check_int(c, f, *(const uint8_t *)src)) != 0)
+				return rc;
+			wr_u8(w, *(const uint8_t *)src);
+			break;
+		case FK_U16:
+			if ((rc = check_int(c, f, *(const uint16_t *)src)) != 0)
+				return rc;
+			wr_u16(w, *(const uint16_t *)src);
+			break;
+		case FK_U64:
+			wr_u64(w, *(const uint64_t *)src);
+			break;
+		case FK_S16:
+		case FK_S32:
+			str = (const struct proto_str *)src;
+			if (str->ptr == NULL && str->len != 0)
+				return fail(c, -EINVAL, f, "is NULL with length %zu", str->len);
+			if ((rc = check_len(c, f, str->len)) != 0 ||
+			    (rc = check_bytes(c, f, (const uint8_t *)str->ptr, str->len)) != 0)
+				return rc;
+			if (f->kind == FK_S16)
+				wr_u16(w, (uint16_t)str->len);
+			else
+				wr_u32(w, (uint32_t)str->len);
+			wr_put(w, str->ptr, str->len);
+			break;
+		case FK_ITEMS:
+			/*
+			 * Items handed back by proto_decode (a relayed reply): walk
+			 * them as the receiver will before sending them on.
+			 */
+			items = (const struct proto_items *)src;
+			if (items->raw == NULL && items->rawlen != 0)
+				return fail(c, -EINVAL, f, "are NULL with length %zu",
+					    items->rawlen);
+			r = (struct rd){ items->raw, items->rawlen };
+			if ((rc = walk_items(&r, f, items->count, &again, c)) != 0)
+				return rc;
+			if (r.left != 0)
+				return fail(c, -EINVAL, f, "have %zu bytes after the last item",
+					    r.left);
+			wr_u32(w, items->count);
+			wr_put(w, items->raw, items->rawlen);
+			break;
+		}
+	}
+	return 0;
+}
+
+static void
+put_header(uint8_t *f, uint32_t len, uint8_t type)
+{
+	put32(f, len);
+	f[4] = PROTO_VERSION;
+	f[5] = type;
+	put16(f + 6, 0);
+	put32(f + 8, 0);	/* the crc, once the body is written */
+}
+
+static void
+seal(uint8_t *f, size_t len)
+{
+	put32(f, (uint32_t)len);
+	put32(f + 8, proto_crc32c(0, f + HDR, len - HDR));
+}
+
+int
+proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t errlen)
+{
+	struct ctx c = { err, errlen, true, NULL, NULL, 0 };
+	const struct schema *s = schema_of(m->type);
+	struct wr w = { NULL, 0, RAFTCONF_MAX_FRAME - HDR, false };
+	size_t flen;
+	uint8_t *f;
+	int rc;
+
+	seterr(err, errlen, "%s", "");
+	if (s == NULL)
+		return fail(&c, -EINVAL, NULL, "unknown message type 0x%02x", m->type);
+	c.msg = s->name;
+
+	/* First pass: validate and size, touching nothing. */
+	if (s->has_id)
+		wr_u64(&w, m->id);
+	if ((rc = write_fields(&w, s, m, &c)) != 0)
+		return rc;
+	if (s->post != NULL && (rc = s->post(m, &c)) != 0)
+		return rc;
+	if (w.over)
+		return fail(&c, -EMSGSIZE, NULL, "frame would be over the limit of %d bytes",
+			    RAFTCONF_MAX_FRAME);
+	flen = HDR + w.len;
+	if ((rc = buf_reserve(b, flen)) != 0)
+		return fail(&c, rc, NULL, rc == -EMSGSIZE ?
+			    "a %zu-byte frame does not fit the buffer's %zu bytes in use" :
+			    "no memory for a %zu-byte frame (%zu bytes in use)", flen, b->len);
+
+	/* Second pass: the same walk, into room known to be there. */
+	f = b->data + b->len;
+	put_header(f, (uint32_t)flen, m->type);
+	w = (struct wr){ f + HDR, 0, flen - HDR, false };
+	if (s->has_id)
+		wr_u64(&w, m->id);
+	if ((rc = write_fields(&w, s, m, &c)) != 0)
+		return rc;
+	if (w.over || w.len != flen - HDR)
+		return fail(&c, -EINVAL, NULL, "internal error: %zu of %zu body bytes written",
+			    w.len, flen - HDR);
+	seal(f, flen);
+	b->len += flen;
+	return 0;
+}
+
+/* ------------------------------------------------------- reply builder */
+
+int
+proto_reply_begin(struct proto_reply *rb, struct proto_buf *b, uint8_t type, uint64_t id)
+{
+	size_t n = HDR + 8 + (type == PROTO_T_LIST_REPLY) + 4;
+	uint8_t *f;
+	int rc;
+
+	memset(rb, 0, sizeof(*rb));
+	if (items_field(type) == NULL)
+		return -EINVAL;
+	if ((rc = buf_reserve(b, n)) != 0)
+		return rc;
+	f = b->data + b->len;
+	put_header(f, (uint32_t)n, type);
+	put64(f + HDR, id);
+	if (type == PROTO_T_LIST_REPLY)
+		f[HDR + 8] = 0;		/* flags, set by proto_reply_end */
+	put32(f + n - 4, 0);		/* count, likewise */
+	rb->buf = b;
+	rb->start = b->len;
+	rb->type = type;
+	b->len += n;
+	return 0;
+}
+
+static int
+reply_add(struct proto_reply *rb, const struct schema *is, const void *item)
+{
+	const struct field *f = items_field(rb->type);
+	struct ctx c = { NULL, 0, true, NULL, NULL, 0 };
+	struct proto_buf *b = rb->buf;
+	struct wr w;
+	int rc;
+
+	if (b == NULL || f == NULL || f->items != is)
+		return -EINVAL;
+	if (rb->count >= f->max)
+		return -EMSGSIZE;
+	/* Size and check the item against the room left in this frame. */
+	w = (struct wr){ NULL, 0, RAFTCONF_MAX_FRAME - (b->len - rb->start), false };
+	if ((rc = write_fields(&w, is, item, &c)) != 0)
+		return rc;
+	if (w.over)
+		return -EMSGSIZE;
+	if ((rc = buf_reserve(b, w.len)) != 0)
+		return rc;
+	w = (struct wr){ b->data + b->len, 0, w.len, false };
+	if ((rc = write_fields(&w, is, item, &c)) != 0)
+		return rc;
+	b->len += w.len;
+	rb->count++;
+	return 0;
+}
+
+int
+proto_reply_add_entry(struct proto_reply *rb, struct proto_str key, uint64_t revision,
+		      struct proto_str value)
+{
+	struct proto_entry e = { key, revision, value };
+
+	return reply_add(rb, &entry_schema, &e);
+}
+
+int
+proto_reply_add_pair(struct proto_reply *rb, struct proto_str name, struct proto_str value)
+{
+	struct proto_pair p = { name, value };
+
+	return reply_add(rb, &pair_schema, &p);
+}
+
+int
+proto_reply_add_member(struct proto_reply *rb, const struct proto_member *m)
+{
+	return reply_add(rb, &member_schema, m);
+}
+
+int
+proto_reply_end(struct proto_reply *rb, uint8_t flags)
+{
+	size_t count_at = HDR + 8 + (rb->type == PROTO_T_LIST_REPLY);
+	uint8_t *f;
+
+	if (rb->buf == NULL)
+		return -EINVAL;
+	if (rb->type == PROTO_T_LIST_REPLY ? (flags & ~PROTO_F_TRUNCATED) != 0 : flags != 0)
+		return -EINVAL;
+	f = rb->buf->data + rb->start;
+	if (rb->type == PROTO_T_LIST_REPLY)
+		f[HDR + 8] = flags;
+	put32(f + count_at, rb->count);
+	seal(f, rb->buf->len - rb->start);
+	rb->buf = NULL;
+	return 0;
+}
+
+void
+proto_reply_abort(struct proto_reply *rb)
+{
+	if (rb->buf != NULL)
+		rb->buf->len = rb->start;
+	rb->buf = NULL;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+bool
+proto_valid_key(const char *key, size_t len)
+{
+	return len >= 1 && len <= RAFTCONF_MAX_KEY && key != NULL && memchr(key, 0, len) == NULL;
+}
+
+bool
+proto_valid_id(const char *id, size_t len)
+{
+	if (len < 1 || len > RAFTCONF_MAX_ID || id == NULL)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!id_byte((uint8_t)id[i]))
+			return false;
+	}
+	return true;
+}
+
+const char *
+proto_type_name(uint8_t type)
+{
+	const struct schema *s = schema_of(type);
+
+	return s != NULL ? s->name : "unknown";
+}
+
+const char *
+proto_error_name(uint16_t code)
+{
+	static const char *const names[] = {
+		[PROTO_E_NOTFOUND] = "not found",
+		[PROTO_E_NOLEADER] = "no leader",
+		[PROTO_E_TIMEOUT] = "timed out",
+		[PROTO_E_REFUSED] = "refused",
+		[PROTO_E_BADREQ] = "bad request",
+		[PROTO_E_TOOBIG] = "too big",
+		[PROTO_E_INTERNAL] = "internal error",
+		[PROTO_E_NOTMEMBER] = "not a member",
+		[PROTO_E_REDIRECT] = "redirect",
+	};
+
+	if (code >= sizeof(names) / sizeof(names[0]) || names[code] == NULL)
+		return "unknown";
+	return names[code];
+}
+
+const char *
+proto_health_name(uint8_t health)
+{
+	static const char *const names[] = {
+		[PROTO_H_UNKNOWN] = "unknown",
+		[PROTO_H_OK] = "ok",
+		[PROTO_H_LAGGING] = "lagging",
+		[PROTO_H_UNREACHABLE] = "unreachable",
+	};
+
+	return health <= PROTO_H_MAX ? names[health] : "unknown";
+}
+
+bool
+proto_is_request(uint8_t type)
+{
+	return type < 0x40 && schema_of(type) != NULL;
+}
+
+bool
+proto_is_response(uint8_t type)
+{
+	return type >= 0x40 && type < 0x80 && schema_of(type) != NULL;
+}
+
+bool
+proto_is_peer(uint8_t type)
+{
+	return type >= 0x80 && schema_of(type) != NULL;
+}

@@ -1,0 +1,406 @@
+/*
+ * proto.h — the raftconfd wire protocol: framing, messages, limits, errors.
+ *
+ * This header is the protocol.  It is compiled into raftconfd and into
+ * raftconfctl (like chrony's candm.h), so it depends on libc only.  Type
+ * codes, error codes, flag bits and field orders below are part of the
+ * protocol: never renumber or reorder them, only add.
+ *
+ * FRAME (all integers big-endian, fixed width)
+ *
+ *	u32 length	whole frame, these 12 header bytes included;
+ *			PROTO_HEADER_SIZE <= length <= RAFTCONF_MAX_FRAME
+ *	u8  version	PROTO_VERSION
+ *	u8  type	PROTO_T_*
+ *	u16 flags	0 (anything else is refused)
+ *	u32 crc		CRC-32C (Castagnoli) of the body, the length - 12 bytes
+ *			that follow the header
+ *	... body	the fields of the type, in the order listed below, and
+ *			nothing after the last one
+ *
+ * FIELDS
+ *
+ *	u8, u16, u64	big-endian integers
+ *	s16		u16 length + that many bytes: every short string (key,
+ *			prefix, id, address, cluster, text, status name/value, auth)
+ *	s32		u32 length + that many bytes: values and Raft payloads
+ *	items		u32 count + count items, each laid out as listed
+ *
+ *	key	 s16, 1..RAFTCONF_MAX_KEY bytes, no NUL byte
+ *	prefix	 s16, 0..RAFTCONF_MAX_KEY bytes, no NUL byte
+ *	id	 s16, [A-Za-z0-9_-]{1,RAFTCONF_MAX_ID}
+ *	cluster	 s16, [A-Za-z0-9_-]{1,RAFTCONF_MAX_CLUSTER_NAME}
+ *	address	 s16, 1..RAFTCONF_MAX_ADDRESS bytes of printable ASCII without
+ *		 space (0x21..0x7e): "host:port", "[v6]:port"
+ *	text	 s16, 0..RAFTCONF_MAX_ERROR bytes, no NUL byte
+ *	value	 s32, 0..RAFTCONF_MAX_VALUE arbitrary bytes
+ *
+ * MESSAGES (code, name: body).  "id" is the u64 request id, chosen by the
+ * sender of a request and echoed by its response, so several requests may be
+ * in flight on one connection and a follower can forward requests to the
+ * leader and match the answers.  Peer messages carry no request id.
+ *
+ * Control requests, raftconfctl -> daemon (a follower forwards them to the
+ * leader on its peer connection):
+ *   0x01 GET	   id, u8 flags (PROTO_F_STALE), key
+ *   0x02 SET	   id, u64 client_id, u64 seq, key, value
+ *   0x03 DEL	   id, u64 client_id, u64 seq, key
+ *   0x04 LIST	   id, u8 flags (PROTO_F_STALE), prefix
+ *   0x05 STATUS   id
+ *   0x06 MEMBERS  id
+ *   0x07 JOIN	   id, u8 flags (PROTO_F_LEARNER), id node_id, address,
+ *		   cluster                    (a spare asks a member to add it)
+ *   0x08 JOINREQ  id, u8 flags (PROTO_F_LEARNER), address
+ *		   (raftconfctl asks its own spare daemon to join ADDRESS)
+ *   0x09 REMOVE   id, id node_id
+ *   0x0a SNAPSHOT id
+ *   0x0b TRANSFER id, s16 node_id (empty: the most up-to-date voter, else an id)
+ *   0x0c WATCH	   id, prefix
+ * client_id is random per raftconfctl connection and seq counts its writes,
+ * so that a retried SET or DEL is applied once.
+ *
+ * Responses, daemon -> raftconfctl (and leader -> forwarding follower):
+ *   0x40 OK	   id, u64 revision
+ *   0x41 VALUE	   id, u64 revision, value
+ *   0x42 ERROR	   id, u16 code (PROTO_E_*), text message
+ *		   (for PROTO_E_REDIRECT the message is the leader's address)
+ *   0x43 LIST_REPLY    id, u8 flags (PROTO_F_TRUNCATED),
+ *		   items of { key, u64 revision, value }, at most RAFTCONF_MAX_LIST
+ *   0x44 STATUS_REPLY  id, items of { s16 name, s16 value },
+ *		   at most RAFTCONF_MAX_STATUS_PAIRS; name 1..RAFTCONF_MAX_STATUS_NAME
+ *		   bytes, value 0..RAFTCONF_MAX_STATUS_VALUE bytes, neither with NUL.
+ *		   The daemon sends id, role, term, leader, commit, applied first.
+ *   0x45 MEMBERS_REPLY id, items of { id node_id, address, u8 flags (PROTO_M_*),
+ *		   u64 match_index, u64 last_contact_ms, u8 health (PROTO_H_*) },
+ *		   at most RAFTCONF_MAX_MEMBERS
+ *   0x46 EVENT	   id (of the WATCH), u8 kind (PROTO_EV_*), key, u64 revision,
+ *		   value (empty for PROTO_EV_DEL)
+ *
+ * Peer messages, daemon <-> daemon on the peer port:
+ *   0x80 HELLO	   u16 version, cluster, id node_id, address,
+ *		   s16 auth (0..RAFTCONF_MAX_AUTH bytes, reserved, empty for now)
+ *   0x81 REJECT   text message (sent before closing a refused connection)
+ *   0x82 RAFT	   s32 payload: an opaque encoded Raft message, up to what the
+ *		   frame limit leaves
+ *
+ * Flag bytes and enumerations refuse bits and values not defined here.
+ *
+ * Nothing in this module blocks, keeps global state that changes, or
+ * allocates except proto_buf growth.  All functions are safe to call from any
+ * thread on distinct objects.
+ */
+#ifndef RAFTCONF_PROTO_H
+#define RAFTCONF_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "limits.h"
+
+#define PROTO_VERSION		1
+#define PROTO_HEADER_SIZE	12
+
+/* Message types.  Requests 0x01-0x3f, responses 0x40-0x7f, peer 0x80-0xbf. */
+enum {
+	PROTO_T_GET		= 0x01,
+	PROTO_T_SET		= 0x02,
+	PROTO_T_DEL		= 0x03,
+	PROTO_T_LIST		= 0x04,
+	PROTO_T_STATUS		= 0x05,
+	PROTO_T_MEMBERS		= 0x06,
+	PROTO_T_JOIN		= 0x07,
+	PROTO_T_JOINREQ		= 0x08,
+	PROTO_T_REMOVE		= 0x09,
+	PROTO_T_SNAPSHOT	= 0x0a,
+	PROTO_T_TRANSFER	= 0x0b,
+	PROTO_T_WATCH		= 0x0c,
+
+	PROTO_T_OK		= 0x40,
+	PROTO_T_VALUE		= 0x41,
+	PROTO_T_ERROR		= 0x42,
+	PROTO_T_LIST_REPLY	= 0x43,
+	PROTO_T_STATUS_REPLY	= 0x44,
+	PROTO_T_MEMBERS_REPLY	= 0x45,
+	PROTO_T_EVENT		= 0x46,
+
+	PROTO_T_HELLO		= 0x80,
+	PROTO_T_REJECT		= 0x81,
+	PROTO_T_RAFT		= 0x82,
+};
+
+/* Flag bits of the per-message u8 flags fields (each message its own byte). */
+#define PROTO_F_STALE		0x01	/* GET, LIST: read locally, no ReadIndex */
+#define PROTO_F_LEARNER		0x01	/* JOIN, JOINREQ: stay a non-voting learner */
+#define PROTO_F_TRUNCATED	0x01	/* LIST_REPLY: more keys matched than sent */
+
+/* ERROR codes. */
+enum {
+	PROTO_E_NOTFOUND	= 1,	/* no such key (or member) */
+	PROTO_E_NOLEADER	= 2,	/* no leader known: no quorum, election */
+	PROTO_E_TIMEOUT		= 3,	/* not applied in time; it may still apply */
+	PROTO_E_REFUSED		= 4,	/* understood, not allowed (e.g. remove self) */
+	PROTO_E_BADREQ		= 5,	/* malformed request */
+	PROTO_E_TOOBIG		= 6,	/* a field or the frame is over its limit */
+	PROTO_E_INTERNAL	= 7,	/* the daemon failed (disk, memory); see its log */
+	PROTO_E_NOTMEMBER	= 8,	/* this node is a spare, not in a cluster yet */
+	PROTO_E_REDIRECT	= 9,	/* ask the leader; message = its address */
+};
+#define PROTO_E_MAX		PROTO_E_REDIRECT
+
+/* EVENT kinds. */
+enum {
+	PROTO_EV_PUT		= 1,
+	PROTO_EV_DEL		= 2,
+};
+
+/* MEMBERS_REPLY item flags: exactly one of VOTER and LEARNER; LEADER needs VOTER. */
+#define PROTO_M_VOTER		0x01
+#define PROTO_M_LEARNER		0x02
+#define PROTO_M_SELF		0x04	/* the node that answered */
+#define PROTO_M_LEADER		0x08
+
+/* MEMBERS_REPLY item health, as seen by the node that answered. */
+enum {
+	PROTO_H_UNKNOWN		= 0,	/* not the leader: no replication view */
+	PROTO_H_OK		= 1,	/* reachable and caught up */
+	PROTO_H_LAGGING		= 2,	/* reachable, match index behind */
+	PROTO_H_UNREACHABLE	= 3,	/* no contact within the election timeout */
+};
+#define PROTO_H_MAX		PROTO_H_UNREACHABLE
+
+/* last_contact_ms value for a member never heard from. */
+#define PROTO_NEVER		UINT64_MAX
+
+/*
+ * A view of bytes: never NUL-terminated, print with "%.*s", (int)len, ptr.
+ * In a decoded message it points into the frame given to proto_decode();
+ * it is valid only as long as that frame is.
+ */
+struct proto_str {
+	const char *ptr;
+	size_t len;
+};
+
+static inline struct proto_str
+proto_cstr(const char *s)
+{
+	return (struct proto_str){ s, s ? strlen(s) : 0 };
+}
+
+static inline struct proto_str
+proto_mem(const void *p, size_t len)
+{
+	return (struct proto_str){ (const char *)p, len };
+}
+
+/*
+ * The items of a LIST_REPLY, STATUS_REPLY or MEMBERS_REPLY, as their encoded
+ * bytes (raw, rawlen) and their number.  proto_decode() has validated every
+ * item before it returns one of these; read them with proto_iter_*().
+ */
+struct proto_items {
+	uint32_t count;
+	const uint8_t *raw;
+	size_t rawlen;
+};
+
+struct proto_entry {			/* LIST_REPLY item */
+	struct proto_str key;
+	uint64_t revision;
+	struct proto_str value;
+};
+
+struct proto_pair {			/* STATUS_REPLY item */
+	struct proto_str name;
+	struct proto_str value;
+};
+
+struct proto_member {			/* MEMBERS_REPLY item */
+	struct proto_str node_id;
+	struct proto_str address;
+	uint8_t flags;			/* PROTO_M_* */
+	uint64_t match_index;
+	uint64_t last_contact_ms;	/* PROTO_NEVER when never heard from */
+	uint8_t health;			/* PROTO_H_* */
+};
+
+union proto_item {
+	struct proto_entry entry;
+	struct proto_pair pair;
+	struct proto_member member;
+};
+
+/*
+ * One message.  Set `type`, `id` (ignored for peer messages, 0 when decoded)
+ * and the union member named after the type; STATUS, MEMBERS and SNAPSHOT
+ * requests have only the id.
+ */
+struct proto_msg {
+	uint8_t type;			/* PROTO_T_* */
+	uint64_t id;
+	union {
+		struct { uint8_t flags; struct proto_str key; } get;
+		struct {
+			uint64_t client_id, seq;
+			struct proto_str key, value;
+		} set;
+		struct { uint64_t client_id, seq; struct proto_str key; } del;
+		struct { uint8_t flags; struct proto_str prefix; } list;
+		struct {
+			uint8_t flags;
+			struct proto_str node_id, address, cluster;
+		} join;
+		struct { uint8_t flags; struct proto_str address; } joinreq;
+		struct { struct proto_str node_id; } remove;
+		struct { struct proto_str node_id; } transfer;
+		struct { struct proto_str prefix; } watch;
+
+		struct { uint64_t revision; } ok;
+		struct { uint64_t revision; struct proto_str value; } value_reply;
+		struct { uint16_t code; struct proto_str message; } error;
+		struct { uint8_t flags; struct proto_items items; } list_reply;
+		struct { struct proto_items items; } status_reply;
+		struct { struct proto_items items; } members_reply;
+		struct {
+			uint8_t kind;
+			struct proto_str key;
+			uint64_t revision;
+			struct proto_str value;
+		} event;
+
+		struct {
+			uint16_t version;
+			struct proto_str cluster, node_id, address, auth;
+		} hello;
+		struct { struct proto_str message; } reject;
+		struct { struct proto_str payload; } raft;
+	};
+};
+
+/* CRC-32C (Castagnoli).  Start with crc = 0; pass the result to continue. */
+uint32_t proto_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/*
+ * Framing for stream readers.  Looks at the `have` bytes at buf (buf may be
+ * NULL when have is 0) and returns:
+ *   0		a whole frame of *frame_len bytes is at buf (there may be more)
+ *   -EAGAIN	read more
+ *   -EPROTO	the announced length is below PROTO_HEADER_SIZE
+ *   -EMSGSIZE	the announced length is above RAFTCONF_MAX_FRAME
+ * The last two are detected from the first 4 bytes: close the connection.
+ * *frame_len is the announced length once the first 4 bytes are there (also
+ * on error, for the log line), else 0.  frame_len may be NULL.  Only the
+ * length is looked at: proto_decode() checks the rest of the header.
+ */
+int proto_frame_check(const uint8_t *buf, size_t have, size_t *frame_len);
+
+/*
+ * Decode one whole frame of exactly len bytes.  Zero-copy: every proto_str
+ * and proto_items in *out points into frame.  Returns 0, or:
+ *   -EPROTO	malformed: short header, length field != len, wrong version,
+ *		unknown type, nonzero header flags, bad crc, a truncated field,
+ *		bytes after the last field, bad content (empty key, NUL in a key,
+ *		bad id, unknown flag bits or enumeration value, a list count
+ *		larger than its bytes allow)
+ *   -EMSGSIZE	the length field is above RAFTCONF_MAX_FRAME
+ *   -E2BIG	a field, or a list's count, is over its limit (answer
+ *		PROTO_E_TOOBIG)
+ * and writes one line saying what and where into err (err may be NULL).
+ * On failure out->type is set once the header was valid and out->id once it
+ * was read (both 0 otherwise), so a reply can name the request; the rest of
+ * *out is unspecified.
+ */
+int proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out,
+		 char *err, size_t errlen);
+
+/*
+ * Iterate the items of a LIST_REPLY, STATUS_REPLY or MEMBERS_REPLY.
+ * proto_iter_init() returns -EINVAL for any other type.  proto_iter_next()
+ * returns 1 and fills the union member of the message's type (entry, pair or
+ * member), 0 after the last item, -EPROTO if the items were not validated by
+ * proto_decode()/proto_encode() and turn out malformed.  Items point into the
+ * same bytes as the message.
+ */
+struct proto_iter {
+	uint8_t type;
+	const uint8_t *p;
+	size_t left;
+	uint32_t remaining;
+};
+int proto_iter_init(struct proto_iter *it, const struct proto_msg *m);
+int proto_iter_next(struct proto_iter *it, union proto_item *item);
+
+/*
+ * A caller-owned output buffer: encoders append whole frames at data + len.
+ * It never grows beyond RAFTCONF_MAX_FRAME bytes in total: drain it (send,
+ * then proto_buf_reset) before appending more.
+ */
+struct proto_buf {
+	uint8_t *data;
+	size_t len, cap;
+};
+void proto_buf_init(struct proto_buf *b);
+void proto_buf_reset(struct proto_buf *b);	/* len = 0, keeps the memory */
+void proto_buf_free(struct proto_buf *b);	/* frees, back to the init state */
+
+/*
+ * Append one frame for *m to b.  Validates m exactly as proto_decode() would
+ * validate its frame (for list replies, m->...items.raw must be items as
+ * proto_decode() returned them; to build a list reply from scratch use
+ * proto_reply_*).  Returns 0, or:
+ *   -EINVAL	unknown type, bad content (empty key, NUL in a key, bad id,
+ *		unknown flag bits, NULL pointer with nonzero length, bad items)
+ *   -E2BIG	a field is over its limit
+ *   -EMSGSIZE	the frame, or the buffer with it, would exceed RAFTCONF_MAX_FRAME
+ *   -ENOMEM
+ * On failure b is left exactly as it was (data, len and cap).
+ */
+int proto_encode(struct proto_buf *b, const struct proto_msg *m,
+		 char *err, size_t errlen);
+
+/*
+ * Build a LIST_REPLY, STATUS_REPLY or MEMBERS_REPLY item by item, for
+ * replies whose items come from an iteration (the store, the membership):
+ *
+ *	proto_reply_begin(&rb, buf, PROTO_T_LIST_REPLY, id);
+ *	while (more && proto_reply_add_entry(&rb, key, rev, val) == 0)
+ *		...;
+ *	proto_reply_end(&rb, more ? PROTO_F_TRUNCATED : 0);
+ *
+ * Between begin and end/abort, buf holds a partial frame: encode nothing else
+ * into it.  An add that fails leaves the reply as it was before that add:
+ *   -EMSGSIZE	the reply is full (the frame or buffer limit, or the count
+ *		limit of the type): end it, with PROTO_F_TRUNCATED for a list
+ *   -E2BIG, -EINVAL, -ENOMEM  as for proto_encode(); the item is skipped
+ * proto_reply_end() takes the LIST_REPLY flags (must be 0 for the others)
+ * and makes the frame whole.  proto_reply_abort() removes the partial frame.
+ */
+struct proto_reply {
+	struct proto_buf *buf;
+	size_t start;
+	uint32_t count;
+	uint8_t type;
+};
+int proto_reply_begin(struct proto_reply *rb, struct proto_buf *b, uint8_t type, uint64_t id);
+int proto_reply_add_entry(struct proto_reply *rb, struct proto_str key, uint64_t revision,
+			  struct proto_str value);
+int proto_reply_add_pair(struct proto_reply *rb, struct proto_str name, struct proto_str value);
+int proto_reply_add_member(struct proto_reply *rb, const struct proto_member *m);
+int proto_reply_end(struct proto_reply *rb, uint8_t flags);
+void proto_reply_abort(struct proto_reply *rb);
+
+/* Validation shared with callers that check user input before encoding. */
+bool proto_valid_key(const char *key, size_t len);	/* 1..MAX_KEY, no NUL */
+bool proto_valid_id(const char *id, size_t len);	/* [A-Za-z0-9_-]{1,32} */
+
+/* Names for logs and messages; unknown values give "unknown". */
+const char *proto_type_name(uint8_t type);	/* "GET", "LIST_REPLY", ... */
+const char *proto_error_name(uint16_t code);	/* "not found", "no leader", ... */
+const char *proto_health_name(uint8_t health);	/* "ok", "lagging", ... */
+bool proto_is_request(uint8_t type);		/* a known control request */
+bool proto_is_response(uint8_t type);		/* a known response */
+bool proto_is_peer(uint8_t type);		/* a known peer message */
+
+#endif

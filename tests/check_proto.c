@@ -1,0 +1,2115 @@
+/*
+ * check_proto.c — unit tests of the wire codec (daemon/proto.c).
+ *
+ * Frames are also written here by hand, by a small independent writer that
+ * follows the layout documented in proto.h, so these tests check the encoder
+ * against the documented format and feed the decoder frames the encoder
+ * would refuse to make.  Every frame given to the decoder sits in a malloc'd
+ * buffer of exactly its size, so AddressSanitizer catches a read past it.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+#ifndef TEST_DATA_DIR
+#define TEST_DATA_DIR "tests/data"
+#endif
+
+#define HDR PROTO_HEADER_SIZE
+/* A string literal as a view, embedded NUL bytes included. */
+#define S(lit) ((struct proto_str){ (lit), sizeof(lit) - 1 })
+
+/* ------------------------------------------------------------ fixtures */
+
+static char max_key[RAFTCONF_MAX_KEY];
+static char max_id[RAFTCONF_MAX_ID];
+static char max_addr[RAFTCONF_MAX_ADDRESS];
+static char max_cluster[RAFTCONF_MAX_CLUSTER_NAME];
+static char max_text[RAFTCONF_MAX_ERROR];
+static char max_sname[RAFTCONF_MAX_STATUS_NAME];
+static char max_svalue[RAFTCONF_MAX_STATUS_VALUE];
+static uint8_t max_auth[RAFTCONF_MAX_AUTH];
+static uint8_t big_value[RAFTCONF_MAX_VALUE];
+static uint8_t big_payload[RAFTCONF_MAX_FRAME - HDR - 4];
+static char fillbuf[RAFTCONF_MAX_FRAME];
+
+static void
+fill(char *p, size_t n, const char *alphabet)
+{
+	size_t k = strlen(alphabet);
+
+	for (size_t i = 0; i < n; i++)
+		p[i] = alphabet[i % k];
+}
+
+static void
+fill_binary(uint8_t *p, size_t n)
+{
+	/* Every byte value, NUL among them, in an order that is not a ramp. */
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 131 + (i >> 8));
+}
+
+/* The items of a list reply, as the caller hands them to the builder. */
+struct items {
+	size_t n;
+	const struct proto_entry *e;
+	const struct proto_pair *p;
+	const struct proto_member *mb;
+};
+
+struct sample {
+	struct proto_msg m;	/* for list replies: everything but the items */
+	struct items it;
+};
+
+static struct sample samples[80];
+static int nsamples;
+
+static struct proto_entry entries3[3];
+static struct proto_entry entry_max[1];
+static struct proto_pair pairs7[7];
+static struct proto_member members3[3];
+
+static struct sample *
+add(uint8_t type, uint64_t id)
+{
+	struct sample *s = &samples[nsamples++];
+
+	memset(s, 0, sizeof(*s));
+	s->m.type = type;
+	s->m.id = id;
+	return s;
+}
+
+static struct proto_str
+view(const void *p, size_t n)
+{
+	return proto_mem(p, n);
+}
+
+static void
+init_samples(void)
+{
+	struct sample *s;
+	int k;
+
+	fill(max_key, sizeof(max_key), "/key-with-slashes/");
+	fill(max_id, sizeof(max_id), "AZaz09_-xy");
+	fill(max_addr, sizeof(max_addr), "[fe80::1%eth0]:7000!~");
+	fill(max_cluster, sizeof(max_cluster), "prod-config_");
+	fill(max_text, sizeof(max_text), "a message, with spaces. ");
+	fill(max_sname, sizeof(max_sname), "name_");
+	fill(max_svalue, sizeof(max_svalue), "value ");
+	fill_binary(max_auth, sizeof(max_auth));
+	fill_binary(big_value, sizeof(big_value));
+	fill_binary(big_payload, sizeof(big_payload));
+
+	entries3[0] = (struct proto_entry){ S("/app/db/host"), 17, S("10.0.0.5") };
+	entries3[1] = (struct proto_entry){ S("/app/bin"), 18, S("\0\1\2\0\377") };
+	entries3[2] = (struct proto_entry){ S("/app/empty"), UINT64_MAX, S("") };
+	entry_max[0] = (struct proto_entry){ view(max_key, sizeof(max_key)), 1,
+					     view(big_value, sizeof(big_value)) };
+	pairs7[0] = (struct proto_pair){ S("id"), S("n1") };
+	pairs7[1] = (struct proto_pair){ S("role"), S("leader") };
+	pairs7[2] = (struct proto_pair){ S("term"), S("7") };
+	pairs7[3] = (struct proto_pair){ S("leader"), S("n1") };
+	pairs7[4] = (struct proto_pair){ S("commit"), S("1234") };
+	pairs7[5] = (struct proto_pair){ S("applied"), S("") };
+	pairs7[6] = (struct proto_pair){ view(max_sname, sizeof(max_sname)),
+					 view(max_svalue, sizeof(max_svalue)) };
+	members3[0] = (struct proto_member){ S("n1"), S("10.0.0.1:7000"),
+					     PROTO_M_VOTER | PROTO_M_SELF | PROTO_M_LEADER, 99, 0,
+					     PROTO_H_OK };
+	members3[1] = (struct proto_member){ S("n2"), S("[::1]:7000"), PROTO_M_LEARNER, 0,
+					     PROTO_NEVER, PROTO_H_UNREACHABLE };
+	members3[2] = (struct proto_member){ view(max_id, sizeof(max_id)),
+					     view(max_addr, sizeof(max_addr)), PROTO_M_VOTER,
+					     UINT64_MAX, 1500, PROTO_H_LAGGING };
+
+	s = add(PROTO_T_GET, 1);
+	s->m.get.key = S("/a");
+	s = add(PROTO_T_GET, UINT64_MAX);
+	s->m.get.flags = PROTO_F_STALE;
+	s->m.get.key = view(max_key, sizeof(max_key));
+	s = add(PROTO_T_GET, 2);
+	s->m.get.key = S("k");
+
+	s = add(PROTO_T_SET, 3);
+	s->m.set.client_id = 0xdeadbeefcafef00dULL;
+	s->m.set.seq = 1;
+	s->m.set.key = S("/app/db/host");
+	s->m.set.value = S("10.0.0.5");
+	s = add(PROTO_T_SET, 4);
+	s->m.set.client_id = UINT64_MAX;
+	s->m.set.seq = UINT64_MAX;
+	s->m.set.key = view(max_key, sizeof(max_key));
+	s->m.set.value = S("");
+	s = add(PROTO_T_SET, 5);
+	s->m.set.key = S("/bin");
+	s->m.set.value = S("\0a\0b\0");
+	s = add(PROTO_T_SET, 6);
+	s->m.set.key = S("/big");
+	s->m.set.value = view(big_value, sizeof(big_value));
+
+	s = add(PROTO_T_DEL, 7);
+	s->m.del.client_id = 42;
+	s->m.del.seq = 9;
+	s->m.del.key = S("/x");
+	s = add(PROTO_T_DEL, 8);
+	s->m.del.key = view(max_key, sizeof(max_key));
+
+	s = add(PROTO_T_LIST, 9);
+	s->m.list.flags = PROTO_F_STALE;
+	s->m.list.prefix = S("");
+	s = add(PROTO_T_LIST, 10);
+	s->m.list.prefix = view(max_key, sizeof(max_key));
+
+	add(PROTO_T_STATUS, 0);
+	add(PROTO_T_MEMBERS, 11);
+	add(PROTO_T_SNAPSHOT, UINT64_MAX);
+
+	s = add(PROTO_T_JOIN, 12);
+	s->m.join.flags = PROTO_F_LEARNER;
+	s->m.join.node_id = S("n4");
+	s->m.join.address = S("10.0.0.4:7000");
+	s->m.join.cluster = S("prod-config");
+	s = add(PROTO_T_JOIN, 13);
+	s->m.join.node_id = view(max_id, sizeof(max_id));
+	s->m.join.address = view(max_addr, sizeof(max_addr));
+	s->m.join.cluster = view(max_cluster, sizeof(max_cluster));
+
+	s = add(PROTO_T_JOINREQ, 14);
+	s->m.joinreq.flags = PROTO_F_LEARNER;
+	s->m.joinreq.address = S("10.0.0.1:7000");
+	s = add(PROTO_T_JOINREQ, 15);
+	s->m.joinreq.address = view(max_addr, sizeof(max_addr));
+
+	s = add(PROTO_T_REMOVE, 16);
+	s->m.remove.node_id = S("n2");
+	s = add(PROTO_T_REMOVE, 17);
+	s->m.remove.node_id = view(max_id, sizeof(max_id));
+
+	s = add(PROTO_T_TRANSFER, 18);
+	s->m.transfer.node_id = S("");
+	s = add(PROTO_T_TRANSFER, 19);
+	s->m.transfer.node_id = S("n3");
+
+	s = add(PROTO_T_WATCH, 20);
+	s->m.watch.prefix = S("");
+	s = add(PROTO_T_WATCH, 21);
+	s->m.watch.prefix = S("/app/");
+
+	s = add(PROTO_T_OK, 22);
+	s->m.ok.revision = 0;
+	s = add(PROTO_T_OK, 23);
+	s->m.ok.revision = UINT64_MAX;
+
+	s = add(PROTO_T_VALUE, 24);
+	s->m.value_reply.revision = 5;
+	s->m.value_reply.value = S("");
+	s = add(PROTO_T_VALUE, 25);
+	s->m.value_reply.revision = 6;
+	s->m.value_reply.value = S("bin\0ary\0");
+	s = add(PROTO_T_VALUE, 26);
+	s->m.value_reply.value = view(big_value, sizeof(big_value));
+
+	/* The first ERROR is a plain one: the oversize cases start from it. */
+	for (k = 1; k <= PROTO_E_MAX; k++) {
+		s = add(PROTO_T_ERROR, 27 + (uint64_t)k);
+		s->m.error.code = (uint16_t)k;
+		s->m.error.message = k == PROTO_E_REDIRECT ? S("10.0.0.1:7000") :
+				     k == PROTO_E_NOLEADER ? S("") : S("key not found: /x");
+	}
+	s = add(PROTO_T_ERROR, 40);
+	s->m.error.code = PROTO_E_INTERNAL;
+	s->m.error.message = view(max_text, sizeof(max_text));
+
+	s = add(PROTO_T_LIST_REPLY, 41);
+	s = add(PROTO_T_LIST_REPLY, 42);
+	s->m.list_reply.flags = PROTO_F_TRUNCATED;
+	s->it = (struct items){ .n = 3, .e = entries3 };
+	s = add(PROTO_T_LIST_REPLY, 43);
+	s->it = (struct items){ .n = 1, .e = entry_max };
+
+	s = add(PROTO_T_STATUS_REPLY, 44);
+	s = add(PROTO_T_STATUS_REPLY, 45);
+	s->it = (struct items){ .n = 7, .p = pairs7 };
+
+	s = add(PROTO_T_MEMBERS_REPLY, 46);
+	s = add(PROTO_T_MEMBERS_REPLY, 47);
+	s->it = (struct items){ .n = 3, .mb = members3 };
+
+	s = add(PROTO_T_EVENT, 48);
+	s->m.event.kind = PROTO_EV_PUT;
+	s->m.event.key = S("/app/db/host");
+	s->m.event.revision = 100;
+	s->m.event.value = S("\0\0x");
+	s = add(PROTO_T_EVENT, 49);
+	s->m.event.kind = PROTO_EV_DEL;
+	s->m.event.key = S("/app/db/host");
+	s->m.event.revision = 101;
+	s = add(PROTO_T_EVENT, 50);
+	s->m.event.kind = PROTO_EV_PUT;
+	s->m.event.key = view(max_key, sizeof(max_key));
+	s->m.event.value = view(big_value, sizeof(big_value));
+
+	s = add(PROTO_T_HELLO, 0);
+	s->m.hello.version = PROTO_VERSION;
+	s->m.hello.cluster = S("prod");
+	s->m.hello.node_id = S("n1");
+	s->m.hello.address = S("10.0.0.1:7000");
+	s->m.hello.auth = S("");
+	s = add(PROTO_T_HELLO, 0);
+	s->m.hello.version = UINT16_MAX;
+	s->m.hello.cluster = view(max_cluster, sizeof(max_cluster));
+	s->m.hello.node_id = view(max_id, sizeof(max_id));
+	s->m.hello.address = view(max_addr, sizeof(max_addr));
+	s->m.hello.auth = view(max_auth, sizeof(max_auth));
+
+	s = add(PROTO_T_REJECT, 0);
+	s->m.reject.message = S("");
+	s = add(PROTO_T_REJECT, 0);
+	s->m.reject.message = view(max_text, sizeof(max_text));
+
+	s = add(PROTO_T_RAFT, 0);
+	s->m.raft.payload = S("");
+	s = add(PROTO_T_RAFT, 0);
+	s->m.raft.payload = S("\1\0\2");
+	s = add(PROTO_T_RAFT, 0);
+	s->m.raft.payload = view(big_payload, sizeof(big_payload));
+}
+
+static bool
+is_list(uint8_t type)
+{
+	return type == PROTO_T_LIST_REPLY || type == PROTO_T_STATUS_REPLY ||
+	       type == PROTO_T_MEMBERS_REPLY;
+}
+
+static bool
+has_id(uint8_t type)
+{
+	return !proto_is_peer(type);
+}
+
+static const struct sample *
+first_sample(uint8_t type)
+{
+	for (int i = 0; i < nsamples; i++) {
+		if (samples[i].m.type == type)
+			return &samples[i];
+	}
+	ck_abort_msg("no sample of type 0x%02x", type);
+	return NULL;
+}
+
+/* ------------------------------------------- the independent frame writer */
+
+struct tb {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void
+tb_put(struct tb *t, const void *src, size_t n)
+{
+	if (t->len + n > t->cap) {
+		t->cap = (t->len + n) * 2 + 64;
+		t->p = realloc(t->p, t->cap);
+		ck_assert_ptr_nonnull(t->p);
+	}
+	if (n > 0)
+		memcpy(t->p + t->len, src, n);
+	t->len += n;
+}
+
+static void
+tb_be(struct tb *t, uint64_t v, int bytes)
+{
+	uint8_t b[8];
+
+	for (int i = 0; i < bytes; i++)
+		b[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+	tb_put(t, b, (size_t)bytes);
+}
+
+#define tb_u8(t, v)	tb_be(t, v, 1)
+#define tb_u16(t, v)	tb_be(t, v, 2)
+#define tb_u32(t, v)	tb_be(t, v, 4)
+#define tb_u64(t, v)	tb_be(t, v, 8)
+
+static void
+tb_s16(struct tb *t, struct proto_str s)
+{
+	tb_u16(t, s.len);
+	tb_put(t, s.ptr, s.len);
+}
+
+static void
+tb_s32(struct tb *t, struct proto_str s)
+{
+	tb_u32(t, s.len);
+	tb_put(t, s.ptr, s.len);
+}
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Make the length field say len and, once there is a whole header, the crc fit. */
+static void
+reseal(uint8_t *f, size_t len)
+{
+	if (len >= 4)
+		put_be32(f, (uint32_t)len);
+	if (len >= HDR)
+		put_be32(f + 8, proto_crc32c(0, f + HDR, len - HDR));
+}
+
+/* A frame of exactly header + body bytes, in its own allocation. */
+static uint8_t *
+frame_around(uint8_t type, const uint8_t *body, size_t blen, size_t *len)
+{
+	uint8_t *f = malloc(HDR + blen);
+
+	ck_assert_ptr_nonnull(f);
+	f[4] = PROTO_VERSION;
+	f[5] = type;
+	f[6] = f[7] = 0;
+	if (blen > 0)
+		memcpy(f + HDR, body, blen);
+	reseal(f, HDR + blen);
+	*len = HDR + blen;
+	return f;
+}
+
+static void
+craft_item(struct tb *t, uint8_t type, const struct items *it, size_t i)
+{
+	switch (type) {
+	case PROTO_T_LIST_REPLY:
+		tb_s16(t, it->e[i].key);
+		tb_u64(t, it->e[i].revision);
+		tb_s32(t, it->e[i].value);
+		break;
+	case PROTO_T_STATUS_REPLY:
+		tb_s16(t, it->p[i].name);
+		tb_s16(t, it->p[i].value);
+		break;
+	case PROTO_T_MEMBERS_REPLY:
+		tb_s16(t, it->mb[i].node_id);
+		tb_s16(t, it->mb[i].address);
+		tb_u8(t, it->mb[i].flags);
+		tb_u64(t, it->mb[i].match_index);
+		tb_u64(t, it->mb[i].last_contact_ms);
+		tb_u8(t, it->mb[i].health);
+		break;
+	}
+}
+
+/* The frame of m as proto.h documents it, with no check of any limit. */
+static uint8_t *
+craft_count(const struct proto_msg *m, const struct items *it, uint32_t count, size_t *len)
+{
+	struct tb t = { NULL, 0, 0 };
+	uint8_t *f;
+
+	if (has_id(m->type))
+		tb_u64(&t, m->id);
+	switch (m->type) {
+	case PROTO_T_GET:
+		tb_u8(&t, m->get.flags);
+		tb_s16(&t, m->get.key);
+		break;
+	case PROTO_T_SET:
+		tb_u64(&t, m->set.client_id);
+		tb_u64(&t, m->set.seq);
+		tb_s16(&t, m->set.key);
+		tb_s32(&t, m->set.value);
+		break;
+	case PROTO_T_DEL:
+		tb_u64(&t, m->del.client_id);
+		tb_u64(&t, m->del.seq);
+		tb_s16(&t, m->del.key);
+		break;
+	case PROTO_T_LIST:
+		tb_u8(&t, m->list.flags);
+		tb_s16(&t, m->list.prefix);
+		break;
+	case PROTO_T_STATUS:
+	case PROTO_T_MEMBERS:
+	case PROTO_T_SNAPSHOT:
+		break;
+	case PROTO_T_JOIN:
+		tb_u8(&t, m->join.flags);
+		tb_s16(&t, m->join.node_id);
+		tb_s16(&t, m->join.address);
+		tb_s16(&t, m->join.cluster);
+		break;
+	case PROTO_T_JOINREQ:
+		tb_u8(&t, m->joinreq.flags);
+		tb_s16(&t, m->joinreq.address);
+		break;
+	case PROTO_T_REMOVE:
+		tb_s16(&t, m->remove.node_id);
+		break;
+	case PROTO_T_TRANSFER:
+		tb_s16(&t, m->transfer.node_id);
+		break;
+	case PROTO_T_WATCH:
+		tb_s16(&t, m->watch.prefix);
+		break;
+	case PROTO_T_OK:
+		tb_u64(&t, m->ok.revision);
+		break;
+	case PROTO_T_VALUE:
+		tb_u64(&t, m->value_reply.revision);
+		tb_s32(&t, m->value_reply.value);
+		break;
+	case PROTO_T_ERROR:
+		tb_u16(&t, m->error.code);
+		tb_s16(&t, m->error.message);
+		break;
+	case PROTO_T_LIST_REPLY:
+		tb_u8(&t, m->list_reply.flags);
+		/* fall through */
+	case PROTO_T_STATUS_REPLY:
+	case PROTO_T_MEMBERS_REPLY:
+		tb_u32(&t, count);
+		for (size_t i = 0; i < it->n; i++)
+			craft_item(&t, m->type, it, i);
+		break;
+	case PROTO_T_EVENT:
+		tb_u8(&t, m->event.kind);
+		tb_s16(&t, m->event.key);
+		tb_u64(&t, m->event.revision);
+		tb_s32(&t, m->event.value);
+		break;
+	case PROTO_T_HELLO:
+		tb_u16(&t, m->hello.version);
+		tb_s16(&t, m->hello.cluster);
+		tb_s16(&t, m->hello.node_id);
+		tb_s16(&t, m->hello.address);
+		tb_s16(&t, m->hello.auth);
+		break;
+	case PROTO_T_REJECT:
+		tb_s16(&t, m->reject.message);
+		break;
+	case PROTO_T_RAFT:
+		tb_s32(&t, m->raft.payload);
+		break;
+	default:
+		ck_abort_msg("craft: type 0x%02x", m->type);
+	}
+	f = frame_around(m->type, t.p, t.len, len);
+	free(t.p);
+	return f;
+}
+
+static uint8_t *
+craft(const struct proto_msg *m, const struct items *it, size_t *len)
+{
+	return craft_count(m, it, (uint32_t)it->n, len);
+}
+
+/* --------------------------------------------------- codec helpers */
+
+static uint8_t *
+dup_exact(const uint8_t *p, size_t n)
+{
+	uint8_t *d = malloc(n);
+
+	ck_assert(n == 0 || d != NULL);
+	if (n > 0)
+		memcpy(d, p, n);
+	return d;
+}
+
+/* Build a list reply from its items, as the daemon does. */
+static int
+build(struct proto_buf *b, const struct proto_msg *m, const struct items *it)
+{
+	struct proto_reply rb;
+	int rc;
+
+	if ((rc = proto_reply_begin(&rb, b, m->type, m->id)) != 0)
+		return rc;
+	for (size_t i = 0; i < it->n; i++) {
+		switch (m->type) {
+		case PROTO_T_LIST_REPLY:
+			rc = proto_reply_add_entry(&rb, it->e[i].key, it->e[i].revision,
+						   it->e[i].value);
+			break;
+		case PROTO_T_STATUS_REPLY:
+			rc = proto_reply_add_pair(&rb, it->p[i].name, it->p[i].value);
+			break;
+		default:
+			rc = proto_reply_add_member(&rb, &it->mb[i]);
+			break;
+		}
+		if (rc != 0) {
+			proto_reply_abort(&rb);
+			return rc;
+		}
+	}
+	return proto_reply_end(&rb, m->type == PROTO_T_LIST_REPLY ? m->list_reply.flags : 0);
+}
+
+/* Encode (or build) a sample; return its frame in an exact-size allocation. */
+static uint8_t *
+encode_sample(const struct sample *s, size_t *len)
+{
+	struct proto_buf b;
+	char err[256];
+	size_t flen = 0;
+	uint8_t *f;
+	int rc;
+
+	proto_buf_init(&b);
+	if (is_list(s->m.type))
+		rc = build(&b, &s->m, &s->it);
+	else
+		rc = proto_encode(&b, &s->m, err, sizeof(err));
+	ck_assert_msg(rc == 0, "encode %s: %d %s", proto_type_name(s->m.type), rc,
+		      is_list(s->m.type) ? "" : err);
+	ck_assert_int_eq(proto_frame_check(b.data, b.len, &flen), 0);
+	ck_assert_uint_eq(flen, b.len);
+	f = dup_exact(b.data, b.len);
+	*len = b.len;
+	proto_buf_free(&b);
+	return f;
+}
+
+static void
+decode_ok(const uint8_t *f, size_t len, struct proto_msg *out)
+{
+	char err[256];
+	int rc = proto_decode(f, len, out, err, sizeof(err));
+
+	ck_assert_msg(rc == 0, "decode: %d: %s", rc, err);
+	ck_assert_str_eq(err, "");
+}
+
+static int
+decode_err(const uint8_t *f, size_t len, char *err, size_t errlen)
+{
+	struct proto_msg m;
+	int rc = proto_decode(f, len, &m, err, errlen);
+
+	ck_assert_msg(rc != 0, "decode succeeded, expected an error");
+	ck_assert_msg(err[0] != '\0', "decode failed with %d but no error text", rc);
+	return rc;
+}
+
+static void
+assert_str_eq(struct proto_str a, struct proto_str b, const char *what)
+{
+	ck_assert_msg(a.len == b.len, "%s: %zu bytes, expected %zu", what, a.len, b.len);
+	ck_assert_msg(a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0, "%s: bytes differ", what);
+}
+
+static void
+assert_item_eq(uint8_t type, const union proto_item *a, const struct items *it, size_t i)
+{
+	switch (type) {
+	case PROTO_T_LIST_REPLY:
+		assert_str_eq(a->entry.key, it->e[i].key, "entry key");
+		ck_assert_uint_eq(a->entry.revision, it->e[i].revision);
+		assert_str_eq(a->entry.value, it->e[i].value, "entry value");
+		break;
+	case PROTO_T_STATUS_REPLY:
+		assert_str_eq(a->pair.name, it->p[i].name, "pair name");
+		assert_str_eq(a->pair.value, it->p[i].value, "pair value");
+		break;
+	case PROTO_T_MEMBERS_REPLY:
+		assert_str_eq(a->member.node_id, it->mb[i].node_id, "member node_id");
+		assert_str_eq(a->member.address, it->mb[i].address, "member address");
+		ck_assert_uint_eq(a->member.flags, it->mb[i].flags);
+		ck_assert_uint_eq(a->member.match_index, it->mb[i].match_index);
+		ck_assert_uint_eq(a->member.last_contact_ms, it->mb[i].last_contact_ms);
+		ck_assert_uint_eq(a->member.health, it->mb[i].health);
+		break;
+	}
+}
+
+static void
+assert_items_eq(const struct proto_msg *m, const struct items *it)
+{
+	struct proto_iter iter;
+	union proto_item item;
+	size_t n = 0;
+	int rc;
+
+	ck_assert_int_eq(proto_iter_init(&iter, m), 0);
+	while ((rc = proto_iter_next(&iter, &item)) == 1) {
+		ck_assert_uint_lt(n, it->n);
+		assert_item_eq(m->type, &item, it, n);
+		n++;
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(n, it->n);
+	/* And it stays at the end. */
+	ck_assert_int_eq(proto_iter_next(&iter, &item), 0);
+}
+
+/* Decoded message d against what was encoded: every field of its type. */
+static void
+assert_msg_eq(const struct proto_msg *d, const struct sample *s)
+{
+	const struct proto_msg *m = &s->m;
+
+	ck_assert_uint_eq(d->type, m->type);
+	ck_assert_uint_eq(d->id, has_id(m->type) ? m->id : 0);
+	switch (m->type) {
+	case PROTO_T_GET:
+		ck_assert_uint_eq(d->get.flags, m->get.flags);
+		assert_str_eq(d->get.key, m->get.key, "key");
+		break;
+	case PROTO_T_SET:
+		ck_assert_uint_eq(d->set.client_id, m->set.client_id);
+		ck_assert_uint_eq(d->set.seq, m->set.seq);
+		assert_str_eq(d->set.key, m->set.key, "key");
+		assert_str_eq(d->set.value, m->set.value, "value");
+		break;
+	case PROTO_T_DEL:
+		ck_assert_uint_eq(d->del.client_id, m->del.client_id);
+		ck_assert_uint_eq(d->del.seq, m->del.seq);
+		assert_str_eq(d->del.key, m->del.key, "key");
+		break;
+	case PROTO_T_LIST:
+		ck_assert_uint_eq(d->list.flags, m->list.flags);
+		assert_str_eq(d->list.prefix, m->list.prefix, "prefix");
+		break;
+	case PROTO_T_STATUS:
+	case PROTO_T_MEMBERS:
+	case PROTO_T_SNAPSHOT:
+		break;
+	case PROTO_T_JOIN:
+		ck_assert_uint_eq(d->join.flags, m->join.flags);
+		assert_str_eq(d->join.node_id, m->join.node_id, "node_id");
+		assert_str_eq(d->join.address, m->join.address, "address");
+		assert_str_eq(d->join.cluster, m->join.cluster, "cluster");
+		break;
+	case PROTO_T_JOINREQ:
+		ck_assert_uint_eq(d->joinreq.flags, m->joinreq.flags);
+		assert_str_eq(d->joinreq.address, m->joinreq.address, "address");
+		break;
+	case PROTO_T_REMOVE:
+		assert_str_eq(d->remove.node_id, m->remove.node_id, "node_id");
+		break;
+	case PROTO_T_TRANSFER:
+		assert_str_eq(d->transfer.node_id, m->transfer.node_id, "node_id");
+		break;
+	case PROTO_T_WATCH:
+		assert_str_eq(d->watch.prefix, m->watch.prefix, "prefix");
+		break;
+	case PROTO_T_OK:
+		ck_assert_uint_eq(d->ok.revision, m->ok.revision);
+		break;
+	case PROTO_T_VALUE:
+		ck_assert_uint_eq(d->value_reply.revision, m->value_reply.revision);
+		assert_str_eq(d->value_reply.value, m->value_reply.value, "value");
+		break;
+	case PROTO_T_ERROR:
+		ck_assert_uint_eq(d->error.code, m->error.code);
+		assert_str_eq(d->error.message, m->error.message, "message");
+		break;
+	case PROTO_T_LIST_REPLY:
+		ck_assert_uint_eq(d->list_reply.flags, m->list_reply.flags);
+		ck_assert_uint_eq(d->list_reply.items.count, s->it.n);
+		assert_items_eq(d, &s->it);
+		break;
+	case PROTO_T_STATUS_REPLY:
+		ck_assert_uint_eq(d->status_reply.items.count, s->it.n);
+		assert_items_eq(d, &s->it);
+		break;
+	case PROTO_T_MEMBERS_REPLY:
+		ck_assert_uint_eq(d->members_reply.items.count, s->it.n);
+		assert_items_eq(d, &s->it);
+		break;
+	case PROTO_T_EVENT:
+		ck_assert_uint_eq(d->event.kind, m->event.kind);
+		assert_str_eq(d->event.key, m->event.key, "key");
+		ck_assert_uint_eq(d->event.revision, m->event.revision);
+		assert_str_eq(d->event.value, m->event.value, "value");
+		break;
+	case PROTO_T_HELLO:
+		ck_assert_uint_eq(d->hello.version, m->hello.version);
+		assert_str_eq(d->hello.cluster, m->hello.cluster, "cluster");
+		assert_str_eq(d->hello.node_id, m->hello.node_id, "node_id");
+		assert_str_eq(d->hello.address, m->hello.address, "address");
+		assert_str_eq(d->hello.auth, m->hello.auth, "auth");
+		break;
+	case PROTO_T_REJECT:
+		assert_str_eq(d->reject.message, m->reject.message, "message");
+		break;
+	case PROTO_T_RAFT:
+		assert_str_eq(d->raft.payload, m->raft.payload, "payload");
+		break;
+	default:
+		ck_abort_msg("type 0x%02x has no comparison", m->type);
+	}
+}
+
+/* --------------------------------------------------------------- CRC */
+
+static uint32_t
+crc32c_bitwise(uint32_t crc, const uint8_t *p, size_t n)
+{
+	crc = ~crc;
+	while (n--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc & 1) ? (crc >> 1) ^ 0x82f63b78u : crc >> 1;
+	}
+	return ~crc;
+}
+
+START_TEST(test_crc32c_gives_the_standard_check_value)
+{
+	ck_assert_uint_eq(proto_crc32c(0, "123456789", 9), 0xe3069283u);
+	ck_assert_uint_eq(proto_crc32c(0, "", 0), 0);
+	/* RFC 3720 B.4: 32 bytes of zeros, and of 0xff. */
+	uint8_t z[32] = { 0 }, o[32];
+	memset(o, 0xff, sizeof(o));
+	ck_assert_uint_eq(proto_crc32c(0, z, sizeof(z)), 0x8a9136aau);
+	ck_assert_uint_eq(proto_crc32c(0, o, sizeof(o)), 0x62a8ab43u);
+}
+END_TEST
+
+START_TEST(test_crc32c_matches_a_bitwise_reference_at_every_length_alignment_and_split)
+{
+	static uint8_t buf[1100];
+
+	fill_binary(buf, sizeof(buf));
+	for (size_t off = 0; off < 8; off++) {
+		for (size_t n = 0; n <= 80; n++)
+			ck_assert_uint_eq(proto_crc32c(0, buf + off, n),
+					  crc32c_bitwise(0, buf + off, n));
+	}
+	ck_assert_uint_eq(proto_crc32c(0, buf + 3, 1097), crc32c_bitwise(0, buf + 3, 1097));
+	for (size_t cut = 0; cut <= 40; cut++)
+		ck_assert_uint_eq(proto_crc32c(proto_crc32c(0, buf, cut), buf + cut, 40 - cut),
+				  crc32c_bitwise(0, buf, 40));
+}
+END_TEST
+
+/* --------------------------------------------------------- round trips */
+
+START_TEST(test_every_sample_message_round_trips)
+{
+	const struct sample *s = &samples[_i];
+	struct proto_msg d;
+	uint8_t *f;
+	size_t len;
+
+	f = encode_sample(s, &len);
+	decode_ok(f, len, &d);
+	assert_msg_eq(&d, s);
+	free(f);
+}
+END_TEST
+
+START_TEST(test_the_encoder_writes_the_layout_proto_h_documents)
+{
+	const struct sample *s = &samples[_i];
+	uint8_t *f, *c;
+	size_t len, clen;
+
+	f = encode_sample(s, &len);
+	c = craft(&s->m, &s->it, &clen);
+	ck_assert_uint_eq(len, clen);
+	ck_assert_msg(memcmp(f, c, len) == 0, "%s: encoder and proto.h disagree",
+		      proto_type_name(s->m.type));
+	free(f);
+	free(c);
+}
+END_TEST
+
+START_TEST(test_the_samples_cover_every_message_type)
+{
+	int types = 0;
+
+	for (int t = 0; t < 256; t++) {
+		bool known = strcmp(proto_type_name((uint8_t)t), "unknown") != 0;
+		bool seen = false;
+
+		for (int i = 0; i < nsamples; i++)
+			seen |= samples[i].m.type == t;
+		ck_assert_msg(known == seen, "type 0x%02x: known %d, sampled %d", t, known, seen);
+		types += known;
+	}
+	ck_assert_int_eq(types, 22);
+}
+END_TEST
+
+START_TEST(test_a_decoded_reply_relays_under_a_new_id_with_the_same_items)
+{
+	const struct sample *s = &samples[_i];
+	struct proto_msg d, r;
+	struct proto_buf b;
+	char err[256];
+	uint8_t *f, *g;
+	size_t len;
+
+	if (!is_list(s->m.type))
+		return;
+	f = encode_sample(s, &len);
+	decode_ok(f, len, &d);
+	/* Same id: the very same bytes. */
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_encode(&b, &d, err, sizeof(err)), 0);
+	ck_assert_uint_eq(b.len, len);
+	ck_assert(memcmp(b.data, f, len) == 0);
+	/* A follower relaying the leader's answer to its own client. */
+	proto_buf_reset(&b);
+	d.id = 0x1122334455667788ULL;
+	ck_assert_int_eq(proto_encode(&b, &d, err, sizeof(err)), 0);
+	g = dup_exact(b.data, b.len);
+	decode_ok(g, b.len, &r);
+	ck_assert_uint_eq(r.id, 0x1122334455667788ULL);
+	assert_items_eq(&r, &s->it);
+	free(f);
+	free(g);
+	proto_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_a_peer_message_carries_no_request_id)
+{
+	struct sample s = *first_sample(PROTO_T_HELLO);
+	uint8_t *a, *b;
+	size_t alen, blen;
+
+	a = encode_sample(&s, &alen);
+	s.m.id = 99;
+	b = encode_sample(&s, &blen);
+	ck_assert_uint_eq(alen, blen);
+	ck_assert(memcmp(a, b, alen) == 0);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* ---------------------------------------------------------- truncation */
+
+START_TEST(test_every_prefix_of_every_frame_asks_for_more_bytes)
+{
+	const struct sample *s = &samples[_i];
+	uint8_t *f, *p;
+	size_t len, flen;
+
+	f = encode_sample(s, &len);
+	for (size_t n = 0; n < len; n++) {
+		/* Big frames: the edges and a few points inside. */
+		if (len > 16384 && n > 64 && n < len - 64 && n % 65521 != 0)
+			continue;
+		p = dup_exact(f, n);
+		flen = 12345;
+		ck_assert_int_eq(proto_frame_check(p, n, &flen), -EAGAIN);
+		ck_assert_uint_eq(flen, n >= 4 ? len : 0);
+		free(p);
+	}
+	ck_assert_int_eq(proto_frame_check(f, len, &flen), 0);
+	free(f);
+}
+END_TEST
+
+START_TEST(test_every_truncated_frame_fails_to_decode_with_a_clear_error)
+{
+	const struct sample *s = &samples[_i];
+	uint8_t *f, *p;
+	char err[256];
+	size_t len;
+	int rc;
+
+	f = encode_sample(s, &len);
+	for (size_t n = 0; n < len; n++) {
+		if (len > 16384 && n > 64 && n < len - 64 && n % 65521 != 0)
+			continue;
+		/* The prefix, its header patched to claim exactly these bytes. */
+		p = dup_exact(f, n);
+		reseal(p, n);
+		rc = decode_err(p, n, err, sizeof(err));
+		ck_assert_int_eq(rc, -EPROTO);
+		if (n < HDR) {
+			ck_assert_msg(strstr(err, "header") != NULL, "%zu bytes: %s", n, err);
+		} else {
+			ck_assert_msg(strstr(err, "checksum") == NULL, "%zu bytes: %s", n, err);
+			ck_assert_msg(strstr(err, "truncated") != NULL ||
+				      strstr(err, "needs at least") != NULL,
+				      "%s cut at %zu of %zu: %s", proto_type_name(s->m.type), n,
+				      len, err);
+		}
+		free(p);
+	}
+	free(f);
+}
+END_TEST
+
+START_TEST(test_trailing_bytes_after_the_last_field_are_refused)
+{
+	const struct sample *s = &samples[_i];
+	struct proto_msg d;
+	uint8_t *f, *g;
+	char err[256];
+	size_t len;
+
+	f = encode_sample(s, &len);
+	if (len + 1 > RAFTCONF_MAX_FRAME) {
+		free(f);
+		return;
+	}
+	g = malloc(len + 1);
+	ck_assert_ptr_nonnull(g);
+	memcpy(g, f, len);
+	g[len] = 0;
+	reseal(g, len + 1);
+	ck_assert_int_eq(proto_decode(g, len + 1, &d, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "1 trailing bytes") != NULL, "%s", err);
+	free(f);
+	free(g);
+}
+END_TEST
+
+/* ----------------------------------------------------------- oversize */
+
+typedef void setter_fn(struct proto_msg *m, union proto_item *it, struct proto_str s);
+
+#define SETTER(name, lvalue)                                                          \
+	static void name(struct proto_msg *m, union proto_item *it, struct proto_str s) \
+	{                                                                             \
+		(void)m;                                                              \
+		(void)it;                                                             \
+		lvalue = s;                                                           \
+	}
+
+SETTER(set_get_key, m->get.key)
+SETTER(set_set_key, m->set.key)
+SETTER(set_set_value, m->set.value)
+SETTER(set_del_key, m->del.key)
+SETTER(set_list_prefix, m->list.prefix)
+SETTER(set_join_id, m->join.node_id)
+SETTER(set_join_address, m->join.address)
+SETTER(set_join_cluster, m->join.cluster)
+SETTER(set_joinreq_address, m->joinreq.address)
+SETTER(set_remove_id, m->remove.node_id)
+SETTER(set_transfer_id, m->transfer.node_id)
+SETTER(set_watch_prefix, m->watch.prefix)
+SETTER(set_value_value, m->value_reply.value)
+SETTER(set_error_message, m->error.message)
+SETTER(set_entry_key, it->entry.key)
+SETTER(set_entry_value, it->entry.value)
+SETTER(set_pair_name, it->pair.name)
+SETTER(set_pair_value, it->pair.value)
+SETTER(set_member_id, it->member.node_id)
+SETTER(set_member_address, it->member.address)
+SETTER(set_event_key, m->event.key)
+SETTER(set_event_value, m->event.value)
+SETTER(set_hello_cluster, m->hello.cluster)
+SETTER(set_hello_id, m->hello.node_id)
+SETTER(set_hello_address, m->hello.address)
+SETTER(set_hello_auth, m->hello.auth)
+SETTER(set_reject_message, m->reject.message)
+SETTER(set_raft_payload, m->raft.payload)
+
+struct oversize_case {
+	const char *name;
+	uint8_t type;
+	size_t limit;
+	char fillc;
+	setter_fn *set;
+	int over_rc;		/* what one byte more gives, encoding and decoding */
+};
+
+static const struct oversize_case oversize[] = {
+	{ "GET key", PROTO_T_GET, RAFTCONF_MAX_KEY, 'k', set_get_key, -E2BIG },
+	{ "SET key", PROTO_T_SET, RAFTCONF_MAX_KEY, 'k', set_set_key, -E2BIG },
+	{ "SET value", PROTO_T_SET, RAFTCONF_MAX_VALUE, '\0', set_set_value, -E2BIG },
+	{ "DEL key", PROTO_T_DEL, RAFTCONF_MAX_KEY, 'k', set_del_key, -E2BIG },
+	{ "LIST prefix", PROTO_T_LIST, RAFTCONF_MAX_KEY, 'p', set_list_prefix, -E2BIG },
+	{ "JOIN node_id", PROTO_T_JOIN, RAFTCONF_MAX_ID, 'n', set_join_id, -E2BIG },
+	{ "JOIN address", PROTO_T_JOIN, RAFTCONF_MAX_ADDRESS, 'a', set_join_address, -E2BIG },
+	{ "JOIN cluster", PROTO_T_JOIN, RAFTCONF_MAX_CLUSTER_NAME, 'c', set_join_cluster,
+	  -E2BIG },
+	{ "JOINREQ address", PROTO_T_JOINREQ, RAFTCONF_MAX_ADDRESS, 'a', set_joinreq_address,
+	  -E2BIG },
+	{ "REMOVE node_id", PROTO_T_REMOVE, RAFTCONF_MAX_ID, 'n', set_remove_id, -E2BIG },
+	{ "TRANSFER node_id", PROTO_T_TRANSFER, RAFTCONF_MAX_ID, 'n', set_transfer_id,
+	  -E2BIG },
+	{ "WATCH prefix", PROTO_T_WATCH, RAFTCONF_MAX_KEY, 'p', set_watch_prefix, -E2BIG },
+	{ "VALUE value", PROTO_T_VALUE, RAFTCONF_MAX_VALUE, '\0', set_value_value, -E2BIG },
+	{ "ERROR message", PROTO_T_ERROR, RAFTCONF_MAX_ERROR, 't', set_error_message, -E2BIG },
+	{ "LIST_REPLY entry key", PROTO_T_LIST_REPLY, RAFTCONF_MAX_KEY, 'k', set_entry_key,
+	  -E2BIG },
+	{ "LIST_REPLY entry value", PROTO_T_LIST_REPLY, RAFTCONF_MAX_VALUE, '\0',
+	  set_entry_value, -E2BIG },
+	{ "STATUS_REPLY pair name", PROTO_T_STATUS_REPLY, RAFTCONF_MAX_STATUS_NAME, 'n',
+	  set_pair_name, -E2BIG },
+	{ "STATUS_REPLY pair value", PROTO_T_STATUS_REPLY, RAFTCONF_MAX_STATUS_VALUE, 'v',
+	  set_pair_value, -E2BIG },
+	{ "MEMBERS_REPLY member node_id", PROTO_T_MEMBERS_REPLY, RAFTCONF_MAX_ID, 'n',
+	  set_member_id, -E2BIG },
+	{ "MEMBERS_REPLY member address", PROTO_T_MEMBERS_REPLY, RAFTCONF_MAX_ADDRESS, 'a',
+	  set_member_address, -E2BIG },
+	{ "EVENT key", PROTO_T_EVENT, RAFTCONF_MAX_KEY, 'k', set_event_key, -E2BIG },
+	{ "EVENT value", PROTO_T_EVENT, RAFTCONF_MAX_VALUE, '\0', set_event_value, -E2BIG },
+	{ "HELLO cluster", PROTO_T_HELLO, RAFTCONF_MAX_CLUSTER_NAME, 'c', set_hello_cluster,
+	  -E2BIG },
+	{ "HELLO node_id", PROTO_T_HELLO, RAFTCONF_MAX_ID, 'n', set_hello_id, -E2BIG },
+	{ "HELLO address", PROTO_T_HELLO, RAFTCONF_MAX_ADDRESS, 'a', set_hello_address,
+	  -E2BIG },
+	{ "HELLO auth", PROTO_T_HELLO, RAFTCONF_MAX_AUTH, '\0', set_hello_auth, -E2BIG },
+	{ "REJECT message", PROTO_T_REJECT, RAFTCONF_MAX_ERROR, 'r', set_reject_message,
+	  -E2BIG },
+	/* The payload's limit is what the frame limit leaves. */
+	{ "RAFT payload", PROTO_T_RAFT, RAFTCONF_MAX_FRAME - HDR - 4, '\0', set_raft_payload,
+	  -EMSGSIZE },
+};
+#define NOVERSIZE ((int)(sizeof(oversize) / sizeof(oversize[0])))
+
+/* One valid item of a list reply type, for the cases to change. */
+static void
+base_item(uint8_t type, union proto_item *it, struct items *items)
+{
+	memset(it, 0, sizeof(*it));
+	memset(items, 0, sizeof(*items));
+	items->n = 0;
+	switch (type) {
+	case PROTO_T_LIST_REPLY:
+		it->entry = entries3[0];
+		*items = (struct items){ .n = 1, .e = &it->entry };
+		break;
+	case PROTO_T_STATUS_REPLY:
+		it->pair = pairs7[1];
+		*items = (struct items){ .n = 1, .p = &it->pair };
+		break;
+	case PROTO_T_MEMBERS_REPLY:
+		it->member = members3[0];
+		*items = (struct items){ .n = 1, .mb = &it->member };
+		break;
+	}
+}
+
+/* Encode (or build) msg with items; return the rc, the buffer left empty. */
+static int
+encode_rc(const struct proto_msg *m, const struct items *items, char *err, size_t errlen)
+{
+	struct proto_buf b;
+	int rc;
+
+	proto_buf_init(&b);
+	err[0] = '\0';
+	rc = is_list(m->type) ? build(&b, m, items) : proto_encode(&b, m, err, errlen);
+	if (rc != 0)
+		ck_assert_uint_eq(b.len, 0);
+	proto_buf_free(&b);
+	return rc;
+}
+
+START_TEST(test_every_field_one_byte_over_its_limit_fails_to_encode_and_to_decode)
+{
+	const struct oversize_case *oc = &oversize[_i];
+	struct proto_msg m = first_sample(oc->type)->m, d;
+	union proto_item item;
+	struct items items;
+	char err[256];
+	uint8_t *f;
+	size_t len;
+	int rc;
+
+	base_item(oc->type, &item, &items);
+	memset(fillbuf, oc->fillc, oc->limit + 1);
+
+	/* At the limit: fine both ways. */
+	oc->set(&m, &item, proto_mem(fillbuf, oc->limit));
+	rc = encode_rc(&m, &items, err, sizeof(err));
+	ck_assert_msg(rc == 0, "%s at its limit: %d %s", oc->name, rc, err);
+	f = craft(&m, &items, &len);
+	decode_ok(f, len, &d);
+	free(f);
+
+	/* One byte more: refused both ways. */
+	oc->set(&m, &item, proto_mem(fillbuf, oc->limit + 1));
+	rc = encode_rc(&m, &items, err, sizeof(err));
+	ck_assert_msg(rc == oc->over_rc, "%s over its limit: encode gave %d", oc->name, rc);
+	f = craft(&m, &items, &len);
+	rc = decode_err(f, len, err, sizeof(err));
+	ck_assert_msg(rc == oc->over_rc, "%s over its limit: decode gave %d: %s", oc->name, rc,
+		      err);
+	free(f);
+}
+END_TEST
+
+static void
+assert_count_over_limit_refused(uint8_t type, uint32_t limit)
+{
+	struct proto_msg m = first_sample(type)->m;
+	union proto_item item;
+	struct items items;
+	struct proto_msg d;
+	char err[256];
+	uint8_t *f;
+	size_t len;
+	struct proto_entry *e = calloc((size_t)limit + 1, sizeof(*e));
+	struct proto_pair *p = calloc((size_t)limit + 1, sizeof(*p));
+	struct proto_member *mb = calloc((size_t)limit + 1, sizeof(*mb));
+
+	ck_assert(e && p && mb);
+	base_item(type, &item, &items);
+	for (uint32_t i = 0; i <= limit; i++) {
+		e[i] = (struct proto_entry){ S("k"), i, S("") };
+		p[i] = (struct proto_pair){ S("n"), S("") };
+		mb[i] = members3[1];
+	}
+	items = (struct items){ .n = limit, .e = e, .p = p, .mb = mb };
+	f = craft(&m, &items, &len);
+	decode_ok(f, len, &d);
+	free(f);
+	items.n = limit + 1;
+	f = craft(&m, &items, &len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -E2BIG);
+	ck_assert_msg(strstr(err, "over the limit") != NULL, "%s", err);
+	free(f);
+	/* The builder says the reply is full rather than go over. */
+	ck_assert_int_eq(encode_rc(&m, &items, err, sizeof(err)), -EMSGSIZE);
+	free(e);
+	free(p);
+	free(mb);
+}
+
+START_TEST(test_a_list_count_over_its_limit_is_refused)
+{
+	assert_count_over_limit_refused(PROTO_T_LIST_REPLY, RAFTCONF_MAX_LIST);
+	assert_count_over_limit_refused(PROTO_T_STATUS_REPLY, RAFTCONF_MAX_STATUS_PAIRS);
+	assert_count_over_limit_refused(PROTO_T_MEMBERS_REPLY, RAFTCONF_MAX_MEMBERS);
+}
+END_TEST
+
+/* ----------------------------------------------------- bad frames */
+
+/* A valid GET frame to damage. */
+static uint8_t *
+get_frame(size_t *len)
+{
+	return encode_sample(first_sample(PROTO_T_GET), len);
+}
+
+START_TEST(test_a_bad_checksum_is_refused)
+{
+	uint8_t *f;
+	char err[256];
+	size_t len;
+
+	f = get_frame(&len);
+	f[len - 1] ^= 0x01;
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "checksum") != NULL, "%s", err);
+	f[len - 1] ^= 0x01;
+	f[9] ^= 0x80;
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "checksum") != NULL, "%s", err);
+	free(f);
+}
+END_TEST
+
+START_TEST(test_a_wrong_version_is_refused)
+{
+	static const uint8_t versions[] = { 0, 2, 255 };
+	uint8_t *f;
+	char err[256];
+	size_t len;
+
+	f = get_frame(&len);
+	for (size_t i = 0; i < sizeof(versions); i++) {
+		f[4] = versions[i];
+		ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+		ck_assert_msg(strstr(err, "protocol version") != NULL, "%s", err);
+	}
+	free(f);
+}
+END_TEST
+
+START_TEST(test_an_unknown_type_is_refused)
+{
+	static const uint8_t body[16] = { 0 };
+	struct proto_msg d;
+	char err[256];
+	uint8_t *f;
+	size_t len;
+	int unknown = 0;
+
+	for (int t = 0; t < 256; t++) {
+		if (strcmp(proto_type_name((uint8_t)t), "unknown") != 0)
+			continue;
+		unknown++;
+		f = frame_around((uint8_t)t, body, sizeof(body), &len);
+		ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+		ck_assert_msg(strstr(err, "unknown message type") != NULL, "%s", err);
+		free(f);
+		f = frame_around((uint8_t)t, NULL, 0, &len);
+		ck_assert_int_eq(proto_decode(f, len, &d, err, sizeof(err)), -EPROTO);
+		ck_assert_uint_eq(d.type, 0);
+		free(f);
+	}
+	ck_assert_int_eq(unknown, 256 - 22);
+}
+END_TEST
+
+START_TEST(test_nonzero_header_flags_are_refused)
+{
+	static const uint16_t flags[] = { 0x0001, 0x0100, 0x8000, 0xffff };
+	uint8_t *f;
+	char err[256];
+	size_t len;
+
+	f = get_frame(&len);
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		f[6] = (uint8_t)(flags[i] >> 8);
+		f[7] = (uint8_t)flags[i];
+		ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+		ck_assert_msg(strstr(err, "header flags") != NULL, "%s", err);
+	}
+	free(f);
+}
+END_TEST
+
+START_TEST(test_a_length_below_the_header_is_refused_from_four_bytes)
+{
+	uint8_t *f = malloc(4), *g;
+	char err[256];
+	size_t flen, len;
+
+	ck_assert_ptr_nonnull(f);
+	for (uint32_t n = 0; n < HDR; n++) {
+		put_be32(f, n);
+		ck_assert_int_eq(proto_frame_check(f, 4, &flen), -EPROTO);
+		ck_assert_uint_eq(flen, n);
+	}
+	g = get_frame(&len);
+	put_be32(g, HDR - 1);
+	ck_assert_int_eq(decode_err(g, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "below the 12-byte header") != NULL, "%s", err);
+	free(f);
+	free(g);
+}
+END_TEST
+
+START_TEST(test_a_length_above_the_frame_limit_is_refused_from_four_bytes)
+{
+	static const uint32_t lens[] = { RAFTCONF_MAX_FRAME + 1, 0x47455420 /* "GET " */,
+					 UINT32_MAX };
+	uint8_t *f = malloc(4), *g;
+	char err[256];
+	size_t flen, len;
+
+	ck_assert_ptr_nonnull(f);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		put_be32(f, lens[i]);
+		ck_assert_int_eq(proto_frame_check(f, 4, &flen), -EMSGSIZE);
+		ck_assert_uint_eq(flen, lens[i]);
+	}
+	put_be32(f, RAFTCONF_MAX_FRAME);
+	ck_assert_int_eq(proto_frame_check(f, 4, &flen), -EAGAIN);
+	g = get_frame(&len);
+	put_be32(g, RAFTCONF_MAX_FRAME + 1);
+	ck_assert_int_eq(decode_err(g, len, err, sizeof(err)), -EMSGSIZE);
+	ck_assert_msg(strstr(err, "over the limit") != NULL, "%s", err);
+	free(f);
+	free(g);
+}
+END_TEST
+
+START_TEST(test_a_length_field_that_disagrees_with_the_buffer_is_refused)
+{
+	uint8_t *f;
+	char err[256];
+	size_t len;
+
+	f = get_frame(&len);
+	ck_assert_int_eq(decode_err(f, len - 1, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "length field says") != NULL, "%s", err);
+	free(f);
+}
+END_TEST
+
+START_TEST(test_a_list_count_larger_than_its_bytes_is_refused)
+{
+	static const uint8_t types[] = { PROTO_T_LIST_REPLY, PROTO_T_STATUS_REPLY,
+					 PROTO_T_MEMBERS_REPLY };
+	static const uint32_t extra[] = { 1, 2, 1000, RAFTCONF_MAX_LIST };
+	char err[256];
+	uint8_t *f;
+	size_t len;
+
+	for (size_t t = 0; t < sizeof(types); t++) {
+		const struct sample *s = &samples[0];
+
+		for (int i = 0; i < nsamples; i++) {
+			if (samples[i].m.type == types[t] && samples[i].it.n > 0)
+				s = &samples[i];
+		}
+		ck_assert_uint_eq(s->m.type, types[t]);
+		for (size_t k = 0; k < sizeof(extra) / sizeof(extra[0]); k++) {
+			uint32_t count = (uint32_t)s->it.n + extra[k];
+
+			f = craft_count(&s->m, &s->it, count, &len);
+			ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), count > (types[t] ==
+				PROTO_T_LIST_REPLY ? RAFTCONF_MAX_LIST : types[t] ==
+				PROTO_T_STATUS_REPLY ? RAFTCONF_MAX_STATUS_PAIRS :
+				RAFTCONF_MAX_MEMBERS) ? -E2BIG : -EPROTO);
+			free(f);
+		}
+		/* Fewer items claimed than sent: the rest is trailing garbage. */
+		f = craft_count(&s->m, &s->it, (uint32_t)s->it.n - 1, &len);
+		ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+		ck_assert_msg(strstr(err, "trailing") != NULL, "%s", err);
+		free(f);
+	}
+	/* A count nothing could hold, in a frame with no items at all. */
+	f = craft_count(&first_sample(PROTO_T_LIST_REPLY)->m, &(struct items){ 0 }, 5000, &len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "count 5000 needs at least") != NULL, "%s", err);
+	free(f);
+	f = craft_count(&first_sample(PROTO_T_LIST_REPLY)->m, &(struct items){ 0 }, UINT32_MAX,
+			&len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -E2BIG);
+	free(f);
+}
+END_TEST
+
+/* A message with one string field set to s: what encode and decode say. */
+static void
+assert_string_refused(uint8_t type, setter_fn *set, struct proto_str s, int enc_rc,
+		      int dec_rc, const char *words)
+{
+	struct proto_msg m = first_sample(type)->m;
+	union proto_item item;
+	struct items items;
+	char err[256];
+	uint8_t *f;
+	size_t len;
+	int rc;
+
+	base_item(type, &item, &items);
+	set(&m, &item, s);
+	rc = encode_rc(&m, &items, err, sizeof(err));
+	ck_assert_msg(rc == enc_rc, "%s: encode gave %d, expected %d", proto_type_name(type), rc,
+		      enc_rc);
+	f = craft(&m, &items, &len);
+	rc = decode_err(f, len, err, sizeof(err));
+	ck_assert_msg(rc == dec_rc, "%s: decode gave %d, expected %d: %s", proto_type_name(type),
+		      rc, dec_rc, err);
+	ck_assert_msg(strstr(err, words) != NULL, "%s: \"%s\" lacks \"%s\"",
+		      proto_type_name(type), err, words);
+	free(f);
+}
+
+START_TEST(test_invalid_node_ids_are_refused)
+{
+	static const struct {
+		struct proto_str id;
+		const char *words;
+	} bad[] = {
+		{ S(""), "is empty" },
+		{ S("n 1"), "outside [A-Za-z0-9_-]" },
+		{ S("n.1"), "outside" },
+		{ S("n/1"), "outside" },
+		{ S("n1\0"), "outside" },
+		{ S("\n"), "outside" },
+		{ S("n\xc3\xb1"), "outside" },
+	};
+	static setter_fn *const setters[] = { set_remove_id, set_join_id, set_hello_id,
+					      set_member_id, set_transfer_id };
+	static const uint8_t types[] = { PROTO_T_REMOVE, PROTO_T_JOIN, PROTO_T_HELLO,
+					 PROTO_T_MEMBERS_REPLY, PROTO_T_TRANSFER };
+
+	for (size_t t = 0; t < sizeof(types); t++) {
+		/* TRANSFER's id may be empty: "whoever is most up to date". */
+		for (size_t i = types[t] == PROTO_T_TRANSFER; i < sizeof(bad) / sizeof(bad[0]); i++)
+			assert_string_refused(types[t], setters[t], bad[i].id, -EINVAL, -EPROTO,
+					      bad[i].words);
+	}
+	/* The cluster name has the same alphabet. */
+	assert_string_refused(PROTO_T_HELLO, set_hello_cluster, S("prod config"), -EINVAL,
+			      -EPROTO, "outside");
+	assert_string_refused(PROTO_T_JOIN, set_join_cluster, S(""), -EINVAL, -EPROTO, "empty");
+	ck_assert(proto_valid_id("n1", 2));
+	ck_assert(proto_valid_id(max_id, sizeof(max_id)));
+	ck_assert(!proto_valid_id("", 0));
+	ck_assert(!proto_valid_id("n.1", 3));
+	ck_assert(!proto_valid_id(fillbuf, RAFTCONF_MAX_ID + 1));
+}
+END_TEST
+
+START_TEST(test_an_empty_key_is_refused)
+{
+	assert_string_refused(PROTO_T_GET, set_get_key, S(""), -EINVAL, -EPROTO, "key is empty");
+	assert_string_refused(PROTO_T_SET, set_set_key, S(""), -EINVAL, -EPROTO, "key is empty");
+	assert_string_refused(PROTO_T_DEL, set_del_key, S(""), -EINVAL, -EPROTO, "key is empty");
+	assert_string_refused(PROTO_T_EVENT, set_event_key, S(""), -EINVAL, -EPROTO,
+			      "key is empty");
+	assert_string_refused(PROTO_T_LIST_REPLY, set_entry_key, S(""), -EINVAL, -EPROTO,
+			      "entry 0: key is empty");
+	ck_assert(!proto_valid_key("", 0));
+	ck_assert(proto_valid_key("/", 1));
+}
+END_TEST
+
+START_TEST(test_a_key_with_a_nul_byte_is_refused)
+{
+	assert_string_refused(PROTO_T_GET, set_get_key, S("/a\0b"), -EINVAL, -EPROTO,
+			      "NUL byte at offset 2");
+	assert_string_refused(PROTO_T_SET, set_set_key, S("\0"), -EINVAL, -EPROTO, "NUL");
+	assert_string_refused(PROTO_T_DEL, set_del_key, S("/x\0"), -EINVAL, -EPROTO, "NUL");
+	assert_string_refused(PROTO_T_EVENT, set_event_key, S("\0/x"), -EINVAL, -EPROTO, "NUL");
+	assert_string_refused(PROTO_T_LIST, set_list_prefix, S("/\0"), -EINVAL, -EPROTO, "NUL");
+	assert_string_refused(PROTO_T_WATCH, set_watch_prefix, S("/\0"), -EINVAL, -EPROTO, "NUL");
+	assert_string_refused(PROTO_T_LIST_REPLY, set_entry_key, S("a\0"), -EINVAL, -EPROTO,
+			      "NUL");
+	assert_string_refused(PROTO_T_ERROR, set_error_message, S("oops\0"), -EINVAL, -EPROTO,
+			      "NUL");
+	assert_string_refused(PROTO_T_STATUS_REPLY, set_pair_value, S("\0"), -EINVAL, -EPROTO,
+			      "NUL");
+	ck_assert(!proto_valid_key("a\0b", 3));
+}
+END_TEST
+
+START_TEST(test_addresses_must_be_printable_without_spaces)
+{
+	assert_string_refused(PROTO_T_JOIN, set_join_address, S("10.0.0.1 :7000"), -EINVAL,
+			      -EPROTO, "not printable");
+	assert_string_refused(PROTO_T_JOINREQ, set_joinreq_address, S("h\x7f"), -EINVAL,
+			      -EPROTO, "not printable");
+	assert_string_refused(PROTO_T_HELLO, set_hello_address, S(""), -EINVAL, -EPROTO,
+			      "address is empty");
+	assert_string_refused(PROTO_T_MEMBERS_REPLY, set_member_address, S("a\tb"), -EINVAL,
+			      -EPROTO, "member 0: address has byte 0x09");
+	assert_string_refused(PROTO_T_STATUS_REPLY, set_pair_name, S(""), -EINVAL, -EPROTO,
+			      "name is empty");
+}
+END_TEST
+
+/* Patch one byte of a sample's crafted frame; decoding must refuse it. */
+static void
+assert_byte_refused(const struct sample *s, size_t at, uint8_t v, const char *words)
+{
+	char err[256];
+	uint8_t *f;
+	size_t len;
+
+	f = craft(&s->m, &s->it, &len);
+	ck_assert_uint_lt(at, len);
+	f[at] = v;
+	reseal(f, len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, words) != NULL, "\"%s\" lacks \"%s\"", err, words);
+	free(f);
+}
+
+START_TEST(test_unknown_flag_bits_are_refused)
+{
+	struct proto_msg m;
+	char err[256];
+	const size_t flags_at = HDR + 8;
+
+	assert_byte_refused(first_sample(PROTO_T_GET), flags_at, 0x02, "flags has unknown bits");
+	assert_byte_refused(first_sample(PROTO_T_LIST), flags_at, 0x80, "flags has unknown bits");
+	assert_byte_refused(first_sample(PROTO_T_JOIN), flags_at, 0x03, "flags has unknown bits");
+	assert_byte_refused(first_sample(PROTO_T_JOINREQ), flags_at, 0x04,
+			    "flags has unknown bits");
+	assert_byte_refused(first_sample(PROTO_T_LIST_REPLY), flags_at, 0x10,
+			    "flags has unknown bits");
+	m = first_sample(PROTO_T_GET)->m;
+	m.get.flags = 0x02;
+	ck_assert_int_eq(encode_rc(&m, NULL, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "GET: flags has unknown bits 0x02") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_unknown_codes_kinds_and_member_states_are_refused)
+{
+	const struct sample *members = NULL;
+	struct proto_msg m;
+	char err[256];
+	/* MEMBERS_REPLY body: id, count, then node_id "n1", address "10.0.0.1:7000". */
+	const size_t mflags_at = HDR + 8 + 4 + 2 + 2 + 2 + 13, health_at = mflags_at + 1 + 16;
+
+	assert_byte_refused(first_sample(PROTO_T_ERROR), HDR + 9, 0, "code 0 is not in 1..9");
+	assert_byte_refused(first_sample(PROTO_T_ERROR), HDR + 9, PROTO_E_MAX + 1, "code 10");
+	assert_byte_refused(first_sample(PROTO_T_EVENT), HDR + 8, 0, "kind 0 is not in 1..2");
+	assert_byte_refused(first_sample(PROTO_T_EVENT), HDR + 8, 3, "kind 3");
+	for (int i = 0; i < nsamples; i++) {
+		if (samples[i].m.type == PROTO_T_MEMBERS_REPLY && samples[i].it.n > 0)
+			members = &samples[i];
+	}
+	ck_assert_ptr_nonnull(members);
+	assert_byte_refused(members, mflags_at, 0, "not exactly one of voter and learner");
+	assert_byte_refused(members, mflags_at, PROTO_M_VOTER | PROTO_M_LEARNER,
+			    "not exactly one");
+	assert_byte_refused(members, mflags_at, PROTO_M_LEARNER | PROTO_M_LEADER,
+			    "marks a learner as leader");
+	assert_byte_refused(members, mflags_at, PROTO_M_VOTER | 0x10, "unknown bits");
+	assert_byte_refused(members, health_at, PROTO_H_MAX + 1, "health 4 is not in 0..3");
+
+	m = first_sample(PROTO_T_ERROR)->m;
+	m.error.code = 0;
+	ck_assert_int_eq(encode_rc(&m, NULL, err, sizeof(err)), -EINVAL);
+	m = first_sample(PROTO_T_EVENT)->m;
+	m.event.kind = 3;
+	ck_assert_int_eq(encode_rc(&m, NULL, err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_a_del_event_with_a_value_is_refused)
+{
+	struct sample s = *first_sample(PROTO_T_EVENT);
+	char err[256];
+	uint8_t *f;
+	size_t len;
+
+	s.m.event.kind = PROTO_EV_DEL;
+	s.m.event.value = S("x");
+	ck_assert_int_eq(encode_rc(&s.m, NULL, err, sizeof(err)), -EINVAL);
+	f = craft(&s.m, &s.it, &len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "DEL event carries a 1-byte value") != NULL, "%s", err);
+	free(f);
+}
+END_TEST
+
+START_TEST(test_a_redirect_must_carry_an_address)
+{
+	struct sample s = *first_sample(PROTO_T_ERROR);
+	char err[256];
+	uint8_t *f;
+	size_t len;
+
+	s.m.error.code = PROTO_E_REDIRECT;
+	s.m.error.message = S("");
+	ck_assert_int_eq(encode_rc(&s.m, NULL, err, sizeof(err)), -EINVAL);
+	f = craft(&s.m, &s.it, &len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "REDIRECT without") != NULL, "%s", err);
+	free(f);
+	s.m.error.message = S("no leader here");
+	f = craft(&s.m, &s.it, &len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	free(f);
+}
+END_TEST
+
+START_TEST(test_a_bad_request_still_reports_its_type_and_id)
+{
+	struct sample s = *first_sample(PROTO_T_SET);
+	struct proto_msg d;
+	char err[256];
+	uint8_t *f;
+	size_t len;
+
+	s.m.id = 4242;
+	s.m.set.key = S("");
+	f = craft(&s.m, &s.it, &len);
+	ck_assert_int_eq(proto_decode(f, len, &d, err, sizeof(err)), -EPROTO);
+	ck_assert_uint_eq(d.type, PROTO_T_SET);
+	ck_assert_uint_eq(d.id, 4242);
+	f[len - 1] ^= 1;	/* now the crc fails: nothing is trusted */
+	ck_assert_int_eq(proto_decode(f, len, &d, err, sizeof(err)), -EPROTO);
+	ck_assert_uint_eq(d.type, 0);
+	ck_assert_uint_eq(d.id, 0);
+	free(f);
+}
+END_TEST
+
+START_TEST(test_decode_errors_need_no_error_buffer)
+{
+	struct proto_msg d;
+	uint8_t *f;
+	size_t len;
+
+	f = get_frame(&len);
+	ck_assert_int_eq(proto_decode(f, len, &d, NULL, 0), 0);
+	f[4] = 9;
+	ck_assert_int_eq(proto_decode(f, len, &d, NULL, 0), -EPROTO);
+	ck_assert_int_eq(proto_decode(NULL, 0, &d, NULL, 0), -EPROTO);
+	free(f);
+}
+END_TEST
+
+START_TEST(test_error_messages_are_distinct_for_each_kind_of_damage)
+{
+	char errs[6][256];
+	uint8_t *f;
+	size_t len;
+
+	f = get_frame(&len);
+	f[4] = 2;
+	decode_err(f, len, errs[0], sizeof(errs[0]));
+	f[4] = PROTO_VERSION;
+	f[5] = 0x7f;
+	decode_err(f, len, errs[1], sizeof(errs[1]));
+	f[5] = PROTO_T_GET;
+	f[7] = 1;
+	decode_err(f, len, errs[2], sizeof(errs[2]));
+	f[7] = 0;
+	f[len - 1] ^= 1;
+	decode_err(f, len, errs[3], sizeof(errs[3]));
+	f[len - 1] ^= 1;
+	reseal(f, len - 1);
+	decode_err(f, len - 1, errs[4], sizeof(errs[4]));
+	free(f);
+	f = frame_around(PROTO_T_STATUS, (const uint8_t *)"123456789", 9, &len);
+	decode_err(f, len, errs[5], sizeof(errs[5]));
+	free(f);
+	for (int i = 0; i < 6; i++) {
+		for (int j = i + 1; j < 6; j++)
+			ck_assert_str_ne(errs[i], errs[j]);
+	}
+	ck_assert_str_eq(errs[5], "STATUS: 1 trailing bytes after the last field");
+}
+END_TEST
+
+/* ------------------------------------------------------------ streams */
+
+START_TEST(test_frame_check_finds_frames_in_a_byte_stream)
+{
+	uint8_t stream[4096], *have;
+	size_t total = 0, got = 0, off = 0, flen, lens[3];
+	const int which[3] = { 0, 10, 20 };
+	int frames = 0, rc;
+
+	for (int k = 0; k < 3; k++) {
+		uint8_t *f = encode_sample(&samples[which[k]], &lens[k]);
+
+		ck_assert_uint_le(total + lens[k], sizeof(stream));
+		memcpy(stream + total, f, lens[k]);
+		total += lens[k];
+		free(f);
+	}
+	/* Bytes arrive one at a time; frames are taken as soon as they are whole. */
+	for (got = 1; got <= total; got++) {
+		have = dup_exact(stream + off, got - off);
+		while ((rc = proto_frame_check(have, got - off, &flen)) == 0) {
+			struct proto_msg d;
+			uint8_t *fr = dup_exact(have, flen);
+
+			ck_assert_uint_eq(flen, lens[frames]);
+			decode_ok(fr, flen, &d);
+			assert_msg_eq(&d, &samples[which[frames]]);
+			free(fr);
+			frames++;
+			off += flen;
+			free(have);
+			have = dup_exact(stream + off, got - off);
+		}
+		ck_assert_int_eq(rc, -EAGAIN);
+		free(have);
+	}
+	ck_assert_int_eq(frames, 3);
+	ck_assert_uint_eq(off, total);
+	ck_assert_int_eq(proto_frame_check(NULL, 0, NULL), -EAGAIN);
+}
+END_TEST
+
+/* ------------------------------------------------------------- buffers */
+
+START_TEST(test_frames_append_back_to_back_in_one_buffer)
+{
+	struct proto_buf b;
+	struct proto_msg d;
+	char err[256];
+	size_t off = 0, flen;
+	int n = 0;
+
+	proto_buf_init(&b);
+	for (int i = 0; i < 12; i++)
+		ck_assert_int_eq(proto_encode(&b, &samples[i].m, err, sizeof(err)), 0);
+	while (off < b.len) {
+		ck_assert_int_eq(proto_frame_check(b.data + off, b.len - off, &flen), 0);
+		ck_assert_int_eq(proto_decode(b.data + off, flen, &d, err, sizeof(err)), 0);
+		assert_msg_eq(&d, &samples[n]);
+		off += flen;
+		n++;
+	}
+	ck_assert_int_eq(n, 12);
+	proto_buf_reset(&b);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_uint_gt(b.cap, 0);
+	proto_buf_free(&b);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.cap, 0);
+}
+END_TEST
+
+START_TEST(test_a_failed_encode_leaves_the_buffer_as_it_was)
+{
+	struct proto_msg m;
+	struct proto_buf b;
+	uint8_t *before, *data;
+	size_t len, cap;
+	char err[256];
+
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_encode(&b, &first_sample(PROTO_T_SET)->m, err, sizeof(err)), 0);
+	before = dup_exact(b.data, b.len);
+	len = b.len;
+	cap = b.cap;
+	data = b.data;
+
+	m = first_sample(PROTO_T_RAFT)->m;
+	m.raft.payload = proto_mem(big_payload, sizeof(big_payload) - len + 1);
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), -EMSGSIZE);
+	ck_assert_msg(strstr(err, "does not fit") != NULL, "%s", err);
+	m.raft.payload = proto_mem(big_payload, sizeof(big_payload) + 1);
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), -EMSGSIZE);
+	ck_assert_msg(strstr(err, "over the limit") != NULL, "%s", err);
+	m = first_sample(PROTO_T_SET)->m;
+	m.set.key = S("");
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), -EINVAL);
+	m.set.key = proto_mem(NULL, 3);
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), -EINVAL);
+	m.type = 0x3f;
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "unknown message type 0x3f") != NULL, "%s", err);
+
+	ck_assert_uint_eq(b.len, len);
+	ck_assert_uint_eq(b.cap, cap);
+	ck_assert_ptr_eq(b.data, data);
+	ck_assert(memcmp(b.data, before, len) == 0);
+	free(before);
+	proto_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_the_buffer_never_grows_beyond_the_frame_limit)
+{
+	struct proto_msg m = first_sample(PROTO_T_RAFT)->m;
+	struct proto_buf b;
+	char err[256];
+
+	proto_buf_init(&b);
+	m.raft.payload = proto_mem(big_payload, sizeof(big_payload));
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), 0);
+	ck_assert_uint_eq(b.len, RAFTCONF_MAX_FRAME);
+	ck_assert_uint_le(b.cap, RAFTCONF_MAX_FRAME);
+	ck_assert_int_eq(proto_encode(&b, &first_sample(PROTO_T_STATUS)->m, err, sizeof(err)),
+			 -EMSGSIZE);
+	ck_assert_uint_eq(b.len, RAFTCONF_MAX_FRAME);
+	proto_buf_reset(&b);
+	ck_assert_int_eq(proto_encode(&b, &first_sample(PROTO_T_STATUS)->m, err, sizeof(err)), 0);
+	proto_buf_free(&b);
+}
+END_TEST
+
+/* ------------------------------------------------------------- builder */
+
+START_TEST(test_a_list_reply_that_fills_the_frame_is_cut_and_marked_truncated)
+{
+	struct proto_entry e[8];
+	struct proto_reply rb;
+	struct proto_buf b;
+	struct proto_msg d;
+	uint8_t *f;
+	size_t n = 0, before;
+	char key[8];
+	int rc;
+
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_reply_begin(&rb, &b, PROTO_T_LIST_REPLY, 77), 0);
+	for (;;) {
+		ck_assert_uint_lt(n, 8);
+		snprintf(key, sizeof(key), "/k%zu", n);
+		e[n] = (struct proto_entry){ { strdup(key), strlen(key) }, n,
+					     proto_mem(big_value, sizeof(big_value)) };
+		before = b.len;
+		rc = proto_reply_add_entry(&rb, e[n].key, e[n].revision, e[n].value);
+		if (rc != 0) {
+			ck_assert_int_eq(rc, -EMSGSIZE);
+			ck_assert_uint_eq(b.len, before);
+			free((char *)e[n].key.ptr);
+			break;
+		}
+		n++;
+	}
+	ck_assert_uint_eq(n, 3);	/* four 1 MiB values do not fit in 4 MiB */
+	ck_assert_int_eq(proto_reply_end(&rb, PROTO_F_TRUNCATED), 0);
+	f = dup_exact(b.data, b.len);
+	decode_ok(f, b.len, &d);
+	ck_assert_uint_eq(d.id, 77);
+	ck_assert_uint_eq(d.list_reply.flags, PROTO_F_TRUNCATED);
+	assert_items_eq(&d, &(struct items){ .n = n, .e = e });
+	for (size_t i = 0; i < n; i++)
+		free((char *)e[i].key.ptr);
+	free(f);
+	proto_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_a_bad_item_is_skipped_and_the_reply_stays_whole)
+{
+	struct proto_member bad = members3[0];
+	struct proto_reply rb;
+	struct proto_buf b;
+	struct proto_msg d;
+	uint8_t *f;
+	size_t before;
+
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_reply_begin(&rb, &b, PROTO_T_MEMBERS_REPLY, 5), 0);
+	ck_assert_int_eq(proto_reply_add_member(&rb, &members3[0]), 0);
+	before = b.len;
+	bad.node_id = S("bad id");
+	ck_assert_int_eq(proto_reply_add_member(&rb, &bad), -EINVAL);
+	bad = members3[0];
+	bad.address = proto_mem(fillbuf, RAFTCONF_MAX_ADDRESS + 1);
+	memset(fillbuf, 'a', RAFTCONF_MAX_ADDRESS + 1);
+	ck_assert_int_eq(proto_reply_add_member(&rb, &bad), -E2BIG);
+	ck_assert_int_eq(proto_reply_add_pair(&rb, S("role"), S("x")), -EINVAL);
+	ck_assert_uint_eq(b.len, before);
+	ck_assert_int_eq(proto_reply_add_member(&rb, &members3[1]), 0);
+	ck_assert_int_eq(proto_reply_end(&rb, PROTO_F_TRUNCATED), -EINVAL);
+	ck_assert_int_eq(proto_reply_end(&rb, 0), 0);
+	ck_assert_int_eq(proto_reply_end(&rb, 0), -EINVAL);	/* already ended */
+	f = dup_exact(b.data, b.len);
+	decode_ok(f, b.len, &d);
+	assert_items_eq(&d, &(struct items){ .n = 2, .mb = members3 });
+	free(f);
+	proto_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_an_aborted_reply_leaves_the_frames_before_it)
+{
+	struct proto_reply rb;
+	struct proto_buf b;
+	char err[256];
+	size_t len;
+
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_encode(&b, &first_sample(PROTO_T_OK)->m, err, sizeof(err)), 0);
+	len = b.len;
+	ck_assert_int_eq(proto_reply_begin(&rb, &b, PROTO_T_STATUS_REPLY, 1), 0);
+	ck_assert_int_eq(proto_reply_add_pair(&rb, S("role"), S("follower")), 0);
+	proto_reply_abort(&rb);
+	ck_assert_uint_eq(b.len, len);
+	ck_assert_int_eq(proto_reply_add_pair(&rb, S("role"), S("follower")), -EINVAL);
+	ck_assert_int_eq(proto_reply_begin(&rb, &b, PROTO_T_GET, 1), -EINVAL);
+	ck_assert_uint_eq(b.len, len);
+	proto_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_encode_refuses_items_it_did_not_validate)
+{
+	struct proto_msg m = first_sample(PROTO_T_STATUS_REPLY)->m;
+	struct proto_buf b;
+	struct proto_iter it;
+	union proto_item item;
+	char err[256];
+	/* count 1: name "r" (u16 1, 'r'), value "" — then one stray byte. */
+	static const uint8_t raw[] = { 0, 1, 'r', 0, 0, 0xee };
+
+	proto_buf_init(&b);
+	m.status_reply.items = (struct proto_items){ 1, raw, sizeof(raw) };
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "after the last item") != NULL, "%s", err);
+	m.status_reply.items = (struct proto_items){ 2, raw, sizeof(raw) };
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), -EINVAL);
+	m.status_reply.items = (struct proto_items){ 1, raw, sizeof(raw) - 1 };
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), 0);
+	/* An iterator over hand-made items stops at the damage. */
+	m.status_reply.items = (struct proto_items){ 2, raw, sizeof(raw) - 1 };
+	ck_assert_int_eq(proto_iter_init(&it, &m), 0);
+	ck_assert_int_eq(proto_iter_next(&it, &item), 1);
+	ck_assert_int_eq(proto_iter_next(&it, &item), -EPROTO);
+	ck_assert_int_eq(proto_iter_next(&it, &item), 0);
+	m.type = PROTO_T_GET;
+	ck_assert_int_eq(proto_iter_init(&it, &m), -EINVAL);
+	proto_buf_free(&b);
+}
+END_TEST
+
+/* --------------------------------------------------------------- names */
+
+START_TEST(test_every_type_error_and_health_has_a_name)
+{
+	int req = 0, rsp = 0, peer = 0;
+
+	for (int t = 0; t < 256; t++) {
+		bool known = strcmp(proto_type_name((uint8_t)t), "unknown") != 0;
+
+		req += proto_is_request((uint8_t)t);
+		rsp += proto_is_response((uint8_t)t);
+		peer += proto_is_peer((uint8_t)t);
+		ck_assert_int_eq(known, proto_is_request((uint8_t)t) +
+				 proto_is_response((uint8_t)t) + proto_is_peer((uint8_t)t));
+	}
+	ck_assert_int_eq(req, 12);
+	ck_assert_int_eq(rsp, 7);
+	ck_assert_int_eq(peer, 3);
+	ck_assert_str_eq(proto_type_name(PROTO_T_LIST_REPLY), "LIST_REPLY");
+	ck_assert_str_eq(proto_type_name(PROTO_T_HELLO), "HELLO");
+	for (int c = 1; c <= PROTO_E_MAX; c++)
+		ck_assert_str_ne(proto_error_name((uint16_t)c), "unknown");
+	ck_assert_str_eq(proto_error_name(PROTO_E_NOTFOUND), "not found");
+	ck_assert_str_eq(proto_error_name(0), "unknown");
+	ck_assert_str_eq(proto_error_name(PROTO_E_MAX + 1), "unknown");
+	ck_assert_str_eq(proto_error_name(UINT16_MAX), "unknown");
+	ck_assert_str_eq(proto_health_name(PROTO_H_LAGGING), "lagging");
+	ck_assert_str_eq(proto_health_name(200), "unknown");
+}
+END_TEST
+
+/* ---------------------------------------------------------------- seeds */
+
+START_TEST(test_every_fuzz_seed_decodes_and_reencodes_to_the_same_bytes)
+{
+	const char *dir = TEST_DATA_DIR "/proto/seeds";
+	struct proto_buf b;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int seeds = 0;
+
+	ck_assert_msg(d != NULL, "%s: %s", dir, strerror(errno));
+	proto_buf_init(&b);
+	while ((de = readdir(d)) != NULL) {
+		char path[4096], err[256];
+		uint8_t *f;
+		struct proto_msg m;
+		long n;
+		FILE *fp;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fp = fopen(path, "rb");
+		ck_assert_msg(fp != NULL, "%s", path);
+		ck_assert_int_eq(fseek(fp, 0, SEEK_END), 0);
+		n = ftell(fp);
+		rewind(fp);
+		ck_assert_int_gt(n, 0);
+		f = malloc((size_t)n);
+		ck_assert_uint_eq(fread(f, 1, (size_t)n, fp), (size_t)n);
+		fclose(fp);
+		ck_assert_msg(proto_decode(f, (size_t)n, &m, err, sizeof(err)) == 0, "%s: %s",
+			      path, err);
+		proto_buf_reset(&b);
+		ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), 0);
+		ck_assert_uint_eq(b.len, (size_t)n);
+		ck_assert_msg(memcmp(b.data, f, (size_t)n) == 0, "%s re-encodes differently", path);
+		free(f);
+		seeds++;
+	}
+	closedir(d);
+	proto_buf_free(&b);
+	ck_assert_int_ge(seeds, 5);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- main */
+
+static Suite *
+proto_suite(void)
+{
+	Suite *s = suite_create("proto");
+	TCase *tc;
+
+	tc = tcase_create("crc32c");
+	tcase_add_test(tc, test_crc32c_gives_the_standard_check_value);
+	tcase_add_test(tc,
+		       test_crc32c_matches_a_bitwise_reference_at_every_length_alignment_and_split);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("round trip");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_the_samples_cover_every_message_type);
+	tcase_add_loop_test(tc, test_every_sample_message_round_trips, 0, nsamples);
+	tcase_add_loop_test(tc, test_the_encoder_writes_the_layout_proto_h_documents, 0, nsamples);
+	tcase_add_loop_test(tc, test_a_decoded_reply_relays_under_a_new_id_with_the_same_items, 0,
+			    nsamples);
+	tcase_add_test(tc, test_a_peer_message_carries_no_request_id);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("truncation");
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_every_prefix_of_every_frame_asks_for_more_bytes, 0, nsamples);
+	tcase_add_loop_test(tc, test_every_truncated_frame_fails_to_decode_with_a_clear_error, 0,
+			    nsamples);
+	tcase_add_loop_test(tc, test_trailing_bytes_after_the_last_field_are_refused, 0, nsamples);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc,
+			    test_every_field_one_byte_over_its_limit_fails_to_encode_and_to_decode,
+			    0, NOVERSIZE);
+	tcase_add_test(tc, test_a_list_count_over_its_limit_is_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad frames");
+	tcase_add_test(tc, test_a_bad_checksum_is_refused);
+	tcase_add_test(tc, test_a_wrong_version_is_refused);
+	tcase_add_test(tc, test_an_unknown_type_is_refused);
+	tcase_add_test(tc, test_nonzero_header_flags_are_refused);
+	tcase_add_test(tc, test_a_length_below_the_header_is_refused_from_four_bytes);
+	tcase_add_test(tc, test_a_length_above_the_frame_limit_is_refused_from_four_bytes);
+	tcase_add_test(tc, test_a_length_field_that_disagrees_with_the_buffer_is_refused);
+	tcase_add_test(tc, test_a_list_count_larger_than_its_bytes_is_refused);
+	tcase_add_test(tc, test_invalid_node_ids_are_refused);
+	tcase_add_test(tc, test_an_empty_key_is_refused);
+	tcase_add_test(tc, test_a_key_with_a_nul_byte_is_refused);
+	tcase_add_test(tc, test_addresses_must_be_printable_without_spaces);
+	tcase_add_test(tc, test_unknown_flag_bits_are_refused);
+	tcase_add_test(tc, test_unknown_codes_kinds_and_member_states_are_refused);
+	tcase_add_test(tc, test_a_del_event_with_a_value_is_refused);
+	tcase_add_test(tc, test_a_redirect_must_carry_an_address);
+	tcase_add_test(tc, test_a_bad_request_still_reports_its_type_and_id);
+	tcase_add_test(tc, test_decode_errors_need_no_error_buffer);
+	tcase_add_test(tc, test_error_messages_are_distinct_for_each_kind_of_damage);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("streams and buffers");
+	tcase_add_test(tc, test_frame_check_finds_frames_in_a_byte_stream);
+	tcase_add_test(tc, test_frames_append_back_to_back_in_one_buffer);
+	tcase_add_test(tc, test_a_failed_encode_leaves_the_buffer_as_it_was);
+	tcase_add_test(tc, test_the_buffer_never_grows_beyond_the_frame_limit);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reply builder");
+	tcase_add_test(tc, test_a_list_reply_that_fills_the_frame_is_cut_and_marked_truncated);
+	tcase_add_test(tc, test_a_bad_item_is_skipped_and_the_reply_stays_whole);
+	tcase_add_test(tc, test_an_aborted_reply_leaves_the_frames_before_it);
+	tcase_add_test(tc, test_encode_refuses_items_it_did_not_validate);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("names and seeds");
+	tcase_add_test(tc, test_every_type_error_and_health_has_a_name);
+	tcase_add_test(tc, test_every_fuzz_seed_decodes_and_reencodes_to_the_same_bytes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failures;
+
+	init_samples();
+	sr = srunner_create(proto_suite());
+	srunner_run_all(sr, CK_ENV);
+	failures = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,256 @@
+/*
+ * fuzz_proto.c — libFuzzer target for the wire codec (daemon/proto.c).
+ *
+ * Each input is tried twice: as it is (which mostly exercises the header
+ * checks), and with its header repaired — length, version, flags and crc set
+ * right, type kept — so that mutations reach the field decoders.  Whatever
+ * decodes must iterate cleanly, re-encode to exactly the same bytes (the
+ * encoding is canonical), rebuild the same way through the reply builder, and
+ * decode again to an equal message.  Any disagreement aborts.
+ *
+ * Not a unit test: tests/check_proto.c holds those, including a regression
+ * test for anything this target finds.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+require(bool ok, const char *what, const char *err)
+{
+	if (!ok) {
+		fprintf(stderr, "fuzz_proto: %s%s%s\n", what, err ? ": " : "", err ? err : "");
+		abort();
+	}
+}
+
+static bool
+str_eq(struct proto_str a, struct proto_str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+static bool
+item_eq(uint8_t type, const union proto_item *a, const union proto_item *b)
+{
+	switch (type) {
+	case PROTO_T_LIST_REPLY:
+		return str_eq(a->entry.key, b->entry.key) &&
+		       a->entry.revision == b->entry.revision &&
+		       str_eq(a->entry.value, b->entry.value);
+	case PROTO_T_STATUS_REPLY:
+		return str_eq(a->pair.name, b->pair.name) && str_eq(a->pair.value, b->pair.value);
+	case PROTO_T_MEMBERS_REPLY:
+		return str_eq(a->member.node_id, b->member.node_id) &&
+		       str_eq(a->member.address, b->member.address) &&
+		       a->member.flags == b->member.flags &&
+		       a->member.match_index == b->member.match_index &&
+		       a->member.last_contact_ms == b->member.last_contact_ms &&
+		       a->member.health == b->member.health;
+	}
+	return false;
+}
+
+static bool
+items_eq(const struct proto_msg *a, const struct proto_msg *b)
+{
+	struct proto_iter ia, ib;
+	union proto_item x, y;
+	int ra, rb;
+
+	if (proto_iter_init(&ia, a) != 0 || proto_iter_init(&ib, b) != 0)
+		return false;
+	for (;;) {
+		ra = proto_iter_next(&ia, &x);
+		rb = proto_iter_next(&ib, &y);
+		if (ra != rb || ra < 0)
+			return false;
+		if (ra == 0)
+			return true;
+		if (!item_eq(a->type, &x, &y))
+			return false;
+	}
+}
+
+/* Field by field, written from proto.h rather than from the codec's tables. */
+static bool
+msg_eq(const struct proto_msg *a, const struct proto_msg *b)
+{
+	if (a->type != b->type || a->id != b->id)
+		return false;
+	switch (a->type) {
+	case PROTO_T_GET:
+		return a->get.flags == b->get.flags && str_eq(a->get.key, b->get.key);
+	case PROTO_T_SET:
+		return a->set.client_id == b->set.client_id && a->set.seq == b->set.seq &&
+		       str_eq(a->set.key, b->set.key) && str_eq(a->set.value, b->set.value);
+	case PROTO_T_DEL:
+		return a->del.client_id == b->del.client_id && a->del.seq == b->del.seq &&
+		       str_eq(a->del.key, b->del.key);
+	case PROTO_T_LIST:
+		return a->list.flags == b->list.flags && str_eq(a->list.prefix, b->list.prefix);
+	case PROTO_T_STATUS:
+	case PROTO_T_MEMBERS:
+	case PROTO_T_SNAPSHOT:
+		return true;
+	case PROTO_T_JOIN:
+		return a->join.flags == b->join.flags && str_eq(a->join.node_id, b->join.node_id) &&
+		       str_eq(a->join.address, b->join.address) &&
+		       str_eq(a->join.cluster, b->join.cluster);
+	case PROTO_T_JOINREQ:
+		return a->joinreq.flags == b->joinreq.flags &&
+		       str_eq(a->joinreq.address, b->joinreq.address);
+	case PROTO_T_REMOVE:
+		return str_eq(a->remove.node_id, b->remove.node_id);
+	case PROTO_T_TRANSFER:
+		return str_eq(a->transfer.node_id, b->transfer.node_id);
+	case PROTO_T_WATCH:
+		return str_eq(a->watch.prefix, b->watch.prefix);
+	case PROTO_T_OK:
+		return a->ok.revision == b->ok.revision;
+	case PROTO_T_VALUE:
+		return a->value_reply.revision == b->value_reply.revision &&
+		       str_eq(a->value_reply.value, b->value_reply.value);
+	case PROTO_T_ERROR:
+		return a->error.code == b->error.code && str_eq(a->error.message, b->error.message);
+	case PROTO_T_LIST_REPLY:
+		return a->list_reply.flags == b->list_reply.flags &&
+		       a->list_reply.items.count == b->list_reply.items.count && items_eq(a, b);
+	case PROTO_T_STATUS_REPLY:
+		return a->status_reply.items.count == b->status_reply.items.count && items_eq(a, b);
+	case PROTO_T_MEMBERS_REPLY:
+		return a->members_reply.items.count == b->members_reply.items.count &&
+		       items_eq(a, b);
+	case PROTO_T_EVENT:
+		return a->event.kind == b->event.kind && str_eq(a->event.key, b->event.key) &&
+		       a->event.revision == b->event.revision &&
+		       str_eq(a->event.value, b->event.value);
+	case PROTO_T_HELLO:
+		return a->hello.version == b->hello.version &&
+		       str_eq(a->hello.cluster, b->hello.cluster) &&
+		       str_eq(a->hello.node_id, b->hello.node_id) &&
+		       str_eq(a->hello.address, b->hello.address) &&
+		       str_eq(a->hello.auth, b->hello.auth);
+	case PROTO_T_REJECT:
+		return str_eq(a->reject.message, b->reject.message);
+	case PROTO_T_RAFT:
+		return str_eq(a->raft.payload, b->raft.payload);
+	}
+	return false;
+}
+
+/* Rebuild a decoded list reply item by item, as the daemon builds one. */
+static void
+rebuild(const struct proto_msg *m, const uint8_t *frame, size_t len)
+{
+	struct proto_reply rb;
+	struct proto_iter it;
+	union proto_item item;
+	struct proto_buf b;
+	int rc;
+
+	proto_buf_init(&b);
+	require(proto_reply_begin(&rb, &b, m->type, m->id) == 0, "reply_begin", NULL);
+	require(proto_iter_init(&it, m) == 0, "iter_init", NULL);
+	while ((rc = proto_iter_next(&it, &item)) == 1) {
+		switch (m->type) {
+		case PROTO_T_LIST_REPLY:
+			rc = proto_reply_add_entry(&rb, item.entry.key, item.entry.revision,
+						   item.entry.value);
+			break;
+		case PROTO_T_STATUS_REPLY:
+			rc = proto_reply_add_pair(&rb, item.pair.name, item.pair.value);
+			break;
+		default:
+			rc = proto_reply_add_member(&rb, &item.member);
+			break;
+		}
+		require(rc == 0, "a decoded item does not rebuild", NULL);
+	}
+	require(rc == 0, "iterating validated items failed", NULL);
+	require(proto_reply_end(&rb, m->type == PROTO_T_LIST_REPLY ? m->list_reply.flags : 0) ==
+		0, "reply_end", NULL);
+	require(b.len == len && memcmp(b.data, frame, len) == 0, "rebuilt reply differs", NULL);
+	proto_buf_free(&b);
+}
+
+static void
+exercise(const uint8_t *frame, size_t len)
+{
+	struct proto_msg m, again;
+	struct proto_buf b;
+	char err[512];
+	int rc;
+
+	rc = proto_decode(frame, len, &m, err, sizeof(err));
+	if (rc != 0) {
+		require(rc == -EPROTO || rc == -E2BIG || rc == -EMSGSIZE, "unexpected error code",
+			err);
+		require(err[0] != '\0', "an error without a message", NULL);
+		return;
+	}
+	require(err[0] == '\0', "success with an error message", err);
+
+	proto_buf_init(&b);
+	rc = proto_encode(&b, &m, err, sizeof(err));
+	require(rc == 0, "a decoded message does not re-encode", err);
+	require(b.len == len && memcmp(b.data, frame, len) == 0, "re-encoding differs", NULL);
+	rc = proto_decode(b.data, b.len, &again, err, sizeof(err));
+	require(rc == 0, "a re-encoded message does not decode", err);
+	require(msg_eq(&m, &again), "decode(encode(x)) != x", NULL);
+	if (m.type == PROTO_T_LIST_REPLY || m.type == PROTO_T_STATUS_REPLY ||
+	    m.type == PROTO_T_MEMBERS_REPLY)
+		rebuild(&m, frame, len);
+	proto_buf_free(&b);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t flen = 0;
+	uint8_t *fixed;
+	uint32_t crc;
+	int rc;
+
+	rc = proto_frame_check(data, size, &flen);
+	require(rc == 0 || rc == -EAGAIN || rc == -EPROTO || rc == -EMSGSIZE, "frame_check rc",
+		NULL);
+	if (rc == 0)
+		require(flen >= PROTO_HEADER_SIZE && flen <= size && flen <= RAFTCONF_MAX_FRAME,
+			"frame_check length", NULL);
+	if (rc == -EAGAIN)
+		require(size < 4 ? flen == 0 : flen > size, "frame_check -EAGAIN length", NULL);
+
+	exercise(data, size);
+	/* The first frame of a stream, when more bytes follow it. */
+	if (rc == 0 && flen < size)
+		exercise(data, flen);
+
+	if (size < PROTO_HEADER_SIZE || size > RAFTCONF_MAX_FRAME)
+		return 0;
+	if ((fixed = malloc(size)) == NULL)
+		return 0;
+	memcpy(fixed, data, size);
+	fixed[0] = (uint8_t)(size >> 24);
+	fixed[1] = (uint8_t)(size >> 16);
+	fixed[2] = (uint8_t)(size >> 8);
+	fixed[3] = (uint8_t)size;
+	fixed[4] = PROTO_VERSION;
+	fixed[6] = fixed[7] = 0;
+	crc = proto_crc32c(0, fixed + PROTO_HEADER_SIZE, size - PROTO_HEADER_SIZE);
+	fixed[8] = (uint8_t)(crc >> 24);
+	fixed[9] = (uint8_t)(crc >> 16);
+	fixed[10] = (uint8_t)(crc >> 8);
+	fixed[11] = (uint8_t)crc;
+	if (memcmp(fixed, data, PROTO_HEADER_SIZE) != 0)
+		exercise(fixed, size);
+	free(fixed);
+	return 0;
+}
