@@ -1,0 +1,1661 @@
+/*
+ * store.c — the state machine in tdb: applying commands with exactly-once
+ * dedup, reading and listing keys, and writing, checking and restoring
+ * snapshot files.
+ *
+ * The contract, the record layout and the reasons for TDB_NOSYNC are in
+ * store.h.  This module is not the Raft log, never decides what is
+ * committed and never talks to the network; it trusts nothing it reads from
+ * a file or a log entry until it has checked it.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <tdb.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "store.h"
+
+#define STORE_FORMAT		1
+/* Prime; about three records per chain at 100 000 keys. */
+#define STORE_HASH_SIZE		32749
+#define BOOT_ID_LEN		36
+#define CLIENT_BYTES		25	/* seq, revision, status, last used */
+#define CLIENT_KEY_LEN		18	/* "c:" + 16 hex */
+#define CLIENTS_AFTER_EVICT	(STORE_MAX_CLIENTS - STORE_MAX_CLIENTS / 10)
+
+#define SNAP_MAGIC		"RCSNAP\0\0"
+#define SNAP_END_MAGIC		"RCSNEND\0"
+#define SNAP_VERSION		1
+#define SNAP_HEADER_FIXED	44	/* up to and including the members length */
+#define SNAP_TRAILER		24
+
+struct store {
+	char *path;
+	struct tdb_context *tdb;
+	bool in_txn;		/* inside the caller's store_begin */
+	int txn_err;		/* first failure inside that batch */
+	uint64_t applied, applied_term;
+	uint64_t nclients;
+	char tdbmsg[256];	/* the last error tdb logged */
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static inline void
+put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void
+put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t
+get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		(uint32_t)p[3] << 24;
+}
+
+static inline uint64_t
+get_le64(const uint8_t *p)
+{
+	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+__attribute__((format(printf, 3, 4))) static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 3, 4))) static void
+tdb_log(struct tdb_context *tdb, enum tdb_debug_level level, const char *fmt, ...)
+{
+	char *buf = tdb_get_logging_private(tdb);
+	va_list ap;
+	size_t n;
+
+	if (buf == NULL || level > TDB_DEBUG_ERROR)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(((struct store *)0)->tdbmsg), fmt, ap);
+	va_end(ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+}
+
+static TDB_DATA
+tdata(const void *p, size_t len)
+{
+	TDB_DATA d = { .dptr = (unsigned char *)(uintptr_t)p, .dsize = len };
+
+	return d;
+}
+
+static TDB_DATA
+tstr(const char *s)
+{
+	return tdata(s, strlen(s));
+}
+
+static int
+tdb_errno(struct tdb_context *tdb)
+{
+	switch (tdb_error(tdb)) {
+	case TDB_SUCCESS:
+		return -EIO;
+	case TDB_ERR_CORRUPT:
+		return -EBADMSG;
+	case TDB_ERR_OOM:
+		return -ENOMEM;
+	case TDB_ERR_NOEXIST:
+		return -ENOENT;
+	case TDB_ERR_EXISTS:
+		return -EEXIST;
+	case TDB_ERR_EINVAL:
+		return -EINVAL;
+	case TDB_ERR_RDONLY:
+		return -EROFS;
+	default:
+		return -EIO;
+	}
+}
+
+static int
+fsync_parent(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int fd, r = 0;
+
+	if (dir == NULL)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return r;
+}
+
+static char *
+path_with(const char *path, const char *suffix)
+{
+	size_t a = strlen(path), b = strlen(suffix);
+	char *p = malloc(a + b + 1);
+
+	if (p != NULL) {
+		memcpy(p, path, a);
+		memcpy(p + a, suffix, b + 1);
+	}
+	return p;
+}
+
+/* The kernel's boot id, or false when it cannot be read. */
+static bool
+boot_id(char out[BOOT_ID_LEN])
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	char line[64];
+	bool ok = false;
+
+	if (f == NULL)
+		return false;
+	if (fgets(line, sizeof(line), f) != NULL && strlen(line) >= BOOT_ID_LEN) {
+		memcpy(out, line, BOOT_ID_LEN);
+		ok = true;
+	}
+	fclose(f);
+	return ok;
+}
+
+static bool
+key_ok(const char *key, size_t klen)
+{
+	return klen > 0 && klen <= RAFTCONF_MAX_KEY && memchr(key, '\0', klen) == NULL;
+}
+
+static bool
+hex16(const uint8_t *p, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 16; i++) {
+		uint8_t c = p[i];
+
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return false;
+	}
+	if (out != NULL)
+		*out = v;
+	return true;
+}
+
+static bool
+meta_is(TDB_DATA key, const char *name)
+{
+	size_t n = strlen(name);
+
+	return key.dsize == n && memcmp(key.dptr, name, n) == 0;
+}
+
+/* Is this a record the store could have written?  Used on every untrusted read. */
+static bool
+record_ok(TDB_DATA key, TDB_DATA data)
+{
+	if (key.dsize < 2 || key.dptr[1] != ':')
+		return false;
+	switch (key.dptr[0]) {
+	case 'k':
+		return key_ok((const char *)key.dptr + 2, key.dsize - 2) &&
+			data.dsize >= 8 && data.dsize <= 8 + (size_t)RAFTCONF_MAX_VALUE;
+	case 'c':
+		return key.dsize == CLIENT_KEY_LEN && hex16(key.dptr + 2, NULL) &&
+			data.dsize == CLIENT_BYTES && data.dptr[16] <= STORE_STALE;
+	case 'm':
+		if (meta_is(key, "m:version"))
+			return data.dsize == 4;
+		if (meta_is(key, "m:applied"))
+			return data.dsize == 16;
+		if (meta_is(key, "m:clients"))
+			return data.dsize == 8;
+		if (meta_is(key, "m:boot"))
+			return data.dsize == 1 + BOOT_ID_LEN;
+		if (meta_is(key, "m:members"))
+			return data.dsize <= STORE_MAX_MEMBERS_BYTES;
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* ------------------------------------------------------------ commands */
+
+static ssize_t
+cmd_encode(uint8_t *buf, size_t cap, enum store_op op, uint64_t client_id, uint64_t seq,
+	const char *key, size_t klen, const void *value, size_t vlen)
+{
+	size_t need, off;
+
+	if (!key_ok(key, klen) || vlen > RAFTCONF_MAX_VALUE)
+		return -EINVAL;
+	need = op == STORE_OP_SET ? STORE_CMD_SET_SIZE(klen, vlen) : STORE_CMD_DEL_SIZE(klen);
+	if (cap < need)
+		return -ENOSPC;
+	buf[0] = (uint8_t)op;
+	put_le64(buf + 1, client_id);
+	put_le64(buf + 9, seq);
+	put_le32(buf + 17, (uint32_t)klen);
+	memcpy(buf + STORE_CMD_HEADER, key, klen);
+	off = STORE_CMD_HEADER + klen;
+	if (op == STORE_OP_SET) {
+		put_le32(buf + off, (uint32_t)vlen);
+		if (vlen > 0)
+			memcpy(buf + off + 4, value, vlen);
+	}
+	return (ssize_t)need;
+}
+
+ssize_t
+store_cmd_encode_set(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
+	const char *key, size_t klen, const void *value, size_t vlen)
+{
+	if (vlen > 0 && value == NULL)
+		return -EINVAL;
+	return cmd_encode(buf, cap, STORE_OP_SET, client_id, seq, key, klen, value, vlen);
+}
+
+ssize_t
+store_cmd_encode_del(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
+	const char *key, size_t klen)
+{
+	return cmd_encode(buf, cap, STORE_OP_DEL, client_id, seq, key, klen, NULL, 0);
+}
+
+int
+store_cmd_decode(const void *buf, size_t len, struct store_cmd *cmd)
+{
+	const uint8_t *p = buf;
+	size_t klen, off;
+
+	memset(cmd, 0, sizeof(*cmd));
+	if (len < 1)
+		return -EBADMSG;
+	if (p[0] != STORE_OP_SET && p[0] != STORE_OP_DEL)
+		return -ENOTSUP;
+	if (len < STORE_CMD_HEADER)
+		return -EBADMSG;
+	klen = get_le32(p + 17);
+	if (klen > len - STORE_CMD_HEADER || !key_ok((const char *)p + STORE_CMD_HEADER, klen))
+		return -EBADMSG;
+	off = STORE_CMD_HEADER + klen;
+	cmd->op = (enum store_op)p[0];
+	cmd->client_id = get_le64(p + 1);
+	cmd->seq = get_le64(p + 9);
+	cmd->key = (const char *)p + STORE_CMD_HEADER;
+	cmd->klen = klen;
+	if (cmd->op == STORE_OP_DEL)
+		return off == len ? 0 : -EBADMSG;
+	if (len - off < 4)
+		return -EBADMSG;
+	cmd->vlen = get_le32(p + off);
+	if (cmd->vlen > RAFTCONF_MAX_VALUE || cmd->vlen != len - off - 4)
+		return -EBADMSG;
+	cmd->value = p + off + 4;
+	return 0;
+}
+
+/* ------------------------------------------------------------ meta and transactions */
+
+static int
+put(struct store *s, TDB_DATA key, TDB_DATA data)
+{
+	if (tdb_store(s->tdb, key, data, TDB_REPLACE) != 0)
+		return tdb_errno(s->tdb);
+	return 0;
+}
+
+static int
+put_u64(struct store *s, const char *name, uint64_t v)
+{
+	uint8_t b[8];
+
+	put_le64(b, v);
+	return put(s, tstr(name), tdata(b, sizeof(b)));
+}
+
+static int
+put_applied(struct store *s, uint64_t index, uint64_t term)
+{
+	uint8_t b[16];
+	int r;
+
+	put_le64(b, index);
+	put_le64(b + 8, term);
+	r = put(s, tstr("m:applied"), tdata(b, sizeof(b)));
+	if (r == 0) {
+		s->applied = index;
+		s->applied_term = term;
+	}
+	return r;
+}
+
+/* Fetch a meta record of exactly len bytes into out: 0, -ENOENT or -EBADMSG. */
+static int
+get_fixed(struct tdb_context *tdb, const char *name, void *out, size_t len)
+{
+	TDB_DATA d = tdb_fetch(tdb, tstr(name));
+	int r = 0;
+
+	if (d.dptr == NULL)
+		return tdb_error(tdb) == TDB_ERR_NOEXIST ? -ENOENT : tdb_errno(tdb);
+	if (d.dsize != len)
+		r = -EBADMSG;
+	else
+		memcpy(out, d.dptr, len);
+	free(d.dptr);
+	return r;
+}
+
+/* Reload the cached meta (after a cancelled batch or a reopen). */
+static int
+load_meta(struct store *s)
+{
+	uint8_t a[16], c[8];
+	int r;
+
+	r = get_fixed(s->tdb, "m:applied", a, sizeof(a));
+	if (r < 0)
+		return r;
+	r = get_fixed(s->tdb, "m:clients", c, sizeof(c));
+	if (r < 0)
+		return r;
+	s->applied = get_le64(a);
+	s->applied_term = get_le64(a + 8);
+	s->nclients = get_le64(c);
+	return 0;
+}
+
+static int
+write_boot(struct tdb_context *tdb, bool clean)
+{
+	uint8_t b[1 + BOOT_ID_LEN];
+
+	memset(b, 0, sizeof(b));
+	b[0] = clean ? 1 : 0;
+	boot_id((char *)b + 1);
+	if (tdb_store(tdb, tstr("m:boot"), tdata(b, sizeof(b)), TDB_REPLACE) != 0)
+		return tdb_errno(tdb);
+	return 0;
+}
+
+static int
+txn_start(struct store *s, bool *own)
+{
+	*own = false;
+	if (s->tdb == NULL)
+		return -EIO;
+	if (s->in_txn)
+		return s->txn_err;
+	if (tdb_transaction_start(s->tdb) != 0)
+		return tdb_errno(s->tdb);
+	*own = true;
+	return 0;
+}
+
+/* End what txn_start began: commit or cancel our own, or poison the caller's batch. */
+static int
+txn_finish(struct store *s, bool own, int r)
+{
+	if (!own) {
+		if (r < 0 && s->in_txn && s->txn_err == 0)
+			s->txn_err = r;
+		return r;
+	}
+	if (r == 0 && tdb_transaction_commit(s->tdb) != 0)
+		r = tdb_errno(s->tdb);
+	else if (r < 0)
+		tdb_transaction_cancel(s->tdb);
+	if (r < 0)
+		load_meta(s);
+	return r;
+}
+
+int
+store_begin(struct store *s)
+{
+	if (s->tdb == NULL)
+		return -EIO;
+	if (s->in_txn)
+		return -EBUSY;
+	if (tdb_transaction_start(s->tdb) != 0)
+		return tdb_errno(s->tdb);
+	s->in_txn = true;
+	s->txn_err = 0;
+	return 0;
+}
+
+int
+store_commit(struct store *s)
+{
+	int r = 0;
+
+	if (!s->in_txn)
+		return -EINVAL;
+	s->in_txn = false;
+	if (s->txn_err != 0) {
+		r = s->txn_err;
+		tdb_transaction_cancel(s->tdb);
+	} else if (tdb_transaction_commit(s->tdb) != 0) {
+		r = tdb_errno(s->tdb);
+	}
+	if (r < 0)
+		load_meta(s);
+	return r;
+}
+
+void
+store_cancel(struct store *s)
+{
+	if (!s->in_txn)
+		return;
+	s->in_txn = false;
+	tdb_transaction_cancel(s->tdb);
+	load_meta(s);
+}
+
+/* ------------------------------------------------------------ open and close */
+
+struct check_ctx {
+	uint64_t clients;
+};
+
+static int
+check_record(TDB_DATA key, TDB_DATA data, void *arg)
+{
+	struct check_ctx *c = arg;
+
+	if (!record_ok(key, data))
+		return -1;
+	if (key.dptr[0] == 'c')
+		c->clients++;
+	return 0;
+}
+
+static struct tdb_context *
+open_tdb(struct store *s, const char *path, int open_flags)
+{
+	struct tdb_logging_context log = { .log_fn = tdb_log, .log_private = s->tdbmsg };
+	int flags = TDB_NOSYNC;
+
+	if (open_flags & O_CREAT)
+		flags |= TDB_INCOMPATIBLE_HASH;
+	s->tdbmsg[0] = '\0';
+	return tdb_open_ex(path, STORE_HASH_SIZE, flags, open_flags, 0600, &log, NULL);
+}
+
+/* Check an existing store: tdb structure, every record, the meta, the boot flag. */
+static int
+check_existing(struct store *s, char *err, size_t errlen)
+{
+	struct check_ctx cc = { 0 };
+	uint8_t v[4], b[1 + BOOT_ID_LEN];
+	char now[BOOT_ID_LEN];
+	int r;
+
+	if (tdb_check(s->tdb, check_record, &cc) != 0) {
+		seterr(err, errlen, "store: %s: damaged (%s); rebuild it from the snapshot"
+			" and the log", s->path, s->tdbmsg[0] ? s->tdbmsg : "a record fails"
+			" its format check");
+		return -EBADMSG;
+	}
+	r = get_fixed(s->tdb, "m:version", v, sizeof(v));
+	if (r == 0 && get_le32(v) != STORE_FORMAT) {
+		seterr(err, errlen, "store: %s: format version %" PRIu32 " is not this"
+			" build's %d; rebuild it", s->path, get_le32(v), STORE_FORMAT);
+		return -EBADMSG;
+	}
+	if (r == 0)
+		r = load_meta(s);
+	if (r == 0 && cc.clients != s->nclients)
+		r = -EBADMSG;
+	if (r < 0) {
+		seterr(err, errlen, "store: %s: meta records missing or inconsistent (%s);"
+			" rebuild it from the snapshot and the log", s->path, strerror(-r));
+		return -EBADMSG;
+	}
+	r = get_fixed(s->tdb, "m:boot", b, sizeof(b));
+	if (r == 0 && b[0] == 0 &&
+		!(boot_id(now) && memcmp(now, b + 1, BOOT_ID_LEN) == 0)) {
+		seterr(err, errlen, "store: %s: not closed cleanly before the machine"
+			" restarted; its pages may be torn (TDB_NOSYNC): rebuild it from the"
+			" snapshot and the log", s->path);
+		return -EBADMSG;
+	}
+	return r == -ENOENT ? 0 : r;
+}
+
+static int
+init_new(struct store *s)
+{
+	uint8_t v[4];
+	int r;
+
+	if (tdb_transaction_start(s->tdb) != 0)
+		return tdb_errno(s->tdb);
+	put_le32(v, STORE_FORMAT);
+	r = put(s, tstr("m:version"), tdata(v, sizeof(v)));
+	if (r == 0)
+		r = put_applied(s, 0, 0);
+	if (r == 0)
+		r = put_u64(s, "m:clients", 0);
+	if (r == 0 && tdb_transaction_commit(s->tdb) != 0)
+		return tdb_errno(s->tdb);
+	if (r < 0)
+		tdb_transaction_cancel(s->tdb);
+	return r;
+}
+
+/*
+ * Flag the store dirty and make that durable before anything else is
+ * written: a crash of the machine from here until store_close is then seen.
+ */
+static int
+mark_dirty(struct store *s)
+{
+	int r;
+
+	if (tdb_transaction_start(s->tdb) != 0)
+		return tdb_errno(s->tdb);
+	r = write_boot(s->tdb, false);
+	if (r < 0) {
+		tdb_transaction_cancel(s->tdb);
+		return r;
+	}
+	if (tdb_transaction_commit(s->tdb) != 0)
+		return tdb_errno(s->tdb);
+	if (fsync(tdb_fd(s->tdb)) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+	struct store *s;
+	struct stat st;
+	bool exists;
+	int r;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->path = strdup(path);
+	if (s->path == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (stat(path, &st) == 0) {
+		exists = true;
+	} else if (errno == ENOENT) {
+		exists = false;
+	} else {
+		r = -errno;
+		seterr(err, errlen, "store: %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	/* Never O_CREAT an existing file: tdb would reinitialise a bad header. */
+	errno = 0;
+	s->tdb = open_tdb(s, path, exists ? O_RDWR : O_RDWR | O_CREAT | O_EXCL);
+	if (s->tdb == NULL) {
+		r = errno ? -errno : -EIO;
+		if (exists && (r == -EIO || r == -EINVAL || r == -EBADMSG)) {
+			r = -EBADMSG;
+			seterr(err, errlen, "store: %s: not a readable tdb (%s); rebuild it"
+				" from the snapshot and the log", path,
+				s->tdbmsg[0] ? s->tdbmsg : "bad header");
+		} else {
+			seterr(err, errlen, "store: %s: %s", path, strerror(-r));
+		}
+		goto fail;
+	}
+	r = exists ? check_existing(s, err, errlen) : init_new(s);
+	if (r < 0) {
+		if (!exists)
+			seterr(err, errlen, "store: %s: cannot initialise: %s", path,
+				strerror(-r));
+		goto fail;
+	}
+	r = mark_dirty(s);
+	if (r < 0) {
+		seterr(err, errlen, "store: %s: %s", path, strerror(-r));
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	if (s->tdb != NULL)
+		tdb_close(s->tdb);
+	free(s->path);
+	free(s);
+	return r;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->tdb != NULL) {
+		store_cancel(s);
+		/* everything durable first, then the flag that says so */
+		if (fsync(tdb_fd(s->tdb)) == 0 && tdb_transaction_start(s->tdb) == 0) {
+			if (write_boot(s->tdb, true) == 0 &&
+				tdb_transaction_commit(s->tdb) == 0)
+				fsync(tdb_fd(s->tdb));
+			else if (tdb_transaction_active(s->tdb))
+				tdb_transaction_cancel(s->tdb);
+		}
+		tdb_close(s->tdb);
+	}
+	free(s->path);
+	free(s);
+}
+
+int
+store_destroy(const char *path)
+{
+	char *restore = path_with(path, ".restore");
+	int r = 0;
+
+	if (restore == NULL)
+		return -ENOMEM;
+	if (unlink(path) < 0 && errno != ENOENT)
+		r = -errno;
+	if (unlink(restore) < 0 && errno != ENOENT && r == 0)
+		r = -errno;
+	free(restore);
+	return r;
+}
+
+/* ------------------------------------------------------------ dedup table */
+
+static void
+client_key(char buf[CLIENT_KEY_LEN + 1], uint64_t id)
+{
+	snprintf(buf, CLIENT_KEY_LEN + 1, "c:%016" PRIx64, id);
+}
+
+static int
+client_get(struct store *s, uint64_t id, struct store_client *out)
+{
+	char key[CLIENT_KEY_LEN + 1];
+	uint8_t b[CLIENT_BYTES];
+	int r;
+
+	client_key(key, id);
+	r = get_fixed(s->tdb, key, b, sizeof(b));
+	if (r < 0)
+		return r;
+	out->last_seq = get_le64(b);
+	out->revision = get_le64(b + 8);
+	out->status = (enum store_status)b[16];
+	out->last_used = get_le64(b + 17);
+	return 0;
+}
+
+static int
+client_put(struct store *s, uint64_t id, const struct store_client *c)
+{
+	char key[CLIENT_KEY_LEN + 1];
+	uint8_t b[CLIENT_BYTES];
+
+	client_key(key, id);
+	put_le64(b, c->last_seq);
+	put_le64(b + 8, c->revision);
+	b[16] = (uint8_t)c->status;
+	put_le64(b + 17, c->last_used);
+	return put(s, tstr(key), tdata(b, sizeof(b)));
+}
+
+struct lru {
+	uint64_t id;
+	uint64_t last_used;
+};
+
+struct lru_ctx {
+	struct lru *v;
+	size_t n, cap;
+	int err;
+};
+
+static int
+lru_collect(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
+{
+	struct lru_ctx *c = arg;
+	uint64_t id;
+
+	if (key.dsize != CLIENT_KEY_LEN || key.dptr[0] != 'c' || key.dptr[1] != ':')
+		return 0;
+	if (data.dsize != CLIENT_BYTES || !hex16(key.dptr + 2, &id)) {
+		c->err = -EBADMSG;
+		return -1;
+	}
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 1024;
+		struct lru *p = realloc(c->v, ncap * sizeof(*p));
+
+		if (p == NULL) {
+			c->err = -ENOMEM;
+			return -1;
+		}
+		c->v = p;
+		c->cap = ncap;
+	}
+	c->v[c->n].id = id;
+	c->v[c->n].last_used = get_le64(data.dptr + 17);
+	c->n++;
+	return 0;
+}
+
+static int
+lru_cmp(const void *a, const void *b)
+{
+	const struct lru *x = a, *y = b;
+
+	if (x->last_used != y->last_used)
+		return x->last_used < y->last_used ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * Evict the least recently used clients down to CLIENTS_AFTER_EVICT.  Every
+ * node evicts the same ones (the order depends only on applied entries), so
+ * the tables stay identical.  One scan per STORE_MAX_CLIENTS / 10 new clients.
+ */
+static int
+evict_clients(struct store *s)
+{
+	struct lru_ctx c = { 0 };
+	int r = 0;
+
+	if (tdb_traverse(s->tdb, lru_collect, &c) < 0 || c.err != 0) {
+		r = c.err ? c.err : tdb_errno(s->tdb);
+		goto out;
+	}
+	if (c.n <= CLIENTS_AFTER_EVICT)
+		goto out;
+	qsort(c.v, c.n, sizeof(*c.v), lru_cmp);
+	for (size_t i = 0; i < c.n - CLIENTS_AFTER_EVICT; i++) {
+		char key[CLIENT_KEY_LEN + 1];
+
+		client_key(key, c.v[i].id);
+		if (tdb_delete(s->tdb, tstr(key)) != 0) {
+			r = tdb_errno(s->tdb);
+			goto out;
+		}
+	}
+	s->nclients = CLIENTS_AFTER_EVICT;
+	r = put_u64(s, "m:clients", s->nclients);
+out:
+	free(c.v);
+	return r;
+}
+
+int
+store_get_client(struct store *s, uint64_t client_id, struct store_client *out)
+{
+	if (s->tdb == NULL)
+		return -EIO;
+	return client_get(s, client_id, out);
+}
+
+uint64_t
+store_clients(struct store *s)
+{
+	return s->nclients;
+}
+
+/* ------------------------------------------------------------ applying */
+
+static int
+user_key(char *buf, const char *key, size_t klen)
+{
+	if (!key_ok(key, klen))
+		return -EINVAL;
+	buf[0] = 'k';
+	buf[1] = ':';
+	memcpy(buf + 2, key, klen);
+	return 0;
+}
+
+static int
+do_set(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
+{
+	char key[2 + RAFTCONF_MAX_KEY];
+	uint8_t rev[8];
+	TDB_DATA parts[2];
+
+	user_key(key, c->key, c->klen);
+	put_le64(rev, index);
+	parts[0] = tdata(rev, sizeof(rev));
+	parts[1] = tdata(c->value, c->vlen);
+	if (tdb_storev(s->tdb, tdata(key, 2 + c->klen), parts, 2, TDB_REPLACE) != 0)
+		return tdb_errno(s->tdb);
+	res->status = STORE_OK;
+	res->revision = index;
+	return 0;
+}
+
+static int
+do_del(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
+{
+	char key[2 + RAFTCONF_MAX_KEY];
+
+	user_key(key, c->key, c->klen);
+	if (tdb_delete(s->tdb, tdata(key, 2 + c->klen)) != 0) {
+		if (tdb_error(s->tdb) != TDB_ERR_NOEXIST)
+			return tdb_errno(s->tdb);
+		res->status = STORE_NOT_FOUND;
+		res->revision = 0;
+		return 0;
+	}
+	res->status = STORE_OK;
+	res->revision = index;
+	return 0;
+}
+
+int
+store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
+	struct store_result *res)
+{
+	struct store_cmd c;
+	struct store_client cl;
+	bool own, known = false;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (s->tdb == NULL)
+		return -EIO;
+	if (index <= s->applied)
+		return -EINVAL;
+	r = txn_start(s, &own);
+	if (r < 0)
+		return r;
+	if (store_cmd_decode(cmd, len, &c) < 0) {
+		res->status = STORE_BAD_COMMAND;
+		goto applied;
+	}
+	if (c.client_id != 0) {
+		r = client_get(s, c.client_id, &cl);
+		if (r == 0) {
+			known = true;
+			if (c.seq == cl.last_seq) {
+				res->status = cl.status;
+				res->revision = cl.revision;
+				res->duplicate = true;
+				goto applied;
+			}
+			if (c.seq < cl.last_seq) {
+				res->status = STORE_STALE;
+				goto applied;
+			}
+		} else if (r != -ENOENT) {
+			goto out;
+		}
+	}
+	r = c.op == STORE_OP_SET ? do_set(s, &c, index, res) : do_del(s, &c, index, res);
+	if (r < 0)
+		goto out;
+	if (c.client_id != 0) {
+		cl.last_seq = c.seq;
+		cl.revision = res->revision;
+		cl.status = res->status;
+		cl.last_used = index;
+		r = client_put(s, c.client_id, &cl);
+		if (r == 0 && !known) {
+			s->nclients++;
+			r = s->nclients > STORE_MAX_CLIENTS ? evict_clients(s) :
+				put_u64(s, "m:clients", s->nclients);
+		}
+		if (r < 0)
+			goto out;
+	}
+applied:
+	r = put_applied(s, index, term);
+out:
+	return txn_finish(s, own, r);
+}
+
+int
+store_set_applied(struct store *s, uint64_t index, uint64_t term)
+{
+	bool own;
+	int r;
+
+	if (s->tdb == NULL)
+		return -EIO;
+	if (index <= s->applied)
+		return -EINVAL;
+	r = txn_start(s, &own);
+	if (r < 0)
+		return r;
+	return txn_finish(s, own, put_applied(s, index, term));
+}
+
+uint64_t
+store_applied(struct store *s)
+{
+	return s->applied;
+}
+
+uint64_t
+store_applied_term(struct store *s)
+{
+	return s->applied_term;
+}
+
+int
+store_set_members(struct store *s, const void *blob, size_t len)
+{
+	bool own;
+	int r;
+
+	if (s->tdb == NULL)
+		return -EIO;
+	if (len > STORE_MAX_MEMBERS_BYTES || (len > 0 && blob == NULL))
+		return -EINVAL;
+	r = txn_start(s, &own);
+	if (r < 0)
+		return r;
+	return txn_finish(s, own, put(s, tstr("m:members"), tdata(blob, len)));
+}
+
+/* tdb_fetch a record into a malloc'd buffer that is never NULL. */
+static int
+fetch(struct store *s, TDB_DATA key, TDB_DATA *out)
+{
+	*out = tdb_fetch(s->tdb, key);
+	if (out->dptr == NULL) {
+		if (tdb_error(s->tdb) == TDB_ERR_NOEXIST)
+			return -ENOENT;
+		if (out->dsize == 0 && tdb_error(s->tdb) == TDB_SUCCESS) {
+			out->dptr = malloc(1);
+			return out->dptr ? 0 : -ENOMEM;
+		}
+		return tdb_errno(s->tdb);
+	}
+	return 0;
+}
+
+int
+store_get_members(struct store *s, uint8_t **blob, size_t *len)
+{
+	TDB_DATA d;
+	int r;
+
+	*blob = NULL;
+	*len = 0;
+	if (s->tdb == NULL)
+		return -EIO;
+	r = fetch(s, tstr("m:members"), &d);
+	if (r < 0)
+		return r;
+	*blob = d.dptr;
+	*len = d.dsize;
+	return 0;
+}
+
+/* ------------------------------------------------------------ reading */
+
+int
+store_get(struct store *s, const char *key, size_t klen, uint8_t **value, size_t *len,
+	uint64_t *revision)
+{
+	char k[2 + RAFTCONF_MAX_KEY];
+	TDB_DATA d;
+	int r;
+
+	if (value != NULL)
+		*value = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (s->tdb == NULL)
+		return -EIO;
+	if (user_key(k, key, klen) < 0)
+		return -EINVAL;
+	r = fetch(s, tdata(k, 2 + klen), &d);
+	if (r < 0)
+		return r;
+	if (d.dsize < 8) {
+		free(d.dptr);
+		return -EBADMSG;
+	}
+	if (revision != NULL)
+		*revision = get_le64(d.dptr);
+	if (len != NULL)
+		*len = d.dsize - 8;
+	if (value != NULL) {
+		memmove(d.dptr, d.dptr + 8, d.dsize - 8);
+		*value = d.dptr;
+	} else {
+		free(d.dptr);
+	}
+	return 0;
+}
+
+struct list_key {
+	char *key;		/* "k:..." NUL-terminated */
+	size_t len;		/* without the NUL */
+};
+
+struct list_ctx {
+	const char *prefix;
+	size_t plen;
+	struct list_key *v;
+	size_t n, cap;
+	int err;
+};
+
+static int
+list_collect(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
+{
+	struct list_ctx *c = arg;
+	struct list_key *k;
+
+	if (key.dsize < 2 + c->plen || key.dptr[0] != 'k' || key.dptr[1] != ':' ||
+		memcmp(key.dptr + 2, c->prefix, c->plen) != 0)
+		return 0;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 256;
+		struct list_key *p = realloc(c->v, ncap * sizeof(*p));
+
+		if (p == NULL)
+			goto nomem;
+		c->v = p;
+		c->cap = ncap;
+	}
+	k = &c->v[c->n];
+	k->key = malloc(key.dsize + 1);
+	if (k->key == NULL)
+		goto nomem;
+	memcpy(k->key, key.dptr, key.dsize);
+	k->key[key.dsize] = '\0';
+	k->len = key.dsize;
+	c->n++;
+	return 0;
+nomem:
+	c->err = -ENOMEM;
+	return -1;
+}
+
+static int
+list_cmp(const void *a, const void *b)
+{
+	const struct list_key *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int d = memcmp(x->key, y->key, n);
+
+	if (d != 0)
+		return d;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+int
+store_list(struct store *s, const char *prefix, size_t plen, store_list_cb cb, void *arg)
+{
+	struct list_ctx c = { .prefix = prefix, .plen = plen };
+	bool locked = false;
+	int r = 0;
+
+	if (s->tdb == NULL)
+		return -EIO;
+	if (plen > RAFTCONF_MAX_KEY || (plen > 0 && prefix == NULL))
+		return -EINVAL;
+	/*
+	 * One read lock over the whole file instead of an fcntl lock per
+	 * hash chain in the traverse and per key in the fetches.
+	 */
+	locked = !s->in_txn && tdb_lockall_read(s->tdb) == 0;
+	if (tdb_traverse_read(s->tdb, list_collect, &c) < 0 || c.err != 0) {
+		r = c.err ? c.err : tdb_errno(s->tdb);
+		goto out;
+	}
+	if (c.n > 1)
+		qsort(c.v, c.n, sizeof(*c.v), list_cmp);
+	for (size_t i = 0; i < c.n && r == 0; i++) {
+		TDB_DATA d = tdb_fetch(s->tdb, tdata(c.v[i].key, c.v[i].len));
+
+		if (d.dptr == NULL)
+			continue;	/* gone since the scan: not listed */
+		if (d.dsize >= 8)
+			r = cb(arg, c.v[i].key + 2, c.v[i].len - 2, d.dptr + 8, d.dsize - 8,
+				get_le64(d.dptr));
+		free(d.dptr);
+	}
+out:
+	if (locked)
+		tdb_unlockall_read(s->tdb);
+	for (size_t i = 0; i < c.n; i++)
+		free(c.v[i].key);
+	free(c.v);
+	return r;
+}
+
+/* ------------------------------------------------------------ snapshot writing */
+
+struct snap_writer {
+	FILE *f;
+	uint64_t count;
+	uint32_t total;		/* crc32c of the records minus their own crcs */
+	int err;
+};
+
+static int
+snap_put(struct snap_writer *w, const void *p, size_t len)
+{
+	if (len > 0 && fwrite(p, 1, len, w->f) != len)
+		return -EIO;
+	w->total = crc32c(w->total, p, len);
+	return 0;
+}
+
+static int
+snap_record(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
+{
+	struct snap_writer *w = arg;
+	uint8_t hdr[8], crc[4];
+	uint32_t c;
+
+	if (key.dsize < 2 || key.dptr[1] != ':' || (key.dptr[0] != 'k' && key.dptr[0] != 'c'))
+		return 0;
+	put_le32(hdr, (uint32_t)key.dsize);
+	put_le32(hdr + 4, (uint32_t)data.dsize);
+	c = crc32c(0, hdr, sizeof(hdr));
+	c = crc32c(c, key.dptr, key.dsize);
+	c = crc32c(c, data.dptr, data.dsize);
+	put_le32(crc, c);
+	/*
+	 * The record's own crc stays out of the running total: a message
+	 * followed by its crc checksums to a constant, which would make the
+	 * total blind to a record replaced by another that checks.
+	 */
+	if (snap_put(w, hdr, sizeof(hdr)) < 0 || snap_put(w, key.dptr, key.dsize) < 0 ||
+		snap_put(w, data.dptr, data.dsize) < 0 ||
+		fwrite(crc, 1, sizeof(crc), w->f) != sizeof(crc)) {
+		w->err = errno ? -errno : -EIO;
+		return -1;
+	}
+	w->count++;
+	return 0;
+}
+
+static void
+snap_header(uint8_t *h, uint64_t index, uint64_t term, uint64_t count, const void *members,
+	size_t mlen)
+{
+	memcpy(h, SNAP_MAGIC, 8);
+	put_le32(h + 8, SNAP_VERSION);
+	put_le32(h + 12, 0);
+	put_le64(h + 16, index);
+	put_le64(h + 24, term);
+	put_le64(h + 32, count);
+	put_le32(h + 40, (uint32_t)mlen);
+	if (mlen > 0)
+		memcpy(h + SNAP_HEADER_FIXED, members, mlen);
+	put_le32(h + SNAP_HEADER_FIXED + mlen, crc32c(0, h, SNAP_HEADER_FIXED + mlen));
+}
+
+int
+store_snapshot_write(struct store *s, const char *path, uint64_t index, uint64_t term,
+	const void *members, size_t mlen, char *err, size_t errlen)
+{
+	struct snap_writer w = { 0 };
+	uint8_t *hdr = NULL, trailer[SNAP_TRAILER];
+	size_t hlen = SNAP_HEADER_FIXED + mlen + 4;
+	char *tmp = NULL;
+	bool locked = false;
+	int fd, r = 0;
+
+	if (s->tdb == NULL)
+		return -EIO;
+	if (s->in_txn)
+		return -EBUSY;
+	if (index != s->applied || term != s->applied_term) {
+		seterr(err, errlen, "store: snapshot at %" PRIu64 "/%" PRIu64 " asked, but the"
+			" store has applied %" PRIu64 "/%" PRIu64, index, term, s->applied,
+			s->applied_term);
+		return -EINVAL;
+	}
+	if (mlen > STORE_MAX_MEMBERS_BYTES || (mlen > 0 && members == NULL))
+		return -EINVAL;
+	tmp = path_with(path, ".tmp");
+	hdr = malloc(hlen);
+	if (tmp == NULL || hdr == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* the same mode as the store: snapshots hold every value */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0 && (w.f = fdopen(fd, "wb")) == NULL) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	if (w.f == NULL) {
+		r = -errno;
+		seterr(err, errlen, "store: snapshot %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	setvbuf(w.f, NULL, _IOFBF, 256 * 1024);
+	/* the record count is known at the end; the header is rewritten then */
+	snap_header(hdr, index, term, 0, members, mlen);
+	if (fwrite(hdr, 1, hlen, w.f) != hlen) {
+		r = -EIO;
+		goto io;
+	}
+	locked = tdb_lockall_read(s->tdb) == 0;
+	if (tdb_traverse_read(s->tdb, snap_record, &w) < 0 || w.err != 0) {
+		r = w.err ? w.err : tdb_errno(s->tdb);
+		goto io;
+	}
+	tdb_unlockall_read(s->tdb);
+	locked = false;
+	memcpy(trailer, SNAP_END_MAGIC, 8);
+	put_le64(trailer + 8, w.count);
+	put_le32(trailer + 16, w.total);
+	put_le32(trailer + 20, crc32c(0, trailer, 20));
+	snap_header(hdr, index, term, w.count, members, mlen);
+	if (fwrite(trailer, 1, sizeof(trailer), w.f) != sizeof(trailer) ||
+		fflush(w.f) != 0 || pwrite(fileno(w.f), hdr, hlen, 0) != (ssize_t)hlen ||
+		fsync(fileno(w.f)) < 0) {
+		r = errno ? -errno : -EIO;
+		goto io;
+	}
+	r = fclose(w.f) == 0 ? 0 : -errno;
+	w.f = NULL;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r == 0)
+		r = fsync_parent(path);
+	if (r < 0)
+		goto io;
+	goto out;
+io:
+	seterr(err, errlen, "store: snapshot %s: cannot write: %s", tmp, strerror(-r));
+out:
+	if (locked)
+		tdb_unlockall_read(s->tdb);
+	if (w.f != NULL)
+		fclose(w.f);
+	if (r < 0 && tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(hdr);
+	return r;
+}
+
+/* ------------------------------------------------------------ snapshot reading */
+
+struct snap_reader {
+	FILE *f;
+	const char *path;
+	uint64_t off;
+	uint8_t *buf;
+	size_t cap;
+};
+
+/* Read exactly len bytes; a short read is a truncated file. */
+static int
+snap_get(struct snap_reader *rd, void *p, size_t len, const char *what, char *err,
+	size_t errlen)
+{
+	if (len > 0 && fread(p, 1, len, rd->f) != len) {
+		if (ferror(rd->f)) {
+			seterr(err, errlen, "snapshot %s: read error at offset %" PRIu64,
+				rd->path, rd->off);
+			return -EIO;
+		}
+		seterr(err, errlen, "snapshot %s: truncated at offset %" PRIu64 " (in the %s)",
+			rd->path, rd->off, what);
+		return -EBADMSG;
+	}
+	rd->off += len;
+	return 0;
+}
+
+static int
+snap_read_header(struct snap_reader *rd, struct store_snapmeta *meta, char *err,
+	size_t errlen)
+{
+	uint8_t fixed[SNAP_HEADER_FIXED], c[4];
+	uint32_t version, crc;
+	int r;
+
+	memset(meta, 0, sizeof(*meta));
+	r = snap_get(rd, fixed, sizeof(fixed), "header", err, errlen);
+	if (r < 0)
+		return r;
+	if (memcmp(fixed, SNAP_MAGIC, 8) != 0) {
+		seterr(err, errlen, "snapshot %s: not a snapshot file (bad magic)", rd->path);
+		return -EBADMSG;
+	}
+	version = get_le32(fixed + 8);
+	if (version != SNAP_VERSION || get_le32(fixed + 12) != 0) {
+		seterr(err, errlen, "snapshot %s: format version %" PRIu32 " (flags %" PRIu32
+			") is not supported; this build reads version %d", rd->path, version,
+			get_le32(fixed + 12), SNAP_VERSION);
+		return -EBADMSG;
+	}
+	meta->index = get_le64(fixed + 16);
+	meta->term = get_le64(fixed + 24);
+	meta->records = get_le64(fixed + 32);
+	meta->mlen = get_le32(fixed + 40);
+	if (meta->mlen > STORE_MAX_MEMBERS_BYTES) {
+		seterr(err, errlen, "snapshot %s: membership of %zu bytes is over the limit",
+			rd->path, meta->mlen);
+		return -EBADMSG;
+	}
+	meta->members = malloc(meta->mlen + 1);
+	if (meta->members == NULL)
+		return -ENOMEM;
+	r = snap_get(rd, meta->members, meta->mlen, "header", err, errlen);
+	if (r == 0)
+		r = snap_get(rd, c, sizeof(c), "header", err, errlen);
+	if (r < 0)
+		goto fail;
+	crc = crc32c(crc32c(0, fixed, sizeof(fixed)), meta->members, meta->mlen);
+	if (crc != get_le32(c)) {
+		seterr(err, errlen, "snapshot %s: header checksum mismatch", rd->path);
+		r = -EBADMSG;
+		goto fail;
+	}
+	return 0;
+fail:
+	store_snapmeta_free(meta);
+	return r;
+}
+
+/*
+ * Read and check every record and the trailer; insert each record into dst
+ * when it is not NULL.  *clients counts the dedup records.
+ */
+static int
+snap_read_body(struct snap_reader *rd, const struct store_snapmeta *meta,
+	struct tdb_context *dst, uint64_t *clients, char *err, size_t errlen)
+{
+	uint8_t hdr[8], c[4], trailer[SNAP_TRAILER];
+	uint32_t total = 0;
+	int r;
+
+	*clients = 0;
+	for (uint64_t i = 0; i < meta->records; i++) {
+		uint64_t at = rd->off;
+		size_t klen, vlen;
+		uint32_t crc;
+		TDB_DATA key, data;
+
+		r = snap_get(rd, hdr, sizeof(hdr), "records", err, errlen);
+		if (r < 0)
+			return r;
+		klen = get_le32(hdr);
+		vlen = get_le32(hdr + 4);
+		if (klen < 3 || klen > 2 + RAFTCONF_MAX_KEY || vlen > 8 + RAFTCONF_MAX_VALUE) {
+			seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": record %" PRIu64
+				" has impossible lengths", rd->path, at, i);
+			return -EBADMSG;
+		}
+		if (rd->cap < klen + vlen) {
+			uint8_t *p = realloc(rd->buf, klen + vlen);
+
+			if (p == NULL)
+				return -ENOMEM;
+			rd->buf = p;
+			rd->cap = klen + vlen;
+		}
+		r = snap_get(rd, rd->buf, klen + vlen, "records", err, errlen);
+		if (r == 0)
+			r = snap_get(rd, c, sizeof(c), "records", err, errlen);
+		if (r < 0)
+			return r;
+		crc = crc32c(crc32c(0, hdr, sizeof(hdr)), rd->buf, klen + vlen);
+		key = tdata(rd->buf, klen);
+		data = tdata(rd->buf + klen, vlen);
+		if (crc != get_le32(c) || !record_ok(key, data) || rd->buf[0] == 'm') {
+			seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": record %" PRIu64
+				" is corrupt (%s)", rd->path, at, i, crc != get_le32(c) ?
+				"checksum mismatch" : "bad record format");
+			return -EBADMSG;
+		}
+		total = crc32c(total, hdr, sizeof(hdr));
+		total = crc32c(total, rd->buf, klen + vlen);
+		if (rd->buf[0] == 'c')
+			(*clients)++;
+		if (dst != NULL && tdb_store(dst, key, data, TDB_INSERT) != 0) {
+			r = tdb_errno(dst);
+			seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": record %" PRIu64
+				": %s", rd->path, at, i, r == -EEXIST ? "duplicate key" :
+				strerror(-r));
+			return r == -EEXIST ? -EBADMSG : r;
+		}
+	}
+	r = snap_get(rd, trailer, sizeof(trailer), "trailer", err, errlen);
+	if (r < 0)
+		return r;
+	if (memcmp(trailer, SNAP_END_MAGIC, 8) != 0 ||
+		crc32c(0, trailer, 20) != get_le32(trailer + 20) ||
+		get_le64(trailer + 8) != meta->records || get_le32(trailer + 16) != total) {
+		seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": trailer does not match"
+			" the records (count or checksum)", rd->path, rd->off - SNAP_TRAILER);
+		return -EBADMSG;
+	}
+	if (fgetc(rd->f) != EOF) {
+		seterr(err, errlen, "snapshot %s: unexpected bytes after the trailer at"
+			" offset %" PRIu64, rd->path, rd->off);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int
+snap_open(struct snap_reader *rd, const char *path, char *err, size_t errlen)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->path = path;
+	rd->f = fopen(path, "rbe");
+	if (rd->f == NULL) {
+		int r = -errno;
+
+		seterr(err, errlen, "snapshot %s: %s", path, strerror(errno));
+		return r;
+	}
+	setvbuf(rd->f, NULL, _IOFBF, 256 * 1024);
+	return 0;
+}
+
+static void
+snap_close(struct snap_reader *rd)
+{
+	if (rd->f != NULL)
+		fclose(rd->f);
+	free(rd->buf);
+	rd->f = NULL;
+	rd->buf = NULL;
+}
+
+int
+store_snapshot_read_meta(const char *path, struct store_snapmeta *meta, char *err,
+	size_t errlen)
+{
+	struct snap_reader rd;
+	int r;
+
+	memset(meta, 0, sizeof(*meta));
+	r = snap_open(&rd, path, err, errlen);
+	if (r < 0)
+		return r;
+	r = snap_read_header(&rd, meta, err, errlen);
+	snap_close(&rd);
+	return r;
+}
+
+int
+store_snapshot_verify(const char *path, struct store_snapmeta *meta, char *err,
+	size_t errlen)
+{
+	struct snap_reader rd;
+	uint64_t clients;
+	int r;
+
+	memset(meta, 0, sizeof(*meta));
+	r = snap_open(&rd, path, err, errlen);
+	if (r < 0)
+		return r;
+	r = snap_read_header(&rd, meta, err, errlen);
+	if (r == 0) {
+		r = snap_read_body(&rd, meta, NULL, &clients, err, errlen);
+		if (r < 0)
+			store_snapmeta_free(meta);
+	}
+	snap_close(&rd);
+	return r;
+}
+
+void
+store_snapmeta_free(struct store_snapmeta *meta)
+{
+	if (meta == NULL)
+		return;
+	free(meta->members);
+	memset(meta, 0, sizeof(*meta));
+}
+
+/* Fill the new tdb's meta records for a restored snapshot. */
+static int
+restore_meta(struct tdb_context *dst, const struct store_snapmeta *meta, uint64_t clients)
+{
+	uint8_t v[4], a[16], c[8];
+
+	put_le32(v, STORE_FORMAT);
+	put_le64(a, meta->index);
+	put_le64(a + 8, meta->term);
+	put_le64(c, clients);
+	if (tdb_store(dst, tstr("m:version"), tdata(v, 4), TDB_REPLACE) != 0 ||
+		tdb_store(dst, tstr("m:applied"), tdata(a, 16), TDB_REPLACE) != 0 ||
+		tdb_store(dst, tstr("m:clients"), tdata(c, 8), TDB_REPLACE) != 0 ||
+		tdb_store(dst, tstr("m:members"), tdata(meta->members, meta->mlen),
+		TDB_REPLACE) != 0)
+		return tdb_errno(dst);
+	return write_boot(dst, false);
+}
+
+int
+store_snapshot_restore(struct store *s, const char *path, char *err, size_t errlen)
+{
+	struct store_snapmeta meta = { 0 };
+	struct snap_reader rd = { 0 };
+	struct tdb_context *dst = NULL;
+	uint64_t clients = 0;
+	char *tmp = NULL;
+	int r;
+
+	if (s->tdb == NULL)
+		return -EIO;
+	if (s->in_txn)
+		return -EBUSY;
+	tmp = path_with(s->path, ".restore");
+	if (tmp == NULL)
+		return -ENOMEM;
+	r = snap_open(&rd, path, err, errlen);
+	if (r < 0)
+		goto out;
+	r = snap_read_header(&rd, &meta, err, errlen);
+	if (r < 0)
+		goto out;
+	unlink(tmp);
+	dst = open_tdb(s, tmp, O_RDWR | O_CREAT | O_EXCL);
+	if (dst == NULL) {
+		r = errno ? -errno : -EIO;
+		seterr(err, errlen, "store: %s: %s", tmp, strerror(-r));
+		goto out;
+	}
+	/* nobody else knows this file: one lock instead of one per insert */
+	tdb_lockall(dst);
+	r = snap_read_body(&rd, &meta, dst, &clients, err, errlen);
+	if (r < 0)
+		goto out;
+	r = restore_meta(dst, &meta, clients);
+	if (r == 0 && fsync(tdb_fd(dst)) < 0)
+		r = -errno;
+	if (r < 0) {
+		seterr(err, errlen, "store: %s: %s", tmp, strerror(-r));
+		goto out;
+	}
+	tdb_close(dst);
+	dst = NULL;
+	if (rename(tmp, s->path) < 0) {
+		r = -errno;
+		seterr(err, errlen, "store: rename %s to %s: %s", tmp, s->path,
+			strerror(errno));
+		goto out;
+	}
+	fsync_parent(s->path);
+
+	/* The old tdb is now unlinked; switch to the new one. */
+	tdb_close(s->tdb);
+	s->tdb = open_tdb(s, s->path, O_RDWR);
+	if (s->tdb == NULL) {
+		r = -EIO;
+		seterr(err, errlen, "store: %s: cannot reopen after restore: %s", s->path,
+			s->tdbmsg);
+		goto out;
+	}
+	r = load_meta(s);
+	if (r < 0)
+		seterr(err, errlen, "store: %s: cannot read back the restored meta: %s",
+			s->path, strerror(-r));
+out:
+	if (dst != NULL) {
+		tdb_close(dst);
+		unlink(tmp);
+	}
+	snap_close(&rd);
+	store_snapmeta_free(&meta);
+	free(tmp);
+	return r;
+}

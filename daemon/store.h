@@ -1,0 +1,278 @@
+/*
+ * store.h — the replicated state machine: keys, revisions, the applied
+ * index, the membership and the client dedup table, in one tdb file; and
+ * point-in-time snapshot files of it.
+ *
+ * What it promises
+ *   Applying the same committed entries in the same order gives the same
+ *   contents on every node, byte for byte (the dedup table and its eviction
+ *   included), so snapshots of two nodes at one index are interchangeable.
+ *   A (client id, seq) is applied at most once while the client is in the
+ *   dedup table (Raft thesis §6.3).
+ *
+ * What it is not
+ *   It knows nothing of Raft, the network or libevent.  It does not decide
+ *   what is committed: the node applies only committed entries, in order.
+ *
+ * Why the tdb is opened with TDB_NOSYNC
+ *   The WAL and the latest snapshot are the truth; the tdb is derived state
+ *   the node can always rebuild (store_destroy, store_open, restore the
+ *   snapshot, re-apply the committed entries above its index).  So the tdb
+ *   never fsyncs on the apply path.  Every batch of applies still runs in a
+ *   tdb transaction: after a crash of the process (the page cache survives)
+ *   tdb's recovery area leaves the file holding either the old batch or the
+ *   new one, never half of one, and the applied index stored with it says
+ *   which.  After a crash of the machine the pages may have reached the disk
+ *   in any order and the file may be torn in ways tdb_check cannot see; so
+ *   the store records the kernel's boot id and a clean flag ("m:boot"), made
+ *   durable when the store is opened and closed, and a store left unclean by
+ *   an earlier boot is refused (-EBADMSG) and must be rebuilt.
+ *
+ * Records (all integers little-endian; "tdbdump" shows them)
+ *   "k:" key     -> u64 revision, value bytes
+ *   "c:" 16 hex  -> u64 last seq, u64 revision, u8 status, u64 last used index
+ *   "m:version"  -> u32 store format version (1)
+ *   "m:applied"  -> u64 applied index, u64 its term
+ *   "m:members"  -> the membership blob given by the node (opaque here)
+ *   "m:clients"  -> u64 number of "c:" records
+ *   "m:boot"     -> u8 clean, 36 bytes boot id
+ *
+ * Blocking and threads
+ *   Every call may block on file I/O (none on the network).  store_open reads
+ *   the whole file once (tdb_check); store_snapshot_* read or write a whole
+ *   snapshot.  A struct store is used by one thread at a time.
+ *
+ * Errors
+ *   0 or a negative errno; -EBADMSG always means "damaged or untrustworthy
+ *   data" (the tdb, a snapshot file or a command), with a message in err.
+ */
+#ifndef RAFTCONF_STORE_H
+#define RAFTCONF_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "limits.h"
+
+/* Dedup table bound; past it the least recently used tenth is evicted at once. */
+#define STORE_MAX_CLIENTS		10000
+/* Largest membership blob the store and its snapshots accept. */
+#define STORE_MAX_MEMBERS_BYTES		(1024 * 1024)
+
+struct store;
+
+/* ------------------------------------------------------------ commands */
+
+/*
+ * A command is the data of a log entry.  Byte 0 is the operation and the
+ * format version together: a new format gets a new op code, so an old node
+ * rejects what it cannot read instead of misreading it.
+ *
+ *	u8 op, u64 client id, u64 seq, u32 key length, key
+ *	SET only: u32 value length, value
+ *
+ * Client id 0 means "no dedup" (the request is applied every time).
+ */
+enum store_op {
+	STORE_OP_SET = 0x01,
+	STORE_OP_DEL = 0x02,
+};
+
+#define STORE_CMD_HEADER		21
+#define STORE_CMD_SET_SIZE(klen, vlen)	(STORE_CMD_HEADER + (klen) + 4 + (vlen))
+#define STORE_CMD_DEL_SIZE(klen)	(STORE_CMD_HEADER + (klen))
+
+/* A decoded command; key and value point into the buffer given to decode. */
+struct store_cmd {
+	enum store_op op;
+	uint64_t client_id;
+	uint64_t seq;
+	const char *key;	/* klen bytes, not NUL-terminated */
+	size_t klen;
+	const uint8_t *value;	/* SET only */
+	size_t vlen;
+};
+
+/*
+ * Encode into buf (cap bytes).  Returns the length, -EINVAL for a key that is
+ * empty, longer than RAFTCONF_MAX_KEY or holds a NUL byte, or a value longer
+ * than RAFTCONF_MAX_VALUE, or -ENOSPC when cap is too small (see the SIZE
+ * macros).
+ */
+ssize_t store_cmd_encode_set(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
+	const char *key, size_t klen, const void *value, size_t vlen);
+ssize_t store_cmd_encode_del(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
+	const char *key, size_t klen);
+
+/*
+ * Decode untrusted bytes: every length is checked, the command must fill buf
+ * exactly.  -EBADMSG when malformed, -ENOTSUP for an unknown op.
+ */
+int store_cmd_decode(const void *buf, size_t len, struct store_cmd *cmd);
+
+/* ------------------------------------------------------------ open, close */
+
+/*
+ * Open the tdb at path, creating it (mode 0600) if it does not exist.  The
+ * whole file is checked (tdb_check and every record's format).  A damaged or
+ * untrustworthy file gives -EBADMSG and a message: store_destroy it, open
+ * again and rebuild from the snapshot and the log.  Never creates over an
+ * existing file.
+ */
+int store_open(const char *path, struct store **out, char *err, size_t errlen);
+
+/*
+ * Cancel an open transaction, make the file durable, mark it clean, close.
+ * NULL-safe.
+ */
+void store_close(struct store *s);
+
+/* Delete the tdb at path (and a leftover restore file); ENOENT is not an error. */
+int store_destroy(const char *path);
+
+/* ------------------------------------------------------------ applying */
+
+/*
+ * A batch of applies between store_begin and store_commit is one tdb
+ * transaction.  store_cancel throws the batch away.  Apply calls made
+ * outside a batch are each their own transaction.  If any call inside a
+ * batch fails, store_commit cancels the batch and returns the error.
+ * store_begin twice is -EBUSY.
+ */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_cancel(struct store *s);
+
+enum store_status {
+	STORE_OK = 0,
+	STORE_NOT_FOUND,	/* DEL of a key that does not exist */
+	STORE_BAD_COMMAND,	/* the entry is not a command this store reads */
+	STORE_STALE,		/* seq below the client's last: superseded, ignored */
+};
+
+struct store_result {
+	enum store_status status;
+	/*
+	 * SET: the key's new revision (the entry's index).  DEL: the index of
+	 * the entry that deleted it; 0 when not found.
+	 */
+	uint64_t revision;
+	bool duplicate;		/* already applied: the recorded result */
+};
+
+/*
+ * Apply the command in the committed entry (index, term).  index must be
+ * above the applied index (-EINVAL otherwise: the node replayed something
+ * twice).  Returns 0 when the entry was consumed — the applied index is then
+ * index, and *res says what happened; a command that does not decode is
+ * consumed with STORE_BAD_COMMAND and changes nothing else, deterministically
+ * on every node.  A (client id, seq) already applied returns its recorded
+ * result with duplicate set and changes nothing but the applied index.  A
+ * negative return is a tdb failure; the node should stop and rebuild.
+ */
+int store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd,
+	size_t len, struct store_result *res);
+
+/* Advance the applied index for an entry that is not a command (no-op, membership). */
+int store_set_applied(struct store *s, uint64_t index, uint64_t term);
+
+uint64_t store_applied(struct store *s);
+uint64_t store_applied_term(struct store *s);
+
+/* The membership blob, opaque here; set it in the batch that applies its entry. */
+int store_set_members(struct store *s, const void *blob, size_t len);
+/* *blob is malloc'd, owned by the caller (non-NULL even if len is 0); -ENOENT if never set. */
+int store_get_members(struct store *s, uint8_t **blob, size_t *len);
+
+/* ------------------------------------------------------------ reading */
+
+/*
+ * The value of key: *value is malloc'd and owned by the caller (non-NULL even
+ * for an empty value); value and revision may be NULL.  -ENOENT if absent.
+ */
+int store_get(struct store *s, const char *key, size_t klen, uint8_t **value,
+	size_t *len, uint64_t *revision);
+
+typedef int (*store_list_cb)(void *arg, const char *key, size_t klen,
+	const uint8_t *val, size_t vlen, uint64_t rev);
+
+/*
+ * Call cb for every key that starts with prefix (plen 0: all keys), in
+ * bytewise key order.  key is NUL-terminated for convenience; the pointers
+ * are valid only during the call.  If cb returns non-zero the listing stops
+ * and store_list returns that value.  Memory is O(keys matched), not
+ * O(values): keys are collected and sorted, values fetched one at a time.
+ */
+int store_list(struct store *s, const char *prefix, size_t plen, store_list_cb cb, void *arg);
+
+struct store_client {
+	uint64_t last_seq;
+	uint64_t revision;
+	enum store_status status;
+	uint64_t last_used;	/* index of the last entry that used it */
+};
+
+/* The dedup record of a client; -ENOENT if it has none. */
+int store_get_client(struct store *s, uint64_t client_id, struct store_client *out);
+/* Number of clients in the dedup table. */
+uint64_t store_clients(struct store *s);
+
+/* ------------------------------------------------------------ snapshots */
+
+/*
+ * Snapshot file (integers little-endian):
+ *
+ *	header	 "RCSNAP\0\0", u32 version (1), u32 flags (0), u64 index, u64 term,
+ *		 u64 record count, u32 members length, members,
+ *		 u32 crc32c of the header bytes before it
+ *	records	 u32 key length, u32 value length, key, value,
+ *		 u32 crc32c of the record bytes before it
+ *		 (the "k:" and "c:" records of the tdb, verbatim)
+ *	trailer	 "RCSNEND\0", u64 record count, u32 crc32c of all record bytes
+ *		 but the records' own crcs, u32 crc32c of the 20 trailer bytes
+ *		 before it
+ *
+ * The file ends right after the trailer.
+ */
+struct store_snapmeta {
+	uint64_t index;
+	uint64_t term;
+	uint64_t records;
+	uint8_t *members;	/* malloc'd, owned by the caller (non-NULL) */
+	size_t mlen;
+};
+
+/*
+ * Write a snapshot of the whole store to path: path.tmp, fsync, rename,
+ * fsync the directory.  index and term must be the store's applied index
+ * and term (-EINVAL otherwise); members is the membership at that index.
+ * Streams the tdb (tdb_traverse_read): memory does not grow with the store.
+ * Not inside a batch (-EBUSY).
+ */
+int store_snapshot_write(struct store *s, const char *path, uint64_t index, uint64_t term,
+	const void *members, size_t mlen, char *err, size_t errlen);
+
+/* Read and check the header of a snapshot file only. */
+int store_snapshot_read_meta(const char *path, struct store_snapmeta *meta, char *err,
+	size_t errlen);
+
+/* Check a whole snapshot file (every record and the trailer) without loading it. */
+int store_snapshot_verify(const char *path, struct store_snapmeta *meta, char *err,
+	size_t errlen);
+
+/*
+ * Replace the whole store with the snapshot at path: its keys, dedup table,
+ * membership and applied index.  Built in a new tdb beside the store
+ * ("<store>.restore"), checked record by record and against the trailer,
+ * then renamed over the store.  A truncated, corrupt or wrong-version file is
+ * -EBADMSG with a message and the store is untouched.  Not inside a batch
+ * (-EBUSY).  If reopening fails after the rename (a failing disk) the store
+ * answers -EIO from then on and must be closed.
+ */
+int store_snapshot_restore(struct store *s, const char *path, char *err, size_t errlen);
+
+void store_snapmeta_free(struct store_snapmeta *meta);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * wal.h — the durable Raft log and hard state of one node.
+ *
+ * What it promises
+ *   Everything handed to wal_append, wal_set_hardstate and wal_snapshot is
+ *   durable once a later wal_sync has returned 0, and wal_open gives it back
+ *   after a crash or restart, in the order it was written.  One wal_sync is
+ *   exactly one fdatasync(2) of the current segment, whatever the number of
+ *   appends since the last one (group commit); wal_append itself never syncs.
+ *
+ * What it is not
+ *   It keeps no copy of the log for reading: the node keeps the in-memory log
+ *   and the wal only stores and replays.  It knows nothing of Raft messages,
+ *   of the network or of libevent, and it does not interpret entry data.
+ *
+ * Blocking
+ *   Every call does file I/O and may block: wal_sync on an fdatasync,
+ *   wal_open on reading the whole log, wal_append when its write buffer is
+ *   full (a write(2) to the page cache).  A struct wal is not thread-safe: use
+ *   it from one thread at a time.
+ *
+ * Errors
+ *   Functions return 0 or a negative errno.  -EINVAL means the caller broke
+ *   the contract (an index out of order, ...); nothing was written.  Any I/O
+ *   error while writing or syncing is sticky: after it every further call
+ *   returns the same error, because the kernel may have dropped the dirty
+ *   pages (a failed fsync cannot be retried); close the wal and reopen it,
+ *   which replays what really reached the disk.
+ *
+ * On-disk format (all integers little-endian)
+ *   The directory holds segment files named "%016llx-%016llx.wal": the
+ *   segment's sequence number (consecutive, from 0) and the log index that
+ *   was expected next when the segment was created (a hint for humans; replay
+ *   does not rely on it).  A segment is
+ *
+ *	header	"RCWAL\0\0\0", u32 version (1), u64 seq, u64 first_index,
+ *		u32 crc32c of the 28 bytes before it            (32 bytes)
+ *	records	u32 len, u32 crc, u8 type, payload[len - 1]
+ *
+ *   len counts the type byte and the payload (1 <= len <= WAL_MAX_RECORD);
+ *   crc is crc32c (see crc32c.h) of those len bytes, not chained: every
+ *   record checks on its own, and a damaged length is caught because the crc
+ *   then covers the wrong bytes.  Record types:
+ *
+ *	1 ENTRY      u64 index, u64 term, u8 entry type, data[len - 18]
+ *	2 HARDSTATE  u64 term, u64 vote, u64 commit
+ *	3 SNAPSHOT   u64 index, u64 term, u8 flags (bit 0: the log was discarded)
+ *	128..255     optional records a later version may add; skipped on replay
+ *
+ *   Any other type is an error on replay.  A new segment is created as
+ *   "NAME.tmp" holding its header, the current HARDSTATE and the current
+ *   SNAPSHOT marker, fsynced, renamed into place and the directory fsynced:
+ *   a segment file is never seen half-created, and deleting older segments
+ *   never loses the hard state or the snapshot marker.
+ *
+ * Replay (wal_open)
+ *   Segments are read in sequence order.  An ENTRY whose index is at or below
+ *   the last one read replaces the log from that index on (that is how a Raft
+ *   truncation is stored); an ENTRY above last + 1 is a gap, an error.  The
+ *   last HARDSTATE wins.  A SNAPSHOT marker drops the entries at or below its
+ *   index; with bit 0 set it drops the whole log (see wal_snapshot).  At the
+ *   end the log must start right after the snapshot index.
+ *
+ *   Only the tail of the last segment may be damaged: its last record cut
+ *   short, failing its crc, or followed by zero bytes (a crash during an
+ *   append that was never synced, so never acknowledged).  That tail is cut
+ *   off (ftruncate, fsync) and reported in wal_recovered.  A damaged record
+ *   anywhere else — in an earlier segment, or followed by any record that
+ *   checks — a bad segment header, or a missing segment is an error:
+ *   wal_open fails with -EBADMSG, names the file and offset, and changes
+ *   nothing on disk.  Limitation: a record's data may itself contain bytes
+ *   that form a valid WAL record; if such an entry is the torn tail, open
+ *   errs on the side of refusing rather than of dropping records.
+ */
+#ifndef RAFTCONF_WAL_H
+#define RAFTCONF_WAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Default size at which wal_sync starts a new segment. */
+#define WAL_SEGMENT_BYTES	(64ull * 1024 * 1024)
+/*
+ * Largest record (type byte + payload); an entry's data may be at most
+ * WAL_MAX_ENTRY_DATA bytes.  Far above the largest command (a key plus a
+ * RAFTCONF_MAX_VALUE value) or membership blob.
+ */
+#define WAL_MAX_RECORD		(16u * 1024 * 1024)
+#define WAL_MAX_ENTRY_DATA	(WAL_MAX_RECORD - 18)
+
+/* Size of the segment header, for tests and tools. */
+#define WAL_HEADER_BYTES	32
+/* Bytes before an entry's data in its record: len, crc, type, index, term, entry type. */
+#define WAL_ENTRY_OVERHEAD	26
+
+struct wal;
+
+/* One log entry.  The wal never keeps a pointer to data after a call returns. */
+struct wal_entry {
+	uint64_t index;
+	uint64_t term;
+	uint8_t type;		/* opaque to the wal */
+	uint32_t len;
+	uint8_t *data;		/* len bytes; may be NULL when len is 0 */
+};
+
+/* Raft's persistent state besides the log (Figure 2: currentTerm, votedFor). */
+struct wal_hardstate {
+	uint64_t term;
+	uint64_t vote;		/* 0: voted for nobody this term */
+	uint64_t commit;
+};
+
+/*
+ * What wal_open read back.  entries[i].index == snap_index + 1 + i; the
+ * array and every entries[i].data are malloc'd and owned by the caller, who
+ * may take a data pointer (and set it to NULL) before wal_recovered_free().
+ */
+struct wal_recovered {
+	struct wal_hardstate hs;
+	uint64_t snap_index;
+	uint64_t snap_term;
+	struct wal_entry *entries;
+	size_t nentries;
+	bool truncated_tail;	/* a torn tail was cut off; see message */
+	char message[512];	/* human-readable, for the log; "" when clean */
+};
+
+/* Counters, for tests and metrics. */
+struct wal_stats {
+	uint64_t entries;		/* entries appended since open */
+	uint64_t bytes;			/* bytes written to segments since open */
+	uint64_t writes;		/* write(2) calls on segments */
+	uint64_t syncs;			/* fdatasync(2) calls made by wal_sync */
+	uint64_t segments_created;	/* since open, including the first of a new wal */
+	uint64_t segments_deleted;	/* by wal_compact */
+	size_t segments;		/* segment files now */
+};
+
+/*
+ * Open (creating it if missing, with mode 0700; its parent must exist) the
+ * wal directory dir — normally "<data_dir>/wal" — replay it into *rec and
+ * return the wal ready for appending in *out.  The directory is locked
+ * (flock) against a second process: -EBUSY.  On failure *out is NULL, *rec is
+ * empty, err says why (file and offset for damage), and nothing on disk was
+ * changed.
+ */
+int wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
+	char *err, size_t errlen);
+
+/* Frees what wal_open returned in rec; rec is left empty.  NULL-safe. */
+void wal_recovered_free(struct wal_recovered *rec);
+
+/*
+ * Append n entries (buffered; durable after wal_sync).  Indexes must be
+ * consecutive within the batch, and the first must lie in
+ * [snapshot index + 1, last index + 1]: an index at or below the last one
+ * replaces the log from that index on (Raft truncation, §5.3).  Data larger
+ * than WAL_MAX_ENTRY_DATA is -EMSGSIZE.  On -EINVAL/-EMSGSIZE nothing is
+ * appended.  Costs O(bytes): one copy into a reusable buffer, no allocation
+ * once the buffer has grown to the batch size.
+ */
+int wal_append(struct wal *w, const struct wal_entry *entries, size_t n);
+
+/* Record the hard state (buffered; durable after wal_sync).  No-op if unchanged. */
+int wal_set_hardstate(struct wal *w, const struct wal_hardstate *hs);
+
+/*
+ * Write everything buffered and fdatasync the current segment: exactly one
+ * fdatasync when anything was written since the last sync, none otherwise.
+ * Then, if the segment has reached the segment size, start the next segment
+ * (which costs an fsync of the new file and one of the directory).
+ */
+int wal_sync(struct wal *w);
+
+/*
+ * Record that a snapshot covers the log up to index (buffered; durable after
+ * wal_sync).  The Raft rule for keeping the log applies (§7, Figure 13 step
+ * 6): if the log holds entry index with this term, the entries after it are
+ * kept and the ones up to it dropped; otherwise the whole log is dropped and
+ * the next append must be index + 1.  An index below the current snapshot
+ * index, or the same index with another term, is -EINVAL; the same
+ * (index, term) again is a no-op.
+ *
+ * Order for the caller: write and fsync the snapshot file first, then
+ * wal_snapshot, wal_sync, then wal_compact.
+ */
+int wal_snapshot(struct wal *w, uint64_t index, uint64_t term);
+
+/*
+ * Delete whole segments, oldest first, whose entries all have an index
+ * below keep_from; never the current segment.  keep_from may not exceed
+ * snapshot index + 1 (-EINVAL): the deleted entries must be covered by the
+ * snapshot.  Syncs first if anything is unsynced, so that the snapshot marker
+ * is durable before the entries it covers disappear; each unlink is followed
+ * by an fsync of the directory, so a crash leaves a contiguous sequence.
+ * Errors here are not sticky.
+ */
+int wal_compact(struct wal *w, uint64_t keep_from);
+
+/*
+ * Write out the buffer (best effort, no fdatasync: call wal_sync first for
+ * a clean stop) and free everything.  NULL-safe.
+ */
+void wal_close(struct wal *w);
+
+/* Index of the last entry, or the snapshot index when the log is empty. */
+uint64_t wal_last_index(const struct wal *w);
+/* The snapshot index and term last recorded (0, 0 if none). */
+uint64_t wal_snapshot_index(const struct wal *w);
+uint64_t wal_snapshot_term(const struct wal *w);
+
+/* Size at which wal_sync rotates; default WAL_SEGMENT_BYTES.  Tests use small ones. */
+void wal_set_segment_bytes(struct wal *w, uint64_t bytes);
+
+const struct wal_stats *wal_stats(const struct wal *w);
+
+/*
+ * fsync(2) the directory at path, so that a file created, renamed or
+ * unlinked in it survives a crash.  For the snapshot code too.
+ */
+int wal_fsync_dir(const char *path);
+
+#endif
