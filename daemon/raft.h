@@ -1,0 +1,575 @@
+/*
+ * raft.h — the Raft consensus core of raftconfd: the contract.
+ *
+ * The core is a deterministic state machine.  It never touches the network,
+ * the disk or a clock, keeps no global state, and draws randomness only from
+ * a generator seeded by the caller (struct raft_config.seed).  The caller
+ * (daemon/node.c, tests/raft-sim.c, tests/check_raft.c) feeds it inputs:
+ *
+ *	raft_tick()		one unit of logical time
+ *	raft_step()		a message received from a peer
+ *	raft_propose()		a client's write (leader only)
+ *	raft_change()		a membership change (leader only)
+ *	raft_read_index()	a linearizable read request
+ *	raft_transfer()		hand leadership to another voter
+ *	raft_persisted()	a batch is durable
+ *	raft_applied()		the state machine applied up to an index
+ *	raft_snapshot_taken()	the state machine wrote a snapshot
+ *	raft_compact()		drop log entries covered by a snapshot
+ *	raft_snapshot_chunk()	bytes of a snapshot the core asked for
+ *
+ * and collects the work those inputs produced as one batch, in the style of
+ * etcd-io/raft's Ready/Advance:
+ *
+ *	while (raft_has_ready(r)) {
+ *		struct raft_ready rd;
+ *		raft_ready(r, &rd);
+ *		send rd.msgs now (a leader's AppendEntries go out while its own
+ *		    fsync runs: Raft thesis §10.2.1);
+ *		if rd.snapshot: install it (see below);
+ *		write rd.hs, rd.entries, rd.chunk_writes durably (one fsync);
+ *		send rd.msgs_after_persist;
+ *		if rd.must_persist: raft_persisted(r, rd.persist_index, rd.persist_term);
+ *		apply rd.committed, then raft_applied(r, index of the last one);
+ *		answer rd.chunk_reads with raft_snapshot_chunk();
+ *		serve rd.reads once applied >= their index;
+ *		raft_advance(r, &rd);
+ *	}
+ *
+ * Every pointer in a raft_ready belongs to the core and stays valid until
+ * raft_advance().  While a batch is out (between raft_ready() and
+ * raft_advance()) the core's state does not move: the accessors answer as
+ * usual; raft_persisted(), raft_applied(), raft_snapshot_chunk() and
+ * raft_tick() are accepted, and whatever new work they cause is carried out
+ * by raft_advance() and appears in the next batch; raft_step(),
+ * raft_propose(), raft_change(), raft_read_index(), raft_transfer(),
+ * raft_snapshot_taken() and raft_compact() return -EBUSY.  A caller that
+ * persists asynchronously copies what it needs (entries, msgs_after_persist)
+ * before raft_advance() and calls raft_persisted() later, once per batch with
+ * must_persist set, in batch order.
+ *
+ * No call blocks.  Every call is O(size of its input) or O(members), apart
+ * from raft_ready() (O(size of the batch)), raft_snapshot_taken() and the
+ * rare truncation of a log suffix holding a membership change (O(entries
+ * in memory)).  Nothing is allocated that the caller must free.
+ *
+ * Design decisions shared with daemon/node.c:
+ *  - Node ids are nonzero uint64_t; the daemon maps its string ids to them.
+ *  - Each member carries an opaque context blob (the daemon stores "name
+ *    address" there); the core only copies it.
+ *  - Membership changes are single-server (add a learner, promote a learner
+ *    to voter, remove a member), carried in RAFT_ENTRY_CONF entries, and take
+ *    effect when their entry is APPENDED to a log (thesis §4.1), revert if it
+ *    is truncated, and only one may be uncommitted at a time.
+ *  - A fresh cluster starts from a bootstrap entry: index 1, term 1, a
+ *    RAFT_ENTRY_CONF carrying the whole initial membership, committed from
+ *    the start.  Every node bootstrapped from the same member list writes the
+ *    same entry, so the list must be the same on all of them (the core sorts
+ *    it by id).  A node that is not in the list starts empty, as a spare.
+ *  - A learner is promoted only once it holds everything committed
+ *    (raft_change returns -EAGAIN before); the daemon retries.
+ *  - A leader may remove itself: it keeps leading, without counting itself
+ *    in majorities, until the removal commits, then hands over to the most
+ *    up-to-date voter with TimeoutNow and becomes a spare (§4.2.2).
+ *  - Pre-vote and check-quorum are always on: a node that heard from a
+ *    leader within an election timeout ignores (pre-)vote requests of higher
+ *    terms unless they come from a leadership transfer.
+ *  - The leader counts itself in the commit quorum only for entries it was
+ *    told are durable (raft_persisted); a candidate counts its own vote
+ *    only once the batch that recorded it is durable.
+ */
+#ifndef RAFTCONF_RAFT_H
+#define RAFTCONF_RAFT_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+/*
+ * Returned (negated) by calls that only a leader serves: the caller forwards
+ * the request to raft_leader() itself.  Not a system errno: strerror() does
+ * not know it; raft_strerror() does.
+ */
+#ifndef ENOTLEADER
+#define ENOTLEADER		1001
+#endif
+
+/* Bytes of a member's context blob (the daemon's "name address"). */
+#define RAFT_MAX_MEMBER_CONTEXT	320
+/* Bytes of one entry's data; raft_propose() refuses more with -EMSGSIZE. */
+#define RAFT_MAX_ENTRY_DATA	(RAFTCONF_MAX_FRAME / 2)
+
+struct raft;
+
+/* ------------------------------------------------------------------ types */
+
+enum raft_role {
+	RAFT_FOLLOWER = 1,	/* a voter following (or waiting for) a leader */
+	RAFT_PRECANDIDATE,	/* pre-vote round: asking whether it could win */
+	RAFT_CANDIDATE,		/* real election in progress */
+	RAFT_LEADER,
+	RAFT_LEARNER,		/* member without a vote: never campaigns */
+	RAFT_SPARE,		/* not in the membership (yet, or any more) */
+};
+
+enum raft_entry_type {
+	RAFT_ENTRY_NORMAL = 1,	/* a client's write: data is the caller's */
+	RAFT_ENTRY_NOOP,	/* a new leader's first entry (§5.4.2, §8) */
+	RAFT_ENTRY_CONF,	/* membership change; data: see raft_change_decode */
+};
+
+/*
+ * A log entry.  In the log and in a raft_ready the core owns data; in a
+ * received message or in struct raft_init the caller does (the core copies).
+ * data may be NULL when len is 0.
+ */
+struct raft_entry {
+	uint64_t term;
+	uint64_t index;
+	uint8_t type;		/* enum raft_entry_type */
+	uint32_t len;
+	void *data;
+};
+
+/* A member of the cluster. */
+struct raft_member {
+	uint64_t id;		/* nonzero */
+	bool voter;		/* false: learner */
+	uint16_t context_len;	/* <= RAFT_MAX_MEMBER_CONTEXT */
+	uint8_t context[RAFT_MAX_MEMBER_CONTEXT];
+};
+
+enum raft_change_op {
+	RAFT_CHANGE_ADD_LEARNER = 1,	/* id must not be a member */
+	RAFT_CHANGE_PROMOTE,		/* learner -> voter */
+	RAFT_CHANGE_REMOVE,		/* voter or learner, the leader too */
+	RAFT_CHANGE_BOOTSTRAP,		/* only in the bootstrap entry (index 1) */
+};
+
+/*
+ * A decoded RAFT_ENTRY_CONF entry.  For RAFT_CHANGE_BOOTSTRAP, id is 0 and
+ * n_members counts the initial members (use raft_members() after the entry
+ * is in the log, or decode it yourself: format in raft.c).
+ */
+struct raft_change {
+	uint8_t op;		/* enum raft_change_op */
+	uint64_t id;
+	uint16_t context_len;
+	uint8_t context[RAFT_MAX_MEMBER_CONTEXT];
+	uint32_t n_members;	/* RAFT_CHANGE_BOOTSTRAP only */
+};
+
+/* What must survive a crash besides the log: persisted before anything it
+ * acknowledges is sent. */
+struct raft_hard_state {
+	uint64_t term;
+	uint64_t vote;		/* 0: none in this term */
+	uint64_t commit;
+};
+
+/*
+ * Snapshot metadata: the last index and term the snapshot covers and the
+ * membership at that index (contexts included).  members points to memory
+ * owned by whoever filled the struct (see each use).
+ */
+struct raft_snapshot_meta {
+	uint64_t index;
+	uint64_t term;
+	uint32_t n_members;
+	const struct raft_member *members;
+};
+
+/* ----------------------------------------------------------------- config */
+
+struct raft_config {
+	uint64_t id;			/* this node; nonzero */
+	uint64_t seed;			/* PRNG seed (election timeouts) */
+	/* Zero selects the default given in brackets. */
+	unsigned heartbeat_ticks;	/* [1] leader heartbeat interval */
+	unsigned election_ticks;	/* [10] timeout in [e, 2e); > heartbeat */
+	unsigned max_append_entries;	/* [256] entries per AppendEntries */
+	size_t max_append_bytes;	/* [1 MiB] data bytes per AppendEntries;
+					 * a single larger entry still goes alone */
+	unsigned max_inflight;		/* [64] AppendEntries in flight per peer */
+	size_t snapshot_chunk;		/* [RAFTCONF_SNAPSHOT_CHUNK] bytes */
+};
+
+/*
+ * What the caller stored durably, given back on restart.  All of it may be
+ * empty (a new node).  The core copies everything; the caller keeps
+ * ownership.
+ *
+ *  hs        the last hard state written (commit is clamped to the log).
+ *  snapshot  the last snapshot installed or taken, or NULL.  Its membership
+ *            is the base the log's membership changes apply to.
+ *  entries   the stored log, consecutive indexes, starting at 1 without a
+ *            snapshot, else at or below snapshot->index + 1 (-EINVAL
+ *            otherwise).  Entries at or below the snapshot index are the
+ *            trailing margin kept for slow followers: they are kept when the
+ *            entry at snapshot->index has the snapshot's term (the first one
+ *            then only provides its term), and dropped otherwise.
+ *  applied   the state machine's applied index if it survives a restart
+ *            (>= snapshot index; 0: it is rebuilt from the snapshot, and the
+ *            committed entries after it are handed out again).
+ *  bootstrap the initial membership, used only when everything above is
+ *            empty: if it contains cfg->id, the core writes the bootstrap
+ *            entry (see the top of this file); otherwise the node starts as
+ *            a spare that never campaigns and waits for a leader to send it
+ *            the log or a snapshot.
+ */
+struct raft_init {
+	struct raft_hard_state hs;
+	const struct raft_snapshot_meta *snapshot;
+	const struct raft_entry *entries;
+	size_t n_entries;
+	uint64_t applied;
+	const struct raft_member *bootstrap;
+	size_t n_bootstrap;
+};
+
+/* --------------------------------------------------------------- messages */
+
+enum raft_msg_type {
+	RAFT_MSG_APPEND = 1,	/* AppendEntries */
+	RAFT_MSG_APPEND_RESP,
+	RAFT_MSG_HEARTBEAT,	/* AppendEntries without entries or log check */
+	RAFT_MSG_HEARTBEAT_RESP,
+	RAFT_MSG_PREVOTE,	/* "would you vote for me in term `term`?" */
+	RAFT_MSG_PREVOTE_RESP,
+	RAFT_MSG_VOTE,		/* RequestVote */
+	RAFT_MSG_VOTE_RESP,
+	RAFT_MSG_SNAPSHOT,	/* InstallSnapshot, one chunk */
+	RAFT_MSG_SNAPSHOT_RESP,
+	RAFT_MSG_TIMEOUT_NOW,	/* leadership transfer: campaign now */
+	RAFT_MSG_READ_INDEX,	/* a follower forwards a read to the leader */
+	RAFT_MSG_READ_INDEX_RESP,
+	RAFT_MSG_TYPE_MAX = RAFT_MSG_READ_INDEX_RESP,
+};
+
+/*
+ * One message between cores.  A plain struct: the daemon's codec writes the
+ * fields a type uses (below) and nothing else; unused fields are zero in
+ * messages the core emits and ignored in messages it receives.  The only
+ * pointers are entries (APPEND), data and members (SNAPSHOT).  In a
+ * raft_ready they point into the core; in raft_step() into the caller's
+ * buffer, read only during the call.
+ *
+ * Every type: type, from, to, term (the sender's term; nonzero).
+ *
+ * APPEND		prev_index, prev_term, commit, seq, n_entries, entries
+ *			(indexes prev_index+1, +2, ...)
+ * APPEND_RESP		reject; index: on success the last index the follower
+ *			now matches, on reject the prev_index it refused;
+ *			hint_index, hint_term: on reject, where the leader
+ *			should look for the last agreeing entry (fast
+ *			back-tracking by conflict term); seq echoed
+ * HEARTBEAT		commit, seq
+ * HEARTBEAT_RESP	seq echoed
+ * PREVOTE, VOTE	index, log_term: the candidate's last index and its
+ *			term; transfer: true when the election is a leadership
+ *			transfer (voters then ignore their leader lease).  A
+ *			PREVOTE's term is the term the candidate would use.
+ * PREVOTE_RESP,
+ * VOTE_RESP		reject
+ * SNAPSHOT		index, log_term: the snapshot's last index and term;
+ *			offset, data, len, last: one chunk of its bytes;
+ *			n_members, members: its membership (in every chunk)
+ * SNAPSHOT_RESP	index: the snapshot's index; reject; offset: the next
+ *			offset the follower expects (0 after a reject: start
+ *			over); last: the snapshot is installed (or not needed)
+ * TIMEOUT_NOW		(nothing more; obeyed only from the known leader, or
+ *			when none is known)
+ * READ_INDEX		ctx: the requester's read context
+ * READ_INDEX_RESP	ctx echoed, index: the read index (a response with
+ *			reject set is ignored; the core never sends one)
+ */
+struct raft_msg {
+	uint8_t type;		/* enum raft_msg_type */
+	uint64_t from;
+	uint64_t to;
+	uint64_t term;
+
+	uint64_t prev_index;
+	uint64_t prev_term;
+	uint64_t commit;
+	uint64_t index;
+	uint64_t log_term;
+	uint64_t hint_index;
+	uint64_t hint_term;
+	uint64_t seq;
+	uint64_t ctx;
+	uint64_t offset;
+	bool reject;
+	bool transfer;
+	bool last;
+
+	uint32_t n_entries;		/* <= RAFT_MAX_MSG_ENTRIES */
+	struct raft_entry *entries;
+
+	uint32_t len;			/* chunk bytes */
+	void *data;
+	uint32_t n_members;		/* <= RAFTCONF_MAX_MEMBERS */
+	struct raft_member *members;
+};
+
+/* The most entries raft_step() accepts in one APPEND. */
+#define RAFT_MAX_MSG_ENTRIES	65536
+
+/* ------------------------------------------------------------ ready batch */
+
+/* A linearizable read whose index is known: serve ctx's read from the state
+ * machine once it has applied at least index. */
+struct raft_read_state {
+	uint64_t ctx;
+	uint64_t index;
+};
+
+/*
+ * Leader side of snapshot transfer: send `to` the bytes of the snapshot at
+ * snap_index starting at offset, at most max_len of them, by calling
+ * raft_snapshot_chunk().  If that snapshot is gone (a newer one replaced
+ * it), ignore the request: the core restarts the transfer after an election
+ * timeout with its current snapshot.
+ */
+struct raft_chunk_read {
+	uint64_t to;
+	uint64_t snap_index;
+	uint64_t offset;
+	uint32_t max_len;
+};
+
+/*
+ * Follower side: write len bytes of data at offset of the snapshot
+ * meta.index/meta.term into a temporary file (offset 0 starts a new file
+ * and discards any older partial one).  last: this is the final chunk.
+ * meta.members is NULL here: the full meta comes with rd.snapshot.
+ */
+struct raft_chunk_write {
+	struct raft_snapshot_meta meta;
+	uint64_t offset;
+	uint32_t len;
+	const void *data;
+	bool last;
+};
+
+struct raft_ready {
+	/* Persist, then acknowledge with raft_persisted(). */
+	bool must_persist;
+	uint64_t persist_index;		/* pass these to raft_persisted() */
+	uint64_t persist_term;
+
+	bool has_hard_state;
+	struct raft_hard_state hs;
+
+	/*
+	 * Install this snapshot (meta; its bytes were handed out earlier in
+	 * chunk_writes and the last chunk's file is now complete): make the
+	 * assembled file the current snapshot with this meta, discard every
+	 * stored log entry (the log now starts after meta.index), restore the
+	 * state machine from it (applied = meta.index).  Done before the
+	 * entries of the same batch are written.
+	 */
+	const struct raft_snapshot_meta *snapshot;
+
+	/*
+	 * Append to the stored log.  An entry whose index is <= the last
+	 * stored index replaces the stored log from that index on (the stored
+	 * suffix from entries[0].index is deleted first).
+	 */
+	const struct raft_entry *entries;
+	size_t n_entries;
+
+	const struct raft_chunk_write *chunk_writes;
+	size_t n_chunk_writes;
+
+	/* Send now. */
+	const struct raft_msg *msgs;
+	size_t n_msgs;
+	/* Send only once this batch (hs, entries, chunks) is durable. */
+	const struct raft_msg *msgs_after_persist;
+	size_t n_msgs_after_persist;
+
+	/* Committed (and locally durable) entries to apply, in order. */
+	const struct raft_entry *committed;
+	size_t n_committed;
+
+	const struct raft_read_state *reads;
+	size_t n_reads;
+
+	const struct raft_chunk_read *chunk_reads;
+	size_t n_chunk_reads;
+
+	bool members_changed;		/* raft_members() changed */
+	bool status_changed;		/* role, term or leader changed */
+};
+
+/* ---------------------------------------------------------- status output */
+
+enum raft_progress_state {
+	RAFT_PROGRESS_PROBE = 1,	/* one AppendEntries at a time */
+	RAFT_PROGRESS_REPLICATE,	/* pipelined */
+	RAFT_PROGRESS_SNAPSHOT,		/* receiving a snapshot */
+};
+
+struct raft_status {
+	uint64_t id;
+	enum raft_role role;
+	uint64_t term;
+	uint64_t vote;
+	uint64_t leader;		/* 0: none known */
+	uint64_t commit;
+	uint64_t applied;
+	uint64_t first_index;		/* first entry in memory (last+1: none) */
+	uint64_t last_index;
+	uint64_t last_term;
+	uint64_t snapshot_index;	/* 0: none */
+	uint64_t snapshot_term;
+	uint64_t transfer_to;		/* leader: transfer in progress to */
+};
+
+/* The leader's view of one peer (the leader itself included). */
+struct raft_progress {
+	uint64_t id;
+	bool voter;
+	enum raft_progress_state state;
+	uint64_t match;
+	uint64_t next;
+	unsigned inflight;
+	unsigned last_contact;		/* ticks since a message from it */
+	uint64_t snapshot_index;	/* state SNAPSHOT: the one being sent */
+	uint64_t snapshot_offset;
+};
+
+/* ------------------------------------------------------------------ calls */
+
+/*
+ * Create a core from what was stored.  Returns 0 and *out, or a negative
+ * errno with a message in err: -EINVAL for a bad config or inconsistent
+ * stored state, -ENOMEM.
+ */
+int raft_new(const struct raft_config *cfg, const struct raft_init *init,
+	     struct raft **out, char *err, size_t errlen);
+void raft_free(struct raft *r);
+
+/* One tick of logical time: elections, heartbeats, check-quorum,
+ * transfer and snapshot-transfer timeouts. */
+void raft_tick(struct raft *r);
+
+/*
+ * A message received from a peer.  Untrusted input: a malformed message
+ * (unknown type, to != this node, from 0 or this node, term 0, entries out
+ * of line, lengths over the limits, a response from a non-member) is
+ * ignored and -EINVAL returned; nothing in it is trusted before it is
+ * checked.  Returns 0 when the message was valid (even when it was stale
+ * and had no effect); -EBUSY while a batch is out (the message is dropped).
+ */
+int raft_step(struct raft *r, const struct raft_msg *m);
+
+/*
+ * Append a client's write (leader only).  On success *index and *term are
+ * where the entry went: the write succeeded iff the entry applied at *index
+ * has term *term.  -ENOTLEADER: forward to raft_leader(); -EBUSY: a
+ * leadership transfer is in progress; -EMSGSIZE: len > RAFT_MAX_ENTRY_DATA.
+ */
+int raft_propose(struct raft *r, const void *data, size_t len,
+		 uint64_t *index, uint64_t *term);
+
+/*
+ * Propose a membership change (leader only); index/term as raft_propose.
+ * -ENOTLEADER, -EBUSY (transfer in progress, or a change not yet
+ * committed), -EAGAIN (the leader has not committed an entry of its term
+ * yet, or PROMOTE of a learner that has not caught up to the commit index:
+ * retry later), -EEXIST (ADD_LEARNER of a member), -ENOENT (PROMOTE or
+ * REMOVE of a non-member), -EINVAL (PROMOTE of a voter, REMOVE of the last
+ * voter, bad id or context).
+ */
+int raft_change(struct raft *r, enum raft_change_op op, uint64_t id,
+		const void *context, size_t context_len,
+		uint64_t *index, uint64_t *term);
+
+/*
+ * Ask for a linearizable read.  ctx is the caller's handle for it; a
+ * raft_read_state with this ctx appears in a later ready batch once the
+ * index is known to be safe (leader: after its own commit of an entry of
+ * its term and a heartbeat round acknowledged by a quorum; follower or
+ * learner: when the leader answers).  A read lost with a leader change
+ * never appears: the caller times it out.  -ENOTLEADER: no leader known.
+ */
+int raft_read_index(struct raft *r, uint64_t ctx);
+
+/*
+ * Hand leadership to voter `to` (0: the most up-to-date voter).  The leader
+ * refuses proposals until the transfer ends, brings the target up to date,
+ * sends it TimeoutNow, and gives up after an election timeout.
+ * -ENOTLEADER, -EINVAL (to is not another voter, or there is none).
+ */
+int raft_transfer(struct raft *r, uint64_t to);
+
+/* The batch with must_persist is durable; pass rd.persist_index and
+ * rd.persist_term.  Exactly once per such batch, in batch order. */
+void raft_persisted(struct raft *r, uint64_t index, uint64_t term);
+
+/* The state machine applied committed entries up to index (or installed a
+ * snapshot at it).  -EINVAL if index was not handed out. */
+int raft_applied(struct raft *r, uint64_t index);
+
+/*
+ * The state machine wrote a snapshot covering applied entries up to index.
+ * The core records its meta (index, term, membership at index; see
+ * raft_snapshot_meta) and sends that snapshot to followers that need
+ * entries it no longer has.  -EINVAL: index > applied, or not above the
+ * current snapshot, or its term is no longer known.
+ */
+int raft_snapshot_taken(struct raft *r, uint64_t index);
+
+/* Drop log entries <= index (index <= the snapshot index and <= applied);
+ * keep a margin below the snapshot for slow followers.  -EINVAL if not. */
+int raft_compact(struct raft *r, uint64_t index);
+
+/*
+ * Answer a raft_chunk_read: len bytes of the snapshot at snap_index from
+ * offset (len <= max_len; last: they end the snapshot).  The core copies
+ * data.  -ESTALE: the transfer moved on (the answer is dropped); -EINVAL.
+ */
+int raft_snapshot_chunk(struct raft *r, uint64_t to, uint64_t snap_index,
+			uint64_t offset, const void *data, size_t len, bool last);
+
+bool raft_has_ready(const struct raft *r);
+/* Fill rd with the pending work; see the top of this file. */
+void raft_ready(struct raft *r, struct raft_ready *rd);
+/* Release the batch rd (its pointers become invalid). */
+void raft_advance(struct raft *r, struct raft_ready *rd);
+
+/* -------------------------------------------------------------- accessors */
+
+uint64_t raft_id(const struct raft *r);
+uint64_t raft_leader(const struct raft *r);
+void raft_status(const struct raft *r, struct raft_status *st);
+
+/* The current membership (as of the last appended change), sorted by id.
+ * Valid until the next call other than an accessor. */
+const struct raft_member *raft_members(const struct raft *r, size_t *n);
+
+/* Leader: the progress of member id (0, or -ENOENT; -ENOTLEADER). */
+int raft_progress(const struct raft *r, uint64_t id, struct raft_progress *pr);
+
+/* Term of the entry at index (the snapshot's index counts):
+ * 0, or -ENOENT when that index is compacted away or beyond the log. */
+int raft_term_at(const struct raft *r, uint64_t index, uint64_t *term);
+
+/* The current snapshot's meta (index 0: none); members valid until the
+ * next call other than an accessor. */
+void raft_snapshot_meta(const struct raft *r, struct raft_snapshot_meta *meta);
+
+/* Decode a RAFT_ENTRY_CONF entry's data.  0 or -EINVAL. */
+int raft_change_decode(const void *data, size_t len, struct raft_change *c);
+
+const char *raft_role_name(enum raft_role role);
+const char *raft_msg_type_name(int type);
+/* strerror() that also knows ENOTLEADER. */
+const char *raft_strerror(int err);
+
+#endif
