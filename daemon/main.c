@@ -127,7 +127,7 @@ run(const char *path, int verbose)
 	signal(SIGPIPE, SIG_IGN);
 
 	rt.base = event_base_new();
-	if (rt.base == NULL || event_base_priority_init(rt.base, 2) < 0) {
+	if (rt.base == NULL || event_base_priority_init(rt.base, 3) < 0) {
 		log_err("cannot create the event loop");
 		goto out;
 	}

@@ -4,7 +4,9 @@
  *
  * Every test works in its own directory under $TMPDIR (or /tmp).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <sys/types.h>
 
 #include <check.h>

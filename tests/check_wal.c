@@ -5,7 +5,9 @@
  * it.  fdatasync(2) and fsync(2) are wrapped below to count the calls the
  * wal really makes.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>

@@ -1,0 +1,321 @@
+/*
+ * control.c — the Unix control socket (contract in control.h).
+ *
+ * Not here: what a request does (node.c).  Client handles are slot numbers
+ * with a generation, so a reply to a client that has gone (and whose slot
+ * was reused) is dropped instead of reaching a stranger.
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "evframe.h"
+#include "log.h"
+
+struct client {
+	struct control *ctl;
+	struct bufferevent *bev;	/* NULL: slot free */
+	uint32_t gen;
+	struct control_client_info info;
+	bool paused;
+};
+
+struct control {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct control_callbacks cb;
+	void *arg;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct client *slots;		/* CONTROL_MAX_CLIENTS */
+	uint32_t nfree_hint;
+	struct proto_buf out;
+};
+
+static uint64_t
+client_handle(const struct control *ctl, const struct client *c)
+{
+	return (uint64_t)c->gen << 32 | (uint32_t)(c - ctl->slots);
+}
+
+static struct client *
+client_find(struct control *ctl, uint64_t handle)
+{
+	uint32_t slot = (uint32_t)handle;
+	struct client *c;
+
+	if (slot >= CONTROL_MAX_CLIENTS)
+		return NULL;
+	c = &ctl->slots[slot];
+	return c->bev && c->gen == (uint32_t)(handle >> 32) ? c : NULL;
+}
+
+static void
+client_close(struct client *c)
+{
+	struct control *ctl = c->ctl;
+	uint64_t h = client_handle(ctl, c);
+
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	c->gen++;
+	if (ctl->cb.closed)
+		ctl->cb.closed(ctl->arg, h);
+}
+
+static void
+reply_error(struct client *c, uint64_t id, uint16_t code, const char *text)
+{
+	struct control *ctl = c->ctl;
+	struct proto_msg m = { .type = PROTO_T_ERROR, .id = id };
+
+	m.error.code = code;
+	m.error.message = proto_cstr(text);
+	proto_buf_reset(&ctl->out);
+	if (proto_encode(&ctl->out, &m, NULL, 0) == 0)
+		control_reply(ctl, client_handle(ctl, c), ctl->out.data, ctl->out.len);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+	struct control *ctl = c->ctl;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint64_t h = client_handle(ctl, c);
+	const uint8_t *frame;
+	struct proto_msg m;
+	char err[256];
+	size_t len;
+	int rc;
+
+	while (!c->paused) {
+		rc = evframe_next(in, &frame, &len);
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			log_notice("control client pid %d: bad frame header (length %zu); closing",
+			    (int)c->info.pid, len);
+			client_close(c);
+			return;
+		}
+		rc = proto_decode(frame, len, &m, err, sizeof(err));
+		if (rc < 0) {
+			log_debug("control client pid %d: bad request: %s", (int)c->info.pid, err);
+			reply_error(c, m.id, rc == -E2BIG ? PROTO_E_TOOBIG : PROTO_E_BADREQ, err);
+		} else if (!proto_is_request(m.type)) {
+			reply_error(c, m.id, PROTO_E_BADREQ, "not a request");
+		} else {
+			ctl->cb.request(ctl->arg, h, &m);
+		}
+		/* The request callback may have closed this client. */
+		if (client_find(ctl, h) != c)
+			return;
+		evbuffer_drain(in, len);
+	}
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+
+	/* Called at the low watermark: resume a client paused by flow control. */
+	if (c->paused) {
+		c->paused = false;
+		bufferevent_enable(bev, EV_READ);
+		read_cb(bev, c);
+	}
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		client_close(arg);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+	  void *arg)
+{
+	struct control *ctl = arg;
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
+	struct client *c = NULL;
+
+	for (uint32_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		uint32_t slot = (ctl->nfree_hint + i) % CONTROL_MAX_CLIENTS;
+
+		if (ctl->slots[slot].bev == NULL) {
+			c = &ctl->slots[slot];
+			ctl->nfree_hint = slot + 1;
+			break;
+		}
+	}
+	if (c == NULL) {
+		log_warning("control socket: %d clients already; refusing one", CONTROL_MAX_CLIENTS);
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	c->paused = false;
+	memset(&c->info, 0, sizeof(c->info));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0) {
+		c->info.pid = cred.pid;
+		c->info.uid = cred.uid;
+		c->info.gid = cred.gid;
+	}
+	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		return;
+	}
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONTROL_MAX_OUTPUT / 4, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* Is somebody serving path?  Decides between "stale file" and "in use". */
+static bool
+socket_alive(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return rc == 0;
+}
+
+int
+control_open(struct event_base *base, const char *path, const struct control_callbacks *cb,
+	     void *arg, struct control **out, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct control *ctl;
+	mode_t old;
+	int fd = -1, rc;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path %s: longer than %zu bytes", path,
+		    sizeof(sun.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	if ((ctl = calloc(1, sizeof(*ctl))) == NULL ||
+	    (ctl->slots = calloc(CONTROL_MAX_CLIENTS, sizeof(*ctl->slots))) == NULL) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	ctl->base = base;
+	ctl->cb = *cb;
+	ctl->arg = arg;
+	proto_buf_init(&ctl->out);
+	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+
+	if (socket_alive(path)) {
+		rc = -EADDRINUSE;
+		snprintf(err, errlen, "control socket %s: another raftconfd answers on it", path);
+		goto fail;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		rc = -errno;
+		snprintf(err, errlen, "control socket %s: cannot remove the stale file: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		goto fail;
+	}
+	old = umask(0117);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc < 0 || chmod(path, 0660) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	ctl->listener = evconnlistener_new(base, accept_cb, ctl,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
+	if (ctl->listener == NULL) {
+		rc = -errno ? -errno : -ENOMEM;
+		snprintf(err, errlen, "control socket %s: cannot listen", path);
+		unlink(path);
+		goto fail;
+	}
+	*out = ctl;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (ctl) {
+		free(ctl->slots);
+		proto_buf_free(&ctl->out);
+		free(ctl);
+	}
+	return rc;
+}
+
+void
+control_close(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	evconnlistener_free(ctl->listener);
+	for (uint32_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (ctl->slots[i].bev)
+			bufferevent_free(ctl->slots[i].bev);
+	unlink(ctl->path);
+	free(ctl->slots);
+	proto_buf_free(&ctl->out);
+	free(ctl);
+}
+
+int
+control_reply(struct control *ctl, uint64_t conn, const void *frame, size_t len)
+{
+	struct client *c = client_find(ctl, conn);
+	struct evbuffer *out;
+
+	if (c == NULL)
+		return -ENOTCONN;
+	out = bufferevent_get_output(c->bev);
+	if (evbuffer_add(out, frame, len) < 0)
+		return -ENOMEM;
+	if (!c->paused && evbuffer_get_length(out) > CONTROL_MAX_OUTPUT) {
+		c->paused = true;
+		bufferevent_disable(c->bev, EV_READ);
+	}
+	return 0;
+}
+
+int
+control_client(struct control *ctl, uint64_t conn, struct control_client_info *info)
+{
+	struct client *c = client_find(ctl, conn);
+
+	if (c == NULL)
+		return -ENOTCONN;
+	*info = c->info;
+	return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * node.h — one raftconfd node: the only place that turns the Raft core's
+ * outputs into I/O.
+ *
+ * It owns the core, the WAL, the store, the peer links and the control
+ * socket, and runs them on one libevent loop in Raft's order: send what may
+ * go at once, persist (one fdatasync per batch), send what acknowledges the
+ * persist, apply committed entries, answer clients whose entries applied,
+ * serve reads whose index has been applied.
+ *
+ * Requests from raftconfctl (control socket) and requests forwarded by
+ * followers (peer links) go through the same path: reads are answered from
+ * the local store once Raft's ReadIndex says they may be (or at once with
+ * the stale flag); writes are proposed on the leader, or forwarded to it by
+ * a follower, and answered once applied.
+ */
+#ifndef RAFTCONF_NODE_H
+#define RAFTCONF_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct event_base;
+struct node;
+
+/*
+ * Load the node's state from cfg->data_dir (creating it when empty), bind
+ * the peer port and the control socket.  Nothing blocks after this returns.
+ * 0, or a negative errno with a message for the operator in err.
+ */
+int node_start(struct event_base *base, const struct config *cfg, struct node **out,
+	       char *err, size_t errlen);
+
+/* Begin a clean stop: a leader hands over leadership first (bounded wait),
+ * then the loop is left.  Called from the SIGTERM/SIGINT handler. */
+void node_stop(struct node *n);
+
+void node_free(struct node *n);
+
+/* Map a node name to the core's numeric id (FNV-1a, never 0). */
+uint64_t node_id_of(const char *name);
+
+#endif

@@ -1,0 +1,711 @@
+/*
+ * peer.c — libevent TCP links between daemons (contract in peer.h).
+ *
+ * Not here: what the frames mean (node.c), the byte layout (proto.c).
+ */
+#include "peer.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "config.h"
+#include "evframe.h"
+#include "log.h"
+
+enum conn_state {
+	C_IDLE,		/* outbound, waiting for the backoff timer */
+	C_CONNECTING,	/* outbound, TCP connect in progress */
+	C_HELLO,	/* handshake in progress */
+	C_UP,
+	C_CLOSING,	/* flushing a REJECT, then freed */
+};
+
+struct conn {
+	struct peer_net *pn;
+	uint64_t id;			/* for peer_reply */
+	bool outbound;
+	enum conn_state state;
+	struct bufferevent *bev;
+	struct event *timer;		/* backoff (outbound) or handshake deadline */
+	char peer_id[RAFTCONF_MAX_ID + 1];	/* outbound: dialled; inbound: from HELLO */
+	char address[RAFTCONF_MAX_ADDRESS + 1];	/* outbound: where we dial */
+	char remote[RAFTCONF_MAX_ADDRESS + 64];	/* for log lines */
+	unsigned backoff_ms;
+	bool was_up;
+	bool once;			/* peer_dial_once: any id, never redialled */
+	uint8_t *once_frame;
+	size_t once_len;
+	bool dead;			/* freed at the end of the current callback */
+	struct conn *next;
+};
+
+struct peer_net {
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct evconnlistener *listener;
+	struct peer_callbacks cb;
+	void *arg;
+	char cluster[RAFTCONF_MAX_CLUSTER_NAME + 1];
+	char node_id[RAFTCONF_MAX_ID + 1];
+	char address[RAFTCONF_MAX_ADDRESS + 1];
+	size_t max_queue;
+	uint64_t next_conn_id;
+	struct conn *conns;
+	struct event *reaper;		/* frees dead connections */
+	struct proto_buf out;
+	uint64_t rng;
+};
+
+static void conn_dial(struct conn *c);
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static unsigned
+jitter(struct peer_net *pn, unsigned ms)
+{
+	/* xorshift64: reconnect jitter only, nothing that needs quality. */
+	pn->rng ^= pn->rng << 13;
+	pn->rng ^= pn->rng >> 7;
+	pn->rng ^= pn->rng << 17;
+	return ms / 2 + (unsigned)(pn->rng % (ms / 2 + 1));
+}
+
+static struct conn *
+find_link(const struct peer_net *pn, const char *id)
+{
+	for (struct conn *c = pn->conns; c; c = c->next)
+		if (c->outbound && !c->once && !c->dead && strcmp(c->peer_id, id) == 0)
+			return c;
+	return NULL;
+}
+
+/* An inbound connection from node id, handshake done. */
+static struct conn *
+find_inbound(const struct peer_net *pn, const char *id)
+{
+	for (struct conn *c = pn->conns; c; c = c->next)
+		if (!c->outbound && !c->dead && c->state == C_UP && strcmp(c->peer_id, id) == 0)
+			return c;
+	return NULL;
+}
+
+static struct conn *
+find_conn(const struct peer_net *pn, uint64_t id)
+{
+	for (struct conn *c = pn->conns; c; c = c->next)
+		if (c->id == id && !c->dead)
+			return c;
+	return NULL;
+}
+
+static void
+timer_after(struct event *ev, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(ev, &tv);
+}
+
+static void
+reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_net *pn = arg;
+	struct conn **pp = &pn->conns, *c;
+
+	while ((c = *pp) != NULL) {
+		if (!c->dead) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		if (c->bev)
+			bufferevent_free(c->bev);
+		if (c->timer)
+			event_free(c->timer);
+		free(c->once_frame);
+		free(c);
+	}
+}
+
+/* Mark c for freeing once the current callback has returned. */
+static void
+conn_kill(struct conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	if (c->bev)
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (c->timer)
+		evtimer_del(c->timer);
+	event_active(c->pn->reaper, EV_TIMEOUT, 0);
+}
+
+/* The connection broke or was refused: an outbound link retries later. */
+static void
+conn_lost(struct conn *c, bool reset)
+{
+	struct peer_net *pn = c->pn;
+	bool was_up = c->state == C_UP;
+
+	if (!c->outbound) {
+		conn_kill(c);
+		return;
+	}
+	if (c->once) {
+		if (pn->cb.once_failed)
+			pn->cb.once_failed(pn->arg, c->id, was_up ? "the connection closed" :
+			    "could not connect or complete the handshake");
+		conn_kill(c);
+		return;
+	}
+	if (c->bev) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	c->state = C_IDLE;
+	timer_after(c->timer, jitter(pn, c->backoff_ms));
+	c->backoff_ms = c->backoff_ms * 2 > PEER_BACKOFF_MAX_MS ? PEER_BACKOFF_MAX_MS :
+	    c->backoff_ms * 2;
+	if (was_up && pn->cb.link)
+		pn->cb.link(pn->arg, c->peer_id, false, reset);
+}
+
+static int
+conn_write(struct conn *c, const void *frame, size_t len)
+{
+	struct evbuffer *out;
+
+	if (c->bev == NULL)
+		return -ENOTCONN;
+	out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) + len > c->pn->max_queue)
+		return -ENOBUFS;
+	return evbuffer_add(out, frame, len) == 0 ? 0 : -ENOMEM;
+}
+
+static int
+send_msg(struct conn *c, const struct proto_msg *m)
+{
+	struct peer_net *pn = c->pn;
+	int rc;
+
+	proto_buf_reset(&pn->out);
+	if ((rc = proto_encode(&pn->out, m, NULL, 0)) < 0)
+		return rc;
+	return conn_write(c, pn->out.data, pn->out.len);
+}
+
+static void
+send_hello(struct conn *c)
+{
+	struct peer_net *pn = c->pn;
+	struct proto_msg m = { .type = PROTO_T_HELLO };
+
+	m.hello.version = PROTO_VERSION;
+	m.hello.cluster = proto_cstr(pn->cluster);
+	m.hello.node_id = proto_cstr(pn->node_id);
+	m.hello.address = proto_cstr(pn->address);
+	send_msg(c, &m);
+}
+
+static void
+reject_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_kill(c);
+}
+
+/* Tell the other side why, then close: inbound connections only. */
+static void
+reject(struct conn *c, const char *why)
+{
+	struct proto_msg m = { .type = PROTO_T_REJECT };
+
+	m.reject.message = proto_mem(why, strnlen(why, RAFTCONF_MAX_ERROR));
+	send_msg(c, &m);
+	c->state = C_CLOSING;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setcb(c->bev, NULL, reject_cb, conn_event_cb, c);
+	timer_after(c->timer, 1000);
+}
+
+static void
+link_up(struct conn *c)
+{
+	struct peer_net *pn = c->pn;
+
+	c->state = C_UP;
+	c->was_up = true;
+	c->backoff_ms = PEER_BACKOFF_MIN_MS;
+	evtimer_del(c->timer);
+	log_info_f((&(struct log_fields){ .peer = c->peer_id }), "peer %s (%s): link up",
+	    c->peer_id, c->remote);
+	if (pn->cb.link)
+		pn->cb.link(pn->arg, c->peer_id, true, false);
+}
+
+static void
+handle_hello(struct conn *c, const struct proto_msg *m)
+{
+	struct peer_net *pn = c->pn;
+	const struct proto_str *cl = &m->hello.cluster, *id = &m->hello.node_id;
+	char why[RAFTCONF_MAX_ERROR];
+
+	if (m->hello.version != PROTO_VERSION) {
+		snprintf(why, sizeof(why), "protocol version %u expected, got %u", PROTO_VERSION,
+		    m->hello.version);
+		goto refuse;
+	}
+	if (cl->len != strlen(pn->cluster) || memcmp(cl->ptr, pn->cluster, cl->len) != 0) {
+		snprintf(why, sizeof(why), "cluster name \"%s\" expected, got \"%.*s\"",
+		    pn->cluster, (int)cl->len, cl->ptr);
+		goto refuse;
+	}
+	if (c->outbound && c->once) {
+		memcpy(c->peer_id, id->ptr, id->len);
+		c->peer_id[id->len] = '\0';
+		c->state = C_UP;
+		evtimer_del(c->timer);
+		conn_write(c, c->once_frame, c->once_len);
+		free(c->once_frame);
+		c->once_frame = NULL;
+		return;
+	}
+	if (c->outbound) {
+		if (id->len != strlen(c->peer_id) || memcmp(id->ptr, c->peer_id, id->len) != 0) {
+			snprintf(why, sizeof(why), "node \"%s\" expected at %s, reached \"%.*s\"",
+			    c->peer_id, c->address, (int)id->len, id->ptr);
+			goto refuse;
+		}
+		link_up(c);
+		return;
+	}
+	if (id->len == strlen(pn->node_id) && memcmp(id->ptr, pn->node_id, id->len) == 0) {
+		snprintf(why, sizeof(why), "node id \"%s\" is this node's own", pn->node_id);
+		goto refuse;
+	}
+	memcpy(c->peer_id, id->ptr, id->len);
+	c->peer_id[id->len] = '\0';
+	c->state = C_UP;
+	evtimer_del(c->timer);
+	send_hello(c);
+	log_debug_f((&(struct log_fields){ .peer = c->peer_id }), "peer %s (%s): accepted",
+	    c->peer_id, c->remote);
+	return;
+refuse:
+	log_warning("peer %s%s(%s): %s; closing", c->peer_id, *c->peer_id ? " " : "", c->remote,
+	    why);
+	if (c->outbound)
+		conn_lost(c, false);
+	else
+		reject(c, why);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct peer_net *pn = c->pn;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct proto_msg m;
+	const uint8_t *frame;
+	char err[256];
+	size_t len;
+	int rc;
+
+	while (!c->dead && c->bev == bev && (c->state == C_HELLO || c->state == C_UP)) {
+		rc = evframe_next(in, &frame, &len);
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			log_warning("peer %s (%s): bad frame header (length %zu): %s; closing",
+			    *c->peer_id ? c->peer_id : "?", c->remote, len, strerror(-rc));
+			conn_lost(c, false);
+			return;
+		}
+		rc = proto_decode(frame, len, &m, err, sizeof(err));
+		if (rc < 0) {
+			log_warning("peer %s (%s): undecodable %s frame: %s; closing",
+			    *c->peer_id ? c->peer_id : "?", c->remote, proto_type_name(m.type), err);
+			conn_lost(c, false);
+			return;
+		}
+		if (c->state == C_HELLO) {
+			if (m.type == PROTO_T_REJECT && c->outbound) {
+				char why[RAFTCONF_MAX_ERROR + 1];
+
+				snprintf(why, sizeof(why), "%.*s", (int)m.reject.message.len,
+				    m.reject.message.ptr);
+				log_warning("peer %s (%s) refused us: %s", *c->peer_id ? c->peer_id :
+				    "?", c->remote, why);
+				if (c->once && pn->cb.once_failed) {
+					pn->cb.once_failed(pn->arg, c->id, why);
+					conn_kill(c);
+					return;
+				}
+				conn_lost(c, false);
+				return;
+			}
+			if (m.type != PROTO_T_HELLO) {
+				log_warning("peer %s (%s): %s before the handshake; closing",
+				    *c->peer_id ? c->peer_id : "?", c->remote,
+				    proto_type_name(m.type));
+				conn_lost(c, false);
+				return;
+			}
+			handle_hello(c, &m);
+		} else if (m.type == PROTO_T_REJECT && pn->cb.frame) {
+			/* After the handshake: a notice from the peer (e.g. "you were
+			 * removed"), for the caller to judge. */
+			pn->cb.frame(pn->arg, c->id, c->peer_id, &m);
+		} else if (m.type == PROTO_T_HELLO || m.type == PROTO_T_REJECT) {
+			log_warning("peer %s (%s): unexpected %s; closing", c->peer_id, c->remote,
+			    proto_type_name(m.type));
+			conn_lost(c, false);
+			return;
+		} else if (pn->cb.frame) {
+			pn->cb.frame(pn->arg, c->id, c->peer_id, &m);
+		}
+		/* The callback may have closed or redialled c: its buffer is gone then. */
+		if (c->dead || c->bev != bev)
+			return;
+		evbuffer_drain(in, len);
+	}
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+
+		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->state = C_HELLO;
+		send_hello(c);
+		timer_after(c->timer, PEER_HANDSHAKE_MS);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		if (c->state == C_UP || c->state == C_HELLO)
+			log_debug_f((&(struct log_fields){ .peer = c->peer_id }),
+			    "peer %s (%s): connection %s", *c->peer_id ? c->peer_id : "?",
+			    c->remote, (what & BEV_EVENT_EOF) ? "closed" :
+			    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		conn_lost(c, c->state == C_UP);
+	}
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	switch (c->state) {
+	case C_IDLE:
+		conn_dial(c);
+		break;
+	case C_CONNECTING:
+	case C_HELLO:
+		log_debug("peer %s (%s): handshake timed out", *c->peer_id ? c->peer_id : "?",
+		    c->remote);
+		conn_lost(c, false);
+		break;
+	case C_CLOSING:
+		conn_kill(c);
+		break;
+	case C_UP:
+		break;
+	}
+}
+
+static void
+conn_dial(struct conn *c)
+{
+	struct peer_net *pn = c->pn;
+	char host[RAFTCONF_MAX_ADDRESS + 1], err[128];
+	uint16_t port;
+
+	if (config_parse_address(c->address, host, sizeof(host), &port, err, sizeof(err)) < 0) {
+		log_err("peer %s: address %s: %s", c->peer_id, c->address, err);
+		return;
+	}
+	c->bev = bufferevent_socket_new(pn->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		conn_lost(c, false);
+		return;
+	}
+	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->state = C_CONNECTING;
+	timer_after(c->timer, PEER_HANDSHAKE_MS);
+	if (bufferevent_socket_connect_hostname(c->bev, pn->dns, AF_UNSPEC, host, port) < 0) {
+		/* conn_event_cb may already have run and reset c->bev. */
+		if (c->state == C_CONNECTING)
+			conn_lost(c, false);
+	}
+}
+
+static struct conn *
+conn_new(struct peer_net *pn, bool outbound)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->pn = pn;
+	c->id = ++pn->next_conn_id;
+	c->outbound = outbound;
+	c->backoff_ms = PEER_BACKOFF_MIN_MS;
+	c->timer = evtimer_new(pn->base, timer_cb, c);
+	if (c->timer == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->next = pn->conns;
+	pn->conns = c;
+	return c;
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+	  void *arg)
+{
+	struct peer_net *pn = arg;
+	struct conn *c = conn_new(pn, false);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int one = 1, port = 0;
+
+	if (c == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	if (sa->sa_family == AF_INET) {
+		evutil_inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+		port = ntohs(((struct sockaddr_in *)sa)->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		evutil_inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host,
+		    sizeof(host));
+		port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
+	}
+	snprintf(c->remote, sizeof(c->remote), "from %s:%d", host, port);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->bev = bufferevent_socket_new(pn->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		conn_kill(c);
+		return;
+	}
+	c->state = C_HELLO;
+	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	timer_after(c->timer, PEER_HANDSHAKE_MS);
+}
+
+int
+peer_net_new(struct event_base *base, const struct peer_opts *opts,
+	     const struct peer_callbacks *cb, void *arg, struct peer_net **out)
+{
+	struct peer_net *pn = calloc(1, sizeof(*pn));
+
+	if (pn == NULL)
+		return -ENOMEM;
+	pn->base = base;
+	pn->cb = *cb;
+	pn->arg = arg;
+	snprintf(pn->cluster, sizeof(pn->cluster), "%s", opts->cluster);
+	snprintf(pn->node_id, sizeof(pn->node_id), "%s", opts->node_id);
+	snprintf(pn->address, sizeof(pn->address), "%s", opts->address);
+	pn->max_queue = opts->max_queue ? opts->max_queue : PEER_MAX_QUEUE;
+	pn->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)pn;
+	proto_buf_init(&pn->out);
+	pn->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (pn->dns == NULL)	/* no resolv.conf: literal addresses still work */
+		pn->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	pn->reaper = event_new(base, -1, 0, reap_cb, pn);
+	if (pn->dns == NULL || pn->reaper == NULL) {
+		peer_net_free(pn);
+		return -ENOMEM;
+	}
+	*out = pn;
+	return 0;
+}
+
+void
+peer_net_free(struct peer_net *pn)
+{
+	if (pn == NULL)
+		return;
+	if (pn->listener)
+		evconnlistener_free(pn->listener);
+	for (struct conn *c = pn->conns; c; c = c->next)
+		c->dead = true;
+	if (pn->reaper) {
+		reap_cb(-1, 0, pn);
+		event_free(pn->reaper);
+	}
+	if (pn->dns)
+		evdns_base_free(pn->dns, 0);
+	proto_buf_free(&pn->out);
+	free(pn);
+}
+
+int
+peer_listen(struct peer_net *pn, const char *listen, char *err, size_t errlen)
+{
+	char host[RAFTCONF_MAX_ADDRESS + 1], perr[128];
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	uint16_t port;
+
+	if (config_parse_address(listen, host, sizeof(host), &port, perr, sizeof(perr)) < 0) {
+		snprintf(err, errlen, "listen address %s: %s", listen, perr);
+		return -EINVAL;
+	}
+	if (evutil_parse_sockaddr_port(listen, (struct sockaddr *)&ss, &sslen) < 0) {
+		snprintf(err, errlen, "listen address %s: not an IP address and port "
+		    "(host names cannot be bound)", listen);
+		return -EINVAL;
+	}
+	pn->listener = evconnlistener_new_bind(pn->base, accept_cb, pn,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+	    (struct sockaddr *)&ss, sslen);
+	if (pn->listener == NULL) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(e));
+		return -(e ? e : EADDRINUSE);
+	}
+	return 0;
+}
+
+int
+peer_link(struct peer_net *pn, const char *id, const char *address)
+{
+	struct conn *c = find_link(pn, id);
+
+	if (config_parse_address(address, NULL, 0, NULL, NULL, 0) < 0)
+		return -EINVAL;
+	if (c && strcmp(c->address, address) == 0)
+		return 0;
+	if (c)
+		peer_unlink(pn, id);
+	if ((c = conn_new(pn, true)) == NULL)
+		return -ENOMEM;
+	snprintf(c->peer_id, sizeof(c->peer_id), "%s", id);
+	snprintf(c->address, sizeof(c->address), "%s", address);
+	snprintf(c->remote, sizeof(c->remote), "%s", address);
+	conn_dial(c);
+	return 0;
+}
+
+void
+peer_unlink(struct peer_net *pn, const char *id)
+{
+	struct conn *c = find_link(pn, id);
+
+	if (c)
+		conn_kill(c);
+}
+
+bool
+peer_link_up(const struct peer_net *pn, const char *id)
+{
+	const struct conn *c = find_link(pn, id);
+
+	return c && c->state == C_UP;
+}
+
+int
+peer_send(struct peer_net *pn, const char *id, const void *frame, size_t len)
+{
+	struct conn *c = find_link(pn, id);
+
+	if (c == NULL)
+		c = find_inbound(pn, id);
+	if (c == NULL || c->state != C_UP)
+		return -ENOTCONN;
+	return conn_write(c, frame, len);
+}
+
+int
+peer_dial_once(struct peer_net *pn, const char *address, const void *frame, size_t len,
+	       uint64_t *conn)
+{
+	struct conn *c;
+
+	if (config_parse_address(address, NULL, 0, NULL, NULL, 0) < 0)
+		return -EINVAL;
+	if ((c = conn_new(pn, true)) == NULL)
+		return -ENOMEM;
+	c->once = true;
+	if ((c->once_frame = malloc(len)) == NULL) {
+		conn_kill(c);
+		return -ENOMEM;
+	}
+	memcpy(c->once_frame, frame, len);
+	c->once_len = len;
+	snprintf(c->address, sizeof(c->address), "%s", address);
+	snprintf(c->remote, sizeof(c->remote), "%s", address);
+	*conn = c->id;
+	conn_dial(c);
+	return 0;
+}
+
+void
+peer_close(struct peer_net *pn, uint64_t conn)
+{
+	struct conn *c = find_conn(pn, conn);
+
+	if (c)
+		conn_kill(c);
+}
+
+int
+peer_reply(struct peer_net *pn, uint64_t conn, const void *frame, size_t len)
+{
+	struct conn *c = find_conn(pn, conn);
+
+	if (c == NULL || c->state != C_UP)
+		return -ENOTCONN;
+	return conn_write(c, frame, len);
+}
+
+void
+peer_flush(struct peer_net *pn)
+{
+	for (struct conn *c = pn->conns; c; c = c->next) {
+		struct evbuffer *out;
+
+		if (c->dead || c->state != C_UP || c->bev == NULL)
+			continue;
+		out = bufferevent_get_output(c->bev);
+		if (evbuffer_get_length(out))
+			evbuffer_write(out, bufferevent_getfd(c->bev));
+	}
+}
+
+size_t
+peer_backlog(const struct peer_net *pn, const char *id)
+{
+	const struct conn *c = find_link(pn, id);
+
+	return c && c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}

@@ -1,0 +1,126 @@
+/*
+ * peer.h — TCP between raftconfd daemons, on libevent.
+ *
+ * Each node keeps one outbound connection to every other member ("link"),
+ * dialled with exponential backoff and jitter, and sends everything it has
+ * to say to that member on it.  It accepts inbound connections from any node
+ * of the same cluster; frames arriving on either kind are handed to the
+ * caller, who may answer on the same connection (peer_reply) — that is how
+ * a follower's forwarded client requests get their responses.
+ *
+ * Handshake: the dialler sends HELLO (protocol version, cluster, its id and
+ * address); the acceptor checks version and cluster and answers with its own
+ * HELLO, or with REJECT and a close; the dialler checks the answer's cluster
+ * and that the node it reached has the id it dialled.  Every mismatch is one
+ * log line saying what was expected and what came, and a closed connection.
+ *
+ * Garbage — a bad frame header, a frame that does not decode, anything but
+ * HELLO first, a handshake that does not finish in time — closes that one
+ * connection.  Output queues are bounded (peer_send fails with -ENOBUFS past
+ * the bound): a slow or dead peer costs a bounded amount of memory and
+ * never stalls the others.  Raft tolerates the loss.
+ *
+ * Nothing here blocks: connects, name lookups and writes are asynchronous.
+ * Callbacks run from the event loop; they may call any function here,
+ * including ones that close the connection they were called for.
+ */
+#ifndef RAFTCONF_PEER_H
+#define RAFTCONF_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct event_base;
+struct peer_net;
+
+/* Default bound of one connection's output queue. */
+#define PEER_MAX_QUEUE		(32 * 1024 * 1024)
+/* Reconnect backoff: first retry, cap. */
+#define PEER_BACKOFF_MIN_MS	20
+#define PEER_BACKOFF_MAX_MS	1000
+/* An inbound connection must say HELLO within this. */
+#define PEER_HANDSHAKE_MS	5000
+
+struct peer_opts {
+	const char *cluster;
+	const char *node_id;
+	const char *address;	/* ours, told to peers in HELLO */
+	size_t max_queue;	/* 0: PEER_MAX_QUEUE */
+};
+
+struct peer_callbacks {
+	/*
+	 * A decoded frame (anything but HELLO, and REJECT only after the
+	 * handshake, as a notice) from node peer_id on connection conn.  m points into frame; both are valid during the
+	 * call only.
+	 */
+	void (*frame)(void *arg, uint64_t conn, const char *peer_id,
+		      const struct proto_msg *m);
+	/*
+	 * The link to peer_id came up (handshake done) or went down.
+	 * reset: it went down because the connection broke (EOF, reset, error)
+	 * after having been up — the peer's process may have died.
+	 */
+	void (*link)(void *arg, const char *peer_id, bool up, bool reset);
+	/*
+	 * A connection made with peer_dial_once() failed before or after its
+	 * handshake (refused, REJECTed, closed); why says what happened.
+	 */
+	void (*once_failed)(void *arg, uint64_t conn, const char *why);
+};
+
+int peer_net_new(struct event_base *base, const struct peer_opts *opts,
+		 const struct peer_callbacks *cb, void *arg, struct peer_net **out);
+void peer_net_free(struct peer_net *pn);
+
+/* Listen on "host:port" for peers.  0, or -errno with err filled. */
+int peer_listen(struct peer_net *pn, const char *listen, char *err, size_t errlen);
+
+/*
+ * Keep a link to node id at address (dialled now, redialled on loss).
+ * Calling it again with another address moves the link.  0, -EINVAL (bad
+ * address), -ENOMEM.
+ */
+int peer_link(struct peer_net *pn, const char *id, const char *address);
+/* Drop the link to id (the member left). */
+void peer_unlink(struct peer_net *pn, const char *id);
+bool peer_link_up(const struct peer_net *pn, const char *id);
+
+/*
+ * Dial address once, whoever answers there (a spare joining a cluster does
+ * not know the id of the member it asks), and send frame after the
+ * handshake.  Answers arrive through the frame callback with *conn; a
+ * failure through once_failed.  Never redialled; peer_close() it when done.
+ */
+int peer_dial_once(struct peer_net *pn, const char *address, const void *frame, size_t len,
+		   uint64_t *conn);
+void peer_close(struct peer_net *pn, uint64_t conn);
+
+/*
+ * Queue one whole frame on the link to id, or, when there is no link to id,
+ * on a connection id dialled us on (a node not yet told the address of a
+ * leader that contacts it answers that way).  0, -ENOTCONN (no connection,
+ * or its handshake is not done), -ENOBUFS (its queue is full; the frame is
+ * dropped).
+ */
+int peer_send(struct peer_net *pn, const char *id, const void *frame, size_t len);
+
+/* Queue a frame on connection conn (as given to the frame callback).
+ * 0, -ENOTCONN (it is gone), -ENOBUFS. */
+int peer_reply(struct peer_net *pn, uint64_t conn, const void *frame, size_t len);
+
+/*
+ * Write what is queued on every link now, as far as the sockets take it
+ * without blocking, instead of at the loop's next turn: the leader calls it
+ * before its own fdatasync so that followers persist in parallel (Raft
+ * thesis §10.2.1).
+ */
+void peer_flush(struct peer_net *pn);
+
+/* Bytes queued on the link to id (0 when none). */
+size_t peer_backlog(const struct peer_net *pn, const char *id);
+
+#endif

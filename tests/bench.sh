@@ -1,0 +1,41 @@
+#!/bin/bash
+# make bench: a local three-node cluster loaded through the control sockets.
+# Prints throughput, latency and memory as a table.  Not part of make check.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
+BENCH=$top_builddir/tests/bench
+SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+HEARTBEAT_MS=100 ELECTION_MS=1000 LOG_LEVEL=notice cluster_init 3
+cluster_start
+wait_leader 30 || { echo "no leader"; exit 1; }
+follower=$(( LEADER % 3 + 1 ))
+echo "raftconfd $("$RAFTCONFD" --version | awk '{print $2}'), $(nproc) cores, $(uname -r), data in $TEST_DIR"
+idle=""
+for i in 1 2 3; do idle="$idle n$i=$(rss_kb "${NODE_PID[$i]}")KB"; done
+
+printf '\n%-6s %-8s %4s %10s %10s %10s %6s\n' op target clients ops/s p50_us p99_us errors
+for spec in "set leader 1" "set leader 64" "set follower 64" "get leader 64" "get follower 64" \
+	"stale leader 64" "stale follower 64"; do
+	set -- $spec
+	node=$LEADER; [ "$2" = follower ] && node=$follower
+	printf '%-6s %-8s ' "$1" "$2"
+	"$BENCH" -s "$(node_sock "$node")" -c "$3" -t "$SECONDS_PER_RUN" -o "$1" | cut -c8-
+done
+echo
+echo "resident memory idle:      $idle"
+after=""
+for i in 1 2 3; do after="$after n$i=$(rss_kb "${NODE_PID[$i]}")KB"; done
+echo "resident memory after load:$after"
+
+# A store of 100 000 keys: how long a snapshot takes, and the longest the
+# event loop stalled meanwhile (heartbeats wait that long).
+"$BENCH" -s "$(node_sock "$LEADER")" -c 32 -t 600 -o set -n 100000 -k 100000 -v 128 >/dev/null
+ctl "$LEADER" snapshot >/dev/null
+ctl "$LEADER" status >"$TEST_DIR/st"
+echo "snapshot of 100000 keys:   $(awk '$1 == "snapshot_last_ms:" {print $2}' "$TEST_DIR/st") ms;" \
+	"longest loop stall so far: $(awk '$1 == "loop_stall_max_ms:" {print $2}' "$TEST_DIR/st") ms;" \
+	"snapshot file $(ls -l "$TEST_DIR/n$LEADER/snap/" | awk '/snap$/ {s=$5} END {print s}') bytes"
+finish >/dev/null

@@ -1,0 +1,164 @@
+# tests/cluster.sh — start and drive local raftconfd clusters on 127.0.0.1 for
+# the shell tests.  Sourced after lib.sh.  Every node started here is killed
+# by the test's exit trap.
+
+CLUSTER_N=0
+declare -a NODE_PID
+PORT_BASE=0
+
+# A free block of ports: random, checked against the listening sockets.
+# pick_ports N [VAR]: N+1 ports starting at $VAR (default PORT_BASE); a second
+# block never overlaps the first.
+pick_ports() {
+	local n=$1 var=${2:-PORT_BASE} p i busy
+	for _ in $(seq 50); do
+		p=$(( 20000 + RANDOM % 30000 ))
+		busy=0
+		if [ "$var" != PORT_BASE ] && [ "$PORT_BASE" != 0 ] &&
+		    [ "$p" -le $((PORT_BASE + n)) ] && [ "$((p + n))" -ge "$PORT_BASE" ]; then
+			continue
+		fi
+		for ((i = 0; i <= n; i++)); do
+			if ss -Htln "sport = :$((p + i))" 2>/dev/null | grep -q .; then busy=1; fi
+		done
+		[ "$busy" = 0 ] && { printf -v "$var" '%s' "$p"; return 0; }
+	done
+	echo "# no free ports" >&2
+	return 1
+}
+
+node_addr() { echo "127.0.0.1:$((PORT_BASE + $1))"; }
+# With HTTP=1 before cluster_init, every node serves the HTTP API here.
+HTTP_PORT_BASE=0
+node_http() { echo "127.0.0.1:$((HTTP_PORT_BASE + $1))"; }
+node_sock() { echo "$TEST_DIR/n$1.sock"; }
+
+# write_config I [MEMBERS...] [-- EXTRA_YAML]: nI's YAML with the given member
+# numbers (default: all of 1..CLUSTER_N).
+write_config() {
+	local i=$1 m extra=${EXTRA_YAML:-}
+	shift
+	local members=("$@")
+	[ ${#members[@]} = 0 ] && members=($(seq "$CLUSTER_N"))
+	{
+		echo "cluster: ${CLUSTER_NAME:-test}"
+		echo "node:"
+		echo "  id: n$i"
+		echo "  address: $(node_addr "$i")"
+		echo "  data_dir: $TEST_DIR/n$i"
+		echo "  socket: $(node_sock "$i")"
+		echo "  log_level: ${LOG_LEVEL:-info}"
+		echo "members:"
+		for m in "${members[@]}"; do
+			echo "  - { id: n$m, address: $(node_addr "$m") }"
+		done
+		echo "raft:"
+		echo "  heartbeat_ms: ${HEARTBEAT_MS:-50}"
+		echo "  election_ms: ${ELECTION_MS:-500}"
+		if [ "${HTTP:-0}" = 1 ]; then
+			echo "http:"
+			echo "  listen: $(node_http "$i")"
+		fi
+		[ -n "$extra" ] && echo "$extra"
+	} >"$TEST_DIR/n$i.yaml"
+}
+
+# cluster_init N [PORTS]: configs for N nodes (not started); ports reserved
+# for PORTS nodes (default N), for nodes that join later.
+cluster_init() {
+	CLUSTER_N=$1
+	pick_ports "${2:-$CLUSTER_N}" || exit 1
+	if [ "${HTTP:-0}" = 1 ]; then pick_ports "$CLUSTER_N" HTTP_PORT_BASE || exit 1; fi
+	for ((i = 1; i <= CLUSTER_N; i++)); do write_config "$i"; done
+	on_exit cluster_kill_all
+}
+
+node_start() {
+	local i=$1
+	"$RAFTCONFD" -c "$TEST_DIR/n$i.yaml" >>"$TEST_DIR/n$i.log" 2>&1 &
+	NODE_PID[$i]=$!
+}
+
+node_running() { [ -n "${NODE_PID[$1]:-}" ] && kill -0 "${NODE_PID[$1]}" 2>/dev/null; }
+
+# node_kill I [SIGNAL]: default -9; waits for the process to be gone.
+node_kill() {
+	local i=$1 sig=${2:-KILL} pid=${NODE_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -s "$sig" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	NODE_PID[$i]=
+}
+
+cluster_kill_all() {
+	local i
+	for ((i = 1; i <= CLUSTER_N; i++)); do node_kill "$i" KILL; done
+	if [ "$failures" != 0 ]; then
+		for ((i = 1; i <= CLUSTER_N; i++)); do
+			[ -f "$TEST_DIR/n$i.log" ] && { echo "# ---- n$i.log (tail)"; tail -n 25 "$TEST_DIR/n$i.log" | sed 's/^/# /'; }
+		done
+	fi
+}
+
+cluster_start() {
+	local i
+	for ((i = 1; i <= CLUSTER_N; i++)); do node_start "$i"; done
+}
+
+# ctl I ARGS...: raftconfctl against node I.
+ctl() {
+	local i=$1
+	shift
+	"$RAFTCONFCTL" -s "$(node_sock "$i")" --timeout "${CTL_TIMEOUT:-5}" "$@"
+}
+
+status_field() { ctl "$1" status 2>/dev/null | awk -v f="$2:" '$1 == f { print $2 }'; }
+
+# The leader as node I sees it ("none" when it knows none).
+leader_of() { status_field "$1" leader; }
+
+# All running nodes name the same leader, and that leader says it leads.
+agreed_leader() {
+	local i l="" li
+	for ((i = 1; i <= CLUSTER_N; i++)); do
+		node_running "$i" || continue
+		[ "$(status_field "$i" role)" = spare ] && continue
+		li=$(leader_of "$i")
+		[ -n "$li" ] && [ "$li" != none ] || return 1
+		[ -z "$l" ] && l=$li
+		[ "$l" = "$li" ] || return 1
+	done
+	[ -n "$l" ] && [ "$(status_field "${l#n}" role)" = leader ] || return 1
+	echo "$l"
+}
+
+# wait_leader [SECONDS]: sets LEADER to the agreed leader's number.
+wait_leader() {
+	local deadline=$(( $(date +%s) + ${1:-20} )) l
+	while :; do
+		if l=$(agreed_leader); then
+			LEADER=${l#n}
+			return 0
+		fi
+		[ "$(date +%s)" -ge "$deadline" ] && { LEADER=; return 1; }
+		sleep 0.05
+	done
+}
+
+# wait_value I KEY VALUE [SECONDS]: node I's local (stale) copy of KEY is VALUE.
+wait_value() {
+	local deadline=$(( $(date +%s) + ${4:-20} ))
+	while [ "$(ctl "$1" get --stale "$2" 2>/dev/null)" != "$3" ]; do
+		[ "$(date +%s)" -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+}
+
+# load I N [VALUE_BYTES] [KEYS]: N acknowledged writes through node I, 16 at a
+# time, with the benchmark client; fails if any write failed.
+load() {
+	local out
+	out=$("$top_builddir/tests/bench" -s "$(node_sock "$1")" -c 16 -t 120 -o set -n "$2" \
+		-v "${3:-128}" -k "${4:-100}") || return 1
+	[ "$(echo "$out" | awk '{print $6}')" = 0 ]
+}
