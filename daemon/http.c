@@ -1,0 +1,1195 @@
+/*
+ * http.c — the HTTP key API on libevent's evhttp (contract in http.h).
+ *
+ * It parses a request into a proto request for the node, and the node's
+ * proto answer into an HTTP response.  Not here: what a request does
+ * (node.c), the JSON of /v1/status and the text of /metrics (node.c fills
+ * them in through the callbacks).
+ *
+ * Routes (anything else is 404, a wrong method 405 with an Allow header):
+ *
+ *	GET|HEAD /v1/keys/KEY[?stale]	GET of the key "/KEY"
+ *	GET|HEAD /v1/keys/PREFIX?list[&stale]
+ *					LIST of the keys starting with "/PREFIX";
+ *					"/v1/keys/?list" and "/v1/keys?list" list
+ *					every key
+ *	PUT      /v1/keys/KEY		SET, the body is the value
+ *	DELETE   /v1/keys/KEY		DEL
+ *	GET|HEAD /v1/status, /v1/health, /metrics
+ *
+ * The key is the path after "/v1/keys", percent-decoded ("+" is a plus);
+ * a bad escape, a NUL byte, an empty key or one over RAFTCONF_MAX_KEY bytes
+ * is 400.  Query parameters are "stale" and "list", bare or "=1", "=true",
+ * "=0", "=false"; any other parameter is 400, so that a typo is not
+ * silently ignored.
+ *
+ * Exactly-once writes.  A PUT or DELETE is proposed with a (client id, seq)
+ * pair so that a retry is applied once (store.h).  By default the pair is
+ * this server's random client id and a counter: every request is a new
+ * write.  A client that wants to retry safely sends
+ *
+ *	X-Raftconf-Request-Id: CLIENT-SEQ
+ *
+ * two decimal u64, CLIENT not 0, the same on every retry of one write, SEQ
+ * growing with each new write of that CLIENT.  A retry of a write already
+ * applied gets the first answer again; a write whose SEQ is below the last
+ * one applied for its CLIENT is refused with 409.
+ *
+ * Answers: VALUE is 200 with the raw value (application/octet-stream) and
+ * X-Raftconf-Revision; OK is 200 {"revision":N} and the same header;
+ * LIST_REPLY is 200 {"keys":[{"key":..,"revision":N,"value":..},...],
+ * "truncated":false}, where a key or value that is not valid UTF-8 is
+ * given as "key_base64" / "value_base64" instead.  ERROR is
+ * {"error":"message"} with 404 (not found), 503 (no leader, not a member),
+ * 504 (timeout), 413 (too big), 400 (bad request), 409 (refused), else 500.
+ *
+ * Connections.  libevent 2.1 has no connection limit and no hook when an
+ * evhttp connection goes away, so this module creates each connection's
+ * bufferevent itself (evhttp_set_bevcb) and keeps a reference to it: when
+ * evhttp frees the connection, the bufferevent lives on with its callbacks
+ * cleared, and the periodic sweep sees that, drops the reference (closing
+ * the socket) and frees the slot.  At HTTP_MAX_CONNECTIONS the listener
+ * stops accepting; new clients wait in the kernel's backlog.  The sweep also
+ * cuts off a client that has not sent a whole request HTTP_IDLE_TIMEOUT_S
+ * after connecting or after its last answer (an idle or trickling client),
+ * and answers 504 for a request the node has not answered after
+ * HTTP_NODE_TIMEOUT_S (a safety net: the node's own timeouts are shorter).
+ *
+ * evhttp serves one request per connection at a time, so the request
+ * waiting for the node lives in its connection's slot, and the handle the
+ * node gets is the slot number with a generation.  While a request waits,
+ * evhttp does not read from the socket, so it would not notice the client
+ * leaving: an event of ours watches the socket and frees the connection on
+ * EOF; http_reply() then returns -ENOTCONN.  (So a client that half-closes
+ * its side after sending the request is taken as gone, as nginx does.)
+ *
+ * What evhttp answers itself, before a request reaches this module, has
+ * its HTML body rather than JSON: a malformed request line or headers, or
+ * more than HTTP_MAX_HEADERS_SIZE of them (400); a body over
+ * HTTP_MAX_BODY_SIZE (413).
+ */
+#include "http.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "log.h"
+
+/*
+ * A request must arrive whole within this after connecting or after the
+ * previous answer, else the connection is closed.  (tests/check_http.c
+ * sets this and the next one lower before including this file.)
+ */
+#ifndef HTTP_IDLE_TIMEOUT_S
+#define HTTP_IDLE_TIMEOUT_S	10
+#endif
+/* Connections served at once; more wait in the listen backlog. */
+#ifndef HTTP_MAX_CONNECTIONS
+#define HTTP_MAX_CONNECTIONS	256
+#endif
+/* Request line and headers. */
+#define HTTP_MAX_HEADERS_SIZE	(16 * 1024)
+/* Bodies up to this reach us and get a JSON 413 when over RAFTCONF_MAX_VALUE;
+ * longer ones evhttp refuses itself (413, with its own HTML body). */
+#define HTTP_MAX_BODY_SIZE	(RAFTCONF_MAX_VALUE + 64 * 1024)
+/* Safety net for a request the node never answers. */
+#define HTTP_NODE_TIMEOUT_S	60
+/* How often deadlines are checked and closed connections reclaimed. */
+#define HTTP_SWEEP_MS		500
+
+#define HTTP_REQUEST_ID_HEADER	"X-Raftconf-Request-Id"
+#define HTTP_REVISION_HEADER	"X-Raftconf-Revision"
+
+enum conn_state {
+	C_READING,		/* waiting for the client's request */
+	C_NODE,			/* the request is with the node */
+	C_WRITING,		/* evhttp is sending our answer */
+};
+
+struct conn {
+	struct http_server *hs;
+	struct bufferevent *bev;	/* our reference; NULL: slot free */
+	enum conn_state state;
+	uint64_t deadline_ms;		/* of the current state; 0: none */
+	uint32_t gen;			/* bumped whenever a handle dies */
+	/* While C_NODE: */
+	struct evhttp_request *req;
+	struct evhttp_connection *evcon;
+	uint8_t type;			/* PROTO_T_* asked of the node */
+	struct event *watch;		/* the client leaving; created on first use */
+};
+
+struct http_server {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evconnlistener *listener;	/* owned by http */
+	struct event *sweep_ev;
+	struct http_callbacks cb;
+	void *arg;
+	char listen[RAFTCONF_MAX_ADDRESS + 1];
+	struct conn conns[HTTP_MAX_CONNECTIONS];
+	unsigned nconns;
+	bool paused;			/* listener disabled at the limit */
+	bool dispatching;		/* inside cb.request */
+	uint64_t client_id;		/* for writes without a request id */
+	uint64_t next_seq;
+	char key[RAFTCONF_MAX_KEY];	/* the decoded key of the current request */
+};
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------ pure parts */
+
+enum route { R_NONE, R_KEYS, R_STATUS, R_HEALTH, R_METRICS };
+
+struct target {
+	enum route route;
+	bool stale, list;
+	const char *rawkey;		/* the path after "/v1/keys" */
+};
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decode in[0..len) into out (cap bytes), "+" left as it is.
+ * 0 with *outlen; -EINVAL a malformed escape; -EILSEQ a NUL byte, escaped
+ * or not; -E2BIG more than cap bytes.
+ */
+static int
+pct_decode(const char *in, size_t len, char *out, size_t cap, size_t *outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char)in[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (len - i < 3)
+				return -EINVAL;
+			if ((hi = hexval(in[i + 1])) < 0 || (lo = hexval(in[i + 2])) < 0)
+				return -EINVAL;
+			c = hi << 4 | lo;
+			i += 2;
+		}
+		if (c == 0)
+			return -EILSEQ;
+		if (o == cap)
+			return -E2BIG;
+		out[o++] = (char)c;
+	}
+	*outlen = o;
+	return 0;
+}
+
+/* A flag parameter's value: 1 on, 0 off, -1 unknown. */
+static int
+flag_value(const char *v, size_t len)
+{
+	if (len == 0 || (len == 1 && v[0] == '1') || (len == 4 && memcmp(v, "true", 4) == 0))
+		return 1;
+	if ((len == 1 && v[0] == '0') || (len == 5 && memcmp(v, "false", 5) == 0))
+		return 0;
+	return -1;
+}
+
+/*
+ * Route a request target: path (raw, without the query) and query (raw,
+ * NULL when there is none).  0, or an HTTP status (404, 400) with err set.
+ * Only /v1/keys looks at the query; the others ignore it.
+ */
+static int
+parse_target(const char *path, const char *query, struct target *t, char *err, size_t errlen)
+{
+	static const char keys[] = "/v1/keys";
+	const size_t klen = sizeof(keys) - 1;
+
+	memset(t, 0, sizeof(*t));
+	if (path == NULL)
+		path = "";
+	if (strcmp(path, "/v1/status") == 0)
+		t->route = R_STATUS;
+	else if (strcmp(path, "/v1/health") == 0)
+		t->route = R_HEALTH;
+	else if (strcmp(path, "/metrics") == 0)
+		t->route = R_METRICS;
+	else if (strncmp(path, keys, klen) == 0 && (path[klen] == '\0' || path[klen] == '/'))
+		t->route = R_KEYS;
+	if (t->route == R_NONE) {
+		snprintf(err, errlen, "no such resource; the API is /v1/keys/KEY, /v1/status, "
+		    "/v1/health and /metrics");
+		return 404;
+	}
+	if (t->route != R_KEYS)
+		return 0;
+	t->rawkey = path + klen;
+	for (const char *p = query; p && *p;) {
+		const char *end = p + strcspn(p, "&"), *eq = memchr(p, '=', end - p);
+		size_t nlen = (eq ? eq : end) - p;
+		const char *v = eq ? eq + 1 : end;
+		bool *flag = NULL;
+		int on;
+
+		if (nlen == 5 && memcmp(p, "stale", 5) == 0)
+			flag = &t->stale;
+		else if (nlen == 4 && memcmp(p, "list", 4) == 0)
+			flag = &t->list;
+		if (flag == NULL && nlen > 0) {
+			snprintf(err, errlen, "unknown query parameter \"%.*s\" (known: stale, "
+			    "list)", (int)(nlen > 64 ? 64 : nlen), p);
+			return 400;
+		}
+		if (flag && (on = flag_value(v, end - v)) < 0) {
+			snprintf(err, errlen, "query parameter %.*s: expected no value, 1, true, "
+			    "0 or false", (int)nlen, p);
+			return 400;
+		}
+		if (flag)
+			*flag = on;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/*
+ * The key (or, for a list, the prefix) of a /v1/keys request, decoded into
+ * buf (RAFTCONF_MAX_KEY bytes).  0 with *len, or 400 with err set.
+ */
+static int
+decode_key(const struct target *t, char *buf, size_t *len, char *err, size_t errlen)
+{
+	int rc = pct_decode(t->rawkey, strlen(t->rawkey), buf, RAFTCONF_MAX_KEY, len);
+
+	switch (rc) {
+	case 0:
+		break;
+	case -EILSEQ:
+		snprintf(err, errlen, "a key cannot contain a NUL byte (%%00)");
+		return 400;
+	case -E2BIG:
+		snprintf(err, errlen, "key longer than %d bytes", RAFTCONF_MAX_KEY);
+		return 400;
+	default:
+		snprintf(err, errlen, "malformed percent-escape in the key (%%XX, two hex "
+		    "digits)");
+		return 400;
+	}
+	if (t->list) {
+		/* "/v1/keys/?list" is every key, also those not starting with "/". */
+		if (*len == 1 && buf[0] == '/')
+			*len = 0;
+		return 0;
+	}
+	if (*len == 0) {
+		snprintf(err, errlen, "empty key: the key is the path after /v1/keys, as in "
+		    "/v1/keys/app/db/host");
+		return 400;
+	}
+	return 0;
+}
+
+/*
+ * Parse the X-Raftconf-Request-Id value "CLIENT-SEQ": two decimal u64,
+ * CLIENT not 0, surrounding blanks allowed.  0 or -EINVAL.
+ */
+static int
+parse_request_id(const char *s, uint64_t *client, uint64_t *seq)
+{
+	uint64_t v[2] = { 0, 0 };
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (int i = 0; i < 2; i++) {
+		const char *start = s;
+
+		for (; *s >= '0' && *s <= '9'; s++) {
+			unsigned d = (unsigned)(*s - '0');
+
+			if (v[i] > (UINT64_MAX - d) / 10)
+				return -EINVAL;
+			v[i] = v[i] * 10 + d;
+		}
+		if (s == start)
+			return -EINVAL;
+		if (i == 0 && *s++ != '-')
+			return -EINVAL;
+	}
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s != '\0' || v[0] == 0)
+		return -EINVAL;
+	*client = v[0];
+	*seq = v[1];
+	return 0;
+}
+
+/* The HTTP status for a proto ERROR code. */
+static int
+status_of_error(uint16_t code)
+{
+	switch (code) {
+	case PROTO_E_NOTFOUND:
+		return 404;
+	case PROTO_E_NOLEADER:
+	case PROTO_E_NOTMEMBER:
+		return 503;
+	case PROTO_E_TIMEOUT:
+		return 504;
+	case PROTO_E_TOOBIG:
+		return 413;
+	case PROTO_E_BADREQ:
+		return 400;
+	case PROTO_E_REFUSED:
+		return 409;
+	default:
+		return 500;
+	}
+}
+
+static const char *
+reason_of(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Error";
+	}
+}
+
+/* The length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, at most U+10FFFF), or 0 when there is none. */
+static size_t
+utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned c = s[0], lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (len < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+static bool
+utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0, n; i < len; i += n)
+		if ((n = utf8_seq(p + i, len - i)) == 0)
+			return false;
+	return true;
+}
+
+/*
+ * Append s as a JSON string, quotes included.  Bytes that are not valid
+ * UTF-8 become U+FFFD: callers that must not lose bytes check utf8_valid()
+ * first and use base64 instead.
+ */
+static void
+json_str(struct evbuffer *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char buf[256];
+	size_t o = 0;
+
+	buf[o++] = '"';
+	for (size_t i = 0, n; i < len; i += n) {
+		const char *esc = NULL;
+		char u[8];
+
+		if (o > sizeof(buf) - 8) {
+			evbuffer_add(out, buf, o);
+			o = 0;
+		}
+		n = utf8_seq(p + i, len - i);
+		if (n == 0) {
+			esc = "\\ufffd";
+			n = 1;
+		} else if (n > 1) {
+			memcpy(buf + o, p + i, n);
+			o += n;
+			continue;
+		} else if (p[i] == '"') {
+			esc = "\\\"";
+		} else if (p[i] == '\\') {
+			esc = "\\\\";
+		} else if (p[i] == '\n') {
+			esc = "\\n";
+		} else if (p[i] == '\r') {
+			esc = "\\r";
+		} else if (p[i] == '\t') {
+			esc = "\\t";
+		} else if (p[i] < 0x20 || p[i] == 0x7f) {
+			snprintf(u, sizeof(u), "\\u%04x", p[i]);
+			esc = u;
+		} else {
+			buf[o++] = (char)p[i];
+			continue;
+		}
+		memcpy(buf + o, esc, strlen(esc));
+		o += strlen(esc);
+	}
+	buf[o++] = '"';
+	evbuffer_add(out, buf, o);
+}
+
+/* Append s as a quoted base64 string (RFC 4648, with padding). */
+static void
+json_base64(struct evbuffer *out, const void *s, size_t len)
+{
+	static const char abc[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = s;
+	char buf[256];
+	size_t o = 0;
+
+	buf[o++] = '"';
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		size_t rest = len - i;
+
+		if (o > sizeof(buf) - 5) {
+			evbuffer_add(out, buf, o);
+			o = 0;
+		}
+		if (rest > 1)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (rest > 2)
+			v |= p[i + 2];
+		buf[o++] = abc[v >> 18 & 63];
+		buf[o++] = abc[v >> 12 & 63];
+		buf[o++] = rest > 1 ? abc[v >> 6 & 63] : '=';
+		buf[o++] = rest > 2 ? abc[v & 63] : '=';
+	}
+	buf[o++] = '"';
+	evbuffer_add(out, buf, o);
+}
+
+/* "name":"text" or "name_base64":"..." for bytes that are not UTF-8. */
+static void
+json_bytes_field(struct evbuffer *out, const char *name, struct proto_str s)
+{
+	if (utf8_valid(s.ptr, s.len)) {
+		evbuffer_add_printf(out, "\"%s\":", name);
+		json_str(out, s.ptr, s.len);
+	} else {
+		evbuffer_add_printf(out, "\"%s_base64\":", name);
+		json_base64(out, s.ptr, s.len);
+	}
+}
+
+/* The JSON body for a LIST_REPLY.  0, or -EPROTO for malformed items. */
+static int
+json_list(struct evbuffer *out, const struct proto_msg *m)
+{
+	struct proto_iter it;
+	union proto_item item;
+	bool first = true;
+	int rc;
+
+	if (proto_iter_init(&it, m) < 0)
+		return -EPROTO;
+	evbuffer_add(out, "{\"keys\":[", 9);
+	while ((rc = proto_iter_next(&it, &item)) == 1) {
+		evbuffer_add(out, first ? "{" : ",{", first ? 1 : 2);
+		first = false;
+		json_bytes_field(out, "key", item.entry.key);
+		evbuffer_add_printf(out, ",\"revision\":%" PRIu64 ",", item.entry.revision);
+		json_bytes_field(out, "value", item.entry.value);
+		evbuffer_add(out, "}", 1);
+	}
+	if (rc < 0)
+		return -EPROTO;
+	evbuffer_add_printf(out, "],\"truncated\":%s}",
+	    m->list_reply.flags & PROTO_F_TRUNCATED ? "true" : "false");
+	return 0;
+}
+
+/* ------------------------------------------------------------- responses */
+
+static void
+send_reply(struct evhttp_request *req, int status, const char *ctype)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, status, reason_of(status), NULL);
+}
+
+static void
+send_error(struct evhttp_request *req, int status, const char *msg, size_t len)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+
+	evbuffer_add(out, "{\"error\":", 9);
+	json_str(out, msg, len);
+	evbuffer_add(out, "}\n", 2);
+	send_reply(req, status, "application/json");
+}
+
+static void
+send_errorf(struct evhttp_request *req, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+send_errorf(struct evhttp_request *req, int status, const char *fmt, ...)
+{
+	char msg[RAFTCONF_MAX_ERROR];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	send_error(req, status, msg, n < 0 ? 0 : (size_t)n >= sizeof(msg) ? sizeof(msg) - 1 :
+	    (size_t)n);
+}
+
+static void
+add_revision(struct evhttp_request *req, uint64_t revision)
+{
+	char rev[24];
+
+	snprintf(rev, sizeof(rev), "%" PRIu64, revision);
+	evhttp_add_header(evhttp_request_get_output_headers(req), HTTP_REVISION_HEADER, rev);
+}
+
+/*
+ * Turn the node's answer m to a request of type asked into the response.
+ */
+static void
+send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	uint8_t want = asked == PROTO_T_GET ? PROTO_T_VALUE :
+	    asked == PROTO_T_LIST ? PROTO_T_LIST_REPLY : PROTO_T_OK;
+
+	if (m->type == PROTO_T_ERROR) {
+		send_error(req, status_of_error(m->error.code), m->error.message.ptr,
+		    m->error.message.len);
+		return;
+	}
+	if (m->type != want) {
+		log_err("HTTP: the node answered a %s with a %s; answering 500",
+		    proto_type_name(asked), proto_type_name(m->type));
+		send_errorf(req, 500, "internal error: unexpected %s answer",
+		    proto_type_name(m->type));
+		return;
+	}
+	switch (m->type) {
+	case PROTO_T_VALUE:
+		add_revision(req, m->value_reply.revision);
+		evbuffer_add(out, m->value_reply.value.ptr, m->value_reply.value.len);
+		send_reply(req, 200, "application/octet-stream");
+		break;
+	case PROTO_T_OK:
+		add_revision(req, m->ok.revision);
+		evbuffer_add_printf(out, "{\"revision\":%" PRIu64 "}\n", m->ok.revision);
+		send_reply(req, 200, "application/json");
+		break;
+	case PROTO_T_LIST_REPLY:
+		if (json_list(out, m) < 0) {
+			evbuffer_drain(out, evbuffer_get_length(out));
+			send_errorf(req, 500, "internal error: malformed list answer");
+			break;
+		}
+		evbuffer_add(out, "\n", 1);
+		send_reply(req, 200, "application/json");
+		break;
+	}
+}
+
+/* ------------------------------------------------------------ connections */
+
+static uint64_t
+conn_handle(const struct conn *c)
+{
+	return (uint64_t)c->gen << 32 | (uint32_t)(c - c->hs->conns);
+}
+
+/* The connection waiting for the node's answer to handle, or NULL. */
+static struct conn *
+conn_by_handle(struct http_server *hs, uint64_t handle)
+{
+	uint32_t slot = (uint32_t)handle;
+	struct conn *c;
+
+	if (hs == NULL || slot >= HTTP_MAX_CONNECTIONS)
+		return NULL;
+	c = &hs->conns[slot];
+	if (c->bev == NULL || c->state != C_NODE || c->gen != (uint32_t)(handle >> 32))
+		return NULL;
+	return c;
+}
+
+static struct conn *
+conn_by_bev(struct http_server *hs, const struct bufferevent *bev)
+{
+	for (size_t i = 0; bev && i < HTTP_MAX_CONNECTIONS; i++)
+		if (hs->conns[i].bev == bev)
+			return &hs->conns[i];
+	return NULL;
+}
+
+/* The request with the node is over (answered or its client gone). */
+static void
+conn_request_done(struct conn *c, enum conn_state next, uint64_t deadline_ms)
+{
+	if (c->watch)
+		event_del(c->watch);
+	c->req = NULL;
+	c->evcon = NULL;
+	c->gen++;
+	c->state = next;
+	c->deadline_ms = deadline_ms;
+}
+
+/* evhttp is freeing a connection that has had a request. */
+static void
+conn_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->state == C_NODE && c->evcon == evcon) {
+		/* A request evhttp detached from its connection is ours to free;
+		 * one still attached goes with the connection. */
+		if (evhttp_request_get_connection(c->req) == NULL)
+			evhttp_request_free(c->req);
+		conn_request_done(c, C_READING, 0);
+	}
+	c->deadline_ms = 0;
+	/* Reclaim the slot as soon as evhttp has let go of the bufferevent. */
+	event_active(c->hs->sweep_ev, EV_TIMEOUT, 1);
+}
+
+/* Our answer has been written: the connection waits for the next request. */
+static void
+conn_complete_cb(struct evhttp_request *req, void *arg)
+{
+	struct conn *c = arg;
+
+	c->state = C_READING;
+	c->deadline_ms = mono_ms() + HTTP_IDLE_TIMEOUT_S * 1000;
+}
+
+/* The client's side of the socket: -1 closed or reset, 1 data waiting, 0 neither. */
+static int
+peek_client(struct conn *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	char b;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0)
+		return 1;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	return -1;
+}
+
+static void
+watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->state != C_NODE)
+		return;
+	switch (peek_client(c)) {
+	case -1:
+		log_debug("HTTP %s: client left before its answer; closing", c->hs->listen);
+		/* conn_close_cb clears the request. */
+		evhttp_connection_free(c->evcon);
+		break;
+	case 1:
+		/* The client sent more (pipelining): stop looking, or this
+		 * fires for ever; writing the answer tells whether it is there. */
+		event_del(c->watch);
+		break;
+	}
+}
+
+static void
+conn_watch(struct conn *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	if (fd < 0)
+		return;
+	if (c->watch == NULL)
+		c->watch = event_new(c->hs->base, fd, EV_READ | EV_PERSIST, watch_cb, c);
+	else if (event_assign(c->watch, c->hs->base, fd, EV_READ | EV_PERSIST, watch_cb, c) < 0)
+		return;
+	if (c->watch)
+		event_add(c->watch, NULL);
+}
+
+static void
+resume_accepting(struct http_server *hs)
+{
+	if (hs->paused && hs->nconns < HTTP_MAX_CONNECTIONS) {
+		evconnlistener_enable(hs->listener);
+		hs->paused = false;
+		log_info("HTTP %s: accepting connections again", hs->listen);
+	}
+}
+
+/* Reclaim slots evhttp has let go of; enforce deadlines. */
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *hs = arg;
+	uint64_t now = mono_ms();
+
+	for (size_t i = 0; i < HTTP_MAX_CONNECTIONS; i++) {
+		struct conn *c = &hs->conns[i];
+		bufferevent_data_cb rcb, wcb;
+		bufferevent_event_cb ecb;
+		void *cbarg;
+
+		if (c->bev == NULL)
+			continue;
+		bufferevent_getcb(c->bev, &rcb, &wcb, &ecb, &cbarg);
+		if (rcb == NULL) {
+			/* bufferevent_free() cleared the callbacks: evhttp is done. */
+			if (c->watch)
+				event_del(c->watch);
+			bufferevent_decref(c->bev);
+			c->bev = NULL;
+			c->state = C_READING;
+			c->req = NULL;
+			c->evcon = NULL;
+			c->gen++;
+			hs->nconns--;
+			continue;
+		}
+		if (c->deadline_ms == 0 || now < c->deadline_ms)
+			continue;
+		if (c->state == C_NODE) {
+			struct evhttp_request *req = c->req;
+
+			log_warning("HTTP %s: no answer from the node in %d s; answering 504",
+			    hs->listen, HTTP_NODE_TIMEOUT_S);
+			conn_request_done(c, C_WRITING, 0);
+			send_errorf(req, 504, "no answer within %d s", HTTP_NODE_TIMEOUT_S);
+		} else if (c->state == C_READING) {
+			evutil_socket_t s = bufferevent_getfd(c->bev);
+
+			/* evhttp reads EOF next and frees the connection. */
+			log_debug("HTTP %s: client idle for %d s; closing", hs->listen,
+			    HTTP_IDLE_TIMEOUT_S);
+			if (s >= 0)
+				shutdown(s, SHUT_RDWR);
+			c->deadline_ms = 0;
+		}
+	}
+	resume_accepting(hs);
+}
+
+/* evhttp's hook for a new connection: its bufferevent, made (and kept) here. */
+static struct bufferevent *
+new_conn_cb(struct event_base *base, void *arg)
+{
+	struct http_server *hs = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	struct conn *c = NULL;
+
+	for (size_t i = 0; c == NULL && i < HTTP_MAX_CONNECTIONS; i++)
+		if (hs->conns[i].bev == NULL)
+			c = &hs->conns[i];
+	if (bev == NULL)
+		return NULL;	/* evhttp makes its own; it is then not counted */
+	if (c == NULL) {
+		/* Not reached: the listener is off at the limit.  Served, but
+		 * answered 503 (see request_cb). */
+		log_warning("HTTP %s: connection over the limit of %d", hs->listen,
+		    HTTP_MAX_CONNECTIONS);
+		return bev;
+	}
+	bufferevent_incref(bev);
+	c->bev = bev;
+	c->state = C_READING;
+	c->deadline_ms = mono_ms() + HTTP_IDLE_TIMEOUT_S * 1000;
+	if (++hs->nconns >= HTTP_MAX_CONNECTIONS && !hs->paused) {
+		evconnlistener_disable(hs->listener);
+		hs->paused = true;
+		log_notice("HTTP %s: %d connections open, the limit; new clients wait until "
+		    "one closes", hs->listen, HTTP_MAX_CONNECTIONS);
+	}
+	return bev;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+/* The proto request for a /v1/keys request; 0 or an HTTP status with err. */
+static int
+build_request(struct http_server *hs, struct evhttp_request *req, const struct target *t,
+	      struct proto_msg *m, char *err, size_t errlen)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct evbuffer *body = evhttp_request_get_input_buffer(req);
+	const char *rid;
+	uint64_t client = hs->client_id, seq = 0;
+	size_t keylen;
+	int rc;
+
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD && (t->list || t->stale)) {
+		snprintf(err, errlen, "?%s is for GET only", t->list ? "list" : "stale");
+		return 400;
+	}
+	if ((rc = decode_key(t, hs->key, &keylen, err, errlen)) != 0)
+		return rc;
+	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD) {
+		if (t->list) {
+			m->type = PROTO_T_LIST;
+			m->list.flags = t->stale ? PROTO_F_STALE : 0;
+			m->list.prefix = proto_mem(hs->key, keylen);
+		} else {
+			m->type = PROTO_T_GET;
+			m->get.flags = t->stale ? PROTO_F_STALE : 0;
+			m->get.key = proto_mem(hs->key, keylen);
+		}
+		return 0;
+	}
+	rid = evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_REQUEST_ID_HEADER);
+	if (rid && parse_request_id(rid, &client, &seq) < 0) {
+		snprintf(err, errlen, HTTP_REQUEST_ID_HEADER ": expected CLIENT-SEQ, two decimal "
+		    "numbers below 2^64, CLIENT not 0");
+		return 400;
+	}
+	if (rid == NULL)
+		seq = hs->next_seq++;
+	if (cmd == EVHTTP_REQ_PUT) {
+		size_t len = evbuffer_get_length(body);
+		const unsigned char *v;
+
+		if (len > RAFTCONF_MAX_VALUE) {
+			snprintf(err, errlen, "value of %zu bytes; the limit is %d", len,
+			    RAFTCONF_MAX_VALUE);
+			return 413;
+		}
+		v = len ? evbuffer_pullup(body, -1) : (const unsigned char *)"";
+		if (v == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return 500;
+		}
+		m->type = PROTO_T_SET;
+		m->set.client_id = client;
+		m->set.seq = seq;
+		m->set.key = proto_mem(hs->key, keylen);
+		m->set.value = proto_mem(v, len);
+	} else {
+		m->type = PROTO_T_DEL;
+		m->del.client_id = client;
+		m->del.seq = seq;
+		m->del.key = proto_mem(hs->key, keylen);
+	}
+	return 0;
+}
+
+static bool
+method_allowed(enum route r, enum evhttp_cmd_type cmd)
+{
+	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+		return true;
+	return r == R_KEYS && (cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_DELETE);
+}
+
+static void
+serve_local(struct http_server *hs, struct evhttp_request *req, enum route r)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	char why[RAFTCONF_MAX_ERROR] = "";
+
+	switch (r) {
+	case R_STATUS:
+		hs->cb.status_json(hs->arg, out);
+		evbuffer_add(out, "\n", 1);
+		send_reply(req, 200, "application/json");
+		break;
+	case R_HEALTH:
+		if (hs->cb.health(hs->arg, why, sizeof(why)) == 0) {
+			evbuffer_add_printf(out, "{\"health\":\"ok\"}\n");
+			send_reply(req, 200, "application/json");
+		} else {
+			send_error(req, 503, why, strnlen(why, sizeof(why)));
+		}
+		break;
+	case R_METRICS:
+		hs->cb.metrics(hs->arg, out);
+		send_reply(req, 200, "text/plain; version=0.0.4");
+		break;
+	default:
+		send_errorf(req, 500, "internal error: no handler");
+		break;
+	}
+}
+
+static void
+request_cb(struct evhttp_request *req, void *arg)
+{
+	struct http_server *hs = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct conn *c = conn_by_bev(hs, evhttp_connection_get_bufferevent(evcon));
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct proto_msg m = { 0 };
+	struct target t;
+	char err[RAFTCONF_MAX_ERROR];
+	int status;
+
+	if (c == NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		send_errorf(req, 503, "too many connections");
+		return;
+	}
+	evhttp_connection_set_closecb(evcon, conn_close_cb, c);
+	evhttp_request_set_on_complete_cb(req, conn_complete_cb, c);
+	c->state = C_WRITING;
+	c->deadline_ms = 0;
+
+	status = parse_target(uri ? evhttp_uri_get_path(uri) : NULL,
+	    uri ? evhttp_uri_get_query(uri) : NULL, &t, err, sizeof(err));
+	if (status != 0) {
+		send_errorf(req, status, "%s", err);
+		return;
+	}
+	if (!method_allowed(t.route, cmd)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+		    t.route == R_KEYS ? "GET, HEAD, PUT, DELETE" : "GET, HEAD");
+		send_errorf(req, 405, "method not allowed here (allowed: %s)",
+		    t.route == R_KEYS ? "GET, HEAD, PUT, DELETE" : "GET, HEAD");
+		return;
+	}
+	if (t.route != R_KEYS) {
+		serve_local(hs, req, t.route);
+		return;
+	}
+	if ((status = build_request(hs, req, &t, &m, err, sizeof(err))) != 0) {
+		send_errorf(req, status, "%s", err);
+		return;
+	}
+	c->state = C_NODE;
+	c->deadline_ms = mono_ms() + HTTP_NODE_TIMEOUT_S * 1000;
+	c->req = req;
+	c->evcon = evcon;
+	c->type = m.type;
+	m.id = conn_handle(c);
+	conn_watch(c);
+	/* The node may answer at once, through http_reply(). */
+	hs->dispatching = true;
+	hs->cb.request(hs->arg, m.id, &m);
+	hs->dispatching = false;
+}
+
+int
+http_reply(struct http_server *hs, uint64_t handle, const void *frame, size_t len)
+{
+	struct conn *c = conn_by_handle(hs, handle);
+	struct evhttp_request *req;
+	struct proto_msg m;
+	char err[256];
+	uint8_t asked;
+
+	if (c == NULL)
+		return -ENOTCONN;
+	/* Freeing the connection under evhttp's feet (it is dispatching) is not
+	 * safe; a client that left a moment ago fails our write instead. */
+	if (!hs->dispatching && peek_client(c) < 0) {
+		evhttp_connection_free(c->evcon);	/* conn_close_cb clears c */
+		return -ENOTCONN;
+	}
+	req = c->req;
+	asked = c->type;
+	conn_request_done(c, C_WRITING, 0);
+	if (proto_decode(frame, len, &m, err, sizeof(err)) < 0) {
+		log_err("HTTP: undecodable answer from the node: %s", err);
+		send_errorf(req, 500, "internal error: undecodable answer");
+	} else if (m.id != handle) {
+		log_err("HTTP: answer for request %" PRIx64 " given as %" PRIx64, m.id, handle);
+		send_errorf(req, 500, "internal error: mismatched answer");
+	} else {
+		send_answer(req, asked, &m);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ open, close */
+
+static uint64_t
+random_client_id(void)
+{
+	uint64_t id = 0;
+
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != sizeof(id))
+		id = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL) ^ mono_ms() << 20;
+	return id ? id : 1;
+}
+
+int
+http_open(struct event_base *base, const char *listen, const struct http_callbacks *cb,
+	  void *arg, struct http_server **out, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss), rc;
+	struct http_server *hs;
+	struct timeval tv = { HTTP_IDLE_TIMEOUT_S, 0 }, sweep = {
+		HTTP_SWEEP_MS / 1000, HTTP_SWEEP_MS % 1000 * 1000,
+	};
+	uint16_t port = 0;
+
+	if (evutil_parse_sockaddr_port(listen, (struct sockaddr *)&ss, &sslen) < 0) {
+		snprintf(err, errlen, "http.listen %s: not an IP address and port", listen);
+		return -EINVAL;
+	}
+	if (ss.ss_family == AF_INET)
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else if (ss.ss_family == AF_INET6)
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	if (port == 0) {
+		snprintf(err, errlen, "http.listen %s: a port is needed", listen);
+		return -EINVAL;
+	}
+	if ((hs = calloc(1, sizeof(*hs))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	hs->base = base;
+	hs->cb = *cb;
+	hs->arg = arg;
+	hs->client_id = random_client_id();
+	hs->next_seq = 1;
+	snprintf(hs->listen, sizeof(hs->listen), "%s", listen);
+	for (size_t i = 0; i < HTTP_MAX_CONNECTIONS; i++) {
+		hs->conns[i].hs = hs;
+		hs->conns[i].gen = 1;
+	}
+	hs->http = evhttp_new(base);
+	hs->sweep_ev = event_new(base, -1, EV_PERSIST, sweep_cb, hs);
+	if (hs->http == NULL || hs->sweep_ev == NULL) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	hs->listener = evconnlistener_new_bind(base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+	    (struct sockaddr *)&ss, sslen);
+	if (hs->listener == NULL) {
+		int e = errno ? errno : EADDRINUSE;
+
+		rc = -e;
+		snprintf(err, errlen, "http.listen %s: cannot listen: %s", listen, strerror(e));
+		goto fail;
+	}
+	if (evhttp_bind_listener(hs->http, hs->listener) == NULL) {
+		evconnlistener_free(hs->listener);
+		rc = -ENOMEM;
+		snprintf(err, errlen, "http.listen %s: cannot serve", listen);
+		goto fail;
+	}
+	evhttp_set_bevcb(hs->http, new_conn_cb, hs);
+	evhttp_set_gencb(hs->http, request_cb, hs);
+	/* Every method reaches request_cb, which answers 405 in JSON. */
+	evhttp_set_allowed_methods(hs->http, 0xffff);
+	evhttp_set_max_headers_size(hs->http, HTTP_MAX_HEADERS_SIZE);
+	evhttp_set_max_body_size(hs->http, HTTP_MAX_BODY_SIZE);
+	evhttp_set_timeout_tv(hs->http, &tv);
+	event_add(hs->sweep_ev, &sweep);
+	log_info("HTTP API on %s", listen);
+	*out = hs;
+	return 0;
+fail:
+	if (hs->sweep_ev)
+		event_free(hs->sweep_ev);
+	if (hs->http)
+		evhttp_free(hs->http);
+	free(hs);
+	return rc;
+}
+
+void
+http_close(struct http_server *hs)
+{
+	if (hs == NULL)
+		return;
+	/* Frees the listener and every connection (their requests with them;
+	 * conn_close_cb runs for those that had one). */
+	evhttp_free(hs->http);
+	for (size_t i = 0; i < HTTP_MAX_CONNECTIONS; i++) {
+		struct conn *c = &hs->conns[i];
+
+		if (c->watch)
+			event_free(c->watch);
+		if (c->bev)
+			bufferevent_decref(c->bev);
+	}
+	event_free(hs->sweep_ev);
+	free(hs);
+}

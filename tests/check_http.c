@@ -1,0 +1,1113 @@
+/*
+ * check_http.c — unit tests of the HTTP key API (daemon/http.c).
+ *
+ * The pure pieces (percent-decoding, routing, the request id header, the
+ * JSON and base64 writers, the status mapping) are static in http.c, so this
+ * file includes http.c itself.  The last tests run a real server in this
+ * process against a fake node and raw client sockets: answers arriving
+ * later or at once, a client that leaves before its answer, the connection
+ * limit and the idle deadline (both set low here).
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+/* Small limits, so that the server tests reach them quickly. */
+#define HTTP_MAX_CONNECTIONS	4
+#define HTTP_IDLE_TIMEOUT_S	1
+
+#include "http.c"
+
+#ifndef TEST_DATA_DIR
+#define TEST_DATA_DIR "tests/data"
+#endif
+
+/* A string literal with its length, embedded NUL bytes included. */
+#define L(lit) (lit), (sizeof(lit) - 1)
+
+/* --------------------------------------------------------- evbuffer text */
+
+/* The evbuffer's bytes as a NUL-terminated string (static storage). */
+static const char *
+text_of(struct evbuffer *b)
+{
+	static char out[64 * 1024];
+	size_t n = evbuffer_get_length(b);
+
+	ck_assert_uint_lt(n, sizeof(out));
+	evbuffer_copyout(b, out, n);
+	out[n] = '\0';
+	return out;
+}
+
+static const char *
+json_str_of(const char *s, size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+	static char out[4096];
+
+	json_str(b, s, len);
+	snprintf(out, sizeof(out), "%s", text_of(b));
+	evbuffer_free(b);
+	return out;
+}
+
+static const char *
+base64_of(const char *s, size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+	static char out[4096];
+
+	json_base64(b, s, len);
+	snprintf(out, sizeof(out), "%s", text_of(b));
+	evbuffer_free(b);
+	return out;
+}
+
+/* ------------------------------------------------------- percent-decoding */
+
+static int
+decode(const char *in, char *out, size_t cap, size_t *outlen)
+{
+	return pct_decode(in, strlen(in), out, cap, outlen);
+}
+
+START_TEST(test_percent_escapes_decode_and_plus_stays_a_plus)
+{
+	char out[64];
+	size_t n = 99;
+
+	ck_assert_int_eq(decode("/a%20b%2Fc+d%7e%7E", out, sizeof(out), &n), 0);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_mem_eq(out, "/a b/c+d~~", 10);
+	ck_assert_int_eq(decode("%C3%A9%ff", out, sizeof(out), &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_mem_eq(out, "\xc3\xa9\xff", 3);
+	ck_assert_int_eq(decode("", out, sizeof(out), &n), 0);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(test_malformed_percent_escapes_are_refused)
+{
+	static const char *const bad[] = {
+		"%", "a%", "a%4", "%zz", "%g0", "%0g", "%%", "/x%2", "% 20", "%+1",
+	};
+	char out[64];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(decode(bad[i], out, sizeof(out), &n) == -EINVAL, "%s decoded",
+		    bad[i]);
+}
+END_TEST
+
+START_TEST(test_a_nul_byte_escaped_as_percent_00_is_refused)
+{
+	char out[64];
+	size_t n;
+
+	ck_assert_int_eq(decode("/a%00b", out, sizeof(out), &n), -EILSEQ);
+	ck_assert_int_eq(decode("%00", out, sizeof(out), &n), -EILSEQ);
+	ck_assert_int_eq(pct_decode(L("a\0b"), out, sizeof(out), &n), -EILSEQ);
+}
+END_TEST
+
+START_TEST(test_decoding_stops_at_the_capacity_counting_decoded_bytes)
+{
+	char out[4];
+	size_t n;
+
+	ck_assert_int_eq(decode("%41%42%43%44", out, 4, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(decode("%41%42%43%44%45", out, 4, &n), -E2BIG);
+	ck_assert_int_eq(decode("abcde", out, 4, &n), -E2BIG);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- routes */
+
+START_TEST(test_paths_route_to_keys_status_health_and_metrics)
+{
+	struct target t;
+	char err[256];
+
+	ck_assert_int_eq(parse_target("/v1/keys/app/db", NULL, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(t.route, R_KEYS);
+	ck_assert_str_eq(t.rawkey, "/app/db");
+	ck_assert(!t.stale && !t.list);
+	ck_assert_int_eq(parse_target("/v1/keys", NULL, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(t.route, R_KEYS);
+	ck_assert_str_eq(t.rawkey, "");
+	ck_assert_int_eq(parse_target("/v1/status", "x=1", &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(t.route, R_STATUS);
+	ck_assert_int_eq(parse_target("/v1/health", NULL, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(t.route, R_HEALTH);
+	ck_assert_int_eq(parse_target("/metrics", NULL, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(t.route, R_METRICS);
+}
+END_TEST
+
+START_TEST(test_unknown_paths_are_404)
+{
+	static const char *const paths[] = {
+		"/", "", "/v1", "/v1/", "/v1/keysx", "/v1/key", "/v2/keys/a", "/V1/keys/a",
+		"/v1/status/", "/metrics/x", "/v1/%6beys/a",
+	};
+	struct target t;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		ck_assert_msg(parse_target(paths[i], NULL, &t, err, sizeof(err)) == 404,
+		    "%s routed", paths[i]);
+	ck_assert_int_eq(parse_target(NULL, NULL, &t, err, sizeof(err)), 404);
+	ck_assert_ptr_nonnull(strstr(err, "/v1/keys"));
+}
+END_TEST
+
+START_TEST(test_stale_and_list_parameters_set_flags)
+{
+	struct target t;
+	char err[256];
+
+	ck_assert_int_eq(parse_target("/v1/keys/a", "stale", &t, err, sizeof(err)), 0);
+	ck_assert(t.stale && !t.list);
+	ck_assert_int_eq(parse_target("/v1/keys/a/", "list&stale=1", &t, err, sizeof(err)), 0);
+	ck_assert(t.stale && t.list);
+	ck_assert_int_eq(parse_target("/v1/keys/a/", "list=true&stale=false", &t, err,
+	    sizeof(err)), 0);
+	ck_assert(!t.stale && t.list);
+	ck_assert_int_eq(parse_target("/v1/keys/a", "stale=0&&", &t, err, sizeof(err)), 0);
+	ck_assert(!t.stale && !t.list);
+	ck_assert_int_eq(parse_target("/v1/keys/a", "", &t, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_unknown_parameters_and_flag_values_are_400)
+{
+	struct target t;
+	char err[256];
+
+	ck_assert_int_eq(parse_target("/v1/keys/a", "stael", &t, err, sizeof(err)), 400);
+	ck_assert_ptr_nonnull(strstr(err, "stael"));
+	ck_assert_int_eq(parse_target("/v1/keys/a", "stale=yes", &t, err, sizeof(err)), 400);
+	ck_assert_int_eq(parse_target("/v1/keys/a", "list=2", &t, err, sizeof(err)), 400);
+	ck_assert_int_eq(parse_target("/v1/keys/a", "stale&x=1", &t, err, sizeof(err)), 400);
+	ck_assert_int_eq(parse_target("/v1/keys/a", "=1", &t, err, sizeof(err)), 0);
+}
+END_TEST
+
+static int
+key_of(const char *path, const char *query, char *buf, size_t *len, char *err, size_t errlen)
+{
+	struct target t;
+	int rc = parse_target(path, query, &t, err, errlen);
+
+	return rc ? rc : decode_key(&t, buf, len, err, errlen);
+}
+
+START_TEST(test_the_key_is_the_decoded_path_after_v1_keys)
+{
+	char key[RAFTCONF_MAX_KEY], err[256];
+	size_t len;
+
+	ck_assert_int_eq(key_of("/v1/keys/app/db/host", NULL, key, &len, err, sizeof(err)), 0);
+	ck_assert_uint_eq(len, 12);
+	ck_assert_mem_eq(key, "/app/db/host", 12);
+	ck_assert_int_eq(key_of("/v1/keys/a%3Fb%25", NULL, key, &len, err, sizeof(err)), 0);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_mem_eq(key, "/a?b%", 5);
+	ck_assert_int_eq(key_of("/v1/keys/", NULL, key, &len, err, sizeof(err)), 0);
+	ck_assert_uint_eq(len, 1);
+}
+END_TEST
+
+START_TEST(test_a_list_prefix_may_be_empty_and_slash_lists_everything)
+{
+	char key[RAFTCONF_MAX_KEY], err[256];
+	size_t len;
+
+	ck_assert_int_eq(key_of("/v1/keys/app/", "list", key, &len, err, sizeof(err)), 0);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_mem_eq(key, "/app/", 5);
+	ck_assert_int_eq(key_of("/v1/keys/", "list", key, &len, err, sizeof(err)), 0);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(key_of("/v1/keys", "list", key, &len, err, sizeof(err)), 0);
+	ck_assert_uint_eq(len, 0);
+}
+END_TEST
+
+START_TEST(test_bad_keys_are_400_with_a_reason)
+{
+	char key[RAFTCONF_MAX_KEY], err[256], path[4 * RAFTCONF_MAX_KEY];
+	size_t len;
+
+	ck_assert_int_eq(key_of("/v1/keys", NULL, key, &len, err, sizeof(err)), 400);
+	ck_assert_ptr_nonnull(strstr(err, "empty key"));
+	ck_assert_int_eq(key_of("/v1/keys/a%zz", NULL, key, &len, err, sizeof(err)), 400);
+	ck_assert_ptr_nonnull(strstr(err, "percent-escape"));
+	ck_assert_int_eq(key_of("/v1/keys/a%00", NULL, key, &len, err, sizeof(err)), 400);
+	ck_assert_ptr_nonnull(strstr(err, "NUL"));
+
+	/* "/" and MAX_KEY - 1 letters is the longest key; one more is refused. */
+	snprintf(path, sizeof(path), "/v1/keys/");
+	memset(path + 9, 'k', RAFTCONF_MAX_KEY - 1);
+	path[9 + RAFTCONF_MAX_KEY - 1] = '\0';
+	ck_assert_int_eq(key_of(path, NULL, key, &len, err, sizeof(err)), 0);
+	ck_assert_uint_eq(len, RAFTCONF_MAX_KEY);
+	strcat(path, "k");
+	ck_assert_int_eq(key_of(path, NULL, key, &len, err, sizeof(err)), 400);
+	ck_assert_ptr_nonnull(strstr(err, "longer than"));
+	/* Escapes count decoded: 1024 bytes written as %6b are fine. */
+	snprintf(path, sizeof(path), "/v1/keys/");
+	for (int i = 0; i < RAFTCONF_MAX_KEY - 1; i++)
+		strcat(path, "%6b");
+	ck_assert_int_eq(key_of(path, NULL, key, &len, err, sizeof(err)), 0);
+	ck_assert_uint_eq(len, RAFTCONF_MAX_KEY);
+}
+END_TEST
+
+START_TEST(test_methods_allowed_per_route)
+{
+	ck_assert(method_allowed(R_KEYS, EVHTTP_REQ_GET));
+	ck_assert(method_allowed(R_KEYS, EVHTTP_REQ_HEAD));
+	ck_assert(method_allowed(R_KEYS, EVHTTP_REQ_PUT));
+	ck_assert(method_allowed(R_KEYS, EVHTTP_REQ_DELETE));
+	ck_assert(!method_allowed(R_KEYS, EVHTTP_REQ_POST));
+	ck_assert(!method_allowed(R_KEYS, EVHTTP_REQ_PATCH));
+	ck_assert(!method_allowed(R_KEYS, EVHTTP_REQ_OPTIONS));
+	ck_assert(method_allowed(R_STATUS, EVHTTP_REQ_GET));
+	ck_assert(!method_allowed(R_STATUS, EVHTTP_REQ_PUT));
+	ck_assert(!method_allowed(R_METRICS, EVHTTP_REQ_DELETE));
+	ck_assert(!method_allowed(R_HEALTH, EVHTTP_REQ_POST));
+}
+END_TEST
+
+/* ------------------------------------------------------------ request id */
+
+START_TEST(test_a_request_id_is_two_decimal_u64)
+{
+	uint64_t c = 0, s = 0;
+
+	ck_assert_int_eq(parse_request_id("12-34", &c, &s), 0);
+	ck_assert_uint_eq(c, 12);
+	ck_assert_uint_eq(s, 34);
+	ck_assert_int_eq(parse_request_id(" \t7-0 ", &c, &s), 0);
+	ck_assert_uint_eq(c, 7);
+	ck_assert_uint_eq(s, 0);
+	ck_assert_int_eq(parse_request_id("18446744073709551615-18446744073709551615", &c, &s), 0);
+	ck_assert_uint_eq(c, UINT64_MAX);
+	ck_assert_uint_eq(s, UINT64_MAX);
+}
+END_TEST
+
+START_TEST(test_malformed_or_overflowing_request_ids_are_refused)
+{
+	static const char *const bad[] = {
+		"", "-", "1", "1-", "-1", "1-2-3", "a-1", "1-b", "1 -2", "1- 2", "+1-2", "1-+2",
+		"0-5", "18446744073709551616-1", "1-18446744073709551616",
+		"99999999999999999999-1", "0x1-2", "1-2x",
+	};
+	uint64_t c = 42, s = 43;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(parse_request_id(bad[i], &c, &s) == -EINVAL, "\"%s\" parsed",
+		    bad[i]);
+	ck_assert_uint_eq(c, 42);
+	ck_assert_uint_eq(s, 43);
+}
+END_TEST
+
+/* ------------------------------------------------------------ status codes */
+
+START_TEST(test_error_codes_map_to_http_statuses)
+{
+	ck_assert_int_eq(status_of_error(PROTO_E_NOTFOUND), 404);
+	ck_assert_int_eq(status_of_error(PROTO_E_NOLEADER), 503);
+	ck_assert_int_eq(status_of_error(PROTO_E_NOTMEMBER), 503);
+	ck_assert_int_eq(status_of_error(PROTO_E_TIMEOUT), 504);
+	ck_assert_int_eq(status_of_error(PROTO_E_TOOBIG), 413);
+	ck_assert_int_eq(status_of_error(PROTO_E_BADREQ), 400);
+	ck_assert_int_eq(status_of_error(PROTO_E_REFUSED), 409);
+	ck_assert_int_eq(status_of_error(PROTO_E_INTERNAL), 500);
+	ck_assert_int_eq(status_of_error(PROTO_E_REDIRECT), 500);
+	ck_assert_int_eq(status_of_error(0), 500);
+	ck_assert_int_eq(status_of_error(999), 500);
+	ck_assert_str_eq(reason_of(413), "Content Too Large");
+	ck_assert_str_eq(reason_of(405), "Method Not Allowed");
+	ck_assert_str_eq(reason_of(299), "Error");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ JSON */
+
+START_TEST(test_utf8_validation_follows_rfc_3629)
+{
+	ck_assert(utf8_valid(L("plain ascii")));
+	ck_assert(utf8_valid(L("")));
+	ck_assert(utf8_valid(L("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")));
+	ck_assert(utf8_valid(L("\xf4\x8f\xbf\xbf")));		/* U+10FFFF */
+	ck_assert(utf8_valid(L("\xed\x9f\xbf")));		/* U+D7FF */
+	ck_assert(utf8_valid(L("\xef\xbf\xbf")));		/* U+FFFF */
+	ck_assert(!utf8_valid(L("\xc0\xaf")));			/* overlong "/" */
+	ck_assert(!utf8_valid(L("\xc1\xbf")));
+	ck_assert(!utf8_valid(L("\xe0\x9f\xbf")));		/* overlong */
+	ck_assert(!utf8_valid(L("\xf0\x8f\xbf\xbf")));		/* overlong */
+	ck_assert(!utf8_valid(L("\xed\xa0\x80")));		/* surrogate */
+	ck_assert(!utf8_valid(L("\xf4\x90\x80\x80")));		/* over U+10FFFF */
+	ck_assert(!utf8_valid(L("\xf5\x80\x80\x80")));
+	ck_assert(!utf8_valid(L("\xe2\x82")));			/* truncated */
+	ck_assert(!utf8_valid(L("a\x80")));			/* lone continuation */
+	ck_assert(!utf8_valid(L("\xff")));
+	ck_assert(!utf8_valid(L("\xe2\x28\xa1")));
+}
+END_TEST
+
+START_TEST(test_json_strings_escape_quotes_backslashes_and_controls)
+{
+	ck_assert_str_eq(json_str_of(L("a\"b\\c")), "\"a\\\"b\\\\c\"");
+	ck_assert_str_eq(json_str_of(L("\n\r\t\x01\x1f\x7f")),
+	    "\"\\n\\r\\t\\u0001\\u001f\\u007f\"");
+	ck_assert_str_eq(json_str_of(L("a\0b")), "\"a\\u0000b\"");
+	ck_assert_str_eq(json_str_of(L("/caf\xc3\xa9\xf0\x9f\x98\x80")),
+	    "\"/caf\xc3\xa9\xf0\x9f\x98\x80\"");
+	ck_assert_str_eq(json_str_of(L("")), "\"\"");
+}
+END_TEST
+
+START_TEST(test_json_strings_replace_invalid_utf8_in_messages)
+{
+	ck_assert_str_eq(json_str_of(L("key not found: a\xff\xc0\xafz")),
+	    "\"key not found: a\\ufffd\\ufffd\\ufffdz\"");
+}
+END_TEST
+
+START_TEST(test_long_json_strings_are_written_whole)
+{
+	static char in[5000], want[5000 * 6 + 3];
+	struct evbuffer *b = evbuffer_new();
+	char *w = want;
+
+	*w++ = '"';
+	for (size_t i = 0; i < sizeof(in); i++) {
+		in[i] = i % 3 == 0 ? '\x02' : i % 3 == 1 ? 'x' : '"';
+		w += sprintf(w, "%s", i % 3 == 0 ? "\\u0002" : i % 3 == 1 ? "x" : "\\\"");
+	}
+	*w++ = '"';
+	*w = '\0';
+	json_str(b, in, sizeof(in));
+	ck_assert_str_eq(text_of(b), want);
+	evbuffer_free(b);
+}
+END_TEST
+
+START_TEST(test_base64_matches_the_rfc_4648_vectors)
+{
+	ck_assert_str_eq(base64_of(L("")), "\"\"");
+	ck_assert_str_eq(base64_of(L("f")), "\"Zg==\"");
+	ck_assert_str_eq(base64_of(L("fo")), "\"Zm8=\"");
+	ck_assert_str_eq(base64_of(L("foo")), "\"Zm9v\"");
+	ck_assert_str_eq(base64_of(L("foob")), "\"Zm9vYg==\"");
+	ck_assert_str_eq(base64_of(L("fooba")), "\"Zm9vYmE=\"");
+	ck_assert_str_eq(base64_of(L("foobar")), "\"Zm9vYmFy\"");
+	ck_assert_str_eq(base64_of(L("\xff\xfe\x00")), "\"//4A\"");
+}
+END_TEST
+
+/* A LIST_REPLY frame with the given entries, decoded into *m (frame kept in buf). */
+static void
+make_list(struct proto_buf *buf, struct proto_msg *m, const struct proto_entry *e, size_t n,
+	  uint8_t flags)
+{
+	struct proto_reply rb;
+	char err[256];
+
+	proto_buf_init(buf);
+	ck_assert_int_eq(proto_reply_begin(&rb, buf, PROTO_T_LIST_REPLY, 9), 0);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(proto_reply_add_entry(&rb, e[i].key, e[i].revision,
+		    e[i].value), 0);
+	ck_assert_int_eq(proto_reply_end(&rb, flags), 0);
+	ck_assert_int_eq(proto_decode(buf->data, buf->len, m, err, sizeof(err)), 0);
+}
+
+#define STR(lit) ((struct proto_str){ (lit), sizeof(lit) - 1 })
+
+START_TEST(test_a_list_reply_renders_as_json_with_base64_for_bytes)
+{
+	const struct proto_entry e[] = {
+		{ STR("/a"), 3, STR("plain") },
+		{ STR("/b\"q\\"), 4, STR("line\nbreak\x01") },
+		{ STR("/c"), 5, STR("\xff\x00\x01") },
+		{ STR("/d\xff"), 6, STR("caf\xc3\xa9") },
+		{ STR("/e"), 18446744073709551615ULL, STR("") },
+	};
+	struct proto_buf buf;
+	struct proto_msg m;
+	struct evbuffer *out = evbuffer_new();
+
+	make_list(&buf, &m, e, 5, 0);
+	ck_assert_int_eq(json_list(out, &m), 0);
+	ck_assert_str_eq(text_of(out), "{\"keys\":["
+	    "{\"key\":\"/a\",\"revision\":3,\"value\":\"plain\"},"
+	    "{\"key\":\"/b\\\"q\\\\\",\"revision\":4,\"value\":\"line\\nbreak\\u0001\"},"
+	    "{\"key\":\"/c\",\"revision\":5,\"value_base64\":\"/wAB\"},"
+	    "{\"key_base64\":\"L2T/\",\"revision\":6,\"value\":\"caf\xc3\xa9\"},"
+	    "{\"key\":\"/e\",\"revision\":18446744073709551615,\"value\":\"\"}"
+	    "],\"truncated\":false}");
+	evbuffer_free(out);
+	proto_buf_free(&buf);
+}
+END_TEST
+
+START_TEST(test_an_empty_or_truncated_list_says_so)
+{
+	const struct proto_entry e[] = { { STR("/k"), 1, STR("v") } };
+	struct proto_buf buf;
+	struct proto_msg m;
+	struct evbuffer *out = evbuffer_new();
+
+	make_list(&buf, &m, e, 0, 0);
+	ck_assert_int_eq(json_list(out, &m), 0);
+	ck_assert_str_eq(text_of(out), "{\"keys\":[],\"truncated\":false}");
+	proto_buf_free(&buf);
+	evbuffer_drain(out, evbuffer_get_length(out));
+	make_list(&buf, &m, e, 1, PROTO_F_TRUNCATED);
+	ck_assert_int_eq(json_list(out, &m), 0);
+	ck_assert_str_eq(text_of(out),
+	    "{\"keys\":[{\"key\":\"/k\",\"revision\":1,\"value\":\"v\"}],\"truncated\":true}");
+	evbuffer_free(out);
+	proto_buf_free(&buf);
+}
+END_TEST
+
+START_TEST(test_json_list_refuses_a_message_that_is_not_a_list)
+{
+	struct proto_msg m = { .type = PROTO_T_OK };
+	struct evbuffer *out = evbuffer_new();
+
+	ck_assert_int_eq(json_list(out, &m), -EPROTO);
+	evbuffer_free(out);
+}
+END_TEST
+
+/* ---------------------------------------------- a server in this process */
+
+struct fake_node {
+	int requests;
+	uint64_t handle;
+	struct proto_msg last;
+	char key[RAFTCONF_MAX_KEY + 1];
+	char value[64];
+	size_t value_len;
+	bool answer_at_once;		/* reply from inside the request callback */
+	int reply_rc;
+	struct http_server *hs;
+	bool healthy;
+};
+
+static struct event_base *base;
+static struct fake_node node;
+
+static int
+reply_value(uint64_t handle, uint64_t revision, const char *value)
+{
+	struct proto_msg m = { .type = PROTO_T_VALUE, .id = handle };
+	struct proto_buf b;
+	int rc;
+
+	m.value_reply.revision = revision;
+	m.value_reply.value = proto_cstr(value);
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_encode(&b, &m, NULL, 0), 0);
+	rc = http_reply(node.hs, handle, b.data, b.len);
+	proto_buf_free(&b);
+	return rc;
+}
+
+static int
+reply_error_code(uint64_t handle, uint16_t code, const char *text)
+{
+	struct proto_msg m = { .type = PROTO_T_ERROR, .id = handle };
+	struct proto_buf b;
+	int rc;
+
+	m.error.code = code;
+	m.error.message = proto_cstr(text);
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_encode(&b, &m, NULL, 0), 0);
+	rc = http_reply(node.hs, handle, b.data, b.len);
+	proto_buf_free(&b);
+	return rc;
+}
+
+static void
+fake_request(void *arg, uint64_t handle, const struct proto_msg *m)
+{
+	struct fake_node *n = arg;
+	struct proto_str key = m->type == PROTO_T_SET ? m->set.key : m->type == PROTO_T_DEL ?
+	    m->del.key : m->type == PROTO_T_LIST ? m->list.prefix : m->get.key;
+
+	n->requests++;
+	n->handle = handle;
+	n->last = *m;
+	ck_assert_uint_eq(m->id, handle);
+	ck_assert_uint_lt(key.len, sizeof(n->key));
+	memcpy(n->key, key.ptr, key.len);
+	n->key[key.len] = '\0';
+	n->value_len = 0;
+	if (m->type == PROTO_T_SET) {
+		ck_assert_uint_le(m->set.value.len, sizeof(n->value));
+		memcpy(n->value, m->set.value.ptr, m->set.value.len);
+		n->value_len = m->set.value.len;
+	}
+	if (n->answer_at_once)
+		n->reply_rc = reply_value(handle, 11, "at once");
+}
+
+static void
+fake_status(void *arg, struct evbuffer *out)
+{
+	evbuffer_add_printf(out, "{\"id\":\"n1\"}");
+}
+
+static int
+fake_health(void *arg, char *why, size_t whylen)
+{
+	struct fake_node *n = arg;
+
+	if (n->healthy)
+		return 0;
+	snprintf(why, whylen, "no leader known");
+	return -1;
+}
+
+static void
+fake_metrics(void *arg, struct evbuffer *out)
+{
+	evbuffer_add_printf(out, "raftconfd_term 3\n");
+}
+
+static const struct http_callbacks fake_cb = {
+	fake_request, fake_status, fake_health, fake_metrics,
+};
+
+/* A port nobody listens on now (bound to 0 by the kernel, then released). */
+static int
+free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+static int port;
+
+static void
+server_setup(void)
+{
+	char listen[64], err[256];
+
+	log_set_level(LOG_WARNING);
+	memset(&node, 0, sizeof(node));
+	node.healthy = true;
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	port = free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	ck_assert_msg(http_open(base, listen, &fake_cb, &node, &node.hs, err, sizeof(err)) == 0,
+	    "http_open: %s", err);
+}
+
+static void
+server_teardown(void)
+{
+	http_close(node.hs);
+	event_base_free(base);
+}
+
+static int
+client_connect(void)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr.s_addr = htonl(0x7f000001),
+	};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	return fd;
+}
+
+static void
+client_send(int fd, const char *req)
+{
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+}
+
+static void
+stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* Turn the loop once, waiting at most ms for something to happen. */
+static void
+loop_once(int ms)
+{
+	struct timeval tv = { ms / 1000, ms % 1000 * 1000 };
+	bool fired = false;
+	struct event *t = evtimer_new(base, stop_cb, &fired);
+
+	evtimer_add(t, &tv);
+	event_base_loop(base, EVLOOP_ONCE);
+	event_free(t);
+}
+
+/* Run the loop until the node has seen n requests (2 s at most). */
+static void
+until_requests(int n)
+{
+	for (int i = 0; i < 200 && node.requests < n; i++)
+		loop_once(10);
+	ck_assert_int_eq(node.requests, n);
+}
+
+/* Run the loop until a whole response is on fd; it is returned (static). */
+static const char *
+client_response(int fd)
+{
+	static char buf[8192];
+	size_t have = 0;
+
+	for (int i = 0; i < 200; i++) {
+		ssize_t r;
+		const char *end, *cl;
+
+		loop_once(10);
+		while ((r = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0)
+			have += r;
+		buf[have] = '\0';
+		if ((end = strstr(buf, "\r\n\r\n")) == NULL)
+			continue;
+		cl = strstr(buf, "\r\nContent-Length: ");
+		if (cl && cl < end && (size_t)(end + 4 - buf) + strtoul(cl + 18, NULL, 10) <= have)
+			return buf;
+		if (r == 0)
+			return buf;
+	}
+	ck_abort_msg("no whole response; got \"%s\"", buf);
+	return NULL;
+}
+
+static const char *
+body_of(const char *resp)
+{
+	const char *b = strstr(resp, "\r\n\r\n");
+
+	return b ? b + 4 : "";
+}
+
+START_TEST(test_a_get_reaches_the_node_and_its_later_answer_the_client)
+{
+	int fd = client_connect();
+	const char *resp;
+
+	client_send(fd, "GET /v1/keys/app/db%2Fhost?stale HTTP/1.1\r\nHost: x\r\n\r\n");
+	until_requests(1);
+	ck_assert_int_eq(node.last.type, PROTO_T_GET);
+	ck_assert_int_eq(node.last.get.flags, PROTO_F_STALE);
+	ck_assert_str_eq(node.key, "/app/db/host");
+	ck_assert_int_eq(reply_value(node.handle, 42, "10.0.0.5"), 0);
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 200 ", 13) == 0, "%s", resp);
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nX-Raftconf-Revision: 42\r\n"));
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nContent-Type: application/octet-stream\r\n"));
+	ck_assert_str_eq(body_of(resp), "10.0.0.5");
+	/* The handle is spent: a second answer finds nobody. */
+	ck_assert_int_eq(reply_value(node.handle, 42, "again"), -ENOTCONN);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_an_answer_given_inside_the_request_callback_is_sent)
+{
+	int fd = client_connect();
+	const char *resp;
+
+	node.answer_at_once = true;
+	client_send(fd, "GET /v1/keys/k HTTP/1.1\r\nHost: x\r\n\r\n");
+	until_requests(1);
+	ck_assert_int_eq(node.reply_rc, 0);
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 200 ", 13) == 0, "%s", resp);
+	ck_assert_str_eq(body_of(resp), "at once");
+	/* The connection serves the next request too. */
+	node.answer_at_once = false;
+	client_send(fd, "DELETE /v1/keys/k HTTP/1.1\r\nHost: x\r\n\r\n");
+	until_requests(2);
+	ck_assert_int_eq(node.last.type, PROTO_T_DEL);
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_NOTFOUND, "key not found: /k"), 0);
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 404 ", 13) == 0, "%s", resp);
+	ck_assert_str_eq(body_of(resp), "{\"error\":\"key not found: /k\"}\n");
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_a_client_gone_before_the_answer_makes_reply_enotconn)
+{
+	int fd = client_connect(), fd2;
+	uint64_t h;
+
+	client_send(fd, "PUT /v1/keys/w HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+	until_requests(1);
+	ck_assert_int_eq(node.last.type, PROTO_T_SET);
+	ck_assert_str_eq(node.key, "/w");
+	ck_assert_uint_eq(node.value_len, 3);
+	ck_assert_uint_ne(node.last.set.client_id, 0);
+	h = node.handle;
+	ck_assert_ptr_nonnull(conn_by_handle(node.hs, h));
+	close(fd);
+	/* The server notices by itself, before any answer comes. */
+	for (int i = 0; i < 100 && conn_by_handle(node.hs, h); i++)
+		loop_once(10);
+	ck_assert_ptr_null(conn_by_handle(node.hs, h));
+	ck_assert_int_eq(reply_value(h, 1, "late"), -ENOTCONN);
+	ck_assert_int_eq(reply_value(h, 1, "later"), -ENOTCONN);
+	/* The slot is reused by the next client, whose handle differs. */
+	for (int i = 0; i < 10; i++)
+		loop_once(10);
+	fd2 = client_connect();
+	client_send(fd2, "GET /v1/keys/w HTTP/1.1\r\nHost: x\r\n\r\n");
+	until_requests(2);
+	ck_assert_uint_ne(node.handle, h);
+	/* A client that left in the same instant as the answer: found out
+	 * when the answer comes. */
+	h = node.handle;
+	shutdown(fd2, SHUT_WR);
+	ck_assert_int_eq(reply_value(h, 1, "nobody"), -ENOTCONN);
+	close(fd2);
+	for (int i = 0; i < 10; i++)
+		loop_once(10);
+	fd2 = client_connect();
+	client_send(fd2, "GET /v1/keys/w HTTP/1.1\r\nHost: x\r\n\r\n");
+	until_requests(3);
+	ck_assert_int_eq(reply_value(h, 1, "stale handle"), -ENOTCONN);
+	ck_assert_int_eq(reply_value(node.handle, 2, "ok"), 0);
+	ck_assert_str_eq(body_of(client_response(fd2)), "ok");
+	close(fd2);
+}
+END_TEST
+
+START_TEST(test_writes_carry_the_request_id_header_or_a_counter)
+{
+	int fd = client_connect();
+	uint64_t client;
+
+	client_send(fd, "PUT /v1/keys/a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1");
+	until_requests(1);
+	client = node.last.set.client_id;
+	ck_assert_uint_eq(node.last.set.seq, 1);
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_NOLEADER, "no leader"), 0);
+	ck_assert_msg(strncmp(client_response(fd), "HTTP/1.1 503 ", 13) == 0, "not 503");
+	client_send(fd, "DELETE /v1/keys/a HTTP/1.1\r\nHost: x\r\n\r\n");
+	until_requests(2);
+	ck_assert_uint_eq(node.last.del.client_id, client);
+	ck_assert_uint_eq(node.last.del.seq, 2);
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_TIMEOUT, "timed out"), 0);
+	ck_assert_msg(strncmp(client_response(fd), "HTTP/1.1 504 ", 13) == 0, "not 504");
+	client_send(fd, "PUT /v1/keys/a HTTP/1.1\r\nHost: x\r\n"
+	    "X-Raftconf-Request-Id: 77-5\r\nContent-Length: 0\r\n\r\n");
+	until_requests(3);
+	ck_assert_uint_eq(node.last.set.client_id, 77);
+	ck_assert_uint_eq(node.last.set.seq, 5);
+	ck_assert_uint_eq(node.last.set.value.len, 0);
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_REFUSED, "newer write"), 0);
+	ck_assert_msg(strncmp(client_response(fd), "HTTP/1.1 409 ", 13) == 0, "not 409");
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_bad_requests_get_json_errors_without_reaching_the_node)
+{
+	static const struct { const char *req; const char *status; } cases[] = {
+		{ "POST /v1/keys/a HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", " 405 " },
+		{ "GET /v1/keys/a%zz HTTP/1.1\r\nHost: x\r\n\r\n", " 400 " },
+		{ "GET /v1/keys/a%00 HTTP/1.1\r\nHost: x\r\n\r\n", " 400 " },
+		{ "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", " 404 " },
+		{ "DELETE /v1/keys/a?list HTTP/1.1\r\nHost: x\r\n\r\n", " 400 " },
+		{ "PUT /v1/keys/a HTTP/1.1\r\nHost: x\r\nX-Raftconf-Request-Id: 0-1\r\n"
+		  "Content-Length: 0\r\n\r\n", " 400 " },
+	};
+	int fd = client_connect();
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *resp;
+
+		client_send(fd, cases[i].req);
+		resp = client_response(fd);
+		ck_assert_msg(strncmp(resp + 8, cases[i].status, 5) == 0, "%s -> %s",
+		    cases[i].req, resp);
+		ck_assert_msg(strncmp(body_of(resp), "{\"error\":\"", 10) == 0, "%s", resp);
+		ck_assert_ptr_nonnull(strstr(resp, "\r\nContent-Type: application/json\r\n"));
+		if (i == 0)
+			ck_assert_ptr_nonnull(strstr(resp,
+			    "\r\nAllow: GET, HEAD, PUT, DELETE\r\n"));
+	}
+	ck_assert_int_eq(node.requests, 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_a_value_over_the_limit_is_413_in_json)
+{
+	static char body[RAFTCONF_MAX_VALUE + 1];
+	char head[256];
+	const char *resp;
+	int fd = client_connect();
+	size_t off = 0;
+
+	snprintf(head, sizeof(head), "PUT /v1/keys/big HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: %zu\r\n\r\n", sizeof(body));
+	client_send(fd, head);
+	memset(body, 'v', sizeof(body));
+	/* The socket is non-blocking: feed it while the server reads. */
+	for (int i = 0; i < 100000 && off < sizeof(body); i++) {
+		ssize_t w = write(fd, body + off, sizeof(body) - off);
+
+		if (w > 0)
+			off += w;
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	}
+	ck_assert_uint_eq(off, sizeof(body));
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 413 ", 13) == 0, "%s", resp);
+	ck_assert_ptr_nonnull(strstr(body_of(resp), "limit"));
+	ck_assert_int_eq(node.requests, 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_status_health_and_metrics_come_from_the_callbacks)
+{
+	int fd = client_connect();
+	const char *resp;
+
+	client_send(fd, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n");
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 200 ", 13) == 0, "%s", resp);
+	ck_assert_str_eq(body_of(resp), "{\"id\":\"n1\"}\n");
+	client_send(fd, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+	ck_assert_str_eq(body_of(client_response(fd)), "{\"health\":\"ok\"}\n");
+	node.healthy = false;
+	client_send(fd, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 503 ", 13) == 0, "%s", resp);
+	ck_assert_str_eq(body_of(resp), "{\"error\":\"no leader known\"}\n");
+	client_send(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+	resp = client_response(fd);
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nContent-Type: text/plain; version=0.0.4\r\n"));
+	ck_assert_str_eq(body_of(resp), "raftconfd_term 3\n");
+	ck_assert_int_eq(node.requests, 0);
+	close(fd);
+}
+END_TEST
+
+/* Has the server closed fd?  Turns the loop for up to ms; fails on data. */
+static bool
+closed_within(int fd, int ms)
+{
+	char b[256];
+
+	for (int i = 0; i < ms / 10; i++) {
+		ssize_t r = read(fd, b, sizeof(b));
+
+		if (r == 0 || (r < 0 && errno == ECONNRESET))
+			return true;
+		ck_assert_msg(r < 0, "the server answered: %.*s", (int)r, b);
+		loop_once(10);
+	}
+	return false;
+}
+
+START_TEST(test_an_idle_client_is_cut_off)
+{
+	int fd = client_connect();
+
+	ck_assert(closed_within(fd, 3000));
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_a_client_trickling_its_request_is_cut_off)
+{
+	static const char req[] = "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n";
+	int fd = client_connect();
+	bool closed = false;
+
+	/* A byte every 100 ms never lets a read time out; the whole request
+	 * would take 3.7 s, over the 1 s deadline. */
+	for (size_t i = 0; i < sizeof(req) - 1 && !closed; i++) {
+		if (send(fd, req + i, 1, MSG_NOSIGNAL) != 1)
+			break;
+		closed = closed_within(fd, 100);
+	}
+	ck_assert(closed || closed_within(fd, 100));
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_clients_over_the_connection_limit_wait_until_one_leaves)
+{
+	int fds[HTTP_MAX_CONNECTIONS], extra;
+	const char *resp;
+	char b[64];
+
+	for (int i = 0; i < HTTP_MAX_CONNECTIONS; i++)
+		fds[i] = client_connect();
+	for (int i = 0; i < 100 && node.hs->nconns < HTTP_MAX_CONNECTIONS; i++)
+		loop_once(10);
+	ck_assert_uint_eq(node.hs->nconns, HTTP_MAX_CONNECTIONS);
+	ck_assert(node.hs->paused);
+	/* The kernel completes the connection; nobody serves it yet. */
+	extra = client_connect();
+	client_send(extra, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n");
+	for (int i = 0; i < 20; i++)
+		loop_once(10);
+	ck_assert_int_lt(read(extra, b, sizeof(b)), 0);
+	ck_assert_uint_eq(node.hs->nconns, HTTP_MAX_CONNECTIONS);
+	/* One leaves: its slot is reclaimed and the waiting client served. */
+	close(fds[0]);
+	resp = client_response(extra);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 200 ", 13) == 0, "%s", resp);
+	ck_assert_uint_le(node.hs->nconns, HTTP_MAX_CONNECTIONS);
+	for (int i = 1; i < HTTP_MAX_CONNECTIONS; i++)
+		close(fds[i]);
+	close(extra);
+	for (int i = 0; i < 100 && node.hs->nconns > 0; i++)
+		loop_once(10);
+	ck_assert_uint_eq(node.hs->nconns, 0);
+	ck_assert(!node.hs->paused);
+}
+END_TEST
+
+START_TEST(test_closing_the_server_with_requests_in_flight_frees_everything)
+{
+	int fd = client_connect(), idle = client_connect();
+
+	client_send(fd, "GET /v1/keys/pending HTTP/1.1\r\nHost: x\r\n\r\n");
+	until_requests(1);
+	http_close(node.hs);
+	node.hs = NULL;		/* teardown's http_close(NULL) is a no-op */
+	close(fd);
+	close(idle);
+}
+END_TEST
+
+START_TEST(test_open_refuses_bad_addresses_and_a_busy_port)
+{
+	struct http_server *hs = NULL;
+	char listen[64], err[256];
+
+	ck_assert_int_eq(http_open(base, "localhost:80", &fake_cb, &node, &hs, err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_int_eq(http_open(base, "127.0.0.1", &fake_cb, &node, &hs, err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "port"));
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	ck_assert_int_eq(http_open(base, listen, &fake_cb, &node, &hs, err, sizeof(err)),
+	    -EADDRINUSE);
+	ck_assert_ptr_nonnull(strstr(err, listen));
+	ck_assert_ptr_null(hs);
+}
+END_TEST
+
+static Suite *
+http_suite(void)
+{
+	Suite *s = suite_create("http");
+	TCase *tc;
+
+	tc = tcase_create("percent-decoding");
+	tcase_add_test(tc, test_percent_escapes_decode_and_plus_stays_a_plus);
+	tcase_add_test(tc, test_malformed_percent_escapes_are_refused);
+	tcase_add_test(tc, test_a_nul_byte_escaped_as_percent_00_is_refused);
+	tcase_add_test(tc, test_decoding_stops_at_the_capacity_counting_decoded_bytes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("routes");
+	tcase_add_test(tc, test_paths_route_to_keys_status_health_and_metrics);
+	tcase_add_test(tc, test_unknown_paths_are_404);
+	tcase_add_test(tc, test_stale_and_list_parameters_set_flags);
+	tcase_add_test(tc, test_unknown_parameters_and_flag_values_are_400);
+	tcase_add_test(tc, test_the_key_is_the_decoded_path_after_v1_keys);
+	tcase_add_test(tc, test_a_list_prefix_may_be_empty_and_slash_lists_everything);
+	tcase_add_test(tc, test_bad_keys_are_400_with_a_reason);
+	tcase_add_test(tc, test_methods_allowed_per_route);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("request id and status codes");
+	tcase_add_test(tc, test_a_request_id_is_two_decimal_u64);
+	tcase_add_test(tc, test_malformed_or_overflowing_request_ids_are_refused);
+	tcase_add_test(tc, test_error_codes_map_to_http_statuses);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("json");
+	tcase_add_test(tc, test_utf8_validation_follows_rfc_3629);
+	tcase_add_test(tc, test_json_strings_escape_quotes_backslashes_and_controls);
+	tcase_add_test(tc, test_json_strings_replace_invalid_utf8_in_messages);
+	tcase_add_test(tc, test_long_json_strings_are_written_whole);
+	tcase_add_test(tc, test_base64_matches_the_rfc_4648_vectors);
+	tcase_add_test(tc, test_a_list_reply_renders_as_json_with_base64_for_bytes);
+	tcase_add_test(tc, test_an_empty_or_truncated_list_says_so);
+	tcase_add_test(tc, test_json_list_refuses_a_message_that_is_not_a_list);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("server");
+	tcase_add_checked_fixture(tc, server_setup, server_teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_a_get_reaches_the_node_and_its_later_answer_the_client);
+	tcase_add_test(tc, test_an_answer_given_inside_the_request_callback_is_sent);
+	tcase_add_test(tc, test_a_client_gone_before_the_answer_makes_reply_enotconn);
+	tcase_add_test(tc, test_writes_carry_the_request_id_header_or_a_counter);
+	tcase_add_test(tc, test_bad_requests_get_json_errors_without_reaching_the_node);
+	tcase_add_test(tc, test_a_value_over_the_limit_is_413_in_json);
+	tcase_add_test(tc, test_status_health_and_metrics_come_from_the_callbacks);
+	tcase_add_test(tc, test_an_idle_client_is_cut_off);
+	tcase_add_test(tc, test_a_client_trickling_its_request_is_cut_off);
+	tcase_add_test(tc, test_clients_over_the_connection_limit_wait_until_one_leaves);
+	tcase_add_test(tc, test_closing_the_server_with_requests_in_flight_frees_everything);
+	tcase_add_test(tc, test_open_refuses_bad_addresses_and_a_busy_port);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failures;
+
+	sr = srunner_create(http_suite());
+	srunner_run_all(sr, CK_ENV);
+	failures = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failures ? 1 : 0;
+}
