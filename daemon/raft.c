@@ -1843,6 +1843,15 @@ static void tick_leader(struct raft *r)
 	}
 }
 
+void raft_peer_lost(struct raft *r, uint64_t id)
+{
+	if (r->in_ready || r->state == RAFT_LEADER || id == 0 || r->leader != id ||
+	    !promotable(r))
+		return;
+	if (r->election_elapsed < r->timeout)
+		r->election_elapsed = r->timeout;
+}
+
 void raft_tick(struct raft *r)
 {
 	if (r->in_ready) {

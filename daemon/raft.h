@@ -508,6 +508,17 @@ int raft_read_index(struct raft *r, uint64_t ctx);
  */
 int raft_transfer(struct raft *r, uint64_t to);
 
+/*
+ * The caller saw its connection to node id break (reset or closed: the
+ * process there may have died).  If id is the leader this node follows,
+ * its election timer is run out, so that the next raft_tick() starts a
+ * pre-vote at once instead of after the election timeout.  Safe whatever
+ * the truth: it is the same as this node's timer firing early, and
+ * pre-vote keeps it from disturbing a leader that the others still hear
+ * (they refuse while their own lease runs).  Ignored while a batch is out.
+ */
+void raft_peer_lost(struct raft *r, uint64_t id);
+
 /* The batch with must_persist is durable; pass rd.persist_index and
  * rd.persist_term.  Exactly once per such batch, in batch order. */
 void raft_persisted(struct raft *r, uint64_t index, uint64_t term);

@@ -1271,6 +1271,47 @@ START_TEST(test_restart_restores_the_log_after_a_snapshot)
 }
 END_TEST
 
+START_TEST(test_peer_lost_of_the_leader_starts_a_prevote_at_once)
+{
+	uint64_t l, f, g, term;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	term = status(l).term;
+	f = l % 3 + 1;
+	g = f % 3 + 1;
+	isolate(l, true);		/* the leader's process died */
+	raft_peer_lost(node(f)->r, l);
+	raft_peer_lost(node(g)->r, l);
+	tick(f, 1);			/* far less than an election timeout */
+	tick(g, 1);
+	tick(f, 1);
+	ck_assert(status(f).role == RAFT_LEADER || status(g).role == RAFT_LEADER);
+	ck_assert_uint_eq(status(f).term, term + 1);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_peer_lost_does_not_disturb_a_live_leader)
+{
+	uint64_t l, f, term;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	term = status(l).term;
+	f = l % 3 + 1;
+	raft_peer_lost(node(f)->r, l);	/* only f's connection broke */
+	tick(f, 1);			/* f pre-votes; the others still hear l */
+	tick_all(20);
+	ck_assert_uint_eq(leader(), l);
+	ck_assert_uint_eq(status(l).term, term);
+	ck_assert_uint_eq(status(f).leader, l);
+	teardown();
+}
+END_TEST
+
 static Suite *raft_suite(void)
 {
 	Suite *s = suite_create("raft");
@@ -1289,6 +1330,8 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_figure7_follower_logs_converge_to_the_leader);
 	tcase_add_test(tc, test_figure8_old_term_entry_is_not_committed_by_counting);
 	tcase_add_test(tc, test_prevote_does_not_disturb_a_healthy_leader);
+	tcase_add_test(tc, test_peer_lost_of_the_leader_starts_a_prevote_at_once);
+	tcase_add_test(tc, test_peer_lost_does_not_disturb_a_live_leader);
 	tcase_add_test(tc, test_check_quorum_makes_an_isolated_leader_step_down);
 	tcase_add_test(tc, test_leadership_transfer_hands_over_with_timeout_now);
 	tcase_add_test(tc, test_transfer_gives_up_after_an_election_timeout);
