@@ -1,0 +1,110 @@
+# bash completion for raftconfctl(8)                       -*- shell-script -*-
+#
+# Installed as $(datadir)/bash-completion/completions/raftconfctl.  Completes
+# the global options, the commands, each command's own options, and, by
+# asking the local daemon (one --stale request, one second at most), keys
+# for get/set/del/list/watch and member ids for remove/transfer.
+
+_raftconfctl_query()
+{
+	# Talk to the same daemon as the command line being completed.
+	local -a sock=()
+	[[ -n $_raftconfctl_socket ]] && sock=(--socket "$_raftconfctl_socket")
+	raftconfctl "${sock[@]}" --timeout 1 "$@" 2>/dev/null
+}
+
+_raftconfctl()
+{
+	local cur prev words cword
+	_init_completion || return
+
+	local commands="get set del list watch status members join remove snapshot transfer"
+	local global_opts="--socket --json --timeout --version --help"
+	local _raftconfctl_socket=${RAFTCONF_SOCKET:-}
+	local cmd="" i nargs=0
+
+	# Find the command and the socket, skipping the global options' arguments.
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		-s | --socket)
+			_raftconfctl_socket=${words[i + 1]:-}
+			((i++))
+			;;
+		--socket=*) _raftconfctl_socket=${words[i]#--socket=} ;;
+		-t | --timeout) ((i++)) ;;
+		-*) ;;
+		*)
+			cmd=${words[i]}
+			break
+			;;
+		esac
+	done
+
+	if [[ -z $cmd ]]; then
+		case $prev in
+		-s | --socket)
+			_filedir
+			return
+			;;
+		-t | --timeout)
+			return	# seconds: nothing to offer
+			;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "$global_opts -s -j -t -h" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+		fi
+		return
+	fi
+
+	# Arguments of the command so far (its options are not arguments).
+	for ((i = i + 1; i < cword; i++)); do
+		case ${words[i]} in
+		--exec) ((i++)) ;;
+		--*) ;;
+		*) ((nargs++)) ;;
+		esac
+	done
+
+	if [[ $cmd == watch && $prev == --exec ]]; then
+		COMPREPLY=($(compgen -c -- "$cur"))
+		return
+	fi
+
+	local opts=""
+	case $cmd in
+	get | list) opts="--stale" ;;
+	watch) opts="--exec" ;;
+	join) opts="--learner" ;;
+	esac
+	if [[ $cur == -* ]]; then
+		[[ -n $opts ]] && COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		return
+	fi
+
+	case $cmd in
+	get | set | del | list | watch)
+		# The key (first argument) only; a value is the user's to type.
+		((nargs == 0)) || return
+		local keys
+		keys=$(_raftconfctl_query list --stale "$cur" | awk '{ print $1 }')
+		compopt -o nospace 2>/dev/null
+		COMPREPLY=($(compgen -W "$keys" -- "$cur"))
+		# Complete a key and its trailing space once it is whole.
+		((${#COMPREPLY[@]} == 1)) && COMPREPLY[0]+=" "
+		;;
+	remove | transfer)
+		((nargs == 0)) || return
+		local ids
+		ids=$(_raftconfctl_query members | awk 'NR > 1 { print $1 }')
+		COMPREPLY=($(compgen -W "$ids" -- "$cur"))
+		;;
+	join)
+		# ADDRESS (host:port): nothing sensible to offer.
+		;;
+	esac
+} &&
+	complete -F _raftconfctl raftconfctl
+
+# ex: filetype=sh
