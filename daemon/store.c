@@ -558,8 +558,15 @@ check_existing(struct store *s, char *err, size_t errlen)
 		return -EBADMSG;
 	}
 	r = get_fixed(s->tdb, "m:boot", b, sizeof(b));
-	if (r == 0 && b[0] == 0 &&
-		!(boot_id(now) && memcmp(now, b + 1, BOOT_ID_LEN) == 0)) {
+	if (r == 0 && b[0] == 0 && !boot_id(now)) {
+		/* e.g. ProcSubset=pid hides /proc/sys: assume the worst. */
+		seterr(err, errlen, "store: %s: not closed cleanly, and the boot id that"
+			" tells a process crash from a machine restart cannot be read; its"
+			" pages may be torn (TDB_NOSYNC): rebuild it from the snapshot and the"
+			" log", s->path);
+		return -EBADMSG;
+	}
+	if (r == 0 && b[0] == 0 && memcmp(now, b + 1, BOOT_ID_LEN) != 0) {
 		seterr(err, errlen, "store: %s: not closed cleanly before the machine"
 			" restarted; its pages may be torn (TDB_NOSYNC): rebuild it from the"
 			" snapshot and the log", s->path);
