@@ -125,6 +125,7 @@ struct raft {
 	size_t n_members;
 	uint64_t conf_index;		/* last CONF entry in the log, 0: none */
 	bool members_changed;
+	bool read_round;		/* reads wait for the next heartbeat round */
 
 	/* leader */
 	uint64_t seq;			/* heartbeat round, for ReadIndex */
@@ -1151,11 +1152,27 @@ static void leader_read(struct raft *r, uint64_t from, uint64_t ctx)
 		emit_read(r, from, ctx, r->commit);
 		return;
 	}
-	/* confirm leadership with a heartbeat round sent after the request */
+	/*
+	 * Confirm leadership with a heartbeat round sent after the request.
+	 * One round serves every read asked for before the next batch: it goes
+	 * out with that batch (raft_ready), under the next seq.
+	 */
 	pr.index = r->commit;
-	pr.seq = ++r->seq;
+	pr.seq = r->seq + 1;
 	if (VEC_PUSH(r->reads_pending, pr))
 		return;
+	r->read_round = true;
+}
+
+/* The heartbeat round the reads of this batch wait for (leader_read). */
+static void send_read_round(struct raft *r)
+{
+	if (!r->read_round)
+		return;
+	r->read_round = false;
+	if (r->state != RAFT_LEADER)
+		return;
+	r->seq++;
 	bcast_heartbeat(r);
 }
 
@@ -2198,7 +2215,7 @@ bool raft_has_ready(const struct raft *r)
 {
 	return hs_changed(r) || r->unstable <= last_index(r) || r->install_pending ||
 	       r->msgs.n || r->msgs_after.n || r->reads.n || r->chunk_reads.n ||
-	       r->chunk_writes.n || r->members_changed || status_changed(r) ||
+	       r->chunk_writes.n || r->members_changed || status_changed(r) || r->read_round ||
 	       apply_upto(r) > r->applying;
 }
 
@@ -2238,6 +2255,7 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 {
 	uint64_t last = last_index(r), upto;
 
+	send_read_round(r);
 	memset(rd, 0, sizeof(*rd));
 	if (hs_changed(r)) {
 		rd->has_hard_state = true;

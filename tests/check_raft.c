@@ -1312,6 +1312,28 @@ START_TEST(test_peer_lost_does_not_disturb_a_live_leader)
 }
 END_TEST
 
+START_TEST(test_reads_asked_together_share_one_heartbeat_round)
+{
+	struct raft_ready rd;
+	size_t hb = 0;
+	uint64_t l;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	drain_all();
+	for (uint64_t i = 0; i < 10; i++)
+		ck_assert_int_eq(raft_read_index(node(l)->r, 100 + i), 0);
+	raft_ready(node(l)->r, &rd);
+	for (size_t k = 0; k < rd.n_msgs; k++)
+		hb += rd.msgs[k].type == RAFT_MSG_HEARTBEAT;
+	/* one round (a heartbeat to each of the two others), not ten */
+	ck_assert_uint_eq(hb, 2);
+	raft_advance(node(l)->r, &rd);
+	teardown();
+}
+END_TEST
+
 static Suite *raft_suite(void)
 {
 	Suite *s = suite_create("raft");
@@ -1339,6 +1361,7 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_membership_change_reverts_when_its_entry_is_truncated);
 	tcase_add_test(tc, test_leader_removing_itself_steps_down_once_committed);
 	tcase_add_test(tc, test_read_index_waits_for_a_heartbeat_round);
+	tcase_add_test(tc, test_reads_asked_together_share_one_heartbeat_round);
 	tcase_add_test(tc, test_read_index_after_leader_change_waits_for_a_commit_in_the_new_term);
 	tcase_add_test(tc, test_follower_behind_compaction_receives_the_snapshot_in_chunks);
 	tcase_add_test(tc, test_snapshot_transfer_starts_over_after_a_lost_chunk);
