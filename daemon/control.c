@@ -309,6 +309,14 @@ control_reply(struct control *ctl, uint64_t conn, const void *frame, size_t len)
 	return 0;
 }
 
+size_t
+control_backlog(struct control *ctl, uint64_t conn)
+{
+	struct client *c = client_find(ctl, conn);
+
+	return c ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
 int
 control_client(struct control *ctl, uint64_t conn, struct control_client_info *info)
 {

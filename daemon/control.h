@@ -52,6 +52,9 @@ void control_close(struct control *ctl);
 /* Queue one whole frame to client conn: 0, -ENOTCONN (gone), -ENOMEM. */
 int control_reply(struct control *ctl, uint64_t conn, const void *frame, size_t len);
 
+/* Bytes queued to client conn and not yet taken by it (0 when gone). */
+size_t control_backlog(struct control *ctl, uint64_t conn);
+
 /* Who is on the other end (SO_PEERCRED); -ENOTCONN. */
 int control_client(struct control *ctl, uint64_t conn, struct control_client_info *info);
 

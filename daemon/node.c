@@ -81,6 +81,16 @@ struct pending_transfer {
 	struct pending_transfer *next;
 };
 
+/* raftconfctl watch: a client told of every applied change under prefix. */
+struct watcher {
+	struct origin from;
+	size_t plen;
+	struct watcher *next;
+	char prefix[];
+};
+/* A watcher whose client lets this much pile up unread is dropped. */
+#define WATCH_MAX_BACKLOG	(8 * 1024 * 1024)
+
 /* Nodes heard from that are not (yet) members: where to answer them. */
 struct stranger {
 	uint64_t id;
@@ -171,6 +181,7 @@ struct node {
 	struct pending_read *reads;
 	struct pending_fwd *fwds;
 	struct pending_join *joins;
+	struct watcher *watchers;
 	struct pending_transfer *transfers;
 	struct stranger strangers[N_STRANGERS];
 	struct departed departed[N_DEPARTED];
@@ -1164,6 +1175,77 @@ promote_learners(struct node *n)
 	}
 }
 
+/* ------------------------------------------------------------------ watch */
+
+static void
+start_watch(struct node *n, const struct origin *o, const struct proto_str *prefix)
+{
+	struct watcher *w;
+
+	if (o->kind != FROM_CONTROL) {
+		reply_error(n, o, PROTO_E_BADREQ, "watch is served on the control socket only");
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w) + prefix->len + 1)) == NULL) {
+		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	w->from = *o;
+	w->plen = prefix->len;
+	memcpy(w->prefix, prefix->ptr, prefix->len);
+	w->next = n->watchers;
+	n->watchers = w;
+	reply_ok(n, o, n->applied);	/* events follow from the next entry on */
+}
+
+static void
+watchers_drop_conn(struct node *n, uint64_t conn)
+{
+	for (struct watcher **wp = &n->watchers, *w; (w = *wp) != NULL;) {
+		if (w->from.kind == FROM_CONTROL && w->from.conn == conn) {
+			*wp = w->next;
+			free(w);
+		} else {
+			wp = &w->next;
+		}
+	}
+}
+
+/* A write applied: tell the watchers of its key. */
+static void
+watch_notify(struct node *n, const struct raft_entry *e, const struct store_result *res)
+{
+	struct proto_msg ev = { .type = PROTO_T_EVENT };
+	struct store_cmd cmd;
+
+	if (n->watchers == NULL || res->status != STORE_OK || res->duplicate ||
+	    store_cmd_decode(e->data, e->len, &cmd) < 0)
+		return;
+	ev.event.kind = cmd.op == STORE_OP_SET ? PROTO_EV_PUT : PROTO_EV_DEL;
+	ev.event.key = proto_mem(cmd.key, cmd.klen);
+	ev.event.revision = e->index;
+	ev.event.value = cmd.op == STORE_OP_SET ? proto_mem(cmd.value, cmd.vlen) :
+	    proto_mem(NULL, 0);
+	for (struct watcher **wp = &n->watchers, *w; (w = *wp) != NULL;) {
+		if (cmd.klen < w->plen || memcmp(cmd.key, w->prefix, w->plen) != 0) {
+			wp = &w->next;
+			continue;
+		}
+		if (control_backlog(n->ctl, w->from.conn) > WATCH_MAX_BACKLOG) {
+			reply_error(n, &w->from, PROTO_E_TIMEOUT, "the watcher fell %d bytes "
+			    "behind; events were dropped: watch again", WATCH_MAX_BACKLOG);
+			*wp = w->next;
+			free(w);
+			continue;
+		}
+		ev.id = w->from.req_id;
+		proto_buf_reset(&n->out);
+		if (proto_encode(&n->out, &ev, NULL, 0) == 0)
+			control_reply(n->ctl, w->from.conn, n->out.data, n->out.len);
+		wp = &w->next;
+	}
+}
+
 /* -------------------------------------------------------------- requests */
 
 static void
@@ -1214,6 +1296,9 @@ handle_request(struct node *n, const struct origin *o, const struct proto_msg *m
 	case PROTO_T_SNAPSHOT:
 		handle_snapshot(n, o);
 		break;
+	case PROTO_T_WATCH:
+		start_watch(n, o, &m->watch.prefix);
+		break;
 	default:
 		reply_error(n, o, PROTO_E_BADREQ, "%s is not supported by this version",
 		    proto_type_name(m->type));
@@ -1242,9 +1327,8 @@ control_closed_cb(void *arg, uint64_t conn)
 {
 	struct node *n = arg;
 
-	/* Answers to a client that left are dropped by control_reply(). */
-	(void)n;
-	(void)conn;
+	/* Other answers to a client that left are dropped by control_reply(). */
+	watchers_drop_conn(n, conn);
 }
 
 /* An answer from the leader to a request we forwarded: relay it. */
@@ -1737,6 +1821,7 @@ apply(struct node *n, const struct raft_entry *ents, size_t count)
 				log_err_f((&(struct log_fields){ .index = e->index }),
 				    "entry %" PRIu64 " is not a valid command; skipped", e->index);
 			write_applied(n, e, &res);
+			watch_notify(n, e, &res);
 		} else {
 			if ((rc = store_set_applied(n->store, e->index, e->term)) < 0)
 				goto fail;
@@ -2344,6 +2429,12 @@ node_free(struct node *n)
 
 		n->fwds = f->next;
 		free(f);
+	}
+	while (n->watchers) {
+		struct watcher *w = n->watchers;
+
+		n->watchers = w->next;
+		free(w);
 	}
 	while (n->joins) {
 		struct pending_join *j = n->joins;
