@@ -1299,8 +1299,15 @@ static void leader_append_resp(struct raft *r, const struct raft_msg *m, struct 
 			probe = find_conflict_by_term(r, m->hint_index, m->hint_term);
 		become_probe(p);
 		p->next = m->index < probe + 1 ? m->index : probe + 1;
-		if (p->next < p->match + 1)
-			p->next = p->match + 1;
+		if (p->next < p->match + 1) {
+			/*
+			 * It lacks entries it acknowledged: its disk lost them
+			 * (or this is an old duplicate).  Believe it, or the
+			 * same probe goes back and forth for ever.  A lower match
+			 * only delays counting it; no commit is undone.
+			 */
+			p->match = p->next - 1;
+		}
 		if (p->next > last + 1)
 			p->next = last + 1;	/* a confused follower */
 		send_append(r, m->from, p, true);
@@ -1858,6 +1865,22 @@ static void tick_leader(struct raft *r)
 		r->heartbeat_elapsed = 0;
 		bcast_heartbeat(r);
 	}
+}
+
+void raft_peer_reconnected(struct raft *r, uint64_t id)
+{
+	struct peer *p;
+
+	if (r->in_ready || r->state != RAFT_LEADER || id == r->id ||
+	    (p = peer_of(r, id)) == NULL)
+		return;
+	p->match = 0;
+	p->next = last_index(r) + 1;
+	p->state = RAFT_PROGRESS_PROBE;
+	p->probe_sent = false;
+	p->n_inflight = 0;
+	p->inflight_head = 0;
+	send_append(r, id, p, true);
 }
 
 void raft_peer_lost(struct raft *r, uint64_t id)

@@ -519,6 +519,18 @@ int raft_transfer(struct raft *r, uint64_t to);
  */
 void raft_peer_lost(struct raft *r, uint64_t id);
 
+/*
+ * The caller's connection to node id came (back) up: its process may have
+ * restarted with less of the log than it had acknowledged (a damaged WAL
+ * tail or snapshot it fell back from).  A leader forgets what it knew of
+ * id's log and probes it afresh from its own last index, as a new leader
+ * does; otherwise its rejections would look stale and it would never catch
+ * up.  Safe: a lower match index only counts one fewer replica until id
+ * answers; the commit index never goes back.  Ignored on a non-leader and
+ * while a batch is out.
+ */
+void raft_peer_reconnected(struct raft *r, uint64_t id);
+
 /* The batch with must_persist is durable; pass rd.persist_index and
  * rd.persist_term.  Exactly once per such batch, in batch order. */
 void raft_persisted(struct raft *r, uint64_t index, uint64_t term);

@@ -1334,6 +1334,38 @@ START_TEST(test_reads_asked_together_share_one_heartbeat_round)
 }
 END_TEST
 
+START_TEST(test_a_follower_back_with_less_than_it_acknowledged_catches_up_after_reconnect)
+{
+	static const uint64_t terms[1] = { 1 };
+	uint64_t l, f;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	for (int i = 0; i < 5; i++)
+		propose(l, "x");
+	tick_all(5);
+	f = l % 3 + 1;
+	ck_assert_uint_eq(status(f).last_index, status(l).last_index);
+	/* f restarts having lost all but the bootstrap entry (a damaged disk) */
+	raft_free(node(f)->r);
+	restore_node(f, 3, terms, 1, status(l).term);
+	/* the leader learns it reconnected and probes it afresh */
+	raft_peer_reconnected(node(l)->r, f);
+	propose(l, "y");
+	tick_all(20);
+	ck_assert_uint_eq(status(f).last_index, status(l).last_index);
+	ck_assert_uint_eq(status(f).commit, status(l).commit);
+	/* and without being told: its rejection lowers the leader's view */
+	raft_free(node(f)->r);
+	restore_node(f, 3, terms, 1, status(l).term);
+	propose(l, "z");
+	tick_all(20);
+	ck_assert_uint_eq(status(f).last_index, status(l).last_index);
+	teardown();
+}
+END_TEST
+
 static Suite *raft_suite(void)
 {
 	Suite *s = suite_create("raft");
@@ -1354,6 +1386,8 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_prevote_does_not_disturb_a_healthy_leader);
 	tcase_add_test(tc, test_peer_lost_of_the_leader_starts_a_prevote_at_once);
 	tcase_add_test(tc, test_peer_lost_does_not_disturb_a_live_leader);
+	tcase_add_test(tc,
+	    test_a_follower_back_with_less_than_it_acknowledged_catches_up_after_reconnect);
 	tcase_add_test(tc, test_check_quorum_makes_an_isolated_leader_step_down);
 	tcase_add_test(tc, test_leadership_transfer_hands_over_with_timeout_now);
 	tcase_add_test(tc, test_transfer_gives_up_after_an_election_timeout);
