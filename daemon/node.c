@@ -1426,6 +1426,9 @@ peer_link_cb(void *arg, const char *peer_id, bool up, bool reset)
 
 	log_info_f((&(struct log_fields){ .peer = peer_id }), "peer %s: link %s%s", peer_id,
 	    up ? "up" : "down", reset ? " (connection reset)" : "");
+	/* It may have restarted with less than it acknowledged: probe afresh. */
+	if (up)
+		raft_peer_reconnected(n->raft, node_id_of(peer_id));
 	/* The leader's process may have died: pre-vote now rather than wait
 	 * out the election timeout (pre-vote keeps a live leader safe). */
 	if (!up && reset && node_id_of(peer_id) == raft_leader(n->raft)) {
@@ -2228,8 +2231,60 @@ open_storage(struct node *n, struct wal_recovered *rec, char *err, size_t errlen
 	return reopen_store(n, false, err, errlen);
 }
 
+/*
+ * The newest snapshot was damaged and an older one is all we have (or none
+ * at all), while the WAL's log starts after the damaged one: the log no
+ * longer reaches a snapshot.  Keep the hard state (term and vote are what
+ * make this node's votes safe), put the WAL aside for inspection, and start
+ * a new one at the snapshot we have; the store is rebuilt from it, and the
+ * leader sends the rest.
+ */
 static int
-start_raft(struct node *n, const struct wal_recovered *rec, char *err, size_t errlen)
+fallback_wal(struct node *n, struct wal_recovered *rec, const struct snap_info *snap,
+	     bool have_snap, char *err, size_t errlen)
+{
+	char dir[RAFTCONF_MAX_PATH + 32], aside[RAFTCONF_MAX_PATH + 64];
+	struct wal_hardstate hs = rec->hs;
+	uint64_t base = have_snap ? snap->index : 0;
+	int rc;
+
+	if (rec->snap_index <= base)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/wal", n->cfg->data_dir);
+	snprintf(aside, sizeof(aside), "%s/wal.unusable-%" PRIu64, n->cfg->data_dir,
+	    (uint64_t)time(NULL));
+	log_warning("the WAL starts after snapshot %" PRIu64 ", which is damaged; starting "
+	    "from %s%s with the same term and vote, the old WAL kept as %s; the leader "
+	    "will send the rest", rec->snap_index, have_snap ? "snapshot " : "an empty log",
+	    have_snap ? snap->path : "", aside);
+	wal_close(n->wal);
+	n->wal = NULL;
+	wal_recovered_free(rec);
+	memset(rec, 0, sizeof(*rec));
+	if (rename(dir, aside) < 0 || mkdir(dir, 0700) < 0) {
+		snprintf(err, errlen, "cannot put %s aside: %s", dir, strerror(errno));
+		return -errno;
+	}
+	hs.commit = base;
+	if ((rc = wal_open(dir, &n->wal, rec, err, errlen)) < 0 ||
+	    (rc = wal_set_hardstate(n->wal, &hs)) < 0 ||
+	    (have_snap && (rc = wal_snapshot(n->wal, snap->index, snap->term)) < 0) ||
+	    (rc = wal_sync(n->wal)) < 0) {
+		if (rc != 0 && err[0] == '\0')
+			snprintf(err, errlen, "cannot start a new WAL: %s", strerror(-rc));
+		return rc;
+	}
+	wal_set_segment_bytes(n->wal, NODE_WAL_SEGMENT_BYTES);
+	rec->hs = hs;
+	rec->snap_index = base;
+	rec->snap_term = have_snap ? snap->term : 0;
+	/* The store may hold what the lost log applied: rebuild it. */
+	return reopen_store(n, true, err, errlen);
+}
+
+static int
+start_raft(struct node *n, const struct wal_recovered *rec, struct snap_info *snapp,
+	   bool have_snap, char *err, size_t errlen)
 {
 	const struct config *cfg = n->cfg;
 	struct raft_config rc = {
@@ -2245,8 +2300,7 @@ start_raft(struct node *n, const struct wal_recovered *rec, char *err, size_t er
 	struct raft_member *boot = NULL;
 	uint64_t applied = store_applied(n->store);
 	struct raft_snapshot_meta meta;
-	struct snap_info snap;
-	bool have_snap = snap_latest(n->snaps, &snap) == 0;
+	struct snap_info snap = *snapp;
 	uint64_t last;
 	int ret;
 
@@ -2316,7 +2370,6 @@ start_raft(struct node *n, const struct wal_recovered *rec, char *err, size_t er
 out:
 	free(ents);
 	free(boot);
-	snap_info_free(&snap);
 	return ret;
 }
 
@@ -2331,6 +2384,8 @@ node_start(struct event_base *base, const struct config *cfg, struct node **out,
 	};
 	struct peer_opts popts = { cfg->cluster, cfg->node_id, cfg->address, 0 };
 	struct wal_recovered rec = { 0 };
+	struct snap_info snap = { 0 };
+	bool have_snap = false;
 	struct raft_status st;
 	struct timeval tv;
 	uint64_t wd_usec = 0;
@@ -2358,10 +2413,14 @@ node_start(struct event_base *base, const struct config *cfg, struct node **out,
 	if ((rc = make_dir(cfg->data_dir, err, errlen)) < 0 ||
 	    (rc = lock_data_dir(n, err, errlen)) < 0 ||
 	    (rc = snap_open(cfg->data_dir, &n->snaps, err, errlen)) < 0 ||
-	    (rc = open_storage(n, &rec, err, errlen)) < 0 ||
-	    (rc = start_raft(n, &rec, err, errlen)) < 0)
+	    (rc = open_storage(n, &rec, err, errlen)) < 0)
+		goto fail;
+	have_snap = snap_latest(n->snaps, &snap) == 0;
+	if ((rc = fallback_wal(n, &rec, &snap, have_snap, err, errlen)) < 0 ||
+	    (rc = start_raft(n, &rec, &snap, have_snap, err, errlen)) < 0)
 		goto fail;
 	wal_recovered_free(&rec);
+	snap_info_free(&snap);
 
 	if ((rc = peer_net_new(base, &popts, &pcb, n, &n->peers)) < 0) {
 		snprintf(err, errlen, "peer network: %s", strerror(-rc));
@@ -2410,6 +2469,7 @@ node_start(struct event_base *base, const struct config *cfg, struct node **out,
 	return 0;
 fail:
 	wal_recovered_free(&rec);
+	snap_info_free(&snap);
 	node_free(n);
 	return rc;
 }
