@@ -13,7 +13,8 @@ done
 
 # Wait (up to 20 s) until node n1 knows a leader.
 i=0
-until raftconfctl -s /tmp/raftconfd-demo/n1.sock status 2>/dev/null | grep -q '^leader: *n'; do
+until raftconfctl -s /tmp/raftconfd-demo/n1.sock status 2>/dev/null |
+	awk '$1 == "leader:" && $2 != "none" { found = 1 } END { exit !found }'; do
 	i=$((i + 1)); [ $i -le 200 ] || { echo "no leader after 20 s; see the logs"; exit 1; }
 	sleep 0.1
 done
