@@ -25,6 +25,7 @@
 
 #include "crc32c.h"
 #include "wal.h"
+#include "bytes.h"
 
 #define WAL_MAGIC		"RCWAL\0\0\0"
 #define WAL_VERSION		1
@@ -83,33 +84,6 @@ struct wal {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-static inline void
-put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void
-put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint32_t
-get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		(uint32_t)p[3] << 24;
-}
-
-static inline uint64_t
-get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
 
 __attribute__((format(printf, 3, 4))) static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
