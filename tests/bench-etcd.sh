@@ -1,0 +1,379 @@
+#!/bin/bash
+# make bench-etcd: raftconfd and etcd side by side on this machine, in one run.
+#
+# A local three-node raftconfd cluster and, when Debian's etcd-server is
+# installed, a local three-node etcd with its default settings, both loaded
+# over HTTP by wrk the same way: raftconfd's /v1/keys and etcd's v3 JSON
+# gateway (/v3/kv/put, /v3/kv/range).  Each workload runs on one system,
+# then at once on the other, so that whatever else the machine does falls
+# on both alike.  Also: resident memory idle and after the load, the time
+# from process start to the first acknowledged write of a fresh cluster,
+# and the longest time without an acknowledged write when the leader is
+# killed (-9) or frozen (SIGSTOP) under an open-loop writer (tests/openloop),
+# at the default timeouts and at heartbeat 50 ms / election 250 ms.  Then
+# this disk's fdatasync latency and the loopback round trip, the floor of a
+# replicated write.  Prints one table.  Not part of make check.
+#
+#	BENCH_SECONDS	seconds per wrk workload (default 10)
+#	BENCH_KEYS	the key pool (default 1000); values are 128 bytes
+#	ETCD		the etcd binary (default /usr/bin/etcd)
+#	KEEP_TEST_DIR	keep the data directories, logs and raw outputs
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
+
+SECS=${BENCH_SECONDS:-10}
+NKEYS=${BENCH_KEYS:-1000}
+VALUE_BYTES=128
+ETCD=${ETCD:-/usr/bin/etcd}
+OPENLOOP=$top_builddir/tests/openloop
+WRKDIR=$top_srcdir/tests/wrk
+FAILOVER_SECONDS=6	# the leader dies 2 s in
+# Open-loop client: a write every 10 ms; no answer in 100 ms moves it to the
+# next node (a frozen leader still accepts connections), but a late answer
+# within 2 s still counts.
+OPENLOOP_ARGS=(-i 10 -t 100 -T 2000 -v "$VALUE_BYTES")
+
+for tool in wrk curl; do
+	command -v "$tool" >/dev/null || { echo "$tool is not installed (apt-get install $tool)"; exit 1; }
+done
+[ -x "$OPENLOOP" ] || { echo "$OPENLOOP is missing: make tests/openloop"; exit 1; }
+HAVE_ETCD=0
+[ -x "$ETCD" ] && HAVE_ETCD=1
+
+declare -A R	# results: R[system.figure], system rc or etcd
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# rss SYSTEM WHEN PID...: R[SYSTEM.rss_WHEN_max] and _avg in MiB.
+rss() {
+	local sys=$1 when=$2 p kb max=0 sum=0 n=0
+	shift 2
+	for p in "$@"; do
+		kb=$(rss_kb "$p")
+		[ -n "$kb" ] || continue
+		sum=$((sum + kb)); n=$((n + 1))
+		[ "$kb" -gt "$max" ] && max=$kb
+	done
+	[ "$n" = 0 ] && return
+	R[$sys.rss_${when}_max]=$(awk -v k="$max" 'BEGIN { printf "%.1f", k / 1024 }')
+	R[$sys.rss_${when}_avg]=$(awk -v k="$sum" -v n="$n" 'BEGIN { printf "%.1f", k / n / 1024 }')
+}
+
+# ------------------------------------------------------------------ etcd
+ETCD_PORT_BASE=0
+declare -a ETCD_PID
+ETCD_FLAGS=()
+ETCD_TOKEN=
+etcd_client() { echo "127.0.0.1:$((ETCD_PORT_BASE + $1))"; }
+etcd_peer() { echo "127.0.0.1:$((ETCD_PORT_BASE + 3 + $1))"; }
+
+# Seven free ports that overlap neither of raftconfd's blocks.
+etcd_init() {
+	local tries
+	for tries in $(seq 20); do
+		pick_ports 6 ETCD_PORT_BASE || return 1
+		[ "$((ETCD_PORT_BASE + 6))" -lt "$HTTP_PORT_BASE" ] ||
+		    [ "$ETCD_PORT_BASE" -gt "$((HTTP_PORT_BASE + 3))" ] && return 0
+	done
+	return 1
+}
+
+etcd_start() {
+	local i=$1 cluster
+	cluster="e1=http://$(etcd_peer 1),e2=http://$(etcd_peer 2),e3=http://$(etcd_peer 3)"
+	"$ETCD" --name "e$i" --data-dir "$TEST_DIR/e$i" \
+	    --listen-client-urls "http://$(etcd_client "$i")" \
+	    --advertise-client-urls "http://$(etcd_client "$i")" \
+	    --listen-peer-urls "http://$(etcd_peer "$i")" \
+	    --initial-advertise-peer-urls "http://$(etcd_peer "$i")" \
+	    --initial-cluster "$cluster" --initial-cluster-state new \
+	    --initial-cluster-token "$ETCD_TOKEN" ${ETCD_FLAGS[@]+"${ETCD_FLAGS[@]}"} \
+	    >>"$TEST_DIR/e$i.log" 2>&1 &
+	ETCD_PID[$i]=$!
+}
+
+etcd_kill() {
+	local pid=${ETCD_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -s "${2:-KILL}" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	ETCD_PID[$1]=
+}
+etcd_kill_all() { local i; for i in 1 2 3; do etcd_kill "$i"; done; }
+etcd_running() { [ -n "${ETCD_PID[$1]:-}" ] && kill -0 "${ETCD_PID[$1]}" 2>/dev/null; }
+
+# "MEMBER_ID LEADER_ID" as member I sees them.
+etcd_ids() {
+	curl -s --max-time 1 -X POST -d '{}' "http://$(etcd_client "$1")/v3/maintenance/status" |
+	    sed -n 's/.*"member_id":"\([0-9]*\)".*"leader":"\([0-9]*\)".*/\1 \2/p'
+}
+
+# All running members name the same leader, and it is one of them: its number.
+etcd_agreed_leader() {
+	local i ids l="" found=""
+	for i in 1 2 3; do
+		etcd_running "$i" || continue
+		ids=$(etcd_ids "$i")
+		[ -n "$ids" ] || return 1
+		set -- $ids
+		[ "$2" != 0 ] || return 1
+		[ -z "$l" ] && l=$2
+		[ "$l" = "$2" ] || return 1
+		[ "$1" = "$2" ] && found=$i
+	done
+	[ -n "$found" ] && echo "$found"
+}
+
+etcd_wait_leader() {
+	local deadline=$(( $(date +%s) + ${1:-30} )) l
+	while :; do
+		if l=$(etcd_agreed_leader); then ELEADER=$l; return 0; fi
+		[ "$(date +%s)" -ge "$deadline" ] && { ELEADER=; return 1; }
+		sleep 0.05
+	done
+}
+
+# ------------------------------------------------------------------ helpers
+# A fresh cluster of SYSTEM (rc or etcd): every process started, then a
+# write every 10 ms until one is acknowledged; R[SYSTEM.first_PHASE] is the
+# time from the first process start to that acknowledgement.
+fresh_cluster() {
+	local sys=$1 phase=$2 i t0 eps=() out
+	if [ "$sys" = rc ]; then
+		for i in 1 2 3; do rm -rf "$TEST_DIR/n$i"; write_config "$i"; done
+		for i in 1 2 3; do eps+=("$(node_http "$i")"); done
+		t0=$(date +%s%N)
+		cluster_start
+		out=$("$OPENLOOP" -f "$t0" -d 60 "${OPENLOOP_ARGS[@]}" -k first/ "${eps[@]}")
+		wait_leader 60 || { fail "raftconfd ($phase): no leader"; exit 1; }
+	else
+		ETCD_TOKEN=bench-$$-$phase
+		for i in 1 2 3; do rm -rf "$TEST_DIR/e$i"; eps+=("$(etcd_client "$i")"); done
+		t0=$(date +%s%N)
+		for i in 1 2 3; do etcd_start "$i"; done
+		out=$("$OPENLOOP" -e -f "$t0" -d 60 "${OPENLOOP_ARGS[@]}" -k first/ "${eps[@]}")
+		etcd_wait_leader 60 || { fail "etcd ($phase): no leader"; exit 1; }
+	fi
+	R[$sys.first_$phase]=$(echo "$out" | awk '$1 == "first_ok_ms" { print $2 }')
+}
+
+# wrk_run SYSTEM FIGURE CONNECTIONS URL SCRIPT [ARGS...]: R[SYSTEM.FIGURE.rps],
+# .p50 and .p99 (ms) and .err (answers over 399 plus socket errors).
+wrk_run() {
+	local sys=$1 fig=$2 c=$3 url=$4 script=$5 threads=1 out line
+	shift 5
+	[ "$c" -gt 1 ] && threads=2
+	out=$TEST_DIR/wrk-$sys-$fig.out
+	wrk -t "$threads" -c "$c" -d "${SECS}s" -s "$WRKDIR/$script" "$url" -- "$@" >"$out" 2>&1
+	line=$(grep '^BENCH ' "$out" | tail -1)
+	if [ -z "$line" ]; then
+		echo "# wrk $sys $fig: no result (see $out)" >&2
+		KEEP_TEST_DIR=1
+		return
+	fi
+	set -- $line
+	shift
+	local -A f
+	while [ $# -ge 2 ]; do f[$1]=$2; shift 2; done
+	R[$sys.$fig.rps]=$(printf '%.0f' "${f[rps]}")
+	R[$sys.$fig.p50]=$(awk -v u="${f[p50_us]}" 'BEGIN { printf "%.3f", u / 1000 }')
+	R[$sys.$fig.p99]=$(awk -v u="${f[p99_us]}" 'BEGIN { printf "%.3f", u / 1000 }')
+	R[$sys.$fig.err]=$(( f[status_errors] + f[connect] + f[read] + f[write] + f[timeout] ))
+	R[$sys.$fig.n]=${f[requests]}
+}
+
+# failover SYSTEM PHASE MODE: open-loop writes for FAILOVER_SECONDS to every
+# node, the leader first; 2 s in the leader gets SIGKILL (MODE kill) or
+# SIGSTOP (MODE stop).  R[SYSTEM.gap_MODE_PHASE] is the longest time without
+# an acknowledged write.  A killed leader is restarted and caught up after.
+failover() {
+	local sys=$1 phase=$2 mode=$3 eps=() i lead pid out=$TEST_DIR/openloop-$1-$2-$3.out
+	local flag=() sig=KILL
+	[ "$mode" = stop ] && sig=STOP
+	if [ "$sys" = rc ]; then
+		wait_leader 60 || { fail "raftconfd: no leader before failover"; exit 1; }
+		lead=$LEADER
+		eps+=("$(node_http "$lead")")
+		for i in 1 2 3; do [ "$i" != "$lead" ] && eps+=("$(node_http "$i")"); done
+	else
+		etcd_wait_leader 60 || { fail "etcd: no leader before failover"; exit 1; }
+		lead=$ELEADER
+		flag=(-e)
+		eps+=("$(etcd_client "$lead")")
+		for i in 1 2 3; do [ "$i" != "$lead" ] && eps+=("$(etcd_client "$i")"); done
+	fi
+	"$OPENLOOP" ${flag[@]+"${flag[@]}"} -d "$FAILOVER_SECONDS" "${OPENLOOP_ARGS[@]}" \
+	    -k "failover-$phase-$mode/" "${eps[@]}" >"$out" 2>&1 &
+	pid=$!
+	sleep 2
+	if [ "$sys" = rc ]; then
+		if [ "$mode" = kill ]; then node_kill "$lead" KILL; else kill -STOP "${NODE_PID[$lead]}"; fi
+	else
+		if [ "$mode" = kill ]; then etcd_kill "$lead" KILL; else kill -STOP "${ETCD_PID[$lead]}"; fi
+	fi
+	wait "$pid"
+	R[$sys.gap_${mode}_$phase]=$(awk '{ for (i = 1; i < NF; i++) if ($i == "longest_gap_ms") print $(i + 1) }' "$out")
+	R[$sys.gapat_${mode}_$phase]=$(awk '{ for (i = 1; i < NF; i++) if ($i == "from_ms") print $(i + 1) }' "$out")
+	if [ "$mode" = kill ]; then
+		if [ "$sys" = rc ]; then node_start "$lead"; wait_leader 60; else
+			etcd_start "$lead"; etcd_wait_leader 60; fi
+		sleep 1	# the restarted node catches up
+	else
+		kill -CONT "$([ "$sys" = rc ] && echo "${NODE_PID[$lead]}" || echo "${ETCD_PID[$lead]}")"
+	fi
+}
+
+# ------------------------------------------------------------------ the run
+model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+echo "raftconfd $("$RAFTCONFD" --version | awk '{ print $2 }'); $(nproc) cores ($model);" \
+    "Linux $(uname -r); data in $TEST_DIR"
+if [ "$HAVE_ETCD" = 1 ]; then
+	echo "etcd $("$ETCD" --version | awk '/^etcd Version/ { print $3 }') with its default settings"
+else
+	echo "etcd-server not installed: raftconfd figures only"
+fi
+echo "wrk, $SECS s per workload, $VALUE_BYTES-byte values over $NKEYS keys; 1 connection on" \
+    "1 thread, 64 on 2"
+
+# Phase "default": both systems at their default timeouts (heartbeat 100 ms,
+# election 1000 ms for both).
+HTTP=1 LOG_LEVEL=notice HEARTBEAT_MS=100 ELECTION_MS=1000 cluster_init 3
+export HEARTBEAT_MS=100 ELECTION_MS=1000 HTTP=1 LOG_LEVEL=notice
+fresh_cluster rc default
+if [ "$HAVE_ETCD" = 1 ]; then
+	etcd_init || { echo "no free ports for etcd"; exit 1; }
+	on_exit etcd_kill_all
+	fresh_cluster etcd default
+fi
+sleep 2
+rss rc idle "${NODE_PID[1]}" "${NODE_PID[2]}" "${NODE_PID[3]}"
+[ "$HAVE_ETCD" = 1 ] && rss etcd idle "${ETCD_PID[1]}" "${ETCD_PID[2]}" "${ETCD_PID[3]}"
+
+# The floor of a replicated write: this disk's fdatasync (4 KiB appends with
+# O_DSYNC, as the WAL appends) and the loopback round trip of one HTTP
+# request that touches neither Raft nor the disk.
+probe_s=$(dd if=/dev/zero of="$TEST_DIR/fsync-probe" bs=4k count=200 oflag=dsync 2>&1 |
+    awk '/copied/ { print $(NF - 3) }')
+rm -f "$TEST_DIR/fsync-probe"
+FSYNC_MS=$(awk -v s="$probe_s" 'BEGIN { printf "%.3f", s / 200 * 1000 }')
+wait_leader 30 || { fail "raftconfd: no leader"; exit 1; }
+SECS_SAVED=$SECS SECS=2
+wrk_run rc rtt 1 "http://$(node_http "$LEADER")/v1/health" plain.lua
+SECS=$SECS_SAVED
+RTT_MS=${R[rc.rtt.p50]:-}
+
+# Workloads: FIGURE CONNECTIONS TARGET KIND [ARG]; each on raftconfd, then etcd.
+workloads=(
+	"w1L 1 leader put" "w1F 1 follower put"
+	"w64L 64 leader put" "w64F 64 follower put"
+	"linL 64 leader get" "linF 64 follower get"
+	"staleL 64 leader get stale" "staleF 64 follower get stale"
+)
+for w in "${workloads[@]}"; do
+	set -- $w
+	fig=$1 conns=$2 target=$3 kind=$4 arg=${5:-}
+	wait_leader 60 || { fail "raftconfd: no leader"; exit 1; }
+	node=$LEADER
+	[ "$target" = follower ] && node=$(( LEADER % 3 + 1 ))
+	if [ "$kind" = put ]; then
+		wrk_run rc "$fig" "$conns" "http://$(node_http "$node")" raftconfd-put.lua \
+		    "$NKEYS" "$VALUE_BYTES"
+	else
+		wrk_run rc "$fig" "$conns" "http://$(node_http "$node")" raftconfd-get.lua \
+		    "$NKEYS" $arg
+	fi
+	[ "$HAVE_ETCD" = 1 ] || continue
+	etcd_wait_leader 60 || { fail "etcd: no leader"; exit 1; }
+	node=$ELEADER
+	[ "$target" = follower ] && node=$(( ELEADER % 3 + 1 ))
+	if [ "$kind" = put ]; then
+		wrk_run etcd "$fig" "$conns" "http://$(etcd_client "$node")" etcd-put.lua \
+		    "$NKEYS" "$VALUE_BYTES"
+	else
+		wrk_run etcd "$fig" "$conns" "http://$(etcd_client "$node")" etcd-range.lua \
+		    "$NKEYS" ${arg:+serializable}
+	fi
+done
+rss rc after "${NODE_PID[1]}" "${NODE_PID[2]}" "${NODE_PID[3]}"
+[ "$HAVE_ETCD" = 1 ] && rss etcd after "${ETCD_PID[1]}" "${ETCD_PID[2]}" "${ETCD_PID[3]}"
+
+systems=(rc)
+[ "$HAVE_ETCD" = 1 ] && systems+=(etcd)
+for sys in "${systems[@]}"; do failover "$sys" default kill; failover "$sys" default stop; done
+
+# Phase "fast": fresh clusters at heartbeat 50 ms, election 250 ms.
+cluster_kill_all
+etcd_kill_all
+export HEARTBEAT_MS=50 ELECTION_MS=250
+ETCD_FLAGS=(--heartbeat-interval=50 --election-timeout=250)
+for sys in "${systems[@]}"; do
+	fresh_cluster "$sys" fast
+	failover "$sys" fast kill
+	failover "$sys" fast stop
+done
+cluster_kill_all
+etcd_kill_all
+
+# ------------------------------------------------------------------ the table
+# row LABEL VALUE_RC VALUE_ETCD hi|lo [TARGET]: the ratio is raftconfd's
+# advantage (rc/etcd when higher is better, etcd/rc when lower is), so above
+# 1 means raftconfd is better; TARGET is the advantage the issue asks for.
+row() {
+	local label=$1 a=${2:-} b=${3:-} dir=$4 target=${5:-} ratio=- verdict=
+	if [ "$HAVE_ETCD" = 1 ] && [ -n "$a" ] && [ -n "$b" ]; then
+		ratio=$(awk -v a="$a" -v b="$b" -v d="$dir" 'BEGIN {
+			r = d == "hi" ? (b > 0 ? a / b : 0) : (a > 0 ? b / a : 0)
+			printf "%.2f", r }')
+		if [ -n "$target" ]; then
+			verdict=$(awk -v r="$ratio" -v t="$target" 'BEGIN {
+				if (r >= t) printf "met (>= %sx)", t
+				else printf "MISSED: %.2fx of %sx", r, t }')
+		fi
+	elif [ -n "$target" ]; then
+		verdict="(>= ${target}x; no etcd)"
+	fi
+	[ "$HAVE_ETCD" = 1 ] || b=-
+	printf '%-38s %11s %11s %8s  %s\n' "$label" "${a:--}" "${b:--}" "$ratio" "$verdict"
+}
+
+echo
+printf '%-38s %11s %11s %8s  %s\n' figure raftconfd etcd ratio target
+printf '%-38s %11s %11s %8s  %s\n' "" "" "" "(>1: rc" "better)"
+row "writes/s @1 leader" "${R[rc.w1L.rps]:-}" "${R[etcd.w1L.rps]:-}" hi
+row "writes/s @1 follower" "${R[rc.w1F.rps]:-}" "${R[etcd.w1F.rps]:-}" hi
+row "writes/s @64 leader" "${R[rc.w64L.rps]:-}" "${R[etcd.w64L.rps]:-}" hi 3
+row "writes/s @64 follower" "${R[rc.w64F.rps]:-}" "${R[etcd.w64F.rps]:-}" hi 3
+row "write p50 @1 leader (ms)" "${R[rc.w1L.p50]:-}" "${R[etcd.w1L.p50]:-}" lo 2
+row "write p99 @1 leader (ms)" "${R[rc.w1L.p99]:-}" "${R[etcd.w1L.p99]:-}" lo
+row "write p50 @1 follower (ms)" "${R[rc.w1F.p50]:-}" "${R[etcd.w1F.p50]:-}" lo
+row "write p50 @64 leader (ms)" "${R[rc.w64L.p50]:-}" "${R[etcd.w64L.p50]:-}" lo
+row "write p99 @64 leader (ms)" "${R[rc.w64L.p99]:-}" "${R[etcd.w64L.p99]:-}" lo
+row "linearizable reads/s @64 leader" "${R[rc.linL.rps]:-}" "${R[etcd.linL.rps]:-}" hi 3
+row "linearizable reads/s @64 follower" "${R[rc.linF.rps]:-}" "${R[etcd.linF.rps]:-}" hi 3
+row "stale reads/s @64 leader" "${R[rc.staleL.rps]:-}" "${R[etcd.staleL.rps]:-}" hi
+row "stale reads/s @64 follower" "${R[rc.staleF.rps]:-}" "${R[etcd.staleF.rps]:-}" hi
+row "RSS idle, max node (MiB)" "${R[rc.rss_idle_max]:-}" "${R[etcd.rss_idle_max]:-}" lo
+row "RSS idle, average node (MiB)" "${R[rc.rss_idle_avg]:-}" "${R[etcd.rss_idle_avg]:-}" lo
+row "RSS after load, max node (MiB)" "${R[rc.rss_after_max]:-}" "${R[etcd.rss_after_max]:-}" lo 10
+row "RSS after load, average node (MiB)" "${R[rc.rss_after_avg]:-}" "${R[etcd.rss_after_avg]:-}" lo
+row "start to first write (ms)" "${R[rc.first_default]:-}" "${R[etcd.first_default]:-}" lo
+row "start to first write, 50/250 (ms)" "${R[rc.first_fast]:-}" "${R[etcd.first_fast]:-}" lo
+row "failover gap, kill -9 (ms)" "${R[rc.gap_kill_default]:-}" "${R[etcd.gap_kill_default]:-}" lo 4
+row "failover gap, kill -9, 50/250 (ms)" "${R[rc.gap_kill_fast]:-}" "${R[etcd.gap_kill_fast]:-}" lo 4
+row "failover gap, SIGSTOP (ms)" "${R[rc.gap_stop_default]:-}" "${R[etcd.gap_stop_default]:-}" lo
+row "failover gap, SIGSTOP, 50/250 (ms)" "${R[rc.gap_stop_fast]:-}" "${R[etcd.gap_stop_fast]:-}" lo
+echo
+echo "timeouts: heartbeat 100 ms, election 1000 ms (both systems' defaults) unless 50/250."
+echo "fdatasync, 4 KiB O_DSYNC appends in $TEST_DIR: $FSYNC_MS ms;" \
+    "loopback HTTP round trip (GET /v1/health, 1 connection, p50): ${RTT_MS:-?} ms"
+if [ -n "${R[rc.w1L.p50]:-}" ] && [ -n "$RTT_MS" ]; then
+	awk -v p="${R[rc.w1L.p50]}" -v f="$FSYNC_MS" -v r="$RTT_MS" 'BEGIN {
+		b = 1.5 * (f + r)
+		printf "write p50 @1 leader %.3f ms against 1.5 x (fdatasync + round trip) = %.3f ms: %s\n",
+		    p, b, p <= b ? "met" : sprintf("MISSED by %.3f ms (%.2fx)", p - b, p / b) }'
+fi
+errs=""
+for k in "${!R[@]}"; do
+	[[ "$k" == *.err ]] && [ "${R[$k]}" != 0 ] && errs="$errs ${k%.err}=${R[$k]}/${R[${k%.err}.n]}"
+done
+echo "errors (status >= 400 or socket errors / requests):${errs:- none}"
+finish >/dev/null
