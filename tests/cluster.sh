@@ -6,22 +6,33 @@ CLUSTER_N=0
 declare -a NODE_PID
 PORT_BASE=0
 
-# A free block of ports: random, checked against the listening sockets.
-# pick_ports N [VAR]: N+1 ports starting at $VAR (default PORT_BASE); a second
-# block never overlaps the first.
+# A block of 32 ports for this test, below the kernel's ephemeral range (so
+# no outgoing connection of another test can be holding one), reserved with a
+# lock directory (so tests running in parallel never pick the same block),
+# and checked against the sockets in use.
+# pick_ports N [VAR]: N+1 ports (N < 32) starting at $VAR (default PORT_BASE).
+PORT_LOCKS=${TMPDIR:-/tmp}/raftconf-ports
 pick_ports() {
-	local n=$1 var=${2:-PORT_BASE} p i busy
-	for _ in $(seq 50); do
-		p=$(( 20000 + RANDOM % 30000 ))
+	local n=$1 var=${2:-PORT_BASE} low p i busy blocks
+	low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	blocks=$(( (low - 10000) / 32 ))
+	mkdir -p "$PORT_LOCKS"
+	for _ in $(seq 200); do
+		p=$(( 10000 + (RANDOM % blocks) * 32 ))
+		# a lock left by a test killed long ago is stale
+		find "$PORT_LOCKS" -maxdepth 1 -name "$p" -mmin +60 -exec rmdir {} + 2>/dev/null
+		mkdir "$PORT_LOCKS/$p" 2>/dev/null || continue
 		busy=0
-		if [ "$var" != PORT_BASE ] && [ "$PORT_BASE" != 0 ] &&
-		    [ "$p" -le $((PORT_BASE + n)) ] && [ "$((p + n))" -ge "$PORT_BASE" ]; then
+		for ((i = 0; i <= n; i++)); do
+			if ss -Htan "sport = :$((p + i))" 2>/dev/null | grep -q .; then busy=1; fi
+		done
+		if [ "$busy" = 1 ]; then
+			rmdir "$PORT_LOCKS/$p"
 			continue
 		fi
-		for ((i = 0; i <= n; i++)); do
-			if ss -Htln "sport = :$((p + i))" 2>/dev/null | grep -q .; then busy=1; fi
-		done
-		[ "$busy" = 0 ] && { printf -v "$var" '%s' "$p"; return 0; }
+		on_exit "rmdir '$PORT_LOCKS/$p' 2>/dev/null"
+		printf -v "$var" '%s' "$p"
+		return 0
 	done
 	echo "# no free ports" >&2
 	return 1
