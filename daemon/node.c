@@ -114,6 +114,7 @@ struct departed {
 struct pending_fwd {
 	struct origin from;
 	uint64_t fwd_id;
+	uint64_t leader;		/* whom it went to */
 	uint64_t deadline_ms;
 	struct pending_fwd *next;
 };
@@ -720,6 +721,7 @@ forward(struct node *n, const struct origin *o, const struct proto_msg *m)
 	}
 	f->from = *o;
 	f->fwd_id = ++n->next_fwd;
+	f->leader = leader;
 	f->deadline_ms = now_ms() + n->request_timeout_ms;
 	fm.id = f->fwd_id;
 	proto_buf_reset(&n->out);
@@ -1426,6 +1428,19 @@ peer_link_cb(void *arg, const char *peer_id, bool up, bool reset)
 
 	log_info_f((&(struct log_fields){ .peer = peer_id }), "peer %s: link %s%s", peer_id,
 	    up ? "up" : "down", reset ? " (connection reset)" : "");
+	/* Requests forwarded to it will get no answer: let their clients retry
+	 * at once (same request ids) rather than at the timeout. */
+	if (!up)
+		for (struct pending_fwd **fp = &n->fwds, *f; (f = *fp) != NULL;) {
+			if (f->leader != node_id_of(peer_id)) {
+				fp = &f->next;
+				continue;
+			}
+			reply_error(n, &f->from, PROTO_E_NOLEADER, "lost the connection to the "
+			    "leader %s before it answered; retry", peer_id);
+			*fp = f->next;
+			free(f);
+		}
 	/* It may have restarted with less than it acknowledged: probe afresh. */
 	if (up)
 		raft_peer_reconnected(n->raft, node_id_of(peer_id));
@@ -1882,6 +1897,19 @@ log_state_change(struct node *n)
 	else
 		log_notice_f((&(struct log_fields){ .term = st.term, .role = role }),
 		    "leader is now %s (term %" PRIu64 ")", name_of(n, st.leader), st.term);
+	if (st.leader != n->last_leader) {
+		/* A ReadIndex asked of the old leader will not be answered. */
+		for (struct pending_read **rp = &n->reads, *r; (r = *rp) != NULL;) {
+			if (r->index) {
+				rp = &r->next;
+				continue;
+			}
+			reply_error(n, &r->from, PROTO_E_NOLEADER, "the leader changed before it "
+			    "confirmed the read; retry");
+			*rp = r->next;
+			free(r);
+		}
+	}
 	n->last_role = st.role;
 	n->last_leader = st.leader;
 	n->last_term = st.term;
