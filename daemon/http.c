@@ -817,8 +817,12 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->bev == NULL)
 			continue;
 		bufferevent_getcb(c->bev, &rcb, &wcb, &ecb, &cbarg);
-		if (rcb == NULL) {
-			/* bufferevent_free() cleared the callbacks: evhttp is done. */
+		if (rcb == NULL && wcb == NULL && ecb == NULL) {
+			/*
+			 * bufferevent_free() cleared all the callbacks: evhttp is
+			 * done.  (While it writes an answer evhttp clears only the
+			 * read callback: that connection is alive.)
+			 */
 			if (c->watch)
 				event_del(c->watch);
 			bufferevent_decref(c->bev);
