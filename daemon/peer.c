@@ -697,8 +697,13 @@ peer_flush(struct peer_net *pn)
 		if (c->dead || c->state != C_UP || c->bev == NULL)
 			continue;
 		out = bufferevent_get_output(c->bev);
-		if (evbuffer_get_length(out))
-			evbuffer_write(out, bufferevent_getfd(c->bev));
+		if (evbuffer_get_length(out) == 0)
+			continue;
+		/* A socket bufferevent freezes the front of its output buffer
+		 * against writers other than itself: thaw it for this write. */
+		evbuffer_unfreeze(out, 1);
+		evbuffer_write(out, bufferevent_getfd(c->bev));
+		evbuffer_freeze(out, 1);
 	}
 }
 
