@@ -1885,11 +1885,19 @@ void raft_peer_reconnected(struct raft *r, uint64_t id)
 
 void raft_peer_lost(struct raft *r, uint64_t id)
 {
+	unsigned lead;
+
 	if (r->in_ready || r->state == RAFT_LEADER || id == 0 || r->leader != id ||
 	    !promotable(r))
 		return;
-	if (r->election_elapsed < r->timeout)
-		r->election_elapsed = r->timeout;
+	/*
+	 * Within half an election timeout, at random: every follower of the
+	 * dead leader sees the same reset at once, and campaigning on the same
+	 * tick would split their votes.
+	 */
+	lead = (unsigned)(rng_next(r) % (r->cfg.election_ticks / 2 + 1));
+	if (r->election_elapsed + lead < r->timeout)
+		r->election_elapsed = r->timeout - lead;
 }
 
 void raft_tick(struct raft *r)
@@ -2711,6 +2719,14 @@ int raft_new(const struct raft_config *cfg, const struct raft_init *init,
 	r->last_role = role_of(r);
 	r->last_term = r->term;
 	reset_timeout(r);
+	/*
+	 * Start with all but one tick of the minimum timeout elapsed (etcd's
+	 * initial election tick advance): a fresh cluster elects in 1 to
+	 * election_ticks ticks rather than election_ticks to twice that.  A
+	 * node restarting into a live cluster hears its leader first, and
+	 * pre-vote keeps it from disturbing the leader if not.
+	 */
+	r->election_elapsed = r->cfg.election_ticks - 1;
 	*out = r;
 	return 0;
 fail:

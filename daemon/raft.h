@@ -446,7 +446,9 @@ struct raft_progress {
 /* ------------------------------------------------------------------ calls */
 
 /*
- * Create a core from what was stored.  Returns 0 and *out, or a negative
+ * Create a core from what was stored.  Its election timer starts with
+ * election_ticks - 1 ticks elapsed, so a fresh cluster elects within one
+ * election timeout.  Returns 0 and *out, or a negative
  * errno with a message in err: -EINVAL for a bad config or inconsistent
  * stored state, -ENOMEM.
  */
@@ -511,8 +513,10 @@ int raft_transfer(struct raft *r, uint64_t to);
 /*
  * The caller saw its connection to node id break (reset or closed: the
  * process there may have died).  If id is the leader this node follows,
- * its election timer is run out, so that the next raft_tick() starts a
- * pre-vote at once instead of after the election timeout.  Safe whatever
+ * its election timer is run out but for a random part of half an election
+ * timeout (so that the followers of a dead leader do not all campaign on the
+ * same tick and split the vote): it pre-votes within that, not after a
+ * whole election timeout.  Safe whatever
  * the truth: it is the same as this node's timer firing early, and
  * pre-vote keeps it from disturbing a leader that the others still hear
  * (they refuse while their own lease runs).  Ignored while a batch is out.
