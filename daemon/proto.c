@@ -21,6 +21,7 @@
 
 #include "crc32c.h"
 #include "proto.h"
+#include "errbuf.h"
 
 #define HDR		PROTO_HEADER_SIZE
 
@@ -442,21 +443,6 @@ struct ctx {
 
 /* Bad content: the caller's mistake when encoding, the peer's when decoding. */
 #define BAD(c)	((c)->encoding ? -EINVAL : -EPROTO)
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int
 fail(struct ctx *c, int rc, const struct field *f, const char *fmt, ...)

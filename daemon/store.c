@@ -23,6 +23,7 @@
 
 #include "crc32c.h"
 #include "store.h"
+#include "errbuf.h"
 #include "bytes.h"
 
 #define STORE_FORMAT		1
@@ -50,18 +51,6 @@ struct store {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-__attribute__((format(printf, 3, 4))) static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 __attribute__((format(printf, 3, 4))) static void
 tdb_log(struct tdb_context *tdb, enum tdb_debug_level level, const char *fmt, ...)

@@ -25,6 +25,7 @@
 
 #include "crc32c.h"
 #include "wal.h"
+#include "errbuf.h"
 #include "bytes.h"
 
 #define WAL_MAGIC		"RCWAL\0\0\0"
@@ -84,18 +85,6 @@ struct wal {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-__attribute__((format(printf, 3, 4))) static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void
 seg_name(char *buf, size_t len, uint64_t seq, uint64_t first, bool tmp)
