@@ -144,6 +144,19 @@ static const double fsync_buckets[] = {
 };
 #define N_FSYNC_BUCKETS (sizeof(fsync_buckets) / sizeof(fsync_buckets[0]))
 
+/*
+ * A ready batch whose writes went to the WAL but may not be durable yet:
+ * raft_persisted() and the messages Raft sends only after persisting
+ * (acknowledgements, votes) wait until wal_sync_done() reaches need.
+ */
+struct persist_batch {
+	struct persist_batch *next;
+	uint64_t need;
+	uint64_t index, term;		/* for raft_persisted() */
+	size_t len;			/* bytes: messages, each name\0 u32 len frame */
+	uint8_t bytes[];
+};
+
 /* What /metrics shows; counters only grow. */
 struct node_stats {
 	uint64_t fsync_count;
@@ -170,11 +183,14 @@ struct node {
 
 	struct event *tick_ev;
 	struct event *ready_ev;		/* runs after the I/O of a loop turn */
+	struct event *sync_ev;		/* the WAL's sync thread finished a sync */
+	struct persist_batch *pb_head, *pb_tail;	/* waiting to be durable */
+	uint64_t queued_term;		/* the hard state's term and vote as */
+	uint64_t queued_vote;		/* last handed to the WAL */
+	double sync_started;		/* when the sync out was started */
 	unsigned tick_ms;
 	uint64_t ticks;
 	double last_tick;		/* when tick_cb last ran */
-	uint64_t synced_term;		/* the hard state's term and vote as last */
-	uint64_t synced_vote;		/* made durable (persist) */
 	double max_stall;		/* longest the loop made a tick wait, s */
 
 	struct member *members;
@@ -223,6 +239,8 @@ struct node {
 };
 
 static void schedule_ready(struct node *n);
+static void persist_progress(struct node *n);
+static void fatal(struct node *n, const char *what, int rc);
 static int take_snapshot(struct node *n, char *err, size_t errlen);
 static void notify_status(struct node *n);
 
@@ -1617,6 +1635,7 @@ take_snapshot(struct node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "recording the snapshot in the WAL: %s", strerror(-rc));
 		return rc;
 	}
+	persist_progress(n);	/* that sync covered every queued batch */
 	n->snapshot_index = index;
 	snap_prune(n->snaps);
 	keep_from = index > n->snapshot_margin ? index - n->snapshot_margin : 1;
@@ -1743,10 +1762,10 @@ record_fsync(struct node *n, double secs)
 	n->stats.fsync_sum += secs;
 }
 
+/* Hand the batch's entries and hard state to the WAL's buffer. */
 static int
-persist(struct node *n, const struct raft_ready *rd)
+wal_write(struct node *n, const struct raft_ready *rd)
 {
-	double t0;
 	int rc;
 
 	if (rd->n_entries) {
@@ -1772,26 +1791,185 @@ persist(struct node *n, const struct raft_ready *rd)
 		if ((rc = wal_set_hardstate(n->wal, &hs)) < 0)
 			return rc;
 	}
+	return 0;
+}
+
+/*
+ * A batch that changes nothing but the commit index needs no fsync of its
+ * own: the commit index is never acknowledged to anyone, a restart learns it
+ * again from the leader, and the store's applied index says how far this
+ * node got (start_raft).  It rides on the next sync.  That halves the
+ * fsyncs of a lone write.
+ */
+static bool
+needs_sync(const struct node *n, const struct raft_ready *rd)
+{
+	return rd->n_entries > 0 || rd->n_chunk_writes > 0 || !rd->has_hard_state ||
+	    rd->hs.term != n->queued_term || rd->hs.vote != n->queued_vote;
+}
+
+/* Synchronous: for batches with snapshot chunks, and with nothing queued. */
+static int
+persist(struct node *n, const struct raft_ready *rd)
+{
+	double t0;
+	int rc;
+
+	if ((rc = wal_write(n, rd)) < 0)
+		return rc;
 	if ((rc = snap_recv_sync(n->snaps)) < 0)
 		return rc;
-	/*
-	 * A batch that changes nothing but the commit index needs no fsync of
-	 * its own: the commit index is never acknowledged to anyone, a restart
-	 * learns it again from the leader, and the store's applied index says
-	 * how far this node got (start_raft).  It rides on the next sync.  That
-	 * halves the fsyncs of a lone write.
-	 */
-	if (rd->n_entries == 0 && rd->n_chunk_writes == 0 && rd->has_hard_state &&
-	    rd->hs.term == n->synced_term && rd->hs.vote == n->synced_vote)
+	if (!needs_sync(n, rd))
 		return 0;
 	t0 = now_s();
 	rc = wal_sync(n->wal);
 	record_fsync(n, now_s() - t0);
 	if (rc == 0 && rd->has_hard_state) {
-		n->synced_term = rd->hs.term;
-		n->synced_vote = rd->hs.vote;
+		n->queued_term = rd->hs.term;
+		n->queued_vote = rd->hs.vote;
 	}
 	return rc;
+}
+
+/*
+ * Asynchronous: the batch's writes go to the WAL buffer, and the batch
+ * waits in the queue, with a copy of its after-persist messages, for the
+ * sync that covers it.  The loop goes on meanwhile: it reads, answers,
+ * proposes, and what it appends joins the next sync (group commit).
+ */
+static int
+persist_async(struct node *n, const struct raft_ready *rd)
+{
+	struct persist_batch *b;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = wal_write(n, rd)) < 0)
+		return rc;
+	for (size_t i = 0; i < rd->n_msgs_after_persist; i++) {
+		const struct raft_msg *m = &rd->msgs_after_persist[i];
+		const char *name = name_of(n, m->to);
+
+		proto_buf_reset(&n->out);
+		if ((rc = raftmsg_encode(&n->out, m)) < 0)
+			return rc;
+		len += strlen(name) + 1 + 4 + n->out.len;
+	}
+	b = malloc(sizeof(*b) + len);
+	if (b == NULL)
+		return -ENOMEM;
+	b->next = NULL;
+	b->index = rd->persist_index;
+	b->term = rd->persist_term;
+	b->len = len;
+	len = 0;
+	for (size_t i = 0; i < rd->n_msgs_after_persist; i++) {
+		const struct raft_msg *m = &rd->msgs_after_persist[i];
+		const char *name = name_of(n, m->to);
+		size_t nl = strlen(name) + 1;
+
+		proto_buf_reset(&n->out);
+		raftmsg_encode(&n->out, m);	/* succeeded above */
+		memcpy(b->bytes + len, name, nl);
+		len += nl;
+		memcpy(b->bytes + len, &(uint32_t){ (uint32_t)n->out.len }, 4);
+		len += 4;
+		memcpy(b->bytes + len, n->out.data, n->out.len);
+		len += n->out.len;
+	}
+	if (needs_sync(n, rd)) {
+		b->need = wal_sync_next(n->wal);
+		if (rd->has_hard_state) {
+			n->queued_term = rd->hs.term;
+			n->queued_vote = rd->hs.vote;
+		}
+	} else {
+		/* durable with whatever is queued before it */
+		b->need = n->pb_tail ? n->pb_tail->need : 0;
+	}
+	if (n->pb_tail)
+		n->pb_tail->next = b;
+	else
+		n->pb_head = b;
+	n->pb_tail = b;
+	return 0;
+}
+
+/*
+ * Tell Raft about the batches the WAL made durable, in order, and send
+ * what waited for them; start the next sync if batches wait for one.
+ */
+static void
+persist_progress(struct node *n)
+{
+	struct persist_batch *b;
+	bool moved = false;
+	int rc;
+
+	for (;;) {
+		while ((b = n->pb_head) != NULL && b->need <= wal_sync_done(n->wal)) {
+			for (size_t off = 0; off < b->len;) {
+				const char *name = (const char *)b->bytes + off;
+				uint32_t flen;
+
+				off += strlen(name) + 1;
+				memcpy(&flen, b->bytes + off, 4);
+				off += 4;
+				if (strcmp(name, "?") != 0)
+					peer_send(n->peers, name, b->bytes + off, flen);
+				off += flen;
+			}
+			raft_persisted(n->raft, b->index, b->term);
+			n->pb_head = b->next;
+			if (n->pb_head == NULL)
+				n->pb_tail = NULL;
+			free(b);
+			moved = true;
+		}
+		if (b == NULL || wal_sync_busy(n->wal))
+			break;
+		/* The head waits for a sync nobody started yet. */
+		n->sync_started = now_s();
+		if ((rc = wal_sync_start(n->wal)) < 0) {
+			fatal(n, "writing the WAL failed", rc);
+			return;
+		}
+		if (wal_sync_busy(n->wal))
+			break;
+	}
+	if (moved) {
+		peer_flush(n->peers);	/* acknowledgements leave now */
+		schedule_ready(n);
+	}
+}
+
+/* Wait for everything queued to be durable (before a snapshot's I/O). */
+static int
+persist_drain(struct node *n)
+{
+	int rc;
+
+	if (n->pb_head == NULL && !wal_sync_busy(n->wal))
+		return 0;
+	if ((rc = wal_sync(n->wal)) < 0)
+		return rc;
+	persist_progress(n);
+	return 0;
+}
+
+static void
+sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+	int rc = wal_sync_collect(n->wal);
+
+	if (rc < 0) {
+		fatal(n, "writing the WAL failed", rc);
+		return;
+	}
+	if (rc == 1)
+		record_fsync(n, now_s() - n->sync_started);
+	persist_progress(n);
 }
 
 /* Answer the writes proposed here whose entries are now applied. */
@@ -1928,7 +2106,7 @@ process_ready(struct node *n)
 {
 	struct raft_chunk_read cr[16];
 	size_t n_cr;
-	bool changed;
+	bool changed, async;
 	int rc;
 
 	while (raft_has_ready(n->raft)) {
@@ -1936,6 +2114,15 @@ process_ready(struct node *n)
 
 		raft_ready(n->raft, &rd);
 		send_raft_msgs(n, rd.msgs, rd.n_msgs);
+		if (rd.n_msgs)
+			peer_flush(n->peers);	/* a leader's AppendEntries go first */
+		async = rd.must_persist && !rd.snapshot && rd.n_chunk_writes == 0;
+		/* Snapshot I/O is done in order with the WAL: drain it first. */
+		if (!async && (rc = persist_drain(n)) < 0) {
+			raft_advance(n->raft, &rd);
+			fatal(n, "writing the WAL failed", rc);
+			return;
+		}
 		/* Received snapshot chunks go to their file first: the last one
 		 * completes the snapshot this same batch may install. */
 		for (size_t i = 0; i < rd.n_chunk_writes; i++) {
@@ -1952,18 +2139,22 @@ process_ready(struct node *n)
 			fatal(n, "installing the leader's snapshot failed", rc);
 			return;
 		}
-		if (rd.must_persist) {
-			if (rd.n_msgs)
-				peer_flush(n->peers);
-			if ((rc = persist(n, &rd)) < 0) {
+		if (async) {
+			if ((rc = persist_async(n, &rd)) < 0) {
 				raft_advance(n->raft, &rd);
 				fatal(n, "writing the WAL failed", rc);
 				return;
 			}
+		} else {
+			if (rd.must_persist && (rc = persist(n, &rd)) < 0) {
+				raft_advance(n->raft, &rd);
+				fatal(n, "writing the WAL failed", rc);
+				return;
+			}
+			send_raft_msgs(n, rd.msgs_after_persist, rd.n_msgs_after_persist);
+			if (rd.must_persist)
+				raft_persisted(n->raft, rd.persist_index, rd.persist_term);
 		}
-		send_raft_msgs(n, rd.msgs_after_persist, rd.n_msgs_after_persist);
-		if (rd.must_persist)
-			raft_persisted(n->raft, rd.persist_index, rd.persist_term);
 		if ((rc = apply(n, rd.committed, rd.n_committed)) < 0) {
 			raft_advance(n->raft, &rd);
 			fatal(n, "applying to the store failed", rc);
@@ -1988,6 +2179,7 @@ process_ready(struct node *n)
 		if (changed)
 			log_state_change(n);
 	}
+	persist_progress(n);	/* start the sync the batches above wait for */
 	maybe_snapshot(n);
 	reads_progress(n, now_ms());
 	ready_progress(n, now_ms());
@@ -2379,8 +2571,8 @@ start_raft(struct node *n, const struct wal_recovered *rec, struct snap_info *sn
 	/* What was applied was committed, whatever the stored commit says. */
 	if (init.hs.commit < applied)
 		init.hs.commit = applied;
-	n->synced_term = rec->hs.term;
-	n->synced_vote = rec->hs.vote;
+	n->queued_term = rec->hs.term;
+	n->queued_vote = rec->hs.vote;
 	if (cfg->nmembers) {
 		if ((boot = calloc(cfg->nmembers, sizeof(*boot))) == NULL) {
 			ret = -ENOMEM;
@@ -2466,7 +2658,9 @@ node_start(struct event_base *base, const struct config *cfg, struct node **out,
 
 	n->ready_ev = event_new(base, -1, 0, ready_cb, n);
 	n->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, n);
-	if (n->ready_ev == NULL || n->tick_ev == NULL) {
+	n->sync_ev = event_new(base, wal_sync_fd(n->wal), EV_READ | EV_PERSIST, sync_cb, n);
+	if (n->ready_ev == NULL || n->tick_ev == NULL || n->sync_ev == NULL ||
+	    event_add(n->sync_ev, NULL) < 0) {
 		rc = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -2571,6 +2765,14 @@ node_free(struct node *n)
 		event_free(n->tick_ev);
 	if (n->ready_ev)
 		event_free(n->ready_ev);
+	if (n->sync_ev)
+		event_free(n->sync_ev);
+	while (n->pb_head) {
+		struct persist_batch *b = n->pb_head;
+
+		n->pb_head = b->next;
+		free(b);
+	}
 	http_close(n->http);
 	control_close(n->ctl);
 	peer_net_free(n->peers);

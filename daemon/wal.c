@@ -15,11 +15,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,7 +32,7 @@
 #include "bytes.h"
 
 #define WAL_MAGIC		"RCWAL\0\0\0"
-#define WAL_VERSION		1
+#define WAL_VERSION		2	/* written; 1 (not preallocated) is still read */
 
 #define REC_HDR			8	/* u32 len, u32 crc */
 #define REC_ENTRY		1
@@ -47,6 +50,8 @@
 
 #define SEG_NAME_LEN		37	/* 16 hex, '-', 16 hex, ".wal" */
 #define SEG_NAME_SIZE		(SEG_NAME_LEN + sizeof(".tmp"))
+/* The next segment, preallocated ahead of need; a leftover is removed at open. */
+#define SPARE_NAME		"prealloc.tmp"
 
 struct seg {
 	uint64_t seq;
@@ -60,19 +65,28 @@ struct run {
 	uint64_t term;
 };
 
+/*
+ * Who owns what.  The caller's thread (the "loop") owns the logical state
+ * (hard state, snapshot marker, last index, term runs), the append buffer
+ * and the counters in stats.  The I/O state (fd, size, unsynced, segs, io)
+ * belongs to the loop while no sync is out (!busy) and to the sync thread
+ * while one is; the hand-over goes through mu, which orders the memory.  The
+ * spare segment belongs to the sync thread once it runs.
+ */
 struct wal {
 	char *dir;
 	int dirfd;		/* holds the flock */
-	int fd;			/* current (last) segment, O_APPEND */
-	uint64_t size;		/* bytes of the current segment on disk */
+	int fd;			/* current (last) segment */
+	uint64_t size;		/* bytes of records in the current segment */
 	bool unsynced;		/* written since the last fdatasync */
 	int failed;		/* sticky negative errno */
 
 	struct seg *segs;
 	size_t nsegs, segcap;
 
-	uint8_t *buf;
+	uint8_t *buf;		/* appended, not yet handed to a sync */
 	size_t buflen, bufcap;
+	uint64_t buf_max;	/* highest entry index in buf; 0 if none */
 	uint64_t seg_bytes;
 
 	struct wal_hardstate hs;
@@ -82,6 +96,29 @@ struct wal {
 	size_t nruns, runcap;
 
 	struct wal_stats stats;
+	struct wal_stats io;	/* I/O counters, owned as the I/O state */
+
+	/* The sync thread and the one job it may have. */
+	pthread_t thread;
+	bool thread_on;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int efd;		/* eventfd: +1 when a job is done */
+	bool busy;		/* loop: a job is out and not collected */
+	uint64_t started, done;	/* loop: jobs handed out, jobs collected */
+	/* under mu */
+	bool job_ready, job_done, quit;
+	int job_rc;
+	uint64_t job_seg_bytes;
+	/* the job; the thread's while busy */
+	uint8_t *jbuf;
+	size_t jlen, jcap;
+	uint64_t jmax;
+	struct wal_hardstate jhs;
+	uint64_t jsnap_index, jsnap_term, jnext;
+	/* the spare segment: zero-filled and synced, or -1 */
+	int spare_fd;
+	uint64_t spare_bytes;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -114,13 +151,15 @@ parse_hex16(const char *s, uint64_t *out)
 	return true;
 }
 
-/* 1: a segment name, 2: a leftover "NAME.tmp", 0: something else. */
+/* 1: a segment name, 2: a leftover "NAME.tmp" or spare, 0: something else. */
 static int
 parse_seg_name(const char *name, uint64_t *seq, uint64_t *first)
 {
 	size_t len = strlen(name);
 	int kind;
 
+	if (strcmp(name, SPARE_NAME) == 0)
+		return 2;
 	if (len == SEG_NAME_LEN)
 		kind = 1;
 	else if (len == SEG_NAME_LEN + 4 && strcmp(name + SEG_NAME_LEN, ".tmp") == 0)
@@ -134,10 +173,10 @@ parse_seg_name(const char *name, uint64_t *seq, uint64_t *first)
 }
 
 static int
-write_all(int fd, const uint8_t *p, size_t len, uint64_t *nwrites)
+pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off, uint64_t *nwrites)
 {
 	while (len > 0) {
-		ssize_t r = write(fd, p, len);
+		ssize_t r = pwrite(fd, p, len, (off_t)off);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -147,7 +186,25 @@ write_all(int fd, const uint8_t *p, size_t len, uint64_t *nwrites)
 		if (nwrites != NULL)
 			(*nwrites)++;
 		p += r;
+		off += (uint64_t)r;
 		len -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Write zeros over [off, end) of fd. */
+static int
+zero_fill(int fd, uint64_t off, uint64_t end)
+{
+	static const uint8_t zeros[64 * 1024];
+	int r;
+
+	while (off < end) {
+		size_t n = end - off < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
+
+		if ((r = pwrite_all(fd, zeros, n, off, NULL)) < 0)
+			return r;
+		off += n;
 	}
 	return 0;
 }
@@ -464,26 +521,51 @@ out:
 	return r;
 }
 
+/* Is b[from, to) all zero?  If not, *last is the offset of its last nonzero byte. */
+static bool
+all_zero(const uint8_t *b, size_t from, size_t to, size_t *last)
+{
+	for (size_t i = to; i > from; i--) {
+		if (b[i - 1] != 0) {
+			*last = i - 1;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* How one segment ended. */
+struct seg_end {
+	uint32_t version;
+	uint64_t fsize;		/* bytes in the file */
+	uint64_t end;		/* offset after the last record that checks */
+	uint64_t cut;		/* bytes after end to clear (last segment only) */
+	const char *why;	/* why they are cleared, NULL if nothing is */
+};
+
 /*
- * Replay one segment.  For the last segment a damaged record with nothing
- * that checks after it is a torn tail: *tail is set to its offset.
+ * Replay one segment.  For the last segment, what follows the last good
+ * record and is not a clean end (a damaged record with nothing that checks
+ * after it, or bytes after the zeros that end a version 2 segment) is a
+ * write a crash cut short: reported in *se, for wal_open to clear.
  */
 static int
 replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
-	uint64_t *tail, uint64_t *fsize, char *err, size_t errlen)
+	struct seg_end *se, char *err, size_t errlen)
 {
 	char name[SEG_NAME_SIZE];
 	uint8_t *b = NULL;
-	size_t size = 0, off;
+	size_t size = 0, off, nz;
 	int ret;
 
+	memset(se, 0, sizeof(*se));
 	seg_name(name, sizeof(name), seg->seq, seg->first_index, false);
 	ret = read_segment(dirfd, name, &b, &size);
 	if (ret < 0) {
 		seterr(err, errlen, "wal: %s/%s: %s", r->dir, name, strerror(-ret));
 		goto out;
 	}
-	*fsize = size;
+	se->fsize = size;
 	ret = -EBADMSG;
 	if (size < WAL_HEADER_BYTES) {
 		seterr(err, errlen, "wal: %s/%s: segment header cut short (%zu bytes)",
@@ -496,10 +578,11 @@ replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 			" checksum)", r->dir, name);
 		goto out;
 	}
-	if (get_le32(b + 8) != WAL_VERSION) {
+	se->version = get_le32(b + 8);
+	if (se->version != 1 && se->version != WAL_VERSION) {
 		seterr(err, errlen, "wal: %s/%s: format version %" PRIu32
-			" is not supported (this build reads version %d)", r->dir, name,
-			get_le32(b + 8), WAL_VERSION);
+			" is not supported (this build reads versions 1 and %d)", r->dir,
+			name, se->version, WAL_VERSION);
 		goto out;
 	}
 	if (get_le64(b + 12) != seg->seq) {
@@ -511,8 +594,31 @@ replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 	off = WAL_HEADER_BYTES;
 	while (off < size) {
 		size_t total = 0, p;
-		const char *why = rec_check(b, size, off, &total);
+		const char *why;
 
+		/*
+		 * Version 2 segments are preallocated: zeros where a record
+		 * header would be end the records.  After them comes nothing
+		 * but zeros, unless a crash cut an unsynced write short whose
+		 * later pages reached the disk before its first (never
+		 * acknowledged: a sync covers everything written before it).
+		 */
+		if (se->version >= 2 && size - off >= REC_HDR &&
+			get_le32(b + off) == 0 && get_le32(b + off + 4) == 0) {
+			if (!all_zero(b, off, size, &nz)) {
+				if (!last) {
+					seterr(err, errlen, "wal: %s/%s: offset %zu: data after"
+						" the end of the records in a segment that is not"
+						" the last; refusing to start (this is damage, not"
+						" a torn write)", r->dir, name, nz);
+					goto out;
+				}
+				se->cut = nz + 1 - off;
+				se->why = "bytes of an unfinished write after the last record";
+			}
+			break;
+		}
+		why = rec_check(b, size, off, &total);
 		if (why == NULL) {
 			ret = replay_record(r, seg, name, off, b + off + REC_HDR,
 				total - REC_HDR, err, errlen);
@@ -541,9 +647,13 @@ replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 				goto out;
 			}
 		}
-		*tail = off;
+		se->cut = all_zero(b, off, size, &nz) ? 0 : nz + 1 - off;
+		if (se->version < 2)
+			se->cut = size - off;
+		se->why = "torn record";
 		break;
 	}
+	se->end = off;
 	ret = 0;
 out:
 	free(b);
@@ -603,6 +713,18 @@ reserve_buf(struct wal *w, size_t more)
 	return grow((void **)&w->buf, &w->bufcap, w->buflen + more, 1);
 }
 
+/* The I/O counters into stats; only while the I/O state is the loop's. */
+static void
+stats_merge(struct wal *w)
+{
+	w->stats.writes = w->io.writes;
+	w->stats.bytes = w->io.bytes;
+	w->stats.syncs = w->io.syncs;
+	w->stats.segments_created = w->io.segments_created;
+	w->stats.segments = w->io.segments;
+}
+
+/* Write the buffer into the current segment (the I/O state is ours). */
 static int
 flush_buf(struct wal *w)
 {
@@ -610,25 +732,67 @@ flush_buf(struct wal *w)
 
 	if (w->buflen == 0)
 		return 0;
-	r = write_all(w->fd, w->buf, w->buflen, &w->stats.writes);
+	r = pwrite_all(w->fd, w->buf, w->buflen, w->size, &w->io.writes);
 	if (r < 0)
 		return fail(w, r);
 	w->size += w->buflen;
-	w->stats.bytes += w->buflen;
+	w->io.bytes += w->buflen;
 	w->buflen = 0;
+	if (w->buf_max > w->segs[w->nsegs - 1].max_index)
+		w->segs[w->nsegs - 1].max_index = w->buf_max;
+	w->buf_max = 0;
 	w->unsynced = true;
+	stats_merge(w);
 	return 0;
 }
 
 /*
- * Create segment seq: header, hard state and snapshot marker written to
- * NAME.tmp, fsynced, renamed into place, directory fsynced.  Returns the
- * open descriptor (O_APPEND) in *fdp.
+ * Make the spare: SPARE_NAME holding bytes zeros, synced.  Writing into
+ * blocks that are allocated and written already changes no metadata, so
+ * fdatasync then costs one flush of the data instead of a journal commit
+ * too (measured here: 0.12 against 0.18 ms alone, 0.18 against 0.33 ms
+ * when the three nodes of a local cluster sync at once).  fallocate(2)
+ * would not do: its blocks are "unwritten" and the first write to each
+ * still commits metadata.
  */
 static int
-seg_create(struct wal *w, uint64_t seq, uint64_t first, int *fdp)
+spare_make(struct wal *w, uint64_t bytes)
 {
-	char name[SEG_NAME_SIZE], tmp[SEG_NAME_SIZE];
+	int fd, r;
+
+	if (w->spare_fd >= 0) {
+		if (w->spare_bytes == bytes)
+			return 0;
+		close(w->spare_fd);
+		w->spare_fd = -1;
+	}
+	fd = openat(w->dirfd, SPARE_NAME, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = zero_fill(fd, 0, bytes);
+	if (r == 0 && fdatasync(fd) < 0)
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		unlinkat(w->dirfd, SPARE_NAME, 0);
+		return r;
+	}
+	w->spare_fd = fd;
+	w->spare_bytes = bytes;
+	return 0;
+}
+
+/*
+ * Create segment seq from the spare: header, hard state and snapshot
+ * marker written over its first bytes, synced, renamed into place, the
+ * directory synced; a segment file is never seen half made.  Returns the
+ * open descriptor in *fdp and the bytes of records written.
+ */
+static int
+seg_create(struct wal *w, uint64_t seq, uint64_t first, uint64_t seg_bytes,
+	const struct wal_hardstate *hs, uint64_t snap_index, uint64_t snap_term, int *fdp)
+{
+	char name[SEG_NAME_SIZE];
 	uint8_t b[WAL_HEADER_BYTES + 2 * REC_HDR + 2 + HARDSTATE_BYTES + SNAPSHOT_BYTES];
 	size_t len = WAL_HEADER_BYTES;
 	int fd, r;
@@ -638,23 +802,22 @@ seg_create(struct wal *w, uint64_t seq, uint64_t first, int *fdp)
 	put_le64(b + 12, seq);
 	put_le64(b + 20, first);
 	put_le32(b + 28, crc32c(0, b, 28));
-	len += rec_put_hardstate(b + len, &w->hs);
-	len += rec_put_snapshot(b + len, w->snap_index, w->snap_term, 0);
+	len += rec_put_hardstate(b + len, hs);
+	len += rec_put_snapshot(b + len, snap_index, snap_term, 0);
 
+	if ((r = spare_make(w, seg_bytes)) < 0)
+		return r;
+	fd = w->spare_fd;
+	w->spare_fd = -1;
 	seg_name(name, sizeof(name), seq, first, false);
-	seg_name(tmp, sizeof(tmp), seq, first, true);
-	fd = openat(w->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-		0600);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, b, len, NULL);
-	if (r == 0 && fsync(fd) < 0)
+	r = pwrite_all(fd, b, len, 0, NULL);
+	if (r == 0 && fdatasync(fd) < 0)
 		r = -errno;
-	if (r == 0 && renameat(w->dirfd, tmp, w->dirfd, name) < 0)
+	if (r == 0 && renameat(w->dirfd, SPARE_NAME, w->dirfd, name) < 0)
 		r = -errno;
 	if (r < 0) {
 		close(fd);
-		unlinkat(w->dirfd, tmp, 0);
+		unlinkat(w->dirfd, SPARE_NAME, 0);
 		return r;
 	}
 	if (fsync(w->dirfd) < 0) {
@@ -662,36 +825,185 @@ seg_create(struct wal *w, uint64_t seq, uint64_t first, int *fdp)
 		close(fd);
 		return r;
 	}
-	w->stats.segments_created++;
-	w->stats.bytes += len;
+	w->io.segments_created++;
+	w->io.bytes += len;
 	*fdp = fd;
 	return (int)len;
 }
 
-/* Start the next segment; everything before has been synced. */
+/*
+ * Start the next segment; everything before has been synced.  hs, the
+ * snapshot marker and next (the index expected next) are the ones of the
+ * data written so far.
+ */
 static int
-rotate(struct wal *w)
+rotate(struct wal *w, uint64_t seg_bytes, const struct wal_hardstate *hs,
+	uint64_t snap_index, uint64_t snap_term, uint64_t next)
 {
 	uint64_t seq = w->nsegs > 0 ? w->segs[w->nsegs - 1].seq + 1 : 0;
 	int fd = -1, r;
 
 	r = grow((void **)&w->segs, &w->segcap, w->nsegs + 1, sizeof(*w->segs));
 	if (r < 0)
-		return fail(w, r);
-	r = seg_create(w, seq, w->last_index + 1, &fd);
+		return r;
+	r = seg_create(w, seq, next, seg_bytes, hs, snap_index, snap_term, &fd);
 	if (r < 0)
-		return fail(w, r);
+		return r;
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = fd;
 	w->size = (uint64_t)r;
 	w->unsynced = false;
 	w->segs[w->nsegs].seq = seq;
-	w->segs[w->nsegs].first_index = w->last_index + 1;
+	w->segs[w->nsegs].first_index = next;
 	w->segs[w->nsegs].max_index = 0;
 	w->nsegs++;
-	w->stats.segments = w->nsegs;
+	w->io.segments = w->nsegs;
 	return 0;
+}
+
+/*
+ * A sync job: write what the loop handed over, fdatasync, start the next
+ * segment if this one is full.  Runs on the sync thread, or on the loop
+ * while the thread is not running (wal_open, wal_close).
+ */
+static int
+run_job(struct wal *w, uint64_t seg_bytes)
+{
+	int r;
+
+	if (w->jlen > 0) {
+		r = pwrite_all(w->fd, w->jbuf, w->jlen, w->size, &w->io.writes);
+		if (r < 0)
+			return r;
+		w->size += w->jlen;
+		w->io.bytes += w->jlen;
+		w->jlen = 0;
+		if (w->jmax > w->segs[w->nsegs - 1].max_index)
+			w->segs[w->nsegs - 1].max_index = w->jmax;
+		w->unsynced = true;
+	}
+	if (w->unsynced) {
+		if (fdatasync(w->fd) < 0)
+			return -errno;
+		w->io.syncs++;
+		w->unsynced = false;
+	}
+	if (w->size >= seg_bytes)
+		return rotate(w, seg_bytes, &w->jhs, w->jsnap_index, w->jsnap_term, w->jnext);
+	return 0;
+}
+
+static void *
+sync_thread(void *arg)
+{
+	struct wal *w = arg;
+	uint64_t one = 1, bytes;
+	int r;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->job_ready && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->job_ready)
+			break;
+		w->job_ready = false;
+		bytes = w->job_seg_bytes;
+		pthread_mutex_unlock(&w->mu);
+		r = run_job(w, bytes);
+		pthread_mutex_lock(&w->mu);
+		w->job_rc = r;
+		w->job_done = true;
+		pthread_cond_broadcast(&w->cv);
+		/* The loop may already be waiting: tell it before anything else. */
+		while (write(w->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+			;
+		if (r == 0 && w->spare_fd < 0 && !w->quit) {
+			/* The next segment, made while nobody waits for it.  On
+			 * failure the next rotation tries again and reports. */
+			pthread_mutex_unlock(&w->mu);
+			spare_make(w, bytes);
+			pthread_mutex_lock(&w->mu);
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static int
+thread_start(struct wal *w)
+{
+	sigset_t all, old;
+	int r;
+
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->efd < 0)
+		return -errno;
+	/* Signals are the loop's business. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&w->thread, NULL, sync_thread, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return -r;
+	w->thread_on = true;
+	return 0;
+}
+
+static void
+thread_stop(struct wal *w)
+{
+	if (!w->thread_on)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->quit = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	w->thread_on = false;
+}
+
+/*
+ * Take the finished job's result, if it has finished: 1 when collected, 0
+ * when it is still running, or its error.  The I/O state is the loop's again.
+ */
+static int
+collect(struct wal *w)
+{
+	uint64_t v;
+	int r;
+
+	pthread_mutex_lock(&w->mu);
+	if (!w->job_done) {
+		pthread_mutex_unlock(&w->mu);
+		return 0;
+	}
+	w->job_done = false;
+	r = w->job_rc;
+	pthread_mutex_unlock(&w->mu);
+	if (read(w->efd, &v, sizeof(v)) < 0) {
+		/* already drained by an earlier collect */
+	}
+	w->busy = false;
+	w->done++;
+	stats_merge(w);
+	return r < 0 ? fail(w, r) : 1;
+}
+
+/* Wait for the job that is out, if any, and collect it. */
+static int
+wait_job(struct wal *w)
+{
+	int r;
+
+	if (!w->busy)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	while (!w->job_done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	r = collect(w);
+	return r < 0 ? r : 0;
 }
 
 /* ------------------------------------------------------------ open */
@@ -838,8 +1150,8 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
 	char *err, size_t errlen)
 {
 	struct replay rp = { .dir = dir };
+	struct seg_end se = { 0 };
 	struct wal *w;
-	uint64_t tail = UINT64_MAX, last_size = 0;
 	size_t ntmp = 0;
 	int r;
 
@@ -848,7 +1160,9 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return -ENOMEM;
-	w->fd = w->dirfd = -1;
+	w->fd = w->dirfd = w->efd = w->spare_fd = -1;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
 	w->seg_bytes = WAL_SEGMENT_BYTES;
 	w->dir = strdup(dir);
 	if (w->dir == NULL) {
@@ -878,7 +1192,7 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
 
 	for (size_t i = 0; i < w->nsegs; i++) {
 		r = replay_segment(&rp, w->dirfd, &w->segs[i], i + 1 == w->nsegs,
-			&tail, &last_size, err, errlen);
+			&se, err, errlen);
 		if (r < 0)
 			goto fail;
 	}
@@ -893,9 +1207,12 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
 	r = writer_state_from(w, &rp);
 	if (r < 0)
 		goto fail;
+	if (ntmp > 0)
+		remove_tmp_files(w);
 
 	if (w->nsegs == 0) {
-		r = rotate(w);
+		r = rotate(w, w->seg_bytes, &w->hs, w->snap_index, w->snap_term,
+			w->last_index + 1);
 		if (r < 0) {
 			seterr(err, errlen, "wal: %s: cannot create the first segment: %s",
 				dir, strerror(-r));
@@ -906,30 +1223,41 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
 		char name[SEG_NAME_SIZE];
 
 		seg_name(name, sizeof(name), s->seq, s->first_index, false);
-		w->fd = openat(w->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC);
+		w->fd = openat(w->dirfd, name, O_WRONLY | O_CLOEXEC);
 		if (w->fd < 0) {
 			r = -errno;
 			seterr(err, errlen, "wal: %s/%s: %s", dir, name, strerror(errno));
 			goto fail;
 		}
-		w->size = last_size;
-		if (tail != UINT64_MAX) {
-			if (ftruncate(w->fd, (off_t)tail) < 0 || fsync(w->fd) < 0) {
+		w->size = se.end;
+		if (se.why != NULL) {
+			/* A version 1 segment ends at its last record; a version 2
+			 * one is zeros up to its preallocated size. */
+			if (se.version < 2)
+				r = ftruncate(w->fd, (off_t)se.end) < 0 ? -errno : 0;
+			else
+				r = zero_fill(w->fd, se.end, se.end + se.cut);
+			if (r == 0 && fsync(w->fd) < 0)
 				r = -errno;
-				seterr(err, errlen, "wal: %s/%s: cannot truncate the torn"
-					" tail: %s", dir, name, strerror(errno));
+			if (r < 0) {
+				seterr(err, errlen, "wal: %s/%s: cannot cut off the torn"
+					" tail: %s", dir, name, strerror(-r));
 				goto fail;
 			}
 			rec->truncated_tail = true;
 			snprintf(rec->message, sizeof(rec->message), "wal: segment %s:"
-				" torn record at offset %" PRIu64 " (%" PRIu64 " bytes"
-				" dropped); truncated", name, tail, last_size - tail);
-			w->size = tail;
+				" %s at offset %" PRIu64 " (%" PRIu64 " bytes dropped);"
+				" truncated", name, se.why, se.end, se.cut);
 		}
 	}
-	if (ntmp > 0)
-		remove_tmp_files(w);
-	w->stats.segments = w->nsegs;
+	w->io.segments = w->nsegs;
+	stats_merge(w);
+	r = thread_start(w);
+	if (r < 0) {
+		seterr(err, errlen, "wal: %s: cannot start the sync thread: %s", dir,
+			strerror(-r));
+		goto fail;
+	}
 
 	/* Hand the log over, compacted to the front of the array. */
 	if (rp.head > 0)
@@ -1014,10 +1342,10 @@ wal_append(struct wal *w, const struct wal_entry *entries, size_t n)
 		w->buflen += REC_HDR + len;
 		runs_append(w, e->index, e->term);
 	}
-	if (w->nsegs > 0 && w->last_index > w->segs[w->nsegs - 1].max_index)
-		w->segs[w->nsegs - 1].max_index = w->last_index;
+	if (w->last_index > w->buf_max)
+		w->buf_max = w->last_index;
 	w->stats.entries += n;
-	if (w->buflen >= FLUSH_BYTES)
+	if (w->buflen >= FLUSH_BYTES && !w->busy)
 		return flush_buf(w);
 	return 0;
 }
@@ -1040,24 +1368,86 @@ wal_set_hardstate(struct wal *w, const struct wal_hardstate *hs)
 }
 
 int
+wal_sync_start(struct wal *w)
+{
+	uint8_t *t;
+	size_t tcap;
+
+	if (w->failed)
+		return w->failed;
+	if (w->busy)
+		return -EBUSY;
+	w->started++;
+	if (w->buflen == 0 && !w->unsynced && w->size < w->seg_bytes) {
+		w->done++;	/* nothing to make durable */
+		return 0;
+	}
+	/* Hand the buffer over and take the job's (empty) one. */
+	t = w->jbuf;
+	tcap = w->jcap;
+	w->jbuf = w->buf;
+	w->jcap = w->bufcap;
+	w->jlen = w->buflen;
+	w->jmax = w->buf_max;
+	w->buf = t;
+	w->bufcap = tcap;
+	w->buflen = 0;
+	w->buf_max = 0;
+	w->jhs = w->hs;
+	w->jsnap_index = w->snap_index;
+	w->jsnap_term = w->snap_term;
+	w->jnext = w->last_index + 1;
+	w->busy = true;
+	pthread_mutex_lock(&w->mu);
+	w->job_seg_bytes = w->seg_bytes;
+	w->job_ready = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+int
+wal_sync_collect(struct wal *w)
+{
+	if (!w->busy)
+		return w->failed;
+	return collect(w);
+}
+
+int
+wal_sync_fd(const struct wal *w)
+{
+	return w->efd;
+}
+
+bool
+wal_sync_busy(const struct wal *w)
+{
+	return w->busy;
+}
+
+uint64_t
+wal_sync_next(const struct wal *w)
+{
+	return w->started + 1;
+}
+
+uint64_t
+wal_sync_done(const struct wal *w)
+{
+	return w->done;
+}
+
+int
 wal_sync(struct wal *w)
 {
 	int r;
 
-	if (w->failed)
-		return w->failed;
-	r = flush_buf(w);
-	if (r < 0)
+	if ((r = wait_job(w)) < 0)
 		return r;
-	if (w->unsynced) {
-		if (fdatasync(w->fd) < 0)
-			return fail(w, -errno);
-		w->stats.syncs++;
-		w->unsynced = false;
-	}
-	if (w->size >= w->seg_bytes)
-		return rotate(w);
-	return 0;
+	if ((r = wal_sync_start(w)) < 0)
+		return r;
+	return wait_job(w);
 }
 
 int
@@ -1120,7 +1510,7 @@ wal_compact(struct wal *w, uint64_t keep_from)
 		memmove(w->segs, w->segs + 1, (w->nsegs - 1) * sizeof(*w->segs));
 		w->nsegs--;
 		w->stats.segments_deleted++;
-		w->stats.segments = w->nsegs;
+		w->io.segments = w->stats.segments = w->nsegs;
 	}
 	return 0;
 }
@@ -1130,16 +1520,25 @@ wal_close(struct wal *w)
 {
 	if (w == NULL)
 		return;
+	wait_job(w);
+	thread_stop(w);
 	if (w->fd >= 0) {
 		if (!w->failed)
 			flush_buf(w);
 		close(w->fd);
 	}
+	if (w->spare_fd >= 0)
+		close(w->spare_fd);
+	if (w->efd >= 0)
+		close(w->efd);
 	if (w->dirfd >= 0)
 		close(w->dirfd);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
 	free(w->dir);
 	free(w->segs);
 	free(w->buf);
+	free(w->jbuf);
 	free(w->runs);
 	free(w);
 }
@@ -1165,6 +1564,7 @@ wal_snapshot_term(const struct wal *w)
 void
 wal_set_segment_bytes(struct wal *w, uint64_t bytes)
 {
+	/* Read by the sync thread only through job_seg_bytes. */
 	w->seg_bytes = bytes > 0 ? bytes : WAL_SEGMENT_BYTES;
 }
 

@@ -13,11 +13,18 @@
  *   and the wal only stores and replays.  It knows nothing of Raft messages,
  *   of the network or of libevent, and it does not interpret entry data.
  *
- * Blocking
- *   Every call does file I/O and may block: wal_sync on an fdatasync,
- *   wal_open on reading the whole log, wal_append when its write buffer is
- *   full (a write(2) to the page cache).  A struct wal is not thread-safe: use
- *   it from one thread at a time.
+ * Blocking and threads
+ *   wal_open starts one thread of its own that does the writing and the
+ *   fdatasync of a sync (and makes the next segment ahead of need), so that
+ *   an event loop can go on while the disk works: wal_sync_start hands
+ *   everything appended so far to it and returns at once; wal_sync_fd becomes
+ *   readable when that sync is done, and wal_sync_collect takes its result.
+ *   While a sync is out the caller may go on appending (into a fresh buffer:
+ *   group commit is whatever arrives meanwhile).  wal_sync waits for the
+ *   one out and syncs the rest; wal_open, wal_compact and wal_close block on
+ *   file I/O.  wal_append never does I/O while a sync is out, otherwise a
+ *   write(2) to the page cache once its buffer holds 1 MiB.  A struct wal is
+ *   otherwise not thread-safe: call it from one thread.
  *
  * Errors
  *   Functions return 0 or a negative errno.  -EINVAL means the caller broke
@@ -33,9 +40,10 @@
  *   was expected next when the segment was created (a hint for humans; replay
  *   does not rely on it).  A segment is
  *
- *	header	"RCWAL\0\0\0", u32 version (1), u64 seq, u64 first_index,
+ *	header	"RCWAL\0\0\0", u32 version (2), u64 seq, u64 first_index,
  *		u32 crc32c of the 28 bytes before it            (32 bytes)
  *	records	u32 len, u32 crc, u8 type, payload[len - 1]
+ *	zeros	up to the segment size (version 2)
  *
  *   len counts the type byte and the payload (1 <= len <= WAL_MAX_RECORD);
  *   crc is crc32c (see crc32c.h) of those len bytes, not chained: every
@@ -47,11 +55,18 @@
  *	3 SNAPSHOT   u64 index, u64 term, u8 flags (bit 0: the log was discarded)
  *	128..255     optional records a later version may add; skipped on replay
  *
- *   Any other type is an error on replay.  A new segment is created as
- *   "NAME.tmp" holding its header, the current HARDSTATE and the current
- *   SNAPSHOT marker, fsynced, renamed into place and the directory fsynced:
- *   a segment file is never seen half-created, and deleting older segments
- *   never loses the hard state or the snapshot marker.
+ *   Any other type is an error on replay.  Version 2 segments are
+ *   preallocated: made full size, zero-filled and synced before use (as
+ *   "prealloc.tmp", ahead of need), so that a sync overwrites blocks that
+ *   exist and commits no metadata.  Eight zero bytes where a record header
+ *   would be end the records.  The last record may cross the segment size
+ *   (the file grows).  Version 1 segments (no zeros: the file ends with the
+ *   last record) are still read, and appended to if last.  A new segment
+ *   gets its header, the current HARDSTATE and the current SNAPSHOT marker
+ *   written over the spare's first bytes, synced, renamed into place and
+ *   the directory synced: a segment file is never seen half made, and
+ *   deleting older segments never loses the hard state or the snapshot
+ *   marker.
  *
  * Replay (wal_open)
  *   Segments are read in sequence order.  An ENTRY whose index is at or below
@@ -63,8 +78,11 @@
  *
  *   Only the tail of the last segment may be damaged: its last record cut
  *   short, failing its crc, or followed by zero bytes (a crash during an
- *   append that was never synced, so never acknowledged).  That tail is cut
- *   off (ftruncate, fsync) and reported in wal_recovered.  A damaged record
+ *   append that was never synced, so never acknowledged); in version 2 also
+ *   bytes after the zeros that end the records (an unsynced write whose
+ *   later pages reached the disk and its first did not).  That tail is cut
+ *   off (version 1: ftruncate; version 2: overwritten with zeros; then
+ *   fsync) and reported in wal_recovered.  A damaged record
  *   anywhere else — in an earlier segment, or followed by any record that
  *   checks — a bad segment header, or a missing segment is an error:
  *   wal_open fails with -EBADMSG, names the file and offset, and changes
@@ -79,8 +97,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Default size at which wal_sync starts a new segment. */
-#define WAL_SEGMENT_BYTES	(64ull * 1024 * 1024)
+/* Default segment size: preallocated, and where a sync starts a new one. */
+#define WAL_SEGMENT_BYTES	(1024ull * 1024)
 /*
  * Largest record (type byte + payload); an entry's data may be at most
  * WAL_MAX_ENTRY_DATA bytes.  Far above the largest command (a key plus a
@@ -134,6 +152,8 @@ struct wal_stats {
 	uint64_t writes;		/* write(2) calls on segments */
 	uint64_t syncs;			/* fdatasync(2) calls made by wal_sync */
 	uint64_t segments_created;	/* since open, including the first of a new wal */
+	/* writes, bytes, syncs, segments_created and segments are updated when
+	 * a sync is collected (or wal_append writes a full buffer) */
 	uint64_t segments_deleted;	/* by wal_compact */
 	size_t segments;		/* segment files now */
 };
@@ -170,9 +190,30 @@ int wal_set_hardstate(struct wal *w, const struct wal_hardstate *hs);
  * Write everything buffered and fdatasync the current segment: exactly one
  * fdatasync when anything was written since the last sync, none otherwise.
  * Then, if the segment has reached the segment size, start the next segment
- * (which costs an fsync of the new file and one of the directory).
+ * (an fdatasync of the spare and one of the directory).  Waits for a sync
+ * that is out first.  Blocks for all of it.
  */
 int wal_sync(struct wal *w);
+
+/*
+ * The same, without waiting: hand everything appended so far to the sync
+ * thread.  -EBUSY if a sync is out already (one at a time; collect it
+ * first).  Every call is numbered: what is appended before the call that
+ * gets number wal_sync_next() is durable once wal_sync_done() reaches that
+ * number.  A call with nothing to sync is done at once.
+ */
+int wal_sync_start(struct wal *w);
+/* An eventfd that is readable once the sync out is done. */
+int wal_sync_fd(const struct wal *w);
+/*
+ * Take the result of the sync out: 1 if it was done and is collected now
+ * (wal_sync_done() moved), 0 if it is still running or none is out, or its
+ * error (sticky, as for wal_sync).  Never blocks.
+ */
+int wal_sync_collect(struct wal *w);
+bool wal_sync_busy(const struct wal *w);
+uint64_t wal_sync_next(const struct wal *w);
+uint64_t wal_sync_done(const struct wal *w);
 
 /*
  * Record that a snapshot covers the log up to index (buffered; durable after

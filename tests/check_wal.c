@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,20 +32,37 @@
 
 /* ------------------------------------------------------------ syscall counters */
 
-static int n_fdatasync, n_fsync;
+static _Atomic int n_fdatasync, n_fsync;
+
+/* Is fd the spare segment, which the sync thread makes ahead of need? */
+static bool
+is_spare(int fd)
+{
+	char link[64], path[512];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0)
+		return false;
+	path[n] = '\0';
+	return strstr(path, "prealloc.tmp") != NULL;
+}
 
 /* The wal's calls bind to these definitions in the test program. */
 int
 fdatasync(int fd)
 {
-	n_fdatasync++;
+	if (!is_spare(fd))
+		n_fdatasync++;
 	return (int)syscall(SYS_fdatasync, fd);
 }
 
 int
 fsync(int fd)
 {
-	n_fsync++;
+	if (!is_spare(fd))
+		n_fsync++;
 	return (int)syscall(SYS_fsync, fd);
 }
 
@@ -230,9 +249,21 @@ file_size(const char *name)
 	return (size_t)st.st_size;
 }
 
-/* Offsets of the records of a segment image (after its header). */
+/* Offset of the last nonzero byte of b[from, to), plus one; from if none. */
+static size_t
+nonzero_end(const uint8_t *b, size_t from, size_t to)
+{
+	while (to > from && b[to - 1] == 0)
+		to--;
+	return to;
+}
+
+/*
+ * Offsets of the records of a segment image (after its header); *end is
+ * where they end: the zeros of the preallocated rest, all zero, follow.
+ */
 static int
-record_offsets(const uint8_t *b, size_t size, size_t *offs, int max)
+record_offsets(const uint8_t *b, size_t size, size_t *offs, int max, size_t *end)
 {
 	size_t off = WAL_HEADER_BYTES;
 	int n = 0;
@@ -241,11 +272,16 @@ record_offsets(const uint8_t *b, size_t size, size_t *offs, int max)
 		uint32_t len = (uint32_t)b[off] | (uint32_t)b[off + 1] << 8 |
 			(uint32_t)b[off + 2] << 16 | (uint32_t)b[off + 3] << 24;
 
+		if (len == 0)
+			break;
 		ck_assert_int_lt(n, max);
 		offs[n++] = off;
 		off += 8 + len;
 	}
-	ck_assert_uint_eq(off, size);
+	ck_assert_uint_le(off, size);
+	*end = off;
+	ck_assert_msg(nonzero_end(b, off, size) == off, "byte %zu after the records is"
+		" not zero", nonzero_end(b, off, size) - 1);
 	return n;
 }
 
@@ -643,32 +679,57 @@ END_TEST
 START_TEST(test_cutting_the_last_record_anywhere_truncates_to_the_good_prefix)
 {
 	char name[64], want[256];
-	size_t size, offs[16];
-	uint8_t *orig;
+	size_t size, end, offs[16];
+	uint8_t *orig, *b, *after;
 	int n;
 
 	make_five(name);
 	orig = read_file(name, &size);
-	n = record_offsets(orig, size, offs, 16);
+	ck_assert_uint_eq(size, WAL_SEGMENT_BYTES);	/* preallocated */
+	n = record_offsets(orig, size, offs, 16, &end);
 	ck_assert_int_eq(n, 7);	/* hard state, snapshot marker, 5 entries */
+	b = malloc(size);
+	ck_assert_ptr_nonnull(b);
 
-	for (size_t cut = offs[n - 1]; cut < size; cut++) {
+	/* A crash that wrote only the first bytes of the last record: the
+	 * rest of the segment is still the preallocated zeros. */
+	for (size_t cut = offs[n - 1]; cut < end; cut++) {
+		struct wal_recovered rec;
+		struct wal *w;
+		size_t size2, end2, offs2[16];
+
+		memcpy(b, orig, size);
+		memset(b + cut, 0, size - cut);
+		write_file(name, b, size);
+		w = open_ok(&rec);
+		check_log(&rec, 1, 4, term_one);
+		if (nonzero_end(b, offs[n - 1], end) == offs[n - 1]) {
+			ck_assert(!rec.truncated_tail);
+		} else {
+			ck_assert(rec.truncated_tail);
+			snprintf(want, sizeof(want), "wal: segment %s: torn record at"
+				" offset %zu (%zu bytes dropped); truncated", name,
+				offs[n - 1], nonzero_end(b, offs[n - 1], end) - offs[n - 1]);
+			ck_assert_str_eq(rec.message, want);
+		}
+		wal_recovered_free(&rec);
+		wal_close(w);
+		after = read_file(name, &size2);
+		ck_assert_uint_eq(size2, size);
+		ck_assert_int_eq(record_offsets(after, size2, offs2, 16, &end2), 6);
+		ck_assert_uint_eq(end2, offs[n - 1]);
+		free(after);
+	}
+
+	/* A file cut short (a segment of version 1, or a copy gone wrong). */
+	for (size_t cut = offs[n - 1] + 1; cut < end; cut += 7) {
 		struct wal_recovered rec;
 		struct wal *w;
 
 		write_file(name, orig, cut);
 		w = open_ok(&rec);
 		check_log(&rec, 1, 4, term_one);
-		ck_assert_uint_eq(file_size(name), offs[n - 1]);
-		if (cut == offs[n - 1]) {
-			ck_assert(!rec.truncated_tail);
-		} else {
-			ck_assert(rec.truncated_tail);
-			snprintf(want, sizeof(want), "wal: segment %s: torn record at"
-				" offset %zu (%zu bytes dropped); truncated", name,
-				offs[n - 1], cut - offs[n - 1]);
-			ck_assert_str_eq(rec.message, want);
-		}
+		ck_assert(rec.truncated_tail);
 		wal_recovered_free(&rec);
 		wal_close(w);
 	}
@@ -686,32 +747,69 @@ START_TEST(test_cutting_the_last_record_anywhere_truncates_to_the_good_prefix)
 		wal_recovered_free(&rec);
 		wal_close(w);
 	}
+	free(b);
 	free(orig);
 }
 END_TEST
 
-START_TEST(test_trailing_zero_bytes_are_truncated)
+START_TEST(test_zeros_after_the_records_are_a_clean_end)
 {
 	char name[64];
-	size_t size;
-	uint8_t *orig, *b;
+	size_t size, size2;
+	uint8_t *orig, *after;
 	struct wal_recovered rec;
 	struct wal *w;
 
 	make_five(name);
 	orig = read_file(name, &size);
-	b = calloc(1, size + 4096);
-	ck_assert_ptr_nonnull(b);
-	memcpy(b, orig, size);
-	write_file(name, b, size + 4096);
+	w = open_ok(&rec);
+	check_log(&rec, 1, 5, term_one);
+	ck_assert(!rec.truncated_tail);
+	ck_assert_str_eq(rec.message, "");
+	wal_recovered_free(&rec);
+	wal_close(w);
+	after = read_file(name, &size2);
+	ck_assert_uint_eq(size2, size);
+	ck_assert(memcmp(after, orig, size) == 0);
+	free(after);
+	free(orig);
+}
+END_TEST
+
+START_TEST(test_an_unfinished_write_after_the_end_is_cleared)
+{
+	char name[64], want[256];
+	size_t size, size2, end, end2, offs[16];
+	uint8_t *orig, *after;
+	struct wal_recovered rec;
+	struct wal *w;
+
+	/* The pages of an unsynced write reach the disk out of order: its
+	 * first is still zeros, a later one holds bytes. */
+	make_five(name);
+	orig = read_file(name, &size);
+	record_offsets(orig, size, offs, 16, &end);
+	memcpy(orig + end + 4096, "later page", 10);
+	write_file(name, orig, size);
 	w = open_ok(&rec);
 	check_log(&rec, 1, 5, term_one);
 	ck_assert(rec.truncated_tail);
-	ck_assert_msg(strstr(rec.message, "(4096 bytes dropped)") != NULL, "%s", rec.message);
-	ck_assert_uint_eq(file_size(name), size);
+	snprintf(want, sizeof(want), "wal: segment %s: bytes of an unfinished write"
+		" after the last record at offset %zu (%zu bytes dropped); truncated",
+		name, end, (size_t)4096 + 10);
+	ck_assert_str_eq(rec.message, want);
+	/* the next append goes where the records end, and reads back whole */
+	append_range(w, 6, 8, 1, 3);
+	wal_close(w);
+	wal_recovered_free(&rec);
+	w = open_ok(&rec);
+	check_log(&rec, 1, 8, term_one);
+	ck_assert(!rec.truncated_tail);
 	wal_recovered_free(&rec);
 	wal_close(w);
-	free(b);
+	after = read_file(name, &size2);
+	ck_assert_int_eq(record_offsets(after, size2, offs, 16, &end2), 10);
+	free(after);
 	free(orig);
 }
 END_TEST
@@ -719,18 +817,19 @@ END_TEST
 START_TEST(test_a_flipped_byte_in_the_last_record_is_truncated)
 {
 	char name[64];
-	size_t size, offs[16];
-	uint8_t *orig, *b;
+	size_t size, end, offs[16];
+	uint8_t *orig, *b, *after;
 	int n;
 
 	make_five(name);
 	orig = read_file(name, &size);
-	n = record_offsets(orig, size, offs, 16);
+	n = record_offsets(orig, size, offs, 16, &end);
 	b = malloc(size);
 	ck_assert_ptr_nonnull(b);
-	for (size_t pos = offs[n - 1]; pos < size; pos++) {
+	for (size_t pos = offs[n - 1]; pos < end; pos++) {
 		struct wal_recovered rec;
 		struct wal *w;
+		size_t size2, end2, offs2[16];
 
 		memcpy(b, orig, size);
 		b[pos] ^= 0x20;
@@ -738,25 +837,86 @@ START_TEST(test_a_flipped_byte_in_the_last_record_is_truncated)
 		w = open_ok(&rec);
 		check_log(&rec, 1, 4, term_one);
 		ck_assert(rec.truncated_tail);
-		ck_assert_uint_eq(file_size(name), offs[n - 1]);
 		wal_recovered_free(&rec);
 		wal_close(w);
+		after = read_file(name, &size2);
+		ck_assert_uint_eq(size2, size);
+		record_offsets(after, size2, offs2, 16, &end2);
+		ck_assert_uint_eq(end2, offs[n - 1]);
+		free(after);
 	}
 	free(b);
 	free(orig);
 }
 END_TEST
 
+/* Version 1 segments (not preallocated) are still read and appended to. */
+START_TEST(test_a_version_1_segment_is_read_and_its_zero_tail_cut)
+{
+	uint8_t b[2048] = { 0 };
+	size_t off = WAL_HEADER_BYTES;
+	struct wal_recovered rec;
+	struct wal *w;
+	char path[512];
+
+	memcpy(b, "RCWAL\0\0\0", 8);
+	b[8] = 1;	/* version */
+	b[20] = 1;	/* first index */
+	{
+		uint32_t c = crc32c(0, b, 28);
+
+		for (int i = 0; i < 4; i++)
+			b[28 + i] = (uint8_t)(c >> (8 * i));
+	}
+	for (uint64_t idx = 1; idx <= 3; idx++) {
+		uint8_t *p = b + off;
+		char data[64];
+		size_t dl;
+		uint32_t c;
+
+		entry_data(data, sizeof(data), idx, 1);
+		dl = strlen(data);
+		p[0] = (uint8_t)(18 + dl);
+		p[8] = 1;
+		p[9] = (uint8_t)idx;
+		p[17] = 1;
+		p[25] = (uint8_t)(idx % 3);
+		memcpy(p + 26, data, dl);
+		c = crc32c(0, p + 8, 18 + dl);
+		for (int i = 0; i < 4; i++)
+			p[4 + i] = (uint8_t)(c >> (8 * i));
+		off += 26 + dl;
+	}
+	ck_assert_int_eq(mkdir(waldir, 0700), 0);
+	/* zeros after the last record: a crash during an append in version 1 */
+	write_file("0000000000000000-0000000000000001.wal", b, off + 100);
+	w = open_ok(&rec);
+	check_log(&rec, 1, 3, term_one);
+	ck_assert(rec.truncated_tail);
+	ck_assert_msg(strstr(rec.message, "(100 bytes dropped)") != NULL, "%s", rec.message);
+	wal_recovered_free(&rec);
+	snprintf(path, sizeof(path), "0000000000000000-0000000000000001.wal");
+	ck_assert_uint_eq(file_size(path), off);
+	append_range(w, 4, 6, 1, 3);
+	wal_close(w);
+	w = open_ok(&rec);
+	check_log(&rec, 1, 6, term_one);
+	ck_assert(!rec.truncated_tail);
+	wal_recovered_free(&rec);
+	wal_close(w);
+}
+END_TEST
+
 START_TEST(test_a_flipped_byte_before_good_records_fails_open_and_changes_nothing)
 {
 	char name[64], err[512], want[128];
-	size_t size, size2, offs[16];
+	size_t size, size2, end, offs[16];
 	uint8_t *orig, *after;
 	int n;
 
 	make_five(name);
 	orig = read_file(name, &size);
-	n = record_offsets(orig, size, offs, 16);
+	n = record_offsets(orig, size, offs, 16, &end);
 	/* a byte of the data of entry 2 (record 3), followed by entries 3..5 */
 	orig[offs[3] + WAL_ENTRY_OVERHEAD + 2] ^= 0x01;
 	write_file(name, orig, size);
@@ -790,7 +950,7 @@ START_TEST(test_damage_in_a_segment_before_the_last_fails_open)
 	struct wal_recovered rec;
 	struct wal *w = open_ok(&rec);
 	char names[64][64], err[512];
-	size_t size, size2, offs[64];
+	size_t size, size2, end, offs[64];
 	uint8_t *b, *after;
 	int n;
 
@@ -801,8 +961,8 @@ START_TEST(test_damage_in_a_segment_before_the_last_fails_open)
 	ck_assert_int_ge(list_segs(names, 64), 2);
 	/* the last record of the first segment: a tail, but not the wal's tail */
 	b = read_file(names[0], &size);
-	n = record_offsets(b, size, offs, 64);
-	b[size - 1] ^= 0xff;
+	n = record_offsets(b, size, offs, 64, &end);
+	b[end - 1] ^= 0xff;
 	write_file(names[0], b, size);
 	open_fails(err, sizeof(err));
 	ck_assert_msg(strstr(err, names[0]) != NULL, "%s", err);
@@ -994,6 +1154,126 @@ START_TEST(test_a_batch_of_appends_costs_exactly_one_fdatasync)
 }
 END_TEST
 
+/* ------------------------------------------------------------ the sync thread */
+
+/* Wait (5 s at most) for the sync that is out and collect it. */
+static void
+collect_one(struct wal *w)
+{
+	struct pollfd pfd = { .fd = wal_sync_fd(w), .events = POLLIN };
+	int r = 0;
+
+	for (int i = 0; i < 50 && r == 0; i++) {
+		ck_assert_int_ge(poll(&pfd, 1, 100), 0);
+		r = wal_sync_collect(w);
+	}
+	ck_assert_int_eq(r, 1);
+}
+
+/* How many records the current (only) segment holds. */
+static int
+records_on_disk(void)
+{
+	char names[4][64];
+	size_t size, end, offs[64];
+	uint8_t *b;
+	int n;
+
+	ck_assert_int_eq(list_segs(names, 4), 1);
+	b = read_file(names[0], &size);
+	n = record_offsets(b, size, offs, 64, &end);
+	free(b);
+	return n;
+}
+
+START_TEST(test_a_sync_runs_on_its_thread_while_appends_go_on)
+{
+	struct wal_recovered rec;
+	struct wal *w = open_ok(&rec);
+	struct wal_entry e[3];
+	char data[3][64];
+	uint64_t first;
+
+	wal_recovered_free(&rec);
+	for (uint64_t i = 1; i <= 6; i++) {
+		size_t k = (i - 1) % 3;
+
+		entry_data(data[k], sizeof(data[k]), i, 1);
+		e[k] = (struct wal_entry){ .index = i, .term = 1, .type = (uint8_t)(i % 3),
+			.len = (uint32_t)strlen(data[k]), .data = (uint8_t *)data[k] };
+		if (k < 2)
+			continue;
+		ck_assert_int_eq(wal_append(w, e, 3), 0);
+		if (i == 3) {
+			/* entries 1..3 go to the thread */
+			first = wal_sync_next(w);
+			ck_assert_int_eq(wal_sync_start(w), 0);
+			ck_assert(wal_sync_busy(w));
+			ck_assert_int_eq(wal_sync_start(w), -EBUSY);
+		}
+	}
+	/* 4..6 were appended while the sync was out: they wait for the next */
+	collect_one(w);
+	ck_assert(!wal_sync_busy(w));
+	ck_assert_uint_eq(wal_sync_done(w), first);
+	ck_assert_int_eq(records_on_disk(), 2 + 3);
+	ck_assert_uint_eq(wal_sync_next(w), first + 1);
+	ck_assert_int_eq(wal_sync_start(w), 0);
+	collect_one(w);
+	ck_assert_uint_eq(wal_sync_done(w), first + 1);
+	ck_assert_int_eq(records_on_disk(), 2 + 6);
+	/* nothing appended: done at once, no thread involved */
+	ck_assert_int_eq(wal_sync_start(w), 0);
+	ck_assert(!wal_sync_busy(w));
+	ck_assert_uint_eq(wal_sync_done(w), first + 2);
+	ck_assert_int_eq(wal_sync_collect(w), 0);
+	wal_close(w);
+	w = open_ok(&rec);
+	check_log(&rec, 1, 6, term_one);
+	wal_recovered_free(&rec);
+	wal_close(w);
+}
+END_TEST
+
+START_TEST(test_segments_are_preallocated_and_a_sync_does_not_grow_them)
+{
+	struct wal_recovered rec;
+	struct wal *w = open_ok(&rec);
+	char names[64][64], path[512];
+	struct stat st;
+	int nsegs, i;
+
+	wal_recovered_free(&rec);
+	nsegs = list_segs(names, 64);
+	ck_assert_int_eq(nsegs, 1);
+	ck_assert_uint_eq(file_size(names[0]), WAL_SEGMENT_BYTES);
+	append_range(w, 1, 20, 1, 4);
+	ck_assert_uint_eq(file_size(names[0]), WAL_SEGMENT_BYTES);
+
+	/* Small segments: every one is made at the new size; the spare for
+	 * the next appears without anybody waiting for it. */
+	wal_set_segment_bytes(w, 4096);
+	append_range(w, 21, 400, 1, 16);
+	nsegs = list_segs(names, 64);
+	ck_assert_int_ge(nsegs, 3);
+	for (i = 1; i < nsegs; i++)
+		ck_assert_uint_ge(file_size(names[i]), 4096);
+	snprintf(path, sizeof(path), "%s/prealloc.tmp", waldir);
+	for (i = 0; i < 500; i++) {
+		if (stat(path, &st) == 0 && st.st_size == 4096)
+			break;
+		usleep(10 * 1000);
+	}
+	ck_assert_msg(i < 500, "no spare segment of 4096 bytes after 5 s");
+	wal_close(w);
+	/* a spare left behind is removed at open, and the log is whole */
+	w = open_ok(&rec);
+	check_log(&rec, 1, 400, term_one);
+	wal_recovered_free(&rec);
+	wal_close(w);
+}
+END_TEST
+
 static Suite *
 wal_suite(void)
 {
@@ -1015,8 +1295,10 @@ wal_suite(void)
 	tcase_add_test(tc, test_deleting_the_oldest_segment_by_hand_is_detected);
 	tcase_add_test(tc, test_leftover_tmp_segment_from_a_crash_is_removed);
 	tcase_add_test(tc, test_cutting_the_last_record_anywhere_truncates_to_the_good_prefix);
-	tcase_add_test(tc, test_trailing_zero_bytes_are_truncated);
+	tcase_add_test(tc, test_zeros_after_the_records_are_a_clean_end);
+	tcase_add_test(tc, test_an_unfinished_write_after_the_end_is_cleared);
 	tcase_add_test(tc, test_a_flipped_byte_in_the_last_record_is_truncated);
+	tcase_add_test(tc, test_a_version_1_segment_is_read_and_its_zero_tail_cut);
 	tcase_add_test(tc, test_a_flipped_byte_before_good_records_fails_open_and_changes_nothing);
 	tcase_add_test(tc, test_damage_in_a_segment_before_the_last_fails_open);
 	tcase_add_test(tc, test_a_bad_segment_header_fails_open);
@@ -1024,6 +1306,8 @@ wal_suite(void)
 	tcase_add_test(tc, test_unknown_record_types_fail_open_unless_marked_optional);
 	tcase_add_test(tc, test_a_second_open_of_the_same_directory_is_refused);
 	tcase_add_test(tc, test_a_batch_of_appends_costs_exactly_one_fdatasync);
+	tcase_add_test(tc, test_a_sync_runs_on_its_thread_while_appends_go_on);
+	tcase_add_test(tc, test_segments_are_preallocated_and_a_sync_does_not_grow_them);
 	suite_add_tcase(s, tc);
 	return s;
 }
