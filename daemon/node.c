@@ -188,6 +188,8 @@ struct node {
 	uint64_t queued_term;		/* the hard state's term and vote as */
 	uint64_t queued_vote;		/* last handed to the WAL */
 	double sync_started;		/* when the sync out was started */
+	bool store_txn;			/* applies since the last store commit */
+	uint64_t store_txn_entries;
 	unsigned tick_ms;
 	uint64_t ticks;
 	double last_tick;		/* when tick_cb last ran */
@@ -241,6 +243,7 @@ struct node {
 static void schedule_ready(struct node *n);
 static void persist_progress(struct node *n);
 static void fatal(struct node *n, const char *what, int rc);
+static int store_flush(struct node *n);
 static int take_snapshot(struct node *n, char *err, size_t errlen);
 static void notify_status(struct node *n);
 
@@ -1616,6 +1619,10 @@ take_snapshot(struct node *n, char *err, size_t errlen)
 		    n->snapshot_index);
 		return -EALREADY;
 	}
+	if ((rc = store_flush(n)) < 0) {
+		snprintf(err, errlen, "committing the store: %s", strerror(-rc));
+		return rc;
+	}
 	if ((rc = raft_snapshot_taken(n->raft, index)) < 0) {
 		snprintf(err, errlen, "the log cannot be cut at %" PRIu64 ": %s", index,
 		    raft_strerror(-rc));
@@ -1674,6 +1681,8 @@ install_snapshot(struct node *n, const struct raft_snapshot_meta *meta)
 		    strerror(-rc));
 		return rc;
 	}
+	if ((rc = store_flush(n)) < 0)
+		return rc;
 	if ((rc = store_snapshot_restore(n->store, path, err, sizeof(err))) < 0) {
 		log_err("snapshot %" PRIu64 " from the leader cannot be restored: %s", meta->index,
 		    err);
@@ -2012,6 +2021,27 @@ write_applied(struct node *n, const struct raft_entry *e, const struct store_res
 	}
 }
 
+/*
+ * Applies go into one tdb transaction that stays open across batches and
+ * is committed once per tick (or every STORE_TXN_ENTRIES entries), before
+ * a snapshot and on the way out: a transaction costs ~45 us to start and
+ * commit here, as much as the rest of a lone write's CPU.  Nothing is lost
+ * by a crash meanwhile: the store's applied index stays at the last commit
+ * and the WAL still holds every entry after it (it is compacted only below
+ * a snapshot, which is written after a commit), so the restart applies them
+ * again.  Reads inside the transaction see its writes.
+ */
+#define STORE_TXN_ENTRIES	4096
+
+static int
+store_flush(struct node *n)
+{
+	if (!n->store_txn)
+		return 0;
+	n->store_txn = false;
+	return store_commit(n->store);
+}
+
 static int
 apply(struct node *n, const struct raft_entry *ents, size_t count)
 {
@@ -2019,8 +2049,12 @@ apply(struct node *n, const struct raft_entry *ents, size_t count)
 
 	if (count == 0)
 		return 0;
-	if ((rc = store_begin(n->store)) < 0)
-		return rc;
+	if (!n->store_txn) {
+		if ((rc = store_begin(n->store)) < 0)
+			return rc;
+		n->store_txn = true;
+		n->store_txn_entries = 0;
+	}
 	for (size_t i = 0; i < count; i++) {
 		const struct raft_entry *e = &ents[i];
 		struct store_result res = { 0 };
@@ -2042,12 +2076,14 @@ apply(struct node *n, const struct raft_entry *ents, size_t count)
 			write_applied(n, e, NULL);
 		}
 	}
-	if ((rc = store_commit(n->store)) < 0)
+	n->store_txn_entries += count;
+	if (n->store_txn_entries >= STORE_TXN_ENTRIES && (rc = store_flush(n)) < 0)
 		return rc;
 	n->applied = ents[count - 1].index;
 	return raft_applied(n->raft, n->applied);
 fail:
 	store_cancel(n->store);
+	n->store_txn = false;
 	return rc;
 }
 
@@ -2242,12 +2278,15 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct node *n = arg;
 	double t = now_s();
+	int rc;
 
 	/* How late this tick is: the loop was busy (a long fsync, a big
 	 * snapshot) for that long.  Shown in status and /metrics. */
 	if (n->last_tick > 0 && t - n->last_tick - n->tick_ms / 1000.0 > n->max_stall)
 		n->max_stall = t - n->last_tick - n->tick_ms / 1000.0;
 	n->last_tick = t;
+	if ((rc = store_flush(n)) < 0)
+		fatal(n, "committing the store failed", rc);
 	if (!n->removed)
 		raft_tick(n->raft);
 	expire(n, now_ms());
@@ -2777,8 +2816,12 @@ node_free(struct node *n)
 	control_close(n->ctl);
 	peer_net_free(n->peers);
 	raft_free(n->raft);
-	if (n->store)
+	if (n->store) {
+		if (store_flush(n) < 0)
+			log_err("committing the store on the way out failed; the restart applies"
+			    " the last entries again from the WAL");
 		store_close(n->store);
+	}
 	if (n->wal)
 		wal_close(n->wal);
 	snap_close(n->snaps);
