@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -157,6 +159,12 @@ struct persist_batch {
 	uint8_t bytes[];
 };
 
+/* A client waiting for the snapshot being written. */
+struct snap_waiter {
+	struct snap_waiter *next;
+	struct origin from;
+};
+
 /* What /metrics shows; counters only grow. */
 struct node_stats {
 	uint64_t fsync_count;
@@ -190,6 +198,15 @@ struct node {
 	double sync_started;		/* when the sync out was started */
 	bool store_txn;			/* applies since the last store commit */
 	uint64_t store_txn_entries;
+
+	/* A child process writing a snapshot (take_snapshot). */
+	pid_t snap_pid;			/* 0: none */
+	struct event *snap_ev;		/* its pipe: a message, then EOF */
+	uint64_t snap_job_index, snap_job_term;
+	double snap_job_t0;
+	char snap_job_err[256];
+	size_t snap_job_errlen;
+	struct snap_waiter *snap_waiters;	/* 'raftconfctl snapshot' asked */
 	unsigned tick_ms;
 	uint64_t ticks;
 	double last_tick;		/* when tick_cb last ran */
@@ -1166,13 +1183,30 @@ transfers_progress(struct node *n, uint64_t now)
 static void
 handle_snapshot(struct node *n, const struct origin *o)
 {
+	struct snap_waiter *w;
 	char err[256];
 	int rc = take_snapshot(n, err, sizeof(err));
 
-	if (rc == 0 || rc == -EALREADY)
+	if (rc == -EALREADY) {
 		reply_ok(n, o, n->snapshot_index);
-	else
+		return;
+	}
+	if (rc < 0 && rc != -EINPROGRESS) {
 		reply_error(n, o, PROTO_E_INTERNAL, "snapshot failed: %s", err);
+		return;
+	}
+	if (n->snap_pid == 0) {		/* written already (could not watch the child) */
+		reply_ok(n, o, n->snapshot_index);
+		return;
+	}
+	/* answered when the writer is done */
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	w->from = *o;
+	w->next = n->snap_waiters;
+	n->snap_waiters = w;
 }
 
 /* Leader: learners that joined to vote become voters once caught up. */
@@ -1597,11 +1631,121 @@ stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 /* -------------------------------------------------------------- snapshots */
 
+static void
+snap_waiters_reply(struct node *n, const char *err)
+{
+	struct snap_waiter *w;
+
+	while ((w = n->snap_waiters) != NULL) {
+		n->snap_waiters = w->next;
+		if (err)
+			reply_error(n, &w->from, PROTO_E_INTERNAL, "snapshot failed: %s", err);
+		else
+			reply_ok(n, &w->from, n->snapshot_index);
+		free(w);
+	}
+}
+
+/* The child wrote the file: record it in the WAL and drop the log below it. */
+static void
+snapshot_done(struct node *n, uint64_t index, uint64_t term)
+{
+	uint64_t keep_from;
+	int rc;
+
+	if ((rc = wal_snapshot(n->wal, index, term)) < 0 || (rc = wal_sync(n->wal)) < 0) {
+		log_err("snapshot at %" PRIu64 ": recording it in the WAL failed: %s", index,
+		    strerror(-rc));
+		fatal(n, "writing the WAL failed", rc);
+		return;
+	}
+	persist_progress(n);	/* that sync covered every queued batch */
+	n->snapshot_index = index;
+	snap_prune(n->snaps);
+	keep_from = index > n->snapshot_margin ? index - n->snapshot_margin : 1;
+	if (keep_from > 1) {
+		raft_compact(n->raft, keep_from - 1);
+		wal_compact(n->wal, keep_from);
+	}
+	n->stats.snapshots++;
+	n->stats.snapshot_last_seconds = now_s() - n->snap_job_t0;
+	log_notice_f((&(struct log_fields){ .index = index, .term = term }),
+	    "snapshot at index %" PRIu64 " (term %" PRIu64 ") written in %.3f s; log kept from %"
+	    PRIu64, index, term, n->stats.snapshot_last_seconds, keep_from);
+}
+
+/* Reap the snapshot writer; kill it first if it is still running. */
+static int
+snap_child_reap(struct node *n, bool kill_it)
+{
+	int status = 0;
+
+	if (n->snap_pid == 0)
+		return -ECHILD;
+	if (kill_it)
+		kill(n->snap_pid, SIGKILL);
+	while (waitpid(n->snap_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	n->snap_pid = 0;
+	if (n->snap_ev) {
+		close(event_get_fd(n->snap_ev));
+		event_free(n->snap_ev);
+		n->snap_ev = NULL;
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+/* A snapshot being written is obsolete (one from the leader comes in, or we stop). */
+static void
+snap_child_abort(struct node *n, const char *why)
+{
+	char path[4200];
+
+	if (n->snap_pid == 0)
+		return;
+	snap_child_reap(n, true);
+	snap_path(n->snaps, n->snap_job_index, path, sizeof(path));
+	strncat(path, ".tmp", sizeof(path) - strlen(path) - 1);
+	unlink(path);
+	snap_waiters_reply(n, why);
+}
+
+static void
+snap_child_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+	ssize_t got;
+
+	got = read(fd, n->snap_job_err + n->snap_job_errlen,
+	    sizeof(n->snap_job_err) - 1 - n->snap_job_errlen);
+	if (got < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (got > 0) {
+		n->snap_job_errlen += (size_t)got;
+		if (n->snap_job_errlen < sizeof(n->snap_job_err) - 1)
+			return;
+	}
+	/* EOF: the child is gone (or said all it may). */
+	n->snap_job_err[n->snap_job_errlen] = '\0';
+	if (snap_child_reap(n, false) == 0) {
+		snapshot_done(n, n->snap_job_index, n->snap_job_term);
+		snap_waiters_reply(n, NULL);
+	} else {
+		log_err("snapshot at %" PRIu64 " failed: %s", n->snap_job_index,
+		    n->snap_job_errlen ? n->snap_job_err : "the writer died");
+		snap_waiters_reply(n, n->snap_job_errlen ? n->snap_job_err : "the writer died");
+	}
+	schedule_ready(n);
+}
+
 /*
- * Write a snapshot of the store as applied now, record it in the core and
- * the WAL, and drop the log below it but for a margin kept for followers
- * that are a little behind.  Blocks the loop for the time the store takes
- * to write it (measured: see BENCHMARKS.md).
+ * Start writing a snapshot of the store as applied now, in a child
+ * process, so that the loop goes on serving: the store commits, then
+ * forks; the child reads the file as it was (store_after_fork) while the
+ * parent's applies wait in an open transaction that it does not commit
+ * until the child is done.  snapshot_done() records it in the WAL and drops
+ * the log below it but for a margin kept for followers that are a little
+ * behind.  -EINPROGRESS: one is being written; -EALREADY: nothing new.
  */
 static int
 take_snapshot(struct node *n, char *err, size_t errlen)
@@ -1610,10 +1754,14 @@ take_snapshot(struct node *n, char *err, size_t errlen)
 	char path[4200];
 	uint8_t *blob = NULL;
 	size_t bloblen = 0;
-	uint64_t index = n->applied, keep_from;
-	double t0 = now_s();
-	int rc;
+	uint64_t index = n->applied;
+	int rc, p[2];
+	pid_t pid;
 
+	if (n->snap_pid) {
+		snprintf(err, errlen, "a snapshot is being written");
+		return -EINPROGRESS;
+	}
 	if (index == 0 || index <= n->snapshot_index) {
 		snprintf(err, errlen, "nothing applied since the last snapshot (index %" PRIu64 ")",
 		    n->snapshot_index);
@@ -1634,27 +1782,59 @@ take_snapshot(struct node *n, char *err, size_t errlen)
 		return rc;
 	}
 	snap_path(n->snaps, index, path, sizeof(path));
-	rc = store_snapshot_write(n->store, path, index, meta.term, blob, bloblen, err, errlen);
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		rc = -errno;
+		free(blob);
+		snprintf(err, errlen, "pipe: %s", strerror(-rc));
+		return rc;
+	}
+	n->snap_job_t0 = now_s();
+	pid = fork();
+	if (pid == 0) {
+		char cerr[256] = "";
+		size_t off = 0;
+
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		close(p[0]);
+		store_after_fork(n->store);
+		rc = store_snapshot_write(n->store, path, index, meta.term, blob, bloblen, cerr,
+		    sizeof(cerr));
+		if (rc < 0 && cerr[0] == '\0')
+			snprintf(cerr, sizeof(cerr), "%s", strerror(-rc));
+		while (rc < 0 && off < strlen(cerr)) {
+			ssize_t w = write(p[1], cerr + off, strlen(cerr) - off);
+
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		_exit(rc < 0 ? 1 : 0);
+	}
+	rc = pid < 0 ? -errno : 0;
 	free(blob);
-	if (rc < 0)
-		return rc;
-	if ((rc = wal_snapshot(n->wal, index, meta.term)) < 0 || (rc = wal_sync(n->wal)) < 0) {
-		snprintf(err, errlen, "recording the snapshot in the WAL: %s", strerror(-rc));
+	close(p[1]);
+	if (rc < 0) {
+		close(p[0]);
+		snprintf(err, errlen, "fork: %s", strerror(-rc));
 		return rc;
 	}
-	persist_progress(n);	/* that sync covered every queued batch */
-	n->snapshot_index = index;
-	snap_prune(n->snaps);
-	keep_from = index > n->snapshot_margin ? index - n->snapshot_margin : 1;
-	if (keep_from > 1) {
-		raft_compact(n->raft, keep_from - 1);
-		wal_compact(n->wal, keep_from);
+	n->snap_pid = pid;
+	n->snap_job_index = index;
+	n->snap_job_term = meta.term;
+	n->snap_job_errlen = 0;
+	n->snap_ev = event_new(n->base, p[0], EV_READ | EV_PERSIST, snap_child_cb, n);
+	if (n->snap_ev == NULL || event_add(n->snap_ev, NULL) < 0) {
+		/* cannot watch it: wait for it here */
+		if (n->snap_ev == NULL)
+			close(p[0]);
+		rc = snap_child_reap(n, false);
+		if (n->snap_ev == NULL && rc == 0)
+			snapshot_done(n, index, meta.term);
+		snprintf(err, errlen, "%s", rc == 0 ? "" : "the writer failed");
+		return rc;
 	}
-	n->stats.snapshots++;
-	n->stats.snapshot_last_seconds = now_s() - t0;
-	log_notice_f((&(struct log_fields){ .index = index, .term = meta.term }),
-	    "snapshot at index %" PRIu64 " (term %" PRIu64 ") written in %.3f s; log kept from %"
-	    PRIu64, index, meta.term, n->stats.snapshot_last_seconds, keep_from);
 	return 0;
 }
 
@@ -1662,10 +1842,12 @@ static void
 maybe_snapshot(struct node *n)
 {
 	char err[256];
+	int rc;
 
-	if (n->applied - n->snapshot_index < n->cfg->snapshot_every)
+	if (n->snap_pid || n->applied - n->snapshot_index < n->cfg->snapshot_every)
 		return;
-	if (take_snapshot(n, err, sizeof(err)) < 0 && n->applied > n->snapshot_index)
+	rc = take_snapshot(n, err, sizeof(err));
+	if (rc < 0 && rc != -EALREADY)
 		log_err("periodic snapshot at %" PRIu64 " failed: %s", n->applied, err);
 }
 
@@ -1681,6 +1863,7 @@ install_snapshot(struct node *n, const struct raft_snapshot_meta *meta)
 		    strerror(-rc));
 		return rc;
 	}
+	snap_child_abort(n, "the leader's snapshot replaced it");
 	if ((rc = store_flush(n)) < 0)
 		return rc;
 	if ((rc = store_snapshot_restore(n->store, path, err, sizeof(err))) < 0) {
@@ -2036,7 +2219,7 @@ write_applied(struct node *n, const struct raft_entry *e, const struct store_res
 static int
 store_flush(struct node *n)
 {
-	if (!n->store_txn)
+	if (!n->store_txn || n->snap_pid)	/* a snapshot writer reads the file */
 		return 0;
 	n->store_txn = false;
 	return store_commit(n->store);
@@ -2764,6 +2947,7 @@ node_free(struct node *n)
 {
 	if (n == NULL)
 		return;
+	snap_child_abort(n, "the node is stopping");
 	while (n->w_head)
 		write_remove(n, n->w_head);
 	while (n->reads) {

@@ -149,6 +149,25 @@ snap_info_free(struct snap_info *info)
 	info->members = NULL;
 }
 
+/* "%016llx.snap.tmp": a snapshot writer that died (or was stopped) midway. */
+static void
+remove_leftovers(struct snapdir *sd)
+{
+	char path[4200];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(sd->dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 25 || strcmp(de->d_name + 16, ".snap.tmp") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", sd->dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 void
 snap_prune(struct snapdir *sd)
 {
@@ -161,6 +180,7 @@ snap_prune(struct snapdir *sd)
 		if (unlink(path) < 0)
 			log_warning("cannot delete old snapshot %s: %s", path, strerror(errno));
 	}
+	remove_leftovers(sd);
 	if (n > SNAP_KEEP)
 		wal_fsync_dir(sd->dir);
 	free(idx);

@@ -51,7 +51,8 @@ void snap_info_free(struct snap_info *info);
 /* The path of the snapshot at index. */
 void snap_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len);
 
-/* Delete all but the newest SNAP_KEEP complete snapshots. */
+/* Delete all but the newest SNAP_KEEP complete snapshots, and what writers
+ * that died midway left ("*.snap.tmp"). */
 void snap_prune(struct snapdir *sd);
 
 /* The membership blob kept in a snapshot's header. */

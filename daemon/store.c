@@ -646,6 +646,13 @@ fail:
 }
 
 void
+store_after_fork(struct store *s)
+{
+	if (s->tdb != NULL)
+		tdb_add_flags(s->tdb, TDB_NOLOCK);
+}
+
+void
 store_close(struct store *s)
 {
 	if (s == NULL)

@@ -129,6 +129,16 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen);
  */
 void store_close(struct store *s);
 
+/*
+ * In a child process right after fork(): read without fcntl locks from now
+ * on (the parent holds its own and they are not inherited).  The parent
+ * must not commit a transaction until the child is done — an open
+ * transaction lives in the parent's memory and leaves the file alone — so
+ * that the child reads the file as it was at the fork: node.c writes
+ * snapshots this way, off its event loop.
+ */
+void store_after_fork(struct store *s);
+
 /* Delete the tdb at path (and a leftover restore file); ENOENT is not an error. */
 int store_destroy(const char *path);
 
