@@ -48,6 +48,14 @@ struct conn {
 	uint8_t *once_frame;
 	size_t once_len;
 	bool dead;			/* freed at the end of the current callback */
+	/*
+	 * Frames of an up link wait here, not in the bufferevent, until the
+	 * end of the batch (peer_flush): then they go to the socket in one
+	 * write, and only what the socket refuses moves to the bufferevent's
+	 * output.  Adding to that output arms EPOLLOUT at once, which costs
+	 * two epoll_ctl and a wake-up per frame even when the write succeeds.
+	 */
+	struct evbuffer *stage;
 	struct conn *next;
 };
 
@@ -64,11 +72,13 @@ struct peer_net {
 	uint64_t next_conn_id;
 	struct conn *conns;
 	struct event *reaper;		/* frees dead connections */
+	struct event *flusher;		/* peer_flush at the end of the loop turn */
 	struct proto_buf out;
 	uint64_t rng;
 };
 
 static void conn_dial(struct conn *c);
+static void flush_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
@@ -130,6 +140,8 @@ reap_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		*pp = c->next;
+		if (c->stage)
+			evbuffer_free(c->stage);
 		if (c->bev)
 			bufferevent_free(c->bev);
 		if (c->timer)
@@ -175,12 +187,21 @@ conn_lost(struct conn *c, bool reset)
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 	}
+	if (c->stage)
+		evbuffer_drain(c->stage, evbuffer_get_length(c->stage));
 	c->state = C_IDLE;
 	timer_after(c->timer, jitter(pn, c->backoff_ms));
 	c->backoff_ms = c->backoff_ms * 2 > PEER_BACKOFF_MAX_MS ? PEER_BACKOFF_MAX_MS :
 	    c->backoff_ms * 2;
 	if (was_up && pn->cb.link)
 		pn->cb.link(pn->arg, c->peer_id, false, reset);
+}
+
+static size_t
+conn_queued(const struct conn *c)
+{
+	return (c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0) +
+	    (c->stage ? evbuffer_get_length(c->stage) : 0);
 }
 
 static int
@@ -190,10 +211,35 @@ conn_write(struct conn *c, const void *frame, size_t len)
 
 	if (c->bev == NULL)
 		return -ENOTCONN;
-	out = bufferevent_get_output(c->bev);
-	if (evbuffer_get_length(out) + len > c->pn->max_queue)
+	if (conn_queued(c) + len > c->pn->max_queue)
 		return -ENOBUFS;
-	return evbuffer_add(out, frame, len) == 0 ? 0 : -ENOMEM;
+	if (c->state != C_UP) {		/* handshakes: the bufferevent as it is */
+		out = bufferevent_get_output(c->bev);
+		return evbuffer_add(out, frame, len) == 0 ? 0 : -ENOMEM;
+	}
+	if (c->stage == NULL && (c->stage = evbuffer_new()) == NULL)
+		return -ENOMEM;
+	if (evbuffer_add(c->stage, frame, len) < 0)
+		return -ENOMEM;
+	event_active(c->pn->flusher, EV_TIMEOUT, 0);	/* once per turn however often */
+	return 0;
+}
+
+/* The staged frames to the socket; what it does not take to the bufferevent. */
+static void
+conn_flush(struct conn *c)
+{
+	struct evbuffer *out;
+
+	if (c->dead || c->bev == NULL || c->stage == NULL || evbuffer_get_length(c->stage) == 0)
+		return;
+	out = bufferevent_get_output(c->bev);
+	/* Behind older bytes the order says wait; a failed write (a reset)
+	 * is the bufferevent's to discover and report. */
+	if (evbuffer_get_length(out) == 0)
+		evbuffer_write(c->stage, bufferevent_getfd(c->bev));
+	if (evbuffer_get_length(c->stage) > 0)
+		evbuffer_add_buffer(out, c->stage);
 }
 
 static int
@@ -540,7 +586,10 @@ peer_net_new(struct event_base *base, const struct peer_opts *opts,
 	if (pn->dns == NULL)	/* no resolv.conf: literal addresses still work */
 		pn->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	pn->reaper = event_new(base, -1, 0, reap_cb, pn);
-	if (pn->dns == NULL || pn->reaper == NULL) {
+	pn->flusher = event_new(base, -1, 0, flush_cb, pn);
+	if (pn->flusher)	/* after the loop turn's other work, as node's batch */
+		event_priority_set(pn->flusher, event_base_get_npriorities(base) - 1);
+	if (pn->dns == NULL || pn->reaper == NULL || pn->flusher == NULL) {
 		peer_net_free(pn);
 		return -ENOMEM;
 	}
@@ -561,6 +610,8 @@ peer_net_free(struct peer_net *pn)
 		reap_cb(-1, 0, pn);
 		event_free(pn->reaper);
 	}
+	if (pn->flusher)
+		event_free(pn->flusher);
 	if (pn->dns)
 		evdns_base_free(pn->dns, 0);
 	proto_buf_free(&pn->out);
@@ -696,6 +747,7 @@ peer_flush(struct peer_net *pn)
 
 		if (c->dead || c->state != C_UP || c->bev == NULL)
 			continue;
+		conn_flush(c);
 		out = bufferevent_get_output(c->bev);
 		if (evbuffer_get_length(out) == 0)
 			continue;
@@ -707,10 +759,16 @@ peer_flush(struct peer_net *pn)
 	}
 }
 
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	peer_flush(arg);
+}
+
 size_t
 peer_backlog(const struct peer_net *pn, const char *id)
 {
 	const struct conn *c = find_link(pn, id);
 
-	return c && c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+	return c ? conn_queued(c) : 0;
 }
