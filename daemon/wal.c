@@ -24,6 +24,7 @@
 #include <sys/file.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -39,6 +40,8 @@
 #define REC_HARDSTATE		2
 #define REC_SNAPSHOT		3
 #define REC_OPTIONAL		128	/* types from here on may be skipped */
+#define REC_SYNC		128	/* u64 own offset: a sync's writes start here */
+#define SYNC_MARK_BYTES		(REC_HDR + 1 + 8)
 
 #define ENTRY_FIXED		17	/* index, term, entry type */
 #define HARDSTATE_BYTES		24
@@ -281,6 +284,16 @@ rec_put_snapshot(uint8_t *p, uint64_t index, uint64_t term, uint8_t flags)
 	return rec_put(p, REC_SNAPSHOT, pl, sizeof(pl));
 }
 
+/* The mark that starts the bytes of one sync, at offset off of its segment. */
+static void
+sync_mark(uint8_t *p, uint64_t off)
+{
+	uint8_t pl[8];
+
+	put_le64(pl, off);
+	rec_put(p, REC_SYNC, pl, sizeof(pl));
+}
+
 /*
  * Does a record that checks start at off?  Returns NULL and its total size
  * in *total if so, otherwise what is wrong with it.
@@ -304,6 +317,16 @@ rec_check(const uint8_t *b, size_t size, size_t off, size_t *total)
 		return "checksum mismatch";
 	*total = REC_HDR + (size_t)len;
 	return NULL;
+}
+
+/* Is there a valid sync mark at off (one that names off as its place)? */
+static bool
+is_sync_mark(const uint8_t *b, size_t size, size_t off)
+{
+	size_t total;
+
+	return rec_check(b, size, off, &total) == NULL && total == SYNC_MARK_BYTES &&
+		b[off + REC_HDR] == REC_SYNC && get_le64(b + off + REC_HDR + 1) == off;
 }
 
 /* ------------------------------------------------------------ replay */
@@ -604,29 +627,26 @@ replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 		 * later pages reached the disk before its first (never
 		 * acknowledged: a sync covers everything written before it).
 		 */
-		if (se->version >= 2 && size - off >= REC_HDR &&
-			get_le32(b + off) == 0 && get_le32(b + off + 4) == 0) {
-			if (!all_zero(b, off, size, &nz)) {
-				if (!last) {
-					seterr(err, errlen, "wal: %s/%s: offset %zu: data after"
-						" the end of the records in a segment that is not"
-						" the last; refusing to start (this is damage, not"
-						" a torn write)", r->dir, name, nz);
+		if (se->version >= 2 && all_zero(b, off, off + (size - off < REC_HDR ?
+			size - off : REC_HDR), &nz)) {
+			/* Zeros where a record header would be: the end, if only
+			 * zeros follow. */
+			if (all_zero(b, off, size, &nz))
+				break;
+			why = "bytes of an unfinished write after the last record";
+		} else {
+			why = rec_check(b, size, off, &total);
+			if (why == NULL && se->version >= 2 && b[off + REC_HDR] == REC_SYNC &&
+				!is_sync_mark(b, size, off))
+				why = "a sync mark out of place";
+			if (why == NULL) {
+				ret = replay_record(r, seg, name, off, b + off + REC_HDR,
+					total - REC_HDR, err, errlen);
+				if (ret < 0)
 					goto out;
-				}
-				se->cut = nz + 1 - off;
-				se->why = "bytes of an unfinished write after the last record";
+				off += total;
+				continue;
 			}
-			break;
-		}
-		why = rec_check(b, size, off, &total);
-		if (why == NULL) {
-			ret = replay_record(r, seg, name, off, b + off + REC_HDR,
-				total - REC_HDR, err, errlen);
-			if (ret < 0)
-				goto out;
-			off += total;
-			continue;
 		}
 		ret = -EBADMSG;
 		if (!last) {
@@ -635,23 +655,45 @@ replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 				" torn write)", r->dir, name, off, why);
 			goto out;
 		}
-		/*
-		 * A write cut by a crash leaves no record that checks after the
-		 * damage; if one does, this is older, acknowledged data gone bad
-		 * and truncating would lose it.
-		 */
-		for (p = off + 1; p + REC_HDR < size; p++) {
-			if (rec_check(b, size, p, &total) == NULL) {
-				seterr(err, errlen, "wal: %s/%s: offset %zu: %s, but a valid"
-					" record follows at offset %zu; refusing to start (this"
-					" is damage, not a torn write)", r->dir, name, off, why, p);
-				goto out;
+		if (se->version < 2) {
+			/*
+			 * A write cut by a crash leaves no record that checks
+			 * after the damage; if one does, this is older,
+			 * acknowledged data gone bad and truncating would lose it.
+			 */
+			for (p = off + 1; p + REC_HDR < size; p++) {
+				if (rec_check(b, size, p, &total) == NULL) {
+					seterr(err, errlen, "wal: %s/%s: offset %zu: %s, but a"
+						" valid record follows at offset %zu; refusing to"
+						" start (this is damage, not a torn write)", r->dir,
+						name, off, why, p);
+					goto out;
+				}
 			}
-		}
-		se->cut = all_zero(b, off, size, &nz) ? 0 : nz + 1 - off;
-		if (se->version < 2)
 			se->cut = size - off;
-		se->why = "torn record";
+		} else {
+			/*
+			 * Version 2 writes in place, so a crash during a sync may
+			 * leave any of its pages on disk and not the others:
+			 * records that check may follow the damage.  But a sync
+			 * starts with a mark, and one starts only after the one
+			 * before it returned: a mark after the damage means the
+			 * damage is in data a completed sync made durable.
+			 */
+			for (p = off + 1; p + SYNC_MARK_BYTES <= size; p++) {
+				if (is_sync_mark(b, size, p)) {
+					seterr(err, errlen, "wal: %s/%s: offset %zu: %s, but a"
+						" later sync's mark follows at offset %zu; refusing"
+						" to start (this is damage, not a torn write)",
+						r->dir, name, off, why, p);
+					goto out;
+				}
+			}
+			all_zero(b, off, size, &nz);
+			se->cut = nz + 1 - off;
+		}
+		se->why = strcmp(why, "bytes of an unfinished write after the last record") == 0 ?
+			why : "torn record";
 		break;
 	}
 	se->end = off;
@@ -725,6 +767,47 @@ stats_merge(struct wal *w)
 	w->stats.segments = w->io.segments;
 }
 
+/*
+ * Write len bytes of records at the end of the current segment, after a
+ * sync mark (see replay_segment): one pwritev(2).
+ */
+static int
+write_marked(struct wal *w, const uint8_t *p, size_t len)
+{
+	uint8_t mark[SYNC_MARK_BYTES];
+	struct iovec iov[2] = {
+		{ mark, sizeof(mark) }, { (void *)(uintptr_t)p, len },
+	};
+	size_t total = sizeof(mark) + len, done = 0;
+	ssize_t n;
+
+	sync_mark(mark, w->size);
+	while ((n = pwritev(w->fd, iov, 2, (off_t)w->size)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return -errno;
+	w->io.writes++;
+	done = (size_t)n;
+	if (done < sizeof(mark)) {
+		int r = pwrite_all(w->fd, mark + done, sizeof(mark) - done, w->size + done,
+			&w->io.writes);
+
+		if (r < 0)
+			return r;
+		done = sizeof(mark);
+	}
+	if (done < total) {
+		int r = pwrite_all(w->fd, p + (done - sizeof(mark)), total - done,
+			w->size + done, &w->io.writes);
+
+		if (r < 0)
+			return r;
+	}
+	w->size += total;
+	w->io.bytes += total;
+	return 0;
+}
+
 /* Write the buffer into the current segment (the I/O state is ours). */
 static int
 flush_buf(struct wal *w)
@@ -733,11 +816,9 @@ flush_buf(struct wal *w)
 
 	if (w->buflen == 0)
 		return 0;
-	r = pwrite_all(w->fd, w->buf, w->buflen, w->size, &w->io.writes);
+	r = write_marked(w, w->buf, w->buflen);
 	if (r < 0)
 		return fail(w, r);
-	w->size += w->buflen;
-	w->io.bytes += w->buflen;
 	w->buflen = 0;
 	if (w->buf_max > w->segs[w->nsegs - 1].max_index)
 		w->segs[w->nsegs - 1].max_index = w->buf_max;
@@ -874,11 +955,9 @@ run_job(struct wal *w, uint64_t seg_bytes)
 	int r;
 
 	if (w->jlen > 0) {
-		r = pwrite_all(w->fd, w->jbuf, w->jlen, w->size, &w->io.writes);
+		r = write_marked(w, w->jbuf, w->jlen);
 		if (r < 0)
 			return r;
-		w->size += w->jlen;
-		w->io.bytes += w->jlen;
 		w->jlen = 0;
 		if (w->jmax > w->segs[w->nsegs - 1].max_index)
 			w->segs[w->nsegs - 1].max_index = w->jmax;
@@ -1416,6 +1495,14 @@ wal_sync_start(struct wal *w)
 int
 wal_sync_collect(struct wal *w)
 {
+	uint64_t v;
+
+	/* Drain first: the thread writes the eventfd after it marks the job
+	 * done, so a wal_sync may have collected the job already, and a
+	 * readable eventfd left behind would wake the loop for ever. */
+	if (read(w->efd, &v, sizeof(v)) < 0) {
+		/* nothing to drain */
+	}
 	if (!w->busy)
 		return w->failed;
 	return collect(w);

@@ -53,7 +53,9 @@
  *	1 ENTRY      u64 index, u64 term, u8 entry type, data[len - 18]
  *	2 HARDSTATE  u64 term, u64 vote, u64 commit
  *	3 SNAPSHOT   u64 index, u64 term, u8 flags (bit 0: the log was discarded)
- *	128..255     optional records a later version may add; skipped on replay
+ *	128 SYNC     u64 its own offset in the segment: the bytes of one sync
+ *	             (one write, then one fdatasync) start here (version 2)
+ *	129..255     optional records a later version may add; skipped on replay
  *
  *   Any other type is an error on replay.  Version 2 segments are
  *   preallocated: made full size, zero-filled and synced before use (as
@@ -76,19 +78,24 @@
  *   index; with bit 0 set it drops the whole log (see wal_snapshot).  At the
  *   end the log must start right after the snapshot index.
  *
- *   Only the tail of the last segment may be damaged: its last record cut
- *   short, failing its crc, or followed by zero bytes (a crash during an
- *   append that was never synced, so never acknowledged); in version 2 also
- *   bytes after the zeros that end the records (an unsynced write whose
- *   later pages reached the disk and its first did not).  That tail is cut
- *   off (version 1: ftruncate; version 2: overwritten with zeros; then
- *   fsync) and reported in wal_recovered.  A damaged record
- *   anywhere else — in an earlier segment, or followed by any record that
- *   checks — a bad segment header, or a missing segment is an error:
+ *   Only the tail of the last segment may be damaged: what a crash left
+ *   of a sync that never returned, so was never acknowledged.  In version
+ *   1 that is a last record cut short, failing its crc, or followed by zero
+ *   bytes; any record that checks after the damage makes it an error.  In
+ *   version 2 a sync writes in place and a crash may leave any of its pages
+ *   on disk and not the others, so records that check may follow the damage
+ *   (a bad record, or zeros where a header should be with bytes after
+ *   them); but a sync starts only after the one before returned, so a SYNC
+ *   mark after the damage makes it an error: the damage is in data a
+ *   completed sync made durable.  The tail is cut off (version 1:
+ *   ftruncate; version 2: overwritten with zeros; then fsync) and reported
+ *   in wal_recovered.  Damage anywhere else — in an earlier segment, or as
+ *   above — a bad segment header, or a missing segment is an error:
  *   wal_open fails with -EBADMSG, names the file and offset, and changes
- *   nothing on disk.  Limitation: a record's data may itself contain bytes
- *   that form a valid WAL record; if such an entry is the torn tail, open
- *   errs on the side of refusing rather than of dropping records.
+ *   nothing on disk.  Limitations: damage inside the last sync of the wal
+ *   (after it returned) cannot be told from a torn write and is cut off;
+ *   and a record's data may itself contain bytes that form a valid record
+ *   or mark, so open may err on the side of refusing.
  */
 #ifndef RAFTCONF_WAL_H
 #define RAFTCONF_WAL_H
