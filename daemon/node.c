@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -154,6 +155,7 @@ static const double fsync_buckets[] = {
 struct persist_batch {
 	struct persist_batch *next;
 	uint64_t need;
+	bool persist;			/* call raft_persisted(): must_persist was set */
 	uint64_t index, term;		/* for raft_persisted() */
 	size_t len;			/* bytes: messages, each name\0 u32 len frame */
 	uint8_t bytes[];
@@ -1653,6 +1655,11 @@ snapshot_done(struct node *n, uint64_t index, uint64_t term)
 	uint64_t keep_from;
 	int rc;
 
+	if ((rc = raft_snapshot_taken(n->raft, index)) < 0) {
+		log_err("snapshot at %" PRIu64 " written, but the log cannot be cut there any"
+		    " more: %s", index, raft_strerror(-rc));
+		return;
+	}
 	if ((rc = wal_snapshot(n->wal, index, term)) < 0 || (rc = wal_sync(n->wal)) < 0) {
 		log_err("snapshot at %" PRIu64 ": recording it in the WAL failed: %s", index,
 		    strerror(-rc));
@@ -1688,8 +1695,10 @@ snap_child_reap(struct node *n, bool kill_it)
 		;
 	n->snap_pid = 0;
 	if (n->snap_ev) {
-		close(event_get_fd(n->snap_ev));
+		int fd = event_get_fd(n->snap_ev);
+
 		event_free(n->snap_ev);
+		close(fd);
 		n->snap_ev = NULL;
 	}
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
@@ -1756,7 +1765,7 @@ take_snapshot(struct node *n, char *err, size_t errlen)
 	size_t bloblen = 0;
 	uint64_t index = n->applied;
 	int rc, p[2];
-	pid_t pid;
+	pid_t pid, parent;
 
 	if (n->snap_pid) {
 		snprintf(err, errlen, "a snapshot is being written");
@@ -1771,12 +1780,13 @@ take_snapshot(struct node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "committing the store: %s", strerror(-rc));
 		return rc;
 	}
-	if ((rc = raft_snapshot_taken(n->raft, index)) < 0) {
-		snprintf(err, errlen, "the log cannot be cut at %" PRIu64 ": %s", index,
+	/* The core hears of it (and may send it to followers) only once the
+	 * file is durable: snapshot_done. */
+	if ((rc = raft_snapshot_meta_at(n->raft, index, &meta)) < 0) {
+		snprintf(err, errlen, "no snapshot can be cut at %" PRIu64 ": %s", index,
 		    raft_strerror(-rc));
 		return rc;
 	}
-	raft_snapshot_meta(n->raft, &meta);
 	if ((rc = snap_members_encode(meta.members, meta.n_members, &blob, &bloblen)) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return rc;
@@ -1789,6 +1799,7 @@ take_snapshot(struct node *n, char *err, size_t errlen)
 		return rc;
 	}
 	n->snap_job_t0 = now_s();
+	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
 		char cerr[256] = "";
@@ -1797,6 +1808,9 @@ take_snapshot(struct node *n, char *err, size_t errlen)
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		/* Die with the node: it holds the data dir's lock fd too. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(1);
 		close(p[0]);
 		store_after_fork(n->store);
 		rc = store_snapshot_write(n->store, path, index, meta.term, blob, bloblen, cerr,
@@ -2036,7 +2050,7 @@ persist_async(struct node *n, const struct raft_ready *rd)
 	size_t len = 0;
 	int rc;
 
-	if ((rc = wal_write(n, rd)) < 0)
+	if (rd->must_persist && (rc = wal_write(n, rd)) < 0)
 		return rc;
 	for (size_t i = 0; i < rd->n_msgs_after_persist; i++) {
 		const struct raft_msg *m = &rd->msgs_after_persist[i];
@@ -2051,6 +2065,7 @@ persist_async(struct node *n, const struct raft_ready *rd)
 	if (b == NULL)
 		return -ENOMEM;
 	b->next = NULL;
+	b->persist = rd->must_persist;
 	b->index = rd->persist_index;
 	b->term = rd->persist_term;
 	b->len = len;
@@ -2069,7 +2084,7 @@ persist_async(struct node *n, const struct raft_ready *rd)
 		memcpy(b->bytes + len, n->out.data, n->out.len);
 		len += n->out.len;
 	}
-	if (needs_sync(n, rd)) {
+	if (rd->must_persist && needs_sync(n, rd)) {
 		b->need = wal_sync_next(n->wal);
 		if (rd->has_hard_state) {
 			n->queued_term = rd->hs.term;
@@ -2111,7 +2126,8 @@ persist_progress(struct node *n)
 					peer_send(n->peers, name, b->bytes + off, flen);
 				off += flen;
 			}
-			raft_persisted(n->raft, b->index, b->term);
+			if (b->persist)
+				raft_persisted(n->raft, b->index, b->term);
 			n->pb_head = b->next;
 			if (n->pb_head == NULL)
 				n->pb_tail = NULL;
@@ -2335,9 +2351,15 @@ process_ready(struct node *n)
 		send_raft_msgs(n, rd.msgs, rd.n_msgs);
 		if (rd.n_msgs)
 			peer_flush(n->peers);	/* a leader's AppendEntries go first */
-		async = rd.must_persist && !rd.snapshot && rd.n_chunk_writes == 0;
-		/* Snapshot I/O is done in order with the WAL: drain it first. */
-		if (!async && (rc = persist_drain(n)) < 0) {
+		/*
+		 * Batches with snapshot I/O drain the queue and go synchronously
+		 * (snapshot files and the WAL in order).  The rest queue behind
+		 * the syncs in flight, those with nothing to persist too when
+		 * they hold messages to send after persisting (Raft's order).
+		 */
+		async = !rd.snapshot && rd.n_chunk_writes == 0 &&
+		    (rd.must_persist || (rd.n_msgs_after_persist > 0 && n->pb_head != NULL));
+		if ((rd.snapshot || rd.n_chunk_writes) && (rc = persist_drain(n)) < 0) {
 			raft_advance(n->raft, &rd);
 			fatal(n, "writing the WAL failed", rc);
 			return;

@@ -111,6 +111,7 @@ struct raft {
 	uint64_t applied;
 
 	struct meta snap;		/* the latest snapshot (index 0: none) */
+	struct meta at;		/* raft_snapshot_meta_at's answer */
 	struct meta install;		/* follower: to install in the next batch */
 	bool install_pending;
 	struct raft_snapshot_meta install_rd;	/* install, as handed out */
@@ -2128,6 +2129,30 @@ int raft_snapshot_taken(struct raft *r, uint64_t index)
 	return 0;
 }
 
+int raft_snapshot_meta_at(struct raft *r, uint64_t index, struct raft_snapshot_meta *meta)
+{
+	struct raft_member *m;
+	size_t n;
+	uint64_t t;
+	int rc;
+
+	if (index > r->applied || index <= r->snap.index || !term_of(r, index, &t))
+		return -EINVAL;
+	rc = members_at(r, index, &m, &n);
+	if (rc)
+		return rc;
+	meta_free(&r->at);
+	r->at.index = index;
+	r->at.term = t;
+	r->at.members = m;
+	r->at.n_members = n;
+	meta->index = index;
+	meta->term = t;
+	meta->n_members = (uint32_t)n;
+	meta->members = m;
+	return 0;
+}
+
 int raft_compact(struct raft *r, uint64_t index)
 {
 	if (r->in_ready)
@@ -2743,6 +2768,7 @@ void raft_free(struct raft *r)
 	free_entries(r->ents, r->n_ents);
 	free(r->ents);
 	meta_free(&r->snap);
+	meta_free(&r->at);
 	meta_free(&r->install);
 	meta_free(&r->in);
 	for (size_t i = 0; i < r->n_members; i++)

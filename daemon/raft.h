@@ -552,6 +552,15 @@ int raft_applied(struct raft *r, uint64_t index);
  */
 int raft_snapshot_taken(struct raft *r, uint64_t index);
 
+/*
+ * The meta a snapshot at index would have (term and membership at index),
+ * without recording it: for a caller that writes the snapshot first and
+ * calls raft_snapshot_taken() once the file is durable.  meta->members is
+ * the core's, valid until the next call of this function or raft_free().
+ * -EINVAL as raft_snapshot_taken.
+ */
+int raft_snapshot_meta_at(struct raft *r, uint64_t index, struct raft_snapshot_meta *meta);
+
 /* Drop log entries <= index (index <= the snapshot index and <= applied);
  * keep a margin below the snapshot for slow followers.  -EINVAL if not. */
 int raft_compact(struct raft *r, uint64_t index);

@@ -1172,7 +1172,25 @@ START_TEST(test_follower_behind_compaction_receives_the_snapshot_in_chunks)
 	tick(l, 1);
 	t = node(l);
 	ck_assert_uint_eq(t->applied, index);
-	ck_assert_int_eq(raft_snapshot_taken(t->r, index), 0);
+	/* The meta at index, asked before the snapshot is recorded, is the
+	 * meta recorded afterwards, and asking records nothing. */
+	{
+		struct raft_snapshot_meta at, rec;
+
+		ck_assert_int_eq(raft_snapshot_meta_at(t->r, index, &at), 0);
+		raft_snapshot_meta(t->r, &rec);
+		ck_assert_uint_eq(rec.index, 0);
+		ck_assert_int_eq(raft_snapshot_meta_at(t->r, index + 1, &rec), -EINVAL);
+		ck_assert_int_eq(raft_snapshot_meta_at(t->r, index, &at), 0);
+		ck_assert_int_eq(raft_snapshot_taken(t->r, index), 0);
+		raft_snapshot_meta(t->r, &rec);
+		ck_assert_uint_eq(rec.index, at.index);
+		ck_assert_uint_eq(rec.term, at.term);
+		ck_assert_uint_eq(rec.n_members, at.n_members);
+		for (uint32_t i = 0; i < rec.n_members; i++)
+			ck_assert_uint_eq(rec.members[i].id, at.members[i].id);
+		ck_assert_int_eq(raft_snapshot_meta_at(t->r, index, &at), -EINVAL);
+	}
 	t->snap_len = 100;
 	for (size_t i = 0; i < t->snap_len; i++)
 		t->snap[i] = (uint8_t)(i * 7);
