@@ -2095,25 +2095,34 @@ int raft_applied(struct raft *r, uint64_t index)
 	return 0;
 }
 
+/* The meta of a snapshot at index (see raft_snapshot_taken for -EINVAL). */
+static int meta_at(const struct raft *r, uint64_t index, struct meta *out)
+{
+	uint64_t t;
+	int rc;
+
+	if (index > r->applied || index <= r->snap.index || !term_of(r, index, &t))
+		return -EINVAL;
+	rc = members_at(r, index, &out->members, &out->n_members);
+	if (rc)
+		return rc;
+	out->index = index;
+	out->term = t;
+	return 0;
+}
+
 int raft_snapshot_taken(struct raft *r, uint64_t index)
 {
-	struct raft_member *m;
-	size_t n;
-	uint64_t t;
+	struct meta m;
 	int rc;
 
 	if (r->in_ready)
 		return -EBUSY;
-	if (index > r->applied || index <= r->snap.index || !term_of(r, index, &t))
-		return -EINVAL;
-	rc = members_at(r, index, &m, &n);
+	rc = meta_at(r, index, &m);
 	if (rc)
 		return rc;
 	meta_free(&r->snap);
-	r->snap.index = index;
-	r->snap.term = t;
-	r->snap.members = m;
-	r->snap.n_members = n;
+	r->snap = m;
 	/* transfers of the older snapshot start over with this one */
 	if (r->state == RAFT_LEADER) {
 		for (size_t i = 0; i < r->n_members; i++) {
@@ -2131,25 +2140,18 @@ int raft_snapshot_taken(struct raft *r, uint64_t index)
 
 int raft_snapshot_meta_at(struct raft *r, uint64_t index, struct raft_snapshot_meta *meta)
 {
-	struct raft_member *m;
-	size_t n;
-	uint64_t t;
+	struct meta m;
 	int rc;
 
-	if (index > r->applied || index <= r->snap.index || !term_of(r, index, &t))
-		return -EINVAL;
-	rc = members_at(r, index, &m, &n);
+	rc = meta_at(r, index, &m);
 	if (rc)
 		return rc;
 	meta_free(&r->at);
-	r->at.index = index;
-	r->at.term = t;
-	r->at.members = m;
-	r->at.n_members = n;
-	meta->index = index;
-	meta->term = t;
-	meta->n_members = (uint32_t)n;
-	meta->members = m;
+	r->at = m;
+	meta->index = m.index;
+	meta->term = m.term;
+	meta->n_members = (uint32_t)m.n_members;
+	meta->members = m.members;
 	return 0;
 }
 
