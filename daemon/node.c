@@ -257,6 +257,8 @@ struct node {
 	struct raftmsg_scratch scratch;
 	uint8_t *cmdbuf;
 	size_t cmdcap;
+	uint8_t *pbuf;			/* persist_async's scratch */
+	size_t pbufcap;
 };
 
 static void schedule_ready(struct node *n);
@@ -2037,6 +2039,23 @@ persist(struct node *n, const struct raft_ready *rd)
 	return rc;
 }
 
+static int
+pb_scratch_reserve(struct node *n, size_t need)
+{
+	uint8_t *p;
+	size_t cap = n->pbufcap ? n->pbufcap : 1024;
+
+	if (need <= n->pbufcap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if ((p = realloc(n->pbuf, cap)) == NULL)
+		return -ENOMEM;
+	n->pbuf = p;
+	n->pbufcap = cap;
+	return 0;
+}
+
 /*
  * Asynchronous: the batch's writes go to the WAL buffer, and the batch
  * waits in the queue, with a copy of its after-persist messages, for the
@@ -2052,14 +2071,23 @@ persist_async(struct node *n, const struct raft_ready *rd)
 
 	if (rd->must_persist && (rc = wal_write(n, rd)) < 0)
 		return rc;
+	/* Each message encoded once, into the scratch buffer, then copied whole. */
 	for (size_t i = 0; i < rd->n_msgs_after_persist; i++) {
 		const struct raft_msg *m = &rd->msgs_after_persist[i];
 		const char *name = name_of(n, m->to);
+		size_t nl = strlen(name) + 1;
+		uint32_t flen;
 
 		proto_buf_reset(&n->out);
 		if ((rc = raftmsg_encode(&n->out, m)) < 0)
 			return rc;
-		len += strlen(name) + 1 + 4 + n->out.len;
+		flen = (uint32_t)n->out.len;
+		if ((rc = pb_scratch_reserve(n, len + nl + 4 + flen)) < 0)
+			return rc;
+		memcpy(n->pbuf + len, name, nl);
+		memcpy(n->pbuf + len + nl, &flen, 4);
+		memcpy(n->pbuf + len + nl + 4, n->out.data, flen);
+		len += nl + 4 + flen;
 	}
 	b = malloc(sizeof(*b) + len);
 	if (b == NULL)
@@ -2069,21 +2097,8 @@ persist_async(struct node *n, const struct raft_ready *rd)
 	b->index = rd->persist_index;
 	b->term = rd->persist_term;
 	b->len = len;
-	len = 0;
-	for (size_t i = 0; i < rd->n_msgs_after_persist; i++) {
-		const struct raft_msg *m = &rd->msgs_after_persist[i];
-		const char *name = name_of(n, m->to);
-		size_t nl = strlen(name) + 1;
-
-		proto_buf_reset(&n->out);
-		raftmsg_encode(&n->out, m);	/* succeeded above */
-		memcpy(b->bytes + len, name, nl);
-		len += nl;
-		memcpy(b->bytes + len, &(uint32_t){ (uint32_t)n->out.len }, 4);
-		len += 4;
-		memcpy(b->bytes + len, n->out.data, n->out.len);
-		len += n->out.len;
-	}
+	if (len)
+		memcpy(b->bytes, n->pbuf, len);
 	if (rd->must_persist && needs_sync(n, rd)) {
 		b->need = wal_sync_next(n->wal);
 		if (rd->has_hard_state) {
@@ -3035,6 +3050,7 @@ node_free(struct node *n)
 		close(n->lock_fd);
 	free(n->members);
 	free(n->cmdbuf);
+	free(n->pbuf);
 	raftmsg_scratch_free(&n->scratch);
 	proto_buf_free(&n->out);
 	free(n);
