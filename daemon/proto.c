@@ -360,6 +360,10 @@ static const struct field hello_fields[] = {
 static const struct field reject_fields[] = {
 	TEXT(M(reject.message)),
 };
+static const struct field removed_fields[] = {
+	CLUSTER(M(removed.cluster)),
+	U64("index", M(removed.index)),
+};
 static const struct field raft_fields[] = {
 	/* Bounded by the frame limit, checked with the frame. */
 	S32("payload", M(raft.payload), FC_BYTES, 0, RAFTCONF_MAX_FRAME),
@@ -396,6 +400,7 @@ static const struct schema schemas[256] = {
 	[PROTO_T_HELLO]		= { "HELLO", false, NFIELDS(hello_fields), NULL },
 	[PROTO_T_REJECT]	= { "REJECT", false, NFIELDS(reject_fields), NULL },
 	[PROTO_T_RAFT]		= { "RAFT", false, NFIELDS(raft_fields), NULL },
+	[PROTO_T_REMOVED]	= { "REMOVED", false, NFIELDS(removed_fields), NULL },
 };
 
 static const struct schema *

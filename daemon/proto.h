@@ -82,6 +82,8 @@
  *   0x81 REJECT   text message (sent before closing a refused connection)
  *   0x82 RAFT	   s32 payload: an opaque encoded Raft message, up to what the
  *		   frame limit leaves
+ *   0x83 REMOVED  cluster, u64 index: the leader tells a member that its
+ *		   removal committed at index (it no longer receives the log)
  *
  * Flag bytes and enumerations refuse bits and values not defined here.
  *
@@ -128,6 +130,7 @@ enum {
 	PROTO_T_HELLO		= 0x80,
 	PROTO_T_REJECT		= 0x81,
 	PROTO_T_RAFT		= 0x82,
+	PROTO_T_REMOVED		= 0x83,
 };
 
 /* Flag bits of the per-message u8 flags fields (each message its own byte). */
@@ -276,6 +279,7 @@ struct proto_msg {
 		} hello;
 		struct { struct proto_str message; } reject;
 		struct { struct proto_str payload; } raft;
+		struct { struct proto_str cluster; uint64_t index; } removed;
 	};
 };
 

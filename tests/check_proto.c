@@ -277,6 +277,13 @@ init_samples(void)
 	s = add(PROTO_T_REJECT, 0);
 	s->m.reject.message = view(max_text, sizeof(max_text));
 
+	s = add(PROTO_T_REMOVED, 0);
+	s->m.removed.cluster = S("c");
+	s->m.removed.index = 0;
+	s = add(PROTO_T_REMOVED, 0);
+	s->m.removed.cluster = view(max_cluster, sizeof(max_cluster));
+	s->m.removed.index = UINT64_MAX;
+
 	s = add(PROTO_T_RAFT, 0);
 	s->m.raft.payload = S("");
 	s = add(PROTO_T_RAFT, 0);
@@ -508,6 +515,10 @@ craft_count(const struct proto_msg *m, const struct items *it, uint32_t count, s
 		break;
 	case PROTO_T_RAFT:
 		tb_s32(&t, m->raft.payload);
+		break;
+	case PROTO_T_REMOVED:
+		tb_s16(&t, m->removed.cluster);
+		tb_u64(&t, m->removed.index);
 		break;
 	default:
 		ck_abort_msg("craft: type 0x%02x", m->type);
@@ -757,6 +768,10 @@ assert_msg_eq(const struct proto_msg *d, const struct sample *s)
 	case PROTO_T_RAFT:
 		assert_str_eq(d->raft.payload, m->raft.payload, "payload");
 		break;
+	case PROTO_T_REMOVED:
+		assert_str_eq(d->removed.cluster, m->removed.cluster, "cluster");
+		ck_assert_uint_eq(d->removed.index, m->removed.index);
+		break;
 	default:
 		ck_abort_msg("type 0x%02x has no comparison", m->type);
 	}
@@ -850,7 +865,7 @@ START_TEST(test_the_samples_cover_every_message_type)
 		ck_assert_msg(known == seen, "type 0x%02x: known %d, sampled %d", t, known, seen);
 		types += known;
 	}
-	ck_assert_int_eq(types, 22);
+	ck_assert_int_eq(types, 23);
 }
 END_TEST
 
@@ -1263,7 +1278,7 @@ START_TEST(test_an_unknown_type_is_refused)
 		ck_assert_uint_eq(d.type, 0);
 		free(f);
 	}
-	ck_assert_int_eq(unknown, 256 - 22);
+	ck_assert_int_eq(unknown, 256 - 23);
 }
 END_TEST
 
@@ -1957,7 +1972,7 @@ START_TEST(test_every_type_error_and_health_has_a_name)
 	}
 	ck_assert_int_eq(req, 12);
 	ck_assert_int_eq(rsp, 7);
-	ck_assert_int_eq(peer, 3);
+	ck_assert_int_eq(peer, 4);
 	ck_assert_str_eq(proto_type_name(PROTO_T_LIST_REPLY), "LIST_REPLY");
 	ck_assert_str_eq(proto_type_name(PROTO_T_HELLO), "HELLO");
 	for (int c = 1; c <= PROTO_E_MAX; c++)

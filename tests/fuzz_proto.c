@@ -142,6 +142,9 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		return str_eq(a->reject.message, b->reject.message);
 	case PROTO_T_RAFT:
 		return str_eq(a->raft.payload, b->raft.payload);
+	case PROTO_T_REMOVED:
+		return str_eq(a->removed.cluster, b->removed.cluster) &&
+		       a->removed.index == b->removed.index;
 	}
 	return false;
 }
