@@ -5,6 +5,8 @@
  *	poke tcp HOST:PORT raw		send stdin, then wait
  *	poke unix PATH raw
  *	poke tcp HOST:PORT hello CLUSTER ID   send a HELLO frame, then wait
+ *	poke tcp HOST:PORT hello CLUSTER ID reject TEXT
+ *					then a REJECT frame with TEXT
  *
  * It prints the frames it gets back ("REJECT: text", "HELLO cluster id",
  * "ERROR code: text", or the type name), then "closed" when the daemon
@@ -92,12 +94,13 @@ main(int argc, char **argv)
 	int fd;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: poke tcp|unix WHERE raw | hello CLUSTER ID\n");
+		fprintf(stderr, "usage: poke tcp|unix WHERE raw | hello CLUSTER ID [reject TEXT]\n");
 		return 2;
 	}
 	if ((fd = dial(argv[1], argv[2])) < 0)
 		return 1;
-	if (strcmp(argv[3], "hello") == 0 && argc == 6) {
+	if (strcmp(argv[3], "hello") == 0 &&
+	    (argc == 6 || (argc == 8 && strcmp(argv[6], "reject") == 0))) {
 		struct proto_msg m = { .type = PROTO_T_HELLO };
 		struct proto_buf b;
 
@@ -106,7 +109,16 @@ main(int argc, char **argv)
 		m.hello.cluster = proto_cstr(argv[4]);
 		m.hello.node_id = proto_cstr(argv[5]);
 		m.hello.address = proto_cstr("127.0.0.1:1");
-		if (proto_encode(&b, &m, NULL, 0) < 0 || write(fd, b.data, b.len) != (ssize_t)b.len)
+		if (proto_encode(&b, &m, NULL, 0) < 0)
+			return 1;
+		if (argc == 8) {
+			struct proto_msg r = { .type = PROTO_T_REJECT };
+
+			r.reject.message = proto_cstr(argv[7]);
+			if (proto_encode(&b, &r, NULL, 0) < 0)
+				return 1;
+		}
+		if (write(fd, b.data, b.len) != (ssize_t)b.len)
 			return 1;
 		proto_buf_free(&b);
 	} else {

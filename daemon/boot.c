@@ -1,0 +1,287 @@
+/*
+ * boot.c — a node's data_dir at start: take its lock, open the WAL and the
+ * store, reconcile them with the newest snapshot, and make the Raft core
+ * from what they hold.
+ *
+ * Not here: replaying the WAL's files (wal.c), reading a snapshot file
+ * (snap.c), the consensus state (raft.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errbuf.h"
+#include "log.h"
+#include "node_impl.h"
+#include "snap.h"
+#include "store.h"
+#include "wal.h"
+
+static int
+lock_data_dir(struct node *n, char *err, size_t errlen)
+{
+	char path[RAFTCONF_MAX_PATH + 16], pid[32] = "";
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "%s/lock", n->cfg->data_dir);
+	n->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (n->lock_fd < 0) {
+		seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (flock(n->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		len = pread(n->lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[len > 0 ? len : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		seterr(err, errlen, "data_dir %s is in use by another raftconfd (pid %s)",
+		    n->cfg->data_dir, *pid ? pid : "unknown");
+		return e == EWOULDBLOCK ? -EBUSY : -e;
+	}
+	len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(n->lock_fd, 0) < 0 || pwrite(n->lock_fd, pid, len, 0) != len)
+		log_warning("cannot write the pid into %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int
+boot_make_dir(const char *path, char *err, size_t errlen)
+{
+	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+		seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Open the store; with fresh, or when it is damaged, start it empty: it is
+ * derived state, rebuilt by applying the log again.
+ */
+static int
+reopen_store(struct node *n, bool fresh, char *err, size_t errlen)
+{
+	char path[RAFTCONF_MAX_PATH + 32], serr[256];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/store.tdb", n->cfg->data_dir);
+	if (n->store) {
+		store_close(n->store);
+		n->store = NULL;
+	}
+	if (fresh)
+		store_destroy(path);
+	rc = store_open(path, &n->store, serr, sizeof(serr));
+	if (rc == -EBADMSG) {
+		log_warning("store %s is damaged (%s); rebuilding it from the WAL", path, serr);
+		store_destroy(path);
+		rc = store_open(path, &n->store, serr, sizeof(serr));
+	}
+	if (rc < 0)
+		seterr(err, errlen, "%s", serr);
+	return rc;
+}
+
+static int
+open_storage(struct node *n, struct wal_recovered *rec, char *err, size_t errlen)
+{
+	char path[RAFTCONF_MAX_PATH + 32], serr[256];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/wal", n->cfg->data_dir);
+	if ((rc = boot_make_dir(path, err, errlen)) < 0)
+		return rc;
+	rc = wal_open(path, &n->wal, rec, serr, sizeof(serr));
+	if (rc < 0) {
+		seterr(err, errlen, "%s", serr);
+		return rc;
+	}
+	if (rec->truncated_tail)
+		log_warning("%s", rec->message);
+	wal_set_segment_bytes(n->wal, NODE_WAL_SEGMENT_BYTES);
+
+	return reopen_store(n, false, err, errlen);
+}
+
+/*
+ * The newest snapshot was damaged and an older one is all we have (or none
+ * at all), while the WAL's log starts after the damaged one: the log no
+ * longer reaches a snapshot.  Keep the hard state (term and vote are what
+ * make this node's votes safe), put the WAL aside for inspection, and start
+ * a new one at the snapshot we have; the store is rebuilt from it, and the
+ * leader sends the rest.
+ */
+static int
+fallback_wal(struct node *n, struct wal_recovered *rec, const struct snap_info *snap,
+	     bool have_snap, char *err, size_t errlen)
+{
+	char dir[RAFTCONF_MAX_PATH + 32], aside[RAFTCONF_MAX_PATH + 64];
+	struct wal_hardstate hs = rec->hs;
+	uint64_t base = have_snap ? snap->index : 0;
+	int rc;
+
+	if (rec->snap_index <= base)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/wal", n->cfg->data_dir);
+	snprintf(aside, sizeof(aside), "%s/wal.unusable-%" PRIu64, n->cfg->data_dir,
+	    (uint64_t)time(NULL));
+	log_warning("the WAL starts after snapshot %" PRIu64 ", which is damaged; starting "
+	    "from %s%s with the same term and vote, the old WAL kept as %s; the leader "
+	    "will send the rest", rec->snap_index, have_snap ? "snapshot " : "an empty log",
+	    have_snap ? snap->path : "", aside);
+	wal_close(n->wal);
+	n->wal = NULL;
+	wal_recovered_free(rec);
+	memset(rec, 0, sizeof(*rec));
+	if (rename(dir, aside) < 0 || mkdir(dir, 0700) < 0) {
+		seterr(err, errlen, "cannot put %s aside: %s", dir, strerror(errno));
+		return -errno;
+	}
+	hs.commit = base;
+	if ((rc = wal_open(dir, &n->wal, rec, err, errlen)) < 0 ||
+	    (rc = wal_set_hardstate(n->wal, &hs)) < 0 ||
+	    (have_snap && (rc = wal_snapshot(n->wal, snap->index, snap->term)) < 0) ||
+	    (rc = wal_sync(n->wal)) < 0) {
+		if (rc != 0 && err[0] == '\0')
+			seterr(err, errlen, "cannot start a new WAL: %s", strerror(-rc));
+		return rc;
+	}
+	wal_set_segment_bytes(n->wal, NODE_WAL_SEGMENT_BYTES);
+	rec->hs = hs;
+	rec->snap_index = base;
+	rec->snap_term = have_snap ? snap->term : 0;
+	/* The store may hold what the lost log applied: rebuild it. */
+	return reopen_store(n, true, err, errlen);
+}
+
+/* The YAML's members, for a data_dir that is empty. */
+static struct raft_member *
+bootstrap_members(const struct config *cfg)
+{
+	struct raft_member *boot = calloc(cfg->nmembers, sizeof(*boot));
+
+	for (size_t i = 0; boot && i < cfg->nmembers; i++) {
+		boot[i].id = node_id_of(cfg->members[i].id);
+		boot[i].voter = true;
+		member_context_make(&boot[i], cfg->members[i].id, cfg->members[i].address);
+	}
+	return boot;
+}
+
+static int
+start_raft(struct node *n, const struct wal_recovered *rec, const struct snap_info *snapp,
+	   bool have_snap, char *err, size_t errlen)
+{
+	const struct config *cfg = n->cfg;
+	struct raft_config rc = {
+		.id = n->self,
+		.heartbeat_ticks = 2,
+		.election_ticks = cfg->election_ms / n->tick_ms,
+	};
+	struct raft_init init = {
+		.hs = { rec->hs.term, rec->hs.vote, rec->hs.commit },
+		.n_entries = rec->nentries,
+	};
+	struct raft_entry *ents = NULL;
+	struct raft_member *boot = NULL;
+	uint64_t applied = store_applied(n->store);
+	struct raft_snapshot_meta meta;
+	struct snap_info snap = *snapp;
+	uint64_t last;
+	int ret;
+
+	rc.seed = node_id_of(cfg->node_id) ^ (uint64_t)getpid() << 32 ^ node_now_ms();
+	if (rec->nentries && (ents = calloc(rec->nentries, sizeof(*ents))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < rec->nentries; i++) {
+		ents[i].index = rec->entries[i].index;
+		ents[i].term = rec->entries[i].term;
+		ents[i].type = rec->entries[i].type;
+		ents[i].len = rec->entries[i].len;
+		ents[i].data = rec->entries[i].data;
+	}
+	init.entries = ents;
+	/*
+	 * The store applied only committed entries, and the WAL holds them (the
+	 * commit index itself may lag on disk: persist.c does not sync a change
+	 * of it alone).  A store ahead of the WAL's log is not to be trusted.
+	 */
+	last = rec->nentries ? rec->entries[rec->nentries - 1].index : rec->snap_index;
+	if (applied > last ||
+	    (rec->nentries && applied < rec->entries[0].index - 1 && applied < snap.index)) {
+		log_warning("store applied index %" PRIu64 " does not match the WAL (commit %"
+		    PRIu64 "); rebuilding the store", applied, rec->hs.commit);
+		if ((ret = reopen_store(n, true, err, errlen)) < 0)
+			goto out;
+		applied = 0;
+	}
+	if (have_snap) {
+		meta = (struct raft_snapshot_meta){ snap.index, snap.term, snap.n_members,
+			snap.members };
+		init.snapshot = &meta;
+		n->snapshot_index = snap.index;
+		if (applied < snap.index) {
+			char serr[256];
+
+			log_notice("restoring the store from snapshot %s", snap.path);
+			if ((ret = store_snapshot_restore(n->store, snap.path, serr,
+			    sizeof(serr))) < 0) {
+				seterr(err, errlen, "restoring %s: %s", snap.path, serr);
+				goto out;
+			}
+			applied = snap.index;
+		}
+	}
+	init.applied = applied;
+	n->applied = applied;
+	/* What was applied was committed, whatever the stored commit says. */
+	if (init.hs.commit < applied)
+		init.hs.commit = applied;
+	n->persist.queued_term = rec->hs.term;
+	n->persist.queued_vote = rec->hs.vote;
+	if (cfg->nmembers) {
+		if ((boot = bootstrap_members(cfg)) == NULL) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		init.bootstrap = boot;
+		init.n_bootstrap = cfg->nmembers;
+	}
+	ret = raft_new(&rc, &init, &n->raft, err, errlen);
+out:
+	free(ents);
+	free(boot);
+	return ret;
+}
+
+/* Everything up to a running core: 0, or a negative errno with err filled. */
+int
+boot_open(struct node *n, char *err, size_t errlen)
+{
+	struct wal_recovered rec = { 0 };
+	struct snap_info snap = { 0 };
+	bool have_snap;
+	int rc;
+
+	if ((rc = boot_make_dir(n->cfg->data_dir, err, errlen)) < 0 ||
+	    (rc = lock_data_dir(n, err, errlen)) < 0 ||
+	    (rc = snap_open(n->cfg->data_dir, &n->snaps, err, errlen)) < 0 ||
+	    (rc = open_storage(n, &rec, err, errlen)) < 0)
+		goto out;
+	have_snap = snap_latest(n->snaps, &snap) == 0;
+	if ((rc = fallback_wal(n, &rec, &snap, have_snap, err, errlen)) < 0)
+		goto out;
+	rc = start_raft(n, &rec, &snap, have_snap, err, errlen);
+out:
+	wal_recovered_free(&rec);
+	snap_info_free(&snap);
+	return rc;
+}

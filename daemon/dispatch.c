@@ -1,0 +1,187 @@
+/*
+ * dispatch.c — where each request and each peer frame goes.
+ *
+ * Requests arrive from three doors (the control socket, HTTP, and peers
+ * forwarding for their clients) and take one path; peer frames are Raft
+ * messages for the core, requests, answers to what we forwarded, or a
+ * removal notice.
+ *
+ * Not here: serving any of them (kv.c, membership.c, watch.c, status.c,
+ * snapshot.c), sockets (control.c, http.c, peer.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "control.h"
+#include "http.h"
+#include "log.h"
+#include "node_impl.h"
+#include "peer.h"
+
+void
+dispatch_request(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	if (n->stopping && m->type != PROTO_T_STATUS) {
+		reply_error(n, o, PROTO_E_NOLEADER, "this node is shutting down");
+		return;
+	}
+	if (n->removed && m->type != PROTO_T_STATUS && m->type != PROTO_T_MEMBERS &&
+	    !(m->type == PROTO_T_GET && (m->get.flags & PROTO_F_STALE)) &&
+	    !(m->type == PROTO_T_LIST && (m->list.flags & PROTO_F_STALE))) {
+		reply_no_leader(n, o);
+		return;
+	}
+	switch (m->type) {
+	case PROTO_T_GET:
+		kv_read(n, o, m->type, m->get.flags, &m->get.key);
+		break;
+	case PROTO_T_LIST:
+		kv_read(n, o, m->type, m->list.flags, &m->list.prefix);
+		break;
+	case PROTO_T_SET:
+	case PROTO_T_DEL:
+		kv_write(n, o, m);
+		break;
+	case PROTO_T_STATUS:
+		status_reply(n, o);
+		break;
+	case PROTO_T_MEMBERS:
+		status_members_reply(n, o);
+		break;
+	case PROTO_T_JOIN:
+		membership_join(n, o, m);
+		break;
+	case PROTO_T_JOINREQ:
+		if (o->kind != FROM_CONTROL)
+			reply_error(n, o, PROTO_E_REFUSED, "join requests come from raftconfctl");
+		else
+			membership_joinreq(n, o, m);
+		break;
+	case PROTO_T_REMOVE:
+		membership_remove(n, o, m);
+		break;
+	case PROTO_T_TRANSFER:
+		membership_transfer(n, o, m);
+		break;
+	case PROTO_T_SNAPSHOT:
+		snapshot_request(n, o);
+		break;
+	case PROTO_T_WATCH:
+		watch_start(n, o, &m->watch.prefix);
+		break;
+	default:
+		reply_error(n, o, PROTO_E_BADREQ, "%s is not supported by this version",
+		    proto_type_name(m->type));
+		break;
+	}
+}
+
+static void
+control_request_cb(void *arg, uint64_t conn, const struct proto_msg *m)
+{
+	struct origin o = { .kind = FROM_CONTROL, .conn = conn, .req_id = m->id };
+
+	dispatch_request(arg, &o, m);
+}
+
+static void
+control_closed_cb(void *arg, uint64_t conn)
+{
+	/* Other answers to a client that left are dropped by control_reply(). */
+	watch_drop_conn(arg, conn);
+}
+
+static void
+http_request_cb(void *arg, uint64_t handle, const struct proto_msg *m)
+{
+	struct origin o = { .kind = FROM_HTTP, .conn = handle, .req_id = m->id };
+
+	dispatch_request(arg, &o, m);
+}
+
+static void
+raft_frame(struct node *n, const char *peer_id, const struct proto_msg *m)
+{
+	struct raft_msg rm;
+	char err[256];
+
+	if (raftmsg_decode(m->raft.payload.ptr, m->raft.payload.len, &rm, &n->scratch, err,
+	    sizeof(err)) < 0) {
+		log_warning_f(LOG_FIELDS(.peer = peer_id), "peer %s: undecodable raft message: %s",
+		    peer_id, err);
+		return;
+	}
+	if (rm.type == RAFT_MSG_HEARTBEAT_RESP) {
+		struct member *from = (struct member *)member_by_id(n, rm.from);
+
+		if (from && from->hb_seq == rm.seq && from->hb_sent > 0) {
+			from->rtt = node_now_s() - from->hb_sent;
+			from->hb_sent = 0;
+		}
+	}
+	if (raft_step(n->raft, &rm) < 0)
+		log_debug_f(LOG_FIELDS(.peer = peer_id), "peer %s: raft refused a %s message",
+		    peer_id, raft_msg_type_name(rm.type));
+	node_schedule(n);
+}
+
+static void
+peer_frame_cb(void *arg, uint64_t conn, const char *peer_id, const struct proto_msg *m)
+{
+	struct node *n = arg;
+
+	member_stranger_seen(n, peer_id);
+	if (m->type == PROTO_T_REMOVED) {
+		members_removed_notice(n, peer_id, m);
+		return;
+	}
+	if (m->type == PROTO_T_REJECT || n->removed)
+		return;		/* removed: no part in elections or replication any more */
+	if (m->type == PROTO_T_RAFT) {
+		raft_frame(n, peer_id, m);
+	} else if (proto_is_request(m->type)) {
+		/* A member's request was forwarded once already; a spare's JOIN
+		 * may still go on to the leader. */
+		struct origin o = { .kind = FROM_PEER, .conn = conn, .req_id = m->id,
+			.no_forward = member_by_id(n, node_id_of(peer_id)) != NULL };
+
+		dispatch_request(n, &o, m);
+	} else if (proto_is_response(m->type)) {
+		if (!membership_join_answer(n, conn, peer_id, m))
+			kv_relay(n, m);
+	}
+}
+
+static void
+peer_link_cb(void *arg, const char *peer_id, bool up, bool reset)
+{
+	struct node *n = arg;
+	uint64_t id = node_id_of(peer_id);
+
+	log_info_f(LOG_FIELDS(.peer = peer_id), "peer %s: link %s%s", peer_id,
+	    up ? "up" : "down", reset ? " (connection reset)" : "");
+	if (!up)
+		kv_leader_lost(n, id, peer_id);
+	/* It may have restarted with less than it acknowledged: probe afresh. */
+	if (up)
+		raft_peer_reconnected(n->raft, id);
+	/* The leader's process may have died: pre-vote now rather than wait
+	 * out the election timeout (pre-vote keeps a live leader safe). */
+	if (!up && reset && id == raft_leader(n->raft)) {
+		log_info_f(LOG_FIELDS(.peer = peer_id), "lost the connection to leader %s; "
+		    "starting a pre-vote now", peer_id);
+		raft_peer_lost(n->raft, id);
+	}
+}
+
+static void
+once_failed_cb(void *arg, uint64_t conn, const char *why)
+{
+	membership_join_failed(arg, conn, why);
+}
+
+const struct control_callbacks dispatch_control_cb = { control_request_cb, control_closed_cb };
+const struct peer_callbacks dispatch_peer_cb = { peer_frame_cb, peer_link_cb, once_failed_cb };
+const struct http_callbacks dispatch_http_cb = {
+	http_request_cb, status_json, status_health, status_metrics,
+};

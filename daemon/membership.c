@@ -1,0 +1,522 @@
+/*
+ * membership.c — who is in the cluster, and changing it.
+ *
+ * The member table mirrors the core's membership (members_sync) with what
+ * the node needs beside the ids: names, addresses, heartbeat round trips.
+ * Requests to change it (join, remove, leadership transfer) are proposed
+ * here and wait in the pending table; the leader promotes learners that
+ * caught up, and tells a removed member that it was removed.
+ *
+ * Not here: the rules of a change (raft.c), the links (peer.c).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "node_impl.h"
+#include "peer.h"
+
+/* ----------------------------------------------------------- the table */
+
+const struct member *
+member_by_id(const struct node *n, uint64_t id)
+{
+	for (size_t i = 0; i < n->n_members; i++)
+		if (n->members[i].id == id)
+			return &n->members[i];
+	return NULL;
+}
+
+const struct member *
+member_by_name(const struct node *n, struct proto_str name)
+{
+	for (size_t i = 0; i < n->n_members; i++)
+		if (strlen(n->members[i].name) == name.len &&
+		    memcmp(n->members[i].name, name.ptr, name.len) == 0)
+			return &n->members[i];
+	return NULL;
+}
+
+/* A member's or a stranger's name; "?" for an id never heard of, "none" for 0. */
+const char *
+member_name(const struct node *n, uint64_t id)
+{
+	const struct member *m = member_by_id(n, id);
+
+	if (m)
+		return m->name;
+	for (size_t i = 0; id && i < N_STRANGERS; i++)
+		if (n->strangers[i].id == id)
+			return n->strangers[i].name;
+	return id ? "?" : "none";
+}
+
+/* Remember a node that talks to us before it is a member we know of. */
+void
+member_stranger_seen(struct node *n, const char *name)
+{
+	uint64_t id = node_id_of(name);
+
+	if (member_by_id(n, id))
+		return;
+	for (size_t i = 0; i < N_STRANGERS; i++)
+		if (n->strangers[i].id == id)
+			return;
+	n->strangers[n->next_stranger].id = id;
+	snprintf(n->strangers[n->next_stranger].name, sizeof(n->strangers[0].name), "%s", name);
+	n->next_stranger = (n->next_stranger + 1) % N_STRANGERS;
+}
+
+/* A member's context is "NAME ADDRESS". */
+void
+member_context_make(struct raft_member *rm, const char *name, const char *address)
+{
+	int len = snprintf((char *)rm->context, sizeof(rm->context), "%s %s", name, address);
+
+	rm->context_len = len < (int)sizeof(rm->context) ? (uint16_t)len :
+	    (uint16_t)(sizeof(rm->context) - 1);
+}
+
+/* "NAME ADDRESS" or "NAME ADDRESS learner" (a permanent learner). */
+static int
+context_parse(const uint8_t *ctx, size_t len, struct member *m)
+{
+	const uint8_t *sp = memchr(ctx, ' ', len), *sp2;
+	size_t nl, al;
+
+	if (sp == NULL)
+		return -EINVAL;
+	nl = sp - ctx;
+	al = len - nl - 1;
+	m->permanent_learner = false;
+	if ((sp2 = memchr(sp + 1, ' ', al)) != NULL) {
+		if ((size_t)(ctx + len - sp2 - 1) != 7 || memcmp(sp2 + 1, "learner", 7) != 0)
+			return -EINVAL;
+		m->permanent_learner = true;
+		al = sp2 - sp - 1;
+	}
+	if (nl == 0 || nl > RAFTCONF_MAX_ID || al == 0 || al > RAFTCONF_MAX_ADDRESS)
+		return -EINVAL;
+	memcpy(m->name, ctx, nl);
+	m->name[nl] = '\0';
+	memcpy(m->address, sp + 1, al);
+	m->address[al] = '\0';
+	return 0;
+}
+
+static void
+depart(struct node *n, const struct member *m)
+{
+	struct departed *d = &n->departed[0];
+
+	for (size_t i = 1; i < N_DEPARTED; i++)
+		if (n->departed[i].unlink_at_ms < d->unlink_at_ms)
+			d = &n->departed[i];
+	if (d->id && d->id != m->id && !member_by_id(n, d->id))
+		peer_unlink(n->peers, d->name);		/* the oldest makes room */
+	d->id = m->id;
+	snprintf(d->name, sizeof(d->name), "%s", m->name);
+	d->unlink_at_ms = node_now_ms() + DEPARTED_LINGER_MS;
+}
+
+void
+members_departed_expire(struct node *n, uint64_t now)
+{
+	for (size_t i = 0; i < N_DEPARTED; i++) {
+		struct departed *d = &n->departed[i];
+
+		if (d->id == 0 || now < d->unlink_at_ms)
+			continue;
+		if (!member_by_id(n, d->id))
+			peer_unlink(n->peers, d->name);
+		d->id = 0;
+	}
+}
+
+static int
+member_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct member *)a)->name, ((const struct member *)b)->name);
+}
+
+/* Take the core's membership: rebuild the table and the peer links. */
+void
+members_sync(struct node *n)
+{
+	const struct raft_member *rm;
+	struct member *nm;
+	size_t count, j = 0;
+
+	rm = raft_members(n->raft, &count);
+	nm = calloc(count ? count : 1, sizeof(*nm));
+	if (nm == NULL) {
+		log_err("out of memory while updating the membership");
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const struct member *old = member_by_id(n, rm[i].id);
+
+		nm[j].id = rm[i].id;
+		nm[j].voter = rm[i].voter;
+		nm[j].rtt = old ? old->rtt : -1;
+		nm[j].hb_seq = old ? old->hb_seq : 0;
+		nm[j].hb_sent = old ? old->hb_sent : 0;
+		if (context_parse(rm[i].context, rm[i].context_len, &nm[j]) < 0) {
+			log_err("member %016" PRIx64 ": unreadable context; ignoring it", rm[i].id);
+			continue;
+		}
+		j++;
+	}
+	/* Links to members that left go away. */
+	for (size_t i = 0; i < n->n_members; i++) {
+		bool still = false;
+
+		for (size_t k = 0; k < j; k++)
+			still |= nm[k].id == n->members[i].id;
+		if (!still && n->members[i].id != n->self) {
+			depart(n, &n->members[i]);
+			log_notice_f(LOG_FIELDS(.peer = n->members[i].name),
+			    "member %s (%s) left the cluster", n->members[i].name,
+			    n->members[i].address);
+		}
+	}
+	for (size_t k = 0; k < j; k++)
+		if (nm[k].id != n->self)
+			peer_link(n->peers, nm[k].name, nm[k].address);
+	free(n->members);
+	n->members = nm;
+	n->n_members = j;
+	qsort(n->members, n->n_members, sizeof(*n->members), member_cmp);
+}
+
+/* ------------------------------------------------------ removal notices */
+
+/* Leader: a removal committed; tell the removed node, which cannot learn it
+ * from a log it no longer receives. */
+void
+members_tell_removed(struct node *n, const struct raft_entry *e)
+{
+	struct proto_msg m = { .type = PROTO_T_REMOVED };
+	struct raft_change c;
+
+	if (raft_leader(n->raft) != n->self || raft_change_decode(e->data, e->len, &c) < 0 ||
+	    c.op != RAFT_CHANGE_REMOVE || c.id == n->self)
+		return;
+	for (size_t i = 0; i < N_DEPARTED; i++) {
+		if (n->departed[i].id != c.id)
+			continue;
+		m.removed.cluster = proto_cstr(n->cfg->cluster);
+		m.removed.index = e->index;
+		proto_buf_reset(&n->out);
+		if (proto_encode(&n->out, &m, NULL, 0) == 0)
+			peer_send(n->peers, n->departed[i].name, n->out.data, n->out.len);
+	}
+}
+
+/* A REMOVED notice from peer_id: this node takes no part any more. */
+void
+members_removed_notice(struct node *n, const char *peer_id, const struct proto_msg *m)
+{
+	if (n->removed)
+		return;
+	if (m->removed.cluster.len != strlen(n->cfg->cluster) ||
+	    memcmp(m->removed.cluster.ptr, n->cfg->cluster, m->removed.cluster.len) != 0) {
+		log_warning_f(LOG_FIELDS(.peer = peer_id), "peer %s: a removal notice for "
+		    "cluster \"%.*s\", not ours; ignored", peer_id, (int)m->removed.cluster.len,
+		    m->removed.cluster.ptr);
+		return;
+	}
+	n->removed = true;
+	log_notice_f(LOG_FIELDS(.peer = peer_id, .index = m->removed.index),
+	    "%s told us: removed from the cluster %s at index %" PRIu64 "; this node takes "
+	    "no part any more ('raftconfctl join' adds it again after its data_dir is "
+	    "emptied)", peer_id, n->cfg->cluster, m->removed.index);
+	readiness_refresh(n);
+}
+
+/* --------------------------------------------------------------- changes */
+
+/* Answer a failed raft_change(), or wait for its entry to apply. */
+static void
+track_change(struct node *n, const struct origin *o, const struct proto_msg *m, uint8_t op,
+	     int rc, uint64_t index, uint64_t term)
+{
+	struct pending *w;
+
+	switch (rc) {
+	case 0:
+		break;
+	case -ENOTLEADER:
+		kv_forward(n, o, m);
+		return;
+	case -EBUSY:
+	case -EAGAIN:
+		/* "no leader" makes raftconfctl retry until its deadline. */
+		reply_error(n, o, PROTO_E_NOLEADER, "busy: another membership change or a "
+		    "leadership transfer is in progress, or the leader is new; retry");
+		return;
+	case -EEXIST:
+		reply_error(n, o, PROTO_E_REFUSED, "already a member");
+		return;
+	case -ENOENT:
+		reply_error(n, o, PROTO_E_NOTFOUND, "no such member");
+		return;
+	default:
+		reply_error(n, o, PROTO_E_REFUSED, "membership change refused: %s",
+		    raft_strerror(-rc));
+		return;
+	}
+	w = pending_new(PEND_WRITE, o, node_now_ms() + n->request_timeout_ms, NULL, 0);
+	if (w == NULL) {
+		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	w->op = op;
+	w->key = index;
+	w->term = term;
+	pending_add(&n->pending, w);
+	node_schedule(n);
+}
+
+/* A spare asks (through us) to be added to the cluster. */
+void
+membership_join(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	const struct proto_str *name = &m->join.node_id, *addr = &m->join.address;
+	const struct member *same = member_by_name(n, *name);
+	struct raft_member rm = { 0 };
+	char sname[RAFTCONF_MAX_ID + 1], saddr[RAFTCONF_MAX_ADDRESS + 1];
+	uint64_t id, index = 0, term = 0;
+	int rc;
+
+	if (m->join.cluster.len != strlen(n->cfg->cluster) ||
+	    memcmp(m->join.cluster.ptr, n->cfg->cluster, m->join.cluster.len) != 0) {
+		reply_error(n, o, PROTO_E_REFUSED, "cluster name \"%s\" expected, got \"%.*s\"",
+		    n->cfg->cluster, (int)m->join.cluster.len, m->join.cluster.ptr);
+		return;
+	}
+	snprintf(sname, sizeof(sname), "%.*s", (int)name->len, name->ptr);
+	snprintf(saddr, sizeof(saddr), "%.*s", (int)addr->len, addr->ptr);
+	if (config_parse_address(saddr, NULL, 0, NULL, NULL, 0) < 0) {
+		reply_error(n, o, PROTO_E_BADREQ, "bad address \"%s\"", saddr);
+		return;
+	}
+	if (same && strcmp(same->address, saddr) == 0) {
+		reply_ok(n, o, 0);	/* a retried join: it is in already */
+		return;
+	}
+	if (same) {
+		reply_error(n, o, PROTO_E_REFUSED, "a member named %s already exists at %s; "
+		    "remove it first", sname, same->address);
+		return;
+	}
+	id = node_id_of(sname);
+	if (member_by_id(n, id)) {
+		reply_error(n, o, PROTO_E_REFUSED, "node id %s collides with member %s; choose "
+		    "another id", sname, member_name(n, id));
+		return;
+	}
+	for (size_t i = 0; i < n->n_members; i++)
+		if (strcmp(n->members[i].address, saddr) == 0) {
+			reply_error(n, o, PROTO_E_REFUSED, "address %s is member %s's", saddr,
+			    n->members[i].name);
+			return;
+		}
+	if (raft_leader(n->raft) != n->self) {
+		kv_forward(n, o, m);
+		return;
+	}
+	member_context_make(&rm, sname, saddr);
+	if (m->join.flags & PROTO_F_LEARNER)
+		rm.context_len += snprintf((char *)rm.context + rm.context_len,
+		    sizeof(rm.context) - rm.context_len, " learner");
+	rc = raft_change(n->raft, RAFT_CHANGE_ADD_LEARNER, id, rm.context, rm.context_len,
+	    &index, &term);
+	if (rc == 0)
+		log_notice_f(LOG_FIELDS(.peer = sname, .index = index), "adding %s (%s) as a %s",
+		    sname, saddr, (m->join.flags & PROTO_F_LEARNER) ? "permanent learner" :
+		    "learner, to be promoted once caught up");
+	track_change(n, o, m, PROTO_T_JOIN, rc, index, term);
+}
+
+/* raftconfctl join ADDRESS, on this spare: ask the member at ADDRESS. */
+void
+membership_joinreq(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	struct proto_msg jm = { .type = PROTO_T_JOIN };
+	struct pending *j;
+	struct raft_status st;
+	char addr[RAFTCONF_MAX_ADDRESS + 1];
+	int rc;
+
+	raft_status(n->raft, &st);
+	if (st.role != RAFT_SPARE) {
+		reply_error(n, o, PROTO_E_REFUSED, "this node is already a member of cluster %s",
+		    n->cfg->cluster);
+		return;
+	}
+	snprintf(addr, sizeof(addr), "%.*s", (int)m->joinreq.address.len,
+	    m->joinreq.address.ptr);
+	j = pending_new(PEND_JOIN, o, node_now_ms() + n->request_timeout_ms, NULL, 0);
+	if (j == NULL) {
+		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	jm.id = ++n->next_fwd;
+	jm.join.flags = m->joinreq.flags;
+	jm.join.node_id = proto_cstr(n->cfg->node_id);
+	jm.join.address = proto_cstr(n->cfg->address);
+	jm.join.cluster = proto_cstr(n->cfg->cluster);
+	proto_buf_reset(&n->out);
+	rc = proto_encode(&n->out, &jm, NULL, 0);
+	if (rc == 0)
+		rc = peer_dial_once(n->peers, addr, n->out.data, n->out.len, &j->key);
+	if (rc < 0) {
+		free(j);
+		reply_error(n, o, PROTO_E_BADREQ, "cannot ask %s: %s", addr, strerror(-rc));
+		return;
+	}
+	pending_add(&n->pending, j);
+	log_notice("asking the cluster at %s to add this node (%s)", addr, n->cfg->address);
+}
+
+/* A response on connection conn: if it answers our join, relay it; true then. */
+bool
+membership_join_answer(struct node *n, uint64_t conn, const char *peer_id,
+		       const struct proto_msg *m)
+{
+	struct pending *j = pending_find(&n->pending, PEND_JOIN, conn);
+	struct proto_msg answer = *m;
+
+	if (j == NULL)
+		return false;
+	if (m->type == PROTO_T_OK)
+		log_notice("the cluster at %s (via %s) added this node; waiting for the leader "
+		    "to send the log", peer_id, peer_id);
+	reply_msg(n, &j->from, &answer);
+	peer_close(n->peers, conn);
+	pending_del(&n->pending, j);
+	return true;
+}
+
+/* The member asked for a join refused us or could not be reached. */
+void
+membership_join_failed(struct node *n, uint64_t conn, const char *why)
+{
+	struct pending *j = pending_find(&n->pending, PEND_JOIN, conn);
+
+	if (j == NULL)
+		return;
+	reply_error(n, &j->from, PROTO_E_REFUSED, "the cluster refused or could not be "
+	    "reached: %s", why);
+	pending_del(&n->pending, j);
+}
+
+void
+membership_remove(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	const struct member *mb = member_by_name(n, m->remove.node_id);
+	uint64_t index = 0, term = 0;
+	int rc;
+
+	if (mb == NULL) {
+		reply_error(n, o, PROTO_E_NOTFOUND, "no member named %.*s",
+		    (int)m->remove.node_id.len, m->remove.node_id.ptr);
+		return;
+	}
+	rc = raft_change(n->raft, RAFT_CHANGE_REMOVE, mb->id, NULL, 0, &index, &term);
+	if (rc == 0)
+		log_notice_f(LOG_FIELDS(.peer = mb->name, .index = index),
+		    "removing member %s (%s)", mb->name, mb->address);
+	track_change(n, o, m, PROTO_T_REMOVE, rc, index, term);
+}
+
+void
+membership_transfer(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	const struct member *mb = NULL;
+	struct pending *t;
+	int rc;
+
+	if (m->transfer.node_id.len &&
+	    ((mb = member_by_name(n, m->transfer.node_id)) == NULL || !mb->voter)) {
+		reply_error(n, o, PROTO_E_NOTFOUND, "no voter named %.*s",
+		    (int)m->transfer.node_id.len, m->transfer.node_id.ptr);
+		return;
+	}
+	rc = raft_transfer(n->raft, mb ? mb->id : 0);
+	if (rc == -ENOTLEADER) {
+		kv_forward(n, o, m);
+		return;
+	}
+	if (rc < 0) {
+		reply_error(n, o, PROTO_E_REFUSED, "cannot transfer leadership%s%s: %s",
+		    mb ? " to " : "", mb ? mb->name : "", raft_strerror(-rc));
+		return;
+	}
+	t = pending_new(PEND_TRANSFER, o, node_now_ms() + 4 * n->cfg->election_ms, NULL, 0);
+	if (t == NULL) {
+		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	t->key = mb ? mb->id : 0;
+	pending_add(&n->pending, t);
+	node_schedule(n);
+}
+
+/* Answer the transfers that happened. */
+void
+membership_transfers_progress(struct node *n)
+{
+	uint64_t leader = raft_leader(n->raft);
+	struct pending *t, *tmp;
+
+	PENDING_EACH(&n->pending, PEND_TRANSFER, t, tmp) {
+		if (leader && leader != n->self && (t->key == 0 || t->key == leader)) {
+			reply_ok(n, &t->from, 0);
+			pending_del(&n->pending, t);
+		}
+	}
+}
+
+/* A join or transfer whose deadline passed (pending_expire). */
+void
+membership_expired(struct node *n, struct pending *p)
+{
+	if (p->kind == PEND_JOIN) {
+		reply_error(n, &p->from, PROTO_E_TIMEOUT, "the cluster did not answer the join "
+		    "within %u ms", n->request_timeout_ms);
+		peer_close(n->peers, p->key);
+	} else if (p->kind == PEND_TRANSFER) {
+		reply_error(n, &p->from, PROTO_E_TIMEOUT, "leadership did not move within %u ms",
+		    4 * n->cfg->election_ms);
+	}
+}
+
+/* Leader: learners that joined to vote become voters once caught up. */
+void
+members_promote_learners(struct node *n)
+{
+	struct raft_status st;
+
+	raft_status(n->raft, &st);
+	if (st.role != RAFT_LEADER)
+		return;
+	for (size_t i = 0; i < n->n_members; i++) {
+		const struct member *mb = &n->members[i];
+		struct raft_progress pr;
+		uint64_t index, term;
+
+		if (mb->voter || mb->permanent_learner ||
+		    raft_progress(n->raft, mb->id, &pr) < 0 || pr.match < st.commit)
+			continue;
+		if (raft_change(n->raft, RAFT_CHANGE_PROMOTE, mb->id, NULL, 0, &index, &term) == 0)
+			log_notice_f(LOG_FIELDS(.peer = mb->name, .index = index),
+			    "%s has caught up (match %" PRIu64 "); promoting it to voter", mb->name,
+			    pr.match);
+		return;		/* one change at a time */
+	}
+}

@@ -1,0 +1,305 @@
+/*
+ * node_impl.h — what the files of the node share, and nothing else may
+ * include.  node.h is the contract with main(); this is the inside.
+ *
+ * The node is split in layers, one file each (daemon/README says the same):
+ *
+ *	node.c		lifecycle and the Raft-order loop (process_ready, tick)
+ *	boot.c		the data_dir: lock, open the WAL and the store, recover
+ *	persist.c	Raft batches into the WAL; messages held until durable
+ *	apply.c		committed entries into the store, in one transaction a tick
+ *	snapshot.c	taking one (a child process), installing and sending one
+ *	dispatch.c	where a request or a peer frame goes
+ *	kv.c		reads, writes and forwarding to the leader
+ *	membership.c	the member table; join, remove, transfer, promotion
+ *	watch.c		raftconfctl watch: applied changes to clients
+ *	reply.c		answers to clients
+ *	readiness.c	sd_notify: READY, STATUS, WATCHDOG
+ *	status.c	one status, rendered for raftconfctl, /v1/status, /metrics
+ *	pending.c	the table of requests in flight (its own header)
+ *
+ * Every function here runs on the event loop and none blocks on a peer.
+ */
+#ifndef RAFTCONF_NODE_IMPL_H
+#define RAFTCONF_NODE_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <event2/util.h>
+
+#include "config.h"
+#include "limits.h"
+#include "node.h"
+#include "pending.h"
+#include "proto.h"
+#include "raft.h"
+#include "raftmsg.h"
+
+struct event;
+struct evbuffer;
+struct store_result;
+struct snap_info;
+struct wal_recovered;
+
+/*
+ * WAL segment size: segments are deleted whole once a snapshot covers them,
+ * so this bounds the log kept on disk beyond the snapshot (see
+ * raftconfd(8), "Disk use").
+ */
+#define NODE_WAL_SEGMENT_BYTES	(1024 * 1024)
+
+/* Nodes heard from that are not (yet) members: where to answer them. */
+struct stranger {
+	uint64_t id;
+	char name[RAFTCONF_MAX_ID + 1];
+};
+#define N_STRANGERS	16
+
+/* Members that just left: their links stay a moment so they can be told. */
+struct departed {
+	uint64_t id;
+	char name[RAFTCONF_MAX_ID + 1];
+	uint64_t unlink_at_ms;
+};
+#define N_DEPARTED	16
+#define DEPARTED_LINGER_MS	5000
+
+struct member {
+	uint64_t id;
+	bool voter;
+	char name[RAFTCONF_MAX_ID + 1];
+	char address[RAFTCONF_MAX_ADDRESS + 1];
+	bool permanent_learner;	/* joined with --learner: never promoted */
+	/* Heartbeat round trips, measured by the leader. */
+	uint64_t hb_seq;
+	double hb_sent;
+	double rtt;		/* seconds, last measured; < 0: none yet */
+};
+
+/* raftconfctl watch: a client told of every applied change under prefix. */
+struct watcher {
+	struct origin from;
+	size_t plen;
+	struct watcher *next;
+	char prefix[];
+};
+
+/* Upper bounds (seconds) of the fsync latency histogram's buckets. */
+#define N_FSYNC_BUCKETS	12
+extern const double node_fsync_buckets[N_FSYNC_BUCKETS];
+
+/* What /metrics shows; counters only grow. */
+struct node_stats {
+	uint64_t fsync_count;
+	double fsync_sum;
+	uint64_t fsync_bucket[N_FSYNC_BUCKETS];	/* not cumulative */
+	uint64_t proposals_committed;
+	uint64_t proposals_failed;
+	uint64_t snapshots;
+	double snapshot_last_seconds;
+	uint64_t requests[PROTO_E_MAX + 1];	/* [0]: answered ok, else by error */
+};
+
+/* persist.c: Raft batches waiting for the WAL's sync thread. */
+struct persist_state {
+	struct event *sync_ev;		/* the WAL's sync thread finished a sync */
+	struct persist_batch *head, *tail;	/* waiting to be durable */
+	uint64_t queued_term;		/* the hard state's term and vote as */
+	uint64_t queued_vote;		/* last handed to the WAL */
+	double sync_started;		/* when the sync out was started */
+	uint8_t *buf;			/* persist_async's scratch */
+	size_t bufcap;
+};
+
+/* snapshot.c: a child process writing a snapshot. */
+struct snap_job {
+	pid_t pid;			/* 0: none */
+	struct event *ev;		/* its pipe: a message, then EOF */
+	uint64_t index, term;
+	double t0;
+	char err[256];
+	size_t errlen;
+};
+
+/* readiness.c: READY=1 once caught up with the leader. */
+struct readiness {
+	bool ready;
+	uint64_t ctx;			/* the ReadIndex that measures "caught up" */
+	uint64_t index;			/* 0 until the leader answered */
+	uint64_t deadline_ms;
+	uint64_t asked_ms;
+	uint64_t notify_ms;		/* last EXTEND_TIMEOUT_USEC */
+	struct event *watchdog_ev;
+	char status_line[256];
+};
+
+struct node {
+	const struct config *cfg;
+	struct event_base *base;
+	struct raft *raft;
+	struct wal *wal;
+	struct store *store;
+	struct snapdir *snaps;
+	struct peer_net *peers;
+	struct control *ctl;
+	struct http_server *http;
+	int lock_fd;
+	uint64_t self;
+
+	/* The loop: node.c */
+	struct event *tick_ev;
+	struct event *ready_ev;		/* runs after the I/O of a loop turn */
+	struct event *stop_ev;		/* bounds the wait for a transfer on stop */
+	unsigned tick_ms;
+	uint64_t ticks;
+	double last_tick;		/* when tick_cb last ran */
+	double max_stall;		/* longest the loop made a tick wait, s */
+	enum raft_role last_role;
+	uint64_t last_leader;
+	uint64_t last_term;
+	bool stopping;
+
+	struct persist_state persist;
+
+	/* apply.c */
+	uint64_t applied;
+	bool store_txn;			/* applies since the last store commit */
+	uint64_t store_txn_entries;
+
+	/* snapshot.c */
+	struct snap_job snap;
+	uint64_t snapshot_index;	/* of the newest snapshot file */
+	uint64_t snapshot_margin;	/* entries kept below it for slow followers */
+
+	/* membership.c */
+	struct member *members;
+	size_t n_members;
+	struct stranger strangers[N_STRANGERS];
+	unsigned next_stranger;
+	struct departed departed[N_DEPARTED];
+	bool removed;			/* the leader told us we were removed */
+
+	/* Requests in flight, and watchers. */
+	struct pending_table pending;
+	struct watcher *watchers;
+	uint64_t next_ctx;
+	uint64_t next_fwd;
+	unsigned request_timeout_ms;
+
+	struct readiness rdy;
+	struct node_stats stats;
+
+	/* Scratch buffers, reused. */
+	struct proto_buf out;		/* the frame being sent */
+	struct raftmsg_scratch scratch;
+	uint8_t *cmdbuf;		/* the store command being proposed */
+	size_t cmdcap;
+};
+
+/* node.c */
+double node_now_s(void);
+uint64_t node_now_ms(void);
+void node_schedule(struct node *n);
+void node_fatal(struct node *n, const char *what, int rc);
+void node_send_raft_msgs(struct node *n, const struct raft_msg *msgs, size_t count);
+
+/* boot.c */
+int boot_open(struct node *n, char *err, size_t errlen);
+int boot_make_dir(const char *path, char *err, size_t errlen);
+
+/* persist.c */
+int persist_sync_batch(struct node *n, const struct raft_ready *rd);
+int persist_async(struct node *n, const struct raft_ready *rd);
+void persist_progress(struct node *n);
+int persist_drain(struct node *n);
+void persist_sync_cb(evutil_socket_t fd, short what, void *arg);
+void persist_free(struct node *n);
+bool persist_waiting(const struct node *n);
+
+/* apply.c */
+int apply_entries(struct node *n, const struct raft_entry *ents, size_t count);
+int apply_flush(struct node *n);
+
+/* snapshot.c */
+int snapshot_take(struct node *n, char *err, size_t errlen);
+void snapshot_maybe(struct node *n);
+int snapshot_install(struct node *n, const struct raft_snapshot_meta *meta);
+void snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t count);
+void snapshot_abort(struct node *n, const char *why);
+void snapshot_request(struct node *n, const struct origin *o);
+
+/* dispatch.c */
+void dispatch_request(struct node *n, const struct origin *o, const struct proto_msg *m);
+extern const struct control_callbacks dispatch_control_cb;
+extern const struct peer_callbacks dispatch_peer_cb;
+extern const struct http_callbacks dispatch_http_cb;
+
+/* kv.c */
+void kv_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags,
+	     const struct proto_str *key);
+void kv_write(struct node *n, const struct origin *o, const struct proto_msg *m);
+void kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m);
+void kv_relay(struct node *n, const struct proto_msg *m);
+void kv_read_index(struct node *n, uint64_t ctx, uint64_t index);
+void kv_reads_progress(struct node *n);
+void kv_leader_changed(struct node *n);
+void kv_leader_lost(struct node *n, uint64_t leader, const char *name);
+void kv_write_applied(struct node *n, const struct raft_entry *e,
+		      const struct store_result *res);
+void kv_expired(struct node *n, struct pending *p);
+
+/* membership.c */
+const struct member *member_by_id(const struct node *n, uint64_t id);
+const struct member *member_by_name(const struct node *n, struct proto_str name);
+const char *member_name(const struct node *n, uint64_t id);
+void member_stranger_seen(struct node *n, const char *name);
+void member_context_make(struct raft_member *rm, const char *name, const char *address);
+void members_sync(struct node *n);
+void members_departed_expire(struct node *n, uint64_t now);
+void members_promote_learners(struct node *n);
+void members_tell_removed(struct node *n, const struct raft_entry *e);
+void members_removed_notice(struct node *n, const char *peer_id, const struct proto_msg *m);
+void membership_join(struct node *n, const struct origin *o, const struct proto_msg *m);
+void membership_joinreq(struct node *n, const struct origin *o, const struct proto_msg *m);
+bool membership_join_answer(struct node *n, uint64_t conn, const char *peer_id,
+			    const struct proto_msg *m);
+void membership_join_failed(struct node *n, uint64_t conn, const char *why);
+void membership_remove(struct node *n, const struct origin *o, const struct proto_msg *m);
+void membership_transfer(struct node *n, const struct origin *o, const struct proto_msg *m);
+void membership_transfers_progress(struct node *n);
+void membership_expired(struct node *n, struct pending *p);
+
+/* watch.c */
+void watch_start(struct node *n, const struct origin *o, const struct proto_str *prefix);
+void watch_drop_conn(struct node *n, uint64_t conn);
+void watch_notify(struct node *n, const struct raft_entry *e, const struct store_result *res);
+void watch_free(struct node *n);
+
+/* reply.c */
+void reply_frame(struct node *n, const struct origin *o);
+void reply_msg(struct node *n, const struct origin *o, struct proto_msg *m);
+void reply_error(struct node *n, const struct origin *o, uint16_t code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void reply_ok(struct node *n, const struct origin *o, uint64_t revision);
+void reply_no_leader(struct node *n, const struct origin *o);
+
+/* readiness.c */
+void readiness_start(struct node *n);
+void readiness_progress(struct node *n, uint64_t now);
+void readiness_read_index(struct node *n, uint64_t ctx, uint64_t index);
+void readiness_status(struct node *n);
+void readiness_refresh(struct node *n);
+void readiness_free(struct node *n);
+
+/* status.c */
+void status_reply(struct node *n, const struct origin *o);
+void status_members_reply(struct node *n, const struct origin *o);
+void status_json(void *arg, struct evbuffer *out);
+int status_health(void *arg, char *why, size_t whylen);
+void status_metrics(void *arg, struct evbuffer *out);
+void status_record_fsync(struct node *n, double secs);
+
+#endif

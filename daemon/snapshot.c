@@ -1,0 +1,357 @@
+/*
+ * snapshot.c — the node's side of snapshots: taking one in a child process
+ * so that the loop goes on serving, recording it and compacting the log
+ * once it is durable, installing one received from the leader, and
+ * reading the chunks the core sends to a follower.
+ *
+ * Not here: the snapshot file, its directory and its chunks (snap.c), the
+ * store's contents (store.c), when the core wants one sent (raft.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "errbuf.h"
+#include "log.h"
+#include "node_impl.h"
+#include "snap.h"
+#include "store.h"
+#include "wal.h"
+
+static void
+waiters_reply(struct node *n, const char *err)
+{
+	struct pending *w, *tmp;
+
+	PENDING_EACH(&n->pending, PEND_SNAPSHOT, w, tmp) {
+		if (err)
+			reply_error(n, &w->from, PROTO_E_INTERNAL, "snapshot failed: %s", err);
+		else
+			reply_ok(n, &w->from, n->snapshot_index);
+		pending_del(&n->pending, w);
+	}
+}
+
+/* The child wrote the file: record it in the WAL and drop the log below it. */
+static void
+snapshot_done(struct node *n, uint64_t index, uint64_t term)
+{
+	uint64_t keep_from;
+	int rc;
+
+	if ((rc = raft_snapshot_taken(n->raft, index)) < 0) {
+		log_err("snapshot at %" PRIu64 " written, but the log cannot be cut there any"
+		    " more: %s", index, raft_strerror(-rc));
+		return;
+	}
+	if ((rc = wal_snapshot(n->wal, index, term)) < 0 || (rc = wal_sync(n->wal)) < 0) {
+		log_err("snapshot at %" PRIu64 ": recording it in the WAL failed: %s", index,
+		    strerror(-rc));
+		node_fatal(n, "writing the WAL failed", rc);
+		return;
+	}
+	persist_progress(n);	/* that sync covered every queued batch */
+	n->snapshot_index = index;
+	snap_prune(n->snaps);
+	keep_from = index > n->snapshot_margin ? index - n->snapshot_margin : 1;
+	if (keep_from > 1) {
+		raft_compact(n->raft, keep_from - 1);
+		wal_compact(n->wal, keep_from);
+	}
+	n->stats.snapshots++;
+	n->stats.snapshot_last_seconds = node_now_s() - n->snap.t0;
+	log_notice_f(LOG_FIELDS(.index = index, .term = term), "snapshot at index %" PRIu64
+	    " (term %" PRIu64 ") written in %.3f s; log kept from %" PRIu64, index, term,
+	    n->stats.snapshot_last_seconds, keep_from);
+}
+
+/* Reap the snapshot writer; kill it first if it is still running. */
+static int
+child_reap(struct node *n, bool kill_it)
+{
+	int status = 0;
+
+	if (n->snap.pid == 0)
+		return -ECHILD;
+	if (kill_it)
+		kill(n->snap.pid, SIGKILL);
+	while (waitpid(n->snap.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	n->snap.pid = 0;
+	if (n->snap.ev) {
+		int fd = event_get_fd(n->snap.ev);
+
+		event_free(n->snap.ev);
+		close(fd);
+		n->snap.ev = NULL;
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+/* A snapshot being written is obsolete (one from the leader comes in, or we stop). */
+void
+snapshot_abort(struct node *n, const char *why)
+{
+	char path[RAFTCONF_MAX_PATH + 64];
+
+	if (n->snap.pid == 0)
+		return;
+	child_reap(n, true);
+	snap_path(n->snaps, n->snap.index, path, sizeof(path));
+	strncat(path, ".tmp", sizeof(path) - strlen(path) - 1);
+	unlink(path);
+	waiters_reply(n, why);
+}
+
+static void
+child_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+	struct snap_job *j = &n->snap;
+	ssize_t got;
+
+	got = read(fd, j->err + j->errlen, sizeof(j->err) - 1 - j->errlen);
+	if (got < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (got > 0) {
+		j->errlen += (size_t)got;
+		if (j->errlen < sizeof(j->err) - 1)
+			return;
+	}
+	/* EOF: the child is gone (or said all it may). */
+	j->err[j->errlen] = '\0';
+	if (child_reap(n, false) == 0) {
+		snapshot_done(n, j->index, j->term);
+		waiters_reply(n, NULL);
+	} else {
+		log_err("snapshot at %" PRIu64 " failed: %s", j->index,
+		    j->errlen ? j->err : "the writer died");
+		waiters_reply(n, j->errlen ? j->err : "the writer died");
+	}
+	node_schedule(n);
+}
+
+/* In the child: write the store as the parent last committed it. */
+static void __attribute__((noreturn))
+child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t index,
+	   uint64_t term, const uint8_t *blob, size_t bloblen)
+{
+	char cerr[256] = "";
+	size_t off = 0;
+	int rc;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	/* Die with the node: it holds the data dir's lock fd too. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(1);
+	store_after_fork(n->store);
+	rc = store_snapshot_write(n->store, path, index, term, blob, bloblen, cerr, sizeof(cerr));
+	if (rc < 0 && cerr[0] == '\0')
+		snprintf(cerr, sizeof(cerr), "%s", strerror(-rc));
+	while (rc < 0 && off < strlen(cerr)) {
+		ssize_t w = write(fd, cerr + off, strlen(cerr) - off);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	_exit(rc < 0 ? 1 : 0);
+}
+
+/*
+ * Start writing a snapshot of the store as applied now, in a child
+ * process, so that the loop goes on serving: the store commits, then
+ * forks; the child reads the file as it was (store_after_fork) while the
+ * parent's applies wait in an open transaction that it does not commit
+ * until the child is done.  snapshot_done() records it in the WAL and drops
+ * the log below it but for a margin kept for followers that are a little
+ * behind.  -EINPROGRESS: one is being written; -EALREADY: nothing new.
+ */
+int
+snapshot_take(struct node *n, char *err, size_t errlen)
+{
+	struct raft_snapshot_meta meta;
+	char path[RAFTCONF_MAX_PATH + 64];
+	uint8_t *blob = NULL;
+	size_t bloblen = 0;
+	uint64_t index = n->applied;
+	int rc, p[2];
+	pid_t pid, parent;
+
+	if (n->snap.pid) {
+		seterr(err, errlen, "a snapshot is being written");
+		return -EINPROGRESS;
+	}
+	if (index == 0 || index <= n->snapshot_index) {
+		seterr(err, errlen, "nothing applied since the last snapshot (index %" PRIu64 ")",
+		    n->snapshot_index);
+		return -EALREADY;
+	}
+	if ((rc = apply_flush(n)) < 0) {
+		seterr(err, errlen, "committing the store: %s", strerror(-rc));
+		return rc;
+	}
+	/* The core hears of it (and may send it to followers) only once the
+	 * file is durable: snapshot_done. */
+	if ((rc = raft_snapshot_meta_at(n->raft, index, &meta)) < 0) {
+		seterr(err, errlen, "no snapshot can be cut at %" PRIu64 ": %s", index,
+		    raft_strerror(-rc));
+		return rc;
+	}
+	if ((rc = snap_members_encode(meta.members, meta.n_members, &blob, &bloblen)) < 0) {
+		seterr(err, errlen, "out of memory");
+		return rc;
+	}
+	snap_path(n->snaps, index, path, sizeof(path));
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		rc = -errno;
+		free(blob);
+		seterr(err, errlen, "pipe: %s", strerror(-rc));
+		return rc;
+	}
+	n->snap.t0 = node_now_s();
+	parent = getpid();
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		child_main(n, parent, p[1], path, index, meta.term, blob, bloblen);
+	}
+	rc = pid < 0 ? -errno : 0;
+	free(blob);
+	close(p[1]);
+	if (rc < 0) {
+		close(p[0]);
+		seterr(err, errlen, "fork: %s", strerror(-rc));
+		return rc;
+	}
+	n->snap.pid = pid;
+	n->snap.index = index;
+	n->snap.term = meta.term;
+	n->snap.errlen = 0;
+	n->snap.ev = event_new(n->base, p[0], EV_READ | EV_PERSIST, child_cb, n);
+	if (n->snap.ev == NULL || event_add(n->snap.ev, NULL) < 0) {
+		/* cannot watch it: wait for it here */
+		if (n->snap.ev == NULL)
+			close(p[0]);
+		rc = child_reap(n, false);
+		if (rc == 0)
+			snapshot_done(n, index, meta.term);
+		seterr(err, errlen, "%s", rc == 0 ? "" : "the writer failed");
+		return rc;
+	}
+	return 0;
+}
+
+/* Every snapshot_every applied entries, a snapshot. */
+void
+snapshot_maybe(struct node *n)
+{
+	char err[256];
+	int rc;
+
+	if (n->snap.pid || n->applied - n->snapshot_index < n->cfg->snapshot_every)
+		return;
+	rc = snapshot_take(n, err, sizeof(err));
+	if (rc < 0 && rc != -EALREADY)
+		log_err("periodic snapshot at %" PRIu64 " failed: %s", n->applied, err);
+}
+
+/* raftconfctl snapshot: answered when the writer is done. */
+void
+snapshot_request(struct node *n, const struct origin *o)
+{
+	struct pending *w;
+	char err[256];
+	int rc = snapshot_take(n, err, sizeof(err));
+
+	if (rc == -EALREADY) {
+		reply_ok(n, o, n->snapshot_index);
+		return;
+	}
+	if (rc < 0 && rc != -EINPROGRESS) {
+		reply_error(n, o, PROTO_E_INTERNAL, "snapshot failed: %s", err);
+		return;
+	}
+	if (n->snap.pid == 0) {		/* written already (could not watch the child) */
+		reply_ok(n, o, n->snapshot_index);
+		return;
+	}
+	if ((w = pending_new(PEND_SNAPSHOT, o, 0, NULL, 0)) == NULL) {
+		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	pending_add(&n->pending, w);
+}
+
+/* Follower: a snapshot received in chunks replaces the store and the log. */
+int
+snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)
+{
+	char path[RAFTCONF_MAX_PATH + 64], err[256];
+	int rc;
+
+	if ((rc = snap_recv_finish(n->snaps, meta->index, path, sizeof(path))) < 0) {
+		log_err("snapshot %" PRIu64 ": cannot complete the received file: %s", meta->index,
+		    strerror(-rc));
+		return rc;
+	}
+	snapshot_abort(n, "the leader's snapshot replaced it");
+	if ((rc = apply_flush(n)) < 0)
+		return rc;
+	if ((rc = store_snapshot_restore(n->store, path, err, sizeof(err))) < 0) {
+		log_err("snapshot %" PRIu64 " from the leader cannot be restored: %s", meta->index,
+		    err);
+		return rc;
+	}
+	if ((rc = wal_snapshot(n->wal, meta->index, meta->term)) < 0)
+		return rc;
+	n->applied = meta->index;
+	n->snapshot_index = meta->index;
+	snap_prune(n->snaps);
+	log_notice_f(LOG_FIELDS(.index = meta->index, .term = meta->term), "installed the "
+	    "leader's snapshot at index %" PRIu64 " (term %" PRIu64 ")", meta->index, meta->term);
+	return 0;
+}
+
+/* Leader: read the chunks of snapshots the core wants to send. */
+void
+snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t count)
+{
+	static uint8_t *buf;
+	static size_t cap;
+
+	for (size_t i = 0; i < count; i++) {
+		size_t got = 0;
+		bool last = false;
+		int rc;
+
+		if (cr[i].max_len > cap) {
+			uint8_t *nb = realloc(buf, cr[i].max_len);
+
+			if (nb == NULL)
+				return;
+			buf = nb;
+			cap = cr[i].max_len;
+		}
+		rc = snap_read_chunk(n->snaps, cr[i].snap_index, cr[i].offset, buf, cr[i].max_len,
+		    &got, &last);
+		if (rc < 0) {
+			log_debug("snapshot %" PRIu64 " chunk at %" PRIu64 " for %s: %s",
+			    cr[i].snap_index, cr[i].offset, member_name(n, cr[i].to), strerror(-rc));
+			continue;
+		}
+		raft_snapshot_chunk(n->raft, cr[i].to, cr[i].snap_index, cr[i].offset, buf, got,
+		    last);
+	}
+}

@@ -1,0 +1,274 @@
+/*
+ * status.c — one status of this node, shown three ways: the STATUS reply
+ * of raftconfctl, the JSON of /v1/status, and the Prometheus text of
+ * /metrics; and the members view, and /v1/health.
+ *
+ * The fields are gathered once (status_get) into one table, so that every
+ * view says the same thing under the same name.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "errbuf.h"
+#include "node_impl.h"
+#include "peer.h"
+
+const double node_fsync_buckets[N_FSYNC_BUCKETS] = {
+	0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024,
+};
+
+enum field_kind { F_STR, F_U64, F_MS };
+
+struct status_field {
+	const char *name;
+	enum field_kind kind;
+	const char *str;
+	uint64_t u64;
+	double ms;
+};
+
+#define N_STATUS_FIELDS	18
+
+/* This node's status, in the order raftconfctl status prints it: the first
+ * six names are the contract (id, role, term, leader, commit, applied). */
+static size_t
+status_get(const struct node *n, struct status_field *f)
+{
+	struct raft_status st;
+	uint64_t voters = 0, learners = 0;
+	size_t i = 0;
+
+	raft_status(n->raft, &st);
+	for (size_t k = 0; k < n->n_members; k++)
+		n->members[k].voter ? voters++ : learners++;
+#define STR(nm, v)	f[i++] = (struct status_field){ .name = nm, .kind = F_STR, .str = (v) }
+#define U64(nm, v)	f[i++] = (struct status_field){ .name = nm, .kind = F_U64, .u64 = (v) }
+#define MS(nm, v)	f[i++] = (struct status_field){ .name = nm, .kind = F_MS, .ms = (v) }
+	STR("id", n->cfg->node_id);
+	STR("role", n->removed ? "spare" : raft_role_name(st.role));
+	U64("term", st.term);
+	STR("leader", st.leader ? member_name(n, st.leader) : "none");
+	U64("commit", st.commit);
+	U64("applied", n->applied);
+	STR("cluster", n->cfg->cluster);
+	STR("address", n->cfg->address);
+	U64("first_index", st.first_index);
+	U64("last_index", st.last_index);
+	U64("snapshot_index", st.snapshot_index);
+	U64("wal_segment_bytes", NODE_WAL_SEGMENT_BYTES);
+	MS("snapshot_last_ms", n->stats.snapshot_last_seconds * 1000);
+	MS("loop_stall_max_ms", n->max_stall * 1000);
+	U64("members", n->n_members);
+	U64("voters", voters);
+	U64("learners", learners);
+	STR("version", PACKAGE_VERSION);
+#undef STR
+#undef U64
+#undef MS
+	return i;
+}
+
+static void
+field_text(const struct status_field *f, char *buf, size_t len)
+{
+	switch (f->kind) {
+	case F_STR:
+		snprintf(buf, len, "%s", f->str);
+		break;
+	case F_U64:
+		snprintf(buf, len, "%" PRIu64, f->u64);
+		break;
+	case F_MS:
+		snprintf(buf, len, "%.1f", f->ms);
+		break;
+	}
+}
+
+void
+status_reply(struct node *n, const struct origin *o)
+{
+	struct status_field f[N_STATUS_FIELDS];
+	size_t count = status_get(n, f);
+	struct proto_reply rb;
+	char val[RAFTCONF_MAX_STATUS_VALUE + 1];
+
+	proto_buf_reset(&n->out);
+	proto_reply_begin(&rb, &n->out, PROTO_T_STATUS_REPLY, o->req_id);
+	for (size_t i = 0; i < count; i++) {
+		field_text(&f[i], val, sizeof(val));
+		proto_reply_add_pair(&rb, proto_cstr(f[i].name), proto_cstr(val));
+	}
+	proto_reply_end(&rb, 0);
+	reply_frame(n, o);
+}
+
+/* /v1/status: the same fields as one JSON object (ids, names, addresses and
+ * the version hold no character that JSON must escape). */
+void
+status_json(void *arg, struct evbuffer *out)
+{
+	struct status_field f[N_STATUS_FIELDS];
+	size_t count = status_get(arg, f);
+	char val[RAFTCONF_MAX_STATUS_VALUE + 1];
+
+	evbuffer_add(out, "{", 1);
+	for (size_t i = 0; i < count; i++) {
+		field_text(&f[i], val, sizeof(val));
+		evbuffer_add_printf(out, f[i].kind == F_STR ? "%s\"%s\":\"%s\"" : "%s\"%s\":%s",
+		    i ? "," : "", f[i].name, val);
+	}
+	evbuffer_add(out, "}", 1);
+}
+
+void
+status_members_reply(struct node *n, const struct origin *o)
+{
+	struct proto_reply rb;
+	uint64_t leader = raft_leader(n->raft);
+	bool is_leader = leader == n->self;
+	struct raft_status st;
+
+	raft_status(n->raft, &st);
+	proto_buf_reset(&n->out);
+	proto_reply_begin(&rb, &n->out, PROTO_T_MEMBERS_REPLY, o->req_id);
+	for (size_t i = 0; i < n->n_members; i++) {
+		const struct member *mb = &n->members[i];
+		struct proto_member pm = {
+			.node_id = proto_cstr(mb->name),
+			.address = proto_cstr(mb->address),
+			.flags = (mb->voter ? PROTO_M_VOTER : PROTO_M_LEARNER) |
+			    (mb->id == n->self ? PROTO_M_SELF : 0) |
+			    (mb->id == leader && mb->voter ? PROTO_M_LEADER : 0),
+			.last_contact_ms = PROTO_NEVER,
+			.health = PROTO_H_UNKNOWN,
+		};
+		struct raft_progress pr;
+
+		if (is_leader && raft_progress(n->raft, mb->id, &pr) == 0) {
+			pm.match_index = pr.match;
+			if (mb->id == n->self) {
+				pm.last_contact_ms = 0;
+				pm.health = PROTO_H_OK;
+			} else {
+				pm.last_contact_ms = (uint64_t)pr.last_contact * n->tick_ms;
+				pm.health = pr.last_contact * n->tick_ms > n->cfg->election_ms ?
+				    PROTO_H_UNREACHABLE : pr.match + 64 < st.commit ?
+				    PROTO_H_LAGGING : PROTO_H_OK;
+			}
+		}
+		proto_reply_add_member(&rb, &pm);
+	}
+	proto_reply_end(&rb, 0);
+	reply_frame(n, o);
+}
+
+int
+status_health(void *arg, char *why, size_t whylen)
+{
+	struct node *n = arg;
+	struct raft_status st;
+
+	raft_status(n->raft, &st);
+	if (st.leader == 0) {
+		seterr(why, whylen, "no leader known (role %s, term %" PRIu64 ")",
+		    raft_role_name(st.role), st.term);
+		return -1;
+	}
+	if (n->applied < st.commit) {
+		seterr(why, whylen, "catching up: applied %" PRIu64 " of %" PRIu64, n->applied,
+		    st.commit);
+		return -1;
+	}
+	return 0;
+}
+
+void
+status_record_fsync(struct node *n, double secs)
+{
+	size_t b = 0;
+
+	while (b < N_FSYNC_BUCKETS && secs > node_fsync_buckets[b])
+		b++;
+	if (b < N_FSYNC_BUCKETS)
+		n->stats.fsync_bucket[b]++;
+	n->stats.fsync_count++;
+	n->stats.fsync_sum += secs;
+}
+
+static void
+metric(struct evbuffer *out, const char *type, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+metric(struct evbuffer *out, const char *type, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	evbuffer_add_printf(out, "# TYPE raftconfd_%s %s\nraftconfd_%s ", name, type, name);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\n", 1);
+}
+
+void
+status_metrics(void *arg, struct evbuffer *out)
+{
+	static const enum raft_role roles[] = {
+		RAFT_FOLLOWER, RAFT_PRECANDIDATE, RAFT_CANDIDATE, RAFT_LEADER, RAFT_LEARNER,
+		RAFT_SPARE,
+	};
+	struct node *n = arg;
+	const struct node_stats *s = &n->stats;
+	struct raft_status st;
+	uint64_t cum = 0;
+
+	raft_status(n->raft, &st);
+	evbuffer_add_printf(out, "# HELP raftconfd_role 1 for this node's current Raft role.\n"
+	    "# TYPE raftconfd_role gauge\n");
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		evbuffer_add_printf(out, "raftconfd_role{role=\"%s\"} %d\n",
+		    raft_role_name(roles[i]), st.role == roles[i]);
+	metric(out, "gauge", "term", "%" PRIu64, st.term);
+	metric(out, "gauge", "commit_index", "%" PRIu64, st.commit);
+	metric(out, "gauge", "applied_index", "%" PRIu64, n->applied);
+	metric(out, "gauge", "snapshot_index", "%" PRIu64, st.snapshot_index);
+	evbuffer_add_printf(out, "# HELP raftconfd_wal_fsync_seconds WAL fdatasync latency.\n"
+	    "# TYPE raftconfd_wal_fsync_seconds histogram\n");
+	for (size_t b = 0; b < N_FSYNC_BUCKETS; b++) {
+		cum += s->fsync_bucket[b];
+		evbuffer_add_printf(out, "raftconfd_wal_fsync_seconds_bucket{le=\"%g\"} %" PRIu64
+		    "\n", node_fsync_buckets[b], cum);
+	}
+	evbuffer_add_printf(out, "raftconfd_wal_fsync_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+	    "raftconfd_wal_fsync_seconds_sum %.6f\nraftconfd_wal_fsync_seconds_count %" PRIu64
+	    "\n", s->fsync_count, s->fsync_sum, s->fsync_count);
+	metric(out, "counter", "proposals_committed_total", "%" PRIu64, s->proposals_committed);
+	metric(out, "counter", "proposals_failed_total", "%" PRIu64, s->proposals_failed);
+	metric(out, "counter", "snapshots_total", "%" PRIu64, s->snapshots);
+	metric(out, "gauge", "snapshot_last_duration_seconds", "%.6f", s->snapshot_last_seconds);
+	metric(out, "gauge", "loop_stall_max_seconds", "%.6f", n->max_stall);
+	evbuffer_add_printf(out, "# HELP raftconfd_peer_rtt_seconds Last heartbeat round trip "
+	    "(leader only).\n# TYPE raftconfd_peer_rtt_seconds gauge\n");
+	for (size_t i = 0; i < n->n_members; i++)
+		if (n->members[i].id != n->self && n->members[i].rtt >= 0)
+			evbuffer_add_printf(out, "raftconfd_peer_rtt_seconds{peer=\"%s\"} %.6f\n",
+			    n->members[i].name, n->members[i].rtt);
+	evbuffer_add_printf(out, "# HELP raftconfd_peer_backlog_bytes Bytes queued to a peer.\n"
+	    "# TYPE raftconfd_peer_backlog_bytes gauge\n");
+	for (size_t i = 0; i < n->n_members; i++)
+		if (n->members[i].id != n->self)
+			evbuffer_add_printf(out, "raftconfd_peer_backlog_bytes{peer=\"%s\"} %zu\n",
+			    n->members[i].name, peer_backlog(n->peers, n->members[i].name));
+	evbuffer_add_printf(out, "# HELP raftconfd_client_requests_total Client requests "
+	    "answered, by result.\n# TYPE raftconfd_client_requests_total counter\n");
+	evbuffer_add_printf(out, "raftconfd_client_requests_total{result=\"ok\"} %" PRIu64 "\n",
+	    s->requests[0]);
+	for (uint16_t c = 1; c <= PROTO_E_MAX; c++)
+		evbuffer_add_printf(out, "raftconfd_client_requests_total{result=\"%s\"} %" PRIu64
+		    "\n", proto_error_name(c), s->requests[c]);
+}
