@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "errbuf.h"
 #include "evframe.h"
 #include "log.h"
 
@@ -214,14 +215,14 @@ control_open(struct event_base *base, const char *path, const struct control_cal
 	int fd = -1, rc;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "socket path %s: longer than %zu bytes", path,
+		seterr(err, errlen, "socket path %s: longer than %zu bytes", path,
 		    sizeof(sun.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
 	if ((ctl = calloc(1, sizeof(*ctl))) == NULL ||
 	    (ctl->slots = calloc(CONTROL_MAX_CLIENTS, sizeof(*ctl->slots))) == NULL) {
 		rc = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
+		seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	ctl->base = base;
@@ -233,18 +234,18 @@ control_open(struct event_base *base, const char *path, const struct control_cal
 
 	if (socket_alive(path)) {
 		rc = -EADDRINUSE;
-		snprintf(err, errlen, "control socket %s: another raftconfd answers on it", path);
+		seterr(err, errlen, "control socket %s: another raftconfd answers on it", path);
 		goto fail;
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		rc = -errno;
-		snprintf(err, errlen, "control socket %s: cannot remove the stale file: %s", path,
+		seterr(err, errlen, "control socket %s: cannot remove the stale file: %s", path,
 		    strerror(errno));
 		goto fail;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		seterr(err, errlen, "control socket: %s", strerror(errno));
 		goto fail;
 	}
 	old = umask(0117);
@@ -252,14 +253,14 @@ control_open(struct event_base *base, const char *path, const struct control_cal
 	umask(old);
 	if (rc < 0 || chmod(path, 0660) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+		seterr(err, errlen, "control socket %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	ctl->listener = evconnlistener_new(base, accept_cb, ctl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
 	if (ctl->listener == NULL) {
 		rc = -errno ? -errno : -ENOMEM;
-		snprintf(err, errlen, "control socket %s: cannot listen", path);
+		seterr(err, errlen, "control socket %s: cannot listen", path);
 		unlink(path);
 		goto fail;
 	}
