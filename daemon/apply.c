@@ -16,7 +16,7 @@
 #include <inttypes.h>
 
 #include "log.h"
-#include "node_impl.h"
+#include "driver.h"
 #include "store.h"
 
 #define STORE_TXN_ENTRIES	4096
@@ -41,7 +41,7 @@ apply_one(struct node *n, const struct raft_entry *e)
 		if ((rc = store_set_applied(n->store, e->index, e->term)) < 0)
 			return rc;
 		if (e->type == RAFT_ENTRY_CONF)
-			members_tell_removed(n, e);
+			membership_tell_removed(n, e);
 		kv_write_applied(n, e, NULL);
 		return 0;
 	}

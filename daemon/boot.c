@@ -19,7 +19,7 @@
 
 #include "errbuf.h"
 #include "log.h"
-#include "node_impl.h"
+#include "driver.h"
 #include "snap.h"
 #include "store.h"
 #include "wal.h"
@@ -171,7 +171,7 @@ bootstrap_members(const struct config *cfg)
 	for (size_t i = 0; boot && i < cfg->nmembers; i++) {
 		boot[i].id = node_id_of(cfg->members[i].id);
 		boot[i].voter = true;
-		member_context_make(&boot[i], cfg->members[i].id, cfg->members[i].address);
+		roster_context_make(&boot[i], cfg->members[i].id, cfg->members[i].address);
 	}
 	return boot;
 }

@@ -78,7 +78,7 @@ client_close(struct client *c)
 }
 
 static void
-reply_error(struct client *c, uint64_t id, uint16_t code, const char *text)
+client_error(struct client *c, uint64_t id, uint16_t code, const char *text)
 {
 	struct control *ctl = c->ctl;
 	struct proto_msg m = { .type = PROTO_T_ERROR, .id = id };
@@ -116,9 +116,9 @@ read_cb(struct bufferevent *bev, void *arg)
 		rc = proto_decode(frame, len, &m, err, sizeof(err));
 		if (rc < 0) {
 			log_debug("control client pid %d: bad request: %s", (int)c->info.pid, err);
-			reply_error(c, m.id, rc == -E2BIG ? PROTO_E_TOOBIG : PROTO_E_BADREQ, err);
+			client_error(c, m.id, rc == -E2BIG ? PROTO_E_TOOBIG : PROTO_E_BADREQ, err);
 		} else if (!proto_is_request(m.type)) {
-			reply_error(c, m.id, PROTO_E_BADREQ, "not a request");
+			client_error(c, m.id, PROTO_E_BADREQ, "not a request");
 		} else {
 			ctl->cb.request(ctl->arg, h, &m);
 		}

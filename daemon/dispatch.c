@@ -15,7 +15,7 @@
 #include "control.h"
 #include "http.h"
 #include "log.h"
-#include "node_impl.h"
+#include "driver.h"
 #include "peer.h"
 
 void
@@ -112,7 +112,7 @@ raft_frame(struct node *n, const char *peer_id, const struct proto_msg *m)
 		return;
 	}
 	if (rm.type == RAFT_MSG_HEARTBEAT_RESP) {
-		struct member *from = (struct member *)member_by_id(n, rm.from);
+		struct member *from = (struct member *)roster_by_id(n, rm.from);
 
 		if (from && from->hb_seq == rm.seq && from->hb_sent > 0) {
 			from->rtt = node_now_s() - from->hb_sent;
@@ -130,9 +130,9 @@ peer_frame_cb(void *arg, uint64_t conn, const char *peer_id, const struct proto_
 {
 	struct node *n = arg;
 
-	member_stranger_seen(n, peer_id);
+	roster_stranger_seen(n, peer_id);
 	if (m->type == PROTO_T_REMOVED) {
-		members_removed_notice(n, peer_id, m);
+		membership_removed_notice(n, peer_id, m);
 		return;
 	}
 	if (m->type == PROTO_T_REJECT || n->removed)
@@ -143,7 +143,7 @@ peer_frame_cb(void *arg, uint64_t conn, const char *peer_id, const struct proto_
 		/* A member's request was forwarded once already; a spare's JOIN
 		 * may still go on to the leader. */
 		struct origin o = { .kind = FROM_PEER, .conn = conn, .req_id = m->id,
-			.no_forward = member_by_id(n, node_id_of(peer_id)) != NULL };
+			.no_forward = roster_by_id(n, node_id_of(peer_id)) != NULL };
 
 		dispatch_request(n, &o, m);
 	} else if (proto_is_response(m->type)) {
@@ -183,5 +183,5 @@ once_failed_cb(void *arg, uint64_t conn, const char *why)
 const struct control_callbacks dispatch_control_cb = { control_request_cb, control_closed_cb };
 const struct peer_callbacks dispatch_peer_cb = { peer_frame_cb, peer_link_cb, once_failed_cb };
 const struct http_callbacks dispatch_http_cb = {
-	http_request_cb, status_json, status_health, status_metrics,
+	http_request_cb, status_http_json, status_http_health, status_http_metrics,
 };

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node_impl.h"
+#include "driver.h"
 #include "peer.h"
 #include "store.h"
 
@@ -177,7 +177,7 @@ void
 kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
 	uint64_t leader = raft_leader(n->raft);
-	const struct member *lm = member_by_id(n, leader);
+	const struct member *lm = roster_by_id(n, leader);
 	struct proto_msg fm = *m;
 	struct pending *f;
 	int rc;

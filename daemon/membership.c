@@ -1,13 +1,13 @@
 /*
- * membership.c — who is in the cluster, and changing it.
+ * membership.c — changing the membership: join (as the member asked, and
+ * as the spare that asks), remove, leadership transfer, promotion of
+ * learners that caught up, and the notice a removed member gets.
  *
- * The member table mirrors the core's membership (members_sync) with what
- * the node needs beside the ids: names, addresses, heartbeat round trips.
- * Requests to change it (join, remove, leadership transfer) are proposed
- * here and wait in the pending table; the leader promotes learners that
- * caught up, and tells a removed member that it was removed.
+ * Each change is proposed to the core and waits in the pending table for
+ * its entry to apply; a follower forwards it to the leader.
  *
- * Not here: the rules of a change (raft.c), the links (peer.c).
+ * Not here: the member table (roster.c), the rules of a change (raft.c),
+ * the links (peer.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,188 +16,15 @@
 #include <string.h>
 
 #include "log.h"
-#include "node_impl.h"
+#include "driver.h"
 #include "peer.h"
-
-/* ----------------------------------------------------------- the table */
-
-const struct member *
-member_by_id(const struct node *n, uint64_t id)
-{
-	for (size_t i = 0; i < n->n_members; i++)
-		if (n->members[i].id == id)
-			return &n->members[i];
-	return NULL;
-}
-
-const struct member *
-member_by_name(const struct node *n, struct proto_str name)
-{
-	for (size_t i = 0; i < n->n_members; i++)
-		if (strlen(n->members[i].name) == name.len &&
-		    memcmp(n->members[i].name, name.ptr, name.len) == 0)
-			return &n->members[i];
-	return NULL;
-}
-
-/* A member's or a stranger's name; "?" for an id never heard of, "none" for 0. */
-const char *
-member_name(const struct node *n, uint64_t id)
-{
-	const struct member *m = member_by_id(n, id);
-
-	if (m)
-		return m->name;
-	for (size_t i = 0; id && i < N_STRANGERS; i++)
-		if (n->strangers[i].id == id)
-			return n->strangers[i].name;
-	return id ? "?" : "none";
-}
-
-/* Remember a node that talks to us before it is a member we know of. */
-void
-member_stranger_seen(struct node *n, const char *name)
-{
-	uint64_t id = node_id_of(name);
-
-	if (member_by_id(n, id))
-		return;
-	for (size_t i = 0; i < N_STRANGERS; i++)
-		if (n->strangers[i].id == id)
-			return;
-	n->strangers[n->next_stranger].id = id;
-	snprintf(n->strangers[n->next_stranger].name, sizeof(n->strangers[0].name), "%s", name);
-	n->next_stranger = (n->next_stranger + 1) % N_STRANGERS;
-}
-
-/* A member's context is "NAME ADDRESS". */
-void
-member_context_make(struct raft_member *rm, const char *name, const char *address)
-{
-	int len = snprintf((char *)rm->context, sizeof(rm->context), "%s %s", name, address);
-
-	rm->context_len = len < (int)sizeof(rm->context) ? (uint16_t)len :
-	    (uint16_t)(sizeof(rm->context) - 1);
-}
-
-/* "NAME ADDRESS" or "NAME ADDRESS learner" (a permanent learner). */
-static int
-context_parse(const uint8_t *ctx, size_t len, struct member *m)
-{
-	const uint8_t *sp = memchr(ctx, ' ', len), *sp2;
-	size_t nl, al;
-
-	if (sp == NULL)
-		return -EINVAL;
-	nl = sp - ctx;
-	al = len - nl - 1;
-	m->permanent_learner = false;
-	if ((sp2 = memchr(sp + 1, ' ', al)) != NULL) {
-		if ((size_t)(ctx + len - sp2 - 1) != 7 || memcmp(sp2 + 1, "learner", 7) != 0)
-			return -EINVAL;
-		m->permanent_learner = true;
-		al = sp2 - sp - 1;
-	}
-	if (nl == 0 || nl > RAFTCONF_MAX_ID || al == 0 || al > RAFTCONF_MAX_ADDRESS)
-		return -EINVAL;
-	memcpy(m->name, ctx, nl);
-	m->name[nl] = '\0';
-	memcpy(m->address, sp + 1, al);
-	m->address[al] = '\0';
-	return 0;
-}
-
-static void
-depart(struct node *n, const struct member *m)
-{
-	struct departed *d = &n->departed[0];
-
-	for (size_t i = 1; i < N_DEPARTED; i++)
-		if (n->departed[i].unlink_at_ms < d->unlink_at_ms)
-			d = &n->departed[i];
-	if (d->id && d->id != m->id && !member_by_id(n, d->id))
-		peer_unlink(n->peers, d->name);		/* the oldest makes room */
-	d->id = m->id;
-	snprintf(d->name, sizeof(d->name), "%s", m->name);
-	d->unlink_at_ms = node_now_ms() + DEPARTED_LINGER_MS;
-}
-
-void
-members_departed_expire(struct node *n, uint64_t now)
-{
-	for (size_t i = 0; i < N_DEPARTED; i++) {
-		struct departed *d = &n->departed[i];
-
-		if (d->id == 0 || now < d->unlink_at_ms)
-			continue;
-		if (!member_by_id(n, d->id))
-			peer_unlink(n->peers, d->name);
-		d->id = 0;
-	}
-}
-
-static int
-member_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct member *)a)->name, ((const struct member *)b)->name);
-}
-
-/* Take the core's membership: rebuild the table and the peer links. */
-void
-members_sync(struct node *n)
-{
-	const struct raft_member *rm;
-	struct member *nm;
-	size_t count, j = 0;
-
-	rm = raft_members(n->raft, &count);
-	nm = calloc(count ? count : 1, sizeof(*nm));
-	if (nm == NULL) {
-		log_err("out of memory while updating the membership");
-		return;
-	}
-	for (size_t i = 0; i < count; i++) {
-		const struct member *old = member_by_id(n, rm[i].id);
-
-		nm[j].id = rm[i].id;
-		nm[j].voter = rm[i].voter;
-		nm[j].rtt = old ? old->rtt : -1;
-		nm[j].hb_seq = old ? old->hb_seq : 0;
-		nm[j].hb_sent = old ? old->hb_sent : 0;
-		if (context_parse(rm[i].context, rm[i].context_len, &nm[j]) < 0) {
-			log_err("member %016" PRIx64 ": unreadable context; ignoring it", rm[i].id);
-			continue;
-		}
-		j++;
-	}
-	/* Links to members that left go away. */
-	for (size_t i = 0; i < n->n_members; i++) {
-		bool still = false;
-
-		for (size_t k = 0; k < j; k++)
-			still |= nm[k].id == n->members[i].id;
-		if (!still && n->members[i].id != n->self) {
-			depart(n, &n->members[i]);
-			log_notice_f(LOG_FIELDS(.peer = n->members[i].name),
-			    "member %s (%s) left the cluster", n->members[i].name,
-			    n->members[i].address);
-		}
-	}
-	for (size_t k = 0; k < j; k++)
-		if (nm[k].id != n->self)
-			peer_link(n->peers, nm[k].name, nm[k].address);
-	free(n->members);
-	n->members = nm;
-	n->n_members = j;
-	qsort(n->members, n->n_members, sizeof(*n->members), member_cmp);
-}
 
 /* ------------------------------------------------------ removal notices */
 
 /* Leader: a removal committed; tell the removed node, which cannot learn it
  * from a log it no longer receives. */
 void
-members_tell_removed(struct node *n, const struct raft_entry *e)
+membership_tell_removed(struct node *n, const struct raft_entry *e)
 {
 	struct proto_msg m = { .type = PROTO_T_REMOVED };
 	struct raft_change c;
@@ -218,7 +45,7 @@ members_tell_removed(struct node *n, const struct raft_entry *e)
 
 /* A REMOVED notice from peer_id: this node takes no part any more. */
 void
-members_removed_notice(struct node *n, const char *peer_id, const struct proto_msg *m)
+membership_removed_notice(struct node *n, const char *peer_id, const struct proto_msg *m)
 {
 	if (n->removed)
 		return;
@@ -286,7 +113,7 @@ void
 membership_join(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
 	const struct proto_str *name = &m->join.node_id, *addr = &m->join.address;
-	const struct member *same = member_by_name(n, *name);
+	const struct member *same = roster_by_name(n, *name);
 	struct raft_member rm = { 0 };
 	char sname[RAFTCONF_MAX_ID + 1], saddr[RAFTCONF_MAX_ADDRESS + 1];
 	uint64_t id, index = 0, term = 0;
@@ -314,9 +141,9 @@ membership_join(struct node *n, const struct origin *o, const struct proto_msg *
 		return;
 	}
 	id = node_id_of(sname);
-	if (member_by_id(n, id)) {
+	if (roster_by_id(n, id)) {
 		reply_error(n, o, PROTO_E_REFUSED, "node id %s collides with member %s; choose "
-		    "another id", sname, member_name(n, id));
+		    "another id", sname, roster_name(n, id));
 		return;
 	}
 	for (size_t i = 0; i < n->n_members; i++)
@@ -329,7 +156,7 @@ membership_join(struct node *n, const struct origin *o, const struct proto_msg *
 		kv_forward(n, o, m);
 		return;
 	}
-	member_context_make(&rm, sname, saddr);
+	roster_context_make(&rm, sname, saddr);
 	if (m->join.flags & PROTO_F_LEARNER)
 		rm.context_len += snprintf((char *)rm.context + rm.context_len,
 		    sizeof(rm.context) - rm.context_len, " learner");
@@ -418,7 +245,7 @@ membership_join_failed(struct node *n, uint64_t conn, const char *why)
 void
 membership_remove(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
-	const struct member *mb = member_by_name(n, m->remove.node_id);
+	const struct member *mb = roster_by_name(n, m->remove.node_id);
 	uint64_t index = 0, term = 0;
 	int rc;
 
@@ -442,7 +269,7 @@ membership_transfer(struct node *n, const struct origin *o, const struct proto_m
 	int rc;
 
 	if (m->transfer.node_id.len &&
-	    ((mb = member_by_name(n, m->transfer.node_id)) == NULL || !mb->voter)) {
+	    ((mb = roster_by_name(n, m->transfer.node_id)) == NULL || !mb->voter)) {
 		reply_error(n, o, PROTO_E_NOTFOUND, "no voter named %.*s",
 		    (int)m->transfer.node_id.len, m->transfer.node_id.ptr);
 		return;
@@ -498,7 +325,7 @@ membership_expired(struct node *n, struct pending *p)
 
 /* Leader: learners that joined to vote become voters once caught up. */
 void
-members_promote_learners(struct node *n)
+membership_promote_learners(struct node *n)
 {
 	struct raft_status st;
 

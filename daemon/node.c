@@ -1,6 +1,6 @@
 /*
  * node.c — a node's life and the Raft order (contract in node.h; the
- * other files of the node are listed in node_impl.h).
+ * other files of the node are listed in driver.h).
  *
  * process_ready() takes the core's batches and turns them into I/O in
  * Raft's order: send what may go at once (the leader's AppendEntries go out
@@ -30,63 +30,18 @@
 #include "errbuf.h"
 #include "http.h"
 #include "log.h"
-#include "node_impl.h"
+#include "driver.h"
 #include "peer.h"
 #include "snap.h"
 #include "store.h"
 #include "wal.h"
 
-double
-node_now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-uint64_t
-node_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-uint64_t
-node_id_of(const char *name)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ULL;
-	}
-	return h ? h : 1;
-}
-
-/* Run process_ready() after the I/O of this loop turn. */
-void
-node_schedule(struct node *n)
-{
-	event_active(n->ready_ev, EV_TIMEOUT, 0);
-}
-
-void
-node_fatal(struct node *n, const char *what, int rc)
-{
-	log_err("%s: %s; stopping (the WAL is intact: restart to recover)", what, strerror(-rc));
-	n->stopping = true;
-	event_base_loopexit(n->base, NULL);
-}
-
-void
-node_send_raft_msgs(struct node *n, const struct raft_msg *msgs, size_t count)
+static void
+send_raft_msgs(struct node *n, const struct raft_msg *msgs, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
-		struct member *to = (struct member *)member_by_id(n, msgs[i].to);
-		const char *name = to ? to->name : member_name(n, msgs[i].to);
+		struct member *to = (struct member *)roster_by_id(n, msgs[i].to);
+		const char *name = to ? to->name : roster_name(n, msgs[i].to);
 		int rc;
 
 		if (strcmp(name, "?") == 0)
@@ -127,10 +82,10 @@ state_changed(struct node *n)
 		    "again)");
 	else if (st.role != n->last_role || st.term != n->last_term)
 		log_notice_f(LOG_FIELDS(.term = st.term, .role = role), "role %s, term %" PRIu64
-		    ", leader %s", role, st.term, member_name(n, st.leader));
+		    ", leader %s", role, st.term, roster_name(n, st.leader));
 	else
 		log_notice_f(LOG_FIELDS(.term = st.term, .role = role), "leader is now %s (term %"
-		    PRIu64 ")", member_name(n, st.leader), st.term);
+		    PRIu64 ")", roster_name(n, st.leader), st.term);
 	if (st.leader != n->last_leader)
 		kv_leader_changed(n);
 	n->last_role = st.role;
@@ -154,7 +109,7 @@ process_batch(struct node *n, struct raft_ready *rd)
 	const char *what = "writing the WAL failed";
 	int rc = 0;
 
-	node_send_raft_msgs(n, rd->msgs, rd->n_msgs);
+	send_raft_msgs(n, rd->msgs, rd->n_msgs);
 	if (rd->n_msgs)
 		peer_flush(n->peers);	/* a leader's AppendEntries go first */
 	async = !rd->snapshot && rd->n_chunk_writes == 0 &&
@@ -180,7 +135,7 @@ process_batch(struct node *n, struct raft_ready *rd)
 	} else {
 		if (rd->must_persist && (rc = persist_sync_batch(n, rd)) < 0)
 			goto fail;
-		node_send_raft_msgs(n, rd->msgs_after_persist, rd->n_msgs_after_persist);
+		send_raft_msgs(n, rd->msgs_after_persist, rd->n_msgs_after_persist);
 		if (rd->must_persist)
 			raft_persisted(n->raft, rd->persist_index, rd->persist_term);
 	}
@@ -192,7 +147,7 @@ process_batch(struct node *n, struct raft_ready *rd)
 		kv_read_index(n, rd->reads[i].ctx, rd->reads[i].index);
 	}
 	if (rd->members_changed)
-		members_sync(n);
+		roster_sync(n);
 	/* Copied out: the core wants the chunks only after this batch. */
 	n_cr = rd->n_chunk_reads < 16 ? rd->n_chunk_reads : 16;
 	if (n_cr)
@@ -265,9 +220,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	membership_transfers_progress(n);
 	kv_reads_progress(n);
 	pending_expire(&n->pending, now, expired_cb, n);
-	members_departed_expire(n, now);
+	roster_departed_expire(n, now);
 	if (++n->ticks % 8 == 0)
-		members_promote_learners(n);
+		membership_promote_learners(n);
 	process_ready(n);
 	readiness_status(n);
 }
@@ -345,7 +300,7 @@ node_start(struct event_base *base, const struct config *cfg, struct node **out,
 	}
 	if ((rc = peer_listen(n->peers, cfg->listen, err, errlen)) < 0)
 		goto fail;
-	members_sync(n);
+	roster_sync(n);
 	if ((rc = control_open(base, cfg->socket, &dispatch_control_cb, n, &n->ctl, err,
 	    errlen)) < 0)
 		goto fail;

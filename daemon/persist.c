@@ -17,7 +17,7 @@
 
 #include <event2/event.h>
 
-#include "node_impl.h"
+#include "driver.h"
 #include "peer.h"
 #include "snap.h"
 #include "wal.h"
@@ -137,7 +137,7 @@ persist_async(struct node *n, const struct raft_ready *rd)
 	/* Each message encoded once, into the scratch buffer, then copied whole. */
 	for (size_t i = 0; i < rd->n_msgs_after_persist; i++) {
 		const struct raft_msg *m = &rd->msgs_after_persist[i];
-		const char *name = member_name(n, m->to);
+		const char *name = roster_name(n, m->to);
 		size_t nl = strlen(name) + 1;
 		uint32_t flen;
 

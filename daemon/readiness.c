@@ -13,7 +13,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
-#include "node_impl.h"
+#include "driver.h"
 #include "peer.h"
 
 /* STATUS= for systemctl status: role, term, leader, members heard from. */
@@ -46,7 +46,7 @@ readiness_status(struct node *n)
 		    "('raftconfctl join ADDRESS')");
 	else
 		snprintf(line, sizeof(line), "%s, term %" PRIu64 ", leader %s, %zu/%zu members%s",
-		    raft_role_name(st.role), st.term, st.leader ? member_name(n, st.leader) : "none",
+		    raft_role_name(st.role), st.term, st.leader ? roster_name(n, st.leader) : "none",
 		    healthy, n->n_members, n->stopping ? ", stopping" : "");
 	if (strcmp(line, n->rdy.status_line) != 0) {
 		snprintf(n->rdy.status_line, sizeof(n->rdy.status_line), "%s", line);
@@ -127,7 +127,7 @@ readiness_progress(struct node *n, uint64_t now)
 			    raft_role_name(st.role), st.term);
 		else if (r->index == 0)
 			snprintf(line, sizeof(line), "asking leader %s for its commit index",
-			    member_name(n, st.leader));
+			    roster_name(n, st.leader));
 		else
 			snprintf(line, sizeof(line), "catching up: applied %" PRIu64 " of %" PRIu64,
 			    n->applied, r->index);

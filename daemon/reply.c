@@ -11,7 +11,7 @@
 #include "control.h"
 #include "http.h"
 #include "log.h"
-#include "node_impl.h"
+#include "driver.h"
 #include "peer.h"
 
 /* Send the frame in n->out to o. */

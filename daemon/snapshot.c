@@ -22,7 +22,7 @@
 
 #include "errbuf.h"
 #include "log.h"
-#include "node_impl.h"
+#include "driver.h"
 #include "snap.h"
 #include "store.h"
 #include "wal.h"
@@ -348,7 +348,7 @@ snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t co
 		    &got, &last);
 		if (rc < 0) {
 			log_debug("snapshot %" PRIu64 " chunk at %" PRIu64 " for %s: %s",
-			    cr[i].snap_index, cr[i].offset, member_name(n, cr[i].to), strerror(-rc));
+			    cr[i].snap_index, cr[i].offset, roster_name(n, cr[i].to), strerror(-rc));
 			continue;
 		}
 		raft_snapshot_chunk(n->raft, cr[i].to, cr[i].snap_index, cr[i].offset, buf, got,

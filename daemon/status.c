@@ -14,7 +14,7 @@
 #include <event2/buffer.h>
 
 #include "errbuf.h"
-#include "node_impl.h"
+#include "driver.h"
 #include "peer.h"
 
 const double node_fsync_buckets[N_FSYNC_BUCKETS] = {
@@ -51,7 +51,7 @@ status_get(const struct node *n, struct status_field *f)
 	STR("id", n->cfg->node_id);
 	STR("role", n->removed ? "spare" : raft_role_name(st.role));
 	U64("term", st.term);
-	STR("leader", st.leader ? member_name(n, st.leader) : "none");
+	STR("leader", st.leader ? roster_name(n, st.leader) : "none");
 	U64("commit", st.commit);
 	U64("applied", n->applied);
 	STR("cluster", n->cfg->cluster);
@@ -109,7 +109,7 @@ status_reply(struct node *n, const struct origin *o)
 /* /v1/status: the same fields as one JSON object (ids, names, addresses and
  * the version hold no character that JSON must escape). */
 void
-status_json(void *arg, struct evbuffer *out)
+status_http_json(void *arg, struct evbuffer *out)
 {
 	struct status_field f[N_STATUS_FIELDS];
 	size_t count = status_get(arg, f);
@@ -167,7 +167,7 @@ status_members_reply(struct node *n, const struct origin *o)
 }
 
 int
-status_health(void *arg, char *why, size_t whylen)
+status_http_health(void *arg, char *why, size_t whylen)
 {
 	struct node *n = arg;
 	struct raft_status st;
@@ -216,7 +216,7 @@ metric(struct evbuffer *out, const char *type, const char *name, const char *fmt
 }
 
 void
-status_metrics(void *arg, struct evbuffer *out)
+status_http_metrics(void *arg, struct evbuffer *out)
 {
 	static const enum raft_role roles[] = {
 		RAFT_FOLLOWER, RAFT_PRECANDIDATE, RAFT_CANDIDATE, RAFT_LEADER, RAFT_LEARNER,

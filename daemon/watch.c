@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "control.h"
-#include "node_impl.h"
+#include "driver.h"
 #include "store.h"
 
 /* A watcher whose client lets this much pile up unread is dropped. */

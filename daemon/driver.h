@@ -1,37 +1,45 @@
 /*
- * node_impl.h — what the files of the node share, and nothing else may
- * include.  node.h is the contract with main(); this is the inside.
+ * driver.h — what the files of the node (the daemon's driver) share, and
+ * nothing else may include.  node.h is the contract with main(); this is
+ * the inside.
  *
  * The node is split in layers, one file each (daemon/README says the same):
  *
  *	node.c		lifecycle and the Raft-order loop (process_ready, tick)
- *	boot.c		the data_dir: lock, open the WAL and the store, recover
- *	persist.c	Raft batches into the WAL; messages held until durable
- *	apply.c		committed entries into the store, in one transaction a tick
- *	snapshot.c	taking one (a child process), installing and sending one
  *	dispatch.c	where a request or a peer frame goes
+ *	boot.c		the data_dir: lock, open the WAL and the store, recover
+ *	snapshot.c	taking one (a child process), installing and sending one
+ *	apply.c		committed entries into the store, in one transaction a tick
+ *	persist.c	Raft batches into the WAL; messages held until durable
+ *	membership.c	join, remove, transfer, promotion, the removal notice
  *	kv.c		reads, writes and forwarding to the leader
- *	membership.c	the member table; join, remove, transfer, promotion
  *	watch.c		raftconfctl watch: applied changes to clients
- *	reply.c		answers to clients
  *	readiness.c	sd_notify: READY, STATUS, WATCHDOG
  *	status.c	one status, rendered for raftconfctl, /v1/status, /metrics
+ *	reply.c		answers to clients
+ *	roster.c	the member table
  *	pending.c	the table of requests in flight (its own header)
+ *
+ * from the top layer down: a file calls only files listed below it.
  *
  * Every function here runs on the event loop and none blocks on a peer.
  */
-#ifndef RAFTCONF_NODE_IMPL_H
-#define RAFTCONF_NODE_IMPL_H
+#ifndef RAFTCONF_DRIVER_H
+#define RAFTCONF_DRIVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
+#include <time.h>
 
+#include <event2/event.h>
 #include <event2/util.h>
 
 #include "config.h"
 #include "limits.h"
+#include "log.h"
 #include "node.h"
 #include "pending.h"
 #include "proto.h"
@@ -199,45 +207,86 @@ struct node {
 	size_t cmdcap;
 };
 
-/* node.c */
-double node_now_s(void);
-uint64_t node_now_ms(void);
-void node_schedule(struct node *n);
-void node_fatal(struct node *n, const char *what, int rc);
-void node_send_raft_msgs(struct node *n, const struct raft_msg *msgs, size_t count);
+/* ------------------------------------------------------------------------
+ * Below, each file's functions, from the bottom layer up: a file calls only
+ * the files listed above it (and these few inline helpers), never below, so
+ * the node has no cycle.  node.c, at the top, calls them all.
+ */
 
-/* boot.c */
-int boot_open(struct node *n, char *err, size_t errlen);
-int boot_make_dir(const char *path, char *err, size_t errlen);
+static inline double
+node_now_s(void)
+{
+	struct timespec ts;
 
-/* persist.c */
-int persist_sync_batch(struct node *n, const struct raft_ready *rd);
-int persist_async(struct node *n, const struct raft_ready *rd);
-void persist_progress(struct node *n);
-int persist_drain(struct node *n);
-void persist_sync_cb(evutil_socket_t fd, short what, void *arg);
-void persist_free(struct node *n);
-bool persist_waiting(const struct node *n);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
-/* apply.c */
-int apply_entries(struct node *n, const struct raft_entry *ents, size_t count);
-int apply_flush(struct node *n);
+static inline uint64_t
+node_now_ms(void)
+{
+	struct timespec ts;
 
-/* snapshot.c */
-int snapshot_take(struct node *n, char *err, size_t errlen);
-void snapshot_maybe(struct node *n);
-int snapshot_install(struct node *n, const struct raft_snapshot_meta *meta);
-void snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t count);
-void snapshot_abort(struct node *n, const char *why);
-void snapshot_request(struct node *n, const struct origin *o);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
-/* dispatch.c */
-void dispatch_request(struct node *n, const struct origin *o, const struct proto_msg *m);
-extern const struct control_callbacks dispatch_control_cb;
-extern const struct peer_callbacks dispatch_peer_cb;
-extern const struct http_callbacks dispatch_http_cb;
+/* Run node.c's process_ready() after the I/O of this loop turn. */
+static inline void
+node_schedule(struct node *n)
+{
+	event_active(n->ready_ev, EV_TIMEOUT, 0);
+}
 
-/* kv.c */
+/* The node cannot go on (its disk failed it): leave the loop. */
+static inline void
+node_fatal(struct node *n, const char *what, int rc)
+{
+	log_err("%s: %s; stopping (the WAL is intact: restart to recover)", what, strerror(-rc));
+	n->stopping = true;
+	event_base_loopexit(n->base, NULL);
+}
+
+/* roster.c: the member table */
+const struct member *roster_by_id(const struct node *n, uint64_t id);
+const struct member *roster_by_name(const struct node *n, struct proto_str name);
+const char *roster_name(const struct node *n, uint64_t id);
+void roster_stranger_seen(struct node *n, const char *name);
+void roster_context_make(struct raft_member *rm, const char *name, const char *address);
+void roster_sync(struct node *n);
+void roster_departed_expire(struct node *n, uint64_t now);
+
+/* reply.c: answers to clients */
+void reply_frame(struct node *n, const struct origin *o);
+void reply_msg(struct node *n, const struct origin *o, struct proto_msg *m);
+void reply_error(struct node *n, const struct origin *o, uint16_t code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void reply_ok(struct node *n, const struct origin *o, uint64_t revision);
+void reply_no_leader(struct node *n, const struct origin *o);
+
+/* status.c: the status views; the fsync histogram */
+void status_reply(struct node *n, const struct origin *o);
+void status_members_reply(struct node *n, const struct origin *o);
+void status_http_json(void *arg, struct evbuffer *out);
+int status_http_health(void *arg, char *why, size_t whylen);
+void status_http_metrics(void *arg, struct evbuffer *out);
+void status_record_fsync(struct node *n, double secs);
+
+/* readiness.c: sd_notify */
+void readiness_start(struct node *n);
+void readiness_progress(struct node *n, uint64_t now);
+void readiness_read_index(struct node *n, uint64_t ctx, uint64_t index);
+void readiness_status(struct node *n);
+void readiness_refresh(struct node *n);
+void readiness_free(struct node *n);
+
+/* watch.c: raftconfctl watch */
+void watch_start(struct node *n, const struct origin *o, const struct proto_str *prefix);
+void watch_drop_conn(struct node *n, uint64_t conn);
+void watch_notify(struct node *n, const struct raft_entry *e, const struct store_result *res);
+void watch_free(struct node *n);
+
+/* kv.c: reads, writes, forwarding */
 void kv_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags,
 	     const struct proto_str *key);
 void kv_write(struct node *n, const struct origin *o, const struct proto_msg *m);
@@ -251,17 +300,7 @@ void kv_write_applied(struct node *n, const struct raft_entry *e,
 		      const struct store_result *res);
 void kv_expired(struct node *n, struct pending *p);
 
-/* membership.c */
-const struct member *member_by_id(const struct node *n, uint64_t id);
-const struct member *member_by_name(const struct node *n, struct proto_str name);
-const char *member_name(const struct node *n, uint64_t id);
-void member_stranger_seen(struct node *n, const char *name);
-void member_context_make(struct raft_member *rm, const char *name, const char *address);
-void members_sync(struct node *n);
-void members_departed_expire(struct node *n, uint64_t now);
-void members_promote_learners(struct node *n);
-void members_tell_removed(struct node *n, const struct raft_entry *e);
-void members_removed_notice(struct node *n, const char *peer_id, const struct proto_msg *m);
+/* membership.c: changes of the membership */
 void membership_join(struct node *n, const struct origin *o, const struct proto_msg *m);
 void membership_joinreq(struct node *n, const struct origin *o, const struct proto_msg *m);
 bool membership_join_answer(struct node *n, uint64_t conn, const char *peer_id,
@@ -270,36 +309,40 @@ void membership_join_failed(struct node *n, uint64_t conn, const char *why);
 void membership_remove(struct node *n, const struct origin *o, const struct proto_msg *m);
 void membership_transfer(struct node *n, const struct origin *o, const struct proto_msg *m);
 void membership_transfers_progress(struct node *n);
+void membership_promote_learners(struct node *n);
+void membership_tell_removed(struct node *n, const struct raft_entry *e);
+void membership_removed_notice(struct node *n, const char *peer_id, const struct proto_msg *m);
 void membership_expired(struct node *n, struct pending *p);
 
-/* watch.c */
-void watch_start(struct node *n, const struct origin *o, const struct proto_str *prefix);
-void watch_drop_conn(struct node *n, uint64_t conn);
-void watch_notify(struct node *n, const struct raft_entry *e, const struct store_result *res);
-void watch_free(struct node *n);
+/* persist.c: Raft batches into the WAL */
+int persist_sync_batch(struct node *n, const struct raft_ready *rd);
+int persist_async(struct node *n, const struct raft_ready *rd);
+void persist_progress(struct node *n);
+int persist_drain(struct node *n);
+void persist_sync_cb(evutil_socket_t fd, short what, void *arg);
+void persist_free(struct node *n);
+bool persist_waiting(const struct node *n);
 
-/* reply.c */
-void reply_frame(struct node *n, const struct origin *o);
-void reply_msg(struct node *n, const struct origin *o, struct proto_msg *m);
-void reply_error(struct node *n, const struct origin *o, uint16_t code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-void reply_ok(struct node *n, const struct origin *o, uint64_t revision);
-void reply_no_leader(struct node *n, const struct origin *o);
+/* apply.c: committed entries into the store */
+int apply_entries(struct node *n, const struct raft_entry *ents, size_t count);
+int apply_flush(struct node *n);
 
-/* readiness.c */
-void readiness_start(struct node *n);
-void readiness_progress(struct node *n, uint64_t now);
-void readiness_read_index(struct node *n, uint64_t ctx, uint64_t index);
-void readiness_status(struct node *n);
-void readiness_refresh(struct node *n);
-void readiness_free(struct node *n);
+/* snapshot.c: take, install, send */
+int snapshot_take(struct node *n, char *err, size_t errlen);
+void snapshot_maybe(struct node *n);
+int snapshot_install(struct node *n, const struct raft_snapshot_meta *meta);
+void snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t count);
+void snapshot_abort(struct node *n, const char *why);
+void snapshot_request(struct node *n, const struct origin *o);
 
-/* status.c */
-void status_reply(struct node *n, const struct origin *o);
-void status_members_reply(struct node *n, const struct origin *o);
-void status_json(void *arg, struct evbuffer *out);
-int status_health(void *arg, char *why, size_t whylen);
-void status_metrics(void *arg, struct evbuffer *out);
-void status_record_fsync(struct node *n, double secs);
+/* boot.c: the data_dir at start */
+int boot_open(struct node *n, char *err, size_t errlen);
+int boot_make_dir(const char *path, char *err, size_t errlen);
+
+/* dispatch.c: requests and peer frames to where they go */
+void dispatch_request(struct node *n, const struct origin *o, const struct proto_msg *m);
+extern const struct control_callbacks dispatch_control_cb;
+extern const struct peer_callbacks dispatch_peer_cb;
+extern const struct http_callbacks dispatch_http_cb;
 
 #endif
