@@ -27,6 +27,7 @@
 #ifndef RAFTCONF_DRIVER_H
 #define RAFTCONF_DRIVER_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -169,6 +170,7 @@ struct node {
 	uint64_t last_leader;
 	uint64_t last_term;
 	bool stopping;
+	int failed;			/* node_fatal's error: the loop is left */
 
 	struct persist_state persist;
 
@@ -238,13 +240,21 @@ node_schedule(struct node *n)
 	event_active(n->ready_ev, EV_TIMEOUT, 0);
 }
 
-/* The node cannot go on (its disk failed it): leave the loop. */
+/*
+ * The node cannot go on (its disk failed it): leave the loop after this
+ * callback, before any other of this pass can send what the failure makes
+ * untrue, and make main() exit non-zero (node_failed).
+ */
 static inline void
 node_fatal(struct node *n, const char *what, int rc)
 {
-	log_err("%s: %s; stopping (the WAL is intact: restart to recover)", what, strerror(-rc));
+	if (n->failed == 0) {
+		log_err("%s: %s; stopping (what is on disk is recovered at the next start)", what,
+		    strerror(-rc));
+		n->failed = rc < 0 ? rc : -EIO;
+	}
 	n->stopping = true;
-	event_base_loopexit(n->base, NULL);
+	event_base_loopbreak(n->base);
 }
 
 /* roster.c: the member table */

@@ -144,6 +144,10 @@ run(const char *path, int verbose)
 		}
 	}
 	event_base_dispatch(rt.base);
+	if ((rc = node_failed(rt.node)) < 0) {
+		log_err("stopped after a failure (%s)", strerror(-rc));
+		goto out;
+	}
 	status = 0;
 	log_notice("stopped");
 out:

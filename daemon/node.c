@@ -211,8 +211,10 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (n->last_tick > 0 && t - n->last_tick - n->tick_ms / 1000.0 > n->max_stall)
 		n->max_stall = t - n->last_tick - n->tick_ms / 1000.0;
 	n->last_tick = t;
-	if ((rc = apply_flush(n)) < 0)
+	if ((rc = apply_flush(n)) < 0) {
 		node_fatal(n, "committing the store failed", rc);
+		return;
+	}
 	if (!n->removed)
 		raft_tick(n->raft);
 	now = node_now_ms();
@@ -344,6 +346,12 @@ node_stop(struct node *n)
 		}
 	}
 	event_base_loopexit(n->base, NULL);
+}
+
+int
+node_failed(const struct node *n)
+{
+	return n->failed;
 }
 
 void

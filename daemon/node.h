@@ -39,6 +39,14 @@ void node_stop(struct node *n);
 
 void node_free(struct node *n);
 
+/*
+ * After the loop ends: 0 if the node stopped because it was asked to, else
+ * the negative errno of the failure that stopped it (a WAL or store error,
+ * already logged); main() then exits non-zero so that systemd's
+ * Restart=on-failure starts it again.
+ */
+int node_failed(const struct node *n);
+
 /* Map a node name to the core's numeric id (FNV-1a, never 0). */
 uint64_t node_id_of(const char *name);
 

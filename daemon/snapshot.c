@@ -131,6 +131,8 @@ child_cb(evutil_socket_t fd, short what, void *arg)
 	j->err[j->errlen] = '\0';
 	if (child_reap(n, false) == 0) {
 		snapshot_done(n, j->index, j->term);
+		if (n->failed)
+			return;
 		waiters_reply(n, NULL);
 	} else {
 		log_err("snapshot at %" PRIu64 " failed: %s", j->index,
