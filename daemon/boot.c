@@ -162,6 +162,47 @@ fallback_wal(struct node *n, struct wal_recovered *rec, const struct snap_info *
 	return reopen_store(n, true, err, errlen);
 }
 
+/*
+ * A snapshot newer than the WAL's marker: the node stopped after a snapshot
+ * became durable (the leader's, renamed into place, or its own, written by
+ * the child) and before the WAL recorded it.  A snapshot holds only
+ * committed entries, so it wins: record it now with Raft's rule for the log
+ * (Figure 13 step 6: the entries after an entry of the same index and term
+ * stay, else the whole log goes), and read the WAL again.  Without this a
+ * WAL that ends below the snapshot refuses every append, and one that holds
+ * another term's entry at its index drops, at the next start, what the node
+ * appended and acknowledged after it.
+ */
+static int
+wal_catch_up(struct node *n, struct wal_recovered *rec, const struct snap_info *snap,
+	     bool have_snap, char *err, size_t errlen)
+{
+	char dir[RAFTCONF_MAX_PATH + 32];
+	int rc;
+
+	if (!have_snap || snap->index <= rec->snap_index)
+		return 0;
+	log_notice_f(LOG_FIELDS(.index = snap->index, .term = snap->term), "snapshot %" PRIu64
+	    " (term %" PRIu64 ") is newer than the WAL's (%" PRIu64 "): the last stop came "
+	    "before the WAL recorded it; recording it now", snap->index, snap->term,
+	    rec->snap_index);
+	if ((rc = wal_snapshot(n->wal, snap->index, snap->term)) < 0 ||
+	    (rc = wal_sync(n->wal)) < 0) {
+		seterr(err, errlen, "recording snapshot %" PRIu64 " in the WAL: %s", snap->index,
+		    strerror(-rc));
+		return rc;
+	}
+	wal_close(n->wal);
+	n->wal = NULL;
+	wal_recovered_free(rec);
+	memset(rec, 0, sizeof(*rec));
+	snprintf(dir, sizeof(dir), "%s/wal", n->cfg->data_dir);
+	if ((rc = wal_open(dir, &n->wal, rec, err, errlen)) < 0)
+		return rc;
+	wal_set_segment_bytes(n->wal, NODE_WAL_SEGMENT_BYTES);
+	return 0;
+}
+
 /* The YAML's members, for a data_dir that is empty. */
 static struct raft_member *
 bootstrap_members(const struct config *cfg)
@@ -277,7 +318,8 @@ boot_open(struct node *n, char *err, size_t errlen)
 	    (rc = open_storage(n, &rec, err, errlen)) < 0)
 		goto out;
 	have_snap = snap_latest(n->snaps, &snap) == 0;
-	if ((rc = fallback_wal(n, &rec, &snap, have_snap, err, errlen)) < 0)
+	if ((rc = fallback_wal(n, &rec, &snap, have_snap, err, errlen)) < 0 ||
+	    (rc = wal_catch_up(n, &rec, &snap, have_snap, err, errlen)) < 0)
 		goto out;
 	rc = start_raft(n, &rec, &snap, have_snap, err, errlen);
 out:
