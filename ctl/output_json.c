@@ -3,90 +3,33 @@
  * output.h).
  *
  * One JSON value per answer, on one line: an object, or an array for
- * members; one object per line for a watch.  A value that is UTF-8 text is
- * "value", any other bytes "value_base64".  Status values made of digits
- * only are numbers, all else strings.  Not here: text (output.c).
+ * members; one object per line for a watch.  A key or value that is UTF-8
+ * text is "key" or "value", any other bytes "key_base64" or "value_base64",
+ * written as the HTTP API writes them (daemon/json.c).  Status values made
+ * of digits only are numbers, all else strings.  Not here: text (output.c).
  */
 #include "output.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "json.h"
+
 static bool first;			/* no item of the list printed yet */
 
-static bool
-valid_utf8(const uint8_t *p, size_t len)
+/* Everything goes to standard output, through stdio like the rest. */
+static void
+to_stdout(void *arg, const char *p, size_t len)
 {
-	size_t i = 0;
-
-	while (i < len) {
-		uint8_t c = p[i];
-		size_t n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
-		    (c & 0xf8) == 0xf0 ? 3 : 9;
-
-		if (n == 9 || (c & 0xfe) == 0xc0 || i + n >= len + (n == 0))
-			return n == 0;
-		if (i + n >= len)
-			return false;
-		for (size_t k = 1; k <= n; k++)
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-		i += n + 1;
-	}
-	return true;
+	fwrite(p, 1, len, stdout);
 }
 
-static void
-json_string(FILE *f, const char *p, size_t len)
-{
-	fputc('"', f);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = p[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
+static const struct json_out out = { to_stdout, NULL };
 
 static void
-json_base64(FILE *f, const uint8_t *p, size_t len)
+string(struct proto_str s)
 {
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-	fputc('"', f);
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = p[i] << 16 | (i + 1 < len ? p[i + 1] << 8 : 0) |
-		    (i + 2 < len ? p[i + 2] : 0);
-
-		fputc(tab[v >> 18 & 63], f);
-		fputc(tab[v >> 12 & 63], f);
-		fputc(i + 1 < len ? tab[v >> 6 & 63] : '=', f);
-		fputc(i + 2 < len ? tab[v & 63] : '=', f);
-	}
-	fputc('"', f);
-}
-
-/* "value": "..." when the value is UTF-8 text, else "value_base64": "...". */
-static void
-json_value(FILE *f, struct proto_str v)
-{
-	if (valid_utf8((const uint8_t *)v.ptr, v.len)) {
-		fputs("\"value\":", f);
-		json_string(f, v.ptr, v.len);
-	} else {
-		fputs("\"value_base64\":", f);
-		json_base64(f, (const uint8_t *)v.ptr, v.len);
-	}
+	json_string(&out, s.ptr, s.len);
 }
 
 static bool
@@ -103,11 +46,8 @@ all_digits(struct proto_str v)
 static void
 json_value_reply(struct proto_str key, uint64_t revision, struct proto_str value)
 {
-	printf("{\"key\":");
-	json_string(stdout, key.ptr, key.len);
-	printf(",\"revision\":%" PRIu64 ",", revision);
-	json_value(stdout, value);
-	printf("}\n");
+	json_entry(&out, key.ptr, key.len, revision, value.ptr, value.len);
+	putchar('\n');
 }
 
 static void
@@ -126,11 +66,8 @@ json_list_begin(size_t longest_key, bool truncated)
 static void
 json_list_entry(const struct proto_entry *e)
 {
-	printf("%s{\"key\":", first ? "" : ",");
-	json_string(stdout, e->key.ptr, e->key.len);
-	printf(",\"revision\":%" PRIu64 ",", e->revision);
-	json_value(stdout, e->value);
-	printf("}");
+	printf("%s", first ? "" : ",");
+	json_entry(&out, e->key.ptr, e->key.len, e->revision, e->value.ptr, e->value.len);
 	first = false;
 }
 
@@ -151,13 +88,13 @@ static void
 json_status_pair(const struct proto_pair *p)
 {
 	printf("%s", first ? "" : ",");
-	json_string(stdout, p->name.ptr, p->name.len);
+	string(p->name);
 	putchar(':');
 	/* Counters are numbers; everything else is a string. */
 	if (all_digits(p->value))
 		printf("%.*s", (int)p->value.len, p->value.ptr);
 	else
-		json_string(stdout, p->value.ptr, p->value.len);
+		string(p->value);
 	first = false;
 }
 
@@ -178,9 +115,9 @@ static void
 json_member(const struct proto_member *m)
 {
 	printf("%s{\"id\":", first ? "" : ",");
-	json_string(stdout, m->node_id.ptr, m->node_id.len);
+	string(m->node_id);
 	printf(",\"address\":");
-	json_string(stdout, m->address.ptr, m->address.len);
+	string(m->address);
 	printf(",\"role\":\"%s\",\"leader\":%s,\"self\":%s,\"match\":%" PRIu64
 	    ",\"last_contact_ms\":", (m->flags & PROTO_M_VOTER) ? "voter" : "learner",
 	    (m->flags & PROTO_M_LEADER) ? "true" : "false",
@@ -202,12 +139,12 @@ json_members_end(void)
 static void
 json_event(uint8_t kind, struct proto_str key, uint64_t revision, struct proto_str value)
 {
-	printf("{\"event\":\"%s\",\"key\":", kind == PROTO_EV_PUT ? "PUT" : "DEL");
-	json_string(stdout, key.ptr, key.len);
+	printf("{\"event\":\"%s\",", kind == PROTO_EV_PUT ? "PUT" : "DEL");
+	json_bytes_field(&out, "key", key.ptr, key.len);
 	printf(",\"revision\":%" PRIu64, revision);
 	if (kind == PROTO_EV_PUT) {
 		putchar(',');
-		json_value(stdout, value);
+		json_bytes_field(&out, "value", value.ptr, value.len);
 	}
 	printf("}\n");
 }

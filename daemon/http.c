@@ -4,7 +4,8 @@
  * It parses a request into a proto request for the node, and the node's
  * proto answer into an HTTP response.  Not here: what a request does
  * (node.c), the JSON of /v1/status and the text of /metrics (node.c fills
- * them in through the callbacks).
+ * them in through the callbacks), JSON strings, base64 and UTF-8 (json.c,
+ * shared with raftconfctl).
  *
  * Routes (anything else is 404, a wrong method 405 with an Allow header):
  *
@@ -91,6 +92,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "json.h"
 #include "log.h"
 
 /*
@@ -399,153 +401,18 @@ reason_of(int status)
 	}
 }
 
-/* The length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, at most U+10FFFF), or 0 when there is none. */
-static size_t
-utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned c = s[0], lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-static bool
-utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (size_t i = 0, n; i < len; i += n)
-		if ((n = utf8_seq(p + i, len - i)) == 0)
-			return false;
-	return true;
-}
-
-/*
- * Append s as a JSON string, quotes included.  Bytes that are not valid
- * UTF-8 become U+FFFD: callers that must not lose bytes check utf8_valid()
- * first and use base64 instead.
- */
+/* A json_out that appends to the evbuffer arg. */
 static void
-json_str(struct evbuffer *out, const char *s, size_t len)
+add_to_evbuffer(void *arg, const char *p, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	char buf[256];
-	size_t o = 0;
-
-	buf[o++] = '"';
-	for (size_t i = 0, n; i < len; i += n) {
-		const char *esc = NULL;
-		char u[8];
-
-		if (o > sizeof(buf) - 8) {
-			evbuffer_add(out, buf, o);
-			o = 0;
-		}
-		n = utf8_seq(p + i, len - i);
-		if (n == 0) {
-			esc = "\\ufffd";
-			n = 1;
-		} else if (n > 1) {
-			memcpy(buf + o, p + i, n);
-			o += n;
-			continue;
-		} else if (p[i] == '"') {
-			esc = "\\\"";
-		} else if (p[i] == '\\') {
-			esc = "\\\\";
-		} else if (p[i] == '\n') {
-			esc = "\\n";
-		} else if (p[i] == '\r') {
-			esc = "\\r";
-		} else if (p[i] == '\t') {
-			esc = "\\t";
-		} else if (p[i] < 0x20 || p[i] == 0x7f) {
-			snprintf(u, sizeof(u), "\\u%04x", p[i]);
-			esc = u;
-		} else {
-			buf[o++] = (char)p[i];
-			continue;
-		}
-		memcpy(buf + o, esc, strlen(esc));
-		o += strlen(esc);
-	}
-	buf[o++] = '"';
-	evbuffer_add(out, buf, o);
-}
-
-/* Append s as a quoted base64 string (RFC 4648, with padding). */
-static void
-json_base64(struct evbuffer *out, const void *s, size_t len)
-{
-	static const char abc[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = s;
-	char buf[256];
-	size_t o = 0;
-
-	buf[o++] = '"';
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		size_t rest = len - i;
-
-		if (o > sizeof(buf) - 5) {
-			evbuffer_add(out, buf, o);
-			o = 0;
-		}
-		if (rest > 1)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (rest > 2)
-			v |= p[i + 2];
-		buf[o++] = abc[v >> 18 & 63];
-		buf[o++] = abc[v >> 12 & 63];
-		buf[o++] = rest > 1 ? abc[v >> 6 & 63] : '=';
-		buf[o++] = rest > 2 ? abc[v & 63] : '=';
-	}
-	buf[o++] = '"';
-	evbuffer_add(out, buf, o);
-}
-
-/* "name":"text" or "name_base64":"..." for bytes that are not UTF-8. */
-static void
-json_bytes_field(struct evbuffer *out, const char *name, struct proto_str s)
-{
-	if (utf8_valid(s.ptr, s.len)) {
-		evbuffer_add_printf(out, "\"%s\":", name);
-		json_str(out, s.ptr, s.len);
-	} else {
-		evbuffer_add_printf(out, "\"%s_base64\":", name);
-		json_base64(out, s.ptr, s.len);
-	}
+	evbuffer_add(arg, p, len);
 }
 
 /* The JSON body for a LIST_REPLY.  0, or -EPROTO for malformed items. */
 static int
 json_list(struct evbuffer *out, const struct proto_msg *m)
 {
+	const struct json_out o = { add_to_evbuffer, out };
 	struct proto_iter it;
 	union proto_item item;
 	bool first = true;
@@ -555,12 +422,11 @@ json_list(struct evbuffer *out, const struct proto_msg *m)
 		return -EPROTO;
 	evbuffer_add(out, "{\"keys\":[", 9);
 	while ((rc = proto_iter_next(&it, &item)) == 1) {
-		evbuffer_add(out, first ? "{" : ",{", first ? 1 : 2);
+		if (!first)
+			evbuffer_add(out, ",", 1);
 		first = false;
-		json_bytes_field(out, "key", item.entry.key);
-		evbuffer_add_printf(out, ",\"revision\":%" PRIu64 ",", item.entry.revision);
-		json_bytes_field(out, "value", item.entry.value);
-		evbuffer_add(out, "}", 1);
+		json_entry(&o, item.entry.key.ptr, item.entry.key.len, item.entry.revision,
+		    item.entry.value.ptr, item.entry.value.len);
 	}
 	if (rc < 0)
 		return -EPROTO;
@@ -585,9 +451,10 @@ static void
 send_error(struct evhttp_request *req, int status, const char *msg, size_t len)
 {
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	const struct json_out o = { add_to_evbuffer, out };
 
 	evbuffer_add(out, "{\"error\":", 9);
-	json_str(out, msg, len);
+	json_string(&o, msg, len);
 	evbuffer_add(out, "}\n", 2);
 	send_reply(req, status, "application/json");
 }
