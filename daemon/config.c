@@ -17,14 +17,12 @@
 #define _GNU_SOURCE
 #endif
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -34,17 +32,19 @@
 
 #include "config.h"
 
-/* How much of an offending value a message quotes. */
-#define SHOW_MAX	64
+#include "addr.h"
+#include "errbuf.h"
+
 /* Paths are built from schema names only, so this is plenty. */
 #define PATH_MAX_LEN	64
 /* A message body before "FILE:LINE:COL: path: " is prepended. */
-#define BODY_MAX	(4 * SHOW_MAX + 256)
+#define BODY_MAX	(ERRBUF_QUOTE_SIZE + 256)
 
 enum ftype {
 	F_CLUSTER,
 	F_ID,
 	F_ADDRESS,
+	F_LISTEN,
 	F_PATH,
 	F_SOCKET,
 	F_LOGLEVEL,
@@ -96,7 +96,7 @@ static const struct field node_fields[NODE_N] = {
 	[NODE_ID]	= STR("id", F_ID, true, struct config, node_id),
 	/* Not required here: it may come from the node's members entry. */
 	[NODE_ADDRESS]	= STR("address", F_ADDRESS, false, struct config, address),
-	[NODE_LISTEN]	= STR("listen", F_ADDRESS, false, struct config, listen),
+	[NODE_LISTEN]	= STR("listen", F_LISTEN, false, struct config, listen),
 	[NODE_DATA_DIR]	= STR("data_dir", F_PATH, false, struct config, data_dir),
 	[NODE_SOCKET]	= STR("socket", F_SOCKET, false, struct config, socket),
 	[NODE_LOG_LEVEL] = { .name = "log_level", .type = F_LOGLEVEL,
@@ -117,7 +117,7 @@ static const struct field raft_fields[RAFT_N] = {
 
 enum { HTTP_LISTEN, HTTP_N };
 static const struct field http_fields[HTTP_N] = {
-	[HTTP_LISTEN]	= STR("listen", F_ADDRESS, false, struct config, http_listen),
+	[HTTP_LISTEN]	= STR("listen", F_LISTEN, false, struct config, http_listen),
 };
 
 enum { MEMBER_ID, MEMBER_ADDRESS, MEMBER_N };
@@ -242,36 +242,6 @@ add_error(struct parse *p, const yaml_mark_t *m, const char *path, const char *f
 	add_error_lc(p, (unsigned)m->line + 1, (unsigned)m->column + 1, path, body);
 }
 
-/* Messages quote what the operator wrote: escaped, and cut when long. */
-static const char *
-show(char *out, size_t outlen, const char *s, size_t len)
-{
-	size_t i, o = 0, shown = 0;
-
-	for (i = 0; i < len && o + 8 < outlen; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (shown >= SHOW_MAX) {
-			memcpy(out + o, "\xe2\x80\xa6", 3);	/* … */
-			o += 3;
-			break;
-		}
-		if (ch == '"' || ch == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)ch;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", ch);
-		} else {
-			out[o++] = (char)ch;
-		}
-		/* Count characters, not UTF-8 continuation bytes. */
-		if ((ch & 0xc0) != 0x80)
-			shown++;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* Paths are made of schema names and indexes below 512, so never cut. */
 static void
 path_printf(char *out, size_t outlen, const char *fmt, ...)
@@ -378,11 +348,11 @@ static void
 check_node_props(struct parse *p, const char *path, const yaml_char_t *anchor,
     const yaml_char_t *tag)
 {
-	char s[4 * SHOW_MAX];
+	char s[ERRBUF_QUOTE_SIZE];
 
 	if (anchor != NULL)
 		add_error(p, &p->ev.start_mark, path, "anchors are not allowed (&%s)",
-		    show(s, sizeof(s), (const char *)anchor, strlen((const char *)anchor)));
+		    errbuf_quote(s, sizeof(s), (const char *)anchor, strlen((const char *)anchor)));
 	if (tag != NULL) {
 		const char *t = (const char *)tag, *std = "tag:yaml.org,2002:";
 		bool short_form = strncmp(t, std, strlen(std)) == 0;
@@ -391,7 +361,7 @@ check_node_props(struct parse *p, const char *path, const yaml_char_t *anchor,
 		if (short_form)
 			t += strlen(std);
 		add_error(p, &p->ev.start_mark, path, "tags are not allowed (%s%s)",
-		    short_form ? "!!" : "", show(s, sizeof(s), t, strlen(t)));
+		    short_form ? "!!" : "", errbuf_quote(s, sizeof(s), t, strlen(t)));
 	}
 }
 
@@ -402,7 +372,7 @@ check_node_props(struct parse *p, const char *path, const yaml_char_t *anchor,
 static bool
 next(struct parse *p, const char *path)
 {
-	char s[4 * SHOW_MAX];
+	char s[ERRBUF_QUOTE_SIZE];
 	yaml_event_t *ev = &p->ev;
 
 	if (p->have_ev) {
@@ -419,7 +389,7 @@ next(struct parse *p, const char *path)
 	switch (ev->type) {
 	case YAML_ALIAS_EVENT:
 		add_error(p, &ev->start_mark, path, "aliases are not allowed (*%s)",
-		    show(s, sizeof(s), (const char *)ev->data.alias.anchor,
+		    errbuf_quote(s, sizeof(s), (const char *)ev->data.alias.anchor,
 		    strlen((const char *)ev->data.alias.anchor)));
 		break;
 	case YAML_SCALAR_EVENT:
@@ -565,184 +535,11 @@ config_log_level_name(int level)
 	return "?";
 }
 
-static bool
-valid_hostname(const char *h, size_t n)
-{
-	size_t i, label = 0;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (i = 0; i < n; i++) {
-		char ch = h[i];
-
-		if (ch == '.') {
-			/* Labels neither empty nor ending with '-'. */
-			if (label == 0 || h[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-'))
-			return false;
-		if (label == 0 && ch == '-')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0 && h[n - 1] != '-';
-}
-
 int
-config_parse_address(const char *s, char *host, size_t hostlen, uint16_t *port,
-    char *err, size_t errlen)
+config_parse_address(const char *s, char *host, size_t hostlen, uint16_t *port, char *err,
+    size_t errlen)
 {
-	char shown[4 * SHOW_MAX], tmp[RAFTCONF_MAX_ADDRESS + 1];
-	const char *h, *ps, *close, *colon;
-	size_t n = strlen(s), hl, i;
-	unsigned long v = 0;
-	struct in6_addr a6;
-	struct in_addr a4;
-	bool dotted = true;
-
-	show(shown, sizeof(shown), s, n);
-	if (n == 0) {
-		snprintf(err, errlen, "empty address (expected host:port)");
-		return -EINVAL;
-	}
-	if (n > RAFTCONF_MAX_ADDRESS) {
-		snprintf(err, errlen, "address is %zu bytes long (at most %d)", n,
-		    RAFTCONF_MAX_ADDRESS);
-		return -EINVAL;
-	}
-	if (s[0] == '[') {
-		close = strchr(s, ']');
-		if (close == NULL) {
-			snprintf(err, errlen, "\"%s\": missing ']' after the IPv6 address", shown);
-			return -EINVAL;
-		}
-		h = s + 1;
-		hl = (size_t)(close - h);
-		if (close[1] != ':') {
-			snprintf(err, errlen, "\"%s\": missing :port after ']'", shown);
-			return -EINVAL;
-		}
-		ps = close + 2;
-		memcpy(tmp, h, hl);
-		tmp[hl] = '\0';
-		if (hl == 0 || inet_pton(AF_INET6, tmp, &a6) != 1) {
-			snprintf(err, errlen, "\"%s\" is not an IPv6 address",
-			    show(shown, sizeof(shown), h, hl));
-			return -EINVAL;
-		}
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL) {
-			snprintf(err, errlen, "\"%s\": missing port (expected host:port)", shown);
-			return -EINVAL;
-		}
-		h = s;
-		hl = (size_t)(colon - s);
-		ps = colon + 1;
-		if (memchr(h, ':', hl) != NULL) {
-			snprintf(err, errlen,
-			    "\"%s\": an IPv6 address must be in brackets, as in [::1]:7000", shown);
-			return -EINVAL;
-		}
-		if (hl == 0) {
-			snprintf(err, errlen, "\"%s\": missing host before the port", shown);
-			return -EINVAL;
-		}
-		for (i = 0; i < hl; i++)
-			if (!((h[i] >= '0' && h[i] <= '9') || h[i] == '.'))
-				dotted = false;
-		memcpy(tmp, h, hl);
-		tmp[hl] = '\0';
-		if (dotted && inet_pton(AF_INET, tmp, &a4) != 1) {
-			snprintf(err, errlen, "\"%s\" is not an IPv4 address",
-			    show(shown, sizeof(shown), h, hl));
-			return -EINVAL;
-		}
-		if (!dotted && !valid_hostname(h, hl)) {
-			snprintf(err, errlen, "\"%s\" is not a valid host name (letters, digits, "
-			    "'-' and '.'; labels of 1-63, 253 in all)",
-			    show(shown, sizeof(shown), h, hl));
-			return -EINVAL;
-		}
-	}
-	if (ps[0] == '\0') {
-		snprintf(err, errlen, "\"%s\": missing port after ':'", shown);
-		return -EINVAL;
-	}
-	for (i = 0; ps[i] != '\0'; i++) {
-		if (ps[i] < '0' || ps[i] > '9') {
-			snprintf(err, errlen, "port \"%s\" is not a number",
-			    show(shown, sizeof(shown), ps, strlen(ps)));
-			return -EINVAL;
-		}
-		if (v <= 65535)
-			v = v * 10 + (unsigned long)(ps[i] - '0');
-	}
-	if (v < 1 || v > 65535) {
-		snprintf(err, errlen, "port %s out of range (1-65535)",
-		    show(shown, sizeof(shown), ps, strlen(ps)));
-		return -EINVAL;
-	}
-	if (host != NULL) {
-		if (hl >= hostlen) {
-			snprintf(err, errlen, "host name too long (%zu bytes)", hl);
-			return -EINVAL;
-		}
-		memcpy(host, h, hl);
-		host[hl] = '\0';
-	}
-	if (port != NULL)
-		*port = (uint16_t)v;
-	return 0;
-}
-
-/* Addresses as a peer would dial them: IP literals by value, names by case. */
-static bool
-same_host(const char *a, const char *b)
-{
-	unsigned char ba[sizeof(struct in6_addr)], bb[sizeof(struct in6_addr)];
-
-	if (inet_pton(AF_INET, a, ba) == 1 && inet_pton(AF_INET, b, bb) == 1)
-		return memcmp(ba, bb, sizeof(struct in_addr)) == 0;
-	if (inet_pton(AF_INET6, a, ba) == 1 && inet_pton(AF_INET6, b, bb) == 1)
-		return memcmp(ba, bb, sizeof(struct in6_addr)) == 0;
-	return strcasecmp(a, b) == 0;
-}
-
-static bool
-same_address(const char *a, const char *b)
-{
-	char ha[RAFTCONF_MAX_ADDRESS + 1], hb[RAFTCONF_MAX_ADDRESS + 1], e[8];
-	uint16_t pa, pb;
-
-	if (config_parse_address(a, ha, sizeof(ha), &pa, e, sizeof(e)) < 0 ||
-	    config_parse_address(b, hb, sizeof(hb), &pb, e, sizeof(e)) < 0)
-		return false;
-	return pa == pb && same_host(ha, hb);
-}
-
-static bool
-wildcard_host(const char *h)
-{
-	return strcmp(h, "0.0.0.0") == 0 || same_host(h, "::");
-}
-
-/* Two sockets that could not both be bound. */
-static bool
-bind_conflict(const char *a, const char *b)
-{
-	char ha[RAFTCONF_MAX_ADDRESS + 1], hb[RAFTCONF_MAX_ADDRESS + 1], e[8];
-	uint16_t pa, pb;
-
-	if (config_parse_address(a, ha, sizeof(ha), &pa, e, sizeof(e)) < 0 ||
-	    config_parse_address(b, hb, sizeof(hb), &pb, e, sizeof(e)) < 0)
-		return false;
-	return pa == pb && (same_host(ha, hb) || wildcard_host(ha) || wildcard_host(hb));
+	return addr_parse(s, host, hostlen, port, err, errlen);
 }
 
 /* Levenshtein distance, for "did you mean"; keys are short. */
@@ -781,6 +578,8 @@ field_expects(enum ftype t)
 		return "a node id";
 	case F_ADDRESS:
 		return "host:port";
+	case F_LISTEN:
+		return "ip:port";
 	case F_PATH:
 	case F_SOCKET:
 		return "an absolute path";
@@ -808,11 +607,11 @@ parse_uint(struct parse *p, const struct field *f, const char *path, uint64_t *o
 	const yaml_event_t *ev = &p->ev;
 	const char *s = (const char *)ev->data.scalar.value;
 	size_t len = ev->data.scalar.length, i;
-	char shown[4 * SHOW_MAX];
+	char shown[ERRBUF_QUOTE_SIZE];
 	bool neg = false;
 	uint64_t v = 0;
 
-	show(shown, sizeof(shown), s, len);
+	errbuf_quote(shown, sizeof(shown), s, len);
 	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
 		add_error(p, &ev->start_mark, path,
 		    "expected an integer, got a quoted string \"%s\"", shown);
@@ -856,11 +655,11 @@ parse_text(struct parse *p, const struct field *f, void *obj, const char *path)
 	const yaml_event_t *ev = &p->ev;
 	const char *s = (const char *)ev->data.scalar.value;
 	size_t len = ev->data.scalar.length;
-	char shown[4 * SHOW_MAX], e[BODY_MAX];
+	char shown[ERRBUF_QUOTE_SIZE], e[BODY_MAX];
 	char *dst = (char *)obj + f->off;
 	int level;
 
-	show(shown, sizeof(shown), s, len);
+	errbuf_quote(shown, sizeof(shown), s, len);
 	if (strlen(s) != len) {
 		add_error(p, &ev->start_mark, path, "\"%s\" contains a NUL byte", shown);
 		return false;
@@ -881,7 +680,14 @@ parse_text(struct parse *p, const struct field *f, void *obj, const char *path)
 		}
 		break;
 	case F_ADDRESS:
-		if (config_parse_address(s, NULL, 0, NULL, e, sizeof(e)) < 0) {
+		if (addr_parse(s, NULL, 0, NULL, e, sizeof(e)) < 0) {
+			add_error(p, &ev->start_mark, path, "%s", e);
+			return false;
+		}
+		break;
+	case F_LISTEN:
+		/* Exactly what peer_listen() and http_open() will bind. */
+		if (addr_parse_listen(s, NULL, NULL, e, sizeof(e)) < 0) {
 			add_error(p, &ev->start_mark, path, "%s", e);
 			return false;
 		}
@@ -1002,7 +808,7 @@ static bool
 parse_mapping(struct parse *p, const struct field *fields, size_t n, void *obj,
     const char *path, struct seen *seen, yaml_mark_t *mark)
 {
-	char key[4 * SHOW_MAX], sub[PATH_MAX_LEN];
+	char key[ERRBUF_QUOTE_SIZE], sub[PATH_MAX_LEN];
 	const char *k, *best;
 	yaml_mark_t km;
 	size_t i, d, bestd;
@@ -1027,7 +833,7 @@ parse_mapping(struct parse *p, const struct field *fields, size_t n, void *obj,
 			if (strcmp(k, fields[i].name) == 0 && strlen(k) == p->ev.data.scalar.length)
 				break;
 		if (i == n) {
-			show(key, sizeof(key), k, p->ev.data.scalar.length);
+			errbuf_quote(key, sizeof(key), k, p->ev.data.scalar.length);
 			best = NULL;
 			bestd = 3;	/* suggest only close misspellings */
 			for (i = 0; i < n; i++) {
@@ -1076,7 +882,7 @@ static void
 check_member(struct parse *p, size_t idx, const char *path)
 {
 	struct member_state *ms = &p->mem[idx], *o;
-	char sub[PATH_MAX_LEN], shown[4 * SHOW_MAX];
+	char sub[PATH_MAX_LEN], shown[ERRBUF_QUOTE_SIZE];
 	size_t j;
 
 	if (ms->seen[MEMBER_ID].valid) {
@@ -1086,7 +892,7 @@ check_member(struct parse *p, size_t idx, const char *path)
 				child_path(sub, sizeof(sub), path, "id");
 				add_error(p, &ms->seen[MEMBER_ID].value, sub,
 				    "duplicate id \"%s\" (first at line %zu)",
-				    show(shown, sizeof(shown), ms->m.id, strlen(ms->m.id)),
+				    errbuf_quote(shown, sizeof(shown), ms->m.id, strlen(ms->m.id)),
 				    o->seen[MEMBER_ID].value.line + 1);
 				break;
 			}
@@ -1096,11 +902,11 @@ check_member(struct parse *p, size_t idx, const char *path)
 		for (j = 0; j < idx; j++) {
 			o = &p->mem[j];
 			if (o->seen[MEMBER_ADDRESS].valid &&
-			    same_address(o->m.address, ms->m.address)) {
+			    addr_same(o->m.address, ms->m.address)) {
 				child_path(sub, sizeof(sub), path, "address");
 				add_error(p, &ms->seen[MEMBER_ADDRESS].value, sub,
 				    "duplicate address \"%s\" (first at line %zu, members[%zu])",
-				    show(shown, sizeof(shown), ms->m.address,
+				    errbuf_quote(shown, sizeof(shown), ms->m.address,
 				    strlen(ms->m.address)),
 				    o->seen[MEMBER_ADDRESS].value.line + 1, j);
 				break;
@@ -1217,7 +1023,7 @@ cross_check(struct parse *p)
 	struct seen *node = p->seen[SEC_NODE], *raft = p->seen[SEC_RAFT];
 	struct seen *http = p->seen[SEC_HTTP];
 	const struct member_state *self = NULL;
-	char shown[4 * SHOW_MAX], other[4 * SHOW_MAX];
+	char shown[ERRBUF_QUOTE_SIZE], other[ERRBUF_QUOTE_SIZE];
 	size_t i;
 
 	if (!p->sec_present[SEC_NODE])
@@ -1227,21 +1033,21 @@ cross_check(struct parse *p)
 	c->self_listed = self != NULL;
 
 	if (node[NODE_ADDRESS].valid && self != NULL && self->seen[MEMBER_ADDRESS].valid &&
-	    !same_address(c->address, self->m.address)) {
+	    !addr_same(c->address, self->m.address)) {
 		add_error(p, &node[NODE_ADDRESS].value, "node.address",
 		    "\"%s\" differs from this node's members entry \"%s\" (line %zu)",
-		    show(shown, sizeof(shown), c->address, strlen(c->address)),
-		    show(other, sizeof(other), self->m.address, strlen(self->m.address)),
+		    errbuf_quote(shown, sizeof(shown), c->address, strlen(c->address)),
+		    errbuf_quote(other, sizeof(other), self->m.address, strlen(self->m.address)),
 		    self->seen[MEMBER_ADDRESS].value.line + 1);
 	} else if (node[NODE_ADDRESS].valid && self == NULL) {
 		for (i = 0; i < p->nmem; i++) {
 			if (p->mem[i].seen[MEMBER_ADDRESS].valid &&
-			    same_address(c->address, p->mem[i].m.address)) {
+			    addr_same(c->address, p->mem[i].m.address)) {
 				add_error(p, &node[NODE_ADDRESS].value, "node.address",
 				    "\"%s\" is already the address of member \"%s\" "
 				    "(members[%zu], line %zu)",
-				    show(shown, sizeof(shown), c->address, strlen(c->address)),
-				    p->mem[i].m.id, i,
+				    errbuf_quote(shown, sizeof(shown), c->address,
+				    strlen(c->address)), p->mem[i].m.id, i,
 				    p->mem[i].seen[MEMBER_ADDRESS].value.line + 1);
 				break;
 			}
@@ -1280,11 +1086,11 @@ cross_check(struct parse *p)
 	}
 
 	if (http[HTTP_LISTEN].valid && c->listen[0] != '\0' &&
-	    bind_conflict(c->http_listen, c->listen))
+	    addr_bind_conflict(c->http_listen, c->listen))
 		add_error(p, &http[HTTP_LISTEN].value, "http.listen",
 		    "\"%s\" is also where the node listens for peers (%s)",
-		    show(shown, sizeof(shown), c->http_listen, strlen(c->http_listen)),
-		    show(other, sizeof(other), c->listen, strlen(c->listen)));
+		    errbuf_quote(shown, sizeof(shown), c->http_listen, strlen(c->http_listen)),
+		    errbuf_quote(other, sizeof(other), c->listen, strlen(c->listen)));
 }
 
 static void

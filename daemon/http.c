@@ -92,6 +92,8 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "addr.h"
+#include "errbuf.h"
 #include "json.h"
 #include "log.h"
 
@@ -968,24 +970,18 @@ int
 http_open(struct event_base *base, const char *listen, const struct http_callbacks *cb,
 	  void *arg, struct http_server **out, char *err, size_t errlen)
 {
+	char aerr[RAFTCONF_MAX_ERROR];
 	struct sockaddr_storage ss;
-	int sslen = sizeof(ss), rc;
+	socklen_t sslen;
+	int rc;
 	struct http_server *hs;
 	struct timeval tv = { HTTP_IDLE_TIMEOUT_S, 0 }, sweep = {
 		HTTP_SWEEP_MS / 1000, HTTP_SWEEP_MS % 1000 * 1000,
 	};
-	uint16_t port = 0;
 
-	if (evutil_parse_sockaddr_port(listen, (struct sockaddr *)&ss, &sslen) < 0) {
-		snprintf(err, errlen, "http.listen %s: not an IP address and port", listen);
-		return -EINVAL;
-	}
-	if (ss.ss_family == AF_INET)
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	else if (ss.ss_family == AF_INET6)
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	if (port == 0) {
-		snprintf(err, errlen, "http.listen %s: a port is needed", listen);
+	/* The parser of raftconfd --check: what it accepts is bound here. */
+	if (addr_parse_listen(listen, &ss, &sslen, aerr, sizeof(aerr)) < 0) {
+		seterr(err, errlen, "http.listen %s: %s", listen, aerr);
 		return -EINVAL;
 	}
 	if ((hs = calloc(1, sizeof(*hs))) == NULL) {
@@ -1011,7 +1007,7 @@ http_open(struct event_base *base, const char *listen, const struct http_callbac
 	}
 	hs->listener = evconnlistener_new_bind(base, NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-	    (struct sockaddr *)&ss, sslen);
+	    (struct sockaddr *)&ss, (int)sslen);
 	if (hs->listener == NULL) {
 		int e = errno ? errno : EADDRINUSE;
 

@@ -174,6 +174,29 @@ START_TEST(test_optional_sections_left_empty_are_absent)
 }
 END_TEST
 
+/* The peer port defaults to node.address, host name or not: peer_listen resolves it. */
+START_TEST(test_a_host_name_address_is_the_default_listen_address)
+{
+	static const char y[] =
+	    "cluster: t\n"
+	    "node: { id: n1 }\n"
+	    "members: [ { id: n1, address: \"localhost:7001\" } ]\n"
+	    "http: { listen: \"127.0.0.1:7080\" }\n";
+	struct config c;
+	struct config_errors e;
+	int r;
+
+	r = config_load_string("inline", y, strlen(y), &c, &e);
+	if (r != 0)
+		dump_errors(&e);
+	ck_assert_int_eq(r, 0);
+	ck_assert_str_eq(c.address, "localhost:7001");
+	ck_assert_str_eq(c.listen, "localhost:7001");
+	config_free(&c);
+	config_errors_free(&e);
+}
+END_TEST
+
 START_TEST(test_timings_at_exactly_five_heartbeats_are_accepted)
 {
 	static const char y[] =
@@ -304,6 +327,12 @@ static const struct broken {
 	    .sub = "node.socket: path is 119 bytes long; a Unix socket path is at most 107" },
 	{ .file = "http_listen_conflict.yaml", .line = 7, .col = 11,
 	    .sub = "http.listen: \"127.0.0.1:7000\" is also where the node listens" },
+	/* --check used to accept these, and the daemon then failed to bind them. */
+	{ .file = "http_listen_hostname.yaml", .line = 6, .col = 11,
+	    .sub = "http.listen: \"localhost\" is a host name; a listening address is an IP "
+	    "address, as in 0.0.0.0:7080, [::]:7080 or 127.0.0.1:7080" },
+	{ .file = "node_listen_hostname.yaml", .line = 5, .col = 11,
+	    .sub = "node.listen: \"node1.example.com\" is a host name; a listening address" },
 	{ .file = "empty_value.yaml", .line = 1, .col = 9, .sub = "cluster: empty value" },
 	{ .file = "tagged_value.yaml", .line = 1, .col = 10,
 	    .sub = "cluster: tags are not allowed (!!str)" },
@@ -701,6 +730,7 @@ config_suite(void)
 	tcase_add_test(tc, test_defaults_apply_when_optional_keys_are_missing);
 	tcase_add_test(tc, test_spare_node_without_members_uses_its_own_address);
 	tcase_add_test(tc, test_optional_sections_left_empty_are_absent);
+	tcase_add_test(tc, test_a_host_name_address_is_the_default_listen_address);
 	tcase_add_test(tc, test_timings_at_exactly_five_heartbeats_are_accepted);
 	suite_add_tcase(s, tc);
 
