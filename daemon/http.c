@@ -64,10 +64,18 @@
  * EOF; http_reply() then returns -ENOTCONN.  (So a client that half-closes
  * its side after sending the request is taken as gone, as nginx does.)
  *
+ * Bodies.  The limit of a value, RAFTCONF_MAX_VALUE, is enforced here
+ * (build_request: 413 in JSON).  evhttp's own cap, HTTP_MAX_BODY_SIZE, is
+ * set a little above it, only to bound what one connection can make us
+ * hold, so that every body up to it reaches the handler.
+ *
  * What evhttp answers itself, before a request reaches this module, has
- * its HTML body rather than JSON: a malformed request line or headers, or
- * more than HTTP_MAX_HEADERS_SIZE of them (400); a body over
- * HTTP_MAX_BODY_SIZE (413).
+ * its HTML body rather than JSON, and libevent 2.1 has no hook to change
+ * that (no callback between the headers and the body of a request it
+ * serves; evhttp_set_newreqcb and evhttp_set_errorcb came in 2.2): a
+ * malformed request line or headers, or more than HTTP_MAX_HEADERS_SIZE of
+ * them (400); a body over HTTP_MAX_BODY_SIZE, declared or chunked (413).
+ * raftconfd(8) says so.
  */
 #include "http.h"
 
@@ -111,8 +119,12 @@
 #endif
 /* Request line and headers. */
 #define HTTP_MAX_HEADERS_SIZE	(16 * 1024)
-/* Bodies up to this reach us and get a JSON 413 when over RAFTCONF_MAX_VALUE;
- * longer ones evhttp refuses itself (413, with its own HTML body). */
+/*
+ * Bodies up to this reach us and get a JSON 413 when over RAFTCONF_MAX_VALUE;
+ * longer ones evhttp refuses itself (413, with its own HTML body).  It
+ * bounds what a connection holds: HTTP_MAX_CONNECTIONS of them hold at most
+ * about 270 MiB.
+ */
 #define HTTP_MAX_BODY_SIZE	(RAFTCONF_MAX_VALUE + 64 * 1024)
 /* Safety net for a request the node never answers. */
 #define HTTP_NODE_TIMEOUT_S	60
