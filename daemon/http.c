@@ -268,7 +268,7 @@ parse_target(const char *path, const char *query, struct target *t, char *err, s
 	else if (strncmp(path, keys, klen) == 0 && (path[klen] == '\0' || path[klen] == '/'))
 		t->route = R_KEYS;
 	if (t->route == R_NONE) {
-		snprintf(err, errlen, "no such resource; the API is /v1/keys/KEY, /v1/status, "
+		seterr(err, errlen, "no such resource; the API is /v1/keys/KEY, /v1/status, "
 		    "/v1/health and /metrics");
 		return 404;
 	}
@@ -287,12 +287,12 @@ parse_target(const char *path, const char *query, struct target *t, char *err, s
 		else if (nlen == 4 && memcmp(p, "list", 4) == 0)
 			flag = &t->list;
 		if (flag == NULL && nlen > 0) {
-			snprintf(err, errlen, "unknown query parameter \"%.*s\" (known: stale, "
+			seterr(err, errlen, "unknown query parameter \"%.*s\" (known: stale, "
 			    "list)", (int)(nlen > 64 ? 64 : nlen), p);
 			return 400;
 		}
 		if (flag && (on = flag_value(v, end - v)) < 0) {
-			snprintf(err, errlen, "query parameter %.*s: expected no value, 1, true, "
+			seterr(err, errlen, "query parameter %.*s: expected no value, 1, true, "
 			    "0 or false", (int)nlen, p);
 			return 400;
 		}
@@ -316,13 +316,13 @@ decode_key(const struct target *t, char *buf, size_t *len, char *err, size_t err
 	case 0:
 		break;
 	case -EILSEQ:
-		snprintf(err, errlen, "a key cannot contain a NUL byte (%%00)");
+		seterr(err, errlen, "a key cannot contain a NUL byte (%%00)");
 		return 400;
 	case -E2BIG:
-		snprintf(err, errlen, "key longer than %d bytes", RAFTCONF_MAX_KEY);
+		seterr(err, errlen, "key longer than %d bytes", RAFTCONF_MAX_KEY);
 		return 400;
 	default:
-		snprintf(err, errlen, "malformed percent-escape in the key (%%XX, two hex "
+		seterr(err, errlen, "malformed percent-escape in the key (%%XX, two hex "
 		    "digits)");
 		return 400;
 	}
@@ -333,7 +333,7 @@ decode_key(const struct target *t, char *buf, size_t *len, char *err, size_t err
 		return 0;
 	}
 	if (*len == 0) {
-		snprintf(err, errlen, "empty key: the key is the path after /v1/keys, as in "
+		seterr(err, errlen, "empty key: the key is the path after /v1/keys, as in "
 		    "/v1/keys/app/db/host");
 		return 400;
 	}
@@ -786,7 +786,7 @@ build_request(struct http_server *hs, struct evhttp_request *req, const struct t
 	int rc;
 
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD && (t->list || t->stale)) {
-		snprintf(err, errlen, "?%s is for GET only", t->list ? "list" : "stale");
+		seterr(err, errlen, "?%s is for GET only", t->list ? "list" : "stale");
 		return 400;
 	}
 	if ((rc = decode_key(t, hs->key, &keylen, err, errlen)) != 0)
@@ -805,7 +805,7 @@ build_request(struct http_server *hs, struct evhttp_request *req, const struct t
 	}
 	rid = evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_REQUEST_ID_HEADER);
 	if (rid && parse_request_id(rid, &client, &seq) < 0) {
-		snprintf(err, errlen, HTTP_REQUEST_ID_HEADER ": expected CLIENT-SEQ, two decimal "
+		seterr(err, errlen, HTTP_REQUEST_ID_HEADER ": expected CLIENT-SEQ, two decimal "
 		    "numbers below 2^64, CLIENT not 0");
 		return 400;
 	}
@@ -816,13 +816,13 @@ build_request(struct http_server *hs, struct evhttp_request *req, const struct t
 		const unsigned char *v;
 
 		if (len > RAFTCONF_MAX_VALUE) {
-			snprintf(err, errlen, "value of %zu bytes; the limit is %d", len,
+			seterr(err, errlen, "value of %zu bytes; the limit is %d", len,
 			    RAFTCONF_MAX_VALUE);
 			return 413;
 		}
 		v = len ? evbuffer_pullup(body, -1) : (const unsigned char *)"";
 		if (v == NULL) {
-			snprintf(err, errlen, "out of memory");
+			seterr(err, errlen, "out of memory");
 			return 500;
 		}
 		m->type = PROTO_T_SET;
@@ -997,7 +997,7 @@ http_open(struct event_base *base, const char *listen, const struct http_callbac
 		return -EINVAL;
 	}
 	if ((hs = calloc(1, sizeof(*hs))) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	hs->base = base;
@@ -1014,7 +1014,7 @@ http_open(struct event_base *base, const char *listen, const struct http_callbac
 	hs->sweep_ev = event_new(base, -1, EV_PERSIST, sweep_cb, hs);
 	if (hs->http == NULL || hs->sweep_ev == NULL) {
 		rc = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
+		seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	hs->listener = evconnlistener_new_bind(base, NULL, NULL,
@@ -1024,13 +1024,13 @@ http_open(struct event_base *base, const char *listen, const struct http_callbac
 		int e = errno ? errno : EADDRINUSE;
 
 		rc = -e;
-		snprintf(err, errlen, "http.listen %s: cannot listen: %s", listen, strerror(e));
+		seterr(err, errlen, "http.listen %s: cannot listen: %s", listen, strerror(e));
 		goto fail;
 	}
 	if (evhttp_bind_listener(hs->http, hs->listener) == NULL) {
 		evconnlistener_free(hs->listener);
 		rc = -ENOMEM;
-		snprintf(err, errlen, "http.listen %s: cannot serve", listen);
+		seterr(err, errlen, "http.listen %s: cannot serve", listen);
 		goto fail;
 	}
 	evhttp_set_bevcb(hs->http, new_conn_cb, hs);

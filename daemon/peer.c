@@ -300,7 +300,7 @@ link_up(struct conn *c)
 	c->was_up = true;
 	c->backoff_ms = PEER_BACKOFF_MIN_MS;
 	evtimer_del(c->timer);
-	log_info_f((&(struct log_fields){ .peer = c->peer_id }), "peer %s (%s): link up",
+	log_info_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): link up",
 	    c->peer_id, c->remote);
 	if (pn->cb.link)
 		pn->cb.link(pn->arg, c->peer_id, true, false);
@@ -351,7 +351,7 @@ handle_hello(struct conn *c, const struct proto_msg *m)
 	c->state = C_UP;
 	evtimer_del(c->timer);
 	send_hello(c);
-	log_debug_f((&(struct log_fields){ .peer = c->peer_id }), "peer %s (%s): accepted",
+	log_debug_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): accepted",
 	    c->peer_id, c->remote);
 	return;
 refuse:
@@ -451,7 +451,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		if (c->state == C_UP || c->state == C_HELLO)
-			log_debug_f((&(struct log_fields){ .peer = c->peer_id }),
+			log_debug_f(LOG_FIELDS(.peer = c->peer_id),
 			    "peer %s (%s): connection %s", *c->peer_id ? c->peer_id : "?",
 			    c->remote, (what & BEV_EVENT_EOF) ? "closed" :
 			    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
