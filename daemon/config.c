@@ -1,30 +1,31 @@
 /*
  * config.c — raftconfd.yaml into a validated struct config.
  *
- * For: turning the operator's file into values the rest of the daemon uses
- * without checking them again, and telling the operator about every mistake
- * at once, each with its line and column.  Not for: the run-time membership
- * (the replicated log owns it once the cluster is bootstrapped), nor for
- * anything that touches the network or the disk besides reading this file.
+ * For: the schema of the file — its sections and keys, each key's type,
+ * range and default, what no single key can tell (node.address against its
+ * members entry, duplicate members, http.listen against node.listen,
+ * election_ms against heartbeat_ms) — turning the operator's file into
+ * values the rest of the daemon uses without checking them again, and
+ * telling the operator about every mistake at once.  Not for: reading YAML
+ * events, their line and column, and the list of errors (yamlwalk.c);
+ * the grammar of addresses (addr.c); the run-time membership (the
+ * replicated log owns it once the cluster is bootstrapped); anything that
+ * touches the network or the disk besides reading this file.
  *
- * The parser walks libyaml's event stream guided by a schema table: it
- * descends only into keys it knows and skips every other subtree event by
- * event, so what it keeps is bounded by the schema, not by the file.  It never
- * builds a document tree, and anchors and aliases are refused, so an alias
- * bomb expands nothing.  Nesting is capped before libyaml's own stacks grow.
+ * The parser is guided by the schema table below: it descends only into
+ * keys it knows and has yamlwalk skip every other subtree event by event,
+ * so what it keeps is bounded by the schema, not by the file.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -34,17 +35,20 @@
 
 #include "config.h"
 
-/* How much of an offending value a message quotes. */
-#define SHOW_MAX	64
+#include "addr.h"
+#include "errbuf.h"
+#include "yamlwalk.h"
+
 /* Paths are built from schema names only, so this is plenty. */
 #define PATH_MAX_LEN	64
-/* A message body before "FILE:LINE:COL: path: " is prepended. */
-#define BODY_MAX	(4 * SHOW_MAX + 256)
+/* A message body, as yamlwalk_error() takes it. */
+#define BODY_MAX	(ERRBUF_QUOTE_SIZE + 256)
 
 enum ftype {
 	F_CLUSTER,
 	F_ID,
 	F_ADDRESS,
+	F_LISTEN,
 	F_PATH,
 	F_SOCKET,
 	F_LOGLEVEL,
@@ -96,7 +100,7 @@ static const struct field node_fields[NODE_N] = {
 	[NODE_ID]	= STR("id", F_ID, true, struct config, node_id),
 	/* Not required here: it may come from the node's members entry. */
 	[NODE_ADDRESS]	= STR("address", F_ADDRESS, false, struct config, address),
-	[NODE_LISTEN]	= STR("listen", F_ADDRESS, false, struct config, listen),
+	[NODE_LISTEN]	= STR("listen", F_LISTEN, false, struct config, listen),
 	[NODE_DATA_DIR]	= STR("data_dir", F_PATH, false, struct config, data_dir),
 	[NODE_SOCKET]	= STR("socket", F_SOCKET, false, struct config, socket),
 	[NODE_LOG_LEVEL] = { .name = "log_level", .type = F_LOGLEVEL,
@@ -117,7 +121,7 @@ static const struct field raft_fields[RAFT_N] = {
 
 enum { HTTP_LISTEN, HTTP_N };
 static const struct field http_fields[HTTP_N] = {
-	[HTTP_LISTEN]	= STR("listen", F_ADDRESS, false, struct config, http_listen),
+	[HTTP_LISTEN]	= STR("listen", F_LISTEN, false, struct config, http_listen),
 };
 
 enum { MEMBER_ID, MEMBER_ADDRESS, MEMBER_N };
@@ -144,16 +148,7 @@ struct member_state {
 };
 
 struct parse {
-	const char	*name;		/* FILE in messages */
-	const char	*buf;
-	size_t		 len;
-	yaml_parser_t	 yp;
-	yaml_event_t	 ev;
-	bool		 have_ev;
-	bool		 fatal;		/* stop: syntax error, too deep, too many errors */
-	int		 err;		/* -ENOMEM when an allocation failed */
-	int		 depth;		/* open mappings and sequences */
-	struct config_errors *errs;
+	struct yamlwalk	 w;		/* the events, and the errors so far */
 	struct config	*c;
 	struct seen	 seen[SEC_N][MAX_FIELDS];
 	bool		 sec_present[SEC_N];
@@ -162,115 +157,6 @@ struct parse {
 	size_t		 nmem, capmem;
 	bool		 too_many_members;
 };
-
-static void
-add_error(struct parse *p, const yaml_mark_t *m, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* ---------------------------------------------------------------- errors */
-
-static int
-errors_push(struct config_errors *errs, unsigned line, unsigned col, char *msg)
-{
-	struct config_error *v;
-
-	v = realloc(errs->v, (errs->n + 1) * sizeof(*v));
-	if (v == NULL) {
-		free(msg);
-		return -ENOMEM;
-	}
-	errs->v = v;
-	errs->v[errs->n].line = line;
-	errs->v[errs->n].col = col;
-	errs->v[errs->n].msg = msg;
-	errs->n++;
-	return 0;
-}
-
-/* An error about the whole file, with no position. */
-static int
-file_error(struct config_errors *errs, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-file_error(struct config_errors *errs, const char *name, const char *fmt, ...)
-{
-	char body[BODY_MAX], *msg;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(body, sizeof(body), fmt, ap);
-	va_end(ap);
-	if (asprintf(&msg, "%s: %s", name, body) < 0)
-		return -ENOMEM;
-	return errors_push(errs, 0, 0, msg);
-}
-
-static void
-add_error_lc(struct parse *p, unsigned line, unsigned col, const char *path, const char *body)
-{
-	char *msg;
-	int r;
-
-	if (p->errs->n >= RAFTCONF_MAX_CONFIG_ERRORS) {
-		/* Past the cap only the notice that we stopped is added. */
-		r = asprintf(&msg, "%s:%u:%u: too many errors (%d); stopping here",
-		    p->name, line, col, RAFTCONF_MAX_CONFIG_ERRORS);
-		p->fatal = true;
-	} else if (path[0] != '\0') {
-		r = asprintf(&msg, "%s:%u:%u: %s: %s", p->name, line, col, path, body);
-	} else {
-		r = asprintf(&msg, "%s:%u:%u: %s", p->name, line, col, body);
-	}
-	if (r < 0 || errors_push(p->errs, line, col, msg) < 0) {
-		p->err = -ENOMEM;
-		p->fatal = true;
-	}
-}
-
-static void
-add_error(struct parse *p, const yaml_mark_t *m, const char *path, const char *fmt, ...)
-{
-	char body[BODY_MAX];
-	va_list ap;
-
-	if (p->errs->n > RAFTCONF_MAX_CONFIG_ERRORS)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(body, sizeof(body), fmt, ap);
-	va_end(ap);
-	add_error_lc(p, (unsigned)m->line + 1, (unsigned)m->column + 1, path, body);
-}
-
-/* Messages quote what the operator wrote: escaped, and cut when long. */
-static const char *
-show(char *out, size_t outlen, const char *s, size_t len)
-{
-	size_t i, o = 0, shown = 0;
-
-	for (i = 0; i < len && o + 8 < outlen; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (shown >= SHOW_MAX) {
-			memcpy(out + o, "\xe2\x80\xa6", 3);	/* … */
-			o += 3;
-			break;
-		}
-		if (ch == '"' || ch == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)ch;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", ch);
-		} else {
-			out[o++] = (char)ch;
-		}
-		/* Count characters, not UTF-8 continuation bytes. */
-		if ((ch & 0xc0) != 0x80)
-			shown++;
-	}
-	out[o] = '\0';
-	return out;
-}
 
 /* Paths are made of schema names and indexes below 512, so never cut. */
 static void
@@ -294,206 +180,6 @@ child_path(char *out, size_t outlen, const char *parent, const char *name)
 		path_printf(out, outlen, "%s", name);
 	else
 		path_printf(out, outlen, "%s.%s", parent, name);
-}
-
-static const char *
-event_kind(const yaml_event_t *ev)
-{
-	switch (ev->type) {
-	case YAML_SEQUENCE_START_EVENT:
-		return "a sequence";
-	case YAML_MAPPING_START_EVENT:
-		return "a mapping";
-	case YAML_ALIAS_EVENT:
-		return "an alias";
-	case YAML_SCALAR_EVENT:
-		if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-			return "a quoted string";
-		return "a scalar";
-	default:
-		return "something else";
-	}
-}
-
-/* ------------------------------------------------------------- the stream */
-
-/* libyaml reports reader errors (bad UTF-8) by byte offset only. */
-static void
-offset_to_lc(const char *buf, size_t len, size_t off, unsigned *line, unsigned *col)
-{
-	size_t i;
-
-	*line = 1;
-	*col = 1;
-	for (i = 0; i < off && i < len; i++) {
-		if (buf[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
-			(*col)++;
-		}
-	}
-}
-
-static void
-syntax_error(struct parse *p)
-{
-	yaml_parser_t *y = &p->yp;
-	char body[BODY_MAX];
-	unsigned line, col;
-
-	p->fatal = true;
-	switch (y->error) {
-	case YAML_MEMORY_ERROR:
-		p->err = -ENOMEM;
-		return;
-	case YAML_READER_ERROR:
-		offset_to_lc(p->buf, p->len, y->problem_offset, &line, &col);
-		if (y->problem_value >= 0)
-			snprintf(body, sizeof(body), "invalid input: %s (byte 0x%02x)",
-			    y->problem ? y->problem : "unreadable", y->problem_value & 0xff);
-		else
-			snprintf(body, sizeof(body), "invalid input: %s",
-			    y->problem ? y->problem : "unreadable");
-		add_error_lc(p, line, col, "", body);
-		return;
-	default:
-		line = (unsigned)y->problem_mark.line + 1;
-		col = (unsigned)y->problem_mark.column + 1;
-		if (y->context != NULL)
-			snprintf(body, sizeof(body),
-			    "YAML syntax error: %s (%s at line %zu column %zu)",
-			    y->problem ? y->problem : "unknown problem", y->context,
-			    y->context_mark.line + 1, y->context_mark.column + 1);
-		else
-			snprintf(body, sizeof(body), "YAML syntax error: %s",
-			    y->problem ? y->problem : "unknown problem");
-		add_error_lc(p, line, col, "", body);
-		return;
-	}
-}
-
-/* Anchors, aliases and tags have no use in this file and only open doors. */
-static void
-check_node_props(struct parse *p, const char *path, const yaml_char_t *anchor,
-    const yaml_char_t *tag)
-{
-	char s[4 * SHOW_MAX];
-
-	if (anchor != NULL)
-		add_error(p, &p->ev.start_mark, path, "anchors are not allowed (&%s)",
-		    show(s, sizeof(s), (const char *)anchor, strlen((const char *)anchor)));
-	if (tag != NULL) {
-		const char *t = (const char *)tag, *std = "tag:yaml.org,2002:";
-		bool short_form = strncmp(t, std, strlen(std)) == 0;
-
-		/* Say it the way it was most likely written: !!str. */
-		if (short_form)
-			t += strlen(std);
-		add_error(p, &p->ev.start_mark, path, "tags are not allowed (%s%s)",
-		    short_form ? "!!" : "", show(s, sizeof(s), t, strlen(t)));
-	}
-}
-
-/*
- * Advance to the next event; path names where we are, for the messages.
- * Returns false when reading must stop.
- */
-static bool
-next(struct parse *p, const char *path)
-{
-	char s[4 * SHOW_MAX];
-	yaml_event_t *ev = &p->ev;
-
-	if (p->have_ev) {
-		yaml_event_delete(ev);
-		p->have_ev = false;
-	}
-	if (p->fatal)
-		return false;
-	if (!yaml_parser_parse(&p->yp, ev)) {
-		syntax_error(p);
-		return false;
-	}
-	p->have_ev = true;
-	switch (ev->type) {
-	case YAML_ALIAS_EVENT:
-		add_error(p, &ev->start_mark, path, "aliases are not allowed (*%s)",
-		    show(s, sizeof(s), (const char *)ev->data.alias.anchor,
-		    strlen((const char *)ev->data.alias.anchor)));
-		break;
-	case YAML_SCALAR_EVENT:
-		/* An implicit tag is libyaml's guess, not something written. */
-		check_node_props(p, path, ev->data.scalar.anchor,
-		    ev->data.scalar.plain_implicit || ev->data.scalar.quoted_implicit ?
-		    NULL : ev->data.scalar.tag);
-		break;
-	case YAML_SEQUENCE_START_EVENT:
-	case YAML_MAPPING_START_EVENT:
-		if (++p->depth > RAFTCONF_MAX_CONFIG_DEPTH) {
-			add_error(p, &ev->start_mark, path,
-			    "nesting deeper than %d levels; refusing the file",
-			    RAFTCONF_MAX_CONFIG_DEPTH);
-			p->fatal = true;
-			return false;
-		}
-		if (ev->type == YAML_SEQUENCE_START_EVENT)
-			check_node_props(p, path, ev->data.sequence_start.anchor,
-			    ev->data.sequence_start.implicit ? NULL :
-			    ev->data.sequence_start.tag);
-		else
-			check_node_props(p, path, ev->data.mapping_start.anchor,
-			    ev->data.mapping_start.implicit ? NULL :
-			    ev->data.mapping_start.tag);
-		break;
-	case YAML_SEQUENCE_END_EVENT:
-	case YAML_MAPPING_END_EVENT:
-		p->depth--;
-		break;
-	default:
-		break;
-	}
-	return !p->fatal;
-}
-
-/* Consume the node whose first event is current, whatever it holds. */
-static bool
-skip(struct parse *p, const char *path)
-{
-	int d;
-
-	if (p->ev.type != YAML_SEQUENCE_START_EVENT && p->ev.type != YAML_MAPPING_START_EVENT)
-		return !p->fatal;
-	for (d = 1; d > 0;) {
-		if (!next(p, path))
-			return false;
-		switch (p->ev.type) {
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			d++;
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			d--;
-			break;
-		default:
-			break;
-		}
-	}
-	return true;
-}
-
-/* YAML's null: nothing written, or ~ / null unquoted. */
-static bool
-is_null(const yaml_event_t *ev)
-{
-	const char *v;
-
-	if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	v = (const char *)ev->data.scalar.value;
-	return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-	    strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
 /* ---------------------------------------------------- values and checks */
@@ -565,186 +251,6 @@ config_log_level_name(int level)
 	return "?";
 }
 
-static bool
-valid_hostname(const char *h, size_t n)
-{
-	size_t i, label = 0;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (i = 0; i < n; i++) {
-		char ch = h[i];
-
-		if (ch == '.') {
-			/* Labels neither empty nor ending with '-'. */
-			if (label == 0 || h[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-'))
-			return false;
-		if (label == 0 && ch == '-')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0 && h[n - 1] != '-';
-}
-
-int
-config_parse_address(const char *s, char *host, size_t hostlen, uint16_t *port,
-    char *err, size_t errlen)
-{
-	char shown[4 * SHOW_MAX], tmp[RAFTCONF_MAX_ADDRESS + 1];
-	const char *h, *ps, *close, *colon;
-	size_t n = strlen(s), hl, i;
-	unsigned long v = 0;
-	struct in6_addr a6;
-	struct in_addr a4;
-	bool dotted = true;
-
-	show(shown, sizeof(shown), s, n);
-	if (n == 0) {
-		snprintf(err, errlen, "empty address (expected host:port)");
-		return -EINVAL;
-	}
-	if (n > RAFTCONF_MAX_ADDRESS) {
-		snprintf(err, errlen, "address is %zu bytes long (at most %d)", n,
-		    RAFTCONF_MAX_ADDRESS);
-		return -EINVAL;
-	}
-	if (s[0] == '[') {
-		close = strchr(s, ']');
-		if (close == NULL) {
-			snprintf(err, errlen, "\"%s\": missing ']' after the IPv6 address", shown);
-			return -EINVAL;
-		}
-		h = s + 1;
-		hl = (size_t)(close - h);
-		if (close[1] != ':') {
-			snprintf(err, errlen, "\"%s\": missing :port after ']'", shown);
-			return -EINVAL;
-		}
-		ps = close + 2;
-		memcpy(tmp, h, hl);
-		tmp[hl] = '\0';
-		if (hl == 0 || inet_pton(AF_INET6, tmp, &a6) != 1) {
-			snprintf(err, errlen, "\"%s\" is not an IPv6 address",
-			    show(shown, sizeof(shown), h, hl));
-			return -EINVAL;
-		}
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL) {
-			snprintf(err, errlen, "\"%s\": missing port (expected host:port)", shown);
-			return -EINVAL;
-		}
-		h = s;
-		hl = (size_t)(colon - s);
-		ps = colon + 1;
-		if (memchr(h, ':', hl) != NULL) {
-			snprintf(err, errlen,
-			    "\"%s\": an IPv6 address must be in brackets, as in [::1]:7000", shown);
-			return -EINVAL;
-		}
-		if (hl == 0) {
-			snprintf(err, errlen, "\"%s\": missing host before the port", shown);
-			return -EINVAL;
-		}
-		for (i = 0; i < hl; i++)
-			if (!((h[i] >= '0' && h[i] <= '9') || h[i] == '.'))
-				dotted = false;
-		memcpy(tmp, h, hl);
-		tmp[hl] = '\0';
-		if (dotted && inet_pton(AF_INET, tmp, &a4) != 1) {
-			snprintf(err, errlen, "\"%s\" is not an IPv4 address",
-			    show(shown, sizeof(shown), h, hl));
-			return -EINVAL;
-		}
-		if (!dotted && !valid_hostname(h, hl)) {
-			snprintf(err, errlen, "\"%s\" is not a valid host name (letters, digits, "
-			    "'-' and '.'; labels of 1-63, 253 in all)",
-			    show(shown, sizeof(shown), h, hl));
-			return -EINVAL;
-		}
-	}
-	if (ps[0] == '\0') {
-		snprintf(err, errlen, "\"%s\": missing port after ':'", shown);
-		return -EINVAL;
-	}
-	for (i = 0; ps[i] != '\0'; i++) {
-		if (ps[i] < '0' || ps[i] > '9') {
-			snprintf(err, errlen, "port \"%s\" is not a number",
-			    show(shown, sizeof(shown), ps, strlen(ps)));
-			return -EINVAL;
-		}
-		if (v <= 65535)
-			v = v * 10 + (unsigned long)(ps[i] - '0');
-	}
-	if (v < 1 || v > 65535) {
-		snprintf(err, errlen, "port %s out of range (1-65535)",
-		    show(shown, sizeof(shown), ps, strlen(ps)));
-		return -EINVAL;
-	}
-	if (host != NULL) {
-		if (hl >= hostlen) {
-			snprintf(err, errlen, "host name too long (%zu bytes)", hl);
-			return -EINVAL;
-		}
-		memcpy(host, h, hl);
-		host[hl] = '\0';
-	}
-	if (port != NULL)
-		*port = (uint16_t)v;
-	return 0;
-}
-
-/* Addresses as a peer would dial them: IP literals by value, names by case. */
-static bool
-same_host(const char *a, const char *b)
-{
-	unsigned char ba[sizeof(struct in6_addr)], bb[sizeof(struct in6_addr)];
-
-	if (inet_pton(AF_INET, a, ba) == 1 && inet_pton(AF_INET, b, bb) == 1)
-		return memcmp(ba, bb, sizeof(struct in_addr)) == 0;
-	if (inet_pton(AF_INET6, a, ba) == 1 && inet_pton(AF_INET6, b, bb) == 1)
-		return memcmp(ba, bb, sizeof(struct in6_addr)) == 0;
-	return strcasecmp(a, b) == 0;
-}
-
-static bool
-same_address(const char *a, const char *b)
-{
-	char ha[RAFTCONF_MAX_ADDRESS + 1], hb[RAFTCONF_MAX_ADDRESS + 1], e[8];
-	uint16_t pa, pb;
-
-	if (config_parse_address(a, ha, sizeof(ha), &pa, e, sizeof(e)) < 0 ||
-	    config_parse_address(b, hb, sizeof(hb), &pb, e, sizeof(e)) < 0)
-		return false;
-	return pa == pb && same_host(ha, hb);
-}
-
-static bool
-wildcard_host(const char *h)
-{
-	return strcmp(h, "0.0.0.0") == 0 || same_host(h, "::");
-}
-
-/* Two sockets that could not both be bound. */
-static bool
-bind_conflict(const char *a, const char *b)
-{
-	char ha[RAFTCONF_MAX_ADDRESS + 1], hb[RAFTCONF_MAX_ADDRESS + 1], e[8];
-	uint16_t pa, pb;
-
-	if (config_parse_address(a, ha, sizeof(ha), &pa, e, sizeof(e)) < 0 ||
-	    config_parse_address(b, hb, sizeof(hb), &pb, e, sizeof(e)) < 0)
-		return false;
-	return pa == pb && (same_host(ha, hb) || wildcard_host(ha) || wildcard_host(hb));
-}
-
 /* Levenshtein distance, for "did you mean"; keys are short. */
 static size_t
 distance(const char *a, const char *b)
@@ -781,6 +287,8 @@ field_expects(enum ftype t)
 		return "a node id";
 	case F_ADDRESS:
 		return "host:port";
+	case F_LISTEN:
+		return "ip:port";
 	case F_PATH:
 	case F_SOCKET:
 		return "an absolute path";
@@ -805,16 +313,17 @@ field_expects(enum ftype t)
 static bool
 parse_uint(struct parse *p, const struct field *f, const char *path, uint64_t *out)
 {
-	const yaml_event_t *ev = &p->ev;
+	struct yamlwalk *w = &p->w;
+	const yaml_event_t *ev = &w->ev;
 	const char *s = (const char *)ev->data.scalar.value;
 	size_t len = ev->data.scalar.length, i;
-	char shown[4 * SHOW_MAX];
+	char shown[ERRBUF_QUOTE_SIZE];
 	bool neg = false;
 	uint64_t v = 0;
 
-	show(shown, sizeof(shown), s, len);
+	errbuf_quote(shown, sizeof(shown), s, len);
 	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
-		add_error(p, &ev->start_mark, path,
+		yamlwalk_error(w, &ev->start_mark, path,
 		    "expected an integer, got a quoted string \"%s\"", shown);
 		return false;
 	}
@@ -824,16 +333,16 @@ parse_uint(struct parse *p, const struct field *f, const char *path, uint64_t *o
 		i = 1;
 	}
 	if (i == len) {
-		add_error(p, &ev->start_mark, path, "\"%s\" is not an integer", shown);
+		yamlwalk_error(w, &ev->start_mark, path, "\"%s\" is not an integer", shown);
 		return false;
 	}
 	for (; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9') {
-			add_error(p, &ev->start_mark, path, "\"%s\" is not an integer", shown);
+			yamlwalk_error(w, &ev->start_mark, path, "\"%s\" is not an integer", shown);
 			return false;
 		}
 		if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10) {
-			add_error(p, &ev->start_mark, path,
+			yamlwalk_error(w, &ev->start_mark, path,
 			    "integer overflow: %s does not fit in 64 bits (allowed %llu-%llu)",
 			    shown, (unsigned long long)f->min, (unsigned long long)f->max);
 			return false;
@@ -841,7 +350,7 @@ parse_uint(struct parse *p, const struct field *f, const char *path, uint64_t *o
 		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
 	if ((neg && v != 0) || v < f->min || v > f->max) {
-		add_error(p, &ev->start_mark, path, "%s out of range (%llu-%llu)", shown,
+		yamlwalk_error(w, &ev->start_mark, path, "%s out of range (%llu-%llu)", shown,
 		    (unsigned long long)f->min, (unsigned long long)f->max);
 		return false;
 	}
@@ -853,54 +362,62 @@ parse_uint(struct parse *p, const struct field *f, const char *path, uint64_t *o
 static bool
 parse_text(struct parse *p, const struct field *f, void *obj, const char *path)
 {
-	const yaml_event_t *ev = &p->ev;
+	struct yamlwalk *w = &p->w;
+	const yaml_event_t *ev = &w->ev;
 	const char *s = (const char *)ev->data.scalar.value;
 	size_t len = ev->data.scalar.length;
-	char shown[4 * SHOW_MAX], e[BODY_MAX];
+	char shown[ERRBUF_QUOTE_SIZE], e[BODY_MAX];
 	char *dst = (char *)obj + f->off;
 	int level;
 
-	show(shown, sizeof(shown), s, len);
+	errbuf_quote(shown, sizeof(shown), s, len);
 	if (strlen(s) != len) {
-		add_error(p, &ev->start_mark, path, "\"%s\" contains a NUL byte", shown);
+		yamlwalk_error(w, &ev->start_mark, path, "\"%s\" contains a NUL byte", shown);
 		return false;
 	}
 	switch (f->type) {
 	case F_CLUSTER:
 		if (!config_valid_cluster_name(s)) {
-			add_error(p, &ev->start_mark, path, "\"%s\" is not a valid cluster name "
-			    "(1-%d of A-Z a-z 0-9 _ . -)", shown, RAFTCONF_MAX_CLUSTER_NAME);
+			yamlwalk_error(w, &ev->start_mark, path, "\"%s\" is not a valid cluster "
+			    "name (1-%d of A-Z a-z 0-9 _ . -)", shown, RAFTCONF_MAX_CLUSTER_NAME);
 			return false;
 		}
 		break;
 	case F_ID:
 		if (!config_valid_id(s)) {
-			add_error(p, &ev->start_mark, path, "\"%s\" is not a valid node id "
+			yamlwalk_error(w, &ev->start_mark, path, "\"%s\" is not a valid node id "
 			    "(1-%d of A-Z a-z 0-9 _ -)", shown, RAFTCONF_MAX_ID);
 			return false;
 		}
 		break;
 	case F_ADDRESS:
-		if (config_parse_address(s, NULL, 0, NULL, e, sizeof(e)) < 0) {
-			add_error(p, &ev->start_mark, path, "%s", e);
+		if (addr_parse(s, NULL, 0, NULL, e, sizeof(e)) < 0) {
+			yamlwalk_error(w, &ev->start_mark, path, "%s", e);
+			return false;
+		}
+		break;
+	case F_LISTEN:
+		/* Exactly what peer_listen() and http_open() will bind. */
+		if (addr_parse_listen(s, NULL, NULL, e, sizeof(e)) < 0) {
+			yamlwalk_error(w, &ev->start_mark, path, "%s", e);
 			return false;
 		}
 		break;
 	case F_PATH:
 	case F_SOCKET:
 		if (s[0] != '/') {
-			add_error(p, &ev->start_mark, path,
+			yamlwalk_error(w, &ev->start_mark, path,
 			    "\"%s\" is not an absolute path (the daemon runs from /)", shown);
 			return false;
 		}
 		if (len > RAFTCONF_MAX_PATH) {
-			add_error(p, &ev->start_mark, path, "path is %zu bytes long (at most %d)",
-			    len, RAFTCONF_MAX_PATH);
+			yamlwalk_error(w, &ev->start_mark, path,
+			    "path is %zu bytes long (at most %d)", len, RAFTCONF_MAX_PATH);
 			return false;
 		}
 		/* bind(2) would fail much later with a vaguer message. */
 		if (f->type == F_SOCKET && len >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			add_error(p, &ev->start_mark, path,
+			yamlwalk_error(w, &ev->start_mark, path,
 			    "path is %zu bytes long; a Unix socket path is at most %zu",
 			    len, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 			return false;
@@ -909,7 +426,7 @@ parse_text(struct parse *p, const struct field *f, void *obj, const char *path)
 	case F_LOGLEVEL:
 		level = config_log_level_from_name(s);
 		if (level < 0) {
-			add_error(p, &ev->start_mark, path, "unknown log level \"%s\" "
+			yamlwalk_error(w, &ev->start_mark, path, "unknown log level \"%s\" "
 			    "(expected debug, info, notice, warning or err)", shown);
 			return false;
 		}
@@ -920,7 +437,7 @@ parse_text(struct parse *p, const struct field *f, void *obj, const char *path)
 	}
 	if (len >= f->size) {
 		/* The checks above bound every length; this is a backstop. */
-		add_error(p, &ev->start_mark, path, "\"%s\" is too long", shown);
+		yamlwalk_error(w, &ev->start_mark, path, "\"%s\" is too long", shown);
 		return false;
 	}
 	memcpy(dst, s, len + 1);
@@ -939,7 +456,8 @@ static bool
 parse_value(struct parse *p, const struct field *f, void *obj, const char *path,
     struct seen *seen)
 {
-	yaml_event_t *ev = &p->ev;
+	struct yamlwalk *w = &p->w;
+	yaml_event_t *ev = &w->ev;
 	uint64_t v;
 
 	if (ev->type == YAML_ALIAS_EVENT)
@@ -957,19 +475,20 @@ parse_value(struct parse *p, const struct field *f, void *obj, const char *path,
 			    obj, path, p->seen[f->section], &p->sec_mark[f->section]);
 		}
 		/* An optional section left empty, keys commented out, is absent. */
-		if (is_null(ev) && !f->required)
+		if (yamlwalk_is_null(ev) && !f->required)
 			return true;
-		add_error(p, &ev->start_mark, path, "expected %s, got %s", field_expects(f->type),
-		    is_null(ev) ? "an empty value" : event_kind(ev));
-		return skip(p, path);
+		yamlwalk_error(w, &ev->start_mark, path, "expected %s, got %s",
+		    field_expects(f->type),
+		    yamlwalk_is_null(ev) ? "an empty value" : yamlwalk_kind(ev));
+		return yamlwalk_skip(w, path);
 	}
 	if (ev->type != YAML_SCALAR_EVENT) {
-		add_error(p, &ev->start_mark, path, "expected %s, got %s",
-		    field_expects(f->type), event_kind(ev));
-		return skip(p, path);
+		yamlwalk_error(w, &ev->start_mark, path, "expected %s, got %s",
+		    field_expects(f->type), yamlwalk_kind(ev));
+		return yamlwalk_skip(w, path);
 	}
-	if (is_null(ev) || ev->data.scalar.length == 0) {
-		add_error(p, &ev->start_mark, path, "empty value (expected %s)",
+	if (yamlwalk_is_null(ev) || ev->data.scalar.length == 0) {
+		yamlwalk_error(w, &ev->start_mark, path, "empty value (expected %s)",
 		    field_expects(f->type));
 		return true;
 	}
@@ -990,7 +509,7 @@ parse_value(struct parse *p, const struct field *f, void *obj, const char *path,
 		seen->valid = parse_text(p, f, obj, path);
 		break;
 	}
-	return !p->fatal;
+	return !w->fatal;
 }
 
 /*
@@ -1002,32 +521,34 @@ static bool
 parse_mapping(struct parse *p, const struct field *fields, size_t n, void *obj,
     const char *path, struct seen *seen, yaml_mark_t *mark)
 {
-	char key[4 * SHOW_MAX], sub[PATH_MAX_LEN];
+	struct yamlwalk *w = &p->w;
+	char key[ERRBUF_QUOTE_SIZE], sub[PATH_MAX_LEN];
 	const char *k, *best;
 	yaml_mark_t km;
 	size_t i, d, bestd;
 
-	*mark = p->ev.start_mark;
+	*mark = w->ev.start_mark;
 	for (;;) {
-		if (!next(p, path))
+		if (!yamlwalk_next(w, path))
 			return false;
-		if (p->ev.type == YAML_MAPPING_END_EVENT)
+		if (w->ev.type == YAML_MAPPING_END_EVENT)
 			break;
-		km = p->ev.start_mark;
-		if (p->ev.type != YAML_SCALAR_EVENT) {
-			if (p->ev.type != YAML_ALIAS_EVENT)
-				add_error(p, &km, path, "a key must be a plain word, not %s",
-				    event_kind(&p->ev));
-			if (!skip(p, path) || !next(p, path) || !skip(p, path))
+		km = w->ev.start_mark;
+		if (w->ev.type != YAML_SCALAR_EVENT) {
+			if (w->ev.type != YAML_ALIAS_EVENT)
+				yamlwalk_error(w, &km, path, "a key must be a plain word, not %s",
+				    yamlwalk_kind(&w->ev));
+			if (!yamlwalk_skip(w, path) || !yamlwalk_next(w, path) ||
+			    !yamlwalk_skip(w, path))
 				return false;
 			continue;
 		}
-		k = (const char *)p->ev.data.scalar.value;
+		k = (const char *)w->ev.data.scalar.value;
 		for (i = 0; i < n; i++)
-			if (strcmp(k, fields[i].name) == 0 && strlen(k) == p->ev.data.scalar.length)
+			if (strcmp(k, fields[i].name) == 0 && strlen(k) == w->ev.data.scalar.length)
 				break;
 		if (i == n) {
-			show(key, sizeof(key), k, p->ev.data.scalar.length);
+			errbuf_quote(key, sizeof(key), k, w->ev.data.scalar.length);
 			best = NULL;
 			bestd = 3;	/* suggest only close misspellings */
 			for (i = 0; i < n; i++) {
@@ -1041,42 +562,44 @@ parse_mapping(struct parse *p, const struct field *fields, size_t n, void *obj,
 				}
 			}
 			if (best != NULL)
-				add_error(p, &km, path, "unknown key \"%s\" (did you mean \"%s\"?)",
-				    key, best);
+				yamlwalk_error(w, &km, path,
+				    "unknown key \"%s\" (did you mean \"%s\"?)", key, best);
 			else
-				add_error(p, &km, path, "unknown key \"%s\"", key);
-			if (!next(p, path) || !skip(p, path))
+				yamlwalk_error(w, &km, path, "unknown key \"%s\"", key);
+			if (!yamlwalk_next(w, path) || !yamlwalk_skip(w, path))
 				return false;
 			continue;
 		}
 		child_path(sub, sizeof(sub), path, fields[i].name);
 		if (seen[i].present) {
-			add_error(p, &km, path, "duplicate key \"%s\" (first at line %zu)",
+			yamlwalk_error(w, &km, path, "duplicate key \"%s\" (first at line %zu)",
 			    fields[i].name, seen[i].key.line + 1);
-			if (!next(p, sub) || !skip(p, sub))
+			if (!yamlwalk_next(w, sub) || !yamlwalk_skip(w, sub))
 				return false;
 			continue;
 		}
 		seen[i].present = true;
 		seen[i].key = km;
-		if (!next(p, sub))
+		if (!yamlwalk_next(w, sub))
 			return false;
-		seen[i].value = p->ev.start_mark;
+		seen[i].value = w->ev.start_mark;
 		if (!parse_value(p, &fields[i], obj, sub, &seen[i]))
 			return false;
 	}
 	for (i = 0; i < n; i++)
 		if (fields[i].required && !seen[i].present)
-			add_error(p, mark, path, "missing required key \"%s\"", fields[i].name);
-	return !p->fatal;
+			yamlwalk_error(w, mark, path, "missing required key \"%s\"",
+			    fields[i].name);
+	return !w->fatal;
 }
 
 /* Duplicate ids and addresses, against the members read before this one. */
 static void
 check_member(struct parse *p, size_t idx, const char *path)
 {
+	struct yamlwalk *w = &p->w;
 	struct member_state *ms = &p->mem[idx], *o;
-	char sub[PATH_MAX_LEN], shown[4 * SHOW_MAX];
+	char sub[PATH_MAX_LEN], shown[ERRBUF_QUOTE_SIZE];
 	size_t j;
 
 	if (ms->seen[MEMBER_ID].valid) {
@@ -1084,9 +607,9 @@ check_member(struct parse *p, size_t idx, const char *path)
 			o = &p->mem[j];
 			if (o->seen[MEMBER_ID].valid && strcmp(o->m.id, ms->m.id) == 0) {
 				child_path(sub, sizeof(sub), path, "id");
-				add_error(p, &ms->seen[MEMBER_ID].value, sub,
+				yamlwalk_error(w, &ms->seen[MEMBER_ID].value, sub,
 				    "duplicate id \"%s\" (first at line %zu)",
-				    show(shown, sizeof(shown), ms->m.id, strlen(ms->m.id)),
+				    errbuf_quote(shown, sizeof(shown), ms->m.id, strlen(ms->m.id)),
 				    o->seen[MEMBER_ID].value.line + 1);
 				break;
 			}
@@ -1096,11 +619,11 @@ check_member(struct parse *p, size_t idx, const char *path)
 		for (j = 0; j < idx; j++) {
 			o = &p->mem[j];
 			if (o->seen[MEMBER_ADDRESS].valid &&
-			    same_address(o->m.address, ms->m.address)) {
+			    addr_same(o->m.address, ms->m.address)) {
 				child_path(sub, sizeof(sub), path, "address");
-				add_error(p, &ms->seen[MEMBER_ADDRESS].value, sub,
+				yamlwalk_error(w, &ms->seen[MEMBER_ADDRESS].value, sub,
 				    "duplicate address \"%s\" (first at line %zu, members[%zu])",
-				    show(shown, sizeof(shown), ms->m.address,
+				    errbuf_quote(shown, sizeof(shown), ms->m.address,
 				    strlen(ms->m.address)),
 				    o->seen[MEMBER_ADDRESS].value.line + 1, j);
 				break;
@@ -1113,32 +636,34 @@ check_member(struct parse *p, size_t idx, const char *path)
 static bool
 parse_members(struct parse *p, const char *path)
 {
+	struct yamlwalk *w = &p->w;
 	struct member_state *ms;
 	char sub[PATH_MAX_LEN];
 	yaml_mark_t mark;
 	size_t idx;
 
 	for (idx = 0;; idx++) {
-		if (!next(p, path))
+		if (!yamlwalk_next(w, path))
 			return false;
-		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+		if (w->ev.type == YAML_SEQUENCE_END_EVENT)
 			return true;
 		path_printf(sub, sizeof(sub), "%s[%zu]", path, idx);
 		if (idx >= RAFTCONF_MAX_MEMBERS) {
 			if (!p->too_many_members)
-				add_error(p, &p->ev.start_mark, sub, "more than %d members",
+				yamlwalk_error(w, &w->ev.start_mark, sub, "more than %d members",
 				    RAFTCONF_MAX_MEMBERS);
 			p->too_many_members = true;
-			if (!skip(p, sub))
+			if (!yamlwalk_skip(w, sub))
 				return false;
 			continue;
 		}
-		if (p->ev.type != YAML_MAPPING_START_EVENT) {
-			if (p->ev.type != YAML_ALIAS_EVENT)
-				add_error(p, &p->ev.start_mark, sub,
+		if (w->ev.type != YAML_MAPPING_START_EVENT) {
+			if (w->ev.type != YAML_ALIAS_EVENT)
+				yamlwalk_error(w, &w->ev.start_mark, sub,
 				    "expected a mapping {id, address}, got %s",
-				    is_null(&p->ev) ? "an empty value" : event_kind(&p->ev));
-			if (!skip(p, sub))
+				    yamlwalk_is_null(&w->ev) ? "an empty value" :
+				    yamlwalk_kind(&w->ev));
+			if (!yamlwalk_skip(w, sub))
 				return false;
 			continue;
 		}
@@ -1147,8 +672,8 @@ parse_members(struct parse *p, const char *path)
 
 			ms = realloc(p->mem, cap * sizeof(*ms));
 			if (ms == NULL) {
-				p->err = -ENOMEM;
-				p->fatal = true;
+				w->err = -ENOMEM;
+				w->fatal = true;
 				return false;
 			}
 			p->mem = ms;
@@ -1167,34 +692,38 @@ parse_members(struct parse *p, const char *path)
 static void
 parse_stream(struct parse *p)
 {
-	if (!next(p, "") || !next(p, ""))	/* STREAM-START, then a document or the end */
+	struct yamlwalk *w = &p->w;
+
+	/* STREAM-START, then a document or the end */
+	if (!yamlwalk_next(w, "") || !yamlwalk_next(w, ""))
 		return;
-	if (p->ev.type == YAML_STREAM_END_EVENT) {
+	if (w->ev.type == YAML_STREAM_END_EVENT) {
 		yaml_mark_t top = { 0, 0, 0 };
 
-		add_error(p, &top, "",
+		yamlwalk_error(w, &top, "",
 		    "the file is empty or holds only comments; expected a mapping with "
 		    "cluster, node and members");
 		return;
 	}
-	if (!next(p, ""))
+	if (!yamlwalk_next(w, ""))
 		return;
-	if (p->ev.type == YAML_MAPPING_START_EVENT) {
+	if (w->ev.type == YAML_MAPPING_START_EVENT) {
 		p->sec_present[SEC_ROOT] = true;
 		if (!parse_mapping(p, root_fields, ROOT_N, p->c, "", p->seen[SEC_ROOT],
 		    &p->sec_mark[SEC_ROOT]))
 			return;
 	} else {
-		add_error(p, &p->ev.start_mark, "",
+		yamlwalk_error(w, &w->ev.start_mark, "",
 		    "the document is %s; expected a mapping with cluster, node and members",
-		    is_null(&p->ev) ? "empty" : event_kind(&p->ev));
-		if (!skip(p, ""))
+		    yamlwalk_is_null(&w->ev) ? "empty" : yamlwalk_kind(&w->ev));
+		if (!yamlwalk_skip(w, ""))
 			return;
 	}
-	if (!next(p, "") || !next(p, ""))	/* DOCUMENT-END, then the end or another */
+	/* DOCUMENT-END, then the end or another */
+	if (!yamlwalk_next(w, "") || !yamlwalk_next(w, ""))
 		return;
-	if (p->ev.type == YAML_DOCUMENT_START_EVENT)
-		add_error(p, &p->ev.start_mark, "",
+	if (w->ev.type == YAML_DOCUMENT_START_EVENT)
+		yamlwalk_error(w, &w->ev.start_mark, "",
 		    "more than one YAML document; the configuration is a single document");
 }
 
@@ -1213,11 +742,12 @@ find_member_state(const struct parse *p, const char *id)
 static void
 cross_check(struct parse *p)
 {
+	struct yamlwalk *w = &p->w;
 	struct config *c = p->c;
 	struct seen *node = p->seen[SEC_NODE], *raft = p->seen[SEC_RAFT];
 	struct seen *http = p->seen[SEC_HTTP];
 	const struct member_state *self = NULL;
-	char shown[4 * SHOW_MAX], other[4 * SHOW_MAX];
+	char shown[ERRBUF_QUOTE_SIZE], other[ERRBUF_QUOTE_SIZE];
 	size_t i;
 
 	if (!p->sec_present[SEC_NODE])
@@ -1227,21 +757,21 @@ cross_check(struct parse *p)
 	c->self_listed = self != NULL;
 
 	if (node[NODE_ADDRESS].valid && self != NULL && self->seen[MEMBER_ADDRESS].valid &&
-	    !same_address(c->address, self->m.address)) {
-		add_error(p, &node[NODE_ADDRESS].value, "node.address",
+	    !addr_same(c->address, self->m.address)) {
+		yamlwalk_error(w, &node[NODE_ADDRESS].value, "node.address",
 		    "\"%s\" differs from this node's members entry \"%s\" (line %zu)",
-		    show(shown, sizeof(shown), c->address, strlen(c->address)),
-		    show(other, sizeof(other), self->m.address, strlen(self->m.address)),
+		    errbuf_quote(shown, sizeof(shown), c->address, strlen(c->address)),
+		    errbuf_quote(other, sizeof(other), self->m.address, strlen(self->m.address)),
 		    self->seen[MEMBER_ADDRESS].value.line + 1);
 	} else if (node[NODE_ADDRESS].valid && self == NULL) {
 		for (i = 0; i < p->nmem; i++) {
 			if (p->mem[i].seen[MEMBER_ADDRESS].valid &&
-			    same_address(c->address, p->mem[i].m.address)) {
-				add_error(p, &node[NODE_ADDRESS].value, "node.address",
+			    addr_same(c->address, p->mem[i].m.address)) {
+				yamlwalk_error(w, &node[NODE_ADDRESS].value, "node.address",
 				    "\"%s\" is already the address of member \"%s\" "
 				    "(members[%zu], line %zu)",
-				    show(shown, sizeof(shown), c->address, strlen(c->address)),
-				    p->mem[i].m.id, i,
+				    errbuf_quote(shown, sizeof(shown), c->address,
+				    strlen(c->address)), p->mem[i].m.id, i,
 				    p->mem[i].seen[MEMBER_ADDRESS].value.line + 1);
 				break;
 			}
@@ -1250,7 +780,7 @@ cross_check(struct parse *p)
 		if (self->seen[MEMBER_ADDRESS].valid)
 			memcpy(c->address, self->m.address, sizeof(c->address));
 	} else if (!node[NODE_ADDRESS].present && node[NODE_ID].valid) {
-		add_error(p, &p->sec_mark[SEC_NODE], "node",
+		yamlwalk_error(w, &p->sec_mark[SEC_NODE], "node",
 		    "missing required key \"address\" (node \"%s\" is not listed in members)",
 		    c->node_id);
 	}
@@ -1265,12 +795,12 @@ cross_check(struct parse *p)
 		/* A follower must hear several beats before it gives up on a leader. */
 		if (hb_ok && el_ok && c->election_ms < need) {
 			if (raft[RAFT_ELECTION].present)
-				add_error(p, &raft[RAFT_ELECTION].value, "raft.election_ms",
+				yamlwalk_error(w, &raft[RAFT_ELECTION].value, "raft.election_ms",
 				    "%u must be at least %d \xc3\x97 heartbeat_ms (%u)",
 				    c->election_ms, CONFIG_ELECTION_HEARTBEAT_RATIO,
 				    c->heartbeat_ms);
 			else
-				add_error(p, &raft[RAFT_HEARTBEAT].value, "raft.heartbeat_ms",
+				yamlwalk_error(w, &raft[RAFT_HEARTBEAT].value, "raft.heartbeat_ms",
 				    "%u is too long for election_ms (%u, the default), "
 				    "which must be at least %d \xc3\x97 heartbeat_ms; "
 				    "set election_ms too",
@@ -1280,11 +810,11 @@ cross_check(struct parse *p)
 	}
 
 	if (http[HTTP_LISTEN].valid && c->listen[0] != '\0' &&
-	    bind_conflict(c->http_listen, c->listen))
-		add_error(p, &http[HTTP_LISTEN].value, "http.listen",
+	    addr_bind_conflict(c->http_listen, c->listen))
+		yamlwalk_error(w, &http[HTTP_LISTEN].value, "http.listen",
 		    "\"%s\" is also where the node listens for peers (%s)",
-		    show(shown, sizeof(shown), c->http_listen, strlen(c->http_listen)),
-		    show(other, sizeof(other), c->listen, strlen(c->listen)));
+		    errbuf_quote(shown, sizeof(shown), c->http_listen, strlen(c->http_listen)),
+		    errbuf_quote(other, sizeof(other), c->listen, strlen(c->listen)));
 }
 
 static void
@@ -1300,22 +830,6 @@ set_defaults(struct config *c)
 	c->snapshot_every = CONFIG_DEFAULT_SNAPSHOT_EVERY;
 }
 
-/* Operators read errors top to bottom; cross-checks come out of order. */
-static void
-sort_errors(struct config_errors *errs)
-{
-	struct config_error t;
-	size_t i, j;
-
-	for (i = 1; i < errs->n; i++) {
-		t = errs->v[i];
-		for (j = i; j > 0 && (errs->v[j - 1].line > t.line ||
-		    (errs->v[j - 1].line == t.line && errs->v[j - 1].col > t.col)); j--)
-			errs->v[j] = errs->v[j - 1];
-		errs->v[j] = t;
-	}
-}
-
 int
 config_load_string(const char *name, const char *buf, size_t len, struct config *out,
     struct config_errors *errs)
@@ -1327,32 +841,22 @@ config_load_string(const char *name, const char *buf, size_t len, struct config 
 	memset(out, 0, sizeof(*out));
 	memset(errs, 0, sizeof(*errs));
 	if (len > RAFTCONF_MAX_CONFIG_BYTES) {
-		r = file_error(errs, name, "file is %zu bytes; the limit is %d", len,
+		r = yamlwalk_file_error(errs, name, "file is %zu bytes; the limit is %d", len,
 		    RAFTCONF_MAX_CONFIG_BYTES);
 		return r < 0 ? r : -EINVAL;
 	}
 	memset(&p, 0, sizeof(p));
-	p.name = name;
-	p.buf = buf;
-	p.len = len;
-	p.errs = errs;
+	if (yamlwalk_open(&p.w, name, buf, len, errs) < 0)
+		return -ENOMEM;
 	p.c = out;
 	set_defaults(out);
-	if (!yaml_parser_initialize(&p.yp)) {
-		memset(out, 0, sizeof(*out));
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_string(&p.yp, (const unsigned char *)buf, len);
 
 	parse_stream(&p);
-	if (!p.fatal)
+	if (!p.w.fatal)
 		cross_check(&p);
+	yamlwalk_close(&p.w);
 
-	if (p.have_ev)
-		yaml_event_delete(&p.ev);
-	yaml_parser_delete(&p.yp);
-
-	r = p.err;
+	r = p.w.err;
 	if (r == 0 && errs->n > 0)
 		r = -EINVAL;
 	if (r == 0 && p.nmem > 0) {
@@ -1368,7 +872,7 @@ config_load_string(const char *name, const char *buf, size_t len, struct config 
 	free(p.mem);
 	if (r < 0)
 		memset(out, 0, sizeof(*out));
-	sort_errors(errs);
+	yamlwalk_sort_errors(errs);
 	return r;
 }
 
@@ -1398,7 +902,7 @@ config_load(const char *path, struct config *out, struct config_errors *errs)
 	}
 	/* Say it is too large without reading a huge file; pipes are read up to the cap. */
 	if (S_ISREG(st.st_mode) && st.st_size > RAFTCONF_MAX_CONFIG_BYTES) {
-		r = file_error(errs, path, "file is %lld bytes; the limit is %d",
+		r = yamlwalk_file_error(errs, path, "file is %lld bytes; the limit is %d",
 		    (long long)st.st_size, RAFTCONF_MAX_CONFIG_BYTES);
 		r = r < 0 ? r : -EINVAL;
 		goto out;
@@ -1412,7 +916,7 @@ config_load(const char *path, struct config *out, struct config_errors *errs)
 	for (;;) {
 		if (len == cap) {
 			if (cap > RAFTCONF_MAX_CONFIG_BYTES) {
-				r = file_error(errs, path,
+				r = yamlwalk_file_error(errs, path,
 				    "file is larger than the limit of %d bytes",
 				    RAFTCONF_MAX_CONFIG_BYTES);
 				r = r < 0 ? r : -EINVAL;
@@ -1442,7 +946,7 @@ config_load(const char *path, struct config *out, struct config_errors *errs)
 	goto out;
 
 fail_errno:
-	if (file_error(errs, path, "%s", strerror(-r)) < 0)
+	if (yamlwalk_file_error(errs, path, "%s", strerror(-r)) < 0)
 		r = -ENOMEM;
 out:
 	if (fd >= 0)

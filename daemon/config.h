@@ -18,8 +18,11 @@
  * data_dir and socket are absolute, and socket fits sockaddr_un; node.address,
  * when the node is listed in members, must equal its entry there (compared as
  * addresses: IP literals by value, host names without regard to case), and a
- * spare node's address must not be a member's; http.listen must not collide
- * with node.listen; election_ms >= 5 × heartbeat_ms.
+ * spare node's address must not be a member's; node.listen and http.listen,
+ * when written, are IP addresses, exactly as the daemon binds them
+ * (addr_parse_listen in addr.h), while addresses peers dial may be host
+ * names; http.listen must not collide with node.listen; election_ms >= 5 ×
+ * heartbeat_ms.
  *
  * The file is trusted no more than a network packet: its size is capped at
  * RAFTCONF_MAX_CONFIG_BYTES, nesting at RAFTCONF_MAX_CONFIG_DEPTH, members at
@@ -69,7 +72,9 @@ struct config {
 	char	cluster[RAFTCONF_MAX_CLUSTER_NAME + 1];
 	char	node_id[RAFTCONF_MAX_ID + 1];
 	char	address[RAFTCONF_MAX_ADDRESS + 1];	/* where peers reach us */
-	char	listen[RAFTCONF_MAX_ADDRESS + 1];	/* what we bind; default: address */
+	char	listen[RAFTCONF_MAX_ADDRESS + 1];	/* what we bind: an IP address, or
+							 * by default address (resolved
+							 * at start if a host name) */
 	char	data_dir[RAFTCONF_MAX_PATH + 1];	/* absolute */
 	char	socket[RAFTCONF_MAX_PATH + 1];		/* absolute, fits sun_path */
 	int	log_level;				/* LOG_ERR..LOG_DEBUG (syslog.h) */
@@ -113,17 +118,6 @@ void	config_errors_free(struct config_errors *errs);
 
 /* The member with this id, or NULL.  The pointer lives as long as c. */
 const struct config_member *config_find_member(const struct config *c, const char *id);
-
-/*
- * Split "host:port", "[v6]:port" into host (brackets removed) and port.
- * host is an IPv4 literal, an IPv6 literal in brackets, or a hostname
- * ([A-Za-z0-9.-], labels of 1-63, at most 253 in all); port is 1..65535.
- * host and port may be NULL when only validation is wanted, err when errlen
- * is 0.  Returns 0, or -EINVAL with a message in err (no field path, no
- * trailing period).
- */
-int	config_parse_address(const char *s, char *host, size_t hostlen, uint16_t *port,
-	    char *err, size_t errlen);
 
 /* [A-Za-z0-9_-]{1,RAFTCONF_MAX_ID}: node ids. */
 bool	config_valid_id(const char *s);

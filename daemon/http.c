@@ -4,7 +4,8 @@
  * It parses a request into a proto request for the node, and the node's
  * proto answer into an HTTP response.  Not here: what a request does
  * (node.c), the JSON of /v1/status and the text of /metrics (node.c fills
- * them in through the callbacks).
+ * them in through the callbacks), JSON strings, base64 and UTF-8 (json.c,
+ * shared with raftconfctl).
  *
  * Routes (anything else is 404, a wrong method 405 with an Allow header):
  *
@@ -63,10 +64,18 @@
  * EOF; http_reply() then returns -ENOTCONN.  (So a client that half-closes
  * its side after sending the request is taken as gone, as nginx does.)
  *
+ * Bodies.  The limit of a value, RAFTCONF_MAX_VALUE, is enforced here
+ * (build_request: 413 in JSON).  evhttp's own cap, HTTP_MAX_BODY_SIZE, is
+ * set a little above it, only to bound what one connection can make us
+ * hold, so that every body up to it reaches the handler.
+ *
  * What evhttp answers itself, before a request reaches this module, has
- * its HTML body rather than JSON: a malformed request line or headers, or
- * more than HTTP_MAX_HEADERS_SIZE of them (400); a body over
- * HTTP_MAX_BODY_SIZE (413).
+ * its HTML body rather than JSON, and libevent 2.1 has no hook to change
+ * that (no callback between the headers and the body of a request it
+ * serves; evhttp_set_newreqcb and evhttp_set_errorcb came in 2.2): a
+ * malformed request line or headers, or more than HTTP_MAX_HEADERS_SIZE of
+ * them (400); a body over HTTP_MAX_BODY_SIZE, declared or chunked (413).
+ * raftconfd(8) says so.
  */
 #include "http.h"
 
@@ -91,6 +100,9 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "addr.h"
+#include "errbuf.h"
+#include "json.h"
 #include "log.h"
 
 /*
@@ -107,8 +119,12 @@
 #endif
 /* Request line and headers. */
 #define HTTP_MAX_HEADERS_SIZE	(16 * 1024)
-/* Bodies up to this reach us and get a JSON 413 when over RAFTCONF_MAX_VALUE;
- * longer ones evhttp refuses itself (413, with its own HTML body). */
+/*
+ * Bodies up to this reach us and get a JSON 413 when over RAFTCONF_MAX_VALUE;
+ * longer ones evhttp refuses itself (413, with its own HTML body).  It
+ * bounds what a connection holds: HTTP_MAX_CONNECTIONS of them hold at most
+ * about 270 MiB.
+ */
 #define HTTP_MAX_BODY_SIZE	(RAFTCONF_MAX_VALUE + 64 * 1024)
 /* Safety net for a request the node never answers. */
 #define HTTP_NODE_TIMEOUT_S	60
@@ -252,7 +268,7 @@ parse_target(const char *path, const char *query, struct target *t, char *err, s
 	else if (strncmp(path, keys, klen) == 0 && (path[klen] == '\0' || path[klen] == '/'))
 		t->route = R_KEYS;
 	if (t->route == R_NONE) {
-		snprintf(err, errlen, "no such resource; the API is /v1/keys/KEY, /v1/status, "
+		seterr(err, errlen, "no such resource; the API is /v1/keys/KEY, /v1/status, "
 		    "/v1/health and /metrics");
 		return 404;
 	}
@@ -271,12 +287,12 @@ parse_target(const char *path, const char *query, struct target *t, char *err, s
 		else if (nlen == 4 && memcmp(p, "list", 4) == 0)
 			flag = &t->list;
 		if (flag == NULL && nlen > 0) {
-			snprintf(err, errlen, "unknown query parameter \"%.*s\" (known: stale, "
+			seterr(err, errlen, "unknown query parameter \"%.*s\" (known: stale, "
 			    "list)", (int)(nlen > 64 ? 64 : nlen), p);
 			return 400;
 		}
 		if (flag && (on = flag_value(v, end - v)) < 0) {
-			snprintf(err, errlen, "query parameter %.*s: expected no value, 1, true, "
+			seterr(err, errlen, "query parameter %.*s: expected no value, 1, true, "
 			    "0 or false", (int)nlen, p);
 			return 400;
 		}
@@ -300,13 +316,13 @@ decode_key(const struct target *t, char *buf, size_t *len, char *err, size_t err
 	case 0:
 		break;
 	case -EILSEQ:
-		snprintf(err, errlen, "a key cannot contain a NUL byte (%%00)");
+		seterr(err, errlen, "a key cannot contain a NUL byte (%%00)");
 		return 400;
 	case -E2BIG:
-		snprintf(err, errlen, "key longer than %d bytes", RAFTCONF_MAX_KEY);
+		seterr(err, errlen, "key longer than %d bytes", RAFTCONF_MAX_KEY);
 		return 400;
 	default:
-		snprintf(err, errlen, "malformed percent-escape in the key (%%XX, two hex "
+		seterr(err, errlen, "malformed percent-escape in the key (%%XX, two hex "
 		    "digits)");
 		return 400;
 	}
@@ -317,7 +333,7 @@ decode_key(const struct target *t, char *buf, size_t *len, char *err, size_t err
 		return 0;
 	}
 	if (*len == 0) {
-		snprintf(err, errlen, "empty key: the key is the path after /v1/keys, as in "
+		seterr(err, errlen, "empty key: the key is the path after /v1/keys, as in "
 		    "/v1/keys/app/db/host");
 		return 400;
 	}
@@ -399,153 +415,18 @@ reason_of(int status)
 	}
 }
 
-/* The length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, at most U+10FFFF), or 0 when there is none. */
-static size_t
-utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned c = s[0], lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-static bool
-utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (size_t i = 0, n; i < len; i += n)
-		if ((n = utf8_seq(p + i, len - i)) == 0)
-			return false;
-	return true;
-}
-
-/*
- * Append s as a JSON string, quotes included.  Bytes that are not valid
- * UTF-8 become U+FFFD: callers that must not lose bytes check utf8_valid()
- * first and use base64 instead.
- */
+/* A json_out that appends to the evbuffer arg. */
 static void
-json_str(struct evbuffer *out, const char *s, size_t len)
+add_to_evbuffer(void *arg, const char *p, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	char buf[256];
-	size_t o = 0;
-
-	buf[o++] = '"';
-	for (size_t i = 0, n; i < len; i += n) {
-		const char *esc = NULL;
-		char u[8];
-
-		if (o > sizeof(buf) - 8) {
-			evbuffer_add(out, buf, o);
-			o = 0;
-		}
-		n = utf8_seq(p + i, len - i);
-		if (n == 0) {
-			esc = "\\ufffd";
-			n = 1;
-		} else if (n > 1) {
-			memcpy(buf + o, p + i, n);
-			o += n;
-			continue;
-		} else if (p[i] == '"') {
-			esc = "\\\"";
-		} else if (p[i] == '\\') {
-			esc = "\\\\";
-		} else if (p[i] == '\n') {
-			esc = "\\n";
-		} else if (p[i] == '\r') {
-			esc = "\\r";
-		} else if (p[i] == '\t') {
-			esc = "\\t";
-		} else if (p[i] < 0x20 || p[i] == 0x7f) {
-			snprintf(u, sizeof(u), "\\u%04x", p[i]);
-			esc = u;
-		} else {
-			buf[o++] = (char)p[i];
-			continue;
-		}
-		memcpy(buf + o, esc, strlen(esc));
-		o += strlen(esc);
-	}
-	buf[o++] = '"';
-	evbuffer_add(out, buf, o);
-}
-
-/* Append s as a quoted base64 string (RFC 4648, with padding). */
-static void
-json_base64(struct evbuffer *out, const void *s, size_t len)
-{
-	static const char abc[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = s;
-	char buf[256];
-	size_t o = 0;
-
-	buf[o++] = '"';
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		size_t rest = len - i;
-
-		if (o > sizeof(buf) - 5) {
-			evbuffer_add(out, buf, o);
-			o = 0;
-		}
-		if (rest > 1)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (rest > 2)
-			v |= p[i + 2];
-		buf[o++] = abc[v >> 18 & 63];
-		buf[o++] = abc[v >> 12 & 63];
-		buf[o++] = rest > 1 ? abc[v >> 6 & 63] : '=';
-		buf[o++] = rest > 2 ? abc[v & 63] : '=';
-	}
-	buf[o++] = '"';
-	evbuffer_add(out, buf, o);
-}
-
-/* "name":"text" or "name_base64":"..." for bytes that are not UTF-8. */
-static void
-json_bytes_field(struct evbuffer *out, const char *name, struct proto_str s)
-{
-	if (utf8_valid(s.ptr, s.len)) {
-		evbuffer_add_printf(out, "\"%s\":", name);
-		json_str(out, s.ptr, s.len);
-	} else {
-		evbuffer_add_printf(out, "\"%s_base64\":", name);
-		json_base64(out, s.ptr, s.len);
-	}
+	evbuffer_add(arg, p, len);
 }
 
 /* The JSON body for a LIST_REPLY.  0, or -EPROTO for malformed items. */
 static int
 json_list(struct evbuffer *out, const struct proto_msg *m)
 {
+	const struct json_out o = { add_to_evbuffer, out };
 	struct proto_iter it;
 	union proto_item item;
 	bool first = true;
@@ -555,12 +436,11 @@ json_list(struct evbuffer *out, const struct proto_msg *m)
 		return -EPROTO;
 	evbuffer_add(out, "{\"keys\":[", 9);
 	while ((rc = proto_iter_next(&it, &item)) == 1) {
-		evbuffer_add(out, first ? "{" : ",{", first ? 1 : 2);
+		if (!first)
+			evbuffer_add(out, ",", 1);
 		first = false;
-		json_bytes_field(out, "key", item.entry.key);
-		evbuffer_add_printf(out, ",\"revision\":%" PRIu64 ",", item.entry.revision);
-		json_bytes_field(out, "value", item.entry.value);
-		evbuffer_add(out, "}", 1);
+		json_entry(&o, item.entry.key.ptr, item.entry.key.len, item.entry.revision,
+		    item.entry.value.ptr, item.entry.value.len);
 	}
 	if (rc < 0)
 		return -EPROTO;
@@ -585,9 +465,10 @@ static void
 send_error(struct evhttp_request *req, int status, const char *msg, size_t len)
 {
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	const struct json_out o = { add_to_evbuffer, out };
 
 	evbuffer_add(out, "{\"error\":", 9);
-	json_str(out, msg, len);
+	json_string(&o, msg, len);
 	evbuffer_add(out, "}\n", 2);
 	send_reply(req, status, "application/json");
 }
@@ -905,7 +786,7 @@ build_request(struct http_server *hs, struct evhttp_request *req, const struct t
 	int rc;
 
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD && (t->list || t->stale)) {
-		snprintf(err, errlen, "?%s is for GET only", t->list ? "list" : "stale");
+		seterr(err, errlen, "?%s is for GET only", t->list ? "list" : "stale");
 		return 400;
 	}
 	if ((rc = decode_key(t, hs->key, &keylen, err, errlen)) != 0)
@@ -924,7 +805,7 @@ build_request(struct http_server *hs, struct evhttp_request *req, const struct t
 	}
 	rid = evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_REQUEST_ID_HEADER);
 	if (rid && parse_request_id(rid, &client, &seq) < 0) {
-		snprintf(err, errlen, HTTP_REQUEST_ID_HEADER ": expected CLIENT-SEQ, two decimal "
+		seterr(err, errlen, HTTP_REQUEST_ID_HEADER ": expected CLIENT-SEQ, two decimal "
 		    "numbers below 2^64, CLIENT not 0");
 		return 400;
 	}
@@ -935,13 +816,13 @@ build_request(struct http_server *hs, struct evhttp_request *req, const struct t
 		const unsigned char *v;
 
 		if (len > RAFTCONF_MAX_VALUE) {
-			snprintf(err, errlen, "value of %zu bytes; the limit is %d", len,
+			seterr(err, errlen, "value of %zu bytes; the limit is %d", len,
 			    RAFTCONF_MAX_VALUE);
 			return 413;
 		}
 		v = len ? evbuffer_pullup(body, -1) : (const unsigned char *)"";
 		if (v == NULL) {
-			snprintf(err, errlen, "out of memory");
+			seterr(err, errlen, "out of memory");
 			return 500;
 		}
 		m->type = PROTO_T_SET;
@@ -1101,28 +982,22 @@ int
 http_open(struct event_base *base, const char *listen, const struct http_callbacks *cb,
 	  void *arg, struct http_server **out, char *err, size_t errlen)
 {
+	char aerr[RAFTCONF_MAX_ERROR];
 	struct sockaddr_storage ss;
-	int sslen = sizeof(ss), rc;
+	socklen_t sslen;
+	int rc;
 	struct http_server *hs;
 	struct timeval tv = { HTTP_IDLE_TIMEOUT_S, 0 }, sweep = {
 		HTTP_SWEEP_MS / 1000, HTTP_SWEEP_MS % 1000 * 1000,
 	};
-	uint16_t port = 0;
 
-	if (evutil_parse_sockaddr_port(listen, (struct sockaddr *)&ss, &sslen) < 0) {
-		snprintf(err, errlen, "http.listen %s: not an IP address and port", listen);
-		return -EINVAL;
-	}
-	if (ss.ss_family == AF_INET)
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	else if (ss.ss_family == AF_INET6)
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	if (port == 0) {
-		snprintf(err, errlen, "http.listen %s: a port is needed", listen);
+	/* The parser of raftconfd --check: what it accepts is bound here. */
+	if (addr_parse_listen(listen, &ss, &sslen, aerr, sizeof(aerr)) < 0) {
+		seterr(err, errlen, "http.listen %s: %s", listen, aerr);
 		return -EINVAL;
 	}
 	if ((hs = calloc(1, sizeof(*hs))) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	hs->base = base;
@@ -1139,23 +1014,23 @@ http_open(struct event_base *base, const char *listen, const struct http_callbac
 	hs->sweep_ev = event_new(base, -1, EV_PERSIST, sweep_cb, hs);
 	if (hs->http == NULL || hs->sweep_ev == NULL) {
 		rc = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
+		seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	hs->listener = evconnlistener_new_bind(base, NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-	    (struct sockaddr *)&ss, sslen);
+	    (struct sockaddr *)&ss, (int)sslen);
 	if (hs->listener == NULL) {
 		int e = errno ? errno : EADDRINUSE;
 
 		rc = -e;
-		snprintf(err, errlen, "http.listen %s: cannot listen: %s", listen, strerror(e));
+		seterr(err, errlen, "http.listen %s: cannot listen: %s", listen, strerror(e));
 		goto fail;
 	}
 	if (evhttp_bind_listener(hs->http, hs->listener) == NULL) {
 		evconnlistener_free(hs->listener);
 		rc = -ENOMEM;
-		snprintf(err, errlen, "http.listen %s: cannot serve", listen);
+		seterr(err, errlen, "http.listen %s: cannot serve", listen);
 		goto fail;
 	}
 	evhttp_set_bevcb(hs->http, new_conn_cb, hs);

@@ -50,7 +50,11 @@ struct http_callbacks {
 	void (*metrics)(void *arg, struct evbuffer *out);
 };
 
-/* Listen on "host:port".  0, or -errno with err filled. */
+/*
+ * Listen on "ip:port", exactly what raftconfd --check accepts for
+ * http.listen (addr_parse_listen in addr.h: a host name is -EINVAL).
+ * 0, or -errno with err filled.
+ */
 int http_open(struct event_base *base, const char *listen, const struct http_callbacks *cb,
 	      void *arg, struct http_server **out, char *err, size_t errlen);
 void http_close(struct http_server *hs);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "log.h"
 #include "driver.h"
 #include "peer.h"
@@ -127,7 +128,7 @@ membership_join(struct node *n, const struct origin *o, const struct proto_msg *
 	}
 	snprintf(sname, sizeof(sname), "%.*s", (int)name->len, name->ptr);
 	snprintf(saddr, sizeof(saddr), "%.*s", (int)addr->len, addr->ptr);
-	if (config_parse_address(saddr, NULL, 0, NULL, NULL, 0) < 0) {
+	if (addr_parse(saddr, NULL, 0, NULL, NULL, 0) < 0) {
 		reply_error(n, o, PROTO_E_BADREQ, "bad address \"%s\"", saddr);
 		return;
 	}

@@ -20,7 +20,8 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
-#include "config.h"
+#include "addr.h"
+#include "errbuf.h"
 #include "evframe.h"
 #include "log.h"
 
@@ -299,7 +300,7 @@ link_up(struct conn *c)
 	c->was_up = true;
 	c->backoff_ms = PEER_BACKOFF_MIN_MS;
 	evtimer_del(c->timer);
-	log_info_f((&(struct log_fields){ .peer = c->peer_id }), "peer %s (%s): link up",
+	log_info_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): link up",
 	    c->peer_id, c->remote);
 	if (pn->cb.link)
 		pn->cb.link(pn->arg, c->peer_id, true, false);
@@ -350,7 +351,7 @@ handle_hello(struct conn *c, const struct proto_msg *m)
 	c->state = C_UP;
 	evtimer_del(c->timer);
 	send_hello(c);
-	log_debug_f((&(struct log_fields){ .peer = c->peer_id }), "peer %s (%s): accepted",
+	log_debug_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): accepted",
 	    c->peer_id, c->remote);
 	return;
 refuse:
@@ -450,7 +451,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		if (c->state == C_UP || c->state == C_HELLO)
-			log_debug_f((&(struct log_fields){ .peer = c->peer_id }),
+			log_debug_f(LOG_FIELDS(.peer = c->peer_id),
 			    "peer %s (%s): connection %s", *c->peer_id ? c->peer_id : "?",
 			    c->remote, (what & BEV_EVENT_EOF) ? "closed" :
 			    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -488,7 +489,7 @@ conn_dial(struct conn *c)
 	char host[RAFTCONF_MAX_ADDRESS + 1], err[128];
 	uint16_t port;
 
-	if (config_parse_address(c->address, host, sizeof(host), &port, err, sizeof(err)) < 0) {
+	if (addr_parse(c->address, host, sizeof(host), &port, err, sizeof(err)) < 0) {
 		log_err("peer %s: address %s: %s", c->peer_id, c->address, err);
 		return;
 	}
@@ -621,29 +622,28 @@ peer_net_free(struct peer_net *pn)
 int
 peer_listen(struct peer_net *pn, const char *listen, char *err, size_t errlen)
 {
-	char host[RAFTCONF_MAX_ADDRESS + 1], perr[128];
+	char perr[RAFTCONF_MAX_ERROR], bound[RAFTCONF_MAX_ADDRESS + 64];
 	struct sockaddr_storage ss;
-	int sslen = sizeof(ss);
-	uint16_t port;
+	socklen_t sslen;
+	int rc;
 
-	if (config_parse_address(listen, host, sizeof(host), &port, perr, sizeof(perr)) < 0) {
-		snprintf(err, errlen, "listen address %s: %s", listen, perr);
-		return -EINVAL;
-	}
-	if (evutil_parse_sockaddr_port(listen, (struct sockaddr *)&ss, &sslen) < 0) {
-		snprintf(err, errlen, "listen address %s: not an IP address and port "
-		    "(host names cannot be bound)", listen);
-		return -EINVAL;
+	/* node.listen is an IP address; its default, node.address, may be a name. */
+	if ((rc = addr_resolve(listen, &ss, &sslen, perr, sizeof(perr))) < 0) {
+		seterr(err, errlen, "listen address %s: %s", listen, perr);
+		return rc;
 	}
 	pn->listener = evconnlistener_new_bind(pn->base, accept_cb, pn,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-	    (struct sockaddr *)&ss, sslen);
+	    (struct sockaddr *)&ss, (int)sslen);
 	if (pn->listener == NULL) {
 		int e = errno;
 
-		snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(e));
+		seterr(err, errlen, "cannot listen on %s: %s", listen, strerror(e));
 		return -(e ? e : EADDRINUSE);
 	}
+	addr_format((struct sockaddr *)&ss, bound, sizeof(bound));
+	if (strcmp(bound, listen) != 0)
+		log_info("peers: listening on %s (%s)", bound, listen);
 	return 0;
 }
 
@@ -652,7 +652,7 @@ peer_link(struct peer_net *pn, const char *id, const char *address)
 {
 	struct conn *c = find_link(pn, id);
 
-	if (config_parse_address(address, NULL, 0, NULL, NULL, 0) < 0)
+	if (addr_parse(address, NULL, 0, NULL, NULL, 0) < 0)
 		return -EINVAL;
 	if (c && strcmp(c->address, address) == 0)
 		return 0;
@@ -702,7 +702,7 @@ peer_dial_once(struct peer_net *pn, const char *address, const void *frame, size
 {
 	struct conn *c;
 
-	if (config_parse_address(address, NULL, 0, NULL, NULL, 0) < 0)
+	if (addr_parse(address, NULL, 0, NULL, NULL, 0) < 0)
 		return -EINVAL;
 	if ((c = conn_new(pn, true)) == NULL)
 		return -ENOMEM;

@@ -76,7 +76,11 @@ int peer_net_new(struct event_base *base, const struct peer_opts *opts,
 		 const struct peer_callbacks *cb, void *arg, struct peer_net **out);
 void peer_net_free(struct peer_net *pn);
 
-/* Listen on "host:port" for peers.  0, or -errno with err filled. */
+/*
+ * Listen on "host:port" for peers: an IP address, or a host name resolved
+ * here to its first address (addr_resolve in addr.h; the lookup blocks, so
+ * call it at start-up).  0, or -errno with err filled.
+ */
 int peer_listen(struct peer_net *pn, const char *listen, char *err, size_t errlen);
 
 /*

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 /* By path: the autoconf header is also called config.h. */
+#include "../daemon/addr.h"
 #include "../daemon/config.h"
 
 #ifndef TEST_DATA_DIR
@@ -174,6 +175,29 @@ START_TEST(test_optional_sections_left_empty_are_absent)
 }
 END_TEST
 
+/* The peer port defaults to node.address, host name or not: peer_listen resolves it. */
+START_TEST(test_a_host_name_address_is_the_default_listen_address)
+{
+	static const char y[] =
+	    "cluster: t\n"
+	    "node: { id: n1 }\n"
+	    "members: [ { id: n1, address: \"localhost:7001\" } ]\n"
+	    "http: { listen: \"127.0.0.1:7080\" }\n";
+	struct config c;
+	struct config_errors e;
+	int r;
+
+	r = config_load_string("inline", y, strlen(y), &c, &e);
+	if (r != 0)
+		dump_errors(&e);
+	ck_assert_int_eq(r, 0);
+	ck_assert_str_eq(c.address, "localhost:7001");
+	ck_assert_str_eq(c.listen, "localhost:7001");
+	config_free(&c);
+	config_errors_free(&e);
+}
+END_TEST
+
 START_TEST(test_timings_at_exactly_five_heartbeats_are_accepted)
 {
 	static const char y[] =
@@ -304,6 +328,12 @@ static const struct broken {
 	    .sub = "node.socket: path is 119 bytes long; a Unix socket path is at most 107" },
 	{ .file = "http_listen_conflict.yaml", .line = 7, .col = 11,
 	    .sub = "http.listen: \"127.0.0.1:7000\" is also where the node listens" },
+	/* --check used to accept these, and the daemon then failed to bind them. */
+	{ .file = "http_listen_hostname.yaml", .line = 6, .col = 11,
+	    .sub = "http.listen: \"localhost\" is a host name; a listening address is an IP "
+	    "address, as in 0.0.0.0:7080, [::]:7080 or 127.0.0.1:7080" },
+	{ .file = "node_listen_hostname.yaml", .line = 5, .col = 11,
+	    .sub = "node.listen: \"node1.example.com\" is a host name; a listening address" },
 	{ .file = "empty_value.yaml", .line = 1, .col = 9, .sub = "cluster: empty value" },
 	{ .file = "tagged_value.yaml", .line = 1, .col = 10,
 	    .sub = "cluster: tags are not allowed (!!str)" },
@@ -601,7 +631,7 @@ START_TEST(test_parse_address_splits_host_and_port)
 	size_t i;
 
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		ck_assert_msg(config_parse_address(ok[i].in, host, sizeof(host), &port, err,
+		ck_assert_msg(addr_parse(ok[i].in, host, sizeof(host), &port, err,
 		    sizeof(err)) == 0, "%s: %s", ok[i].in, err);
 		ck_assert_str_eq(host, ok[i].host);
 		ck_assert_uint_eq(port, ok[i].port);
@@ -641,21 +671,21 @@ START_TEST(test_parse_address_refuses_malformed_addresses)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		ck_assert_msg(config_parse_address(bad[i].in, NULL, 0, NULL, err, sizeof(err)) ==
+		ck_assert_msg(addr_parse(bad[i].in, NULL, 0, NULL, err, sizeof(err)) ==
 		    -EINVAL, "%s accepted", bad[i].in);
 		ck_assert_msg(strstr(err, bad[i].sub) != NULL, "%s: %s", bad[i].in, err);
 	}
 	/* labels of 63 pass, 64 fail; a host longer than the caller's buffer fails */
 	memset(label, 'a', 64);
 	snprintf(name, sizeof(name), "%.63s.example:1", label);
-	ck_assert_int_eq(config_parse_address(name, NULL, 0, NULL, err, sizeof(err)), 0);
-	ck_assert_int_eq(config_parse_address(name, host, sizeof(host), &port, err, sizeof(err)),
+	ck_assert_int_eq(addr_parse(name, NULL, 0, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(addr_parse(name, host, sizeof(host), &port, err, sizeof(err)),
 	    -EINVAL);
 	snprintf(name, sizeof(name), "%.64s.example:1", label);
-	ck_assert_int_eq(config_parse_address(name, NULL, 0, NULL, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(addr_parse(name, NULL, 0, NULL, err, sizeof(err)), -EINVAL);
 	/* Validation only, no message wanted. */
-	ck_assert_int_eq(config_parse_address("10.0.0.1:7000", NULL, 0, NULL, NULL, 0), 0);
-	ck_assert_int_eq(config_parse_address("10.0.0.1", NULL, 0, NULL, NULL, 0), -EINVAL);
+	ck_assert_int_eq(addr_parse("10.0.0.1:7000", NULL, 0, NULL, NULL, 0), 0);
+	ck_assert_int_eq(addr_parse("10.0.0.1", NULL, 0, NULL, NULL, 0), -EINVAL);
 }
 END_TEST
 
@@ -701,6 +731,7 @@ config_suite(void)
 	tcase_add_test(tc, test_defaults_apply_when_optional_keys_are_missing);
 	tcase_add_test(tc, test_spare_node_without_members_uses_its_own_address);
 	tcase_add_test(tc, test_optional_sections_left_empty_are_absent);
+	tcase_add_test(tc, test_a_host_name_address_is_the_default_listen_address);
 	tcase_add_test(tc, test_timings_at_exactly_five_heartbeats_are_accepted);
 	suite_add_tcase(s, tc);
 

@@ -1,0 +1,274 @@
+/*
+ * client.c — raftconfctl's connection to the local raftconfd (contract in
+ * client.h).
+ *
+ * For: connect, write a frame, read frames until the one answering the
+ * request, retry, deadline.  Not for: commands, output, exit statuses
+ * (raftconfctl.c, output.c).
+ */
+#include "client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errbuf.h"
+
+/* Pauses between retries: the first, then doubling up to the last. */
+#define CLIENT_RETRY_FIRST_MS	20
+#define CLIENT_RETRY_MAX_MS	500
+
+struct client {
+	const char	*socket;
+	double		 timeout;	/* seconds, for messages */
+	double		 deadline;	/* monotonic seconds */
+	int		 fd;
+	uint64_t	 id;		/* client id of writes */
+	uint64_t	 next_id;	/* of requests */
+	struct proto_buf out;
+	uint8_t		*in;		/* the frame being read */
+	size_t		 inlen, incap;
+};
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+ms_left(const struct client *c)
+{
+	double left = c->deadline - mono_now();
+
+	return left <= 0 ? 0 : (int)(left * 1000) + 1;
+}
+
+int
+client_new(const char *socket, double timeout, struct client **out)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return -ENOMEM;
+	c->socket = socket;
+	c->timeout = timeout;
+	c->fd = -1;
+	if (getrandom(&c->id, sizeof(c->id), 0) != sizeof(c->id))
+		c->id = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+	c->deadline = mono_now() + timeout;
+	proto_buf_init(&c->out);
+	*out = c;
+	return 0;
+}
+
+static void
+disconnect(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+void
+client_free(struct client *c)
+{
+	if (c == NULL)
+		return;
+	disconnect(c);
+	proto_buf_free(&c->out);
+	free(c->in);
+	free(c);
+}
+
+uint64_t
+client_id(const struct client *c)
+{
+	return c->id;
+}
+
+void
+client_no_deadline(struct client *c)
+{
+	c->deadline = mono_now() + 1e9;
+}
+
+/* Connect to the daemon: 0, or -errno with err saying why. */
+static int
+connect_socket(struct client *c, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct pollfd pfd;
+	socklen_t len = sizeof(int);
+	int e = 0;
+
+	if (strlen(c->socket) >= sizeof(sun.sun_path)) {
+		seterr(err, errlen, "socket path too long: %s", c->socket);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sun.sun_path, c->socket, strlen(c->socket) + 1);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0) {
+		seterr(err, errlen, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		return 0;
+	e = errno;
+	if (e == EINPROGRESS || e == EAGAIN) {
+		pfd = (struct pollfd){ c->fd, POLLOUT, 0 };
+		if (poll(&pfd, 1, ms_left(c)) == 1 &&
+		    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &len) == 0 && e == 0)
+			return 0;
+		e = e ? e : ETIMEDOUT;
+	}
+	seterr(err, errlen, "cannot connect to raftconfd at %s: %s%s", c->socket,
+	    strerror(e), e == ENOENT || e == ECONNREFUSED ?
+	    " (is raftconfd running? -s or $RAFTCONF_SOCKET choose another socket)" : "");
+	disconnect(c);
+	return -ECONNREFUSED;
+}
+
+static int
+write_all(struct client *c, const uint8_t *p, size_t len)
+{
+	struct pollfd pfd = { c->fd, POLLOUT, 0 };
+	ssize_t n;
+
+	while (len) {
+		n = write(c->fd, p, len);
+		if (n > 0) {
+			p += n;
+			len -= n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (poll(&pfd, 1, ms_left(c)) == 0)
+			return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+int
+client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen)
+{
+	struct pollfd pfd = { c->fd, POLLIN, 0 };
+	size_t need = 4, flen = 0;
+	ssize_t n;
+	int rc;
+
+	c->inlen = 0;
+	for (;;) {
+		if (c->inlen >= 4) {
+			rc = proto_frame_check(c->in, c->inlen, &flen);
+			if (rc == 0)
+				break;
+			if (rc != -EAGAIN) {
+				seterr(err, errlen, "the daemon sent a bad frame (length %zu)",
+				    flen);
+				return rc;
+			}
+			need = flen;
+		}
+		if (need > c->incap) {
+			uint8_t *p = realloc(c->in, need);
+
+			if (p == NULL)
+				return -ENOMEM;
+			c->in = p;
+			c->incap = need;
+		}
+		n = read(c->fd, c->in + c->inlen, need - c->inlen);
+		if (n > 0) {
+			c->inlen += n;
+			continue;
+		}
+		if (n == 0) {
+			seterr(err, errlen, "raftconfd closed the connection");
+			return -ECONNRESET;
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			seterr(err, errlen, "read: %s", strerror(errno));
+			return -errno;
+		}
+		if (poll(&pfd, 1, ms_left(c)) == 0) {
+			seterr(err, errlen, "no answer within %g s", c->timeout);
+			return -ETIMEDOUT;
+		}
+	}
+	return proto_decode(c->in, flen, m, err, errlen);
+}
+
+/* Send m once and wait for the answer with its id. */
+static int
+roundtrip(struct client *c, struct proto_msg *m, struct proto_msg *resp, char *err,
+	  size_t errlen)
+{
+	int rc;
+
+	if (c->fd < 0 && (rc = connect_socket(c, err, errlen)) < 0)
+		return rc;
+	m->id = ++c->next_id;
+	proto_buf_reset(&c->out);
+	if ((rc = proto_encode(&c->out, m, err, errlen)) < 0)
+		return rc;
+	if ((rc = write_all(c, c->out.data, c->out.len)) < 0) {
+		seterr(err, errlen, "sending the request: %s", strerror(-rc));
+		disconnect(c);
+		return rc;
+	}
+	for (;;) {
+		if ((rc = client_next(c, resp, err, errlen)) < 0) {
+			disconnect(c);
+			return rc;
+		}
+		if (resp->id == m->id)
+			return 0;
+	}
+}
+
+/* Answers worth another try before the deadline: the cluster may settle. */
+static bool
+retryable(const struct proto_msg *r)
+{
+	return r->type == PROTO_T_ERROR &&
+	    (r->error.code == PROTO_E_NOLEADER || r->error.code == PROTO_E_TIMEOUT);
+}
+
+/* Failures another try cannot mend: no daemon there, or a request refused here. */
+static bool
+final(int rc)
+{
+	return rc == -EINVAL || rc == -E2BIG || rc == -EMSGSIZE || rc == -ECONNREFUSED ||
+	    rc == -ENAMETOOLONG;
+}
+
+int
+client_request(struct client *c, struct proto_msg *m, struct proto_msg *resp, bool retry,
+	       char *err, size_t errlen)
+{
+	unsigned pause_ms = CLIENT_RETRY_FIRST_MS;
+	int rc;
+
+	seterr(err, errlen, "%s", "");
+	for (;;) {
+		rc = roundtrip(c, m, resp, err, errlen);
+		if (rc == 0 && !(retry && retryable(resp)))
+			return 0;
+		if (!retry || ms_left(c) <= (int)pause_ms || final(rc))
+			return rc;
+		poll(NULL, 0, pause_ms);
+		pause_ms = pause_ms * 2 > CLIENT_RETRY_MAX_MS ? CLIENT_RETRY_MAX_MS :
+		    pause_ms * 2;
+	}
+}

@@ -1,0 +1,67 @@
+/*
+ * client.h — raftconfctl's connection to the local raftconfd.
+ *
+ * For: the Unix control socket, sending one request at a time, reading the
+ * framed answer to it, retrying while the daemon restarts or the cluster has
+ * no leader, and giving up at a deadline.  Not for: what a command means or
+ * how an answer is printed; errors come back as a negative errno with one
+ * line in the caller's buffer, for the caller to show.
+ *
+ * Every call blocks, at most until the deadline: client_new() sets it
+ * timeout seconds ahead, client_no_deadline() lifts it (a watch waits for
+ * events as long as they take).  The connection is made by the first
+ * request and made again by a retry after it broke.
+ */
+#ifndef RAFTCONF_CTL_CLIENT_H
+#define RAFTCONF_CTL_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct client;
+
+/*
+ * A client of the daemon at socket (a path, kept, not copied), whose calls
+ * give up timeout seconds from now.  0, or -ENOMEM.
+ */
+int	client_new(const char *socket, double timeout, struct client **out);
+/* Close the connection and free c (NULL is fine). */
+void	client_free(struct client *c);
+
+/*
+ * Random, chosen by client_new(): the client id of SET and DEL requests,
+ * with which the daemon applies a retried write once.
+ */
+uint64_t client_id(const struct client *c);
+
+/*
+ * Send m (its id is set here) and wait for the answer with that id, into
+ * *resp, valid until the next call on c.
+ *
+ * With retry, a broken connection and an ERROR answer "no leader" or
+ * "timed out" are tried again, with a growing pause, until the deadline;
+ * a retried write keeps its (client id, seq), so it applies once.  Errors
+ * that another try cannot fix (no daemon at the socket, a request the
+ * codec refuses) end at once.
+ *
+ * Returns 0 with the answer, which may be an ERROR (the last one, when the
+ * deadline ended the retries); or a negative errno with err saying why
+ * there is no answer (err may be left empty when there is nothing to add
+ * to the errno, as for -ENOMEM).
+ */
+int	client_request(struct client *c, struct proto_msg *m, struct proto_msg *resp,
+	    bool retry, char *err, size_t errlen);
+
+/*
+ * Read the next frame on the connection (a watch's events), into *m, valid
+ * until the next call on c.  0, or a negative errno with err filled.
+ */
+int	client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen);
+
+/* From now on, calls on c wait as long as it takes. */
+void	client_no_deadline(struct client *c);
+
+#endif

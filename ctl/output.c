@@ -1,0 +1,153 @@
+/*
+ * output.c — raftconfctl's text output, for people (contract in output.h).
+ *
+ * Values are printed exactly as stored by get (binary safe) and on one line
+ * elsewhere, with newlines, backslashes and control bytes escaped; tables
+ * are aligned on their longest cell.  Not here: JSON (output_json.c).
+ */
+#include "output.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <unistd.h>
+
+/* Keys wider than this do not widen the list's key column. */
+#define TEXT_MAX_KEY_COLUMN	40
+
+static int key_column;			/* of the list being printed */
+static int name_column;			/* of the status being printed */
+
+/* A value on one line for humans: control bytes escaped. */
+static void
+human_value(FILE *f, struct proto_str v)
+{
+	for (size_t i = 0; i < v.len; i++) {
+		unsigned char c = v.ptr[i];
+
+		if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\\')
+			fputs("\\\\", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static void
+text_value(struct proto_str key, uint64_t revision, struct proto_str value)
+{
+	fwrite(value.ptr, 1, value.len, stdout);
+	/* Binary safe for pipes and files; tidy on a terminal. */
+	if (isatty(STDOUT_FILENO) && (value.len == 0 || value.ptr[value.len - 1] != '\n'))
+		putchar('\n');
+}
+
+static void
+text_written(uint64_t revision)
+{
+	printf("OK revision %" PRIu64 "\n", revision);
+}
+
+static void
+text_list_begin(size_t longest_key, bool truncated)
+{
+	key_column = longest_key > TEXT_MAX_KEY_COLUMN ? TEXT_MAX_KEY_COLUMN :
+	    (int)longest_key;
+}
+
+static void
+text_list_entry(const struct proto_entry *e)
+{
+	printf("%-*.*s  ", key_column, (int)e->key.len, e->key.ptr);
+	human_value(stdout, e->value);
+	putchar('\n');
+}
+
+static void
+text_list_end(bool truncated)
+{
+	if (truncated)
+		fprintf(stderr, "raftconfctl: the listing was cut at the reply size limit; "
+		    "list a longer prefix\n");
+}
+
+static void
+text_status_begin(size_t longest_name)
+{
+	name_column = (int)longest_name;
+}
+
+static void
+text_status_pair(const struct proto_pair *p)
+{
+	printf("%.*s:%*s %.*s\n", (int)p->name.len, p->name.ptr,
+	    name_column - (int)p->name.len, "", (int)p->value.len, p->value.ptr);
+}
+
+static void
+text_status_end(void)
+{
+}
+
+static void
+text_members_begin(void)
+{
+	printf("%-20s %-24s %-8s %-6s %10s %12s  %s\n", "ID", "ADDRESS", "ROLE", "LEADER",
+	    "MATCH", "LAST-CONTACT", "HEALTH");
+}
+
+static void
+text_member(const struct proto_member *m)
+{
+	char contact[32];
+
+	if (m->last_contact_ms == PROTO_NEVER)
+		snprintf(contact, sizeof(contact), "-");
+	else
+		snprintf(contact, sizeof(contact), "%" PRIu64 "ms", m->last_contact_ms);
+	printf("%-20.*s %-24.*s %-8s %-6s %10" PRIu64 " %12s  %s%s\n",
+	    (int)m->node_id.len, m->node_id.ptr, (int)m->address.len, m->address.ptr,
+	    (m->flags & PROTO_M_VOTER) ? "voter" : "learner",
+	    (m->flags & PROTO_M_LEADER) ? "*" : "", m->match_index, contact,
+	    proto_health_name(m->health), (m->flags & PROTO_M_SELF) ? " (this node)" : "");
+}
+
+static void
+text_members_end(void)
+{
+}
+
+static void
+text_event(uint8_t kind, struct proto_str key, uint64_t revision, struct proto_str value)
+{
+	printf("%s %.*s", kind == PROTO_EV_PUT ? "PUT" : "DEL", (int)key.len, key.ptr);
+	if (kind == PROTO_EV_PUT) {
+		putchar(' ');
+		human_value(stdout, value);
+	}
+	putchar('\n');
+}
+
+static void
+text_done(const char *done, uint64_t index)
+{
+	printf("%s\n", done);
+}
+
+const struct output output_text = {
+	.value = text_value,
+	.written = text_written,
+	.list_begin = text_list_begin,
+	.list_entry = text_list_entry,
+	.list_end = text_list_end,
+	.status_begin = text_status_begin,
+	.status_pair = text_status_pair,
+	.status_end = text_status_end,
+	.members_begin = text_members_begin,
+	.member = text_member,
+	.members_end = text_members_end,
+	.event = text_event,
+	.done = text_done,
+};

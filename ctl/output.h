@@ -1,0 +1,56 @@
+/*
+ * output.h — how raftconfctl prints the daemon's answers on standard output.
+ *
+ * For: the two formats, text for people (output.c) and one line of JSON
+ * for scripts (output_json.c), behind one table of functions; the command
+ * handlers give each answer's data to whichever format main() chose and
+ * never ask which one it is.  Not for: errors and notices on standard
+ * error, which read the same in both formats (raftconfctl.c), nor the
+ * exit status.
+ *
+ * What each format prints is the contract of raftconfctl(8).  The proto_str
+ * and proto_* items are only read during the call.  Calls of one answer
+ * come in order: list_begin, list_entry for each entry, list_end; likewise
+ * status_* and members_*.
+ */
+#ifndef RAFTCONF_CTL_OUTPUT_H
+#define RAFTCONF_CTL_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct output {
+	/* get: the value of key, exactly as stored. */
+	void	(*value)(struct proto_str key, uint64_t revision, struct proto_str value);
+	/* set, del: the revision of the write. */
+	void	(*written)(uint64_t revision);
+
+	/* list: longest_key is the length of the longest key listed. */
+	void	(*list_begin)(size_t longest_key, bool truncated);
+	void	(*list_entry)(const struct proto_entry *e);
+	void	(*list_end)(bool truncated);
+
+	/* status: longest_name is the length of the longest name. */
+	void	(*status_begin)(size_t longest_name);
+	void	(*status_pair)(const struct proto_pair *p);
+	void	(*status_end)(void);
+
+	void	(*members_begin)(void);
+	void	(*member)(const struct proto_member *m);
+	void	(*members_end)(void);
+
+	/* watch: one change (PROTO_EV_PUT with its value, or PROTO_EV_DEL). */
+	void	(*event)(uint8_t kind, struct proto_str key, uint64_t revision,
+		    struct proto_str value);
+
+	/* join, remove, snapshot, transfer: done, for people, and the index. */
+	void	(*done)(const char *done, uint64_t index);
+};
+
+extern const struct output output_text;		/* output.c */
+extern const struct output output_json;		/* output_json.c */
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * output_json.c — raftconfctl's JSON output, for scripts (contract in
+ * output.h).
+ *
+ * One JSON value per answer, on one line: an object, or an array for
+ * members; one object per line for a watch.  A key or value that is UTF-8
+ * text is "key" or "value", any other bytes "key_base64" or "value_base64",
+ * written as the HTTP API writes them (daemon/json.c).  Status values made
+ * of digits only are numbers, all else strings.  Not here: text (output.c).
+ */
+#include "output.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "json.h"
+
+static bool first;			/* no item of the list printed yet */
+
+/* Everything goes to standard output, through stdio like the rest. */
+static void
+to_stdout(void *arg, const char *p, size_t len)
+{
+	fwrite(p, 1, len, stdout);
+}
+
+static const struct json_out out = { to_stdout, NULL };
+
+static void
+string(struct proto_str s)
+{
+	json_string(&out, s.ptr, s.len);
+}
+
+static bool
+all_digits(struct proto_str v)
+{
+	if (v.len == 0 || v.len > 20 || (v.len > 1 && v.ptr[0] == '0'))
+		return false;
+	for (size_t i = 0; i < v.len; i++)
+		if (v.ptr[i] < '0' || v.ptr[i] > '9')
+			return false;
+	return true;
+}
+
+static void
+json_value_reply(struct proto_str key, uint64_t revision, struct proto_str value)
+{
+	json_entry(&out, key.ptr, key.len, revision, value.ptr, value.len);
+	putchar('\n');
+}
+
+static void
+json_written(uint64_t revision)
+{
+	printf("{\"revision\":%" PRIu64 "}\n", revision);
+}
+
+static void
+json_list_begin(size_t longest_key, bool truncated)
+{
+	printf("{\"truncated\":%s,\"keys\":[", truncated ? "true" : "false");
+	first = true;
+}
+
+static void
+json_list_entry(const struct proto_entry *e)
+{
+	printf("%s", first ? "" : ",");
+	json_entry(&out, e->key.ptr, e->key.len, e->revision, e->value.ptr, e->value.len);
+	first = false;
+}
+
+static void
+json_list_end(bool truncated)
+{
+	printf("]}\n");
+}
+
+static void
+json_status_begin(size_t longest_name)
+{
+	putchar('{');
+	first = true;
+}
+
+static void
+json_status_pair(const struct proto_pair *p)
+{
+	printf("%s", first ? "" : ",");
+	string(p->name);
+	putchar(':');
+	/* Counters are numbers; everything else is a string. */
+	if (all_digits(p->value))
+		printf("%.*s", (int)p->value.len, p->value.ptr);
+	else
+		string(p->value);
+	first = false;
+}
+
+static void
+json_status_end(void)
+{
+	printf("}\n");
+}
+
+static void
+json_members_begin(void)
+{
+	putchar('[');
+	first = true;
+}
+
+static void
+json_member(const struct proto_member *m)
+{
+	printf("%s{\"id\":", first ? "" : ",");
+	string(m->node_id);
+	printf(",\"address\":");
+	string(m->address);
+	printf(",\"role\":\"%s\",\"leader\":%s,\"self\":%s,\"match\":%" PRIu64
+	    ",\"last_contact_ms\":", (m->flags & PROTO_M_VOTER) ? "voter" : "learner",
+	    (m->flags & PROTO_M_LEADER) ? "true" : "false",
+	    (m->flags & PROTO_M_SELF) ? "true" : "false", m->match_index);
+	if (m->last_contact_ms == PROTO_NEVER)
+		printf("null");
+	else
+		printf("%" PRIu64, m->last_contact_ms);
+	printf(",\"health\":\"%s\"}", proto_health_name(m->health));
+	first = false;
+}
+
+static void
+json_members_end(void)
+{
+	printf("]\n");
+}
+
+static void
+json_event(uint8_t kind, struct proto_str key, uint64_t revision, struct proto_str value)
+{
+	printf("{\"event\":\"%s\",", kind == PROTO_EV_PUT ? "PUT" : "DEL");
+	json_bytes_field(&out, "key", key.ptr, key.len);
+	printf(",\"revision\":%" PRIu64, revision);
+	if (kind == PROTO_EV_PUT) {
+		putchar(',');
+		json_bytes_field(&out, "value", value.ptr, value.len);
+	}
+	printf("}\n");
+}
+
+static void
+json_done(const char *done, uint64_t index)
+{
+	printf("{\"ok\":true,\"index\":%" PRIu64 "}\n", index);
+}
+
+const struct output output_json = {
+	.value = json_value_reply,
+	.written = json_written,
+	.list_begin = json_list_begin,
+	.list_entry = json_list_entry,
+	.list_end = json_list_end,
+	.status_begin = json_status_begin,
+	.status_pair = json_status_pair,
+	.status_end = json_status_end,
+	.members_begin = json_members_begin,
+	.member = json_member,
+	.members_end = json_members_end,
+	.event = json_event,
+	.done = json_done,
+};

@@ -1,0 +1,191 @@
+/*
+ * json.c — JSON text and UTF-8 (contract in json.h).
+ *
+ * Not here: anything that knows HTTP, libevent or the wire protocol.
+ */
+#include "json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Text is gathered here and handed to the json_out one chunk at a time. */
+struct chunk {
+	const struct json_out *o;
+	size_t	 len;
+	char	 buf[JSON_CHUNK];
+};
+
+static void
+chunk_flush(struct chunk *c)
+{
+	if (c->len > 0)
+		c->o->write(c->o->arg, c->buf, c->len);
+	c->len = 0;
+}
+
+static void
+chunk_add(struct chunk *c, const char *p, size_t len)
+{
+	while (len > 0) {
+		size_t n = sizeof(c->buf) - c->len;
+
+		if (n == 0) {
+			chunk_flush(c);
+			continue;
+		}
+		if (n > len)
+			n = len;
+		memcpy(c->buf + c->len, p, n);
+		c->len += n;
+		p += n;
+		len -= n;
+	}
+}
+
+/*
+ * The length of the valid UTF-8 sequence at s (RFC 3629 table 3.1: no
+ * overlongs, no surrogates, at most U+10FFFF), or 0 when there is none.
+ */
+static size_t
+utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned c = s[0], lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;	/* a continuation byte, 0xc0-0xc1 (overlong), 0xf5-0xff */
+	if (c == 0xe0)
+		lo = 0xa0;	/* below: overlong */
+	else if (c == 0xed)
+		hi = 0x9f;	/* above: surrogates */
+	else if (c == 0xf0)
+		lo = 0x90;	/* below: overlong */
+	else if (c == 0xf4)
+		hi = 0x8f;	/* above: past U+10FFFF */
+	if (len < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+bool
+json_utf8_valid(const void *s, size_t len)
+{
+	const unsigned char *p = s;
+
+	for (size_t i = 0, n; i < len; i += n)
+		if ((n = utf8_seq(p + i, len - i)) == 0)
+			return false;
+	return true;
+}
+
+void
+json_string(const struct json_out *o, const void *s, size_t len)
+{
+	const unsigned char *p = s;
+	struct chunk c = { .o = o };
+
+	chunk_add(&c, "\"", 1);
+	for (size_t i = 0, n; i < len; i += n) {
+		const char *esc;
+		char u[8];
+
+		n = utf8_seq(p + i, len - i);
+		if (n == 0) {
+			esc = "\\ufffd";
+			n = 1;
+		} else if (n > 1) {
+			chunk_add(&c, (const char *)p + i, n);
+			continue;
+		} else if (p[i] == '"') {
+			esc = "\\\"";
+		} else if (p[i] == '\\') {
+			esc = "\\\\";
+		} else if (p[i] == '\n') {
+			esc = "\\n";
+		} else if (p[i] == '\r') {
+			esc = "\\r";
+		} else if (p[i] == '\t') {
+			esc = "\\t";
+		} else if (p[i] < 0x20 || p[i] == 0x7f) {
+			snprintf(u, sizeof(u), "\\u%04x", p[i]);
+			esc = u;
+		} else {
+			chunk_add(&c, (const char *)p + i, 1);
+			continue;
+		}
+		chunk_add(&c, esc, strlen(esc));
+	}
+	chunk_add(&c, "\"", 1);
+	chunk_flush(&c);
+}
+
+void
+json_base64(const struct json_out *o, const void *s, size_t len)
+{
+	static const char abc[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = s;
+	struct chunk c = { .o = o };
+
+	chunk_add(&c, "\"", 1);
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		size_t rest = len - i;
+		char q[4];
+
+		if (rest > 1)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (rest > 2)
+			v |= p[i + 2];
+		q[0] = abc[v >> 18 & 63];
+		q[1] = abc[v >> 12 & 63];
+		q[2] = rest > 1 ? abc[v >> 6 & 63] : '=';
+		q[3] = rest > 2 ? abc[v & 63] : '=';
+		chunk_add(&c, q, 4);
+	}
+	chunk_add(&c, "\"", 1);
+	chunk_flush(&c);
+}
+
+void
+json_bytes_field(const struct json_out *o, const char *name, const void *s, size_t len)
+{
+	bool text = json_utf8_valid(s, len);
+
+	o->write(o->arg, "\"", 1);
+	o->write(o->arg, name, strlen(name));
+	if (text) {
+		o->write(o->arg, "\":", 2);
+		json_string(o, s, len);
+	} else {
+		o->write(o->arg, "_base64\":", 9);
+		json_base64(o, s, len);
+	}
+}
+
+void
+json_entry(const struct json_out *o, const void *key, size_t keylen, uint64_t revision,
+	   const void *value, size_t valuelen)
+{
+	char rev[40];
+	int n;
+
+	o->write(o->arg, "{", 1);
+	json_bytes_field(o, "key", key, keylen);
+	n = snprintf(rev, sizeof(rev), ",\"revision\":%" PRIu64 ",", revision);
+	o->write(o->arg, rev, (size_t)n);
+	json_bytes_field(o, "value", value, valuelen);
+	o->write(o->arg, "}", 1);
+}
