@@ -1,6 +1,7 @@
 # tests/cluster.sh — start and drive local raftconfd clusters on 127.0.0.1 for
 # the shell tests.  Sourced after lib.sh.  Every node started here is killed
-# by the test's exit trap.
+# by the test's exit trap, whatever CLUSTER_N says by then; a node stopped
+# with another signal than KILL gets STOP_DEADLINE seconds to exit.
 
 CLUSTER_N=0
 declare -a NODE_PID
@@ -92,18 +93,23 @@ node_start() {
 
 node_running() { [ -n "${NODE_PID[$1]:-}" ] && kill -0 "${NODE_PID[$1]}" 2>/dev/null; }
 
-# node_kill I [SIGNAL]: default -9; waits for the process to be gone.
+# node_kill I [SIGNAL]: default -9; waits for the process to be gone.  After
+# another signal, a node still running STOP_DEADLINE seconds (default 30)
+# later is a failure, and is killed.
 node_kill() {
-	local i=$1 sig=${2:-KILL} pid=${NODE_PID[$1]:-}
+	local i=$1 sig=${2:-KILL} pid=${NODE_PID[$1]:-} st
 	[ -n "$pid" ] || return 0
 	kill -s "$sig" "$pid" 2>/dev/null
+	if [ "$sig" != KILL ] && [ "$sig" != 9 ]; then
+		wait_gone "${STOP_DEADLINE:-30}" "$pid" "n$i, sent SIG$sig,"
+	fi
 	wait "$pid" 2>/dev/null
 	NODE_PID[$i]=
 }
 
 cluster_kill_all() {
 	local i
-	for ((i = 1; i <= CLUSTER_N; i++)); do node_kill "$i" KILL; done
+	for i in "${!NODE_PID[@]}"; do node_kill "$i" KILL; done
 	if [ "$failures" != 0 ]; then
 		for ((i = 1; i <= CLUSTER_N; i++)); do
 			[ -f "$TEST_DIR/n$i.log" ] && { echo "# ---- n$i.log (tail)"; tail -n 25 "$TEST_DIR/n$i.log" | sed 's/^/# /'; }
@@ -120,7 +126,10 @@ cluster_start() {
 ctl() {
 	local i=$1
 	shift
-	"$RAFTCONFCTL" -s "$(node_sock "$i")" --timeout "${CTL_TIMEOUT:-5}" "$@"
+	# --timeout is raftconfctl's own; the deadline is for when that fails
+	# (and ends a watch, which --timeout does not bound, at the latest).
+	bounded "${CTL_DEADLINE:-120}" \
+		"$RAFTCONFCTL" -s "$(node_sock "$i")" --timeout "${CTL_TIMEOUT:-5}" "$@"
 }
 
 status_field() { ctl "$1" status 2>/dev/null | awk -v f="$2:" '$1 == f { print $2 }'; }
@@ -169,7 +178,7 @@ wait_value() {
 # time, with the benchmark client; fails if any write failed.
 load() {
 	local out
-	out=$("$top_builddir/tests/bench" -s "$(node_sock "$1")" -c 16 -t 120 -o set -n "$2" \
-		-v "${3:-128}" -k "${4:-100}") || return 1
+	out=$(bounded 150 "$top_builddir/tests/bench" -s "$(node_sock "$1")" -c 16 -t 120 -o set \
+		-n "$2" -v "${3:-128}" -k "${4:-100}") || return 1
 	[ "$(echo "$out" | awk '{print $6}')" = 0 ]
 }
