@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -279,6 +280,15 @@ node_new(struct event_base *base, const struct config *cfg)
 		n->request_timeout_ms = 2000;
 	if (n->request_timeout_ms > 30000)
 		n->request_timeout_ms = 30000;
+	/*
+	 * ReadIndex contexts are matched by value alone, and a leader may answer
+	 * the previous process's read after this one started: they start at a
+	 * random point, so that no context of this process is one of an earlier
+	 * process (a stale answer would read as this one's).
+	 */
+	if (getrandom(&n->next_ctx, sizeof(n->next_ctx), GRND_NONBLOCK) != sizeof(n->next_ctx))
+		n->next_ctx = (uint64_t)getpid() << 40 ^ (uint64_t)time(NULL) << 8 ^ node_now_ms();
+	n->next_ctx >>= 2;	/* far from wrapping, and never 0 once incremented */
 	pending_init(&n->pending);
 	proto_buf_init(&n->out);
 	return n;

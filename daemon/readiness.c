@@ -117,6 +117,8 @@ readiness_progress(struct node *n, uint64_t now)
 	    (r->asked_ms == 0 || now - r->asked_ms >= n->cfg->election_ms)) {
 		r->ctx = ++n->next_ctx;
 		r->asked_ms = now;
+		log_info("asking leader %s for its commit index (ReadIndex context %016" PRIx64 ")",
+		    roster_name(n, st.leader), r->ctx);
 		raft_read_index(n->raft, r->ctx);
 		node_schedule(n);
 	}
