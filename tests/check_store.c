@@ -246,6 +246,61 @@ populate(struct store *s)
 	ck_assert_int_eq(store_commit(s), 0);
 }
 
+/* "01 0a ff" -> bytes; spaces are ignored. */
+static uint8_t *
+unhex(const char *s, size_t *len)
+{
+	uint8_t *b = malloc(strlen(s) / 2 + 1);
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(b);
+	while (*s) {
+		unsigned v;
+
+		if (*s == ' ') {
+			s++;
+			continue;
+		}
+		ck_assert_int_eq(sscanf(s, "%2x", &v), 1);
+		b[n++] = (uint8_t)v;
+		s += 2;
+	}
+	*len = n;
+	return b;
+}
+
+/*
+ * tests/data/snap/0000000000000007.snap was written by store_snapshot_write
+ * of snapshot format version 1, from populate_fixture's store, with this
+ * membership blob (n1 and n2 voters, n3 a learner; big-endian).
+ */
+#define FIXTURE_SNAP	TEST_DATA_DIR "/snap/0000000000000007.snap"
+#define FIXTURE_MEMBERS	\
+	"00000003" \
+	"0000000000001111 01 0011 6e31203132372e302e302e313a37303031" \
+	"0000000000002222 01 0011 6e32203132372e302e302e313a37303032" \
+	"0000000000003333 00 0011 6e33203132372e302e302e313a37303033"
+
+static void
+populate_fixture(struct store *s)
+{
+	uint8_t *m;
+	size_t mlen;
+
+	m = unhex(FIXTURE_MEMBERS, &mlen);
+	ck_assert_int_eq(store_begin(s), 0);
+	set(s, 1, 1, 1, "/app/a", "1", 1);
+	set(s, 2, 2, 1, "/app/b", binval, sizeof(binval));
+	set(s, 3, 0, 0, "/other/x", "x", 1);
+	set(s, 4, 1, 2, "/app/ab", "", 0);
+	del(s, 5, 3, 7, "/other/x");
+	del(s, 6, 3, 8, "/nothing");
+	ck_assert_int_eq(store_set_members(s, m, mlen), 0);
+	ck_assert_int_eq(store_set_applied(s, 7, 2), 0);
+	ck_assert_int_eq(store_commit(s), 0);
+	free(m);
+}
+
 /* ------------------------------------------------------------ commands */
 
 START_TEST(test_commands_round_trip_and_bad_ones_are_refused)
@@ -883,6 +938,80 @@ START_TEST(test_truncated_corrupt_or_wrong_version_snapshots_are_rejected)
 }
 END_TEST
 
+START_TEST(test_a_command_has_the_pinned_layout)
+{
+	static const char pinned[] =
+		"01 4d00000000000000 0500000000000000 02000000 2f6b 04000000 76616c75";
+	uint8_t buf[STORE_CMD_SET_SIZE(2, 4)], *want;
+	size_t wlen;
+	ssize_t n;
+
+	n = store_cmd_encode_set(buf, sizeof(buf), 77, 5, "/k", 2, "valu", 4);
+	want = unhex(pinned, &wlen);
+	ck_assert_int_eq(n, (ssize_t)wlen);
+	ck_assert(memcmp(buf, want, wlen) == 0);
+	free(want);
+	n = store_cmd_encode_del(buf, sizeof(buf), 1, 2, "/d", 2);
+	want = unhex("02 0100000000000000 0200000000000000 02000000 2f64", &wlen);
+	ck_assert_int_eq(n, (ssize_t)wlen);
+	ck_assert(memcmp(buf, want, wlen) == 0);
+	free(want);
+}
+END_TEST
+
+/* A snapshot file written before any change of format still restores. */
+START_TEST(test_a_snapshot_file_of_format_version_1_still_restores)
+{
+	struct store *s = open_ok(dbpath), *s2 = open_ok(db2path);
+	struct store_snapmeta meta;
+	char err[512] = "", *a, *b;
+	uint8_t *m;
+	size_t mlen;
+
+	populate_fixture(s);
+	ck_assert_int_eq(store_snapshot_verify(FIXTURE_SNAP, &meta, err, sizeof(err)), 0);
+	ck_assert_uint_eq(meta.index, 7);
+	ck_assert_uint_eq(meta.term, 2);
+	ck_assert_uint_eq(meta.records, 6);
+	m = unhex(FIXTURE_MEMBERS, &mlen);
+	ck_assert_uint_eq(meta.mlen, mlen);
+	ck_assert(memcmp(meta.members, m, mlen) == 0);
+	store_snapmeta_free(&meta);
+	free(m);
+	ck_assert_int_eq(store_snapshot_restore(s2, FIXTURE_SNAP, err, sizeof(err)), 0);
+	check_value(s2, "/app/b", binval, sizeof(binval), 2);
+	a = dump_all(s);
+	b = dump_all(s2);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	store_close(s2);
+	store_close(s);
+}
+END_TEST
+
+/* The same store written again gives the same file, byte for byte. */
+START_TEST(test_a_snapshot_file_has_the_pinned_bytes)
+{
+	struct store *s = open_ok(dbpath);
+	char err[512] = "";
+	uint8_t *m, *want, *got;
+	size_t mlen, wlen, glen;
+
+	populate_fixture(s);
+	m = unhex(FIXTURE_MEMBERS, &mlen);
+	ck_assert_int_eq(store_snapshot_write(s, snappath, 7, 2, m, mlen, err, sizeof(err)), 0);
+	want = slurp(FIXTURE_SNAP, &wlen);
+	got = slurp(snappath, &glen);
+	ck_assert_uint_eq(glen, wlen);
+	ck_assert(memcmp(got, want, wlen) == 0);
+	free(m);
+	free(want);
+	free(got);
+	store_close(s);
+}
+END_TEST
+
 struct order {
 	char prev[RAFTCONF_MAX_KEY + 1];
 	int n;
@@ -961,6 +1090,9 @@ store_suite(void)
 	tcase_add_test(tc, test_snapshot_write_refuses_an_index_the_store_has_not_applied);
 	tcase_add_test(tc, test_truncated_corrupt_or_wrong_version_snapshots_are_rejected);
 	tcase_add_test(tc, test_many_keys_list_sorted_and_snapshot_round_trip);
+	tcase_add_test(tc, test_a_command_has_the_pinned_layout);
+	tcase_add_test(tc, test_a_snapshot_file_of_format_version_1_still_restores);
+	tcase_add_test(tc, test_a_snapshot_file_has_the_pinned_bytes);
 	suite_add_tcase(s, tc);
 	return s;
 }
