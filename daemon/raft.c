@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "raft.h"
 
 #define DEFAULT_HEARTBEAT	1
@@ -219,48 +220,7 @@ static void reset_timeout(struct raft *r)
 		(unsigned)(rng_next(r) % r->cfg.election_ticks);
 }
 
-/* ------------------------------------------------------- little encodings */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v & 0xff);
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (v >> (8 * i)) & 0xff;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (v >> (8 * i)) & 0xff;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
+/* ------------------------------------------------------- membership entries */
 
 /*
  * RAFT_ENTRY_CONF data, little-endian:
@@ -275,8 +235,8 @@ static void *encode_change(uint8_t op, uint64_t id, const void *ctx,
 	if (!p)
 		return NULL;
 	p[0] = op;
-	put64(p + 1, id);
-	put16(p + 9, ctx_len);
+	put_le64(p + 1, id);
+	put_le16(p + 9, ctx_len);
 	if (ctx_len)
 		memcpy(p + 11, ctx, ctx_len);
 	*len = 11 + ctx_len;
@@ -294,12 +254,12 @@ static void *encode_bootstrap(const struct raft_member *m, size_t n, uint32_t *l
 	if (!p)
 		return NULL;
 	p[0] = RAFT_CHANGE_BOOTSTRAP;
-	put32(p + 1, (uint32_t)n);
+	put_le32(p + 1, (uint32_t)n);
 	off = 5;
 	for (size_t i = 0; i < n; i++) {
-		put64(p + off, m[i].id);
+		put_le64(p + off, m[i].id);
 		p[off + 8] = m[i].voter;
-		put16(p + off + 9, m[i].context_len);
+		put_le16(p + off + 9, m[i].context_len);
 		memcpy(p + off + 11, m[i].context, m[i].context_len);
 		off += 11 + m[i].context_len;
 	}
@@ -309,30 +269,27 @@ static void *encode_bootstrap(const struct raft_member *m, size_t n, uint32_t *l
 
 int raft_change_decode(const void *data, size_t len, struct raft_change *c)
 {
-	const uint8_t *p = data;
+	struct bytes_reader br;
 
 	memset(c, 0, sizeof(*c));
-	if (!p || len < 1)
+	br_init(&br, data, len);
+	c->op = br_u8(&br);
+	if (br.err)
 		return -EINVAL;
-	c->op = p[0];
-	switch (p[0]) {
+	switch (c->op) {
 	case RAFT_CHANGE_ADD_LEARNER:
 	case RAFT_CHANGE_PROMOTE:
 	case RAFT_CHANGE_REMOVE:
-		if (len < 11)
+		c->id = br_le64(&br);
+		c->context_len = br_le16(&br);
+		if (br.err || c->id == 0 || c->context_len > RAFT_MAX_MEMBER_CONTEXT ||
+		    br_left(&br) != c->context_len)
 			return -EINVAL;
-		c->id = get64(p + 1);
-		c->context_len = get16(p + 9);
-		if (c->id == 0 || c->context_len > RAFT_MAX_MEMBER_CONTEXT ||
-		    len != 11 + (size_t)c->context_len)
-			return -EINVAL;
-		memcpy(c->context, p + 11, c->context_len);
+		br_copy(&br, c->context, c->context_len);
 		return 0;
 	case RAFT_CHANGE_BOOTSTRAP:
-		if (len < 5)
-			return -EINVAL;
-		c->n_members = get32(p + 1);
-		return c->n_members <= RAFTCONF_MAX_MEMBERS ? 0 : -EINVAL;
+		c->n_members = br_le32(&br);
+		return !br.err && c->n_members <= RAFTCONF_MAX_MEMBERS ? 0 : -EINVAL;
 	default:
 		return -EINVAL;
 	}
@@ -399,26 +356,23 @@ static int conf_apply(const struct raft_member *m, size_t n, const void *data,
 	if (raft_change_decode(data, len, &c))
 		return -EINVAL;
 	if (c.op == RAFT_CHANGE_BOOTSTRAP) {
-		const uint8_t *p = data;
-		size_t off = 5;
+		struct bytes_reader br;
 
+		br_init(&br, data, len);
+		br_mem(&br, 5);		/* op, count: decoded above */
 		nm = malloc((c.n_members ? c.n_members : 1) * sizeof(*nm));
 		if (!nm)
 			return -ENOMEM;
 		for (uint32_t i = 0; i < c.n_members; i++) {
-			if (len - off < 11)
-				goto bad;
 			memset(&nm[i], 0, sizeof(nm[i]));
-			nm[i].id = get64(p + off);
-			nm[i].voter = p[off + 8] != 0;
-			nm[i].context_len = get16(p + off + 9);
-			if (nm[i].context_len > RAFT_MAX_MEMBER_CONTEXT ||
-			    len - off - 11 < nm[i].context_len)
+			nm[i].id = br_le64(&br);
+			nm[i].voter = br_u8(&br) != 0;
+			nm[i].context_len = br_le16(&br);
+			if (br.err || nm[i].context_len > RAFT_MAX_MEMBER_CONTEXT ||
+			    !br_copy(&br, nm[i].context, nm[i].context_len))
 				goto bad;
-			memcpy(nm[i].context, p + off + 11, nm[i].context_len);
-			off += 11 + nm[i].context_len;
 		}
-		if (off != len || members_check(nm, c.n_members))
+		if (br.err || br_left(&br) != 0 || members_check(nm, c.n_members))
 			goto bad;
 		*out = nm;
 		*out_n = c.n_members;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "log.h"
 #include "store.h"
 #include "wal.h"
@@ -190,59 +191,50 @@ snap_prune(struct snapdir *sd)
 int
 snap_members_encode(const struct raft_member *m, size_t n, uint8_t **blob, size_t *len)
 {
+	struct bytes_writer w;
 	size_t size = 4;
-	uint8_t *p;
 
 	for (size_t i = 0; i < n; i++)
 		size += 11 + m[i].context_len;
-	if ((p = *blob = malloc(size)) == NULL)
+	if ((*blob = malloc(size)) == NULL)
 		return -ENOMEM;
-	*len = size;
-	for (int k = 3; k >= 0; k--)
-		*p++ = (uint8_t)(n >> (8 * k));
+	bw_init(&w, *blob, size);
+	bw_be32(&w, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {
-		for (int k = 7; k >= 0; k--)
-			*p++ = (uint8_t)(m[i].id >> (8 * k));
-		*p++ = m[i].voter;
-		*p++ = (uint8_t)(m[i].context_len >> 8);
-		*p++ = (uint8_t)m[i].context_len;
-		memcpy(p, m[i].context, m[i].context_len);
-		p += m[i].context_len;
+		bw_be64(&w, m[i].id);
+		bw_u8(&w, m[i].voter);
+		bw_be16(&w, m[i].context_len);
+		bw_mem(&w, m[i].context, m[i].context_len);
 	}
+	*len = w.len;
 	return 0;
 }
 
 int
 snap_members_decode(const uint8_t *blob, size_t len, struct raft_member **out, uint32_t *nout)
 {
-	const uint8_t *p = blob, *end = blob + len;
+	struct bytes_reader r;
 	struct raft_member *m;
-	uint32_t n = 0;
+	uint32_t n;
 
-	if (len < 4)
-		return -EINVAL;
-	for (int k = 0; k < 4; k++)
-		n = n << 8 | *p++;
-	if (n > RAFTCONF_MAX_MEMBERS || (size_t)(end - p) < (size_t)n * 11)
+	br_init(&r, blob, len);
+	n = br_be32(&r);
+	if (r.err || n > RAFTCONF_MAX_MEMBERS || br_left(&r) < (size_t)n * 11)
 		return -EINVAL;
 	if ((m = calloc(n ? n : 1, sizeof(*m))) == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
-		if (end - p < 11)
+		uint8_t voter;
+
+		m[i].id = br_be64(&r);
+		voter = br_u8(&r);
+		m[i].context_len = br_be16(&r);
+		if (r.err || voter > 1 || m[i].context_len > RAFT_MAX_MEMBER_CONTEXT ||
+		    !br_copy(&r, m[i].context, m[i].context_len))
 			goto bad;
-		for (int k = 0; k < 8; k++)
-			m[i].id = m[i].id << 8 | *p++;
-		if (*p > 1)
-			goto bad;
-		m[i].voter = *p++;
-		m[i].context_len = (uint16_t)(p[0] << 8 | p[1]);
-		p += 2;
-		if (m[i].context_len > RAFT_MAX_MEMBER_CONTEXT || end - p < m[i].context_len)
-			goto bad;
-		memcpy(m[i].context, p, m[i].context_len);
-		p += m[i].context_len;
+		m[i].voter = voter;
 	}
-	if (p != end)
+	if (br_left(&r) != 0)
 		goto bad;
 	*out = m;
 	*nout = n;

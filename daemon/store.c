@@ -271,34 +271,36 @@ store_cmd_encode_del(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
 int
 store_cmd_decode(const void *buf, size_t len, struct store_cmd *cmd)
 {
-	const uint8_t *p = buf;
-	size_t klen, off;
+	struct bytes_reader r;
+	uint8_t op;
 
 	memset(cmd, 0, sizeof(*cmd));
-	if (len < 1)
+	br_init(&r, buf, len);
+	op = br_u8(&r);
+	if (r.err)
 		return -EBADMSG;
-	if (p[0] != STORE_OP_SET && p[0] != STORE_OP_DEL)
+	if (op != STORE_OP_SET && op != STORE_OP_DEL)
 		return -ENOTSUP;
-	if (len < STORE_CMD_HEADER)
-		return -EBADMSG;
-	klen = get_le32(p + 17);
-	if (klen > len - STORE_CMD_HEADER || !key_ok((const char *)p + STORE_CMD_HEADER, klen))
-		return -EBADMSG;
-	off = STORE_CMD_HEADER + klen;
-	cmd->op = (enum store_op)p[0];
-	cmd->client_id = get_le64(p + 1);
-	cmd->seq = get_le64(p + 9);
-	cmd->key = (const char *)p + STORE_CMD_HEADER;
-	cmd->klen = klen;
-	if (cmd->op == STORE_OP_DEL)
-		return off == len ? 0 : -EBADMSG;
-	if (len - off < 4)
-		return -EBADMSG;
-	cmd->vlen = get_le32(p + off);
-	if (cmd->vlen > RAFTCONF_MAX_VALUE || cmd->vlen != len - off - 4)
-		return -EBADMSG;
-	cmd->value = p + off + 4;
+	cmd->op = (enum store_op)op;
+	cmd->client_id = br_le64(&r);
+	cmd->seq = br_le64(&r);
+	cmd->klen = br_le32(&r);
+	cmd->key = (const char *)br_mem(&r, cmd->klen);
+	if (r.err || !key_ok(cmd->key, cmd->klen))
+		goto bad;
+	if (cmd->op == STORE_OP_DEL) {
+		if (br_left(&r) != 0)
+			goto bad;
+		return 0;
+	}
+	cmd->vlen = br_le32(&r);
+	cmd->value = br_mem(&r, cmd->vlen);
+	if (r.err || cmd->vlen > RAFTCONF_MAX_VALUE || br_left(&r) != 0)
+		goto bad;
 	return 0;
+bad:
+	memset(cmd, 0, sizeof(*cmd));
+	return -EBADMSG;
 }
 
 /* ------------------------------------------------------------ meta and transactions */

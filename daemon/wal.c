@@ -408,18 +408,20 @@ static int
 replay_record(struct replay *r, struct seg *seg, const char *name, size_t off,
 	const uint8_t *p, size_t len, char *err, size_t errlen)
 {
-	const uint8_t *pl = p + 1;
-	size_t plen = len - 1;
+	struct bytes_reader br;
+	const uint8_t *data;
 	struct wal_entry e;
 
+	br_init(&br, p + 1, len - 1);
 	switch (p[0]) {
 	case REC_ENTRY:
-		if (plen < ENTRY_FIXED)
+		e.index = br_le64(&br);
+		e.term = br_le64(&br);
+		e.type = br_u8(&br);
+		if (br.err)
 			goto badsize;
-		e.index = get_le64(pl);
-		e.term = get_le64(pl + 8);
-		e.type = pl[16];
-		e.len = (uint32_t)(plen - ENTRY_FIXED);
+		e.len = (uint32_t)br_left(&br);
+		data = br_mem(&br, e.len);
 		e.data = NULL;
 		if (e.index <= r->snap_index) {
 			seterr(err, errlen, "wal: %s/%s: offset %zu: entry %" PRIu64
@@ -447,7 +449,7 @@ replay_record(struct replay *r, struct seg *seg, const char *name, size_t off,
 			e.data = malloc(e.len);
 			if (e.data == NULL)
 				return -ENOMEM;
-			memcpy(e.data, pl + ENTRY_FIXED, e.len);
+			memcpy(e.data, data, e.len);
 		}
 		if (rp_push(r, &e) < 0) {
 			free(e.data);
@@ -457,19 +459,21 @@ replay_record(struct replay *r, struct seg *seg, const char *name, size_t off,
 			seg->max_index = e.index;
 		return 0;
 	case REC_HARDSTATE:
-		if (plen != HARDSTATE_BYTES)
+		if (br_left(&br) != HARDSTATE_BYTES)
 			goto badsize;
-		r->hs.term = get_le64(pl);
-		r->hs.vote = get_le64(pl + 8);
-		r->hs.commit = get_le64(pl + 16);
+		r->hs.term = br_le64(&br);
+		r->hs.vote = br_le64(&br);
+		r->hs.commit = br_le64(&br);
 		return 0;
 	case REC_SNAPSHOT: {
 		uint64_t index, term;
+		uint8_t flags;
 
-		if (plen != SNAPSHOT_BYTES)
+		if (br_left(&br) != SNAPSHOT_BYTES)
 			goto badsize;
-		index = get_le64(pl);
-		term = get_le64(pl + 8);
+		index = br_le64(&br);
+		term = br_le64(&br);
+		flags = br_u8(&br);
 		if (index < r->snap_index ||
 			(index == r->snap_index && term != r->snap_term && index != 0)) {
 			seterr(err, errlen, "wal: %s/%s: offset %zu: snapshot marker %"
@@ -478,7 +482,7 @@ replay_record(struct replay *r, struct seg *seg, const char *name, size_t off,
 				r->snap_index, r->snap_term);
 			return -EBADMSG;
 		}
-		if (pl[16] & SNAP_DISCARDED)
+		if (flags & SNAP_DISCARDED)
 			rp_clear(r);
 		else
 			rp_drop_upto(r, index);
@@ -495,7 +499,7 @@ replay_record(struct replay *r, struct seg *seg, const char *name, size_t off,
 	}
 badsize:
 	seterr(err, errlen, "wal: %s/%s: offset %zu: record type %u has a payload of"
-		" %zu bytes", r->dir, name, off, p[0], plen);
+		" %zu bytes", r->dir, name, off, p[0], len - 1);
 	return -EBADMSG;
 }
 

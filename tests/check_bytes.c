@@ -1,6 +1,7 @@
 /*
  * check_bytes.c — unit tests for the byte codecs that have no suite of
- * their own: the layouts of a Raft message on the wire (raftmsg.c) and of
+ * their own: bytes.h (the integer helpers, the bounds-checked reader and
+ * writer), and the layouts of a Raft message on the wire (raftmsg.c) and of
  * the membership entries in the log (raft.c), pinned byte for byte, so that
  * a change of codec cannot change a byte unnoticed.
  */
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "proto.h"
 #include "raft.h"
 #include "raftmsg.h"
@@ -63,6 +65,197 @@ member(uint64_t id, bool voter, const char *ctx)
 	memcpy(m.context, ctx, m.context_len);
 	return m;
 }
+
+/* ------------------------------------------------------------ bytes.h */
+
+/* One kind of read; returns what it read as a number (br_mem: 1 if non-NULL). */
+enum rkind { R_U8, R_LE16, R_LE32, R_LE64, R_BE16, R_BE32, R_BE64, R_MEM3, R_COPY3, R_NKINDS };
+
+static const size_t rsize[R_NKINDS] = { 1, 2, 4, 8, 2, 4, 8, 3, 3 };
+
+static uint64_t
+read_one(struct bytes_reader *r, enum rkind k)
+{
+	uint8_t dst[3] = { 0xaa, 0xaa, 0xaa };
+
+	switch (k) {
+	case R_U8:
+		return br_u8(r);
+	case R_LE16:
+		return br_le16(r);
+	case R_LE32:
+		return br_le32(r);
+	case R_LE64:
+		return br_le64(r);
+	case R_BE16:
+		return br_be16(r);
+	case R_BE32:
+		return br_be32(r);
+	case R_BE64:
+		return br_be64(r);
+	case R_MEM3:
+		return br_mem(r, 3) != NULL;
+	case R_COPY3:
+		if (br_copy(r, dst, 3))
+			return 1;
+		/* a failed copy leaves the destination alone */
+		ck_assert(dst[0] == 0xaa && dst[1] == 0xaa && dst[2] == 0xaa);
+		return 0;
+	default:
+		ck_abort();
+		return 0;
+	}
+}
+
+START_TEST(test_every_read_past_the_end_sets_err_returns_zero_and_consumes_nothing)
+{
+	uint8_t buf[8];
+
+	memset(buf, 0xff, sizeof(buf));
+	for (int k = 0; k < R_NKINDS; k++) {
+		for (size_t have = 0; have < rsize[k]; have++) {
+			struct bytes_reader r;
+
+			br_init(&r, buf, have);
+			ck_assert(!r.err);
+			ck_assert_uint_eq(br_left(&r), have);
+			ck_assert_msg(read_one(&r, (enum rkind)k) == 0, "kind %d, %zu bytes", k,
+				have);
+			ck_assert(r.err);
+			ck_assert_uint_eq(r.off, 0);
+			ck_assert_uint_eq(br_left(&r), 0);
+		}
+		/* and with exactly enough bytes the read succeeds */
+		{
+			struct bytes_reader r;
+
+			br_init(&r, buf, rsize[k]);
+			ck_assert_uint_ne(read_one(&r, (enum rkind)k), 0);
+			ck_assert(!r.err);
+			ck_assert_uint_eq(br_left(&r), 0);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_no_read_succeeds_after_err)
+{
+	uint8_t buf[10];
+	struct bytes_reader r;
+
+	memset(buf, 0xff, sizeof(buf));
+	br_init(&r, buf, sizeof(buf));
+	ck_assert_uint_eq(br_le64(&r), UINT64_MAX);
+	ck_assert_uint_eq(br_be32(&r), 0);	/* 2 bytes left: too few */
+	ck_assert(r.err);
+	ck_assert_uint_eq(r.off, 8);
+	/* the 2 bytes are there, but nothing is read any more */
+	for (int k = 0; k < R_NKINDS; k++) {
+		ck_assert_uint_eq(read_one(&r, (enum rkind)k), 0);
+		ck_assert_uint_eq(r.off, 8);
+	}
+	ck_assert_ptr_null(br_mem(&r, 0));
+	ck_assert_uint_eq(br_left(&r), 0);
+	ck_assert(r.err);
+}
+END_TEST
+
+START_TEST(test_reads_and_writes_agree_in_both_byte_orders)
+{
+	static const uint8_t seq[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct bytes_reader r;
+	struct bytes_writer w;
+	uint8_t out[64], b[8];
+
+	br_init(&r, seq, 8);
+	ck_assert_uint_eq(br_le16(&r), 0x0201);
+	ck_assert_uint_eq(br_be16(&r), 0x0304);
+	ck_assert_uint_eq(br_le32(&r), 0x08070605);
+	ck_assert(!r.err);
+	br_init(&r, seq, 8);
+	ck_assert_uint_eq(br_le64(&r), 0x0807060504030201ull);
+	br_init(&r, seq, 8);
+	ck_assert_uint_eq(br_be64(&r), 0x0102030405060708ull);
+	br_init(&r, seq, 8);
+	ck_assert_uint_eq(br_be32(&r), 0x01020304);
+	ck_assert_uint_eq(br_u8(&r), 5);
+	ck_assert(br_mem(&r, 3) == seq + 5);
+	ck_assert_uint_eq(br_left(&r), 0);
+	ck_assert(br_mem(&r, 0) == seq + 8);	/* nothing left is not an error */
+	ck_assert(!r.err);
+
+	put_le16(b, 0x0102);
+	ck_assert(b[0] == 2 && b[1] == 1);
+	ck_assert_uint_eq(get_le16(b), 0x0102);
+	put_be16(b, 0x0102);
+	ck_assert(b[0] == 1 && b[1] == 2);
+	ck_assert_uint_eq(get_be16(b), 0x0102);
+	put_le32(b, 0x01020304);
+	ck_assert(b[0] == 4 && b[3] == 1);
+	ck_assert_uint_eq(get_le32(b), 0x01020304);
+	put_be32(b, 0x01020304);
+	ck_assert(b[0] == 1 && b[3] == 4);
+	ck_assert_uint_eq(get_be32(b), 0x01020304);
+	put_le64(b, 0x0102030405060708ull);
+	ck_assert(memcmp(b, "\x08\x07\x06\x05\x04\x03\x02\x01", 8) == 0);
+	ck_assert_uint_eq(get_le64(b), 0x0102030405060708ull);
+	put_be64(b, 0x0102030405060708ull);
+	ck_assert(memcmp(b, seq, 8) == 0);
+	ck_assert_uint_eq(get_be64(b), 0x0102030405060708ull);
+
+	/* what the writer writes, the reader reads back */
+	bw_init(&w, out, sizeof(out));
+	bw_u8(&w, 0xfe);
+	bw_le16(&w, 0xbeef);
+	bw_le32(&w, 0xdeadbeef);
+	bw_le64(&w, 0x1122334455667788ull);
+	bw_be16(&w, 0xbeef);
+	bw_be32(&w, 0xdeadbeef);
+	bw_be64(&w, 0x1122334455667788ull);
+	bw_mem(&w, "xyz", 3);
+	ck_assert(!w.err);
+	ck_assert_uint_eq(w.len, 1 + 2 + 4 + 8 + 2 + 4 + 8 + 3);
+	br_init(&r, out, w.len);
+	ck_assert_uint_eq(br_u8(&r), 0xfe);
+	ck_assert_uint_eq(br_le16(&r), 0xbeef);
+	ck_assert_uint_eq(br_le32(&r), 0xdeadbeef);
+	ck_assert_uint_eq(br_le64(&r), 0x1122334455667788ull);
+	ck_assert_uint_eq(br_be16(&r), 0xbeef);
+	ck_assert_uint_eq(br_be32(&r), 0xdeadbeef);
+	ck_assert_uint_eq(br_be64(&r), 0x1122334455667788ull);
+	ck_assert(memcmp(br_mem(&r, 3), "xyz", 3) == 0);
+	ck_assert(!r.err);
+	ck_assert_uint_eq(br_left(&r), 0);
+}
+END_TEST
+
+START_TEST(test_a_write_past_cap_sets_err_and_writes_nothing_more)
+{
+	struct bytes_writer w;
+	uint8_t out[6];
+
+	memset(out, 0xaa, sizeof(out));
+	bw_init(&w, out, 5);
+	bw_be32(&w, 0x01020304);
+	bw_be16(&w, 0x0506);	/* 1 byte of room: refused whole */
+	ck_assert(w.err);
+	ck_assert_uint_eq(w.len, 4);
+	ck_assert_uint_eq(out[4], 0xaa);
+	bw_u8(&w, 7);		/* room, but err is set */
+	ck_assert_uint_eq(w.len, 4);
+	ck_assert_uint_eq(out[4], 0xaa);
+
+	/* without a buffer the writer only counts, and checks cap all the same */
+	bw_init(&w, NULL, 12);
+	bw_be64(&w, 1);
+	bw_mem(&w, "abcd", 4);
+	ck_assert(!w.err);
+	ck_assert_uint_eq(w.len, 12);
+	bw_u8(&w, 1);
+	ck_assert(w.err);
+	ck_assert_uint_eq(w.len, 12);
+}
+END_TEST
 
 /* ------------------------------------------------------------ raftmsg */
 
@@ -326,7 +519,14 @@ static Suite *
 bytes_suite(void)
 {
 	Suite *s = suite_create("bytes");
+	TCase *rw = tcase_create("reader and writer");
 	TCase *layout = tcase_create("layouts");
+
+	tcase_add_test(rw, test_every_read_past_the_end_sets_err_returns_zero_and_consumes_nothing);
+	tcase_add_test(rw, test_no_read_succeeds_after_err);
+	tcase_add_test(rw, test_reads_and_writes_agree_in_both_byte_orders);
+	tcase_add_test(rw, test_a_write_past_cap_sets_err_and_writes_nothing_more);
+	suite_add_tcase(s, rw);
 
 	tcase_add_test(layout, test_a_raft_message_has_the_pinned_layout_and_decodes_back);
 	tcase_add_test(layout, test_the_bootstrap_entry_has_the_pinned_layout);
