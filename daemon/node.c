@@ -1715,8 +1715,7 @@ snap_child_abort(struct node *n, const char *why)
 	if (n->snap_pid == 0)
 		return;
 	snap_child_reap(n, true);
-	snap_path(n->snaps, n->snap_job_index, path, sizeof(path));
-	strncat(path, ".tmp", sizeof(path) - strlen(path) - 1);
+	snap_tmp_path(n->snaps, n->snap_job_index, path, sizeof(path));
 	unlink(path);
 	snap_waiters_reply(n, why);
 }
@@ -1763,8 +1762,6 @@ take_snapshot(struct node *n, char *err, size_t errlen)
 {
 	struct raft_snapshot_meta meta;
 	char path[4200];
-	uint8_t *blob = NULL;
-	size_t bloblen = 0;
 	uint64_t index = n->applied;
 	int rc, p[2];
 	pid_t pid, parent;
@@ -1789,14 +1786,9 @@ take_snapshot(struct node *n, char *err, size_t errlen)
 		    raft_strerror(-rc));
 		return rc;
 	}
-	if ((rc = snap_members_encode(meta.members, meta.n_members, &blob, &bloblen)) < 0) {
-		snprintf(err, errlen, "out of memory");
-		return rc;
-	}
 	snap_path(n->snaps, index, path, sizeof(path));
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		rc = -errno;
-		free(blob);
 		snprintf(err, errlen, "pipe: %s", strerror(-rc));
 		return rc;
 	}
@@ -1815,8 +1807,8 @@ take_snapshot(struct node *n, char *err, size_t errlen)
 			_exit(1);
 		close(p[0]);
 		store_after_fork(n->store);
-		rc = store_snapshot_write(n->store, path, index, meta.term, blob, bloblen, cerr,
-		    sizeof(cerr));
+		rc = snap_write(n->store, path, index, meta.term, meta.members, meta.n_members,
+		    cerr, sizeof(cerr));
 		if (rc < 0 && cerr[0] == '\0')
 			snprintf(cerr, sizeof(cerr), "%s", strerror(-rc));
 		while (rc < 0 && off < strlen(cerr)) {
@@ -1829,7 +1821,6 @@ take_snapshot(struct node *n, char *err, size_t errlen)
 		_exit(rc < 0 ? 1 : 0);
 	}
 	rc = pid < 0 ? -errno : 0;
-	free(blob);
 	close(p[1]);
 	if (rc < 0) {
 		close(p[0]);
@@ -1882,7 +1873,7 @@ install_snapshot(struct node *n, const struct raft_snapshot_meta *meta)
 	snap_child_abort(n, "the leader's snapshot replaced it");
 	if ((rc = store_flush(n)) < 0)
 		return rc;
-	if ((rc = store_snapshot_restore(n->store, path, err, sizeof(err))) < 0) {
+	if ((rc = snap_restore(n->store, path, err, sizeof(err))) < 0) {
 		log_err("snapshot %" PRIu64 " from the leader cannot be restored: %s", meta->index,
 		    err);
 		return rc;
@@ -2817,7 +2808,7 @@ start_raft(struct node *n, const struct wal_recovered *rec, struct snap_info *sn
 			char serr[256];
 
 			log_notice("restoring the store from snapshot %s", snap.path);
-			if ((ret = store_snapshot_restore(n->store, snap.path, serr,
+			if ((ret = snap_restore(n->store, snap.path, serr,
 			    sizeof(serr))) < 0) {
 				snprintf(err, errlen, "restoring %s: %s", snap.path, serr);
 				goto out;
