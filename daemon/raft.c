@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "members.h"
 #include "raft.h"
 
 #define DEFAULT_HEARTBEAT	1
@@ -225,7 +226,8 @@ static void reset_timeout(struct raft *r)
 /*
  * RAFT_ENTRY_CONF data, little-endian:
  *   op:u8, then for ADD_LEARNER / PROMOTE / REMOVE: id:u64 ctx_len:u16 ctx;
- *   for BOOTSTRAP: n:u32, then n times id:u64 voter:u8 ctx_len:u16 ctx.
+ *   for BOOTSTRAP: the membership as members.h encodes it (n:u32, then n
+ *   times id:u64 voter:u8 ctx_len:u16 ctx).
  */
 static void *encode_change(uint8_t op, uint64_t id, const void *ctx,
 			   uint16_t ctx_len, uint32_t *len)
@@ -245,25 +247,16 @@ static void *encode_change(uint8_t op, uint64_t id, const void *ctx,
 
 static void *encode_bootstrap(const struct raft_member *m, size_t n, uint32_t *len)
 {
-	size_t sz = 5, off;
-	uint8_t *p;
+	size_t sz = 1 + members_size(m, n);
+	struct bytes_writer w;
+	uint8_t *p = malloc(sz);
 
-	for (size_t i = 0; i < n; i++)
-		sz += 11 + m[i].context_len;
-	p = malloc(sz);
 	if (!p)
 		return NULL;
-	p[0] = RAFT_CHANGE_BOOTSTRAP;
-	put_le32(p + 1, (uint32_t)n);
-	off = 5;
-	for (size_t i = 0; i < n; i++) {
-		put_le64(p + off, m[i].id);
-		p[off + 8] = m[i].voter;
-		put_le16(p + off + 9, m[i].context_len);
-		memcpy(p + off + 11, m[i].context, m[i].context_len);
-		off += 11 + m[i].context_len;
-	}
-	*len = (uint32_t)sz;
+	bw_init(&w, p, sz);
+	bw_u8(&w, RAFT_CHANGE_BOOTSTRAP);
+	members_put(&w, m, n);
+	*len = (uint32_t)w.len;
 	return p;
 }
 
@@ -357,25 +350,20 @@ static int conf_apply(const struct raft_member *m, size_t n, const void *data,
 		return -EINVAL;
 	if (c.op == RAFT_CHANGE_BOOTSTRAP) {
 		struct bytes_reader br;
+		uint32_t count;
 
 		br_init(&br, data, len);
-		br_mem(&br, 5);		/* op, count: decoded above */
-		nm = malloc((c.n_members ? c.n_members : 1) * sizeof(*nm));
+		br_u8(&br);		/* the op, decoded above */
+		if (members_get_count(&br, &count, NULL, 0) < 0)
+			return -EINVAL;
+		nm = malloc((count ? count : 1) * sizeof(*nm));
 		if (!nm)
 			return -ENOMEM;
-		for (uint32_t i = 0; i < c.n_members; i++) {
-			memset(&nm[i], 0, sizeof(nm[i]));
-			nm[i].id = br_le64(&br);
-			nm[i].voter = br_u8(&br) != 0;
-			nm[i].context_len = br_le16(&br);
-			if (br.err || nm[i].context_len > RAFT_MAX_MEMBER_CONTEXT ||
-			    !br_copy(&br, nm[i].context, nm[i].context_len))
-				goto bad;
-		}
-		if (br.err || br_left(&br) != 0 || members_check(nm, c.n_members))
+		if (members_get(&br, nm, count, NULL, 0) < 0 || br_left(&br) != 0 ||
+		    members_check(nm, count))
 			goto bad;
 		*out = nm;
-		*out_n = c.n_members;
+		*out_n = count;
 		return 0;
 bad:
 		free(nm);

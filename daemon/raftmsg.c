@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "members.h"
 
 #define F_REJECT	0x01
 #define F_TRANSFER	0x02
@@ -24,17 +25,15 @@
 /* type + flags + 13 u64 + three u32 counts */
 #define FIXED_SIZE	(2 + 13 * 8 + 3 * 4)
 #define ENTRY_HEAD	(8 + 8 + 1 + 4)
-#define MEMBER_HEAD	(8 + 1 + 2)
 
 size_t
 raftmsg_size(const struct raft_msg *m)
 {
-	size_t n = FIXED_SIZE + m->len;
+	/* the member count is in FIXED_SIZE and in members_size() */
+	size_t n = FIXED_SIZE - 4 + m->len + members_size(m->members, m->n_members);
 
 	for (uint32_t i = 0; i < m->n_entries; i++)
 		n += ENTRY_HEAD + m->entries[i].len;
-	for (uint32_t i = 0; i < m->n_members; i++)
-		n += MEMBER_HEAD + m->members[i].context_len;
 	return n;
 }
 
@@ -80,15 +79,7 @@ raftmsg_encode(struct proto_buf *b, const struct raft_msg *m)
 	}
 	bw_be32(&w, m->len);
 	bw_mem(&w, m->data, m->len);
-	bw_be32(&w, m->n_members);
-	for (uint32_t i = 0; i < m->n_members; i++) {
-		const struct raft_member *mb = &m->members[i];
-
-		bw_be64(&w, mb->id);
-		bw_u8(&w, mb->voter);
-		bw_be16(&w, mb->context_len);
-		bw_mem(&w, mb->context, mb->context_len);
-	}
+	members_put(&w, m->members, m->n_members);
 	if (w.err || w.len != size) {
 		free(buf);
 		return -EINVAL;		/* raftmsg_size() and this disagree */
@@ -135,6 +126,7 @@ raftmsg_decode(const void *payload, size_t len, struct raft_msg *m,
 	struct bytes_reader r;
 	uint8_t flags;
 	uint32_t n;
+	int rc;
 
 	memset(m, 0, sizeof(*m));
 	br_init(&r, payload, len);
@@ -204,35 +196,12 @@ raftmsg_decode(const void *payload, size_t len, struct raft_msg *m,
 	if (m->len == 0)
 		m->data = NULL;
 
-	n = br_be32(&r);
-	if (r.err)
-		return fail(err, errlen, -EPROTO, "member count truncated");
-	if (n > RAFTCONF_MAX_MEMBERS)
-		return fail(err, errlen, -E2BIG, "%u members, at most %d allowed", n,
-		    RAFTCONF_MAX_MEMBERS);
-	if ((size_t)n * MEMBER_HEAD > br_left(&r))
-		return fail(err, errlen, -EPROTO, "%u members announced, only %zu bytes left", n,
-		    br_left(&r));
+	if ((rc = members_get_count(&r, &n, err, errlen)) < 0)
+		return rc == -EBADMSG ? -EPROTO : rc;
 	if (grow((void **)&s->members, &s->members_cap, n, sizeof(*s->members)) < 0)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		struct raft_member *mb = &s->members[i];
-		uint8_t voter;
-
-		mb->id = br_be64(&r);
-		voter = br_u8(&r);
-		mb->context_len = br_be16(&r);
-		if (r.err)
-			return fail(err, errlen, -EPROTO, "member %u truncated", i);
-		if (voter > 1)
-			return fail(err, errlen, -EPROTO, "member %u: voter flag %u", i, voter);
-		mb->voter = voter;
-		if (mb->context_len > RAFT_MAX_MEMBER_CONTEXT)
-			return fail(err, errlen, -E2BIG, "member %u: context of %u bytes, at most "
-			    "%d allowed", i, mb->context_len, RAFT_MAX_MEMBER_CONTEXT);
-		if (!br_copy(&r, mb->context, mb->context_len))
-			return fail(err, errlen, -EPROTO, "member %u: context truncated", i);
-	}
+	if ((rc = members_get(&r, s->members, n, err, errlen)) < 0)
+		return rc == -EBADMSG ? -EPROTO : rc;
 	m->n_members = n;
 	m->members = n ? s->members : NULL;
 

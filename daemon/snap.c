@@ -24,6 +24,7 @@
 #include "crc32c.h"
 #include "errbuf.h"
 #include "log.h"
+#include "members.h"
 #include "wal.h"
 
 #define SNAP_MAGIC		"RCSNAP\0\0"
@@ -171,7 +172,7 @@ snap_write(struct store *s, const char *path, uint64_t index, uint64_t term,
 		seterr(err, errlen, "snapshot %s: path too long", path);
 		return r;
 	}
-	if ((r = snap_members_encode(members, n_members, &mblob, &mlen)) < 0)
+	if ((r = members_encode(members, n_members, &mblob, &mlen)) < 0)
 		return r;
 	hlen = HEADER_FIXED + mlen + 4;
 	if ((hdr = malloc(hlen)) == NULL) {
@@ -289,6 +290,45 @@ reader_close(struct reader *rd)
 	rd->buf = NULL;
 }
 
+/*
+ * The membership of a version 1 header: the layout of members.h, but
+ * big-endian.  Read only: version 2 keeps it as members.h encodes it.
+ */
+static int
+v1_members_decode(const uint8_t *blob, size_t len, struct raft_member **out,
+	uint32_t *nout)
+{
+	struct bytes_reader r;
+	struct raft_member *m;
+	uint32_t n;
+
+	br_init(&r, blob, len);
+	n = br_be32(&r);
+	if (r.err || n > RAFTCONF_MAX_MEMBERS || br_left(&r) < (size_t)n * MEMBERS_ITEM_HEAD)
+		return -EBADMSG;
+	if ((m = calloc(n ? n : 1, sizeof(*m))) == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t voter;
+
+		m[i].id = br_be64(&r);
+		voter = br_u8(&r);
+		m[i].context_len = br_be16(&r);
+		if (r.err || voter > 1 || m[i].context_len > RAFT_MAX_MEMBER_CONTEXT ||
+		    !br_copy(&r, m[i].context, m[i].context_len))
+			goto bad;
+		m[i].voter = voter;
+	}
+	if (br_left(&r) != 0)
+		goto bad;
+	*out = m;
+	*nout = n;
+	return 0;
+bad:
+	free(m);
+	return -EBADMSG;
+}
+
 static int
 read_header(struct reader *rd, struct snap_meta *meta, char *err, size_t errlen)
 {
@@ -307,10 +347,11 @@ read_header(struct reader *rd, struct snap_meta *meta, char *err, size_t errlen)
 	}
 	meta->version = br_le32(&br);
 	flags = br_le32(&br);
-	if (meta->version != SNAP_VERSION || flags != 0) {
+	if (meta->version < SNAP_OLDEST_VERSION || meta->version > SNAP_VERSION ||
+		flags != 0) {
 		seterr(err, errlen, "snapshot %s: format version %" PRIu32 " (flags %" PRIu32
-			") is not supported; this build reads version %d", rd->path,
-			meta->version, flags, SNAP_VERSION);
+			") is not supported; this build reads versions %d to %d", rd->path,
+			meta->version, flags, SNAP_OLDEST_VERSION, SNAP_VERSION);
 		return -EBADMSG;
 	}
 	meta->index = br_le64(&br);
@@ -335,8 +376,11 @@ read_header(struct reader *rd, struct snap_meta *meta, char *err, size_t errlen)
 		r = -EBADMSG;
 		goto out;
 	}
-	r = snap_members_decode(mblob, mlen, &meta->members, &meta->n_members);
-	if (r == -EINVAL) {
+	if (meta->version == 1)
+		r = v1_members_decode(mblob, mlen, &meta->members, &meta->n_members);
+	else
+		r = members_decode(mblob, mlen, &meta->members, &meta->n_members, NULL, 0);
+	if (r == -EBADMSG || r == -E2BIG) {
 		seterr(err, errlen, "snapshot %s: the membership in the header is unreadable",
 			rd->path);
 		r = -EBADMSG;
@@ -471,8 +515,8 @@ snap_restore(struct store *s, const char *path, char *err, size_t errlen)
 		return r;
 	if ((r = read_header(&rd, &meta, err, errlen)) < 0)
 		goto out;
-	/* the store keeps the membership as this build encodes it */
-	if ((r = snap_members_encode(meta.members, meta.n_members, &mblob, &mlen)) < 0)
+	/* the store keeps the membership as members.h encodes it, whatever the version */
+	if ((r = members_encode(meta.members, meta.n_members, &mblob, &mlen)) < 0)
 		goto out;
 	r = store_replace(s, meta.index, meta.term, mblob, mlen, read_record, &rd, err, errlen);
 out:
@@ -651,65 +695,6 @@ snap_prune(struct snapdir *sd)
 	if (n > SNAP_KEEP)
 		wal_fsync_dir(sd->dir);
 	free(idx);
-}
-
-/* ------------------------------------------------------------ membership blob */
-
-/* u32 n, then n × (u64 id, u8 voter, u16 len, context), big-endian */
-int
-snap_members_encode(const struct raft_member *m, size_t n, uint8_t **blob, size_t *len)
-{
-	struct bytes_writer w;
-	size_t size = 4;
-
-	for (size_t i = 0; i < n; i++)
-		size += 11 + m[i].context_len;
-	if ((*blob = malloc(size)) == NULL)
-		return -ENOMEM;
-	bw_init(&w, *blob, size);
-	bw_be32(&w, (uint32_t)n);
-	for (size_t i = 0; i < n; i++) {
-		bw_be64(&w, m[i].id);
-		bw_u8(&w, m[i].voter);
-		bw_be16(&w, m[i].context_len);
-		bw_mem(&w, m[i].context, m[i].context_len);
-	}
-	*len = w.len;
-	return 0;
-}
-
-int
-snap_members_decode(const uint8_t *blob, size_t len, struct raft_member **out, uint32_t *nout)
-{
-	struct bytes_reader r;
-	struct raft_member *m;
-	uint32_t n;
-
-	br_init(&r, blob, len);
-	n = br_be32(&r);
-	if (r.err || n > RAFTCONF_MAX_MEMBERS || br_left(&r) < (size_t)n * 11)
-		return -EINVAL;
-	if ((m = calloc(n ? n : 1, sizeof(*m))) == NULL)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		uint8_t voter;
-
-		m[i].id = br_be64(&r);
-		voter = br_u8(&r);
-		m[i].context_len = br_be16(&r);
-		if (r.err || voter > 1 || m[i].context_len > RAFT_MAX_MEMBER_CONTEXT ||
-		    !br_copy(&r, m[i].context, m[i].context_len))
-			goto bad;
-		m[i].voter = voter;
-	}
-	if (br_left(&r) != 0)
-		goto bad;
-	*out = m;
-	*nout = n;
-	return 0;
-bad:
-	free(m);
-	return -EINVAL;
 }
 
 /* ------------------------------------------------------------ chunks */

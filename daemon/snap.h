@@ -30,8 +30,13 @@
  *		 before it
  *
  *   The file ends right after the trailer.  members is the Raft membership
- *   at index: u32 n, then n times u64 id, u8 voter (0 or 1), u16 context
- *   length, context; big-endian in version 1 (the version written).
+ *   at index as members.h encodes it everywhere (u32 n, then n times u64
+ *   id, u8 voter, u16 context length, context; little-endian).
+ *
+ * Versions
+ *   2  written since the membership codec became one (members.h).
+ *   1  the same but for members, which is big-endian there; still read,
+ *      checked and restored alike.
  *
  * Blocking
  *   Every call blocks on the disk (snap_write and snap_restore read or write
@@ -54,8 +59,9 @@
 
 /* How many complete snapshots are kept: the newest and one to fall back to. */
 #define SNAP_KEEP	2
-/* The snapshot format this build writes; it reads this one only. */
-#define SNAP_VERSION	1
+/* The snapshot format this build writes, and the oldest one it still reads. */
+#define SNAP_VERSION		2
+#define SNAP_OLDEST_VERSION	1
 /* Longest name in the snapshot directory, "%016llx.snap.tmp", with its NUL. */
 #define SNAP_NAME_MAX	32
 /* Room for the path of any file of the snapshot directory. */
@@ -100,11 +106,6 @@ int snap_verify(const char *path, struct snap_meta *meta, char *err, size_t errl
 int snap_restore(struct store *s, const char *path, char *err, size_t errlen);
 
 void snap_meta_free(struct snap_meta *meta);
-
-/* The membership blob kept in a version 1 header (big-endian). */
-int snap_members_encode(const struct raft_member *m, size_t n, uint8_t **blob, size_t *len);
-int snap_members_decode(const uint8_t *blob, size_t len, struct raft_member **m,
-			uint32_t *n);
 
 /* ------------------------------------------------------------ the directory */
 

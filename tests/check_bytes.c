@@ -1,9 +1,10 @@
 /*
  * check_bytes.c — unit tests for the byte codecs that have no suite of
  * their own: bytes.h (the integer helpers, the bounds-checked reader and
- * writer), and the layouts of a Raft message on the wire (raftmsg.c) and of
- * the membership entries in the log (raft.c), pinned byte for byte, so that
- * a change of codec cannot change a byte unnoticed.
+ * writer), members.c (the one encoding of a membership), and the layouts of
+ * a Raft message on the wire (raftmsg.c) and of the membership entries in
+ * the log (raft.c), pinned byte for byte, so that a change of codec cannot
+ * change a byte unnoticed.
  */
 #include <check.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "members.h"
 #include "proto.h"
 #include "raft.h"
 #include "raftmsg.h"
@@ -257,6 +259,115 @@ START_TEST(test_a_write_past_cap_sets_err_and_writes_nothing_more)
 }
 END_TEST
 
+/* ------------------------------------------------------------ members */
+
+static const char members_pinned[] =
+	"03000000"
+	"0100000000000000 01 1100 6e31203132372e302e302e313a37303031"
+	"0200000000000000 01 0200 6e32"
+	"0300000000000000 00 0000";
+
+static void
+three(struct raft_member *m)
+{
+	m[0] = member(1, true, "n1 127.0.0.1:7001");
+	m[1] = member(2, true, "n2");
+	m[2] = member(3, false, "");
+}
+
+START_TEST(test_a_membership_round_trips_with_the_pinned_bytes)
+{
+	struct raft_member m[3], *d;
+	char err[128] = "";
+	uint8_t *blob;
+	size_t len;
+	uint32_t n;
+
+	three(m);
+	ck_assert_int_eq(members_encode(m, 3, &blob, &len), 0);
+	ck_assert_uint_eq(len, members_size(m, 3));
+	assert_bytes(blob, len, members_pinned);
+	ck_assert_int_eq(members_decode(blob, len, &d, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 3);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(d[i].id, m[i].id);
+		ck_assert_int_eq(d[i].voter, m[i].voter);
+		ck_assert_uint_eq(d[i].context_len, m[i].context_len);
+		ck_assert(memcmp(d[i].context, m[i].context, m[i].context_len) == 0);
+	}
+	free(d);
+	free(blob);
+
+	/* none at all */
+	ck_assert_int_eq(members_encode(NULL, 0, &blob, &len), 0);
+	assert_bytes(blob, len, "00000000");
+	ck_assert_int_eq(members_decode(blob, len, &d, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_nonnull(d);
+	free(d);
+	free(blob);
+}
+END_TEST
+
+START_TEST(test_every_truncation_of_a_membership_is_refused)
+{
+	struct raft_member m[3], *d = (struct raft_member *)1;
+	char err[128];
+	uint8_t *blob, *more;
+	size_t len;
+	uint32_t n = 7;
+
+	three(m);
+	ck_assert_int_eq(members_encode(m, 3, &blob, &len), 0);
+	for (size_t cut = 0; cut < len; cut++) {
+		err[0] = '\0';
+		ck_assert_int_eq(members_decode(blob, cut, &d, &n, err, sizeof(err)), -EBADMSG);
+		ck_assert_ptr_null(d);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_msg(err[0] != '\0', "no message at %zu bytes", cut);
+	}
+	more = malloc(len + 1);
+	ck_assert_ptr_nonnull(more);
+	memcpy(more, blob, len);
+	more[len] = 0;
+	ck_assert_int_eq(members_decode(more, len + 1, &d, &n, err, sizeof(err)), -EBADMSG);
+	free(more);
+	free(blob);
+}
+END_TEST
+
+START_TEST(test_a_membership_over_a_limit_or_with_a_bad_voter_byte_is_refused)
+{
+	struct raft_member one = member(9, true, "n9"), *d;
+	char err[128] = "";
+	uint8_t *blob, *big;
+	size_t len;
+	uint32_t n;
+
+	ck_assert_int_eq(members_encode(&one, 1, &blob, &len), 0);
+	blob[12] = 2;		/* voter */
+	ck_assert_int_eq(members_decode(blob, len, &d, &n, err, sizeof(err)), -EBADMSG);
+	ck_assert_msg(strstr(err, "voter") != NULL, "%s", err);
+	blob[12] = 1;
+	put_le16(blob + 13, RAFT_MAX_MEMBER_CONTEXT + 1);
+	ck_assert_int_eq(members_decode(blob, len, &d, &n, err, sizeof(err)), -E2BIG);
+	free(blob);
+
+	/* a count over the limit, whatever follows */
+	big = calloc(1, 4 + (RAFTCONF_MAX_MEMBERS + 1) * MEMBERS_ITEM_HEAD);
+	ck_assert_ptr_nonnull(big);
+	put_le32(big, RAFTCONF_MAX_MEMBERS + 1);
+	ck_assert_int_eq(members_decode(big, 4 + (RAFTCONF_MAX_MEMBERS + 1) *
+		MEMBERS_ITEM_HEAD, &d, &n, err, sizeof(err)), -E2BIG);
+	/* and a count the bytes cannot hold */
+	put_le32(big, 5);
+	ck_assert_int_eq(members_decode(big, 4 + 4 * MEMBERS_ITEM_HEAD, &d, &n, err,
+		sizeof(err)), -EBADMSG);
+	free(big);
+	ck_assert_int_eq(members_encode(&one, RAFTCONF_MAX_MEMBERS + 1, &blob, &len), -EINVAL);
+}
+END_TEST
+
 /* ------------------------------------------------------------ raftmsg */
 
 static const char raftmsg_pinned[] =
@@ -271,9 +382,9 @@ static const char raftmsg_pinned[] =
 	"00000001"				/* one entry */
 	"0000000000000003 0000000000000005 01 00000003 616263"
 	"00000002 7879"				/* chunk data */
-	"00000002"				/* two members */
-	"0000000000001111 01 0002 6e31"
-	"0000000000002222 00 0000";
+	"02000000"				/* two members (members.h) */
+	"1111000000000000 01 0200 6e31"
+	"2222000000000000 00 0000";
 
 static void
 sample_msg(struct raft_msg *m, struct raft_entry *e, struct raft_member *mb)
@@ -520,6 +631,7 @@ bytes_suite(void)
 {
 	Suite *s = suite_create("bytes");
 	TCase *rw = tcase_create("reader and writer");
+	TCase *mem = tcase_create("members");
 	TCase *layout = tcase_create("layouts");
 
 	tcase_add_test(rw, test_every_read_past_the_end_sets_err_returns_zero_and_consumes_nothing);
@@ -527,6 +639,11 @@ bytes_suite(void)
 	tcase_add_test(rw, test_reads_and_writes_agree_in_both_byte_orders);
 	tcase_add_test(rw, test_a_write_past_cap_sets_err_and_writes_nothing_more);
 	suite_add_tcase(s, rw);
+
+	tcase_add_test(mem, test_a_membership_round_trips_with_the_pinned_bytes);
+	tcase_add_test(mem, test_every_truncation_of_a_membership_is_refused);
+	tcase_add_test(mem, test_a_membership_over_a_limit_or_with_a_bad_voter_byte_is_refused);
+	suite_add_tcase(s, mem);
 
 	tcase_add_test(layout, test_a_raft_message_has_the_pinned_layout_and_decodes_back);
 	tcase_add_test(layout, test_the_bootstrap_entry_has_the_pinned_layout);
