@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "errbuf.h"
 #include "members.h"
 #include "raft.h"
 
@@ -2478,22 +2479,10 @@ const char *raft_strerror(int err)
 
 /* ------------------------------------------------------------- lifecycle */
 
-static void set_err(char *err, size_t errlen, const char *msg)
-{
-	if (err && errlen) {
-		size_t n = strlen(msg);
-
-		if (n >= errlen)
-			n = errlen - 1;
-		memcpy(err, msg, n);
-		err[n] = '\0';
-	}
-}
-
 static int config_defaults(struct raft_config *c, char *err, size_t errlen)
 {
 	if (c->id == 0) {
-		set_err(err, errlen, "raft: node id must be nonzero");
+		seterr(err, errlen, "raft: node id must be nonzero");
 		return -EINVAL;
 	}
 	if (!c->heartbeat_ticks)
@@ -2509,12 +2498,12 @@ static int config_defaults(struct raft_config *c, char *err, size_t errlen)
 	if (!c->snapshot_chunk)
 		c->snapshot_chunk = RAFTCONF_SNAPSHOT_CHUNK;
 	if (c->election_ticks <= c->heartbeat_ticks) {
-		set_err(err, errlen, "raft: election timeout must exceed the heartbeat interval");
+		seterr(err, errlen, "raft: election timeout must exceed the heartbeat interval");
 		return -EINVAL;
 	}
 	if (c->max_append_entries > RAFT_MAX_MSG_ENTRIES || c->snapshot_chunk > MAX_CHUNK ||
 	    c->max_inflight > 65536) {
-		set_err(err, errlen, "raft: a limit in the configuration is too large");
+		seterr(err, errlen, "raft: a limit in the configuration is too large");
 		return -EINVAL;
 	}
 	return 0;
@@ -2530,7 +2519,7 @@ static int bootstrap(struct raft *r, const struct raft_init *in, char *err, size
 	if (!m)
 		return -ENOMEM;
 	if (in->n_bootstrap > RAFTCONF_MAX_MEMBERS || members_check(m, in->n_bootstrap)) {
-		set_err(err, errlen, "raft: bad bootstrap membership (zero or duplicate id)");
+		seterr(err, errlen, "raft: bad bootstrap membership (zero or duplicate id)");
 		goto out;
 	}
 	if (members_find(m, in->n_bootstrap, r->id) < 0) {
@@ -2560,7 +2549,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 	if (s && s->index) {
 		if (!s->term || s->n_members > RAFTCONF_MAX_MEMBERS ||
 		    (s->n_members && !s->members)) {
-			set_err(err, errlen, "raft: bad snapshot metadata");
+			seterr(err, errlen, "raft: bad snapshot metadata");
 			return -EINVAL;
 		}
 		r->snap.members = members_dup(s->members, s->n_members);
@@ -2570,7 +2559,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 		r->snap.index = s->index;
 		r->snap.term = s->term;
 		if (members_check(r->snap.members, s->n_members)) {
-			set_err(err, errlen, "raft: bad snapshot membership");
+			seterr(err, errlen, "raft: bad snapshot membership");
 			return -EINVAL;
 		}
 		r->base_index = s->index;
@@ -2579,7 +2568,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 	for (size_t i = 0; i < n; i++) {
 		if (!valid_entry(&e[i]) || (i && e[i].index != e[i - 1].index + 1) ||
 		    e[i].term < prev_term) {
-			set_err(err, errlen, "raft: stored log entries are not consecutive");
+			seterr(err, errlen, "raft: stored log entries are not consecutive");
 			return -EINVAL;
 		}
 		prev_term = e[i].term;
@@ -2588,7 +2577,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 		uint64_t first = e[0].index;
 
 		if (first > r->snap.index + 1) {
-			set_err(err, errlen, "raft: stored log does not reach the snapshot");
+			seterr(err, errlen, "raft: stored log does not reach the snapshot");
 			return -EINVAL;
 		}
 		if (first <= r->snap.index) {
@@ -2605,7 +2594,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 			}
 		}
 	} else if (n && e[0].index != 1) {
-		set_err(err, errlen, "raft: stored log does not start at 1 and no snapshot");
+		seterr(err, errlen, "raft: stored log does not start at 1 and no snapshot");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -2613,7 +2602,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 
 		copy.index = last_index(r) + 1;
 		if (copy.index != e[i].index) {
-			set_err(err, errlen, "raft: stored log does not connect");
+			seterr(err, errlen, "raft: stored log does not connect");
 			return -EINVAL;
 		}
 		rc = log_append(r, &copy);
@@ -2700,7 +2689,7 @@ int raft_new(const struct raft_config *cfg, const struct raft_init *init,
 	return 0;
 fail:
 	if (rc == -ENOMEM)
-		set_err(err, errlen, "raft: out of memory");
+		seterr(err, errlen, "raft: out of memory");
 	raft_free(r);
 	return rc;
 }

@@ -8,13 +8,13 @@
 #include "raftmsg.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bytes.h"
+#include "errbuf.h"
 #include "members.h"
 
 #define F_REJECT	0x01
@@ -92,18 +92,8 @@ raftmsg_encode(struct proto_buf *b, const struct raft_msg *m)
 
 /* ----------------------------------------------------------------- decode */
 
-static int
-fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+/* Say what is wrong in err, and return rc. */
+#define fail(err, errlen, rc, ...)	(seterr((err), (errlen), __VA_ARGS__), (rc))
 
 static int
 grow(void **arr, size_t *cap, size_t want, size_t size)

@@ -505,7 +505,7 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
 				goto fail;
 			}
 			rec->truncated_tail = true;
-			snprintf(rec->message, sizeof(rec->message), "wal: segment %s:"
+			seterr(rec->message, sizeof(rec->message), "wal: segment %s:"
 				" %s at offset %" PRIu64 " (%" PRIu64 " bytes dropped);"
 				" truncated", name, se.why, se.end, se.cut);
 		}
