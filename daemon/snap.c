@@ -53,12 +53,6 @@ snap_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len)
 	snprintf(buf, len, "%s/%016" PRIx64 SNAP_SUFFIX, sd->dir, index);
 }
 
-void
-snap_tmp_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%016" PRIx64 SNAP_SUFFIX TMP_SUFFIX, sd->dir, index);
-}
-
 /* The temporary name snap_write writes path under: -ENAMETOOLONG if it does not fit. */
 static int
 tmp_of(const char *path, char *buf, size_t len)
@@ -66,6 +60,15 @@ tmp_of(const char *path, char *buf, size_t len)
 	int n = snprintf(buf, len, "%s" TMP_SUFFIX, path);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+void
+snap_tmp_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len)
+{
+	char path[SNAP_PATH_MAX];
+
+	snap_path(sd, index, path, sizeof(path));
+	tmp_of(path, buf, len);
 }
 
 /* fsync the directory that holds path, so that a rename in it is durable. */
