@@ -273,7 +273,7 @@ start_raft(struct node *n, const struct wal_recovered *rec, const struct snap_in
 			char serr[256];
 
 			log_notice("restoring the store from snapshot %s", snap.path);
-			if ((ret = store_snapshot_restore(n->store, snap.path, serr,
+			if ((ret = snap_restore(n->store, snap.path, serr,
 			    sizeof(serr))) < 0) {
 				seterr(err, errlen, "restoring %s: %s", snap.path, serr);
 				goto out;

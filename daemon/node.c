@@ -10,7 +10,7 @@
  * tick_cb() drives the core's clock and the deadlines.
  *
  * Not here: consensus rules (raft.c), bytes on the wire (proto.c,
- * raftmsg.c), the file formats (wal.c, store.c, snap.c), sockets (peer.c,
+ * raftmsg.c), the file formats (wal*.c, store.c, snap.c), sockets (peer.c,
  * control.c, http.c), and each step's own work (persist.c, apply.c,
  * snapshot.c, kv.c, membership.c, ...).
  */

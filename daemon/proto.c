@@ -19,9 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "crc32c.h"
-#include "proto.h"
 #include "errbuf.h"
+#include "proto.h"
 
 #define HDR		PROTO_HEADER_SIZE
 
@@ -34,167 +35,18 @@ proto_crc32c(uint32_t crc, const void *buf, size_t len)
 	return crc32c(crc, buf, len);
 }
 
-/* ------------------------------------------------ big-endian primitives */
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
 /*
- * The reader: every read checks the bytes left first and consumes nothing
- * when they are not there.
- */
-struct rd {
-	const uint8_t *p;
-	size_t left;
-};
-
-static bool
-rd_take(struct rd *r, size_t n, const uint8_t **out)
-{
-	if (n > r->left)
-		return false;
-	*out = r->p;
-	r->p += n;
-	r->left -= n;
-	return true;
-}
-
-static bool
-rd_u8(struct rd *r, uint8_t *v)
-{
-	const uint8_t *p;
-
-	if (!rd_take(r, 1, &p))
-		return false;
-	*v = p[0];
-	return true;
-}
-
-static bool
-rd_u16(struct rd *r, uint16_t *v)
-{
-	const uint8_t *p;
-
-	if (!rd_take(r, 2, &p))
-		return false;
-	*v = get16(p);
-	return true;
-}
-
-static bool
-rd_u32(struct rd *r, uint32_t *v)
-{
-	const uint8_t *p;
-
-	if (!rd_take(r, 4, &p))
-		return false;
-	*v = get32(p);
-	return true;
-}
-
-static bool
-rd_u64(struct rd *r, uint64_t *v)
-{
-	const uint8_t *p;
-
-	if (!rd_take(r, 8, &p))
-		return false;
-	*v = get64(p);
-	return true;
-}
-
-/*
- * The writer: p == NULL only counts, which is how an encoder learns the
+ * Integers are big-endian on the wire.  The reader and the writer are the
+ * ones of bytes.h: a read consumes nothing when its bytes are not there, and
+ * a writer without a buffer only counts, which is how an encoder learns the
  * frame's size (and validates every field) before it touches the buffer.
- * A write that would pass cap sets `over` and writes nothing.
  */
-struct wr {
-	uint8_t *p;
-	size_t len, cap;
-	bool over;
-};
 
-static void
-wr_put(struct wr *w, const void *src, size_t n)
+/* Bytes there were when a read of r failed (it consumed nothing). */
+static size_t
+unread(const struct bytes_reader *r)
 {
-	if (w->over || n > w->cap - w->len) {
-		w->over = true;
-		return;
-	}
-	if (w->p != NULL && n > 0)
-		memcpy(w->p + w->len, src, n);
-	w->len += n;
-}
-
-static void
-wr_u8(struct wr *w, uint8_t v)
-{
-	wr_put(w, &v, 1);
-}
-
-static void
-wr_u16(struct wr *w, uint16_t v)
-{
-	uint8_t b[2];
-
-	put16(b, v);
-	wr_put(w, b, sizeof(b));
-}
-
-static void
-wr_u32(struct wr *w, uint32_t v)
-{
-	uint8_t b[4];
-
-	put32(b, v);
-	wr_put(w, b, sizeof(b));
-}
-
-static void
-wr_u64(struct wr *w, uint64_t v)
-{
-	uint8_t b[8];
-
-	put64(b, v);
-	wr_put(w, b, sizeof(b));
+	return r->len - r->off;
 }
 
 /* ------------------------------------------------------------ schemas */
@@ -577,17 +429,17 @@ truncated(struct ctx *c, const struct field *f, size_t need, size_t left)
 	return fail(c, BAD(c), f, "is truncated: %zu bytes needed, %zu left", need, left);
 }
 
-static int read_fields(struct rd *r, const struct schema *s, void *base, struct ctx *c);
+static int read_fields(struct bytes_reader *r, const struct schema *s, void *base, struct ctx *c);
 
 /*
  * Walk count items of f at r, checking each as the decoder does; on success
  * out spans them.  Used to decode, and to check items given to the encoder.
  */
 static int
-walk_items(struct rd *r, const struct field *f, uint32_t count, struct proto_items *out,
+walk_items(struct bytes_reader *r, const struct field *f, uint32_t count, struct proto_items *out,
 	   struct ctx *c)
 {
-	const uint8_t *start = r->p;
+	size_t start = r->off;
 	union proto_item tmp;
 	uint64_t least;
 	int rc;
@@ -597,9 +449,9 @@ walk_items(struct rd *r, const struct field *f, uint32_t count, struct proto_ite
 			    (unsigned)f->max);
 	/* A clear error, before walking, for a count the bytes cannot hold. */
 	least = (uint64_t)count * min_size(f->items);
-	if (least > r->left)
+	if (least > br_left(r))
 		return fail(c, BAD(c), f, "count %" PRIu32 " needs at least %" PRIu64 " bytes, "
-			    "%zu left", count, least, r->left);
+			    "%zu left", count, least, br_left(r));
 	c->item = f->items->name;
 	for (c->index = 0; c->index < count; c->index++) {
 		if ((rc = read_fields(r, f->items, &tmp, c)) != 0)
@@ -607,23 +459,24 @@ walk_items(struct rd *r, const struct field *f, uint32_t count, struct proto_ite
 	}
 	c->item = NULL;
 	out->count = count;
-	out->raw = start;
-	out->rawlen = (size_t)(r->p - start);
+	out->raw = r->p + start;
+	out->rawlen = r->off - start;
 	return 0;
 }
 
 static int
-read_items(struct rd *r, const struct field *f, struct proto_items *out, struct ctx *c)
+read_items(struct bytes_reader *r, const struct field *f, struct proto_items *out, struct ctx *c)
 {
 	uint32_t count;
 
-	if (!rd_u32(r, &count))
-		return truncated(c, f, 4, r->left);
+	count = br_be32(r);
+	if (r->err)
+		return truncated(c, f, 4, unread(r));
 	return walk_items(r, f, count, out, c);
 }
 
 static int
-read_fields(struct rd *r, const struct schema *s, void *base, struct ctx *c)
+read_fields(struct bytes_reader *r, const struct schema *s, void *base, struct ctx *c)
 {
 	for (size_t i = 0; i < s->nfields; i++) {
 		const struct field *f = &s->fields[i];
@@ -631,40 +484,45 @@ read_fields(struct rd *r, const struct schema *s, void *base, struct ctx *c)
 		const uint8_t *p;
 		uint8_t v8;
 		uint16_t v16;
+		uint64_t v64;
 		uint32_t len;
 		int rc;
 
 		switch (f->kind) {
 		case FK_U8:
-			if (!rd_u8(r, &v8))
-				return truncated(c, f, 1, r->left);
+			v8 = br_u8(r);
+			if (r->err)
+				return truncated(c, f, 1, unread(r));
 			if ((rc = check_int(c, f, v8)) != 0)
 				return rc;
 			*(uint8_t *)dst = v8;
 			break;
 		case FK_U16:
-			if (!rd_u16(r, &v16))
-				return truncated(c, f, 2, r->left);
+			v16 = br_be16(r);
+			if (r->err)
+				return truncated(c, f, 2, unread(r));
 			if ((rc = check_int(c, f, v16)) != 0)
 				return rc;
 			*(uint16_t *)dst = v16;
 			break;
 		case FK_U64:
-			if (!rd_u64(r, (uint64_t *)dst))
-				return truncated(c, f, 8, r->left);
+			v64 = br_be64(r);
+			if (r->err)
+				return truncated(c, f, 8, unread(r));
+			*(uint64_t *)dst = v64;
 			break;
 		case FK_S16:
 		case FK_S32:
-			if (f->kind == FK_S16 ? !rd_u16(r, &v16) : !rd_u32(r, &len))
-				return truncated(c, f, f->kind == FK_S16 ? 2 : 4, r->left);
-			if (f->kind == FK_S16)
-				len = v16;
+			len = f->kind == FK_S16 ? br_be16(r) : br_be32(r);
+			if (r->err)
+				return truncated(c, f, f->kind == FK_S16 ? 2 : 4, unread(r));
 			/* The limit first: an oversize field is "too big", wherever it ends. */
 			if (len > f->max)
 				return check_len(c, f, len);
-			if (!rd_take(r, len, &p))
+			p = br_mem(r, len);
+			if (r->err)
 				return fail(c, BAD(c), f, "is truncated: %" PRIu32 " bytes "
-					    "announced, %zu left", len, r->left);
+					    "announced, %zu left", len, unread(r));
 			if ((rc = check_len(c, f, len)) != 0 ||
 			    (rc = check_bytes(c, f, p, len)) != 0)
 				return rc;
@@ -688,7 +546,7 @@ proto_frame_check(const uint8_t *buf, size_t have, size_t *frame_len)
 		*frame_len = 0;
 	if (have < 4)
 		return -EAGAIN;
-	n = get32(buf);
+	n = get_be32(buf);
 	if (frame_len != NULL)
 		*frame_len = n;
 	if (n < HDR)
@@ -704,7 +562,7 @@ proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *err,
 	struct ctx c = { err, errlen, false, NULL, NULL, 0 };
 	const struct schema *s;
 	uint32_t flen, crc, want;
-	struct rd r;
+	struct bytes_reader r;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -714,7 +572,7 @@ proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *err,
 	if (len < HDR)
 		return fail(&c, -EPROTO, NULL, "frame is %zu bytes, shorter than the %d-byte "
 			    "header", len, HDR);
-	flen = get32(frame);
+	flen = get_be32(frame);
 	if (flen < HDR)
 		return fail(&c, -EPROTO, NULL, "frame length %" PRIu32 " is below the %d-byte "
 			    "header", flen, HDR);
@@ -730,23 +588,27 @@ proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *err,
 	if ((s = schema_of(frame[5])) == NULL)
 		return fail(&c, -EPROTO, NULL, "unknown message type 0x%02x", frame[5]);
 	c.msg = s->name;
-	if (get16(frame + 6) != 0)
+	if (get_be16(frame + 6) != 0)
 		return fail(&c, -EPROTO, NULL, "header flags 0x%04x are not zero",
-			    get16(frame + 6));
-	want = get32(frame + 8);
+			    get_be16(frame + 6));
+	want = get_be32(frame + 8);
 	if ((crc = proto_crc32c(0, frame + HDR, len - HDR)) != want)
 		return fail(&c, -EPROTO, NULL, "body checksum 0x%08" PRIx32 " does not match the "
 			    "header's 0x%08" PRIx32, crc, want);
 	out->type = frame[5];
 
-	r = (struct rd){ frame + HDR, len - HDR };
-	if (s->has_id && !rd_u64(&r, &out->id))
-		return fail(&c, -EPROTO, NULL, "request id is truncated: 8 bytes needed, %zu left",
-			    r.left);
+	br_init(&r, frame + HDR, len - HDR);
+	if (s->has_id) {
+		out->id = br_be64(&r);
+		if (r.err)
+			return fail(&c, -EPROTO, NULL, "request id is truncated: 8 bytes needed, "
+				    "%zu left", unread(&r));
+	}
 	if ((rc = read_fields(&r, s, out, &c)) != 0)
 		return rc;
-	if (r.left != 0)
-		return fail(&c, -EPROTO, NULL, "%zu trailing bytes after the last field", r.left);
+	if (br_left(&r) != 0)
+		return fail(&c, -EPROTO, NULL, "%zu trailing bytes after the last field",
+			    br_left(&r));
 	if (s->post != NULL && (rc = s->post(out, &c)) != 0)
 		return rc;
 	return 0;
@@ -783,8 +645,9 @@ proto_iter_next(struct proto_iter *it, union proto_item *item)
 {
 	const struct field *f = items_field(it->type);
 	struct ctx c = { NULL, 0, false, NULL, NULL, 0 };
-	struct rd r = { it->p, it->left };
+	struct bytes_reader r;
 
+	br_init(&r, it->p, it->left);
 	if (it->remaining == 0)
 		return 0;
 	memset(item, 0, sizeof(*item));
@@ -792,8 +655,8 @@ proto_iter_next(struct proto_iter *it, union proto_item *item)
 		it->remaining = 0;
 		return -EPROTO;
 	}
-	it->p = r.p;
-	it->left = r.left;
+	it->p += r.off;
+	it->left -= r.off;
 	it->remaining--;
 	return 1;
 }
@@ -843,7 +706,7 @@ buf_reserve(struct proto_buf *b, size_t need)
 }
 
 static int
-write_fields(struct wr *w, const struct schema *s, const void *base, struct ctx *c)
+write_fields(struct bytes_writer *w, const struct schema *s, const void *base, struct ctx *c)
 {
 	for (size_t i = 0; i < s->nfields; i++) {
 		const struct field *f = &s->fields[i];
@@ -851,22 +714,22 @@ write_fields(struct wr *w, const struct schema *s, const void *base, struct ctx 
 		const struct proto_str *str;
 		const struct proto_items *items;
 		struct proto_items again;
-		struct rd r;
+		struct bytes_reader r;
 		int rc;
 
 		switch (f->kind) {
 		case FK_U8:
 			if ((rc = check_int(c, f, *(const uint8_t *)src)) != 0)
 				return rc;
-			wr_u8(w, *(const uint8_t *)src);
+			bw_u8(w, *(const uint8_t *)src);
 			break;
 		case FK_U16:
 			if ((rc = check_int(c, f, *(const uint16_t *)src)) != 0)
 				return rc;
-			wr_u16(w, *(const uint16_t *)src);
+			bw_be16(w, *(const uint16_t *)src);
 			break;
 		case FK_U64:
-			wr_u64(w, *(const uint64_t *)src);
+			bw_be64(w, *(const uint64_t *)src);
 			break;
 		case FK_S16:
 		case FK_S32:
@@ -877,10 +740,10 @@ write_fields(struct wr *w, const struct schema *s, const void *base, struct ctx 
 			    (rc = check_bytes(c, f, (const uint8_t *)str->ptr, str->len)) != 0)
 				return rc;
 			if (f->kind == FK_S16)
-				wr_u16(w, (uint16_t)str->len);
+				bw_be16(w, (uint16_t)str->len);
 			else
-				wr_u32(w, (uint32_t)str->len);
-			wr_put(w, str->ptr, str->len);
+				bw_be32(w, (uint32_t)str->len);
+			bw_mem(w, str->ptr, str->len);
 			break;
 		case FK_ITEMS:
 			/*
@@ -891,14 +754,14 @@ write_fields(struct wr *w, const struct schema *s, const void *base, struct ctx 
 			if (items->raw == NULL && items->rawlen != 0)
 				return fail(c, -EINVAL, f, "are NULL with length %zu",
 					    items->rawlen);
-			r = (struct rd){ items->raw, items->rawlen };
+			br_init(&r, items->raw, items->rawlen);
 			if ((rc = walk_items(&r, f, items->count, &again, c)) != 0)
 				return rc;
-			if (r.left != 0)
+			if (br_left(&r) != 0)
 				return fail(c, -EINVAL, f, "have %zu bytes after the last item",
-					    r.left);
-			wr_u32(w, items->count);
-			wr_put(w, items->raw, items->rawlen);
+					    br_left(&r));
+			bw_be32(w, items->count);
+			bw_mem(w, items->raw, items->rawlen);
 			break;
 		}
 	}
@@ -908,18 +771,18 @@ write_fields(struct wr *w, const struct schema *s, const void *base, struct ctx 
 static void
 put_header(uint8_t *f, uint32_t len, uint8_t type)
 {
-	put32(f, len);
+	put_be32(f, len);
 	f[4] = PROTO_VERSION;
 	f[5] = type;
-	put16(f + 6, 0);
-	put32(f + 8, 0);	/* the crc, once the body is written */
+	put_be16(f + 6, 0);
+	put_be32(f + 8, 0);	/* the crc, once the body is written */
 }
 
 static void
 seal(uint8_t *f, size_t len)
 {
-	put32(f, (uint32_t)len);
-	put32(f + 8, proto_crc32c(0, f + HDR, len - HDR));
+	put_be32(f, (uint32_t)len);
+	put_be32(f + 8, proto_crc32c(0, f + HDR, len - HDR));
 }
 
 int
@@ -927,7 +790,7 @@ proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t e
 {
 	struct ctx c = { err, errlen, true, NULL, NULL, 0 };
 	const struct schema *s = schema_of(m->type);
-	struct wr w = { NULL, 0, RAFTCONF_MAX_FRAME - HDR, false };
+	struct bytes_writer w;
 	size_t flen;
 	uint8_t *f;
 	int rc;
@@ -938,13 +801,14 @@ proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t e
 	c.msg = s->name;
 
 	/* First pass: validate and size, touching nothing. */
+	bw_init(&w, NULL, RAFTCONF_MAX_FRAME - HDR);
 	if (s->has_id)
-		wr_u64(&w, m->id);
+		bw_be64(&w, m->id);
 	if ((rc = write_fields(&w, s, m, &c)) != 0)
 		return rc;
 	if (s->post != NULL && (rc = s->post(m, &c)) != 0)
 		return rc;
-	if (w.over)
+	if (w.err)
 		return fail(&c, -EMSGSIZE, NULL, "frame would be over the limit of %d bytes",
 			    RAFTCONF_MAX_FRAME);
 	flen = HDR + w.len;
@@ -956,12 +820,12 @@ proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t e
 	/* Second pass: the same walk, into room known to be there. */
 	f = b->data + b->len;
 	put_header(f, (uint32_t)flen, m->type);
-	w = (struct wr){ f + HDR, 0, flen - HDR, false };
+	bw_init(&w, f + HDR, flen - HDR);
 	if (s->has_id)
-		wr_u64(&w, m->id);
+		bw_be64(&w, m->id);
 	if ((rc = write_fields(&w, s, m, &c)) != 0)
 		return rc;
-	if (w.over || w.len != flen - HDR)
+	if (w.err || w.len != flen - HDR)
 		return fail(&c, -EINVAL, NULL, "internal error: %zu of %zu body bytes written",
 			    w.len, flen - HDR);
 	seal(f, flen);
@@ -985,10 +849,10 @@ proto_reply_begin(struct proto_reply *rb, struct proto_buf *b, uint8_t type, uin
 		return rc;
 	f = b->data + b->len;
 	put_header(f, (uint32_t)n, type);
-	put64(f + HDR, id);
+	put_be64(f + HDR, id);
 	if (type == PROTO_T_LIST_REPLY)
 		f[HDR + 8] = 0;		/* flags, set by proto_reply_end */
-	put32(f + n - 4, 0);		/* count, likewise */
+	put_be32(f + n - 4, 0);		/* count, likewise */
 	rb->buf = b;
 	rb->start = b->len;
 	rb->type = type;
@@ -1002,7 +866,7 @@ reply_add(struct proto_reply *rb, const struct schema *is, const void *item)
 	const struct field *f = items_field(rb->type);
 	struct ctx c = { NULL, 0, true, NULL, NULL, 0 };
 	struct proto_buf *b = rb->buf;
-	struct wr w;
+	struct bytes_writer w;
 	int rc;
 
 	if (b == NULL || f == NULL || f->items != is)
@@ -1010,14 +874,14 @@ reply_add(struct proto_reply *rb, const struct schema *is, const void *item)
 	if (rb->count >= f->max)
 		return -EMSGSIZE;
 	/* Size and check the item against the room left in this frame. */
-	w = (struct wr){ NULL, 0, RAFTCONF_MAX_FRAME - (b->len - rb->start), false };
+	bw_init(&w, NULL, RAFTCONF_MAX_FRAME - (b->len - rb->start));
 	if ((rc = write_fields(&w, is, item, &c)) != 0)
 		return rc;
-	if (w.over)
+	if (w.err)
 		return -EMSGSIZE;
 	if ((rc = buf_reserve(b, w.len)) != 0)
 		return rc;
-	w = (struct wr){ b->data + b->len, 0, w.len, false };
+	bw_init(&w, b->data + b->len, w.len);
 	if ((rc = write_fields(&w, is, item, &c)) != 0)
 		return rc;
 	b->len += w.len;
@@ -1061,7 +925,7 @@ proto_reply_end(struct proto_reply *rb, uint8_t flags)
 	f = rb->buf->data + rb->start;
 	if (rb->type == PROTO_T_LIST_REPLY)
 		f[HDR + 8] = flags;
-	put32(f + count_at, rb->count);
+	put_be32(f + count_at, rb->count);
 	seal(f, rb->buf->len - rb->start);
 	rb->buf = NULL;
 	return 0;

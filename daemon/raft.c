@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
+#include "errbuf.h"
+#include "members.h"
 #include "raft.h"
 
 #define DEFAULT_HEARTBEAT	1
@@ -219,53 +222,13 @@ static void reset_timeout(struct raft *r)
 		(unsigned)(rng_next(r) % r->cfg.election_ticks);
 }
 
-/* ------------------------------------------------------- little encodings */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v & 0xff);
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (v >> (8 * i)) & 0xff;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (v >> (8 * i)) & 0xff;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
+/* ------------------------------------------------------- membership entries */
 
 /*
  * RAFT_ENTRY_CONF data, little-endian:
  *   op:u8, then for ADD_LEARNER / PROMOTE / REMOVE: id:u64 ctx_len:u16 ctx;
- *   for BOOTSTRAP: n:u32, then n times id:u64 voter:u8 ctx_len:u16 ctx.
+ *   for BOOTSTRAP: the membership as members.h encodes it (n:u32, then n
+ *   times id:u64 voter:u8 ctx_len:u16 ctx).
  */
 static void *encode_change(uint8_t op, uint64_t id, const void *ctx,
 			   uint16_t ctx_len, uint32_t *len)
@@ -275,8 +238,8 @@ static void *encode_change(uint8_t op, uint64_t id, const void *ctx,
 	if (!p)
 		return NULL;
 	p[0] = op;
-	put64(p + 1, id);
-	put16(p + 9, ctx_len);
+	put_le64(p + 1, id);
+	put_le16(p + 9, ctx_len);
 	if (ctx_len)
 		memcpy(p + 11, ctx, ctx_len);
 	*len = 11 + ctx_len;
@@ -285,54 +248,42 @@ static void *encode_change(uint8_t op, uint64_t id, const void *ctx,
 
 static void *encode_bootstrap(const struct raft_member *m, size_t n, uint32_t *len)
 {
-	size_t sz = 5, off;
-	uint8_t *p;
+	size_t sz = 1 + members_size(m, n);
+	struct bytes_writer w;
+	uint8_t *p = malloc(sz);
 
-	for (size_t i = 0; i < n; i++)
-		sz += 11 + m[i].context_len;
-	p = malloc(sz);
 	if (!p)
 		return NULL;
-	p[0] = RAFT_CHANGE_BOOTSTRAP;
-	put32(p + 1, (uint32_t)n);
-	off = 5;
-	for (size_t i = 0; i < n; i++) {
-		put64(p + off, m[i].id);
-		p[off + 8] = m[i].voter;
-		put16(p + off + 9, m[i].context_len);
-		memcpy(p + off + 11, m[i].context, m[i].context_len);
-		off += 11 + m[i].context_len;
-	}
-	*len = (uint32_t)sz;
+	bw_init(&w, p, sz);
+	bw_u8(&w, RAFT_CHANGE_BOOTSTRAP);
+	members_put(&w, m, n);
+	*len = (uint32_t)w.len;
 	return p;
 }
 
 int raft_change_decode(const void *data, size_t len, struct raft_change *c)
 {
-	const uint8_t *p = data;
+	struct bytes_reader br;
 
 	memset(c, 0, sizeof(*c));
-	if (!p || len < 1)
+	br_init(&br, data, len);
+	c->op = br_u8(&br);
+	if (br.err)
 		return -EINVAL;
-	c->op = p[0];
-	switch (p[0]) {
+	switch (c->op) {
 	case RAFT_CHANGE_ADD_LEARNER:
 	case RAFT_CHANGE_PROMOTE:
 	case RAFT_CHANGE_REMOVE:
-		if (len < 11)
+		c->id = br_le64(&br);
+		c->context_len = br_le16(&br);
+		if (br.err || c->id == 0 || c->context_len > RAFT_MAX_MEMBER_CONTEXT ||
+		    br_left(&br) != c->context_len)
 			return -EINVAL;
-		c->id = get64(p + 1);
-		c->context_len = get16(p + 9);
-		if (c->id == 0 || c->context_len > RAFT_MAX_MEMBER_CONTEXT ||
-		    len != 11 + (size_t)c->context_len)
-			return -EINVAL;
-		memcpy(c->context, p + 11, c->context_len);
+		br_copy(&br, c->context, c->context_len);
 		return 0;
 	case RAFT_CHANGE_BOOTSTRAP:
-		if (len < 5)
-			return -EINVAL;
-		c->n_members = get32(p + 1);
-		return c->n_members <= RAFTCONF_MAX_MEMBERS ? 0 : -EINVAL;
+		c->n_members = br_le32(&br);
+		return !br.err && c->n_members <= RAFTCONF_MAX_MEMBERS ? 0 : -EINVAL;
 	default:
 		return -EINVAL;
 	}
@@ -399,29 +350,21 @@ static int conf_apply(const struct raft_member *m, size_t n, const void *data,
 	if (raft_change_decode(data, len, &c))
 		return -EINVAL;
 	if (c.op == RAFT_CHANGE_BOOTSTRAP) {
-		const uint8_t *p = data;
-		size_t off = 5;
+		struct bytes_reader br;
+		uint32_t count;
 
-		nm = malloc((c.n_members ? c.n_members : 1) * sizeof(*nm));
+		br_init(&br, data, len);
+		br_u8(&br);		/* the op, decoded above */
+		if (members_get_count(&br, &count, NULL, 0) < 0)
+			return -EINVAL;
+		nm = malloc((count ? count : 1) * sizeof(*nm));
 		if (!nm)
 			return -ENOMEM;
-		for (uint32_t i = 0; i < c.n_members; i++) {
-			if (len - off < 11)
-				goto bad;
-			memset(&nm[i], 0, sizeof(nm[i]));
-			nm[i].id = get64(p + off);
-			nm[i].voter = p[off + 8] != 0;
-			nm[i].context_len = get16(p + off + 9);
-			if (nm[i].context_len > RAFT_MAX_MEMBER_CONTEXT ||
-			    len - off - 11 < nm[i].context_len)
-				goto bad;
-			memcpy(nm[i].context, p + off + 11, nm[i].context_len);
-			off += 11 + nm[i].context_len;
-		}
-		if (off != len || members_check(nm, c.n_members))
+		if (members_get(&br, nm, count, NULL, 0) < 0 || br_left(&br) != 0 ||
+		    members_check(nm, count))
 			goto bad;
 		*out = nm;
-		*out_n = c.n_members;
+		*out_n = count;
 		return 0;
 bad:
 		free(nm);
@@ -2536,22 +2479,10 @@ const char *raft_strerror(int err)
 
 /* ------------------------------------------------------------- lifecycle */
 
-static void set_err(char *err, size_t errlen, const char *msg)
-{
-	if (err && errlen) {
-		size_t n = strlen(msg);
-
-		if (n >= errlen)
-			n = errlen - 1;
-		memcpy(err, msg, n);
-		err[n] = '\0';
-	}
-}
-
 static int config_defaults(struct raft_config *c, char *err, size_t errlen)
 {
 	if (c->id == 0) {
-		set_err(err, errlen, "raft: node id must be nonzero");
+		seterr(err, errlen, "raft: node id must be nonzero");
 		return -EINVAL;
 	}
 	if (!c->heartbeat_ticks)
@@ -2567,12 +2498,12 @@ static int config_defaults(struct raft_config *c, char *err, size_t errlen)
 	if (!c->snapshot_chunk)
 		c->snapshot_chunk = RAFTCONF_SNAPSHOT_CHUNK;
 	if (c->election_ticks <= c->heartbeat_ticks) {
-		set_err(err, errlen, "raft: election timeout must exceed the heartbeat interval");
+		seterr(err, errlen, "raft: election timeout must exceed the heartbeat interval");
 		return -EINVAL;
 	}
 	if (c->max_append_entries > RAFT_MAX_MSG_ENTRIES || c->snapshot_chunk > MAX_CHUNK ||
 	    c->max_inflight > 65536) {
-		set_err(err, errlen, "raft: a limit in the configuration is too large");
+		seterr(err, errlen, "raft: a limit in the configuration is too large");
 		return -EINVAL;
 	}
 	return 0;
@@ -2588,7 +2519,7 @@ static int bootstrap(struct raft *r, const struct raft_init *in, char *err, size
 	if (!m)
 		return -ENOMEM;
 	if (in->n_bootstrap > RAFTCONF_MAX_MEMBERS || members_check(m, in->n_bootstrap)) {
-		set_err(err, errlen, "raft: bad bootstrap membership (zero or duplicate id)");
+		seterr(err, errlen, "raft: bad bootstrap membership (zero or duplicate id)");
 		goto out;
 	}
 	if (members_find(m, in->n_bootstrap, r->id) < 0) {
@@ -2618,7 +2549,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 	if (s && s->index) {
 		if (!s->term || s->n_members > RAFTCONF_MAX_MEMBERS ||
 		    (s->n_members && !s->members)) {
-			set_err(err, errlen, "raft: bad snapshot metadata");
+			seterr(err, errlen, "raft: bad snapshot metadata");
 			return -EINVAL;
 		}
 		r->snap.members = members_dup(s->members, s->n_members);
@@ -2628,7 +2559,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 		r->snap.index = s->index;
 		r->snap.term = s->term;
 		if (members_check(r->snap.members, s->n_members)) {
-			set_err(err, errlen, "raft: bad snapshot membership");
+			seterr(err, errlen, "raft: bad snapshot membership");
 			return -EINVAL;
 		}
 		r->base_index = s->index;
@@ -2637,7 +2568,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 	for (size_t i = 0; i < n; i++) {
 		if (!valid_entry(&e[i]) || (i && e[i].index != e[i - 1].index + 1) ||
 		    e[i].term < prev_term) {
-			set_err(err, errlen, "raft: stored log entries are not consecutive");
+			seterr(err, errlen, "raft: stored log entries are not consecutive");
 			return -EINVAL;
 		}
 		prev_term = e[i].term;
@@ -2646,7 +2577,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 		uint64_t first = e[0].index;
 
 		if (first > r->snap.index + 1) {
-			set_err(err, errlen, "raft: stored log does not reach the snapshot");
+			seterr(err, errlen, "raft: stored log does not reach the snapshot");
 			return -EINVAL;
 		}
 		if (first <= r->snap.index) {
@@ -2663,7 +2594,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 			}
 		}
 	} else if (n && e[0].index != 1) {
-		set_err(err, errlen, "raft: stored log does not start at 1 and no snapshot");
+		seterr(err, errlen, "raft: stored log does not start at 1 and no snapshot");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -2671,7 +2602,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 
 		copy.index = last_index(r) + 1;
 		if (copy.index != e[i].index) {
-			set_err(err, errlen, "raft: stored log does not connect");
+			seterr(err, errlen, "raft: stored log does not connect");
 			return -EINVAL;
 		}
 		rc = log_append(r, &copy);
@@ -2758,7 +2689,7 @@ int raft_new(const struct raft_config *cfg, const struct raft_init *init,
 	return 0;
 fail:
 	if (rc == -ENOMEM)
-		set_err(err, errlen, "raft: out of memory");
+		seterr(err, errlen, "raft: out of memory");
 	raft_free(r);
 	return rc;
 }

@@ -9,7 +9,10 @@
  *	    hint_index, hint_term, seq, ctx, offset
  *	u32 n_entries, then each: u64 term, u64 index, u8 type, u32 len, bytes
  *	u32 len, bytes			(snapshot chunk data)
- *	u32 n_members, then each: u64 id, u8 voter, u16 context_len, bytes
+ *	members				the membership as members.h encodes it
+ *					everywhere (little-endian: u32 n, then
+ *					each u64 id, u8 voter, u16 context_len,
+ *					bytes)
  *
  * The payload is untrusted: raftmsg_decode() checks every count and length
  * against the bytes present and the limits of raft.h, refuses unknown flag

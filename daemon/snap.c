@@ -1,7 +1,12 @@
 /*
- * snap.c — the snapshot directory (contract in snap.h).
+ * snap.c — snapshots (contract and file format in snap.h): writing one from
+ * a store, reading and checking one, restoring a store from one, the
+ * snapshot directory, and the chunks that carry a snapshot between nodes.
  *
- * Not here: the snapshot file format (store.c), when to take one (node.c).
+ * Not here: when to take or install one, and doing it off the event loop
+ * (the node); how the store keeps its records (store.c hands them out with
+ * store_export and takes them in with store_replace).  Nothing read from a
+ * file is used before its checksum and its lengths have been checked.
  */
 #include "snap.h"
 
@@ -15,29 +20,541 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bytes.h"
+#include "crc32c.h"
+#include "errbuf.h"
 #include "log.h"
-#include "store.h"
+#include "members.h"
 #include "wal.h"
 
+#define SNAP_MAGIC		"RCSNAP\0\0"
+#define SNAP_END_MAGIC		"RCSNEND\0"
+#define HEADER_FIXED		44	/* up to and including the members length */
+#define TRAILER_BYTES		24
+#define RECORD_HEAD		8	/* u32 key length, u32 value length */
+#define FILE_BUFFER		(256 * 1024)
+
+/* The one naming rule of the directory. */
+#define SNAP_SUFFIX		".snap"
+#define TMP_SUFFIX		".tmp"
+#define INCOMING_NAME		"incoming.part"
+
 struct snapdir {
-	char dir[4096];
-	int in_fd;		/* incoming.part, or -1 */
+	char dir[RAFTCONF_MAX_PATH + sizeof("/snap")];
+	int in_fd;		/* INCOMING_NAME, or -1 */
 	bool in_dirty;
 };
+
+/* ------------------------------------------------------------ names */
+
+void
+snap_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%016" PRIx64 SNAP_SUFFIX, sd->dir, index);
+}
+
+/* The temporary name snap_write writes path under: -ENAMETOOLONG if it does not fit. */
+static int
+tmp_of(const char *path, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s" TMP_SUFFIX, path);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+void
+snap_tmp_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len)
+{
+	char path[SNAP_PATH_MAX];
+
+	snap_path(sd, index, path, sizeof(path));
+	tmp_of(path, buf, len);
+}
+
+/* fsync the directory that holds path, so that a rename in it is durable. */
+static int
+fsync_dir_of(const char *path)
+{
+	char dir[SNAP_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (slash == NULL)
+		return wal_fsync_dir(".");
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return wal_fsync_dir(dir);
+}
+
+/* ------------------------------------------------------------ writing */
+
+struct writer {
+	FILE *f;
+	uint64_t count;
+	uint32_t total;		/* crc32c of the records minus their own crcs */
+};
+
+static int
+put(struct writer *w, const void *p, size_t len)
+{
+	if (len > 0 && fwrite(p, 1, len, w->f) != len)
+		return errno ? -errno : -EIO;
+	w->total = crc32c(w->total, p, len);
+	return 0;
+}
+
+static int
+write_record(void *arg, const struct store_record *rec)
+{
+	struct writer *w = arg;
+	uint8_t hdr[RECORD_HEAD], crc[4];
+	uint32_t c;
+	int r;
+
+	put_le32(hdr, (uint32_t)rec->klen);
+	put_le32(hdr + 4, (uint32_t)rec->vlen);
+	c = crc32c(0, hdr, sizeof(hdr));
+	c = crc32c(c, rec->key, rec->klen);
+	c = crc32c(c, rec->val, rec->vlen);
+	put_le32(crc, c);
+	/*
+	 * The record's own crc stays out of the running total: a message
+	 * followed by its crc checksums to a constant, which would make the
+	 * total blind to a record replaced by another that checks.
+	 */
+	if ((r = put(w, hdr, sizeof(hdr))) < 0 || (r = put(w, rec->key, rec->klen)) < 0 ||
+		(r = put(w, rec->val, rec->vlen)) < 0)
+		return r;
+	if (fwrite(crc, 1, sizeof(crc), w->f) != sizeof(crc))
+		return errno ? -errno : -EIO;
+	w->count++;
+	return 0;
+}
+
+/* The header, hlen bytes: HEADER_FIXED, the members blob, the crc. */
+static void
+header_encode(uint8_t *h, size_t hlen, uint64_t index, uint64_t term, uint64_t count,
+	const uint8_t *members, size_t mlen)
+{
+	struct bytes_writer w;
+
+	bw_init(&w, h, hlen);
+	bw_mem(&w, SNAP_MAGIC, 8);
+	bw_le32(&w, SNAP_VERSION);
+	bw_le32(&w, 0);
+	bw_le64(&w, index);
+	bw_le64(&w, term);
+	bw_le64(&w, count);
+	bw_le32(&w, (uint32_t)mlen);
+	bw_mem(&w, members, mlen);
+	bw_le32(&w, crc32c(0, h, w.len));
+}
+
+int
+snap_write(struct store *s, const char *path, uint64_t index, uint64_t term,
+	const struct raft_member *members, size_t n_members, char *err, size_t errlen)
+{
+	char tmp[SNAP_PATH_MAX + sizeof(TMP_SUFFIX)];
+	struct writer w = { 0 };
+	uint8_t *hdr = NULL, *mblob = NULL, trailer[TRAILER_BYTES];
+	size_t hlen, mlen = 0;
+	int fd, r;
+
+	if (index != store_applied(s) || term != store_applied_term(s)) {
+		seterr(err, errlen, "snapshot at %" PRIu64 "/%" PRIu64 " asked, but the store"
+			" has applied %" PRIu64 "/%" PRIu64, index, term, store_applied(s),
+			store_applied_term(s));
+		return -EINVAL;
+	}
+	if (n_members > RAFTCONF_MAX_MEMBERS || (n_members > 0 && members == NULL))
+		return -EINVAL;
+	if ((r = tmp_of(path, tmp, sizeof(tmp))) < 0) {
+		seterr(err, errlen, "snapshot %s: path too long", path);
+		return r;
+	}
+	if ((r = members_encode(members, n_members, &mblob, &mlen)) < 0)
+		return r;
+	hlen = HEADER_FIXED + mlen + 4;
+	if ((hdr = malloc(hlen)) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* the same mode as the store: snapshots hold every value */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0 && (w.f = fdopen(fd, "wb")) == NULL) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	if (w.f == NULL) {
+		r = -errno;
+		seterr(err, errlen, "snapshot %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	setvbuf(w.f, NULL, _IOFBF, FILE_BUFFER);
+	/* the record count is known at the end; the header is rewritten then */
+	header_encode(hdr, hlen, index, term, 0, mblob, mlen);
+	if (fwrite(hdr, 1, hlen, w.f) != hlen) {
+		r = -EIO;
+		goto io;
+	}
+	if ((r = store_export(s, write_record, &w)) < 0)
+		goto io;
+	memcpy(trailer, SNAP_END_MAGIC, 8);
+	put_le64(trailer + 8, w.count);
+	put_le32(trailer + 16, w.total);
+	put_le32(trailer + 20, crc32c(0, trailer, 20));
+	header_encode(hdr, hlen, index, term, w.count, mblob, mlen);
+	if (fwrite(trailer, 1, sizeof(trailer), w.f) != sizeof(trailer) ||
+		fflush(w.f) != 0 || pwrite(fileno(w.f), hdr, hlen, 0) != (ssize_t)hlen ||
+		fsync(fileno(w.f)) < 0) {
+		r = errno ? -errno : -EIO;
+		goto io;
+	}
+	r = fclose(w.f) == 0 ? 0 : -errno;
+	w.f = NULL;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r == 0)
+		r = fsync_dir_of(path);
+	if (r < 0)
+		goto io;
+	goto out;
+io:
+	seterr(err, errlen, "snapshot %s: cannot write: %s", tmp, strerror(-r));
+out:
+	if (w.f != NULL)
+		fclose(w.f);
+	if (r < 0)
+		unlink(tmp);
+	free(mblob);
+	free(hdr);
+	return r;
+}
+
+/* ------------------------------------------------------------ reading */
+
+struct reader {
+	FILE *f;
+	const char *path;
+	uint64_t off;
+	uint8_t *buf;		/* the current record */
+	size_t cap;
+	uint64_t records;	/* announced by the header */
+	uint64_t done;		/* read so far */
+	uint32_t total;		/* as the trailer's */
+};
+
+/* Read exactly len bytes; a short read is a truncated file. */
+static int
+get(struct reader *rd, void *p, size_t len, const char *what, char *err, size_t errlen)
+{
+	if (len > 0 && fread(p, 1, len, rd->f) != len) {
+		if (ferror(rd->f)) {
+			seterr(err, errlen, "snapshot %s: read error at offset %" PRIu64,
+				rd->path, rd->off);
+			return -EIO;
+		}
+		seterr(err, errlen, "snapshot %s: truncated at offset %" PRIu64 " (in the %s)",
+			rd->path, rd->off, what);
+		return -EBADMSG;
+	}
+	rd->off += len;
+	return 0;
+}
+
+static int
+reader_open(struct reader *rd, const char *path, char *err, size_t errlen)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->path = path;
+	rd->f = fopen(path, "rbe");
+	if (rd->f == NULL) {
+		int r = -errno;
+
+		seterr(err, errlen, "snapshot %s: %s", path, strerror(errno));
+		return r;
+	}
+	setvbuf(rd->f, NULL, _IOFBF, FILE_BUFFER);
+	return 0;
+}
+
+static void
+reader_close(struct reader *rd)
+{
+	if (rd->f != NULL)
+		fclose(rd->f);
+	free(rd->buf);
+	rd->f = NULL;
+	rd->buf = NULL;
+}
+
+/*
+ * The membership of a version 1 header: the layout of members.h, but
+ * big-endian.  Read only: version 2 keeps it as members.h encodes it.
+ */
+static int
+v1_members_decode(const uint8_t *blob, size_t len, struct raft_member **out,
+	uint32_t *nout)
+{
+	struct bytes_reader r;
+	struct raft_member *m;
+	uint32_t n;
+
+	br_init(&r, blob, len);
+	n = br_be32(&r);
+	if (r.err || n > RAFTCONF_MAX_MEMBERS || br_left(&r) < (size_t)n * MEMBERS_ITEM_HEAD)
+		return -EBADMSG;
+	if ((m = calloc(n ? n : 1, sizeof(*m))) == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t voter;
+
+		m[i].id = br_be64(&r);
+		voter = br_u8(&r);
+		m[i].context_len = br_be16(&r);
+		if (r.err || voter > 1 || m[i].context_len > RAFT_MAX_MEMBER_CONTEXT ||
+		    !br_copy(&r, m[i].context, m[i].context_len))
+			goto bad;
+		m[i].voter = voter;
+	}
+	if (br_left(&r) != 0)
+		goto bad;
+	*out = m;
+	*nout = n;
+	return 0;
+bad:
+	free(m);
+	return -EBADMSG;
+}
+
+static int
+read_header(struct reader *rd, struct snap_meta *meta, char *err, size_t errlen)
+{
+	uint8_t fixed[HEADER_FIXED], c[4], *mblob = NULL;
+	struct bytes_reader br;
+	uint32_t flags, crc, mlen;
+	int r;
+
+	memset(meta, 0, sizeof(*meta));
+	if ((r = get(rd, fixed, sizeof(fixed), "header", err, errlen)) < 0)
+		return r;
+	br_init(&br, fixed, sizeof(fixed));
+	if (memcmp(br_mem(&br, 8), SNAP_MAGIC, 8) != 0) {
+		seterr(err, errlen, "snapshot %s: not a snapshot file (bad magic)", rd->path);
+		return -EBADMSG;
+	}
+	meta->version = br_le32(&br);
+	flags = br_le32(&br);
+	if (meta->version < SNAP_OLDEST_VERSION || meta->version > SNAP_VERSION ||
+		flags != 0) {
+		seterr(err, errlen, "snapshot %s: format version %" PRIu32 " (flags %" PRIu32
+			") is not supported; this build reads versions %d to %d", rd->path,
+			meta->version, flags, SNAP_OLDEST_VERSION, SNAP_VERSION);
+		return -EBADMSG;
+	}
+	meta->index = br_le64(&br);
+	meta->term = br_le64(&br);
+	meta->records = br_le64(&br);
+	mlen = br_le32(&br);
+	if (mlen > STORE_MAX_MEMBERS_BYTES) {
+		seterr(err, errlen, "snapshot %s: membership of %" PRIu32 " bytes is over the"
+			" limit", rd->path, mlen);
+		return -EBADMSG;
+	}
+	if ((mblob = malloc(mlen + 1)) == NULL)
+		return -ENOMEM;
+	r = get(rd, mblob, mlen, "header", err, errlen);
+	if (r == 0)
+		r = get(rd, c, sizeof(c), "header", err, errlen);
+	if (r < 0)
+		goto out;
+	crc = crc32c(crc32c(0, fixed, sizeof(fixed)), mblob, mlen);
+	if (crc != get_le32(c)) {
+		seterr(err, errlen, "snapshot %s: header checksum mismatch", rd->path);
+		r = -EBADMSG;
+		goto out;
+	}
+	if (meta->version == 1)
+		r = v1_members_decode(mblob, mlen, &meta->members, &meta->n_members);
+	else
+		r = members_decode(mblob, mlen, &meta->members, &meta->n_members, NULL, 0);
+	if (r == -EBADMSG || r == -E2BIG) {
+		seterr(err, errlen, "snapshot %s: the membership in the header is unreadable",
+			rd->path);
+		r = -EBADMSG;
+	}
+	rd->records = meta->records;
+out:
+	free(mblob);
+	if (r < 0)
+		snap_meta_free(meta);
+	return r;
+}
+
+/* The trailer, after the last record, and nothing after it. */
+static int
+read_trailer(struct reader *rd, char *err, size_t errlen)
+{
+	uint8_t t[TRAILER_BYTES];
+	int r;
+
+	if ((r = get(rd, t, sizeof(t), "trailer", err, errlen)) < 0)
+		return r;
+	if (memcmp(t, SNAP_END_MAGIC, 8) != 0 || crc32c(0, t, 20) != get_le32(t + 20) ||
+		get_le64(t + 8) != rd->records || get_le32(t + 16) != rd->total) {
+		seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": trailer does not match"
+			" the records (count or checksum)", rd->path, rd->off - TRAILER_BYTES);
+		return -EBADMSG;
+	}
+	if (fgetc(rd->f) != EOF) {
+		seterr(err, errlen, "snapshot %s: unexpected bytes after the trailer at"
+			" offset %" PRIu64, rd->path, rd->off);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/*
+ * The next record, checked (its crc, its lengths, a record the store could
+ * have written): 1 and *rec, pointing into rd; 0 after the last one, once
+ * the trailer checked; or an error.  A store_import_next.
+ */
+static int
+read_record(void *arg, struct store_record *rec, char *err, size_t errlen)
+{
+	struct reader *rd = arg;
+	uint8_t hdr[RECORD_HEAD], c[4];
+	uint64_t at = rd->off;
+	size_t klen, vlen;
+	uint32_t crc;
+	int r;
+
+	if (rd->done == rd->records)
+		return read_trailer(rd, err, errlen);
+	if ((r = get(rd, hdr, sizeof(hdr), "records", err, errlen)) < 0)
+		return r;
+	klen = get_le32(hdr);
+	vlen = get_le32(hdr + 4);
+	if (klen < 3 || klen > 2 + RAFTCONF_MAX_KEY || vlen > 8 + RAFTCONF_MAX_VALUE) {
+		seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": record %" PRIu64
+			" has impossible lengths", rd->path, at, rd->done);
+		return -EBADMSG;
+	}
+	if (rd->cap < klen + vlen) {
+		uint8_t *p = realloc(rd->buf, klen + vlen);
+
+		if (p == NULL)
+			return -ENOMEM;
+		rd->buf = p;
+		rd->cap = klen + vlen;
+	}
+	r = get(rd, rd->buf, klen + vlen, "records", err, errlen);
+	if (r == 0)
+		r = get(rd, c, sizeof(c), "records", err, errlen);
+	if (r < 0)
+		return r;
+	crc = crc32c(crc32c(0, hdr, sizeof(hdr)), rd->buf, klen + vlen);
+	*rec = (struct store_record){ rd->buf, klen, rd->buf + klen, vlen };
+	if (crc != get_le32(c) || !store_record_ok(rec)) {
+		seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": record %" PRIu64
+			" is corrupt (%s)", rd->path, at, rd->done, crc != get_le32(c) ?
+			"checksum mismatch" : "bad record format");
+		return -EBADMSG;
+	}
+	rd->total = crc32c(rd->total, hdr, sizeof(hdr));
+	rd->total = crc32c(rd->total, rd->buf, klen + vlen);
+	rd->done++;
+	return 1;
+}
+
+int
+snap_read_meta(const char *path, struct snap_meta *meta, char *err, size_t errlen)
+{
+	struct reader rd;
+	int r;
+
+	memset(meta, 0, sizeof(*meta));
+	if ((r = reader_open(&rd, path, err, errlen)) < 0)
+		return r;
+	r = read_header(&rd, meta, err, errlen);
+	reader_close(&rd);
+	return r;
+}
+
+int
+snap_verify(const char *path, struct snap_meta *meta, char *err, size_t errlen)
+{
+	struct store_record rec;
+	struct reader rd;
+	int r;
+
+	memset(meta, 0, sizeof(*meta));
+	if ((r = reader_open(&rd, path, err, errlen)) < 0)
+		return r;
+	r = read_header(&rd, meta, err, errlen);
+	while (r == 0 && (r = read_record(&rd, &rec, err, errlen)) > 0)
+		r = 0;
+	if (r < 0)
+		snap_meta_free(meta);
+	reader_close(&rd);
+	return r;
+}
+
+int
+snap_restore(struct store *s, const char *path, char *err, size_t errlen)
+{
+	struct snap_meta meta = { 0 };
+	struct reader rd;
+	uint8_t *mblob = NULL;
+	size_t mlen = 0;
+	int r;
+
+	if ((r = reader_open(&rd, path, err, errlen)) < 0)
+		return r;
+	if ((r = read_header(&rd, &meta, err, errlen)) < 0)
+		goto out;
+	/* the store keeps the membership as members.h encodes it, whatever the version */
+	if ((r = members_encode(meta.members, meta.n_members, &mblob, &mlen)) < 0)
+		goto out;
+	r = store_replace(s, meta.index, meta.term, mblob, mlen, read_record, &rd, err, errlen);
+out:
+	reader_close(&rd);
+	snap_meta_free(&meta);
+	free(mblob);
+	return r;
+}
+
+void
+snap_meta_free(struct snap_meta *meta)
+{
+	if (meta == NULL)
+		return;
+	free(meta->members);
+	memset(meta, 0, sizeof(*meta));
+}
+
+/* ------------------------------------------------------------ the directory */
 
 int
 snap_open(const char *data_dir, struct snapdir **out, char *err, size_t errlen)
 {
 	struct snapdir *sd = calloc(1, sizeof(*sd));
+	int r;
 
 	if (sd == NULL)
 		return -ENOMEM;
 	snprintf(sd->dir, sizeof(sd->dir), "%s/snap", data_dir);
 	sd->in_fd = -1;
 	if (mkdir(sd->dir, 0750) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", sd->dir, strerror(errno));
+		r = -errno;
+		seterr(err, errlen, "cannot create %s: %s", sd->dir, strerror(-r));
 		free(sd);
-		return -errno;
+		return r;
 	}
 	*out = sd;
 	return 0;
@@ -51,12 +568,6 @@ snap_close(struct snapdir *sd)
 	if (sd->in_fd >= 0)
 		close(sd->in_fd);
 	free(sd);
-}
-
-void
-snap_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%016" PRIx64 ".snap", sd->dir, index);
 }
 
 static int
@@ -83,9 +594,9 @@ list(const struct snapdir *sd, uint64_t **out)
 		char tail[8];
 		uint64_t idx;
 
-		if (strlen(de->d_name) != 21 ||
+		if (strlen(de->d_name) != 16 + strlen(SNAP_SUFFIX) ||
 		    sscanf(de->d_name, "%16" SCNx64 "%7s", &idx, tail) != 2 ||
-		    strcmp(tail, ".snap") != 0)
+		    strcmp(tail, SNAP_SUFFIX) != 0)
 			continue;
 		if (n == cap) {
 			uint64_t *nv = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*v));
@@ -109,7 +620,7 @@ list(const struct snapdir *sd, uint64_t **out)
 int
 snap_latest(struct snapdir *sd, struct snap_info *info)
 {
-	struct store_snapmeta meta;
+	struct snap_meta meta;
 	uint64_t *idx;
 	char err[256];
 	int n, rc = -ENOENT;
@@ -119,22 +630,23 @@ snap_latest(struct snapdir *sd, struct snap_info *info)
 		return n;
 	for (int i = 0; i < n; i++) {
 		snap_path(sd, idx[i], info->path, sizeof(info->path));
-		if (store_snapshot_verify(info->path, &meta, err, sizeof(err)) < 0) {
+		if (snap_verify(info->path, &meta, err, sizeof(err)) < 0) {
 			log_warning("snapshot %s is damaged (%s); falling back to an older one",
 			    info->path, err);
 			continue;
 		}
-		if (meta.index != idx[i] ||
-		    snap_members_decode(meta.members, meta.mlen, &info->members,
-		    &info->n_members) < 0) {
-			log_warning("snapshot %s: its header does not match its name or holds no "
-			    "readable membership; falling back to an older one", info->path);
-			store_snapmeta_free(&meta);
+		if (meta.index != idx[i]) {
+			log_warning("snapshot %s: its header does not match its name; falling "
+			    "back to an older one", info->path);
+			snap_meta_free(&meta);
 			continue;
 		}
 		info->index = meta.index;
 		info->term = meta.term;
-		store_snapmeta_free(&meta);
+		info->n_members = meta.n_members;
+		info->members = meta.members;
+		meta.members = NULL;
+		snap_meta_free(&meta);
 		rc = 0;
 		break;
 	}
@@ -153,14 +665,16 @@ snap_info_free(struct snap_info *info)
 static void
 remove_leftovers(struct snapdir *sd)
 {
-	char path[4200];
+	static const char tail[] = SNAP_SUFFIX TMP_SUFFIX;
+	char path[SNAP_PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 
 	if ((d = opendir(sd->dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		if (strlen(de->d_name) != 25 || strcmp(de->d_name + 16, ".snap.tmp") != 0)
+		if (strlen(de->d_name) != 16 + strlen(tail) ||
+		    strcmp(de->d_name + 16, tail) != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", sd->dir, de->d_name);
 		unlink(path);
@@ -171,7 +685,7 @@ remove_leftovers(struct snapdir *sd)
 void
 snap_prune(struct snapdir *sd)
 {
-	char path[4200];
+	char path[SNAP_PATH_MAX];
 	uint64_t *idx;
 	int n = list(sd, &idx);
 
@@ -186,77 +700,13 @@ snap_prune(struct snapdir *sd)
 	free(idx);
 }
 
-/* blob: u32 n, then n × (u64 id, u8 voter, u16 len, context), big-endian */
-int
-snap_members_encode(const struct raft_member *m, size_t n, uint8_t **blob, size_t *len)
-{
-	size_t size = 4;
-	uint8_t *p;
-
-	for (size_t i = 0; i < n; i++)
-		size += 11 + m[i].context_len;
-	if ((p = *blob = malloc(size)) == NULL)
-		return -ENOMEM;
-	*len = size;
-	for (int k = 3; k >= 0; k--)
-		*p++ = (uint8_t)(n >> (8 * k));
-	for (size_t i = 0; i < n; i++) {
-		for (int k = 7; k >= 0; k--)
-			*p++ = (uint8_t)(m[i].id >> (8 * k));
-		*p++ = m[i].voter;
-		*p++ = (uint8_t)(m[i].context_len >> 8);
-		*p++ = (uint8_t)m[i].context_len;
-		memcpy(p, m[i].context, m[i].context_len);
-		p += m[i].context_len;
-	}
-	return 0;
-}
-
-int
-snap_members_decode(const uint8_t *blob, size_t len, struct raft_member **out, uint32_t *nout)
-{
-	const uint8_t *p = blob, *end = blob + len;
-	struct raft_member *m;
-	uint32_t n = 0;
-
-	if (len < 4)
-		return -EINVAL;
-	for (int k = 0; k < 4; k++)
-		n = n << 8 | *p++;
-	if (n > RAFTCONF_MAX_MEMBERS || (size_t)(end - p) < (size_t)n * 11)
-		return -EINVAL;
-	if ((m = calloc(n ? n : 1, sizeof(*m))) == NULL)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		if (end - p < 11)
-			goto bad;
-		for (int k = 0; k < 8; k++)
-			m[i].id = m[i].id << 8 | *p++;
-		if (*p > 1)
-			goto bad;
-		m[i].voter = *p++;
-		m[i].context_len = (uint16_t)(p[0] << 8 | p[1]);
-		p += 2;
-		if (m[i].context_len > RAFT_MAX_MEMBER_CONTEXT || end - p < m[i].context_len)
-			goto bad;
-		memcpy(m[i].context, p, m[i].context_len);
-		p += m[i].context_len;
-	}
-	if (p != end)
-		goto bad;
-	*out = m;
-	*nout = n;
-	return 0;
-bad:
-	free(m);
-	return -EINVAL;
-}
+/* ------------------------------------------------------------ chunks */
 
 int
 snap_read_chunk(struct snapdir *sd, uint64_t index, uint64_t offset, void *buf, size_t max,
 		size_t *got, bool *last)
 {
-	char path[4200];
+	char path[SNAP_PATH_MAX];
 	struct stat st;
 	ssize_t n;
 	int fd, rc = 0;
@@ -283,13 +733,13 @@ out:
 int
 snap_recv_chunk(struct snapdir *sd, uint64_t offset, const void *data, size_t len)
 {
-	char path[4200];
+	char path[SNAP_PATH_MAX];
 	const uint8_t *p = data;
 
 	if (offset == 0) {
 		if (sd->in_fd >= 0)
 			close(sd->in_fd);
-		snprintf(path, sizeof(path), "%s/incoming.part", sd->dir);
+		snprintf(path, sizeof(path), "%s/" INCOMING_NAME, sd->dir);
 		sd->in_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 		if (sd->in_fd < 0)
 			return -errno;
@@ -321,7 +771,7 @@ snap_recv_sync(struct snapdir *sd)
 int
 snap_recv_finish(struct snapdir *sd, uint64_t index, char *path, size_t pathlen)
 {
-	char part[4200];
+	char part[SNAP_PATH_MAX];
 	int rc;
 
 	if (sd->in_fd < 0)
@@ -330,7 +780,7 @@ snap_recv_finish(struct snapdir *sd, uint64_t index, char *path, size_t pathlen)
 		return rc;
 	close(sd->in_fd);
 	sd->in_fd = -1;
-	snprintf(part, sizeof(part), "%s/incoming.part", sd->dir);
+	snprintf(part, sizeof(part), "%s/" INCOMING_NAME, sd->dir);
 	snap_path(sd, index, path, pathlen);
 	if (rename(part, path) < 0)
 		return -errno;

@@ -1,17 +1,50 @@
 /*
- * snap.h — the snapshot files of one node: <data_dir>/snap/.
+ * snap.h — snapshots: the file format, writing one from a store, reading
+ * and checking one, restoring a store from one, and the snapshot directory
+ * of a node (<data_dir>/snap/) with the chunks that carry a snapshot
+ * between nodes.
  *
- * A snapshot is a file written by store_snapshot_write() (format, checksums
- * and versioning are the store's) named by its last index, with the Raft
- * membership at that index in its header as a blob this module encodes.
- * This module names, finds, prunes, reads and receives those files; it
- * does not know what is in the records.
+ * What it is not
+ *   It does not decide when to take or install a snapshot, or how to do it
+ *   off the event loop (the node forks and calls snap_write in the child);
+ *   it does not know how the store keeps its records (store.h hands them
+ *   out and takes them in) or what a record means.
  *
- *	snap/%016llx.snap	complete snapshots, newest = highest index
- *	snap/incoming.part	a snapshot being received in chunks
+ * Files
+ *	snap/%016llx.snap	complete snapshots, named by their last index;
+ *				newest = highest index
+ *	snap/%016llx.snap.tmp	one being written (snap_tmp_path); a writer
+ *				that died leaves it, snap_prune removes it
+ *	snap/incoming.part	one being received in chunks
  *
- * Calls block on the disk (small reads and writes, one fdatasync per batch
- * of received chunks); none waits on the network.
+ * File format (integers little-endian)
+ *
+ *	header	 "RCSNAP\0\0", u32 version, u32 flags (0), u64 index, u64 term,
+ *		 u64 record count, u32 members length, members,
+ *		 u32 crc32c of the header bytes before it
+ *	records	 u32 key length, u32 value length, key, value,
+ *		 u32 crc32c of the record bytes before it
+ *		 (the store's "k:" and "c:" records, verbatim: store_export)
+ *	trailer	 "RCSNEND\0", u64 record count, u32 crc32c of all record bytes
+ *		 but the records' own crcs, u32 crc32c of the 20 trailer bytes
+ *		 before it
+ *
+ *   The file ends right after the trailer.  members is the Raft membership
+ *   at index as members.h encodes it everywhere (u32 n, then n times u64
+ *   id, u8 voter, u16 context length, context; little-endian).
+ *
+ * Versions
+ *   2  written since the membership codec became one (members.h).
+ *   1  the same but for members, which is big-endian there; still read,
+ *      checked and restored alike.
+ *
+ * Blocking
+ *   Every call blocks on the disk (snap_write and snap_restore read or write
+ *   a whole snapshot; the chunk calls a chunk); none waits on the network.
+ *
+ * Errors
+ *   0 or a negative errno; -EBADMSG always means a damaged, truncated or
+ *   unreadable (wrong version) file, with a message in err.
  */
 #ifndef RAFTCONF_SNAP_H
 #define RAFTCONF_SNAP_H
@@ -20,19 +53,70 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "limits.h"
 #include "raft.h"
-
-struct snapdir;
+#include "store.h"
 
 /* How many complete snapshots are kept: the newest and one to fall back to. */
 #define SNAP_KEEP	2
+/* The snapshot format this build writes, and the oldest one it still reads. */
+#define SNAP_VERSION		2
+#define SNAP_OLDEST_VERSION	1
+/* Longest name in the snapshot directory, "%016llx.snap.tmp", with its NUL. */
+#define SNAP_NAME_MAX	32
+/* Room for the path of any file of the snapshot directory. */
+#define SNAP_PATH_MAX	(RAFTCONF_MAX_PATH + sizeof("/snap/") + SNAP_NAME_MAX)
+
+/* ------------------------------------------------------------ the file */
+
+/* What a snapshot file's header says. */
+struct snap_meta {
+	uint32_t version;
+	uint64_t index;
+	uint64_t term;
+	uint64_t records;
+	uint32_t n_members;
+	struct raft_member *members;	/* malloc'd, owned: snap_meta_free() */
+};
+
+/*
+ * Write a snapshot of the whole store to path: first path's temporary
+ * (snap_tmp_path's rule), fsync, rename, fsync the directory.  index and
+ * term must be the store's applied index and term (-EINVAL otherwise);
+ * members is the membership at that index.  Streams the store
+ * (store_export): memory does not grow with it.  Not inside a batch
+ * (-EBUSY).  On failure no file is left behind.
+ */
+int snap_write(struct store *s, const char *path, uint64_t index, uint64_t term,
+	const struct raft_member *members, size_t n_members, char *err, size_t errlen);
+
+/* Read and check the header of a snapshot file only. */
+int snap_read_meta(const char *path, struct snap_meta *meta, char *err, size_t errlen);
+
+/* Check a whole snapshot file (every record and the trailer) without loading it. */
+int snap_verify(const char *path, struct snap_meta *meta, char *err, size_t errlen);
+
+/*
+ * Replace the whole store with the snapshot at path: its records, and the
+ * membership and applied index of its header (store_replace).  Every record
+ * and the trailer are checked before the store is touched: a truncated,
+ * corrupt or wrong-version file is -EBADMSG with a message, and the store
+ * is left as it was.  Not inside a batch (-EBUSY).
+ */
+int snap_restore(struct store *s, const char *path, char *err, size_t errlen);
+
+void snap_meta_free(struct snap_meta *meta);
+
+/* ------------------------------------------------------------ the directory */
+
+struct snapdir;
 
 struct snap_info {
 	uint64_t index;
 	uint64_t term;
 	uint32_t n_members;
 	struct raft_member *members;	/* owned: snap_info_free() */
-	char path[4200];
+	char path[SNAP_PATH_MAX];
 };
 
 /* Create <data_dir>/snap if needed.  0, or -errno with err filled. */
@@ -50,15 +134,17 @@ void snap_info_free(struct snap_info *info);
 
 /* The path of the snapshot at index. */
 void snap_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len);
+/*
+ * The path snap_write writes the snapshot at index to before it renames it
+ * into place: what a writer stopped midway leaves, to delete.
+ */
+void snap_tmp_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len);
 
 /* Delete all but the newest SNAP_KEEP complete snapshots, and what writers
- * that died midway left ("*.snap.tmp"). */
+ * that died midway left (snap_tmp_path). */
 void snap_prune(struct snapdir *sd);
 
-/* The membership blob kept in a snapshot's header. */
-int snap_members_encode(const struct raft_member *m, size_t n, uint8_t **blob, size_t *len);
-int snap_members_decode(const uint8_t *blob, size_t len, struct raft_member **m,
-			uint32_t *n);
+/* ------------------------------------------------------------ chunks */
 
 /*
  * Leader side: up to max bytes of the snapshot at index from offset.

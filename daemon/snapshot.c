@@ -106,8 +106,7 @@ snapshot_abort(struct node *n, const char *why)
 	if (n->snap.pid == 0)
 		return;
 	child_reap(n, true);
-	snap_path(n->snaps, n->snap.index, path, sizeof(path));
-	strncat(path, ".tmp", sizeof(path) - strlen(path) - 1);
+	snap_tmp_path(n->snaps, n->snap.index, path, sizeof(path));
 	unlink(path);
 	waiters_reply(n, why);
 }
@@ -145,7 +144,7 @@ child_cb(evutil_socket_t fd, short what, void *arg)
 /* In the child: write the store as the parent last committed it. */
 static void __attribute__((noreturn))
 child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t index,
-	   uint64_t term, const uint8_t *blob, size_t bloblen)
+	   uint64_t term, const struct raft_member *members, size_t n_members)
 {
 	char cerr[256] = "";
 	size_t off = 0;
@@ -158,7 +157,7 @@ child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t inde
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(1);
 	store_after_fork(n->store);
-	rc = store_snapshot_write(n->store, path, index, term, blob, bloblen, cerr, sizeof(cerr));
+	rc = snap_write(n->store, path, index, term, members, n_members, cerr, sizeof(cerr));
 	if (rc < 0 && cerr[0] == '\0')
 		snprintf(cerr, sizeof(cerr), "%s", strerror(-rc));
 	while (rc < 0 && off < strlen(cerr)) {
@@ -185,8 +184,6 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 {
 	struct raft_snapshot_meta meta;
 	char path[RAFTCONF_MAX_PATH + 64];
-	uint8_t *blob = NULL;
-	size_t bloblen = 0;
 	uint64_t index = n->applied;
 	int rc, p[2];
 	pid_t pid, parent;
@@ -211,14 +208,9 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 		    raft_strerror(-rc));
 		return rc;
 	}
-	if ((rc = snap_members_encode(meta.members, meta.n_members, &blob, &bloblen)) < 0) {
-		seterr(err, errlen, "out of memory");
-		return rc;
-	}
 	snap_path(n->snaps, index, path, sizeof(path));
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		rc = -errno;
-		free(blob);
 		seterr(err, errlen, "pipe: %s", strerror(-rc));
 		return rc;
 	}
@@ -227,10 +219,9 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		child_main(n, parent, p[1], path, index, meta.term, blob, bloblen);
+		child_main(n, parent, p[1], path, index, meta.term, meta.members, meta.n_members);
 	}
 	rc = pid < 0 ? -errno : 0;
-	free(blob);
 	close(p[1]);
 	if (rc < 0) {
 		close(p[0]);
@@ -311,7 +302,7 @@ snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)
 	snapshot_abort(n, "the leader's snapshot replaced it");
 	if ((rc = apply_flush(n)) < 0)
 		return rc;
-	if ((rc = store_snapshot_restore(n->store, path, err, sizeof(err))) < 0) {
+	if ((rc = snap_restore(n->store, path, err, sizeof(err))) < 0) {
 		log_err("snapshot %" PRIu64 " from the leader cannot be restored: %s", meta->index,
 		    err);
 		return rc;

@@ -1,12 +1,13 @@
 /*
  * store.c — the state machine in tdb: applying commands with exactly-once
- * dedup, reading and listing keys, and writing, checking and restoring
- * snapshot files.
+ * dedup, reading and listing keys, and handing its whole contents out
+ * (store_export) or taking new ones in (store_replace).
  *
  * The contract, the record layout and the reasons for TDB_NOSYNC are in
  * store.h.  This module is not the Raft log, never decides what is
- * committed and never talks to the network; it trusts nothing it reads from
- * a file or a log entry until it has checked it.
+ * committed, never talks to the network, and knows nothing of snapshot
+ * files (snap.c turns its contents into one and back); it trusts nothing it
+ * reads from a file or a log entry until it has checked it.
  */
 #include <sys/types.h>
 
@@ -21,7 +22,6 @@
 #include <tdb.h>
 #include <unistd.h>
 
-#include "crc32c.h"
 #include "store.h"
 #include "errbuf.h"
 #include "bytes.h"
@@ -34,11 +34,6 @@
 #define CLIENT_KEY_LEN		18	/* "c:" + 16 hex */
 #define CLIENTS_AFTER_EVICT	(STORE_MAX_CLIENTS - STORE_MAX_CLIENTS / 10)
 
-#define SNAP_MAGIC		"RCSNAP\0\0"
-#define SNAP_END_MAGIC		"RCSNEND\0"
-#define SNAP_VERSION		1
-#define SNAP_HEADER_FIXED	44	/* up to and including the members length */
-#define SNAP_TRAILER		24
 
 struct store {
 	char *path;
@@ -271,34 +266,36 @@ store_cmd_encode_del(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
 int
 store_cmd_decode(const void *buf, size_t len, struct store_cmd *cmd)
 {
-	const uint8_t *p = buf;
-	size_t klen, off;
+	struct bytes_reader r;
+	uint8_t op;
 
 	memset(cmd, 0, sizeof(*cmd));
-	if (len < 1)
+	br_init(&r, buf, len);
+	op = br_u8(&r);
+	if (r.err)
 		return -EBADMSG;
-	if (p[0] != STORE_OP_SET && p[0] != STORE_OP_DEL)
+	if (op != STORE_OP_SET && op != STORE_OP_DEL)
 		return -ENOTSUP;
-	if (len < STORE_CMD_HEADER)
-		return -EBADMSG;
-	klen = get_le32(p + 17);
-	if (klen > len - STORE_CMD_HEADER || !key_ok((const char *)p + STORE_CMD_HEADER, klen))
-		return -EBADMSG;
-	off = STORE_CMD_HEADER + klen;
-	cmd->op = (enum store_op)p[0];
-	cmd->client_id = get_le64(p + 1);
-	cmd->seq = get_le64(p + 9);
-	cmd->key = (const char *)p + STORE_CMD_HEADER;
-	cmd->klen = klen;
-	if (cmd->op == STORE_OP_DEL)
-		return off == len ? 0 : -EBADMSG;
-	if (len - off < 4)
-		return -EBADMSG;
-	cmd->vlen = get_le32(p + off);
-	if (cmd->vlen > RAFTCONF_MAX_VALUE || cmd->vlen != len - off - 4)
-		return -EBADMSG;
-	cmd->value = p + off + 4;
+	cmd->op = (enum store_op)op;
+	cmd->client_id = br_le64(&r);
+	cmd->seq = br_le64(&r);
+	cmd->klen = br_le32(&r);
+	cmd->key = (const char *)br_mem(&r, cmd->klen);
+	if (r.err || !key_ok(cmd->key, cmd->klen))
+		goto bad;
+	if (cmd->op == STORE_OP_DEL) {
+		if (br_left(&r) != 0)
+			goto bad;
+		return 0;
+	}
+	cmd->vlen = br_le32(&r);
+	cmd->value = br_mem(&r, cmd->vlen);
+	if (r.err || cmd->vlen > RAFTCONF_MAX_VALUE || br_left(&r) != 0)
+		goto bad;
 	return 0;
+bad:
+	memset(cmd, 0, sizeof(*cmd));
+	return -EBADMSG;
 }
 
 /* ------------------------------------------------------------ meta and transactions */
@@ -1153,437 +1150,124 @@ out:
 	return r;
 }
 
-/* ------------------------------------------------------------ snapshot writing */
+/* ------------------------------------------------------------ whole contents */
 
-struct snap_writer {
-	FILE *f;
-	uint64_t count;
-	uint32_t total;		/* crc32c of the records minus their own crcs */
-	int err;
+bool
+store_record_ok(const struct store_record *rec)
+{
+	TDB_DATA key = tdata(rec->key, rec->klen), data = tdata(rec->val, rec->vlen);
+
+	return rec->klen >= 2 && rec->key[0] != 'm' && record_ok(key, data);
+}
+
+struct export_ctx {
+	store_export_cb cb;
+	void *arg;
+	int rc;
 };
 
 static int
-snap_put(struct snap_writer *w, const void *p, size_t len)
+export_one(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
 {
-	if (len > 0 && fwrite(p, 1, len, w->f) != len)
-		return -EIO;
-	w->total = crc32c(w->total, p, len);
-	return 0;
-}
-
-static int
-snap_record(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
-{
-	struct snap_writer *w = arg;
-	uint8_t hdr[8], crc[4];
-	uint32_t c;
+	struct export_ctx *x = arg;
+	struct store_record rec = { key.dptr, key.dsize, data.dptr, data.dsize };
 
 	if (key.dsize < 2 || key.dptr[1] != ':' || (key.dptr[0] != 'k' && key.dptr[0] != 'c'))
 		return 0;
-	put_le32(hdr, (uint32_t)key.dsize);
-	put_le32(hdr + 4, (uint32_t)data.dsize);
-	c = crc32c(0, hdr, sizeof(hdr));
-	c = crc32c(c, key.dptr, key.dsize);
-	c = crc32c(c, data.dptr, data.dsize);
-	put_le32(crc, c);
-	/*
-	 * The record's own crc stays out of the running total: a message
-	 * followed by its crc checksums to a constant, which would make the
-	 * total blind to a record replaced by another that checks.
-	 */
-	if (snap_put(w, hdr, sizeof(hdr)) < 0 || snap_put(w, key.dptr, key.dsize) < 0 ||
-		snap_put(w, data.dptr, data.dsize) < 0 ||
-		fwrite(crc, 1, sizeof(crc), w->f) != sizeof(crc)) {
-		w->err = errno ? -errno : -EIO;
-		return -1;
-	}
-	w->count++;
-	return 0;
-}
-
-static void
-snap_header(uint8_t *h, uint64_t index, uint64_t term, uint64_t count, const void *members,
-	size_t mlen)
-{
-	memcpy(h, SNAP_MAGIC, 8);
-	put_le32(h + 8, SNAP_VERSION);
-	put_le32(h + 12, 0);
-	put_le64(h + 16, index);
-	put_le64(h + 24, term);
-	put_le64(h + 32, count);
-	put_le32(h + 40, (uint32_t)mlen);
-	if (mlen > 0)
-		memcpy(h + SNAP_HEADER_FIXED, members, mlen);
-	put_le32(h + SNAP_HEADER_FIXED + mlen, crc32c(0, h, SNAP_HEADER_FIXED + mlen));
+	x->rc = x->cb(x->arg, &rec);
+	return x->rc != 0 ? -1 : 0;
 }
 
 int
-store_snapshot_write(struct store *s, const char *path, uint64_t index, uint64_t term,
-	const void *members, size_t mlen, char *err, size_t errlen)
+store_export(struct store *s, store_export_cb cb, void *arg)
 {
-	struct snap_writer w = { 0 };
-	uint8_t *hdr = NULL, trailer[SNAP_TRAILER];
-	size_t hlen = SNAP_HEADER_FIXED + mlen + 4;
-	char *tmp = NULL;
-	bool locked = false;
-	int fd, r = 0;
+	struct export_ctx x = { cb, arg, 0 };
+	bool locked;
+	int r = 0;
 
 	if (s->tdb == NULL)
 		return -EIO;
 	if (s->in_txn)
 		return -EBUSY;
-	if (index != s->applied || term != s->applied_term) {
-		seterr(err, errlen, "store: snapshot at %" PRIu64 "/%" PRIu64 " asked, but the"
-			" store has applied %" PRIu64 "/%" PRIu64, index, term, s->applied,
-			s->applied_term);
-		return -EINVAL;
-	}
-	if (mlen > STORE_MAX_MEMBERS_BYTES || (mlen > 0 && members == NULL))
-		return -EINVAL;
-	tmp = path_with(path, ".tmp");
-	hdr = malloc(hlen);
-	if (tmp == NULL || hdr == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	/* the same mode as the store: snapshots hold every value */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0 && (w.f = fdopen(fd, "wb")) == NULL) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-	}
-	if (w.f == NULL) {
-		r = -errno;
-		seterr(err, errlen, "store: snapshot %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	setvbuf(w.f, NULL, _IOFBF, 256 * 1024);
-	/* the record count is known at the end; the header is rewritten then */
-	snap_header(hdr, index, term, 0, members, mlen);
-	if (fwrite(hdr, 1, hlen, w.f) != hlen) {
-		r = -EIO;
-		goto io;
-	}
+	/* one read lock for the whole walk, not one per hash chain */
 	locked = tdb_lockall_read(s->tdb) == 0;
-	if (tdb_traverse_read(s->tdb, snap_record, &w) < 0 || w.err != 0) {
-		r = w.err ? w.err : tdb_errno(s->tdb);
-		goto io;
-	}
-	tdb_unlockall_read(s->tdb);
-	locked = false;
-	memcpy(trailer, SNAP_END_MAGIC, 8);
-	put_le64(trailer + 8, w.count);
-	put_le32(trailer + 16, w.total);
-	put_le32(trailer + 20, crc32c(0, trailer, 20));
-	snap_header(hdr, index, term, w.count, members, mlen);
-	if (fwrite(trailer, 1, sizeof(trailer), w.f) != sizeof(trailer) ||
-		fflush(w.f) != 0 || pwrite(fileno(w.f), hdr, hlen, 0) != (ssize_t)hlen ||
-		fsync(fileno(w.f)) < 0) {
-		r = errno ? -errno : -EIO;
-		goto io;
-	}
-	r = fclose(w.f) == 0 ? 0 : -errno;
-	w.f = NULL;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r == 0)
-		r = fsync_parent(path);
-	if (r < 0)
-		goto io;
-	goto out;
-io:
-	seterr(err, errlen, "store: snapshot %s: cannot write: %s", tmp, strerror(-r));
-out:
+	if (tdb_traverse_read(s->tdb, export_one, &x) < 0 && x.rc == 0)
+		r = tdb_errno(s->tdb);
 	if (locked)
 		tdb_unlockall_read(s->tdb);
-	if (w.f != NULL)
-		fclose(w.f);
-	if (r < 0 && tmp != NULL)
-		unlink(tmp);
-	free(tmp);
-	free(hdr);
-	return r;
+	return x.rc != 0 ? x.rc : r;
 }
 
-/* ------------------------------------------------------------ snapshot reading */
-
-struct snap_reader {
-	FILE *f;
-	const char *path;
-	uint64_t off;
-	uint8_t *buf;
-	size_t cap;
-};
-
-/* Read exactly len bytes; a short read is a truncated file. */
+/* The meta records of a store whose contents were just replaced. */
 static int
-snap_get(struct snap_reader *rd, void *p, size_t len, const char *what, char *err,
-	size_t errlen)
-{
-	if (len > 0 && fread(p, 1, len, rd->f) != len) {
-		if (ferror(rd->f)) {
-			seterr(err, errlen, "snapshot %s: read error at offset %" PRIu64,
-				rd->path, rd->off);
-			return -EIO;
-		}
-		seterr(err, errlen, "snapshot %s: truncated at offset %" PRIu64 " (in the %s)",
-			rd->path, rd->off, what);
-		return -EBADMSG;
-	}
-	rd->off += len;
-	return 0;
-}
-
-static int
-snap_read_header(struct snap_reader *rd, struct store_snapmeta *meta, char *err,
-	size_t errlen)
-{
-	uint8_t fixed[SNAP_HEADER_FIXED], c[4];
-	uint32_t version, crc;
-	int r;
-
-	memset(meta, 0, sizeof(*meta));
-	r = snap_get(rd, fixed, sizeof(fixed), "header", err, errlen);
-	if (r < 0)
-		return r;
-	if (memcmp(fixed, SNAP_MAGIC, 8) != 0) {
-		seterr(err, errlen, "snapshot %s: not a snapshot file (bad magic)", rd->path);
-		return -EBADMSG;
-	}
-	version = get_le32(fixed + 8);
-	if (version != SNAP_VERSION || get_le32(fixed + 12) != 0) {
-		seterr(err, errlen, "snapshot %s: format version %" PRIu32 " (flags %" PRIu32
-			") is not supported; this build reads version %d", rd->path, version,
-			get_le32(fixed + 12), SNAP_VERSION);
-		return -EBADMSG;
-	}
-	meta->index = get_le64(fixed + 16);
-	meta->term = get_le64(fixed + 24);
-	meta->records = get_le64(fixed + 32);
-	meta->mlen = get_le32(fixed + 40);
-	if (meta->mlen > STORE_MAX_MEMBERS_BYTES) {
-		seterr(err, errlen, "snapshot %s: membership of %zu bytes is over the limit",
-			rd->path, meta->mlen);
-		return -EBADMSG;
-	}
-	meta->members = malloc(meta->mlen + 1);
-	if (meta->members == NULL)
-		return -ENOMEM;
-	r = snap_get(rd, meta->members, meta->mlen, "header", err, errlen);
-	if (r == 0)
-		r = snap_get(rd, c, sizeof(c), "header", err, errlen);
-	if (r < 0)
-		goto fail;
-	crc = crc32c(crc32c(0, fixed, sizeof(fixed)), meta->members, meta->mlen);
-	if (crc != get_le32(c)) {
-		seterr(err, errlen, "snapshot %s: header checksum mismatch", rd->path);
-		r = -EBADMSG;
-		goto fail;
-	}
-	return 0;
-fail:
-	store_snapmeta_free(meta);
-	return r;
-}
-
-/*
- * Read and check every record and the trailer; insert each record into dst
- * when it is not NULL.  *clients counts the dedup records.
- */
-static int
-snap_read_body(struct snap_reader *rd, const struct store_snapmeta *meta,
-	struct tdb_context *dst, uint64_t *clients, char *err, size_t errlen)
-{
-	uint8_t hdr[8], c[4], trailer[SNAP_TRAILER];
-	uint32_t total = 0;
-	int r;
-
-	*clients = 0;
-	for (uint64_t i = 0; i < meta->records; i++) {
-		uint64_t at = rd->off;
-		size_t klen, vlen;
-		uint32_t crc;
-		TDB_DATA key, data;
-
-		r = snap_get(rd, hdr, sizeof(hdr), "records", err, errlen);
-		if (r < 0)
-			return r;
-		klen = get_le32(hdr);
-		vlen = get_le32(hdr + 4);
-		if (klen < 3 || klen > 2 + RAFTCONF_MAX_KEY || vlen > 8 + RAFTCONF_MAX_VALUE) {
-			seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": record %" PRIu64
-				" has impossible lengths", rd->path, at, i);
-			return -EBADMSG;
-		}
-		if (rd->cap < klen + vlen) {
-			uint8_t *p = realloc(rd->buf, klen + vlen);
-
-			if (p == NULL)
-				return -ENOMEM;
-			rd->buf = p;
-			rd->cap = klen + vlen;
-		}
-		r = snap_get(rd, rd->buf, klen + vlen, "records", err, errlen);
-		if (r == 0)
-			r = snap_get(rd, c, sizeof(c), "records", err, errlen);
-		if (r < 0)
-			return r;
-		crc = crc32c(crc32c(0, hdr, sizeof(hdr)), rd->buf, klen + vlen);
-		key = tdata(rd->buf, klen);
-		data = tdata(rd->buf + klen, vlen);
-		if (crc != get_le32(c) || !record_ok(key, data) || rd->buf[0] == 'm') {
-			seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": record %" PRIu64
-				" is corrupt (%s)", rd->path, at, i, crc != get_le32(c) ?
-				"checksum mismatch" : "bad record format");
-			return -EBADMSG;
-		}
-		total = crc32c(total, hdr, sizeof(hdr));
-		total = crc32c(total, rd->buf, klen + vlen);
-		if (rd->buf[0] == 'c')
-			(*clients)++;
-		if (dst != NULL && tdb_store(dst, key, data, TDB_INSERT) != 0) {
-			r = tdb_errno(dst);
-			seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": record %" PRIu64
-				": %s", rd->path, at, i, r == -EEXIST ? "duplicate key" :
-				strerror(-r));
-			return r == -EEXIST ? -EBADMSG : r;
-		}
-	}
-	r = snap_get(rd, trailer, sizeof(trailer), "trailer", err, errlen);
-	if (r < 0)
-		return r;
-	if (memcmp(trailer, SNAP_END_MAGIC, 8) != 0 ||
-		crc32c(0, trailer, 20) != get_le32(trailer + 20) ||
-		get_le64(trailer + 8) != meta->records || get_le32(trailer + 16) != total) {
-		seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": trailer does not match"
-			" the records (count or checksum)", rd->path, rd->off - SNAP_TRAILER);
-		return -EBADMSG;
-	}
-	if (fgetc(rd->f) != EOF) {
-		seterr(err, errlen, "snapshot %s: unexpected bytes after the trailer at"
-			" offset %" PRIu64, rd->path, rd->off);
-		return -EBADMSG;
-	}
-	return 0;
-}
-
-static int
-snap_open(struct snap_reader *rd, const char *path, char *err, size_t errlen)
-{
-	memset(rd, 0, sizeof(*rd));
-	rd->path = path;
-	rd->f = fopen(path, "rbe");
-	if (rd->f == NULL) {
-		int r = -errno;
-
-		seterr(err, errlen, "snapshot %s: %s", path, strerror(errno));
-		return r;
-	}
-	setvbuf(rd->f, NULL, _IOFBF, 256 * 1024);
-	return 0;
-}
-
-static void
-snap_close(struct snap_reader *rd)
-{
-	if (rd->f != NULL)
-		fclose(rd->f);
-	free(rd->buf);
-	rd->f = NULL;
-	rd->buf = NULL;
-}
-
-int
-store_snapshot_read_meta(const char *path, struct store_snapmeta *meta, char *err,
-	size_t errlen)
-{
-	struct snap_reader rd;
-	int r;
-
-	memset(meta, 0, sizeof(*meta));
-	r = snap_open(&rd, path, err, errlen);
-	if (r < 0)
-		return r;
-	r = snap_read_header(&rd, meta, err, errlen);
-	snap_close(&rd);
-	return r;
-}
-
-int
-store_snapshot_verify(const char *path, struct store_snapmeta *meta, char *err,
-	size_t errlen)
-{
-	struct snap_reader rd;
-	uint64_t clients;
-	int r;
-
-	memset(meta, 0, sizeof(*meta));
-	r = snap_open(&rd, path, err, errlen);
-	if (r < 0)
-		return r;
-	r = snap_read_header(&rd, meta, err, errlen);
-	if (r == 0) {
-		r = snap_read_body(&rd, meta, NULL, &clients, err, errlen);
-		if (r < 0)
-			store_snapmeta_free(meta);
-	}
-	snap_close(&rd);
-	return r;
-}
-
-void
-store_snapmeta_free(struct store_snapmeta *meta)
-{
-	if (meta == NULL)
-		return;
-	free(meta->members);
-	memset(meta, 0, sizeof(*meta));
-}
-
-/* Fill the new tdb's meta records for a restored snapshot. */
-static int
-restore_meta(struct tdb_context *dst, const struct store_snapmeta *meta, uint64_t clients)
+replace_meta(struct tdb_context *dst, uint64_t index, uint64_t term, const void *members,
+	size_t mlen, uint64_t clients)
 {
 	uint8_t v[4], a[16], c[8];
 
 	put_le32(v, STORE_FORMAT);
-	put_le64(a, meta->index);
-	put_le64(a + 8, meta->term);
+	put_le64(a, index);
+	put_le64(a + 8, term);
 	put_le64(c, clients);
 	if (tdb_store(dst, tstr("m:version"), tdata(v, 4), TDB_REPLACE) != 0 ||
 		tdb_store(dst, tstr("m:applied"), tdata(a, 16), TDB_REPLACE) != 0 ||
 		tdb_store(dst, tstr("m:clients"), tdata(c, 8), TDB_REPLACE) != 0 ||
-		tdb_store(dst, tstr("m:members"), tdata(meta->members, meta->mlen),
-		TDB_REPLACE) != 0)
+		tdb_store(dst, tstr("m:members"), tdata(members, mlen), TDB_REPLACE) != 0)
 		return tdb_errno(dst);
 	return write_boot(dst, false);
 }
 
-int
-store_snapshot_restore(struct store *s, const char *path, char *err, size_t errlen)
+/* Fill dst from next(); *clients counts the dedup records. */
+static int
+replace_fill(struct store *s, struct tdb_context *dst, store_import_next next, void *arg,
+	uint64_t *clients, char *err, size_t errlen)
 {
-	struct store_snapmeta meta = { 0 };
-	struct snap_reader rd = { 0 };
+	struct store_record rec;
+	uint64_t i;
+	int r;
+
+	*clients = 0;
+	for (i = 0; (r = next(arg, &rec, err, errlen)) > 0; i++) {
+		if (!store_record_ok(&rec)) {
+			seterr(err, errlen, "store: %s: record %" PRIu64 " of the new contents"
+				" is not one the store writes", s->path, i);
+			return -EBADMSG;
+		}
+		if (rec.key[0] == 'c')
+			(*clients)++;
+		if (tdb_store(dst, tdata(rec.key, rec.klen), tdata(rec.val, rec.vlen),
+			TDB_INSERT) != 0) {
+			r = tdb_errno(dst);
+			if (r == -EEXIST) {
+				seterr(err, errlen, "store: %s: record %" PRIu64 " of the new"
+					" contents repeats a key", s->path, i);
+				return -EBADMSG;
+			}
+			seterr(err, errlen, "store: %s.restore: %s", s->path, strerror(-r));
+			return r;
+		}
+	}
+	return r;
+}
+
+int
+store_replace(struct store *s, uint64_t index, uint64_t term, const void *members,
+	size_t mlen, store_import_next next, void *arg, char *err, size_t errlen)
+{
 	struct tdb_context *dst = NULL;
 	uint64_t clients = 0;
-	char *tmp = NULL;
+	char *tmp;
 	int r;
 
 	if (s->tdb == NULL)
 		return -EIO;
 	if (s->in_txn)
 		return -EBUSY;
+	if (mlen > STORE_MAX_MEMBERS_BYTES || (mlen > 0 && members == NULL))
+		return -EINVAL;
 	tmp = path_with(s->path, ".restore");
 	if (tmp == NULL)
 		return -ENOMEM;
-	r = snap_open(&rd, path, err, errlen);
-	if (r < 0)
-		goto out;
-	r = snap_read_header(&rd, &meta, err, errlen);
-	if (r < 0)
-		goto out;
 	unlink(tmp);
 	dst = open_tdb(s, tmp, O_RDWR | O_CREAT | O_EXCL);
 	if (dst == NULL) {
@@ -1593,10 +1277,10 @@ store_snapshot_restore(struct store *s, const char *path, char *err, size_t errl
 	}
 	/* nobody else knows this file: one lock instead of one per insert */
 	tdb_lockall(dst);
-	r = snap_read_body(&rd, &meta, dst, &clients, err, errlen);
+	r = replace_fill(s, dst, next, arg, &clients, err, errlen);
 	if (r < 0)
 		goto out;
-	r = restore_meta(dst, &meta, clients);
+	r = replace_meta(dst, index, term, members, mlen, clients);
 	if (r == 0 && fsync(tdb_fd(dst)) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -1631,8 +1315,6 @@ out:
 		tdb_close(dst);
 		unlink(tmp);
 	}
-	snap_close(&rd);
-	store_snapmeta_free(&meta);
 	free(tmp);
 	return r;
 }

@@ -1,7 +1,8 @@
 /*
  * store.h — the replicated state machine: keys, revisions, the applied
- * index, the membership and the client dedup table, in one tdb file; and
- * point-in-time snapshot files of it.
+ * index, the membership and the client dedup table, in one tdb file.
+ * Snapshot files of it are snap.h's; this module hands snap.c its contents
+ * (store_export) and takes new ones from it (store_replace).
  *
  * What it promises
  *   Applying the same committed entries in the same order gives the same
@@ -11,8 +12,9 @@
  *   dedup table (Raft thesis §6.3).
  *
  * What it is not
- *   It knows nothing of Raft, the network or libevent.  It does not decide
- *   what is committed: the node applies only committed entries, in order.
+ *   It knows nothing of Raft, the network, libevent or the snapshot file
+ *   format.  It does not decide what is committed: the node applies only
+ *   committed entries, in order.
  *
  * Why the tdb is opened with TDB_NOSYNC
  *   The WAL and the latest snapshot are the truth; the tdb is derived state
@@ -33,18 +35,18 @@
  *   "c:" 16 hex  -> u64 last seq, u64 revision, u8 status, u64 last used index
  *   "m:version"  -> u32 store format version (1)
  *   "m:applied"  -> u64 applied index, u64 its term
- *   "m:members"  -> the membership blob given by the node (opaque here)
+ *   "m:members"  -> the membership blob given to it (opaque here)
  *   "m:clients"  -> u64 number of "c:" records
  *   "m:boot"     -> u8 clean, 36 bytes boot id
  *
  * Blocking and threads
  *   Every call may block on file I/O (none on the network).  store_open reads
- *   the whole file once (tdb_check); store_snapshot_* read or write a whole
- *   snapshot.  A struct store is used by one thread at a time.
+ *   the whole file once (tdb_check); store_export and store_replace walk or
+ *   write the whole store.  A struct store is used by one thread at a time.
  *
  * Errors
  *   0 or a negative errno; -EBADMSG always means "damaged or untrustworthy
- *   data" (the tdb, a snapshot file or a command), with a message in err.
+ *   data" (the tdb, replacement contents or a command), with a message in err.
  */
 #ifndef RAFTCONF_STORE_H
 #define RAFTCONF_STORE_H
@@ -229,60 +231,52 @@ int store_get_client(struct store *s, uint64_t client_id, struct store_client *o
 /* Number of clients in the dedup table. */
 uint64_t store_clients(struct store *s);
 
-/* ------------------------------------------------------------ snapshots */
+/* ------------------------------------------------------------ whole contents */
 
 /*
- * Snapshot file (integers little-endian):
- *
- *	header	 "RCSNAP\0\0", u32 version (1), u32 flags (0), u64 index, u64 term,
- *		 u64 record count, u32 members length, members,
- *		 u32 crc32c of the header bytes before it
- *	records	 u32 key length, u32 value length, key, value,
- *		 u32 crc32c of the record bytes before it
- *		 (the "k:" and "c:" records of the tdb, verbatim)
- *	trailer	 "RCSNEND\0", u64 record count, u32 crc32c of all record bytes
- *		 but the records' own crcs, u32 crc32c of the 20 trailer bytes
- *		 before it
- *
- * The file ends right after the trailer.
+ * For snapshots (snap.c): the replicated contents of a store are its "k:"
+ * and "c:" records, verbatim; the "m:" records follow from them, the
+ * applied entry and the membership.  Two stores that applied the same
+ * entries export the same records.
  */
-struct store_snapmeta {
-	uint64_t index;
-	uint64_t term;
-	uint64_t records;
-	uint8_t *members;	/* malloc'd, owned by the caller (non-NULL) */
-	size_t mlen;
+struct store_record {
+	const uint8_t *key;
+	size_t klen;
+	const uint8_t *val;
+	size_t vlen;
 };
 
-/*
- * Write a snapshot of the whole store to path: path.tmp, fsync, rename,
- * fsync the directory.  index and term must be the store's applied index
- * and term (-EINVAL otherwise); members is the membership at that index.
- * Streams the tdb (tdb_traverse_read): memory does not grow with the store.
- * Not inside a batch (-EBUSY).
- */
-int store_snapshot_write(struct store *s, const char *path, uint64_t index, uint64_t term,
-	const void *members, size_t mlen, char *err, size_t errlen);
-
-/* Read and check the header of a snapshot file only. */
-int store_snapshot_read_meta(const char *path, struct store_snapmeta *meta, char *err,
-	size_t errlen);
-
-/* Check a whole snapshot file (every record and the trailer) without loading it. */
-int store_snapshot_verify(const char *path, struct store_snapmeta *meta, char *err,
-	size_t errlen);
+/* Could the store have written rec?  Only "k:" and "c:" records pass. */
+bool store_record_ok(const struct store_record *rec);
 
 /*
- * Replace the whole store with the snapshot at path: its keys, dedup table,
- * membership and applied index.  Built in a new tdb beside the store
- * ("<store>.restore"), checked record by record and against the trailer,
- * then renamed over the store.  A truncated, corrupt or wrong-version file is
- * -EBADMSG with a message and the store is untouched.  Not inside a batch
- * (-EBUSY).  If reopening fails after the rename (a failing disk) the store
- * answers -EIO from then on and must be closed.
+ * Call cb for every "k:" and "c:" record, in the tdb's order, under one read
+ * lock; the pointers are valid during the call only.  Streams: memory does
+ * not grow with the store.  A nonzero return of cb stops the walk and is
+ * returned.  Not inside a batch (-EBUSY).
  */
-int store_snapshot_restore(struct store *s, const char *path, char *err, size_t errlen);
+typedef int (*store_export_cb)(void *arg, const struct store_record *rec);
+int store_export(struct store *s, store_export_cb cb, void *arg);
 
-void store_snapmeta_free(struct store_snapmeta *meta);
+/*
+ * Where store_replace takes records from: 1 with *rec filled (valid until
+ * the next call), 0 when there are no more (and everything read checked
+ * out), or a negative errno with err filled.
+ */
+typedef int (*store_import_next)(void *arg, struct store_record *rec, char *err,
+	size_t errlen);
+
+/*
+ * Replace the whole store with the records next() gives, the applied index
+ * and term (index, term) and the membership blob.  Built in a new tdb
+ * beside the store ("<store>.restore"), renamed over the store only once
+ * next() has returned 0.  A record that is not a "k:" or "c:" record the
+ * store could have written, or a key given twice, is -EBADMSG; any error of
+ * next() is returned as it is.  On failure the store is untouched.  Not
+ * inside a batch (-EBUSY).  If reopening fails after the rename (a failing
+ * disk) the store answers -EIO from then on and must be closed.
+ */
+int store_replace(struct store *s, uint64_t index, uint64_t term, const void *members,
+	size_t mlen, store_import_next next, void *arg, char *err, size_t errlen);
 
 #endif

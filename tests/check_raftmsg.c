@@ -164,10 +164,15 @@ w_u8(struct w *w, uint64_t v)
 	w_be(w, v, 1);
 }
 
+/* The membership is little-endian inside the big-endian message (members.h). */
 static void
-w_u16(struct w *w, uint64_t v)
+w_le(struct w *w, uint64_t v, int n)
 {
-	w_be(w, v, 2);
+	uint8_t b[8];
+
+	for (int i = 0; i < n; i++, v >>= 8)
+		b[i] = (uint8_t)v;
+	w_bytes(w, b, (size_t)n);
 }
 
 static void
@@ -224,9 +229,9 @@ w_entry(struct w *w, const struct raft_entry *e)
 static void
 w_member(struct w *w, const struct raft_member *mb)
 {
-	w_u64(w, mb->id);
+	w_le(w, mb->id, 8);
 	w_u8(w, mb->voter);
-	w_u16(w, mb->context_len);
+	w_le(w, mb->context_len, 2);
 	w_bytes(w, mb->context, mb->context_len);
 }
 
@@ -239,7 +244,7 @@ w_msg(struct w *w, const struct raft_msg *m)
 		w_entry(w, &m->entries[i]);
 	w_u32(w, m->len);
 	w_bytes(w, m->data, m->len);
-	w_u32(w, m->n_members);
+	w_le(w, m->n_members, 4);
 	for (uint32_t i = 0; i < m->n_members; i++)
 		w_member(w, &m->members[i]);
 }
@@ -832,7 +837,7 @@ members_claiming(uint32_t n, const void *after, size_t have, int want, size_t *c
 	w_bare_head(&w, RAFT_MSG_SNAPSHOT, 0);
 	w_u32(&w, 0);
 	w_u32(&w, 0);
-	w_u32(&w, n);
+	w_le(&w, n, 4);
 	w_bytes(&w, after, have);
 	snprintf(what, sizeof(what), "%u members with %zu bytes after the count", n, have);
 	expect_refused_cap(w.p, w.len, want, what, NULL, cap);
@@ -877,9 +882,9 @@ context_claiming(uint16_t clen, size_t have, int want)
 {
 	struct w w = { 0 };
 
-	w_u64(&w, 42);
+	w_le(&w, 42, 8);
 	w_u8(&w, 1);
-	w_u16(&w, clen);
+	w_le(&w, clen, 2);
 	w_bytes(&w, pool, have);
 	members_claiming(1, w.p, w.len, want, NULL);
 	free(w.p);
@@ -901,9 +906,9 @@ START_TEST(test_a_voter_flag_other_than_zero_or_one_is_refused)
 	for (unsigned v = 2; v <= 0xff; v++) {
 		struct w w = { 0 };
 
-		w_u64(&w, 42);
+		w_le(&w, 42, 8);
 		w_u8(&w, v);
-		w_u16(&w, 0);
+		w_le(&w, 0, 2);
 		members_claiming(1, w.p, w.len, -EPROTO, NULL);
 		free(w.p);
 	}

@@ -1,6 +1,7 @@
 /*
  * check_store.c — unit tests for daemon/store: applying commands with
- * dedup, reading, listing, snapshots, and refusing damaged files.
+ * dedup, reading, listing, handing out and replacing the whole contents,
+ * and refusing damaged files (snapshot files: check_snap.c).
  *
  * Every test works in its own directory under $TMPDIR (or /tmp).
  */
@@ -244,6 +245,29 @@ populate(struct store *s)
 	ck_assert_int_eq(store_set_members(s, "n1,n2,n3", 8), 0);
 	ck_assert_int_eq(store_set_applied(s, 7, 2), 0);
 	ck_assert_int_eq(store_commit(s), 0);
+}
+
+/* "01 0a ff" -> bytes; spaces are ignored. */
+static uint8_t *
+unhex(const char *s, size_t *len)
+{
+	uint8_t *b = malloc(strlen(s) / 2 + 1);
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(b);
+	while (*s) {
+		unsigned v;
+
+		if (*s == ' ') {
+			s++;
+			continue;
+		}
+		ck_assert_int_eq(sscanf(s, "%2x", &v), 1);
+		b[n++] = (uint8_t)v;
+		s += 2;
+	}
+	*len = n;
+	return b;
 }
 
 /* ------------------------------------------------------------ commands */
@@ -715,222 +739,136 @@ START_TEST(test_tdbdump_can_read_the_store)
 }
 END_TEST
 
-/* ------------------------------------------------------------ snapshots */
-
-START_TEST(test_a_snapshot_restored_into_a_fresh_store_is_identical)
+START_TEST(test_a_command_has_the_pinned_layout)
 {
-	struct store *s = open_ok(dbpath), *s2;
-	struct store_snapmeta meta;
-	char err[512] = "", *a, *b;
+	static const char pinned[] =
+		"01 4d00000000000000 0500000000000000 02000000 2f6b 04000000 76616c75";
+	uint8_t buf[STORE_CMD_SET_SIZE(2, 4)], *want;
+	size_t wlen;
+	ssize_t n;
 
-	populate(s);
-	ck_assert_int_eq(store_snapshot_write(s, snappath, 7, 2, "n1,n2,n3", 8, err,
-		sizeof(err)), 0);
-	ck_assert_int_eq(store_snapshot_read_meta(snappath, &meta, err, sizeof(err)), 0);
-	ck_assert_uint_eq(meta.index, 7);
-	ck_assert_uint_eq(meta.term, 2);
-	ck_assert_uint_eq(meta.records, 3 + 3);	/* 3 keys, 3 clients */
-	ck_assert_uint_eq(meta.mlen, 8);
-	ck_assert(memcmp(meta.members, "n1,n2,n3", 8) == 0);
-	store_snapmeta_free(&meta);
-	ck_assert_int_eq(store_snapshot_verify(snappath, &meta, err, sizeof(err)), 0);
-	store_snapmeta_free(&meta);
-
-	s2 = open_ok(db2path);
-	set(s2, 1, 9, 1, "/junk", "to be replaced", 14);
-	ck_assert_int_eq(store_snapshot_restore(s2, snappath, err, sizeof(err)), 0);
-	a = dump_all(s);
-	b = dump_all(s2);
-	ck_assert_str_eq(a, b);
-	ck_assert_ptr_nonnull(strstr(b, " c3="));	/* the dedup table came along */
-	free(b);
-
-	/* it survives a restart, and dedup still holds there */
-	store_close(s2);
-	s2 = open_ok(db2path);
-	b = dump_all(s2);
-	ck_assert_str_eq(a, b);
-	{
-		struct store_result res = set(s2, 8, 2, 1, "/app/b", "again", 5);
-
-		ck_assert(res.duplicate);
-		ck_assert_uint_eq(res.revision, 2);
-	}
-	free(a);
-	free(b);
-	store_close(s2);
-	store_close(s);
+	n = store_cmd_encode_set(buf, sizeof(buf), 77, 5, "/k", 2, "valu", 4);
+	want = unhex(pinned, &wlen);
+	ck_assert_int_eq(n, (ssize_t)wlen);
+	ck_assert(memcmp(buf, want, wlen) == 0);
+	free(want);
+	n = store_cmd_encode_del(buf, sizeof(buf), 1, 2, "/d", 2);
+	want = unhex("02 0100000000000000 0200000000000000 02000000 2f64", &wlen);
+	ck_assert_int_eq(n, (ssize_t)wlen);
+	ck_assert(memcmp(buf, want, wlen) == 0);
+	free(want);
 }
 END_TEST
 
-START_TEST(test_snapshot_write_refuses_an_index_the_store_has_not_applied)
-{
-	struct store *s = open_ok(dbpath);
-	char err[512] = "";
+/* ------------------------------------------------------------ whole contents */
 
-	populate(s);
-	ck_assert_int_eq(store_snapshot_write(s, snappath, 6, 2, NULL, 0, err, sizeof(err)),
-		-EINVAL);
-	ck_assert_int_eq(store_snapshot_write(s, snappath, 7, 1, NULL, 0, err, sizeof(err)),
-		-EINVAL);
-	ck_assert_int_eq(access(snappath, F_OK), -1);
-	ck_assert_int_eq(store_begin(s), 0);
-	ck_assert_int_eq(store_snapshot_write(s, snappath, 7, 2, NULL, 0, err, sizeof(err)),
-		-EBUSY);
-	store_cancel(s);
-	store_close(s);
-}
-END_TEST
-
-static void
-restore_fails(struct store *s, const char *expect)
-{
-	char err[512] = "", *before, *after, restore[320];
-	int r;
-
-	before = dump_all(s);
-	r = store_snapshot_restore(s, snappath, err, sizeof(err));
-	ck_assert_msg(r == -EBADMSG, "restore returned %d (%s)", r, err);
-	if (expect != NULL)
-		ck_assert_msg(strstr(err, expect) != NULL, "%s", err);
-	after = dump_all(s);
-	ck_assert_str_eq(before, after);
-	snprintf(restore, sizeof(restore), "%s.restore", db2path);
-	ck_assert_int_eq(access(restore, F_OK), -1);
-	free(before);
-	free(after);
-}
-
-START_TEST(test_truncated_corrupt_or_wrong_version_snapshots_are_rejected)
-{
-	struct store *s = open_ok(dbpath), *s2;
-	struct store_snapmeta meta;
-	char err[512] = "";
-	uint8_t *orig, *b;
-	size_t size;
-
-	populate(s);
-	ck_assert_int_eq(store_snapshot_write(s, snappath, 7, 2, "n1,n2,n3", 8, err,
-		sizeof(err)), 0);
-	store_close(s);
-	orig = slurp(snappath, &size);
-	b = malloc(size + 1);
-	ck_assert_ptr_nonnull(b);
-
-	s2 = open_ok(db2path);
-	set(s2, 1, 9, 1, "/mine", "stays", 5);
-
-	for (size_t cut = 0; cut < size; cut++) {
-		spill(snappath, orig, cut);
-		restore_fails(s2, "snapshot");
-	}
-	for (size_t pos = 0; pos < size; pos++) {
-		memcpy(b, orig, size);
-		b[pos] ^= 0x10;
-		spill(snappath, b, size);
-		restore_fails(s2, NULL);
-		ck_assert_int_eq(store_snapshot_verify(snappath, &meta, err, sizeof(err)),
-			-EBADMSG);
-	}
-	/* one byte too many */
-	memcpy(b, orig, size);
-	b[size] = 0;
-	spill(snappath, b, size + 1);
-	restore_fails(s2, "after the trailer");
-
-	/* a version this build does not read, with a valid header checksum */
-	memcpy(b, orig, size);
-	b[8] = 2;
-	{
-		uint32_t mlen = (uint32_t)b[40] | (uint32_t)b[41] << 8;
-		uint32_t crc = crc32c(0, b, 44 + mlen);
-
-		for (int i = 0; i < 4; i++)
-			b[44 + mlen + i] = (uint8_t)(crc >> (8 * i));
-	}
-	spill(snappath, b, size);
-	restore_fails(s2, "version 2");
-	ck_assert_int_eq(store_snapshot_read_meta(snappath, &meta, err, sizeof(err)),
-		-EBADMSG);
-
-	/*
-	 * A record replaced by another that checks on its own (its crc
-	 * recomputed): only the trailer's checksum over all records sees it.
-	 */
-	memcpy(b, orig, size);
-	{
-		uint32_t mlen = (uint32_t)b[40] | (uint32_t)b[41] << 8;
-		size_t off = 44 + mlen + 4;
-		uint32_t klen = b[off] | (uint32_t)b[off + 1] << 8;
-		uint32_t vlen = b[off + 4] | (uint32_t)b[off + 5] << 8;
-		uint32_t crc;
-
-		b[off + 8 + klen + vlen - 1] ^= 0x01;
-		crc = crc32c(0, b + off, 8 + klen + vlen);
-		for (int i = 0; i < 4; i++)
-			b[off + 8 + klen + vlen + i] = (uint8_t)(crc >> (8 * i));
-	}
-	spill(snappath, b, size);
-	restore_fails(s2, "trailer");
-
-	/* and the untouched file still restores */
-	spill(snappath, orig, size);
-	ck_assert_int_eq(store_snapshot_restore(s2, snappath, err, sizeof(err)), 0);
-	ck_assert_int_eq(store_get(s2, "/mine", 5, NULL, NULL, NULL), -ENOENT);
-	store_close(s2);
-	free(b);
-	free(orig);
-}
-END_TEST
-
-struct order {
-	char prev[RAFTCONF_MAX_KEY + 1];
-	int n;
+struct records {
+	int n, keys, clients;
 };
 
-/* Keys arrive strictly increasing. */
 static int
-order_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen, uint64_t rev)
+count_cb(void *arg, const struct store_record *rec)
 {
-	struct order *o = arg;
+	struct records *c = arg;
 
-	ck_assert_int_lt(strcmp(o->prev, key), 0);
-	memcpy(o->prev, key, klen + 1);
-	o->n++;
+	ck_assert(store_record_ok(rec));
+	c->n++;
+	c->keys += rec->key[0] == 'k';
+	c->clients += rec->key[0] == 'c';
+	return c->n == 100 ? 7 : 0;
+}
+
+/* Copies the records of another store, then gives what test_next_extra says. */
+struct feed {
+	struct store_record recs[16];
+	uint8_t *bufs[16];
+	int n, next;
+	struct store_record extra;
+	bool has_extra;
+};
+
+static int
+feed_cb(void *arg, const struct store_record *rec)
+{
+	struct feed *f = arg;
+	uint8_t *b = malloc(rec->klen + rec->vlen + 1);
+
+	ck_assert_int_lt(f->n, 16);
+	ck_assert_ptr_nonnull(b);
+	memcpy(b, rec->key, rec->klen);
+	memcpy(b + rec->klen, rec->val, rec->vlen);
+	f->bufs[f->n] = b;
+	f->recs[f->n++] = (struct store_record){ b, rec->klen, b + rec->klen, rec->vlen };
 	return 0;
 }
 
-START_TEST(test_many_keys_list_sorted_and_snapshot_round_trip)
+static int
+feed_next(void *arg, struct store_record *rec, char *err, size_t errlen)
 {
-	struct store *s = open_ok(dbpath), *s2;
-	char err[512] = "", *a, *b;
-	enum { N = 20000 };
+	struct feed *f = arg;
 
+	if (f->next < f->n) {
+		*rec = f->recs[f->next++];
+		return 1;
+	}
+	if (f->has_extra) {
+		f->has_extra = false;
+		*rec = f->extra;
+		return 1;
+	}
+	return 0;
+}
+
+START_TEST(test_export_gives_the_key_and_client_records_and_replace_takes_them)
+{
+	struct store *s = open_ok(dbpath), *s2 = open_ok(db2path);
+	struct records c = { 0 };
+	struct feed f = { 0 };
+	char err[512] = "", restore[320], *before, *after;
+
+	populate(s);
+	ck_assert_int_eq(store_export(s, count_cb, &c), 0);
+	ck_assert_int_eq(c.keys, 3);
+	ck_assert_int_eq(c.clients, 3);
 	ck_assert_int_eq(store_begin(s), 0);
-	for (int i = 0; i < N; i++) {
-		char key[32], val[32];
+	ck_assert_int_eq(store_export(s, count_cb, &c), -EBUSY);
+	store_cancel(s);
+	c.n = 99;	/* the callback stops the walk at 100 */
+	ck_assert_int_eq(store_export(s, count_cb, &c), 7);
+	ck_assert_int_eq(store_export(s, feed_cb, &f), 0);
 
-		/* written in an order that is not the key order */
-		snprintf(key, sizeof(key), "/many/%05d", (i * 7919) % N);
-		snprintf(val, sizeof(val), "value %d", i);
-		set(s, (uint64_t)i + 1, 0, 0, key, val, strlen(val));
-	}
-	ck_assert_int_eq(store_commit(s), 0);
-	{
-		struct order o = { .prev = "" };
+	set(s2, 1, 9, 1, "/mine", "stays", 5);
+	snprintf(restore, sizeof(restore), "%s.restore", db2path);
+	before = dump_all(s2);
+	/* a meta record, and a key given twice, are refused; s2 stays as it was */
+	f.extra = (struct store_record){ (const uint8_t *)"m:applied", 9,
+		(const uint8_t *)"0123456789abcdef", 16 };
+	f.has_extra = true;
+	ck_assert_int_eq(store_replace(s2, 7, 2, "n1,n2,n3", 8, feed_next, &f, err,
+		sizeof(err)), -EBADMSG);
+	ck_assert_int_eq(access(restore, F_OK), -1);
+	f.next = 0;
+	f.extra = f.recs[0];
+	f.has_extra = true;
+	ck_assert_int_eq(store_replace(s2, 7, 2, "n1,n2,n3", 8, feed_next, &f, err,
+		sizeof(err)), -EBADMSG);
+	ck_assert_msg(strstr(err, "repeats a key") != NULL, "%s", err);
+	after = dump_all(s2);
+	ck_assert_str_eq(before, after);
+	ck_assert_int_eq(access(restore, F_OK), -1);
+	free(before);
+	free(after);
 
-		ck_assert_int_eq(store_list(s, "/many/", 6, order_cb, &o), 0);
-		ck_assert_int_eq(o.n, N);
-	}
-	a = dump_list(s, "/many/");
-	ck_assert_int_eq(store_snapshot_write(s, snappath, N, 1, NULL, 0, err, sizeof(err)), 0);
-	s2 = open_ok(db2path);
-	ck_assert_int_eq(store_snapshot_restore(s2, snappath, err, sizeof(err)), 0);
-	b = dump_list(s2, "/many/");
-	ck_assert_str_eq(a, b);
-	ck_assert_uint_eq(store_applied(s2), N);
-	free(a);
-	free(b);
+	f.next = 0;
+	ck_assert_int_eq(store_replace(s2, 7, 2, "n1,n2,n3", 8, feed_next, &f, err,
+		sizeof(err)), 0);
+	before = dump_all(s);
+	after = dump_all(s2);
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	for (int i = 0; i < f.n; i++)
+		free(f.bufs[i]);
 	store_close(s2);
 	store_close(s);
 }
@@ -957,10 +895,8 @@ store_suite(void)
 	tcase_add_test(tc, test_a_record_the_store_cannot_have_written_makes_open_fail);
 	tcase_add_test(tc, test_a_store_left_unclean_before_a_reboot_is_refused);
 	tcase_add_test(tc, test_tdbdump_can_read_the_store);
-	tcase_add_test(tc, test_a_snapshot_restored_into_a_fresh_store_is_identical);
-	tcase_add_test(tc, test_snapshot_write_refuses_an_index_the_store_has_not_applied);
-	tcase_add_test(tc, test_truncated_corrupt_or_wrong_version_snapshots_are_rejected);
-	tcase_add_test(tc, test_many_keys_list_sorted_and_snapshot_round_trip);
+	tcase_add_test(tc, test_a_command_has_the_pinned_layout);
+	tcase_add_test(tc, test_export_gives_the_key_and_client_records_and_replace_takes_them);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1388,6 +1388,48 @@ START_TEST(test_segments_are_preallocated_and_a_sync_does_not_grow_them)
 }
 END_TEST
 
+/*
+ * The bytes of a new segment after one sync, pinned (crcs included): the
+ * header, the hard state and snapshot marker every segment starts with,
+ * then the sync mark, a hard state and an entry.
+ */
+START_TEST(test_a_new_segment_holds_exactly_the_pinned_bytes)
+{
+	static const char pinned[] =
+		"524357414c0000000200000000000000000000000100000000000000bbf4124f"
+		"19000000ba28d841020000000000000000000000000000000000000000000000"
+		"001200000059cb9ed8030000000000000000000000000000000000090000007d"
+		"2c841a805b00000000000000190000008eab9b8b020200000000000000010000"
+		"0000000000010000000000000015000000d4749a1d0101000000000000000200"
+		"00000000000001616263";
+	struct wal_hardstate hs = { 2, 1, 1 };
+	struct wal_entry e = { 1, 2, 1, 3, (uint8_t *)"abc" };
+	struct wal_recovered rec;
+	struct wal *w = open_ok(&rec);
+	char names[4][64];
+	uint8_t *b;
+	size_t size, n = strlen(pinned) / 2;
+
+	wal_recovered_free(&rec);
+	ck_assert_int_eq(wal_set_hardstate(w, &hs), 0);
+	ck_assert_int_eq(wal_append(w, &e, 1), 0);
+	ck_assert_int_eq(wal_sync(w), 0);
+	ck_assert_int_eq(list_segs(names, 4), 1);
+	ck_assert_str_eq(names[0], "0000000000000000-0000000000000001.wal");
+	b = read_file(names[0], &size);
+	ck_assert_uint_eq(size, WAL_SEGMENT_BYTES);
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		ck_assert_int_eq(sscanf(pinned + 2 * i, "%2x", &v), 1);
+		ck_assert_msg(b[i] == v, "byte %zu: 0x%02x, expected 0x%02x", i, b[i], v);
+	}
+	ck_assert_uint_eq(nonzero_end(b, n, size), n);
+	free(b);
+	wal_close(w);
+}
+END_TEST
+
 static Suite *
 wal_suite(void)
 {
@@ -1397,6 +1439,7 @@ wal_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_crc32c_gives_the_standard_check_value);
+	tcase_add_test(tc, test_a_new_segment_holds_exactly_the_pinned_bytes);
 	tcase_add_test(tc, test_entries_hard_state_and_snapshot_marker_survive_reopen);
 	tcase_add_test(tc, test_a_large_entry_survives_reopen_and_an_oversized_one_is_refused);
 	tcase_add_test(tc, test_appending_a_lower_index_replaces_the_log_from_that_index);

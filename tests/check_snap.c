@@ -1,0 +1,757 @@
+/*
+ * check_snap.c — unit tests for daemon/snap: the snapshot file (writing it
+ * from a store, checking it, restoring a store from it, refusing damaged
+ * ones, reading files of older format versions), the snapshot directory and
+ * the chunks.
+ *
+ * Every test works in its own directory under $TMPDIR (or /tmp).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sys/types.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "members.h"
+#include "snap.h"
+#include "store.h"
+
+#ifndef TEST_DATA_DIR
+#define TEST_DATA_DIR "tests/data"
+#endif
+
+static char topdir[256];
+static char dbpath[300], db2path[300], snappath[300];
+
+static void
+setup(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(topdir, sizeof(topdir), "%s/check_snap.XXXXXX", t && *t ? t : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(topdir));
+	snprintf(dbpath, sizeof(dbpath), "%s/store.tdb", topdir);
+	snprintf(db2path, sizeof(db2path), "%s/other.tdb", topdir);
+	snprintf(snappath, sizeof(snappath), "%s/snap-1", topdir);
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+teardown(void)
+{
+	nftw(topdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct store *
+open_ok(const char *path)
+{
+	struct store *s = NULL;
+	char err[512] = "";
+	int r = store_open(path, &s, err, sizeof(err));
+
+	ck_assert_msg(r == 0, "store_open: %d %s", r, err);
+	return s;
+}
+
+static struct store_result
+set(struct store *s, uint64_t index, uint64_t client, uint64_t seq, const char *key,
+	const void *val, size_t vlen)
+{
+	static uint8_t buf[STORE_CMD_SET_SIZE(RAFTCONF_MAX_KEY, 4096)];
+	struct store_result res;
+	ssize_t n;
+
+	ck_assert_uint_le(vlen, 4096);
+	n = store_cmd_encode_set(buf, sizeof(buf), client, seq, key, strlen(key), val, vlen);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(store_apply(s, index, 1, buf, (size_t)n, &res), 0);
+	return res;
+}
+
+static struct store_result
+del(struct store *s, uint64_t index, uint64_t client, uint64_t seq, const char *key)
+{
+	uint8_t buf[STORE_CMD_DEL_SIZE(RAFTCONF_MAX_KEY)];
+	struct store_result res;
+	ssize_t n;
+
+	n = store_cmd_encode_del(buf, sizeof(buf), client, seq, key, strlen(key));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(store_apply(s, index, 1, buf, (size_t)n, &res), 0);
+	return res;
+}
+
+static void
+check_value(struct store *s, const char *key, const void *want, size_t wlen, uint64_t rev)
+{
+	uint8_t *v = NULL;
+	size_t len = 0;
+	uint64_t got = 0;
+
+	ck_assert_int_eq(store_get(s, key, strlen(key), &v, &len, &got), 0);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(len, wlen);
+	ck_assert(memcmp(v, want, wlen) == 0);
+	ck_assert_uint_eq(got, rev);
+	free(v);
+}
+
+/* Everything a listing shows, as one string: "key=hex(value)@rev;..." */
+struct dump {
+	char *s;
+	size_t len, cap;
+};
+
+static void
+dump_add(struct dump *d, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(d->s + d->len, d->cap - d->len, fmt, ap);
+		va_end(ap);
+		ck_assert_int_ge(n, 0);
+		if ((size_t)n < d->cap - d->len)
+			break;
+		d->cap = (d->cap + (size_t)n) * 2;
+		d->s = realloc(d->s, d->cap);
+		ck_assert_ptr_nonnull(d->s);
+	}
+	d->len += (size_t)n;
+}
+
+static void
+dump_hex(struct dump *d, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		dump_add(d, "%02x", p[i]);
+}
+
+static int
+dump_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen, uint64_t rev)
+{
+	struct dump *d = arg;
+
+	ck_assert_uint_eq(strlen(key), klen);
+	dump_add(d, "%s=", key);
+	dump_hex(d, val, vlen);
+	dump_add(d, "@%" PRIu64 ";", rev);
+	return 0;
+}
+
+static char *
+dump_list(struct store *s, const char *prefix)
+{
+	struct dump d = { .cap = 64 };
+
+	d.s = calloc(1, d.cap);
+	ck_assert_ptr_nonnull(d.s);
+	ck_assert_int_eq(store_list(s, prefix, strlen(prefix), dump_cb, &d), 0);
+	return d.s;
+}
+
+/* The whole visible state of a store, for before/after comparisons. */
+static char *
+dump_all(struct store *s)
+{
+	struct dump d = { .cap = 64 };
+	char *keys = dump_list(s, "");
+	uint8_t *m = NULL;
+	size_t mlen = 0;
+	int r;
+
+	d.s = calloc(1, d.cap);
+	ck_assert_ptr_nonnull(d.s);
+	dump_add(&d, "applied=%" PRIu64 "/%" PRIu64 " clients=%" PRIu64 " keys=%s members=",
+		store_applied(s), store_applied_term(s), store_clients(s), keys);
+	r = store_get_members(s, &m, &mlen);
+	ck_assert(r == 0 || r == -ENOENT);
+	if (r == 0)
+		dump_hex(&d, m, mlen);
+	for (uint64_t id = 1; id <= 20; id++) {
+		struct store_client c;
+
+		if (store_get_client(s, id, &c) == 0)
+			dump_add(&d, " c%" PRIu64 "=%" PRIu64 ",%" PRIu64 ",%d,%" PRIu64, id,
+				c.last_seq, c.revision, (int)c.status, c.last_used);
+	}
+	free(m);
+	free(keys);
+	return d.s;
+}
+
+static uint8_t *
+slurp(const char *path, size_t *size)
+{
+	struct stat st;
+	uint8_t *b;
+	int fd = open(path, O_RDONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	b = malloc((size_t)st.st_size + 1);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(read(fd, b, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*size = (size_t)st.st_size;
+	return b;
+}
+
+static void
+spill(const char *path, const uint8_t *b, size_t size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, b, size), (ssize_t)size);
+	close(fd);
+}
+
+static struct raft_member
+member(uint64_t id, bool voter, const char *ctx)
+{
+	struct raft_member m;
+
+	memset(&m, 0, sizeof(m));
+	m.id = id;
+	m.voter = voter;
+	m.context_len = (uint16_t)strlen(ctx);
+	memcpy(m.context, ctx, m.context_len);
+	return m;
+}
+
+static const uint8_t binval[] = { 0, 1, 2, 0xff, 0, '\n', 0x80 };
+
+/* The membership of every snapshot here: n1 and n2 voters, n3 a learner. */
+static struct raft_member members3[3];
+
+static void
+make_members3(void)
+{
+	members3[0] = member(0x1111, true, "n1 127.0.0.1:7001");
+	members3[1] = member(0x2222, true, "n2 127.0.0.1:7002");
+	members3[2] = member(0x3333, false, "n3 127.0.0.1:7003");
+}
+
+static void
+assert_members3(const struct raft_member *m, uint32_t n)
+{
+	ck_assert_uint_eq(n, 3);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(m[i].id, members3[i].id);
+		ck_assert_int_eq(m[i].voter, members3[i].voter);
+		ck_assert_uint_eq(m[i].context_len, members3[i].context_len);
+		ck_assert(memcmp(m[i].context, members3[i].context, m[i].context_len) == 0);
+	}
+}
+
+/*
+ * A store with a bit of everything: keys, a delete, clients, members (the
+ * blob a restore stores: members3 as members.h encodes it).  The same store
+ * wrote the files tests/data/snap/format-*.snap.
+ */
+static void
+populate(struct store *s)
+{
+	uint8_t *blob;
+	size_t blen;
+
+	make_members3();
+	ck_assert_int_eq(members_encode(members3, 3, &blob, &blen), 0);
+	ck_assert_int_eq(store_begin(s), 0);
+	set(s, 1, 1, 1, "/app/a", "1", 1);
+	set(s, 2, 2, 1, "/app/b", binval, sizeof(binval));
+	set(s, 3, 0, 0, "/other/x", "x", 1);
+	set(s, 4, 1, 2, "/app/ab", "", 0);
+	del(s, 5, 3, 7, "/other/x");
+	del(s, 6, 3, 8, "/nothing");
+	ck_assert_int_eq(store_set_members(s, blob, blen), 0);
+	ck_assert_int_eq(store_set_applied(s, 7, 2), 0);
+	ck_assert_int_eq(store_commit(s), 0);
+	free(blob);
+}
+
+/*
+ * Snapshots of populate's store at 7/2 with members3: format 1, written by
+ * store_snapshot_write before the membership codec became one (members
+ * big-endian), and format 2 as snap_write writes it now.
+ */
+#define FIXTURE_V1	TEST_DATA_DIR "/snap/format-1.snap"
+#define FIXTURE_V2	TEST_DATA_DIR "/snap/format-2.snap"
+
+/* ------------------------------------------------------------ the file */
+
+START_TEST(test_a_snapshot_restored_into_a_fresh_store_is_identical)
+{
+	struct store *s = open_ok(dbpath), *s2;
+	struct snap_meta meta;
+	char err[512] = "", *a, *b;
+
+	populate(s);
+	ck_assert_int_eq(snap_write(s, snappath, 7, 2, members3, 3, err, sizeof(err)), 0);
+	ck_assert_int_eq(snap_read_meta(snappath, &meta, err, sizeof(err)), 0);
+	ck_assert_uint_eq(meta.version, SNAP_VERSION);
+	ck_assert_uint_eq(meta.index, 7);
+	ck_assert_uint_eq(meta.term, 2);
+	ck_assert_uint_eq(meta.records, 3 + 3);	/* 3 keys, 3 clients */
+	assert_members3(meta.members, meta.n_members);
+	snap_meta_free(&meta);
+	ck_assert_int_eq(snap_verify(snappath, &meta, err, sizeof(err)), 0);
+	snap_meta_free(&meta);
+
+	s2 = open_ok(db2path);
+	set(s2, 1, 9, 1, "/junk", "to be replaced", 14);
+	ck_assert_int_eq(snap_restore(s2, snappath, err, sizeof(err)), 0);
+	a = dump_all(s);
+	b = dump_all(s2);
+	ck_assert_str_eq(a, b);
+	ck_assert_ptr_nonnull(strstr(b, " c3="));	/* the dedup table came along */
+	free(b);
+
+	/* it survives a restart, and dedup still holds there */
+	store_close(s2);
+	s2 = open_ok(db2path);
+	b = dump_all(s2);
+	ck_assert_str_eq(a, b);
+	{
+		struct store_result res = set(s2, 8, 2, 1, "/app/b", "again", 5);
+
+		ck_assert(res.duplicate);
+		ck_assert_uint_eq(res.revision, 2);
+	}
+	free(a);
+	free(b);
+	store_close(s2);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_snapshot_write_refuses_an_index_the_store_has_not_applied)
+{
+	struct store *s = open_ok(dbpath);
+	char err[512] = "", tmp[320];
+
+	populate(s);
+	ck_assert_int_eq(snap_write(s, snappath, 6, 2, NULL, 0, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(snap_write(s, snappath, 7, 1, NULL, 0, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(access(snappath, F_OK), -1);
+	ck_assert_int_eq(store_begin(s), 0);
+	ck_assert_int_eq(snap_write(s, snappath, 7, 2, NULL, 0, err, sizeof(err)), -EBUSY);
+	ck_assert_int_eq(access(snappath, F_OK), -1);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", snappath);
+	ck_assert_int_eq(access(tmp, F_OK), -1);
+	store_cancel(s);
+	store_close(s);
+}
+END_TEST
+
+static void
+restore_fails(struct store *s, const char *expect)
+{
+	char err[512] = "", *before, *after, restore[320];
+	int r;
+
+	before = dump_all(s);
+	r = snap_restore(s, snappath, err, sizeof(err));
+	ck_assert_msg(r == -EBADMSG, "restore returned %d (%s)", r, err);
+	if (expect != NULL)
+		ck_assert_msg(strstr(err, expect) != NULL, "%s", err);
+	after = dump_all(s);
+	ck_assert_str_eq(before, after);
+	snprintf(restore, sizeof(restore), "%s.restore", db2path);
+	ck_assert_int_eq(access(restore, F_OK), -1);
+	free(before);
+	free(after);
+}
+
+/* Write crc32c(b[0, len)) after it, little-endian. */
+static void
+reseal(uint8_t *b, size_t len)
+{
+	uint32_t crc = crc32c(0, b, len);
+
+	for (int i = 0; i < 4; i++)
+		b[len + i] = (uint8_t)(crc >> (8 * i));
+}
+
+START_TEST(test_truncated_corrupt_or_wrong_version_snapshots_are_rejected)
+{
+	struct store *s = open_ok(dbpath), *s2;
+	struct snap_meta meta;
+	char err[512] = "";
+	uint8_t *orig, *b;
+	size_t size;
+
+	populate(s);
+	ck_assert_int_eq(snap_write(s, snappath, 7, 2, members3, 3, err, sizeof(err)), 0);
+	store_close(s);
+	orig = slurp(snappath, &size);
+	b = malloc(size + 1);
+	ck_assert_ptr_nonnull(b);
+
+	s2 = open_ok(db2path);
+	set(s2, 1, 9, 1, "/mine", "stays", 5);
+
+	for (size_t cut = 0; cut < size; cut++) {
+		spill(snappath, orig, cut);
+		restore_fails(s2, "snapshot");
+	}
+	for (size_t pos = 0; pos < size; pos++) {
+		memcpy(b, orig, size);
+		b[pos] ^= 0x10;
+		spill(snappath, b, size);
+		restore_fails(s2, NULL);
+		ck_assert_int_eq(snap_verify(snappath, &meta, err, sizeof(err)), -EBADMSG);
+	}
+	/* one byte too many */
+	memcpy(b, orig, size);
+	b[size] = 0;
+	spill(snappath, b, size + 1);
+	restore_fails(s2, "after the trailer");
+
+	/* a version this build does not read, with a valid header checksum */
+	memcpy(b, orig, size);
+	b[8] = SNAP_VERSION + 1;
+	{
+		uint32_t mlen = (uint32_t)b[40] | (uint32_t)b[41] << 8;
+		char want[32];
+
+		reseal(b, 44 + mlen);
+		spill(snappath, b, size);
+		snprintf(want, sizeof(want), "version %d", SNAP_VERSION + 1);
+		restore_fails(s2, want);
+	}
+	ck_assert_int_eq(snap_read_meta(snappath, &meta, err, sizeof(err)), -EBADMSG);
+
+	/*
+	 * A record replaced by another that checks on its own (its crc
+	 * recomputed): only the trailer's checksum over all records sees it.
+	 */
+	memcpy(b, orig, size);
+	{
+		uint32_t mlen = (uint32_t)b[40] | (uint32_t)b[41] << 8;
+		size_t off = 44 + mlen + 4;
+		uint32_t klen = b[off] | (uint32_t)b[off + 1] << 8;
+		uint32_t vlen = b[off + 4] | (uint32_t)b[off + 5] << 8;
+
+		b[off + 8 + klen + vlen - 1] ^= 0x01;
+		reseal(b + off, 8 + klen + vlen);
+	}
+	spill(snappath, b, size);
+	restore_fails(s2, "trailer");
+
+	/* and the untouched file still restores */
+	spill(snappath, orig, size);
+	ck_assert_int_eq(snap_restore(s2, snappath, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_get(s2, "/mine", 5, NULL, NULL, NULL), -ENOENT);
+	store_close(s2);
+	free(b);
+	free(orig);
+}
+END_TEST
+
+struct order {
+	char prev[RAFTCONF_MAX_KEY + 1];
+	int n;
+};
+
+/* Keys arrive strictly increasing. */
+static int
+order_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen, uint64_t rev)
+{
+	struct order *o = arg;
+
+	ck_assert_int_lt(strcmp(o->prev, key), 0);
+	memcpy(o->prev, key, klen + 1);
+	o->n++;
+	return 0;
+}
+
+START_TEST(test_many_keys_list_sorted_and_snapshot_round_trip)
+{
+	struct store *s = open_ok(dbpath), *s2;
+	char err[512] = "", *a, *b;
+	enum { N = 20000 };
+
+	ck_assert_int_eq(store_begin(s), 0);
+	for (int i = 0; i < N; i++) {
+		char key[32], val[32];
+
+		/* written in an order that is not the key order */
+		snprintf(key, sizeof(key), "/many/%05d", (i * 7919) % N);
+		snprintf(val, sizeof(val), "value %d", i);
+		set(s, (uint64_t)i + 1, 0, 0, key, val, strlen(val));
+	}
+	ck_assert_int_eq(store_commit(s), 0);
+	{
+		struct order o = { .prev = "" };
+
+		ck_assert_int_eq(store_list(s, "/many/", 6, order_cb, &o), 0);
+		ck_assert_int_eq(o.n, N);
+	}
+	a = dump_list(s, "/many/");
+	ck_assert_int_eq(snap_write(s, snappath, N, 1, NULL, 0, err, sizeof(err)), 0);
+	s2 = open_ok(db2path);
+	ck_assert_int_eq(snap_restore(s2, snappath, err, sizeof(err)), 0);
+	b = dump_list(s2, "/many/");
+	ck_assert_str_eq(a, b);
+	ck_assert_uint_eq(store_applied(s2), N);
+	free(a);
+	free(b);
+	store_close(s2);
+	store_close(s);
+}
+END_TEST
+
+/* A snapshot file written before any change of format still restores. */
+START_TEST(test_a_snapshot_file_of_format_version_1_still_restores)
+{
+	struct store *s = open_ok(dbpath), *s2 = open_ok(db2path);
+	struct snap_meta meta;
+	char err[512] = "", *a, *b;
+
+	populate(s);
+	ck_assert_int_eq(snap_verify(FIXTURE_V1, &meta, err, sizeof(err)), 0);
+	ck_assert_uint_eq(meta.version, 1);
+	ck_assert_uint_eq(meta.index, 7);
+	ck_assert_uint_eq(meta.term, 2);
+	ck_assert_uint_eq(meta.records, 6);
+	assert_members3(meta.members, meta.n_members);
+	snap_meta_free(&meta);
+	ck_assert_int_eq(snap_restore(s2, FIXTURE_V1, err, sizeof(err)), 0);
+	check_value(s2, "/app/b", binval, sizeof(binval), 2);
+	a = dump_all(s);
+	b = dump_all(s2);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	store_close(s2);
+	store_close(s);
+}
+END_TEST
+
+/* The same store written again gives the same file, byte for byte. */
+START_TEST(test_a_snapshot_file_has_the_pinned_bytes)
+{
+	struct store *s = open_ok(dbpath);
+	char err[512] = "";
+	uint8_t *want, *got, *v1;
+	size_t wlen, glen, v1len, v1head, head;
+
+	populate(s);
+	ck_assert_int_eq(snap_write(s, snappath, 7, 2, members3, 3, err, sizeof(err)), 0);
+	want = slurp(FIXTURE_V2, &wlen);
+	got = slurp(snappath, &glen);
+	ck_assert_uint_eq(glen, wlen);
+	ck_assert(memcmp(got, want, wlen) == 0);
+
+	/*
+	 * Format 2 is format 1 but for the version and the byte order of the
+	 * membership (whose length is the same): the records and the
+	 * trailer did not change.
+	 */
+	v1 = slurp(FIXTURE_V1, &v1len);
+	ck_assert_uint_eq(v1len, glen);
+	ck_assert_uint_eq(got[8], 2);
+	ck_assert_uint_eq(v1[8], 1);
+	ck_assert(memcmp(got, v1, 8) == 0);
+	ck_assert(memcmp(got + 9, v1 + 9, 44 - 9) == 0);
+	head = 44 + (got[40] | (size_t)got[41] << 8) + 4;
+	v1head = 44 + (v1[40] | (size_t)v1[41] << 8) + 4;
+	ck_assert_uint_eq(head, v1head);
+	ck_assert(memcmp(got + head, v1 + head, glen - head) == 0);
+	free(v1);
+	free(want);
+	free(got);
+	store_close(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------ the directory */
+
+static struct snapdir *
+dir_ok(void)
+{
+	struct snapdir *sd = NULL;
+	char err[256] = "";
+
+	ck_assert_msg(snap_open(topdir, &sd, err, sizeof(err)) == 0, "%s", err);
+	return sd;
+}
+
+START_TEST(test_the_newest_snapshot_that_checks_is_the_latest)
+{
+	struct snapdir *sd = dir_ok();
+	struct store *s = open_ok(dbpath);
+	struct snap_info info;
+	char err[256], p7[SNAP_PATH_MAX], p8[SNAP_PATH_MAX];
+	uint8_t *b;
+	size_t size;
+
+	ck_assert_int_eq(snap_latest(sd, &info), -ENOENT);
+	populate(s);
+	snap_path(sd, 7, p7, sizeof(p7));
+	ck_assert_int_eq(snap_write(s, p7, 7, 2, members3, 3, err, sizeof(err)), 0);
+	set(s, 8, 0, 0, "/app/c", "c", 1);
+	snap_path(sd, 8, p8, sizeof(p8));
+	ck_assert_int_eq(snap_write(s, p8, 8, 1, members3, 2, err, sizeof(err)), 0);
+
+	ck_assert_int_eq(snap_latest(sd, &info), 0);
+	ck_assert_uint_eq(info.index, 8);
+	ck_assert_uint_eq(info.term, 1);
+	ck_assert_uint_eq(info.n_members, 2);
+	ck_assert_str_eq(info.path, p8);
+	snap_info_free(&info);
+
+	/* the newest damaged: the one before it */
+	b = slurp(p8, &size);
+	spill(p8, b, size - 1);
+	free(b);
+	ck_assert_int_eq(snap_latest(sd, &info), 0);
+	ck_assert_uint_eq(info.index, 7);
+	assert_members3(info.members, info.n_members);
+	snap_info_free(&info);
+	store_close(s);
+	snap_close(sd);
+}
+END_TEST
+
+START_TEST(test_prune_keeps_the_newest_and_removes_what_writers_left)
+{
+	struct snapdir *sd = dir_ok();
+	struct store *s = open_ok(dbpath);
+	char err[256], p[SNAP_PATH_MAX], tmp[SNAP_PATH_MAX];
+
+	populate(s);
+	for (uint64_t i = 8; i <= 11; i++)
+		set(s, i, 0, 0, "/app/n", "n", 1);
+	/* a writer writes the file under its temporary name first */
+	snap_path(sd, 11, p, sizeof(p));
+	snap_tmp_path(sd, 11, tmp, sizeof(tmp));
+	ck_assert_uint_eq(strlen(tmp), strlen(p) + 4);
+	ck_assert(strncmp(tmp, p, strlen(p)) == 0);
+	snap_path(sd, 3, p, sizeof(p));
+	spill(p, (const uint8_t *)"x", 1);
+	snap_path(sd, 5, p, sizeof(p));
+	spill(p, (const uint8_t *)"x", 1);
+	snap_path(sd, 11, p, sizeof(p));
+	ck_assert_int_eq(snap_write(s, p, 11, 1, members3, 3, err, sizeof(err)), 0);
+	snap_tmp_path(sd, 12, tmp, sizeof(tmp));
+	spill(tmp, (const uint8_t *)"half", 4);
+
+	snap_prune(sd);
+	ck_assert_int_eq(access(tmp, F_OK), -1);
+	snap_path(sd, 3, p, sizeof(p));
+	ck_assert_int_eq(access(p, F_OK), -1);
+	snap_path(sd, 5, p, sizeof(p));
+	ck_assert_int_eq(access(p, F_OK), 0);
+	snap_path(sd, 11, p, sizeof(p));
+	ck_assert_int_eq(access(p, F_OK), 0);
+	store_close(s);
+	snap_close(sd);
+}
+END_TEST
+
+/* ------------------------------------------------------------ chunks */
+
+START_TEST(test_a_snapshot_sent_in_chunks_arrives_whole)
+{
+	struct snapdir *sd = dir_ok();
+	struct store *s = open_ok(dbpath), *s2;
+	char err[256], p[SNAP_PATH_MAX], got_path[SNAP_PATH_MAX], *a, *b;
+	uint8_t buf[7], *orig, *copy;
+	size_t osize, csize, got;
+	uint64_t off = 0;
+	bool last = false;
+
+	populate(s);
+	snap_path(sd, 7, p, sizeof(p));
+	ck_assert_int_eq(snap_write(s, p, 7, 2, members3, 3, err, sizeof(err)), 0);
+	orig = slurp(p, &osize);
+	ck_assert_int_eq(snap_recv_chunk(sd, 5, "x", 1), -EBADF);	/* no start seen */
+
+	while (!last) {
+		ck_assert_int_eq(snap_read_chunk(sd, 7, off, buf, sizeof(buf), &got, &last), 0);
+		ck_assert_int_eq(snap_recv_chunk(sd, off, buf, got), 0);
+		off += got;
+		ck_assert_int_eq(snap_recv_sync(sd), 0);
+	}
+	ck_assert_uint_eq(off, osize);
+	ck_assert_int_eq(snap_read_chunk(sd, 9, 0, buf, sizeof(buf), &got, &last), -ENOENT);
+	unlink(p);
+	ck_assert_int_eq(snap_recv_finish(sd, 7, got_path, sizeof(got_path)), 0);
+	ck_assert_str_eq(got_path, p);
+	copy = slurp(p, &csize);
+	ck_assert_uint_eq(csize, osize);
+	ck_assert(memcmp(copy, orig, osize) == 0);
+
+	s2 = open_ok(db2path);
+	ck_assert_int_eq(snap_restore(s2, got_path, err, sizeof(err)), 0);
+	a = dump_all(s);
+	b = dump_all(s2);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	free(orig);
+	free(copy);
+	store_close(s2);
+	store_close(s);
+	snap_close(sd);
+}
+END_TEST
+
+static Suite *
+snap_suite(void)
+{
+	Suite *s = suite_create("snap");
+	TCase *file = tcase_create("file");
+	TCase *dir = tcase_create("directory");
+
+	tcase_add_checked_fixture(file, setup, teardown);
+	tcase_set_timeout(file, 120);
+	tcase_add_test(file, test_a_snapshot_restored_into_a_fresh_store_is_identical);
+	tcase_add_test(file, test_snapshot_write_refuses_an_index_the_store_has_not_applied);
+	tcase_add_test(file, test_truncated_corrupt_or_wrong_version_snapshots_are_rejected);
+	tcase_add_test(file, test_many_keys_list_sorted_and_snapshot_round_trip);
+	tcase_add_test(file, test_a_snapshot_file_of_format_version_1_still_restores);
+	tcase_add_test(file, test_a_snapshot_file_has_the_pinned_bytes);
+	suite_add_tcase(s, file);
+
+	tcase_add_checked_fixture(dir, setup, teardown);
+	tcase_add_test(dir, test_the_newest_snapshot_that_checks_is_the_latest);
+	tcase_add_test(dir, test_prune_keeps_the_newest_and_removes_what_writers_left);
+	tcase_add_test(dir, test_a_snapshot_sent_in_chunks_arrives_whole);
+	suite_add_tcase(s, dir);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(snap_suite());
+	int failures;
+
+	srunner_run_all(sr, CK_ENV);
+	failures = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failures ? 1 : 0;
+}
