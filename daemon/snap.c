@@ -23,9 +23,9 @@
 #include "bytes.h"
 #include "crc32c.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "members.h"
-#include "wal.h"
 
 #define SNAP_MAGIC		"RCSNAP\0\0"
 #define SNAP_END_MAGIC		"RCSNEND\0"
@@ -69,24 +69,6 @@ snap_tmp_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len)
 
 	snap_path(sd, index, path, sizeof(path));
 	tmp_of(path, buf, len);
-}
-
-/* fsync the directory that holds path, so that a rename in it is durable. */
-static int
-fsync_dir_of(const char *path)
-{
-	char dir[SNAP_PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n;
-
-	if (slash == NULL)
-		return wal_fsync_dir(".");
-	n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= sizeof(dir))
-		return -ENAMETOOLONG;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	return wal_fsync_dir(dir);
 }
 
 /* ------------------------------------------------------------ writing */
@@ -220,7 +202,7 @@ snap_write(struct store *s, const char *path, uint64_t index, uint64_t term,
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r == 0)
-		r = fsync_dir_of(path);
+		r = fs_sync_parent(path);
 	if (r < 0)
 		goto io;
 	goto out;
@@ -696,7 +678,7 @@ snap_prune(struct snapdir *sd)
 	}
 	remove_leftovers(sd);
 	if (n > SNAP_KEEP)
-		wal_fsync_dir(sd->dir);
+		fs_sync_dir(sd->dir);
 	free(idx);
 }
 
@@ -784,5 +766,5 @@ snap_recv_finish(struct snapdir *sd, uint64_t index, char *path, size_t pathlen)
 	snap_path(sd, index, path, pathlen);
 	if (rename(part, path) < 0)
 		return -errno;
-	return wal_fsync_dir(sd->dir);
+	return fs_sync_dir(sd->dir);
 }

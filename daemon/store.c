@@ -25,6 +25,8 @@
 #include "store.h"
 #include "errbuf.h"
 #include "bytes.h"
+#include "fsutil.h"
+#include "tdbutil.h"
 
 #define STORE_FORMAT		1
 /* Prime; about three records per chain at 100 000 keys. */
@@ -64,67 +66,6 @@ tdb_log(struct tdb_context *tdb, enum tdb_debug_level level, const char *fmt, ..
 		buf[--n] = '\0';
 }
 
-static TDB_DATA
-tdata(const void *p, size_t len)
-{
-	TDB_DATA d = { .dptr = (unsigned char *)(uintptr_t)p, .dsize = len };
-
-	return d;
-}
-
-static TDB_DATA
-tstr(const char *s)
-{
-	return tdata(s, strlen(s));
-}
-
-static int
-tdb_errno(struct tdb_context *tdb)
-{
-	switch (tdb_error(tdb)) {
-	case TDB_SUCCESS:
-		return -EIO;
-	case TDB_ERR_CORRUPT:
-		return -EBADMSG;
-	case TDB_ERR_OOM:
-		return -ENOMEM;
-	case TDB_ERR_NOEXIST:
-		return -ENOENT;
-	case TDB_ERR_EXISTS:
-		return -EEXIST;
-	case TDB_ERR_EINVAL:
-		return -EINVAL;
-	case TDB_ERR_RDONLY:
-		return -EROFS;
-	default:
-		return -EIO;
-	}
-}
-
-static int
-fsync_parent(const char *path)
-{
-	char *dir = strdup(path), *slash;
-	int fd, r = 0;
-
-	if (dir == NULL)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		r = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return r;
-}
-
 static char *
 path_with(const char *path, const char *suffix)
 {
@@ -154,12 +95,6 @@ boot_id(char out[BOOT_ID_LEN])
 	}
 	fclose(f);
 	return ok;
-}
-
-static bool
-key_ok(const char *key, size_t klen)
-{
-	return klen > 0 && klen <= RAFTCONF_MAX_KEY && memchr(key, '\0', klen) == NULL;
 }
 
 static bool
@@ -198,7 +133,7 @@ record_ok(TDB_DATA key, TDB_DATA data)
 		return false;
 	switch (key.dptr[0]) {
 	case 'k':
-		return key_ok((const char *)key.dptr + 2, key.dsize - 2) &&
+		return store_key_ok((const char *)key.dptr + 2, key.dsize - 2) &&
 			data.dsize >= 8 && data.dsize <= 8 + (size_t)RAFTCONF_MAX_VALUE;
 	case 'c':
 		return key.dsize == CLIENT_KEY_LEN && hex16(key.dptr + 2, NULL) &&
@@ -218,84 +153,6 @@ record_ok(TDB_DATA key, TDB_DATA data)
 	default:
 		return false;
 	}
-}
-
-/* ------------------------------------------------------------ commands */
-
-static ssize_t
-cmd_encode(uint8_t *buf, size_t cap, enum store_op op, uint64_t client_id, uint64_t seq,
-	const char *key, size_t klen, const void *value, size_t vlen)
-{
-	size_t need, off;
-
-	if (!key_ok(key, klen) || vlen > RAFTCONF_MAX_VALUE)
-		return -EINVAL;
-	need = op == STORE_OP_SET ? STORE_CMD_SET_SIZE(klen, vlen) : STORE_CMD_DEL_SIZE(klen);
-	if (cap < need)
-		return -ENOSPC;
-	buf[0] = (uint8_t)op;
-	put_le64(buf + 1, client_id);
-	put_le64(buf + 9, seq);
-	put_le32(buf + 17, (uint32_t)klen);
-	memcpy(buf + STORE_CMD_HEADER, key, klen);
-	off = STORE_CMD_HEADER + klen;
-	if (op == STORE_OP_SET) {
-		put_le32(buf + off, (uint32_t)vlen);
-		if (vlen > 0)
-			memcpy(buf + off + 4, value, vlen);
-	}
-	return (ssize_t)need;
-}
-
-ssize_t
-store_cmd_encode_set(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
-	const char *key, size_t klen, const void *value, size_t vlen)
-{
-	if (vlen > 0 && value == NULL)
-		return -EINVAL;
-	return cmd_encode(buf, cap, STORE_OP_SET, client_id, seq, key, klen, value, vlen);
-}
-
-ssize_t
-store_cmd_encode_del(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
-	const char *key, size_t klen)
-{
-	return cmd_encode(buf, cap, STORE_OP_DEL, client_id, seq, key, klen, NULL, 0);
-}
-
-int
-store_cmd_decode(const void *buf, size_t len, struct store_cmd *cmd)
-{
-	struct bytes_reader r;
-	uint8_t op;
-
-	memset(cmd, 0, sizeof(*cmd));
-	br_init(&r, buf, len);
-	op = br_u8(&r);
-	if (r.err)
-		return -EBADMSG;
-	if (op != STORE_OP_SET && op != STORE_OP_DEL)
-		return -ENOTSUP;
-	cmd->op = (enum store_op)op;
-	cmd->client_id = br_le64(&r);
-	cmd->seq = br_le64(&r);
-	cmd->klen = br_le32(&r);
-	cmd->key = (const char *)br_mem(&r, cmd->klen);
-	if (r.err || !key_ok(cmd->key, cmd->klen))
-		goto bad;
-	if (cmd->op == STORE_OP_DEL) {
-		if (br_left(&r) != 0)
-			goto bad;
-		return 0;
-	}
-	cmd->vlen = br_le32(&r);
-	cmd->value = br_mem(&r, cmd->vlen);
-	if (r.err || cmd->vlen > RAFTCONF_MAX_VALUE || br_left(&r) != 0)
-		goto bad;
-	return 0;
-bad:
-	memset(cmd, 0, sizeof(*cmd));
-	return -EBADMSG;
 }
 
 /* ------------------------------------------------------------ meta and transactions */
@@ -829,7 +686,7 @@ store_clients(struct store *s)
 static int
 user_key(char *buf, const char *key, size_t klen)
 {
-	if (!key_ok(key, klen))
+	if (!store_key_ok(key, klen))
 		return -EINVAL;
 	buf[0] = 'k';
 	buf[1] = ':';
@@ -1295,7 +1152,11 @@ store_replace(struct store *s, uint64_t index, uint64_t term, const void *member
 			strerror(errno));
 		goto out;
 	}
-	fsync_parent(s->path);
+	if ((r = fs_sync_parent(s->path)) < 0) {
+		seterr(err, errlen, "store: %s: syncing its directory after the rename: %s",
+			s->path, strerror(-r));
+		goto out;
+	}
 
 	/* The old tdb is now unlinked; switch to the new one. */
 	tdb_close(s->tdb);

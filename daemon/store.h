@@ -57,6 +57,7 @@
 #include <sys/types.h>
 
 #include "limits.h"
+#include "store_cmd.h"
 
 /* Dedup table bound; past it the least recently used tenth is evicted at once. */
 #define STORE_MAX_CLIENTS		10000
@@ -64,55 +65,6 @@
 #define STORE_MAX_MEMBERS_BYTES		(1024 * 1024)
 
 struct store;
-
-/* ------------------------------------------------------------ commands */
-
-/*
- * A command is the data of a log entry.  Byte 0 is the operation and the
- * format version together: a new format gets a new op code, so an old node
- * rejects what it cannot read instead of misreading it.
- *
- *	u8 op, u64 client id, u64 seq, u32 key length, key
- *	SET only: u32 value length, value
- *
- * Client id 0 means "no dedup" (the request is applied every time).
- */
-enum store_op {
-	STORE_OP_SET = 0x01,
-	STORE_OP_DEL = 0x02,
-};
-
-#define STORE_CMD_HEADER		21
-#define STORE_CMD_SET_SIZE(klen, vlen)	(STORE_CMD_HEADER + (klen) + 4 + (vlen))
-#define STORE_CMD_DEL_SIZE(klen)	(STORE_CMD_HEADER + (klen))
-
-/* A decoded command; key and value point into the buffer given to decode. */
-struct store_cmd {
-	enum store_op op;
-	uint64_t client_id;
-	uint64_t seq;
-	const char *key;	/* klen bytes, not NUL-terminated */
-	size_t klen;
-	const uint8_t *value;	/* SET only */
-	size_t vlen;
-};
-
-/*
- * Encode into buf (cap bytes).  Returns the length, -EINVAL for a key that is
- * empty, longer than RAFTCONF_MAX_KEY or holds a NUL byte, or a value longer
- * than RAFTCONF_MAX_VALUE, or -ENOSPC when cap is too small (see the SIZE
- * macros).
- */
-ssize_t store_cmd_encode_set(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
-	const char *key, size_t klen, const void *value, size_t vlen);
-ssize_t store_cmd_encode_del(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
-	const char *key, size_t klen);
-
-/*
- * Decode untrusted bytes: every length is checked, the command must fill buf
- * exactly.  -EBADMSG when malformed, -ENOTSUP for an unknown op.
- */
-int store_cmd_decode(const void *buf, size_t len, struct store_cmd *cmd);
 
 /* ------------------------------------------------------------ open, close */
 
