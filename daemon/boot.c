@@ -3,7 +3,7 @@
  * store, reconcile them with the newest snapshot, and make the Raft core
  * from what they hold.
  *
- * Not here: replaying the WAL's files (wal.c), reading a snapshot file
+ * Not here: replaying the WAL's files (wal_replay.c), reading a snapshot file
  * (snap.c), the consensus state (raft.c).
  */
 #include <errno.h>

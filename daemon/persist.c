@@ -9,7 +9,7 @@
  * sync (group commit).  When a sync completes, the batches it covered are
  * told to the core (raft_persisted) in order and their messages sent.
  *
- * Not here: when a batch is cut (node.c), the WAL's format (wal.c).
+ * Not here: when a batch is cut (node.c), the WAL's format (wal.h, wal_record.c).
  */
 #include <errno.h>
 #include <stdlib.h>

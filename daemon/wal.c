@@ -3,8 +3,10 @@
  * markers in checksummed, append-only segment files.  This file is the API
  * (open, append, hard state, snapshot marker, compaction, close) and the
  * writer's view of the log; reading segments back at open is wal_replay.c,
- * writing and syncing them on the sync thread is wal_sync.c (the split is
- * in wal_impl.h).
+ * writing and syncing them on the sync thread is wal_sync.c, the bytes of
+ * records and the names of files are wal_record.c (the files and their
+ * layers are listed in wal_state.h).  This file is the top one: the others
+ * never call it.
  *
  * The format and the replay rules are the contract in wal.h.  This file is
  * not the in-memory Raft log (the node keeps that) and does no networking;
@@ -26,190 +28,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bytes.h"
-#include "crc32c.h"
 #include "errbuf.h"
 #include "wal.h"
-#include "wal_impl.h"
+#include "wal_file.h"
+#include "wal_record.h"
+#include "wal_replay.h"
+#include "wal_state.h"
+#include "wal_sync.h"
 
-/* ------------------------------------------------------------ helpers */
-
-static bool
-parse_hex16(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 16; i++) {
-		char c = s[i];
-		int d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else
-			return false;
-		v = v << 4 | (uint64_t)d;
-	}
-	*out = v;
-	return true;
-}
-
-/* 1: a segment name, 2: a leftover "NAME.tmp" or spare, 0: something else. */
-static int
-parse_seg_name(const char *name, uint64_t *seq, uint64_t *first)
-{
-	size_t len = strlen(name);
-	int kind;
-
-	if (strcmp(name, SPARE_NAME) == 0)
-		return 2;
-	if (len == SEG_NAME_LEN)
-		kind = 1;
-	else if (len == SEG_NAME_LEN + 4 && strcmp(name + SEG_NAME_LEN, ".tmp") == 0)
-		kind = 2;
-	else
-		return 0;
-	if (name[16] != '-' || strncmp(name + 33, ".wal", 4) != 0 ||
-		!parse_hex16(name, seq) || !parse_hex16(name + 17, first))
-		return 0;
-	return kind;
-}
-
-void
-wal_seg_name(char *buf, size_t len, uint64_t seq, uint64_t first, bool tmp)
-{
-	snprintf(buf, len, "%016" PRIx64 "-%016" PRIx64 ".wal%s", seq, first,
-		tmp ? ".tmp" : "");
-}
-
-int
-wal_pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off, uint64_t *nwrites)
-{
-	while (len > 0) {
-		ssize_t r = pwrite(fd, p, len, (off_t)off);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (nwrites != NULL)
-			(*nwrites)++;
-		p += r;
-		off += (uint64_t)r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
-/* Write zeros over [off, end) of fd. */
-int
-wal_zero_fill(int fd, uint64_t off, uint64_t end)
-{
-	static const uint8_t zeros[64 * 1024];
-	int r;
-
-	while (off < end) {
-		size_t n = end - off < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
-
-		if ((r = wal_pwrite_all(fd, zeros, n, off, NULL)) < 0)
-			return r;
-		off += n;
-	}
-	return 0;
-}
-
-int
-wal_fsync_dir(const char *path)
-{
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-/* Grow *buf (element size sz) so it holds at least need elements. */
-int
-wal_grow(void **buf, size_t *cap, size_t need, size_t sz)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap : 16;
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2 / sz)
-			return -ENOMEM;
-		ncap *= 2;
-	}
-	p = realloc(*buf, ncap * sz);
-	if (p == NULL)
-		return -ENOMEM;
-	*buf = p;
-	*cap = ncap;
-	return 0;
-}
-
-/* ------------------------------------------------------------ records */
-
-static size_t
-rec_put(uint8_t *p, uint8_t type, const uint8_t *payload, size_t plen)
-{
-	p[REC_HDR] = type;
-	memcpy(p + REC_HDR + 1, payload, plen);
-	put_le32(p, (uint32_t)(plen + 1));
-	put_le32(p + 4, crc32c(0, p + REC_HDR, plen + 1));
-	return REC_HDR + 1 + plen;
-}
-
-size_t
-wal_rec_hardstate(uint8_t *p, const struct wal_hardstate *hs)
-{
-	uint8_t pl[HARDSTATE_BYTES];
-
-	put_le64(pl, hs->term);
-	put_le64(pl + 8, hs->vote);
-	put_le64(pl + 16, hs->commit);
-	return rec_put(p, REC_HARDSTATE, pl, sizeof(pl));
-}
-
-size_t
-wal_rec_snapshot(uint8_t *p, uint64_t index, uint64_t term, uint8_t flags)
-{
-	uint8_t pl[SNAPSHOT_BYTES];
-
-	put_le64(pl, index);
-	put_le64(pl + 8, term);
-	pl[16] = flags;
-	return rec_put(p, REC_SNAPSHOT, pl, sizeof(pl));
-}
-
-/* The mark that starts the bytes of one sync, at offset off of its segment. */
-void
-wal_rec_sync_mark(uint8_t *p, uint64_t off)
-{
-	uint8_t pl[8];
-
-	put_le64(pl, off);
-	rec_put(p, REC_SYNC, pl, sizeof(pl));
-}
+/* The write buffer goes to the kernel once it holds this much. */
+#define FLUSH_BYTES		(1024 * 1024)
 
 /* ------------------------------------------------------------ writer state */
-
-int
-wal_fail(struct wal *w, int r)
-{
-	if (w->failed == 0)
-		w->failed = r;
-	return r;
-}
 
 static uint64_t
 term_at(const struct wal *w, uint64_t index)
@@ -252,17 +82,6 @@ reserve_buf(struct wal *w, size_t more)
 	if (more > SIZE_MAX - w->buflen)
 		return -ENOMEM;
 	return wal_grow((void **)&w->buf, &w->bufcap, w->buflen + more, 1);
-}
-
-/* The I/O counters into stats; only while the I/O state is the loop's. */
-void
-wal_stats_merge(struct wal *w)
-{
-	w->stats.writes = w->io.writes;
-	w->stats.bytes = w->io.bytes;
-	w->stats.syncs = w->io.syncs;
-	w->stats.segments_created = w->io.segments_created;
-	w->stats.segments = w->io.segments;
 }
 
 /* ------------------------------------------------------------ open */
@@ -320,11 +139,11 @@ list_segments(struct wal *w, size_t *ntmp, char *err, size_t errlen)
 	rewinddir(d);
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		uint64_t seq, first;
-		int kind = parse_seg_name(de->d_name, &seq, &first);
+		enum wal_name_kind kind = wal_seg_name_parse(de->d_name, &seq, &first);
 
-		if (kind == 2)
+		if (kind == WAL_NAME_LEFTOVER)
 			(*ntmp)++;
-		if (kind != 1)
+		if (kind != WAL_NAME_SEGMENT)
 			continue;
 		r = wal_grow((void **)&w->segs, &w->segcap, w->nsegs + 1, sizeof(*w->segs));
 		if (r < 0)
@@ -381,7 +200,7 @@ remove_tmp_files(struct wal *w)
 	while ((de = readdir(d)) != NULL) {
 		uint64_t seq, first;
 
-		if (parse_seg_name(de->d_name, &seq, &first) == 2)
+		if (wal_seg_name_parse(de->d_name, &seq, &first) == WAL_NAME_LEFTOVER)
 			unlinkat(w->dirfd, de->d_name, 0);
 	}
 	closedir(d);
@@ -587,20 +406,8 @@ wal_append(struct wal *w, const struct wal_entry *entries, size_t n)
 		return r;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct wal_entry *e = &entries[i];
-		uint8_t *p = w->buf + w->buflen;
-		size_t len = 1 + ENTRY_FIXED + e->len;
-
-		put_le32(p, (uint32_t)len);
-		p[REC_HDR] = REC_ENTRY;
-		put_le64(p + REC_HDR + 1, e->index);
-		put_le64(p + REC_HDR + 9, e->term);
-		p[REC_HDR + 17] = e->type;
-		if (e->len > 0)
-			memcpy(p + WAL_ENTRY_OVERHEAD, e->data, e->len);
-		put_le32(p + 4, crc32c(0, p + REC_HDR, len));
-		w->buflen += REC_HDR + len;
-		runs_append(w, e->index, e->term);
+		w->buflen += wal_rec_entry(w->buf + w->buflen, &entries[i]);
+		runs_append(w, entries[i].index, entries[i].term);
 	}
 	if (w->last_index > w->buf_max)
 		w->buf_max = w->last_index;

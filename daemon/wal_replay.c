@@ -5,8 +5,9 @@
  * else (the rules are in wal.h, "Replay").
  *
  * Not here: listing the segments and acting on what replay found (cutting
- * the torn tail off, starting the writer: wal.c), and any write to the
- * disk: replay only reads.
+ * the torn tail off, starting the writer: wal.c), whether a record is whole
+ * (wal_record.c), and any write to the disk: replay only reads.  This file
+ * calls only wal_record.c and wal_file.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,44 +21,11 @@
 #include "bytes.h"
 #include "crc32c.h"
 #include "errbuf.h"
-#include "wal_impl.h"
-
-/* ------------------------------------------------------------ records */
-
-/*
- * Does a record that checks start at off?  Returns NULL and its total size
- * in *total if so, otherwise what is wrong with it.
- */
-static const char *
-rec_check(const uint8_t *b, size_t size, size_t off, size_t *total)
-{
-	uint32_t len, crc;
-
-	if (size - off < REC_HDR)
-		return "record header cut short";
-	len = get_le32(b + off);
-	crc = get_le32(b + off + 4);
-	if (len == 0 && crc == 0)
-		return "zero bytes";
-	if (len == 0 || len > WAL_MAX_RECORD)
-		return "impossible record length";
-	if (len > size - off - REC_HDR)
-		return "record cut short";
-	if (crc32c(0, b + off + REC_HDR, len) != crc)
-		return "checksum mismatch";
-	*total = REC_HDR + (size_t)len;
-	return NULL;
-}
-
-/* Is there a valid sync mark at off (one that names off as its place)? */
-static bool
-is_sync_mark(const uint8_t *b, size_t size, size_t off)
-{
-	size_t total;
-
-	return rec_check(b, size, off, &total) == NULL && total == SYNC_MARK_BYTES &&
-		b[off + REC_HDR] == REC_SYNC && get_le64(b + off + REC_HDR + 1) == off;
-}
+#include "wal.h"
+#include "wal_file.h"
+#include "wal_record.h"
+#include "wal_replay.h"
+#include "wal_state.h"
 
 /* ------------------------------------------------------------ the log as read back */
 
@@ -353,9 +321,9 @@ wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 				break;
 			why = "bytes of an unfinished write after the last record";
 		} else {
-			why = rec_check(b, size, off, &total);
+			why = wal_rec_check(b, size, off, &total);
 			if (why == NULL && se->version >= 2 && b[off + REC_HDR] == REC_SYNC &&
-				!is_sync_mark(b, size, off))
+				!wal_rec_is_sync_mark(b, size, off))
 				why = "a sync mark out of place";
 			if (why == NULL) {
 				ret = replay_record(r, seg, name, off, b + off + REC_HDR,
@@ -380,7 +348,7 @@ wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 			 * acknowledged data gone bad and truncating would lose it.
 			 */
 			for (p = off + 1; p + REC_HDR < size; p++) {
-				if (rec_check(b, size, p, &total) == NULL) {
+				if (wal_rec_check(b, size, p, &total) == NULL) {
 					seterr(err, errlen, "wal: %s/%s: offset %zu: %s, but a"
 						" valid record follows at offset %zu; refusing to"
 						" start (this is damage, not a torn write)", r->dir,
@@ -399,7 +367,7 @@ wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 			 * damage is in data a completed sync made durable.
 			 */
 			for (p = off + 1; p + SYNC_MARK_BYTES <= size; p++) {
-				if (is_sync_mark(b, size, p)) {
+				if (wal_rec_is_sync_mark(b, size, p)) {
 					seterr(err, errlen, "wal: %s/%s: offset %zu: %s, but a"
 						" later sync's mark follows at offset %zu; refusing"
 						" to start (this is damage, not a torn write)",

@@ -2,10 +2,11 @@
  * wal_sync.c — writing a wal's segments: the sync thread and the one job
  * the loop may hand it (write, fdatasync, rotate), the spare segment made
  * ahead of need, and creating and rotating segments.  Who owns which part
- * of struct wal while a job is out is said at struct wal (wal_impl.h).
+ * of struct wal while a job is out is said at struct wal (wal_state.h).
  *
  * Not here: what is appended and checked (wal.c builds the buffer a job
- * writes) and reading segments back (wal_replay.c).
+ * writes), the bytes of a record (wal_record.c) and reading segments back
+ * (wal_replay.c).  This file calls only wal_record.c and wal_file.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,13 +21,17 @@
 
 #include "bytes.h"
 #include "crc32c.h"
-#include "wal_impl.h"
+#include "wal.h"
+#include "wal_file.h"
+#include "wal_record.h"
+#include "wal_state.h"
+#include "wal_sync.h"
 
 /* ------------------------------------------------------------ writing segments */
 
 /*
  * Write len bytes of records at the end of the current segment, after a
- * sync mark (see wal_replay_segment): one pwritev(2).
+ * sync mark (see wal.h, "Replay"): one pwritev(2).
  */
 static int
 write_marked(struct wal *w, const uint8_t *p, size_t len)

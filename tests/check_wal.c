@@ -258,7 +258,7 @@ nonzero_end(const uint8_t *b, size_t from, size_t to)
 	return to;
 }
 
-/* The record that starts the bytes of every sync (wal.c). */
+/* The record that starts the bytes of every sync (wal_record.c). */
 #define SYNC_MARK_TYPE	128
 
 /*
