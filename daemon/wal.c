@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "fsutil.h"
 #include "wal.h"
 #include "wal_file.h"
 #include "wal_record.h"
@@ -113,7 +114,7 @@ ensure_dir(const char *dir)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	r = wal_fsync_dir(parent);
+	r = fs_sync_dir(parent);
 	free(parent);
 	return r;
 }

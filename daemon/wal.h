@@ -264,10 +264,4 @@ void wal_set_segment_bytes(struct wal *w, uint64_t bytes);
 
 const struct wal_stats *wal_stats(const struct wal *w);
 
-/*
- * fsync(2) the directory at path, so that a file created, renamed or
- * unlinked in it survives a crash.  For the snapshot code too.
- */
-int wal_fsync_dir(const char *path);
-
 #endif

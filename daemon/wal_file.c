@@ -51,20 +51,6 @@ wal_zero_fill(int fd, uint64_t off, uint64_t end)
 }
 
 int
-wal_fsync_dir(const char *path)
-{
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-int
 wal_grow(void **buf, size_t *cap, size_t need, size_t sz)
 {
 	size_t ncap;

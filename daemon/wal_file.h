@@ -1,8 +1,7 @@
 /*
  * wal_file.h — the small helpers the wal's files share below the format:
  * writing a whole buffer at an offset, writing zeros, and growing an
- * array.  wal_file.c also holds wal_fsync_dir, declared in wal.h because
- * the snapshot code uses it too.
+ * array.  (Syncing a directory is fsutil.c's, for every module.)
  *
  * Not a contract for anyone outside daemon/wal*.c.  All of them block on
  * the file they are given, if any; none keeps state.
