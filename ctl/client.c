@@ -21,19 +21,19 @@
 #include "errbuf.h"
 
 /* Pauses between retries: the first, then doubling up to the last. */
-#define CLIENT_RETRY_FIRST_MS	20
-#define CLIENT_RETRY_MAX_MS	500
+#define CLIENT_RETRY_FIRST_MS 20
+#define CLIENT_RETRY_MAX_MS   500
 
 struct client {
-	const char	*socket;
-	double		 timeout;	/* seconds, for messages */
-	double		 deadline;	/* monotonic seconds */
-	int		 fd;
-	uint64_t	 id;		/* client id of writes */
-	uint64_t	 next_id;	/* of requests */
+	const char *socket;
+	double timeout;	 /* seconds, for messages */
+	double deadline; /* monotonic seconds */
+	int fd;
+	uint64_t id;	  /* client id of writes */
+	uint64_t next_id; /* of requests */
 	struct proto_buf out;
-	uint8_t		*in;		/* the frame being read */
-	size_t		 inlen, incap;
+	uint8_t *in; /* the frame being read */
+	size_t inlen, incap;
 };
 
 static double
@@ -131,9 +131,10 @@ connect_socket(struct client *c, char *err, size_t errlen)
 			return 0;
 		e = e ? e : ETIMEDOUT;
 	}
-	seterr(err, errlen, "cannot connect to raftconfd at %s: %s%s", c->socket,
-	    strerror(e), e == ENOENT || e == ECONNREFUSED ?
-	    " (is raftconfd running? -s or $RAFTCONF_SOCKET choose another socket)" : "");
+	seterr(err, errlen, "cannot connect to raftconfd at %s: %s%s", c->socket, strerror(e),
+	    e == ENOENT || e == ECONNREFUSED
+		? " (is raftconfd running? -s or $RAFTCONF_SOCKET choose another socket)"
+		: "");
 	disconnect(c);
 	return -ECONNREFUSED;
 }
@@ -174,8 +175,8 @@ client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen)
 			if (rc == 0)
 				break;
 			if (rc != -EAGAIN) {
-				seterr(err, errlen, "the daemon sent a bad frame (length %zu)",
-				    flen);
+				seterr(
+				    err, errlen, "the daemon sent a bad frame (length %zu)", flen);
 				return rc;
 			}
 			need = flen;
@@ -211,8 +212,7 @@ client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen)
 
 /* Send m once and wait for the answer with its id. */
 static int
-roundtrip(struct client *c, struct proto_msg *m, struct proto_msg *resp, char *err,
-	  size_t errlen)
+roundtrip(struct client *c, struct proto_msg *m, struct proto_msg *resp, char *err, size_t errlen)
 {
 	int rc;
 
@@ -254,8 +254,8 @@ final(int rc)
 }
 
 int
-client_request(struct client *c, struct proto_msg *m, struct proto_msg *resp, bool retry,
-	       char *err, size_t errlen)
+client_request(struct client *c, struct proto_msg *m, struct proto_msg *resp, bool retry, char *err,
+    size_t errlen)
 {
 	unsigned pause_ms = CLIENT_RETRY_FIRST_MS;
 	int rc;
@@ -268,7 +268,6 @@ client_request(struct client *c, struct proto_msg *m, struct proto_msg *resp, bo
 		if (!retry || ms_left(c) <= (int)pause_ms || final(rc))
 			return rc;
 		poll(NULL, 0, pause_ms);
-		pause_ms = pause_ms * 2 > CLIENT_RETRY_MAX_MS ? CLIENT_RETRY_MAX_MS :
-		    pause_ms * 2;
+		pause_ms = pause_ms * 2 > CLIENT_RETRY_MAX_MS ? CLIENT_RETRY_MAX_MS : pause_ms * 2;
 	}
 }

@@ -27,9 +27,9 @@ struct client;
  * A client of the daemon at socket (a path, kept, not copied), whose calls
  * give up timeout seconds from now.  0, or -ENOMEM.
  */
-int	client_new(const char *socket, double timeout, struct client **out);
+int client_new(const char *socket, double timeout, struct client **out);
 /* Close the connection and free c (NULL is fine). */
-void	client_free(struct client *c);
+void client_free(struct client *c);
 
 /*
  * Random, chosen by client_new(): the client id of SET and DEL requests,
@@ -52,16 +52,16 @@ uint64_t client_id(const struct client *c);
  * there is no answer (err may be left empty when there is nothing to add
  * to the errno, as for -ENOMEM).
  */
-int	client_request(struct client *c, struct proto_msg *m, struct proto_msg *resp,
-	    bool retry, char *err, size_t errlen);
+int client_request(struct client *c, struct proto_msg *m, struct proto_msg *resp, bool retry,
+    char *err, size_t errlen);
 
 /*
  * Read the next frame on the connection (a watch's events), into *m, valid
  * until the next call on c.  0, or a negative errno with err filled.
  */
-int	client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen);
+int client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen);
 
 /* From now on, calls on c wait as long as it takes. */
-void	client_no_deadline(struct client *c);
+void client_no_deadline(struct client *c);
 
 #endif

@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 /* Keys wider than this do not widen the list's key column. */
-#define TEXT_MAX_KEY_COLUMN	40
+#define TEXT_MAX_KEY_COLUMN 40
 
-static int key_column;			/* of the list being printed */
-static int name_column;			/* of the status being printed */
+static int key_column;	/* of the list being printed */
+static int name_column; /* of the status being printed */
 
 /* A value on one line for humans: control bytes escaped. */
 static void
@@ -53,8 +53,7 @@ text_written(uint64_t revision)
 static void
 text_list_begin(size_t longest_key, bool truncated)
 {
-	key_column = longest_key > TEXT_MAX_KEY_COLUMN ? TEXT_MAX_KEY_COLUMN :
-	    (int)longest_key;
+	key_column = longest_key > TEXT_MAX_KEY_COLUMN ? TEXT_MAX_KEY_COLUMN : (int)longest_key;
 }
 
 static void
@@ -69,7 +68,8 @@ static void
 text_list_end(bool truncated)
 {
 	if (truncated)
-		fprintf(stderr, "raftconfctl: the listing was cut at the reply size limit; "
+		fprintf(stderr,
+		    "raftconfctl: the listing was cut at the reply size limit; "
 		    "list a longer prefix\n");
 }
 
@@ -82,8 +82,8 @@ text_status_begin(size_t longest_name)
 static void
 text_status_pair(const struct proto_pair *p)
 {
-	printf("%.*s:%*s %.*s\n", (int)p->name.len, p->name.ptr,
-	    name_column - (int)p->name.len, "", (int)p->value.len, p->value.ptr);
+	printf("%.*s:%*s %.*s\n", (int)p->name.len, p->name.ptr, name_column - (int)p->name.len, "",
+	    (int)p->value.len, p->value.ptr);
 }
 
 static void
@@ -94,8 +94,8 @@ text_status_end(void)
 static void
 text_members_begin(void)
 {
-	printf("%-20s %-24s %-8s %-6s %10s %12s  %s\n", "ID", "ADDRESS", "ROLE", "LEADER",
-	    "MATCH", "LAST-CONTACT", "HEALTH");
+	printf("%-20s %-24s %-8s %-6s %10s %12s  %s\n", "ID", "ADDRESS", "ROLE", "LEADER", "MATCH",
+	    "LAST-CONTACT", "HEALTH");
 }
 
 static void
@@ -107,8 +107,8 @@ text_member(const struct proto_member *m)
 		snprintf(contact, sizeof(contact), "-");
 	else
 		snprintf(contact, sizeof(contact), "%" PRIu64 "ms", m->last_contact_ms);
-	printf("%-20.*s %-24.*s %-8s %-6s %10" PRIu64 " %12s  %s%s\n",
-	    (int)m->node_id.len, m->node_id.ptr, (int)m->address.len, m->address.ptr,
+	printf("%-20.*s %-24.*s %-8s %-6s %10" PRIu64 " %12s  %s%s\n", (int)m->node_id.len,
+	    m->node_id.ptr, (int)m->address.len, m->address.ptr,
 	    (m->flags & PROTO_M_VOTER) ? "voter" : "learner",
 	    (m->flags & PROTO_M_LEADER) ? "*" : "", m->match_index, contact,
 	    proto_health_name(m->health), (m->flags & PROTO_M_SELF) ? " (this node)" : "");

@@ -24,33 +24,33 @@
 
 struct output {
 	/* get: the value of key, exactly as stored. */
-	void	(*value)(struct proto_str key, uint64_t revision, struct proto_str value);
+	void (*value)(struct proto_str key, uint64_t revision, struct proto_str value);
 	/* set, del: the revision of the write. */
-	void	(*written)(uint64_t revision);
+	void (*written)(uint64_t revision);
 
 	/* list: longest_key is the length of the longest key listed. */
-	void	(*list_begin)(size_t longest_key, bool truncated);
-	void	(*list_entry)(const struct proto_entry *e);
-	void	(*list_end)(bool truncated);
+	void (*list_begin)(size_t longest_key, bool truncated);
+	void (*list_entry)(const struct proto_entry *e);
+	void (*list_end)(bool truncated);
 
 	/* status: longest_name is the length of the longest name. */
-	void	(*status_begin)(size_t longest_name);
-	void	(*status_pair)(const struct proto_pair *p);
-	void	(*status_end)(void);
+	void (*status_begin)(size_t longest_name);
+	void (*status_pair)(const struct proto_pair *p);
+	void (*status_end)(void);
 
-	void	(*members_begin)(void);
-	void	(*member)(const struct proto_member *m);
-	void	(*members_end)(void);
+	void (*members_begin)(void);
+	void (*member)(const struct proto_member *m);
+	void (*members_end)(void);
 
 	/* watch: one change (PROTO_EV_PUT with its value, or PROTO_EV_DEL). */
-	void	(*event)(uint8_t kind, struct proto_str key, uint64_t revision,
-		    struct proto_str value);
+	void (*event)(
+	    uint8_t kind, struct proto_str key, uint64_t revision, struct proto_str value);
 
 	/* join, remove, snapshot, transfer: done, for people, and the index. */
-	void	(*done)(const char *done, uint64_t index);
+	void (*done)(const char *done, uint64_t index);
 };
 
-extern const struct output output_text;		/* output.c */
-extern const struct output output_json;		/* output_json.c */
+extern const struct output output_text; /* output.c */
+extern const struct output output_json; /* output_json.c */
 
 #endif

@@ -16,7 +16,7 @@
 
 #include "json.h"
 
-static bool first;			/* no item of the list printed yet */
+static bool first; /* no item of the list printed yet */
 
 /* Everything goes to standard output, through stdio like the rest. */
 static void
@@ -130,7 +130,8 @@ json_member(const struct proto_member *m)
 	printf(",\"address\":");
 	string(m->address);
 	printf(",\"role\":\"%s\",\"leader\":%s,\"self\":%s,\"match\":%" PRIu64
-	    ",\"last_contact_ms\":", (m->flags & PROTO_M_VOTER) ? "voter" : "learner",
+	       ",\"last_contact_ms\":",
+	    (m->flags & PROTO_M_VOTER) ? "voter" : "learner",
 	    (m->flags & PROTO_M_LEADER) ? "true" : "false",
 	    (m->flags & PROTO_M_SELF) ? "true" : "false", m->match_index);
 	if (m->last_contact_ms == PROTO_NEVER)

@@ -36,14 +36,14 @@ enum {
 };
 
 /* The options a command may take after its name. */
-#define OPT_STALE	0x01	/* --stale: read this node's copy */
-#define OPT_LEARNER	0x02	/* --learner: stay a non-voting learner */
-#define OPT_EXEC	0x04	/* --exec CMD: run CMD on each change */
+#define OPT_STALE   0x01 /* --stale: read this node's copy */
+#define OPT_LEARNER 0x02 /* --learner: stay a non-voting learner */
+#define OPT_EXEC    0x04 /* --exec CMD: run CMD on each change */
 
 static const struct cmd_option {
-	const char	*name;
-	unsigned	 bit;
-	bool		 takes_arg;
+	const char *name;
+	unsigned bit;
+	bool takes_arg;
 } cmd_options[] = {
 	{ "--stale", OPT_STALE, false },
 	{ "--learner", OPT_LEARNER, false },
@@ -51,28 +51,28 @@ static const struct cmd_option {
 };
 
 /* No command takes more arguments than this. */
-#define CMD_MAX_ARGS	2
+#define CMD_MAX_ARGS 2
 
 /* A command line after the command's name, parsed. */
 struct invocation {
-	char		*args[CMD_MAX_ARGS];
-	int		 nargs;
-	unsigned	 opts;		/* OPT_* given */
-	const char	*exec;		/* with OPT_EXEC */
+	char *args[CMD_MAX_ARGS];
+	int nargs;
+	unsigned opts;	  /* OPT_* given */
+	const char *exec; /* with OPT_EXEC */
 };
 
 struct ctl {
-	struct client		*client;
-	const struct output	*out;
+	struct client *client;
+	const struct output *out;
 };
 
 struct command {
-	const char	*name;
-	const char	*args;		/* for --help */
-	unsigned	 opts;		/* OPT_* allowed */
-	int		 min_args, max_args;
-	const char	*help;
-	int		(*run)(struct ctl *, const struct invocation *);
+	const char *name;
+	const char *args; /* for --help */
+	unsigned opts;	  /* OPT_* allowed */
+	int min_args, max_args;
+	const char *help;
+	int (*run)(struct ctl *, const struct invocation *);
 };
 
 static int cmd_get(struct ctl *, const struct invocation *);
@@ -90,29 +90,22 @@ static int cmd_transfer(struct ctl *, const struct invocation *);
 static const struct command commands[] = {
 	{ "get", "KEY [--stale]", OPT_STALE, 1, 1,
 	    "print the value of KEY (linearizable unless --stale)", cmd_get },
-	{ "set", "KEY VALUE|-", 0, 2, 2,
-	    "set KEY; '-' reads the value from stdin", cmd_set },
-	{ "del", "KEY", 0, 1, 1,
-	    "delete KEY", cmd_del },
-	{ "list", "[PREFIX]", OPT_STALE, 0, 1,
-	    "list keys under PREFIX", cmd_list },
+	{ "set", "KEY VALUE|-", 0, 2, 2, "set KEY; '-' reads the value from stdin", cmd_set },
+	{ "del", "KEY", 0, 1, 1, "delete KEY", cmd_del },
+	{ "list", "[PREFIX]", OPT_STALE, 0, 1, "list keys under PREFIX", cmd_list },
 	{ "watch", "[PREFIX] [--exec CMD]", OPT_EXEC, 0, 1,
 	    "print (or run CMD on) changes under PREFIX", cmd_watch },
-	{ "status", "", 0, 0, 0,
-	    "this node: id, role, term, leader, commit, applied", cmd_status },
-	{ "members", "", 0, 0, 0,
-	    "every member: id, address, voter|learner, health", cmd_members },
+	{ "status", "", 0, 0, 0, "this node: id, role, term, leader, commit, applied", cmd_status },
+	{ "members", "", 0, 0, 0, "every member: id, address, voter|learner, health", cmd_members },
 	{ "join", "[--learner] ADDRESS", OPT_LEARNER, 1, 1,
 	    "join this spare node to the cluster at ADDRESS", cmd_join },
-	{ "remove", "ID", 0, 1, 1,
-	    "remove member ID from the cluster", cmd_remove },
-	{ "snapshot", "", 0, 0, 0,
-	    "take a snapshot now", cmd_snapshot },
-	{ "transfer", "[ID]", 0, 0, 1,
-	    "hand leadership to ID (or the most up to date)", cmd_transfer },
+	{ "remove", "ID", 0, 1, 1, "remove member ID from the cluster", cmd_remove },
+	{ "snapshot", "", 0, 0, 0, "take a snapshot now", cmd_snapshot },
+	{ "transfer", "[ID]", 0, 0, 1, "hand leadership to ID (or the most up to date)",
+	    cmd_transfer },
 };
 
-#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void
 usage(FILE *f)
@@ -235,8 +228,8 @@ unexpected(const struct proto_msg *r)
 {
 	if (r->type == PROTO_T_ERROR)
 		return report_error(r);
-	fprintf(stderr, "raftconfctl: unexpected %s answer from raftconfd\n",
-	    proto_type_name(r->type));
+	fprintf(
+	    stderr, "raftconfctl: unexpected %s answer from raftconfd\n", proto_type_name(r->type));
 	return EXIT_FAILED;
 }
 
@@ -337,8 +330,10 @@ cmd_set(struct ctl *ctl, const struct invocation *in)
 		if ((rc = read_stdin(&buf, &len)) < 0) {
 			free(buf);
 			if (rc == -E2BIG)
-				fprintf(stderr, "raftconfctl: value on stdin is larger than the "
-				    "limit of %d bytes\n", RAFTCONF_MAX_VALUE);
+				fprintf(stderr,
+				    "raftconfctl: value on stdin is larger than the "
+				    "limit of %d bytes\n",
+				    RAFTCONF_MAX_VALUE);
 			else
 				fprintf(stderr, "raftconfctl: reading stdin: %s\n", strerror(-rc));
 			return EXIT_FAILED;
@@ -346,8 +341,10 @@ cmd_set(struct ctl *ctl, const struct invocation *in)
 	} else {
 		len = strlen(in->args[1]);
 		if (len > RAFTCONF_MAX_VALUE) {
-			fprintf(stderr, "raftconfctl: value of %zu bytes is larger than the "
-			    "limit of %d bytes\n", len, RAFTCONF_MAX_VALUE);
+			fprintf(stderr,
+			    "raftconfctl: value of %zu bytes is larger than the "
+			    "limit of %d bytes\n",
+			    len, RAFTCONF_MAX_VALUE);
 			return EXIT_FAILED;
 		}
 	}
@@ -547,7 +544,7 @@ cmd_watch(struct ctl *ctl, const struct invocation *in)
 		return unexpected(&r);
 	fprintf(stderr, "raftconfctl: watching '%s' from revision %" PRIu64 "\n", prefix,
 	    r.ok.revision);
-	client_no_deadline(ctl->client);	/* events come when they come */
+	client_no_deadline(ctl->client); /* events come when they come */
 	for (;;) {
 		if (client_next(ctl->client, &r, err, sizeof(err)) < 0) {
 			fprintf(stderr, "raftconfctl: watch ended: %s\n", err);
@@ -560,8 +557,7 @@ cmd_watch(struct ctl *ctl, const struct invocation *in)
 		if (in->exec)
 			run_exec(in->exec, &r);
 		else
-			ctl->out->event(r.event.kind, r.event.key, r.event.revision,
-			    r.event.value);
+			ctl->out->event(r.event.kind, r.event.key, r.event.revision, r.event.value);
 		fflush(stdout);
 	}
 }
@@ -606,7 +602,8 @@ main(int argc, char **argv)
 			timeout = strtod(optarg, &end);
 			if (errno || *end || end == optarg || !(timeout > 0) || timeout > 86400)
 				return usage_error("--timeout '%s': expected seconds, "
-				    "0 < s <= 86400", optarg);
+						   "0 < s <= 86400",
+				    optarg);
 			break;
 		case 'V':
 			printf("raftconfctl %s\n", PACKAGE_VERSION);
@@ -615,8 +612,8 @@ main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_DONE;
 		default:
-			return usage_error("unknown option or missing argument: '%s'",
-			    argv[optind - 1]);
+			return usage_error(
+			    "unknown option or missing argument: '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

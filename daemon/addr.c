@@ -34,7 +34,7 @@ valid_hostname(const char *h, size_t n)
 			continue;
 		}
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-'))
+			(ch >= '0' && ch <= '9') || ch == '-'))
 			return false;
 		if (label == 0 && ch == '-')
 			return false;
@@ -45,8 +45,7 @@ valid_hostname(const char *h, size_t n)
 }
 
 int
-addr_parse(const char *s, char *host, size_t hostlen, uint16_t *port, char *err,
-	   size_t errlen)
+addr_parse(const char *s, char *host, size_t hostlen, uint16_t *port, char *err, size_t errlen)
 {
 	char shown[ERRBUF_QUOTE_SIZE], tmp[RAFTCONF_MAX_ADDRESS + 1];
 	const char *h, *ps, *close, *colon;
@@ -62,8 +61,8 @@ addr_parse(const char *s, char *host, size_t hostlen, uint16_t *port, char *err,
 		return -EINVAL;
 	}
 	if (n > RAFTCONF_MAX_ADDRESS) {
-		seterr(err, errlen, "address is %zu bytes long (at most %d)", n,
-		    RAFTCONF_MAX_ADDRESS);
+		seterr(
+		    err, errlen, "address is %zu bytes long (at most %d)", n, RAFTCONF_MAX_ADDRESS);
 		return -EINVAL;
 	}
 	if (s[0] == '[') {
@@ -115,7 +114,8 @@ addr_parse(const char *s, char *host, size_t hostlen, uint16_t *port, char *err,
 			return -EINVAL;
 		}
 		if (!dotted && !valid_hostname(h, hl)) {
-			seterr(err, errlen, "\"%s\" is not a valid host name (letters, digits, "
+			seterr(err, errlen,
+			    "\"%s\" is not a valid host name (letters, digits, "
 			    "'-' and '.'; labels of 1-63, 253 in all)",
 			    errbuf_quote(shown, sizeof(shown), h, hl));
 			return -EINVAL;
@@ -176,8 +176,8 @@ literal(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t 
 }
 
 int
-addr_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
-		  size_t errlen)
+addr_parse_listen(
+    const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen)
 {
 	char host[RAFTCONF_MAX_ADDRESS + 1], shown[ERRBUF_QUOTE_SIZE];
 	struct sockaddr_storage tss;
@@ -188,7 +188,8 @@ addr_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, 
 	if ((rc = addr_parse(s, host, sizeof(host), &port, err, errlen)) < 0)
 		return rc;
 	if (literal(host, port, ss ? ss : &tss, sslen ? sslen : &tlen) < 0) {
-		seterr(err, errlen, "\"%s\" is a host name; a listening address is an IP "
+		seterr(err, errlen,
+		    "\"%s\" is a host name; a listening address is an IP "
 		    "address, as in 0.0.0.0:%u, [::]:%u or 127.0.0.1:%u",
 		    errbuf_quote(shown, sizeof(shown), host, strlen(host)), port, port, port);
 		return -EINVAL;
@@ -197,8 +198,7 @@ addr_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, 
 }
 
 int
-addr_resolve(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
-	     size_t errlen)
+addr_resolve(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res = NULL;

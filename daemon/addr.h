@@ -38,8 +38,7 @@
  * port.  host and port may be NULL when only validation is wanted, err
  * when errlen is 0.  0, or -EINVAL with err filled.
  */
-int	addr_parse(const char *s, char *host, size_t hostlen, uint16_t *port,
-	    char *err, size_t errlen);
+int addr_parse(const char *s, char *host, size_t hostlen, uint16_t *port, char *err, size_t errlen);
 
 /*
  * s as a socket address to bind (listen): addr_parse(), and the host must
@@ -47,8 +46,8 @@ int	addr_parse(const char *s, char *host, size_t hostlen, uint16_t *port,
  * refused, with a message that says so.  ss and sslen may be NULL when
  * only validation is wanted.  0, or -EINVAL with err filled.  Never blocks.
  */
-int	addr_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
-	    char *err, size_t errlen);
+int addr_parse_listen(
+    const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen);
 
 /*
  * s as a socket address: an IP literal as addr_parse_listen() gives it,
@@ -56,24 +55,24 @@ int	addr_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *ssl
  * 0, -EINVAL (grammar) or -EHOSTUNREACH (the name does not resolve), with
  * err filled.  Blocks on a name lookup: call it at start-up only.
  */
-int	addr_resolve(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
-	    char *err, size_t errlen);
+int addr_resolve(
+    const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen);
 
 /* "ip:port" or "[ip6]:port" of sa, into buf (at most len bytes, cut). */
-void	addr_format(const struct sockaddr *sa, char *buf, size_t len);
+void addr_format(const struct sockaddr *sa, char *buf, size_t len);
 
 /*
  * Whether a and b are the same address as a peer would dial them: same
  * port, and IP literals equal by value ("[::1]" and "[0::1]"), host names
  * without regard to case.  False when either does not parse.
  */
-bool	addr_same(const char *a, const char *b);
+bool addr_same(const char *a, const char *b);
 
 /*
  * Whether sockets bound to a and b would collide: the same port, and the
  * same host or either a wildcard (0.0.0.0, [::]).  False when either does
  * not parse.
  */
-bool	addr_bind_conflict(const char *a, const char *b);
+bool addr_bind_conflict(const char *a, const char *b);
 
 #endif

@@ -19,7 +19,7 @@
 #include "driver.h"
 #include "store.h"
 
-#define STORE_TXN_ENTRIES	4096
+#define STORE_TXN_ENTRIES 4096
 
 /* Commit the open transaction, unless a snapshot writer reads the file. */
 int
@@ -48,8 +48,10 @@ apply_one(struct node *n, const struct raft_entry *e)
 	if ((rc = store_apply(n->store, e->index, e->term, e->data, e->len, &res)) < 0)
 		return rc;
 	if (res.status == STORE_BAD_COMMAND)
-		log_err_f(LOG_FIELDS(.index = e->index), "entry %" PRIu64 " is not a valid "
-		    "command; skipped", e->index);
+		log_err_f(LOG_FIELDS(.index = e->index),
+		    "entry %" PRIu64 " is not a valid "
+		    "command; skipped",
+		    e->index);
 	kv_write_applied(n, e, &res);
 	watch_notify(n, e, &res);
 	return 0;

@@ -121,7 +121,7 @@ open_storage(struct node *n, struct wal_recovered *rec, char *err, size_t errlen
  */
 static int
 fallback_wal(struct node *n, struct wal_recovered *rec, const struct snap_info *snap,
-	     bool have_snap, char *err, size_t errlen)
+    bool have_snap, char *err, size_t errlen)
 {
 	char dir[RAFTCONF_MAX_PATH + 32], aside[RAFTCONF_MAX_PATH + 64];
 	struct wal_hardstate hs = rec->hs;
@@ -134,9 +134,10 @@ fallback_wal(struct node *n, struct wal_recovered *rec, const struct snap_info *
 	snprintf(aside, sizeof(aside), "%s/wal.unusable-%" PRIu64, n->cfg->data_dir,
 	    (uint64_t)time(NULL));
 	log_warning("the WAL starts after snapshot %" PRIu64 ", which is damaged; starting "
-	    "from %s%s with the same term and vote, the old WAL kept as %s; the leader "
-	    "will send the rest", rec->snap_index, have_snap ? "snapshot " : "an empty log",
-	    have_snap ? snap->path : "", aside);
+		    "from %s%s with the same term and vote, the old WAL kept as %s; the leader "
+		    "will send the rest",
+	    rec->snap_index, have_snap ? "snapshot " : "an empty log", have_snap ? snap->path : "",
+	    aside);
 	wal_close(n->wal);
 	n->wal = NULL;
 	wal_recovered_free(rec);
@@ -175,17 +176,18 @@ fallback_wal(struct node *n, struct wal_recovered *rec, const struct snap_info *
  */
 static int
 wal_catch_up(struct node *n, struct wal_recovered *rec, const struct snap_info *snap,
-	     bool have_snap, char *err, size_t errlen)
+    bool have_snap, char *err, size_t errlen)
 {
 	char dir[RAFTCONF_MAX_PATH + 32];
 	int rc;
 
 	if (!have_snap || snap->index <= rec->snap_index)
 		return 0;
-	log_notice_f(LOG_FIELDS(.index = snap->index, .term = snap->term), "snapshot %" PRIu64
-	    " (term %" PRIu64 ") is newer than the WAL's (%" PRIu64 "): the last stop came "
-	    "before the WAL recorded it; recording it now", snap->index, snap->term,
-	    rec->snap_index);
+	log_notice_f(LOG_FIELDS(.index = snap->index, .term = snap->term),
+	    "snapshot %" PRIu64 " (term %" PRIu64 ") is newer than the WAL's (%" PRIu64
+	    "): the last stop came "
+	    "before the WAL recorded it; recording it now",
+	    snap->index, snap->term, rec->snap_index);
 	if ((rc = wal_snapshot(n->wal, snap->index, snap->term)) < 0 ||
 	    (rc = wal_sync(n->wal)) < 0) {
 		seterr(err, errlen, "recording snapshot %" PRIu64 " in the WAL: %s", snap->index,
@@ -219,7 +221,7 @@ bootstrap_members(const struct config *cfg)
 
 static int
 start_raft(struct node *n, const struct wal_recovered *rec, const struct snap_info *snapp,
-	   bool have_snap, char *err, size_t errlen)
+    bool have_snap, char *err, size_t errlen)
 {
 	const struct config *cfg = n->cfg;
 	struct raft_config rc = {
@@ -258,8 +260,9 @@ start_raft(struct node *n, const struct wal_recovered *rec, const struct snap_in
 	last = rec->nentries ? rec->entries[rec->nentries - 1].index : rec->snap_index;
 	if (applied > last ||
 	    (rec->nentries && applied < rec->entries[0].index - 1 && applied < snap.index)) {
-		log_warning("store applied index %" PRIu64 " does not match the WAL (commit %"
-		    PRIu64 "); rebuilding the store", applied, rec->hs.commit);
+		log_warning("store applied index %" PRIu64
+			    " does not match the WAL (commit %" PRIu64 "); rebuilding the store",
+		    applied, rec->hs.commit);
 		if ((ret = reopen_store(n, true, err, errlen)) < 0)
 			goto out;
 		applied = 0;
@@ -273,8 +276,7 @@ start_raft(struct node *n, const struct wal_recovered *rec, const struct snap_in
 			char serr[256];
 
 			log_notice("restoring the store from snapshot %s", snap.path);
-			if ((ret = snap_restore(n->store, snap.path, serr,
-			    sizeof(serr))) < 0) {
+			if ((ret = snap_restore(n->store, snap.path, serr, sizeof(serr))) < 0) {
 				seterr(err, errlen, "restoring %s: %s", snap.path, serr);
 				goto out;
 			}

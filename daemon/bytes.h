@@ -59,8 +59,7 @@ get_le16(const uint8_t *p)
 static inline uint32_t
 get_le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		(uint32_t)p[3] << 24;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static inline uint64_t
@@ -101,8 +100,7 @@ get_be16(const uint8_t *p)
 static inline uint32_t
 get_be32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-		(uint32_t)p[3];
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
 static inline uint64_t
@@ -114,10 +112,10 @@ get_be64(const uint8_t *p)
 /* ------------------------------------------------------------ reader */
 
 struct bytes_reader {
-	const uint8_t *p;	/* the buffer, len bytes */
+	const uint8_t *p; /* the buffer, len bytes */
 	size_t len;
-	size_t off;		/* bytes consumed */
-	bool err;		/* a read went past the end */
+	size_t off; /* bytes consumed */
+	bool err;   /* a read went past the end */
 };
 
 static inline void
@@ -226,10 +224,10 @@ br_be64(struct bytes_reader *r)
 /* ------------------------------------------------------------ writer */
 
 struct bytes_writer {
-	uint8_t *p;		/* NULL: count only */
-	size_t len;		/* bytes written (or counted) */
+	uint8_t *p; /* NULL: count only */
+	size_t len; /* bytes written (or counted) */
 	size_t cap;
-	bool err;		/* a write would have passed cap */
+	bool err; /* a write would have passed cap */
 };
 
 static inline void

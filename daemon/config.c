@@ -40,9 +40,9 @@
 #include "yamlwalk.h"
 
 /* Paths are built from schema names only, so this is plenty. */
-#define PATH_MAX_LEN	64
+#define PATH_MAX_LEN 64
 /* A message body, as yamlwalk_error() takes it. */
-#define BODY_MAX	(ERRBUF_QUOTE_SIZE + 256)
+#define BODY_MAX (ERRBUF_QUOTE_SIZE + 256)
 
 enum ftype {
 	F_CLUSTER,
@@ -61,76 +61,93 @@ enum ftype {
 enum section { SEC_ROOT, SEC_NODE, SEC_RAFT, SEC_HTTP, SEC_N };
 
 struct field {
-	const char	*name;
-	enum ftype	 type;
-	bool		 required;
-	size_t		 off;		/* into the object the mapping fills */
-	size_t		 size;		/* of a char buffer */
-	uint64_t	 min, max;	/* F_U32, F_U64 */
-	enum section	 section;	/* F_SECTION */
+	const char *name;
+	enum ftype type;
+	bool required;
+	size_t off;	      /* into the object the mapping fills */
+	size_t size;	      /* of a char buffer */
+	uint64_t min, max;    /* F_U32, F_U64 */
+	enum section section; /* F_SECTION */
 };
 
 /* What the parser remembers about one key of one mapping. */
 struct seen {
-	bool		 present;	/* the key was written */
-	bool		 valid;		/* and its value was stored */
-	yaml_mark_t	 key;		/* where the key is */
-	yaml_mark_t	 value;		/* where its value starts */
+	bool present;	   /* the key was written */
+	bool valid;	   /* and its value was stored */
+	yaml_mark_t key;   /* where the key is */
+	yaml_mark_t value; /* where its value starts */
 };
 
-#define STR(n, t, req, st, m) { .name = (n), .type = (t), .required = (req), \
-	.off = offsetof(st, m), .size = sizeof(((st *)0)->m) }
-#define NUM(n, t, m, lo, hi) { .name = (n), .type = (t), \
-	.off = offsetof(struct config, m), .size = sizeof(((struct config *)0)->m), \
-	.min = (lo), .max = (hi) }
-#define SEC(n, req, s) { .name = (n), .type = F_SECTION, .required = (req), .section = (s) }
+#define STR(n, t, req, st, m)                                                        \
+	{                                                                            \
+		.name = (n), .type = (t), .required = (req), .off = offsetof(st, m), \
+		.size = sizeof(((st *)0)->m)                                         \
+	}
+#define NUM(n, t, m, lo, hi)                                                      \
+	{                                                                         \
+		.name = (n), .type = (t), .off = offsetof(struct config, m),      \
+		.size = sizeof(((struct config *)0)->m), .min = (lo), .max = (hi) \
+	}
+#define SEC(n, req, s)                                                            \
+	{                                                                         \
+		.name = (n), .type = F_SECTION, .required = (req), .section = (s) \
+	}
 
 enum { ROOT_CLUSTER, ROOT_NODE, ROOT_MEMBERS, ROOT_RAFT, ROOT_HTTP, ROOT_N };
 static const struct field root_fields[ROOT_N] = {
-	[ROOT_CLUSTER]	= STR("cluster", F_CLUSTER, true, struct config, cluster),
-	[ROOT_NODE]	= SEC("node", true, SEC_NODE),
-	[ROOT_MEMBERS]	= { .name = "members", .type = F_MEMBERS },
-	[ROOT_RAFT]	= SEC("raft", false, SEC_RAFT),
-	[ROOT_HTTP]	= SEC("http", false, SEC_HTTP),
+	[ROOT_CLUSTER] = STR("cluster", F_CLUSTER, true, struct config, cluster),
+	[ROOT_NODE] = SEC("node", true, SEC_NODE),
+	[ROOT_MEMBERS] = { .name = "members", .type = F_MEMBERS },
+	[ROOT_RAFT] = SEC("raft", false, SEC_RAFT),
+	[ROOT_HTTP] = SEC("http", false, SEC_HTTP),
 };
 
-enum { NODE_ID, NODE_ADDRESS, NODE_LISTEN, NODE_DATA_DIR, NODE_SOCKET, NODE_LOG_LEVEL,
-	NODE_READY_TIMEOUT, NODE_N };
+enum {
+	NODE_ID,
+	NODE_ADDRESS,
+	NODE_LISTEN,
+	NODE_DATA_DIR,
+	NODE_SOCKET,
+	NODE_LOG_LEVEL,
+	NODE_READY_TIMEOUT,
+	NODE_N
+};
 static const struct field node_fields[NODE_N] = {
-	[NODE_ID]	= STR("id", F_ID, true, struct config, node_id),
+	[NODE_ID] = STR("id", F_ID, true, struct config, node_id),
 	/* Not required here: it may come from the node's members entry. */
-	[NODE_ADDRESS]	= STR("address", F_ADDRESS, false, struct config, address),
-	[NODE_LISTEN]	= STR("listen", F_LISTEN, false, struct config, listen),
-	[NODE_DATA_DIR]	= STR("data_dir", F_PATH, false, struct config, data_dir),
-	[NODE_SOCKET]	= STR("socket", F_SOCKET, false, struct config, socket),
-	[NODE_LOG_LEVEL] = { .name = "log_level", .type = F_LOGLEVEL,
-		.off = offsetof(struct config, log_level) },
-	[NODE_READY_TIMEOUT] = NUM("ready_timeout_ms", F_U32, ready_timeout_ms,
-		0, CONFIG_MAX_READY_TIMEOUT_MS),
+	[NODE_ADDRESS] = STR("address", F_ADDRESS, false, struct config, address),
+	[NODE_LISTEN] = STR("listen", F_LISTEN, false, struct config, listen),
+	[NODE_DATA_DIR] = STR("data_dir", F_PATH, false, struct config, data_dir),
+	[NODE_SOCKET] = STR("socket", F_SOCKET, false, struct config, socket),
+	[NODE_LOG_LEVEL] = { .name = "log_level",
+	    .type = F_LOGLEVEL,
+	    .off = offsetof(struct config, log_level) },
+	[NODE_READY_TIMEOUT] =
+	    NUM("ready_timeout_ms", F_U32, ready_timeout_ms, 0, CONFIG_MAX_READY_TIMEOUT_MS),
 };
 
 enum { RAFT_HEARTBEAT, RAFT_ELECTION, RAFT_SNAPSHOT_EVERY, RAFT_N };
 static const struct field raft_fields[RAFT_N] = {
-	[RAFT_HEARTBEAT] = NUM("heartbeat_ms", F_U32, heartbeat_ms,
-		CONFIG_MIN_HEARTBEAT_MS, CONFIG_MAX_HEARTBEAT_MS),
-	[RAFT_ELECTION]	= NUM("election_ms", F_U32, election_ms,
-		CONFIG_MIN_ELECTION_MS, CONFIG_MAX_ELECTION_MS),
+	[RAFT_HEARTBEAT] = NUM(
+	    "heartbeat_ms", F_U32, heartbeat_ms, CONFIG_MIN_HEARTBEAT_MS, CONFIG_MAX_HEARTBEAT_MS),
+	[RAFT_ELECTION] =
+	    NUM("election_ms", F_U32, election_ms, CONFIG_MIN_ELECTION_MS, CONFIG_MAX_ELECTION_MS),
 	[RAFT_SNAPSHOT_EVERY] = NUM("snapshot_every", F_U64, snapshot_every,
-		CONFIG_MIN_SNAPSHOT_EVERY, CONFIG_MAX_SNAPSHOT_EVERY),
+	    CONFIG_MIN_SNAPSHOT_EVERY, CONFIG_MAX_SNAPSHOT_EVERY),
 };
 
 enum { HTTP_LISTEN, HTTP_N };
 static const struct field http_fields[HTTP_N] = {
-	[HTTP_LISTEN]	= STR("listen", F_LISTEN, false, struct config, http_listen),
+	[HTTP_LISTEN] = STR("listen", F_LISTEN, false, struct config, http_listen),
 };
 
 enum { MEMBER_ID, MEMBER_ADDRESS, MEMBER_N };
 static const struct field member_fields[MEMBER_N] = {
-	[MEMBER_ID]	= STR("id", F_ID, true, struct config_member, id),
+	[MEMBER_ID] = STR("id", F_ID, true, struct config_member, id),
 	[MEMBER_ADDRESS] = STR("address", F_ADDRESS, true, struct config_member, address),
 };
 
-#define MAX_FIELDS	NODE_N
+#define MAX_FIELDS NODE_N
 
 static const struct {
 	const struct field *f;
@@ -144,24 +161,23 @@ static const struct {
 
 struct member_state {
 	struct config_member m;
-	struct seen	 seen[MEMBER_N];
+	struct seen seen[MEMBER_N];
 };
 
 struct parse {
-	struct yamlwalk	 w;		/* the events, and the errors so far */
-	struct config	*c;
-	struct seen	 seen[SEC_N][MAX_FIELDS];
-	bool		 sec_present[SEC_N];
-	yaml_mark_t	 sec_mark[SEC_N];
+	struct yamlwalk w; /* the events, and the errors so far */
+	struct config *c;
+	struct seen seen[SEC_N][MAX_FIELDS];
+	bool sec_present[SEC_N];
+	yaml_mark_t sec_mark[SEC_N];
 	struct member_state *mem;
-	size_t		 nmem, capmem;
-	bool		 too_many_members;
+	size_t nmem, capmem;
+	bool too_many_members;
 };
 
 /* Paths are made of schema names and indexes below 512, so never cut. */
-static void
-path_printf(char *out, size_t outlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void path_printf(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 path_printf(char *out, size_t outlen, const char *fmt, ...)
@@ -195,7 +211,7 @@ config_valid_id(const char *s)
 		if (i >= RAFTCONF_MAX_ID)
 			return false;
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			(ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
 			return false;
 	}
 	return i > 0;
@@ -212,7 +228,7 @@ config_valid_cluster_name(const char *s)
 		if (i >= RAFTCONF_MAX_CLUSTER_NAME)
 			return false;
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.'))
+			(ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.'))
 			return false;
 	}
 	return i > 0;
@@ -378,15 +394,19 @@ parse_text(struct parse *p, const struct field *f, void *obj, const char *path)
 	switch (f->type) {
 	case F_CLUSTER:
 		if (!config_valid_cluster_name(s)) {
-			yamlwalk_error(w, &ev->start_mark, path, "\"%s\" is not a valid cluster "
-			    "name (1-%d of A-Z a-z 0-9 _ . -)", shown, RAFTCONF_MAX_CLUSTER_NAME);
+			yamlwalk_error(w, &ev->start_mark, path,
+			    "\"%s\" is not a valid cluster "
+			    "name (1-%d of A-Z a-z 0-9 _ . -)",
+			    shown, RAFTCONF_MAX_CLUSTER_NAME);
 			return false;
 		}
 		break;
 	case F_ID:
 		if (!config_valid_id(s)) {
-			yamlwalk_error(w, &ev->start_mark, path, "\"%s\" is not a valid node id "
-			    "(1-%d of A-Z a-z 0-9 _ -)", shown, RAFTCONF_MAX_ID);
+			yamlwalk_error(w, &ev->start_mark, path,
+			    "\"%s\" is not a valid node id "
+			    "(1-%d of A-Z a-z 0-9 _ -)",
+			    shown, RAFTCONF_MAX_ID);
 			return false;
 		}
 		break;
@@ -418,16 +438,18 @@ parse_text(struct parse *p, const struct field *f, void *obj, const char *path)
 		/* bind(2) would fail much later with a vaguer message. */
 		if (f->type == F_SOCKET && len >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 			yamlwalk_error(w, &ev->start_mark, path,
-			    "path is %zu bytes long; a Unix socket path is at most %zu",
-			    len, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+			    "path is %zu bytes long; a Unix socket path is at most %zu", len,
+			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 			return false;
 		}
 		break;
 	case F_LOGLEVEL:
 		level = config_log_level_from_name(s);
 		if (level < 0) {
-			yamlwalk_error(w, &ev->start_mark, path, "unknown log level \"%s\" "
-			    "(expected debug, info, notice, warning or err)", shown);
+			yamlwalk_error(w, &ev->start_mark, path,
+			    "unknown log level \"%s\" "
+			    "(expected debug, info, notice, warning or err)",
+			    shown);
 			return false;
 		}
 		*(int *)dst = level;
@@ -453,26 +475,25 @@ static bool parse_members(struct parse *p, const char *path);
  * Returns false when reading must stop; a bad value alone is not a reason.
  */
 static bool
-parse_value(struct parse *p, const struct field *f, void *obj, const char *path,
-    struct seen *seen)
+parse_value(struct parse *p, const struct field *f, void *obj, const char *path, struct seen *seen)
 {
 	struct yamlwalk *w = &p->w;
 	yaml_event_t *ev = &w->ev;
 	uint64_t v;
 
 	if (ev->type == YAML_ALIAS_EVENT)
-		return true;	/* already reported by next() */
+		return true; /* already reported by next() */
 	if (f->type == F_SECTION || f->type == F_MEMBERS) {
-		yaml_event_type_t want = f->type == F_SECTION ?
-		    YAML_MAPPING_START_EVENT : YAML_SEQUENCE_START_EVENT;
+		yaml_event_type_t want =
+		    f->type == F_SECTION ? YAML_MAPPING_START_EVENT : YAML_SEQUENCE_START_EVENT;
 
 		if (ev->type == want) {
 			seen->valid = true;
 			if (f->type == F_MEMBERS)
 				return parse_members(p, path);
 			p->sec_present[f->section] = true;
-			return parse_mapping(p, sections[f->section].f, sections[f->section].n,
-			    obj, path, p->seen[f->section], &p->sec_mark[f->section]);
+			return parse_mapping(p, sections[f->section].f, sections[f->section].n, obj,
+			    path, p->seen[f->section], &p->sec_mark[f->section]);
 		}
 		/* An optional section left empty, keys commented out, is absent. */
 		if (yamlwalk_is_null(ev) && !f->required)
@@ -488,8 +509,8 @@ parse_value(struct parse *p, const struct field *f, void *obj, const char *path,
 		return yamlwalk_skip(w, path);
 	}
 	if (yamlwalk_is_null(ev) || ev->data.scalar.length == 0) {
-		yamlwalk_error(w, &ev->start_mark, path, "empty value (expected %s)",
-		    field_expects(f->type));
+		yamlwalk_error(
+		    w, &ev->start_mark, path, "empty value (expected %s)", field_expects(f->type));
 		return true;
 	}
 	switch (f->type) {
@@ -518,8 +539,8 @@ parse_value(struct parse *p, const struct field *f, void *obj, const char *path,
  * mapping is, for errors about what it lacks.
  */
 static bool
-parse_mapping(struct parse *p, const struct field *fields, size_t n, void *obj,
-    const char *path, struct seen *seen, yaml_mark_t *mark)
+parse_mapping(struct parse *p, const struct field *fields, size_t n, void *obj, const char *path,
+    struct seen *seen, yaml_mark_t *mark)
 {
 	struct yamlwalk *w = &p->w;
 	char key[ERRBUF_QUOTE_SIZE], sub[PATH_MAX_LEN];
@@ -550,7 +571,7 @@ parse_mapping(struct parse *p, const struct field *fields, size_t n, void *obj,
 		if (i == n) {
 			errbuf_quote(key, sizeof(key), k, w->ev.data.scalar.length);
 			best = NULL;
-			bestd = 3;	/* suggest only close misspellings */
+			bestd = 3; /* suggest only close misspellings */
 			for (i = 0; i < n; i++) {
 				d = distance(k, fields[i].name);
 				/* "heartbeat" for "heartbeat_ms": a unit left out. */
@@ -588,8 +609,8 @@ parse_mapping(struct parse *p, const struct field *fields, size_t n, void *obj,
 	}
 	for (i = 0; i < n; i++)
 		if (fields[i].required && !seen[i].present)
-			yamlwalk_error(w, mark, path, "missing required key \"%s\"",
-			    fields[i].name);
+			yamlwalk_error(
+			    w, mark, path, "missing required key \"%s\"", fields[i].name);
 	return !w->fatal;
 }
 
@@ -623,8 +644,8 @@ check_member(struct parse *p, size_t idx, const char *path)
 				child_path(sub, sizeof(sub), path, "address");
 				yamlwalk_error(w, &ms->seen[MEMBER_ADDRESS].value, sub,
 				    "duplicate address \"%s\" (first at line %zu, members[%zu])",
-				    errbuf_quote(shown, sizeof(shown), ms->m.address,
-				    strlen(ms->m.address)),
+				    errbuf_quote(
+					shown, sizeof(shown), ms->m.address, strlen(ms->m.address)),
 				    o->seen[MEMBER_ADDRESS].value.line + 1, j);
 				break;
 			}
@@ -661,8 +682,8 @@ parse_members(struct parse *p, const char *path)
 			if (w->ev.type != YAML_ALIAS_EVENT)
 				yamlwalk_error(w, &w->ev.start_mark, sub,
 				    "expected a mapping {id, address}, got %s",
-				    yamlwalk_is_null(&w->ev) ? "an empty value" :
-				    yamlwalk_kind(&w->ev));
+				    yamlwalk_is_null(&w->ev) ? "an empty value"
+							     : yamlwalk_kind(&w->ev));
 			if (!yamlwalk_skip(w, sub))
 				return false;
 			continue;
@@ -710,7 +731,7 @@ parse_stream(struct parse *p)
 	if (w->ev.type == YAML_MAPPING_START_EVENT) {
 		p->sec_present[SEC_ROOT] = true;
 		if (!parse_mapping(p, root_fields, ROOT_N, p->c, "", p->seen[SEC_ROOT],
-		    &p->sec_mark[SEC_ROOT]))
+			&p->sec_mark[SEC_ROOT]))
 			return;
 	} else {
 		yamlwalk_error(w, &w->ev.start_mark, "",
@@ -751,7 +772,7 @@ cross_check(struct parse *p)
 	size_t i;
 
 	if (!p->sec_present[SEC_NODE])
-		return;		/* its absence is already reported */
+		return; /* its absence is already reported */
 	if (node[NODE_ID].valid)
 		self = find_member_state(p, c->node_id);
 	c->self_listed = self != NULL;
@@ -770,8 +791,9 @@ cross_check(struct parse *p)
 				yamlwalk_error(w, &node[NODE_ADDRESS].value, "node.address",
 				    "\"%s\" is already the address of member \"%s\" "
 				    "(members[%zu], line %zu)",
-				    errbuf_quote(shown, sizeof(shown), c->address,
-				    strlen(c->address)), p->mem[i].m.id, i,
+				    errbuf_quote(
+					shown, sizeof(shown), c->address, strlen(c->address)),
+				    p->mem[i].m.id, i,
 				    p->mem[i].seen[MEMBER_ADDRESS].value.line + 1);
 				break;
 			}
@@ -831,8 +853,8 @@ set_defaults(struct config *c)
 }
 
 int
-config_load_string(const char *name, const char *buf, size_t len, struct config *out,
-    struct config_errors *errs)
+config_load_string(
+    const char *name, const char *buf, size_t len, struct config *out, struct config_errors *errs)
 {
 	struct parse p;
 	size_t i;
@@ -922,8 +944,9 @@ config_load(const char *path, struct config *out, struct config_errors *errs)
 				r = r < 0 ? r : -EINVAL;
 				goto out;
 			}
-			cap = cap * 2 > RAFTCONF_MAX_CONFIG_BYTES + 1 ?
-			    RAFTCONF_MAX_CONFIG_BYTES + 1 : cap * 2;
+			cap = cap * 2 > RAFTCONF_MAX_CONFIG_BYTES + 1
+			    ? RAFTCONF_MAX_CONFIG_BYTES + 1
+			    : cap * 2;
 			nb = realloc(buf, cap);
 			if (nb == NULL) {
 				r = -ENOMEM;

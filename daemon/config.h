@@ -42,14 +42,14 @@
 #include "limits.h"
 
 #ifndef RAFTCONF_DEFAULT_DATA_DIR
-#define RAFTCONF_DEFAULT_DATA_DIR	"/var/lib/raftconfd"
+#define RAFTCONF_DEFAULT_DATA_DIR "/var/lib/raftconfd"
 #endif
 #ifndef RAFTCONF_DEFAULT_SOCKET
-#define RAFTCONF_DEFAULT_SOCKET		"/run/raftconfd/raftconfd.sock"
+#define RAFTCONF_DEFAULT_SOCKET "/run/raftconfd/raftconfd.sock"
 #endif
 
 /* Defaults and ranges of the numeric keys (ranges are inclusive). */
-#define CONFIG_DEFAULT_READY_TIMEOUT_MS	60000
+#define CONFIG_DEFAULT_READY_TIMEOUT_MS 60000
 #define CONFIG_MAX_READY_TIMEOUT_MS	3600000
 #define CONFIG_DEFAULT_HEARTBEAT_MS	100
 #define CONFIG_MIN_HEARTBEAT_MS		10
@@ -58,44 +58,44 @@
 #define CONFIG_MIN_ELECTION_MS		50
 #define CONFIG_MAX_ELECTION_MS		60000
 /* election_ms >= this × heartbeat_ms, or followers time out between beats. */
-#define CONFIG_ELECTION_HEARTBEAT_RATIO	5
+#define CONFIG_ELECTION_HEARTBEAT_RATIO 5
 #define CONFIG_DEFAULT_SNAPSHOT_EVERY	10000
 #define CONFIG_MIN_SNAPSHOT_EVERY	100
 #define CONFIG_MAX_SNAPSHOT_EVERY	100000000
 
 struct config_member {
-	char	id[RAFTCONF_MAX_ID + 1];
-	char	address[RAFTCONF_MAX_ADDRESS + 1];	/* "host:port", as written */
+	char id[RAFTCONF_MAX_ID + 1];
+	char address[RAFTCONF_MAX_ADDRESS + 1]; /* "host:port", as written */
 };
 
 struct config {
-	char	cluster[RAFTCONF_MAX_CLUSTER_NAME + 1];
-	char	node_id[RAFTCONF_MAX_ID + 1];
-	char	address[RAFTCONF_MAX_ADDRESS + 1];	/* where peers reach us */
-	char	listen[RAFTCONF_MAX_ADDRESS + 1];	/* what we bind: an IP address, or
+	char cluster[RAFTCONF_MAX_CLUSTER_NAME + 1];
+	char node_id[RAFTCONF_MAX_ID + 1];
+	char address[RAFTCONF_MAX_ADDRESS + 1]; /* where peers reach us */
+	char listen[RAFTCONF_MAX_ADDRESS + 1];	/* what we bind: an IP address, or
 							 * by default address (resolved
 							 * at start if a host name) */
-	char	data_dir[RAFTCONF_MAX_PATH + 1];	/* absolute */
-	char	socket[RAFTCONF_MAX_PATH + 1];		/* absolute, fits sun_path */
-	int	log_level;				/* LOG_ERR..LOG_DEBUG (syslog.h) */
+	char data_dir[RAFTCONF_MAX_PATH + 1];	/* absolute */
+	char socket[RAFTCONF_MAX_PATH + 1];	/* absolute, fits sun_path */
+	int log_level;				/* LOG_ERR..LOG_DEBUG (syslog.h) */
 	uint32_t ready_timeout_ms;
 	uint32_t heartbeat_ms;
-	uint32_t election_ms;				/* >= 5 × heartbeat_ms */
+	uint32_t election_ms; /* >= 5 × heartbeat_ms */
 	uint64_t snapshot_every;
-	char	http_listen[RAFTCONF_MAX_ADDRESS + 1];	/* "" = no HTTP API */
-	size_t	nmembers;				/* 0 for a spare node */
-	struct config_member *members;			/* owned; NULL when nmembers is 0 */
-	bool	self_listed;				/* node_id is one of members */
+	char http_listen[RAFTCONF_MAX_ADDRESS + 1]; /* "" = no HTTP API */
+	size_t nmembers;			    /* 0 for a spare node */
+	struct config_member *members;		    /* owned; NULL when nmembers is 0 */
+	bool self_listed;			    /* node_id is one of members */
 };
 
 struct config_error {
-	unsigned line, col;	/* 1-based; 0 when the problem has no position */
-	char	*msg;		/* owned: the whole "FILE:LINE:COL: path: message" */
+	unsigned line, col; /* 1-based; 0 when the problem has no position */
+	char *msg;	    /* owned: the whole "FILE:LINE:COL: path: message" */
 };
 
 struct config_errors {
-	size_t	n;
-	struct config_error *v;	/* owned; sorted by position */
+	size_t n;
+	struct config_error *v; /* owned; sorted by position */
 };
 
 /*
@@ -107,25 +107,25 @@ struct config_errors {
  * On failure *out is left zeroed (config_free on it is harmless).  errs must
  * be released with config_errors_free whatever the result.
  */
-int	config_load(const char *path, struct config *out, struct config_errors *errs);
+int config_load(const char *path, struct config *out, struct config_errors *errs);
 
 /* The same on a buffer in memory; name stands for FILE in messages. */
-int	config_load_string(const char *name, const char *buf, size_t len,
-	    struct config *out, struct config_errors *errs);
+int config_load_string(
+    const char *name, const char *buf, size_t len, struct config *out, struct config_errors *errs);
 
-void	config_free(struct config *c);
-void	config_errors_free(struct config_errors *errs);
+void config_free(struct config *c);
+void config_errors_free(struct config_errors *errs);
 
 /* The member with this id, or NULL.  The pointer lives as long as c. */
 const struct config_member *config_find_member(const struct config *c, const char *id);
 
 /* [A-Za-z0-9_-]{1,RAFTCONF_MAX_ID}: node ids. */
-bool	config_valid_id(const char *s);
+bool config_valid_id(const char *s);
 /* [A-Za-z0-9_.-]{1,RAFTCONF_MAX_CLUSTER_NAME}: cluster names. */
-bool	config_valid_cluster_name(const char *s);
+bool config_valid_cluster_name(const char *s);
 
 /* "debug" -> LOG_DEBUG ... "err" -> LOG_ERR; -1 for any other name. */
-int	config_log_level_from_name(const char *name);
+int config_log_level_from_name(const char *name);
 /* The inverse; "?" for a level outside LOG_ERR..LOG_DEBUG. */
 const char *config_log_level_name(int level);
 

@@ -29,7 +29,7 @@
 
 struct client {
 	struct control *ctl;
-	struct bufferevent *bev;	/* NULL: slot free */
+	struct bufferevent *bev; /* NULL: slot free */
 	uint32_t gen;
 	struct control_client_info info;
 	bool paused;
@@ -41,7 +41,7 @@ struct control {
 	struct control_callbacks cb;
 	void *arg;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct client *slots;		/* CONTROL_MAX_CLIENTS */
+	struct client *slots; /* CONTROL_MAX_CLIENTS */
 	uint32_t nfree_hint;
 	struct proto_buf out;
 };
@@ -150,8 +150,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-	  void *arg)
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct control *ctl = arg;
 	struct ucred cred;
@@ -168,7 +167,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		}
 	}
 	if (c == NULL) {
-		log_warning("control socket: %d clients already; refusing one", CONTROL_MAX_CLIENTS);
+		log_warning(
+		    "control socket: %d clients already; refusing one", CONTROL_MAX_CLIENTS);
 		close(fd);
 		return;
 	}
@@ -207,7 +207,7 @@ socket_alive(const char *path)
 
 int
 control_open(struct event_base *base, const char *path, const struct control_callbacks *cb,
-	     void *arg, struct control **out, char *err, size_t errlen)
+    void *arg, struct control **out, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct control *ctl;
@@ -256,8 +256,8 @@ control_open(struct event_base *base, const char *path, const struct control_cal
 		seterr(err, errlen, "control socket %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	ctl->listener = evconnlistener_new(base, accept_cb, ctl,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
+	ctl->listener = evconnlistener_new(
+	    base, accept_cb, ctl, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
 	if (ctl->listener == NULL) {
 		rc = -errno ? -errno : -ENOMEM;
 		seterr(err, errlen, "control socket %s: cannot listen", path);

@@ -27,8 +27,8 @@
 struct event_base;
 struct control;
 
-#define CONTROL_MAX_OUTPUT	(16 * 1024 * 1024)
-#define CONTROL_MAX_CLIENTS	4096
+#define CONTROL_MAX_OUTPUT  (16 * 1024 * 1024)
+#define CONTROL_MAX_CLIENTS 4096
 
 struct control_client_info {
 	pid_t pid;
@@ -45,7 +45,7 @@ struct control_callbacks {
 
 /* 0, or -errno with err filled (-EADDRINUSE: another daemon serves path). */
 int control_open(struct event_base *base, const char *path, const struct control_callbacks *cb,
-		 void *arg, struct control **out, char *err, size_t errlen);
+    void *arg, struct control **out, char *err, size_t errlen);
 /* Close every client and remove the socket file. */
 void control_close(struct control *ctl);
 

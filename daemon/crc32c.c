@@ -33,8 +33,8 @@ crc32c_init(void)
 	}
 	for (uint32_t i = 0; i < 256; i++)
 		for (int k = 1; k < 8; k++)
-			crc_table[k][i] = (crc_table[k - 1][i] >> 8) ^
-				crc_table[0][crc_table[k - 1][i] & 0xff];
+			crc_table[k][i] =
+			    (crc_table[k - 1][i] >> 8) ^ crc_table[0][crc_table[k - 1][i] & 0xff];
 #if defined(__x86_64__) && defined(__GNUC__)
 	__builtin_cpu_init();
 	crc_use_hw = __builtin_cpu_supports("sse4.2");
@@ -44,9 +44,9 @@ crc32c_init(void)
 static inline uint64_t
 load_le64(const uint8_t *p)
 {
-	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-		(uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-		(uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+	    (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	    (uint64_t)p[7] << 56;
 }
 
 /* Works on the inverted register; the caller does the pre/post inversion. */
@@ -60,14 +60,10 @@ crc32c_sw_raw(uint32_t crc, const uint8_t *p, size_t len)
 	while (len >= 8) {
 		uint64_t w = load_le64(p) ^ crc;
 
-		crc = crc_table[7][w & 0xff] ^
-			crc_table[6][(w >> 8) & 0xff] ^
-			crc_table[5][(w >> 16) & 0xff] ^
-			crc_table[4][(w >> 24) & 0xff] ^
-			crc_table[3][(w >> 32) & 0xff] ^
-			crc_table[2][(w >> 40) & 0xff] ^
-			crc_table[1][(w >> 48) & 0xff] ^
-			crc_table[0][w >> 56];
+		crc = crc_table[7][w & 0xff] ^ crc_table[6][(w >> 8) & 0xff] ^
+		    crc_table[5][(w >> 16) & 0xff] ^ crc_table[4][(w >> 24) & 0xff] ^
+		    crc_table[3][(w >> 32) & 0xff] ^ crc_table[2][(w >> 40) & 0xff] ^
+		    crc_table[1][(w >> 48) & 0xff] ^ crc_table[0][w >> 56];
 		p += 8;
 		len -= 8;
 	}

@@ -105,8 +105,8 @@ raft_frame(struct node *n, const char *peer_id, const struct proto_msg *m)
 	struct raft_msg rm;
 	char err[256];
 
-	if (raftmsg_decode(m->raft.payload.ptr, m->raft.payload.len, &rm, &n->scratch, err,
-	    sizeof(err)) < 0) {
+	if (raftmsg_decode(
+		m->raft.payload.ptr, m->raft.payload.len, &rm, &n->scratch, err, sizeof(err)) < 0) {
 		log_warning_f(LOG_FIELDS(.peer = peer_id), "peer %s: undecodable raft message: %s",
 		    peer_id, err);
 		return;
@@ -136,13 +136,15 @@ peer_frame_cb(void *arg, uint64_t conn, const char *peer_id, const struct proto_
 		return;
 	}
 	if (m->type == PROTO_T_REJECT || n->removed)
-		return;		/* removed: no part in elections or replication any more */
+		return; /* removed: no part in elections or replication any more */
 	if (m->type == PROTO_T_RAFT) {
 		raft_frame(n, peer_id, m);
 	} else if (proto_is_request(m->type)) {
 		/* A member's request was forwarded once already; a spare's JOIN
 		 * may still go on to the leader. */
-		struct origin o = { .kind = FROM_PEER, .conn = conn, .req_id = m->id,
+		struct origin o = { .kind = FROM_PEER,
+			.conn = conn,
+			.req_id = m->id,
 			.no_forward = roster_by_id(n, node_id_of(peer_id)) != NULL };
 
 		dispatch_request(n, &o, m);
@@ -158,8 +160,8 @@ peer_link_cb(void *arg, const char *peer_id, bool up, bool reset)
 	struct node *n = arg;
 	uint64_t id = node_id_of(peer_id);
 
-	log_info_f(LOG_FIELDS(.peer = peer_id), "peer %s: link %s%s", peer_id,
-	    up ? "up" : "down", reset ? " (connection reset)" : "");
+	log_info_f(LOG_FIELDS(.peer = peer_id), "peer %s: link %s%s", peer_id, up ? "up" : "down",
+	    reset ? " (connection reset)" : "");
 	if (!up)
 		kv_leader_lost(n, id, peer_id);
 	/* It may have restarted with less than it acknowledged: probe afresh. */
@@ -168,8 +170,10 @@ peer_link_cb(void *arg, const char *peer_id, bool up, bool reset)
 	/* The leader's process may have died: pre-vote now rather than wait
 	 * out the election timeout (pre-vote keeps a live leader safe). */
 	if (!up && reset && id == raft_leader(n->raft)) {
-		log_info_f(LOG_FIELDS(.peer = peer_id), "lost the connection to leader %s; "
-		    "starting a pre-vote now", peer_id);
+		log_info_f(LOG_FIELDS(.peer = peer_id),
+		    "lost the connection to leader %s; "
+		    "starting a pre-vote now",
+		    peer_id);
 		raft_peer_lost(n->raft, id);
 	}
 }
@@ -183,5 +187,8 @@ once_failed_cb(void *arg, uint64_t conn, const char *why)
 const struct control_callbacks dispatch_control_cb = { control_request_cb, control_closed_cb };
 const struct peer_callbacks dispatch_peer_cb = { peer_frame_cb, peer_link_cb, once_failed_cb };
 const struct http_callbacks dispatch_http_cb = {
-	http_request_cb, status_http_json, status_http_health, status_http_metrics,
+	http_request_cb,
+	status_http_json,
+	status_http_health,
+	status_http_metrics,
 };

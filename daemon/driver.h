@@ -58,14 +58,14 @@ struct wal_recovered;
  * so this bounds the log kept on disk beyond the snapshot (see
  * raftconfd(8), "Disk use").
  */
-#define NODE_WAL_SEGMENT_BYTES	(1024 * 1024)
+#define NODE_WAL_SEGMENT_BYTES (1024 * 1024)
 
 /* Nodes heard from that are not (yet) members: where to answer them. */
 struct stranger {
 	uint64_t id;
 	char name[RAFTCONF_MAX_ID + 1];
 };
-#define N_STRANGERS	16
+#define N_STRANGERS 16
 
 /* Members that just left: their links stay a moment so they can be told. */
 struct departed {
@@ -73,19 +73,19 @@ struct departed {
 	char name[RAFTCONF_MAX_ID + 1];
 	uint64_t unlink_at_ms;
 };
-#define N_DEPARTED	16
-#define DEPARTED_LINGER_MS	5000
+#define N_DEPARTED	   16
+#define DEPARTED_LINGER_MS 5000
 
 struct member {
 	uint64_t id;
 	bool voter;
 	char name[RAFTCONF_MAX_ID + 1];
 	char address[RAFTCONF_MAX_ADDRESS + 1];
-	bool permanent_learner;	/* joined with --learner: never promoted */
+	bool permanent_learner; /* joined with --learner: never promoted */
 	/* Heartbeat round trips, measured by the leader. */
 	uint64_t hb_seq;
 	double hb_sent;
-	double rtt;		/* seconds, last measured; < 0: none yet */
+	double rtt; /* seconds, last measured; < 0: none yet */
 };
 
 /* raftconfctl watch: a client told of every applied change under prefix. */
@@ -97,36 +97,36 @@ struct watcher {
 };
 
 /* Upper bounds (seconds) of the fsync latency histogram's buckets. */
-#define N_FSYNC_BUCKETS	12
+#define N_FSYNC_BUCKETS 12
 extern const double node_fsync_buckets[N_FSYNC_BUCKETS];
 
 /* What /metrics shows; counters only grow. */
 struct node_stats {
 	uint64_t fsync_count;
 	double fsync_sum;
-	uint64_t fsync_bucket[N_FSYNC_BUCKETS];	/* not cumulative */
+	uint64_t fsync_bucket[N_FSYNC_BUCKETS]; /* not cumulative */
 	uint64_t proposals_committed;
 	uint64_t proposals_failed;
 	uint64_t snapshots;
 	double snapshot_last_seconds;
-	uint64_t requests[PROTO_E_MAX + 1];	/* [0]: answered ok, else by error */
+	uint64_t requests[PROTO_E_MAX + 1]; /* [0]: answered ok, else by error */
 };
 
 /* persist.c: Raft batches waiting for the WAL's sync thread. */
 struct persist_state {
-	struct event *sync_ev;		/* the WAL's sync thread finished a sync */
-	struct persist_batch *head, *tail;	/* waiting to be durable */
-	uint64_t queued_term;		/* the hard state's term and vote as */
-	uint64_t queued_vote;		/* last handed to the WAL */
-	double sync_started;		/* when the sync out was started */
-	uint8_t *buf;			/* persist_async's scratch */
+	struct event *sync_ev;		   /* the WAL's sync thread finished a sync */
+	struct persist_batch *head, *tail; /* waiting to be durable */
+	uint64_t queued_term;		   /* the hard state's term and vote as */
+	uint64_t queued_vote;		   /* last handed to the WAL */
+	double sync_started;		   /* when the sync out was started */
+	uint8_t *buf;			   /* persist_async's scratch */
 	size_t bufcap;
 };
 
 /* snapshot.c: a child process writing a snapshot. */
 struct snap_job {
-	pid_t pid;			/* 0: none */
-	struct event *ev;		/* its pipe: a message, then EOF */
+	pid_t pid;	  /* 0: none */
+	struct event *ev; /* its pipe: a message, then EOF */
 	uint64_t index, term;
 	double t0;
 	char err[256];
@@ -136,11 +136,11 @@ struct snap_job {
 /* readiness.c: READY=1 once caught up with the leader. */
 struct readiness {
 	bool ready;
-	uint64_t ctx;			/* the ReadIndex that measures "caught up" */
-	uint64_t index;			/* 0 until the leader answered */
+	uint64_t ctx;	/* the ReadIndex that measures "caught up" */
+	uint64_t index; /* 0 until the leader answered */
 	uint64_t deadline_ms;
 	uint64_t asked_ms;
-	uint64_t notify_ms;		/* last EXTEND_TIMEOUT_USEC */
+	uint64_t notify_ms; /* last EXTEND_TIMEOUT_USEC */
 	struct event *watchdog_ev;
 	char status_line[256];
 };
@@ -160,29 +160,29 @@ struct node {
 
 	/* The loop: node.c */
 	struct event *tick_ev;
-	struct event *ready_ev;		/* runs after the I/O of a loop turn */
-	struct event *stop_ev;		/* bounds the wait for a transfer on stop */
+	struct event *ready_ev; /* runs after the I/O of a loop turn */
+	struct event *stop_ev;	/* bounds the wait for a transfer on stop */
 	unsigned tick_ms;
 	uint64_t ticks;
-	double last_tick;		/* when tick_cb last ran */
-	double max_stall;		/* longest the loop made a tick wait, s */
+	double last_tick; /* when tick_cb last ran */
+	double max_stall; /* longest the loop made a tick wait, s */
 	enum raft_role last_role;
 	uint64_t last_leader;
 	uint64_t last_term;
 	bool stopping;
-	int failed;			/* node_fatal's error: the loop is left */
+	int failed; /* node_fatal's error: the loop is left */
 
 	struct persist_state persist;
 
 	/* apply.c */
 	uint64_t applied;
-	bool store_txn;			/* applies since the last store commit */
+	bool store_txn; /* applies since the last store commit */
 	uint64_t store_txn_entries;
 
 	/* snapshot.c */
 	struct snap_job snap;
-	uint64_t snapshot_index;	/* of the newest snapshot file */
-	uint64_t snapshot_margin;	/* entries kept below it for slow followers */
+	uint64_t snapshot_index;  /* of the newest snapshot file */
+	uint64_t snapshot_margin; /* entries kept below it for slow followers */
 
 	/* membership.c */
 	struct member *members;
@@ -190,7 +190,7 @@ struct node {
 	struct stranger strangers[N_STRANGERS];
 	unsigned next_stranger;
 	struct departed departed[N_DEPARTED];
-	bool removed;			/* the leader told us we were removed */
+	bool removed; /* the leader told us we were removed */
 
 	/* Requests in flight, and watchers. */
 	struct pending_table pending;
@@ -203,9 +203,9 @@ struct node {
 	struct node_stats stats;
 
 	/* Scratch buffers, reused. */
-	struct proto_buf out;		/* the frame being sent */
+	struct proto_buf out; /* the frame being sent */
 	struct raftmsg_scratch scratch;
-	uint8_t *cmdbuf;		/* the store command being proposed */
+	uint8_t *cmdbuf; /* the store command being proposed */
 	size_t cmdcap;
 };
 
@@ -270,7 +270,7 @@ void roster_departed_expire(struct node *n, uint64_t now);
 void reply_frame(struct node *n, const struct origin *o);
 void reply_msg(struct node *n, const struct origin *o, struct proto_msg *m);
 void reply_error(struct node *n, const struct origin *o, uint16_t code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 void reply_ok(struct node *n, const struct origin *o, uint64_t revision);
 void reply_no_leader(struct node *n, const struct origin *o);
 
@@ -298,7 +298,7 @@ void watch_free(struct node *n);
 
 /* kv.c: reads, writes, forwarding */
 void kv_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags,
-	     const struct proto_str *key);
+    const struct proto_str *key);
 void kv_write(struct node *n, const struct origin *o, const struct proto_msg *m);
 void kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m);
 void kv_relay(struct node *n, const struct proto_msg *m);
@@ -306,15 +306,14 @@ void kv_read_index(struct node *n, uint64_t ctx, uint64_t index);
 void kv_reads_progress(struct node *n);
 void kv_leader_changed(struct node *n);
 void kv_leader_lost(struct node *n, uint64_t leader, const char *name);
-void kv_write_applied(struct node *n, const struct raft_entry *e,
-		      const struct store_result *res);
+void kv_write_applied(struct node *n, const struct raft_entry *e, const struct store_result *res);
 void kv_expired(struct node *n, struct pending *p);
 
 /* membership.c: changes of the membership */
 void membership_join(struct node *n, const struct origin *o, const struct proto_msg *m);
 void membership_joinreq(struct node *n, const struct origin *o, const struct proto_msg *m);
-bool membership_join_answer(struct node *n, uint64_t conn, const char *peer_id,
-			    const struct proto_msg *m);
+bool membership_join_answer(
+    struct node *n, uint64_t conn, const char *peer_id, const struct proto_msg *m);
 void membership_join_failed(struct node *n, uint64_t conn, const char *why);
 void membership_remove(struct node *n, const struct origin *o, const struct proto_msg *m);
 void membership_transfer(struct node *n, const struct origin *o, const struct proto_msg *m);

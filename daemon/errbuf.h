@@ -24,8 +24,8 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* Characters of a quoted value errbuf_quote() shows, and room for them. */
-#define ERRBUF_QUOTE_MAX	64
-#define ERRBUF_QUOTE_SIZE	(4 * ERRBUF_QUOTE_MAX)
+#define ERRBUF_QUOTE_MAX  64
+#define ERRBUF_QUOTE_SIZE (4 * ERRBUF_QUOTE_MAX)
 
 /*
  * What a human wrote, for quoting in a message: '"' and '\\' escaped with
@@ -43,7 +43,7 @@ errbuf_quote(char *out, size_t outlen, const char *s, size_t len)
 		unsigned char ch = (unsigned char)s[i];
 
 		if (shown >= ERRBUF_QUOTE_MAX) {
-			memcpy(out + o, "\xe2\x80\xa6", 3);	/* … */
+			memcpy(out + o, "\xe2\x80\xa6", 3); /* … */
 			o += 3;
 			break;
 		}

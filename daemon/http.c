@@ -111,63 +111,63 @@
  * sets this and the next one lower before including this file.)
  */
 #ifndef HTTP_IDLE_TIMEOUT_S
-#define HTTP_IDLE_TIMEOUT_S	10
+#define HTTP_IDLE_TIMEOUT_S 10
 #endif
 /* Connections served at once; more wait in the listen backlog. */
 #ifndef HTTP_MAX_CONNECTIONS
-#define HTTP_MAX_CONNECTIONS	256
+#define HTTP_MAX_CONNECTIONS 256
 #endif
 /* Request line and headers. */
-#define HTTP_MAX_HEADERS_SIZE	(16 * 1024)
+#define HTTP_MAX_HEADERS_SIZE (16 * 1024)
 /*
  * Bodies up to this reach us and get a JSON 413 when over RAFTCONF_MAX_VALUE;
  * longer ones evhttp refuses itself (413, with its own HTML body).  It
  * bounds what a connection holds: HTTP_MAX_CONNECTIONS of them hold at most
  * about 270 MiB.
  */
-#define HTTP_MAX_BODY_SIZE	(RAFTCONF_MAX_VALUE + 64 * 1024)
+#define HTTP_MAX_BODY_SIZE (RAFTCONF_MAX_VALUE + 64 * 1024)
 /* Safety net for a request the node never answers. */
-#define HTTP_NODE_TIMEOUT_S	60
+#define HTTP_NODE_TIMEOUT_S 60
 /* How often deadlines are checked and closed connections reclaimed. */
-#define HTTP_SWEEP_MS		500
+#define HTTP_SWEEP_MS	       500
 
-#define HTTP_REQUEST_ID_HEADER	"X-Raftconf-Request-Id"
-#define HTTP_REVISION_HEADER	"X-Raftconf-Revision"
+#define HTTP_REQUEST_ID_HEADER "X-Raftconf-Request-Id"
+#define HTTP_REVISION_HEADER   "X-Raftconf-Revision"
 
 enum conn_state {
-	C_READING,		/* waiting for the client's request */
-	C_NODE,			/* the request is with the node */
-	C_WRITING,		/* evhttp is sending our answer */
+	C_READING, /* waiting for the client's request */
+	C_NODE,	   /* the request is with the node */
+	C_WRITING, /* evhttp is sending our answer */
 };
 
 struct conn {
 	struct http_server *hs;
-	struct bufferevent *bev;	/* our reference; NULL: slot free */
+	struct bufferevent *bev; /* our reference; NULL: slot free */
 	enum conn_state state;
-	uint64_t deadline_ms;		/* of the current state; 0: none */
-	uint32_t gen;			/* bumped whenever a handle dies */
+	uint64_t deadline_ms; /* of the current state; 0: none */
+	uint32_t gen;	      /* bumped whenever a handle dies */
 	/* While C_NODE: */
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
-	uint8_t type;			/* PROTO_T_* asked of the node */
-	struct event *watch;		/* the client leaving; created on first use */
+	uint8_t type;	     /* PROTO_T_* asked of the node */
+	struct event *watch; /* the client leaving; created on first use */
 };
 
 struct http_server {
 	struct event_base *base;
 	struct evhttp *http;
-	struct evconnlistener *listener;	/* owned by http */
+	struct evconnlistener *listener; /* owned by http */
 	struct event *sweep_ev;
 	struct http_callbacks cb;
 	void *arg;
 	char listen[RAFTCONF_MAX_ADDRESS + 1];
 	struct conn conns[HTTP_MAX_CONNECTIONS];
 	unsigned nconns;
-	bool paused;			/* listener disabled at the limit */
-	bool dispatching;		/* inside cb.request */
-	uint64_t client_id;		/* for writes without a request id */
+	bool paused;	    /* listener disabled at the limit */
+	bool dispatching;   /* inside cb.request */
+	uint64_t client_id; /* for writes without a request id */
 	uint64_t next_seq;
-	char key[RAFTCONF_MAX_KEY];	/* the decoded key of the current request */
+	char key[RAFTCONF_MAX_KEY]; /* the decoded key of the current request */
 };
 
 static uint64_t
@@ -186,7 +186,7 @@ enum route { R_NONE, R_KEYS, R_STATUS, R_HEALTH, R_METRICS };
 struct target {
 	enum route route;
 	bool stale, list;
-	const char *rawkey;		/* the path after "/v1/keys" */
+	const char *rawkey; /* the path after "/v1/keys" */
 };
 
 static int
@@ -268,7 +268,8 @@ parse_target(const char *path, const char *query, struct target *t, char *err, s
 	else if (strncmp(path, keys, klen) == 0 && (path[klen] == '\0' || path[klen] == '/'))
 		t->route = R_KEYS;
 	if (t->route == R_NONE) {
-		seterr(err, errlen, "no such resource; the API is /v1/keys/KEY, /v1/status, "
+		seterr(err, errlen,
+		    "no such resource; the API is /v1/keys/KEY, /v1/status, "
 		    "/v1/health and /metrics");
 		return 404;
 	}
@@ -287,13 +288,17 @@ parse_target(const char *path, const char *query, struct target *t, char *err, s
 		else if (nlen == 4 && memcmp(p, "list", 4) == 0)
 			flag = &t->list;
 		if (flag == NULL && nlen > 0) {
-			seterr(err, errlen, "unknown query parameter \"%.*s\" (known: stale, "
-			    "list)", (int)(nlen > 64 ? 64 : nlen), p);
+			seterr(err, errlen,
+			    "unknown query parameter \"%.*s\" (known: stale, "
+			    "list)",
+			    (int)(nlen > 64 ? 64 : nlen), p);
 			return 400;
 		}
 		if (flag && (on = flag_value(v, end - v)) < 0) {
-			seterr(err, errlen, "query parameter %.*s: expected no value, 1, true, "
-			    "0 or false", (int)nlen, p);
+			seterr(err, errlen,
+			    "query parameter %.*s: expected no value, 1, true, "
+			    "0 or false",
+			    (int)nlen, p);
 			return 400;
 		}
 		if (flag)
@@ -322,7 +327,8 @@ decode_key(const struct target *t, char *buf, size_t *len, char *err, size_t err
 		seterr(err, errlen, "key longer than %d bytes", RAFTCONF_MAX_KEY);
 		return 400;
 	default:
-		seterr(err, errlen, "malformed percent-escape in the key (%%XX, two hex "
+		seterr(err, errlen,
+		    "malformed percent-escape in the key (%%XX, two hex "
 		    "digits)");
 		return 400;
 	}
@@ -333,7 +339,8 @@ decode_key(const struct target *t, char *buf, size_t *len, char *err, size_t err
 		return 0;
 	}
 	if (*len == 0) {
-		seterr(err, errlen, "empty key: the key is the path after /v1/keys, as in "
+		seterr(err, errlen,
+		    "empty key: the key is the path after /v1/keys, as in "
 		    "/v1/keys/app/db/host");
 		return 400;
 	}
@@ -402,16 +409,26 @@ static const char *
 reason_of(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Error";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Error";
 	}
 }
 
@@ -444,8 +461,8 @@ json_list(struct evbuffer *out, const struct proto_msg *m)
 	}
 	if (rc < 0)
 		return -EPROTO;
-	evbuffer_add_printf(out, "],\"truncated\":%s}",
-	    m->list_reply.flags & PROTO_F_TRUNCATED ? "true" : "false");
+	evbuffer_add_printf(
+	    out, "],\"truncated\":%s}", m->list_reply.flags & PROTO_F_TRUNCATED ? "true" : "false");
 	return 0;
 }
 
@@ -473,9 +490,8 @@ send_error(struct evhttp_request *req, int status, const char *msg, size_t len)
 	send_reply(req, status, "application/json");
 }
 
-static void
-send_errorf(struct evhttp_request *req, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void send_errorf(struct evhttp_request *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 send_errorf(struct evhttp_request *req, int status, const char *fmt, ...)
@@ -487,8 +503,10 @@ send_errorf(struct evhttp_request *req, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	send_error(req, status, msg, n < 0 ? 0 : (size_t)n >= sizeof(msg) ? sizeof(msg) - 1 :
-	    (size_t)n);
+	send_error(req, status, msg,
+	    n < 0			   ? 0
+		: (size_t)n >= sizeof(msg) ? sizeof(msg) - 1
+					   : (size_t)n);
 }
 
 static void
@@ -507,8 +525,9 @@ static void
 send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m)
 {
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-	uint8_t want = asked == PROTO_T_GET ? PROTO_T_VALUE :
-	    asked == PROTO_T_LIST ? PROTO_T_LIST_REPLY : PROTO_T_OK;
+	uint8_t want = asked == PROTO_T_GET ? PROTO_T_VALUE
+	    : asked == PROTO_T_LIST	    ? PROTO_T_LIST_REPLY
+					    : PROTO_T_OK;
 
 	if (m->type == PROTO_T_ERROR) {
 		send_error(req, status_of_error(m->error.code), m->error.message.ptr,
@@ -518,8 +537,8 @@ send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m
 	if (m->type != want) {
 		log_err("HTTP: the node answered a %s with a %s; answering 500",
 		    proto_type_name(asked), proto_type_name(m->type));
-		send_errorf(req, 500, "internal error: unexpected %s answer",
-		    proto_type_name(m->type));
+		send_errorf(
+		    req, 500, "internal error: unexpected %s answer", proto_type_name(m->type));
 		return;
 	}
 	switch (m->type) {
@@ -750,12 +769,12 @@ new_conn_cb(struct event_base *base, void *arg)
 		if (hs->conns[i].bev == NULL)
 			c = &hs->conns[i];
 	if (bev == NULL)
-		return NULL;	/* evhttp makes its own; it is then not counted */
+		return NULL; /* evhttp makes its own; it is then not counted */
 	if (c == NULL) {
 		/* Not reached: the listener is off at the limit.  Served, but
 		 * answered 503 (see request_cb). */
-		log_warning("HTTP %s: connection over the limit of %d", hs->listen,
-		    HTTP_MAX_CONNECTIONS);
+		log_warning(
+		    "HTTP %s: connection over the limit of %d", hs->listen, HTTP_MAX_CONNECTIONS);
 		return bev;
 	}
 	bufferevent_incref(bev);
@@ -766,7 +785,8 @@ new_conn_cb(struct event_base *base, void *arg)
 		evconnlistener_disable(hs->listener);
 		hs->paused = true;
 		log_notice("HTTP %s: %d connections open, the limit; new clients wait until "
-		    "one closes", hs->listen, HTTP_MAX_CONNECTIONS);
+			   "one closes",
+		    hs->listen, HTTP_MAX_CONNECTIONS);
 	}
 	return bev;
 }
@@ -776,7 +796,7 @@ new_conn_cb(struct event_base *base, void *arg)
 /* The proto request for a /v1/keys request; 0 or an HTTP status with err. */
 static int
 build_request(struct http_server *hs, struct evhttp_request *req, const struct target *t,
-	      struct proto_msg *m, char *err, size_t errlen)
+    struct proto_msg *m, char *err, size_t errlen)
 {
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);
@@ -805,8 +825,9 @@ build_request(struct http_server *hs, struct evhttp_request *req, const struct t
 	}
 	rid = evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_REQUEST_ID_HEADER);
 	if (rid && parse_request_id(rid, &client, &seq) < 0) {
-		seterr(err, errlen, HTTP_REQUEST_ID_HEADER ": expected CLIENT-SEQ, two decimal "
-		    "numbers below 2^64, CLIENT not 0");
+		seterr(err, errlen,
+		    HTTP_REQUEST_ID_HEADER ": expected CLIENT-SEQ, two decimal "
+					   "numbers below 2^64, CLIENT not 0");
 		return 400;
 	}
 	if (rid == NULL)
@@ -948,7 +969,7 @@ http_reply(struct http_server *hs, uint64_t handle, const void *frame, size_t le
 	/* Freeing the connection under evhttp's feet (it is dispatching) is not
 	 * safe; a client that left a moment ago fails our write instead. */
 	if (!hs->dispatching && peek_client(c) < 0) {
-		evhttp_connection_free(c->evcon);	/* conn_close_cb clears c */
+		evhttp_connection_free(c->evcon); /* conn_close_cb clears c */
 		return -ENOTCONN;
 	}
 	req = c->req;
@@ -979,17 +1000,19 @@ random_client_id(void)
 }
 
 int
-http_open(struct event_base *base, const char *listen, const struct http_callbacks *cb,
-	  void *arg, struct http_server **out, char *err, size_t errlen)
+http_open(struct event_base *base, const char *listen, const struct http_callbacks *cb, void *arg,
+    struct http_server **out, char *err, size_t errlen)
 {
 	char aerr[RAFTCONF_MAX_ERROR];
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	int rc;
 	struct http_server *hs;
-	struct timeval tv = { HTTP_IDLE_TIMEOUT_S, 0 }, sweep = {
-		HTTP_SWEEP_MS / 1000, HTTP_SWEEP_MS % 1000 * 1000,
-	};
+	struct timeval tv = { HTTP_IDLE_TIMEOUT_S, 0 },
+		       sweep = {
+			       HTTP_SWEEP_MS / 1000,
+			       HTTP_SWEEP_MS % 1000 * 1000,
+		       };
 
 	/* The parser of raftconfd --check: what it accepts is bound here. */
 	if (addr_parse_listen(listen, &ss, &sslen, aerr, sizeof(aerr)) < 0) {

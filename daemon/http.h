@@ -56,7 +56,7 @@ struct http_callbacks {
  * 0, or -errno with err filled.
  */
 int http_open(struct event_base *base, const char *listen, const struct http_callbacks *cb,
-	      void *arg, struct http_server **out, char *err, size_t errlen);
+    void *arg, struct http_server **out, char *err, size_t errlen);
 void http_close(struct http_server *hs);
 
 /*

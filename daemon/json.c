@@ -12,8 +12,8 @@
 /* Text is gathered here and handed to the json_out one chunk at a time. */
 struct chunk {
 	const struct json_out *o;
-	size_t	 len;
-	char	 buf[JSON_CHUNK];
+	size_t len;
+	char buf[JSON_CHUNK];
 };
 
 static void
@@ -62,15 +62,15 @@ utf8_seq(const unsigned char *s, size_t len)
 	else if (c >= 0xf0 && c <= 0xf4)
 		n = 4;
 	else
-		return 0;	/* a continuation byte, 0xc0-0xc1 (overlong), 0xf5-0xff */
+		return 0; /* a continuation byte, 0xc0-0xc1 (overlong), 0xf5-0xff */
 	if (c == 0xe0)
-		lo = 0xa0;	/* below: overlong */
+		lo = 0xa0; /* below: overlong */
 	else if (c == 0xed)
-		hi = 0x9f;	/* above: surrogates */
+		hi = 0x9f; /* above: surrogates */
 	else if (c == 0xf0)
-		lo = 0x90;	/* below: overlong */
+		lo = 0x90; /* below: overlong */
 	else if (c == 0xf4)
-		hi = 0x8f;	/* above: past U+10FFFF */
+		hi = 0x8f; /* above: past U+10FFFF */
 	if (len < n || s[1] < lo || s[1] > hi)
 		return 0;
 	for (size_t i = 2; i < n; i++)
@@ -177,7 +177,7 @@ json_bytes_field(const struct json_out *o, const char *name, const void *s, size
 
 void
 json_entry(const struct json_out *o, const void *key, size_t keylen, uint64_t revision,
-	   const void *value, size_t valuelen)
+    const void *value, size_t valuelen)
 {
 	char rev[40];
 	int n;

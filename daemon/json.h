@@ -24,16 +24,16 @@
 #include <stdint.h>
 
 /* The most bytes handed to json_out.write at once. */
-#define JSON_CHUNK	256
+#define JSON_CHUNK 256
 
 /* Where written text goes: write(arg, p, len) appends len bytes at p. */
 struct json_out {
-	void	(*write)(void *arg, const char *p, size_t len);
-	void	*arg;
+	void (*write)(void *arg, const char *p, size_t len);
+	void *arg;
 };
 
 /* Whether s[0..len) is UTF-8 text (RFC 3629, as above). */
-bool	json_utf8_valid(const void *s, size_t len);
+bool json_utf8_valid(const void *s, size_t len);
 
 /*
  * s[0..len) as a JSON string, quotes included.  '"', '\\', and the control
@@ -42,17 +42,16 @@ bool	json_utf8_valid(const void *s, size_t len);
  * \ufffd, so the output is always valid JSON.  Callers that must not lose
  * bytes check json_utf8_valid() first and write base64.
  */
-void	json_string(const struct json_out *o, const void *s, size_t len);
+void json_string(const struct json_out *o, const void *s, size_t len);
 
 /* s[0..len) as a quoted base64 string (RFC 4648 alphabet, '=' padding). */
-void	json_base64(const struct json_out *o, const void *s, size_t len);
+void json_base64(const struct json_out *o, const void *s, size_t len);
 
 /*
  * One member of an object: "name":"text" when s[0..len) is UTF-8 text,
  * else "name_base64":"...".  name is written as it is (a plain word).
  */
-void	json_bytes_field(const struct json_out *o, const char *name, const void *s,
-	    size_t len);
+void json_bytes_field(const struct json_out *o, const char *name, const void *s, size_t len);
 
 /*
  * A key with its revision and value, as the HTTP listing, raftconfctl
@@ -62,7 +61,7 @@ void	json_bytes_field(const struct json_out *o, const char *name, const void *s,
  *
  * key and value each with "_base64" when they are not UTF-8 text.
  */
-void	json_entry(const struct json_out *o, const void *key, size_t keylen,
-	    uint64_t revision, const void *value, size_t valuelen);
+void json_entry(const struct json_out *o, const void *key, size_t keylen, uint64_t revision,
+    const void *value, size_t valuelen);
 
 #endif

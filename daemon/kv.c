@@ -59,7 +59,7 @@ list_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen
 	if (proto_reply_add_entry(&lc->rb, proto_mem(key, klen), rev, proto_mem(val, vlen)) ==
 	    -EMSGSIZE) {
 		lc->full = true;
-		return 1;	/* stop */
+		return 1; /* stop */
 	}
 	return 0;
 }
@@ -93,7 +93,7 @@ serve_read(struct node *n, const struct origin *o, uint8_t type, const char *key
 
 void
 kv_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags,
-	const struct proto_str *key)
+    const struct proto_str *key)
 {
 	struct pending *r;
 
@@ -151,7 +151,8 @@ kv_leader_changed(struct node *n)
 	PENDING_EACH(&n->pending, PEND_READ, r, tmp) {
 		if (r->index)
 			continue;
-		reply_error(n, &r->from, PROTO_E_NOLEADER, "the leader changed before it "
+		reply_error(n, &r->from, PROTO_E_NOLEADER,
+		    "the leader changed before it "
 		    "confirmed the read; retry");
 		pending_del(&n->pending, r);
 	}
@@ -200,8 +201,8 @@ kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m)
 		rc = peer_send(n->peers, lm->name, n->out.data, n->out.len);
 	if (rc < 0) {
 		free(f);
-		reply_error(n, o, PROTO_E_NOLEADER, "cannot reach the leader %s (%s): %s",
-		    lm->name, lm->address, strerror(-rc));
+		reply_error(n, o, PROTO_E_NOLEADER, "cannot reach the leader %s (%s): %s", lm->name,
+		    lm->address, strerror(-rc));
 		return;
 	}
 	pending_add(&n->pending, f);
@@ -215,7 +216,7 @@ kv_relay(struct node *n, const struct proto_msg *m)
 	struct proto_msg rm = *m;
 
 	if (f == NULL)
-		return;		/* timed out already */
+		return; /* timed out already */
 	reply_msg(n, &f->from, &rm);
 	pending_del(&n->pending, f);
 }
@@ -230,8 +231,10 @@ kv_leader_lost(struct node *n, uint64_t leader, const char *name)
 	PENDING_EACH(&n->pending, PEND_FORWARD, f, tmp) {
 		if (f->peer != leader)
 			continue;
-		reply_error(n, &f->from, PROTO_E_NOLEADER, "lost the connection to the "
-		    "leader %s before it answered; retry", name);
+		reply_error(n, &f->from, PROTO_E_NOLEADER,
+		    "lost the connection to the "
+		    "leader %s before it answered; retry",
+		    name);
 		pending_del(&n->pending, f);
 	}
 }
@@ -254,7 +257,7 @@ kv_write(struct node *n, const struct origin *o, const struct proto_msg *m)
 		len = STORE_CMD_DEL_SIZE(m->del.key.len);
 	if (ensure_cmdbuf(n, len) < 0 ||
 	    (w = pending_new(PEND_WRITE, o, node_now_ms() + n->request_timeout_ms, NULL, 0)) ==
-	    NULL) {
+		NULL) {
 		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
 		return;
 	}
@@ -270,12 +273,14 @@ kv_write(struct node *n, const struct origin *o, const struct proto_msg *m)
 		if (rc == -ENOTLEADER)
 			kv_forward(n, o, m);
 		else if (rc == -EBUSY)
-			reply_error(n, o, PROTO_E_NOLEADER, "leadership is being transferred; "
+			reply_error(n, o, PROTO_E_NOLEADER,
+			    "leadership is being transferred; "
 			    "retry in a moment");
 		else if (rc == -EMSGSIZE)
 			reply_error(n, o, PROTO_E_TOOBIG, "write too large");
 		else
-			reply_error(n, o, PROTO_E_INTERNAL, "propose failed: %s", raft_strerror(-rc));
+			reply_error(
+			    n, o, PROTO_E_INTERNAL, "propose failed: %s", raft_strerror(-rc));
 		return;
 	}
 	w->op = m->type;
@@ -294,22 +299,26 @@ kv_write_applied(struct node *n, const struct raft_entry *e, const struct store_
 
 		if (w->key < e->index) {
 			/* Its entry applied in an earlier batch without us seeing it. */
-			reply_error(n, &w->from, PROTO_E_TIMEOUT, "the outcome of the request is "
+			reply_error(n, &w->from, PROTO_E_TIMEOUT,
+			    "the outcome of the request is "
 			    "unknown; retry it");
 		} else if (w->term != e->term) {
-			reply_error(n, &w->from, PROTO_E_NOLEADER, "leadership changed before the "
+			reply_error(n, &w->from, PROTO_E_NOLEADER,
+			    "leadership changed before the "
 			    "request committed; it was not applied");
 		} else if (e->type == RAFT_ENTRY_CONF) {
 			reply_ok(n, &w->from, e->index);
 			ok = true;
 		} else if (res == NULL || res->status == STORE_BAD_COMMAND) {
-			reply_error(n, &w->from, PROTO_E_INTERNAL, "the entry was not a valid "
+			reply_error(n, &w->from, PROTO_E_INTERNAL,
+			    "the entry was not a valid "
 			    "command");
 		} else if (res->status == STORE_NOT_FOUND) {
 			reply_error(n, &w->from, PROTO_E_NOTFOUND, "key not found");
 			ok = true;
 		} else if (res->status == STORE_STALE) {
-			reply_error(n, &w->from, PROTO_E_REFUSED, "a newer write of this client "
+			reply_error(n, &w->from, PROTO_E_REFUSED,
+			    "a newer write of this client "
 			    "was applied already");
 		} else {
 			reply_ok(n, &w->from, res->revision);
@@ -329,17 +338,23 @@ kv_expired(struct node *n, struct pending *p)
 {
 	switch (p->kind) {
 	case PEND_READ:
-		reply_error(n, &p->from, PROTO_E_TIMEOUT, "read timed out: no leader confirmed "
-		    "it within %u ms", n->request_timeout_ms);
+		reply_error(n, &p->from, PROTO_E_TIMEOUT,
+		    "read timed out: no leader confirmed "
+		    "it within %u ms",
+		    n->request_timeout_ms);
 		break;
 	case PEND_WRITE:
-		reply_error(n, &p->from, PROTO_E_TIMEOUT, "not committed within %u ms (no "
-		    "quorum?); it may still apply", n->request_timeout_ms);
+		reply_error(n, &p->from, PROTO_E_TIMEOUT,
+		    "not committed within %u ms (no "
+		    "quorum?); it may still apply",
+		    n->request_timeout_ms);
 		n->stats.proposals_failed++;
 		break;
 	case PEND_FORWARD:
-		reply_error(n, &p->from, PROTO_E_TIMEOUT, "the leader did not answer within %u "
-		    "ms", n->request_timeout_ms);
+		reply_error(n, &p->from, PROTO_E_TIMEOUT,
+		    "the leader did not answer within %u "
+		    "ms",
+		    n->request_timeout_ms);
 		break;
 	default:
 		break;

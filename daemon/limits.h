@@ -9,40 +9,40 @@
 #define RAFTCONF_LIMITS_H
 
 /* Keys: a path such as "/app/db/host"; printable, no NUL. */
-#define RAFTCONF_MAX_KEY		1024
+#define RAFTCONF_MAX_KEY 1024
 /* Values: arbitrary bytes. */
-#define RAFTCONF_MAX_VALUE		(1024 * 1024)
+#define RAFTCONF_MAX_VALUE (1024 * 1024)
 /* Node ids: [A-Za-z0-9_-]{1,32}. */
-#define RAFTCONF_MAX_ID			32
+#define RAFTCONF_MAX_ID 32
 /* Cluster names: same alphabet as ids, a little longer. */
-#define RAFTCONF_MAX_CLUSTER_NAME	64
+#define RAFTCONF_MAX_CLUSTER_NAME 64
 /* "host:port" or "[v6]:port". */
-#define RAFTCONF_MAX_ADDRESS		256
+#define RAFTCONF_MAX_ADDRESS 256
 /* Members of one cluster, voters and learners together. */
-#define RAFTCONF_MAX_MEMBERS		512
+#define RAFTCONF_MAX_MEMBERS 512
 /* One frame on the peer port or the control socket, header included. */
-#define RAFTCONF_MAX_FRAME		(4 * 1024 * 1024)
+#define RAFTCONF_MAX_FRAME (4 * 1024 * 1024)
 /* Entries listed in one response; a longer listing is cut and says so. */
-#define RAFTCONF_MAX_LIST		100000
+#define RAFTCONF_MAX_LIST 100000
 /* Bytes of one InstallSnapshot chunk. */
-#define RAFTCONF_SNAPSHOT_CHUNK		(256 * 1024)
+#define RAFTCONF_SNAPSHOT_CHUNK (256 * 1024)
 /* Human-readable error strings carried on the wire. */
-#define RAFTCONF_MAX_ERROR		512
+#define RAFTCONF_MAX_ERROR 512
 /*
  * STATUS replies: generic name/value pairs so that status can grow without a
  * protocol change.  Names are short words ("role"); values are printable text.
  */
-#define RAFTCONF_MAX_STATUS_PAIRS	256
-#define RAFTCONF_MAX_STATUS_NAME	64
-#define RAFTCONF_MAX_STATUS_VALUE	1024
+#define RAFTCONF_MAX_STATUS_PAIRS 256
+#define RAFTCONF_MAX_STATUS_NAME  64
+#define RAFTCONF_MAX_STATUS_VALUE 1024
 /* Authentication proof in the peer handshake (reserved: empty for now). */
-#define RAFTCONF_MAX_AUTH		64
+#define RAFTCONF_MAX_AUTH 64
 /* Paths in the configuration (data_dir, socket). */
-#define RAFTCONF_MAX_PATH		4096
+#define RAFTCONF_MAX_PATH 4096
 /* YAML configuration file size and nesting; aliases are refused outright. */
-#define RAFTCONF_MAX_CONFIG_BYTES	(1024 * 1024)
-#define RAFTCONF_MAX_CONFIG_DEPTH	16
+#define RAFTCONF_MAX_CONFIG_BYTES (1024 * 1024)
+#define RAFTCONF_MAX_CONFIG_DEPTH 16
 /* Errors reported for one configuration file; parsing stops after this many. */
-#define RAFTCONF_MAX_CONFIG_ERRORS	100
+#define RAFTCONF_MAX_CONFIG_ERRORS 100
 
 #endif

@@ -24,17 +24,17 @@
 #include "limits.h"
 #include "log.h"
 
-#define IDENT_MAX		64
-#define JOURNAL_SOCKET		"/run/systemd/journal/socket"
-#define ELLIPSIS		"\xe2\x80\xa6"	/* … */
-#define ELLIPSIS_LEN		3
+#define IDENT_MAX      64
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+#define ELLIPSIS       "\xe2\x80\xa6" /* … */
+#define ELLIPSIS_LEN   3
 
 static struct {
-	char		 ident[IDENT_MAX + 1];
-	int		 level;
-	enum log_target	 target;
-	FILE		*stream;	/* NULL: stderr */
-	char		 node_id[RAFTCONF_MAX_ID + 1];
+	char ident[IDENT_MAX + 1];
+	int level;
+	enum log_target target;
+	FILE *stream; /* NULL: stderr */
+	char node_id[RAFTCONF_MAX_ID + 1];
 } g = {
 	.ident = "raftconfd",
 	.level = LOG_INFO,
@@ -160,8 +160,8 @@ rec_add_u64(struct rec_writer *w, const char *name, uint64_t v)
 }
 
 int
-log_format_fields(struct log_record *r, int prio, const char *file, int line,
-    const char *func, const struct log_fields *f, const char *message)
+log_format_fields(struct log_record *r, int prio, const char *file, int line, const char *func,
+    const struct log_fields *f, const char *message)
 {
 	struct rec_writer w = { r, 0 };
 	char num[16];
@@ -200,13 +200,13 @@ log_format_fields(struct log_record *r, int prio, const char *file, int line,
 
 struct line_writer {
 	char *buf;
-	size_t len;	/* of buf */
+	size_t len; /* of buf */
 	size_t used;
 	bool full;
 };
 
 /* Keep the last bytes for "…\n" and the NUL, so a cut line still ends well. */
-#define LINE_RESERVE	(ELLIPSIS_LEN + 2)
+#define LINE_RESERVE (ELLIPSIS_LEN + 2)
 
 static void
 lw_put(struct line_writer *w, const char *s, size_t n)
@@ -278,8 +278,8 @@ lw_field(struct line_writer *w, const char *name, const char *value)
 }
 
 size_t
-log_format_line(char *buf, size_t len, const struct timespec *ts, int prio,
-    const char *message, const struct log_fields *f)
+log_format_line(char *buf, size_t len, const struct timespec *ts, int prio, const char *message,
+    const struct log_fields *f)
 {
 	struct line_writer w = { buf, len, 0, false };
 	char tmp[IDENT_MAX + 96], num[24];
@@ -294,16 +294,16 @@ log_format_line(char *buf, size_t len, const struct timespec *ts, int prio,
 	gmtime_r(&secs, &tm);
 	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
 	lw_puts(&w, tmp);
-	snprintf(tmp, sizeof(tmp), ".%03ldZ %s[%ld] %s: ", (long)(ts->tv_nsec / 1000000),
-	    g.ident, (long)getpid(), log_level_name(prio));
+	snprintf(tmp, sizeof(tmp), ".%03ldZ %s[%ld] %s: ", (long)(ts->tv_nsec / 1000000), g.ident,
+	    (long)getpid(), log_level_name(prio));
 	lw_puts(&w, tmp);
 	lw_put_escaped(&w, message, false);
 	if (f != NULL) {
-		bool any = f->term != 0 || f->role != NULL || f->index != 0 ||
-		    f->peer != NULL || (f->extra_value != NULL && valid_field_name(f->extra_name));
+		bool any = f->term != 0 || f->role != NULL || f->index != 0 || f->peer != NULL ||
+		    (f->extra_value != NULL && valid_field_name(f->extra_name));
 
 		if (any)
-			lw_puts(&w, " ");	/* two spaces between message and fields */
+			lw_puts(&w, " "); /* two spaces between message and fields */
 		if (f->term != 0) {
 			snprintf(num, sizeof(num), "%llu", (unsigned long long)f->term);
 			lw_field(&w, "term", num);
@@ -395,7 +395,8 @@ log_init(const char *ident, int level)
 	g.target = detect_target(&bad_override);
 	if (bad_override)
 		log_warning("RAFTCONF_LOG_TARGET=\"%s\" is neither stderr nor journal; "
-		    "logging to %s", getenv("RAFTCONF_LOG_TARGET"),
+			    "logging to %s",
+		    getenv("RAFTCONF_LOG_TARGET"),
 		    g.target == LOG_TARGET_JOURNAL ? "the journal" : "stderr");
 }
 
@@ -463,8 +464,8 @@ write_line(int prio, const char *message, const struct log_fields *f)
 }
 
 void
-log_write(int prio, const char *file, int line, const char *func,
-    const struct log_fields *f, const char *fmt, ...)
+log_write(int prio, const char *file, int line, const char *func, const struct log_fields *f,
+    const char *fmt, ...)
 {
 	char msg[LOG_MAX_MESSAGE + 1];
 	int saved = errno, n;

@@ -95,7 +95,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 			config_free(&cfg);
 		} else {
 			log_warning("SIGHUP: %s has %zu error(s), first: %s; keeping the running "
-			    "settings", rt->path, errs.n, errs.n ? errs.v[0].msg : "?");
+				    "settings",
+			    rt->path, errs.n, errs.n ? errs.v[0].msg : "?");
 			config_errors_free(&errs);
 		}
 		return;
@@ -196,10 +197,13 @@ main(int argc, char **argv)
 			return 0;
 		default:
 			if (optopt && optopt != '?')
-				fprintf(stderr, "raftconfd: option -%c needs an argument or is unknown; "
-				    "try 'raftconfd --help'\n", optopt);
+				fprintf(stderr,
+				    "raftconfd: option -%c needs an argument or is unknown; "
+				    "try 'raftconfd --help'\n",
+				    optopt);
 			else
-				fprintf(stderr, "raftconfd: unknown option '%s'; try 'raftconfd --help'\n",
+				fprintf(stderr,
+				    "raftconfd: unknown option '%s'; try 'raftconfd --help'\n",
 				    argv[optind - 1]);
 			return EXIT_USAGE;
 		}

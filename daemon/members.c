@@ -49,16 +49,14 @@ members_get_count(struct bytes_reader *r, uint32_t *n, char *err, size_t errlen)
 	}
 	/* Each member needs at least its head: refuse counts the bytes cannot hold. */
 	if ((size_t)*n * MEMBERS_ITEM_HEAD > br_left(r)) {
-		seterr(err, errlen, "%u members announced, only %zu bytes left", *n,
-		    br_left(r));
+		seterr(err, errlen, "%u members announced, only %zu bytes left", *n, br_left(r));
 		return -EBADMSG;
 	}
 	return 0;
 }
 
 int
-members_get(struct bytes_reader *r, struct raft_member *m, uint32_t n, char *err,
-	    size_t errlen)
+members_get(struct bytes_reader *r, struct raft_member *m, uint32_t n, char *err, size_t errlen)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		uint8_t voter;
@@ -77,8 +75,8 @@ members_get(struct bytes_reader *r, struct raft_member *m, uint32_t n, char *err
 		}
 		m[i].voter = voter;
 		if (m[i].context_len > RAFT_MAX_MEMBER_CONTEXT) {
-			seterr(err, errlen, "member %u: context of %u bytes, at most %d allowed",
-			    i, m[i].context_len, RAFT_MAX_MEMBER_CONTEXT);
+			seterr(err, errlen, "member %u: context of %u bytes, at most %d allowed", i,
+			    m[i].context_len, RAFT_MAX_MEMBER_CONTEXT);
 			return -E2BIG;
 		}
 		if (!br_copy(r, m[i].context, m[i].context_len)) {
@@ -109,8 +107,8 @@ members_encode(const struct raft_member *m, size_t n, uint8_t **blob, size_t *le
 }
 
 int
-members_decode(const void *blob, size_t len, struct raft_member **out, uint32_t *nout,
-	       char *err, size_t errlen)
+members_decode(const void *blob, size_t len, struct raft_member **out, uint32_t *nout, char *err,
+    size_t errlen)
 {
 	struct bytes_reader r;
 	struct raft_member *m;

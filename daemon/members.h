@@ -26,7 +26,7 @@
 #include "raft.h"
 
 /* Bytes of one member before its context: id, voter, context length. */
-#define MEMBERS_ITEM_HEAD	11
+#define MEMBERS_ITEM_HEAD 11
 
 /* Bytes members_put() writes for m[0..n). */
 size_t members_size(const struct raft_member *m, size_t n);
@@ -42,8 +42,8 @@ void members_put(struct bytes_writer *w, const struct raft_member *m, size_t n);
  * err saying which member and what; r is then unusable.
  */
 int members_get_count(struct bytes_reader *r, uint32_t *n, char *err, size_t errlen);
-int members_get(struct bytes_reader *r, struct raft_member *m, uint32_t n, char *err,
-		size_t errlen);
+int members_get(
+    struct bytes_reader *r, struct raft_member *m, uint32_t n, char *err, size_t errlen);
 
 /*
  * The whole of a buffer: *blob (malloc'd, the caller's) holds m[0..n) and
@@ -55,7 +55,7 @@ int members_encode(const struct raft_member *m, size_t n, uint8_t **blob, size_t
  * that holds exactly one membership.  0, -ENOMEM, or -EBADMSG / -E2BIG as
  * above (trailing bytes are -EBADMSG).
  */
-int members_decode(const void *blob, size_t len, struct raft_member **m, uint32_t *n,
-		   char *err, size_t errlen);
+int members_decode(
+    const void *blob, size_t len, struct raft_member **m, uint32_t *n, char *err, size_t errlen);
 
 #endif

@@ -52,16 +52,18 @@ membership_removed_notice(struct node *n, const char *peer_id, const struct prot
 		return;
 	if (m->removed.cluster.len != strlen(n->cfg->cluster) ||
 	    memcmp(m->removed.cluster.ptr, n->cfg->cluster, m->removed.cluster.len) != 0) {
-		log_warning_f(LOG_FIELDS(.peer = peer_id), "peer %s: a removal notice for "
-		    "cluster \"%.*s\", not ours; ignored", peer_id, (int)m->removed.cluster.len,
-		    m->removed.cluster.ptr);
+		log_warning_f(LOG_FIELDS(.peer = peer_id),
+		    "peer %s: a removal notice for "
+		    "cluster \"%.*s\", not ours; ignored",
+		    peer_id, (int)m->removed.cluster.len, m->removed.cluster.ptr);
 		return;
 	}
 	n->removed = true;
 	log_notice_f(LOG_FIELDS(.peer = peer_id, .index = m->removed.index),
 	    "%s told us: removed from the cluster %s at index %" PRIu64 "; this node takes "
 	    "no part any more ('raftconfctl join' adds it again after its data_dir is "
-	    "emptied)", peer_id, n->cfg->cluster, m->removed.index);
+	    "emptied)",
+	    peer_id, n->cfg->cluster, m->removed.index);
 	readiness_refresh(n);
 }
 
@@ -69,8 +71,8 @@ membership_removed_notice(struct node *n, const char *peer_id, const struct prot
 
 /* Answer a failed raft_change(), or wait for its entry to apply. */
 static void
-track_change(struct node *n, const struct origin *o, const struct proto_msg *m, uint8_t op,
-	     int rc, uint64_t index, uint64_t term)
+track_change(struct node *n, const struct origin *o, const struct proto_msg *m, uint8_t op, int rc,
+    uint64_t index, uint64_t term)
 {
 	struct pending *w;
 
@@ -83,7 +85,8 @@ track_change(struct node *n, const struct origin *o, const struct proto_msg *m, 
 	case -EBUSY:
 	case -EAGAIN:
 		/* "no leader" makes raftconfctl retry until its deadline. */
-		reply_error(n, o, PROTO_E_NOLEADER, "busy: another membership change or a "
+		reply_error(n, o, PROTO_E_NOLEADER,
+		    "busy: another membership change or a "
 		    "leadership transfer is in progress, or the leader is new; retry");
 		return;
 	case -EEXIST:
@@ -93,8 +96,8 @@ track_change(struct node *n, const struct origin *o, const struct proto_msg *m, 
 		reply_error(n, o, PROTO_E_NOTFOUND, "no such member");
 		return;
 	default:
-		reply_error(n, o, PROTO_E_REFUSED, "membership change refused: %s",
-		    raft_strerror(-rc));
+		reply_error(
+		    n, o, PROTO_E_REFUSED, "membership change refused: %s", raft_strerror(-rc));
 		return;
 	}
 	w = pending_new(PEND_WRITE, o, node_now_ms() + n->request_timeout_ms, NULL, 0);
@@ -133,18 +136,22 @@ membership_join(struct node *n, const struct origin *o, const struct proto_msg *
 		return;
 	}
 	if (same && strcmp(same->address, saddr) == 0) {
-		reply_ok(n, o, 0);	/* a retried join: it is in already */
+		reply_ok(n, o, 0); /* a retried join: it is in already */
 		return;
 	}
 	if (same) {
-		reply_error(n, o, PROTO_E_REFUSED, "a member named %s already exists at %s; "
-		    "remove it first", sname, same->address);
+		reply_error(n, o, PROTO_E_REFUSED,
+		    "a member named %s already exists at %s; "
+		    "remove it first",
+		    sname, same->address);
 		return;
 	}
 	id = node_id_of(sname);
 	if (roster_by_id(n, id)) {
-		reply_error(n, o, PROTO_E_REFUSED, "node id %s collides with member %s; choose "
-		    "another id", sname, roster_name(n, id));
+		reply_error(n, o, PROTO_E_REFUSED,
+		    "node id %s collides with member %s; choose "
+		    "another id",
+		    sname, roster_name(n, id));
 		return;
 	}
 	for (size_t i = 0; i < n->n_members; i++)
@@ -161,12 +168,13 @@ membership_join(struct node *n, const struct origin *o, const struct proto_msg *
 	if (m->join.flags & PROTO_F_LEARNER)
 		rm.context_len += snprintf((char *)rm.context + rm.context_len,
 		    sizeof(rm.context) - rm.context_len, " learner");
-	rc = raft_change(n->raft, RAFT_CHANGE_ADD_LEARNER, id, rm.context, rm.context_len,
-	    &index, &term);
+	rc = raft_change(
+	    n->raft, RAFT_CHANGE_ADD_LEARNER, id, rm.context, rm.context_len, &index, &term);
 	if (rc == 0)
 		log_notice_f(LOG_FIELDS(.peer = sname, .index = index), "adding %s (%s) as a %s",
-		    sname, saddr, (m->join.flags & PROTO_F_LEARNER) ? "permanent learner" :
-		    "learner, to be promoted once caught up");
+		    sname, saddr,
+		    (m->join.flags & PROTO_F_LEARNER) ? "permanent learner"
+						      : "learner, to be promoted once caught up");
 	track_change(n, o, m, PROTO_T_JOIN, rc, index, term);
 }
 
@@ -186,8 +194,7 @@ membership_joinreq(struct node *n, const struct origin *o, const struct proto_ms
 		    n->cfg->cluster);
 		return;
 	}
-	snprintf(addr, sizeof(addr), "%.*s", (int)m->joinreq.address.len,
-	    m->joinreq.address.ptr);
+	snprintf(addr, sizeof(addr), "%.*s", (int)m->joinreq.address.len, m->joinreq.address.ptr);
 	j = pending_new(PEND_JOIN, o, node_now_ms() + n->request_timeout_ms, NULL, 0);
 	if (j == NULL) {
 		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
@@ -213,8 +220,8 @@ membership_joinreq(struct node *n, const struct origin *o, const struct proto_ms
 
 /* A response on connection conn: if it answers our join, relay it; true then. */
 bool
-membership_join_answer(struct node *n, uint64_t conn, const char *peer_id,
-		       const struct proto_msg *m)
+membership_join_answer(
+    struct node *n, uint64_t conn, const char *peer_id, const struct proto_msg *m)
 {
 	struct pending *j = pending_find(&n->pending, PEND_JOIN, conn);
 	struct proto_msg answer = *m;
@@ -223,7 +230,8 @@ membership_join_answer(struct node *n, uint64_t conn, const char *peer_id,
 		return false;
 	if (m->type == PROTO_T_OK)
 		log_notice("the cluster at %s (via %s) added this node; waiting for the leader "
-		    "to send the log", peer_id, peer_id);
+			   "to send the log",
+		    peer_id, peer_id);
 	reply_msg(n, &j->from, &answer);
 	peer_close(n->peers, conn);
 	pending_del(&n->pending, j);
@@ -238,8 +246,10 @@ membership_join_failed(struct node *n, uint64_t conn, const char *why)
 
 	if (j == NULL)
 		return;
-	reply_error(n, &j->from, PROTO_E_REFUSED, "the cluster refused or could not be "
-	    "reached: %s", why);
+	reply_error(n, &j->from, PROTO_E_REFUSED,
+	    "the cluster refused or could not be "
+	    "reached: %s",
+	    why);
 	pending_del(&n->pending, j);
 }
 
@@ -315,8 +325,10 @@ void
 membership_expired(struct node *n, struct pending *p)
 {
 	if (p->kind == PEND_JOIN) {
-		reply_error(n, &p->from, PROTO_E_TIMEOUT, "the cluster did not answer the join "
-		    "within %u ms", n->request_timeout_ms);
+		reply_error(n, &p->from, PROTO_E_TIMEOUT,
+		    "the cluster did not answer the join "
+		    "within %u ms",
+		    n->request_timeout_ms);
 		peer_close(n->peers, p->key);
 	} else if (p->kind == PEND_TRANSFER) {
 		reply_error(n, &p->from, PROTO_E_TIMEOUT, "leadership did not move within %u ms",
@@ -338,13 +350,13 @@ membership_promote_learners(struct node *n)
 		struct raft_progress pr;
 		uint64_t index, term;
 
-		if (mb->voter || mb->permanent_learner ||
-		    raft_progress(n->raft, mb->id, &pr) < 0 || pr.match < st.commit)
+		if (mb->voter || mb->permanent_learner || raft_progress(n->raft, mb->id, &pr) < 0 ||
+		    pr.match < st.commit)
 			continue;
 		if (raft_change(n->raft, RAFT_CHANGE_PROMOTE, mb->id, NULL, 0, &index, &term) == 0)
 			log_notice_f(LOG_FIELDS(.peer = mb->name, .index = index),
 			    "%s has caught up (match %" PRIu64 "); promoting it to voter", mb->name,
 			    pr.match);
-		return;		/* one change at a time */
+		return; /* one change at a time */
 	}
 }

@@ -73,20 +73,22 @@ state_changed(struct node *n)
 	membership_transfers_progress(n);
 	readiness_status(n);
 	if (n->stopping && st.role != RAFT_LEADER)
-		event_base_loopexit(n->base, NULL);	/* leadership handed over */
+		event_base_loopexit(n->base, NULL); /* leadership handed over */
 	if (st.role == n->last_role && st.leader == n->last_leader && st.term == n->last_term)
 		return;
 	role = raft_role_name(st.role);
 	if (st.role == RAFT_SPARE && n->last_role && n->last_role != RAFT_SPARE)
-		log_notice_f(LOG_FIELDS(.term = st.term, .role = role), "this node was removed "
+		log_notice_f(LOG_FIELDS(.term = st.term, .role = role),
+		    "this node was removed "
 		    "from the cluster; it takes no part any more ('raftconfctl join' adds it "
 		    "again)");
 	else if (st.role != n->last_role || st.term != n->last_term)
-		log_notice_f(LOG_FIELDS(.term = st.term, .role = role), "role %s, term %" PRIu64
-		    ", leader %s", role, st.term, roster_name(n, st.leader));
+		log_notice_f(LOG_FIELDS(.term = st.term, .role = role),
+		    "role %s, term %" PRIu64 ", leader %s", role, st.term,
+		    roster_name(n, st.leader));
 	else
-		log_notice_f(LOG_FIELDS(.term = st.term, .role = role), "leader is now %s (term %"
-		    PRIu64 ")", roster_name(n, st.leader), st.term);
+		log_notice_f(LOG_FIELDS(.term = st.term, .role = role),
+		    "leader is now %s (term %" PRIu64 ")", roster_name(n, st.leader), st.term);
 	if (st.leader != n->last_leader)
 		kv_leader_changed(n);
 	n->last_role = st.role;
@@ -112,7 +114,7 @@ process_batch(struct node *n, struct raft_ready *rd)
 
 	send_raft_msgs(n, rd->msgs, rd->n_msgs);
 	if (rd->n_msgs)
-		peer_flush(n->peers);	/* a leader's AppendEntries go first */
+		peer_flush(n->peers); /* a leader's AppendEntries go first */
 	async = !rd->snapshot && rd->n_chunk_writes == 0 &&
 	    (rd->must_persist || (rd->n_msgs_after_persist > 0 && persist_waiting(n)));
 	if ((rd->snapshot || rd->n_chunk_writes) && (rc = persist_drain(n)) < 0)
@@ -154,7 +156,7 @@ process_batch(struct node *n, struct raft_ready *rd)
 	if (n_cr)
 		memcpy(cr, rd->chunk_reads, n_cr * sizeof(*cr));
 	changed = rd->status_changed || rd->members_changed;
-	raft_advance(n->raft, rd);	/* clears rd */
+	raft_advance(n->raft, rd); /* clears rd */
 	snapshot_send_chunks(n, cr, n_cr);
 	if (changed)
 		state_changed(n);
@@ -175,7 +177,7 @@ process_ready(struct node *n)
 		if (process_batch(n, &rd) < 0)
 			return;
 	}
-	persist_progress(n);	/* start the sync the batches above wait for */
+	persist_progress(n); /* start the sync the batches above wait for */
 	snapshot_maybe(n);
 	kv_reads_progress(n);
 	readiness_progress(n, node_now_ms());
@@ -235,8 +237,8 @@ stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct node *n = arg;
 
-	log_warning("leadership did not move within %u ms; stopping anyway",
-	    2 * n->cfg->election_ms);
+	log_warning(
+	    "leadership did not move within %u ms; stopping anyway", 2 * n->cfg->election_ms);
 	event_base_loopexit(n->base, NULL);
 }
 
@@ -248,8 +250,8 @@ start_events(struct node *n)
 
 	n->ready_ev = event_new(n->base, -1, 0, ready_cb, n);
 	n->tick_ev = event_new(n->base, -1, EV_PERSIST, tick_cb, n);
-	n->persist.sync_ev = event_new(n->base, wal_sync_fd(n->wal), EV_READ | EV_PERSIST,
-	    persist_sync_cb, n);
+	n->persist.sync_ev =
+	    event_new(n->base, wal_sync_fd(n->wal), EV_READ | EV_PERSIST, persist_sync_cb, n);
 	if (n->ready_ev == NULL || n->tick_ev == NULL || n->persist.sync_ev == NULL ||
 	    event_add(n->persist.sync_ev, NULL) < 0)
 		return -ENOMEM;
@@ -288,15 +290,15 @@ node_new(struct event_base *base, const struct config *cfg)
 	 */
 	if (getrandom(&n->next_ctx, sizeof(n->next_ctx), GRND_NONBLOCK) != sizeof(n->next_ctx))
 		n->next_ctx = (uint64_t)getpid() << 40 ^ (uint64_t)time(NULL) << 8 ^ node_now_ms();
-	n->next_ctx >>= 2;	/* far from wrapping, and never 0 once incremented */
+	n->next_ctx >>= 2; /* far from wrapping, and never 0 once incremented */
 	pending_init(&n->pending);
 	proto_buf_init(&n->out);
 	return n;
 }
 
 int
-node_start(struct event_base *base, const struct config *cfg, struct node **out, char *err,
-	   size_t errlen)
+node_start(
+    struct event_base *base, const struct config *cfg, struct node **out, char *err, size_t errlen)
 {
 	struct peer_opts popts = { cfg->cluster, cfg->node_id, cfg->address, 0 };
 	struct node *n;
@@ -313,11 +315,12 @@ node_start(struct event_base *base, const struct config *cfg, struct node **out,
 	if ((rc = peer_listen(n->peers, cfg->listen, err, errlen)) < 0)
 		goto fail;
 	roster_sync(n);
-	if ((rc = control_open(base, cfg->socket, &dispatch_control_cb, n, &n->ctl, err,
-	    errlen)) < 0)
+	if ((rc = control_open(base, cfg->socket, &dispatch_control_cb, n, &n->ctl, err, errlen)) <
+	    0)
 		goto fail;
-	if (cfg->http_listen[0] && (rc = http_open(base, cfg->http_listen, &dispatch_http_cb, n,
-	    &n->http, err, errlen)) < 0)
+	if (cfg->http_listen[0] &&
+	    (rc = http_open(base, cfg->http_listen, &dispatch_http_cb, n, &n->http, err, errlen)) <
+		0)
 		goto fail;
 	if ((rc = start_events(n)) < 0) {
 		seterr(err, errlen, "out of memory");
@@ -337,10 +340,11 @@ fail:
 void
 node_stop(struct node *n)
 {
-	struct timeval tv = { 2 * n->cfg->election_ms / 1000, 2 * n->cfg->election_ms % 1000 * 1000 };
+	struct timeval tv = { 2 * n->cfg->election_ms / 1000,
+		2 * n->cfg->election_ms % 1000 * 1000 };
 
 	if (n->stopping) {
-		event_base_loopexit(n->base, NULL);	/* a second signal: now */
+		event_base_loopexit(n->base, NULL); /* a second signal: now */
 		return;
 	}
 	n->stopping = true;
@@ -387,7 +391,7 @@ node_free(struct node *n)
 	if (n->store) {
 		if (apply_flush(n) < 0)
 			log_err("committing the store on the way out failed; the restart applies"
-			    " the last entries again from the WAL");
+				" the last entries again from the WAL");
 		store_close(n->store);
 	}
 	if (n->wal)

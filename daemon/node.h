@@ -30,8 +30,8 @@ struct node;
  * the peer port and the control socket.  Nothing blocks after this returns.
  * 0, or a negative errno with a message for the operator in err.
  */
-int node_start(struct event_base *base, const struct config *cfg, struct node **out,
-	       char *err, size_t errlen);
+int node_start(
+    struct event_base *base, const struct config *cfg, struct node **out, char *err, size_t errlen);
 
 /* Begin a clean stop: a leader hands over leadership first (bounded wait),
  * then the loop is left.  Called from the SIGTERM/SIGINT handler. */

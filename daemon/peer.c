@@ -26,29 +26,29 @@
 #include "log.h"
 
 enum conn_state {
-	C_IDLE,		/* outbound, waiting for the backoff timer */
-	C_CONNECTING,	/* outbound, TCP connect in progress */
-	C_HELLO,	/* handshake in progress */
+	C_IDLE,	      /* outbound, waiting for the backoff timer */
+	C_CONNECTING, /* outbound, TCP connect in progress */
+	C_HELLO,      /* handshake in progress */
 	C_UP,
-	C_CLOSING,	/* flushing a REJECT, then freed */
+	C_CLOSING, /* flushing a REJECT, then freed */
 };
 
 struct conn {
 	struct peer_net *pn;
-	uint64_t id;			/* for peer_reply */
+	uint64_t id; /* for peer_reply */
 	bool outbound;
 	enum conn_state state;
 	struct bufferevent *bev;
-	struct event *timer;		/* backoff (outbound) or handshake deadline */
+	struct event *timer;			/* backoff (outbound) or handshake deadline */
 	char peer_id[RAFTCONF_MAX_ID + 1];	/* outbound: dialled; inbound: from HELLO */
-	char address[RAFTCONF_MAX_ADDRESS + 1];	/* outbound: where we dial */
-	char remote[RAFTCONF_MAX_ADDRESS + 64];	/* for log lines */
+	char address[RAFTCONF_MAX_ADDRESS + 1]; /* outbound: where we dial */
+	char remote[RAFTCONF_MAX_ADDRESS + 64]; /* for log lines */
 	unsigned backoff_ms;
 	bool was_up;
-	bool once;			/* peer_dial_once: any id, never redialled */
+	bool once; /* peer_dial_once: any id, never redialled */
 	uint8_t *once_frame;
 	size_t once_len;
-	bool dead;			/* freed at the end of the current callback */
+	bool dead; /* freed at the end of the current callback */
 	/*
 	 * Frames of an up link wait here, not in the bufferevent, until the
 	 * end of the batch (peer_flush): then they go to the socket in one
@@ -72,8 +72,8 @@ struct peer_net {
 	size_t max_queue;
 	uint64_t next_conn_id;
 	struct conn *conns;
-	struct event *reaper;		/* frees dead connections */
-	struct event *flusher;		/* peer_flush at the end of the loop turn */
+	struct event *reaper;  /* frees dead connections */
+	struct event *flusher; /* peer_flush at the end of the loop turn */
 	struct proto_buf out;
 	uint64_t rng;
 };
@@ -179,8 +179,9 @@ conn_lost(struct conn *c, bool reset)
 	}
 	if (c->once) {
 		if (pn->cb.once_failed)
-			pn->cb.once_failed(pn->arg, c->id, was_up ? "the connection closed" :
-			    "could not connect or complete the handshake");
+			pn->cb.once_failed(pn->arg, c->id,
+			    was_up ? "the connection closed"
+				   : "could not connect or complete the handshake");
 		conn_kill(c);
 		return;
 	}
@@ -192,8 +193,8 @@ conn_lost(struct conn *c, bool reset)
 		evbuffer_drain(c->stage, evbuffer_get_length(c->stage));
 	c->state = C_IDLE;
 	timer_after(c->timer, jitter(pn, c->backoff_ms));
-	c->backoff_ms = c->backoff_ms * 2 > PEER_BACKOFF_MAX_MS ? PEER_BACKOFF_MAX_MS :
-	    c->backoff_ms * 2;
+	c->backoff_ms =
+	    c->backoff_ms * 2 > PEER_BACKOFF_MAX_MS ? PEER_BACKOFF_MAX_MS : c->backoff_ms * 2;
 	if (was_up && pn->cb.link)
 		pn->cb.link(pn->arg, c->peer_id, false, reset);
 }
@@ -214,7 +215,7 @@ conn_write(struct conn *c, const void *frame, size_t len)
 		return -ENOTCONN;
 	if (conn_queued(c) + len > c->pn->max_queue)
 		return -ENOBUFS;
-	if (c->state != C_UP) {		/* handshakes: the bufferevent as it is */
+	if (c->state != C_UP) { /* handshakes: the bufferevent as it is */
 		out = bufferevent_get_output(c->bev);
 		return evbuffer_add(out, frame, len) == 0 ? 0 : -ENOMEM;
 	}
@@ -222,7 +223,7 @@ conn_write(struct conn *c, const void *frame, size_t len)
 		return -ENOMEM;
 	if (evbuffer_add(c->stage, frame, len) < 0)
 		return -ENOMEM;
-	event_active(c->pn->flusher, EV_TIMEOUT, 0);	/* once per turn however often */
+	event_active(c->pn->flusher, EV_TIMEOUT, 0); /* once per turn however often */
 	return 0;
 }
 
@@ -300,8 +301,7 @@ link_up(struct conn *c)
 	c->was_up = true;
 	c->backoff_ms = PEER_BACKOFF_MIN_MS;
 	evtimer_del(c->timer);
-	log_info_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): link up",
-	    c->peer_id, c->remote);
+	log_info_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): link up", c->peer_id, c->remote);
 	if (pn->cb.link)
 		pn->cb.link(pn->arg, c->peer_id, true, false);
 }
@@ -351,12 +351,12 @@ handle_hello(struct conn *c, const struct proto_msg *m)
 	c->state = C_UP;
 	evtimer_del(c->timer);
 	send_hello(c);
-	log_debug_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): accepted",
-	    c->peer_id, c->remote);
+	log_debug_f(
+	    LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): accepted", c->peer_id, c->remote);
 	return;
 refuse:
-	log_warning("peer %s%s(%s): %s; closing", c->peer_id, *c->peer_id ? " " : "", c->remote,
-	    why);
+	log_warning(
+	    "peer %s%s(%s): %s; closing", c->peer_id, *c->peer_id ? " " : "", c->remote, why);
 	if (c->outbound)
 		conn_lost(c, false);
 	else
@@ -388,7 +388,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		rc = proto_decode(frame, len, &m, err, sizeof(err));
 		if (rc < 0) {
 			log_warning("peer %s (%s): undecodable %s frame: %s; closing",
-			    *c->peer_id ? c->peer_id : "?", c->remote, proto_type_name(m.type), err);
+			    *c->peer_id ? c->peer_id : "?", c->remote, proto_type_name(m.type),
+			    err);
 			conn_lost(c, false);
 			return;
 		}
@@ -398,8 +399,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 				snprintf(why, sizeof(why), "%.*s", (int)m.reject.message.len,
 				    m.reject.message.ptr);
-				log_warning("peer %s (%s) refused us: %s", *c->peer_id ? c->peer_id :
-				    "?", c->remote, why);
+				log_warning("peer %s (%s) refused us: %s",
+				    *c->peer_id ? c->peer_id : "?", c->remote, why);
 				if (c->once && pn->cb.once_failed) {
 					pn->cb.once_failed(pn->arg, c->id, why);
 					conn_kill(c);
@@ -451,10 +452,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		if (c->state == C_UP || c->state == C_HELLO)
-			log_debug_f(LOG_FIELDS(.peer = c->peer_id),
-			    "peer %s (%s): connection %s", *c->peer_id ? c->peer_id : "?",
-			    c->remote, (what & BEV_EVENT_EOF) ? "closed" :
-			    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+			log_debug_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): connection %s",
+			    *c->peer_id ? c->peer_id : "?", c->remote,
+			    (what & BEV_EVENT_EOF)
+				? "closed"
+				: evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		conn_lost(c, c->state == C_UP);
 	}
 }
@@ -470,8 +472,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case C_CONNECTING:
 	case C_HELLO:
-		log_debug("peer %s (%s): handshake timed out", *c->peer_id ? c->peer_id : "?",
-		    c->remote);
+		log_debug(
+		    "peer %s (%s): handshake timed out", *c->peer_id ? c->peer_id : "?", c->remote);
 		conn_lost(c, false);
 		break;
 	case C_CLOSING:
@@ -531,8 +533,7 @@ conn_new(struct peer_net *pn, bool outbound)
 }
 
 static void
-accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-	  void *arg)
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct peer_net *pn = arg;
 	struct conn *c = conn_new(pn, false);
@@ -544,11 +545,12 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		return;
 	}
 	if (sa->sa_family == AF_INET) {
-		evutil_inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+		evutil_inet_ntop(
+		    AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
 		port = ntohs(((struct sockaddr_in *)sa)->sin_port);
 	} else if (sa->sa_family == AF_INET6) {
-		evutil_inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host,
-		    sizeof(host));
+		evutil_inet_ntop(
+		    AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
 		port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
 	}
 	snprintf(c->remote, sizeof(c->remote), "from %s:%d", host, port);
@@ -566,8 +568,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 }
 
 int
-peer_net_new(struct event_base *base, const struct peer_opts *opts,
-	     const struct peer_callbacks *cb, void *arg, struct peer_net **out)
+peer_net_new(struct event_base *base, const struct peer_opts *opts, const struct peer_callbacks *cb,
+    void *arg, struct peer_net **out)
 {
 	struct peer_net *pn = calloc(1, sizeof(*pn));
 
@@ -582,13 +584,13 @@ peer_net_new(struct event_base *base, const struct peer_opts *opts,
 	pn->max_queue = opts->max_queue ? opts->max_queue : PEER_MAX_QUEUE;
 	pn->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)pn;
 	proto_buf_init(&pn->out);
-	pn->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-	if (pn->dns == NULL)	/* no resolv.conf: literal addresses still work */
+	pn->dns = evdns_base_new(
+	    base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (pn->dns == NULL) /* no resolv.conf: literal addresses still work */
 		pn->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	pn->reaper = event_new(base, -1, 0, reap_cb, pn);
 	pn->flusher = event_new(base, -1, 0, flush_cb, pn);
-	if (pn->flusher)	/* after the loop turn's other work, as node's batch */
+	if (pn->flusher) /* after the loop turn's other work, as node's batch */
 		event_priority_set(pn->flusher, event_base_get_npriorities(base) - 1);
 	if (pn->dns == NULL || pn->reaper == NULL || pn->flusher == NULL) {
 		peer_net_free(pn);
@@ -697,8 +699,8 @@ peer_send(struct peer_net *pn, const char *id, const void *frame, size_t len)
 }
 
 int
-peer_dial_once(struct peer_net *pn, const char *address, const void *frame, size_t len,
-	       uint64_t *conn)
+peer_dial_once(
+    struct peer_net *pn, const char *address, const void *frame, size_t len, uint64_t *conn)
 {
 	struct conn *c;
 

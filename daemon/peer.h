@@ -37,18 +37,18 @@ struct event_base;
 struct peer_net;
 
 /* Default bound of one connection's output queue. */
-#define PEER_MAX_QUEUE		(32 * 1024 * 1024)
+#define PEER_MAX_QUEUE (32 * 1024 * 1024)
 /* Reconnect backoff: first retry, cap. */
-#define PEER_BACKOFF_MIN_MS	20
-#define PEER_BACKOFF_MAX_MS	1000
+#define PEER_BACKOFF_MIN_MS 20
+#define PEER_BACKOFF_MAX_MS 1000
 /* An inbound connection must say HELLO within this. */
-#define PEER_HANDSHAKE_MS	5000
+#define PEER_HANDSHAKE_MS 5000
 
 struct peer_opts {
 	const char *cluster;
 	const char *node_id;
-	const char *address;	/* ours, told to peers in HELLO */
-	size_t max_queue;	/* 0: PEER_MAX_QUEUE */
+	const char *address; /* ours, told to peers in HELLO */
+	size_t max_queue;    /* 0: PEER_MAX_QUEUE */
 };
 
 struct peer_callbacks {
@@ -57,8 +57,7 @@ struct peer_callbacks {
 	 * handshake, as a notice) from node peer_id on connection conn.  m points into frame; both are valid during the
 	 * call only.
 	 */
-	void (*frame)(void *arg, uint64_t conn, const char *peer_id,
-		      const struct proto_msg *m);
+	void (*frame)(void *arg, uint64_t conn, const char *peer_id, const struct proto_msg *m);
 	/*
 	 * The link to peer_id came up (handshake done) or went down.
 	 * reset: it went down because the connection broke (EOF, reset, error)
@@ -73,7 +72,7 @@ struct peer_callbacks {
 };
 
 int peer_net_new(struct event_base *base, const struct peer_opts *opts,
-		 const struct peer_callbacks *cb, void *arg, struct peer_net **out);
+    const struct peer_callbacks *cb, void *arg, struct peer_net **out);
 void peer_net_free(struct peer_net *pn);
 
 /*
@@ -99,8 +98,8 @@ bool peer_link_up(const struct peer_net *pn, const char *id);
  * handshake.  Answers arrive through the frame callback with *conn; a
  * failure through once_failed.  Never redialled; peer_close() it when done.
  */
-int peer_dial_once(struct peer_net *pn, const char *address, const void *frame, size_t len,
-		   uint64_t *conn);
+int peer_dial_once(
+    struct peer_net *pn, const char *address, const void *frame, size_t len, uint64_t *conn);
 void peer_close(struct peer_net *pn, uint64_t conn);
 
 /*

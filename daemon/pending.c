@@ -27,8 +27,8 @@ pending_clear(struct pending_table *t)
 }
 
 struct pending *
-pending_new(enum pending_kind kind, const struct origin *o, uint64_t deadline_ms,
-	    const void *data, size_t len)
+pending_new(enum pending_kind kind, const struct origin *o, uint64_t deadline_ms, const void *data,
+    size_t len)
 {
 	struct pending *p = calloc(1, sizeof(*p) + len + 1);
 
@@ -87,8 +87,8 @@ pending_find(const struct pending_table *t, enum pending_kind kind, uint64_t key
 }
 
 size_t
-pending_expire(struct pending_table *t, uint64_t now,
-	       void (*expired)(void *arg, struct pending *p), void *arg)
+pending_expire(
+    struct pending_table *t, uint64_t now, void (*expired)(void *arg, struct pending *p), void *arg)
 {
 	struct pending *p, *tmp;
 	size_t n = 0;

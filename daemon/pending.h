@@ -27,16 +27,16 @@ struct origin {
 	enum origin_kind kind;
 	uint64_t conn;
 	uint64_t req_id;
-	bool no_forward;	/* forwarded to us already: answer, never forward again */
+	bool no_forward; /* forwarded to us already: answer, never forward again */
 };
 
 enum pending_kind {
-	PEND_WRITE,		/* key: the entry's index; term: its term; op */
-	PEND_READ,		/* key: the ReadIndex context; index once known; op; data */
-	PEND_FORWARD,		/* key: the id sent to the leader; peer: the leader */
-	PEND_JOIN,		/* key: the connection of peer_dial_once */
-	PEND_TRANSFER,		/* key: the voter asked for, 0 for any */
-	PEND_SNAPSHOT,		/* nothing: answered when the writer is done */
+	PEND_WRITE,    /* key: the entry's index; term: its term; op */
+	PEND_READ,     /* key: the ReadIndex context; index once known; op; data */
+	PEND_FORWARD,  /* key: the id sent to the leader; peer: the leader */
+	PEND_JOIN,     /* key: the connection of peer_dial_once */
+	PEND_TRANSFER, /* key: the voter asked for, 0 for any */
+	PEND_SNAPSHOT, /* nothing: answered when the writer is done */
 	PEND_NKINDS
 };
 
@@ -44,14 +44,14 @@ struct pending {
 	TAILQ_ENTRY(pending) link;
 	enum pending_kind kind;
 	struct origin from;
-	uint64_t deadline_ms;	/* 0: none */
+	uint64_t deadline_ms; /* 0: none */
 	uint64_t key;
 	uint64_t term;
 	uint64_t index;
 	uint64_t peer;
-	uint8_t op;		/* PROTO_T_* of the request */
-	size_t len;		/* bytes in data */
-	char data[];		/* a read's key or prefix, NUL-terminated */
+	uint8_t op;  /* PROTO_T_* of the request */
+	size_t len;  /* bytes in data */
+	char data[]; /* a read's key or prefix, NUL-terminated */
 };
 
 TAILQ_HEAD(pending_list, pending);
@@ -70,8 +70,8 @@ void pending_clear(struct pending_table *t);
  * A new entry of kind from o, with len bytes of data copied (NUL added), or
  * NULL when out of memory.  Not in the table until pending_add().
  */
-struct pending *pending_new(enum pending_kind kind, const struct origin *o,
-			    uint64_t deadline_ms, const void *data, size_t len);
+struct pending *pending_new(enum pending_kind kind, const struct origin *o, uint64_t deadline_ms,
+    const void *data, size_t len);
 
 /*
  * Writes are kept in the order of their index (almost always appended; a
@@ -87,8 +87,7 @@ void pending_del(struct pending_table *t, struct pending *p);
 void pending_unlink(struct pending_table *t, struct pending *p);
 
 /* The first entry of kind with this key, or NULL. */
-struct pending *pending_find(const struct pending_table *t, enum pending_kind kind,
-			     uint64_t key);
+struct pending *pending_find(const struct pending_table *t, enum pending_kind kind, uint64_t key);
 
 static inline struct pending *
 pending_first(const struct pending_table *t, enum pending_kind kind)
@@ -103,8 +102,8 @@ pending_count(const struct pending_table *t, enum pending_kind kind)
 }
 
 /* Each entry p of kind, safe against pending_del(p) in the body. */
-#define PENDING_EACH(t, kind, p, tmp)                                           \
-	for ((p) = TAILQ_FIRST(&(t)->q[(kind)]);                                \
+#define PENDING_EACH(t, kind, p, tmp)            \
+	for ((p) = TAILQ_FIRST(&(t)->q[(kind)]); \
 	     (p) != NULL && ((tmp) = TAILQ_NEXT((p), link), 1); (p) = (tmp))
 
 /*
@@ -113,6 +112,6 @@ pending_count(const struct pending_table *t, enum pending_kind kind)
  * not touch the table.  Returns how many expired.
  */
 size_t pending_expire(struct pending_table *t, uint64_t now,
-		      void (*expired)(void *arg, struct pending *p), void *arg);
+    void (*expired)(void *arg, struct pending *p), void *arg);
 
 #endif

@@ -30,9 +30,9 @@
 struct persist_batch {
 	struct persist_batch *next;
 	uint64_t need;
-	bool persist;			/* call raft_persisted(): must_persist was set */
-	uint64_t index, term;		/* for raft_persisted() */
-	size_t len;			/* bytes: messages, each name\0 u32 len frame */
+	bool persist;	      /* call raft_persisted(): must_persist was set */
+	uint64_t index, term; /* for raft_persisted() */
+	size_t len;	      /* bytes: messages, each name\0 u32 len frame */
 	uint8_t bytes[];
 };
 
@@ -240,7 +240,7 @@ persist_progress(struct node *n)
 			break;
 	}
 	if (moved) {
-		peer_flush(n->peers);	/* acknowledgements leave now */
+		peer_flush(n->peers); /* acknowledgements leave now */
 		node_schedule(n);
 	}
 }

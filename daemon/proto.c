@@ -24,7 +24,7 @@
 #include "errbuf.h"
 #include "proto.h"
 
-#define HDR		PROTO_HEADER_SIZE
+#define HDR PROTO_HEADER_SIZE
 
 /* ------------------------------------------------------------- CRC-32C */
 
@@ -55,31 +55,31 @@ enum fkind {
 	FK_U8,
 	FK_U16,
 	FK_U64,
-	FK_S16,		/* u16 length + bytes -> struct proto_str */
-	FK_S32,		/* u32 length + bytes -> struct proto_str */
-	FK_ITEMS,	/* u32 count + items -> struct proto_items */
+	FK_S16,	  /* u16 length + bytes -> struct proto_str */
+	FK_S32,	  /* u32 length + bytes -> struct proto_str */
+	FK_ITEMS, /* u32 count + items -> struct proto_items */
 };
 
 enum fcheck {
 	FC_NONE,
-	FC_MASK,	/* integer: no bits outside max */
-	FC_RANGE,	/* integer: min..max */
-	FC_MFLAGS,	/* integer: member flags */
-	FC_BYTES,	/* string: anything */
-	FC_NONUL,	/* string: no NUL byte */
-	FC_ID,		/* string: [A-Za-z0-9_-] */
-	FC_ADDR,	/* string: printable ASCII, no space */
+	FC_MASK,   /* integer: no bits outside max */
+	FC_RANGE,  /* integer: min..max */
+	FC_MFLAGS, /* integer: member flags */
+	FC_BYTES,  /* string: anything */
+	FC_NONUL,  /* string: no NUL byte */
+	FC_ID,	   /* string: [A-Za-z0-9_-] */
+	FC_ADDR,   /* string: printable ASCII, no space */
 };
 
 struct schema;
 
 struct field {
 	const char *name;
-	uint8_t kind;			/* enum fkind */
-	uint8_t check;			/* enum fcheck */
-	size_t off;			/* in struct proto_msg or the item struct */
-	uint32_t min, max;		/* string length, integer range, item count */
-	const struct schema *items;	/* FK_ITEMS */
+	uint8_t kind;		    /* enum fkind */
+	uint8_t check;		    /* enum fcheck */
+	size_t off;		    /* in struct proto_msg or the item struct */
+	uint32_t min, max;	    /* string length, integer range, item count */
+	const struct schema *items; /* FK_ITEMS */
 };
 
 struct ctx;
@@ -93,23 +93,41 @@ struct schema {
 	int (*post)(const struct proto_msg *m, struct ctx *c);
 };
 
-#define NFIELDS(a)	(a), sizeof(a) / sizeof((a)[0])
-#define M(f)		offsetof(struct proto_msg, f)
+#define NFIELDS(a) (a), sizeof(a) / sizeof((a)[0])
+#define M(f)	   offsetof(struct proto_msg, f)
 
-#define U8(n, o, chk, lo, hi)	{ n, FK_U8, chk, o, lo, hi, NULL }
-#define U16(n, o, chk, lo, hi)	{ n, FK_U16, chk, o, lo, hi, NULL }
-#define U64(n, o)		{ n, FK_U64, FC_NONE, o, 0, 0, NULL }
-#define FLAGS(o, mask)		U8("flags", o, FC_MASK, 0, mask)
-#define S16(n, o, chk, lo, hi)	{ n, FK_S16, chk, o, lo, hi, NULL }
-#define S32(n, o, chk, lo, hi)	{ n, FK_S32, chk, o, lo, hi, NULL }
-#define KEY(o)			S16("key", o, FC_NONUL, 1, RAFTCONF_MAX_KEY)
-#define PREFIX(o)		S16("prefix", o, FC_NONUL, 0, RAFTCONF_MAX_KEY)
-#define NODE_ID(o)		S16("node_id", o, FC_ID, 1, RAFTCONF_MAX_ID)
-#define ADDRESS(o)		S16("address", o, FC_ADDR, 1, RAFTCONF_MAX_ADDRESS)
-#define CLUSTER(o)		S16("cluster", o, FC_ID, 1, RAFTCONF_MAX_CLUSTER_NAME)
-#define TEXT(o)			S16("message", o, FC_NONUL, 0, RAFTCONF_MAX_ERROR)
-#define VALUE(o)		S32("value", o, FC_BYTES, 0, RAFTCONF_MAX_VALUE)
-#define ITEMS(n, o, sch, lim)	{ n, FK_ITEMS, FC_NONE, o, 0, lim, sch }
+#define U8(n, o, chk, lo, hi)                  \
+	{                                      \
+		n, FK_U8, chk, o, lo, hi, NULL \
+	}
+#define U16(n, o, chk, lo, hi)                  \
+	{                                       \
+		n, FK_U16, chk, o, lo, hi, NULL \
+	}
+#define U64(n, o)                                 \
+	{                                         \
+		n, FK_U64, FC_NONE, o, 0, 0, NULL \
+	}
+#define FLAGS(o, mask) U8("flags", o, FC_MASK, 0, mask)
+#define S16(n, o, chk, lo, hi)                  \
+	{                                       \
+		n, FK_S16, chk, o, lo, hi, NULL \
+	}
+#define S32(n, o, chk, lo, hi)                  \
+	{                                       \
+		n, FK_S32, chk, o, lo, hi, NULL \
+	}
+#define KEY(o)	   S16("key", o, FC_NONUL, 1, RAFTCONF_MAX_KEY)
+#define PREFIX(o)  S16("prefix", o, FC_NONUL, 0, RAFTCONF_MAX_KEY)
+#define NODE_ID(o) S16("node_id", o, FC_ID, 1, RAFTCONF_MAX_ID)
+#define ADDRESS(o) S16("address", o, FC_ADDR, 1, RAFTCONF_MAX_ADDRESS)
+#define CLUSTER(o) S16("cluster", o, FC_ID, 1, RAFTCONF_MAX_CLUSTER_NAME)
+#define TEXT(o)	   S16("message", o, FC_NONUL, 0, RAFTCONF_MAX_ERROR)
+#define VALUE(o)   S32("value", o, FC_BYTES, 0, RAFTCONF_MAX_VALUE)
+#define ITEMS(n, o, sch, lim)                        \
+	{                                            \
+		n, FK_ITEMS, FC_NONE, o, 0, lim, sch \
+	}
 
 /* Items: offsets are into their own structs, which all sit at offset 0 of
  * union proto_item. */
@@ -226,33 +244,31 @@ static int event_post(const struct proto_msg *m, struct ctx *c);
 
 /* Indexed by type code; a type without a name is unknown. */
 static const struct schema schemas[256] = {
-	[PROTO_T_GET]		= { "GET", true, NFIELDS(get_fields), NULL },
-	[PROTO_T_SET]		= { "SET", true, NFIELDS(set_fields), NULL },
-	[PROTO_T_DEL]		= { "DEL", true, NFIELDS(del_fields), NULL },
-	[PROTO_T_LIST]		= { "LIST", true, NFIELDS(list_fields), NULL },
-	[PROTO_T_STATUS]	= { "STATUS", true, NULL, 0, NULL },
-	[PROTO_T_MEMBERS]	= { "MEMBERS", true, NULL, 0, NULL },
-	[PROTO_T_JOIN]		= { "JOIN", true, NFIELDS(join_fields), NULL },
-	[PROTO_T_JOINREQ]	= { "JOINREQ", true, NFIELDS(joinreq_fields), NULL },
-	[PROTO_T_REMOVE]	= { "REMOVE", true, NFIELDS(remove_fields), NULL },
-	[PROTO_T_SNAPSHOT]	= { "SNAPSHOT", true, NULL, 0, NULL },
-	[PROTO_T_TRANSFER]	= { "TRANSFER", true, NFIELDS(transfer_fields), NULL },
-	[PROTO_T_WATCH]		= { "WATCH", true, NFIELDS(watch_fields), NULL },
+	[PROTO_T_GET] = { "GET", true, NFIELDS(get_fields), NULL },
+	[PROTO_T_SET] = { "SET", true, NFIELDS(set_fields), NULL },
+	[PROTO_T_DEL] = { "DEL", true, NFIELDS(del_fields), NULL },
+	[PROTO_T_LIST] = { "LIST", true, NFIELDS(list_fields), NULL },
+	[PROTO_T_STATUS] = { "STATUS", true, NULL, 0, NULL },
+	[PROTO_T_MEMBERS] = { "MEMBERS", true, NULL, 0, NULL },
+	[PROTO_T_JOIN] = { "JOIN", true, NFIELDS(join_fields), NULL },
+	[PROTO_T_JOINREQ] = { "JOINREQ", true, NFIELDS(joinreq_fields), NULL },
+	[PROTO_T_REMOVE] = { "REMOVE", true, NFIELDS(remove_fields), NULL },
+	[PROTO_T_SNAPSHOT] = { "SNAPSHOT", true, NULL, 0, NULL },
+	[PROTO_T_TRANSFER] = { "TRANSFER", true, NFIELDS(transfer_fields), NULL },
+	[PROTO_T_WATCH] = { "WATCH", true, NFIELDS(watch_fields), NULL },
 
-	[PROTO_T_OK]		= { "OK", true, NFIELDS(ok_fields), NULL },
-	[PROTO_T_VALUE]		= { "VALUE", true, NFIELDS(value_fields), NULL },
-	[PROTO_T_ERROR]		= { "ERROR", true, NFIELDS(error_fields), error_post },
-	[PROTO_T_LIST_REPLY]	= { "LIST_REPLY", true, NFIELDS(list_reply_fields), NULL },
-	[PROTO_T_STATUS_REPLY]	= { "STATUS_REPLY", true, NFIELDS(status_reply_fields),
-				    NULL },
-	[PROTO_T_MEMBERS_REPLY]	= { "MEMBERS_REPLY", true, NFIELDS(members_reply_fields),
-				    NULL },
-	[PROTO_T_EVENT]		= { "EVENT", true, NFIELDS(event_fields), event_post },
+	[PROTO_T_OK] = { "OK", true, NFIELDS(ok_fields), NULL },
+	[PROTO_T_VALUE] = { "VALUE", true, NFIELDS(value_fields), NULL },
+	[PROTO_T_ERROR] = { "ERROR", true, NFIELDS(error_fields), error_post },
+	[PROTO_T_LIST_REPLY] = { "LIST_REPLY", true, NFIELDS(list_reply_fields), NULL },
+	[PROTO_T_STATUS_REPLY] = { "STATUS_REPLY", true, NFIELDS(status_reply_fields), NULL },
+	[PROTO_T_MEMBERS_REPLY] = { "MEMBERS_REPLY", true, NFIELDS(members_reply_fields), NULL },
+	[PROTO_T_EVENT] = { "EVENT", true, NFIELDS(event_fields), event_post },
 
-	[PROTO_T_HELLO]		= { "HELLO", false, NFIELDS(hello_fields), NULL },
-	[PROTO_T_REJECT]	= { "REJECT", false, NFIELDS(reject_fields), NULL },
-	[PROTO_T_RAFT]		= { "RAFT", false, NFIELDS(raft_fields), NULL },
-	[PROTO_T_REMOVED]	= { "REMOVED", false, NFIELDS(removed_fields), NULL },
+	[PROTO_T_HELLO] = { "HELLO", false, NFIELDS(hello_fields), NULL },
+	[PROTO_T_REJECT] = { "REJECT", false, NFIELDS(reject_fields), NULL },
+	[PROTO_T_RAFT] = { "RAFT", false, NFIELDS(raft_fields), NULL },
+	[PROTO_T_REMOVED] = { "REMOVED", false, NFIELDS(removed_fields), NULL },
 };
 
 static const struct schema *
@@ -277,13 +293,18 @@ static size_t
 min_size(const struct schema *s)
 {
 	static const size_t fixed[] = {
-		[FK_U8] = 1, [FK_U16] = 2, [FK_U64] = 8, [FK_S16] = 2, [FK_S32] = 4, [FK_ITEMS] = 4,
+		[FK_U8] = 1,
+		[FK_U16] = 2,
+		[FK_U64] = 8,
+		[FK_S16] = 2,
+		[FK_S32] = 4,
+		[FK_ITEMS] = 4,
 	};
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->nfields; i++)
-		n += fixed[s->fields[i].kind] + s->fields[i].min *
-		     (s->fields[i].kind == FK_S16 || s->fields[i].kind == FK_S32);
+		n += fixed[s->fields[i].kind] +
+		    s->fields[i].min * (s->fields[i].kind == FK_S16 || s->fields[i].kind == FK_S32);
 	return n;
 }
 
@@ -292,18 +313,17 @@ min_size(const struct schema *s)
 struct ctx {
 	char *err;
 	size_t errlen;
-	bool encoding;		/* bad content is -EINVAL, not -EPROTO */
-	const char *msg;	/* "GET", or NULL while in the header */
-	const char *item;	/* "entry" while inside a list, else NULL */
+	bool encoding;	  /* bad content is -EINVAL, not -EPROTO */
+	const char *msg;  /* "GET", or NULL while in the header */
+	const char *item; /* "entry" while inside a list, else NULL */
 	uint32_t index;
 };
 
 /* Bad content: the caller's mistake when encoding, the peer's when decoding. */
-#define BAD(c)	((c)->encoding ? -EINVAL : -EPROTO)
+#define BAD(c) ((c)->encoding ? -EINVAL : -EPROTO)
 
-static int
-fail(struct ctx *c, int rc, const struct field *f, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static int fail(struct ctx *c, int rc, const struct field *f, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* "LIST_REPLY entry 3: key is 1025 bytes, over the limit of 1024". */
 static int
@@ -329,7 +349,7 @@ static bool
 id_byte(uint8_t b)
 {
 	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
-	       b == '_' || b == '-';
+	    b == '_' || b == '-';
 }
 
 static int
@@ -340,22 +360,25 @@ check_int(struct ctx *c, const struct field *f, uint64_t v)
 	switch (f->check) {
 	case FC_MASK:
 		if (v & ~(uint64_t)f->max)
-			return fail(c, BAD(c), f, "has unknown bits 0x%02" PRIx64
-				    " (known: 0x%02x)", v & ~(uint64_t)f->max, (unsigned)f->max);
+			return fail(c, BAD(c), f,
+			    "has unknown bits 0x%02" PRIx64 " (known: 0x%02x)",
+			    v & ~(uint64_t)f->max, (unsigned)f->max);
 		break;
 	case FC_RANGE:
 		if (v < f->min || v > f->max)
 			return fail(c, BAD(c), f, "%" PRIu64 " is not in %u..%u", v,
-				    (unsigned)f->min, (unsigned)f->max);
+			    (unsigned)f->min, (unsigned)f->max);
 		break;
 	case FC_MFLAGS:
 		role = v & (PROTO_M_VOTER | PROTO_M_LEARNER);
-		if (v & ~(uint64_t)(PROTO_M_VOTER | PROTO_M_LEARNER | PROTO_M_SELF |
-				    PROTO_M_LEADER))
+		if (v &
+		    ~(uint64_t)(PROTO_M_VOTER | PROTO_M_LEARNER | PROTO_M_SELF | PROTO_M_LEADER))
 			return fail(c, BAD(c), f, "0x%02" PRIx64 " has unknown bits", v);
 		if (role != PROTO_M_VOTER && role != PROTO_M_LEARNER)
-			return fail(c, BAD(c), f, "0x%02" PRIx64 " is not exactly one of voter "
-				    "and learner", v);
+			return fail(c, BAD(c), f,
+			    "0x%02" PRIx64 " is not exactly one of voter "
+			    "and learner",
+			    v);
 		if ((v & PROTO_M_LEADER) && role != PROTO_M_VOTER)
 			return fail(c, BAD(c), f, "0x%02" PRIx64 " marks a learner as leader", v);
 		break;
@@ -368,8 +391,8 @@ static int
 check_len(struct ctx *c, const struct field *f, size_t len)
 {
 	if (len > f->max)
-		return fail(c, -E2BIG, f, "is %zu bytes, over the limit of %u", len,
-			    (unsigned)f->max);
+		return fail(
+		    c, -E2BIG, f, "is %zu bytes, over the limit of %u", len, (unsigned)f->max);
 	if (len < f->min)
 		return fail(c, BAD(c), f, "is empty");
 	return 0;
@@ -386,13 +409,17 @@ check_bytes(struct ctx *c, const struct field *f, const uint8_t *p, size_t len)
 			break;
 		case FC_ID:
 			if (!id_byte(p[i]))
-				return fail(c, BAD(c), f, "has byte 0x%02x at offset %zu, outside "
-					    "[A-Za-z0-9_-]", p[i], i);
+				return fail(c, BAD(c), f,
+				    "has byte 0x%02x at offset %zu, outside "
+				    "[A-Za-z0-9_-]",
+				    p[i], i);
 			break;
 		case FC_ADDR:
 			if (p[i] < 0x21 || p[i] > 0x7e)
-				return fail(c, BAD(c), f, "has byte 0x%02x at offset %zu, not "
-					    "printable ASCII", p[i], i);
+				return fail(c, BAD(c), f,
+				    "has byte 0x%02x at offset %zu, not "
+				    "printable ASCII",
+				    p[i], i);
 			break;
 		}
 	}
@@ -416,8 +443,8 @@ static int
 event_post(const struct proto_msg *m, struct ctx *c)
 {
 	if (m->event.kind == PROTO_EV_DEL && m->event.value.len != 0)
-		return fail(c, BAD(c), NULL, "DEL event carries a %zu-byte value",
-			    m->event.value.len);
+		return fail(
+		    c, BAD(c), NULL, "DEL event carries a %zu-byte value", m->event.value.len);
 	return 0;
 }
 
@@ -437,7 +464,7 @@ static int read_fields(struct bytes_reader *r, const struct schema *s, void *bas
  */
 static int
 walk_items(struct bytes_reader *r, const struct field *f, uint32_t count, struct proto_items *out,
-	   struct ctx *c)
+    struct ctx *c)
 {
 	size_t start = r->off;
 	union proto_item tmp;
@@ -446,12 +473,14 @@ walk_items(struct bytes_reader *r, const struct field *f, uint32_t count, struct
 
 	if (count > f->max)
 		return fail(c, -E2BIG, f, "count %" PRIu32 " is over the limit of %u", count,
-			    (unsigned)f->max);
+		    (unsigned)f->max);
 	/* A clear error, before walking, for a count the bytes cannot hold. */
 	least = (uint64_t)count * min_size(f->items);
 	if (least > br_left(r))
-		return fail(c, BAD(c), f, "count %" PRIu32 " needs at least %" PRIu64 " bytes, "
-			    "%zu left", count, least, br_left(r));
+		return fail(c, BAD(c), f,
+		    "count %" PRIu32 " needs at least %" PRIu64 " bytes, "
+		    "%zu left",
+		    count, least, br_left(r));
 	c->item = f->items->name;
 	for (c->index = 0; c->index < count; c->index++) {
 		if ((rc = read_fields(r, f->items, &tmp, c)) != 0)
@@ -521,8 +550,10 @@ read_fields(struct bytes_reader *r, const struct schema *s, void *base, struct c
 				return check_len(c, f, len);
 			p = br_mem(r, len);
 			if (r->err)
-				return fail(c, BAD(c), f, "is truncated: %" PRIu32 " bytes "
-					    "announced, %zu left", len, unread(r));
+				return fail(c, BAD(c), f,
+				    "is truncated: %" PRIu32 " bytes "
+				    "announced, %zu left",
+				    len, unread(r));
 			if ((rc = check_len(c, f, len)) != 0 ||
 			    (rc = check_bytes(c, f, p, len)) != 0)
 				return rc;
@@ -570,45 +601,57 @@ proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *err,
 	if (frame == NULL && len > 0)
 		return fail(&c, -EINVAL, NULL, "no frame (NULL) of %zu bytes", len);
 	if (len < HDR)
-		return fail(&c, -EPROTO, NULL, "frame is %zu bytes, shorter than the %d-byte "
-			    "header", len, HDR);
+		return fail(&c, -EPROTO, NULL,
+		    "frame is %zu bytes, shorter than the %d-byte "
+		    "header",
+		    len, HDR);
 	flen = get_be32(frame);
 	if (flen < HDR)
-		return fail(&c, -EPROTO, NULL, "frame length %" PRIu32 " is below the %d-byte "
-			    "header", flen, HDR);
+		return fail(&c, -EPROTO, NULL,
+		    "frame length %" PRIu32 " is below the %d-byte "
+		    "header",
+		    flen, HDR);
 	if (flen > RAFTCONF_MAX_FRAME)
-		return fail(&c, -EMSGSIZE, NULL, "frame length %" PRIu32 " is over the limit of %d "
-			    "bytes", flen, RAFTCONF_MAX_FRAME);
+		return fail(&c, -EMSGSIZE, NULL,
+		    "frame length %" PRIu32 " is over the limit of %d "
+		    "bytes",
+		    flen, RAFTCONF_MAX_FRAME);
 	if (flen != len)
-		return fail(&c, -EPROTO, NULL, "frame length field says %" PRIu32 " bytes, the "
-			    "frame is %zu", flen, len);
+		return fail(&c, -EPROTO, NULL,
+		    "frame length field says %" PRIu32 " bytes, the "
+		    "frame is %zu",
+		    flen, len);
 	if (frame[4] != PROTO_VERSION)
-		return fail(&c, -EPROTO, NULL, "protocol version %u, expected %d", frame[4],
-			    PROTO_VERSION);
+		return fail(
+		    &c, -EPROTO, NULL, "protocol version %u, expected %d", frame[4], PROTO_VERSION);
 	if ((s = schema_of(frame[5])) == NULL)
 		return fail(&c, -EPROTO, NULL, "unknown message type 0x%02x", frame[5]);
 	c.msg = s->name;
 	if (get_be16(frame + 6) != 0)
-		return fail(&c, -EPROTO, NULL, "header flags 0x%04x are not zero",
-			    get_be16(frame + 6));
+		return fail(
+		    &c, -EPROTO, NULL, "header flags 0x%04x are not zero", get_be16(frame + 6));
 	want = get_be32(frame + 8);
 	if ((crc = proto_crc32c(0, frame + HDR, len - HDR)) != want)
-		return fail(&c, -EPROTO, NULL, "body checksum 0x%08" PRIx32 " does not match the "
-			    "header's 0x%08" PRIx32, crc, want);
+		return fail(&c, -EPROTO, NULL,
+		    "body checksum 0x%08" PRIx32 " does not match the "
+		    "header's 0x%08" PRIx32,
+		    crc, want);
 	out->type = frame[5];
 
 	br_init(&r, frame + HDR, len - HDR);
 	if (s->has_id) {
 		out->id = br_be64(&r);
 		if (r.err)
-			return fail(&c, -EPROTO, NULL, "request id is truncated: 8 bytes needed, "
-				    "%zu left", unread(&r));
+			return fail(&c, -EPROTO, NULL,
+			    "request id is truncated: 8 bytes needed, "
+			    "%zu left",
+			    unread(&r));
 	}
 	if ((rc = read_fields(&r, s, out, &c)) != 0)
 		return rc;
 	if (br_left(&r) != 0)
-		return fail(&c, -EPROTO, NULL, "%zu trailing bytes after the last field",
-			    br_left(&r));
+		return fail(
+		    &c, -EPROTO, NULL, "%zu trailing bytes after the last field", br_left(&r));
 	if (s->post != NULL && (rc = s->post(out, &c)) != 0)
 		return rc;
 	return 0;
@@ -752,14 +795,14 @@ write_fields(struct bytes_writer *w, const struct schema *s, const void *base, s
 			 */
 			items = (const struct proto_items *)src;
 			if (items->raw == NULL && items->rawlen != 0)
-				return fail(c, -EINVAL, f, "are NULL with length %zu",
-					    items->rawlen);
+				return fail(
+				    c, -EINVAL, f, "are NULL with length %zu", items->rawlen);
 			br_init(&r, items->raw, items->rawlen);
 			if ((rc = walk_items(&r, f, items->count, &again, c)) != 0)
 				return rc;
 			if (br_left(&r) != 0)
 				return fail(c, -EINVAL, f, "have %zu bytes after the last item",
-					    br_left(&r));
+				    br_left(&r));
 			bw_be32(w, items->count);
 			bw_mem(w, items->raw, items->rawlen);
 			break;
@@ -775,7 +818,7 @@ put_header(uint8_t *f, uint32_t len, uint8_t type)
 	f[4] = PROTO_VERSION;
 	f[5] = type;
 	put_be16(f + 6, 0);
-	put_be32(f + 8, 0);	/* the crc, once the body is written */
+	put_be32(f + 8, 0); /* the crc, once the body is written */
 }
 
 static void
@@ -810,12 +853,13 @@ proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t e
 		return rc;
 	if (w.err)
 		return fail(&c, -EMSGSIZE, NULL, "frame would be over the limit of %d bytes",
-			    RAFTCONF_MAX_FRAME);
+		    RAFTCONF_MAX_FRAME);
 	flen = HDR + w.len;
 	if ((rc = buf_reserve(b, flen)) != 0)
-		return fail(&c, rc, NULL, rc == -EMSGSIZE ?
-			    "a %zu-byte frame does not fit the buffer's %zu bytes in use" :
-			    "no memory for a %zu-byte frame (%zu bytes in use)", flen, b->len);
+		return fail(&c, rc, NULL,
+		    rc == -EMSGSIZE ? "a %zu-byte frame does not fit the buffer's %zu bytes in use"
+				    : "no memory for a %zu-byte frame (%zu bytes in use)",
+		    flen, b->len);
 
 	/* Second pass: the same walk, into room known to be there. */
 	f = b->data + b->len;
@@ -827,7 +871,7 @@ proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t e
 		return rc;
 	if (w.err || w.len != flen - HDR)
 		return fail(&c, -EINVAL, NULL, "internal error: %zu of %zu body bytes written",
-			    w.len, flen - HDR);
+		    w.len, flen - HDR);
 	seal(f, flen);
 	b->len += flen;
 	return 0;
@@ -851,8 +895,8 @@ proto_reply_begin(struct proto_reply *rb, struct proto_buf *b, uint8_t type, uin
 	put_header(f, (uint32_t)n, type);
 	put_be64(f + HDR, id);
 	if (type == PROTO_T_LIST_REPLY)
-		f[HDR + 8] = 0;		/* flags, set by proto_reply_end */
-	put_be32(f + n - 4, 0);		/* count, likewise */
+		f[HDR + 8] = 0; /* flags, set by proto_reply_end */
+	put_be32(f + n - 4, 0); /* count, likewise */
 	rb->buf = b;
 	rb->start = b->len;
 	rb->type = type;
@@ -890,8 +934,8 @@ reply_add(struct proto_reply *rb, const struct schema *is, const void *item)
 }
 
 int
-proto_reply_add_entry(struct proto_reply *rb, struct proto_str key, uint64_t revision,
-		      struct proto_str value)
+proto_reply_add_entry(
+    struct proto_reply *rb, struct proto_str key, uint64_t revision, struct proto_str value)
 {
 	struct proto_entry e = { key, revision, value };
 

@@ -101,80 +101,80 @@
 
 #include "limits.h"
 
-#define PROTO_VERSION		1
-#define PROTO_HEADER_SIZE	12
+#define PROTO_VERSION	  1
+#define PROTO_HEADER_SIZE 12
 
 /* Message types.  Requests 0x01-0x3f, responses 0x40-0x7f, peer 0x80-0xbf. */
 enum {
-	PROTO_T_GET		= 0x01,
-	PROTO_T_SET		= 0x02,
-	PROTO_T_DEL		= 0x03,
-	PROTO_T_LIST		= 0x04,
-	PROTO_T_STATUS		= 0x05,
-	PROTO_T_MEMBERS		= 0x06,
-	PROTO_T_JOIN		= 0x07,
-	PROTO_T_JOINREQ		= 0x08,
-	PROTO_T_REMOVE		= 0x09,
-	PROTO_T_SNAPSHOT	= 0x0a,
-	PROTO_T_TRANSFER	= 0x0b,
-	PROTO_T_WATCH		= 0x0c,
+	PROTO_T_GET = 0x01,
+	PROTO_T_SET = 0x02,
+	PROTO_T_DEL = 0x03,
+	PROTO_T_LIST = 0x04,
+	PROTO_T_STATUS = 0x05,
+	PROTO_T_MEMBERS = 0x06,
+	PROTO_T_JOIN = 0x07,
+	PROTO_T_JOINREQ = 0x08,
+	PROTO_T_REMOVE = 0x09,
+	PROTO_T_SNAPSHOT = 0x0a,
+	PROTO_T_TRANSFER = 0x0b,
+	PROTO_T_WATCH = 0x0c,
 
-	PROTO_T_OK		= 0x40,
-	PROTO_T_VALUE		= 0x41,
-	PROTO_T_ERROR		= 0x42,
-	PROTO_T_LIST_REPLY	= 0x43,
-	PROTO_T_STATUS_REPLY	= 0x44,
-	PROTO_T_MEMBERS_REPLY	= 0x45,
-	PROTO_T_EVENT		= 0x46,
+	PROTO_T_OK = 0x40,
+	PROTO_T_VALUE = 0x41,
+	PROTO_T_ERROR = 0x42,
+	PROTO_T_LIST_REPLY = 0x43,
+	PROTO_T_STATUS_REPLY = 0x44,
+	PROTO_T_MEMBERS_REPLY = 0x45,
+	PROTO_T_EVENT = 0x46,
 
-	PROTO_T_HELLO		= 0x80,
-	PROTO_T_REJECT		= 0x81,
-	PROTO_T_RAFT		= 0x82,
-	PROTO_T_REMOVED		= 0x83,
+	PROTO_T_HELLO = 0x80,
+	PROTO_T_REJECT = 0x81,
+	PROTO_T_RAFT = 0x82,
+	PROTO_T_REMOVED = 0x83,
 };
 
 /* Flag bits of the per-message u8 flags fields (each message its own byte). */
-#define PROTO_F_STALE		0x01	/* GET, LIST: read locally, no ReadIndex */
-#define PROTO_F_LEARNER		0x01	/* JOIN, JOINREQ: stay a non-voting learner */
-#define PROTO_F_TRUNCATED	0x01	/* LIST_REPLY: more keys matched than sent */
+#define PROTO_F_STALE	  0x01 /* GET, LIST: read locally, no ReadIndex */
+#define PROTO_F_LEARNER	  0x01 /* JOIN, JOINREQ: stay a non-voting learner */
+#define PROTO_F_TRUNCATED 0x01 /* LIST_REPLY: more keys matched than sent */
 
 /* ERROR codes. */
 enum {
-	PROTO_E_NOTFOUND	= 1,	/* no such key (or member) */
-	PROTO_E_NOLEADER	= 2,	/* no leader known: no quorum, election */
-	PROTO_E_TIMEOUT		= 3,	/* not applied in time; it may still apply */
-	PROTO_E_REFUSED		= 4,	/* understood, not allowed (e.g. remove self) */
-	PROTO_E_BADREQ		= 5,	/* malformed request */
-	PROTO_E_TOOBIG		= 6,	/* a field or the frame is over its limit */
-	PROTO_E_INTERNAL	= 7,	/* the daemon failed (disk, memory); see its log */
-	PROTO_E_NOTMEMBER	= 8,	/* this node is a spare, not in a cluster yet */
-	PROTO_E_REDIRECT	= 9,	/* ask the leader; message = its address */
+	PROTO_E_NOTFOUND = 1,  /* no such key (or member) */
+	PROTO_E_NOLEADER = 2,  /* no leader known: no quorum, election */
+	PROTO_E_TIMEOUT = 3,   /* not applied in time; it may still apply */
+	PROTO_E_REFUSED = 4,   /* understood, not allowed (e.g. remove self) */
+	PROTO_E_BADREQ = 5,    /* malformed request */
+	PROTO_E_TOOBIG = 6,    /* a field or the frame is over its limit */
+	PROTO_E_INTERNAL = 7,  /* the daemon failed (disk, memory); see its log */
+	PROTO_E_NOTMEMBER = 8, /* this node is a spare, not in a cluster yet */
+	PROTO_E_REDIRECT = 9,  /* ask the leader; message = its address */
 };
-#define PROTO_E_MAX		PROTO_E_REDIRECT
+#define PROTO_E_MAX PROTO_E_REDIRECT
 
 /* EVENT kinds. */
 enum {
-	PROTO_EV_PUT		= 1,
-	PROTO_EV_DEL		= 2,
+	PROTO_EV_PUT = 1,
+	PROTO_EV_DEL = 2,
 };
 
 /* MEMBERS_REPLY item flags: exactly one of VOTER and LEARNER; LEADER needs VOTER. */
-#define PROTO_M_VOTER		0x01
-#define PROTO_M_LEARNER		0x02
-#define PROTO_M_SELF		0x04	/* the node that answered */
-#define PROTO_M_LEADER		0x08
+#define PROTO_M_VOTER	0x01
+#define PROTO_M_LEARNER 0x02
+#define PROTO_M_SELF	0x04 /* the node that answered */
+#define PROTO_M_LEADER	0x08
 
 /* MEMBERS_REPLY item health, as seen by the node that answered. */
 enum {
-	PROTO_H_UNKNOWN		= 0,	/* not the leader: no replication view */
-	PROTO_H_OK		= 1,	/* reachable and caught up */
-	PROTO_H_LAGGING		= 2,	/* reachable, match index behind */
-	PROTO_H_UNREACHABLE	= 3,	/* no contact within the election timeout */
+	PROTO_H_UNKNOWN = 0,	 /* not the leader: no replication view */
+	PROTO_H_OK = 1,		 /* reachable and caught up */
+	PROTO_H_LAGGING = 2,	 /* reachable, match index behind */
+	PROTO_H_UNREACHABLE = 3, /* no contact within the election timeout */
 };
-#define PROTO_H_MAX		PROTO_H_UNREACHABLE
+#define PROTO_H_MAX PROTO_H_UNREACHABLE
 
 /* last_contact_ms value for a member never heard from. */
-#define PROTO_NEVER		UINT64_MAX
+#define PROTO_NEVER UINT64_MAX
 
 /*
  * A view of bytes: never NUL-terminated, print with "%.*s", (int)len, ptr.
@@ -209,24 +209,24 @@ struct proto_items {
 	size_t rawlen;
 };
 
-struct proto_entry {			/* LIST_REPLY item */
+struct proto_entry { /* LIST_REPLY item */
 	struct proto_str key;
 	uint64_t revision;
 	struct proto_str value;
 };
 
-struct proto_pair {			/* STATUS_REPLY item */
+struct proto_pair { /* STATUS_REPLY item */
 	struct proto_str name;
 	struct proto_str value;
 };
 
-struct proto_member {			/* MEMBERS_REPLY item */
+struct proto_member { /* MEMBERS_REPLY item */
 	struct proto_str node_id;
 	struct proto_str address;
-	uint8_t flags;			/* PROTO_M_* */
+	uint8_t flags; /* PROTO_M_* */
 	uint64_t match_index;
-	uint64_t last_contact_ms;	/* PROTO_NEVER when never heard from */
-	uint8_t health;			/* PROTO_H_* */
+	uint64_t last_contact_ms; /* PROTO_NEVER when never heard from */
+	uint8_t health;		  /* PROTO_H_* */
 };
 
 union proto_item {
@@ -241,31 +241,64 @@ union proto_item {
  * requests have only the id.
  */
 struct proto_msg {
-	uint8_t type;			/* PROTO_T_* */
+	uint8_t type; /* PROTO_T_* */
 	uint64_t id;
 	union {
-		struct { uint8_t flags; struct proto_str key; } get;
+		struct {
+			uint8_t flags;
+			struct proto_str key;
+		} get;
 		struct {
 			uint64_t client_id, seq;
 			struct proto_str key, value;
 		} set;
-		struct { uint64_t client_id, seq; struct proto_str key; } del;
-		struct { uint8_t flags; struct proto_str prefix; } list;
+		struct {
+			uint64_t client_id, seq;
+			struct proto_str key;
+		} del;
+		struct {
+			uint8_t flags;
+			struct proto_str prefix;
+		} list;
 		struct {
 			uint8_t flags;
 			struct proto_str node_id, address, cluster;
 		} join;
-		struct { uint8_t flags; struct proto_str address; } joinreq;
-		struct { struct proto_str node_id; } remove;
-		struct { struct proto_str node_id; } transfer;
-		struct { struct proto_str prefix; } watch;
+		struct {
+			uint8_t flags;
+			struct proto_str address;
+		} joinreq;
+		struct {
+			struct proto_str node_id;
+		} remove;
+		struct {
+			struct proto_str node_id;
+		} transfer;
+		struct {
+			struct proto_str prefix;
+		} watch;
 
-		struct { uint64_t revision; } ok;
-		struct { uint64_t revision; struct proto_str value; } value_reply;
-		struct { uint16_t code; struct proto_str message; } error;
-		struct { uint8_t flags; struct proto_items items; } list_reply;
-		struct { struct proto_items items; } status_reply;
-		struct { struct proto_items items; } members_reply;
+		struct {
+			uint64_t revision;
+		} ok;
+		struct {
+			uint64_t revision;
+			struct proto_str value;
+		} value_reply;
+		struct {
+			uint16_t code;
+			struct proto_str message;
+		} error;
+		struct {
+			uint8_t flags;
+			struct proto_items items;
+		} list_reply;
+		struct {
+			struct proto_items items;
+		} status_reply;
+		struct {
+			struct proto_items items;
+		} members_reply;
 		struct {
 			uint8_t kind;
 			struct proto_str key;
@@ -277,9 +310,16 @@ struct proto_msg {
 			uint16_t version;
 			struct proto_str cluster, node_id, address, auth;
 		} hello;
-		struct { struct proto_str message; } reject;
-		struct { struct proto_str payload; } raft;
-		struct { struct proto_str cluster; uint64_t index; } removed;
+		struct {
+			struct proto_str message;
+		} reject;
+		struct {
+			struct proto_str payload;
+		} raft;
+		struct {
+			struct proto_str cluster;
+			uint64_t index;
+		} removed;
 	};
 };
 
@@ -316,8 +356,7 @@ int proto_frame_check(const uint8_t *buf, size_t have, size_t *frame_len);
  * was read (both 0 otherwise), so a reply can name the request; the rest of
  * *out is unspecified.
  */
-int proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out,
-		 char *err, size_t errlen);
+int proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *err, size_t errlen);
 
 /*
  * Iterate the items of a LIST_REPLY, STATUS_REPLY or MEMBERS_REPLY.
@@ -346,8 +385,8 @@ struct proto_buf {
 	size_t len, cap;
 };
 void proto_buf_init(struct proto_buf *b);
-void proto_buf_reset(struct proto_buf *b);	/* len = 0, keeps the memory */
-void proto_buf_free(struct proto_buf *b);	/* frees, back to the init state */
+void proto_buf_reset(struct proto_buf *b); /* len = 0, keeps the memory */
+void proto_buf_free(struct proto_buf *b);  /* frees, back to the init state */
 
 /*
  * Append one frame for *m to b.  Validates m exactly as proto_decode() would
@@ -361,8 +400,7 @@ void proto_buf_free(struct proto_buf *b);	/* frees, back to the init state */
  *   -ENOMEM
  * On failure b is left exactly as it was (data, len and cap).
  */
-int proto_encode(struct proto_buf *b, const struct proto_msg *m,
-		 char *err, size_t errlen);
+int proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t errlen);
 
 /*
  * Build a LIST_REPLY, STATUS_REPLY or MEMBERS_REPLY item by item, for
@@ -388,23 +426,23 @@ struct proto_reply {
 	uint8_t type;
 };
 int proto_reply_begin(struct proto_reply *rb, struct proto_buf *b, uint8_t type, uint64_t id);
-int proto_reply_add_entry(struct proto_reply *rb, struct proto_str key, uint64_t revision,
-			  struct proto_str value);
+int proto_reply_add_entry(
+    struct proto_reply *rb, struct proto_str key, uint64_t revision, struct proto_str value);
 int proto_reply_add_pair(struct proto_reply *rb, struct proto_str name, struct proto_str value);
 int proto_reply_add_member(struct proto_reply *rb, const struct proto_member *m);
 int proto_reply_end(struct proto_reply *rb, uint8_t flags);
 void proto_reply_abort(struct proto_reply *rb);
 
 /* Validation shared with callers that check user input before encoding. */
-bool proto_valid_key(const char *key, size_t len);	/* 1..MAX_KEY, no NUL */
-bool proto_valid_id(const char *id, size_t len);	/* [A-Za-z0-9_-]{1,32} */
+bool proto_valid_key(const char *key, size_t len); /* 1..MAX_KEY, no NUL */
+bool proto_valid_id(const char *id, size_t len);   /* [A-Za-z0-9_-]{1,32} */
 
 /* Names for logs and messages; unknown values give "unknown". */
-const char *proto_type_name(uint8_t type);	/* "GET", "LIST_REPLY", ... */
-const char *proto_error_name(uint16_t code);	/* "not found", "no leader", ... */
-const char *proto_health_name(uint8_t health);	/* "ok", "lagging", ... */
-bool proto_is_request(uint8_t type);		/* a known control request */
-bool proto_is_response(uint8_t type);		/* a known response */
-bool proto_is_peer(uint8_t type);		/* a known peer message */
+const char *proto_type_name(uint8_t type);     /* "GET", "LIST_REPLY", ... */
+const char *proto_error_name(uint16_t code);   /* "not found", "no leader", ... */
+const char *proto_health_name(uint8_t health); /* "ok", "lagging", ... */
+bool proto_is_request(uint8_t type);	       /* a known control request */
+bool proto_is_response(uint8_t type);	       /* a known response */
+bool proto_is_peer(uint8_t type);	       /* a known peer message */
 
 #endif

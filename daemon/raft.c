@@ -28,14 +28,14 @@
 #include "members.h"
 #include "raft.h"
 
-#define DEFAULT_HEARTBEAT	1
-#define DEFAULT_ELECTION	10
-#define DEFAULT_MAX_ENTRIES	256
-#define DEFAULT_MAX_BYTES	(1024 * 1024)
-#define DEFAULT_MAX_INFLIGHT	64
+#define DEFAULT_HEARTBEAT    1
+#define DEFAULT_ELECTION     10
+#define DEFAULT_MAX_ENTRIES  256
+#define DEFAULT_MAX_BYTES    (1024 * 1024)
+#define DEFAULT_MAX_INFLIGHT 64
 
 /* Bytes of one snapshot chunk a follower accepts. */
-#define MAX_CHUNK		RAFTCONF_MAX_FRAME
+#define MAX_CHUNK RAFTCONF_MAX_FRAME
 
 /* ------------------------------------------------------------- structures */
 
@@ -43,12 +43,12 @@
 struct peer {
 	uint64_t match;
 	uint64_t next;
-	uint8_t state;			/* enum raft_progress_state */
-	bool probe_sent;		/* PROBE: an append is out, wait */
+	uint8_t state;	 /* enum raft_progress_state */
+	bool probe_sent; /* PROBE: an append is out, wait */
 	bool vote_granted;
 	bool vote_rejected;
-	uint64_t acked_seq;		/* highest heartbeat seq it answered */
-	uint64_t hb_match;		/* match at the last heartbeat answer */
+	uint64_t acked_seq; /* highest heartbeat seq it answered */
+	uint64_t hb_match;  /* match at the last heartbeat answer */
 	unsigned last_contact;
 	/* REPLICATE: last index of each AppendEntries in flight (a ring) */
 	uint64_t *inflight;
@@ -56,8 +56,8 @@ struct peer {
 	unsigned inflight_head;
 	/* SNAPSHOT: the transfer; one chunk in flight at a time */
 	uint64_t snap_index;
-	uint64_t snap_offset;		/* acknowledged so far */
-	unsigned snap_ticks;		/* since the last progress */
+	uint64_t snap_offset; /* acknowledged so far */
+	unsigned snap_ticks;  /* since the last progress */
 };
 
 struct meta {
@@ -68,19 +68,23 @@ struct meta {
 };
 
 struct pending_read {
-	uint64_t from;			/* this node: a local read */
+	uint64_t from; /* this node: a local read */
 	uint64_t ctx;
 	uint64_t index;
 	uint64_t seq;
 };
 
-#define VEC(type) struct { type *v; size_t n, cap; }
+#define VEC(type)              \
+	struct {               \
+		type *v;       \
+		size_t n, cap; \
+	}
 
 enum { DEFER_PERSISTED = 1, DEFER_CHUNK, DEFER_TICK };
 
 struct deferred {
 	uint8_t kind;
-	uint64_t to, index, term, offset;	/* term: PERSISTED */
+	uint64_t to, index, term, offset; /* term: PERSISTED */
 	void *data;
 	uint32_t len;
 	bool last;
@@ -95,29 +99,29 @@ struct raft {
 	uint64_t term;
 	uint64_t vote;
 	uint64_t commit;
-	struct raft_hard_state prev_hs;	/* as last handed out */
+	struct raft_hard_state prev_hs; /* as last handed out */
 
-	enum raft_role state;		/* FOLLOWER .. LEADER */
+	enum raft_role state; /* FOLLOWER .. LEADER */
 	uint64_t leader;
 	unsigned election_elapsed;
 	unsigned heartbeat_elapsed;
-	unsigned timeout;		/* randomized election timeout */
+	unsigned timeout; /* randomized election timeout */
 
 	/* the log: ents[k].index == base_index + 1 + k */
 	struct raft_entry *ents;
 	size_t n_ents, cap_ents;
 	uint64_t base_index;
 	uint64_t base_term;
-	uint64_t unstable;		/* first index not yet handed out */
-	uint64_t stable;		/* durable and still ours */
-	uint64_t applying;		/* last index handed out to apply */
+	uint64_t unstable; /* first index not yet handed out */
+	uint64_t stable;   /* durable and still ours */
+	uint64_t applying; /* last index handed out to apply */
 	uint64_t applied;
 
-	struct meta snap;		/* the latest snapshot (index 0: none) */
-	struct meta at;		/* raft_snapshot_meta_at's answer */
-	struct meta install;		/* follower: to install in the next batch */
+	struct meta snap;    /* the latest snapshot (index 0: none) */
+	struct meta at;	     /* raft_snapshot_meta_at's answer */
+	struct meta install; /* follower: to install in the next batch */
 	bool install_pending;
-	struct raft_snapshot_meta install_rd;	/* install, as handed out */
+	struct raft_snapshot_meta install_rd; /* install, as handed out */
 	/* follower: snapshot being received */
 	bool in_active;
 	struct meta in;
@@ -127,14 +131,14 @@ struct raft {
 	struct raft_member *members;
 	struct peer *peers;
 	size_t n_members;
-	uint64_t conf_index;		/* last CONF entry in the log, 0: none */
+	uint64_t conf_index; /* last CONF entry in the log, 0: none */
 	bool members_changed;
-	bool read_round;		/* reads wait for the next heartbeat round */
+	bool read_round; /* reads wait for the next heartbeat round */
 
 	/* leader */
-	uint64_t seq;			/* heartbeat round, for ReadIndex */
+	uint64_t seq;				/* heartbeat round, for ReadIndex */
 	VEC(struct pending_read) reads_wait;	/* no commit in term yet */
-	VEC(struct pending_read) reads_pending;	/* awaiting a quorum */
+	VEC(struct pending_read) reads_pending; /* awaiting a quorum */
 	uint64_t transfer_to;
 	unsigned transfer_elapsed;
 
@@ -150,7 +154,7 @@ struct raft {
 	VEC(struct raft_read_state) reads;
 	VEC(struct raft_chunk_read) chunk_reads;
 	VEC(struct raft_chunk_write) chunk_writes;
-	VEC(void *) garbage;		/* freed by raft_advance() */
+	VEC(void *) garbage; /* freed by raft_advance() */
 	/* calls made while a batch is out, carried out by raft_advance() */
 	bool in_ready;
 	VEC(struct deferred) deferred;
@@ -158,10 +162,11 @@ struct raft {
 	uint64_t last_term;
 	uint64_t last_leader;
 
-	uint64_t *scratch;		/* n_members wide */
+	uint64_t *scratch; /* n_members wide */
 };
 
-static int vec_grow(void **v, size_t *cap, size_t need, size_t size)
+static int
+vec_grow(void **v, size_t *cap, size_t need, size_t size)
 {
 	size_t ncap;
 	void *p;
@@ -179,13 +184,15 @@ static int vec_grow(void **v, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-#define VEC_PUSH(vec, item) \
-	(vec_grow((void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof(*(vec).v)) ? \
-	 -ENOMEM : ((vec).v[(vec).n++] = (item), 0))
+#define VEC_PUSH(vec, item)                                                     \
+	(vec_grow((void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof(*(vec).v)) \
+		? -ENOMEM                                                       \
+		: ((vec).v[(vec).n++] = (item), 0))
 
 /* ------------------------------------------------------------------- PRNG */
 
-static uint64_t splitmix64(uint64_t *x)
+static uint64_t
+splitmix64(uint64_t *x)
 {
 	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
 
@@ -194,13 +201,15 @@ static uint64_t splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static uint64_t rotl(uint64_t x, int k)
+static uint64_t
+rotl(uint64_t x, int k)
 {
 	return (x << k) | (x >> (64 - k));
 }
 
 /* xoshiro256** */
-static uint64_t rng_next(struct raft *r)
+static uint64_t
+rng_next(struct raft *r)
 {
 	uint64_t *s = r->rng;
 	uint64_t result = rotl(s[1] * 5, 7) * 9;
@@ -215,11 +224,11 @@ static uint64_t rng_next(struct raft *r)
 	return result;
 }
 
-static void reset_timeout(struct raft *r)
+static void
+reset_timeout(struct raft *r)
 {
 	/* §5.2: randomized in [election, 2 * election) */
-	r->timeout = r->cfg.election_ticks +
-		(unsigned)(rng_next(r) % r->cfg.election_ticks);
+	r->timeout = r->cfg.election_ticks + (unsigned)(rng_next(r) % r->cfg.election_ticks);
 }
 
 /* ------------------------------------------------------- membership entries */
@@ -230,8 +239,8 @@ static void reset_timeout(struct raft *r)
  *   for BOOTSTRAP: the membership as members.h encodes it (n:u32, then n
  *   times id:u64 voter:u8 ctx_len:u16 ctx).
  */
-static void *encode_change(uint8_t op, uint64_t id, const void *ctx,
-			   uint16_t ctx_len, uint32_t *len)
+static void *
+encode_change(uint8_t op, uint64_t id, const void *ctx, uint16_t ctx_len, uint32_t *len)
 {
 	uint8_t *p = malloc(11 + (size_t)ctx_len);
 
@@ -246,7 +255,8 @@ static void *encode_change(uint8_t op, uint64_t id, const void *ctx,
 	return p;
 }
 
-static void *encode_bootstrap(const struct raft_member *m, size_t n, uint32_t *len)
+static void *
+encode_bootstrap(const struct raft_member *m, size_t n, uint32_t *len)
 {
 	size_t sz = 1 + members_size(m, n);
 	struct bytes_writer w;
@@ -261,7 +271,8 @@ static void *encode_bootstrap(const struct raft_member *m, size_t n, uint32_t *l
 	return p;
 }
 
-int raft_change_decode(const void *data, size_t len, struct raft_change *c)
+int
+raft_change_decode(const void *data, size_t len, struct raft_change *c)
 {
 	struct bytes_reader br;
 
@@ -289,7 +300,8 @@ int raft_change_decode(const void *data, size_t len, struct raft_change *c)
 	}
 }
 
-static int member_cmp(const void *a, const void *b)
+static int
+member_cmp(const void *a, const void *b)
 {
 	const struct raft_member *x = a, *y = b;
 
@@ -297,7 +309,8 @@ static int member_cmp(const void *a, const void *b)
 }
 
 /* Sort by id; -EINVAL on a zero or duplicate id or a bad context. */
-static int members_check(struct raft_member *m, size_t n)
+static int
+members_check(struct raft_member *m, size_t n)
 {
 	qsort(m, n, sizeof(*m), member_cmp);
 	for (size_t i = 0; i < n; i++) {
@@ -309,7 +322,8 @@ static int members_check(struct raft_member *m, size_t n)
 	return 0;
 }
 
-static struct raft_member *members_dup(const struct raft_member *m, size_t n)
+static struct raft_member *
+members_dup(const struct raft_member *m, size_t n)
 {
 	struct raft_member *p = malloc((n ? n : 1) * sizeof(*p));
 
@@ -318,7 +332,8 @@ static struct raft_member *members_dup(const struct raft_member *m, size_t n)
 	return p;
 }
 
-static ptrdiff_t members_find(const struct raft_member *m, size_t n, uint64_t id)
+static ptrdiff_t
+members_find(const struct raft_member *m, size_t n, uint64_t id)
 {
 	size_t lo = 0, hi = n;
 
@@ -340,8 +355,9 @@ static ptrdiff_t members_find(const struct raft_member *m, size_t n, uint64_t id
  * caller frees the old one), or -EINVAL when the entry does not apply
  * (the membership then stays as it was: a follower never fails on it).
  */
-static int conf_apply(const struct raft_member *m, size_t n, const void *data,
-		      size_t len, struct raft_member **out, size_t *out_n)
+static int
+conf_apply(const struct raft_member *m, size_t n, const void *data, size_t len,
+    struct raft_member **out, size_t *out_n)
 {
 	struct raft_change c;
 	struct raft_member *nm;
@@ -354,7 +370,7 @@ static int conf_apply(const struct raft_member *m, size_t n, const void *data,
 		uint32_t count;
 
 		br_init(&br, data, len);
-		br_u8(&br);		/* the op, decoded above */
+		br_u8(&br); /* the op, decoded above */
 		if (members_get_count(&br, &count, NULL, 0) < 0)
 			return -EINVAL;
 		nm = malloc((count ? count : 1) * sizeof(*nm));
@@ -407,12 +423,14 @@ bad:
 
 /* -------------------------------------------------------------------- log */
 
-static uint64_t last_index(const struct raft *r)
+static uint64_t
+last_index(const struct raft *r)
 {
 	return r->base_index + r->n_ents;
 }
 
-static struct raft_entry *entry_at(const struct raft *r, uint64_t i)
+static struct raft_entry *
+entry_at(const struct raft *r, uint64_t i)
 {
 	if (i <= r->base_index || i > last_index(r))
 		return NULL;
@@ -420,7 +438,8 @@ static struct raft_entry *entry_at(const struct raft *r, uint64_t i)
 }
 
 /* Term of entry i; false when unknown (compacted or beyond the log). */
-static bool term_of(const struct raft *r, uint64_t i, uint64_t *t)
+static bool
+term_of(const struct raft *r, uint64_t i, uint64_t *t)
 {
 	if (i == r->base_index) {
 		*t = r->base_term;
@@ -432,19 +451,22 @@ static bool term_of(const struct raft *r, uint64_t i, uint64_t *t)
 	return true;
 }
 
-static uint64_t last_term(const struct raft *r)
+static uint64_t
+last_term(const struct raft *r)
 {
 	return r->n_ents ? r->ents[r->n_ents - 1].term : r->base_term;
 }
 
-static bool match_term(const struct raft *r, uint64_t i, uint64_t t)
+static bool
+match_term(const struct raft *r, uint64_t i, uint64_t t)
 {
 	uint64_t have;
 
 	return term_of(r, i, &have) && have == t;
 }
 
-static void free_entries(struct raft_entry *e, size_t n)
+static void
+free_entries(struct raft_entry *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(e[i].data);
@@ -454,7 +476,8 @@ static void members_recompute(struct raft *r);
 static void set_members(struct raft *r, struct raft_member *m, size_t n);
 
 /* Drop entries >= i (i > commit: never a committed one). */
-static void log_truncate(struct raft *r, uint64_t i)
+static void
+log_truncate(struct raft *r, uint64_t i)
 {
 	size_t keep = (size_t)(i - r->base_index - 1);
 
@@ -470,7 +493,8 @@ static void log_truncate(struct raft *r, uint64_t i)
 }
 
 /* Append a copy of e (index must be last + 1); applies a CONF entry. */
-static int log_append(struct raft *r, const struct raft_entry *e)
+static int
+log_append(struct raft *r, const struct raft_entry *e)
 {
 	struct raft_entry *n;
 	void *data = NULL;
@@ -500,7 +524,8 @@ static int log_append(struct raft *r, const struct raft_entry *e)
 }
 
 /* Free entries <= i (i <= last). */
-static void log_compact(struct raft *r, uint64_t i)
+static void
+log_compact(struct raft *r, uint64_t i)
 {
 	size_t drop = (size_t)(i - r->base_index);
 
@@ -513,28 +538,32 @@ static void log_compact(struct raft *r, uint64_t i)
 
 /* ------------------------------------------------------------- membership */
 
-static struct peer *peer_of(const struct raft *r, uint64_t id)
+static struct peer *
+peer_of(const struct raft *r, uint64_t id)
 {
 	ptrdiff_t i = members_find(r->members, r->n_members, id);
 
 	return i < 0 ? NULL : &r->peers[i];
 }
 
-static const struct raft_member *member_of(const struct raft *r, uint64_t id)
+static const struct raft_member *
+member_of(const struct raft *r, uint64_t id)
 {
 	ptrdiff_t i = members_find(r->members, r->n_members, id);
 
 	return i < 0 ? NULL : &r->members[i];
 }
 
-static bool is_voter(const struct raft *r, uint64_t id)
+static bool
+is_voter(const struct raft *r, uint64_t id)
 {
 	const struct raft_member *m = member_of(r, id);
 
 	return m && m->voter;
 }
 
-static size_t n_voters(const struct raft *r)
+static size_t
+n_voters(const struct raft *r)
 {
 	size_t n = 0;
 
@@ -543,12 +572,14 @@ static size_t n_voters(const struct raft *r)
 	return n;
 }
 
-static size_t quorum(const struct raft *r)
+static size_t
+quorum(const struct raft *r)
 {
 	return n_voters(r) / 2 + 1;
 }
 
-static void peer_reset(struct raft *r, struct peer *p)
+static void
+peer_reset(struct raft *r, struct peer *p)
 {
 	uint64_t *inflight = p->inflight;
 
@@ -562,7 +593,8 @@ static void peer_reset(struct raft *r, struct peer *p)
  * Install a new membership (takes ownership of m): progress is kept for
  * members that stay; new ones start probing from the end of the log.
  */
-static void set_members(struct raft *r, struct raft_member *m, size_t n)
+static void
+set_members(struct raft *r, struct raft_member *m, size_t n)
 {
 	struct peer *np = calloc(n ? n : 1, sizeof(*np));
 	uint64_t *scratch = calloc(n ? n : 1, sizeof(*scratch));
@@ -600,7 +632,8 @@ static void set_members(struct raft *r, struct raft_member *m, size_t n)
 }
 
 /* The membership from the snapshot's plus every CONF entry after it. */
-static void members_recompute(struct raft *r)
+static void
+members_recompute(struct raft *r)
 {
 	struct raft_member *m = members_dup(r->snap.members, r->snap.n_members);
 	size_t n = r->snap.n_members;
@@ -627,8 +660,8 @@ static void members_recompute(struct raft *r)
 }
 
 /* The membership as of index i (snap.index <= i <= last). */
-static int members_at(const struct raft *r, uint64_t i, struct raft_member **out,
-		      size_t *out_n)
+static int
+members_at(const struct raft *r, uint64_t i, struct raft_member **out, size_t *out_n)
 {
 	struct raft_member *m = members_dup(r->snap.members, r->snap.n_members);
 	size_t n = r->snap.n_members;
@@ -653,14 +686,16 @@ static int members_at(const struct raft *r, uint64_t i, struct raft_member **out
 	return 0;
 }
 
-static bool promotable(const struct raft *r)
+static bool
+promotable(const struct raft *r)
 {
 	return is_voter(r, r->id);
 }
 
 /* --------------------------------------------------------------- outputs */
 
-static void msg_init(struct raft *r, struct raft_msg *m, uint8_t type, uint64_t to)
+static void
+msg_init(struct raft *r, struct raft_msg *m, uint8_t type, uint64_t to)
 {
 	memset(m, 0, sizeof(*m));
 	m->type = type;
@@ -670,12 +705,14 @@ static void msg_init(struct raft *r, struct raft_msg *m, uint8_t type, uint64_t 
 }
 
 /* Messages are dropped when memory runs out: Raft tolerates lost messages. */
-static void queue_msg(struct raft *r, struct raft_msg *m)
+static void
+queue_msg(struct raft *r, struct raft_msg *m)
 {
 	(void)VEC_PUSH(r->msgs, *m);
 }
 
-static void queue_msg_after_persist(struct raft *r, struct raft_msg *m)
+static void
+queue_msg_after_persist(struct raft *r, struct raft_msg *m)
 {
 #ifdef RAFT_BUG_VOTE_BEFORE_PERSIST
 	if (m->type == RAFT_MSG_VOTE_RESP) {
@@ -688,7 +725,8 @@ static void queue_msg_after_persist(struct raft *r, struct raft_msg *m)
 
 /* Hand p to raft_advance() to free; on failure p is freed now and the
  * caller must not use it. */
-static int garbage(struct raft *r, void *p)
+static int
+garbage(struct raft *r, void *p)
 {
 	if (VEC_PUSH(r->garbage, p)) {
 		free(p);
@@ -698,7 +736,8 @@ static int garbage(struct raft *r, void *p)
 }
 
 /* Hold a call made while a batch is out until raft_advance(). */
-static int defer(struct raft *r, struct deferred d)
+static int
+defer(struct raft *r, struct deferred d)
 {
 	int rc = VEC_PUSH(r->deferred, d);
 
@@ -707,7 +746,8 @@ static int defer(struct raft *r, struct deferred d)
 	return rc;
 }
 
-static void meta_free(struct meta *m)
+static void
+meta_free(struct meta *m)
 {
 	free(m->members);
 	memset(m, 0, sizeof(*m));
@@ -715,13 +755,15 @@ static void meta_free(struct meta *m)
 
 /* ------------------------------------------------------------------ roles */
 
-static void reads_drop(struct raft *r)
+static void
+reads_drop(struct raft *r)
 {
 	r->reads_wait.n = 0;
 	r->reads_pending.n = 0;
 }
 
-static void become_follower(struct raft *r, uint64_t term, uint64_t leader)
+static void
+become_follower(struct raft *r, uint64_t term, uint64_t leader)
 {
 	if (term != r->term) {
 		r->term = term;
@@ -737,7 +779,8 @@ static void become_follower(struct raft *r, uint64_t term, uint64_t leader)
 	reads_drop(r);
 }
 
-static void votes_reset(struct raft *r)
+static void
+votes_reset(struct raft *r)
 {
 	for (size_t i = 0; i < r->n_members; i++) {
 		r->peers[i].vote_granted = false;
@@ -745,7 +788,8 @@ static void votes_reset(struct raft *r)
 	}
 }
 
-static void record_vote(struct raft *r, uint64_t id, bool granted)
+static void
+record_vote(struct raft *r, uint64_t id, bool granted)
 {
 	ptrdiff_t i = members_find(r->members, r->n_members, id);
 	struct peer *p;
@@ -762,7 +806,8 @@ static void record_vote(struct raft *r, uint64_t id, bool granted)
 }
 
 /* 1: won, -1: lost, 0: undecided */
-static int tally(const struct raft *r)
+static int
+tally(const struct raft *r)
 {
 	size_t granted = 0, rejected = 0, nv = n_voters(r), q = nv / 2 + 1;
 
@@ -782,7 +827,8 @@ static int tally(const struct raft *r)
 static bool send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_empty);
 static void bcast_append(struct raft *r, bool allow_empty);
 
-static void become_leader(struct raft *r)
+static void
+become_leader(struct raft *r)
 {
 	struct raft_entry noop = { .term = 0 };
 
@@ -803,7 +849,8 @@ static void become_leader(struct raft *r)
 	bcast_append(r, true);
 }
 
-static void campaign(struct raft *r, bool pre, bool transfer)
+static void
+campaign(struct raft *r, bool pre, bool transfer)
 {
 	struct raft_msg m;
 
@@ -848,7 +895,8 @@ static void campaign(struct raft *r, bool pre, bool transfer)
 	}
 }
 
-static void election_result(struct raft *r)
+static void
+election_result(struct raft *r)
 {
 	int t = tally(r);
 
@@ -864,13 +912,15 @@ static void election_result(struct raft *r)
 
 /* ------------------------------------------------------------ replication */
 
-static void inflight_add(struct raft *r, struct peer *p, uint64_t last)
+static void
+inflight_add(struct raft *r, struct peer *p, uint64_t last)
 {
 	p->inflight[(p->inflight_head + p->n_inflight) % r->cfg.max_inflight] = last;
 	p->n_inflight++;
 }
 
-static void inflight_free_to(struct raft *r, struct peer *p, uint64_t index)
+static void
+inflight_free_to(struct raft *r, struct peer *p, uint64_t index)
 {
 	while (p->n_inflight && p->inflight[p->inflight_head] <= index) {
 		p->inflight_head = (p->inflight_head + 1) % r->cfg.max_inflight;
@@ -878,7 +928,8 @@ static void inflight_free_to(struct raft *r, struct peer *p, uint64_t index)
 	}
 }
 
-static void become_probe(struct peer *p)
+static void
+become_probe(struct peer *p)
 {
 	p->state = RAFT_PROGRESS_PROBE;
 	p->next = p->match + 1;
@@ -887,7 +938,8 @@ static void become_probe(struct peer *p)
 	p->inflight_head = 0;
 }
 
-static void become_replicate(struct peer *p)
+static void
+become_replicate(struct peer *p)
 {
 	p->state = RAFT_PROGRESS_REPLICATE;
 	p->next = p->match + 1;
@@ -896,7 +948,8 @@ static void become_replicate(struct peer *p)
 	p->inflight_head = 0;
 }
 
-static void request_chunk(struct raft *r, uint64_t to, struct peer *p)
+static void
+request_chunk(struct raft *r, uint64_t to, struct peer *p)
 {
 	struct raft_chunk_read c = {
 		.to = to,
@@ -910,7 +963,8 @@ static void request_chunk(struct raft *r, uint64_t to, struct peer *p)
 }
 
 /* The follower needs entries we no longer have: send the snapshot. */
-static void start_snapshot(struct raft *r, uint64_t to, struct peer *p)
+static void
+start_snapshot(struct raft *r, uint64_t to, struct peer *p)
 {
 	if (r->snap.index == 0)
 		return;
@@ -927,7 +981,8 @@ static void start_snapshot(struct raft *r, uint64_t to, struct peer *p)
  * entries are resolved from the log in raft_ready().  Returns whether a
  * message went out.
  */
-static bool send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
+static bool
+send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
 {
 	struct raft_msg m;
 	uint64_t prev, prev_term, last = last_index(r);
@@ -973,7 +1028,8 @@ static bool send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_
 	return true;
 }
 
-static void send_append_all(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
+static void
+send_append_all(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
 {
 	if (!send_append(r, to, p, allow_empty))
 		return;
@@ -981,7 +1037,8 @@ static void send_append_all(struct raft *r, uint64_t to, struct peer *p, bool al
 		;
 }
 
-static void bcast_append(struct raft *r, bool allow_empty)
+static void
+bcast_append(struct raft *r, bool allow_empty)
 {
 	for (size_t i = 0; i < r->n_members; i++) {
 		if (r->members[i].id != r->id)
@@ -989,7 +1046,8 @@ static void bcast_append(struct raft *r, bool allow_empty)
 	}
 }
 
-static void bcast_heartbeat(struct raft *r)
+static void
+bcast_heartbeat(struct raft *r)
 {
 	struct raft_msg m;
 
@@ -1006,14 +1064,16 @@ static void bcast_heartbeat(struct raft *r)
 	}
 }
 
-static uint64_t self_match(const struct raft *r)
+static uint64_t
+self_match(const struct raft *r)
 {
 	uint64_t last = last_index(r);
 
 	return r->stable < last ? r->stable : last;
 }
 
-static bool committed_in_term(const struct raft *r)
+static bool
+committed_in_term(const struct raft *r)
 {
 	uint64_t t;
 
@@ -1021,7 +1081,8 @@ static bool committed_in_term(const struct raft *r)
 }
 
 /* Leader: advance commit to what a quorum of voters holds durably. */
-static bool maybe_commit(struct raft *r)
+static bool
+maybe_commit(struct raft *r)
 {
 	uint64_t *v = r->scratch, c, t;
 	size_t k = 0;
@@ -1034,7 +1095,7 @@ static bool maybe_commit(struct raft *r)
 	}
 	if (!k)
 		return false;
-	for (size_t i = 1; i < k; i++) {	/* descending */
+	for (size_t i = 1; i < k; i++) { /* descending */
 		uint64_t x = v[i];
 		size_t j = i;
 
@@ -1057,7 +1118,8 @@ static bool maybe_commit(struct raft *r)
 
 /* ---------------------------------------------------------------- reads */
 
-static void emit_read(struct raft *r, uint64_t from, uint64_t ctx, uint64_t index)
+static void
+emit_read(struct raft *r, uint64_t from, uint64_t ctx, uint64_t index)
 {
 	struct raft_msg m;
 	struct raft_read_state rs = { .ctx = ctx, .index = index };
@@ -1072,13 +1134,15 @@ static void emit_read(struct raft *r, uint64_t from, uint64_t ctx, uint64_t inde
 	queue_msg(r, &m);
 }
 
-static bool only_self_votes(const struct raft *r)
+static bool
+only_self_votes(const struct raft *r)
 {
 	return n_voters(r) == 1 && is_voter(r, r->id);
 }
 
 /* §6.4: ReadIndex on the leader. */
-static void leader_read(struct raft *r, uint64_t from, uint64_t ctx)
+static void
+leader_read(struct raft *r, uint64_t from, uint64_t ctx)
 {
 	struct pending_read pr = { .from = from, .ctx = ctx };
 
@@ -1109,7 +1173,8 @@ static void leader_read(struct raft *r, uint64_t from, uint64_t ctx)
 }
 
 /* The heartbeat round the reads of this batch wait for (leader_read). */
-static void send_read_round(struct raft *r)
+static void
+send_read_round(struct raft *r)
 {
 	if (!r->read_round)
 		return;
@@ -1120,7 +1185,8 @@ static void send_read_round(struct raft *r)
 	bcast_heartbeat(r);
 }
 
-static void release_waiting_reads(struct raft *r)
+static void
+release_waiting_reads(struct raft *r)
 {
 	size_t n = r->reads_wait.n;
 	struct pending_read *w;
@@ -1135,7 +1201,8 @@ static void release_waiting_reads(struct raft *r)
 	free(w);
 }
 
-static void check_reads(struct raft *r)
+static void
+check_reads(struct raft *r)
 {
 	size_t done = 0, q = quorum(r);
 
@@ -1156,14 +1223,15 @@ static void check_reads(struct raft *r)
 	}
 	if (done) {
 		memmove(r->reads_pending.v, r->reads_pending.v + done,
-			(r->reads_pending.n - done) * sizeof(*r->reads_pending.v));
+		    (r->reads_pending.n - done) * sizeof(*r->reads_pending.v));
 		r->reads_pending.n -= done;
 	}
 }
 
 /* ------------------------------------------------------- leader handlers */
 
-static void send_timeout_now(struct raft *r, uint64_t to)
+static void
+send_timeout_now(struct raft *r, uint64_t to)
 {
 	struct raft_msg m;
 
@@ -1172,7 +1240,8 @@ static void send_timeout_now(struct raft *r, uint64_t to)
 }
 
 /* The voter (not us) with the highest match; 0 if none. */
-static uint64_t best_voter(const struct raft *r)
+static uint64_t
+best_voter(const struct raft *r)
 {
 	uint64_t best = 0, match = 0;
 
@@ -1187,7 +1256,8 @@ static uint64_t best_voter(const struct raft *r)
 	return best;
 }
 
-static void leader_committed(struct raft *r)
+static void
+leader_committed(struct raft *r)
 {
 	release_waiting_reads(r);
 	bcast_append(r, true);
@@ -1203,13 +1273,15 @@ static void leader_committed(struct raft *r)
 	}
 }
 
-static void maybe_commit_and_send(struct raft *r)
+static void
+maybe_commit_and_send(struct raft *r)
 {
 	if (maybe_commit(r))
 		leader_committed(r);
 }
 
-static uint64_t find_conflict_by_term(const struct raft *r, uint64_t index, uint64_t term)
+static uint64_t
+find_conflict_by_term(const struct raft *r, uint64_t index, uint64_t term)
 {
 	uint64_t t;
 
@@ -1220,7 +1292,8 @@ static uint64_t find_conflict_by_term(const struct raft *r, uint64_t index, uint
 	return index;
 }
 
-static void leader_append_resp(struct raft *r, const struct raft_msg *m, struct peer *p)
+static void
+leader_append_resp(struct raft *r, const struct raft_msg *m, struct peer *p)
 {
 	uint64_t last = last_index(r);
 
@@ -1233,9 +1306,9 @@ static void leader_append_resp(struct raft *r, const struct raft_msg *m, struct 
 			goto reads;
 		if (p->state == RAFT_PROGRESS_REPLICATE) {
 			if (m->index <= p->match)
-				goto reads;	/* stale */
+				goto reads; /* stale */
 		} else if (m->index != p->next - 1) {
-			goto reads;		/* stale */
+			goto reads; /* stale */
 		}
 		/* fast back-tracking (§5.3, etcd's conflict-term hint) */
 		probe = m->hint_index;
@@ -1253,12 +1326,12 @@ static void leader_append_resp(struct raft *r, const struct raft_msg *m, struct 
 			p->match = p->next - 1;
 		}
 		if (p->next > last + 1)
-			p->next = last + 1;	/* a confused follower */
+			p->next = last + 1; /* a confused follower */
 		send_append(r, m->from, p, true);
 		goto reads;
 	}
 	if (m->index > last)
-		goto reads;		/* claims entries we never sent */
+		goto reads; /* claims entries we never sent */
 	if (m->index >= p->match) {
 		bool advanced = m->index > p->match;
 
@@ -1287,7 +1360,8 @@ reads:
 	check_reads(r);
 }
 
-static void leader_heartbeat_resp(struct raft *r, const struct raft_msg *m, struct peer *p)
+static void
+leader_heartbeat_resp(struct raft *r, const struct raft_msg *m, struct peer *p)
 {
 	uint64_t last = last_index(r);
 
@@ -1306,7 +1380,8 @@ static void leader_heartbeat_resp(struct raft *r, const struct raft_msg *m, stru
 	check_reads(r);
 }
 
-static void leader_snapshot_resp(struct raft *r, const struct raft_msg *m, struct peer *p)
+static void
+leader_snapshot_resp(struct raft *r, const struct raft_msg *m, struct peer *p)
 {
 	if (p->state != RAFT_PROGRESS_SNAPSHOT || m->index != p->snap_index)
 		return;
@@ -1334,7 +1409,8 @@ static void leader_snapshot_resp(struct raft *r, const struct raft_msg *m, struc
 
 /* ----------------------------------------------------- follower handlers */
 
-static void commit_to(struct raft *r, uint64_t c)
+static void
+commit_to(struct raft *r, uint64_t c)
 {
 	uint64_t last = last_index(r);
 
@@ -1345,7 +1421,8 @@ static void commit_to(struct raft *r, uint64_t c)
 }
 
 /* §5.3: AppendEntries on a follower. */
-static void follower_append(struct raft *r, const struct raft_msg *m)
+static void
+follower_append(struct raft *r, const struct raft_msg *m)
 {
 	struct raft_msg resp;
 	uint64_t lastnew, conflict = 0;
@@ -1378,7 +1455,7 @@ static void follower_append(struct raft *r, const struct raft_msg *m)
 	}
 	if (conflict) {
 		if (conflict <= r->commit)
-			return;	/* would overwrite a committed entry: not a real leader */
+			return; /* would overwrite a committed entry: not a real leader */
 		if (conflict <= last_index(r))
 			log_truncate(r, conflict);
 		for (; k < m->n_entries; k++) {
@@ -1388,13 +1465,14 @@ static void follower_append(struct raft *r, const struct raft_msg *m)
 	}
 	lastnew = m->prev_index + m->n_entries;
 	if (lastnew > last_index(r))
-		lastnew = last_index(r);	/* out of memory part way */
+		lastnew = last_index(r); /* out of memory part way */
 	commit_to(r, m->commit < lastnew ? m->commit : lastnew);
 	resp.index = lastnew;
 	queue_msg_after_persist(r, &resp);
 }
 
-static void follower_heartbeat(struct raft *r, const struct raft_msg *m)
+static void
+follower_heartbeat(struct raft *r, const struct raft_msg *m)
 {
 	struct raft_msg resp;
 
@@ -1404,7 +1482,8 @@ static void follower_heartbeat(struct raft *r, const struct raft_msg *m)
 	queue_msg(r, &resp);
 }
 
-static void install_snapshot(struct raft *r)
+static void
+install_snapshot(struct raft *r)
 {
 	struct raft_member *inst_m = members_dup(r->in.members, r->in.n_members);
 	struct raft_member *cur_m = members_dup(r->in.members, r->in.n_members);
@@ -1424,7 +1503,7 @@ static void install_snapshot(struct raft *r)
 	r->commit = r->base_index;
 	r->applying = r->applied = r->base_index;
 	meta_free(&r->snap);
-	r->snap = r->in;		/* takes over in.members */
+	r->snap = r->in; /* takes over in.members */
 	memset(&r->in, 0, sizeof(r->in));
 	r->in_active = false;
 	meta_free(&r->install);
@@ -1435,7 +1514,8 @@ static void install_snapshot(struct raft *r)
 	set_members(r, cur_m, r->snap.n_members);
 }
 
-static void follower_snapshot(struct raft *r, const struct raft_msg *m)
+static void
+follower_snapshot(struct raft *r, const struct raft_msg *m)
 {
 	struct raft_msg resp;
 	struct raft_chunk_write cw;
@@ -1466,10 +1546,10 @@ static void follower_snapshot(struct raft *r, const struct raft_msg *m)
 		r->in_next = 0;
 		r->in_active = true;
 	} else if (!r->in_active || r->in.index != m->index || r->in.term != m->log_term ||
-		   m->offset != r->in_next) {
+	    m->offset != r->in_next) {
 		if (r->in_active && r->in.index == m->index && r->in.term == m->log_term &&
 		    m->offset + m->len <= r->in_next) {
-			resp.offset = r->in_next;	/* a duplicate */
+			resp.offset = r->in_next; /* a duplicate */
 		} else {
 			resp.reject = true;
 		}
@@ -1502,7 +1582,8 @@ static void follower_snapshot(struct raft *r, const struct raft_msg *m)
 
 /* --------------------------------------------------------------- voting */
 
-static bool log_up_to_date(const struct raft *r, uint64_t index, uint64_t term)
+static bool
+log_up_to_date(const struct raft *r, uint64_t index, uint64_t term)
 {
 #ifdef RAFT_BUG_VOTE_NO_LOG_CHECK
 	return true;
@@ -1511,11 +1592,12 @@ static bool log_up_to_date(const struct raft *r, uint64_t index, uint64_t term)
 	return term > last_term(r) || (term == last_term(r) && index >= last_index(r));
 }
 
-static void handle_vote(struct raft *r, const struct raft_msg *m)
+static void
+handle_vote(struct raft *r, const struct raft_msg *m)
 {
 	bool pre = m->type == RAFT_MSG_PREVOTE;
-	bool can = r->vote == m->from || (r->vote == 0 && r->leader == 0) ||
-		   (pre && m->term > r->term);
+	bool can =
+	    r->vote == m->from || (r->vote == 0 && r->leader == 0) || (pre && m->term > r->term);
 	bool ok = can && log_up_to_date(r, m->index, m->log_term);
 	struct raft_msg resp;
 
@@ -1537,13 +1619,15 @@ static void handle_vote(struct raft *r, const struct raft_msg *m)
 
 /* ------------------------------------------------------------------ step */
 
-static bool valid_entry(const struct raft_entry *e)
+static bool
+valid_entry(const struct raft_entry *e)
 {
 	return e->term > 0 && e->type >= RAFT_ENTRY_NORMAL && e->type <= RAFT_ENTRY_CONF &&
-	       e->len <= RAFT_MAX_ENTRY_DATA && (e->len == 0 || e->data);
+	    e->len <= RAFT_MAX_ENTRY_DATA && (e->len == 0 || e->data);
 }
 
-static int validate(const struct raft *r, const struct raft_msg *m)
+static int
+validate(const struct raft *r, const struct raft_msg *m)
 {
 	if (!m || m->type < RAFT_MSG_APPEND || m->type > RAFT_MSG_TYPE_MAX)
 		return -EINVAL;
@@ -1561,8 +1645,8 @@ static int validate(const struct raft *r, const struct raft_msg *m)
 		for (uint32_t k = 0; k < m->n_entries; k++) {
 			const struct raft_entry *e = &m->entries[k];
 
-			if (e->index != m->prev_index + 1 + k || !valid_entry(e) ||
-			    e->term < t || e->term > m->term)
+			if (e->index != m->prev_index + 1 + k || !valid_entry(e) || e->term < t ||
+			    e->term > m->term)
 				return -EINVAL;
 			t = e->term;
 		}
@@ -1584,15 +1668,17 @@ static int validate(const struct raft *r, const struct raft_msg *m)
 	return 0;
 }
 
-static bool is_response(uint8_t type)
+static bool
+is_response(uint8_t type)
 {
 	return type == RAFT_MSG_APPEND_RESP || type == RAFT_MSG_HEARTBEAT_RESP ||
-	       type == RAFT_MSG_PREVOTE_RESP || type == RAFT_MSG_VOTE_RESP ||
-	       type == RAFT_MSG_SNAPSHOT_RESP;
+	    type == RAFT_MSG_PREVOTE_RESP || type == RAFT_MSG_VOTE_RESP ||
+	    type == RAFT_MSG_SNAPSHOT_RESP;
 }
 
 /* A message from an older term: tell the sender our term (§5.1). */
-static void reply_stale(struct raft *r, const struct raft_msg *m)
+static void
+reply_stale(struct raft *r, const struct raft_msg *m)
 {
 	struct raft_msg resp;
 	uint8_t type;
@@ -1622,7 +1708,8 @@ static void reply_stale(struct raft *r, const struct raft_msg *m)
 	queue_msg(r, &resp);
 }
 
-static void step_leader(struct raft *r, const struct raft_msg *m, struct peer *p)
+static void
+step_leader(struct raft *r, const struct raft_msg *m, struct peer *p)
 {
 	switch (m->type) {
 	case RAFT_MSG_APPEND_RESP:
@@ -1642,7 +1729,8 @@ static void step_leader(struct raft *r, const struct raft_msg *m, struct peer *p
 	}
 }
 
-static void step_follower(struct raft *r, const struct raft_msg *m)
+static void
+step_follower(struct raft *r, const struct raft_msg *m)
 {
 	struct raft_read_state rs;
 
@@ -1675,7 +1763,8 @@ static void step_follower(struct raft *r, const struct raft_msg *m)
 	}
 }
 
-static void step_candidate(struct raft *r, const struct raft_msg *m)
+static void
+step_candidate(struct raft *r, const struct raft_msg *m)
 {
 	switch (m->type) {
 	case RAFT_MSG_APPEND:
@@ -1707,7 +1796,8 @@ static void step_candidate(struct raft *r, const struct raft_msg *m)
 	}
 }
 
-int raft_step(struct raft *r, const struct raft_msg *m)
+int
+raft_step(struct raft *r, const struct raft_msg *m)
 {
 	struct peer *p;
 
@@ -1724,8 +1814,8 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 		if (m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE) {
 			/* §4.2.3, §6.2: while we hear from a leader, nobody
 			 * else is elected, except when the leader asked */
-			bool in_lease = r->leader != 0 &&
-					r->election_elapsed < r->cfg.election_ticks;
+			bool in_lease =
+			    r->leader != 0 && r->election_elapsed < r->cfg.election_ticks;
 
 			if (in_lease && !m->transfer)
 				return 0;
@@ -1734,7 +1824,7 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 		    (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject)) {
 			/* pre-vote never changes terms (§9.6) */
 		} else if (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
-			   m->type == RAFT_MSG_SNAPSHOT) {
+		    m->type == RAFT_MSG_SNAPSHOT) {
 			become_follower(r, m->term, m->from);
 		} else {
 			become_follower(r, m->term, 0);
@@ -1765,26 +1855,27 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 
 /* ------------------------------------------------------------------ ticks */
 
-static bool quorum_active(const struct raft *r)
+static bool
+quorum_active(const struct raft *r)
 {
 	size_t active = 0;
 
 	for (size_t i = 0; i < r->n_members; i++) {
 		if (!r->members[i].voter)
 			continue;
-		if (r->members[i].id == r->id ||
-		    r->peers[i].last_contact < r->cfg.election_ticks)
+		if (r->members[i].id == r->id || r->peers[i].last_contact < r->cfg.election_ticks)
 			active++;
 	}
 	return active >= quorum(r);
 }
 
-static void tick_leader(struct raft *r)
+static void
+tick_leader(struct raft *r)
 {
 	r->heartbeat_elapsed++;
 	r->election_elapsed++;
 	if (r->transfer_to && ++r->transfer_elapsed >= r->cfg.election_ticks)
-		r->transfer_to = 0;	/* §3.10: give up after an election timeout */
+		r->transfer_to = 0; /* §3.10: give up after an election timeout */
 	if (r->election_elapsed >= r->cfg.election_ticks) {
 		r->election_elapsed = 0;
 		/* §6.2 check-quorum: a leader that cannot hear a majority
@@ -1811,12 +1902,12 @@ static void tick_leader(struct raft *r)
 	}
 }
 
-void raft_peer_reconnected(struct raft *r, uint64_t id)
+void
+raft_peer_reconnected(struct raft *r, uint64_t id)
 {
 	struct peer *p;
 
-	if (r->in_ready || r->state != RAFT_LEADER || id == r->id ||
-	    (p = peer_of(r, id)) == NULL)
+	if (r->in_ready || r->state != RAFT_LEADER || id == r->id || (p = peer_of(r, id)) == NULL)
 		return;
 	p->match = 0;
 	p->next = last_index(r) + 1;
@@ -1827,12 +1918,12 @@ void raft_peer_reconnected(struct raft *r, uint64_t id)
 	send_append(r, id, p, true);
 }
 
-void raft_peer_lost(struct raft *r, uint64_t id)
+void
+raft_peer_lost(struct raft *r, uint64_t id)
 {
 	unsigned lead;
 
-	if (r->in_ready || r->state == RAFT_LEADER || id == 0 || r->leader != id ||
-	    !promotable(r))
+	if (r->in_ready || r->state == RAFT_LEADER || id == 0 || r->leader != id || !promotable(r))
 		return;
 	/*
 	 * Within half an election timeout, at random: every follower of the
@@ -1844,7 +1935,8 @@ void raft_peer_lost(struct raft *r, uint64_t id)
 		r->election_elapsed = r->timeout - lead;
 }
 
-void raft_tick(struct raft *r)
+void
+raft_tick(struct raft *r)
 {
 	if (r->in_ready) {
 		struct deferred d = { .kind = DEFER_TICK };
@@ -1868,8 +1960,9 @@ void raft_tick(struct raft *r)
 
 /* ------------------------------------------------------------- proposals */
 
-static int leader_append(struct raft *r, uint8_t type, void *data, uint32_t len,
-			 uint64_t *index, uint64_t *term)
+static int
+leader_append(
+    struct raft *r, uint8_t type, void *data, uint32_t len, uint64_t *index, uint64_t *term)
 {
 	struct raft_entry e = {
 		.term = r->term,
@@ -1890,8 +1983,8 @@ static int leader_append(struct raft *r, uint8_t type, void *data, uint32_t len,
 	return 0;
 }
 
-int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index,
-		 uint64_t *term)
+int
+raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index, uint64_t *term)
 {
 	if (r->in_ready)
 		return -EBUSY;
@@ -1906,8 +1999,9 @@ int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index,
 	return leader_append(r, RAFT_ENTRY_NORMAL, (void *)data, (uint32_t)len, index, term);
 }
 
-int raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void *context,
-		size_t context_len, uint64_t *index, uint64_t *term)
+int
+raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void *context,
+    size_t context_len, uint64_t *index, uint64_t *term)
 {
 	const struct raft_member *m;
 	uint32_t len;
@@ -1961,7 +2055,8 @@ int raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void 
 	return rc;
 }
 
-int raft_read_index(struct raft *r, uint64_t ctx)
+int
+raft_read_index(struct raft *r, uint64_t ctx)
 {
 	struct raft_msg m;
 
@@ -1979,7 +2074,8 @@ int raft_read_index(struct raft *r, uint64_t ctx)
 	return 0;
 }
 
-int raft_transfer(struct raft *r, uint64_t to)
+int
+raft_transfer(struct raft *r, uint64_t to)
 {
 	struct peer *p;
 
@@ -2003,7 +2099,8 @@ int raft_transfer(struct raft *r, uint64_t to)
 
 /* --------------------------------------------------- persistence, apply */
 
-static void persisted(struct raft *r, uint64_t index, uint64_t term)
+static void
+persisted(struct raft *r, uint64_t index, uint64_t term)
 {
 	r->batches_persisted++;
 	if (index > r->stable && match_term(r, index, term))
@@ -2018,7 +2115,8 @@ static void persisted(struct raft *r, uint64_t index, uint64_t term)
 		maybe_commit_and_send(r);
 }
 
-void raft_persisted(struct raft *r, uint64_t index, uint64_t term)
+void
+raft_persisted(struct raft *r, uint64_t index, uint64_t term)
 {
 	if (r->in_ready) {
 		struct deferred d = { .kind = DEFER_PERSISTED, .index = index, .term = term };
@@ -2029,7 +2127,8 @@ void raft_persisted(struct raft *r, uint64_t index, uint64_t term)
 	persisted(r, index, term);
 }
 
-int raft_applied(struct raft *r, uint64_t index)
+int
+raft_applied(struct raft *r, uint64_t index)
 {
 	if (index > r->applying)
 		return -EINVAL;
@@ -2039,7 +2138,8 @@ int raft_applied(struct raft *r, uint64_t index)
 }
 
 /* The meta of a snapshot at index (see raft_snapshot_taken for -EINVAL). */
-static int meta_at(const struct raft *r, uint64_t index, struct meta *out)
+static int
+meta_at(const struct raft *r, uint64_t index, struct meta *out)
 {
 	uint64_t t;
 	int rc;
@@ -2054,7 +2154,8 @@ static int meta_at(const struct raft *r, uint64_t index, struct meta *out)
 	return 0;
 }
 
-int raft_snapshot_taken(struct raft *r, uint64_t index)
+int
+raft_snapshot_taken(struct raft *r, uint64_t index)
 {
 	struct meta m;
 	int rc;
@@ -2081,7 +2182,8 @@ int raft_snapshot_taken(struct raft *r, uint64_t index)
 	return 0;
 }
 
-int raft_snapshot_meta_at(struct raft *r, uint64_t index, struct raft_snapshot_meta *meta)
+int
+raft_snapshot_meta_at(struct raft *r, uint64_t index, struct raft_snapshot_meta *meta)
 {
 	struct meta m;
 	int rc;
@@ -2098,7 +2200,8 @@ int raft_snapshot_meta_at(struct raft *r, uint64_t index, struct raft_snapshot_m
 	return 0;
 }
 
-int raft_compact(struct raft *r, uint64_t index)
+int
+raft_compact(struct raft *r, uint64_t index)
 {
 	if (r->in_ready)
 		return -EBUSY;
@@ -2111,8 +2214,9 @@ int raft_compact(struct raft *r, uint64_t index)
 	return 0;
 }
 
-static int chunk_check(const struct raft *r, uint64_t to, uint64_t snap_index,
-		       uint64_t offset, const void *data, size_t len)
+static int
+chunk_check(const struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offset,
+    const void *data, size_t len)
 {
 	const struct peer *p;
 
@@ -2127,8 +2231,9 @@ static int chunk_check(const struct raft *r, uint64_t to, uint64_t snap_index,
 	return 0;
 }
 
-static int chunk_send(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offset,
-		      const void *data, size_t len, bool last)
+static int
+chunk_send(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offset, const void *data,
+    size_t len, bool last)
 {
 	struct raft_msg m;
 	void *copy = NULL;
@@ -2154,12 +2259,17 @@ static int chunk_send(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t
 	return 0;
 }
 
-int raft_snapshot_chunk(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offset,
-			const void *data, size_t len, bool last)
+int
+raft_snapshot_chunk(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offset,
+    const void *data, size_t len, bool last)
 {
 	struct deferred d = {
-		.kind = DEFER_CHUNK, .to = to, .index = snap_index, .offset = offset,
-		.len = (uint32_t)len, .last = last,
+		.kind = DEFER_CHUNK,
+		.to = to,
+		.index = snap_index,
+		.offset = offset,
+		.len = (uint32_t)len,
+		.last = last,
 	};
 	int rc;
 
@@ -2179,7 +2289,8 @@ int raft_snapshot_chunk(struct raft *r, uint64_t to, uint64_t snap_index, uint64
 
 /* ------------------------------------------------------------------ ready */
 
-static uint64_t apply_upto(const struct raft *r)
+static uint64_t
+apply_upto(const struct raft *r)
 {
 #ifdef RAFT_BUG_APPLY_BEFORE_COMMIT
 	return r->stable;
@@ -2189,7 +2300,8 @@ static uint64_t apply_upto(const struct raft *r)
 #endif
 }
 
-static enum raft_role role_of(const struct raft *r)
+static enum raft_role
+role_of(const struct raft *r)
 {
 	const struct raft_member *m = member_of(r, r->id);
 
@@ -2200,35 +2312,36 @@ static enum raft_role role_of(const struct raft *r)
 	return m->voter ? RAFT_FOLLOWER : RAFT_LEARNER;
 }
 
-static bool hs_changed(const struct raft *r)
+static bool
+hs_changed(const struct raft *r)
 {
 	return r->term != r->prev_hs.term || r->vote != r->prev_hs.vote ||
-	       r->commit != r->prev_hs.commit;
+	    r->commit != r->prev_hs.commit;
 }
 
-static bool status_changed(const struct raft *r)
+static bool
+status_changed(const struct raft *r)
 {
-	return role_of(r) != r->last_role || r->term != r->last_term ||
-	       r->leader != r->last_leader;
+	return role_of(r) != r->last_role || r->term != r->last_term || r->leader != r->last_leader;
 }
 
-bool raft_has_ready(const struct raft *r)
+bool
+raft_has_ready(const struct raft *r)
 {
-	return hs_changed(r) || r->unstable <= last_index(r) || r->install_pending ||
-	       r->msgs.n || r->msgs_after.n || r->reads.n || r->chunk_reads.n ||
-	       r->chunk_writes.n || r->members_changed || status_changed(r) || r->read_round ||
-	       apply_upto(r) > r->applying;
+	return hs_changed(r) || r->unstable <= last_index(r) || r->install_pending || r->msgs.n ||
+	    r->msgs_after.n || r->reads.n || r->chunk_reads.n || r->chunk_writes.n ||
+	    r->members_changed || status_changed(r) || r->read_round || apply_upto(r) > r->applying;
 }
 
 /* Point messages at the log and snapshot they describe; false: drop it. */
-static bool resolve_msg(struct raft *r, struct raft_msg *m)
+static bool
+resolve_msg(struct raft *r, struct raft_msg *m)
 {
 	if (m->type == RAFT_MSG_APPEND && m->n_entries) {
 		/* a leader's log only grows within its term; anything else
 		 * means the message is obsolete */
 		if (r->state != RAFT_LEADER || m->term != r->term ||
-		    m->prev_index < r->base_index ||
-		    m->prev_index + m->n_entries > last_index(r))
+		    m->prev_index < r->base_index || m->prev_index + m->n_entries > last_index(r))
 			return false;
 		m->entries = entry_at(r, m->prev_index + 1);
 	}
@@ -2241,7 +2354,8 @@ static bool resolve_msg(struct raft *r, struct raft_msg *m)
 	return true;
 }
 
-static size_t resolve_msgs(struct raft *r, struct raft_msg *v, size_t n)
+static size_t
+resolve_msgs(struct raft *r, struct raft_msg *v, size_t n)
 {
 	size_t k = 0;
 
@@ -2252,7 +2366,8 @@ static size_t resolve_msgs(struct raft *r, struct raft_msg *v, size_t n)
 	return k;
 }
 
-void raft_ready(struct raft *r, struct raft_ready *rd)
+void
+raft_ready(struct raft *r, struct raft_ready *rd)
 {
 	uint64_t last = last_index(r), upto;
 
@@ -2279,8 +2394,8 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 	r->unstable = last + 1;
 	rd->chunk_writes = r->chunk_writes.v;
 	rd->n_chunk_writes = r->chunk_writes.n;
-	rd->must_persist = rd->has_hard_state || rd->n_entries || rd->snapshot ||
-			   rd->n_chunk_writes;
+	rd->must_persist =
+	    rd->has_hard_state || rd->n_entries || rd->snapshot || rd->n_chunk_writes;
 	if (rd->must_persist) {
 		rd->persist_index = last;
 		rd->persist_term = last_term(r);
@@ -2311,7 +2426,8 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 	r->in_ready = true;
 }
 
-void raft_advance(struct raft *r, struct raft_ready *rd)
+void
+raft_advance(struct raft *r, struct raft_ready *rd)
 {
 	for (size_t i = 0; i < r->garbage.n; i++)
 		free(r->garbage.v[i]);
@@ -2349,17 +2465,20 @@ void raft_advance(struct raft *r, struct raft_ready *rd)
 
 /* -------------------------------------------------------------- accessors */
 
-uint64_t raft_id(const struct raft *r)
+uint64_t
+raft_id(const struct raft *r)
 {
 	return r->id;
 }
 
-uint64_t raft_leader(const struct raft *r)
+uint64_t
+raft_leader(const struct raft *r)
 {
 	return r->leader;
 }
 
-void raft_status(const struct raft *r, struct raft_status *st)
+void
+raft_status(const struct raft *r, struct raft_status *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->id = r->id;
@@ -2377,13 +2496,15 @@ void raft_status(const struct raft *r, struct raft_status *st)
 	st->transfer_to = r->state == RAFT_LEADER ? r->transfer_to : 0;
 }
 
-const struct raft_member *raft_members(const struct raft *r, size_t *n)
+const struct raft_member *
+raft_members(const struct raft *r, size_t *n)
 {
 	*n = r->n_members;
 	return r->members;
 }
 
-int raft_progress(const struct raft *r, uint64_t id, struct raft_progress *pr)
+int
+raft_progress(const struct raft *r, uint64_t id, struct raft_progress *pr)
 {
 	ptrdiff_t i;
 	const struct peer *p;
@@ -2413,7 +2534,8 @@ int raft_progress(const struct raft *r, uint64_t id, struct raft_progress *pr)
 	return 0;
 }
 
-int raft_term_at(const struct raft *r, uint64_t index, uint64_t *term)
+int
+raft_term_at(const struct raft *r, uint64_t index, uint64_t *term)
 {
 	if (term_of(r, index, term))
 		return 0;
@@ -2424,7 +2546,8 @@ int raft_term_at(const struct raft *r, uint64_t index, uint64_t *term)
 	return -ENOENT;
 }
 
-void raft_snapshot_meta(const struct raft *r, struct raft_snapshot_meta *meta)
+void
+raft_snapshot_meta(const struct raft *r, struct raft_snapshot_meta *meta)
 {
 	meta->index = r->snap.index;
 	meta->term = r->snap.term;
@@ -2432,20 +2555,28 @@ void raft_snapshot_meta(const struct raft *r, struct raft_snapshot_meta *meta)
 	meta->members = r->snap.members;
 }
 
-const char *raft_role_name(enum raft_role role)
+const char *
+raft_role_name(enum raft_role role)
 {
 	switch (role) {
-	case RAFT_FOLLOWER:	return "follower";
-	case RAFT_PRECANDIDATE:	return "pre-candidate";
-	case RAFT_CANDIDATE:	return "candidate";
-	case RAFT_LEADER:	return "leader";
-	case RAFT_LEARNER:	return "learner";
-	case RAFT_SPARE:	return "spare";
+	case RAFT_FOLLOWER:
+		return "follower";
+	case RAFT_PRECANDIDATE:
+		return "pre-candidate";
+	case RAFT_CANDIDATE:
+		return "candidate";
+	case RAFT_LEADER:
+		return "leader";
+	case RAFT_LEARNER:
+		return "learner";
+	case RAFT_SPARE:
+		return "spare";
 	}
 	return "unknown";
 }
 
-const char *raft_msg_type_name(int type)
+const char *
+raft_msg_type_name(int type)
 {
 	static const char *const names[] = {
 		[RAFT_MSG_APPEND] = "append",
@@ -2468,7 +2599,8 @@ const char *raft_msg_type_name(int type)
 	return names[type];
 }
 
-const char *raft_strerror(int err)
+const char *
+raft_strerror(int err)
 {
 	if (err < 0)
 		err = -err;
@@ -2479,7 +2611,8 @@ const char *raft_strerror(int err)
 
 /* ------------------------------------------------------------- lifecycle */
 
-static int config_defaults(struct raft_config *c, char *err, size_t errlen)
+static int
+config_defaults(struct raft_config *c, char *err, size_t errlen)
 {
 	if (c->id == 0) {
 		seterr(err, errlen, "raft: node id must be nonzero");
@@ -2510,7 +2643,8 @@ static int config_defaults(struct raft_config *c, char *err, size_t errlen)
 }
 
 /* The bootstrap entry: index 1, term 1, the whole initial membership. */
-static int bootstrap(struct raft *r, const struct raft_init *in, char *err, size_t errlen)
+static int
+bootstrap(struct raft *r, const struct raft_init *in, char *err, size_t errlen)
 {
 	struct raft_member *m = members_dup(in->bootstrap, in->n_bootstrap);
 	struct raft_entry e = { .term = 1, .index = 1, .type = RAFT_ENTRY_CONF };
@@ -2523,7 +2657,7 @@ static int bootstrap(struct raft *r, const struct raft_init *in, char *err, size
 		goto out;
 	}
 	if (members_find(m, in->n_bootstrap, r->id) < 0) {
-		rc = 0;		/* a spare: wait for a leader */
+		rc = 0; /* a spare: wait for a leader */
 		goto out;
 	}
 	e.data = encode_bootstrap(m, in->n_bootstrap, &e.len);
@@ -2538,7 +2672,8 @@ out:
 	return rc;
 }
 
-static int restore(struct raft *r, const struct raft_init *in, char *err, size_t errlen)
+static int
+restore(struct raft *r, const struct raft_init *in, char *err, size_t errlen)
 {
 	const struct raft_snapshot_meta *s = in->snapshot;
 	const struct raft_entry *e = in->entries;
@@ -2590,7 +2725,7 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 				e++;
 				n--;
 			} else {
-				n = 0;	/* stale: the snapshot supersedes them */
+				n = 0; /* stale: the snapshot supersedes them */
 			}
 		}
 	} else if (n && e[0].index != 1) {
@@ -2632,8 +2767,9 @@ static int restore(struct raft *r, const struct raft_init *in, char *err, size_t
 	return 0;
 }
 
-int raft_new(const struct raft_config *cfg, const struct raft_init *init,
-	     struct raft **out, char *err, size_t errlen)
+int
+raft_new(const struct raft_config *cfg, const struct raft_init *init, struct raft **out, char *err,
+    size_t errlen)
 {
 	static const struct raft_init empty;
 	struct raft *r;
@@ -2694,7 +2830,8 @@ fail:
 	return rc;
 }
 
-void raft_free(struct raft *r)
+void
+raft_free(struct raft *r)
 {
 	if (!r)
 		return;

@@ -94,31 +94,31 @@
  * not know it; raft_strerror() does.
  */
 #ifndef ENOTLEADER
-#define ENOTLEADER		1001
+#define ENOTLEADER 1001
 #endif
 
 /* Bytes of a member's context blob (the daemon's "name address"). */
-#define RAFT_MAX_MEMBER_CONTEXT	320
+#define RAFT_MAX_MEMBER_CONTEXT 320
 /* Bytes of one entry's data; raft_propose() refuses more with -EMSGSIZE. */
-#define RAFT_MAX_ENTRY_DATA	(RAFTCONF_MAX_FRAME / 2)
+#define RAFT_MAX_ENTRY_DATA (RAFTCONF_MAX_FRAME / 2)
 
 struct raft;
 
 /* ------------------------------------------------------------------ types */
 
 enum raft_role {
-	RAFT_FOLLOWER = 1,	/* a voter following (or waiting for) a leader */
-	RAFT_PRECANDIDATE,	/* pre-vote round: asking whether it could win */
-	RAFT_CANDIDATE,		/* real election in progress */
+	RAFT_FOLLOWER = 1, /* a voter following (or waiting for) a leader */
+	RAFT_PRECANDIDATE, /* pre-vote round: asking whether it could win */
+	RAFT_CANDIDATE,	   /* real election in progress */
 	RAFT_LEADER,
-	RAFT_LEARNER,		/* member without a vote: never campaigns */
-	RAFT_SPARE,		/* not in the membership (yet, or any more) */
+	RAFT_LEARNER, /* member without a vote: never campaigns */
+	RAFT_SPARE,   /* not in the membership (yet, or any more) */
 };
 
 enum raft_entry_type {
-	RAFT_ENTRY_NORMAL = 1,	/* a client's write: data is the caller's */
-	RAFT_ENTRY_NOOP,	/* a new leader's first entry (§5.4.2, §8) */
-	RAFT_ENTRY_CONF,	/* membership change; data: see raft_change_decode */
+	RAFT_ENTRY_NORMAL = 1, /* a client's write: data is the caller's */
+	RAFT_ENTRY_NOOP,       /* a new leader's first entry (§5.4.2, §8) */
+	RAFT_ENTRY_CONF,       /* membership change; data: see raft_change_decode */
 };
 
 /*
@@ -129,24 +129,24 @@ enum raft_entry_type {
 struct raft_entry {
 	uint64_t term;
 	uint64_t index;
-	uint8_t type;		/* enum raft_entry_type */
+	uint8_t type; /* enum raft_entry_type */
 	uint32_t len;
 	void *data;
 };
 
 /* A member of the cluster. */
 struct raft_member {
-	uint64_t id;		/* nonzero */
-	bool voter;		/* false: learner */
-	uint16_t context_len;	/* <= RAFT_MAX_MEMBER_CONTEXT */
+	uint64_t id;	      /* nonzero */
+	bool voter;	      /* false: learner */
+	uint16_t context_len; /* <= RAFT_MAX_MEMBER_CONTEXT */
 	uint8_t context[RAFT_MAX_MEMBER_CONTEXT];
 };
 
 enum raft_change_op {
-	RAFT_CHANGE_ADD_LEARNER = 1,	/* id must not be a member */
-	RAFT_CHANGE_PROMOTE,		/* learner -> voter */
-	RAFT_CHANGE_REMOVE,		/* voter or learner, the leader too */
-	RAFT_CHANGE_BOOTSTRAP,		/* only in the bootstrap entry (index 1) */
+	RAFT_CHANGE_ADD_LEARNER = 1, /* id must not be a member */
+	RAFT_CHANGE_PROMOTE,	     /* learner -> voter */
+	RAFT_CHANGE_REMOVE,	     /* voter or learner, the leader too */
+	RAFT_CHANGE_BOOTSTRAP,	     /* only in the bootstrap entry (index 1) */
 };
 
 /*
@@ -155,18 +155,18 @@ enum raft_change_op {
  * is in the log, or decode it yourself: format in raft.c).
  */
 struct raft_change {
-	uint8_t op;		/* enum raft_change_op */
+	uint8_t op; /* enum raft_change_op */
 	uint64_t id;
 	uint16_t context_len;
 	uint8_t context[RAFT_MAX_MEMBER_CONTEXT];
-	uint32_t n_members;	/* RAFT_CHANGE_BOOTSTRAP only */
+	uint32_t n_members; /* RAFT_CHANGE_BOOTSTRAP only */
 };
 
 /* What must survive a crash besides the log: persisted before anything it
  * acknowledges is sent. */
 struct raft_hard_state {
 	uint64_t term;
-	uint64_t vote;		/* 0: none in this term */
+	uint64_t vote; /* 0: none in this term */
 	uint64_t commit;
 };
 
@@ -185,16 +185,16 @@ struct raft_snapshot_meta {
 /* ----------------------------------------------------------------- config */
 
 struct raft_config {
-	uint64_t id;			/* this node; nonzero */
-	uint64_t seed;			/* PRNG seed (election timeouts) */
+	uint64_t id;   /* this node; nonzero */
+	uint64_t seed; /* PRNG seed (election timeouts) */
 	/* Zero selects the default given in brackets. */
-	unsigned heartbeat_ticks;	/* [1] leader heartbeat interval */
-	unsigned election_ticks;	/* [10] timeout in [e, 2e); > heartbeat */
-	unsigned max_append_entries;	/* [256] entries per AppendEntries */
-	size_t max_append_bytes;	/* [1 MiB] data bytes per AppendEntries;
+	unsigned heartbeat_ticks;    /* [1] leader heartbeat interval */
+	unsigned election_ticks;     /* [10] timeout in [e, 2e); > heartbeat */
+	unsigned max_append_entries; /* [256] entries per AppendEntries */
+	size_t max_append_bytes;     /* [1 MiB] data bytes per AppendEntries;
 					 * a single larger entry still goes alone */
-	unsigned max_inflight;		/* [64] AppendEntries in flight per peer */
-	size_t snapshot_chunk;		/* [RAFTCONF_SNAPSHOT_CHUNK] bytes */
+	unsigned max_inflight;	     /* [64] AppendEntries in flight per peer */
+	size_t snapshot_chunk;	     /* [RAFTCONF_SNAPSHOT_CHUNK] bytes */
 };
 
 /*
@@ -233,18 +233,18 @@ struct raft_init {
 /* --------------------------------------------------------------- messages */
 
 enum raft_msg_type {
-	RAFT_MSG_APPEND = 1,	/* AppendEntries */
+	RAFT_MSG_APPEND = 1, /* AppendEntries */
 	RAFT_MSG_APPEND_RESP,
-	RAFT_MSG_HEARTBEAT,	/* AppendEntries without entries or log check */
+	RAFT_MSG_HEARTBEAT, /* AppendEntries without entries or log check */
 	RAFT_MSG_HEARTBEAT_RESP,
-	RAFT_MSG_PREVOTE,	/* "would you vote for me in term `term`?" */
+	RAFT_MSG_PREVOTE, /* "would you vote for me in term `term`?" */
 	RAFT_MSG_PREVOTE_RESP,
-	RAFT_MSG_VOTE,		/* RequestVote */
+	RAFT_MSG_VOTE, /* RequestVote */
 	RAFT_MSG_VOTE_RESP,
-	RAFT_MSG_SNAPSHOT,	/* InstallSnapshot, one chunk */
+	RAFT_MSG_SNAPSHOT, /* InstallSnapshot, one chunk */
 	RAFT_MSG_SNAPSHOT_RESP,
-	RAFT_MSG_TIMEOUT_NOW,	/* leadership transfer: campaign now */
-	RAFT_MSG_READ_INDEX,	/* a follower forwards a read to the leader */
+	RAFT_MSG_TIMEOUT_NOW, /* leadership transfer: campaign now */
+	RAFT_MSG_READ_INDEX,  /* a follower forwards a read to the leader */
 	RAFT_MSG_READ_INDEX_RESP,
 	RAFT_MSG_TYPE_MAX = RAFT_MSG_READ_INDEX_RESP,
 };
@@ -287,7 +287,7 @@ enum raft_msg_type {
  *			reject set is ignored; the core never sends one)
  */
 struct raft_msg {
-	uint8_t type;		/* enum raft_msg_type */
+	uint8_t type; /* enum raft_msg_type */
 	uint64_t from;
 	uint64_t to;
 	uint64_t term;
@@ -306,17 +306,17 @@ struct raft_msg {
 	bool transfer;
 	bool last;
 
-	uint32_t n_entries;		/* <= RAFT_MAX_MSG_ENTRIES */
+	uint32_t n_entries; /* <= RAFT_MAX_MSG_ENTRIES */
 	struct raft_entry *entries;
 
-	uint32_t len;			/* chunk bytes */
+	uint32_t len; /* chunk bytes */
 	void *data;
-	uint32_t n_members;		/* <= RAFTCONF_MAX_MEMBERS */
+	uint32_t n_members; /* <= RAFTCONF_MAX_MEMBERS */
 	struct raft_member *members;
 };
 
 /* The most entries raft_step() accepts in one APPEND. */
-#define RAFT_MAX_MSG_ENTRIES	65536
+#define RAFT_MAX_MSG_ENTRIES 65536
 
 /* ------------------------------------------------------------ ready batch */
 
@@ -358,7 +358,7 @@ struct raft_chunk_write {
 struct raft_ready {
 	/* Persist, then acknowledge with raft_persisted(). */
 	bool must_persist;
-	uint64_t persist_index;		/* pass these to raft_persisted() */
+	uint64_t persist_index; /* pass these to raft_persisted() */
 	uint64_t persist_term;
 
 	bool has_hard_state;
@@ -402,16 +402,16 @@ struct raft_ready {
 	const struct raft_chunk_read *chunk_reads;
 	size_t n_chunk_reads;
 
-	bool members_changed;		/* raft_members() changed */
-	bool status_changed;		/* role, term or leader changed */
+	bool members_changed; /* raft_members() changed */
+	bool status_changed;  /* role, term or leader changed */
 };
 
 /* ---------------------------------------------------------- status output */
 
 enum raft_progress_state {
-	RAFT_PROGRESS_PROBE = 1,	/* one AppendEntries at a time */
-	RAFT_PROGRESS_REPLICATE,	/* pipelined */
-	RAFT_PROGRESS_SNAPSHOT,		/* receiving a snapshot */
+	RAFT_PROGRESS_PROBE = 1, /* one AppendEntries at a time */
+	RAFT_PROGRESS_REPLICATE, /* pipelined */
+	RAFT_PROGRESS_SNAPSHOT,	 /* receiving a snapshot */
 };
 
 struct raft_status {
@@ -419,15 +419,15 @@ struct raft_status {
 	enum raft_role role;
 	uint64_t term;
 	uint64_t vote;
-	uint64_t leader;		/* 0: none known */
+	uint64_t leader; /* 0: none known */
 	uint64_t commit;
 	uint64_t applied;
-	uint64_t first_index;		/* first entry in memory (last+1: none) */
+	uint64_t first_index; /* first entry in memory (last+1: none) */
 	uint64_t last_index;
 	uint64_t last_term;
-	uint64_t snapshot_index;	/* 0: none */
+	uint64_t snapshot_index; /* 0: none */
 	uint64_t snapshot_term;
-	uint64_t transfer_to;		/* leader: transfer in progress to */
+	uint64_t transfer_to; /* leader: transfer in progress to */
 };
 
 /* The leader's view of one peer (the leader itself included). */
@@ -438,8 +438,8 @@ struct raft_progress {
 	uint64_t match;
 	uint64_t next;
 	unsigned inflight;
-	unsigned last_contact;		/* ticks since a message from it */
-	uint64_t snapshot_index;	/* state SNAPSHOT: the one being sent */
+	unsigned last_contact;	 /* ticks since a message from it */
+	uint64_t snapshot_index; /* state SNAPSHOT: the one being sent */
 	uint64_t snapshot_offset;
 };
 
@@ -452,8 +452,8 @@ struct raft_progress {
  * errno with a message in err: -EINVAL for a bad config or inconsistent
  * stored state, -ENOMEM.
  */
-int raft_new(const struct raft_config *cfg, const struct raft_init *init,
-	     struct raft **out, char *err, size_t errlen);
+int raft_new(const struct raft_config *cfg, const struct raft_init *init, struct raft **out,
+    char *err, size_t errlen);
 void raft_free(struct raft *r);
 
 /* One tick of logical time: elections, heartbeats, check-quorum,
@@ -476,8 +476,7 @@ int raft_step(struct raft *r, const struct raft_msg *m);
  * has term *term.  -ENOTLEADER: forward to raft_leader(); -EBUSY: a
  * leadership transfer is in progress; -EMSGSIZE: len > RAFT_MAX_ENTRY_DATA.
  */
-int raft_propose(struct raft *r, const void *data, size_t len,
-		 uint64_t *index, uint64_t *term);
+int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index, uint64_t *term);
 
 /*
  * Propose a membership change (leader only); index/term as raft_propose.
@@ -488,9 +487,8 @@ int raft_propose(struct raft *r, const void *data, size_t len,
  * REMOVE of a non-member), -EINVAL (PROMOTE of a voter, REMOVE of the last
  * voter, bad id or context).
  */
-int raft_change(struct raft *r, enum raft_change_op op, uint64_t id,
-		const void *context, size_t context_len,
-		uint64_t *index, uint64_t *term);
+int raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void *context,
+    size_t context_len, uint64_t *index, uint64_t *term);
 
 /*
  * Ask for a linearizable read.  ctx is the caller's handle for it; a
@@ -570,8 +568,8 @@ int raft_compact(struct raft *r, uint64_t index);
  * offset (len <= max_len; last: they end the snapshot).  The core copies
  * data.  -ESTALE: the transfer moved on (the answer is dropped); -EINVAL.
  */
-int raft_snapshot_chunk(struct raft *r, uint64_t to, uint64_t snap_index,
-			uint64_t offset, const void *data, size_t len, bool last);
+int raft_snapshot_chunk(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offset,
+    const void *data, size_t len, bool last);
 
 bool raft_has_ready(const struct raft *r);
 /* Fill rd with the pending work; see the top of this file. */

@@ -17,14 +17,14 @@
 #include "errbuf.h"
 #include "members.h"
 
-#define F_REJECT	0x01
-#define F_TRANSFER	0x02
-#define F_LAST		0x04
-#define F_ALL		(F_REJECT | F_TRANSFER | F_LAST)
+#define F_REJECT   0x01
+#define F_TRANSFER 0x02
+#define F_LAST	   0x04
+#define F_ALL	   (F_REJECT | F_TRANSFER | F_LAST)
 
 /* type + flags + 13 u64 + three u32 counts */
-#define FIXED_SIZE	(2 + 13 * 8 + 3 * 4)
-#define ENTRY_HEAD	(8 + 8 + 1 + 4)
+#define FIXED_SIZE (2 + 13 * 8 + 3 * 4)
+#define ENTRY_HEAD (8 + 8 + 1 + 4)
 
 size_t
 raftmsg_size(const struct raft_msg *m)
@@ -52,8 +52,8 @@ raftmsg_encode(struct proto_buf *b, const struct raft_msg *m)
 		return -ENOMEM;
 	bw_init(&w, buf, size);
 	bw_u8(&w, m->type);
-	bw_u8(&w, (m->reject ? F_REJECT : 0) | (m->transfer ? F_TRANSFER : 0) |
-	    (m->last ? F_LAST : 0));
+	bw_u8(&w,
+	    (m->reject ? F_REJECT : 0) | (m->transfer ? F_TRANSFER : 0) | (m->last ? F_LAST : 0));
 	bw_be64(&w, m->from);
 	bw_be64(&w, m->to);
 	bw_be64(&w, m->term);
@@ -82,7 +82,7 @@ raftmsg_encode(struct proto_buf *b, const struct raft_msg *m)
 	members_put(&w, m->members, m->n_members);
 	if (w.err || w.len != size) {
 		free(buf);
-		return -EINVAL;		/* raftmsg_size() and this disagree */
+		return -EINVAL; /* raftmsg_size() and this disagree */
 	}
 	pm.raft.payload = proto_mem(buf, w.len);
 	rc = proto_encode(b, &pm, NULL, 0);
@@ -93,7 +93,7 @@ raftmsg_encode(struct proto_buf *b, const struct raft_msg *m)
 /* ----------------------------------------------------------------- decode */
 
 /* Say what is wrong in err, and return rc. */
-#define fail(err, errlen, rc, ...)	(seterr((err), (errlen), __VA_ARGS__), (rc))
+#define fail(err, errlen, rc, ...) (seterr((err), (errlen), __VA_ARGS__), (rc))
 
 static int
 grow(void **arr, size_t *cap, size_t want, size_t size)
@@ -110,8 +110,8 @@ grow(void **arr, size_t *cap, size_t want, size_t size)
 }
 
 int
-raftmsg_decode(const void *payload, size_t len, struct raft_msg *m,
-	       struct raftmsg_scratch *s, char *err, size_t errlen)
+raftmsg_decode(const void *payload, size_t len, struct raft_msg *m, struct raftmsg_scratch *s,
+    char *err, size_t errlen)
 {
 	struct bytes_reader r;
 	uint8_t flags;
@@ -148,8 +148,8 @@ raftmsg_decode(const void *payload, size_t len, struct raft_msg *m,
 
 	n = br_be32(&r);
 	if (n > RAFT_MAX_MSG_ENTRIES)
-		return fail(err, errlen, -E2BIG, "%u entries, at most %d allowed", n,
-		    RAFT_MAX_MSG_ENTRIES);
+		return fail(
+		    err, errlen, -E2BIG, "%u entries, at most %d allowed", n, RAFT_MAX_MSG_ENTRIES);
 	/* Each entry needs at least its head: refuse counts the bytes cannot hold. */
 	if ((size_t)n * ENTRY_HEAD > br_left(&r))
 		return fail(err, errlen, -EPROTO, "%u entries announced, only %zu bytes left", n,
@@ -170,8 +170,10 @@ raftmsg_decode(const void *payload, size_t len, struct raft_msg *m,
 			    i, e->len, RAFT_MAX_ENTRY_DATA);
 		e->data = (void *)br_mem(&r, e->len);
 		if (r.err)
-			return fail(err, errlen, -EPROTO, "entry %u: %u data bytes announced, "
-			    "fewer present", i, e->len);
+			return fail(err, errlen, -EPROTO,
+			    "entry %u: %u data bytes announced, "
+			    "fewer present",
+			    i, e->len);
 		if (e->len == 0)
 			e->data = NULL;
 	}
@@ -181,8 +183,8 @@ raftmsg_decode(const void *payload, size_t len, struct raft_msg *m,
 	m->len = br_be32(&r);
 	m->data = (void *)br_mem(&r, m->len);
 	if (r.err)
-		return fail(err, errlen, -EPROTO, "chunk of %u bytes announced, fewer present",
-		    m->len);
+		return fail(
+		    err, errlen, -EPROTO, "chunk of %u bytes announced, fewer present", m->len);
 	if (m->len == 0)
 		m->data = NULL;
 
@@ -196,8 +198,7 @@ raftmsg_decode(const void *payload, size_t len, struct raft_msg *m,
 	m->members = n ? s->members : NULL;
 
 	if (br_left(&r))
-		return fail(err, errlen, -EPROTO, "%zu bytes after the raft message",
-		    br_left(&r));
+		return fail(err, errlen, -EPROTO, "%zu bytes after the raft message", br_left(&r));
 	return 0;
 }
 

@@ -54,8 +54,8 @@ int raftmsg_encode(struct proto_buf *b, const struct raft_msg *m);
  * payload and into s.  0, or -EPROTO (malformed: err says what), -E2BIG (a
  * count over a limit), -ENOMEM.
  */
-int raftmsg_decode(const void *payload, size_t len, struct raft_msg *m,
-		   struct raftmsg_scratch *s, char *err, size_t errlen);
+int raftmsg_decode(const void *payload, size_t len, struct raft_msg *m, struct raftmsg_scratch *s,
+    char *err, size_t errlen);
 
 void raftmsg_scratch_free(struct raftmsg_scratch *s);
 

@@ -42,12 +42,14 @@ readiness_status(struct node *n)
 	if (n->removed)
 		snprintf(line, sizeof(line), "removed from the cluster: takes no part");
 	else if (st.role == RAFT_SPARE)
-		snprintf(line, sizeof(line), "spare: not a member of a cluster yet "
+		snprintf(line, sizeof(line),
+		    "spare: not a member of a cluster yet "
 		    "('raftconfctl join ADDRESS')");
 	else
 		snprintf(line, sizeof(line), "%s, term %" PRIu64 ", leader %s, %zu/%zu members%s",
-		    raft_role_name(st.role), st.term, st.leader ? roster_name(n, st.leader) : "none",
-		    healthy, n->n_members, n->stopping ? ", stopping" : "");
+		    raft_role_name(st.role), st.term,
+		    st.leader ? roster_name(n, st.leader) : "none", healthy, n->n_members,
+		    n->stopping ? ", stopping" : "");
 	if (strcmp(line, n->rdy.status_line) != 0) {
 		snprintf(n->rdy.status_line, sizeof(n->rdy.status_line), "%s", line);
 		sd_notifyf(0, "STATUS=%s", line);
@@ -98,16 +100,19 @@ readiness_progress(struct node *n, uint64_t now)
 	if (r->index && n->applied >= r->index) {
 		char why[128];
 
-		snprintf(why, sizeof(why), "applied %" PRIu64 ", the leader's commit index when "
-		    "we asked", n->applied);
+		snprintf(why, sizeof(why),
+		    "applied %" PRIu64 ", the leader's commit index when "
+		    "we asked",
+		    n->applied);
 		become_ready(n, why);
 		return;
 	}
 	if (now >= r->deadline_ms) {
 		log_warning("not caught up with a leader after %u ms (no quorum?); signalling "
-		    "readiness anyway: reads with --stale only until a leader is found",
+			    "readiness anyway: reads with --stale only until a leader is found",
 		    n->cfg->ready_timeout_ms);
-		sd_notify(0, "READY=1\nSTATUS=no quorum: no leader confirmed this node's state; "
+		sd_notify(0,
+		    "READY=1\nSTATUS=no quorum: no leader confirmed this node's state; "
 		    "serving stale reads");
 		r->ready = true;
 		snprintf(r->status_line, sizeof(r->status_line), "no quorum");
@@ -125,7 +130,8 @@ readiness_progress(struct node *n, uint64_t now)
 	if (now - r->notify_ms >= 1000) {
 		r->notify_ms = now;
 		if (st.leader == 0)
-			snprintf(line, sizeof(line), "waiting for a leader (role %s, term %" PRIu64 ")",
+			snprintf(line, sizeof(line),
+			    "waiting for a leader (role %s, term %" PRIu64 ")",
 			    raft_role_name(st.role), st.term);
 		else if (r->index == 0)
 			snprintf(line, sizeof(line), "asking leader %s for its commit index",

@@ -37,8 +37,8 @@ reply_msg(struct node *n, const struct origin *o, struct proto_msg *m)
 	char err[128];
 
 	m->id = o->req_id;
-	n->stats.requests[m->type == PROTO_T_ERROR && m->error.code <= PROTO_E_MAX ?
-	    m->error.code : 0]++;
+	n->stats.requests[m->type == PROTO_T_ERROR && m->error.code <= PROTO_E_MAX ? m->error.code
+										   : 0]++;
 	proto_buf_reset(&n->out);
 	if (proto_encode(&n->out, m, err, sizeof(err)) < 0) {
 		log_err("cannot encode a %s reply: %s", proto_type_name(m->type), err);
@@ -80,9 +80,12 @@ reply_no_leader(struct node *n, const struct origin *o)
 	if (n->removed)
 		reply_error(n, o, PROTO_E_NOTMEMBER, "this node was removed from the cluster");
 	else if (st.role == RAFT_SPARE)
-		reply_error(n, o, PROTO_E_NOTMEMBER, "this node is not a member of a cluster "
+		reply_error(n, o, PROTO_E_NOTMEMBER,
+		    "this node is not a member of a cluster "
 		    "(a spare: 'raftconfctl join ADDRESS' adds it)");
 	else
-		reply_error(n, o, PROTO_E_NOLEADER, "no leader: an election is in progress or "
-		    "this node cannot reach a majority of the cluster (term %" PRIu64 ")", st.term);
+		reply_error(n, o, PROTO_E_NOLEADER,
+		    "no leader: an election is in progress or "
+		    "this node cannot reach a majority of the cluster (term %" PRIu64 ")",
+		    st.term);
 }

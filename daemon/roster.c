@@ -87,8 +87,8 @@ roster_context_make(struct raft_member *rm, const char *name, const char *addres
 {
 	int len = snprintf((char *)rm->context, sizeof(rm->context), "%s %s", name, address);
 
-	rm->context_len = len < (int)sizeof(rm->context) ? (uint16_t)len :
-	    (uint16_t)(sizeof(rm->context) - 1);
+	rm->context_len =
+	    len < (int)sizeof(rm->context) ? (uint16_t)len : (uint16_t)(sizeof(rm->context) - 1);
 }
 
 /* "NAME ADDRESS" or "NAME ADDRESS learner" (a permanent learner). */
@@ -127,7 +127,7 @@ depart(struct node *n, const struct member *m)
 		if (n->departed[i].unlink_at_ms < d->unlink_at_ms)
 			d = &n->departed[i];
 	if (d->id && d->id != m->id && !roster_by_id(n, d->id))
-		peer_unlink(n->peers, d->name);		/* the oldest makes room */
+		peer_unlink(n->peers, d->name); /* the oldest makes room */
 	d->id = m->id;
 	snprintf(d->name, sizeof(d->name), "%s", m->name);
 	d->unlink_at_ms = node_now_ms() + DEPARTED_LINGER_MS;
@@ -202,4 +202,3 @@ roster_sync(struct node *n)
 	n->n_members = j;
 	qsort(n->members, n->n_members, sizeof(*n->members), member_cmp);
 }
-

@@ -27,21 +27,21 @@
 #include "log.h"
 #include "members.h"
 
-#define SNAP_MAGIC		"RCSNAP\0\0"
-#define SNAP_END_MAGIC		"RCSNEND\0"
-#define HEADER_FIXED		44	/* up to and including the members length */
-#define TRAILER_BYTES		24
-#define RECORD_HEAD		8	/* u32 key length, u32 value length */
-#define FILE_BUFFER		(256 * 1024)
+#define SNAP_MAGIC     "RCSNAP\0\0"
+#define SNAP_END_MAGIC "RCSNEND\0"
+#define HEADER_FIXED   44 /* up to and including the members length */
+#define TRAILER_BYTES  24
+#define RECORD_HEAD    8 /* u32 key length, u32 value length */
+#define FILE_BUFFER    (256 * 1024)
 
 /* The one naming rule of the directory. */
-#define SNAP_SUFFIX		".snap"
-#define TMP_SUFFIX		".tmp"
-#define INCOMING_NAME		"incoming.part"
+#define SNAP_SUFFIX   ".snap"
+#define TMP_SUFFIX    ".tmp"
+#define INCOMING_NAME "incoming.part"
 
 struct snapdir {
 	char dir[RAFTCONF_MAX_PATH + sizeof("/snap")];
-	int in_fd;		/* INCOMING_NAME, or -1 */
+	int in_fd; /* INCOMING_NAME, or -1 */
 	bool in_dirty;
 };
 
@@ -76,7 +76,7 @@ snap_tmp_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len)
 struct writer {
 	FILE *f;
 	uint64_t count;
-	uint32_t total;		/* crc32c of the records minus their own crcs */
+	uint32_t total; /* crc32c of the records minus their own crcs */
 };
 
 static int
@@ -108,7 +108,7 @@ write_record(void *arg, const struct store_record *rec)
 	 * total blind to a record replaced by another that checks.
 	 */
 	if ((r = put(w, hdr, sizeof(hdr))) < 0 || (r = put(w, rec->key, rec->klen)) < 0 ||
-		(r = put(w, rec->val, rec->vlen)) < 0)
+	    (r = put(w, rec->val, rec->vlen)) < 0)
 		return r;
 	if (fwrite(crc, 1, sizeof(crc), w->f) != sizeof(crc))
 		return errno ? -errno : -EIO;
@@ -119,7 +119,7 @@ write_record(void *arg, const struct store_record *rec)
 /* The header, hlen bytes: HEADER_FIXED, the members blob, the crc. */
 static void
 header_encode(uint8_t *h, size_t hlen, uint64_t index, uint64_t term, uint64_t count,
-	const uint8_t *members, size_t mlen)
+    const uint8_t *members, size_t mlen)
 {
 	struct bytes_writer w;
 
@@ -137,7 +137,7 @@ header_encode(uint8_t *h, size_t hlen, uint64_t index, uint64_t term, uint64_t c
 
 int
 snap_write(struct store *s, const char *path, uint64_t index, uint64_t term,
-	const struct raft_member *members, size_t n_members, char *err, size_t errlen)
+    const struct raft_member *members, size_t n_members, char *err, size_t errlen)
 {
 	char tmp[SNAP_PATH_MAX + sizeof(TMP_SUFFIX)];
 	struct writer w = { 0 };
@@ -146,9 +146,10 @@ snap_write(struct store *s, const char *path, uint64_t index, uint64_t term,
 	int fd, r;
 
 	if (index != store_applied(s) || term != store_applied_term(s)) {
-		seterr(err, errlen, "snapshot at %" PRIu64 "/%" PRIu64 " asked, but the store"
-			" has applied %" PRIu64 "/%" PRIu64, index, term, store_applied(s),
-			store_applied_term(s));
+		seterr(err, errlen,
+		    "snapshot at %" PRIu64 "/%" PRIu64 " asked, but the store"
+		    " has applied %" PRIu64 "/%" PRIu64,
+		    index, term, store_applied(s), store_applied_term(s));
 		return -EINVAL;
 	}
 	if (n_members > RAFTCONF_MAX_MEMBERS || (n_members > 0 && members == NULL))
@@ -191,9 +192,8 @@ snap_write(struct store *s, const char *path, uint64_t index, uint64_t term,
 	put_le32(trailer + 16, w.total);
 	put_le32(trailer + 20, crc32c(0, trailer, 20));
 	header_encode(hdr, hlen, index, term, w.count, mblob, mlen);
-	if (fwrite(trailer, 1, sizeof(trailer), w.f) != sizeof(trailer) ||
-		fflush(w.f) != 0 || pwrite(fileno(w.f), hdr, hlen, 0) != (ssize_t)hlen ||
-		fsync(fileno(w.f)) < 0) {
+	if (fwrite(trailer, 1, sizeof(trailer), w.f) != sizeof(trailer) || fflush(w.f) != 0 ||
+	    pwrite(fileno(w.f), hdr, hlen, 0) != (ssize_t)hlen || fsync(fileno(w.f)) < 0) {
 		r = errno ? -errno : -EIO;
 		goto io;
 	}
@@ -224,11 +224,11 @@ struct reader {
 	FILE *f;
 	const char *path;
 	uint64_t off;
-	uint8_t *buf;		/* the current record */
+	uint8_t *buf; /* the current record */
 	size_t cap;
-	uint64_t records;	/* announced by the header */
-	uint64_t done;		/* read so far */
-	uint32_t total;		/* as the trailer's */
+	uint64_t records; /* announced by the header */
+	uint64_t done;	  /* read so far */
+	uint32_t total;	  /* as the trailer's */
 };
 
 /* Read exactly len bytes; a short read is a truncated file. */
@@ -237,12 +237,12 @@ get(struct reader *rd, void *p, size_t len, const char *what, char *err, size_t 
 {
 	if (len > 0 && fread(p, 1, len, rd->f) != len) {
 		if (ferror(rd->f)) {
-			seterr(err, errlen, "snapshot %s: read error at offset %" PRIu64,
-				rd->path, rd->off);
+			seterr(err, errlen, "snapshot %s: read error at offset %" PRIu64, rd->path,
+			    rd->off);
 			return -EIO;
 		}
 		seterr(err, errlen, "snapshot %s: truncated at offset %" PRIu64 " (in the %s)",
-			rd->path, rd->off, what);
+		    rd->path, rd->off, what);
 		return -EBADMSG;
 	}
 	rd->off += len;
@@ -280,8 +280,7 @@ reader_close(struct reader *rd)
  * big-endian.  Read only: version 2 keeps it as members.h encodes it.
  */
 static int
-v1_members_decode(const uint8_t *blob, size_t len, struct raft_member **out,
-	uint32_t *nout)
+v1_members_decode(const uint8_t *blob, size_t len, struct raft_member **out, uint32_t *nout)
 {
 	struct bytes_reader r;
 	struct raft_member *m;
@@ -332,11 +331,11 @@ read_header(struct reader *rd, struct snap_meta *meta, char *err, size_t errlen)
 	}
 	meta->version = br_le32(&br);
 	flags = br_le32(&br);
-	if (meta->version < SNAP_OLDEST_VERSION || meta->version > SNAP_VERSION ||
-		flags != 0) {
-		seterr(err, errlen, "snapshot %s: format version %" PRIu32 " (flags %" PRIu32
-			") is not supported; this build reads versions %d to %d", rd->path,
-			meta->version, flags, SNAP_OLDEST_VERSION, SNAP_VERSION);
+	if (meta->version < SNAP_OLDEST_VERSION || meta->version > SNAP_VERSION || flags != 0) {
+		seterr(err, errlen,
+		    "snapshot %s: format version %" PRIu32 " (flags %" PRIu32
+		    ") is not supported; this build reads versions %d to %d",
+		    rd->path, meta->version, flags, SNAP_OLDEST_VERSION, SNAP_VERSION);
 		return -EBADMSG;
 	}
 	meta->index = br_le64(&br);
@@ -344,8 +343,10 @@ read_header(struct reader *rd, struct snap_meta *meta, char *err, size_t errlen)
 	meta->records = br_le64(&br);
 	mlen = br_le32(&br);
 	if (mlen > STORE_MAX_MEMBERS_BYTES) {
-		seterr(err, errlen, "snapshot %s: membership of %" PRIu32 " bytes is over the"
-			" limit", rd->path, mlen);
+		seterr(err, errlen,
+		    "snapshot %s: membership of %" PRIu32 " bytes is over the"
+		    " limit",
+		    rd->path, mlen);
 		return -EBADMSG;
 	}
 	if ((mblob = malloc(mlen + 1)) == NULL)
@@ -367,7 +368,7 @@ read_header(struct reader *rd, struct snap_meta *meta, char *err, size_t errlen)
 		r = members_decode(mblob, mlen, &meta->members, &meta->n_members, NULL, 0);
 	if (r == -EBADMSG || r == -E2BIG) {
 		seterr(err, errlen, "snapshot %s: the membership in the header is unreadable",
-			rd->path);
+		    rd->path);
 		r = -EBADMSG;
 	}
 	rd->records = meta->records;
@@ -388,14 +389,18 @@ read_trailer(struct reader *rd, char *err, size_t errlen)
 	if ((r = get(rd, t, sizeof(t), "trailer", err, errlen)) < 0)
 		return r;
 	if (memcmp(t, SNAP_END_MAGIC, 8) != 0 || crc32c(0, t, 20) != get_le32(t + 20) ||
-		get_le64(t + 8) != rd->records || get_le32(t + 16) != rd->total) {
-		seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": trailer does not match"
-			" the records (count or checksum)", rd->path, rd->off - TRAILER_BYTES);
+	    get_le64(t + 8) != rd->records || get_le32(t + 16) != rd->total) {
+		seterr(err, errlen,
+		    "snapshot %s: offset %" PRIu64 ": trailer does not match"
+		    " the records (count or checksum)",
+		    rd->path, rd->off - TRAILER_BYTES);
 		return -EBADMSG;
 	}
 	if (fgetc(rd->f) != EOF) {
-		seterr(err, errlen, "snapshot %s: unexpected bytes after the trailer at"
-			" offset %" PRIu64, rd->path, rd->off);
+		seterr(err, errlen,
+		    "snapshot %s: unexpected bytes after the trailer at"
+		    " offset %" PRIu64,
+		    rd->path, rd->off);
 		return -EBADMSG;
 	}
 	return 0;
@@ -423,8 +428,9 @@ read_record(void *arg, struct store_record *rec, char *err, size_t errlen)
 	klen = get_le32(hdr);
 	vlen = get_le32(hdr + 4);
 	if (klen < 3 || klen > 2 + RAFTCONF_MAX_KEY || vlen > 8 + RAFTCONF_MAX_VALUE) {
-		seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": record %" PRIu64
-			" has impossible lengths", rd->path, at, rd->done);
+		seterr(err, errlen,
+		    "snapshot %s: offset %" PRIu64 ": record %" PRIu64 " has impossible lengths",
+		    rd->path, at, rd->done);
 		return -EBADMSG;
 	}
 	if (rd->cap < klen + vlen) {
@@ -443,9 +449,9 @@ read_record(void *arg, struct store_record *rec, char *err, size_t errlen)
 	crc = crc32c(crc32c(0, hdr, sizeof(hdr)), rd->buf, klen + vlen);
 	*rec = (struct store_record){ rd->buf, klen, rd->buf + klen, vlen };
 	if (crc != get_le32(c) || !store_record_ok(rec)) {
-		seterr(err, errlen, "snapshot %s: offset %" PRIu64 ": record %" PRIu64
-			" is corrupt (%s)", rd->path, at, rd->done, crc != get_le32(c) ?
-			"checksum mismatch" : "bad record format");
+		seterr(err, errlen,
+		    "snapshot %s: offset %" PRIu64 ": record %" PRIu64 " is corrupt (%s)", rd->path,
+		    at, rd->done, crc != get_le32(c) ? "checksum mismatch" : "bad record format");
 		return -EBADMSG;
 	}
 	rd->total = crc32c(rd->total, hdr, sizeof(hdr));
@@ -619,7 +625,8 @@ snap_latest(struct snapdir *sd, struct snap_info *info)
 		}
 		if (meta.index != idx[i]) {
 			log_warning("snapshot %s: its header does not match its name; falling "
-			    "back to an older one", info->path);
+				    "back to an older one",
+			    info->path);
 			snap_meta_free(&meta);
 			continue;
 		}
@@ -655,8 +662,7 @@ remove_leftovers(struct snapdir *sd)
 	if ((d = opendir(sd->dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		if (strlen(de->d_name) != 16 + strlen(tail) ||
-		    strcmp(de->d_name + 16, tail) != 0)
+		if (strlen(de->d_name) != 16 + strlen(tail) || strcmp(de->d_name + 16, tail) != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", sd->dir, de->d_name);
 		unlink(path);
@@ -686,7 +692,7 @@ snap_prune(struct snapdir *sd)
 
 int
 snap_read_chunk(struct snapdir *sd, uint64_t index, uint64_t offset, void *buf, size_t max,
-		size_t *got, bool *last)
+    size_t *got, bool *last)
 {
 	char path[SNAP_PATH_MAX];
 	struct stat st;
@@ -727,7 +733,7 @@ snap_recv_chunk(struct snapdir *sd, uint64_t offset, const void *data, size_t le
 			return -errno;
 	}
 	if (sd->in_fd < 0)
-		return -EBADF;		/* a chunk of a transfer we did not see start */
+		return -EBADF; /* a chunk of a transfer we did not see start */
 	while (len) {
 		ssize_t n = pwrite(sd->in_fd, p, len, (off_t)offset);
 

@@ -58,14 +58,14 @@
 #include "store.h"
 
 /* How many complete snapshots are kept: the newest and one to fall back to. */
-#define SNAP_KEEP	2
+#define SNAP_KEEP 2
 /* The snapshot format this build writes, and the oldest one it still reads. */
-#define SNAP_VERSION		2
-#define SNAP_OLDEST_VERSION	1
+#define SNAP_VERSION	    2
+#define SNAP_OLDEST_VERSION 1
 /* Longest name in the snapshot directory, "%016llx.snap.tmp", with its NUL. */
-#define SNAP_NAME_MAX	32
+#define SNAP_NAME_MAX 32
 /* Room for the path of any file of the snapshot directory. */
-#define SNAP_PATH_MAX	(RAFTCONF_MAX_PATH + sizeof("/snap/") + SNAP_NAME_MAX)
+#define SNAP_PATH_MAX (RAFTCONF_MAX_PATH + sizeof("/snap/") + SNAP_NAME_MAX)
 
 /* ------------------------------------------------------------ the file */
 
@@ -76,7 +76,7 @@ struct snap_meta {
 	uint64_t term;
 	uint64_t records;
 	uint32_t n_members;
-	struct raft_member *members;	/* malloc'd, owned: snap_meta_free() */
+	struct raft_member *members; /* malloc'd, owned: snap_meta_free() */
 };
 
 /*
@@ -88,7 +88,7 @@ struct snap_meta {
  * (-EBUSY).  On failure no file is left behind.
  */
 int snap_write(struct store *s, const char *path, uint64_t index, uint64_t term,
-	const struct raft_member *members, size_t n_members, char *err, size_t errlen);
+    const struct raft_member *members, size_t n_members, char *err, size_t errlen);
 
 /* Read and check the header of a snapshot file only. */
 int snap_read_meta(const char *path, struct snap_meta *meta, char *err, size_t errlen);
@@ -115,7 +115,7 @@ struct snap_info {
 	uint64_t index;
 	uint64_t term;
 	uint32_t n_members;
-	struct raft_member *members;	/* owned: snap_info_free() */
+	struct raft_member *members; /* owned: snap_info_free() */
 	char path[SNAP_PATH_MAX];
 };
 
@@ -151,8 +151,8 @@ void snap_prune(struct snapdir *sd);
  * *last: they reach the end of the file.  0, or -ENOENT (that snapshot is
  * gone), -errno.
  */
-int snap_read_chunk(struct snapdir *sd, uint64_t index, uint64_t offset, void *buf,
-		    size_t max, size_t *got, bool *last);
+int snap_read_chunk(struct snapdir *sd, uint64_t index, uint64_t offset, void *buf, size_t max,
+    size_t *got, bool *last);
 
 /*
  * Follower side.  A chunk at offset 0 starts a new incoming file; others

@@ -50,7 +50,8 @@ snapshot_done(struct node *n, uint64_t index, uint64_t term)
 
 	if ((rc = raft_snapshot_taken(n->raft, index)) < 0) {
 		log_err("snapshot at %" PRIu64 " written, but the log cannot be cut there any"
-		    " more: %s", index, raft_strerror(-rc));
+			" more: %s",
+		    index, raft_strerror(-rc));
 		return;
 	}
 	if ((rc = wal_snapshot(n->wal, index, term)) < 0 || (rc = wal_sync(n->wal)) < 0) {
@@ -59,7 +60,7 @@ snapshot_done(struct node *n, uint64_t index, uint64_t term)
 		node_fatal(n, "writing the WAL failed", rc);
 		return;
 	}
-	persist_progress(n);	/* that sync covered every queued batch */
+	persist_progress(n); /* that sync covered every queued batch */
 	n->snapshot_index = index;
 	snap_prune(n->snaps);
 	keep_from = index > n->snapshot_margin ? index - n->snapshot_margin : 1;
@@ -69,9 +70,10 @@ snapshot_done(struct node *n, uint64_t index, uint64_t term)
 	}
 	n->stats.snapshots++;
 	n->stats.snapshot_last_seconds = node_now_s() - n->snap.t0;
-	log_notice_f(LOG_FIELDS(.index = index, .term = term), "snapshot at index %" PRIu64
-	    " (term %" PRIu64 ") written in %.3f s; log kept from %" PRIu64, index, term,
-	    n->stats.snapshot_last_seconds, keep_from);
+	log_notice_f(LOG_FIELDS(.index = index, .term = term),
+	    "snapshot at index %" PRIu64 " (term %" PRIu64
+	    ") written in %.3f s; log kept from %" PRIu64,
+	    index, term, n->stats.snapshot_last_seconds, keep_from);
 }
 
 /* Reap the snapshot writer; kill it first if it is still running. */
@@ -143,8 +145,8 @@ child_cb(evutil_socket_t fd, short what, void *arg)
 
 /* In the child: write the store as the parent last committed it. */
 static void __attribute__((noreturn))
-child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t index,
-	   uint64_t term, const struct raft_member *members, size_t n_members)
+child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t index, uint64_t term,
+    const struct raft_member *members, size_t n_members)
 {
 	char cerr[256] = "";
 	size_t off = 0;
@@ -276,7 +278,7 @@ snapshot_request(struct node *n, const struct origin *o)
 		reply_error(n, o, PROTO_E_INTERNAL, "snapshot failed: %s", err);
 		return;
 	}
-	if (n->snap.pid == 0) {		/* written already (could not watch the child) */
+	if (n->snap.pid == 0) { /* written already (could not watch the child) */
 		reply_ok(n, o, n->snapshot_index);
 		return;
 	}
@@ -312,8 +314,10 @@ snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)
 	n->applied = meta->index;
 	n->snapshot_index = meta->index;
 	snap_prune(n->snaps);
-	log_notice_f(LOG_FIELDS(.index = meta->index, .term = meta->term), "installed the "
-	    "leader's snapshot at index %" PRIu64 " (term %" PRIu64 ")", meta->index, meta->term);
+	log_notice_f(LOG_FIELDS(.index = meta->index, .term = meta->term),
+	    "installed the "
+	    "leader's snapshot at index %" PRIu64 " (term %" PRIu64 ")",
+	    meta->index, meta->term);
 	return 0;
 }
 
@@ -337,14 +341,15 @@ snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t co
 			buf = nb;
 			cap = cr[i].max_len;
 		}
-		rc = snap_read_chunk(n->snaps, cr[i].snap_index, cr[i].offset, buf, cr[i].max_len,
-		    &got, &last);
+		rc = snap_read_chunk(
+		    n->snaps, cr[i].snap_index, cr[i].offset, buf, cr[i].max_len, &got, &last);
 		if (rc < 0) {
 			log_debug("snapshot %" PRIu64 " chunk at %" PRIu64 " for %s: %s",
-			    cr[i].snap_index, cr[i].offset, roster_name(n, cr[i].to), strerror(-rc));
+			    cr[i].snap_index, cr[i].offset, roster_name(n, cr[i].to),
+			    strerror(-rc));
 			continue;
 		}
-		raft_snapshot_chunk(n->raft, cr[i].to, cr[i].snap_index, cr[i].offset, buf, got,
-		    last);
+		raft_snapshot_chunk(
+		    n->raft, cr[i].to, cr[i].snap_index, cr[i].offset, buf, got, last);
 	}
 }

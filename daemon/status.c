@@ -18,7 +18,18 @@
 #include "peer.h"
 
 const double node_fsync_buckets[N_FSYNC_BUCKETS] = {
-	0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024,
+	0.0005,
+	0.001,
+	0.002,
+	0.004,
+	0.008,
+	0.016,
+	0.032,
+	0.064,
+	0.128,
+	0.256,
+	0.512,
+	1.024,
 };
 
 enum field_kind { F_STR, F_U64, F_MS };
@@ -31,7 +42,7 @@ struct status_field {
 	double ms;
 };
 
-#define N_STATUS_FIELDS	18
+#define N_STATUS_FIELDS 18
 
 /* This node's status, in the order raftconfctl status prints it: the first
  * six names are the contract (id, role, term, leader, commit, applied). */
@@ -45,9 +56,17 @@ status_get(const struct node *n, struct status_field *f)
 	raft_status(n->raft, &st);
 	for (size_t k = 0; k < n->n_members; k++)
 		n->members[k].voter ? voters++ : learners++;
-#define STR(nm, v)	f[i++] = (struct status_field){ .name = nm, .kind = F_STR, .str = (v) }
-#define U64(nm, v)	f[i++] = (struct status_field){ .name = nm, .kind = F_U64, .u64 = (v) }
-#define MS(nm, v)	f[i++] = (struct status_field){ .name = nm, .kind = F_MS, .ms = (v) }
+#define STR(nm, v) f[i++] = (struct status_field){ .name = nm, .kind = F_STR, .str = (v) }
+#define U64(nm, v)                                    \
+	f[i++] = (struct status_field)                \
+	{                                             \
+		.name = nm, .kind = F_U64, .u64 = (v) \
+	}
+#define MS(nm, v)                                   \
+	f[i++] = (struct status_field)              \
+	{                                           \
+		.name = nm, .kind = F_MS, .ms = (v) \
+	}
 	STR("id", n->cfg->node_id);
 	STR("role", n->removed ? "spare" : raft_role_name(st.role));
 	U64("term", st.term);
@@ -155,9 +174,10 @@ status_members_reply(struct node *n, const struct origin *o)
 				pm.health = PROTO_H_OK;
 			} else {
 				pm.last_contact_ms = (uint64_t)pr.last_contact * n->tick_ms;
-				pm.health = pr.last_contact * n->tick_ms > n->cfg->election_ms ?
-				    PROTO_H_UNREACHABLE : pr.match + 64 < st.commit ?
-				    PROTO_H_LAGGING : PROTO_H_OK;
+				pm.health = pr.last_contact * n->tick_ms > n->cfg->election_ms
+				    ? PROTO_H_UNREACHABLE
+				    : pr.match + 64 < st.commit ? PROTO_H_LAGGING
+								: PROTO_H_OK;
 			}
 		}
 		proto_reply_add_member(&rb, &pm);
@@ -199,9 +219,8 @@ status_record_fsync(struct node *n, double secs)
 	n->stats.fsync_sum += secs;
 }
 
-static void
-metric(struct evbuffer *out, const char *type, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void metric(struct evbuffer *out, const char *type, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 metric(struct evbuffer *out, const char *type, const char *name, const char *fmt, ...)
@@ -219,7 +238,11 @@ void
 status_http_metrics(void *arg, struct evbuffer *out)
 {
 	static const enum raft_role roles[] = {
-		RAFT_FOLLOWER, RAFT_PRECANDIDATE, RAFT_CANDIDATE, RAFT_LEADER, RAFT_LEARNER,
+		RAFT_FOLLOWER,
+		RAFT_PRECANDIDATE,
+		RAFT_CANDIDATE,
+		RAFT_LEADER,
+		RAFT_LEARNER,
 		RAFT_SPARE,
 	};
 	struct node *n = arg;
@@ -228,7 +251,8 @@ status_http_metrics(void *arg, struct evbuffer *out)
 	uint64_t cum = 0;
 
 	raft_status(n->raft, &st);
-	evbuffer_add_printf(out, "# HELP raftconfd_role 1 for this node's current Raft role.\n"
+	evbuffer_add_printf(out,
+	    "# HELP raftconfd_role 1 for this node's current Raft role.\n"
 	    "# TYPE raftconfd_role gauge\n");
 	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
 		evbuffer_add_printf(out, "raftconfd_role{role=\"%s\"} %d\n",
@@ -237,38 +261,45 @@ status_http_metrics(void *arg, struct evbuffer *out)
 	metric(out, "gauge", "commit_index", "%" PRIu64, st.commit);
 	metric(out, "gauge", "applied_index", "%" PRIu64, n->applied);
 	metric(out, "gauge", "snapshot_index", "%" PRIu64, st.snapshot_index);
-	evbuffer_add_printf(out, "# HELP raftconfd_wal_fsync_seconds WAL fdatasync latency.\n"
+	evbuffer_add_printf(out,
+	    "# HELP raftconfd_wal_fsync_seconds WAL fdatasync latency.\n"
 	    "# TYPE raftconfd_wal_fsync_seconds histogram\n");
 	for (size_t b = 0; b < N_FSYNC_BUCKETS; b++) {
 		cum += s->fsync_bucket[b];
-		evbuffer_add_printf(out, "raftconfd_wal_fsync_seconds_bucket{le=\"%g\"} %" PRIu64
-		    "\n", node_fsync_buckets[b], cum);
+		evbuffer_add_printf(out,
+		    "raftconfd_wal_fsync_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+		    node_fsync_buckets[b], cum);
 	}
-	evbuffer_add_printf(out, "raftconfd_wal_fsync_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
-	    "raftconfd_wal_fsync_seconds_sum %.6f\nraftconfd_wal_fsync_seconds_count %" PRIu64
-	    "\n", s->fsync_count, s->fsync_sum, s->fsync_count);
+	evbuffer_add_printf(out,
+	    "raftconfd_wal_fsync_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+	    "raftconfd_wal_fsync_seconds_sum %.6f\nraftconfd_wal_fsync_seconds_count %" PRIu64 "\n",
+	    s->fsync_count, s->fsync_sum, s->fsync_count);
 	metric(out, "counter", "proposals_committed_total", "%" PRIu64, s->proposals_committed);
 	metric(out, "counter", "proposals_failed_total", "%" PRIu64, s->proposals_failed);
 	metric(out, "counter", "snapshots_total", "%" PRIu64, s->snapshots);
 	metric(out, "gauge", "snapshot_last_duration_seconds", "%.6f", s->snapshot_last_seconds);
 	metric(out, "gauge", "loop_stall_max_seconds", "%.6f", n->max_stall);
-	evbuffer_add_printf(out, "# HELP raftconfd_peer_rtt_seconds Last heartbeat round trip "
+	evbuffer_add_printf(out,
+	    "# HELP raftconfd_peer_rtt_seconds Last heartbeat round trip "
 	    "(leader only).\n# TYPE raftconfd_peer_rtt_seconds gauge\n");
 	for (size_t i = 0; i < n->n_members; i++)
 		if (n->members[i].id != n->self && n->members[i].rtt >= 0)
 			evbuffer_add_printf(out, "raftconfd_peer_rtt_seconds{peer=\"%s\"} %.6f\n",
 			    n->members[i].name, n->members[i].rtt);
-	evbuffer_add_printf(out, "# HELP raftconfd_peer_backlog_bytes Bytes queued to a peer.\n"
+	evbuffer_add_printf(out,
+	    "# HELP raftconfd_peer_backlog_bytes Bytes queued to a peer.\n"
 	    "# TYPE raftconfd_peer_backlog_bytes gauge\n");
 	for (size_t i = 0; i < n->n_members; i++)
 		if (n->members[i].id != n->self)
 			evbuffer_add_printf(out, "raftconfd_peer_backlog_bytes{peer=\"%s\"} %zu\n",
 			    n->members[i].name, peer_backlog(n->peers, n->members[i].name));
-	evbuffer_add_printf(out, "# HELP raftconfd_client_requests_total Client requests "
+	evbuffer_add_printf(out,
+	    "# HELP raftconfd_client_requests_total Client requests "
 	    "answered, by result.\n# TYPE raftconfd_client_requests_total counter\n");
-	evbuffer_add_printf(out, "raftconfd_client_requests_total{result=\"ok\"} %" PRIu64 "\n",
-	    s->requests[0]);
+	evbuffer_add_printf(
+	    out, "raftconfd_client_requests_total{result=\"ok\"} %" PRIu64 "\n", s->requests[0]);
 	for (uint16_t c = 1; c <= PROTO_E_MAX; c++)
-		evbuffer_add_printf(out, "raftconfd_client_requests_total{result=\"%s\"} %" PRIu64
-		    "\n", proto_error_name(c), s->requests[c]);
+		evbuffer_add_printf(out,
+		    "raftconfd_client_requests_total{result=\"%s\"} %" PRIu64 "\n",
+		    proto_error_name(c), s->requests[c]);
 }

@@ -28,23 +28,22 @@
 #include "fsutil.h"
 #include "tdbutil.h"
 
-#define STORE_FORMAT		1
+#define STORE_FORMAT 1
 /* Prime; about three records per chain at 100 000 keys. */
-#define STORE_HASH_SIZE		32749
-#define BOOT_ID_LEN		36
-#define CLIENT_BYTES		25	/* seq, revision, status, last used */
-#define CLIENT_KEY_LEN		18	/* "c:" + 16 hex */
-#define CLIENTS_AFTER_EVICT	(STORE_MAX_CLIENTS - STORE_MAX_CLIENTS / 10)
-
+#define STORE_HASH_SIZE	    32749
+#define BOOT_ID_LEN	    36
+#define CLIENT_BYTES	    25 /* seq, revision, status, last used */
+#define CLIENT_KEY_LEN	    18 /* "c:" + 16 hex */
+#define CLIENTS_AFTER_EVICT (STORE_MAX_CLIENTS - STORE_MAX_CLIENTS / 10)
 
 struct store {
 	char *path;
 	struct tdb_context *tdb;
-	bool in_txn;		/* inside the caller's store_begin */
-	int txn_err;		/* first failure inside that batch */
+	bool in_txn; /* inside the caller's store_begin */
+	int txn_err; /* first failure inside that batch */
 	uint64_t applied, applied_term;
 	uint64_t nclients;
-	char tdbmsg[256];	/* the last error tdb logged */
+	char tdbmsg[256]; /* the last error tdb logged */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -133,11 +132,11 @@ record_ok(TDB_DATA key, TDB_DATA data)
 		return false;
 	switch (key.dptr[0]) {
 	case 'k':
-		return store_key_ok((const char *)key.dptr + 2, key.dsize - 2) &&
-			data.dsize >= 8 && data.dsize <= 8 + (size_t)RAFTCONF_MAX_VALUE;
+		return store_key_ok((const char *)key.dptr + 2, key.dsize - 2) && data.dsize >= 8 &&
+		    data.dsize <= 8 + (size_t)RAFTCONF_MAX_VALUE;
 	case 'c':
 		return key.dsize == CLIENT_KEY_LEN && hex16(key.dptr + 2, NULL) &&
-			data.dsize == CLIENT_BYTES && data.dptr[16] <= STORE_STALE;
+		    data.dsize == CLIENT_BYTES && data.dptr[16] <= STORE_STALE;
 	case 'm':
 		if (meta_is(key, "m:version"))
 			return data.dsize == 4;
@@ -354,15 +353,21 @@ check_existing(struct store *s, char *err, size_t errlen)
 	int r;
 
 	if (tdb_check(s->tdb, check_record, &cc) != 0) {
-		seterr(err, errlen, "store: %s: damaged (%s); rebuild it from the snapshot"
-			" and the log", s->path, s->tdbmsg[0] ? s->tdbmsg : "a record fails"
-			" its format check");
+		seterr(err, errlen,
+		    "store: %s: damaged (%s); rebuild it from the snapshot"
+		    " and the log",
+		    s->path,
+		    s->tdbmsg[0] ? s->tdbmsg
+				 : "a record fails"
+				   " its format check");
 		return -EBADMSG;
 	}
 	r = get_fixed(s->tdb, "m:version", v, sizeof(v));
 	if (r == 0 && get_le32(v) != STORE_FORMAT) {
-		seterr(err, errlen, "store: %s: format version %" PRIu32 " is not this"
-			" build's %d; rebuild it", s->path, get_le32(v), STORE_FORMAT);
+		seterr(err, errlen,
+		    "store: %s: format version %" PRIu32 " is not this"
+		    " build's %d; rebuild it",
+		    s->path, get_le32(v), STORE_FORMAT);
 		return -EBADMSG;
 	}
 	if (r == 0)
@@ -370,23 +375,29 @@ check_existing(struct store *s, char *err, size_t errlen)
 	if (r == 0 && cc.clients != s->nclients)
 		r = -EBADMSG;
 	if (r < 0) {
-		seterr(err, errlen, "store: %s: meta records missing or inconsistent (%s);"
-			" rebuild it from the snapshot and the log", s->path, strerror(-r));
+		seterr(err, errlen,
+		    "store: %s: meta records missing or inconsistent (%s);"
+		    " rebuild it from the snapshot and the log",
+		    s->path, strerror(-r));
 		return -EBADMSG;
 	}
 	r = get_fixed(s->tdb, "m:boot", b, sizeof(b));
 	if (r == 0 && b[0] == 0 && !boot_id(now)) {
 		/* e.g. ProcSubset=pid hides /proc/sys: assume the worst. */
-		seterr(err, errlen, "store: %s: not closed cleanly, and the boot id that"
-			" tells a process crash from a machine restart cannot be read; its"
-			" pages may be torn (TDB_NOSYNC): rebuild it from the snapshot and the"
-			" log", s->path);
+		seterr(err, errlen,
+		    "store: %s: not closed cleanly, and the boot id that"
+		    " tells a process crash from a machine restart cannot be read; its"
+		    " pages may be torn (TDB_NOSYNC): rebuild it from the snapshot and the"
+		    " log",
+		    s->path);
 		return -EBADMSG;
 	}
 	if (r == 0 && b[0] == 0 && memcmp(now, b + 1, BOOT_ID_LEN) != 0) {
-		seterr(err, errlen, "store: %s: not closed cleanly before the machine"
-			" restarted; its pages may be torn (TDB_NOSYNC): rebuild it from the"
-			" snapshot and the log", s->path);
+		seterr(err, errlen,
+		    "store: %s: not closed cleanly before the machine"
+		    " restarted; its pages may be torn (TDB_NOSYNC): rebuild it from the"
+		    " snapshot and the log",
+		    s->path);
 		return -EBADMSG;
 	}
 	return r == -ENOENT ? 0 : r;
@@ -469,9 +480,10 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		r = errno ? -errno : -EIO;
 		if (exists && (r == -EIO || r == -EINVAL || r == -EBADMSG)) {
 			r = -EBADMSG;
-			seterr(err, errlen, "store: %s: not a readable tdb (%s); rebuild it"
-				" from the snapshot and the log", path,
-				s->tdbmsg[0] ? s->tdbmsg : "bad header");
+			seterr(err, errlen,
+			    "store: %s: not a readable tdb (%s); rebuild it"
+			    " from the snapshot and the log",
+			    path, s->tdbmsg[0] ? s->tdbmsg : "bad header");
 		} else {
 			seterr(err, errlen, "store: %s: %s", path, strerror(-r));
 		}
@@ -480,8 +492,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	r = exists ? check_existing(s, err, errlen) : init_new(s);
 	if (r < 0) {
 		if (!exists)
-			seterr(err, errlen, "store: %s: cannot initialise: %s", path,
-				strerror(-r));
+			seterr(err, errlen, "store: %s: cannot initialise: %s", path, strerror(-r));
 		goto fail;
 	}
 	r = mark_dirty(s);
@@ -515,8 +526,7 @@ store_close(struct store *s)
 		store_cancel(s);
 		/* everything durable first, then the flag that says so */
 		if (fsync(tdb_fd(s->tdb)) == 0 && tdb_transaction_start(s->tdb) == 0) {
-			if (write_boot(s->tdb, true) == 0 &&
-				tdb_transaction_commit(s->tdb) == 0)
+			if (write_boot(s->tdb, true) == 0 && tdb_transaction_commit(s->tdb) == 0)
 				fsync(tdb_fd(s->tdb));
 			else if (tdb_transaction_active(s->tdb))
 				tdb_transaction_cancel(s->tdb);
@@ -732,7 +742,7 @@ do_del(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 
 int
 store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
-	struct store_result *res)
+    struct store_result *res)
 {
 	struct store_cmd c;
 	struct store_client cl;
@@ -780,8 +790,8 @@ store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd, siz
 		r = client_put(s, c.client_id, &cl);
 		if (r == 0 && !known) {
 			s->nclients++;
-			r = s->nclients > STORE_MAX_CLIENTS ? evict_clients(s) :
-				put_u64(s, "m:clients", s->nclients);
+			r = s->nclients > STORE_MAX_CLIENTS ? evict_clients(s)
+							    : put_u64(s, "m:clients", s->nclients);
 		}
 		if (r < 0)
 			goto out;
@@ -874,8 +884,8 @@ store_get_members(struct store *s, uint8_t **blob, size_t *len)
 /* ------------------------------------------------------------ reading */
 
 int
-store_get(struct store *s, const char *key, size_t klen, uint8_t **value, size_t *len,
-	uint64_t *revision)
+store_get(
+    struct store *s, const char *key, size_t klen, uint8_t **value, size_t *len, uint64_t *revision)
 {
 	char k[2 + RAFTCONF_MAX_KEY];
 	TDB_DATA d;
@@ -910,8 +920,8 @@ store_get(struct store *s, const char *key, size_t klen, uint8_t **value, size_t
 }
 
 struct list_key {
-	char *key;		/* "k:..." NUL-terminated */
-	size_t len;		/* without the NUL */
+	char *key;  /* "k:..." NUL-terminated */
+	size_t len; /* without the NUL */
 };
 
 struct list_ctx {
@@ -929,7 +939,7 @@ list_collect(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
 	struct list_key *k;
 
 	if (key.dsize < 2 + c->plen || key.dptr[0] != 'k' || key.dptr[1] != ':' ||
-		memcmp(key.dptr + 2, c->prefix, c->plen) != 0)
+	    memcmp(key.dptr + 2, c->prefix, c->plen) != 0)
 		return 0;
 	if (c->n == c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 256;
@@ -992,10 +1002,10 @@ store_list(struct store *s, const char *prefix, size_t plen, store_list_cb cb, v
 		TDB_DATA d = tdb_fetch(s->tdb, tdata(c.v[i].key, c.v[i].len));
 
 		if (d.dptr == NULL)
-			continue;	/* gone since the scan: not listed */
+			continue; /* gone since the scan: not listed */
 		if (d.dsize >= 8)
 			r = cb(arg, c.v[i].key + 2, c.v[i].len - 2, d.dptr + 8, d.dsize - 8,
-				get_le64(d.dptr));
+			    get_le64(d.dptr));
 		free(d.dptr);
 	}
 out:
@@ -1058,7 +1068,7 @@ store_export(struct store *s, store_export_cb cb, void *arg)
 /* The meta records of a store whose contents were just replaced. */
 static int
 replace_meta(struct tdb_context *dst, uint64_t index, uint64_t term, const void *members,
-	size_t mlen, uint64_t clients)
+    size_t mlen, uint64_t clients)
 {
 	uint8_t v[4], a[16], c[8];
 
@@ -1067,9 +1077,9 @@ replace_meta(struct tdb_context *dst, uint64_t index, uint64_t term, const void 
 	put_le64(a + 8, term);
 	put_le64(c, clients);
 	if (tdb_store(dst, tstr("m:version"), tdata(v, 4), TDB_REPLACE) != 0 ||
-		tdb_store(dst, tstr("m:applied"), tdata(a, 16), TDB_REPLACE) != 0 ||
-		tdb_store(dst, tstr("m:clients"), tdata(c, 8), TDB_REPLACE) != 0 ||
-		tdb_store(dst, tstr("m:members"), tdata(members, mlen), TDB_REPLACE) != 0)
+	    tdb_store(dst, tstr("m:applied"), tdata(a, 16), TDB_REPLACE) != 0 ||
+	    tdb_store(dst, tstr("m:clients"), tdata(c, 8), TDB_REPLACE) != 0 ||
+	    tdb_store(dst, tstr("m:members"), tdata(members, mlen), TDB_REPLACE) != 0)
 		return tdb_errno(dst);
 	return write_boot(dst, false);
 }
@@ -1077,7 +1087,7 @@ replace_meta(struct tdb_context *dst, uint64_t index, uint64_t term, const void 
 /* Fill dst from next(); *clients counts the dedup records. */
 static int
 replace_fill(struct store *s, struct tdb_context *dst, store_import_next next, void *arg,
-	uint64_t *clients, char *err, size_t errlen)
+    uint64_t *clients, char *err, size_t errlen)
 {
 	struct store_record rec;
 	uint64_t i;
@@ -1086,18 +1096,22 @@ replace_fill(struct store *s, struct tdb_context *dst, store_import_next next, v
 	*clients = 0;
 	for (i = 0; (r = next(arg, &rec, err, errlen)) > 0; i++) {
 		if (!store_record_ok(&rec)) {
-			seterr(err, errlen, "store: %s: record %" PRIu64 " of the new contents"
-				" is not one the store writes", s->path, i);
+			seterr(err, errlen,
+			    "store: %s: record %" PRIu64 " of the new contents"
+			    " is not one the store writes",
+			    s->path, i);
 			return -EBADMSG;
 		}
 		if (rec.key[0] == 'c')
 			(*clients)++;
-		if (tdb_store(dst, tdata(rec.key, rec.klen), tdata(rec.val, rec.vlen),
-			TDB_INSERT) != 0) {
+		if (tdb_store(
+			dst, tdata(rec.key, rec.klen), tdata(rec.val, rec.vlen), TDB_INSERT) != 0) {
 			r = tdb_errno(dst);
 			if (r == -EEXIST) {
-				seterr(err, errlen, "store: %s: record %" PRIu64 " of the new"
-					" contents repeats a key", s->path, i);
+				seterr(err, errlen,
+				    "store: %s: record %" PRIu64 " of the new"
+				    " contents repeats a key",
+				    s->path, i);
 				return -EBADMSG;
 			}
 			seterr(err, errlen, "store: %s.restore: %s", s->path, strerror(-r));
@@ -1108,8 +1122,8 @@ replace_fill(struct store *s, struct tdb_context *dst, store_import_next next, v
 }
 
 int
-store_replace(struct store *s, uint64_t index, uint64_t term, const void *members,
-	size_t mlen, store_import_next next, void *arg, char *err, size_t errlen)
+store_replace(struct store *s, uint64_t index, uint64_t term, const void *members, size_t mlen,
+    store_import_next next, void *arg, char *err, size_t errlen)
 {
 	struct tdb_context *dst = NULL;
 	uint64_t clients = 0;
@@ -1148,13 +1162,12 @@ store_replace(struct store *s, uint64_t index, uint64_t term, const void *member
 	dst = NULL;
 	if (rename(tmp, s->path) < 0) {
 		r = -errno;
-		seterr(err, errlen, "store: rename %s to %s: %s", tmp, s->path,
-			strerror(errno));
+		seterr(err, errlen, "store: rename %s to %s: %s", tmp, s->path, strerror(errno));
 		goto out;
 	}
 	if ((r = fs_sync_parent(s->path)) < 0) {
 		seterr(err, errlen, "store: %s: syncing its directory after the rename: %s",
-			s->path, strerror(-r));
+		    s->path, strerror(-r));
 		goto out;
 	}
 
@@ -1163,14 +1176,14 @@ store_replace(struct store *s, uint64_t index, uint64_t term, const void *member
 	s->tdb = open_tdb(s, s->path, O_RDWR);
 	if (s->tdb == NULL) {
 		r = -EIO;
-		seterr(err, errlen, "store: %s: cannot reopen after restore: %s", s->path,
-			s->tdbmsg);
+		seterr(
+		    err, errlen, "store: %s: cannot reopen after restore: %s", s->path, s->tdbmsg);
 		goto out;
 	}
 	r = load_meta(s);
 	if (r < 0)
-		seterr(err, errlen, "store: %s: cannot read back the restored meta: %s",
-			s->path, strerror(-r));
+		seterr(err, errlen, "store: %s: cannot read back the restored meta: %s", s->path,
+		    strerror(-r));
 out:
 	if (dst != NULL) {
 		tdb_close(dst);

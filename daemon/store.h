@@ -60,9 +60,9 @@
 #include "store_cmd.h"
 
 /* Dedup table bound; past it the least recently used tenth is evicted at once. */
-#define STORE_MAX_CLIENTS		10000
+#define STORE_MAX_CLIENTS 10000
 /* Largest membership blob the store and its snapshots accept. */
-#define STORE_MAX_MEMBERS_BYTES		(1024 * 1024)
+#define STORE_MAX_MEMBERS_BYTES (1024 * 1024)
 
 struct store;
 
@@ -111,9 +111,9 @@ void store_cancel(struct store *s);
 
 enum store_status {
 	STORE_OK = 0,
-	STORE_NOT_FOUND,	/* DEL of a key that does not exist */
-	STORE_BAD_COMMAND,	/* the entry is not a command this store reads */
-	STORE_STALE,		/* seq below the client's last: superseded, ignored */
+	STORE_NOT_FOUND,   /* DEL of a key that does not exist */
+	STORE_BAD_COMMAND, /* the entry is not a command this store reads */
+	STORE_STALE,	   /* seq below the client's last: superseded, ignored */
 };
 
 struct store_result {
@@ -123,7 +123,7 @@ struct store_result {
 	 * the entry that deleted it; 0 when not found.
 	 */
 	uint64_t revision;
-	bool duplicate;		/* already applied: the recorded result */
+	bool duplicate; /* already applied: the recorded result */
 };
 
 /*
@@ -136,8 +136,8 @@ struct store_result {
  * result with duplicate set and changes nothing but the applied index.  A
  * negative return is a tdb failure; the node should stop and rebuild.
  */
-int store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd,
-	size_t len, struct store_result *res);
+int store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
+    struct store_result *res);
 
 /* Advance the applied index for an entry that is not a command (no-op, membership). */
 int store_set_applied(struct store *s, uint64_t index, uint64_t term);
@@ -156,11 +156,11 @@ int store_get_members(struct store *s, uint8_t **blob, size_t *len);
  * The value of key: *value is malloc'd and owned by the caller (non-NULL even
  * for an empty value); value and revision may be NULL.  -ENOENT if absent.
  */
-int store_get(struct store *s, const char *key, size_t klen, uint8_t **value,
-	size_t *len, uint64_t *revision);
+int store_get(struct store *s, const char *key, size_t klen, uint8_t **value, size_t *len,
+    uint64_t *revision);
 
-typedef int (*store_list_cb)(void *arg, const char *key, size_t klen,
-	const uint8_t *val, size_t vlen, uint64_t rev);
+typedef int (*store_list_cb)(
+    void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen, uint64_t rev);
 
 /*
  * Call cb for every key that starts with prefix (plen 0: all keys), in
@@ -175,7 +175,7 @@ struct store_client {
 	uint64_t last_seq;
 	uint64_t revision;
 	enum store_status status;
-	uint64_t last_used;	/* index of the last entry that used it */
+	uint64_t last_used; /* index of the last entry that used it */
 };
 
 /* The dedup record of a client; -ENOENT if it has none. */
@@ -215,8 +215,7 @@ int store_export(struct store *s, store_export_cb cb, void *arg);
  * the next call), 0 when there are no more (and everything read checked
  * out), or a negative errno with err filled.
  */
-typedef int (*store_import_next)(void *arg, struct store_record *rec, char *err,
-	size_t errlen);
+typedef int (*store_import_next)(void *arg, struct store_record *rec, char *err, size_t errlen);
 
 /*
  * Replace the whole store with the records next() gives, the applied index
@@ -228,7 +227,7 @@ typedef int (*store_import_next)(void *arg, struct store_record *rec, char *err,
  * inside a batch (-EBUSY).  If reopening fails after the rename (a failing
  * disk) the store answers -EIO from then on and must be closed.
  */
-int store_replace(struct store *s, uint64_t index, uint64_t term, const void *members,
-	size_t mlen, store_import_next next, void *arg, char *err, size_t errlen);
+int store_replace(struct store *s, uint64_t index, uint64_t term, const void *members, size_t mlen,
+    store_import_next next, void *arg, char *err, size_t errlen);
 
 #endif

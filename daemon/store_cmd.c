@@ -16,7 +16,7 @@ store_key_ok(const char *key, size_t klen)
 
 static ssize_t
 cmd_encode(uint8_t *buf, size_t cap, enum store_op op, uint64_t client_id, uint64_t seq,
-	const char *key, size_t klen, const void *value, size_t vlen)
+    const char *key, size_t klen, const void *value, size_t vlen)
 {
 	size_t need, off;
 
@@ -40,8 +40,8 @@ cmd_encode(uint8_t *buf, size_t cap, enum store_op op, uint64_t client_id, uint6
 }
 
 ssize_t
-store_cmd_encode_set(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
-	const char *key, size_t klen, const void *value, size_t vlen)
+store_cmd_encode_set(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq, const char *key,
+    size_t klen, const void *value, size_t vlen)
 {
 	if (vlen > 0 && value == NULL)
 		return -EINVAL;
@@ -49,8 +49,8 @@ store_cmd_encode_set(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
 }
 
 ssize_t
-store_cmd_encode_del(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
-	const char *key, size_t klen)
+store_cmd_encode_del(
+    uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq, const char *key, size_t klen)
 {
 	return cmd_encode(buf, cap, STORE_OP_DEL, client_id, seq, key, klen, NULL, 0);
 }

@@ -30,18 +30,18 @@ enum store_op {
 	STORE_OP_DEL = 0x02,
 };
 
-#define STORE_CMD_HEADER		21
-#define STORE_CMD_SET_SIZE(klen, vlen)	(STORE_CMD_HEADER + (klen) + 4 + (vlen))
-#define STORE_CMD_DEL_SIZE(klen)	(STORE_CMD_HEADER + (klen))
+#define STORE_CMD_HEADER	       21
+#define STORE_CMD_SET_SIZE(klen, vlen) (STORE_CMD_HEADER + (klen) + 4 + (vlen))
+#define STORE_CMD_DEL_SIZE(klen)       (STORE_CMD_HEADER + (klen))
 
 /* A decoded command; key and value point into the buffer given to decode. */
 struct store_cmd {
 	enum store_op op;
 	uint64_t client_id;
 	uint64_t seq;
-	const char *key;	/* klen bytes, not NUL-terminated */
+	const char *key; /* klen bytes, not NUL-terminated */
 	size_t klen;
-	const uint8_t *value;	/* SET only */
+	const uint8_t *value; /* SET only */
 	size_t vlen;
 };
 
@@ -52,9 +52,9 @@ struct store_cmd {
  * macros).
  */
 ssize_t store_cmd_encode_set(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
-	const char *key, size_t klen, const void *value, size_t vlen);
-ssize_t store_cmd_encode_del(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
-	const char *key, size_t klen);
+    const char *key, size_t klen, const void *value, size_t vlen);
+ssize_t store_cmd_encode_del(
+    uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq, const char *key, size_t klen);
 
 /*
  * Decode untrusted bytes: every length is checked, the command must fill buf

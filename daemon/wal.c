@@ -38,7 +38,7 @@
 #include "wal_sync.h"
 
 /* The write buffer goes to the kernel once it holds this much. */
-#define FLUSH_BYTES		(1024 * 1024)
+#define FLUSH_BYTES (1024 * 1024)
 
 /* ------------------------------------------------------------ writer state */
 
@@ -163,16 +163,16 @@ list_segments(struct wal *w, size_t *ntmp, char *err, size_t errlen)
 		qsort(w->segs, w->nsegs, sizeof(*w->segs), seg_cmp);
 	for (size_t i = 1; i < w->nsegs; i++) {
 		if (w->segs[i].seq == w->segs[i - 1].seq) {
-			seterr(err, errlen, "wal: %s: two segments with sequence %016"
-				PRIx64, w->dir, w->segs[i].seq);
+			seterr(err, errlen, "wal: %s: two segments with sequence %016" PRIx64,
+			    w->dir, w->segs[i].seq);
 			r = -EBADMSG;
 			goto out;
 		}
 		if (w->segs[i].seq != w->segs[i - 1].seq + 1) {
-			seterr(err, errlen, "wal: %s: segment %016" PRIx64 " is missing"
-				" (have %016" PRIx64 " and %016" PRIx64 "); refusing to start",
-				w->dir, w->segs[i - 1].seq + 1, w->segs[i - 1].seq,
-				w->segs[i].seq);
+			seterr(err, errlen,
+			    "wal: %s: segment %016" PRIx64 " is missing"
+			    " (have %016" PRIx64 " and %016" PRIx64 "); refusing to start",
+			    w->dir, w->segs[i - 1].seq + 1, w->segs[i - 1].seq, w->segs[i].seq);
 			r = -EBADMSG;
 			goto out;
 		}
@@ -225,8 +225,7 @@ writer_state_from(struct wal *w, const struct replay *rp)
 }
 
 int
-wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
-	char *err, size_t errlen)
+wal_open(const char *dir, struct wal **out, struct wal_recovered *rec, char *err, size_t errlen)
 {
 	struct replay rp = { .dir = dir };
 	struct seg_end se = { 0 };
@@ -262,8 +261,8 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
 	}
 	if (flock(w->dirfd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		seterr(err, errlen, "wal: %s: in use by another process (%s)", dir,
-			strerror(errno));
+		seterr(
+		    err, errlen, "wal: %s: in use by another process (%s)", dir, strerror(errno));
 		goto fail;
 	}
 	r = list_segments(w, &ntmp, err, errlen);
@@ -271,16 +270,17 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
 		goto fail;
 
 	for (size_t i = 0; i < w->nsegs; i++) {
-		r = wal_replay_segment(&rp, w->dirfd, &w->segs[i], i + 1 == w->nsegs,
-			&se, err, errlen);
+		r = wal_replay_segment(
+		    &rp, w->dirfd, &w->segs[i], i + 1 == w->nsegs, &se, err, errlen);
 		if (r < 0)
 			goto fail;
 	}
 	if (rp.n > 0 && wal_replay_first(&rp) != rp.snap_index + 1) {
-		seterr(err, errlen, "wal: %s: entries %" PRIu64 " to %" PRIu64 " are"
-			" missing (the snapshot marker covers up to %" PRIu64 "); refusing"
-			" to start", dir, rp.snap_index + 1, wal_replay_first(&rp) - 1,
-			rp.snap_index);
+		seterr(err, errlen,
+		    "wal: %s: entries %" PRIu64 " to %" PRIu64 " are"
+		    " missing (the snapshot marker covers up to %" PRIu64 "); refusing"
+		    " to start",
+		    dir, rp.snap_index + 1, wal_replay_first(&rp) - 1, rp.snap_index);
 		r = -EBADMSG;
 		goto fail;
 	}
@@ -291,11 +291,11 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
 		remove_tmp_files(w);
 
 	if (w->nsegs == 0) {
-		r = wal_rotate(w, w->seg_bytes, &w->hs, w->snap_index, w->snap_term,
-			w->last_index + 1);
+		r = wal_rotate(
+		    w, w->seg_bytes, &w->hs, w->snap_index, w->snap_term, w->last_index + 1);
 		if (r < 0) {
-			seterr(err, errlen, "wal: %s: cannot create the first segment: %s",
-				dir, strerror(-r));
+			seterr(err, errlen, "wal: %s: cannot create the first segment: %s", dir,
+			    strerror(-r));
 			goto fail;
 		}
 	} else {
@@ -320,22 +320,25 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
 			if (r == 0 && fsync(w->fd) < 0)
 				r = -errno;
 			if (r < 0) {
-				seterr(err, errlen, "wal: %s/%s: cannot cut off the torn"
-					" tail: %s", dir, name, strerror(-r));
+				seterr(err, errlen,
+				    "wal: %s/%s: cannot cut off the torn"
+				    " tail: %s",
+				    dir, name, strerror(-r));
 				goto fail;
 			}
 			rec->truncated_tail = true;
-			seterr(rec->message, sizeof(rec->message), "wal: segment %s:"
-				" %s at offset %" PRIu64 " (%" PRIu64 " bytes dropped);"
-				" truncated", name, se.why, se.end, se.cut);
+			seterr(rec->message, sizeof(rec->message),
+			    "wal: segment %s:"
+			    " %s at offset %" PRIu64 " (%" PRIu64 " bytes dropped);"
+			    " truncated",
+			    name, se.why, se.end, se.cut);
 		}
 	}
 	w->io.segments = w->nsegs;
 	wal_stats_merge(w);
 	r = wal_thread_start(w);
 	if (r < 0) {
-		seterr(err, errlen, "wal: %s: cannot start the sync thread: %s", dir,
-			strerror(-r));
+		seterr(err, errlen, "wal: %s: cannot start the sync thread: %s", dir, strerror(-r));
 		goto fail;
 	}
 
@@ -452,8 +455,7 @@ wal_snapshot(struct wal *w, uint64_t index, uint64_t term)
 		return r;
 	/* §7: keep the entries after the snapshot only if the log agrees on it */
 	keep = index <= w->last_index && term_at(w, index) == term;
-	w->buflen += wal_rec_snapshot(w->buf + w->buflen, index, term,
-		keep ? 0 : SNAP_DISCARDED);
+	w->buflen += wal_rec_snapshot(w->buf + w->buflen, index, term, keep ? 0 : SNAP_DISCARDED);
 	if (keep && index < w->last_index) {
 		size_t drop = 0;
 

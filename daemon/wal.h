@@ -105,19 +105,19 @@
 #include <stdint.h>
 
 /* Default segment size: preallocated, and where a sync starts a new one. */
-#define WAL_SEGMENT_BYTES	(1024ull * 1024)
+#define WAL_SEGMENT_BYTES (1024ull * 1024)
 /*
  * Largest record (type byte + payload); an entry's data may be at most
  * WAL_MAX_ENTRY_DATA bytes.  Far above the largest command (a key plus a
  * RAFTCONF_MAX_VALUE value) or membership blob.
  */
-#define WAL_MAX_RECORD		(16u * 1024 * 1024)
-#define WAL_MAX_ENTRY_DATA	(WAL_MAX_RECORD - 18)
+#define WAL_MAX_RECORD	   (16u * 1024 * 1024)
+#define WAL_MAX_ENTRY_DATA (WAL_MAX_RECORD - 18)
 
 /* Size of the segment header, for tests and tools. */
-#define WAL_HEADER_BYTES	32
+#define WAL_HEADER_BYTES 32
 /* Bytes before an entry's data in its record: len, crc, type, index, term, entry type. */
-#define WAL_ENTRY_OVERHEAD	26
+#define WAL_ENTRY_OVERHEAD 26
 
 struct wal;
 
@@ -125,15 +125,15 @@ struct wal;
 struct wal_entry {
 	uint64_t index;
 	uint64_t term;
-	uint8_t type;		/* opaque to the wal */
+	uint8_t type; /* opaque to the wal */
 	uint32_t len;
-	uint8_t *data;		/* len bytes; may be NULL when len is 0 */
+	uint8_t *data; /* len bytes; may be NULL when len is 0 */
 };
 
 /* Raft's persistent state besides the log (Figure 2: currentTerm, votedFor). */
 struct wal_hardstate {
 	uint64_t term;
-	uint64_t vote;		/* 0: voted for nobody this term */
+	uint64_t vote; /* 0: voted for nobody this term */
 	uint64_t commit;
 };
 
@@ -148,21 +148,21 @@ struct wal_recovered {
 	uint64_t snap_term;
 	struct wal_entry *entries;
 	size_t nentries;
-	bool truncated_tail;	/* a torn tail was cut off; see message */
-	char message[512];	/* human-readable, for the log; "" when clean */
+	bool truncated_tail; /* a torn tail was cut off; see message */
+	char message[512];   /* human-readable, for the log; "" when clean */
 };
 
 /* Counters, for tests and metrics. */
 struct wal_stats {
-	uint64_t entries;		/* entries appended since open */
-	uint64_t bytes;			/* bytes written to segments since open */
-	uint64_t writes;		/* write(2) calls on segments */
-	uint64_t syncs;			/* fdatasync(2) calls made by wal_sync */
-	uint64_t segments_created;	/* since open, including the first of a new wal */
+	uint64_t entries;	   /* entries appended since open */
+	uint64_t bytes;		   /* bytes written to segments since open */
+	uint64_t writes;	   /* write(2) calls on segments */
+	uint64_t syncs;		   /* fdatasync(2) calls made by wal_sync */
+	uint64_t segments_created; /* since open, including the first of a new wal */
 	/* writes, bytes, syncs, segments_created and segments are updated when
 	 * a sync is collected (or wal_append writes a full buffer) */
-	uint64_t segments_deleted;	/* by wal_compact */
-	size_t segments;		/* segment files now */
+	uint64_t segments_deleted; /* by wal_compact */
+	size_t segments;	   /* segment files now */
 };
 
 /*
@@ -173,8 +173,8 @@ struct wal_stats {
  * empty, err says why (file and offset for damage), and nothing on disk was
  * changed.
  */
-int wal_open(const char *dir, struct wal **out, struct wal_recovered *rec,
-	char *err, size_t errlen);
+int wal_open(
+    const char *dir, struct wal **out, struct wal_recovered *rec, char *err, size_t errlen);
 
 /* Frees what wal_open returned in rec; rec is left empty.  NULL-safe. */
 void wal_recovered_free(struct wal_recovered *rec);

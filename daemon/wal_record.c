@@ -105,7 +105,7 @@ wal_rec_is_sync_mark(const uint8_t *b, size_t size, size_t off)
 	size_t total;
 
 	return wal_rec_check(b, size, off, &total) == NULL && total == SYNC_MARK_BYTES &&
-		b[off + REC_HDR] == REC_SYNC && get_le64(b + off + REC_HDR + 1) == off;
+	    b[off + REC_HDR] == REC_SYNC && get_le64(b + off + REC_HDR + 1) == off;
 }
 
 /* ------------------------------------------------------------ file names */
@@ -134,8 +134,7 @@ parse_hex16(const char *s, uint64_t *out)
 void
 wal_seg_name(char *buf, size_t len, uint64_t seq, uint64_t first, bool tmp)
 {
-	snprintf(buf, len, "%016" PRIx64 "-%016" PRIx64 ".wal%s", seq, first,
-		tmp ? ".tmp" : "");
+	snprintf(buf, len, "%016" PRIx64 "-%016" PRIx64 ".wal%s", seq, first, tmp ? ".tmp" : "");
 }
 
 enum wal_name_kind
@@ -152,8 +151,8 @@ wal_seg_name_parse(const char *name, uint64_t *seq, uint64_t *first)
 		kind = WAL_NAME_LEFTOVER;
 	else
 		return WAL_NAME_OTHER;
-	if (name[16] != '-' || strncmp(name + 33, ".wal", 4) != 0 ||
-		!parse_hex16(name, seq) || !parse_hex16(name + 17, first))
+	if (name[16] != '-' || strncmp(name + 33, ".wal", 4) != 0 || !parse_hex16(name, seq) ||
+	    !parse_hex16(name + 17, first))
 		return WAL_NAME_OTHER;
 	return kind;
 }

@@ -17,26 +17,26 @@
 
 #include "wal.h"
 
-#define WAL_MAGIC		"RCWAL\0\0\0"
-#define WAL_VERSION		2	/* written; 1 (not preallocated) is still read */
+#define WAL_MAGIC	"RCWAL\0\0\0"
+#define WAL_VERSION	2 /* written; 1 (not preallocated) is still read */
 
-#define REC_HDR			8	/* u32 len, u32 crc */
-#define REC_ENTRY		1
-#define REC_HARDSTATE		2
-#define REC_SNAPSHOT		3
-#define REC_OPTIONAL		128	/* types from here on may be skipped */
-#define REC_SYNC		128	/* u64 own offset: a sync's writes start here */
-#define SYNC_MARK_BYTES		(REC_HDR + 1 + 8)
+#define REC_HDR		8 /* u32 len, u32 crc */
+#define REC_ENTRY	1
+#define REC_HARDSTATE	2
+#define REC_SNAPSHOT	3
+#define REC_OPTIONAL	128 /* types from here on may be skipped */
+#define REC_SYNC	128 /* u64 own offset: a sync's writes start here */
+#define SYNC_MARK_BYTES (REC_HDR + 1 + 8)
 
-#define ENTRY_FIXED		17	/* index, term, entry type */
-#define HARDSTATE_BYTES		24
-#define SNAPSHOT_BYTES		17
-#define SNAP_DISCARDED		0x01
+#define ENTRY_FIXED	17 /* index, term, entry type */
+#define HARDSTATE_BYTES 24
+#define SNAPSHOT_BYTES	17
+#define SNAP_DISCARDED	0x01
 
-#define SEG_NAME_LEN		37	/* 16 hex, '-', 16 hex, ".wal" */
-#define SEG_NAME_SIZE		(SEG_NAME_LEN + sizeof(".tmp"))
+#define SEG_NAME_LEN	37 /* 16 hex, '-', 16 hex, ".wal" */
+#define SEG_NAME_SIZE	(SEG_NAME_LEN + sizeof(".tmp"))
 /* The next segment, preallocated ahead of need; a leftover is removed at open. */
-#define SPARE_NAME		"prealloc.tmp"
+#define SPARE_NAME "prealloc.tmp"
 
 /*
  * Encode a record at p (room for it is the caller's: WAL_ENTRY_OVERHEAD +
@@ -61,9 +61,9 @@ bool wal_rec_is_sync_mark(const uint8_t *b, size_t size, size_t off);
 void wal_seg_name(char *buf, size_t len, uint64_t seq, uint64_t first, bool tmp);
 
 enum wal_name_kind {
-	WAL_NAME_OTHER,		/* not the wal's */
-	WAL_NAME_SEGMENT,	/* a segment: *seq and *first are set */
-	WAL_NAME_LEFTOVER,	/* a "NAME.tmp" or the spare, to be removed */
+	WAL_NAME_OTHER,	   /* not the wal's */
+	WAL_NAME_SEGMENT,  /* a segment: *seq and *first are set */
+	WAL_NAME_LEFTOVER, /* a "NAME.tmp" or the spare, to be removed */
 };
 enum wal_name_kind wal_seg_name_parse(const char *name, uint64_t *seq, uint64_t *first);
 

@@ -96,8 +96,8 @@ wal_replay_free(struct replay *r)
 
 /* Apply one record that checks; semantic errors name the file and offset. */
 static int
-replay_record(struct replay *r, struct seg *seg, const char *name, size_t off,
-	const uint8_t *p, size_t len, char *err, size_t errlen)
+replay_record(struct replay *r, struct seg *seg, const char *name, size_t off, const uint8_t *p,
+    size_t len, char *err, size_t errlen)
 {
 	struct bytes_reader br;
 	const uint8_t *data;
@@ -115,16 +115,18 @@ replay_record(struct replay *r, struct seg *seg, const char *name, size_t off,
 		data = br_mem(&br, e.len);
 		e.data = NULL;
 		if (e.index <= r->snap_index) {
-			seterr(err, errlen, "wal: %s/%s: offset %zu: entry %" PRIu64
-				" is at or below the snapshot index %" PRIu64,
-				r->dir, name, off, e.index, r->snap_index);
+			seterr(err, errlen,
+			    "wal: %s/%s: offset %zu: entry %" PRIu64
+			    " is at or below the snapshot index %" PRIu64,
+			    r->dir, name, off, e.index, r->snap_index);
 			return -EBADMSG;
 		}
 		if (r->n > 0) {
 			if (e.index > rp_last(r) + 1) {
-				seterr(err, errlen, "wal: %s/%s: offset %zu: entry %"
-					PRIu64 " follows entry %" PRIu64 " (gap in the log)",
-					r->dir, name, off, e.index, rp_last(r));
+				seterr(err, errlen,
+				    "wal: %s/%s: offset %zu: entry %" PRIu64
+				    " follows entry %" PRIu64 " (gap in the log)",
+				    r->dir, name, off, e.index, rp_last(r));
 				return -EBADMSG;
 			}
 			if (e.index < wal_replay_first(r)) {
@@ -166,11 +168,11 @@ replay_record(struct replay *r, struct seg *seg, const char *name, size_t off,
 		term = br_le64(&br);
 		flags = br_u8(&br);
 		if (index < r->snap_index ||
-			(index == r->snap_index && term != r->snap_term && index != 0)) {
-			seterr(err, errlen, "wal: %s/%s: offset %zu: snapshot marker %"
-				PRIu64 "/%" PRIu64 " contradicts the earlier %" PRIu64
-				"/%" PRIu64, r->dir, name, off, index, term,
-				r->snap_index, r->snap_term);
+		    (index == r->snap_index && term != r->snap_term && index != 0)) {
+			seterr(err, errlen,
+			    "wal: %s/%s: offset %zu: snapshot marker %" PRIu64 "/%" PRIu64
+			    " contradicts the earlier %" PRIu64 "/%" PRIu64,
+			    r->dir, name, off, index, term, r->snap_index, r->snap_term);
 			return -EBADMSG;
 		}
 		if (flags & SNAP_DISCARDED)
@@ -184,13 +186,15 @@ replay_record(struct replay *r, struct seg *seg, const char *name, size_t off,
 	default:
 		if (p[0] >= REC_OPTIONAL)
 			return 0;
-		seterr(err, errlen, "wal: %s/%s: offset %zu: unknown record type %u",
-			r->dir, name, off, p[0]);
+		seterr(err, errlen, "wal: %s/%s: offset %zu: unknown record type %u", r->dir, name,
+		    off, p[0]);
 		return -EBADMSG;
 	}
 badsize:
-	seterr(err, errlen, "wal: %s/%s: offset %zu: record type %u has a payload of"
-		" %zu bytes", r->dir, name, off, p[0], len - 1);
+	seterr(err, errlen,
+	    "wal: %s/%s: offset %zu: record type %u has a payload of"
+	    " %zu bytes",
+	    r->dir, name, off, p[0], len - 1);
 	return -EBADMSG;
 }
 
@@ -260,8 +264,8 @@ all_zero(const uint8_t *b, size_t from, size_t to, size_t *last)
  * write a crash cut short: reported in *se, for wal_open to clear.
  */
 int
-wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
-	struct seg_end *se, char *err, size_t errlen)
+wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last, struct seg_end *se,
+    char *err, size_t errlen)
 {
 	char name[SEG_NAME_SIZE];
 	uint8_t *b = NULL;
@@ -278,26 +282,30 @@ wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 	se->fsize = size;
 	ret = -EBADMSG;
 	if (size < WAL_HEADER_BYTES) {
-		seterr(err, errlen, "wal: %s/%s: segment header cut short (%zu bytes)",
-			r->dir, name, size);
+		seterr(err, errlen, "wal: %s/%s: segment header cut short (%zu bytes)", r->dir,
+		    name, size);
 		goto out;
 	}
 	if (memcmp(b, WAL_MAGIC, 8) != 0 ||
-		crc32c(0, b, WAL_HEADER_BYTES - 4) != get_le32(b + WAL_HEADER_BYTES - 4)) {
-		seterr(err, errlen, "wal: %s/%s: offset 0: bad segment header (magic or"
-			" checksum)", r->dir, name);
+	    crc32c(0, b, WAL_HEADER_BYTES - 4) != get_le32(b + WAL_HEADER_BYTES - 4)) {
+		seterr(err, errlen,
+		    "wal: %s/%s: offset 0: bad segment header (magic or"
+		    " checksum)",
+		    r->dir, name);
 		goto out;
 	}
 	se->version = get_le32(b + 8);
 	if (se->version != 1 && se->version != WAL_VERSION) {
-		seterr(err, errlen, "wal: %s/%s: format version %" PRIu32
-			" is not supported (this build reads versions 1 and %d)", r->dir,
-			name, se->version, WAL_VERSION);
+		seterr(err, errlen,
+		    "wal: %s/%s: format version %" PRIu32
+		    " is not supported (this build reads versions 1 and %d)",
+		    r->dir, name, se->version, WAL_VERSION);
 		goto out;
 	}
 	if (get_le64(b + 12) != seg->seq) {
-		seterr(err, errlen, "wal: %s/%s: header says sequence %" PRIu64
-			", the name %" PRIu64, r->dir, name, get_le64(b + 12), seg->seq);
+		seterr(err, errlen,
+		    "wal: %s/%s: header says sequence %" PRIu64 ", the name %" PRIu64, r->dir, name,
+		    get_le64(b + 12), seg->seq);
 		goto out;
 	}
 
@@ -313,8 +321,8 @@ wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 		 * later pages reached the disk before its first (never
 		 * acknowledged: a sync covers everything written before it).
 		 */
-		if (se->version >= 2 && all_zero(b, off, off + (size - off < REC_HDR ?
-			size - off : REC_HDR), &nz)) {
+		if (se->version >= 2 &&
+		    all_zero(b, off, off + (size - off < REC_HDR ? size - off : REC_HDR), &nz)) {
 			/* Zeros where a record header would be: the end, if only
 			 * zeros follow. */
 			if (all_zero(b, off, size, &nz))
@@ -323,11 +331,11 @@ wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 		} else {
 			why = wal_rec_check(b, size, off, &total);
 			if (why == NULL && se->version >= 2 && b[off + REC_HDR] == REC_SYNC &&
-				!wal_rec_is_sync_mark(b, size, off))
+			    !wal_rec_is_sync_mark(b, size, off))
 				why = "a sync mark out of place";
 			if (why == NULL) {
 				ret = replay_record(r, seg, name, off, b + off + REC_HDR,
-					total - REC_HDR, err, errlen);
+				    total - REC_HDR, err, errlen);
 				if (ret < 0)
 					goto out;
 				off += total;
@@ -336,9 +344,11 @@ wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 		}
 		ret = -EBADMSG;
 		if (!last) {
-			seterr(err, errlen, "wal: %s/%s: offset %zu: %s in a segment that"
-				" is not the last; refusing to start (this is damage, not a"
-				" torn write)", r->dir, name, off, why);
+			seterr(err, errlen,
+			    "wal: %s/%s: offset %zu: %s in a segment that"
+			    " is not the last; refusing to start (this is damage, not a"
+			    " torn write)",
+			    r->dir, name, off, why);
 			goto out;
 		}
 		if (se->version < 2) {
@@ -349,10 +359,11 @@ wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 			 */
 			for (p = off + 1; p + REC_HDR < size; p++) {
 				if (wal_rec_check(b, size, p, &total) == NULL) {
-					seterr(err, errlen, "wal: %s/%s: offset %zu: %s, but a"
-						" valid record follows at offset %zu; refusing to"
-						" start (this is damage, not a torn write)", r->dir,
-						name, off, why, p);
+					seterr(err, errlen,
+					    "wal: %s/%s: offset %zu: %s, but a"
+					    " valid record follows at offset %zu; refusing to"
+					    " start (this is damage, not a torn write)",
+					    r->dir, name, off, why, p);
 					goto out;
 				}
 			}
@@ -368,18 +379,20 @@ wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
 			 */
 			for (p = off + 1; p + SYNC_MARK_BYTES <= size; p++) {
 				if (wal_rec_is_sync_mark(b, size, p)) {
-					seterr(err, errlen, "wal: %s/%s: offset %zu: %s, but a"
-						" later sync's mark follows at offset %zu; refusing"
-						" to start (this is damage, not a torn write)",
-						r->dir, name, off, why, p);
+					seterr(err, errlen,
+					    "wal: %s/%s: offset %zu: %s, but a"
+					    " later sync's mark follows at offset %zu; refusing"
+					    " to start (this is damage, not a torn write)",
+					    r->dir, name, off, why, p);
 					goto out;
 				}
 			}
 			all_zero(b, off, size, &nz);
 			se->cut = nz + 1 - off;
 		}
-		se->why = strcmp(why, "bytes of an unfinished write after the last record") == 0 ?
-			why : "torn record";
+		se->why = strcmp(why, "bytes of an unfinished write after the last record") == 0
+		    ? why
+		    : "torn record";
 		break;
 	}
 	se->end = off;

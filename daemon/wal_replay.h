@@ -29,10 +29,10 @@ struct replay {
 /* How one segment ended. */
 struct seg_end {
 	uint32_t version;
-	uint64_t fsize;		/* bytes in the file */
-	uint64_t end;		/* offset after the last record that checks */
-	uint64_t cut;		/* bytes after end to clear (last segment only) */
-	const char *why;	/* why they are cleared, NULL if nothing is */
+	uint64_t fsize;	 /* bytes in the file */
+	uint64_t end;	 /* offset after the last record that checks */
+	uint64_t cut;	 /* bytes after end to clear (last segment only) */
+	const char *why; /* why they are cleared, NULL if nothing is */
 };
 
 /*
@@ -41,8 +41,8 @@ struct seg_end {
  * is reported in *se instead of being an error.  -EBADMSG with err filled
  * on damage, or another negative errno.
  */
-int wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last,
-	struct seg_end *se, char *err, size_t errlen);
+int wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last, struct seg_end *se,
+    char *err, size_t errlen);
 /* Index of the first entry of r; r holds at least one. */
 uint64_t wal_replay_first(const struct replay *r);
 /* Frees the entries r still holds. */

@@ -33,8 +33,8 @@
 
 struct seg {
 	uint64_t seq;
-	uint64_t first_index;	/* from the name */
-	uint64_t max_index;	/* highest entry index written into it; 0 if none */
+	uint64_t first_index; /* from the name */
+	uint64_t max_index;   /* highest entry index written into it; 0 if none */
 };
 
 /* Entries [start, next run's start - 1] (or last_index) have this term. */
@@ -53,18 +53,18 @@ struct run {
  */
 struct wal {
 	char *dir;
-	int dirfd;		/* holds the flock */
-	int fd;			/* current (last) segment */
-	uint64_t size;		/* bytes of records in the current segment */
-	bool unsynced;		/* written since the last fdatasync */
-	int failed;		/* sticky negative errno */
+	int dirfd;     /* holds the flock */
+	int fd;	       /* current (last) segment */
+	uint64_t size; /* bytes of records in the current segment */
+	bool unsynced; /* written since the last fdatasync */
+	int failed;    /* sticky negative errno */
 
 	struct seg *segs;
 	size_t nsegs, segcap;
 
-	uint8_t *buf;		/* appended, not yet handed to a sync */
+	uint8_t *buf; /* appended, not yet handed to a sync */
 	size_t buflen, bufcap;
-	uint64_t buf_max;	/* highest entry index in buf; 0 if none */
+	uint64_t buf_max; /* highest entry index in buf; 0 if none */
 	uint64_t seg_bytes;
 
 	struct wal_hardstate hs;
@@ -74,17 +74,17 @@ struct wal {
 	size_t nruns, runcap;
 
 	struct wal_stats stats;
-	struct wal_stats io;	/* I/O counters, owned as the I/O state */
+	struct wal_stats io; /* I/O counters, owned as the I/O state */
 
 	/* The sync thread and the one job it may have. */
 	pthread_t thread;
 	bool thread_on;
 	pthread_mutex_t mu;
-	pthread_cond_t cv_job;		/* the thread waits for a job or quit */
-	pthread_cond_t cv_done;		/* wait_job waits for job_done */
+	pthread_cond_t cv_job;	/* the thread waits for a job or quit */
+	pthread_cond_t cv_done; /* wait_job waits for job_done */
 	int efd;		/* eventfd: +1 when a job is done */
 	bool busy;		/* loop: a job is out and not collected */
-	uint64_t started, done;	/* loop: jobs handed out, jobs collected */
+	uint64_t started, done; /* loop: jobs handed out, jobs collected */
 	/* under mu */
 	bool job_ready, job_done, quit;
 	int job_rc;

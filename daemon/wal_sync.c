@@ -38,7 +38,8 @@ write_marked(struct wal *w, const uint8_t *p, size_t len)
 {
 	uint8_t mark[SYNC_MARK_BYTES];
 	struct iovec iov[2] = {
-		{ mark, sizeof(mark) }, { (void *)(uintptr_t)p, len },
+		{ mark, sizeof(mark) },
+		{ (void *)(uintptr_t)p, len },
 	};
 	size_t total = sizeof(mark) + len, done = 0;
 	ssize_t n;
@@ -51,16 +52,16 @@ write_marked(struct wal *w, const uint8_t *p, size_t len)
 	w->io.writes++;
 	done = (size_t)n;
 	if (done < sizeof(mark)) {
-		int r = wal_pwrite_all(w->fd, mark + done, sizeof(mark) - done, w->size + done,
-			&w->io.writes);
+		int r = wal_pwrite_all(
+		    w->fd, mark + done, sizeof(mark) - done, w->size + done, &w->io.writes);
 
 		if (r < 0)
 			return r;
 		done = sizeof(mark);
 	}
 	if (done < total) {
-		int r = wal_pwrite_all(w->fd, p + (done - sizeof(mark)), total - done,
-			w->size + done, &w->io.writes);
+		int r = wal_pwrite_all(
+		    w->fd, p + (done - sizeof(mark)), total - done, w->size + done, &w->io.writes);
 
 		if (r < 0)
 			return r;
@@ -134,7 +135,7 @@ spare_make(struct wal *w, uint64_t bytes)
  */
 static int
 seg_create(struct wal *w, uint64_t seq, uint64_t first, uint64_t seg_bytes,
-	const struct wal_hardstate *hs, uint64_t snap_index, uint64_t snap_term, int *fdp)
+    const struct wal_hardstate *hs, uint64_t snap_index, uint64_t snap_term, int *fdp)
 {
 	char name[SEG_NAME_SIZE];
 	uint8_t b[WAL_HEADER_BYTES + 2 * REC_HDR + 2 + HARDSTATE_BYTES + SNAPSHOT_BYTES];
@@ -181,8 +182,8 @@ seg_create(struct wal *w, uint64_t seq, uint64_t first, uint64_t seg_bytes,
  * data written so far.
  */
 int
-wal_rotate(struct wal *w, uint64_t seg_bytes, const struct wal_hardstate *hs,
-	uint64_t snap_index, uint64_t snap_term, uint64_t next)
+wal_rotate(struct wal *w, uint64_t seg_bytes, const struct wal_hardstate *hs, uint64_t snap_index,
+    uint64_t snap_term, uint64_t next)
 {
 	uint64_t seq = w->nsegs > 0 ? w->segs[w->nsegs - 1].seq + 1 : 0;
 	int fd = -1, r;
@@ -369,7 +370,7 @@ wal_sync_start(struct wal *w)
 		return -EBUSY;
 	w->started++;
 	if (w->buflen == 0 && !w->unsynced && w->size < w->seg_bytes) {
-		w->done++;	/* nothing to make durable */
+		w->done++; /* nothing to make durable */
 		return 0;
 	}
 	/* Hand the buffer over and take the job's (empty) one. */

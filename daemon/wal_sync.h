@@ -22,7 +22,7 @@ struct wal_hardstate;
  * sync thread, in a job.
  */
 int wal_rotate(struct wal *w, uint64_t seg_bytes, const struct wal_hardstate *hs,
-	uint64_t snap_index, uint64_t snap_term, uint64_t next);
+    uint64_t snap_index, uint64_t snap_term, uint64_t next);
 /* Write the append buffer into the current segment, without syncing. */
 int wal_flush_buf(struct wal *w);
 int wal_thread_start(struct wal *w);

@@ -12,7 +12,7 @@
 #include "store.h"
 
 /* A watcher whose client lets this much pile up unread is dropped. */
-#define WATCH_MAX_BACKLOG	(8 * 1024 * 1024)
+#define WATCH_MAX_BACKLOG (8 * 1024 * 1024)
 
 void
 watch_start(struct node *n, const struct origin *o, const struct proto_str *prefix)
@@ -32,7 +32,7 @@ watch_start(struct node *n, const struct origin *o, const struct proto_str *pref
 	memcpy(w->prefix, prefix->ptr, prefix->len);
 	w->next = n->watchers;
 	n->watchers = w;
-	reply_ok(n, o, n->applied);	/* events follow from the next entry on */
+	reply_ok(n, o, n->applied); /* events follow from the next entry on */
 }
 
 /* The client on conn went away: its watchers go too. */
@@ -62,16 +62,18 @@ watch_notify(struct node *n, const struct raft_entry *e, const struct store_resu
 	ev.event.kind = cmd.op == STORE_OP_SET ? PROTO_EV_PUT : PROTO_EV_DEL;
 	ev.event.key = proto_mem(cmd.key, cmd.klen);
 	ev.event.revision = e->index;
-	ev.event.value = cmd.op == STORE_OP_SET ? proto_mem(cmd.value, cmd.vlen) :
-	    proto_mem(NULL, 0);
+	ev.event.value =
+	    cmd.op == STORE_OP_SET ? proto_mem(cmd.value, cmd.vlen) : proto_mem(NULL, 0);
 	for (struct watcher **wp = &n->watchers, *w; (w = *wp) != NULL;) {
 		if (cmd.klen < w->plen || memcmp(cmd.key, w->prefix, w->plen) != 0) {
 			wp = &w->next;
 			continue;
 		}
 		if (control_backlog(n->ctl, w->from.conn) > WATCH_MAX_BACKLOG) {
-			reply_error(n, &w->from, PROTO_E_TIMEOUT, "the watcher fell %d bytes "
-			    "behind; events were dropped: watch again", WATCH_MAX_BACKLOG);
+			reply_error(n, &w->from, PROTO_E_TIMEOUT,
+			    "the watcher fell %d bytes "
+			    "behind; events were dropped: watch again",
+			    WATCH_MAX_BACKLOG);
 			*wp = w->next;
 			free(w);
 			continue;

@@ -25,7 +25,7 @@
 #include "limits.h"
 
 /* A message body before "FILE:LINE:COL: path: " is prepended. */
-#define BODY_MAX	(ERRBUF_QUOTE_SIZE + 256)
+#define BODY_MAX (ERRBUF_QUOTE_SIZE + 256)
 
 /* ---------------------------------------------------------------- errors */
 
@@ -69,8 +69,8 @@ add_error_lc(struct yamlwalk *w, unsigned line, unsigned col, const char *path, 
 
 	if (w->errs->n >= RAFTCONF_MAX_CONFIG_ERRORS) {
 		/* Past the cap only the notice that we stopped is added. */
-		r = asprintf(&msg, "%s:%u:%u: too many errors (%d); stopping here",
-		    w->name, line, col, RAFTCONF_MAX_CONFIG_ERRORS);
+		r = asprintf(&msg, "%s:%u:%u: too many errors (%d); stopping here", w->name, line,
+		    col, RAFTCONF_MAX_CONFIG_ERRORS);
 		w->fatal = true;
 	} else if (path[0] != '\0') {
 		r = asprintf(&msg, "%s:%u:%u: %s: %s", w->name, line, col, path, body);
@@ -106,8 +106,10 @@ yamlwalk_sort_errors(struct config_errors *errs)
 
 	for (i = 1; i < errs->n; i++) {
 		t = errs->v[i];
-		for (j = i; j > 0 && (errs->v[j - 1].line > t.line ||
-		    (errs->v[j - 1].line == t.line && errs->v[j - 1].col > t.col)); j--)
+		for (j = i; j > 0 &&
+		     (errs->v[j - 1].line > t.line ||
+			 (errs->v[j - 1].line == t.line && errs->v[j - 1].col > t.col));
+		     j--)
 			errs->v[j] = errs->v[j - 1];
 		errs->v[j] = t;
 	}
@@ -135,8 +137,8 @@ yamlwalk_kind(const yaml_event_t *ev)
 /* ------------------------------------------------------------- the stream */
 
 int
-yamlwalk_open(struct yamlwalk *w, const char *name, const char *buf, size_t len,
-    struct config_errors *errs)
+yamlwalk_open(
+    struct yamlwalk *w, const char *name, const char *buf, size_t len, struct config_errors *errs)
 {
 	memset(w, 0, sizeof(*w));
 	w->name = name;
@@ -216,8 +218,8 @@ syntax_error(struct yamlwalk *w)
 
 /* Anchors, aliases and tags have no use in this file and only open doors. */
 static void
-check_node_props(struct yamlwalk *w, const char *path, const yaml_char_t *anchor,
-    const yaml_char_t *tag)
+check_node_props(
+    struct yamlwalk *w, const char *path, const yaml_char_t *anchor, const yaml_char_t *tag)
 {
 	char s[ERRBUF_QUOTE_SIZE];
 
@@ -257,13 +259,14 @@ yamlwalk_next(struct yamlwalk *w, const char *path)
 	case YAML_ALIAS_EVENT:
 		yamlwalk_error(w, &ev->start_mark, path, "aliases are not allowed (*%s)",
 		    errbuf_quote(s, sizeof(s), (const char *)ev->data.alias.anchor,
-		    strlen((const char *)ev->data.alias.anchor)));
+			strlen((const char *)ev->data.alias.anchor)));
 		break;
 	case YAML_SCALAR_EVENT:
 		/* An implicit tag is libyaml's guess, not something written. */
 		check_node_props(w, path, ev->data.scalar.anchor,
-		    ev->data.scalar.plain_implicit || ev->data.scalar.quoted_implicit ?
-		    NULL : ev->data.scalar.tag);
+		    ev->data.scalar.plain_implicit || ev->data.scalar.quoted_implicit
+			? NULL
+			: ev->data.scalar.tag);
 		break;
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
@@ -276,12 +279,10 @@ yamlwalk_next(struct yamlwalk *w, const char *path)
 		}
 		if (ev->type == YAML_SEQUENCE_START_EVENT)
 			check_node_props(w, path, ev->data.sequence_start.anchor,
-			    ev->data.sequence_start.implicit ? NULL :
-			    ev->data.sequence_start.tag);
+			    ev->data.sequence_start.implicit ? NULL : ev->data.sequence_start.tag);
 		else
 			check_node_props(w, path, ev->data.mapping_start.anchor,
-			    ev->data.mapping_start.implicit ? NULL :
-			    ev->data.mapping_start.tag);
+			    ev->data.mapping_start.implicit ? NULL : ev->data.mapping_start.tag);
 		break;
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:

@@ -25,15 +25,15 @@
 #include "config.h"
 
 struct yamlwalk {
-	const char	*name;		/* FILE in messages */
-	const char	*buf;
-	size_t		 len;
-	yaml_parser_t	 yp;
-	yaml_event_t	 ev;		/* the current event, after yamlwalk_next() */
-	bool		 have_ev;
-	bool		 fatal;		/* stop: syntax error, too deep, too many errors */
-	int		 err;		/* -ENOMEM when an allocation failed */
-	int		 depth;		/* open mappings and sequences */
+	const char *name; /* FILE in messages */
+	const char *buf;
+	size_t len;
+	yaml_parser_t yp;
+	yaml_event_t ev; /* the current event, after yamlwalk_next() */
+	bool have_ev;
+	bool fatal; /* stop: syntax error, too deep, too many errors */
+	int err;    /* -ENOMEM when an allocation failed */
+	int depth;  /* open mappings and sequences */
 	struct config_errors *errs;
 };
 
@@ -42,9 +42,9 @@ struct yamlwalk {
  * hold earlier errors of the same file) under the name name.  Both
  * pointers are kept: they must outlive w.  0, or -ENOMEM.
  */
-int	yamlwalk_open(struct yamlwalk *w, const char *name, const char *buf, size_t len,
-	    struct config_errors *errs);
-void	yamlwalk_close(struct yamlwalk *w);
+int yamlwalk_open(
+    struct yamlwalk *w, const char *name, const char *buf, size_t len, struct config_errors *errs);
+void yamlwalk_close(struct yamlwalk *w);
 
 /*
  * Advance to the next event, into w->ev; path names where we are, for the
@@ -52,13 +52,13 @@ void	yamlwalk_close(struct yamlwalk *w);
  * a syntax error, nesting too deep or too many errors ends the walk.
  * Returns false when reading must stop.
  */
-bool	yamlwalk_next(struct yamlwalk *w, const char *path);
+bool yamlwalk_next(struct yamlwalk *w, const char *path);
 
 /* Consume the node whose first event is current, whatever it holds. */
-bool	yamlwalk_skip(struct yamlwalk *w, const char *path);
+bool yamlwalk_skip(struct yamlwalk *w, const char *path);
 
 /* YAML's null: nothing written, or ~ / null unquoted. */
-bool	yamlwalk_is_null(const yaml_event_t *ev);
+bool yamlwalk_is_null(const yaml_event_t *ev);
 
 /* "a sequence", "a mapping", "a quoted string", ... for messages. */
 const char *yamlwalk_kind(const yaml_event_t *ev);
@@ -67,14 +67,14 @@ const char *yamlwalk_kind(const yaml_event_t *ev);
  * An error at mark m (libyaml's 0-based position, printed 1-based) about
  * path ("" for the whole document): "FILE:LINE:COL: path: message".
  */
-void	yamlwalk_error(struct yamlwalk *w, const yaml_mark_t *m, const char *path,
-	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void yamlwalk_error(struct yamlwalk *w, const yaml_mark_t *m, const char *path, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
 
 /* An error about the whole file, with no position: "FILE: message".  0 or -ENOMEM. */
-int	yamlwalk_file_error(struct config_errors *errs, const char *name, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
+int yamlwalk_file_error(struct config_errors *errs, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Put errs in file order: operators read top to bottom. */
-void	yamlwalk_sort_errors(struct config_errors *errs);
+void yamlwalk_sort_errors(struct config_errors *errs);
 
 #endif
