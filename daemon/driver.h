@@ -331,6 +331,7 @@ int persist_drain(struct node *n);
 void persist_sync_cb(evutil_socket_t fd, short what, void *arg);
 void persist_free(struct node *n);
 bool persist_waiting(const struct node *n);
+void persist_failed(struct node *n, int rc);
 
 /* apply.c: committed entries into the store */
 int apply_entries(struct node *n, const struct raft_entry *ents, size_t count);

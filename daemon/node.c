@@ -109,7 +109,7 @@ process_batch(struct node *n, struct raft_ready *rd)
 	struct raft_chunk_read cr[16];
 	size_t n_cr;
 	bool changed, async;
-	const char *what = "writing the WAL failed";
+	const char *what = NULL; /* NULL: the WAL failed (persist_failed says where) */
 	int rc = 0;
 
 	send_raft_msgs(n, rd->msgs, rd->n_msgs);
@@ -131,7 +131,7 @@ process_batch(struct node *n, struct raft_ready *rd)
 	what = "installing the leader's snapshot failed";
 	if (rd->snapshot && (rc = snapshot_install(n, rd->snapshot)) < 0)
 		goto fail;
-	what = "writing the WAL failed";
+	what = NULL;
 	if (async) {
 		if ((rc = persist_async(n, rd)) < 0)
 			goto fail;
@@ -163,7 +163,10 @@ process_batch(struct node *n, struct raft_ready *rd)
 	return 0;
 fail:
 	raft_advance(n->raft, rd);
-	node_fatal(n, what, rc);
+	if (what == NULL)
+		persist_failed(n, rc);
+	else
+		node_fatal(n, what, rc);
 	return -1;
 }
 

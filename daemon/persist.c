@@ -12,6 +12,7 @@
  * Not here: when a batch is cut (node.c), the WAL's format (wal.h, wal_record.c).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,6 +181,17 @@ persist_async(struct node *n, const struct raft_ready *rd)
 	return 0;
 }
 
+/* The WAL failed the node: stop, saying which operation on which file. */
+void
+persist_failed(struct node *n, int rc)
+{
+	char what[512], file[300];
+
+	wal_strerror(n->wal, file, sizeof(file));
+	snprintf(what, sizeof(what), "writing the WAL failed (%s)", file);
+	node_fatal(n, what, rc);
+}
+
 /* Batches wait for a sync: a batch with after-persist messages must queue
  * behind them even if it persists nothing itself (Raft's order). */
 bool
@@ -233,7 +245,7 @@ persist_progress(struct node *n)
 		/* The head waits for a sync nobody started yet. */
 		ps->sync_started = node_now_s();
 		if ((rc = wal_sync_start(n->wal)) < 0) {
-			node_fatal(n, "writing the WAL failed", rc);
+			persist_failed(n, rc);
 			return;
 		}
 		if (wal_sync_busy(n->wal))
@@ -266,7 +278,7 @@ persist_sync_cb(evutil_socket_t fd, short what, void *arg)
 	int rc = wal_sync_collect(n->wal);
 
 	if (rc < 0) {
-		node_fatal(n, "writing the WAL failed", rc);
+		persist_failed(n, rc);
 		return;
 	}
 	if (rc == 1)

@@ -57,7 +57,7 @@ snapshot_done(struct node *n, uint64_t index, uint64_t term)
 	if ((rc = wal_snapshot(n->wal, index, term)) < 0 || (rc = wal_sync(n->wal)) < 0) {
 		log_err("snapshot at %" PRIu64 ": recording it in the WAL failed: %s", index,
 		    strerror(-rc));
-		node_fatal(n, "writing the WAL failed", rc);
+		persist_failed(n, rc);
 		return;
 	}
 	persist_progress(n); /* that sync covered every queued batch */

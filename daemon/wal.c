@@ -561,3 +561,12 @@ wal_stats(const struct wal *w)
 {
 	return &w->stats;
 }
+
+void
+wal_strerror(const struct wal *w, char *buf, size_t len)
+{
+	if (w->why[0])
+		snprintf(buf, len, "%s", w->why);
+	else
+		snprintf(buf, len, "the WAL in %s", w->dir);
+}

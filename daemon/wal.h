@@ -215,7 +215,8 @@ int wal_sync_fd(const struct wal *w);
 /*
  * Take the result of the sync out: 1 if it was done and is collected now
  * (wal_sync_done() moved), 0 if it is still running or none is out, or its
- * error (sticky, as for wal_sync).  Never blocks.
+ * error (sticky, as for wal_sync).  A sync that failed is never counted
+ * done: what it held may not be on disk.  Never blocks.
  */
 int wal_sync_collect(struct wal *w);
 bool wal_sync_busy(const struct wal *w);
@@ -263,5 +264,12 @@ uint64_t wal_snapshot_term(const struct wal *w);
 void wal_set_segment_bytes(struct wal *w, uint64_t bytes);
 
 const struct wal_stats *wal_stats(const struct wal *w);
+
+/*
+ * After a failure (any call returned an error, which stays: the wal takes
+ * nothing more): which operation failed on which file, as "fdatasync of
+ * DIR/SEGMENT", or the WAL's directory when no file is known.  Fills buf.
+ */
+void wal_strerror(const struct wal *w, char *buf, size_t len);
 
 #endif

@@ -28,8 +28,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "wal.h"
+#include "wal_record.h"
 
 struct seg {
 	uint64_t seq;
@@ -58,6 +60,7 @@ struct wal {
 	uint64_t size; /* bytes of records in the current segment */
 	bool unsynced; /* written since the last fdatasync */
 	int failed;    /* sticky negative errno */
+	char why[256]; /* what failed on which file, for wal_strerror; "" */
 
 	struct seg *segs;
 	size_t nsegs, segcap;
@@ -99,6 +102,23 @@ struct wal {
 	int spare_fd;
 	uint64_t spare_bytes;
 };
+
+/*
+ * Say which operation on which segment failed, for wal_strerror (the first
+ * failure stays).  By whoever owns the I/O state.  Returns r.
+ */
+static inline int
+wal_io_error(struct wal *w, int r, const char *op)
+{
+	char name[64];
+
+	if (w->why[0] == '\0' && w->nsegs > 0) {
+		wal_seg_name(name, sizeof(name), w->segs[w->nsegs - 1].seq,
+		    w->segs[w->nsegs - 1].first_index, false);
+		snprintf(w->why, sizeof(w->why), "%s of %s/%s", op, w->dir, name);
+	}
+	return r;
+}
 
 /* Make r the sticky error of w (the first one stays); returns r. */
 static inline int

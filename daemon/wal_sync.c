@@ -81,7 +81,7 @@ wal_flush_buf(struct wal *w)
 		return 0;
 	r = write_marked(w, w->buf, w->buflen);
 	if (r < 0)
-		return wal_fail(w, r);
+		return wal_fail(w, wal_io_error(w, r, "write"));
 	w->buflen = 0;
 	if (w->buf_max > w->segs[w->nsegs - 1].max_index)
 		w->segs[w->nsegs - 1].max_index = w->buf_max;
@@ -222,7 +222,7 @@ run_job(struct wal *w, uint64_t seg_bytes)
 	if (w->jlen > 0) {
 		r = write_marked(w, w->jbuf, w->jlen);
 		if (r < 0)
-			return r;
+			return wal_io_error(w, r, "write");
 		w->jlen = 0;
 		if (w->jmax > w->segs[w->nsegs - 1].max_index)
 			w->segs[w->nsegs - 1].max_index = w->jmax;
@@ -230,7 +230,7 @@ run_job(struct wal *w, uint64_t seg_bytes)
 	}
 	if (w->unsynced) {
 		if (fdatasync(w->fd) < 0)
-			return -errno;
+			return wal_io_error(w, -errno, "fdatasync");
 		w->io.syncs++;
 		w->unsynced = false;
 	}
@@ -335,9 +335,11 @@ collect(struct wal *w)
 		/* already drained by an earlier collect */
 	}
 	w->busy = false;
-	w->done++;
 	wal_stats_merge(w);
-	return r < 0 ? wal_fail(w, r) : 1;
+	if (r < 0)
+		return wal_fail(w, r); /* not done: what it held is not durable */
+	w->done++;
+	return 1;
 }
 
 /* Wait for the job that is out, if any, and collect it. */

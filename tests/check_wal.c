@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #endif
 #include <check.h>
+#include <sys/resource.h>
+#include <signal.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1349,6 +1351,54 @@ START_TEST(test_a_sync_runs_on_its_thread_while_appends_go_on)
 }
 END_TEST
 
+/*
+ * A sync whose write fails (here: RLIMIT_FSIZE makes every write past byte 1
+ * fail with EFBIG) is not counted done, so that nothing waiting for it is
+ * released; its error stays, and wal_strerror names the operation and the
+ * segment.
+ */
+START_TEST(test_a_failed_sync_is_never_counted_done_and_names_its_file)
+{
+	struct wal_recovered rec;
+	struct wal *w = open_ok(&rec);
+	struct pollfd pfd;
+	struct rlimit old, tiny;
+	struct wal_entry e;
+	char data[64], why[512];
+	uint64_t before;
+	int r = 0;
+
+	wal_recovered_free(&rec);
+	entry_data(data, sizeof(data), 1, 1);
+	e = (struct wal_entry){ .index = 1, .term = 1, .len = (uint32_t)strlen(data),
+		.data = (uint8_t *)data };
+	ck_assert_int_eq(wal_append(w, &e, 1), 0);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	tiny = (struct rlimit){ 1, old.rlim_max };
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+	before = wal_sync_done(w);
+	ck_assert_int_eq(wal_sync_start(w), 0);
+	pfd = (struct pollfd){ .fd = wal_sync_fd(w), .events = POLLIN };
+	for (int i = 0; i < 50 && r == 0; i++) {
+		ck_assert_int_ge(poll(&pfd, 1, 100), 0);
+		r = wal_sync_collect(w);
+	}
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	ck_assert_int_eq(r, -EFBIG);
+	ck_assert_uint_eq(wal_sync_done(w), before);
+	ck_assert(!wal_sync_busy(w));
+	/* sticky: nothing more is taken */
+	ck_assert_int_eq(wal_sync_start(w), -EFBIG);
+	ck_assert_int_eq(wal_sync(w), -EFBIG);
+	ck_assert_uint_eq(wal_sync_done(w), before);
+	wal_strerror(w, why, sizeof(why));
+	ck_assert_msg(strncmp(why, "write of ", 9) == 0 && strstr(why, waldir) != NULL,
+	    "wal_strerror: \"%s\"", why);
+	wal_close(w);
+}
+END_TEST
+
 START_TEST(test_segments_are_preallocated_and_a_sync_does_not_grow_them)
 {
 	struct wal_recovered rec;
@@ -1467,6 +1517,7 @@ wal_suite(void)
 	tcase_add_test(tc, test_a_batch_of_appends_costs_exactly_one_fdatasync);
 	tcase_add_test(tc, test_a_sync_runs_on_its_thread_while_appends_go_on);
 	tcase_add_test(tc, test_segments_are_preallocated_and_a_sync_does_not_grow_them);
+	tcase_add_test(tc, test_a_failed_sync_is_never_counted_done_and_names_its_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
