@@ -54,7 +54,10 @@
  *	2 HARDSTATE  u64 term, u64 vote, u64 commit
  *	3 SNAPSHOT   u64 index, u64 term, u8 flags (bit 0: the log was discarded)
  *	128 SYNC     u64 its own offset in the segment: the bytes of one sync
- *	             (one write, then one fdatasync) start here (version 2)
+ *	             start here (version 2): everything written from here to
+ *	             the next fdatasync, one write or several (a full append
+ *	             buffer written early joins the sync that follows; it
+ *	             gets no mark of its own)
  *	129..255     optional records a later version may add; skipped on replay
  *
  *   Any other type is an error on replay.  Version 2 segments are
@@ -85,7 +88,8 @@
  *   version 2 a sync writes in place and a crash may leave any of its pages
  *   on disk and not the others, so records that check may follow the damage
  *   (a bad record, or zeros where a header should be with bytes after
- *   them); but a sync starts only after the one before returned, so a SYNC
+ *   them); but a sync starts only after the one before returned, and a
+ *   mark is written only at the first write after an fdatasync, so a SYNC
  *   mark after the damage makes it an error: the damage is in data a
  *   completed sync made durable.  The tail is cut off (version 1:
  *   ftruncate; version 2: overwritten with zeros; then fsync) and reported

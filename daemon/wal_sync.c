@@ -30,18 +30,23 @@
 /* ------------------------------------------------------------ writing segments */
 
 /*
- * Write len bytes of records at the end of the current segment, after a
- * sync mark (see wal.h, "Replay"): one pwritev(2).
+ * Write len bytes of records at the end of the current segment: one
+ * pwritev(2).  The first write after an fdatasync starts with a sync mark
+ * (see wal.h, "Replay"); a write while bytes are already unsynced (a full
+ * append buffer written early) continues that sync without one, so that a
+ * power cut during the fdatasync can tear any of its pages and the tear is
+ * still seen as one unfinished sync, not as damage before a later mark.
  */
 static int
 write_marked(struct wal *w, const uint8_t *p, size_t len)
 {
 	uint8_t mark[SYNC_MARK_BYTES];
+	size_t marklen = w->unsynced ? 0 : sizeof(mark);
 	struct iovec iov[2] = {
-		{ mark, sizeof(mark) },
+		{ mark, marklen },
 		{ (void *)(uintptr_t)p, len },
 	};
-	size_t total = sizeof(mark) + len, done = 0;
+	size_t total = marklen + len, done = 0;
 	ssize_t n;
 
 	wal_rec_sync_mark(mark, w->size);
@@ -51,17 +56,17 @@ write_marked(struct wal *w, const uint8_t *p, size_t len)
 		return -errno;
 	w->io.writes++;
 	done = (size_t)n;
-	if (done < sizeof(mark)) {
+	if (done < marklen) {
 		int r = wal_pwrite_all(
-		    w->fd, mark + done, sizeof(mark) - done, w->size + done, &w->io.writes);
+		    w->fd, mark + done, marklen - done, w->size + done, &w->io.writes);
 
 		if (r < 0)
 			return r;
-		done = sizeof(mark);
+		done = marklen;
 	}
 	if (done < total) {
 		int r = wal_pwrite_all(
-		    w->fd, p + (done - sizeof(mark)), total - done, w->size + done, &w->io.writes);
+		    w->fd, p + (done - marklen), total - done, w->size + done, &w->io.writes);
 
 		if (r < 0)
 			return r;
