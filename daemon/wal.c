@@ -216,7 +216,11 @@ writer_state_from(struct wal *w, const struct replay *rp)
 	w->snap_index = rp->snap_index;
 	w->snap_term = rp->snap_term;
 	w->last_index = rp->snap_index;
+	/* The writer's runs start after the snapshot, as wal_snapshot leaves
+	 * them; the margin below it is only handed back. */
 	for (size_t i = rp->head; i < rp->head + rp->n; i++) {
+		if (rp->ents[i].index <= rp->snap_index)
+			continue;
 		if (wal_grow((void **)&w->runs, &w->runcap, w->nruns + 1, sizeof(*w->runs)) < 0)
 			return -ENOMEM;
 		runs_append(w, rp->ents[i].index, rp->ents[i].term);
@@ -275,7 +279,9 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec, char *err
 		if (r < 0)
 			goto fail;
 	}
-	if (rp.n > 0 && wal_replay_first(&rp) != rp.snap_index + 1) {
+	if (rp.n > 0 &&
+	    (wal_replay_first(&rp) > rp.snap_index + 1 ||
+		rp.ents[rp.head + rp.n - 1].index < rp.snap_index)) {
 		seterr(err, errlen,
 		    "wal: %s: entries %" PRIu64 " to %" PRIu64 " are"
 		    " missing (the snapshot marker covers up to %" PRIu64 "); refusing"

@@ -77,9 +77,12 @@
  *   Segments are read in sequence order.  An ENTRY whose index is at or below
  *   the last one read replaces the log from that index on (that is how a Raft
  *   truncation is stored); an ENTRY above last + 1 is a gap, an error.  The
- *   last HARDSTATE wins.  A SNAPSHOT marker drops the entries at or below its
- *   index; with bit 0 set it drops the whole log (see wal_snapshot).  At the
- *   end the log must start right after the snapshot index.
+ *   last HARDSTATE wins.  A SNAPSHOT marker with bit 0 set drops the whole
+ *   log (see wal_snapshot); without it the log agreed with the snapshot, and
+ *   the entries up to its index stay: they are the margin kept for slow
+ *   followers (what wal_compact did not delete), handed back in
+ *   wal_recovered.  At the end the log must start at or before the entry
+ *   after the snapshot index, and reach the snapshot index.
  *
  *   Only the tail of the last segment may be damaged: what a crash left
  *   of a sync that never returned, so was never acknowledged.  In version
@@ -142,7 +145,9 @@ struct wal_hardstate {
 };
 
 /*
- * What wal_open read back.  entries[i].index == snap_index + 1 + i; the
+ * What wal_open read back.  entries[i].index == entries[0].index + i, and
+ * entries[0].index <= snap_index + 1: entries at or below snap_index are the
+ * margin kept below the snapshot (they agree with it).  The
  * array and every entries[i].data are malloc'd and owned by the caller, who
  * may take a data pointer (and set it to NULL) before wal_recovered_free().
  */

@@ -57,19 +57,6 @@ rp_clear(struct replay *r)
 	r->head = r->n = 0;
 }
 
-static void
-rp_drop_upto(struct replay *r, uint64_t index)
-{
-	while (r->n > 0 && wal_replay_first(r) <= index) {
-		free(r->ents[r->head].data);
-		r->ents[r->head].data = NULL;
-		r->head++;
-		r->n--;
-	}
-	if (r->n == 0)
-		r->head = 0;
-}
-
 static int
 rp_push(struct replay *r, const struct wal_entry *e)
 {
@@ -175,10 +162,10 @@ replay_record(struct replay *r, struct seg *seg, const char *name, size_t off, c
 			    r->dir, name, off, index, term, r->snap_index, r->snap_term);
 			return -EBADMSG;
 		}
+		/* The log agreed with the snapshot (no DISCARDED flag): the
+		 * entries up to it stay, the margin kept for slow followers. */
 		if (flags & SNAP_DISCARDED)
 			rp_clear(r);
-		else
-			rp_drop_upto(r, index);
 		r->snap_index = index;
 		r->snap_term = term;
 		return 0;

@@ -145,6 +145,23 @@ check_log(const struct wal_recovered *rec, uint64_t first, uint64_t last,
 	}
 }
 
+/*
+ * The same for a log that may keep a margin below its snapshot: [first,
+ * last], first at or below the entry after the snapshot.
+ */
+static void
+check_log_from(const struct wal_recovered *rec, uint64_t first, uint64_t last,
+	uint64_t (*term_of)(uint64_t))
+{
+	struct wal_recovered tail = *rec;
+
+	ck_assert_uint_ge(rec->nentries, 1);
+	ck_assert_uint_eq(rec->entries[0].index, first);
+	ck_assert_uint_le(first, rec->snap_index + 1);
+	tail.snap_index = first - 1;
+	check_log(&tail, first, last, term_of);
+}
+
 static uint64_t
 term_one(uint64_t index)
 {
@@ -353,14 +370,15 @@ START_TEST(test_entries_hard_state_and_snapshot_marker_survive_reopen)
 	ck_assert_uint_eq(rec.hs.commit, 12);
 	ck_assert_uint_eq(rec.snap_index, 10);
 	ck_assert_uint_eq(rec.snap_term, 1);
-	ck_assert_uint_eq(rec.nentries, 11);
+	/* the entries up to the snapshot stay: the log agreed with it */
+	ck_assert_uint_eq(rec.nentries, 21);
 	/* the last one has no data */
-	ck_assert_uint_eq(rec.entries[10].index, 21);
-	ck_assert_uint_eq(rec.entries[10].len, 0);
-	ck_assert_uint_eq(rec.entries[10].type, 9);
-	rec.nentries = 10;
-	check_log(&rec, 11, 20, term_one);
-	rec.nentries = 11;
+	ck_assert_uint_eq(rec.entries[20].index, 21);
+	ck_assert_uint_eq(rec.entries[20].len, 0);
+	ck_assert_uint_eq(rec.entries[20].type, 9);
+	rec.nentries = 20;
+	check_log_from(&rec, 1, 20, term_one);
+	rec.nentries = 21;
 	ck_assert(!rec.truncated_tail);
 	ck_assert_str_eq(rec.message, "");
 	ck_assert_uint_eq(wal_last_index(w), 21);
@@ -377,8 +395,9 @@ START_TEST(test_entries_hard_state_and_snapshot_marker_survive_reopen)
 	}
 	wal_close(w);
 	w = open_ok(&rec);
-	ck_assert_uint_eq(rec.nentries, 12);
-	ck_assert_uint_eq(rec.entries[11].term, 2);
+	ck_assert_uint_eq(rec.nentries, 22);
+	ck_assert_uint_eq(rec.entries[21].index, 22);
+	ck_assert_uint_eq(rec.entries[21].term, 2);
 	wal_recovered_free(&rec);
 	wal_close(w);
 }
@@ -468,8 +487,9 @@ START_TEST(test_append_refuses_gaps_lower_terms_and_indexes_under_the_snapshot)
 	/* nothing refused reached the disk */
 	w = open_ok(&rec);
 	ck_assert_uint_eq(rec.snap_index, 3);
-	ck_assert_uint_eq(rec.nentries, 2);
-	ck_assert_uint_eq(rec.entries[1].index, 5);
+	ck_assert_uint_eq(rec.nentries, 5);	/* 1..3 kept below the snapshot */
+	ck_assert_uint_eq(rec.entries[0].index, 1);
+	ck_assert_uint_eq(rec.entries[4].index, 5);
 	wal_recovered_free(&rec);
 	wal_close(w);
 }
@@ -490,7 +510,8 @@ START_TEST(test_snapshot_matching_the_log_keeps_the_entries_after_it)
 
 	w = open_ok(&rec);
 	ck_assert_uint_eq(rec.snap_term, 1);
-	check_log(&rec, 7, 12, term_one);
+	ck_assert_uint_eq(rec.snap_index, 6);
+	check_log_from(&rec, 1, 12, term_one);	/* 1..6: the margin below it */
 	wal_recovered_free(&rec);
 	wal_close(w);
 }
@@ -581,7 +602,10 @@ START_TEST(test_rotated_segments_are_compacted_and_replay_stays_correct)
 	ck_assert_uint_eq(rec.hs.vote, 5);
 	ck_assert_uint_eq(rec.hs.commit, 20);
 	ck_assert_uint_eq(rec.snap_term, 2);
-	check_log(&rec, 41, 64, term_rotation);
+	ck_assert_uint_eq(rec.snap_index, 40);
+	/* what compaction kept (from 36, by whole segments) stays below it */
+	ck_assert_uint_le(rec.entries[0].index, 36);
+	check_log_from(&rec, rec.entries[0].index, 64, term_rotation);
 	wal_recovered_free(&rec);
 
 	/* compacting everything the snapshot covers still leaves a valid wal */
@@ -590,7 +614,8 @@ START_TEST(test_rotated_segments_are_compacted_and_replay_stays_correct)
 	ck_assert_int_eq(wal_compact(w, 61), 0);
 	wal_close(w);
 	w = open_ok(&rec);
-	check_log(&rec, 61, 64, term_rotation);
+	ck_assert_uint_eq(rec.snap_index, 60);
+	check_log_from(&rec, rec.entries[0].index, 64, term_rotation);
 	wal_recovered_free(&rec);
 	wal_close(w);
 }
@@ -617,7 +642,8 @@ START_TEST(test_replay_accepts_an_old_marker_left_after_compaction)
 
 	w = open_ok(&rec);
 	ck_assert_uint_eq(rec.snap_index, 25);
-	check_log(&rec, 26, 40, term_one);
+	ck_assert_uint_le(rec.entries[0].index, 20);	/* compacted from 20 */
+	check_log_from(&rec, rec.entries[0].index, 40, term_one);
 	wal_recovered_free(&rec);
 	wal_close(w);
 }
