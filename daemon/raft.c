@@ -101,6 +101,10 @@ struct raft {
 	uint64_t commit;
 	struct raft_hard_state prev_hs; /* as last handed out */
 
+	/* lost entries it had acknowledged: no vote or campaign until
+	 * last_index() reaches this (0: none); see caught_up() */
+	uint64_t catch_up_to;
+
 	enum raft_role state; /* FOLLOWER .. LEADER */
 	uint64_t leader;
 	unsigned election_elapsed;
@@ -686,10 +690,40 @@ members_at(const struct raft *r, uint64_t i, struct raft_member **out, size_t *o
 	return 0;
 }
 
+/*
+ * Raft's safety argument (§5.4.3) counts on every voter keeping what it
+ * acknowledged: the voter shared by the quorum that committed an entry and
+ * the quorum that elects the next leader holds that entry, so it refuses a
+ * candidate whose log lacks it (§5.4.1).  A node that lost acknowledged
+ * entries (restored from an older snapshot after damage) breaks that: it
+ * may be the one shared voter.  So until its log again reaches the index it
+ * had reached, it takes no part in elections: no vote, no pre-vote, no
+ * campaign.  Alagappan et al., "Protocol-Aware Recovery for Consensus-Based
+ * Storage" (FAST 2018): a node recovering from a storage fault must not
+ * vote until it has recovered its log from the others.  Acknowledging
+ * entries it received again is fine: those acknowledgements are true.
+ */
+static bool
+catching_up(const struct raft *r)
+{
+#ifdef RAFT_BUG_VOTE_WHILE_CATCHING_UP
+	return false;
+#endif
+	return r->catch_up_to != 0;
+}
+
+/* The log reached the index it had lost entries up to: back to normal. */
+static void
+caught_up(struct raft *r)
+{
+	if (r->catch_up_to && last_index(r) >= r->catch_up_to)
+		r->catch_up_to = 0;
+}
+
 static bool
 promotable(const struct raft *r)
 {
-	return is_voter(r, r->id);
+	return is_voter(r, r->id) && !catching_up(r);
 }
 
 /* --------------------------------------------------------------- outputs */
@@ -1467,6 +1501,7 @@ follower_append(struct raft *r, const struct raft_msg *m)
 	if (lastnew > last_index(r))
 		lastnew = last_index(r); /* out of memory part way */
 	commit_to(r, m->commit < lastnew ? m->commit : lastnew);
+	caught_up(r);
 	resp.index = lastnew;
 	queue_msg_after_persist(r, &resp);
 }
@@ -1512,6 +1547,7 @@ install_snapshot(struct raft *r)
 	r->install_pending = true;
 	r->conf_index = 0;
 	set_members(r, cur_m, r->snap.n_members);
+	caught_up(r);
 }
 
 static void
@@ -1598,7 +1634,9 @@ handle_vote(struct raft *r, const struct raft_msg *m)
 	bool pre = m->type == RAFT_MSG_PREVOTE;
 	bool can =
 	    r->vote == m->from || (r->vote == 0 && r->leader == 0) || (pre && m->term > r->term);
-	bool ok = can && log_up_to_date(r, m->index, m->log_term);
+	/* a node that lost acknowledged entries votes for nobody (see
+	 * catching_up()) */
+	bool ok = can && !catching_up(r) && log_up_to_date(r, m->index, m->log_term);
 	struct raft_msg resp;
 
 	msg_init(r, &resp, pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP, m->from);
@@ -1748,7 +1786,8 @@ step_follower(struct raft *r, const struct raft_msg *m)
 			follower_snapshot(r, m);
 		break;
 	case RAFT_MSG_TIMEOUT_NOW:
-		/* §3.10: the leader hands over; skip pre-vote */
+		/* §3.10: the leader hands over; skip pre-vote (campaign()
+		 * refuses while catching_up()) */
 		if (!r->leader || m->from == r->leader)
 			campaign(r, false, true);
 		break;
@@ -2494,6 +2533,7 @@ raft_status(const struct raft *r, struct raft_status *st)
 	st->snapshot_index = r->snap.index;
 	st->snapshot_term = r->snap.term;
 	st->transfer_to = r->state == RAFT_LEADER ? r->transfer_to : 0;
+	st->catch_up_to = r->catch_up_to;
 }
 
 const struct raft_member *
@@ -2810,6 +2850,8 @@ raft_new(const struct raft_config *cfg, const struct raft_init *init, struct raf
 		r->stable = 0;
 	}
 	r->unstable = r->unstable > last_index(r) + 1 ? last_index(r) + 1 : r->unstable;
+	r->catch_up_to = init->catch_up_to;
+	caught_up(r);
 	r->last_role = role_of(r);
 	r->last_term = r->term;
 	reset_timeout(r);

@@ -77,6 +77,10 @@
  *  - The leader counts itself in the commit quorum only for entries it was
  *    told are durable (raft_persisted); a candidate counts its own vote
  *    only once the batch that recorded it is durable.
+ *  - A node that lost log entries it had acknowledged (struct
+ *    raft_init.catch_up_to) neither votes nor campaigns until its log
+ *    reaches the index it had reached before; it still appends and
+ *    acknowledges what a leader sends it.
  */
 #ifndef RAFTCONF_RAFT_H
 #define RAFTCONF_RAFT_H
@@ -219,6 +223,16 @@ struct raft_config {
  *            entry (see the top of this file); otherwise the node starts as
  *            a spare that never campaigns and waits for a leader to send it
  *            the log or a snapshot.
+ *  catch_up_to  the last index this node's log had reached before it lost
+ *            part of it (a damaged snapshot or log it fell back from), when
+ *            that is above what entries and snapshot hold now; 0: nothing
+ *            was lost.  Entries it acknowledged may be among the lost ones,
+ *            and it may be the one voter of a quorum that made them
+ *            committed: while its last index is below catch_up_to it refuses
+ *            every vote and pre-vote, never campaigns (not on an election
+ *            timeout, not on TimeoutNow) and waits for a leader to bring its
+ *            log (entries or a snapshot) to that index.  The caller keeps
+ *            the index durable until raft_status() shows catch_up_to 0.
  */
 struct raft_init {
 	struct raft_hard_state hs;
@@ -228,6 +242,7 @@ struct raft_init {
 	uint64_t applied;
 	const struct raft_member *bootstrap;
 	size_t n_bootstrap;
+	uint64_t catch_up_to;
 };
 
 /* --------------------------------------------------------------- messages */
@@ -428,6 +443,8 @@ struct raft_status {
 	uint64_t snapshot_index; /* 0: none */
 	uint64_t snapshot_term;
 	uint64_t transfer_to; /* leader: transfer in progress to */
+	uint64_t catch_up_to; /* no vote or campaign until last_index reaches it
+			       * (raft_init); 0: caught up */
 };
 
 /* The leader's view of one peer (the leader itself included). */
@@ -503,7 +520,8 @@ int raft_read_index(struct raft *r, uint64_t ctx);
 /*
  * Hand leadership to voter `to` (0: the most up-to-date voter).  The leader
  * refuses proposals until the transfer ends, brings the target up to date,
- * sends it TimeoutNow, and gives up after an election timeout.
+ * sends it TimeoutNow, and gives up after an election timeout (as it does
+ * when the target is still catching up: see raft_init.catch_up_to).
  * -ENOTLEADER, -EINVAL (to is not another voter, or there is none).
  */
 int raft_transfer(struct raft *r, uint64_t to);

@@ -299,9 +299,12 @@ static void cluster(int n, int voters)
 	deliver();
 }
 
-/* A node restored from a given log (index 1 is the bootstrap entry). */
-static void restore_node(uint64_t id, int voters, const uint64_t *terms, size_t n,
-			 uint64_t term)
+/*
+ * A node restored from a given log (index 1 is the bootstrap entry), having
+ * lost what its log held up to catch_up_to (0: nothing lost).
+ */
+static void restore_node_lost(uint64_t id, int voters, const uint64_t *terms, size_t n,
+			      uint64_t term, uint64_t catch_up_to)
 {
 	struct raft_member boot[MAXN];
 	struct raft_entry e[32];
@@ -334,10 +337,17 @@ static void restore_node(uint64_t id, int voters, const uint64_t *terms, size_t 
 	init.hs.commit = 1;
 	init.entries = e;
 	init.n_entries = n;
+	init.catch_up_to = catch_up_to;
 	ck_assert_int_eq(raft_new(&cfg, &init, &node(id)->r, err, sizeof(err)), 0);
 	node(id)->applied = 0;
 	raft_advance(tmp, &rd);
 	raft_free(tmp);
+}
+
+static void restore_node(uint64_t id, int voters, const uint64_t *terms, size_t n,
+			 uint64_t term)
+{
+	restore_node_lost(id, voters, terms, n, term, 0);
 }
 
 static void teardown(void)
@@ -1388,6 +1398,180 @@ START_TEST(test_a_follower_back_with_less_than_it_acknowledged_catches_up_after_
 }
 END_TEST
 
+/* ------------------------------------------- a node that lost entries */
+
+START_TEST(test_vote_and_prevote_refused_while_catching_up_to_lost_entries)
+{
+	static const uint64_t longer[] = { 1, 1, 2, 2 }, shorter[] = { 1, 1, 2 };
+	struct raft_msg m;
+
+	/* 2 lost entries 4 and 5; 3 has the same log and lost nothing */
+	memset(&C, 0, sizeof(C));
+	C.n = 3;
+	restore_node(1, 3, longer, 4, 2);
+	restore_node_lost(2, 3, shorter, 3, 2, 5);
+	restore_node(3, 3, shorter, 3, 2);
+	drain_all();
+	drop_queue();
+	ck_assert_uint_eq(status(2).catch_up_to, 5);
+	ck_assert_uint_eq(status(3).catch_up_to, 0);
+	memset(&m, 0, sizeof(m));
+	m.from = 1;
+	m.term = 3;
+	m.index = 4;		/* more up to date than 2 and 3 */
+	m.log_term = 2;
+	for (uint64_t to = 2; to <= 3; to++) {
+		m.to = to;
+		m.type = RAFT_MSG_PREVOTE;
+		ck_assert_int_eq(raft_step(node(to)->r, &m), 0);
+		drain(to);
+		ck_assert_uint_eq(C.nq, 1);
+		ck_assert_int_eq(C.q[0].m.type, RAFT_MSG_PREVOTE_RESP);
+		ck_assert_msg(C.q[0].m.reject == (to == 2), "pre-vote of node %d", (int)to);
+		drop_queue();
+		m.type = RAFT_MSG_VOTE;
+		ck_assert_int_eq(raft_step(node(to)->r, &m), 0);
+		drain(to);
+		ck_assert_uint_eq(C.nq, 1);
+		ck_assert_int_eq(C.q[0].m.type, RAFT_MSG_VOTE_RESP);
+		ck_assert_msg(C.q[0].m.reject == (to == 2), "vote of node %d", (int)to);
+		drop_queue();
+		ck_assert_uint_eq(status(to).term, 3);
+		ck_assert_uint_eq(status(to).vote, to == 2 ? 0 : 1);
+	}
+	ck_assert_uint_eq(status(2).catch_up_to, 5);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_node_catching_up_to_lost_entries_never_campaigns)
+{
+	static const uint64_t terms[] = { 1, 1, 2 };
+	struct raft_msg m;
+
+	memset(&C, 0, sizeof(C));
+	C.n = 3;
+	restore_node_lost(1, 3, terms, 3, 2, 7);
+	restore_node(2, 3, terms, 3, 2);
+	restore_node(3, 3, terms, 3, 2);
+	drain_all();
+	drop_queue();
+	/* many election timeouts without a leader: no (pre-)vote request */
+	for (int i = 0; i < 200; i++) {
+		raft_tick(node(1)->r);
+		drain(1);
+		ck_assert_uint_eq(C.nq, 0);
+	}
+	ck_assert_int_eq(status(1).role, RAFT_FOLLOWER);
+	ck_assert_uint_eq(status(1).term, 2);
+	/* a leader's TimeoutNow does not make it campaign either */
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_TIMEOUT_NOW;
+	m.from = 2;
+	m.to = 1;
+	m.term = 2;
+	ck_assert_int_eq(raft_step(node(1)->r, &m), 0);
+	drain(1);
+	ck_assert_uint_eq(C.nq, 0);
+	ck_assert_int_eq(status(1).role, RAFT_FOLLOWER);
+	ck_assert_uint_eq(status(1).term, 2);
+	/* nor does losing its connection to the leader */
+	raft_peer_lost(node(1)->r, 2);
+	raft_tick(node(1)->r);
+	drain(1);
+	ck_assert_uint_eq(C.nq, 0);
+	ck_assert_uint_eq(status(1).catch_up_to, 7);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_node_votes_and_leads_again_once_a_leader_brought_its_log_past_the_lost_index)
+{
+	static const uint64_t terms[1] = { 1 };
+	uint64_t l, f, g, former, term;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	for (int i = 0; i < 5; i++)
+		propose(l, "x");
+	tick_all(5);
+	f = l % 3 + 1;
+	g = f % 3 + 1;
+	former = status(f).last_index;
+	ck_assert_uint_eq(former, status(l).last_index);
+	/* f restarts with all but the bootstrap entry lost */
+	raft_free(node(f)->r);
+	restore_node_lost(f, 3, terms, 1, status(l).term, former);
+	ck_assert_uint_eq(status(f).catch_up_to, former);
+	/* without the leader, g cannot win: f is the vote it needs */
+	isolate(l, true);
+	term = status(g).term;
+	campaign(g);
+	tick_all(100);
+	ck_assert_int_ne(status(g).role, RAFT_LEADER);
+	ck_assert_int_eq(status(f).role, RAFT_FOLLOWER);
+	ck_assert_uint_gt(status(g).term, term);
+	ck_assert_uint_eq(status(f).vote, 0);
+	ck_assert_uint_eq(status(f).catch_up_to, former);
+	/* a leader (l or g: both hold everything) brings f's log past it */
+	isolate(l, false);
+	tick_all(60);
+	l = leader();
+	ck_assert(l == 1 || l == 2 || l == 3);
+	ck_assert_uint_ne(l, f);
+	ck_assert_uint_ge(status(f).last_index, former);
+	ck_assert_uint_eq(status(f).catch_up_to, 0);
+	/* now f's vote counts again: the third node wins without the leader */
+	g = 6 - l - f;
+	isolate(l, true);
+	campaign(g);
+	ck_assert_int_eq(status(g).role, RAFT_LEADER);
+	ck_assert_uint_eq(status(f).vote, g);
+	isolate(l, false);
+	tick_all(5);
+	/* and f can lead: a transfer to it completes */
+	ck_assert_int_eq(raft_transfer(node(g)->r, f), 0);
+	tick_all(5);
+	ck_assert_uint_eq(leader(), f);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_a_snapshot_past_the_lost_index_ends_catching_up)
+{
+	static const uint64_t terms[1] = { 1 };
+	uint64_t l, f, index = 0;
+	struct tnode *t;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	for (int i = 0; i < 10; i++)
+		index = propose(l, "payload");
+	tick_all(2);
+	f = l % 3 + 1;
+	ck_assert_uint_eq(status(f).last_index, index);
+	t = node(l);
+	ck_assert_int_eq(raft_snapshot_taken(t->r, index), 0);
+	t->snap_len = 50;
+	memset(t->snap, 7, t->snap_len);
+	t->snap_index = index;
+	ck_assert_int_eq(raft_compact(t->r, index), 0);
+	/* f lost everything after the bootstrap entry; the leader has only
+	 * the snapshot at index to give it */
+	raft_free(node(f)->r);
+	restore_node_lost(f, 3, terms, 1, status(l).term, index);
+	ck_assert_uint_eq(status(f).catch_up_to, index);
+	raft_peer_reconnected(node(l)->r, f);
+	tick_all(30);
+	ck_assert_uint_eq(node(f)->installed, index);
+	ck_assert_uint_eq(status(f).last_index, index);
+	ck_assert_uint_eq(status(f).catch_up_to, 0);
+	teardown();
+}
+END_TEST
+
 static Suite *raft_suite(void)
 {
 	Suite *s = suite_create("raft");
@@ -1422,6 +1606,11 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_follower_behind_compaction_receives_the_snapshot_in_chunks);
 	tcase_add_test(tc, test_snapshot_transfer_starts_over_after_a_lost_chunk);
 	tcase_add_test(tc, test_restart_restores_the_log_after_a_snapshot);
+	tcase_add_test(tc, test_vote_and_prevote_refused_while_catching_up_to_lost_entries);
+	tcase_add_test(tc, test_node_catching_up_to_lost_entries_never_campaigns);
+	tcase_add_test(tc,
+		       test_node_votes_and_leads_again_once_a_leader_brought_its_log_past_the_lost_index);
+	tcase_add_test(tc, test_a_snapshot_past_the_lost_index_ends_catching_up);
 	suite_add_tcase(s, tc);
 	return s;
 }

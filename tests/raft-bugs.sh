@@ -3,7 +3,8 @@
 #
 # Builds tests/raft-sim once per known bug, injected into daemon/raft.c with
 # -DRAFT_BUG_<NAME>, into a scratch directory, runs it on the seeds make check
-# uses, and prints one line per bug: "caught at seed S" or "NOT caught".
+# uses (with the options after the bug's name: NAME:OPTION, as raft-sim.test
+# runs it), and prints one line per bug: "caught at seed S" or "NOT caught".
 # Exits 1 if any bug goes unnoticed.
 #
 # usage: raft-bugs.sh [SEEDS]     (environment: CC, CFLAGS, srcdir, builddir)
@@ -18,8 +19,11 @@ scratch=$builddir/raft-teeth
 status=0
 
 mkdir -p "$scratch" || exit 1
-for bug in COMMIT_OLD_TERM VOTE_NO_LOG_CHECK VOTE_BEFORE_PERSIST \
-	   APPLY_BEFORE_COMMIT READ_NO_HEARTBEAT; do
+for spec in COMMIT_OLD_TERM VOTE_NO_LOG_CHECK VOTE_BEFORE_PERSIST \
+	   APPLY_BEFORE_COMMIT READ_NO_HEARTBEAT VOTE_WHILE_CATCHING_UP:--lose-entries; do
+	bug=${spec%%:*}
+	opt=
+	[ "$bug" = "$spec" ] || opt=${spec#*:}
 	bin=$scratch/raft-sim-$bug
 	if ! $cc -std=gnu11 $cflags -I"$srcdir/daemon" -DRAFT_BUG_$bug \
 		"$srcdir/daemon/raft.c" "$srcdir/daemon/members.c" "$srcdir/tests/raft-sim.c" -o "$bin"; then
@@ -27,7 +31,7 @@ for bug in COMMIT_OLD_TERM VOTE_NO_LOG_CHECK VOTE_BEFORE_PERSIST \
 		status=1
 		continue
 	fi
-	out=$("$bin" --seeds "$seeds" 2>&1)
+	out=$("$bin" --seeds "$seeds" $opt 2>&1)
 	line=$(printf '%s\n' "$out" | grep -m1 ': FAIL at tick')
 	if [ -n "$line" ]; then
 		seed=$(printf '%s\n' "$line" | sed 's/^seed \([0-9]*\):.*/\1/')

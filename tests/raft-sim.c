@@ -22,12 +22,23 @@
  *						the first failure, print its seed
  *	raft-sim --seed S [-v]			replay one, -v traces it
  *	raft-sim ... --keep-going		count failures instead
+ *	raft-sim ... --lose-entries		restarts may lose a log suffix
  *
  * Each seed draws its own cluster size, timeouts, batching limits and fault
  * rates, so that a few thousand seeds cover calm and stormy schedules.  The
  * faults are those of a real deployment (lost, duplicated, late messages,
  * partitions, crashes at any point, slow clocks) plus "buggify" crashes aimed
  * at the moment a batch is written but not yet durable.
+ *
+ * With --lose-entries (a run of its own in raft-sim.test, so that the seeds
+ * of the plain run stay as they were), a voter that restarts may come back
+ * without a suffix of its durable log, or without its snapshot and log at
+ * all, keeping its term and vote: the daemon's fallback when its newest
+ * snapshot is damaged (daemon/boot.c).  It restarts with catch_up_to, the
+ * index its log had reached, and keeps that durable until the core says it
+ * caught up, as the daemon does.  Such seeds keep their membership fixed, and
+ * at most (voters - 1) / 2 voters are catching up at once, so that the others
+ * can still elect a leader.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -132,6 +143,7 @@ struct batch {
 	size_t n_after;
 	bool must_persist;
 	uint64_t pidx, pterm;
+	bool clear_catch_up;			/* the core caught up: durable 0 */
 	struct batch *next;
 };
 
@@ -154,6 +166,7 @@ struct node {
 	struct dsnap snap;
 	struct raft_entry *log;
 	size_t n_log, cap_log;
+	uint64_t catch_up_to;		/* lost entries up to here; 0: none */
 	struct batch *pend, *pend_tail;
 	/* state machine */
 	uint64_t sm_index, sm_hash;
@@ -218,6 +231,7 @@ static struct world {
 	unsigned drop, dup, max_delay, persist_delay;	/* per mille, ticks */
 	unsigned p_crash, p_part, p_read, p_prop;	/* per mille per tick */
 	unsigned p_slow, p_buggify;
+	unsigned p_lose;		/* per mille of voter restarts (--lose-entries) */
 	bool early_calls;		/* persist and answer before raft_advance() */
 	bool faults;
 
@@ -609,6 +623,8 @@ static void persist(struct node *n, struct batch *b)
 	}
 	if (b->has_hs)
 		n->hs = b->hs;
+	if (b->clear_catch_up)
+		n->catch_up_to = 0;
 	if (b->n_ents) {
 		uint64_t first = b->ents[0].index, want;
 
@@ -745,6 +761,8 @@ static void process_ready(struct node *n)
 		b->must_persist = rd.must_persist;
 		b->pidx = rd.persist_index;
 		b->pterm = rd.persist_term;
+		/* written after the entries that brought the log to it */
+		b->clear_catch_up = n->catch_up_to && !st.catch_up_to;
 		n_cr = rd.n_chunk_reads;
 		if (n_cr)
 			cr = xdup(rd.chunk_reads, n_cr * sizeof(*cr));
@@ -824,6 +842,7 @@ static void node_wipe_storage(struct node *n)
 	free(n->snap.data);
 	memset(&n->snap, 0, sizeof(n->snap));
 	memset(&n->hs, 0, sizeof(n->hs));
+	n->catch_up_to = 0;
 }
 
 static void node_start(struct node *n)
@@ -840,6 +859,7 @@ static void node_start(struct node *n)
 	init.n_entries = n->n_log;
 	init.bootstrap = W.boot;
 	init.n_bootstrap = W.n_boot;
+	init.catch_up_to = n->catch_up_to;
 	cfg.id = n->id;
 	cfg.seed = W.seed * 1000003 + n->inc * 7919 + n->id;
 	rc = raft_new(&cfg, &init, &n->r, err, sizeof(err));
@@ -996,6 +1016,47 @@ static bool log_less(uint64_t ai, uint64_t at, uint64_t bi, uint64_t bt)
 }
 
 /*
+ * Node n lost entries it may have acknowledged and does not campaign yet:
+ * as its core says while it runs, as its durable state will make it say
+ * when it restarts.
+ */
+static bool catching_up(const struct node *n)
+{
+	struct raft_status st;
+	uint64_t li, lt;
+
+	if (n->up) {
+		raft_status(n->r, &st);
+		return st.catch_up_to != 0;
+	}
+	durable_last(n, &li, &lt);
+	return n->catch_up_to > li;
+}
+
+/*
+ * The log voter n judges a candidate by, false if it votes for nobody: its
+ * durable log, since it may crash and come back with only that; but while
+ * it is catching up, nobody, unless it runs and its core caught up already:
+ * then the log in memory, since its vote leaves only once that is durable.
+ */
+static bool vote_log(const struct node *n, uint64_t *index, uint64_t *term)
+{
+	struct raft_status st;
+
+	durable_last(n, index, term);
+	if (n->catch_up_to <= *index)
+		return true;
+	if (!n->up)
+		return false;
+	raft_status(n->r, &st);
+	if (st.catch_up_to)
+		return false;
+	*index = st.last_index;
+	*term = st.last_term;
+	return true;
+}
+
+/*
  * The inductive form of Leader Completeness (§5.4.3): a voter that lacks
  * the latest committed entry cannot collect a quorum of votes, because a
  * majority holds, durably, a log more up to date than its own.  Checked
@@ -1029,11 +1090,14 @@ static void check_electability(void)
 				xt = st.last_term;
 			}
 		}
+		if (catching_up(n))
+			continue;	/* never campaigns */
 		for (size_t v = 0; v < W.n_boot; v++) {
 			uint64_t vi, vt;
 
-			durable_last(&W.nodes[v], &vi, &vt);
-			if (v == x || !log_less(xi, xt, vi, vt))
+			if (v == x)
+				grants++;
+			else if (vote_log(&W.nodes[v], &vi, &vt) && !log_less(xi, xt, vi, vt))
 				grants++;
 		}
 		if (grants >= q) {
@@ -1386,6 +1450,52 @@ static void faults_step(void)
 	}
 }
 
+/*
+ * May voter n lose entries now?  Only with --lose-entries, in a seed whose
+ * membership stays the bootstrap one, and while fewer than (voters - 1) / 2
+ * other voters are catching up: a majority that can still vote.
+ */
+static bool may_lose_entries(const struct node *n)
+{
+	size_t others = 0;
+
+	if (!W.p_lose || !W.fixed_membership || n - W.nodes >= (ptrdiff_t)W.n_boot)
+		return false;
+	for (size_t v = 0; v < W.n_boot; v++) {
+		if (&W.nodes[v] != n && W.nodes[v].catch_up_to)
+			others++;
+	}
+	return others < (W.n_boot - 1) / 2;
+}
+
+/*
+ * The daemon's fallback after a damaged newest snapshot (daemon/boot.c):
+ * the log after an older snapshot is gone, or, with no older snapshot,
+ * the snapshot and the whole log; term and vote stay.  The node will
+ * start catching up to the last index its log had.
+ */
+static void node_lose_entries(struct node *n)
+{
+	uint64_t last, lt, base = n->snap.has ? n->snap.meta.index : 1, keep = 0;
+
+	durable_last(n, &last, &lt);
+	if (last <= base)
+		return;
+	if (chance(250)) {
+		dlog_truncate(n, 0);
+		free((void *)n->snap.meta.members);
+		free(n->snap.data);
+		memset(&n->snap, 0, sizeof(n->snap));
+	} else {
+		keep = base + below((unsigned)(last - base));
+		dlog_truncate(n, keep + 1);
+	}
+	if (last > n->catch_up_to)
+		n->catch_up_to = last;
+	trace("node %" PRIu64 " lost its log after %" PRIu64 " (had %" PRIu64
+	      "): catching up to %" PRIu64, n->id, keep, last, n->catch_up_to);
+}
+
 static void restarts_step(void)
 {
 	for (int i = 0; i < W.n_slots; i++) {
@@ -1397,6 +1507,8 @@ static void restarts_step(void)
 		}
 		if (!n->up && W.now >= n->down_until) {
 			trace("restart %" PRIu64, n->id);
+			if (may_lose_entries(n) && chance(W.p_lose))
+				node_lose_entries(n);
 			node_start(n);
 		}
 	}
@@ -1556,6 +1668,8 @@ static void heal_and_settle(void)
 		     bound, leader_node() ? "yes" : "none");
 }
 
+static bool lose_entries;	/* --lose-entries */
+
 static bool run_seed(uint64_t seed, bool verbose)
 {
 	unsigned n, chaos;
@@ -1588,6 +1702,11 @@ static bool run_seed(uint64_t seed, bool verbose)
 	W.fixed_membership = chance(500);
 	W.next_id = 11 + below(5);
 	chaos = 500 + below(1000);
+	if (lose_entries) {
+		/* drawn last: the other parameters are the plain run's */
+		W.p_lose = 100 + below(400);
+		W.fixed_membership = true;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		struct raft_member *m = &W.boot[W.n_boot++];
 
@@ -1619,8 +1738,9 @@ static bool run_seed(uint64_t seed, bool verbose)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: raft-sim [--seeds N] [--first-seed S] [--keep-going]\n"
-			"       raft-sim --seed S [-v]\n");
+	fprintf(stderr, "usage: raft-sim [--seeds N] [--first-seed S] [--keep-going] "
+			"[--lose-entries]\n"
+			"       raft-sim --seed S [-v] [--lose-entries]\n");
 	exit(2);
 }
 
@@ -1638,6 +1758,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "--keep-going")) {
 			keep_going = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--lose-entries")) {
+			lose_entries = true;
 			continue;
 		}
 		if (i + 1 >= argc)
