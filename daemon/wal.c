@@ -215,6 +215,7 @@ writer_state_from(struct wal *w, const struct replay *rp)
 	w->hs = rp->hs;
 	w->snap_index = rp->snap_index;
 	w->snap_term = rp->snap_term;
+	w->catch_up = rp->catch_up;
 	w->last_index = rp->snap_index;
 	/* The writer's runs start after the snapshot, as wal_snapshot leaves
 	 * them; the margin below it is only handed back. */
@@ -297,8 +298,8 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec, char *err
 		remove_tmp_files(w);
 
 	if (w->nsegs == 0) {
-		r = wal_rotate(
-		    w, w->seg_bytes, &w->hs, w->snap_index, w->snap_term, w->last_index + 1);
+		r = wal_rotate(w, w->seg_bytes, &w->hs, w->snap_index, w->snap_term, w->catch_up,
+		    w->last_index + 1);
 		if (r < 0) {
 			seterr(err, errlen, "wal: %s: cannot create the first segment: %s", dir,
 			    strerror(-r));
@@ -354,6 +355,7 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec, char *err
 	rec->hs = rp.hs;
 	rec->snap_index = rp.snap_index;
 	rec->snap_term = rp.snap_term;
+	rec->catch_up_to = rp.catch_up;
 	rec->entries = rp.ents;
 	rec->nentries = rp.n;
 	*out = w;
@@ -442,6 +444,29 @@ wal_set_hardstate(struct wal *w, const struct wal_hardstate *hs)
 	w->buflen += wal_rec_hardstate(w->buf + w->buflen, hs);
 	w->hs = *hs;
 	return 0;
+}
+
+int
+wal_set_catch_up(struct wal *w, uint64_t index)
+{
+	int r;
+
+	if (w->failed)
+		return w->failed;
+	if (index == w->catch_up)
+		return 0;
+	r = reserve_buf(w, REC_HDR + 1 + CATCH_UP_BYTES);
+	if (r < 0)
+		return r;
+	w->buflen += wal_rec_catch_up(w->buf + w->buflen, index);
+	w->catch_up = index;
+	return 0;
+}
+
+uint64_t
+wal_catch_up_to(const struct wal *w)
+{
+	return w->catch_up;
 }
 
 int

@@ -58,7 +58,11 @@
  *	             the next fdatasync, one write or several (a full append
  *	             buffer written early joins the sync that follows; it
  *	             gets no mark of its own)
- *	129..255     optional records a later version may add; skipped on replay
+ *	129 CATCH_UP u64 index: the node lost log entries up to it and is
+ *	             catching up (wal_set_catch_up); 0: it caught up.  The
+ *	             last one wins.  Optional: an older reader skips it (and
+ *	             with it the rule it carries)
+ *	130..255     optional records a later version may add; skipped on replay
  *
  *   Any other type is an error on replay.  Version 2 segments are
  *   preallocated: made full size, zero-filled and synced before use (as
@@ -67,11 +71,11 @@
  *   would be end the records.  The last record may cross the segment size
  *   (the file grows).  Version 1 segments (no zeros: the file ends with the
  *   last record) are still read, and appended to if last.  A new segment
- *   gets its header, the current HARDSTATE and the current SNAPSHOT marker
- *   written over the spare's first bytes, synced, renamed into place and
- *   the directory synced: a segment file is never seen half made, and
- *   deleting older segments never loses the hard state or the snapshot
- *   marker.
+ *   gets its header, the current HARDSTATE, the current SNAPSHOT marker and
+ *   the current CATCH_UP index (when not 0) written over the spare's first
+ *   bytes, synced, renamed into place and the directory synced: a segment
+ *   file is never seen half made, and deleting older segments never loses
+ *   the hard state, the snapshot marker or the catch-up index.
  *
  * Replay (wal_open)
  *   Segments are read in sequence order.  An ENTRY whose index is at or below
@@ -155,6 +159,7 @@ struct wal_recovered {
 	struct wal_hardstate hs;
 	uint64_t snap_index;
 	uint64_t snap_term;
+	uint64_t catch_up_to; /* wal_set_catch_up's last index; 0: none */
 	struct wal_entry *entries;
 	size_t nentries;
 	bool truncated_tail; /* a torn tail was cut off; see message */
@@ -231,6 +236,18 @@ int wal_sync_collect(struct wal *w);
 bool wal_sync_busy(const struct wal *w);
 uint64_t wal_sync_next(const struct wal *w);
 uint64_t wal_sync_done(const struct wal *w);
+
+/*
+ * Record that this node lost log entries up to index (they may have been
+ * acknowledged: raft_init.catch_up_to), or with 0 that it has caught up
+ * (buffered; durable after wal_sync, in order with what was appended
+ * before).  Carried into every new segment as the hard state is, so
+ * compaction never loses it; wal_open gives back the last one in
+ * rec->catch_up_to.  No-op if unchanged.
+ */
+int wal_set_catch_up(struct wal *w, uint64_t index);
+/* The catch-up index last recorded (0 if none). */
+uint64_t wal_catch_up_to(const struct wal *w);
 
 /*
  * Record that a snapshot covers the log up to index (buffered; durable after

@@ -67,6 +67,15 @@ wal_rec_snapshot(uint8_t *p, uint64_t index, uint64_t term, uint8_t flags)
 	return rec_put(p, REC_SNAPSHOT, pl, sizeof(pl));
 }
 
+size_t
+wal_rec_catch_up(uint8_t *p, uint64_t index)
+{
+	uint8_t pl[CATCH_UP_BYTES];
+
+	put_le64(pl, index);
+	return rec_put(p, REC_CATCH_UP, pl, sizeof(pl));
+}
+
 void
 wal_rec_sync_mark(uint8_t *p, uint64_t off)
 {

@@ -26,11 +26,13 @@
 #define REC_SNAPSHOT	3
 #define REC_OPTIONAL	128 /* types from here on may be skipped */
 #define REC_SYNC	128 /* u64 own offset: a sync's writes start here */
+#define REC_CATCH_UP	129 /* u64 index: see wal_set_catch_up */
 #define SYNC_MARK_BYTES (REC_HDR + 1 + 8)
 
 #define ENTRY_FIXED	17 /* index, term, entry type */
 #define HARDSTATE_BYTES 24
 #define SNAPSHOT_BYTES	17
+#define CATCH_UP_BYTES	8
 #define SNAP_DISCARDED	0x01
 
 #define SEG_NAME_LEN	37 /* 16 hex, '-', 16 hex, ".wal" */
@@ -46,6 +48,7 @@
 size_t wal_rec_entry(uint8_t *p, const struct wal_entry *e);
 size_t wal_rec_hardstate(uint8_t *p, const struct wal_hardstate *hs);
 size_t wal_rec_snapshot(uint8_t *p, uint64_t index, uint64_t term, uint8_t flags);
+size_t wal_rec_catch_up(uint8_t *p, uint64_t index);
 /* The mark that starts the bytes of one sync, at offset off of its segment. */
 void wal_rec_sync_mark(uint8_t *p, uint64_t off);
 

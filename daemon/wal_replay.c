@@ -170,6 +170,11 @@ replay_record(struct replay *r, struct seg *seg, const char *name, size_t off, c
 		r->snap_term = term;
 		return 0;
 	}
+	case REC_CATCH_UP:
+		if (br_left(&br) != CATCH_UP_BYTES)
+			goto badsize;
+		r->catch_up = br_le64(&br);
+		return 0;
 	default:
 		if (p[0] >= REC_OPTIONAL)
 			return 0;

@@ -21,6 +21,7 @@ struct replay {
 	const char *dir;
 	struct wal_hardstate hs;
 	uint64_t snap_index, snap_term;
+	uint64_t catch_up; /* the last CATCH_UP record's index */
 	/* the log is ents[head .. head + n - 1], indexes consecutive */
 	struct wal_entry *ents;
 	size_t head, n, cap;

@@ -72,6 +72,7 @@ struct wal {
 
 	struct wal_hardstate hs;
 	uint64_t snap_index, snap_term;
+	uint64_t catch_up; /* wal_set_catch_up's index; 0: none */
 	uint64_t last_index;
 	struct run *runs;
 	size_t nruns, runcap;
@@ -97,7 +98,7 @@ struct wal {
 	size_t jlen, jcap;
 	uint64_t jmax;
 	struct wal_hardstate jhs;
-	uint64_t jsnap_index, jsnap_term, jnext;
+	uint64_t jsnap_index, jsnap_term, jcatch_up, jnext;
 	/* the spare segment: zero-filled and synced, or -1 */
 	int spare_fd;
 	uint64_t spare_bytes;

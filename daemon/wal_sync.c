@@ -133,17 +133,20 @@ spare_make(struct wal *w, uint64_t bytes)
 }
 
 /*
- * Create segment seq from the spare: header, hard state and snapshot
- * marker written over its first bytes, synced, renamed into place, the
- * directory synced; a segment file is never seen half made.  Returns the
- * open descriptor in *fdp and the bytes of records written.
+ * Create segment seq from the spare: header, hard state, snapshot marker
+ * and, when set, the catch-up index written over its first bytes, synced,
+ * renamed into place, the directory synced; a segment file is never seen
+ * half made.  Returns the open descriptor in *fdp and the bytes of records
+ * written.
  */
 static int
 seg_create(struct wal *w, uint64_t seq, uint64_t first, uint64_t seg_bytes,
-    const struct wal_hardstate *hs, uint64_t snap_index, uint64_t snap_term, int *fdp)
+    const struct wal_hardstate *hs, uint64_t snap_index, uint64_t snap_term, uint64_t catch_up,
+    int *fdp)
 {
 	char name[SEG_NAME_SIZE];
-	uint8_t b[WAL_HEADER_BYTES + 2 * REC_HDR + 2 + HARDSTATE_BYTES + SNAPSHOT_BYTES];
+	uint8_t b[WAL_HEADER_BYTES + 3 * (REC_HDR + 1) + HARDSTATE_BYTES + SNAPSHOT_BYTES +
+	    CATCH_UP_BYTES];
 	size_t len = WAL_HEADER_BYTES;
 	int fd, r;
 
@@ -154,6 +157,8 @@ seg_create(struct wal *w, uint64_t seq, uint64_t first, uint64_t seg_bytes,
 	put_le32(b + 28, crc32c(0, b, 28));
 	len += wal_rec_hardstate(b + len, hs);
 	len += wal_rec_snapshot(b + len, snap_index, snap_term, 0);
+	if (catch_up)
+		len += wal_rec_catch_up(b + len, catch_up);
 
 	if ((r = spare_make(w, seg_bytes)) < 0)
 		return r;
@@ -183,12 +188,12 @@ seg_create(struct wal *w, uint64_t seq, uint64_t first, uint64_t seg_bytes,
 
 /*
  * Start the next segment; everything before has been synced.  hs, the
- * snapshot marker and next (the index expected next) are the ones of the
- * data written so far.
+ * snapshot marker, catch_up and next (the index expected next) are the ones
+ * of the data written so far.
  */
 int
 wal_rotate(struct wal *w, uint64_t seg_bytes, const struct wal_hardstate *hs, uint64_t snap_index,
-    uint64_t snap_term, uint64_t next)
+    uint64_t snap_term, uint64_t catch_up, uint64_t next)
 {
 	uint64_t seq = w->nsegs > 0 ? w->segs[w->nsegs - 1].seq + 1 : 0;
 	int fd = -1, r;
@@ -196,7 +201,7 @@ wal_rotate(struct wal *w, uint64_t seg_bytes, const struct wal_hardstate *hs, ui
 	r = wal_grow((void **)&w->segs, &w->segcap, w->nsegs + 1, sizeof(*w->segs));
 	if (r < 0)
 		return r;
-	r = seg_create(w, seq, next, seg_bytes, hs, snap_index, snap_term, &fd);
+	r = seg_create(w, seq, next, seg_bytes, hs, snap_index, snap_term, catch_up, &fd);
 	if (r < 0)
 		return r;
 	if (w->fd >= 0)
@@ -240,7 +245,8 @@ run_job(struct wal *w, uint64_t seg_bytes)
 		w->unsynced = false;
 	}
 	if (w->size >= seg_bytes)
-		return wal_rotate(w, seg_bytes, &w->jhs, w->jsnap_index, w->jsnap_term, w->jnext);
+		return wal_rotate(
+		    w, seg_bytes, &w->jhs, w->jsnap_index, w->jsnap_term, w->jcatch_up, w->jnext);
 	return 0;
 }
 
@@ -394,6 +400,7 @@ wal_sync_start(struct wal *w)
 	w->jhs = w->hs;
 	w->jsnap_index = w->snap_index;
 	w->jsnap_term = w->snap_term;
+	w->jcatch_up = w->catch_up;
 	w->jnext = w->last_index + 1;
 	w->busy = true;
 	pthread_mutex_lock(&w->mu);

@@ -17,12 +17,12 @@ struct wal_hardstate;
 
 /*
  * Start the next segment (the first one if there is none); everything
- * before it has been synced.  hs, the snapshot marker and next (the index
- * expected next) are the ones of the data written so far.  Also run by the
- * sync thread, in a job.
+ * before it has been synced.  hs, the snapshot marker, catch_up (see
+ * wal_set_catch_up) and next (the index expected next) are the ones of the
+ * data written so far.  Also run by the sync thread, in a job.
  */
 int wal_rotate(struct wal *w, uint64_t seg_bytes, const struct wal_hardstate *hs,
-    uint64_t snap_index, uint64_t snap_term, uint64_t next);
+    uint64_t snap_index, uint64_t snap_term, uint64_t catch_up, uint64_t next);
 /* Write the append buffer into the current segment, without syncing. */
 int wal_flush_buf(struct wal *w);
 int wal_thread_start(struct wal *w);

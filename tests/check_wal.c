@@ -1557,6 +1557,98 @@ START_TEST(test_a_new_segment_holds_exactly_the_pinned_bytes)
 }
 END_TEST
 
+/* ------------------------------------------------------------ the catch-up index */
+
+START_TEST(test_the_catch_up_index_survives_reopen_and_zero_clears_it)
+{
+	struct wal_recovered rec;
+	struct wal *w = open_ok(&rec);
+	uint64_t bytes;
+
+	ck_assert_uint_eq(rec.catch_up_to, 0);
+	wal_recovered_free(&rec);
+	append_range(w, 1, 5, 1, 5);
+	ck_assert_int_eq(wal_set_catch_up(w, 9), 0);
+	ck_assert_uint_eq(wal_catch_up_to(w), 9);
+	ck_assert_int_eq(wal_sync(w), 0);
+	/* the same index again writes nothing */
+	bytes = wal_stats(w)->bytes;
+	ck_assert_int_eq(wal_set_catch_up(w, 9), 0);
+	ck_assert_int_eq(wal_sync(w), 0);
+	ck_assert_uint_eq(wal_stats(w)->bytes, bytes);
+	wal_close(w);
+
+	w = open_ok(&rec);
+	ck_assert_uint_eq(rec.catch_up_to, 9);
+	ck_assert_uint_eq(wal_catch_up_to(w), 9);
+	check_log(&rec, 1, 5, term_one);
+	wal_recovered_free(&rec);
+	/* the last one wins: caught up */
+	append_range(w, 6, 9, 1, 4);
+	ck_assert_int_eq(wal_set_catch_up(w, 0), 0);
+	ck_assert_int_eq(wal_sync(w), 0);
+	wal_close(w);
+
+	w = open_ok(&rec);
+	ck_assert_uint_eq(rec.catch_up_to, 0);
+	ck_assert_uint_eq(wal_catch_up_to(w), 0);
+	check_log(&rec, 1, 9, term_one);
+	wal_recovered_free(&rec);
+	wal_close(w);
+}
+END_TEST
+
+START_TEST(test_the_catch_up_index_survives_rotation_and_compaction)
+{
+	struct wal_recovered rec;
+	struct wal *w = open_ok(&rec);
+	char names[64][64];
+	int before;
+
+	wal_recovered_free(&rec);
+	wal_set_segment_bytes(w, 300);
+	ck_assert_int_eq(wal_set_catch_up(w, 100), 0);
+	append_range(w, 1, 40, 1, 3);
+	before = list_segs(names, 64);
+	ck_assert_int_ge(before, 4);
+	/* the segment that holds the record written above goes */
+	ck_assert_int_eq(wal_snapshot(w, 35, 1), 0);
+	ck_assert_int_eq(wal_compact(w, 36), 0);
+	ck_assert_uint_ge(wal_stats(w)->segments_deleted, 3);
+	wal_close(w);
+
+	w = open_ok(&rec);
+	ck_assert_uint_eq(rec.catch_up_to, 100);
+	check_log_from(&rec, rec.entries[0].index, 40, term_one);
+	wal_recovered_free(&rec);
+	/* once cleared, new segments no longer carry it */
+	wal_set_segment_bytes(w, 300);
+	ck_assert_int_eq(wal_set_catch_up(w, 0), 0);
+	append_range(w, 41, 80, 1, 3);
+	ck_assert_int_eq(wal_snapshot(w, 75, 1), 0);
+	ck_assert_int_eq(wal_compact(w, 76), 0);
+	wal_close(w);
+
+	w = open_ok(&rec);
+	ck_assert_uint_eq(rec.catch_up_to, 0);
+	check_log_from(&rec, rec.entries[0].index, 80, term_one);
+	wal_recovered_free(&rec);
+	wal_close(w);
+}
+END_TEST
+
+START_TEST(test_a_catch_up_record_of_the_wrong_size_fails_open)
+{
+	struct rawrec r[2] = { raw_entry(1, 1), { .type = 129, .len = 5 } };
+	char err[512];
+
+	write_raw_segment(r, 2);
+	open_fails(err, sizeof(err));
+	ck_assert_msg(strstr(err, "record type 129 has a payload of 5 bytes") != NULL, "%s",
+		err);
+}
+END_TEST
+
 static Suite *
 wal_suite(void)
 {
@@ -1596,6 +1688,9 @@ wal_suite(void)
 	tcase_add_test(tc, test_segments_are_preallocated_and_a_sync_does_not_grow_them);
 	tcase_add_test(tc, test_a_failed_sync_is_never_counted_done_and_names_its_file);
 	tcase_add_test(tc, test_a_page_lost_from_a_buffer_written_before_its_sync_is_a_torn_write);
+	tcase_add_test(tc, test_the_catch_up_index_survives_reopen_and_zero_clears_it);
+	tcase_add_test(tc, test_the_catch_up_index_survives_rotation_and_compaction);
+	tcase_add_test(tc, test_a_catch_up_record_of_the_wrong_size_fails_open);
 	suite_add_tcase(s, tc);
 	return s;
 }
