@@ -117,7 +117,10 @@ open_storage(struct node *n, struct wal_recovered *rec, char *err, size_t errlen
  * longer reaches a snapshot.  Keep the hard state (term and vote are what
  * make this node's votes safe), put the WAL aside for inspection, and start
  * a new one at the snapshot we have; the store is rebuilt from it, and the
- * leader sends the rest.
+ * leader sends the rest.  The entries lost may be ones this node
+ * acknowledged: the new WAL records the index the old log reached
+ * (wal_set_catch_up), and the core neither votes nor campaigns until its
+ * log is back there (raft_init.catch_up_to).
  */
 static int
 fallback_wal(struct node *n, struct wal_recovered *rec, const struct snap_info *snap,
@@ -126,10 +129,15 @@ fallback_wal(struct node *n, struct wal_recovered *rec, const struct snap_info *
 	char dir[RAFTCONF_MAX_PATH + 32], aside[RAFTCONF_MAX_PATH + 64];
 	struct wal_hardstate hs = rec->hs;
 	uint64_t base = have_snap ? snap->index : 0;
+	uint64_t lost;
 	int rc;
 
 	if (rec->snap_index <= base)
 		return 0;
+	/* an earlier fallback may still be waiting for more than this log */
+	lost = rec->nentries ? rec->entries[rec->nentries - 1].index : rec->snap_index;
+	if (rec->catch_up_to > lost)
+		lost = rec->catch_up_to;
 	snprintf(dir, sizeof(dir), "%s/wal", n->cfg->data_dir);
 	snprintf(aside, sizeof(aside), "%s/wal.unusable-%" PRIu64, n->cfg->data_dir,
 	    (uint64_t)time(NULL));
@@ -150,7 +158,7 @@ fallback_wal(struct node *n, struct wal_recovered *rec, const struct snap_info *
 	if ((rc = wal_open(dir, &n->wal, rec, err, errlen)) < 0 ||
 	    (rc = wal_set_hardstate(n->wal, &hs)) < 0 ||
 	    (have_snap && (rc = wal_snapshot(n->wal, snap->index, snap->term)) < 0) ||
-	    (rc = wal_sync(n->wal)) < 0) {
+	    (rc = wal_set_catch_up(n->wal, lost)) < 0 || (rc = wal_sync(n->wal)) < 0) {
 		if (rc != 0 && err[0] == '\0')
 			seterr(err, errlen, "cannot start a new WAL: %s", strerror(-rc));
 		return rc;
@@ -159,6 +167,7 @@ fallback_wal(struct node *n, struct wal_recovered *rec, const struct snap_info *
 	rec->hs = hs;
 	rec->snap_index = base;
 	rec->snap_term = have_snap ? snap->term : 0;
+	rec->catch_up_to = lost;
 	/* The store may hold what the lost log applied: rebuild it. */
 	return reopen_store(n, true, err, errlen);
 }
@@ -284,6 +293,7 @@ start_raft(struct node *n, const struct wal_recovered *rec, const struct snap_in
 		}
 	}
 	init.applied = applied;
+	init.catch_up_to = rec->catch_up_to;
 	n->applied = applied;
 	/* What was applied was committed, whatever the stored commit says. */
 	if (init.hs.commit < applied)
@@ -298,7 +308,16 @@ start_raft(struct node *n, const struct wal_recovered *rec, const struct snap_in
 		init.bootstrap = boot;
 		init.n_bootstrap = cfg->nmembers;
 	}
-	ret = raft_new(&rc, &init, &n->raft, err, errlen);
+	if ((ret = raft_new(&rc, &init, &n->raft, err, errlen)) == 0) {
+		struct raft_status st;
+
+		raft_status(n->raft, &st);
+		if (st.catch_up_to)
+			log_notice_f(LOG_FIELDS(.index = st.catch_up_to),
+			    "lost entries up to %" PRIu64 " after snapshot damage: no vote until "
+			    "caught up (the log ends at %" PRIu64 "; a leader sends the rest)",
+			    st.catch_up_to, st.last_index);
+	}
 out:
 	free(ents);
 	free(boot);

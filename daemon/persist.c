@@ -12,6 +12,7 @@
  * Not here: when a batch is cut (node.c), the WAL's format (wal.h, wal_record.c).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <event2/event.h>
 
 #include "driver.h"
+#include "log.h"
 #include "peer.h"
 #include "snap.h"
 #include "wal.h"
@@ -36,6 +38,33 @@ struct persist_batch {
 	size_t len;	      /* bytes: messages, each name\0 u32 len frame */
 	uint8_t bytes[];
 };
+
+/*
+ * The core caught up past the entries lost after snapshot damage (boot.c's
+ * fallback): clear the index in the WAL.  Written after the entries that
+ * brought the log there and synced with them, so that a restart before
+ * they are durable still waits.
+ */
+static int
+catch_up_clear(struct node *n)
+{
+	uint64_t was = wal_catch_up_to(n->wal);
+	struct raft_status st;
+	int rc;
+
+	if (was == 0)
+		return 0;
+	raft_status(n->raft, &st);
+	if (st.catch_up_to != 0)
+		return 0;
+	if ((rc = wal_set_catch_up(n->wal, 0)) < 0)
+		return rc;
+	log_notice_f(LOG_FIELDS(.index = st.last_index, .term = st.term),
+	    "caught up: the log reaches %" PRIu64 ", past the entries up to %" PRIu64
+	    " lost after snapshot damage; voting again",
+	    st.last_index, was);
+	return 0;
+}
 
 /* Hand the batch's entries and hard state to the WAL's buffer. */
 static int
@@ -66,7 +95,7 @@ wal_write(struct node *n, const struct raft_ready *rd)
 		if ((rc = wal_set_hardstate(n->wal, &hs)) < 0)
 			return rc;
 	}
-	return 0;
+	return catch_up_clear(n);
 }
 
 /*

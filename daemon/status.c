@@ -42,7 +42,7 @@ struct status_field {
 	double ms;
 };
 
-#define N_STATUS_FIELDS 18
+#define N_STATUS_FIELDS 19
 
 /* This node's status, in the order raftconfctl status prints it: the first
  * six names are the contract (id, role, term, leader, commit, applied). */
@@ -78,6 +78,8 @@ status_get(const struct node *n, struct status_field *f)
 	U64("first_index", st.first_index);
 	U64("last_index", st.last_index);
 	U64("snapshot_index", st.snapshot_index);
+	/* nonzero: lost entries after snapshot damage; no vote until caught up */
+	U64("catch_up_to", st.catch_up_to);
 	U64("wal_segment_bytes", NODE_WAL_SEGMENT_BYTES);
 	MS("snapshot_last_ms", n->stats.snapshot_last_seconds * 1000);
 	MS("loop_stall_max_ms", n->max_stall * 1000);
