@@ -843,40 +843,35 @@ renameat2(int olddirfd, const char *old, int newdirfd, const char *new, unsigned
 	return rename_any(&a);
 }
 
-int
-unlink(const char *path)
+/* unlink and unlinkat, counted with the absolute name. */
+static int
+unlink_any(enum call c, int dirfd, const char *name, int flags)
 {
-	char *p = abs_path(AT_FDCWD, path);
+	char *p = abs_path(dirfd, name);
 	bool after;
-	int e = hook(C_UNLINK, -1, p ? p : path, NULL, &after), r;
+	int e = hook(c, -1, p ? p : name, NULL, &after), r;
 
 	free(p);
 	if (e) {
 		errno = e;
 		return -1;
 	}
-	r = REAL(unlink)(path);
+	r = c == C_UNLINK ? REAL(unlink)(name) : REAL(unlinkat)(dirfd, name, flags);
 	if (after)
 		crash();
 	return r;
 }
 
 int
+unlink(const char *path)
+{
+	return unlink_any(C_UNLINK, AT_FDCWD, path, 0);
+}
+
+int
 unlinkat(int dirfd, const char *name, int flags)
 {
-	char *p = abs_path(dirfd, name);
-	bool after;
-	int e = hook(C_UNLINKAT, -1, p ? p : name, NULL, &after), r;
-
-	free(p);
-	if (e) {
-		errno = e;
-		return -1;
-	}
-	r = REAL(unlinkat)(dirfd, name, flags);
-	if (after)
-		crash();
-	return r;
+	return unlink_any(C_UNLINKAT, dirfd, name, flags);
 }
 
 /* ------------------------------------------------------------ descriptors */
