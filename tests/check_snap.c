@@ -32,86 +32,8 @@
 #define TEST_DATA_DIR "tests/data"
 #endif
 
-static char topdir[256];
-static char dbpath[300], db2path[300], snappath[300];
-
-static void
-setup(void)
-{
-	const char *t = getenv("TMPDIR");
-
-	snprintf(topdir, sizeof(topdir), "%s/check_snap.XXXXXX", t && *t ? t : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(topdir));
-	snprintf(dbpath, sizeof(dbpath), "%s/store.tdb", topdir);
-	snprintf(db2path, sizeof(db2path), "%s/other.tdb", topdir);
-	snprintf(snappath, sizeof(snappath), "%s/snap-1", topdir);
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-teardown(void)
-{
-	nftw(topdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static struct store *
-open_ok(const char *path)
-{
-	struct store *s = NULL;
-	char err[512] = "";
-	int r = store_open(path, &s, err, sizeof(err));
-
-	ck_assert_msg(r == 0, "store_open: %d %s", r, err);
-	return s;
-}
-
-static struct store_result
-set(struct store *s, uint64_t index, uint64_t client, uint64_t seq, const char *key,
-	const void *val, size_t vlen)
-{
-	static uint8_t buf[STORE_CMD_SET_SIZE(RAFTCONF_MAX_KEY, 4096)];
-	struct store_result res;
-	ssize_t n;
-
-	ck_assert_uint_le(vlen, 4096);
-	n = store_cmd_encode_set(buf, sizeof(buf), client, seq, key, strlen(key), val, vlen);
-	ck_assert_int_gt(n, 0);
-	ck_assert_int_eq(store_apply(s, index, 1, buf, (size_t)n, &res), 0);
-	return res;
-}
-
-static struct store_result
-del(struct store *s, uint64_t index, uint64_t client, uint64_t seq, const char *key)
-{
-	uint8_t buf[STORE_CMD_DEL_SIZE(RAFTCONF_MAX_KEY)];
-	struct store_result res;
-	ssize_t n;
-
-	n = store_cmd_encode_del(buf, sizeof(buf), client, seq, key, strlen(key));
-	ck_assert_int_gt(n, 0);
-	ck_assert_int_eq(store_apply(s, index, 1, buf, (size_t)n, &res), 0);
-	return res;
-}
-
-static void
-check_value(struct store *s, const char *key, const void *want, size_t wlen, uint64_t rev)
-{
-	uint8_t *v = NULL;
-	size_t len = 0;
-	uint64_t got = 0;
-
-	ck_assert_int_eq(store_get(s, key, strlen(key), &v, &len, &got), 0);
-	ck_assert_ptr_nonnull(v);
-	ck_assert_uint_eq(len, wlen);
-	ck_assert(memcmp(v, want, wlen) == 0);
-	ck_assert_uint_eq(got, rev);
-	free(v);
-}
+#define FIXTURE_NAME "check_snap"
+#include "store_fixture.h"
 
 /* Everything a listing shows, as one string: "key=hex(value)@rev;..." */
 struct dump {
