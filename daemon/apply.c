@@ -13,6 +13,7 @@
  *
  * Not here: what a command does to the store (store.c).
  */
+#include <errno.h>
 #include <inttypes.h>
 
 #include "log.h"
@@ -21,14 +22,56 @@
 
 #define STORE_TXN_ENTRIES 4096
 
+/*
+ * The store could not commit for want of space: what the transaction
+ * applied is not in it.  Apply nothing more until apply_retry, which has
+ * the core hand out again the committed entries after the store's applied
+ * index (they are in the log: it is cut only below a snapshot, and a
+ * snapshot is taken from what the store committed).
+ */
+static void
+stall(struct node *n)
+{
+	if (!n->apply_paused)
+		log_warning("committing the store ran out of space in %s; applying again from "
+			    "%" PRIu64 " once there is room",
+		    n->cfg->data_dir, store_applied(n->store));
+	n->apply_paused = true;
+	n->applied = store_applied(n->store);
+	disk_blocked(n, DISK_STORE, node_now_s());
+}
+
 /* Commit the open transaction, unless a snapshot writer reads the file. */
 int
 apply_flush(struct node *n)
 {
+	int rc;
+
 	if (!n->store_txn || n->snap.pid)
 		return 0;
 	n->store_txn = false;
-	return store_commit(n->store);
+	rc = store_commit(n->store);
+	if (rc == -ENOSPC || rc == -EDQUOT) {
+		stall(n);
+		return 0;
+	}
+	if (rc == 0)
+		disk_unblocked(n, DISK_STORE);
+	return rc;
+}
+
+int
+apply_retry(struct node *n)
+{
+	int rc;
+
+	if (!n->apply_paused || !disk_retry_due(n, DISK_STORE, node_now_s()))
+		return 0;
+	if ((rc = raft_reapply(n->raft, n->applied)) < 0)
+		return rc;
+	n->apply_paused = false; /* stays blocked until a commit succeeds */
+	node_schedule(n);
+	return 0;
 }
 
 static int
@@ -40,8 +83,9 @@ apply_one(struct node *n, const struct raft_entry *e)
 	if (e->type != RAFT_ENTRY_NORMAL) {
 		if ((rc = store_set_applied(n->store, e->index, e->term)) < 0)
 			return rc;
-		if (e->type == RAFT_ENTRY_CONF)
+		if (e->type == RAFT_ENTRY_CONF && e->index > n->told_upto)
 			membership_tell_removed(n, e);
+		n->told_upto = e->index;
 		kv_write_applied(n, e, NULL);
 		return 0;
 	}
@@ -53,7 +97,9 @@ apply_one(struct node *n, const struct raft_entry *e)
 		    "command; skipped",
 		    e->index);
 	kv_write_applied(n, e, &res);
-	watch_notify(n, e, &res);
+	if (e->index > n->told_upto) /* not again when applied again */
+		watch_notify(n, e, &res);
+	n->told_upto = e->index;
 	return 0;
 }
 
@@ -62,8 +108,8 @@ apply_entries(struct node *n, const struct raft_entry *ents, size_t count)
 {
 	int rc;
 
-	if (count == 0)
-		return 0;
+	if (count == 0 || n->apply_paused)
+		return 0; /* paused: the core hands them out again (apply_retry) */
 	if (!n->store_txn) {
 		if ((rc = store_begin(n->store)) < 0)
 			return rc;
@@ -77,8 +123,10 @@ apply_entries(struct node *n, const struct raft_entry *ents, size_t count)
 			return rc;
 		}
 	n->store_txn_entries += count;
+	n->applied = ents[count - 1].index;
+	if ((rc = raft_applied(n->raft, n->applied)) < 0)
+		return rc;
 	if (n->store_txn_entries >= STORE_TXN_ENTRIES && (rc = apply_flush(n)) < 0)
 		return rc;
-	n->applied = ents[count - 1].index;
-	return raft_applied(n->raft, n->applied);
+	return 0;
 }

@@ -18,6 +18,7 @@
  *	status.c	one status, rendered for raftconfctl, /v1/status, /metrics
  *	reply.c		answers to clients
  *	roster.c	the member table
+ *	disk.c		the data_dir's free space: writes refused while short
  *	pending.c	the table of requests in flight (its own header)
  *
  * from the top layer down: a file calls only files listed below it.
@@ -123,6 +124,26 @@ struct persist_state {
 	size_t bufcap;
 };
 
+/*
+ * disk.c: the data_dir's free space.  Writes are refused while it is under
+ * the reserve or while the WAL or the store ran out of space (they try
+ * again every DISK_CHECK_S).
+ */
+#define DISK_RESERVE_BYTES (16ull << 20)
+#define DISK_CHECK_S	   1.0
+enum disk_part { DISK_WAL, DISK_STORE };
+struct disk_state {
+	bool full;	    /* refusing writes: one of the three below */
+	bool low;	    /* under DISK_RESERVE_BYTES free */
+	bool wal_blocked;   /* the WAL could not write for want of space */
+	bool store_blocked; /* the store could not commit for want of space */
+	double retry_at;    /* when a blocked WAL or store tries again */
+	double next_check;  /* the next statvfs */
+	double handover_at; /* a full leader's next transfer (node.c) */
+	uint64_t free_bytes;
+	char why[160]; /* what is short; "" when not full */
+};
+
 /* snapshot.c: a child process writing a snapshot. */
 struct snap_job {
 	pid_t pid;	  /* 0: none */
@@ -131,7 +152,9 @@ struct snap_job {
 	double t0;
 	char err[256];
 	size_t errlen;
+	double retry_at; /* after a failure, no periodic one before */
 };
+#define SNAPSHOT_RETRY_S 5
 
 /* readiness.c: READY=1 once caught up with the leader. */
 struct readiness {
@@ -173,11 +196,14 @@ struct node {
 	int failed; /* node_fatal's error: the loop is left */
 
 	struct persist_state persist;
+	struct disk_state disk;
 
 	/* apply.c */
 	uint64_t applied;
 	bool store_txn; /* applies since the last store commit */
 	uint64_t store_txn_entries;
+	bool apply_paused;  /* the store ran out of space: apply_retry */
+	uint64_t told_upto; /* watchers and removal told up to this index */
 
 	/* snapshot.c */
 	struct snap_job snap;
@@ -257,6 +283,12 @@ node_fatal(struct node *n, const char *what, int rc)
 	event_base_loopbreak(n->base);
 }
 
+/* disk.c: the data_dir's free space */
+void disk_check(struct node *n, double now);
+void disk_blocked(struct node *n, enum disk_part part, double now);
+void disk_unblocked(struct node *n, enum disk_part part);
+bool disk_retry_due(const struct node *n, enum disk_part part, double now);
+
 /* roster.c: the member table */
 const struct member *roster_by_id(const struct node *n, uint64_t id);
 const struct member *roster_by_name(const struct node *n, struct proto_str name);
@@ -332,10 +364,12 @@ void persist_sync_cb(evutil_socket_t fd, short what, void *arg);
 void persist_free(struct node *n);
 bool persist_waiting(const struct node *n);
 void persist_failed(struct node *n, int rc);
+void persist_blocked(struct node *n);
 
 /* apply.c: committed entries into the store */
 int apply_entries(struct node *n, const struct raft_entry *ents, size_t count);
 int apply_flush(struct node *n);
+int apply_retry(struct node *n);
 
 /* snapshot.c: take, install, send */
 int snapshot_take(struct node *n, char *err, size_t errlen);

@@ -42,7 +42,7 @@
  * "truncated":false}, where a key or value that is not valid UTF-8 is
  * given as "key_base64" / "value_base64" instead.  ERROR is
  * {"error":"message"} with 404 (not found), 503 (no leader, not a member),
- * 504 (timeout), 413 (too big), 400 (bad request), 409 (refused), else 500.
+ * 504 (timeout), 413 (too big), 400 (bad request), 409 (refused), 507 (disk full), else 500.
  *
  * Connections.  libevent 2.1 has no connection limit and no hook when an
  * evhttp connection goes away, so this module creates each connection's
@@ -400,6 +400,8 @@ status_of_error(uint16_t code)
 		return 400;
 	case PROTO_E_REFUSED:
 		return 409;
+	case PROTO_E_NOSPACE:
+		return 507;
 	default:
 		return 500;
 	}
@@ -425,6 +427,8 @@ reason_of(int status)
 		return "Internal Server Error";
 	case 503:
 		return "Service Unavailable";
+	case 507:
+		return "Insufficient Storage";
 	case 504:
 		return "Gateway Timeout";
 	default:

@@ -247,6 +247,13 @@ kv_write(struct node *n, const struct origin *o, const struct proto_msg *m)
 	size_t len;
 	int rc;
 
+	if (n->disk.full) {
+		reply_error(n, o, PROTO_E_NOSPACE,
+		    "%s: disk full in %s (%s); writes are refused until space is freed, "
+		    "reads go on",
+		    n->cfg->node_id, n->cfg->data_dir, n->disk.why);
+		return;
+	}
 	if (raft_leader(n->raft) != n->self) {
 		kv_forward(n, o, m);
 		return;

@@ -204,6 +204,21 @@ expired_cb(void *arg, struct pending *p)
 		kv_expired(n, p);
 }
 
+/*
+ * A leader whose disk is full refuses every write: hand leadership to the
+ * most up-to-date voter, which may have room (once per election timeout).
+ */
+static void
+disk_leader_hands_over(struct node *n, double now)
+{
+	if (!n->disk.full || raft_leader(n->raft) != n->self || n->stopping ||
+	    now < n->disk.handover_at)
+		return;
+	n->disk.handover_at = now + n->cfg->election_ms / 1000.0;
+	if (raft_transfer(n->raft, 0) == 0)
+		log_notice("handing leadership over: this node's disk is full");
+}
+
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -221,6 +236,14 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		node_fatal(n, "committing the store failed", rc);
 		return;
 	}
+	disk_check(n, t);
+	if ((rc = apply_retry(n)) < 0) {
+		node_fatal(n, "applying again after the store ran out of space failed", rc);
+		return;
+	}
+	if (disk_retry_due(n, DISK_WAL, t))
+		persist_progress(n);
+	disk_leader_hands_over(n, t);
 	if (!n->removed)
 		raft_tick(n->raft);
 	now = node_now_ms();

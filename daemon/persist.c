@@ -210,6 +210,21 @@ persist_async(struct node *n, const struct raft_ready *rd)
 	return 0;
 }
 
+/*
+ * The WAL ran out of space writing (not syncing): it keeps what it held
+ * and nothing waiting on it is released; the next sync tries again in
+ * DISK_CHECK_S (persist_progress), and the node refuses writes meanwhile.
+ */
+void
+persist_blocked(struct node *n)
+{
+	if (!n->disk.wal_blocked)
+		log_warning("the WAL ran out of space in %s/wal; what it holds is kept and "
+			    "written once there is room",
+		    n->cfg->data_dir);
+	disk_blocked(n, DISK_WAL, node_now_s());
+}
+
 /* The WAL failed the node: stop, saying which operation on which file. */
 void
 persist_failed(struct node *n, int rc)
@@ -271,6 +286,8 @@ persist_progress(struct node *n)
 		}
 		if (b == NULL || wal_sync_busy(n->wal))
 			break;
+		if (n->disk.wal_blocked && !disk_retry_due(n, DISK_WAL, node_now_s()))
+			break; /* out of space: node.c's tick comes back */
 		/* The head waits for a sync nobody started yet. */
 		ps->sync_started = node_now_s();
 		if ((rc = wal_sync_start(n->wal)) < 0) {
@@ -306,12 +323,18 @@ persist_sync_cb(evutil_socket_t fd, short what, void *arg)
 	struct node *n = arg;
 	int rc = wal_sync_collect(n->wal);
 
+	if (rc < 0 && !wal_broken(n->wal)) {
+		persist_blocked(n);
+		return;
+	}
 	if (rc < 0) {
 		persist_failed(n, rc);
 		return;
 	}
-	if (rc == 1)
+	if (rc == 1) {
 		status_record_fsync(n, node_now_s() - n->persist.sync_started);
+		disk_unblocked(n, DISK_WAL);
+	}
 	persist_progress(n);
 }
 

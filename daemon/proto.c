@@ -1024,6 +1024,7 @@ proto_error_name(uint16_t code)
 		[PROTO_E_INTERNAL] = "internal error",
 		[PROTO_E_NOTMEMBER] = "not a member",
 		[PROTO_E_REDIRECT] = "redirect",
+		[PROTO_E_NOSPACE] = "disk full",
 	};
 
 	if (code >= sizeof(names) / sizeof(names[0]) || names[code] == NULL)

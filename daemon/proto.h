@@ -149,8 +149,9 @@ enum {
 	PROTO_E_INTERNAL = 7,  /* the daemon failed (disk, memory); see its log */
 	PROTO_E_NOTMEMBER = 8, /* this node is a spare, not in a cluster yet */
 	PROTO_E_REDIRECT = 9,  /* ask the leader; message = its address */
+	PROTO_E_NOSPACE = 10,  /* the node's disk is full: writes refused */
 };
-#define PROTO_E_MAX PROTO_E_REDIRECT
+#define PROTO_E_MAX PROTO_E_NOSPACE
 
 /* EVENT kinds. */
 enum {

@@ -2176,6 +2176,17 @@ raft_applied(struct raft *r, uint64_t index)
 	return 0;
 }
 
+int
+raft_reapply(struct raft *r, uint64_t index)
+{
+	if (r->in_ready)
+		return -EBUSY;
+	if (index < r->base_index || index < r->snap.index || index > r->applying)
+		return -EINVAL;
+	r->applying = r->applied = index;
+	return 0;
+}
+
 /* The meta of a snapshot at index (see raft_snapshot_taken for -EINVAL). */
 static int
 meta_at(const struct raft *r, uint64_t index, struct meta *out)

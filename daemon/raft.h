@@ -560,6 +560,14 @@ void raft_persisted(struct raft *r, uint64_t index, uint64_t term);
 int raft_applied(struct raft *r, uint64_t index);
 
 /*
+ * The state machine lost what it applied after index (a store commit that
+ * ran out of space): hand the committed entries after index out again.
+ * -EINVAL if they are no longer in the log (index below the snapshot or
+ * the first entry kept) or index was not handed out; -EBUSY inside a batch.
+ */
+int raft_reapply(struct raft *r, uint64_t index);
+
+/*
  * The state machine wrote a snapshot covering applied entries up to index.
  * The core records its meta (index, term, membership at index; see
  * raft_snapshot_meta) and sends that snapshot to followers that need

@@ -54,7 +54,19 @@ snapshot_done(struct node *n, uint64_t index, uint64_t term)
 		    index, raft_strerror(-rc));
 		return;
 	}
-	if ((rc = wal_snapshot(n->wal, index, term)) < 0 || (rc = wal_sync(n->wal)) < 0) {
+	if ((rc = wal_snapshot(n->wal, index, term)) == 0)
+		rc = wal_sync(n->wal);
+	if (rc < 0 && !wal_broken(n->wal)) {
+		/* Out of space: the marker stays buffered and goes with the
+		 * WAL's next sync; the log is cut at a later snapshot. */
+		log_warning("snapshot at %" PRIu64 " written; no space to record it in the WAL "
+			    "yet, so the log is not cut",
+		    index);
+		persist_blocked(n);
+		n->snapshot_index = index;
+		return;
+	}
+	if (rc < 0) {
 		log_err("snapshot at %" PRIu64 ": recording it in the WAL failed: %s", index,
 		    strerror(-rc));
 		persist_failed(n, rc);
@@ -136,8 +148,9 @@ child_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		waiters_reply(n, NULL);
 	} else {
-		log_err("snapshot at %" PRIu64 " failed: %s", j->index,
-		    j->errlen ? j->err : "the writer died");
+		log_err("snapshot at %" PRIu64 " failed: %s; the next one in %d s", j->index,
+		    j->errlen ? j->err : "the writer died", SNAPSHOT_RETRY_S);
+		j->retry_at = node_now_s() + SNAPSHOT_RETRY_S;
 		waiters_reply(n, j->errlen ? j->err : "the writer died");
 	}
 	node_schedule(n);
@@ -203,6 +216,10 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 		seterr(err, errlen, "committing the store: %s", strerror(-rc));
 		return rc;
 	}
+	if (n->apply_paused || n->disk.wal_blocked) {
+		seterr(err, errlen, "the disk is full (%s)", n->cfg->data_dir);
+		return -ENOSPC;
+	}
 	/* The core hears of it (and may send it to followers) only once the
 	 * file is durable: snapshot_done. */
 	if ((rc = raft_snapshot_meta_at(n->raft, index, &meta)) < 0) {
@@ -255,7 +272,8 @@ snapshot_maybe(struct node *n)
 	char err[256];
 	int rc;
 
-	if (n->snap.pid || n->applied - n->snapshot_index < n->cfg->snapshot_every)
+	if (n->snap.pid || n->applied - n->snapshot_index < n->cfg->snapshot_every ||
+	    n->apply_paused || n->disk.wal_blocked || node_now_s() < n->snap.retry_at)
 		return;
 	rc = snapshot_take(n, err, sizeof(err));
 	if (rc < 0 && rc != -EALREADY)
@@ -313,6 +331,10 @@ snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)
 		return rc;
 	n->applied = meta->index;
 	n->snapshot_index = meta->index;
+	/* A store that ran out of space is replaced whole: apply goes on
+	 * from the snapshot (the core hands out what follows it). */
+	n->apply_paused = false;
+	disk_unblocked(n, DISK_STORE);
 	snap_prune(n->snaps);
 	log_notice_f(LOG_FIELDS(.index = meta->index, .term = meta->term),
 	    "installed the "

@@ -42,7 +42,7 @@ struct status_field {
 	double ms;
 };
 
-#define N_STATUS_FIELDS 19
+#define N_STATUS_FIELDS 22
 
 /* This node's status, in the order raftconfctl status prints it: the first
  * six names are the contract (id, role, term, leader, commit, applied). */
@@ -81,6 +81,11 @@ status_get(const struct node *n, struct status_field *f)
 	/* nonzero: lost entries after snapshot damage; no vote until caught up */
 	U64("catch_up_to", st.catch_up_to);
 	U64("wal_segment_bytes", NODE_WAL_SEGMENT_BYTES);
+	/* full: writes are refused (disk.c); disk_why says what is short */
+	STR("disk", n->disk.full ? "full" : "ok");
+	if (n->disk.full)
+		STR("disk_why", n->disk.why);
+	U64("disk_free_bytes", n->disk.free_bytes);
 	MS("snapshot_last_ms", n->stats.snapshot_last_seconds * 1000);
 	MS("loop_stall_max_ms", n->max_stall * 1000);
 	U64("members", n->n_members);
@@ -281,6 +286,8 @@ status_http_metrics(void *arg, struct evbuffer *out)
 	metric(out, "counter", "snapshots_total", "%" PRIu64, s->snapshots);
 	metric(out, "gauge", "snapshot_last_duration_seconds", "%.6f", s->snapshot_last_seconds);
 	metric(out, "gauge", "loop_stall_max_seconds", "%.6f", n->max_stall);
+	metric(out, "gauge", "disk_full", "%d", n->disk.full ? 1 : 0);
+	metric(out, "gauge", "disk_free_bytes", "%" PRIu64, n->disk.free_bytes);
 	evbuffer_add_printf(out,
 	    "# HELP raftconfd_peer_rtt_seconds Last heartbeat round trip "
 	    "(leader only).\n# TYPE raftconfd_peer_rtt_seconds gauge\n");

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <tdb.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@ struct store {
 	uint64_t applied, applied_term;
 	uint64_t nclients;
 	char tdbmsg[256]; /* the last error tdb logged */
+	bool nospace;	  /* tdb logged "No space left on device" */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -51,18 +53,24 @@ struct store {
 __attribute__((format(printf, 3, 4))) static void
 tdb_log(struct tdb_context *tdb, enum tdb_debug_level level, const char *fmt, ...)
 {
-	char *buf = tdb_get_logging_private(tdb);
+	struct store *s = tdb_get_logging_private(tdb);
+	char *buf;
 	va_list ap;
 	size_t n;
 
-	if (buf == NULL || level > TDB_DEBUG_ERROR)
+	if (s == NULL || level > TDB_DEBUG_ERROR)
 		return;
+	buf = s->tdbmsg;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(((struct store *)0)->tdbmsg), fmt, ap);
+	vsnprintf(buf, sizeof(s->tdbmsg), fmt, ap);
 	va_end(ap);
 	n = strlen(buf);
 	while (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
+	/* The write that failed says why; tdb's later lines ("expansion
+	 * failed") and its errno do not. */
+	if (strstr(buf, strerror(ENOSPC)) != NULL || strstr(buf, strerror(EDQUOT)) != NULL)
+		s->nospace = true;
 }
 
 static char *
@@ -284,6 +292,26 @@ store_begin(struct store *s)
 	return 0;
 }
 
+/*
+ * tdb says TDB_ERR_IO for any failed write, and keeps errno from before
+ * the commit, so out of space is told apart by what it logged: the
+ * write's own error (the pwrite fallback), or "expansion failed" (its
+ * posix_fallocate logs nothing) on a file system with less room left than
+ * tdb grows a file by (a quarter of it at least).  Either failure comes
+ * before tdb writes into the file: the transaction is cancelled and the
+ * file is as before, so the caller may try again later.
+ */
+static bool
+short_of_space(struct store *s)
+{
+	struct statvfs sv;
+	struct stat st;
+
+	if (fstatvfs(tdb_fd(s->tdb), &sv) < 0 || fstat(tdb_fd(s->tdb), &st) < 0)
+		return false;
+	return (uint64_t)sv.f_bavail * sv.f_frsize < (uint64_t)st.st_size / 4 + (1u << 20);
+}
+
 int
 store_commit(struct store *s)
 {
@@ -292,11 +320,15 @@ store_commit(struct store *s)
 	if (!s->in_txn)
 		return -EINVAL;
 	s->in_txn = false;
+	s->tdbmsg[0] = '\0';
+	s->nospace = false;
 	if (s->txn_err != 0) {
 		r = s->txn_err;
 		tdb_transaction_cancel(s->tdb);
 	} else if (tdb_transaction_commit(s->tdb) != 0) {
 		r = tdb_errno(s->tdb);
+		if (s->nospace || (strstr(s->tdbmsg, "expansion failed") && short_of_space(s)))
+			r = -ENOSPC;
 	}
 	if (r < 0)
 		load_meta(s);
@@ -334,7 +366,7 @@ check_record(TDB_DATA key, TDB_DATA data, void *arg)
 static struct tdb_context *
 open_tdb(struct store *s, const char *path, int open_flags)
 {
-	struct tdb_logging_context log = { .log_fn = tdb_log, .log_private = s->tdbmsg };
+	struct tdb_logging_context log = { .log_fn = tdb_log, .log_private = s };
 	int flags = TDB_NOSYNC;
 
 	if (open_flags & O_CREAT)

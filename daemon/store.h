@@ -103,6 +103,8 @@ int store_destroy(const char *path);
  * transaction.  store_cancel throws the batch away.  Apply calls made
  * outside a batch are each their own transaction.  If any call inside a
  * batch fails, store_commit cancels the batch and returns the error.
+ * A commit that ran out of space is -ENOSPC: the batch is gone and the
+ * file is as before it, so the same applies can be made again later.
  * store_begin twice is -EBUSY.
  */
 int store_begin(struct store *s);

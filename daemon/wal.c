@@ -593,6 +593,12 @@ wal_stats(const struct wal *w)
 	return &w->stats;
 }
 
+bool
+wal_broken(const struct wal *w)
+{
+	return w->failed != 0;
+}
+
 void
 wal_strerror(const struct wal *w, char *buf, size_t len)
 {

@@ -32,7 +32,13 @@
  *   error while writing or syncing is sticky: after it every further call
  *   returns the same error, because the kernel may have dropped the dirty
  *   pages (a failed fsync cannot be retried); close the wal and reopen it,
- *   which replays what really reached the disk.
+ *   which replays what really reached the disk.  Except running out of
+ *   space while writing (-ENOSPC, -EDQUOT from a write, never from an
+ *   fdatasync): nothing of that write counts as written, everything stays
+ *   buffered, the error is not sticky, and the next sync (wal_sync_start,
+ *   wal_sync) writes it all again; wal_append keeps buffering meanwhile.
+ *   When the next segment cannot be made for want of space the current one
+ *   grows past its size until it can (the sync that filled it succeeded).
  *
  * On-disk format (all integers little-endian)
  *   The directory holds segment files named "%016llx-%016llx.wal": the
@@ -297,5 +303,9 @@ const struct wal_stats *wal_stats(const struct wal *w);
  * DIR/SEGMENT", or the WAL's directory when no file is known.  Fills buf.
  */
 void wal_strerror(const struct wal *w, char *buf, size_t len);
+
+/* A sticky error happened: the wal takes nothing more.  An error while
+ * this is false was running out of space, and the next sync tries again. */
+bool wal_broken(const struct wal *w);
 
 #endif

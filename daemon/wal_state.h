@@ -24,6 +24,7 @@
 #ifndef RAFTCONF_WAL_STATE_H
 #define RAFTCONF_WAL_STATE_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -92,6 +93,7 @@ struct wal {
 	/* under mu */
 	bool job_ready, job_done, quit;
 	int job_rc;
+	bool job_retry; /* job_rc is "out of space while writing": not sticky */
 	uint64_t job_seg_bytes;
 	/* the job; the thread's while busy */
 	uint8_t *jbuf;
@@ -102,7 +104,16 @@ struct wal {
 	/* the spare segment: zero-filled and synced, or -1 */
 	int spare_fd;
 	uint64_t spare_bytes;
+	/* the sync thread's: no spare before then (the disk was full) */
+	double spare_retry_at;
 };
+
+/* Out of space: a write (never an fdatasync) that may be tried again. */
+static inline bool
+wal_no_space(int r)
+{
+	return r == -ENOSPC || r == -EDQUOT;
+}
 
 /*
  * Say which operation on which segment failed, for wal_strerror (the first

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bytes.h"
@@ -85,6 +86,8 @@ wal_flush_buf(struct wal *w)
 	if (w->buflen == 0)
 		return 0;
 	r = write_marked(w, w->buf, w->buflen);
+	if (wal_no_space(r))
+		return 0; /* stays buffered: the next sync writes it or says so */
 	if (r < 0)
 		return wal_fail(w, wal_io_error(w, r, "write"));
 	w->buflen = 0;
@@ -105,6 +108,15 @@ wal_flush_buf(struct wal *w)
  * would not do: its blocks are "unwritten" and the first write to each
  * still commits metadata.
  */
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int
 spare_make(struct wal *w, uint64_t bytes)
 {
@@ -116,6 +128,10 @@ spare_make(struct wal *w, uint64_t bytes)
 		close(w->spare_fd);
 		w->spare_fd = -1;
 	}
+	/* After the disk was full, try once a second, not at every sync:
+	 * each try writes zeros until the disk refuses them. */
+	if (w->spare_retry_at > 0 && mono_s() < w->spare_retry_at)
+		return -ENOSPC;
 	fd = openat(w->dirfd, SPARE_NAME, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -125,8 +141,10 @@ spare_make(struct wal *w, uint64_t bytes)
 	if (r < 0) {
 		close(fd);
 		unlinkat(w->dirfd, SPARE_NAME, 0);
+		w->spare_retry_at = wal_no_space(r) ? mono_s() + 1 : 0;
 		return r;
 	}
+	w->spare_retry_at = 0;
 	w->spare_fd = fd;
 	w->spare_bytes = bytes;
 	return 0;
@@ -231,6 +249,12 @@ run_job(struct wal *w, uint64_t seg_bytes)
 
 	if (w->jlen > 0) {
 		r = write_marked(w, w->jbuf, w->jlen);
+		if (wal_no_space(r)) {
+			/* Nothing of it counts as written: w->size and the mark
+			 * state are as before, and the loop keeps the bytes. */
+			w->job_retry = true;
+			return r;
+		}
 		if (r < 0)
 			return wal_io_error(w, r, "write");
 		w->jlen = 0;
@@ -244,9 +268,16 @@ run_job(struct wal *w, uint64_t seg_bytes)
 		w->io.syncs++;
 		w->unsynced = false;
 	}
-	if (w->size >= seg_bytes)
-		return wal_rotate(
+	if (w->size >= seg_bytes) {
+		r = wal_rotate(
 		    w, seg_bytes, &w->jhs, w->jsnap_index, w->jsnap_term, w->jcatch_up, w->jnext);
+		/* No room for the next segment: this one grows past its size
+		 * (as its last record may) until there is; what this job
+		 * wrote is durable all the same. */
+		if (wal_no_space(r))
+			return 0;
+		return r;
+	}
 	return 0;
 }
 
@@ -272,6 +303,7 @@ sync_thread(void *arg)
 		w->job_ready = false;
 		bytes = w->job_seg_bytes;
 		pthread_mutex_unlock(&w->mu);
+		w->job_retry = false;
 		r = run_job(w, bytes);
 		pthread_mutex_lock(&w->mu);
 		w->job_rc = r;
@@ -284,7 +316,7 @@ sync_thread(void *arg)
 		/* The next segment, made while nobody waits for it.  On failure
 		 * the next rotation tries again and reports. */
 		if (r == 0 && w->spare_fd < 0 && !quit)
-			spare_make(w, bytes);
+			(void)spare_make(w, bytes);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -325,6 +357,36 @@ wal_thread_stop(struct wal *w)
 }
 
 /*
+ * A job that ran out of space wrote nothing that counts: its bytes go back
+ * in front of what was appended since, for the next sync to write.
+ */
+static int
+job_give_back(struct wal *w)
+{
+	size_t need = w->jlen + w->buflen;
+	uint8_t *t;
+	size_t tcap;
+	int r;
+
+	if ((r = wal_grow((void **)&w->jbuf, &w->jcap, need, 1)) < 0)
+		return wal_fail(w, r);
+	if (w->buflen)
+		memcpy(w->jbuf + w->jlen, w->buf, w->buflen);
+	t = w->buf;
+	tcap = w->bufcap;
+	w->buf = w->jbuf;
+	w->bufcap = w->jcap;
+	w->jbuf = t;
+	w->jcap = tcap;
+	w->buflen = need;
+	if (w->jmax > w->buf_max)
+		w->buf_max = w->jmax;
+	w->jlen = 0;
+	w->jmax = 0;
+	return 0;
+}
+
+/*
  * Take the finished job's result, if it has finished: 1 when collected, 0
  * when it is still running, or its error.  The I/O state is the loop's again.
  */
@@ -332,6 +394,7 @@ static int
 collect(struct wal *w)
 {
 	uint64_t v;
+	bool retry;
 	int r;
 
 	pthread_mutex_lock(&w->mu);
@@ -341,12 +404,18 @@ collect(struct wal *w)
 	}
 	w->job_done = false;
 	r = w->job_rc;
+	retry = w->job_retry;
 	pthread_mutex_unlock(&w->mu);
 	if (read(w->efd, &v, sizeof(v)) < 0) {
 		/* already drained by an earlier collect */
 	}
 	w->busy = false;
 	wal_stats_merge(w);
+	if (r < 0 && retry) {
+		int g = job_give_back(w);
+
+		return g < 0 ? g : r; /* not done, not sticky: try again later */
+	}
 	if (r < 0)
 		return wal_fail(w, r); /* not done: what it held is not durable */
 	w->done++;

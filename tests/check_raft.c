@@ -1101,6 +1101,37 @@ END_TEST
 
 /* ------------------------------------------------------------ ReadIndex */
 
+/* A store that lost its last applies (a commit out of space) gets the
+ * committed entries after what it kept handed out again, in order. */
+START_TEST(test_reapply_hands_the_committed_entries_out_again)
+{
+	uint64_t l, f, last, seen = 0;
+	struct raft_ready rd;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	f = l == 1 ? 2 : 1;
+	for (int i = 0; i < 5; i++)
+		last = propose(l, "x");
+	tick_all(2);
+	ck_assert_uint_eq(node(f)->applied, last);
+	ck_assert_int_eq(raft_reapply(node(f)->r, last + 1), -EINVAL); /* not handed out */
+	ck_assert_int_eq(raft_reapply(node(f)->r, last - 3), 0);
+	ck_assert(raft_has_ready(node(f)->r));
+	raft_ready(node(f)->r, &rd);
+	ck_assert_int_eq(raft_reapply(node(f)->r, last - 3), -EBUSY); /* inside a batch */
+	ck_assert_uint_eq(rd.n_committed, 3);
+	for (size_t i = 0; i < rd.n_committed; i++, seen++)
+		ck_assert_uint_eq(rd.committed[i].index, last - 2 + i);
+	ck_assert_int_eq(raft_applied(node(f)->r, last), 0);
+	raft_advance(node(f)->r, &rd);
+	ck_assert_uint_eq(seen, 3);
+	ck_assert_uint_eq(status(f).applied, last);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_read_index_waits_for_a_heartbeat_round)
 {
 	uint64_t l, f;
@@ -1600,6 +1631,7 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_learner_catches_up_then_is_promoted);
 	tcase_add_test(tc, test_membership_change_reverts_when_its_entry_is_truncated);
 	tcase_add_test(tc, test_leader_removing_itself_steps_down_once_committed);
+	tcase_add_test(tc, test_reapply_hands_the_committed_entries_out_again);
 	tcase_add_test(tc, test_read_index_waits_for_a_heartbeat_round);
 	tcase_add_test(tc, test_reads_asked_together_share_one_heartbeat_round);
 	tcase_add_test(tc, test_read_index_after_leader_change_waits_for_a_commit_in_the_new_term);
