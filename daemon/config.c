@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #endif
 
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -51,6 +52,7 @@ enum ftype {
 	F_LISTEN,
 	F_PATH,
 	F_SOCKET,
+	F_GROUP,
 	F_LOGLEVEL,
 	F_U32,
 	F_U64,
@@ -110,6 +112,7 @@ enum {
 	NODE_SOCKET,
 	NODE_LOG_LEVEL,
 	NODE_READY_TIMEOUT,
+	NODE_READ_GROUP,
 	NODE_N
 };
 static const struct field node_fields[NODE_N] = {
@@ -124,6 +127,7 @@ static const struct field node_fields[NODE_N] = {
 	    .off = offsetof(struct config, log_level) },
 	[NODE_READY_TIMEOUT] =
 	    NUM("ready_timeout_ms", F_U32, ready_timeout_ms, 0, CONFIG_MAX_READY_TIMEOUT_MS),
+	[NODE_READ_GROUP] = STR("read_group", F_GROUP, false, struct config, read_group),
 };
 
 enum { RAFT_HEARTBEAT, RAFT_ELECTION, RAFT_SNAPSHOT_EVERY, RAFT_N };
@@ -308,6 +312,8 @@ field_expects(enum ftype t)
 	case F_PATH:
 	case F_SOCKET:
 		return "an absolute path";
+	case F_GROUP:
+		return "a group name";
 	case F_LOGLEVEL:
 		return "a log level (debug, info, notice, warning or err)";
 	case F_U32:
@@ -440,6 +446,14 @@ parse_text(struct parse *p, const struct field *f, void *obj, const char *path)
 			yamlwalk_error(w, &ev->start_mark, path,
 			    "path is %zu bytes long; a Unix socket path is at most %zu", len,
 			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+			return false;
+		}
+		break;
+	case F_GROUP:
+		/* A group the socket's readers are in: it must exist here. */
+		if (len == 0 || len > CONFIG_MAX_GROUP || getgrnam(s) == NULL) {
+			yamlwalk_error(w, &ev->start_mark, path,
+			    "no group named \"%s\" on this host (make it with groupadd)", shown);
 			return false;
 		}
 		break;

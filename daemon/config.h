@@ -59,9 +59,11 @@
 #define CONFIG_MAX_ELECTION_MS		60000
 /* election_ms >= this × heartbeat_ms, or followers time out between beats. */
 #define CONFIG_ELECTION_HEARTBEAT_RATIO 5
-#define CONFIG_DEFAULT_SNAPSHOT_EVERY	10000
-#define CONFIG_MIN_SNAPSHOT_EVERY	100
-#define CONFIG_MAX_SNAPSHOT_EVERY	100000000
+/* node.read_group: a group name as groupadd(8) takes it. */
+#define CONFIG_MAX_GROUP	      32
+#define CONFIG_DEFAULT_SNAPSHOT_EVERY 10000
+#define CONFIG_MIN_SNAPSHOT_EVERY     100
+#define CONFIG_MAX_SNAPSHOT_EVERY     100000000
 
 struct config_member {
 	char id[RAFTCONF_MAX_ID + 1];
@@ -79,6 +81,7 @@ struct config {
 	char socket[RAFTCONF_MAX_PATH + 1];	/* absolute, fits sun_path */
 	int log_level;				/* LOG_ERR..LOG_DEBUG (syslog.h) */
 	uint32_t ready_timeout_ms;
+	char read_group[CONFIG_MAX_GROUP + 1]; /* "": none; else may only read */
 	uint32_t heartbeat_ms;
 	uint32_t election_ms; /* >= 5 × heartbeat_ms */
 	uint64_t snapshot_every;

@@ -179,7 +179,13 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		c->info.pid = cred.pid;
 		c->info.uid = cred.uid;
 		c->info.gid = cred.gid;
+	} else {
+		c->info.uid = (uid_t)-1; /* nobody: no access but what all have */
+		c->info.gid = (gid_t)-1;
 	}
+	credlen = sizeof(c->info.groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->info.groups, &credlen) == 0)
+		c->info.ngroups = credlen / sizeof(gid_t);
 	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		close(fd);

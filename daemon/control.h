@@ -30,10 +30,16 @@ struct control;
 #define CONTROL_MAX_OUTPUT  (16 * 1024 * 1024)
 #define CONTROL_MAX_CLIENTS 4096
 
+#define CONTROL_MAX_GROUPS  64
+
+/* Who connected, as the kernel saw it at connect(2) (SO_PEERCRED,
+ * SO_PEERGROUPS: no race with a pid reused later). */
 struct control_client_info {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	size_t ngroups; /* supplementary groups, at most CONTROL_MAX_GROUPS */
+	gid_t groups[CONTROL_MAX_GROUPS];
 };
 
 struct control_callbacks {

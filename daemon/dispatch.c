@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "control.h"
 #include "http.h"
@@ -18,9 +19,57 @@
 #include "driver.h"
 #include "peer.h"
 
+static bool
+in_group(const struct control_client_info *ci, gid_t g)
+{
+	if (ci->gid == g)
+		return true;
+	for (size_t i = 0; i < ci->ngroups; i++)
+		if (ci->groups[i] == g)
+			return true;
+	return false;
+}
+
+/*
+ * With node.read_group set the control socket is open to all (0666), so
+ * each client's credentials decide: root, the daemon's own user and its
+ * group may do anything, the read group may read, nobody else anything.
+ * Without it the socket's mode (0660) decides, as the kernel checks it.
+ */
+static bool
+allowed(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	struct control_client_info ci;
+	bool reads;
+
+	if (o->kind != FROM_CONTROL || n->cfg->read_group[0] == '\0')
+		return true;
+	if (control_client(n->ctl, o->conn, &ci) < 0)
+		return false;
+	if (ci.uid == 0 || ci.uid == geteuid() || in_group(&ci, getegid()))
+		return true;
+	reads = m->type == PROTO_T_GET || m->type == PROTO_T_LIST || m->type == PROTO_T_WATCH ||
+	    m->type == PROTO_T_STATUS || m->type == PROTO_T_MEMBERS;
+	if (in_group(&ci, n->read_gid)) {
+		if (reads)
+			return true;
+		reply_error(n, o, PROTO_E_REFUSED,
+		    "permission denied: group %s may only run get, list, watch, status and "
+		    "members",
+		    n->cfg->read_group);
+		return false;
+	}
+	reply_error(n, o, PROTO_E_REFUSED,
+	    "permission denied: uid %u is neither root nor in the daemon's group or in %s",
+	    (unsigned)ci.uid, n->cfg->read_group);
+	return false;
+}
+
 void
 dispatch_request(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
+	if (!allowed(n, o, m))
+		return;
 	if (n->stopping && m->type != PROTO_T_STATUS) {
 		reply_error(n, o, PROTO_E_NOLEADER, "this node is shutting down");
 		return;

@@ -224,6 +224,7 @@ struct node {
 	uint64_t next_ctx;
 	uint64_t next_fwd;
 	unsigned request_timeout_ms;
+	gid_t read_gid; /* node.read_group's: may only read (dispatch.c) */
 
 	struct readiness rdy;
 	struct node_stats stats;

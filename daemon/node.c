@@ -14,6 +14,8 @@
  * control.c, http.c), and each step's own work (persist.c, apply.c,
  * snapshot.c, kv.c, membership.c, ...).
  */
+#include <grp.h>
+#include <sys/stat.h>
 #include "node.h"
 
 #include <inttypes.h>
@@ -268,6 +270,53 @@ stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(n->base, NULL);
 }
 
+/*
+ * The readers must reach the socket: its directory (systemd's
+ * RuntimeDirectory, 0750) gets o+x, search only, when it is ours.
+ */
+static void
+reach_socket_dir(const char *socket)
+{
+	char dir[RAFTCONF_MAX_PATH + 1];
+	struct stat st;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", socket);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (stat(dir, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & S_IXOTH))
+		return;
+	if (chmod(dir, (st.st_mode & 07777) | S_IXOTH) == 0)
+		log_notice(
+		    "%s: others may now search it, so that read_group reaches the socket", dir);
+}
+
+/*
+ * node.read_group: its members may connect too (the socket becomes 0666)
+ * and may only read; who may do what is decided per connection from its
+ * credentials (dispatch.c).
+ */
+static int
+open_to_readers(struct node *n, char *err, size_t errlen)
+{
+	struct group *g;
+
+	if (n->cfg->read_group[0] == '\0')
+		return 0;
+	if ((g = getgrnam(n->cfg->read_group)) == NULL) {
+		seterr(err, errlen, "read_group: no group named %s", n->cfg->read_group);
+		return -ENOENT;
+	}
+	n->read_gid = g->gr_gid;
+	if (chmod(n->cfg->socket, 0666) < 0) {
+		seterr(err, errlen, "control socket %s: %s", n->cfg->socket, strerror(errno));
+		return -errno;
+	}
+	reach_socket_dir(n->cfg->socket);
+	return 0;
+}
+
 /* The node's events on base; 0 or -ENOMEM. */
 static int
 start_events(struct node *n)
@@ -343,6 +392,8 @@ node_start(
 	roster_sync(n);
 	if ((rc = control_open(base, cfg->socket, &dispatch_control_cb, n, &n->ctl, err, errlen)) <
 	    0)
+		goto fail;
+	if ((rc = open_to_readers(n, err, errlen)) < 0)
 		goto fail;
 	if (cfg->http_listen[0] &&
 	    (rc = http_open(base, cfg->http_listen, &dispatch_http_cb, n, &n->http, err, errlen)) <

@@ -46,7 +46,8 @@ node_http() { echo "127.0.0.1:$((HTTP_PORT_BASE + $1))"; }
 node_sock() { echo "$TEST_DIR/n$1.sock"; }
 
 # write_config I [MEMBERS...] [-- EXTRA_YAML]: nI's YAML with the given member
-# numbers (default: all of 1..CLUSTER_N).
+# numbers (default: all of 1..CLUSTER_N).  NODE_YAML: lines for the node
+# section (indented two spaces); EXTRA_YAML: top-level lines at the end.
 write_config() {
 	local i=$1 m extra=${EXTRA_YAML:-}
 	shift
@@ -60,6 +61,7 @@ write_config() {
 		echo "  data_dir: $TEST_DIR/n$i"
 		echo "  socket: $(node_sock "$i")"
 		echo "  log_level: ${LOG_LEVEL:-info}"
+		[ -n "${NODE_YAML:-}" ] && echo "$NODE_YAML"
 		echo "members:"
 		for m in "${members[@]}"; do
 			echo "  - { id: n$m, address: $(node_addr "$m") }"
