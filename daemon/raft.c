@@ -60,6 +60,24 @@ struct peer {
 	unsigned snap_ticks;  /* since the last progress */
 };
 
+/*
+ * Leader: a member just removed.  It is sent the log up to the entry that
+ * removes it, so that it learns of its removal from its own log: a removal
+ * notice (the daemon's) is believed only by a node whose configuration
+ * already leaves it out.  Probing only, one append at a time; given up
+ * when it needs a snapshot or after DEPARTING_TIMEOUTS election timeouts.
+ */
+struct departing {
+	uint64_t id;	/* 0: a free slot */
+	uint64_t until; /* the index of the entry that removes it */
+	uint64_t match;
+	uint64_t next;
+	unsigned ticks; /* since it was removed */
+	bool done;	/* it has the entry; late answers are absorbed */
+};
+#define MAX_DEPARTING	   4
+#define DEPARTING_TIMEOUTS 4
+
 struct meta {
 	uint64_t index;
 	uint64_t term;
@@ -145,6 +163,7 @@ struct raft {
 	VEC(struct pending_read) reads_pending; /* awaiting a quorum */
 	uint64_t transfer_to;
 	unsigned transfer_elapsed;
+	struct departing departing[MAX_DEPARTING];
 
 	/* candidate: own vote counts once the batch with it is durable */
 	bool self_vote_pending;
@@ -165,6 +184,14 @@ struct raft {
 	enum raft_role last_role;
 	uint64_t last_term;
 	uint64_t last_leader;
+
+	/* who leads vouched_term, as a voter told this node (check_sender) */
+	uint64_t vouched_leader;
+	uint64_t vouched_term;
+
+	/* raft_step: what the message it refuses (or the last one) did wrong */
+	int step_rc;
+	const char *why;
 
 	uint64_t *scratch; /* n_members wide */
 };
@@ -478,6 +505,7 @@ free_entries(struct raft_entry *e, size_t n)
 
 static void members_recompute(struct raft *r);
 static void set_members(struct raft *r, struct raft_member *m, size_t n);
+static void departing_track(struct raft *r, const struct raft_entry *e);
 
 /* Drop entries >= i (i > commit: never a committed one). */
 static void
@@ -520,8 +548,10 @@ log_append(struct raft *r, const struct raft_entry *e)
 		size_t nn;
 
 		/* §4.1: a server uses the latest configuration in its log */
-		if (conf_apply(r->members, r->n_members, n->data, n->len, &nm, &nn) == 0)
+		if (conf_apply(r->members, r->n_members, n->data, n->len, &nm, &nn) == 0) {
+			departing_track(r, n);
 			set_members(r, nm, nn);
+		}
 		r->conf_index = n->index;
 	}
 	return 0;
@@ -613,6 +643,9 @@ set_members(struct raft *r, struct raft_member *m, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct peer *old = peer_of(r, m[i].id);
 
+		for (size_t k = 0; k < MAX_DEPARTING; k++)
+			if (r->departing[k].id == m[i].id)
+				r->departing[k].id = 0; /* a member again */
 		if (old) {
 			np[i] = *old;
 			old->inflight = NULL;
@@ -757,6 +790,15 @@ queue_msg_after_persist(struct raft *r, struct raft_msg *m)
 	(void)VEC_PUSH(r->msgs_after, *m);
 }
 
+/* raft_step() refuses the message it was given: rc, with why in words. */
+static int
+refuse(struct raft *r, int rc, const char *why)
+{
+	r->step_rc = rc;
+	r->why = why;
+	return rc;
+}
+
 /* Hand p to raft_advance() to free; on failure p is freed now and the
  * caller must not use it. */
 static int
@@ -809,6 +851,7 @@ become_follower(struct raft *r, uint64_t term, uint64_t leader)
 	r->heartbeat_elapsed = 0;
 	reset_timeout(r);
 	r->transfer_to = 0;
+	memset(r->departing, 0, sizeof(r->departing));
 	r->self_vote_pending = false;
 	reads_drop(r);
 }
@@ -871,6 +914,7 @@ become_leader(struct raft *r)
 	r->election_elapsed = 0;
 	r->heartbeat_elapsed = 0;
 	r->transfer_to = 0;
+	memset(r->departing, 0, sizeof(r->departing));
 	r->self_vote_pending = false;
 	reads_drop(r);
 	for (size_t i = 0; i < r->n_members; i++)
@@ -888,7 +932,8 @@ campaign(struct raft *r, bool pre, bool transfer)
 {
 	struct raft_msg m;
 
-	if (!promotable(r))
+	/* a term never wraps (a pre-vote asks for term + 1) */
+	if (!promotable(r) || r->term >= RAFT_MAX_TERM)
 		return;
 	r->election_elapsed = 0;
 	reset_timeout(r);
@@ -1441,6 +1486,121 @@ leader_snapshot_resp(struct raft *r, const struct raft_msg *m, struct peer *p)
 	}
 }
 
+/* ---------------------------------------------------- departing members */
+
+static void departing_send(struct raft *r, struct departing *d);
+
+/*
+ * A REMOVE entry was appended on the leader: remember the member it
+ * removes (its progress is dropped with the membership), to send it the
+ * log up to that entry (struct departing).
+ */
+static void
+departing_track(struct raft *r, const struct raft_entry *e)
+{
+	struct departing *d = &r->departing[0];
+	struct raft_change c;
+	const struct peer *p;
+
+	if (r->state != RAFT_LEADER || raft_change_decode(e->data, e->len, &c) ||
+	    c.op != RAFT_CHANGE_REMOVE || c.id == r->id || (p = peer_of(r, c.id)) == NULL)
+		return;
+	for (size_t i = 1; i < MAX_DEPARTING && d->id; i++)
+		if (!r->departing[i].id || r->departing[i].ticks > d->ticks)
+			d = &r->departing[i];
+	*d = (struct departing){
+		.id = c.id, .until = e->index, .match = p->match, .next = p->match + 1
+	};
+	departing_send(r, d);
+}
+
+static struct departing *
+departing_of(struct raft *r, uint64_t id)
+{
+	for (size_t i = 0; i < MAX_DEPARTING; i++)
+		if (r->departing[i].id && r->departing[i].id == id)
+			return &r->departing[i];
+	return NULL;
+}
+
+/* One append from its next index, up to the entry that removes it. */
+static void
+departing_send(struct raft *r, struct departing *d)
+{
+	struct raft_msg m;
+	uint64_t prev = d->next - 1, prev_term, last = last_index(r);
+	size_t n = 0, bytes = 0;
+
+	if (d->done)
+		return;
+	if (!term_of(r, prev, &prev_term)) {
+		d->done = true; /* it would need a snapshot: not for a leaver */
+		return;
+	}
+	for (uint64_t i = d->next; i <= d->until && i <= last && n < r->cfg.max_append_entries;
+	     i++) {
+		const struct raft_entry *e = entry_at(r, i);
+
+		if (n && bytes + e->len > r->cfg.max_append_bytes)
+			break;
+		bytes += e->len;
+		n++;
+	}
+	msg_init(r, &m, RAFT_MSG_APPEND, d->id);
+	m.prev_index = prev;
+	m.prev_term = prev_term;
+	m.commit = r->commit;
+	m.seq = r->seq;
+	m.n_entries = (uint32_t)n;
+	queue_msg(r, &m);
+}
+
+static uint64_t find_conflict_by_term(const struct raft *r, uint64_t index, uint64_t term);
+
+static void
+departing_resp(struct raft *r, const struct raft_msg *m, struct departing *d)
+{
+	if (d->done)
+		return;
+	if (m->reject) {
+		uint64_t probe = m->hint_index;
+
+		if (m->index != d->next - 1)
+			return; /* stale */
+		if (m->hint_term)
+			probe = find_conflict_by_term(r, m->hint_index, m->hint_term);
+		d->next = m->index < probe + 1 ? m->index : probe + 1;
+		if (d->next == 0)
+			d->next = 1;
+	} else {
+		if (m->index > last_index(r))
+			return;
+		if (m->index > d->match)
+			d->match = m->index;
+		d->next = d->match + 1;
+	}
+	if (d->match >= d->until) {
+		d->done = true;
+		return;
+	}
+	departing_send(r, d);
+}
+
+static void
+departing_tick(struct raft *r, bool heartbeat)
+{
+	for (size_t i = 0; i < MAX_DEPARTING; i++) {
+		struct departing *d = &r->departing[i];
+
+		if (!d->id)
+			continue;
+		if (++d->ticks > DEPARTING_TIMEOUTS * r->cfg.election_ticks)
+			d->id = 0;
+		else if (heartbeat)
+			departing_send(r, d); /* again: the last one may be lost */
+	}
+}
+
 /* ----------------------------------------------------- follower handlers */
 
 static void
@@ -1454,6 +1614,24 @@ commit_to(struct raft *r, uint64_t c)
 		r->commit = c;
 }
 
+/*
+ * The first index at or below the commit index where m's log differs from
+ * ours (its prev entry or one of its entries), or 0.  Compacted entries
+ * cannot be compared and count as agreeing.
+ */
+static uint64_t
+committed_conflict(const struct raft *r, const struct raft_msg *m)
+{
+	uint64_t t;
+
+	if (term_of(r, m->prev_index, &t) && t != m->prev_term)
+		return m->prev_index;
+	for (uint32_t k = 0; k < m->n_entries && m->entries[k].index <= r->commit; k++)
+		if (term_of(r, m->entries[k].index, &t) && t != m->entries[k].term)
+			return m->entries[k].index;
+	return 0;
+}
+
 /* §5.3: AppendEntries on a follower. */
 static void
 follower_append(struct raft *r, const struct raft_msg *m)
@@ -1464,6 +1642,21 @@ follower_append(struct raft *r, const struct raft_msg *m)
 
 	msg_init(r, &resp, RAFT_MSG_APPEND_RESP, m->from);
 	resp.seq = m->seq;
+	if (m->prev_index <= r->commit && (conflict = committed_conflict(r, m)) != 0) {
+		/*
+		 * It would overwrite a committed entry: no leader elected by
+		 * the rules holds a log like that (§5.4.3).  Say no, and
+		 * loudly (the caller logs it), rather than nothing.
+		 */
+		resp.reject = true;
+		resp.index = m->prev_index;
+		resp.hint_index = conflict - 1;
+		if (!term_of(r, conflict - 1, &resp.hint_term))
+			resp.hint_term = 0;
+		queue_msg_after_persist(r, &resp);
+		refuse(r, -EILSEQ, "AppendEntries that conflicts with a committed entry");
+		return;
+	}
 	if (m->prev_index < r->commit) {
 		resp.index = r->commit;
 		queue_msg_after_persist(r, &resp);
@@ -1488,8 +1681,6 @@ follower_append(struct raft *r, const struct raft_msg *m)
 		}
 	}
 	if (conflict) {
-		if (conflict <= r->commit)
-			return; /* would overwrite a committed entry: not a real leader */
 		if (conflict <= last_index(r))
 			log_truncate(r, conflict);
 		for (; k < m->n_entries; k++) {
@@ -1835,29 +2026,183 @@ step_candidate(struct raft *r, const struct raft_msg *m)
 	}
 }
 
+/*
+ * Whether id is a member (a voter, if voter) of this node's configuration:
+ * the latest in its log (§4.1) or, while a change is not committed, the
+ * committed one.  The change may yet be undone, by the very leader it
+ * leaves out: refusing that leader would keep the change for ever.
+ */
+static bool
+in_config(const struct raft *r, uint64_t id, bool voter)
+{
+	const struct raft_member *m = member_of(r, id);
+	struct raft_member *cm;
+	size_t n;
+	ptrdiff_t i;
+	bool in;
+
+	if (m && (!voter || m->voter))
+		return true;
+	if (r->conf_index <= r->commit ||
+	    members_at(r, r->commit > r->snap.index ? r->commit : r->snap.index, &cm, &n) < 0)
+		return false;
+	i = members_find(cm, n, id);
+	in = i >= 0 && (!voter || cm[i].voter);
+	free(cm);
+	return in;
+}
+
+/*
+ * A voter in its leader's lease refuses a pre-vote, and says who leads
+ * (ctx) in which term: a member whose log predates the leader's join knows
+ * that leader only from a voter it knows (check_sender).
+ */
+static void
+vouch_for_leader(struct raft *r, const struct raft_msg *m)
+{
+	struct raft_msg resp;
+
+	msg_init(r, &resp, RAFT_MSG_PREVOTE_RESP, m->from);
+	resp.reject = true;
+	resp.ctx = r->leader;
+	queue_msg(r, &resp);
+}
+
+/*
+ * A message is believed only as far as its sender's role in this node's
+ * configuration (the latest in its log, §4.1), whatever it claims:
+ *  - only a voter asks for votes;
+ *  - leader traffic comes from a member, or from the leader this node
+ *    follows in this term (a leader that removed itself leads until that
+ *    commits, §4.2.2), or from the one a voter of this node's
+ *    configuration said leads this term (vouch_for_leader: the leader
+ *    joined after this node's log ends), or reaches a node that is not in
+ *    its own configuration (a new node learning the log, which cannot tell
+ *    who leads until it has it); from an older term it is answered with
+ *    this node's term, as any;
+ *  - only the leader of this term hands over leadership (TimeoutNow);
+ *  - reads are asked by members and answered by the leader.
+ * Unlike the thesis (§4.1: "servers process incoming RPC requests without
+ * consulting their current configurations"), so that a node that knows only
+ * the cluster's name cannot vote, lead or elect.
+ */
+static int
+check_sender(struct raft *r, const struct raft_msg *m)
+{
+	bool member = in_config(r, m->from, false);
+
+	switch (m->type) {
+	case RAFT_MSG_PREVOTE:
+	case RAFT_MSG_VOTE:
+		if (!in_config(r, m->from, true))
+			return refuse(r, -EPERM,
+			    "a vote request from a node that is not a voter of this node's "
+			    "configuration");
+		break;
+	case RAFT_MSG_APPEND:
+	case RAFT_MSG_HEARTBEAT:
+	case RAFT_MSG_SNAPSHOT:
+		if (!member && in_config(r, r->id, false) && m->term >= r->term &&
+		    !(m->from == r->leader && m->term == r->term) &&
+		    !(m->from == r->vouched_leader && m->term == r->vouched_term))
+			return refuse(r, -EPERM,
+			    "leader traffic from a node that is not a member of this node's "
+			    "configuration");
+		break;
+	case RAFT_MSG_TIMEOUT_NOW:
+		if (m->term >= r->term &&
+		    !(m->term == r->term && r->leader && m->from == r->leader))
+			return refuse(r, -EPERM,
+			    "TimeoutNow from a node that is not the leader of this term");
+		break;
+	case RAFT_MSG_READ_INDEX:
+		if (!member)
+			return refuse(r, -EPERM, "a read request from a node that is not a member");
+		break;
+	case RAFT_MSG_READ_INDEX_RESP:
+		if (!member && m->from != r->leader)
+			return refuse(r, -EPERM, "a read answer from a node that is not a member");
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* What raft_step() refuses before it changes anything. */
+static int
+precheck(struct raft *r, const struct raft_msg *m)
+{
+	r->step_rc = 0;
+	r->why = NULL;
+	if (validate(r, m))
+		return refuse(r, -EINVAL, "a malformed message");
+	/* a term never wraps: campaign() stops below RAFT_MAX_TERM */
+	if (m->term > RAFT_MAX_TERM)
+		return refuse(r, -ERANGE, "its term is beyond the largest a cluster may reach");
+	if (is_response(m->type) ||
+	    ((m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE) &&
+		!in_config(r, r->id, false)))
+		return 0; /* judged in raft_step() */
+	return check_sender(r, m);
+}
+
+int
+raft_check(struct raft *r, const struct raft_msg *m)
+{
+	return precheck(r, m);
+}
+
 int
 raft_step(struct raft *r, const struct raft_msg *m)
 {
 	struct peer *p;
+	int rc;
 
 	if (r->in_ready)
 		return -EBUSY;
-	if (validate(r, m))
-		return -EINVAL;
+	if ((rc = precheck(r, m)) < 0)
+		return rc;
 	p = peer_of(r, m->from);
-	if (is_response(m->type) && !p)
-		return -EINVAL;
+	if (is_response(m->type) && !p) {
+		struct departing *d = departing_of(r, m->from);
+
+		if (d == NULL && in_config(r, m->from, false))
+			return 0; /* one the latest change leaves out: nothing to track */
+		if (d == NULL)
+			return refuse(r, -EPERM, "a response from a node that is not a member");
+		if (m->type == RAFT_MSG_APPEND_RESP && r->state == RAFT_LEADER &&
+		    m->term == r->term)
+			departing_resp(r, m, d);
+		return 0;
+	}
+	if ((m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE) &&
+	    !in_config(r, r->id, false)) {
+		struct raft_msg resp;
+
+		/* not in its own configuration (new, or learning its log
+		 * again): it votes for nobody, and says so */
+		msg_init(r, &resp,
+		    m->type == RAFT_MSG_VOTE ? RAFT_MSG_VOTE_RESP : RAFT_MSG_PREVOTE_RESP, m->from);
+		resp.reject = true;
+		queue_msg(r, &resp);
+		return 0;
+	}
 	if (p)
 		p->last_contact = 0;
 	if (m->term > r->term) {
 		if (m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE) {
 			/* §4.2.3, §6.2: while we hear from a leader, nobody
-			 * else is elected, except when the leader asked */
+			 * else is elected, except when the leader asked: its
+			 * target campaigns in the very next term (§3.10) */
 			bool in_lease =
 			    r->leader != 0 && r->election_elapsed < r->cfg.election_ticks;
 
-			if (in_lease && !m->transfer)
+			if (in_lease && !(m->transfer && m->term == r->term + 1)) {
+				if (m->type == RAFT_MSG_PREVOTE)
+					vouch_for_leader(r, m);
 				return 0;
+			}
 		}
 		if (m->type == RAFT_MSG_PREVOTE ||
 		    (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject)) {
@@ -1871,6 +2216,12 @@ raft_step(struct raft *r, const struct raft_msg *m)
 	} else if (m->term < r->term) {
 		reply_stale(r, m);
 		return 0;
+	}
+	if (m->type == RAFT_MSG_PREVOTE_RESP && m->reject && m->ctx && m->term == r->term &&
+	    in_config(r, m->from, true)) {
+		/* a voter's word for who leads this term (vouch_for_leader) */
+		r->vouched_leader = m->ctx;
+		r->vouched_term = m->term;
 	}
 	if (m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE) {
 		handle_vote(r, m);
@@ -1889,7 +2240,7 @@ raft_step(struct raft *r, const struct raft_msg *m)
 		step_follower(r, m);
 		break;
 	}
-	return 0;
+	return r->step_rc; /* an append that conflicts with a committed entry */
 }
 
 /* ------------------------------------------------------------------ ticks */
@@ -1935,6 +2286,7 @@ tick_leader(struct raft *r)
 			request_chunk(r, r->members[i].id, p);
 		}
 	}
+	departing_tick(r, r->heartbeat_elapsed >= r->cfg.heartbeat_ticks);
 	if (r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
 		r->heartbeat_elapsed = 0;
 		bcast_heartbeat(r);
@@ -2514,6 +2866,12 @@ raft_advance(struct raft *r, struct raft_ready *rd)
 }
 
 /* -------------------------------------------------------------- accessors */
+
+const char *
+raft_step_why(const struct raft *r)
+{
+	return r->why ? r->why : "";
+}
 
 uint64_t
 raft_id(const struct raft *r)

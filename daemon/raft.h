@@ -74,6 +74,10 @@
  *  - Pre-vote and check-quorum are always on: a node that heard from a
  *    leader within an election timeout ignores (pre-)vote requests of higher
  *    terms unless they come from a leadership transfer.
+ *  - A member that is removed is still sent the log up to the entry that
+ *    removes it (by the leader that appended it, for a few election
+ *    timeouts), so that its own configuration says it was removed: its
+ *    role becomes RAFT_SPARE and it no longer campaigns.
  *  - The leader counts itself in the commit quorum only for entries it was
  *    told are durable (raft_persisted); a candidate counts its own vote
  *    only once the batch that recorded it is durable.
@@ -295,8 +299,8 @@ enum raft_msg_type {
  * SNAPSHOT_RESP	index: the snapshot's index; reject; offset: the next
  *			offset the follower expects (0 after a reject: start
  *			over); last: the snapshot is installed (or not needed)
- * TIMEOUT_NOW		(nothing more; obeyed only from the known leader, or
- *			when none is known)
+ * TIMEOUT_NOW		(nothing more; obeyed only from the leader of the
+ *			receiver's current term)
  * READ_INDEX		ctx: the requester's read context
  * READ_INDEX_RESP	ctx echoed, index: the read index (a response with
  *			reject set is ignored; the core never sends one)
@@ -332,6 +336,14 @@ struct raft_msg {
 
 /* The most entries raft_step() accepts in one APPEND. */
 #define RAFT_MAX_MSG_ENTRIES 65536
+
+/*
+ * The largest term.  A message of a larger term is refused (-ERANGE) and a
+ * node at this term no longer campaigns: half the range, so that no term
+ * (nor the term + 1 a pre-vote asks for) ever wraps to 0.  A cluster that
+ * elects a leader every millisecond reaches it in 292 million years.
+ */
+#define RAFT_MAX_TERM (UINT64_MAX / 2)
 
 /* ------------------------------------------------------------ ready batch */
 
@@ -478,14 +490,43 @@ void raft_free(struct raft *r);
 void raft_tick(struct raft *r);
 
 /*
- * A message received from a peer.  Untrusted input: a malformed message
- * (unknown type, to != this node, from 0 or this node, term 0, entries out
- * of line, lengths over the limits, a response from a non-member) is
- * ignored and -EINVAL returned; nothing in it is trusted before it is
- * checked.  Returns 0 when the message was valid (even when it was stale
- * and had no effect); -EBUSY while a batch is out (the message is dropped).
+ * A message received from a peer.  Untrusted input: nothing in it is
+ * trusted before it is checked, and it is believed only as far as its
+ * sender's role in this node's configuration.  The caller has checked that
+ * m->from is the node it came from (the core cannot); raft_step_why() then
+ * says in words why a message was refused.  Returns:
+ *   0        the message was valid (even when it was stale and had no effect);
+ *   -EINVAL  malformed (unknown type, to != this node, from 0 or this node,
+ *            term 0, entries out of line, lengths over the limits): ignored;
+ *   -EPERM   its sender's role does not allow it: a response from a node
+ *            that is not a member, a vote request from one that is not a
+ *            voter, leader traffic (AppendEntries, heartbeat, snapshot)
+ *            from one that is not a member, unless this node is not in its
+ *            own configuration (new, learning the log) or it is the leader
+ *            this node follows in this term (one that removed itself),
+ *            TimeoutNow from any node but the leader of this term, a read
+ *            from a non-member: ignored;
+ *   -ERANGE  its term is above RAFT_MAX_TERM: ignored;
+ *   -EILSEQ  an AppendEntries that conflicts with a committed entry: it is
+ *            answered with a rejection (it is not dropped in silence) and
+ *            nothing else changes;
+ *   -EBUSY   a batch is out: the message is dropped.
+ * Votes carrying the transfer flag pass a voter's leader lease only in the
+ * term right after the voter's (where the leader's chosen target stands).
  */
 int raft_step(struct raft *r, const struct raft_msg *m);
+
+/*
+ * What raft_step() would refuse m for before looking further (-EINVAL,
+ * -ERANGE, -EPERM, as raft_step), without changing anything: 0 when it
+ * would judge it.  For a caller with work to do before the step (the
+ * daemon checks a snapshot's file only for a sender the core would hear).
+ */
+int raft_check(struct raft *r, const struct raft_msg *m);
+
+/* Why the last raft_step() or raft_check() refused its message ("" when
+ * it did not). */
+const char *raft_step_why(const struct raft *r);
 
 /*
  * Append a client's write (leader only).  On success *index and *term are

@@ -369,18 +369,30 @@ static struct raft_status status(uint64_t id)
 	return st;
 }
 
-/* Make node id campaign now, as if its leader handed over (TimeoutNow). */
+/*
+ * Make node id campaign now: as if its leader handed over (TimeoutNow, which
+ * only the leader of its term may send), or, when it knows no leader, as
+ * its election timer runs out (only its clock moves).
+ */
 static void campaign(uint64_t id)
 {
 	struct raft_msg m;
-	uint64_t from = status(id).leader ? status(id).leader : id == 1 ? 2 : 1;
 
-	memset(&m, 0, sizeof(m));
-	m.type = RAFT_MSG_TIMEOUT_NOW;
-	m.from = from;
-	m.to = id;
-	m.term = status(id).term;
-	ck_assert_int_eq(raft_step(node(id)->r, &m), 0);
+	if (status(id).leader) {
+		memset(&m, 0, sizeof(m));
+		m.type = RAFT_MSG_TIMEOUT_NOW;
+		m.from = status(id).leader;
+		m.to = id;
+		m.term = status(id).term;
+		ck_assert_int_eq(raft_step(node(id)->r, &m), 0);
+	} else {
+		int i;
+
+		for (i = 0; i < 1000 && status(id).role != RAFT_PRECANDIDATE &&
+			    status(id).role != RAFT_CANDIDATE; i++)
+			raft_tick(node(id)->r);
+		ck_assert_int_lt(i, 1000);
+	}
 	deliver();
 }
 
@@ -571,7 +583,7 @@ START_TEST(test_stale_term_append_is_refused_with_the_current_term)
 	drop_queue();
 	memset(&m, 0, sizeof(m));
 	m.type = RAFT_MSG_APPEND;
-	m.from = 9;
+	m.from = 3;
 	m.to = 2;
 	m.term = 1;		/* older than anyone's now */
 	m.prev_index = 1;
@@ -627,7 +639,7 @@ START_TEST(test_malformed_messages_are_refused)
 	m.n_entries = 0;
 	m.type = RAFT_MSG_APPEND_RESP;
 	m.from = 7;		/* not a member */
-	ck_assert_int_eq(raft_step(r, &m), -EINVAL);
+	ck_assert_int_eq(raft_step(r, &m), -EPERM);
 	m.type = RAFT_MSG_SNAPSHOT;
 	m.from = 2;
 	m.index = 5;
@@ -746,7 +758,8 @@ START_TEST(test_random_garbage_messages_never_crash_the_core)
 		m.n_members = (uint32_t)(RND() % 3);
 		m.members = RND() % 8 ? mem : NULL;
 		rc = raft_step(node(to)->r, &m);
-		ck_assert(rc == 0 || rc == -EINVAL);
+		ck_assert(rc == 0 || rc == -EINVAL || rc == -EPERM || rc == -EILSEQ ||
+			  rc == -ERANGE);
 		if (i % 7 == 0)
 			raft_tick(node(to)->r);
 		drain(to);
@@ -1095,6 +1108,294 @@ START_TEST(test_leader_removing_itself_steps_down_once_committed)
 	ck_assert_uint_ne(leader(), 0);
 	ck_assert_uint_ne(leader(), l);
 	ck_assert_uint_ge(status(leader()).commit, index);
+	teardown();
+}
+END_TEST
+
+/* ------------------------------------------- who may say what: roles */
+
+static struct raft_msg msg(uint8_t type, uint64_t from, uint64_t to, uint64_t term)
+{
+	struct raft_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.from = from;
+	m.to = to;
+	m.term = term;
+	return m;
+}
+
+START_TEST(test_vote_with_transfer_flag_from_a_non_voter_is_refused)
+{
+	uint64_t l, f, term, index;
+	struct raft_msg m;
+
+	cluster(4, 3);		/* node 4 is a spare */
+	tick_all(40);
+	l = leader();
+	f = l % 3 + 1;
+	term = status(f).term;
+	/* a stranger's transfer vote, the term right after: refused */
+	m = msg(RAFT_MSG_VOTE, 9, f, term + 1);
+	m.transfer = true;
+	m.index = status(f).last_index;
+	m.log_term = term;
+	ck_assert_int_eq(raft_step(node(f)->r, &m), -EPERM);
+	drain(f);
+	ck_assert_uint_eq(C.nq, 0);
+	/* a learner's: refused too */
+	ck_assert_int_eq(raft_change(node(l)->r, RAFT_CHANGE_ADD_LEARNER, 4, "n4", 2,
+				     &index, NULL), 0);
+	deliver();
+	tick_all(5);
+	ck_assert_int_eq(status(4).role, RAFT_LEARNER);
+	m.from = 4;
+	m.index = status(f).last_index;
+	ck_assert_int_eq(raft_step(node(f)->r, &m), -EPERM);
+	m.type = RAFT_MSG_PREVOTE;
+	ck_assert_int_eq(raft_step(node(f)->r, &m), -EPERM);
+	deliver();
+	ck_assert_uint_eq(status(f).term, term);
+	ck_assert_uint_eq(leader(), l);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_a_transfer_vote_passes_the_lease_only_in_the_next_term)
+{
+	uint64_t l, f, g, term;
+	struct raft_msg m;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	f = l % 3 + 1;
+	g = f % 3 + 1;
+	term = status(f).term;
+	/* a voter's transfer vote five terms ahead: the lease holds */
+	m = msg(RAFT_MSG_VOTE, g, f, term + 5);
+	m.transfer = true;
+	m.index = status(f).last_index;
+	m.log_term = term;
+	ck_assert_int_eq(raft_step(node(f)->r, &m), 0);
+	drain(f);
+	ck_assert_uint_eq(C.nq, 0);
+	ck_assert_uint_eq(status(f).term, term);
+	ck_assert_uint_eq(status(f).leader, l);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_a_term_at_the_top_of_the_range_is_refused)
+{
+	uint64_t l, f, g, term;
+	struct raft_msg m;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	f = l % 3 + 1;
+	g = f % 3 + 1;
+	term = status(f).term;
+	m = msg(RAFT_MSG_VOTE, g, f, UINT64_MAX);
+	m.transfer = true;
+	m.index = status(f).last_index;
+	m.log_term = term;
+	ck_assert_int_eq(raft_step(node(f)->r, &m), -ERANGE);
+	m = msg(RAFT_MSG_HEARTBEAT, l, f, RAFT_MAX_TERM + 1);
+	ck_assert_int_eq(raft_step(node(f)->r, &m), -ERANGE);
+	ck_assert_uint_eq(status(f).term, term);
+	tick_all(30);
+	ck_assert_uint_eq(leader(), l);
+	ck_assert_uint_eq(status(f).term, term);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_a_node_at_the_largest_term_never_campaigns)
+{
+	static const uint64_t terms[] = { 1, 1 };
+
+	memset(&C, 0, sizeof(C));
+	C.n = 3;
+	for (uint64_t id = 1; id <= 3; id++)
+		restore_node(id, 3, terms, 2, RAFT_MAX_TERM);
+	drain_all();
+	drop_queue();
+	for (int i = 0; i < 200; i++) {
+		raft_tick(node(1)->r);
+		drain(1);
+		ck_assert_uint_eq(C.nq, 0);	/* no pre-vote for a wrapped term */
+	}
+	ck_assert_uint_eq(status(1).term, RAFT_MAX_TERM);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_timeout_now_counts_only_from_the_leader)
+{
+	uint64_t l, f, g, term;
+	struct raft_msg m;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	f = l % 3 + 1;
+	g = f % 3 + 1;
+	term = status(f).term;
+	m = msg(RAFT_MSG_TIMEOUT_NOW, g, f, term);
+	ck_assert_int_eq(raft_step(node(f)->r, &m), -EPERM);
+	m = msg(RAFT_MSG_TIMEOUT_NOW, 9, f, term);
+	ck_assert_int_eq(raft_step(node(f)->r, &m), -EPERM);
+	m = msg(RAFT_MSG_TIMEOUT_NOW, l, f, term + 1);	/* not the leader of term + 1 */
+	ck_assert_int_eq(raft_step(node(f)->r, &m), -EPERM);
+	deliver();
+	ck_assert_uint_eq(status(f).term, term);
+	ck_assert_uint_eq(leader(), l);
+	/* the leader's own: f campaigns and wins */
+	m = msg(RAFT_MSG_TIMEOUT_NOW, l, f, term);
+	ck_assert_int_eq(raft_step(node(f)->r, &m), 0);
+	deliver();
+	ck_assert_uint_eq(leader(), f);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_leader_traffic_from_a_non_member_is_refused)
+{
+	uint64_t l, f, term, last;
+	struct raft_entry e;
+	struct raft_msg m;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	f = l % 3 + 1;
+	term = status(f).term;
+	last = status(f).last_index;
+	memset(&e, 0, sizeof(e));
+	e.term = term + 1;
+	e.index = last + 1;
+	e.type = RAFT_ENTRY_NORMAL;
+	e.data = "forged";
+	e.len = 6;
+	m = msg(RAFT_MSG_APPEND, 9, f, term + 1);
+	m.prev_index = last;
+	m.prev_term = status(f).last_term;
+	m.n_entries = 1;
+	m.entries = &e;
+	m.commit = last + 1;
+	ck_assert_int_eq(raft_step(node(f)->r, &m), -EPERM);
+	m = msg(RAFT_MSG_HEARTBEAT, 9, f, term + 5);
+	ck_assert_int_eq(raft_step(node(f)->r, &m), -EPERM);
+	m = msg(RAFT_MSG_SNAPSHOT, 9, f, term + 1);
+	ck_assert_int_eq(raft_step(node(f)->r, &m), -EINVAL);	/* no members: malformed */
+	m = msg(RAFT_MSG_READ_INDEX, 9, l, term);
+	ck_assert_int_eq(raft_step(node(l)->r, &m), -EPERM);
+	drain(f);
+	drain(l);
+	ck_assert_uint_eq(C.nq, 0);
+	ck_assert_uint_eq(status(f).term, term);
+	ck_assert_uint_eq(status(f).last_index, last);
+	ck_assert_uint_eq(status(f).leader, l);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_append_that_conflicts_with_a_committed_entry_is_answered)
+{
+	uint64_t l, f, term, t2;
+	struct raft_entry e;
+	struct raft_msg m;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	f = l % 3 + 1;
+	propose(l, "x");
+	tick_all(2);
+	term = status(f).term;
+	t2 = term_at(f, 2);
+	ck_assert_uint_ge(status(f).commit, 3);
+	ck_assert_uint_gt(t2, 1);
+	memset(&e, 0, sizeof(e));
+	e.term = 1;		/* index 2 holds the leader's no-op of a later term */
+	e.index = 2;
+	e.type = RAFT_ENTRY_NORMAL;
+	e.data = "y";
+	e.len = 1;
+	m = msg(RAFT_MSG_APPEND, l, f, term);
+	m.prev_index = 1;
+	m.prev_term = 1;
+	m.n_entries = 1;
+	m.entries = &e;
+	ck_assert_int_eq(raft_step(node(f)->r, &m), -EILSEQ);
+	ck_assert_str_eq(raft_step_why(node(f)->r),
+			 "AppendEntries that conflicts with a committed entry");
+	drain(f);
+	ck_assert_uint_eq(C.nq, 1);		/* answered, not dropped in silence */
+	ck_assert_int_eq(C.q[0].m.type, RAFT_MSG_APPEND_RESP);
+	ck_assert(C.q[0].m.reject);
+	ck_assert_uint_eq(C.q[0].m.to, l);
+	ck_assert_uint_eq(term_at(f, 2), t2);
+	drop_queue();
+	teardown();
+}
+END_TEST
+
+START_TEST(test_a_removed_member_learns_its_removal_from_its_own_log)
+{
+	uint64_t l, f, index, term;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	f = l % 3 + 1;
+	ck_assert_int_eq(raft_change(node(l)->r, RAFT_CHANGE_REMOVE, f, NULL, 0, &index, &term),
+			 0);
+	deliver();
+	tick_all(3);
+	/* the leader sent it the log up to the entry that removes it */
+	ck_assert_uint_ge(status(f).last_index, index);
+	ck_assert_int_eq(status(f).role, RAFT_SPARE);
+	term = status(f).term;
+	tick_all(100);		/* and it never campaigns */
+	ck_assert_int_eq(status(f).role, RAFT_SPARE);
+	ck_assert_uint_eq(status(f).term, term);
+	ck_assert_uint_eq(leader(), l);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_a_member_whose_log_predates_the_leader_follows_it_on_a_voters_word)
+{
+	uint64_t l, lag, index;
+
+	cluster(4, 3);		/* node 4 is a spare */
+	tick_all(40);
+	l = leader();
+	lag = l % 3 + 1;
+	isolate(lag, true);
+	ck_assert_int_eq(raft_change(node(l)->r, RAFT_CHANGE_ADD_LEARNER, 4, "n4", 2,
+				     &index, NULL), 0);
+	deliver();
+	tick_all(5);
+	ck_assert_int_eq(raft_change(node(l)->r, RAFT_CHANGE_PROMOTE, 4, NULL, 0, &index, NULL),
+			 0);
+	deliver();
+	tick_all(5);
+	ck_assert_int_eq(raft_transfer(node(l)->r, 4), 0);
+	deliver();
+	tick_all(5);
+	ck_assert_uint_eq(leader(), 4);
+	propose(4, "after");
+	/* lag's log ends before 4 joined: 4 is no member it knows */
+	isolate(lag, false);
+	tick_all(100);
+	ck_assert_uint_eq(status(lag).leader, 4);
+	ck_assert_uint_eq(status(lag).last_index, status(4).last_index);
+	ck_assert_int_eq(status(lag).role, RAFT_FOLLOWER);
 	teardown();
 }
 END_TEST
@@ -1495,12 +1796,18 @@ START_TEST(test_node_catching_up_to_lost_entries_never_campaigns)
 	}
 	ck_assert_int_eq(status(1).role, RAFT_FOLLOWER);
 	ck_assert_uint_eq(status(1).term, 2);
-	/* a leader's TimeoutNow does not make it campaign either */
+	/* a leader's TimeoutNow does not make it campaign either (2 leads
+	 * term 2 as far as 1 knows: TimeoutNow counts only from it) */
 	memset(&m, 0, sizeof(m));
-	m.type = RAFT_MSG_TIMEOUT_NOW;
+	m.type = RAFT_MSG_HEARTBEAT;
 	m.from = 2;
 	m.to = 1;
 	m.term = 2;
+	ck_assert_int_eq(raft_step(node(1)->r, &m), 0);
+	drain(1);
+	drop_queue();
+	ck_assert_uint_eq(status(1).leader, 2);
+	m.type = RAFT_MSG_TIMEOUT_NOW;
 	ck_assert_int_eq(raft_step(node(1)->r, &m), 0);
 	drain(1);
 	ck_assert_uint_eq(C.nq, 0);
@@ -1632,6 +1939,15 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_membership_change_reverts_when_its_entry_is_truncated);
 	tcase_add_test(tc, test_leader_removing_itself_steps_down_once_committed);
 	tcase_add_test(tc, test_reapply_hands_the_committed_entries_out_again);
+	tcase_add_test(tc, test_vote_with_transfer_flag_from_a_non_voter_is_refused);
+	tcase_add_test(tc, test_a_transfer_vote_passes_the_lease_only_in_the_next_term);
+	tcase_add_test(tc, test_a_term_at_the_top_of_the_range_is_refused);
+	tcase_add_test(tc, test_a_node_at_the_largest_term_never_campaigns);
+	tcase_add_test(tc, test_timeout_now_counts_only_from_the_leader);
+	tcase_add_test(tc, test_leader_traffic_from_a_non_member_is_refused);
+	tcase_add_test(tc, test_append_that_conflicts_with_a_committed_entry_is_answered);
+	tcase_add_test(tc, test_a_removed_member_learns_its_removal_from_its_own_log);
+	tcase_add_test(tc, test_a_member_whose_log_predates_the_leader_follows_it_on_a_voters_word);
 	tcase_add_test(tc, test_read_index_waits_for_a_heartbeat_round);
 	tcase_add_test(tc, test_reads_asked_together_share_one_heartbeat_round);
 	tcase_add_test(tc, test_read_index_after_leader_change_waits_for_a_commit_in_the_new_term);
