@@ -4,11 +4,15 @@
  * Requests arrive from three doors (the control socket, HTTP, and peers
  * forwarding for their clients) and take one path; peer frames are Raft
  * messages for the core, requests, answers to what we forwarded, or a
- * removal notice.
+ * removal notice.  A peer frame is believed only as far as its sender's
+ * role: a Raft message speaks for the connection's node alone, the peer
+ * port serves only what members forward and a spare's own join, and
+ * whatever a peer may not send closes its connection (peer_refuse).
  *
  * Not here: serving any of them (kv.c, membership.c, watch.c, status.c,
  * snapshot.c), sockets (control.c, http.c, peer.c).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -148,16 +152,49 @@ http_request_cb(void *arg, uint64_t handle, const struct proto_msg *m)
 	dispatch_request(arg, &o, m);
 }
 
+/* A member's name, or the id in hex for a node this one never heard of. */
+static const char *
+who(const struct node *n, uint64_t id, char *buf, size_t len)
+{
+	const char *name = roster_name(n, id);
+
+	if (strcmp(name, "?") != 0)
+		return name;
+	snprintf(buf, len, "node %016" PRIx64, id);
+	return buf;
+}
+
+/*
+ * A Raft message from peer_id on connection conn.  Its `from` must be the
+ * connection's id (the core believes `from`; only the connection knows who
+ * is there), a snapshot that would complete must verify before the core
+ * installs it, and the core judges the sender's role (raft_step).  Any
+ * refusal closes the connection with one log line.
+ */
 static void
-raft_frame(struct node *n, const char *peer_id, const struct proto_msg *m)
+raft_frame(struct node *n, uint64_t conn, const char *peer_id, const struct proto_msg *m)
 {
 	struct raft_msg rm;
-	char err[256];
+	char err[256], why[RAFTCONF_MAX_ERROR], idbuf[32];
+	int rc;
 
 	if (raftmsg_decode(
 		m->raft.payload.ptr, m->raft.payload.len, &rm, &n->scratch, err, sizeof(err)) < 0) {
 		log_warning_f(LOG_FIELDS(.peer = peer_id), "peer %s: undecodable raft message: %s",
 		    peer_id, err);
+		return;
+	}
+	if (rm.from != node_id_of(peer_id)) {
+		snprintf(why, sizeof(why), "a raft %s that claims to come from %s",
+		    raft_msg_type_name(rm.type), who(n, rm.from, idbuf, sizeof(idbuf)));
+		peer_refuse(n->peers, conn, why);
+		return;
+	}
+	if (rm.type == RAFT_MSG_SNAPSHOT && raft_check(n->raft, &rm) == 0 &&
+	    snapshot_check_received(n, &rm, err, sizeof(err)) < 0) {
+		snprintf(why, sizeof(why),
+		    "a snapshot (index %" PRIu64 ") that does not verify: %s", rm.index, err);
+		peer_refuse(n->peers, conn, why);
 		return;
 	}
 	if (rm.type == RAFT_MSG_HEARTBEAT_RESP) {
@@ -168,10 +205,47 @@ raft_frame(struct node *n, const char *peer_id, const struct proto_msg *m)
 			from->hb_sent = 0;
 		}
 	}
-	if (raft_step(n->raft, &rm) < 0)
-		log_debug_f(LOG_FIELDS(.peer = peer_id), "peer %s: raft refused a %s message",
-		    peer_id, raft_msg_type_name(rm.type));
+	rc = raft_step(n->raft, &rm);
+	if (rc == -EPERM || rc == -ERANGE || rc == -EILSEQ) {
+		snprintf(why, sizeof(why), "raft %s (term %" PRIu64 ") refused: %s",
+		    raft_msg_type_name(rm.type), rm.term, raft_step_why(n->raft));
+		peer_refuse(n->peers, conn, why);
+	} else if (rc < 0) {
+		log_debug_f(LOG_FIELDS(.peer = peer_id), "peer %s: raft refused a %s message: %s",
+		    peer_id, raft_msg_type_name(rm.type), raft_step_why(n->raft));
+	} else {
+		/* a leader this node does not list yet (it is new): where to answer */
+		roster_stranger_seen(n, peer_id);
+	}
 	node_schedule(n);
+}
+
+/*
+ * What the peer port serves, by the sender's role: a member's forward of
+ * its clients' writes and membership changes (the requests kv_forward
+ * sends), and a spare's request to join, for itself.  Never reads, status,
+ * watches or snapshots: those are the local socket's and HTTP's.  NULL:
+ * allowed; else why not.
+ */
+static const char *
+request_refusal(const struct proto_msg *m, const char *peer_id, bool member)
+{
+	switch (m->type) {
+	case PROTO_T_SET:
+	case PROTO_T_DEL:
+	case PROTO_T_REMOVE:
+	case PROTO_T_TRANSFER:
+		return member ? NULL
+			      : "from a node that is not a member (members forward requests)";
+	case PROTO_T_JOIN:
+		if (member ||
+		    (m->join.node_id.len == strlen(peer_id) &&
+			memcmp(m->join.node_id.ptr, peer_id, m->join.node_id.len) == 0))
+			return NULL;
+		return "for another node, from a node that is not a member";
+	default:
+		return "is not served on the peer port";
+	}
 }
 
 static void
@@ -179,27 +253,37 @@ peer_frame_cb(void *arg, uint64_t conn, const char *peer_id, const struct proto_
 {
 	struct node *n = arg;
 
-	roster_stranger_seen(n, peer_id);
 	if (m->type == PROTO_T_REMOVED) {
-		membership_removed_notice(n, peer_id, m);
+		membership_removed_notice(n, conn, peer_id, m);
 		return;
 	}
 	if (m->type == PROTO_T_REJECT || n->removed)
 		return; /* removed: no part in elections or replication any more */
 	if (m->type == PROTO_T_RAFT) {
-		raft_frame(n, peer_id, m);
+		raft_frame(n, conn, peer_id, m);
 	} else if (proto_is_request(m->type)) {
 		/* A member's request was forwarded once already; a spare's JOIN
 		 * may still go on to the leader. */
-		struct origin o = { .kind = FROM_PEER,
-			.conn = conn,
-			.req_id = m->id,
-			.no_forward = roster_by_id(n, node_id_of(peer_id)) != NULL };
+		bool member = roster_by_id(n, node_id_of(peer_id)) != NULL;
+		struct origin o = {
+			.kind = FROM_PEER, .conn = conn, .req_id = m->id, .no_forward = member
+		};
+		const char *no;
+		char why[RAFTCONF_MAX_ERROR];
 
+		if ((no = request_refusal(m, peer_id, member)) != NULL) {
+			snprintf(why, sizeof(why), "a %s request %s", proto_type_name(m->type), no);
+			peer_refuse(n->peers, conn, why);
+			return;
+		}
+		if (!member)
+			roster_stranger_seen(n, peer_id); /* a spare joining: where to answer */
 		dispatch_request(n, &o, m);
 	} else if (proto_is_response(m->type)) {
-		if (!membership_join_answer(n, conn, peer_id, m))
-			kv_relay(n, m);
+		if (!membership_join_answer(n, conn, peer_id, m) &&
+		    kv_relay(n, node_id_of(peer_id), m) < 0)
+			peer_refuse(n->peers, conn,
+			    "an answer to a request this node did not forward to it");
 	}
 }
 

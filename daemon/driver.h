@@ -334,7 +334,7 @@ void kv_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags
     const struct proto_str *key);
 void kv_write(struct node *n, const struct origin *o, const struct proto_msg *m);
 void kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m);
-void kv_relay(struct node *n, const struct proto_msg *m);
+int kv_relay(struct node *n, uint64_t from, const struct proto_msg *m);
 void kv_read_index(struct node *n, uint64_t ctx, uint64_t index);
 void kv_reads_progress(struct node *n);
 void kv_leader_changed(struct node *n);
@@ -353,7 +353,8 @@ void membership_transfer(struct node *n, const struct origin *o, const struct pr
 void membership_transfers_progress(struct node *n);
 void membership_promote_learners(struct node *n);
 void membership_tell_removed(struct node *n, const struct raft_entry *e);
-void membership_removed_notice(struct node *n, const char *peer_id, const struct proto_msg *m);
+void membership_removed_notice(
+    struct node *n, uint64_t conn, const char *peer_id, const struct proto_msg *m);
 void membership_expired(struct node *n, struct pending *p);
 
 /* persist.c: Raft batches into the WAL */
@@ -379,6 +380,7 @@ int snapshot_install(struct node *n, const struct raft_snapshot_meta *meta);
 void snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t count);
 void snapshot_abort(struct node *n, const char *why);
 void snapshot_request(struct node *n, const struct origin *o);
+int snapshot_check_received(struct node *n, const struct raft_msg *m, char *err, size_t errlen);
 
 /* boot.c: the data_dir at start */
 int boot_open(struct node *n, char *err, size_t errlen);

@@ -208,17 +208,25 @@ kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m)
 	pending_add(&n->pending, f);
 }
 
-/* An answer from the leader to a request we forwarded: relay it. */
-void
-kv_relay(struct node *n, const struct proto_msg *m)
+/*
+ * An answer from node `from` to a request we forwarded: relay it if we
+ * forwarded that request to `from` (0), ignore it if it timed out already
+ * (0); -EPERM if it was forwarded to another node: only the node asked
+ * answers.
+ */
+int
+kv_relay(struct node *n, uint64_t from, const struct proto_msg *m)
 {
 	struct pending *f = pending_find(&n->pending, PEND_FORWARD, m->id);
 	struct proto_msg rm = *m;
 
 	if (f == NULL)
-		return; /* timed out already */
+		return 0; /* timed out already */
+	if (f->peer != from)
+		return -EPERM;
 	reply_msg(n, &f->from, &rm);
 	pending_del(&n->pending, f);
+	return 0;
 }
 
 /* The link to leader went down: what was forwarded to it gets no answer, so

@@ -44,18 +44,44 @@ membership_tell_removed(struct node *n, const struct raft_entry *e)
 	}
 }
 
-/* A REMOVED notice from peer_id: this node takes no part any more. */
+/*
+ * A REMOVED notice from peer_id on connection conn: this node takes no part
+ * any more.  Believed only from the leader of this node's current term, and
+ * only once this node's own configuration leaves it out (the leader sends
+ * a removed member the log up to the entry that removes it): a notice can
+ * confirm what the log says, never replace it.  Anything else closes the
+ * connection with one log line.
+ */
 void
-membership_removed_notice(struct node *n, const char *peer_id, const struct proto_msg *m)
+membership_removed_notice(
+    struct node *n, uint64_t conn, const char *peer_id, const struct proto_msg *m)
 {
+	struct raft_status st;
+	char why[RAFTCONF_MAX_ERROR];
+
 	if (n->removed)
 		return;
+	raft_status(n->raft, &st);
 	if (m->removed.cluster.len != strlen(n->cfg->cluster) ||
 	    memcmp(m->removed.cluster.ptr, n->cfg->cluster, m->removed.cluster.len) != 0) {
-		log_warning_f(LOG_FIELDS(.peer = peer_id),
-		    "peer %s: a removal notice for "
-		    "cluster \"%.*s\", not ours; ignored",
-		    peer_id, (int)m->removed.cluster.len, m->removed.cluster.ptr);
+		snprintf(why, sizeof(why), "a removal notice for cluster \"%.*s\", not ours",
+		    (int)m->removed.cluster.len, m->removed.cluster.ptr);
+		peer_refuse(n->peers, conn, why);
+		return;
+	}
+	if (st.leader == 0 || st.leader != node_id_of(peer_id)) {
+		snprintf(why, sizeof(why),
+		    "a removal notice from a node that is not the leader of term %" PRIu64 " (%s)",
+		    st.term, roster_name(n, st.leader));
+		peer_refuse(n->peers, conn, why);
+		return;
+	}
+	if (st.role != RAFT_SPARE || n->n_members == 0) {
+		snprintf(why, sizeof(why),
+		    "a removal notice (index %" PRIu64 ") while this node's configuration "
+		    "(log up to %" PRIu64 ") still lists it",
+		    m->removed.index, st.last_index);
+		peer_refuse(n->peers, conn, why);
 		return;
 	}
 	n->removed = true;

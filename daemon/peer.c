@@ -284,9 +284,10 @@ reject(struct conn *c, const char *why)
 {
 	struct proto_msg m = { .type = PROTO_T_REJECT };
 
+	conn_flush(c);	      /* what an up link staged goes first, */
+	c->state = C_CLOSING; /* and the REJECT straight after it */
 	m.reject.message = proto_mem(why, strnlen(why, RAFTCONF_MAX_ERROR));
 	send_msg(c, &m);
-	c->state = C_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setcb(c->bev, NULL, reject_cb, conn_event_cb, c);
 	timer_after(c->timer, 1000);
@@ -729,6 +730,26 @@ peer_close(struct peer_net *pn, uint64_t conn)
 
 	if (c)
 		conn_kill(c);
+}
+
+void
+peer_refuse(struct peer_net *pn, uint64_t conn, const char *why)
+{
+	struct conn *c = find_conn(pn, conn);
+
+	if (c == NULL || c->state != C_UP)
+		return;
+	log_warning_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): %s; closing", c->peer_id,
+	    c->remote, why);
+	if (!c->outbound) {
+		reject(c, why);
+	} else if (c->once) {
+		if (pn->cb.once_failed)
+			pn->cb.once_failed(pn->arg, c->id, why);
+		conn_kill(c);
+	} else {
+		conn_lost(c, false); /* a link: dialled again after the backoff */
+	}
 }
 
 int

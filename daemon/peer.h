@@ -111,6 +111,15 @@ void peer_close(struct peer_net *pn, uint64_t conn);
  */
 int peer_send(struct peer_net *pn, const char *id, const void *frame, size_t len);
 
+/*
+ * The peer on connection conn sent what its role does not allow (or what
+ * it cannot have meant): one log line naming it, its address and why, then
+ * the connection is closed; an inbound one is told why first (REJECT), a
+ * link is dialled again after its backoff.  Safe from the frame callback,
+ * which must not use its frame afterwards.
+ */
+void peer_refuse(struct peer_net *pn, uint64_t conn, const char *why);
+
 /* Queue a frame on connection conn (as given to the frame callback).
  * 0, -ENOTCONN (it is gone), -ENOBUFS. */
 int peer_reply(struct peer_net *pn, uint64_t conn, const void *frame, size_t len);

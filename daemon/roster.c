@@ -51,7 +51,8 @@ roster_by_name(const struct node *n, struct proto_str name)
 	return NULL;
 }
 
-/* A member's or a stranger's name; "?" for an id never heard of, "none" for 0. */
+/* A member's, a member's that just left or a stranger's name; "?" for an
+ * id never heard of, "none" for 0. */
 const char *
 roster_name(const struct node *n, uint64_t id)
 {
@@ -59,6 +60,9 @@ roster_name(const struct node *n, uint64_t id)
 
 	if (m)
 		return m->name;
+	for (size_t i = 0; id && i < N_DEPARTED; i++)
+		if (n->departed[i].id == id)
+			return n->departed[i].name;
 	for (size_t i = 0; id && i < N_STRANGERS; i++)
 		if (n->strangers[i].id == id)
 			return n->strangers[i].name;

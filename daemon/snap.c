@@ -265,6 +265,47 @@ reader_open(struct reader *rd, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A snapshot being received, read as it would be once complete: the
+ * incoming file's first `flen` bytes, then the chunk in memory that would
+ * end it (fopencookie's reader).
+ */
+struct joined {
+	int fd;
+	uint64_t flen;
+	const uint8_t *data;
+	size_t dlen;
+	uint64_t pos;
+};
+
+static ssize_t
+joined_read(void *cookie, char *buf, size_t size)
+{
+	struct joined *j = cookie;
+	size_t done = 0;
+
+	while (done < size && j->pos < j->flen) {
+		size_t want = size - done < j->flen - j->pos ? size - done : j->flen - j->pos;
+		ssize_t n = pread(j->fd, buf + done, want, (off_t)j->pos);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1; /* shorter than its size said: a read error */
+		done += (size_t)n;
+		j->pos += (uint64_t)n;
+	}
+	if (done < size && j->pos < j->flen + j->dlen) {
+		size_t k = size - done < j->flen + j->dlen - j->pos ? size - done
+								    : j->flen + j->dlen - j->pos;
+
+		memcpy(buf + done, j->data + (j->pos - j->flen), k);
+		done += k;
+		j->pos += k;
+	}
+	return (ssize_t)done;
+}
+
 static void
 reader_close(struct reader *rd)
 {
@@ -524,6 +565,51 @@ snap_meta_free(struct snap_meta *meta)
 		return;
 	free(meta->members);
 	memset(meta, 0, sizeof(*meta));
+}
+
+int
+snap_recv_verify(struct snapdir *sd, uint64_t offset, const void *data, size_t len,
+    struct snap_meta *meta, char *err, size_t errlen)
+{
+	static const cookie_io_functions_t io = { .read = joined_read };
+	struct joined j = { .fd = -1, .flen = offset, .data = data, .dlen = len };
+	char path[SNAP_PATH_MAX];
+	struct store_record rec;
+	struct reader rd;
+	struct stat st;
+	int r;
+
+	memset(meta, 0, sizeof(*meta));
+	memset(&rd, 0, sizeof(rd));
+	rd.path = "received";
+	if (offset > 0) {
+		snprintf(path, sizeof(path), "%s/" INCOMING_NAME, sd->dir);
+		if ((j.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(j.fd, &st) < 0 ||
+		    (uint64_t)st.st_size < offset) {
+			seterr(err, errlen,
+			    "snapshot received: the %" PRIu64 " bytes before its last chunk are "
+			    "missing",
+			    offset);
+			r = -EBADMSG;
+			goto out;
+		}
+	}
+	if ((rd.f = fopencookie(&j, "r", io)) == NULL) {
+		r = -errno;
+		seterr(err, errlen, "snapshot received: %s", strerror(-r));
+		goto out;
+	}
+	setvbuf(rd.f, NULL, _IOFBF, FILE_BUFFER);
+	r = read_header(&rd, meta, err, errlen);
+	while (r == 0 && (r = read_record(&rd, &rec, err, errlen)) > 0)
+		r = 0;
+	if (r < 0)
+		snap_meta_free(meta);
+out:
+	reader_close(&rd);
+	if (j.fd >= 0)
+		close(j.fd);
+	return r;
 }
 
 /* ------------------------------------------------------------ the directory */

@@ -162,6 +162,15 @@ int snap_read_chunk(struct snapdir *sd, uint64_t index, uint64_t offset, void *b
  * snapshot of index, durably; its path goes to path.
  */
 int snap_recv_chunk(struct snapdir *sd, uint64_t offset, const void *data, size_t len);
+/*
+ * Before the last chunk of a received snapshot is accepted: would the
+ * incoming file's first offset bytes followed by data (len bytes) be a
+ * whole snapshot that checks as snap_verify's?  Its header goes to meta
+ * (snap_meta_free).  Reads, writes nothing: -EBADMSG with err when not
+ * (or when the bytes before offset are not all there), -errno.
+ */
+int snap_recv_verify(struct snapdir *sd, uint64_t offset, const void *data, size_t len,
+    struct snap_meta *meta, char *err, size_t errlen);
 int snap_recv_sync(struct snapdir *sd);
 int snap_recv_finish(struct snapdir *sd, uint64_t index, char *path, size_t pathlen);
 

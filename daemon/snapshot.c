@@ -307,6 +307,56 @@ snapshot_request(struct node *n, const struct origin *o)
 	pending_add(&n->pending, w);
 }
 
+static bool
+members_same(const struct raft_member *a, size_t na, const struct raft_member *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].id != b[i].id || a[i].voter != b[i].voter ||
+		    a[i].context_len != b[i].context_len ||
+		    memcmp(a[i].context, b[i].context, a[i].context_len) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * A snapshot chunk from the network, before the core sees it.  If it is the
+ * last chunk of a snapshot the core would install, the file it completes
+ * must verify (every record, the trailer) and be the snapshot the message
+ * says (index, term, membership): the core replaces its log as soon as it
+ * accepts the chunk, and a store that cannot follow once stopped the node.
+ * 0: let the core judge it; -EBADMSG (or -errno) with err: refuse it.
+ */
+int
+snapshot_check_received(struct node *n, const struct raft_msg *m, char *err, size_t errlen)
+{
+	struct raft_status st;
+	struct snap_meta meta;
+	uint64_t t;
+	int rc;
+
+	if (!m->last)
+		return 0;
+	raft_status(n->raft, &st);
+	if (m->index <= st.commit || (raft_term_at(n->raft, m->index, &t) == 0 && t == m->log_term))
+		return 0; /* the core holds it already: it installs nothing */
+	if ((rc = snap_recv_verify(n->snaps, m->offset, m->data, m->len, &meta, err, errlen)) < 0)
+		return rc;
+	if (meta.index != m->index || meta.term != m->log_term) {
+		seterr(err, errlen,
+		    "its bytes are the snapshot at index %" PRIu64 " (term %" PRIu64
+		    "), the message says index %" PRIu64 " (term %" PRIu64 ")",
+		    meta.index, meta.term, m->index, m->log_term);
+		rc = -EBADMSG;
+	} else if (!members_same(meta.members, meta.n_members, m->members, m->n_members)) {
+		seterr(err, errlen, "its membership is not the one the message says");
+		rc = -EBADMSG;
+	}
+	snap_meta_free(&meta);
+	return rc;
+}
+
 /* Follower: a snapshot received in chunks replaces the store and the log. */
 int
 snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)

@@ -319,6 +319,64 @@ START_TEST(test_an_absurd_frame_length_closes_the_connection)
 }
 END_TEST
 
+START_TEST(test_a_refused_peer_is_told_why_and_its_link_comes_back)
+{
+	struct seen s = { 0 };
+	struct peer_net *n2 = net("test", "n2", &s);
+	struct proto_buf b;
+
+	ck_assert_int_eq(peer_link(n2, "n1", acc_addr), 0);
+	ck_assert(wait_count(&s.ups, 1));
+	status_frame(&b);
+	ck_assert_int_eq(peer_send(n2, "n1", b.data, b.len), 0);
+	ck_assert(wait_count(&acc_seen.frames, 1));
+	/* n1 refuses what came on its inbound connection: n2 hears why, the
+	 * connection closes, and n2's link is dialled again */
+	peer_refuse(acceptor, acc_seen.frame_conn, "a STATUS request is not served here");
+	ck_assert(wait_count(&s.frames, 1));
+	ck_assert_uint_eq(s.frame_type, PROTO_T_REJECT);
+	ck_assert_str_eq(s.frame_text, "a STATUS request is not served here");
+	ck_assert(wait_count(&s.downs, 1));
+	ck_assert(wait_count(&s.ups, 2));
+	ck_assert_int_eq(peer_send(n2, "n1", b.data, b.len), 0);
+	ck_assert(wait_count(&acc_seen.frames, 2));
+	proto_buf_free(&b);
+	peer_net_free(n2);
+}
+END_TEST
+
+START_TEST(test_a_refused_outbound_link_is_dialled_again)
+{
+	struct seen s = { 0 };
+	struct peer_net *n2 = net("test", "n2", &s);
+	char addr[64], err[256] = "";
+	struct proto_buf b;
+	int rc = -EADDRINUSE;
+
+	for (int i = 0; i < 20 && rc == -EADDRINUSE; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", free_port());
+		rc = peer_listen(n2, addr, err, sizeof(err));
+	}
+	ck_assert_msg(rc == 0, "peer_listen: %s", err);
+	ck_assert_int_eq(peer_link(acceptor, "n2", addr), 0);
+	ck_assert(wait_count(&acc_seen.ups, 1));
+	/* n2 has no link to n1: it sends on the connection n1 dialled */
+	status_frame(&b);
+	for (double deadline = now() + DEADLINE; peer_send(n2, "n1", b.data, b.len) != 0;) {
+		ck_assert(now() < deadline);
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+	ck_assert(wait_count(&acc_seen.frames, 1));
+	ck_assert_str_eq(acc_seen.frame_from, "n2");
+	peer_refuse(acceptor, acc_seen.frame_conn, "a lie");
+	ck_assert(wait_count(&acc_seen.downs, 1));
+	ck_assert(wait_count(&acc_seen.ups, 2));
+	ck_assert(peer_link_up(acceptor, "n2"));
+	proto_buf_free(&b);
+	peer_net_free(n2);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- main */
 
 static Suite *
@@ -335,6 +393,8 @@ peer_suite(void)
 	tcase_add_test(tc, test_a_link_within_the_cluster_comes_up_and_carries_frames_both_ways);
 	tcase_add_test(tc, test_a_frame_before_hello_closes_the_connection);
 	tcase_add_test(tc, test_an_absurd_frame_length_closes_the_connection);
+	tcase_add_test(tc, test_a_refused_peer_is_told_why_and_its_link_comes_back);
+	tcase_add_test(tc, test_a_refused_outbound_link_is_dialled_again);
 	suite_add_tcase(s, tc);
 	return s;
 }
