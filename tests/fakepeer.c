@@ -1,0 +1,322 @@
+/*
+ * fakepeer.c — a fake raftconfd peer for the tests (contract in fakepeer.h).
+ *
+ * Not here: what to send (the caller, e.g. tests/fakepeer-cli.c), and any
+ * rule of the daemon: this side encodes whatever it is asked to, checked
+ * only as far as the encoders insist.
+ */
+#include "fakepeer.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "raftmsg.h"
+
+struct fakepeer {
+	const struct fp_transport *t;
+	void *ctx;
+	uint8_t *in; /* bytes received, not yet a whole frame */
+	size_t have;
+	size_t frame; /* bytes of the frame handed out last */
+	struct proto_buf out;
+	struct raftmsg_scratch scratch;
+};
+
+/* ------------------------------------------------------------ plain TCP */
+
+static void *
+tcp_open(const struct fp_transport *t, const char *address, char *err, size_t errlen)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	const char *colon = strrchr(address, ':');
+	char host[64];
+	int *fd, one = 1;
+
+	(void)t;
+	if (colon == NULL || (size_t)(colon - address) >= sizeof(host)) {
+		snprintf(err, errlen, "%s: not HOST:PORT", address);
+		return NULL;
+	}
+	memcpy(host, address, colon - address);
+	host[colon - address] = '\0';
+	sin.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+		snprintf(err, errlen, "%s: not an IPv4 address", host);
+		return NULL;
+	}
+	if ((fd = malloc(sizeof(*fd))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*fd < 0 || connect(*fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		snprintf(err, errlen, "connect %s: %s", address, strerror(errno));
+		if (*fd >= 0)
+			close(*fd);
+		free(fd);
+		return NULL;
+	}
+	setsockopt(*fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static int
+tcp_send(void *ctx, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = send(*(int *)ctx, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static ssize_t
+tcp_recv(void *ctx, void *buf, size_t len, int timeout_ms)
+{
+	struct pollfd pfd = { *(int *)ctx, POLLIN, 0 };
+	ssize_t n;
+	int rc;
+
+	while ((rc = poll(&pfd, 1, timeout_ms)) < 0 && errno == EINTR)
+		;
+	if (rc < 0)
+		return -errno;
+	if (rc == 0)
+		return -ETIMEDOUT;
+	while ((n = read(*(int *)ctx, buf, len)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return errno == ECONNRESET ? 0 : -errno; /* a reset is a close too */
+	return n;
+}
+
+static void
+tcp_close(void *ctx)
+{
+	close(*(int *)ctx);
+	free(ctx);
+}
+
+static int
+tcp_local(void *ctx, char *buf, size_t len)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	char host[INET_ADDRSTRLEN];
+
+	if (getsockname(*(int *)ctx, (struct sockaddr *)&sin, &sl) < 0 ||
+	    inet_ntop(AF_INET, &sin.sin_addr, host, sizeof(host)) == NULL)
+		return -errno;
+	snprintf(buf, len, "%s:%u", host, ntohs(sin.sin_port));
+	return 0;
+}
+
+const struct fp_transport fp_tcp = {
+	"tcp", tcp_open, tcp_send, tcp_recv, tcp_close, tcp_local, NULL
+};
+
+/* ------------------------------------------------------------ the peer */
+
+uint64_t
+fp_node_id(const char *name)
+{
+	/* FNV-1a, as daemon/roster.c's node_id_of: the ids the cores use */
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+
+int
+fp_connect(const struct fp_transport *t, const char *address, struct fakepeer **out, char *err,
+	   size_t errlen)
+{
+	struct fakepeer *fp = calloc(1, sizeof(*fp));
+
+	if (fp == NULL || (fp->in = malloc(RAFTCONF_MAX_FRAME)) == NULL) {
+		free(fp);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	fp->t = t;
+	if ((fp->ctx = t->open(t, address, err, errlen)) == NULL) {
+		free(fp->in);
+		free(fp);
+		return -ECONNREFUSED;
+	}
+	proto_buf_init(&fp->out);
+	*out = fp;
+	return 0;
+}
+
+int
+fp_local(struct fakepeer *fp, char *buf, size_t len)
+{
+	return fp->t->local ? fp->t->local(fp->ctx, buf, len) : -ENOTSUP;
+}
+
+void
+fp_close(struct fakepeer *fp)
+{
+	if (fp == NULL)
+		return;
+	fp->t->close(fp->ctx);
+	proto_buf_free(&fp->out);
+	raftmsg_scratch_free(&fp->scratch);
+	free(fp->in);
+	free(fp);
+}
+
+static int
+flush(struct fakepeer *fp)
+{
+	int rc = fp->t->send(fp->ctx, fp->out.data, fp->out.len);
+
+	proto_buf_reset(&fp->out);
+	return rc;
+}
+
+int
+fp_send(struct fakepeer *fp, const struct proto_msg *m)
+{
+	int rc;
+
+	proto_buf_reset(&fp->out);
+	if ((rc = proto_encode(&fp->out, m, NULL, 0)) < 0)
+		return rc;
+	return flush(fp);
+}
+
+int
+fp_hello(struct fakepeer *fp, const char *cluster, const char *id)
+{
+	struct proto_msg m = { .type = PROTO_T_HELLO };
+
+	m.hello.version = PROTO_VERSION;
+	m.hello.cluster = proto_cstr(cluster);
+	m.hello.node_id = proto_cstr(id);
+	m.hello.address = proto_cstr("127.0.0.1:1");
+	return fp_send(fp, &m);
+}
+
+int
+fp_send_raft(struct fakepeer *fp, const struct raft_msg *m)
+{
+	int rc;
+
+	proto_buf_reset(&fp->out);
+	if ((rc = raftmsg_encode(&fp->out, m)) < 0)
+		return rc;
+	return flush(fp);
+}
+
+int
+fp_recv(struct fakepeer *fp, struct proto_msg *m, struct raft_msg *rm, int timeout_ms)
+{
+	size_t flen;
+	char err[256];
+
+	if (fp->frame) { /* the last frame handed out is done with */
+		memmove(fp->in, fp->in + fp->frame, fp->have - fp->frame);
+		fp->have -= fp->frame;
+		fp->frame = 0;
+	}
+	if (rm)
+		memset(rm, 0, sizeof(*rm));
+	for (;;) {
+		int rc = proto_frame_check(fp->in, fp->have, &flen);
+		ssize_t n;
+
+		if (rc == 0)
+			break;
+		if (rc != -EAGAIN)
+			return -EPROTO;
+		n = fp->t->recv(fp->ctx, fp->in + fp->have, RAFTCONF_MAX_FRAME - fp->have,
+				timeout_ms);
+		if (n <= 0)
+			return (int)n;
+		fp->have += (size_t)n;
+	}
+	fp->frame = flen;
+	if (proto_decode(fp->in, flen, m, err, sizeof(err)) < 0)
+		return -EPROTO;
+	if (rm && m->type == PROTO_T_RAFT &&
+	    raftmsg_decode(m->raft.payload.ptr, m->raft.payload.len, rm, &fp->scratch, err,
+			   sizeof(err)) < 0)
+		return -EPROTO;
+	return 1;
+}
+
+static const char *
+raft_type(uint8_t type)
+{
+	static const char *const names[] = {
+		[RAFT_MSG_APPEND] = "append",
+		[RAFT_MSG_APPEND_RESP] = "append-resp",
+		[RAFT_MSG_HEARTBEAT] = "heartbeat",
+		[RAFT_MSG_HEARTBEAT_RESP] = "heartbeat-resp",
+		[RAFT_MSG_PREVOTE] = "prevote",
+		[RAFT_MSG_PREVOTE_RESP] = "prevote-resp",
+		[RAFT_MSG_VOTE] = "vote",
+		[RAFT_MSG_VOTE_RESP] = "vote-resp",
+		[RAFT_MSG_SNAPSHOT] = "snapshot",
+		[RAFT_MSG_SNAPSHOT_RESP] = "snapshot-resp",
+		[RAFT_MSG_TIMEOUT_NOW] = "timeout-now",
+		[RAFT_MSG_READ_INDEX] = "read-index",
+		[RAFT_MSG_READ_INDEX_RESP] = "read-index-resp",
+	};
+
+	return type >= 1 && type <= RAFT_MSG_TYPE_MAX ? names[type] : "?";
+}
+
+void
+fp_describe(const struct proto_msg *m, const struct raft_msg *rm, char *buf, size_t len)
+{
+	switch (m->type) {
+	case PROTO_T_REJECT:
+		snprintf(buf, len, "REJECT: %.*s", (int)m->reject.message.len,
+			 m->reject.message.ptr);
+		break;
+	case PROTO_T_HELLO:
+		snprintf(buf, len, "HELLO %.*s %.*s", (int)m->hello.cluster.len,
+			 m->hello.cluster.ptr, (int)m->hello.node_id.len, m->hello.node_id.ptr);
+		break;
+	case PROTO_T_ERROR:
+		snprintf(buf, len, "ERROR %s: %.*s", proto_error_name(m->error.code),
+			 (int)m->error.message.len, m->error.message.ptr);
+		break;
+	case PROTO_T_RAFT:
+		if (rm && rm->type)
+			snprintf(buf, len,
+				 "RAFT %s term %" PRIu64 "%s index %" PRIu64 " hint %" PRIu64
+				 "/%" PRIu64,
+				 raft_type(rm->type), rm->term, rm->reject ? " reject" : "",
+				 rm->index, rm->hint_index, rm->hint_term);
+		else
+			snprintf(buf, len, "RAFT");
+		break;
+	default:
+		snprintf(buf, len, "%s", proto_type_name(m->type));
+		break;
+	}
+}
