@@ -155,6 +155,11 @@ ctl() {
 
 status_field() { ctl "$1" status 2>/dev/null | awk -v f="$2:" '$1 == f { print $2 }'; }
 
+# member_role I NAME: NAME's role as node I lists it (voter|learner|absent).
+member_role() {
+	ctl "$1" members 2>/dev/null | awk -v n="$2" '$1 == n { print $3; f = 1 } END { if (!f) print "absent" }'
+}
+
 # The leader as node I sees it ("none" when it knows none).
 leader_of() { status_field "$1" leader; }
 
