@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +27,46 @@
 #include "store.h"
 #include "wal.h"
 
+/*
+ * A raftconfd killed while its snapshot writer runs leaves the lock held
+ * by that child (it shares the descriptor, and must: it writes in snap/)
+ * until the child dies of the parent-death SIGKILL, which waits for a
+ * sync in progress.  A node restarted at once waits for it, as long as the
+ * pid in the lock file names no process, at most LOCK_WAIT_MS.
+ */
+#define LOCK_WAIT_MS 30000
+#define LOCK_POLL_MS 20
+
+/* The pid the lock file holds, as text ("" when none). */
+static void
+lock_holder(int fd, char *pid, size_t len)
+{
+	ssize_t got = pread(fd, pid, len - 1, 0);
+
+	pid[got > 0 ? got : 0] = '\0';
+	pid[strcspn(pid, "\n")] = '\0';
+}
+
+/* pid (as the lock file says it) is a number and no process has it. */
+static bool
+holder_gone(const char *pid)
+{
+	char *end;
+	long p;
+
+	errno = 0;
+	p = strtol(pid, &end, 10);
+	if (errno != 0 || end == pid || *end != '\0' || p <= 0 || p > INT_MAX)
+		return false;
+	return kill((pid_t)p, 0) < 0 && errno == ESRCH;
+}
+
 static int
 lock_data_dir(struct node *n, char *err, size_t errlen)
 {
+	const struct timespec pause = { .tv_nsec = LOCK_POLL_MS * 1000000L };
 	char path[RAFTCONF_MAX_PATH + 16], pid[32] = "";
+	uint64_t t0 = 0, waited = 0;
 	ssize_t len;
 
 	snprintf(path, sizeof(path), "%s/lock", n->cfg->data_dir);
@@ -36,16 +75,37 @@ lock_data_dir(struct node *n, char *err, size_t errlen)
 		seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	if (flock(n->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+	while (flock(n->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
+		bool gone;
 
-		len = pread(n->lock_fd, pid, sizeof(pid) - 1, 0);
-		pid[len > 0 ? len : 0] = '\0';
-		pid[strcspn(pid, "\n")] = '\0';
-		seterr(err, errlen, "data_dir %s is in use by another raftconfd (pid %s)",
-		    n->cfg->data_dir, *pid ? pid : "unknown");
+		lock_holder(n->lock_fd, pid, sizeof(pid));
+		gone = e == EWOULDBLOCK && holder_gone(pid);
+		if (gone && waited < LOCK_WAIT_MS) {
+			if (t0 == 0) {
+				t0 = node_now_ms();
+				log_notice("data_dir %s: the raftconfd that locked it (pid %s) is "
+					   "gone, but a process it started still holds the lock; "
+					   "waiting up to %d s for it to exit",
+				    n->cfg->data_dir, pid, LOCK_WAIT_MS / 1000);
+			}
+			nanosleep(&pause, NULL);
+			waited = node_now_ms() - t0;
+			continue;
+		}
+		if (gone)
+			seterr(err, errlen,
+			    "data_dir %s is in use: the raftconfd that locked it (pid %s) is "
+			    "gone, but a process it started still holds the lock after %d s",
+			    n->cfg->data_dir, pid, LOCK_WAIT_MS / 1000);
+		else
+			seterr(err, errlen, "data_dir %s is in use by another raftconfd (pid %s)",
+			    n->cfg->data_dir, *pid ? pid : "unknown");
 		return e == EWOULDBLOCK ? -EBUSY : -e;
 	}
+	if (t0)
+		log_notice("data_dir %s: the lock is free after %" PRIu64 " ms", n->cfg->data_dir,
+		    node_now_ms() - t0);
 	len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (ftruncate(n->lock_fd, 0) < 0 || pwrite(n->lock_fd, pid, len, 0) != len)
 		log_warning("cannot write the pid into %s: %s", path, strerror(errno));

@@ -109,6 +109,25 @@ node_kill() {
 	NODE_PID[$i]=
 }
 
+# wait_started I SECONDS [DESCRIPTION]: node I answers status within SECONDS;
+# a failure at once, with the end of its log, if its process exits first.
+wait_started() {
+	local i=$1 deadline=$(( $(date +%s) + $2 )) desc=${3:-n$1 starts and serves}
+	while ! CTL_TIMEOUT=1 ctl "$i" status >/dev/null 2>&1; do
+		if [ -z "${NODE_PID[$i]:-}" ] || proc_gone "${NODE_PID[$i]}"; then
+			fail "$desc: n$i exited"
+			tail -n 5 "$TEST_DIR/n$i.log" | sed 's/^/#   /'
+			return 1
+		fi
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			fail "$desc: not within $2 s"
+			return 1
+		fi
+		sleep 0.05
+	done
+	pass "$desc"
+}
+
 cluster_kill_all() {
 	local i
 	for i in "${!NODE_PID[@]}"; do node_kill "$i" KILL; done
@@ -135,6 +154,11 @@ ctl() {
 }
 
 status_field() { ctl "$1" status 2>/dev/null | awk -v f="$2:" '$1 == f { print $2 }'; }
+
+# member_role I NAME: NAME's role as node I lists it (voter|learner|absent).
+member_role() {
+	ctl "$1" members 2>/dev/null | awk -v n="$2" '$1 == n { print $3; f = 1 } END { if (!f) print "absent" }'
+}
 
 # The leader as node I sees it ("none" when it knows none).
 leader_of() { status_field "$1" leader; }

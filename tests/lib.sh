@@ -130,6 +130,17 @@ wait_for() {
 	pass "$desc"
 }
 
+# poll SECONDS CMD...: wait_for without a verdict: CMD's success within
+# SECONDS, for a window a test tries to hit and reports on either way.
+poll() {
+	local deadline=$(( $(date +%s) + $1 ))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$deadline" ] && return 1
+		sleep 0.02
+	done
+}
+
 finish() {
 	echo "1..$checks"
 	echo "$((checks - failures)) passed, $failures failed"
