@@ -35,6 +35,8 @@
 #define RAFTCONF_MAX_STATUS_PAIRS 256
 #define RAFTCONF_MAX_STATUS_NAME  64
 #define RAFTCONF_MAX_STATUS_VALUE 1024
+/* HTTP tokens defined at once (raftconfctl token add). */
+#define RAFTCONF_MAX_TOKENS 1000
 /* Authentication proof in the peer handshake (reserved: empty for now). */
 #define RAFTCONF_MAX_AUTH 64
 /* Paths in the configuration (data_dir, socket). */

@@ -149,9 +149,16 @@ static const struct field member_fields[] = {
 	U8("health", offsetof(struct proto_member, health), FC_RANGE, 0, PROTO_H_MAX),
 };
 
+static const struct field token_fields[] = {
+	S16("name", offsetof(struct proto_token, name), FC_ID, 1, RAFTCONF_MAX_ID),
+	U8("flags", offsetof(struct proto_token, flags), FC_MASK, 0, PROTO_F_WRITE),
+	PREFIX(offsetof(struct proto_token, prefix)),
+};
+
 static const struct schema entry_schema = { "entry", false, NFIELDS(entry_fields), NULL };
 static const struct schema pair_schema = { "pair", false, NFIELDS(pair_fields), NULL };
 static const struct schema member_schema = { "member", false, NFIELDS(member_fields), NULL };
+static const struct schema token_schema = { "token", false, NFIELDS(token_fields), NULL };
 
 static const struct field get_fields[] = {
 	FLAGS(M(get.flags), PROTO_F_STALE),
@@ -192,6 +199,19 @@ static const struct field transfer_fields[] = {
 static const struct field watch_fields[] = {
 	PREFIX(M(watch.prefix)),
 };
+static const struct field token_add_fields[] = {
+	U64("client_id", M(token_add.client_id)),
+	U64("seq", M(token_add.seq)),
+	S16("name", M(token_add.name), FC_ID, 1, RAFTCONF_MAX_ID),
+	PREFIX(M(token_add.prefix)),
+	FLAGS(M(token_add.flags), PROTO_F_WRITE),
+	S16("hash", M(token_add.hash), FC_BYTES, PROTO_TOKEN_HASH, PROTO_TOKEN_HASH),
+};
+static const struct field token_revoke_fields[] = {
+	U64("client_id", M(token_revoke.client_id)),
+	U64("seq", M(token_revoke.seq)),
+	S16("name", M(token_revoke.name), FC_ID, 1, RAFTCONF_MAX_ID),
+};
 static const struct field ok_fields[] = {
 	U64("revision", M(ok.revision)),
 };
@@ -212,6 +232,9 @@ static const struct field status_reply_fields[] = {
 };
 static const struct field members_reply_fields[] = {
 	ITEMS("members", M(members_reply.items), &member_schema, RAFTCONF_MAX_MEMBERS),
+};
+static const struct field token_list_reply_fields[] = {
+	ITEMS("tokens", M(token_list_reply.items), &token_schema, RAFTCONF_MAX_TOKENS),
 };
 static const struct field event_fields[] = {
 	U8("kind", M(event.kind), FC_RANGE, PROTO_EV_PUT, PROTO_EV_DEL),
@@ -256,6 +279,9 @@ static const struct schema schemas[256] = {
 	[PROTO_T_SNAPSHOT] = { "SNAPSHOT", true, NULL, 0, NULL },
 	[PROTO_T_TRANSFER] = { "TRANSFER", true, NFIELDS(transfer_fields), NULL },
 	[PROTO_T_WATCH] = { "WATCH", true, NFIELDS(watch_fields), NULL },
+	[PROTO_T_TOKEN_ADD] = { "TOKEN_ADD", true, NFIELDS(token_add_fields), NULL },
+	[PROTO_T_TOKEN_REVOKE] = { "TOKEN_REVOKE", true, NFIELDS(token_revoke_fields), NULL },
+	[PROTO_T_TOKEN_LIST] = { "TOKEN_LIST", true, NULL, 0, NULL },
 
 	[PROTO_T_OK] = { "OK", true, NFIELDS(ok_fields), NULL },
 	[PROTO_T_VALUE] = { "VALUE", true, NFIELDS(value_fields), NULL },
@@ -264,6 +290,8 @@ static const struct schema schemas[256] = {
 	[PROTO_T_STATUS_REPLY] = { "STATUS_REPLY", true, NFIELDS(status_reply_fields), NULL },
 	[PROTO_T_MEMBERS_REPLY] = { "MEMBERS_REPLY", true, NFIELDS(members_reply_fields), NULL },
 	[PROTO_T_EVENT] = { "EVENT", true, NFIELDS(event_fields), event_post },
+	[PROTO_T_TOKEN_LIST_REPLY] = { "TOKEN_LIST_REPLY", true, NFIELDS(token_list_reply_fields),
+	    NULL },
 
 	[PROTO_T_HELLO] = { "HELLO", false, NFIELDS(hello_fields), NULL },
 	[PROTO_T_REJECT] = { "REJECT", false, NFIELDS(reject_fields), NULL },
@@ -393,8 +421,11 @@ check_len(struct ctx *c, const struct field *f, size_t len)
 	if (len > f->max)
 		return fail(
 		    c, -E2BIG, f, "is %zu bytes, over the limit of %u", len, (unsigned)f->max);
-	if (len < f->min)
+	if (len < f->min && f->min == 1)
 		return fail(c, BAD(c), f, "is empty");
+	if (len < f->min)
+		return fail(c, BAD(c), f, "is %zu bytes, %s %u", len,
+		    f->min == f->max ? "expected" : "the least is", (unsigned)f->min);
 	return 0;
 }
 
@@ -672,6 +703,9 @@ proto_iter_init(struct proto_iter *it, const struct proto_msg *m)
 		break;
 	case PROTO_T_MEMBERS_REPLY:
 		items = &m->members_reply.items;
+		break;
+	case PROTO_T_TOKEN_LIST_REPLY:
+		items = &m->token_list_reply.items;
 		break;
 	default:
 		return -EINVAL;
@@ -954,6 +988,12 @@ int
 proto_reply_add_member(struct proto_reply *rb, const struct proto_member *m)
 {
 	return reply_add(rb, &member_schema, m);
+}
+
+int
+proto_reply_add_token(struct proto_reply *rb, const struct proto_token *t)
+{
+	return reply_add(rb, &token_schema, t);
 }
 
 int

@@ -56,8 +56,15 @@
  *   0x0a SNAPSHOT id
  *   0x0b TRANSFER id, s16 node_id (empty: the most up-to-date voter, else an id)
  *   0x0c WATCH	   id, prefix
+ *   0x0d TOKEN_ADD id, u64 client_id, u64 seq, id name, prefix,
+ *		   u8 flags (PROTO_F_WRITE), s16 hash (exactly PROTO_TOKEN_HASH
+ *		   bytes: the SHA-256 of the secret, which never leaves raftconfctl)
+ *   0x0e TOKEN_REVOKE id, u64 client_id, u64 seq, id name
+ *   0x0f TOKEN_LIST id
  * client_id is random per raftconfctl connection and seq counts its writes,
- * so that a retried SET or DEL is applied once.
+ * so that a retried SET, DEL, TOKEN_ADD or TOKEN_REVOKE is applied once.
+ * The TOKEN requests are served on the control socket only (and forwarded
+ * from a follower to the leader), never from HTTP.
  *
  * Responses, daemon -> raftconfctl (and leader -> forwarding follower):
  *   0x40 OK	   id, u64 revision
@@ -75,6 +82,9 @@
  *		   at most RAFTCONF_MAX_MEMBERS
  *   0x46 EVENT	   id (of the WATCH), u8 kind (PROTO_EV_*), key, u64 revision,
  *		   value (empty for PROTO_EV_DEL)
+ *   0x47 TOKEN_LIST_REPLY id, items of { id name, u8 flags (PROTO_F_WRITE),
+ *		   prefix }, at most RAFTCONF_MAX_TOKENS, in name order (never a
+ *		   secret nor a hash)
  *
  * Peer messages, daemon <-> daemon on the peer port:
  *   0x80 HELLO	   u16 version, cluster, id node_id, address,
@@ -118,6 +128,9 @@ enum {
 	PROTO_T_SNAPSHOT = 0x0a,
 	PROTO_T_TRANSFER = 0x0b,
 	PROTO_T_WATCH = 0x0c,
+	PROTO_T_TOKEN_ADD = 0x0d,
+	PROTO_T_TOKEN_REVOKE = 0x0e,
+	PROTO_T_TOKEN_LIST = 0x0f,
 
 	PROTO_T_OK = 0x40,
 	PROTO_T_VALUE = 0x41,
@@ -126,6 +139,7 @@ enum {
 	PROTO_T_STATUS_REPLY = 0x44,
 	PROTO_T_MEMBERS_REPLY = 0x45,
 	PROTO_T_EVENT = 0x46,
+	PROTO_T_TOKEN_LIST_REPLY = 0x47,
 
 	PROTO_T_HELLO = 0x80,
 	PROTO_T_REJECT = 0x81,
@@ -137,7 +151,10 @@ enum {
 #define PROTO_F_STALE	  0x01 /* GET, LIST: read locally, no ReadIndex */
 #define PROTO_F_LEARNER	  0x01 /* JOIN, JOINREQ: stay a non-voting learner */
 #define PROTO_F_TRUNCATED 0x01 /* LIST_REPLY: more keys matched than sent */
+#define PROTO_F_WRITE	  0x01 /* TOKEN_ADD, TOKEN_LIST_REPLY: may write, not only read */
 
+/* TOKEN_ADD's hash: SHA-256. */
+#define PROTO_TOKEN_HASH 32
 /* ERROR codes. */
 enum {
 	PROTO_E_NOTFOUND = 1,  /* no such key (or member) */
@@ -200,7 +217,7 @@ proto_mem(const void *p, size_t len)
 }
 
 /*
- * The items of a LIST_REPLY, STATUS_REPLY or MEMBERS_REPLY, as their encoded
+ * The items of a LIST_REPLY, STATUS_REPLY, MEMBERS_REPLY or TOKEN_LIST_REPLY, as their encoded
  * bytes (raw, rawlen) and their number.  proto_decode() has validated every
  * item before it returns one of these; read them with proto_iter_*().
  */
@@ -230,16 +247,23 @@ struct proto_member { /* MEMBERS_REPLY item */
 	uint8_t health;		  /* PROTO_H_* */
 };
 
+struct proto_token { /* TOKEN_LIST_REPLY item */
+	struct proto_str name;
+	uint8_t flags; /* PROTO_F_WRITE */
+	struct proto_str prefix;
+};
+
 union proto_item {
 	struct proto_entry entry;
 	struct proto_pair pair;
 	struct proto_member member;
+	struct proto_token token;
 };
 
 /*
  * One message.  Set `type`, `id` (ignored for peer messages, 0 when decoded)
- * and the union member named after the type; STATUS, MEMBERS and SNAPSHOT
- * requests have only the id.
+ * and the union member named after the type; STATUS, MEMBERS, SNAPSHOT and
+ * TOKEN_LIST requests have only the id.
  */
 struct proto_msg {
 	uint8_t type; /* PROTO_T_* */
@@ -278,6 +302,16 @@ struct proto_msg {
 		struct {
 			struct proto_str prefix;
 		} watch;
+		struct {
+			uint64_t client_id, seq;
+			struct proto_str name, prefix;
+			uint8_t flags;
+			struct proto_str hash;
+		} token_add;
+		struct {
+			uint64_t client_id, seq;
+			struct proto_str name;
+		} token_revoke;
 
 		struct {
 			uint64_t revision;
@@ -300,6 +334,9 @@ struct proto_msg {
 		struct {
 			struct proto_items items;
 		} members_reply;
+		struct {
+			struct proto_items items;
+		} token_list_reply;
 		struct {
 			uint8_t kind;
 			struct proto_str key;
@@ -360,10 +397,10 @@ int proto_frame_check(const uint8_t *buf, size_t have, size_t *frame_len);
 int proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *err, size_t errlen);
 
 /*
- * Iterate the items of a LIST_REPLY, STATUS_REPLY or MEMBERS_REPLY.
- * proto_iter_init() returns -EINVAL for any other type.  proto_iter_next()
- * returns 1 and fills the union member of the message's type (entry, pair or
- * member), 0 after the last item, -EPROTO if the items were not validated by
+ * Iterate the items of a LIST_REPLY, STATUS_REPLY, MEMBERS_REPLY or
+ * TOKEN_LIST_REPLY.  proto_iter_init() returns -EINVAL for any other type.
+ * proto_iter_next() returns 1 and fills the union member of the message's
+ * type (entry, pair, member or token), 0 after the last item, -EPROTO if the items were not validated by
  * proto_decode()/proto_encode() and turn out malformed.  Items point into the
  * same bytes as the message.
  */
@@ -404,7 +441,7 @@ void proto_buf_free(struct proto_buf *b);  /* frees, back to the init state */
 int proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t errlen);
 
 /*
- * Build a LIST_REPLY, STATUS_REPLY or MEMBERS_REPLY item by item, for
+ * Build a LIST_REPLY, STATUS_REPLY, MEMBERS_REPLY or TOKEN_LIST_REPLY item by item, for
  * replies whose items come from an iteration (the store, the membership):
  *
  *	proto_reply_begin(&rb, buf, PROTO_T_LIST_REPLY, id);
@@ -431,6 +468,7 @@ int proto_reply_add_entry(
     struct proto_reply *rb, struct proto_str key, uint64_t revision, struct proto_str value);
 int proto_reply_add_pair(struct proto_reply *rb, struct proto_str name, struct proto_str value);
 int proto_reply_add_member(struct proto_reply *rb, const struct proto_member *m);
+int proto_reply_add_token(struct proto_reply *rb, const struct proto_token *t);
 int proto_reply_end(struct proto_reply *rb, uint8_t flags);
 void proto_reply_abort(struct proto_reply *rb);
 

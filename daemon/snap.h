@@ -24,7 +24,7 @@
  *		 u32 crc32c of the header bytes before it
  *	records	 u32 key length, u32 value length, key, value,
  *		 u32 crc32c of the record bytes before it
- *		 (the store's "k:" and "c:" records, verbatim: store_export)
+ *		 (the store's "k:", "t:" and "c:" records, verbatim: store_export)
  *	trailer	 "RCSNEND\0", u64 record count, u32 crc32c of all record bytes
  *		 but the records' own crcs, u32 crc32c of the 20 trailer bytes
  *		 before it

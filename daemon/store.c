@@ -28,6 +28,7 @@
 #include "bytes.h"
 #include "fsutil.h"
 #include "tdbutil.h"
+#include "token.h"
 
 #define STORE_FORMAT 1
 /* Prime; about three records per chain at 100 000 keys. */
@@ -136,15 +137,20 @@ meta_is(TDB_DATA key, const char *name)
 static bool
 record_ok(TDB_DATA key, TDB_DATA data)
 {
+	struct token_record tok;
+
 	if (key.dsize < 2 || key.dptr[1] != ':')
 		return false;
 	switch (key.dptr[0]) {
 	case 'k':
 		return store_key_ok((const char *)key.dptr + 2, key.dsize - 2) && data.dsize >= 8 &&
 		    data.dsize <= 8 + (size_t)RAFTCONF_MAX_VALUE;
+	case 't':
+		return token_name_ok((const char *)key.dptr + 2, key.dsize - 2) &&
+		    token_record_decode(data.dptr, data.dsize, &tok) == 0;
 	case 'c':
 		return key.dsize == CLIENT_KEY_LEN && hex16(key.dptr + 2, NULL) &&
-		    data.dsize == CLIENT_BYTES && data.dptr[16] <= STORE_STALE;
+		    data.dsize == CLIENT_BYTES && data.dptr[16] <= STORE_EXISTS;
 	case 'm':
 		if (meta_is(key, "m:version"))
 			return data.dsize == 4;
@@ -772,6 +778,68 @@ do_del(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 	return 0;
 }
 
+static void
+token_key(char *buf, const char *name, size_t nlen)
+{
+	buf[0] = 't';
+	buf[1] = ':';
+	memcpy(buf + 2, name, nlen);
+}
+
+/* A new token; a name that has one already is refused (revoke it first). */
+static int
+do_token_put(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
+{
+	char key[2 + RAFTCONF_MAX_ID];
+	TDB_DATA k = tdata(key, 2 + c->klen);
+
+	token_key(key, c->key, c->klen);
+	if (tdb_exists(s->tdb, k)) {
+		res->status = STORE_EXISTS;
+		res->revision = 0;
+		return 0;
+	}
+	if (tdb_store(s->tdb, k, tdata(c->value, c->vlen), TDB_INSERT) != 0)
+		return tdb_errno(s->tdb);
+	res->status = STORE_OK;
+	res->revision = index;
+	return 0;
+}
+
+static int
+do_token_del(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
+{
+	char key[2 + RAFTCONF_MAX_ID];
+
+	token_key(key, c->key, c->klen);
+	if (tdb_delete(s->tdb, tdata(key, 2 + c->klen)) != 0) {
+		if (tdb_error(s->tdb) != TDB_ERR_NOEXIST)
+			return tdb_errno(s->tdb);
+		res->status = STORE_NOT_FOUND;
+		res->revision = 0;
+		return 0;
+	}
+	res->status = STORE_OK;
+	res->revision = index;
+	return 0;
+}
+
+static int
+do_cmd(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
+{
+	switch (c->op) {
+	case STORE_OP_SET:
+		return do_set(s, c, index, res);
+	case STORE_OP_DEL:
+		return do_del(s, c, index, res);
+	case STORE_OP_TOKEN_PUT:
+		return do_token_put(s, c, index, res);
+	case STORE_OP_TOKEN_DEL:
+		return do_token_del(s, c, index, res);
+	}
+	return -EINVAL;
+}
+
 int
 store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
     struct store_result *res)
@@ -811,7 +879,7 @@ store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd, siz
 			goto out;
 		}
 	}
-	r = c.op == STORE_OP_SET ? do_set(s, &c, index, res) : do_del(s, &c, index, res);
+	r = do_cmd(s, &c, index, res);
 	if (r < 0)
 		goto out;
 	if (c.client_id != 0) {
@@ -1049,6 +1117,40 @@ out:
 	return r;
 }
 
+struct tokens_ctx {
+	store_token_cb cb;
+	void *arg;
+	int rc;
+};
+
+static int
+token_one(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
+{
+	struct tokens_ctx *x = arg;
+	struct token_record rec;
+
+	if (key.dsize < 2 || key.dptr[0] != 't' || key.dptr[1] != ':')
+		return 0;
+	if (!token_name_ok((const char *)key.dptr + 2, key.dsize - 2) ||
+	    token_record_decode(data.dptr, data.dsize, &rec) < 0)
+		x->rc = -EBADMSG;
+	else
+		x->rc = x->cb(x->arg, (const char *)key.dptr + 2, key.dsize - 2, &rec);
+	return x->rc != 0 ? -1 : 0;
+}
+
+int
+store_tokens(struct store *s, store_token_cb cb, void *arg)
+{
+	struct tokens_ctx x = { cb, arg, 0 };
+
+	if (s->tdb == NULL)
+		return -EIO;
+	if (tdb_traverse_read(s->tdb, token_one, &x) < 0 && x.rc == 0)
+		return tdb_errno(s->tdb);
+	return x.rc;
+}
+
 /* ------------------------------------------------------------ whole contents */
 
 bool
@@ -1071,7 +1173,8 @@ export_one(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
 	struct export_ctx *x = arg;
 	struct store_record rec = { key.dptr, key.dsize, data.dptr, data.dsize };
 
-	if (key.dsize < 2 || key.dptr[1] != ':' || (key.dptr[0] != 'k' && key.dptr[0] != 'c'))
+	if (key.dsize < 2 || key.dptr[1] != ':' ||
+	    (key.dptr[0] != 'k' && key.dptr[0] != 't' && key.dptr[0] != 'c'))
 		return 0;
 	x->rc = x->cb(x->arg, &rec);
 	return x->rc != 0 ? -1 : 0;

@@ -32,6 +32,8 @@
  *
  * Records (all integers little-endian; "tdbdump" shows them)
  *   "k:" key     -> u64 revision, value bytes
+ *   "t:" name    -> an HTTP token's record (token.h): access, prefix, hash;
+ *                   replicated like keys, never seen by get, list or watch
  *   "c:" 16 hex  -> u64 last seq, u64 revision, u8 status, u64 last used index
  *   "m:version"  -> u32 store format version (1)
  *   "m:applied"  -> u64 applied index, u64 its term
@@ -116,6 +118,7 @@ enum store_status {
 	STORE_NOT_FOUND,   /* DEL of a key that does not exist */
 	STORE_BAD_COMMAND, /* the entry is not a command this store reads */
 	STORE_STALE,	   /* seq below the client's last: superseded, ignored */
+	STORE_EXISTS,	   /* TOKEN_PUT of a name that has a token already */
 };
 
 struct store_result {
@@ -185,13 +188,24 @@ int store_get_client(struct store *s, uint64_t client_id, struct store_client *o
 /* Number of clients in the dedup table. */
 uint64_t store_clients(struct store *s);
 
+/*
+ * Call cb for every HTTP token ("t:" record), in no particular order; name
+ * and rec are valid only during the call.  A nonzero return of cb stops
+ * the walk and is returned; -EBADMSG for a record that does not decode.
+ */
+struct token_record;
+typedef int (*store_token_cb)(
+    void *arg, const char *name, size_t nlen, const struct token_record *rec);
+int store_tokens(struct store *s, store_token_cb cb, void *arg);
+
 /* ------------------------------------------------------------ whole contents */
 
 /*
- * For snapshots (snap.c): the replicated contents of a store are its "k:"
- * and "c:" records, verbatim; the "m:" records follow from them, the
+ * For snapshots (snap.c): the replicated contents of a store are its "k:",
+ * "t:" and "c:" records, verbatim; the "m:" records follow from them, the
  * applied entry and the membership.  Two stores that applied the same
- * entries export the same records.
+ * entries export the same records.  (So a snapshot file holds the tokens'
+ * hashes, never their secrets; a backup for people should leave "t:" out.)
  */
 struct store_record {
 	const uint8_t *key;
@@ -200,11 +214,11 @@ struct store_record {
 	size_t vlen;
 };
 
-/* Could the store have written rec?  Only "k:" and "c:" records pass. */
+/* Could the store have written rec?  Only "k:", "t:" and "c:" records pass. */
 bool store_record_ok(const struct store_record *rec);
 
 /*
- * Call cb for every "k:" and "c:" record, in the tdb's order, under one read
+ * Call cb for every "k:", "t:" and "c:" record, in the tdb's order, under one read
  * lock; the pointers are valid during the call only.  Streams: memory does
  * not grow with the store.  A nonzero return of cb stops the walk and is
  * returned.  Not inside a batch (-EBUSY).
@@ -223,7 +237,7 @@ typedef int (*store_import_next)(void *arg, struct store_record *rec, char *err,
  * Replace the whole store with the records next() gives, the applied index
  * and term (index, term) and the membership blob.  Built in a new tdb
  * beside the store ("<store>.restore"), renamed over the store only once
- * next() has returned 0.  A record that is not a "k:" or "c:" record the
+ * next() has returned 0.  A record that is not a "k:", "t:" or "c:" record the
  * store could have written, or a key given twice, is -EBADMSG; any error of
  * next() is returned as it is.  On failure the store is untouched.  Not
  * inside a batch (-EBUSY).  If reopening fails after the rename (a failing

@@ -56,8 +56,9 @@ watch_notify(struct node *n, const struct raft_entry *e, const struct store_resu
 	struct proto_msg ev = { .type = PROTO_T_EVENT };
 	struct store_cmd cmd;
 
+	/* Tokens are no keys: never an event (store_cmd_is_key). */
 	if (n->watchers == NULL || res->status != STORE_OK || res->duplicate ||
-	    store_cmd_decode(e->data, e->len, &cmd) < 0)
+	    store_cmd_decode(e->data, e->len, &cmd) < 0 || !store_cmd_is_key(cmd.op))
 		return;
 	ev.event.kind = cmd.op == STORE_OP_SET ? PROTO_EV_PUT : PROTO_EV_DEL;
 	ev.event.key = proto_mem(cmd.key, cmd.klen);

@@ -61,6 +61,7 @@ struct items {
 	const struct proto_entry *e;
 	const struct proto_pair *p;
 	const struct proto_member *mb;
+	const struct proto_token *tk;
 };
 
 struct sample {
@@ -68,13 +69,15 @@ struct sample {
 	struct items it;
 };
 
-static struct sample samples[80];
+static struct sample samples[96];
 static int nsamples;
 
 static struct proto_entry entries3[3];
 static struct proto_entry entry_max[1];
 static struct proto_pair pairs7[7];
 static struct proto_member members3[3];
+static struct proto_token tokens3[3];
+static uint8_t hash32[PROTO_TOKEN_HASH];
 
 static struct sample *
 add(uint8_t type, uint64_t id)
@@ -131,6 +134,12 @@ init_samples(void)
 	members3[2] = (struct proto_member){ view(max_id, sizeof(max_id)),
 					     view(max_addr, sizeof(max_addr)), PROTO_M_VOTER,
 					     UINT64_MAX, 1500, PROTO_H_LAGGING };
+
+	fill_binary(hash32, sizeof(hash32));
+	tokens3[0] = (struct proto_token){ S("all-ro"), 0, S("") };
+	tokens3[1] = (struct proto_token){ S("app_rw"), PROTO_F_WRITE, S("/app/") };
+	tokens3[2] = (struct proto_token){ view(max_id, sizeof(max_id)), PROTO_F_WRITE,
+					   view(max_key, sizeof(max_key)) };
 
 	s = add(PROTO_T_GET, 1);
 	s->m.get.key = S("/a");
@@ -204,6 +213,33 @@ init_samples(void)
 	s->m.watch.prefix = S("");
 	s = add(PROTO_T_WATCH, 21);
 	s->m.watch.prefix = S("/app/");
+
+	s = add(PROTO_T_TOKEN_ADD, 51);
+	s->m.token_add.client_id = 7;
+	s->m.token_add.seq = 1;
+	s->m.token_add.name = S("app-ro");
+	s->m.token_add.prefix = S("");
+	s->m.token_add.hash = view(hash32, sizeof(hash32));
+	s = add(PROTO_T_TOKEN_ADD, 52);
+	s->m.token_add.client_id = UINT64_MAX;
+	s->m.token_add.seq = UINT64_MAX;
+	s->m.token_add.name = view(max_id, sizeof(max_id));
+	s->m.token_add.prefix = view(max_key, sizeof(max_key));
+	s->m.token_add.flags = PROTO_F_WRITE;
+	s->m.token_add.hash = view(hash32, sizeof(hash32));
+
+	s = add(PROTO_T_TOKEN_REVOKE, 53);
+	s->m.token_revoke.client_id = 7;
+	s->m.token_revoke.seq = 2;
+	s->m.token_revoke.name = S("app-ro");
+	s = add(PROTO_T_TOKEN_REVOKE, 54);
+	s->m.token_revoke.name = view(max_id, sizeof(max_id));
+
+	add(PROTO_T_TOKEN_LIST, 55);
+
+	s = add(PROTO_T_TOKEN_LIST_REPLY, 56);
+	s = add(PROTO_T_TOKEN_LIST_REPLY, 57);
+	s->it = (struct items){ .n = 3, .tk = tokens3 };
 
 	s = add(PROTO_T_OK, 22);
 	s->m.ok.revision = 0;
@@ -296,7 +332,7 @@ static bool
 is_list(uint8_t type)
 {
 	return type == PROTO_T_LIST_REPLY || type == PROTO_T_STATUS_REPLY ||
-	       type == PROTO_T_MEMBERS_REPLY;
+	       type == PROTO_T_MEMBERS_REPLY || type == PROTO_T_TOKEN_LIST_REPLY;
 }
 
 static bool
@@ -422,6 +458,11 @@ craft_item(struct tb *t, uint8_t type, const struct items *it, size_t i)
 		tb_u64(t, it->mb[i].last_contact_ms);
 		tb_u8(t, it->mb[i].health);
 		break;
+	case PROTO_T_TOKEN_LIST_REPLY:
+		tb_s16(t, it->tk[i].name);
+		tb_u8(t, it->tk[i].flags);
+		tb_s16(t, it->tk[i].prefix);
+		break;
 	}
 }
 
@@ -477,6 +518,21 @@ craft_count(const struct proto_msg *m, const struct items *it, uint32_t count, s
 	case PROTO_T_WATCH:
 		tb_s16(&t, m->watch.prefix);
 		break;
+	case PROTO_T_TOKEN_ADD:
+		tb_u64(&t, m->token_add.client_id);
+		tb_u64(&t, m->token_add.seq);
+		tb_s16(&t, m->token_add.name);
+		tb_s16(&t, m->token_add.prefix);
+		tb_u8(&t, m->token_add.flags);
+		tb_s16(&t, m->token_add.hash);
+		break;
+	case PROTO_T_TOKEN_REVOKE:
+		tb_u64(&t, m->token_revoke.client_id);
+		tb_u64(&t, m->token_revoke.seq);
+		tb_s16(&t, m->token_revoke.name);
+		break;
+	case PROTO_T_TOKEN_LIST:
+		break;
 	case PROTO_T_OK:
 		tb_u64(&t, m->ok.revision);
 		break;
@@ -493,6 +549,7 @@ craft_count(const struct proto_msg *m, const struct items *it, uint32_t count, s
 		/* fall through */
 	case PROTO_T_STATUS_REPLY:
 	case PROTO_T_MEMBERS_REPLY:
+	case PROTO_T_TOKEN_LIST_REPLY:
 		tb_u32(&t, count);
 		for (size_t i = 0; i < it->n; i++)
 			craft_item(&t, m->type, it, i);
@@ -564,6 +621,9 @@ build(struct proto_buf *b, const struct proto_msg *m, const struct items *it)
 			break;
 		case PROTO_T_STATUS_REPLY:
 			rc = proto_reply_add_pair(&rb, it->p[i].name, it->p[i].value);
+			break;
+		case PROTO_T_TOKEN_LIST_REPLY:
+			rc = proto_reply_add_token(&rb, &it->tk[i]);
 			break;
 		default:
 			rc = proto_reply_add_member(&rb, &it->mb[i]);
@@ -651,6 +711,11 @@ assert_item_eq(uint8_t type, const union proto_item *a, const struct items *it, 
 		ck_assert_uint_eq(a->member.last_contact_ms, it->mb[i].last_contact_ms);
 		ck_assert_uint_eq(a->member.health, it->mb[i].health);
 		break;
+	case PROTO_T_TOKEN_LIST_REPLY:
+		assert_str_eq(a->token.name, it->tk[i].name, "token name");
+		ck_assert_uint_eq(a->token.flags, it->tk[i].flags);
+		assert_str_eq(a->token.prefix, it->tk[i].prefix, "token prefix");
+		break;
 	}
 }
 
@@ -724,6 +789,25 @@ assert_msg_eq(const struct proto_msg *d, const struct sample *s)
 		break;
 	case PROTO_T_WATCH:
 		assert_str_eq(d->watch.prefix, m->watch.prefix, "prefix");
+		break;
+	case PROTO_T_TOKEN_ADD:
+		ck_assert_uint_eq(d->token_add.client_id, m->token_add.client_id);
+		ck_assert_uint_eq(d->token_add.seq, m->token_add.seq);
+		assert_str_eq(d->token_add.name, m->token_add.name, "name");
+		assert_str_eq(d->token_add.prefix, m->token_add.prefix, "prefix");
+		ck_assert_uint_eq(d->token_add.flags, m->token_add.flags);
+		assert_str_eq(d->token_add.hash, m->token_add.hash, "hash");
+		break;
+	case PROTO_T_TOKEN_REVOKE:
+		ck_assert_uint_eq(d->token_revoke.client_id, m->token_revoke.client_id);
+		ck_assert_uint_eq(d->token_revoke.seq, m->token_revoke.seq);
+		assert_str_eq(d->token_revoke.name, m->token_revoke.name, "name");
+		break;
+	case PROTO_T_TOKEN_LIST:
+		break;
+	case PROTO_T_TOKEN_LIST_REPLY:
+		ck_assert_uint_eq(d->token_list_reply.items.count, s->it.n);
+		assert_items_eq(d, &s->it);
 		break;
 	case PROTO_T_OK:
 		ck_assert_uint_eq(d->ok.revision, m->ok.revision);
@@ -865,7 +949,7 @@ START_TEST(test_the_samples_cover_every_message_type)
 		ck_assert_msg(known == seen, "type 0x%02x: known %d, sampled %d", t, known, seen);
 		types += known;
 	}
-	ck_assert_int_eq(types, 23);
+	ck_assert_int_eq(types, 27);
 }
 END_TEST
 
@@ -1038,6 +1122,12 @@ SETTER(set_hello_address, m->hello.address)
 SETTER(set_hello_auth, m->hello.auth)
 SETTER(set_reject_message, m->reject.message)
 SETTER(set_raft_payload, m->raft.payload)
+SETTER(set_token_add_name, m->token_add.name)
+SETTER(set_token_add_prefix, m->token_add.prefix)
+SETTER(set_token_add_hash, m->token_add.hash)
+SETTER(set_token_revoke_name, m->token_revoke.name)
+SETTER(set_token_name, it->token.name)
+SETTER(set_token_prefix, it->token.prefix)
 
 struct oversize_case {
 	const char *name;
@@ -1088,6 +1178,18 @@ static const struct oversize_case oversize[] = {
 	{ "HELLO auth", PROTO_T_HELLO, RAFTCONF_MAX_AUTH, '\0', set_hello_auth, -E2BIG },
 	{ "REJECT message", PROTO_T_REJECT, RAFTCONF_MAX_ERROR, 'r', set_reject_message,
 	  -E2BIG },
+	{ "TOKEN_ADD name", PROTO_T_TOKEN_ADD, RAFTCONF_MAX_ID, 'n', set_token_add_name, -E2BIG },
+	{ "TOKEN_ADD prefix", PROTO_T_TOKEN_ADD, RAFTCONF_MAX_KEY, 'p', set_token_add_prefix,
+	  -E2BIG },
+	/* Exactly its size: one byte more is over, as for any limit. */
+	{ "TOKEN_ADD hash", PROTO_T_TOKEN_ADD, PROTO_TOKEN_HASH, '\0', set_token_add_hash,
+	  -E2BIG },
+	{ "TOKEN_REVOKE name", PROTO_T_TOKEN_REVOKE, RAFTCONF_MAX_ID, 'n', set_token_revoke_name,
+	  -E2BIG },
+	{ "TOKEN_LIST_REPLY token name", PROTO_T_TOKEN_LIST_REPLY, RAFTCONF_MAX_ID, 'n',
+	  set_token_name, -E2BIG },
+	{ "TOKEN_LIST_REPLY token prefix", PROTO_T_TOKEN_LIST_REPLY, RAFTCONF_MAX_KEY, 'p',
+	  set_token_prefix, -E2BIG },
 	/* The payload's limit is what the frame limit leaves. */
 	{ "RAFT payload", PROTO_T_RAFT, RAFTCONF_MAX_FRAME - HDR - 4, '\0', set_raft_payload,
 	  -EMSGSIZE },
@@ -1113,6 +1215,10 @@ base_item(uint8_t type, union proto_item *it, struct items *items)
 	case PROTO_T_MEMBERS_REPLY:
 		it->member = members3[0];
 		*items = (struct items){ .n = 1, .mb = &it->member };
+		break;
+	case PROTO_T_TOKEN_LIST_REPLY:
+		it->token = tokens3[1];
+		*items = (struct items){ .n = 1, .tk = &it->token };
 		break;
 	}
 }
@@ -1180,15 +1286,17 @@ assert_count_over_limit_refused(uint8_t type, uint32_t limit)
 	struct proto_entry *e = calloc((size_t)limit + 1, sizeof(*e));
 	struct proto_pair *p = calloc((size_t)limit + 1, sizeof(*p));
 	struct proto_member *mb = calloc((size_t)limit + 1, sizeof(*mb));
+	struct proto_token *tk = calloc((size_t)limit + 1, sizeof(*tk));
 
-	ck_assert(e && p && mb);
+	ck_assert(e && p && mb && tk);
 	base_item(type, &item, &items);
 	for (uint32_t i = 0; i <= limit; i++) {
 		e[i] = (struct proto_entry){ S("k"), i, S("") };
 		p[i] = (struct proto_pair){ S("n"), S("") };
 		mb[i] = members3[1];
+		tk[i] = tokens3[0];
 	}
-	items = (struct items){ .n = limit, .e = e, .p = p, .mb = mb };
+	items = (struct items){ .n = limit, .e = e, .p = p, .mb = mb, .tk = tk };
 	f = craft(&m, &items, &len);
 	decode_ok(f, len, &d);
 	free(f);
@@ -1202,6 +1310,7 @@ assert_count_over_limit_refused(uint8_t type, uint32_t limit)
 	free(e);
 	free(p);
 	free(mb);
+	free(tk);
 }
 
 START_TEST(test_a_list_count_over_its_limit_is_refused)
@@ -1209,6 +1318,7 @@ START_TEST(test_a_list_count_over_its_limit_is_refused)
 	assert_count_over_limit_refused(PROTO_T_LIST_REPLY, RAFTCONF_MAX_LIST);
 	assert_count_over_limit_refused(PROTO_T_STATUS_REPLY, RAFTCONF_MAX_STATUS_PAIRS);
 	assert_count_over_limit_refused(PROTO_T_MEMBERS_REPLY, RAFTCONF_MAX_MEMBERS);
+	assert_count_over_limit_refused(PROTO_T_TOKEN_LIST_REPLY, RAFTCONF_MAX_TOKENS);
 }
 END_TEST
 
@@ -1278,7 +1388,7 @@ START_TEST(test_an_unknown_type_is_refused)
 		ck_assert_uint_eq(d.type, 0);
 		free(f);
 	}
-	ck_assert_int_eq(unknown, 256 - 23);
+	ck_assert_int_eq(unknown, 256 - 27);
 }
 END_TEST
 
@@ -1546,6 +1656,15 @@ START_TEST(test_unknown_flag_bits_are_refused)
 			    "flags has unknown bits");
 	assert_byte_refused(first_sample(PROTO_T_LIST_REPLY), flags_at, 0x10,
 			    "flags has unknown bits");
+	/* TOKEN_ADD: id, client_id, seq, name "app-ro", prefix "", then flags. */
+	assert_byte_refused(first_sample(PROTO_T_TOKEN_ADD), HDR + 24 + 2 + 6 + 2, 0x02,
+			    "flags has unknown bits");
+	/* TOKEN_LIST_REPLY: id, count, name "all-ro", then flags. */
+	for (int i = 0; i < nsamples; i++) {
+		if (samples[i].m.type == PROTO_T_TOKEN_LIST_REPLY && samples[i].it.n > 0)
+			assert_byte_refused(&samples[i], HDR + 8 + 4 + 2 + 6, 0x80,
+					    "token 0: flags has unknown bits");
+	}
 	m = first_sample(PROTO_T_GET)->m;
 	m.get.flags = 0x02;
 	ck_assert_int_eq(encode_rc(&m, NULL, err, sizeof(err)), -EINVAL);
@@ -1584,6 +1703,36 @@ START_TEST(test_unknown_codes_kinds_and_member_states_are_refused)
 	m = first_sample(PROTO_T_EVENT)->m;
 	m.event.kind = 3;
 	ck_assert_int_eq(encode_rc(&m, NULL, err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_a_token_hash_of_another_size_than_sha256_is_refused)
+{
+	struct sample s = *first_sample(PROTO_T_TOKEN_ADD);
+	char err[256];
+	uint8_t *f;
+	size_t len;
+
+	s.m.token_add.hash = view(hash32, sizeof(hash32) - 1);
+	ck_assert_int_eq(encode_rc(&s.m, NULL, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "TOKEN_ADD: hash is 31 bytes, expected 32") != NULL, "%s", err);
+	f = craft(&s.m, &s.it, &len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "hash is 31 bytes, expected 32") != NULL, "%s", err);
+	free(f);
+	s.m.token_add.hash = S("");
+	ck_assert_int_eq(encode_rc(&s.m, NULL, err, sizeof(err)), -EINVAL);
+	/* A name is a node id's alphabet. */
+	s = *first_sample(PROTO_T_TOKEN_ADD);
+	s.m.token_add.name = S("a b");
+	ck_assert_int_eq(encode_rc(&s.m, NULL, err, sizeof(err)), -EINVAL);
+	f = craft(&s.m, &s.it, &len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "name has byte 0x20") != NULL, "%s", err);
+	free(f);
+	s = *first_sample(PROTO_T_TOKEN_REVOKE);
+	s.m.token_revoke.name = S("");
+	ck_assert_int_eq(encode_rc(&s.m, NULL, err, sizeof(err)), -EINVAL);
 }
 END_TEST
 
@@ -1970,8 +2119,8 @@ START_TEST(test_every_type_error_and_health_has_a_name)
 		ck_assert_int_eq(known, proto_is_request((uint8_t)t) +
 				 proto_is_response((uint8_t)t) + proto_is_peer((uint8_t)t));
 	}
-	ck_assert_int_eq(req, 12);
-	ck_assert_int_eq(rsp, 7);
+	ck_assert_int_eq(req, 15);
+	ck_assert_int_eq(rsp, 8);
 	ck_assert_int_eq(peer, 4);
 	ck_assert_str_eq(proto_type_name(PROTO_T_LIST_REPLY), "LIST_REPLY");
 	ck_assert_str_eq(proto_type_name(PROTO_T_HELLO), "HELLO");
@@ -2088,6 +2237,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_unknown_flag_bits_are_refused);
 	tcase_add_test(tc, test_unknown_codes_kinds_and_member_states_are_refused);
 	tcase_add_test(tc, test_a_del_event_with_a_value_is_refused);
+	tcase_add_test(tc, test_a_token_hash_of_another_size_than_sha256_is_refused);
 	tcase_add_test(tc, test_a_redirect_must_carry_an_address);
 	tcase_add_test(tc, test_a_bad_request_still_reports_its_type_and_id);
 	tcase_add_test(tc, test_decode_errors_need_no_error_buffer);

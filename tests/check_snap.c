@@ -27,6 +27,7 @@
 #include "members.h"
 #include "snap.h"
 #include "store.h"
+#include "token.h"
 
 #ifndef TEST_DATA_DIR
 #define TEST_DATA_DIR "tests/data"
@@ -262,6 +263,51 @@ START_TEST(test_a_snapshot_restored_into_a_fresh_store_is_identical)
 	}
 	free(a);
 	free(b);
+	store_close(s2);
+	store_close(s);
+}
+END_TEST
+
+static int
+token_cb(void *arg, const char *name, size_t nlen, const struct token_record *rec)
+{
+	ck_assert(nlen == 6 && memcmp(name, "app-ro", 6) == 0);
+	ck_assert(rec->access == TOKEN_READ && rec->plen == 5 && rec->hash[0] == 0x5a);
+	(*(int *)arg)++;
+	return 0;
+}
+
+START_TEST(test_a_snapshot_carries_the_tokens_and_never_as_keys)
+{
+	uint8_t rec[TOKEN_RECORD_MAX], hash[TOKEN_HASH_LEN];
+	uint8_t cmd[STORE_CMD_SET_SIZE(RAFTCONF_MAX_ID, TOKEN_RECORD_MAX)];
+	struct store *s = open_ok(dbpath), *s2;
+	struct store_result res;
+	struct snap_meta meta;
+	char err[512] = "";
+	ssize_t rlen, n;
+	int tokens = 0;
+	uint8_t *v;
+	size_t vlen;
+
+	memset(hash, 0x5a, sizeof(hash));
+	set(s, 1, 1, 1, "/app/x", "v", 1);
+	rlen = token_record_encode(rec, sizeof(rec), TOKEN_READ, "/app/", 5, hash);
+	n = store_cmd_encode_token_put(cmd, sizeof(cmd), 2, 1, "app-ro", 6, rec, (size_t)rlen);
+	ck_assert_int_eq(store_apply(s, 2, 1, cmd, (size_t)n, &res), 0);
+	ck_assert_int_eq(res.status, STORE_OK);
+	ck_assert_int_eq(snap_write(s, snappath, 2, 1, members3, 3, err, sizeof(err)), 0);
+	ck_assert_int_eq(snap_read_meta(snappath, &meta, err, sizeof(err)), 0);
+	ck_assert_uint_eq(meta.records, 1 + 1 + 2);	/* a key, a token, 2 clients */
+	snap_meta_free(&meta);
+
+	s2 = open_ok(db2path);
+	ck_assert_msg(snap_restore(s2, snappath, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(store_tokens(s2, token_cb, &tokens), 0);
+	ck_assert_int_eq(tokens, 1);
+	ck_assert_int_eq(store_get(s2, "app-ro", 6, &v, &vlen, NULL), -ENOENT);
+	ck_assert_int_eq(store_get(s2, "/app/x", 6, &v, &vlen, NULL), 0);
+	free(v);
 	store_close(s2);
 	store_close(s);
 }
@@ -651,6 +697,7 @@ snap_suite(void)
 	tcase_add_checked_fixture(file, setup, teardown);
 	tcase_set_timeout(file, 120);
 	tcase_add_test(file, test_a_snapshot_restored_into_a_fresh_store_is_identical);
+	tcase_add_test(file, test_a_snapshot_carries_the_tokens_and_never_as_keys);
 	tcase_add_test(file, test_snapshot_write_refuses_an_index_the_store_has_not_applied);
 	tcase_add_test(file, test_truncated_corrupt_or_wrong_version_snapshots_are_rejected);
 	tcase_add_test(file, test_many_keys_list_sorted_and_snapshot_round_trip);
