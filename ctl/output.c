@@ -131,6 +131,37 @@ text_event(uint8_t kind, struct proto_str key, uint64_t revision, struct proto_s
 }
 
 static void
+text_token_secret(struct proto_str name, bool write, struct proto_str prefix, const char *secret,
+    uint64_t revision)
+{
+	printf("%s\n", secret);
+}
+
+static void
+text_tokens_begin(size_t longest_name)
+{
+	name_column = (int)longest_name;
+}
+
+/* NAME ACCESS PREFIX; an empty prefix (every key) is shown as "". */
+static void
+text_token(const struct proto_token *t)
+{
+	printf("%-*.*s %-5s ", name_column, (int)t->name.len, t->name.ptr,
+	    (t->flags & PROTO_F_WRITE) ? "write" : "read");
+	if (t->prefix.len == 0)
+		fputs("\"\"", stdout);
+	else
+		human_value(stdout, t->prefix);
+	putchar('\n');
+}
+
+static void
+text_tokens_end(void)
+{
+}
+
+static void
 text_done(const char *done, uint64_t index)
 {
 	printf("%s\n", done);
@@ -149,5 +180,9 @@ const struct output output_text = {
 	.member = text_member,
 	.members_end = text_members_end,
 	.event = text_event,
+	.token_secret = text_token_secret,
+	.tokens_begin = text_tokens_begin,
+	.token = text_token,
+	.tokens_end = text_tokens_end,
 	.done = text_done,
 };

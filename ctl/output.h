@@ -46,7 +46,18 @@ struct output {
 	void (*event)(
 	    uint8_t kind, struct proto_str key, uint64_t revision, struct proto_str value);
 
-	/* join, remove, snapshot, transfer: done, for people, and the index. */
+	/*
+	 * token add: the new token and its secret, which is printed nowhere
+	 * else, ever.  write: it may write (else only read).
+	 */
+	void (*token_secret)(struct proto_str name, bool write, struct proto_str prefix,
+	    const char *secret, uint64_t revision);
+	/* token list: longest_name is the length of the longest name. */
+	void (*tokens_begin)(size_t longest_name);
+	void (*token)(const struct proto_token *t);
+	void (*tokens_end)(void);
+
+	/* join, remove, snapshot, transfer, token revoke: done, for people, and the index. */
 	void (*done)(const char *done, uint64_t index);
 };
 

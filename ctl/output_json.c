@@ -162,6 +162,41 @@ json_event(uint8_t kind, struct proto_str key, uint64_t revision, struct proto_s
 }
 
 static void
+json_token_secret(struct proto_str name, bool write, struct proto_str prefix, const char *secret,
+    uint64_t revision)
+{
+	printf("{\"name\":");
+	string(name);
+	printf(",\"access\":\"%s\",", write ? "write" : "read");
+	json_bytes_field(&out, "prefix", prefix.ptr, prefix.len);
+	printf(",\"secret\":\"%s\",\"revision\":%" PRIu64 "}\n", secret, revision);
+}
+
+static void
+json_tokens_begin(size_t longest_name)
+{
+	putchar('[');
+	first = true;
+}
+
+static void
+json_token(const struct proto_token *t)
+{
+	printf("%s{\"name\":", first ? "" : ",");
+	string(t->name);
+	printf(",\"access\":\"%s\",", (t->flags & PROTO_F_WRITE) ? "write" : "read");
+	json_bytes_field(&out, "prefix", t->prefix.ptr, t->prefix.len);
+	putchar('}');
+	first = false;
+}
+
+static void
+json_tokens_end(void)
+{
+	printf("]\n");
+}
+
+static void
 json_done(const char *done, uint64_t index)
 {
 	printf("{\"ok\":true,\"index\":%" PRIu64 "}\n", index);
@@ -180,5 +215,9 @@ const struct output output_json = {
 	.member = json_member,
 	.members_end = json_members_end,
 	.event = json_event,
+	.token_secret = json_token_secret,
+	.tokens_begin = json_tokens_begin,
+	.token = json_token,
+	.tokens_end = json_tokens_end,
 	.done = json_done,
 };

@@ -3,7 +3,8 @@
 # Installed as $(datadir)/bash-completion/completions/raftconfctl.  Completes
 # the global options, the commands, each command's own options, and, by
 # asking the local daemon (one --stale request, one second at most), keys
-# for get/set/del/list/watch and member ids for remove/transfer.
+# for get/set/del/list/watch, member ids for remove/transfer and token
+# names for token revoke.
 
 _raftconfctl_query()
 {
@@ -18,7 +19,7 @@ _raftconfctl()
 	local cur prev words cword
 	_init_completion || return
 
-	local commands="get set del list watch status members join remove snapshot transfer"
+	local commands="get set del list watch status members join remove snapshot transfer token"
 	local global_opts="--socket --json --timeout --version --help"
 	local _raftconfctl_socket=${RAFTCONF_SOCKET:-}
 	local cmd="" i nargs=0
@@ -59,11 +60,14 @@ _raftconfctl()
 	fi
 
 	# Arguments of the command so far (its options are not arguments).
+	local sub=""
 	for ((i = i + 1; i < cword; i++)); do
 		case ${words[i]} in
-		--exec) ((i++)) ;;
+		--exec | --prefix) ((i++)) ;;
 		--*) ;;
-		*) ((nargs++)) ;;
+		*)
+			((nargs++ == 0)) && sub=${words[i]}
+			;;
 		esac
 	done
 
@@ -71,12 +75,14 @@ _raftconfctl()
 		COMPREPLY=($(compgen -c -- "$cur"))
 		return
 	fi
+	[[ $cmd == token && $prev == --prefix ]] && return	# any key prefix
 
 	local opts=""
 	case $cmd in
 	get | list) opts="--stale" ;;
 	watch) opts="--exec" ;;
 	join) opts="--learner" ;;
+	token) [[ $sub == add ]] && opts="--prefix --read --write" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		[[ -n $opts ]] && COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -102,6 +108,15 @@ _raftconfctl()
 		;;
 	join)
 		# ADDRESS (host:port): nothing sensible to offer.
+		;;
+	token)
+		if ((nargs == 0)); then
+			COMPREPLY=($(compgen -W "add list revoke" -- "$cur"))
+		elif ((nargs == 1)) && [[ $sub == revoke ]]; then
+			local names
+			names=$(_raftconfctl_query token list | awk '{ print $1 }')
+			COMPREPLY=($(compgen -W "$names" -- "$cur"))
+		fi
 		;;
 	esac
 } &&

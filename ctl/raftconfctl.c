@@ -7,7 +7,7 @@
  * each takes, and the handlers, which build a request, send it through
  * client.c and give the answer's data to the output chosen once here
  * (output.c, output_json.c).  Exit codes are the contract of
- * raftconfctl(8): 0 done, 1 failed, 2 usage, 3 key not found.
+ * raftconfctl(8): 0 done, 1 failed, 2 usage, 3 key (or token) not found.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +23,7 @@
 #include "client.h"
 #include "output.h"
 #include "proto.h"
+#include "token.h"
 
 #ifndef RAFTCONF_DEFAULT_SOCKET
 #define RAFTCONF_DEFAULT_SOCKET "/run/raftconfd/raftconfd.sock"
@@ -39,6 +40,9 @@ enum {
 #define OPT_STALE   0x01 /* --stale: read this node's copy */
 #define OPT_LEARNER 0x02 /* --learner: stay a non-voting learner */
 #define OPT_EXEC    0x04 /* --exec CMD: run CMD on each change */
+#define OPT_PREFIX  0x08 /* --prefix P: the keys a token may reach */
+#define OPT_READ    0x10 /* --read: a token that may read */
+#define OPT_WRITE   0x20 /* --write: a token that may read and write */
 
 static const struct cmd_option {
 	const char *name;
@@ -48,6 +52,9 @@ static const struct cmd_option {
 	{ "--stale", OPT_STALE, false },
 	{ "--learner", OPT_LEARNER, false },
 	{ "--exec", OPT_EXEC, true },
+	{ "--prefix", OPT_PREFIX, true },
+	{ "--read", OPT_READ, false },
+	{ "--write", OPT_WRITE, false },
 };
 
 /* No command takes more arguments than this. */
@@ -57,8 +64,9 @@ static const struct cmd_option {
 struct invocation {
 	char *args[CMD_MAX_ARGS];
 	int nargs;
-	unsigned opts;	  /* OPT_* given */
-	const char *exec; /* with OPT_EXEC */
+	unsigned opts;	    /* OPT_* given */
+	const char *exec;   /* with OPT_EXEC */
+	const char *prefix; /* with OPT_PREFIX */
 };
 
 struct ctl {
@@ -86,6 +94,7 @@ static int cmd_join(struct ctl *, const struct invocation *);
 static int cmd_remove(struct ctl *, const struct invocation *);
 static int cmd_snapshot(struct ctl *, const struct invocation *);
 static int cmd_transfer(struct ctl *, const struct invocation *);
+static int cmd_token(struct ctl *, const struct invocation *);
 
 static const struct command commands[] = {
 	{ "get", "KEY [--stale]", OPT_STALE, 1, 1,
@@ -103,6 +112,9 @@ static const struct command commands[] = {
 	{ "snapshot", "", 0, 0, 0, "take a snapshot now", cmd_snapshot },
 	{ "transfer", "[ID]", 0, 0, 1, "hand leadership to ID (or the most up to date)",
 	    cmd_transfer },
+	{ "token", "add NAME --prefix P --read|--write | list | revoke NAME",
+	    OPT_PREFIX | OPT_READ | OPT_WRITE, 1, 2,
+	    "HTTP tokens: make one (its secret is printed once), list, revoke", cmd_token },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -128,12 +140,15 @@ usage(FILE *f)
 		char left[64];
 
 		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
-		fprintf(f, "  %-28s %s\n", left, commands[i].help);
+		if (strlen(left) > 28)
+			fprintf(f, "  %s\n  %-28s %s\n", left, "", commands[i].help);
+		else
+			fprintf(f, "  %-28s %s\n", left, commands[i].help);
 	}
 	fprintf(f,
 	    "\n"
 	    "exit status: 0 done, 1 failed (no quorum, timeout, refused), 2 usage,\n"
-	    "             3 key not found\n");
+	    "             3 key or token not found\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -185,6 +200,8 @@ parse_invocation(const struct command *cmd, int argc, char **argv, struct invoca
 			in->opts |= o->bit;
 			if (o->bit == OPT_EXEC)
 				in->exec = argv[++i];
+			else if (o->bit == OPT_PREFIX)
+				in->prefix = argv[++i];
 		} else if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2] != '\0') {
 			return usage_error("unknown option '%s'", argv[i]);
 		} else if (in->nargs < cmd->max_args) {
@@ -489,6 +506,120 @@ cmd_transfer(struct ctl *ctl, const struct invocation *in)
 
 	m.transfer.node_id = proto_cstr(in->nargs ? in->args[0] : "");
 	return simple_request(ctl, &m, "leadership transferred");
+}
+
+/* token add NAME --prefix P --read|--write: the secret is made here and printed once. */
+static int
+token_add(struct ctl *ctl, const struct invocation *in)
+{
+	struct proto_msg m = { .type = PROTO_T_TOKEN_ADD }, r;
+	char secret[TOKEN_SECRET_LEN + 1];
+	uint8_t hash[TOKEN_HASH_LEN];
+	const char *name = in->args[1];
+	bool write = (in->opts & OPT_WRITE) != 0;
+	int rc;
+
+	if (!token_name_ok(name, strlen(name))) {
+		fprintf(stderr, "raftconfctl: token name '%s': 1 to %d of A-Z a-z 0-9 _ -\n", name,
+		    RAFTCONF_MAX_ID);
+		return EXIT_USAGE;
+	}
+	if (in->prefix == NULL || !(in->opts & (OPT_READ | OPT_WRITE)) ||
+	    (in->opts & OPT_READ && in->opts & OPT_WRITE))
+		return usage_error(
+		    "token add NAME needs --prefix PREFIX and one of --read, --write");
+	if (strlen(in->prefix) > RAFTCONF_MAX_KEY) {
+		fprintf(
+		    stderr, "raftconfctl: --prefix is longer than %d bytes\n", RAFTCONF_MAX_KEY);
+		return EXIT_USAGE;
+	}
+	if ((rc = token_secret_new(secret)) < 0 ||
+	    (rc = token_hash(secret, strlen(secret), hash)) < 0) {
+		fprintf(stderr, "raftconfctl: cannot make a secret: %s\n", strerror(-rc));
+		return EXIT_FAILED;
+	}
+	m.token_add.client_id = client_id(ctl->client);
+	m.token_add.seq = 1;
+	m.token_add.name = proto_cstr(name);
+	m.token_add.prefix = proto_cstr(in->prefix);
+	m.token_add.flags = write ? PROTO_F_WRITE : 0;
+	m.token_add.hash = proto_mem(hash, sizeof(hash));
+	if (request(ctl, &m, &r, true) < 0)
+		return EXIT_FAILED;
+	if (r.type != PROTO_T_OK)
+		return unexpected(&r);
+	ctl->out->token_secret(m.token_add.name, write, m.token_add.prefix, secret, r.ok.revision);
+	if (ctl->out == &output_text)
+		fprintf(stderr,
+		    "raftconfctl: token %s made: the secret above is shown only this once; "
+		    "send it as Authorization: Bearer SECRET\n",
+		    name);
+	return EXIT_DONE;
+}
+
+static int
+token_list(struct ctl *ctl)
+{
+	struct proto_msg m = { .type = PROTO_T_TOKEN_LIST }, r;
+	union proto_item it;
+	struct proto_iter iter;
+	size_t longest = 0;
+
+	if (request(ctl, &m, &r, true) < 0)
+		return EXIT_FAILED;
+	if (r.type != PROTO_T_TOKEN_LIST_REPLY)
+		return unexpected(&r);
+	proto_iter_init(&iter, &r);
+	while (proto_iter_next(&iter, &it) == 1)
+		if (it.token.name.len > longest)
+			longest = it.token.name.len;
+	ctl->out->tokens_begin(longest);
+	proto_iter_init(&iter, &r);
+	while (proto_iter_next(&iter, &it) == 1)
+		ctl->out->token(&it.token);
+	ctl->out->tokens_end();
+	return EXIT_DONE;
+}
+
+static int
+token_revoke(struct ctl *ctl, const char *name)
+{
+	struct proto_msg m = { .type = PROTO_T_TOKEN_REVOKE }, r;
+	char done[64 + RAFTCONF_MAX_ID];
+
+	if (!token_name_ok(name, strlen(name))) {
+		fprintf(stderr, "raftconfctl: token name '%s': 1 to %d of A-Z a-z 0-9 _ -\n", name,
+		    RAFTCONF_MAX_ID);
+		return EXIT_USAGE;
+	}
+	m.token_revoke.client_id = client_id(ctl->client);
+	m.token_revoke.seq = 1;
+	m.token_revoke.name = proto_cstr(name);
+	if (request(ctl, &m, &r, true) < 0)
+		return EXIT_FAILED;
+	if (r.type != PROTO_T_OK)
+		return unexpected(&r);
+	snprintf(done, sizeof(done), "token %s revoked", name);
+	ctl->out->done(done, r.ok.revision);
+	return EXIT_DONE;
+}
+
+static int
+cmd_token(struct ctl *ctl, const struct invocation *in)
+{
+	const char *sub = in->args[0];
+	bool options = (in->opts & (OPT_PREFIX | OPT_READ | OPT_WRITE)) != 0;
+
+	if (strcmp(sub, "add") == 0 && in->nargs == 2)
+		return token_add(ctl, in);
+	if (strcmp(sub, "list") == 0 && in->nargs == 1 && !options)
+		return token_list(ctl);
+	if (strcmp(sub, "revoke") == 0 && in->nargs == 2 && !options)
+		return token_revoke(ctl, in->args[1]);
+	if (strcmp(sub, "add") == 0 || strcmp(sub, "list") == 0 || strcmp(sub, "revoke") == 0)
+		return usage_error("usage: token add NAME --prefix PREFIX --read|--write, "
+				   "token list, token revoke NAME");
+	return usage_error("unknown token command '%s' (add, list, revoke)", sub);
 }
 
 /*

@@ -62,6 +62,12 @@ int addr_resolve(
 void addr_format(const struct sockaddr *sa, char *buf, size_t len);
 
 /*
+ * Whether sa is a loopback address: 127.0.0.0/8, ::1, or 127.0.0.0/8
+ * mapped into IPv6 (::ffff:127.x.y.z).  False for NULL and other families.
+ */
+bool addr_is_loopback(const struct sockaddr *sa);
+
+/*
  * Whether a and b are the same address as a peer would dial them: same
  * port, and IP literals equal by value ("[::1]" and "[0::1]"), host names
  * without regard to case.  False when either does not parse.

@@ -96,6 +96,7 @@ apply_one(struct node *n, const struct raft_entry *e)
 		    "entry %" PRIu64 " is not a valid "
 		    "command; skipped",
 		    e->index);
+	tokens_applied(n, e, &res);
 	kv_write_applied(n, e, &res);
 	if (e->index > n->told_upto) /* not again when applied again */
 		watch_notify(n, e, &res);

@@ -69,6 +69,24 @@ allowed(struct node *n, const struct origin *o, const struct proto_msg *m)
 	return false;
 }
 
+/*
+ * Tokens are made, revoked and listed with raftconfctl on the control
+ * socket, and reach the leader from a member that forwards them
+ * (request_refusal lets only a member's TOKEN_ADD and TOKEN_REVOKE in on
+ * the peer port): never from HTTP, whose clients never make or list
+ * tokens.
+ */
+static bool
+token_door(struct node *n, const struct origin *o)
+{
+	if (o->kind == FROM_CONTROL || (o->kind == FROM_PEER && o->no_forward))
+		return true;
+	reply_error(n, o, PROTO_E_REFUSED,
+	    "HTTP tokens are made, revoked and listed with raftconfctl on the control socket "
+	    "only");
+	return false;
+}
+
 void
 dispatch_request(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
@@ -121,6 +139,18 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 		break;
 	case PROTO_T_WATCH:
 		watch_start(n, o, &m->watch.prefix);
+		break;
+	case PROTO_T_TOKEN_ADD:
+	case PROTO_T_TOKEN_REVOKE:
+		if (token_door(n, o))
+			kv_write(n, o, m);
+		break;
+	case PROTO_T_TOKEN_LIST:
+		if (token_door(n, o)) {
+			struct proto_str none = { "", 0 };
+
+			kv_read(n, o, m->type, 0, &none);
+		}
 		break;
 	default:
 		reply_error(n, o, PROTO_E_BADREQ, "%s is not supported by this version",
@@ -233,6 +263,8 @@ request_refusal(const struct proto_msg *m, const char *peer_id, bool member)
 	switch (m->type) {
 	case PROTO_T_SET:
 	case PROTO_T_DEL:
+	case PROTO_T_TOKEN_ADD:
+	case PROTO_T_TOKEN_REVOKE:
 	case PROTO_T_REMOVE:
 	case PROTO_T_TRANSFER:
 		return member ? NULL
@@ -324,4 +356,5 @@ const struct http_callbacks dispatch_http_cb = {
 	status_http_json,
 	status_http_health,
 	status_http_metrics,
+	tokens_http_authorize,
 };

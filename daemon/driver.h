@@ -16,6 +16,7 @@
  *	watch.c		raftconfctl watch: applied changes to clients
  *	readiness.c	sd_notify: READY, STATUS, WATCHDOG
  *	status.c	one status, rendered for raftconfctl, /v1/status, /metrics
+ *	tokens.c	HTTP tokens: the table, its listing, judging HTTP requests
  *	reply.c		answers to clients
  *	roster.c	the member table
  *	disk.c		the data_dir's free space: writes refused while short
@@ -47,6 +48,7 @@
 #include "proto.h"
 #include "raft.h"
 #include "raftmsg.h"
+#include "token.h"
 
 struct event;
 struct evbuffer;
@@ -221,6 +223,7 @@ struct node {
 	/* Requests in flight, and watchers. */
 	struct pending_table pending;
 	struct watcher *watchers;
+	struct token_table tokens; /* HTTP tokens, as applied here (tokens.c) */
 	uint64_t next_ctx;
 	uint64_t next_fwd;
 	unsigned request_timeout_ms;
@@ -306,6 +309,12 @@ void reply_error(struct node *n, const struct origin *o, uint16_t code, const ch
     __attribute__((format(printf, 4, 5)));
 void reply_ok(struct node *n, const struct origin *o, uint64_t revision);
 void reply_no_leader(struct node *n, const struct origin *o);
+
+/* tokens.c: HTTP tokens */
+int tokens_load(struct node *n);
+void tokens_applied(struct node *n, const struct raft_entry *e, const struct store_result *res);
+void tokens_list_reply(struct node *n, const struct origin *o);
+int tokens_http_authorize(void *arg, const struct token_request *r, char *why, size_t whylen);
 
 /* status.c: the status views; the fsync histogram */
 void status_reply(struct node *n, const struct origin *o);

@@ -44,6 +44,14 @@
  * {"error":"message"} with 404 (not found), 503 (no leader, not a member),
  * 504 (timeout), 413 (too big), 400 (bad request), 409 (refused), 507 (disk full), else 500.
  *
+ * Tokens.  Before a request is served here or handed to the node, the
+ * node's authorize callback judges it (token_authorize): /v1/status and
+ * /metrics need any token, a GET or listing a read token whose prefix
+ * covers the key (or the prefix listed), a PUT or DELETE a write token
+ * likewise; /v1/health is open.  With no token defined only clients on the
+ * loopback are served.  A refusal is 401 (with WWW-Authenticate: Bearer)
+ * or 403, in JSON; the request never reaches the node.
+ *
  * Connections.  libevent 2.1 has no connection limit and no hook when an
  * evhttp connection goes away, so this module creates each connection's
  * bufferevent itself (evhttp_set_bevcb) and keeps a reference to it: when
@@ -415,6 +423,10 @@ reason_of(int status)
 		return "OK";
 	case 400:
 		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:
@@ -872,6 +884,57 @@ method_allowed(enum route r, enum evhttp_cmd_type cmd)
 	return r == R_KEYS && (cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_DELETE);
 }
 
+/* The key, or the prefix listed, of a /v1/keys request built by build_request. */
+static struct proto_str
+request_key(const struct proto_msg *m)
+{
+	switch (m->type) {
+	case PROTO_T_GET:
+		return m->get.key;
+	case PROTO_T_LIST:
+		return m->list.prefix;
+	case PROTO_T_SET:
+		return m->set.key;
+	default:
+		return m->del.key;
+	}
+}
+
+/*
+ * Let the node judge the request; true when it may go on, else the refusal
+ * has been sent.  m is the /v1/keys request, NULL for the other routes.
+ */
+static bool
+authorized(
+    struct http_server *hs, struct evhttp_request *req, enum route r, const struct proto_msg *m)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct token_request tr = { TOKEN_NEED_ANY, NULL, 0, false, NULL };
+	char why[RAFTCONF_MAX_ERROR] = "";
+	struct proto_str key;
+	int status;
+
+	if (hs->cb.authorize == NULL || r == R_HEALTH)
+		return true;
+	if (m != NULL) {
+		key = request_key(m);
+		tr.need = m->type == PROTO_T_SET || m->type == PROTO_T_DEL ? TOKEN_NEED_WRITE
+									   : TOKEN_NEED_READ;
+		tr.key = key.ptr;
+		tr.klen = key.len;
+	}
+	tr.loopback = evcon != NULL && addr_is_loopback(evhttp_connection_get_addr(evcon));
+	tr.authorization =
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	if ((status = hs->cb.authorize(hs->arg, &tr, why, sizeof(why))) == 0)
+		return true;
+	if (status == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+		    "Bearer realm=\"raftconfd\"");
+	send_errorf(req, status, "%s", why);
+	return false;
+}
+
 static void
 serve_local(struct http_server *hs, struct evhttp_request *req, enum route r)
 {
@@ -939,13 +1002,16 @@ request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (t.route != R_KEYS) {
-		serve_local(hs, req, t.route);
+		if (authorized(hs, req, t.route, NULL))
+			serve_local(hs, req, t.route);
 		return;
 	}
 	if ((status = build_request(hs, req, &t, &m, err, sizeof(err))) != 0) {
 		send_errorf(req, status, "%s", err);
 		return;
 	}
+	if (!authorized(hs, req, t.route, &m))
+		return;
 	c->state = C_NODE;
 	c->deadline_ms = mono_ms() + HTTP_NODE_TIMEOUT_S * 1000;
 	c->req = req;

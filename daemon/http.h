@@ -17,10 +17,14 @@
  *	GET    /v1/health		200 when a leader is known and this node
  *					is caught up, else 503
  *	GET    /metrics			Prometheus text format
- *	errors: JSON {"error": "..."} with 400, 404, 405, 413, 503 (no
- *	leader), 504 (timeout)
+ *	errors: JSON {"error": "..."} with 400, 401, 403, 404, 405, 413,
+ *	503 (no leader), 504 (timeout)
  *
  * The key is the URL path after /v1/keys, percent-decoded.
+ *
+ * Every request but /v1/health is judged by the authorize callback before
+ * it is served or reaches the node: with the Authorization header, whether
+ * the client is on the loopback, and what it asks (token.h).
  */
 #ifndef RAFTCONF_HTTP_H
 #define RAFTCONF_HTTP_H
@@ -29,6 +33,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "token.h"
 
 struct event_base;
 struct evbuffer;
@@ -48,6 +53,12 @@ struct http_callbacks {
 	int (*health)(void *arg, char *why, size_t whylen);
 	/* Append the Prometheus text exposition of the node's metrics. */
 	void (*metrics)(void *arg, struct evbuffer *out);
+	/*
+	 * May request r go on?  0, or the HTTP status to answer (401, 403)
+	 * with why filled (token_authorize's contract).  NULL: everything may
+	 * (only tests leave it out).
+	 */
+	int (*authorize)(void *arg, const struct token_request *r, char *why, size_t whylen);
 };
 
 /*

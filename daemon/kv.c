@@ -5,7 +5,8 @@
  * for this node to apply that index; a stale read is served at once.  A
  * write is proposed on the leader and answered when its entry applies; a
  * follower forwards it (and any request only the leader can serve) and
- * relays the leader's answer.
+ * relays the leader's answer.  Making and revoking an HTTP token are
+ * writes like these, and listing them a read (tokens.c answers it).
  *
  * Not here: the store's format (store.c), the Raft order (node.c), the
  * routing of requests (dispatch.c).
@@ -87,6 +88,8 @@ serve_read(struct node *n, const struct origin *o, uint8_t type, const char *key
 {
 	if (type == PROTO_T_GET)
 		serve_get(n, o, key, len);
+	else if (type == PROTO_T_TOKEN_LIST)
+		tokens_list_reply(n, o);
 	else
 		serve_list(n, o, key, len);
 }
@@ -247,12 +250,75 @@ kv_leader_lost(struct node *n, uint64_t leader, const char *name)
 	}
 }
 
+/* The store command for a write request m, into n->cmdbuf: its length or -errno. */
+static ssize_t
+encode_write(struct node *n, const struct proto_msg *m)
+{
+	uint8_t rec[TOKEN_RECORD_MAX];
+	ssize_t rlen = 0;
+	size_t len;
+
+	switch (m->type) {
+	case PROTO_T_SET:
+		len = STORE_CMD_SET_SIZE(m->set.key.len, m->set.value.len);
+		break;
+	case PROTO_T_DEL:
+		len = STORE_CMD_DEL_SIZE(m->del.key.len);
+		break;
+	case PROTO_T_TOKEN_ADD:
+		rlen = token_record_encode(rec, sizeof(rec),
+		    (m->token_add.flags & PROTO_F_WRITE) ? TOKEN_WRITE : TOKEN_READ,
+		    m->token_add.prefix.ptr, m->token_add.prefix.len,
+		    (const uint8_t *)m->token_add.hash.ptr);
+		if (rlen < 0)
+			return rlen;
+		len = STORE_CMD_SET_SIZE(m->token_add.name.len, (size_t)rlen);
+		break;
+	default:
+		len = STORE_CMD_DEL_SIZE(m->token_revoke.name.len);
+		break;
+	}
+	if (ensure_cmdbuf(n, len) < 0)
+		return -ENOMEM;
+	switch (m->type) {
+	case PROTO_T_SET:
+		return store_cmd_encode_set(n->cmdbuf, n->cmdcap, m->set.client_id, m->set.seq,
+		    m->set.key.ptr, m->set.key.len, m->set.value.ptr, m->set.value.len);
+	case PROTO_T_DEL:
+		return store_cmd_encode_del(n->cmdbuf, n->cmdcap, m->del.client_id, m->del.seq,
+		    m->del.key.ptr, m->del.key.len);
+	case PROTO_T_TOKEN_ADD:
+		return store_cmd_encode_token_put(n->cmdbuf, n->cmdcap, m->token_add.client_id,
+		    m->token_add.seq, m->token_add.name.ptr, m->token_add.name.len, rec,
+		    (size_t)rlen);
+	default:
+		return store_cmd_encode_token_del(n->cmdbuf, n->cmdcap, m->token_revoke.client_id,
+		    m->token_revoke.seq, m->token_revoke.name.ptr, m->token_revoke.name.len);
+	}
+}
+
+/*
+ * A new token when RAFTCONF_MAX_TOKENS are defined is refused here, on the
+ * leader (so that token list shows them all).  Adds racing each other may
+ * pass it together; the table takes them, the listing is then cut.
+ */
+static bool
+token_room(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	if (m->type != PROTO_T_TOKEN_ADD || n->tokens.n < RAFTCONF_MAX_TOKENS)
+		return true;
+	reply_error(n, o, PROTO_E_REFUSED,
+	    "%d HTTP tokens are defined, the most there may be; "
+	    "revoke one first",
+	    RAFTCONF_MAX_TOKENS);
+	return false;
+}
+
 void
 kv_write(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
 	struct pending *w;
 	ssize_t enc;
-	size_t len;
 	int rc;
 
 	if (n->disk.full) {
@@ -266,22 +332,14 @@ kv_write(struct node *n, const struct origin *o, const struct proto_msg *m)
 		kv_forward(n, o, m);
 		return;
 	}
-	if (m->type == PROTO_T_SET)
-		len = STORE_CMD_SET_SIZE(m->set.key.len, m->set.value.len);
-	else
-		len = STORE_CMD_DEL_SIZE(m->del.key.len);
-	if (ensure_cmdbuf(n, len) < 0 ||
-	    (w = pending_new(PEND_WRITE, o, node_now_ms() + n->request_timeout_ms, NULL, 0)) ==
-		NULL) {
+	if (!token_room(n, o, m))
+		return;
+	if ((w = pending_new(PEND_WRITE, o, node_now_ms() + n->request_timeout_ms, NULL, 0)) ==
+	    NULL) {
 		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
 		return;
 	}
-	if (m->type == PROTO_T_SET)
-		enc = store_cmd_encode_set(n->cmdbuf, n->cmdcap, m->set.client_id, m->set.seq,
-		    m->set.key.ptr, m->set.key.len, m->set.value.ptr, m->set.value.len);
-	else
-		enc = store_cmd_encode_del(n->cmdbuf, n->cmdcap, m->del.client_id, m->del.seq,
-		    m->del.key.ptr, m->del.key.len);
+	enc = encode_write(n, m);
 	rc = enc < 0 ? (int)enc : raft_propose(n->raft, n->cmdbuf, enc, &w->key, &w->term);
 	if (rc < 0) {
 		free(w);
@@ -293,6 +351,11 @@ kv_write(struct node *n, const struct origin *o, const struct proto_msg *m)
 			    "retry in a moment");
 		else if (rc == -EMSGSIZE)
 			reply_error(n, o, PROTO_E_TOOBIG, "write too large");
+		else if (rc == -ENOMEM)
+			reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
+		else if (rc == -EINVAL)
+			reply_error(
+			    n, o, PROTO_E_BADREQ, "not a valid %s", proto_type_name(m->type));
 		else
 			reply_error(
 			    n, o, PROTO_E_INTERNAL, "propose failed: %s", raft_strerror(-rc));
@@ -329,8 +392,12 @@ kv_write_applied(struct node *n, const struct raft_entry *e, const struct store_
 			    "the entry was not a valid "
 			    "command");
 		} else if (res->status == STORE_NOT_FOUND) {
-			reply_error(n, &w->from, PROTO_E_NOTFOUND, "key not found");
+			reply_error(n, &w->from, PROTO_E_NOTFOUND,
+			    w->op == PROTO_T_TOKEN_REVOKE ? "no such token" : "key not found");
 			ok = true;
+		} else if (res->status == STORE_EXISTS) {
+			reply_error(n, &w->from, PROTO_E_REFUSED,
+			    "a token of that name exists already; revoke it first");
 		} else if (res->status == STORE_STALE) {
 			reply_error(n, &w->from, PROTO_E_REFUSED,
 			    "a newer write of this client "

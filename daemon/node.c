@@ -383,6 +383,10 @@ node_start(
 		return -ENOMEM;
 	if ((rc = boot_open(n, err, errlen)) < 0)
 		goto fail;
+	if ((rc = tokens_load(n)) < 0) {
+		seterr(err, errlen, "reading the HTTP tokens from the store: %s", strerror(-rc));
+		goto fail;
+	}
 	if ((rc = peer_net_new(base, &popts, &dispatch_peer_cb, n, &n->peers)) < 0) {
 		seterr(err, errlen, "peer network: %s", strerror(-rc));
 		goto fail;
@@ -453,6 +457,7 @@ node_free(struct node *n)
 	snapshot_abort(n, "the node is stopping");
 	pending_clear(&n->pending);
 	watch_free(n);
+	token_table_free(&n->tokens);
 	readiness_free(n);
 	if (n->stop_ev)
 		event_free(n->stop_ev);

@@ -377,6 +377,9 @@ snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)
 		    err);
 		return rc;
 	}
+	/* The tokens revoked before the snapshot go, those made come. */
+	if ((rc = tokens_load(n)) < 0)
+		return rc;
 	if ((rc = wal_snapshot(n->wal, meta->index, meta->term)) < 0)
 		return rc;
 	n->applied = meta->index;

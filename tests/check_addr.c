@@ -111,6 +111,43 @@ START_TEST(test_a_wildcard_collides_with_every_host_on_its_port)
 }
 END_TEST
 
+/* Is the literal ip (v4 or v6) a loopback address? */
+static bool
+loopback(const char *ip)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+
+	if (inet_pton(AF_INET, ip, &sin.sin_addr) == 1)
+		return addr_is_loopback((struct sockaddr *)&sin);
+	ck_assert_int_eq(inet_pton(AF_INET6, ip, &sin6.sin6_addr), 1);
+	return addr_is_loopback((struct sockaddr *)&sin6);
+}
+
+START_TEST(test_loopback_is_127_slash_8_and_colon_colon_1_and_nothing_else)
+{
+	struct sockaddr sa = { .sa_family = AF_UNIX };
+
+	ck_assert(loopback("127.0.0.1"));
+	ck_assert(loopback("127.0.0.2"));
+	ck_assert(loopback("127.255.255.254"));
+	ck_assert(loopback("::1"));
+	ck_assert(loopback("::ffff:127.0.0.1"));
+	ck_assert(!loopback("128.0.0.1"));
+	ck_assert(!loopback("126.255.255.255"));
+	ck_assert(!loopback("0.0.0.0"));
+	ck_assert(!loopback("10.0.0.1"));
+	ck_assert(!loopback("192.0.2.2"));
+	ck_assert(!loopback("::"));
+	ck_assert(!loopback("::2"));
+	ck_assert(!loopback("fe80::1"));
+	ck_assert(!loopback("::ffff:10.0.0.1"));
+	ck_assert(!loopback("::127.0.0.1")); /* IPv4-compatible, not mapped */
+	ck_assert(!addr_is_loopback(NULL));
+	ck_assert(!addr_is_loopback(&sa));
+}
+END_TEST
+
 static Suite *
 addr_suite(void)
 {
@@ -128,6 +165,7 @@ addr_suite(void)
 	tc = tcase_create("compare");
 	tcase_add_test(tc, test_addresses_compare_as_a_peer_would_dial_them);
 	tcase_add_test(tc, test_a_wildcard_collides_with_every_host_on_its_port);
+	tcase_add_test(tc, test_loopback_is_127_slash_8_and_colon_colon_1_and_nothing_else);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -416,6 +416,11 @@ struct fake_node {
 	int reply_rc;
 	struct http_server *hs;
 	bool healthy;
+	int authorize_status;	/* what fake_authorize answers */
+	int authorized;		/* requests it was asked about */
+	struct token_request asked; /* the last one */
+	char asked_key[RAFTCONF_MAX_KEY + 1];
+	char asked_authorization[256];
 };
 
 static struct event_base *base;
@@ -500,8 +505,25 @@ fake_metrics(void *arg, struct evbuffer *out)
 	evbuffer_add_printf(out, "raftconfd_term 3\n");
 }
 
+static int
+fake_authorize(void *arg, const struct token_request *r, char *why, size_t whylen)
+{
+	struct fake_node *n = arg;
+
+	n->authorized++;
+	n->asked = *r;
+	snprintf(n->asked_key, sizeof(n->asked_key), "%.*s", (int)r->klen, r->key ? r->key : "");
+	snprintf(n->asked_authorization, sizeof(n->asked_authorization), "%s",
+	    r->authorization ? r->authorization : "(none)");
+	n->asked.key = n->asked_key;
+	n->asked.authorization = n->asked_authorization;
+	if (n->authorize_status != 0)
+		snprintf(why, whylen, "refused by the fake node");
+	return n->authorize_status;
+}
+
 static const struct http_callbacks fake_cb = {
-	fake_request, fake_status, fake_health, fake_metrics,
+	fake_request, fake_status, fake_health, fake_metrics, fake_authorize,
 };
 
 /* A port nobody listens on now (bound to 0 by the kernel, then released). */
@@ -911,6 +933,96 @@ START_TEST(test_status_health_and_metrics_come_from_the_callbacks)
 }
 END_TEST
 
+START_TEST(test_every_request_but_health_is_judged_with_its_header_key_and_address)
+{
+	int fd = client_connect();
+	const char *resp;
+
+	client_send(fd, "GET /v1/keys/app/x HTTP/1.1\r\nHost: x\r\n"
+			"Authorization: Bearer s3cret\r\n\r\n");
+	until_requests(1);
+	ck_assert_int_eq(node.authorized, 1);
+	ck_assert_int_eq(node.asked.need, TOKEN_NEED_READ);
+	ck_assert_str_eq(node.asked_key, "/app/x");
+	ck_assert(node.asked.loopback);
+	ck_assert_str_eq(node.asked_authorization, "Bearer s3cret");
+	ck_assert_int_eq(reply_value(node.handle, 3, "v"), 0);
+	client_response(fd);
+
+	client_send(fd, "PUT /v1/keys/app/y HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nv");
+	until_requests(2);
+	ck_assert_int_eq(node.asked.need, TOKEN_NEED_WRITE);
+	ck_assert_str_eq(node.asked_key, "/app/y");
+	ck_assert_str_eq(node.asked_authorization, "(none)");
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_NOSPACE, "full"), 0);
+	client_response(fd);
+
+	client_send(fd, "DELETE /v1/keys/app/z HTTP/1.1\r\nHost: x\r\n\r\n");
+	until_requests(3);
+	ck_assert_int_eq(node.asked.need, TOKEN_NEED_WRITE);
+	ck_assert_str_eq(node.asked_key, "/app/z");
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_NOTFOUND, "no"), 0);
+	client_response(fd);
+
+	/* A listing is judged by its prefix. */
+	client_send(fd, "GET /v1/keys/app/?list HTTP/1.1\r\nHost: x\r\n\r\n");
+	until_requests(4);
+	ck_assert_int_eq(node.asked.need, TOKEN_NEED_READ);
+	ck_assert_str_eq(node.asked_key, "/app/");
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_NOTFOUND, "no"), 0);
+	client_response(fd);
+
+	client_send(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 200 ", 13) == 0, "%s", resp);
+	ck_assert_int_eq(node.authorized, 5);
+	ck_assert_int_eq(node.asked.need, TOKEN_NEED_ANY);
+
+	/* Health is never asked about, whatever the node would say. */
+	node.authorize_status = 403;
+	client_send(fd, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 200 ", 13) == 0, "%s", resp);
+	ck_assert_int_eq(node.authorized, 5);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_a_refused_request_is_401_or_403_in_json_and_never_reaches_the_node)
+{
+	int fd = client_connect();
+	const char *resp;
+
+	node.authorize_status = 401;
+	client_send(fd, "GET /v1/keys/app/x HTTP/1.1\r\nHost: x\r\n\r\n");
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 401 Unauthorized\r\n", 26) == 0, "%s", resp);
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nWWW-Authenticate: Bearer realm=\"raftconfd\"\r\n"));
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nContent-Type: application/json\r\n"));
+	ck_assert_str_eq(body_of(resp), "{\"error\":\"refused by the fake node\"}\n");
+
+	client_send(fd, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n");
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 401 ", 13) == 0, "%s", resp);
+	ck_assert_ptr_null(strstr(resp, "\"id\":\"n1\""));
+
+	node.authorize_status = 403;
+	client_send(fd, "PUT /v1/keys/etc/x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nv");
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 403 Forbidden\r\n", 24) == 0, "%s", resp);
+	ck_assert_ptr_null(strstr(resp, "WWW-Authenticate"));
+	ck_assert_str_eq(body_of(resp), "{\"error\":\"refused by the fake node\"}\n");
+
+	client_send(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 403 ", 13) == 0, "%s", resp);
+	ck_assert_ptr_null(strstr(resp, "raftconfd_term"));
+	ck_assert_int_eq(node.authorized, 4);
+	ck_assert_int_eq(node.requests, 0);
+	close(fd);
+}
+END_TEST
+
 /* Has the server closed fd?  Turns the loop for up to ms; fails on data. */
 static bool
 closed_within(int fd, int ms)
@@ -1068,6 +1180,8 @@ http_suite(void)
 	tcase_add_test(tc, test_a_body_at_libevents_cap_is_refused_in_json);
 	tcase_add_test(tc, test_a_chunked_body_over_the_limit_is_refused_in_json);
 	tcase_add_test(tc, test_status_health_and_metrics_come_from_the_callbacks);
+	tcase_add_test(tc, test_every_request_but_health_is_judged_with_its_header_key_and_address);
+	tcase_add_test(tc, test_a_refused_request_is_401_or_403_in_json_and_never_reaches_the_node);
 	tcase_add_test(tc, test_an_idle_client_is_cut_off);
 	tcase_add_test(tc, test_a_client_trickling_its_request_is_cut_off);
 	tcase_add_test(tc, test_clients_over_the_connection_limit_wait_until_one_leaves);
