@@ -73,7 +73,7 @@
  * its side after sending the request is taken as gone, as nginx does.)
  *
  * Bodies.  The limit of a value, RAFTCONF_MAX_VALUE, is enforced here
- * (build_request: 413 in JSON).  evhttp's own cap, HTTP_MAX_BODY_SIZE, is
+ * (parse_request: 413 in JSON).  evhttp's own cap, HTTP_MAX_BODY_SIZE, is
  * set a little above it, only to bound what one connection can make us
  * hold, so that every body up to it reaches the handler.
  *
@@ -387,6 +387,97 @@ parse_request_id(const char *s, uint64_t *client, uint64_t *seq)
 		return -EINVAL;
 	*client = v[0];
 	*seq = v[1];
+	return 0;
+}
+
+static bool
+method_allowed(enum route r, enum evhttp_cmd_type cmd)
+{
+	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+		return true;
+	return r == R_KEYS && (cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_DELETE);
+}
+
+/* A request as evhttp has parsed it: what parse_request() judges. */
+struct request {
+	enum evhttp_cmd_type cmd;
+	const char *path;	/* the URI's path, raw; NULL stands for "" */
+	const char *query;	/* the URI's query, raw; NULL when there is none */
+	const char *request_id; /* the X-Raftconf-Request-Id header, or NULL */
+	const void *body;	/* a PUT's value; may be NULL when body_len is 0 or
+				 * over RAFTCONF_MAX_VALUE (it is refused unread) */
+	size_t body_len;
+};
+
+/*
+ * What a request asks: request_cb's judgement, without a connection or an
+ * event loop (tests/fuzz_http.c fuzzes it).  Its route into t and, for
+ * /v1/keys, the proto request into m: GET, LIST, SET or DEL, the key (or
+ * prefix) decoded into key (RAFTCONF_MAX_KEY bytes), a SET's value
+ * pointing into r->body.  A write that came without a request id has
+ * client_id 0: the caller numbers it.  0, or an HTTP status with err set:
+ * 404, 405 (*allow then names the methods the route allows), 400, 413.
+ */
+static int
+parse_request(const struct request *r, struct target *t, struct proto_msg *m, char *key,
+    const char **allow, char *err, size_t errlen)
+{
+	uint64_t client = 0, seq = 0;
+	size_t keylen;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	*allow = NULL;
+	if ((rc = parse_target(r->path, r->query, t, err, errlen)) != 0)
+		return rc;
+	if (!method_allowed(t->route, r->cmd)) {
+		*allow = t->route == R_KEYS ? "GET, HEAD, PUT, DELETE" : "GET, HEAD";
+		seterr(err, errlen, "method not allowed here (allowed: %s)", *allow);
+		return 405;
+	}
+	if (t->route != R_KEYS)
+		return 0;
+	if (r->cmd != EVHTTP_REQ_GET && r->cmd != EVHTTP_REQ_HEAD && (t->list || t->stale)) {
+		seterr(err, errlen, "?%s is for GET only", t->list ? "list" : "stale");
+		return 400;
+	}
+	if ((rc = decode_key(t, key, &keylen, err, errlen)) != 0)
+		return rc;
+	if (r->cmd == EVHTTP_REQ_GET || r->cmd == EVHTTP_REQ_HEAD) {
+		if (t->list) {
+			m->type = PROTO_T_LIST;
+			m->list.flags = t->stale ? PROTO_F_STALE : 0;
+			m->list.prefix = proto_mem(key, keylen);
+		} else {
+			m->type = PROTO_T_GET;
+			m->get.flags = t->stale ? PROTO_F_STALE : 0;
+			m->get.key = proto_mem(key, keylen);
+		}
+		return 0;
+	}
+	if (r->request_id && parse_request_id(r->request_id, &client, &seq) < 0) {
+		seterr(err, errlen,
+		    HTTP_REQUEST_ID_HEADER ": expected CLIENT-SEQ, two decimal "
+					   "numbers below 2^64, CLIENT not 0");
+		return 400;
+	}
+	if (r->cmd == EVHTTP_REQ_PUT) {
+		if (r->body_len > RAFTCONF_MAX_VALUE) {
+			seterr(err, errlen, "value of %zu bytes; the limit is %d", r->body_len,
+			    RAFTCONF_MAX_VALUE);
+			return 413;
+		}
+		m->type = PROTO_T_SET;
+		m->set.client_id = client;
+		m->set.seq = seq;
+		m->set.key = proto_mem(key, keylen);
+		m->set.value = proto_mem(r->body_len ? r->body : "", r->body_len);
+	} else {
+		m->type = PROTO_T_DEL;
+		m->del.client_id = client;
+		m->del.seq = seq;
+		m->del.key = proto_mem(key, keylen);
+	}
 	return 0;
 }
 
@@ -809,82 +900,7 @@ new_conn_cb(struct event_base *base, void *arg)
 
 /* ---------------------------------------------------------------- requests */
 
-/* The proto request for a /v1/keys request; 0 or an HTTP status with err. */
-static int
-build_request(struct http_server *hs, struct evhttp_request *req, const struct target *t,
-    struct proto_msg *m, char *err, size_t errlen)
-{
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	struct evbuffer *body = evhttp_request_get_input_buffer(req);
-	const char *rid;
-	uint64_t client = hs->client_id, seq = 0;
-	size_t keylen;
-	int rc;
-
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD && (t->list || t->stale)) {
-		seterr(err, errlen, "?%s is for GET only", t->list ? "list" : "stale");
-		return 400;
-	}
-	if ((rc = decode_key(t, hs->key, &keylen, err, errlen)) != 0)
-		return rc;
-	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD) {
-		if (t->list) {
-			m->type = PROTO_T_LIST;
-			m->list.flags = t->stale ? PROTO_F_STALE : 0;
-			m->list.prefix = proto_mem(hs->key, keylen);
-		} else {
-			m->type = PROTO_T_GET;
-			m->get.flags = t->stale ? PROTO_F_STALE : 0;
-			m->get.key = proto_mem(hs->key, keylen);
-		}
-		return 0;
-	}
-	rid = evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_REQUEST_ID_HEADER);
-	if (rid && parse_request_id(rid, &client, &seq) < 0) {
-		seterr(err, errlen,
-		    HTTP_REQUEST_ID_HEADER ": expected CLIENT-SEQ, two decimal "
-					   "numbers below 2^64, CLIENT not 0");
-		return 400;
-	}
-	if (rid == NULL)
-		seq = hs->next_seq++;
-	if (cmd == EVHTTP_REQ_PUT) {
-		size_t len = evbuffer_get_length(body);
-		const unsigned char *v;
-
-		if (len > RAFTCONF_MAX_VALUE) {
-			seterr(err, errlen, "value of %zu bytes; the limit is %d", len,
-			    RAFTCONF_MAX_VALUE);
-			return 413;
-		}
-		v = len ? evbuffer_pullup(body, -1) : (const unsigned char *)"";
-		if (v == NULL) {
-			seterr(err, errlen, "out of memory");
-			return 500;
-		}
-		m->type = PROTO_T_SET;
-		m->set.client_id = client;
-		m->set.seq = seq;
-		m->set.key = proto_mem(hs->key, keylen);
-		m->set.value = proto_mem(v, len);
-	} else {
-		m->type = PROTO_T_DEL;
-		m->del.client_id = client;
-		m->del.seq = seq;
-		m->del.key = proto_mem(hs->key, keylen);
-	}
-	return 0;
-}
-
-static bool
-method_allowed(enum route r, enum evhttp_cmd_type cmd)
-{
-	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
-		return true;
-	return r == R_KEYS && (cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_DELETE);
-}
-
-/* The key, or the prefix listed, of a /v1/keys request built by build_request. */
+/* The key, or the prefix listed, of a /v1/keys request built by parse_request. */
 static struct proto_str
 request_key(const struct proto_msg *m)
 {
@@ -972,9 +988,18 @@ request_cb(struct evhttp_request *req, void *arg)
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct conn *c = conn_by_bev(hs, evhttp_connection_get_bufferevent(evcon));
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	struct proto_msg m = { 0 };
+	struct evbuffer *body = evhttp_request_get_input_buffer(req);
+	struct request r = {
+		.cmd = evhttp_request_get_command(req),
+		.path = uri ? evhttp_uri_get_path(uri) : NULL,
+		.query = uri ? evhttp_uri_get_query(uri) : NULL,
+		.request_id = evhttp_find_header(
+		    evhttp_request_get_input_headers(req), HTTP_REQUEST_ID_HEADER),
+		.body_len = evbuffer_get_length(body),
+	};
+	struct proto_msg m;
 	struct target t;
+	const char *allow;
 	char err[RAFTCONF_MAX_ERROR];
 	int status;
 
@@ -988,17 +1013,17 @@ request_cb(struct evhttp_request *req, void *arg)
 	c->state = C_WRITING;
 	c->deadline_ms = 0;
 
-	status = parse_target(uri ? evhttp_uri_get_path(uri) : NULL,
-	    uri ? evhttp_uri_get_query(uri) : NULL, &t, err, sizeof(err));
-	if (status != 0) {
-		send_errorf(req, status, "%s", err);
+	/* A value in one piece; one over the limit is refused unread. */
+	if (r.cmd == EVHTTP_REQ_PUT && r.body_len > 0 && r.body_len <= RAFTCONF_MAX_VALUE &&
+	    (r.body = evbuffer_pullup(body, -1)) == NULL) {
+		send_errorf(req, 500, "out of memory");
 		return;
 	}
-	if (!method_allowed(t.route, cmd)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-		    t.route == R_KEYS ? "GET, HEAD, PUT, DELETE" : "GET, HEAD");
-		send_errorf(req, 405, "method not allowed here (allowed: %s)",
-		    t.route == R_KEYS ? "GET, HEAD, PUT, DELETE" : "GET, HEAD");
+	status = parse_request(&r, &t, &m, hs->key, &allow, err, sizeof(err));
+	if (status == 405)
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	if (status != 0) {
+		send_errorf(req, status, "%s", err);
 		return;
 	}
 	if (t.route != R_KEYS) {
@@ -1006,9 +1031,13 @@ request_cb(struct evhttp_request *req, void *arg)
 			serve_local(hs, req, t.route);
 		return;
 	}
-	if ((status = build_request(hs, req, &t, &m, err, sizeof(err))) != 0) {
-		send_errorf(req, status, "%s", err);
-		return;
+	/* A write without a request id: a new write of this server's own client. */
+	if (m.type == PROTO_T_SET && m.set.client_id == 0) {
+		m.set.client_id = hs->client_id;
+		m.set.seq = hs->next_seq++;
+	} else if (m.type == PROTO_T_DEL && m.del.client_id == 0) {
+		m.del.client_id = hs->client_id;
+		m.del.seq = hs->next_seq++;
 	}
 	if (!authorized(hs, req, t.route, &m))
 		return;

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* Text is gathered here and handed to the json_out one chunk at a time. */
 struct chunk {
 	const struct json_out *o;
@@ -41,42 +43,6 @@ chunk_add(struct chunk *c, const char *p, size_t len)
 		p += n;
 		len -= n;
 	}
-}
-
-/*
- * The length of the valid UTF-8 sequence at s (RFC 3629 table 3.1: no
- * overlongs, no surrogates, at most U+10FFFF), or 0 when there is none.
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned c = s[0], lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0; /* a continuation byte, 0xc0-0xc1 (overlong), 0xf5-0xff */
-	if (c == 0xe0)
-		lo = 0xa0; /* below: overlong */
-	else if (c == 0xed)
-		hi = 0x9f; /* above: surrogates */
-	else if (c == 0xf0)
-		lo = 0x90; /* below: overlong */
-	else if (c == 0xf4)
-		hi = 0x8f; /* above: past U+10FFFF */
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
 }
 
 bool

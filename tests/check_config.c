@@ -19,6 +19,8 @@
 /* By path: the autoconf header is also called config.h. */
 #include "../daemon/addr.h"
 #include "../daemon/config.h"
+#include "../daemon/errbuf.h"
+#include "../daemon/json.h"
 
 #ifndef TEST_DATA_DIR
 #define TEST_DATA_DIR "tests/data"
@@ -609,6 +611,60 @@ START_TEST(test_long_values_are_cut_in_messages)
 }
 END_TEST
 
+/*
+ * Found by tests/fuzz_config: a quoted value whose 64th character took more
+ * than one byte was cut after the first, so the message was not UTF-8 (and
+ * the journal shows such a message as a blob).
+ */
+START_TEST(test_a_value_cut_in_a_message_is_cut_between_characters)
+{
+	struct config c;
+	struct config_errors e;
+	char y[512], port[80];
+
+	/* "7", 62 letters, an em dash (3 bytes) as the 64th character, and more. */
+	memset(port, 'x', sizeof(port));
+	port[0] = '7';
+	memcpy(port + 63, "\xe2\x80\x94z", 5);
+	snprintf(y, sizeof(y), "cluster: t\nnode: { id: n1 }\nmembers:\n"
+	    "  - { id: n1, address: \"10.0.0.1:%.68s\" }\n", port);
+	ck_assert_int_eq(config_load_string("dash", y, strlen(y), &c, &e), -EINVAL);
+	ck_assert_uint_eq(e.n, 1);
+	ck_assert_msg(json_utf8_valid(e.v[0].msg, strlen(e.v[0].msg)), "%s", e.v[0].msg);
+	ck_assert_msg(strstr(e.v[0].msg, "xx\xe2\x80\x94\xe2\x80\xa6\" is not a number") != NULL,
+	    "%s", e.v[0].msg);
+	config_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_quoting_keeps_utf8_whole_and_escapes_the_rest)
+{
+	char out[ERRBUF_QUOTE_SIZE], small[10], in[4 * ERRBUF_QUOTE_MAX + 8];
+	const char *q;
+
+	ck_assert_str_eq(errbuf_quote(out, sizeof(out), "a\"\\\n\x7f", 5), "a\\\"\\\\\\x0a\\x7f");
+	/* Bytes that are not UTF-8 are escaped, one by one. */
+	ck_assert_str_eq(errbuf_quote(out, sizeof(out), "\xc3\xa9\xff\xc3 \xed\xa0\x80", 8),
+	    "\xc3\xa9\\xff\\xc3 \\xed\\xa0\\x80");
+	/* The longest: ERRBUF_QUOTE_MAX characters of 4 bytes, then "…". */
+	for (int i = 0; i <= ERRBUF_QUOTE_MAX; i++)
+		memcpy(in + 4 * i, "\xf0\x9f\x98\x80", 4);
+	q = errbuf_quote(out, sizeof(out), in, 4 * ERRBUF_QUOTE_MAX);
+	ck_assert_uint_eq(strlen(q), 4 * ERRBUF_QUOTE_MAX);
+	q = errbuf_quote(out, sizeof(out), in, 4 * (ERRBUF_QUOTE_MAX + 1));
+	ck_assert_uint_eq(strlen(q), 4 * ERRBUF_QUOTE_MAX + 3);
+	ck_assert_str_eq(q + 4 * ERRBUF_QUOTE_MAX, "\xe2\x80\xa6");
+	/* A short buffer is cut between characters too. */
+	q = errbuf_quote(small, sizeof(small), "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8);
+	ck_assert_str_eq(q, "\xc3\xa9\xc3\xa9\xc3\xa9\xe2\x80\xa6");
+	/* Stray continuation bytes count as characters: the cut comes. */
+	memset(in, 0x80, sizeof(in));
+	q = errbuf_quote(out, sizeof(out), in, sizeof(in));
+	ck_assert(json_utf8_valid(q, strlen(q)));
+	ck_assert_uint_eq(strlen(q), 4 * ERRBUF_QUOTE_MAX + 3);
+}
+END_TEST
+
 /* ------------------------------------------------------------ helpers */
 
 START_TEST(test_parse_address_splits_host_and_port)
@@ -747,6 +803,7 @@ config_suite(void)
 	tcase_add_test(tc, test_unreadable_file_is_reported_with_strerror);
 	tcase_add_test(tc, test_load_string_names_the_buffer_in_messages);
 	tcase_add_test(tc, test_long_values_are_cut_in_messages);
+	tcase_add_test(tc, test_a_value_cut_in_a_message_is_cut_between_characters);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("helpers");
@@ -754,6 +811,7 @@ config_suite(void)
 	tcase_add_test(tc, test_parse_address_refuses_malformed_addresses);
 	tcase_add_test(tc, test_ids_and_cluster_names_follow_their_alphabets);
 	tcase_add_test(tc, test_log_level_names_round_trip);
+	tcase_add_test(tc, test_quoting_keeps_utf8_whole_and_escapes_the_rest);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -267,6 +267,91 @@ START_TEST(test_methods_allowed_per_route)
 }
 END_TEST
 
+/* parse_request: request_cb's judgement of a request, as evhttp parsed it. */
+static int
+judge(enum evhttp_cmd_type cmd, const char *path, const char *query, const char *rid,
+    const char *body, struct proto_msg *m, char *key, const char **allow, char *err)
+{
+	struct request r = { cmd, path, query, rid, body, body ? strlen(body) : 0 };
+	struct target t;
+
+	return parse_request(&r, &t, m, key, allow, err, 256);
+}
+
+START_TEST(test_a_request_becomes_the_proto_request_raftconfctl_would_send)
+{
+	char key[RAFTCONF_MAX_KEY], err[256];
+	const char *allow;
+	struct proto_msg m;
+
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a%2Fb", "stale", NULL, NULL, &m, key,
+	    &allow, err), 0);
+	ck_assert_int_eq(m.type, PROTO_T_GET);
+	ck_assert_int_eq(m.get.flags, PROTO_F_STALE);
+	ck_assert_uint_eq(m.get.key.len, 4);
+	ck_assert_mem_eq(m.get.key.ptr, "/a/b", 4);
+	ck_assert_int_eq(judge(EVHTTP_REQ_HEAD, "/v1/keys/", "list", NULL, NULL, &m, key, &allow,
+	    err), 0);
+	ck_assert_int_eq(m.type, PROTO_T_LIST);
+	ck_assert_uint_eq(m.list.prefix.len, 0);
+	/* A write without a request id is left for the server to number. */
+	ck_assert_int_eq(judge(EVHTTP_REQ_PUT, "/v1/keys/k", NULL, NULL, "v1", &m, key, &allow,
+	    err), 0);
+	ck_assert_int_eq(m.type, PROTO_T_SET);
+	ck_assert_uint_eq(m.set.client_id, 0);
+	ck_assert_uint_eq(m.set.value.len, 2);
+	ck_assert_mem_eq(m.set.value.ptr, "v1", 2);
+	ck_assert_int_eq(judge(EVHTTP_REQ_PUT, "/v1/keys/k", NULL, NULL, NULL, &m, key, &allow,
+	    err), 0);
+	ck_assert_uint_eq(m.set.value.len, 0);
+	ck_assert_ptr_nonnull(m.set.value.ptr);
+	ck_assert_int_eq(judge(EVHTTP_REQ_DELETE, "/v1/keys/k", NULL, " 9-3", NULL, &m, key,
+	    &allow, err), 0);
+	ck_assert_int_eq(m.type, PROTO_T_DEL);
+	ck_assert_uint_eq(m.del.client_id, 9);
+	ck_assert_uint_eq(m.del.seq, 3);
+	/* Other routes are served by the server itself. */
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/metrics", NULL, NULL, NULL, &m, key, &allow,
+	    err), 0);
+	ck_assert_int_eq(m.type, 0);
+}
+END_TEST
+
+START_TEST(test_a_bad_request_gets_its_status_in_the_order_of_the_checks)
+{
+	char key[RAFTCONF_MAX_KEY], err[256];
+	const char *allow;
+	struct proto_msg m;
+	struct request big = { EVHTTP_REQ_PUT, "/v1/keys/k", NULL, NULL, NULL,
+		RAFTCONF_MAX_VALUE + 1 };
+	struct target t;
+
+	ck_assert_int_eq(judge(EVHTTP_REQ_PUT, "/nope", NULL, NULL, NULL, &m, key, &allow, err),
+	    404);
+	ck_assert_int_eq(judge(EVHTTP_REQ_POST, "/v1/keys/k", "bogus", NULL, NULL, &m, key, &allow,
+	    err), 400);
+	ck_assert_int_eq(judge(EVHTTP_REQ_POST, "/v1/keys/k", NULL, NULL, NULL, &m, key, &allow,
+	    err), 405);
+	ck_assert_str_eq(allow, "GET, HEAD, PUT, DELETE");
+	ck_assert_ptr_nonnull(strstr(err, "GET, HEAD, PUT, DELETE"));
+	ck_assert_int_eq(judge(EVHTTP_REQ_PUT, "/v1/status", NULL, NULL, NULL, &m, key, &allow,
+	    err), 405);
+	ck_assert_str_eq(allow, "GET, HEAD");
+	ck_assert_int_eq(judge(EVHTTP_REQ_DELETE, "/v1/keys/k", "stale", NULL, NULL, &m, key,
+	    &allow, err), 400);
+	ck_assert_ptr_nonnull(strstr(err, "for GET only"));
+	ck_assert_int_eq(judge(EVHTTP_REQ_PUT, "/v1/keys", NULL, "x", NULL, &m, key, &allow, err),
+	    400);
+	ck_assert_ptr_nonnull(strstr(err, "empty key"));
+	ck_assert_int_eq(judge(EVHTTP_REQ_PUT, "/v1/keys/k", NULL, "0-1", NULL, &m, key, &allow,
+	    err), 400);
+	ck_assert_ptr_nonnull(strstr(err, "CLIENT-SEQ"));
+	/* An oversized value is refused without being read. */
+	ck_assert_int_eq(parse_request(&big, &t, &m, key, &allow, err, sizeof(err)), 413);
+	ck_assert_ptr_nonnull(strstr(err, "the limit is"));
+}
+END_TEST
+
 /* ------------------------------------------------------------ request id */
 
 START_TEST(test_a_request_id_is_two_decimal_u64)
@@ -1154,6 +1239,8 @@ http_suite(void)
 	tcase_add_test(tc, test_a_list_prefix_may_be_empty_and_slash_lists_everything);
 	tcase_add_test(tc, test_bad_keys_are_400_with_a_reason);
 	tcase_add_test(tc, test_methods_allowed_per_route);
+	tcase_add_test(tc, test_a_request_becomes_the_proto_request_raftconfctl_would_send);
+	tcase_add_test(tc, test_a_bad_request_gets_its_status_in_the_order_of_the_checks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("request id and status codes");
