@@ -54,6 +54,9 @@ item_eq(uint8_t type, const union proto_item *a, const union proto_item *b)
 		       a->member.match_index == b->member.match_index &&
 		       a->member.last_contact_ms == b->member.last_contact_ms &&
 		       a->member.health == b->member.health;
+	case PROTO_T_TOKEN_LIST_REPLY:
+		return str_eq(a->token.name, b->token.name) && a->token.flags == b->token.flags &&
+		       str_eq(a->token.prefix, b->token.prefix);
 	}
 	return false;
 }
@@ -99,7 +102,19 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_T_STATUS:
 	case PROTO_T_MEMBERS:
 	case PROTO_T_SNAPSHOT:
+	case PROTO_T_TOKEN_LIST:
 		return true;
+	case PROTO_T_TOKEN_ADD:
+		return a->token_add.client_id == b->token_add.client_id &&
+		       a->token_add.seq == b->token_add.seq &&
+		       str_eq(a->token_add.name, b->token_add.name) &&
+		       str_eq(a->token_add.prefix, b->token_add.prefix) &&
+		       a->token_add.flags == b->token_add.flags &&
+		       str_eq(a->token_add.hash, b->token_add.hash);
+	case PROTO_T_TOKEN_REVOKE:
+		return a->token_revoke.client_id == b->token_revoke.client_id &&
+		       a->token_revoke.seq == b->token_revoke.seq &&
+		       str_eq(a->token_revoke.name, b->token_revoke.name);
 	case PROTO_T_JOIN:
 		return a->join.flags == b->join.flags && str_eq(a->join.node_id, b->join.node_id) &&
 		       str_eq(a->join.address, b->join.address) &&
@@ -127,6 +142,9 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		return a->status_reply.items.count == b->status_reply.items.count && items_eq(a, b);
 	case PROTO_T_MEMBERS_REPLY:
 		return a->members_reply.items.count == b->members_reply.items.count &&
+		       items_eq(a, b);
+	case PROTO_T_TOKEN_LIST_REPLY:
+		return a->token_list_reply.items.count == b->token_list_reply.items.count &&
 		       items_eq(a, b);
 	case PROTO_T_EVENT:
 		return a->event.kind == b->event.kind && str_eq(a->event.key, b->event.key) &&
@@ -171,6 +189,9 @@ rebuild(const struct proto_msg *m, const uint8_t *frame, size_t len)
 		case PROTO_T_STATUS_REPLY:
 			rc = proto_reply_add_pair(&rb, item.pair.name, item.pair.value);
 			break;
+		case PROTO_T_TOKEN_LIST_REPLY:
+			rc = proto_reply_add_token(&rb, &item.token);
+			break;
 		default:
 			rc = proto_reply_add_member(&rb, &item.member);
 			break;
@@ -209,7 +230,7 @@ exercise(const uint8_t *frame, size_t len)
 	require(rc == 0, "a re-encoded message does not decode", err);
 	require(msg_eq(&m, &again), "decode(encode(x)) != x", NULL);
 	if (m.type == PROTO_T_LIST_REPLY || m.type == PROTO_T_STATUS_REPLY ||
-	    m.type == PROTO_T_MEMBERS_REPLY)
+	    m.type == PROTO_T_MEMBERS_REPLY || m.type == PROTO_T_TOKEN_LIST_REPLY)
 		rebuild(&m, frame, len);
 	proto_buf_free(&b);
 }
