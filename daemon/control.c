@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -25,7 +26,9 @@
 
 #include "errbuf.h"
 #include "evframe.h"
+#include "listener.h"
 #include "log.h"
+#include "ratelimit.h"
 
 struct client {
 	struct control *ctl;
@@ -44,7 +47,22 @@ struct control {
 	struct client *slots; /* CONTROL_MAX_CLIENTS */
 	uint32_t nfree_hint;
 	struct proto_buf out;
+	struct listener_guard *guard; /* with a descriptor in reserve */
+	struct ratelimit rl;	      /* lines about what clients send */
 };
+
+/* One key: the clients are local, a flood of them is one source. */
+static bool
+log_ok(struct control *ctl)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	ratelimit_flush(&ctl->rl, now, NULL, NULL);
+	return ratelimit_allow(&ctl->rl, "control socket", now);
+}
 
 static uint64_t
 client_handle(const struct control *ctl, const struct client *c)
@@ -69,7 +87,18 @@ client_close(struct client *c)
 {
 	struct control *ctl = c->ctl;
 	uint64_t h = client_handle(ctl, c);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
 
+	/*
+	 * The socket is closed here, not when libevent finalizes the
+	 * bufferevent (a loop turn later), and its descriptor is taken back
+	 * at once as the reserve, if that was used: out of descriptors, the
+	 * next raftconfctl gets in on it, not whichever listener asks first.
+	 */
+	bufferevent_setfd(c->bev, -1);
+	if (fd >= 0)
+		close(fd);
+	listener_guard_refill(ctl->guard);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	c->gen++;
@@ -108,8 +137,10 @@ read_cb(struct bufferevent *bev, void *arg)
 		if (rc == 0)
 			return;
 		if (rc < 0) {
-			log_notice("control client pid %d: bad frame header (length %zu); closing",
-			    (int)c->info.pid, len);
+			if (log_ok(ctl))
+				log_notice("control client pid %d: bad frame header (length %zu); "
+					   "closing",
+				    (int)c->info.pid, len);
 			client_close(c);
 			return;
 		}
@@ -167,9 +198,11 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		}
 	}
 	if (c == NULL) {
-		log_warning(
-		    "control socket: %d clients already; refusing one", CONTROL_MAX_CLIENTS);
+		if (log_ok(ctl))
+			log_warning("control socket: %d clients already; refusing one",
+			    CONTROL_MAX_CLIENTS);
 		close(fd);
+		listener_guard_refill(ctl->guard);
 		return;
 	}
 	c->ctl = ctl;
@@ -189,6 +222,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		close(fd);
+		listener_guard_refill(ctl->guard);
 		return;
 	}
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
@@ -216,6 +250,7 @@ control_open(struct event_base *base, const char *path, const struct control_cal
     void *arg, struct control **out, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char what[sizeof(sun.sun_path) + 32];
 	struct control *ctl;
 	mode_t old;
 	int fd = -1, rc;
@@ -234,6 +269,7 @@ control_open(struct event_base *base, const char *path, const struct control_cal
 	ctl->base = base;
 	ctl->cb = *cb;
 	ctl->arg = arg;
+	ratelimit_init(&ctl->rl);
 	proto_buf_init(&ctl->out);
 	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
@@ -270,6 +306,9 @@ control_open(struct event_base *base, const char *path, const struct control_cal
 		unlink(path);
 		goto fail;
 	}
+	/* raftconfctl must get in when a flood elsewhere took every descriptor. */
+	snprintf(what, sizeof(what), "control socket %s", path);
+	ctl->guard = listener_guard_new(base, ctl->listener, what, true, accept_cb, ctl);
 	*out = ctl;
 	return 0;
 fail:
@@ -288,6 +327,7 @@ control_close(struct control *ctl)
 {
 	if (ctl == NULL)
 		return;
+	listener_guard_free(ctl->guard);
 	evconnlistener_free(ctl->listener);
 	for (uint32_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (ctl->slots[i].bev)

@@ -210,8 +210,8 @@ raft_frame(struct node *n, uint64_t conn, const char *peer_id, const struct prot
 
 	if (raftmsg_decode(
 		m->raft.payload.ptr, m->raft.payload.len, &rm, &n->scratch, err, sizeof(err)) < 0) {
-		log_warning_f(LOG_FIELDS(.peer = peer_id), "peer %s: undecodable raft message: %s",
-		    peer_id, err);
+		snprintf(why, sizeof(why), "an undecodable raft message: %s", err);
+		peer_refuse(n->peers, conn, why);
 		return;
 	}
 	if (rm.from != node_id_of(peer_id)) {

@@ -111,6 +111,7 @@
 #include "addr.h"
 #include "errbuf.h"
 #include "json.h"
+#include "listener.h"
 #include "log.h"
 
 /*
@@ -165,6 +166,7 @@ struct http_server {
 	struct event_base *base;
 	struct evhttp *http;
 	struct evconnlistener *listener; /* owned by http */
+	struct listener_guard *guard;
 	struct event *sweep_ev;
 	struct http_callbacks cb;
 	void *arg;
@@ -798,6 +800,13 @@ conn_watch(struct conn *c)
 		event_add(c->watch, NULL);
 }
 
+/* The guard of the listener may enable it again: not at the limit. */
+static bool
+below_limit(void *arg)
+{
+	return !((struct http_server *)arg)->paused;
+}
+
 static void
 resume_accepting(struct http_server *hs)
 {
@@ -1102,7 +1111,7 @@ int
 http_open(struct event_base *base, const char *listen, const struct http_callbacks *cb, void *arg,
     struct http_server **out, char *err, size_t errlen)
 {
-	char aerr[RAFTCONF_MAX_ERROR];
+	char aerr[RAFTCONF_MAX_ERROR], what[RAFTCONF_MAX_ADDRESS + 8];
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	int rc;
@@ -1156,6 +1165,9 @@ http_open(struct event_base *base, const char *listen, const struct http_callbac
 		goto fail;
 	}
 	evhttp_set_bevcb(hs->http, new_conn_cb, hs);
+	snprintf(what, sizeof(what), "HTTP %s", listen);
+	if ((hs->guard = listener_guard_new(base, hs->listener, what, false, NULL, NULL)))
+		listener_guard_gate(hs->guard, below_limit, hs);
 	evhttp_set_gencb(hs->http, request_cb, hs);
 	/* Every method reaches request_cb, which answers 405 in JSON. */
 	evhttp_set_allowed_methods(hs->http, 0xffff);
@@ -1180,6 +1192,7 @@ http_close(struct http_server *hs)
 {
 	if (hs == NULL)
 		return;
+	listener_guard_free(hs->guard);
 	/* Frees the listener and every connection (their requests with them;
 	 * conn_close_cb runs for those that had one). */
 	evhttp_free(hs->http);

@@ -22,6 +22,20 @@
 #define RAFTCONF_MAX_MEMBERS 512
 /* One frame on the peer port or the control socket, header included. */
 #define RAFTCONF_MAX_FRAME (4 * 1024 * 1024)
+/*
+ * The peer port.  Connections that have not finished their handshake: a
+ * new one closes the oldest beyond this.
+ */
+#define RAFTCONF_MAX_PEER_HANDSHAKES 64
+/* Connections after the handshake from nodes that are not members: more
+ * are refused. */
+#define RAFTCONF_MAX_PEER_STRANGERS 128
+/* Connections after the handshake from one node id: a new one closes the
+ * oldest beyond this. */
+#define RAFTCONF_MAX_CONNS_PER_ID 4
+/* Bytes of unfinished frames held for all peer connections together,
+ * beyond a small read-ahead each: a connection that needs more waits. */
+#define RAFTCONF_PEER_FRAME_BUDGET (64 * 1024 * 1024)
 /* Entries listed in one response; a longer listing is cut and says so. */
 #define RAFTCONF_MAX_LIST 100000
 /* Bytes of one InstallSnapshot chunk. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <syslog.h>
 
 #include <event2/event.h>
@@ -105,6 +106,31 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	node_stop(rt->node);
 }
 
+/*
+ * The soft limit of open files up to the hard one (systemd starts services
+ * with 1024 of a much higher hard limit), so that the caps of the peer
+ * port, the control socket and HTTP stay below it (node.c).  At most 2^20:
+ * more buys nothing.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1 << 20) ? (1 << 20) : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warning(
+		    "cannot raise the limit of open files to %llu: %m", (unsigned long long)want);
+	else
+		log_debug("limit of open files raised to %llu", (unsigned long long)want);
+}
+
 static int
 run(const char *path, int verbose)
 {
@@ -126,6 +152,7 @@ run(const char *path, int verbose)
 	log_set_level(level_for(cfg.log_level, verbose));
 	log_set_node_id(cfg.node_id);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 
 	rt.base = event_base_new();
 	if (rt.base == NULL || event_base_priority_init(rt.base, 3) < 0) {

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -371,14 +372,55 @@ node_new(struct event_base *base, const struct config *cfg)
 	return n;
 }
 
+/*
+ * Descriptors the caps of every door can take at once: the peer port's
+ * handshakes, strangers and RAFTCONF_MAX_CONNS_PER_ID per member, one
+ * link to each member, the control socket's clients, HTTP's connections
+ * (256, http.c), and a margin for the WAL, the store, snapshots and the
+ * journal.  Below it the peer port's caps shrink, so that a flood on it
+ * can never take the descriptors the rest needs.
+ */
+#define NODE_FDS_WANTED                                                                          \
+	(RAFTCONF_MAX_PEER_HANDSHAKES + RAFTCONF_MAX_PEER_STRANGERS +                            \
+	    RAFTCONF_MAX_MEMBERS * (RAFTCONF_MAX_CONNS_PER_ID + 1) + CONTROL_MAX_CLIENTS + 256 + \
+	    64)
+
+/* The peer port's bounds, from the configuration and the descriptor limit. */
+static void
+peer_bounds(const struct config *cfg, struct peer_opts *o)
+{
+	struct rlimit rl;
+	unsigned part;
+
+	/* Members always talk (heartbeats, PINGs): a few election timeouts of
+	 * silence is a dead or hostile peer. */
+	o->idle_ms = cfg->election_ms * 4 > PEER_IDLE_MS ? cfg->election_ms * 4 : PEER_IDLE_MS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= NODE_FDS_WANTED)
+		return;
+	/* An eighth of what there is for the connections of strangers. */
+	part = (unsigned)(rl.rlim_cur / 8);
+	o->max_handshakes = part / 3 > 4 ? part / 3 : 4;
+	o->max_strangers = part - part / 3 > 4 ? part - part / 3 : 4;
+	log_warning("the limit of open files is %llu, below the %d the limits of raftconfd "
+		    "need (raise LimitNOFILE): the peer port takes at most %u connections in "
+		    "their handshake and %u from nodes that are not members",
+	    (unsigned long long)rl.rlim_cur, NODE_FDS_WANTED, o->max_handshakes, o->max_strangers);
+}
+
 int
 node_start(
     struct event_base *base, const struct config *cfg, struct node **out, char *err, size_t errlen)
 {
-	struct peer_opts popts = { cfg->cluster, cfg->node_id, cfg->address, 0 };
+	struct peer_opts popts = {
+		.cluster = cfg->cluster,
+		.node_id = cfg->node_id,
+		.address = cfg->address,
+	};
 	struct node *n;
 	int rc;
 
+	peer_bounds(cfg, &popts);
 	if ((n = node_new(base, cfg)) == NULL)
 		return -ENOMEM;
 	if ((rc = boot_open(n, err, errlen)) < 0)

@@ -1,17 +1,24 @@
 /*
  * peer.c — libevent TCP links between daemons (contract in peer.h).
  *
+ * The bounds of the peer port live here too: how many connections, how
+ * long one may stay silent, how many bytes of unfinished frames all of
+ * them may make us hold, and how many log lines what they send may cost.
+ *
  * Not here: what the frames mean (node.c), the byte layout (proto.c).
  */
 #include "peer.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -23,7 +30,32 @@
 #include "addr.h"
 #include "errbuf.h"
 #include "evframe.h"
+#include "listener.h"
 #include "log.h"
+#include "ratelimit.h"
+
+/*
+ * Before the handshake a connection may only send HELLO (or, to a dialler,
+ * REJECT): a frame announced longer than this closes it, and it is all
+ * that is read ahead for one.
+ */
+#define HANDSHAKE_FRAME 1024
+_Static_assert(PROTO_HEADER_SIZE + 2 + 2 + RAFTCONF_MAX_CLUSTER_NAME + 2 + RAFTCONF_MAX_ID + 2 +
+	    RAFTCONF_MAX_ADDRESS + 2 + RAFTCONF_MAX_AUTH <=
+	HANDSHAKE_FRAME,
+    "the longest HELLO fits HANDSHAKE_FRAME");
+_Static_assert(PROTO_HEADER_SIZE + 2 + RAFTCONF_MAX_ERROR <= HANDSHAKE_FRAME,
+    "the longest REJECT fits HANDSHAKE_FRAME");
+/* After it, what a connection reads ahead without asking the budget. */
+#define READAHEAD (16 * 1024)
+/*
+ * At the cap of handshakes a new connection closes the oldest one if that
+ * one has had this long to say HELLO (a member needs a round trip), and is
+ * itself closed if not: a burst of connections cannot close each other
+ * before any could speak, and a flood must keep up its rate to keep
+ * anyone out.
+ */
+#define HANDSHAKE_GRACE_MS 1000
 
 enum conn_state {
 	C_IDLE,	      /* outbound, waiting for the backoff timer */
@@ -31,6 +63,14 @@ enum conn_state {
 	C_HELLO,      /* handshake in progress */
 	C_UP,
 	C_CLOSING, /* flushing a REJECT, then freed */
+};
+
+/* Which cap of the peer port an inbound connection counts against. */
+enum conn_slot {
+	S_NONE,	     /* outbound, or gone */
+	S_HANDSHAKE, /* before its HELLO was accepted */
+	S_MEMBER,    /* after: from a node this one keeps a link to */
+	S_STRANGER,  /* after: from any other node */
 };
 
 struct conn {
@@ -49,6 +89,13 @@ struct conn {
 	uint8_t *once_frame;
 	size_t once_len;
 	bool dead; /* freed at the end of the current callback */
+	enum conn_slot slot;
+	TAILQ_ENTRY(conn) hs_q; /* S_HANDSHAKE: oldest first */
+	uint64_t accepted_ms;	/* inbound */
+	uint64_t last_in_ms;	/* C_UP: a whole frame came */
+	uint64_t last_out_ms;	/* C_UP: a frame was queued */
+	size_t extra;		/* input held beyond the read-ahead */
+	bool waiting;		/* for the budget to give extra */
 	/*
 	 * Frames of an up link wait here, not in the bufferevent, until the
 	 * end of the batch (peer_flush): then they go to the socket in one
@@ -76,6 +123,18 @@ struct peer_net {
 	struct event *flusher; /* peer_flush at the end of the loop turn */
 	struct proto_buf out;
 	uint64_t rng;
+	struct listener_guard *guard;
+	/* The bounds (peer.h, raftconfd(8) LIMITS). */
+	unsigned idle_ms, max_handshakes, max_strangers;
+	size_t budget, budget_used;
+	unsigned n_handshakes, n_strangers;
+	TAILQ_HEAD(, conn) handshakes;
+	const struct timeval *tick_tv; /* idle_ms / 4, a common timeout */
+	uint8_t ping[PROTO_HEADER_SIZE];
+	size_t ping_len;
+	struct ratelimit rl; /* log lines about what peers send */
+	struct event *rl_timer;
+	uint64_t held_back; /* lines not written, not yet told */
 };
 
 static void conn_dial(struct conn *c);
@@ -129,6 +188,175 @@ timer_after(struct event *ev, unsigned ms)
 	evtimer_add(ev, &tv);
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------ log lines about input */
+
+static void
+summary_cb(void *arg, const char *key, uint64_t count)
+{
+	((struct peer_net *)arg)->held_back += count;
+}
+
+/*
+ * Count what the windows that ended held back; with tell, say how much in
+ * one line (the timer does, once a window at most).
+ */
+static void
+rl_flush(struct peer_net *pn, uint64_t now, bool tell)
+{
+	struct timeval tv = { RATELIMIT_WINDOW_MS / 1000, RATELIMIT_WINDOW_MS % 1000 * 1000 };
+	size_t holding = ratelimit_flush(&pn->rl, now, summary_cb, pn);
+
+	if (tell && pn->held_back > 0) {
+		log_notice("peer port: %" PRIu64 " more log lines about what peers sent were "
+			   "suppressed (at most %d every %d s about one connection, %d about all)",
+		    pn->held_back, RATELIMIT_BURST, RATELIMIT_WINDOW_MS / 1000, RATELIMIT_TOTAL);
+		pn->held_back = 0;
+	}
+	if ((holding > 0 || pn->held_back > 0) && !evtimer_pending(pn->rl_timer, NULL))
+		evtimer_add(pn->rl_timer, &tv);
+}
+
+static void
+rl_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	rl_flush(arg, mono_ms(), true);
+}
+
+/*
+ * May a line at prio about what c's peer did be written?  Every line that
+ * a peer can cause by what it sends (or does not send) asks first.  The
+ * source is the connection ("from ADDRESS:PORT", or the address a link
+ * dials): RATELIMIT_BURST lines a window about one, RATELIMIT_TOTAL about
+ * all, however many connections a flood opens.
+ */
+static bool
+input_log_ok(struct conn *c, int prio)
+{
+	struct peer_net *pn = c->pn;
+	bool ok;
+
+	if (!log_enabled(prio))
+		return false;
+	ok = ratelimit_allow(&pn->rl, c->remote, mono_ms());
+	rl_flush(pn, mono_ms(), false);
+	return ok;
+}
+
+#define ID(c) (*(c)->peer_id ? (c)->peer_id : "?")
+
+/* ------------------------------------------------------------- the caps */
+
+static void
+count_as(struct conn *c, enum conn_slot slot)
+{
+	struct peer_net *pn = c->pn;
+
+	if (c->slot == S_HANDSHAKE) {
+		TAILQ_REMOVE(&pn->handshakes, c, hs_q);
+		pn->n_handshakes--;
+	} else if (c->slot == S_STRANGER) {
+		pn->n_strangers--;
+	}
+	c->slot = slot;
+	if (slot == S_HANDSHAKE) {
+		TAILQ_INSERT_TAIL(&pn->handshakes, c, hs_q);
+		pn->n_handshakes++;
+	} else if (slot == S_STRANGER) {
+		pn->n_strangers++;
+	}
+}
+
+/* -------------------------------------------------- the bytes of frames */
+
+/* The length the frame at the front of c's input announces; 0 if unknown. */
+static size_t
+front_frame(const struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	uint8_t hdr[4];
+	size_t flen = 0;
+
+	if (evbuffer_get_length(in) < sizeof(hdr))
+		return 0;
+	evbuffer_copyout(in, hdr, sizeof(hdr));
+	proto_frame_check(hdr, sizeof(hdr), &flen);
+	return flen;
+}
+
+/*
+ * Let c read what the frame at the front of its input needs: its
+ * read-ahead, and the rest from the budget shared by all connections.
+ * The read high watermark keeps it to that; when the budget cannot give
+ * it, c stops reading and waits until another connection gives some back.
+ * (Reading is disabled outright: libevent 2.1.11 and later call the read
+ * callback again and again on a buffer that sits at its high watermark.)
+ */
+static void conn_budget(struct conn *c);
+
+static void
+wake_waiters(struct peer_net *pn)
+{
+	for (struct conn *w = pn->conns; w; w = w->next)
+		if (w->waiting && !w->dead && w->bev)
+			conn_budget(w);
+}
+
+static void
+conn_budget(struct conn *c)
+{
+	struct peer_net *pn = c->pn;
+	size_t ahead = c->state == C_UP ? READAHEAD : HANDSHAKE_FRAME;
+	size_t flen = front_frame(c), need = flen > ahead ? flen - ahead : 0;
+	size_t before = c->extra;
+
+	if (need <= c->extra || pn->budget_used - c->extra + need <= pn->budget) {
+		pn->budget_used = pn->budget_used - c->extra + need;
+		c->extra = need;
+		if (c->waiting) {
+			if (input_log_ok(c, LOG_DEBUG))
+				log_debug(
+				    "peer %s (%s): %zu bytes for a frame of %zu; reading again",
+				    ID(c), c->remote, need, flen);
+			c->waiting = false;
+			if (c->state == C_HELLO || c->state == C_UP)
+				bufferevent_enable(c->bev, EV_READ);
+		}
+	} else if (!c->waiting) {
+		c->waiting = true;
+		bufferevent_disable(c->bev, EV_READ);
+		if (input_log_ok(c, LOG_DEBUG))
+			log_debug("peer %s (%s): a frame of %zu bytes waits for the budget "
+				  "(%zu of %zu bytes in use)",
+			    ID(c), c->remote, flen, pn->budget_used, pn->budget);
+	}
+	bufferevent_setwatermark(c->bev, EV_READ, 0, ahead + c->extra);
+	if (c->extra < before)
+		wake_waiters(pn);
+}
+
+/* c gives back what it held of the budget; connections waiting get it. */
+static void
+budget_release(struct conn *c)
+{
+	struct peer_net *pn = c->pn;
+
+	c->waiting = false;
+	if (c->extra == 0)
+		return;
+	pn->budget_used -= c->extra;
+	c->extra = 0;
+	wake_waiters(pn);
+}
+
 static void
 reap_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -159,6 +387,8 @@ conn_kill(struct conn *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	count_as(c, S_NONE);
+	budget_release(c);
 	if (c->bev)
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	if (c->timer)
@@ -185,6 +415,7 @@ conn_lost(struct conn *c, bool reset)
 		conn_kill(c);
 		return;
 	}
+	budget_release(c);
 	if (c->bev) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;
@@ -223,6 +454,7 @@ conn_write(struct conn *c, const void *frame, size_t len)
 		return -ENOMEM;
 	if (evbuffer_add(c->stage, frame, len) < 0)
 		return -ENOMEM;
+	c->last_out_ms = mono_ms();
 	event_active(c->pn->flusher, EV_TIMEOUT, 0); /* once per turn however often */
 	return 0;
 }
@@ -293,18 +525,57 @@ reject(struct conn *c, const char *why)
 	timer_after(c->timer, 1000);
 }
 
+/* The handshake is done: c is now watched for silence (timer_cb). */
+static void
+conn_up(struct conn *c)
+{
+	c->state = C_UP;
+	c->last_in_ms = c->last_out_ms = mono_ms();
+	evtimer_add(c->timer, c->pn->tick_tv);
+	conn_budget(c);
+}
+
 static void
 link_up(struct conn *c)
 {
 	struct peer_net *pn = c->pn;
 
-	c->state = C_UP;
+	conn_up(c);
 	c->was_up = true;
 	c->backoff_ms = PEER_BACKOFF_MIN_MS;
-	evtimer_del(c->timer);
 	log_info_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): link up", c->peer_id, c->remote);
 	if (pn->cb.link)
 		pn->cb.link(pn->arg, c->peer_id, true, false);
+}
+
+/*
+ * Inbound c has just said who it is: if RAFTCONF_MAX_CONNS_PER_ID
+ * connections from that id are open already, the oldest goes (the newest
+ * is the one most likely alive: a node that restarted dials again before
+ * its old connection times out).
+ */
+static void
+make_room_for(struct conn *c)
+{
+	struct conn *oldest = NULL;
+	unsigned n = 0;
+
+	for (struct conn *x = c->pn->conns; x; x = x->next) {
+		if (x == c || x->outbound || x->dead ||
+		    (x->slot != S_MEMBER && x->slot != S_STRANGER) ||
+		    strcmp(x->peer_id, c->peer_id) != 0)
+			continue;
+		n++;
+		if (oldest == NULL || x->id < oldest->id)
+			oldest = x;
+	}
+	if (n < RAFTCONF_MAX_CONNS_PER_ID)
+		return;
+	if (input_log_ok(c, LOG_NOTICE))
+		log_notice_f(LOG_FIELDS(.peer = c->peer_id),
+		    "peer %s (%s): %u connections from it already; closing the oldest (%s)",
+		    c->peer_id, c->remote, n, oldest->remote);
+	conn_kill(oldest);
 }
 
 static void
@@ -313,6 +584,7 @@ handle_hello(struct conn *c, const struct proto_msg *m)
 	struct peer_net *pn = c->pn;
 	const struct proto_str *cl = &m->hello.cluster, *id = &m->hello.node_id;
 	char why[RAFTCONF_MAX_ERROR];
+	bool linked;
 
 	if (m->hello.version != PROTO_VERSION) {
 		snprintf(why, sizeof(why), "protocol version %u expected, got %u", PROTO_VERSION,
@@ -327,8 +599,7 @@ handle_hello(struct conn *c, const struct proto_msg *m)
 	if (c->outbound && c->once) {
 		memcpy(c->peer_id, id->ptr, id->len);
 		c->peer_id[id->len] = '\0';
-		c->state = C_UP;
-		evtimer_del(c->timer);
+		conn_up(c);
 		conn_write(c, c->once_frame, c->once_len);
 		free(c->once_frame);
 		c->once_frame = NULL;
@@ -349,15 +620,25 @@ handle_hello(struct conn *c, const struct proto_msg *m)
 	}
 	memcpy(c->peer_id, id->ptr, id->len);
 	c->peer_id[id->len] = '\0';
-	c->state = C_UP;
-	evtimer_del(c->timer);
+	linked = find_link(pn, c->peer_id) != NULL;
+	if (!linked && pn->n_strangers >= pn->max_strangers) {
+		snprintf(why, sizeof(why),
+		    "%u connections from nodes that are not members are open, the most taken",
+		    pn->n_strangers);
+		goto refuse;
+	}
+	make_room_for(c);
+	count_as(c, linked ? S_MEMBER : S_STRANGER);
+	conn_up(c);
 	send_hello(c);
-	log_debug_f(
-	    LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): accepted", c->peer_id, c->remote);
+	if (input_log_ok(c, LOG_DEBUG))
+		log_debug_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): accepted", c->peer_id,
+		    c->remote);
 	return;
 refuse:
-	log_warning(
-	    "peer %s%s(%s): %s; closing", c->peer_id, *c->peer_id ? " " : "", c->remote, why);
+	if (input_log_ok(c, LOG_WARNING))
+		log_warning("peer %s%s(%s): %s; closing", c->peer_id, *c->peer_id ? " " : "",
+		    c->remote, why);
 	if (c->outbound)
 		conn_lost(c, false);
 	else
@@ -378,30 +659,44 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 	while (!c->dead && c->bev == bev && (c->state == C_HELLO || c->state == C_UP)) {
 		rc = evframe_next(in, &frame, &len);
-		if (rc == 0)
+		if (rc == 0 && c->state == C_HELLO && len > HANDSHAKE_FRAME) {
+			if (input_log_ok(c, LOG_WARNING))
+				log_warning("peer %s (%s): a frame of %zu bytes before the "
+					    "handshake; closing",
+				    ID(c), c->remote, len);
+			conn_lost(c, false);
 			return;
+		}
+		if (rc == 0) {
+			conn_budget(c);
+			return;
+		}
 		if (rc < 0) {
-			log_warning("peer %s (%s): bad frame header (length %zu): %s; closing",
-			    *c->peer_id ? c->peer_id : "?", c->remote, len, strerror(-rc));
+			if (input_log_ok(c, LOG_WARNING))
+				log_warning(
+				    "peer %s (%s): bad frame header (length %zu): %s; closing",
+				    ID(c), c->remote, len, strerror(-rc));
 			conn_lost(c, false);
 			return;
 		}
 		rc = proto_decode(frame, len, &m, err, sizeof(err));
 		if (rc < 0) {
-			log_warning("peer %s (%s): undecodable %s frame: %s; closing",
-			    *c->peer_id ? c->peer_id : "?", c->remote, proto_type_name(m.type),
-			    err);
+			if (input_log_ok(c, LOG_WARNING))
+				log_warning("peer %s (%s): undecodable %s frame: %s; closing",
+				    ID(c), c->remote, proto_type_name(m.type), err);
 			conn_lost(c, false);
 			return;
 		}
+		c->last_in_ms = mono_ms();
 		if (c->state == C_HELLO) {
 			if (m.type == PROTO_T_REJECT && c->outbound) {
 				char why[RAFTCONF_MAX_ERROR + 1];
 
 				snprintf(why, sizeof(why), "%.*s", (int)m.reject.message.len,
 				    m.reject.message.ptr);
-				log_warning("peer %s (%s) refused us: %s",
-				    *c->peer_id ? c->peer_id : "?", c->remote, why);
+				if (input_log_ok(c, LOG_WARNING))
+					log_warning(
+					    "peer %s (%s) refused us: %s", ID(c), c->remote, why);
 				if (c->once && pn->cb.once_failed) {
 					pn->cb.once_failed(pn->arg, c->id, why);
 					conn_kill(c);
@@ -411,20 +706,24 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 				return;
 			}
 			if (m.type != PROTO_T_HELLO) {
-				log_warning("peer %s (%s): %s before the handshake; closing",
-				    *c->peer_id ? c->peer_id : "?", c->remote,
-				    proto_type_name(m.type));
+				if (input_log_ok(c, LOG_WARNING))
+					log_warning(
+					    "peer %s (%s): %s before the handshake; closing", ID(c),
+					    c->remote, proto_type_name(m.type));
 				conn_lost(c, false);
 				return;
 			}
 			handle_hello(c, &m);
+		} else if (m.type == PROTO_T_PING) {
+			/* Nothing to do: that it came is the point (last_in_ms). */
 		} else if (m.type == PROTO_T_REJECT && pn->cb.frame) {
 			/* After the handshake: a notice from the peer (e.g. "you were
 			 * removed"), for the caller to judge. */
 			pn->cb.frame(pn->arg, c->id, c->peer_id, &m);
 		} else if (m.type == PROTO_T_HELLO || m.type == PROTO_T_REJECT) {
-			log_warning("peer %s (%s): unexpected %s; closing", c->peer_id, c->remote,
-			    proto_type_name(m.type));
+			if (input_log_ok(c, LOG_WARNING))
+				log_warning("peer %s (%s): unexpected %s; closing", c->peer_id,
+				    c->remote, proto_type_name(m.type));
 			conn_lost(c, false);
 			return;
 		} else if (pn->cb.frame) {
@@ -452,14 +751,39 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-		if (c->state == C_UP || c->state == C_HELLO)
+		if ((c->state == C_UP || c->state == C_HELLO) && input_log_ok(c, LOG_DEBUG))
 			log_debug_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): connection %s",
-			    *c->peer_id ? c->peer_id : "?", c->remote,
+			    ID(c), c->remote,
 			    (what & BEV_EVENT_EOF)
 				? "closed"
 				: evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		conn_lost(c, c->state == C_UP);
 	}
+}
+
+/*
+ * Every idle_ms / 4 on an up connection: one that has carried no whole
+ * frame for idle_ms is closed (a member always has something to say, if
+ * only a PING); one on which this side has said nothing for idle_ms / 4
+ * gets a PING, so that the other side can tell the same of us.
+ */
+static void
+conn_tick(struct conn *c)
+{
+	struct peer_net *pn = c->pn;
+	uint64_t now = mono_ms();
+
+	if (now - c->last_in_ms >= pn->idle_ms) {
+		if (input_log_ok(c, LOG_INFO))
+			log_info_f(LOG_FIELDS(.peer = c->peer_id),
+			    "peer %s (%s): nothing received for %u ms; closing", c->peer_id,
+			    c->remote, pn->idle_ms);
+		conn_lost(c, false);
+		return;
+	}
+	if (now - c->last_out_ms >= pn->idle_ms / 4)
+		conn_write(c, pn->ping, pn->ping_len);
+	evtimer_add(c->timer, pn->tick_tv);
 }
 
 static void
@@ -473,14 +797,15 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case C_CONNECTING:
 	case C_HELLO:
-		log_debug(
-		    "peer %s (%s): handshake timed out", *c->peer_id ? c->peer_id : "?", c->remote);
+		if (input_log_ok(c, LOG_DEBUG))
+			log_debug("peer %s (%s): handshake timed out", ID(c), c->remote);
 		conn_lost(c, false);
 		break;
 	case C_CLOSING:
 		conn_kill(c);
 		break;
 	case C_UP:
+		conn_tick(c);
 		break;
 	}
 }
@@ -504,6 +829,7 @@ conn_dial(struct conn *c)
 	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->state = C_CONNECTING;
+	conn_budget(c);
 	timer_after(c->timer, PEER_HANDSHAKE_MS);
 	if (bufferevent_socket_connect_hostname(c->bev, pn->dns, AF_UNSPEC, host, port) < 0) {
 		/* conn_event_cb may already have run and reset c->bev. */
@@ -537,14 +863,15 @@ static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct peer_net *pn = arg;
-	struct conn *c = conn_new(pn, false);
+	struct conn *c, *oldest;
 	char host[INET6_ADDRSTRLEN] = "?";
 	int one = 1, port = 0;
 
-	if (c == NULL) {
+	if ((c = conn_new(pn, false)) == NULL) {
 		evutil_closesocket(fd);
 		return;
 	}
+	c->accepted_ms = mono_ms();
 	if (sa->sa_family == AF_INET) {
 		evutil_inet_ntop(
 		    AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
@@ -555,6 +882,24 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
 	}
 	snprintf(c->remote, sizeof(c->remote), "from %s:%d", host, port);
+	/* A connection that has not said HELLO yet is cheap to make. */
+	if (pn->n_handshakes >= pn->max_handshakes) {
+		oldest = TAILQ_FIRST(&pn->handshakes);
+		if (oldest == NULL || c->accepted_ms - oldest->accepted_ms < HANDSHAKE_GRACE_MS) {
+			if (input_log_ok(c, LOG_NOTICE))
+				log_notice("peer port: %u connections in their handshake already; "
+					   "refusing one (%s)",
+				    pn->n_handshakes, c->remote);
+			evutil_closesocket(fd);
+			conn_kill(c);
+			return;
+		}
+		if (input_log_ok(oldest, LOG_NOTICE))
+			log_notice("peer port: %u connections in their handshake already; closing "
+				   "the oldest (%s)",
+			    pn->n_handshakes, oldest->remote);
+		conn_kill(oldest);
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->bev = bufferevent_socket_new(pn->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
@@ -563,8 +908,10 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		return;
 	}
 	c->state = C_HELLO;
+	count_as(c, S_HANDSHAKE);
 	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_budget(c);
 	timer_after(c->timer, PEER_HANDSHAKE_MS);
 }
 
@@ -583,17 +930,38 @@ peer_net_new(struct event_base *base, const struct peer_opts *opts, const struct
 	snprintf(pn->node_id, sizeof(pn->node_id), "%s", opts->node_id);
 	snprintf(pn->address, sizeof(pn->address), "%s", opts->address);
 	pn->max_queue = opts->max_queue ? opts->max_queue : PEER_MAX_QUEUE;
+	pn->idle_ms = opts->idle_ms ? opts->idle_ms : PEER_IDLE_MS;
+	pn->max_handshakes =
+	    opts->max_handshakes ? opts->max_handshakes : RAFTCONF_MAX_PEER_HANDSHAKES;
+	pn->max_strangers = opts->max_strangers ? opts->max_strangers : RAFTCONF_MAX_PEER_STRANGERS;
+	pn->budget = opts->frame_budget ? opts->frame_budget : RAFTCONF_PEER_FRAME_BUDGET;
+	TAILQ_INIT(&pn->handshakes);
+	ratelimit_init(&pn->rl);
 	pn->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)pn;
 	proto_buf_init(&pn->out);
+	{
+		struct proto_msg ping = { .type = PROTO_T_PING };
+		struct timeval tick = { pn->idle_ms / 4 / 1000, pn->idle_ms / 4 % 1000 * 1000 };
+
+		if (proto_encode(&pn->out, &ping, NULL, 0) == 0 &&
+		    pn->out.len <= sizeof(pn->ping)) {
+			memcpy(pn->ping, pn->out.data, pn->out.len);
+			pn->ping_len = pn->out.len;
+		}
+		/* One queue for every up connection's timer: they all wait as long. */
+		pn->tick_tv = event_base_init_common_timeout(base, &tick);
+	}
 	pn->dns = evdns_base_new(
 	    base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (pn->dns == NULL) /* no resolv.conf: literal addresses still work */
 		pn->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	pn->reaper = event_new(base, -1, 0, reap_cb, pn);
 	pn->flusher = event_new(base, -1, 0, flush_cb, pn);
+	pn->rl_timer = evtimer_new(base, rl_timer_cb, pn);
 	if (pn->flusher) /* after the loop turn's other work, as node's batch */
 		event_priority_set(pn->flusher, event_base_get_npriorities(base) - 1);
-	if (pn->dns == NULL || pn->reaper == NULL || pn->flusher == NULL) {
+	if (pn->dns == NULL || pn->reaper == NULL || pn->flusher == NULL || pn->rl_timer == NULL ||
+	    pn->ping_len == 0 || pn->tick_tv == NULL) {
 		peer_net_free(pn);
 		return -ENOMEM;
 	}
@@ -606,6 +974,7 @@ peer_net_free(struct peer_net *pn)
 {
 	if (pn == NULL)
 		return;
+	listener_guard_free(pn->guard);
 	if (pn->listener)
 		evconnlistener_free(pn->listener);
 	for (struct conn *c = pn->conns; c; c = c->next)
@@ -616,6 +985,11 @@ peer_net_free(struct peer_net *pn)
 	}
 	if (pn->flusher)
 		event_free(pn->flusher);
+	if (pn->rl_timer) {
+		/* what was held back is still told */
+		rl_flush(pn, mono_ms() + RATELIMIT_WINDOW_MS, true);
+		event_free(pn->rl_timer);
+	}
 	if (pn->dns)
 		evdns_base_free(pn->dns, 0);
 	proto_buf_free(&pn->out);
@@ -625,7 +999,8 @@ peer_net_free(struct peer_net *pn)
 int
 peer_listen(struct peer_net *pn, const char *listen, char *err, size_t errlen)
 {
-	char perr[RAFTCONF_MAX_ERROR], bound[RAFTCONF_MAX_ADDRESS + 64];
+	char perr[RAFTCONF_MAX_ERROR], bound[RAFTCONF_MAX_ADDRESS + 64],
+	    what[RAFTCONF_MAX_ADDRESS + 80];
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	int rc;
@@ -647,6 +1022,8 @@ peer_listen(struct peer_net *pn, const char *listen, char *err, size_t errlen)
 	addr_format((struct sockaddr *)&ss, bound, sizeof(bound));
 	if (strcmp(bound, listen) != 0)
 		log_info("peers: listening on %s (%s)", bound, listen);
+	snprintf(what, sizeof(what), "peer port %s", bound);
+	pn->guard = listener_guard_new(pn->base, pn->listener, what, false, NULL, NULL);
 	return 0;
 }
 
@@ -739,8 +1116,9 @@ peer_refuse(struct peer_net *pn, uint64_t conn, const char *why)
 
 	if (c == NULL || c->state != C_UP)
 		return;
-	log_warning_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): %s; closing", c->peer_id,
-	    c->remote, why);
+	if (input_log_ok(c, LOG_WARNING))
+		log_warning_f(LOG_FIELDS(.peer = c->peer_id), "peer %s (%s): %s; closing",
+		    c->peer_id, c->remote, why);
 	if (!c->outbound) {
 		reject(c, why);
 	} else if (c->once) {
@@ -794,4 +1172,10 @@ peer_backlog(const struct peer_net *pn, const char *id)
 	const struct conn *c = find_link(pn, id);
 
 	return c ? conn_queued(c) : 0;
+}
+
+size_t
+peer_budget_used(const struct peer_net *pn)
+{
+	return pn->budget_used;
 }

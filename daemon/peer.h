@@ -20,6 +20,24 @@
  * the bound): a slow or dead peer costs a bounded amount of memory and
  * never stalls the others.  Raft tolerates the loss.
  *
+ * The port is bounded whatever arrives on it (raftconfd(8), LIMITS):
+ *   - at most max_handshakes inbound connections before their HELLO: a new
+ *     one closes the oldest;
+ *   - after it, at most RAFTCONF_MAX_CONNS_PER_ID from one node id (a
+ *     new one closes the oldest), and at most max_strangers in all from ids
+ *     this node keeps no link to (more are REJECTed);
+ *   - a connection up that carries no whole frame for idle_ms is closed;
+ *     each side sends PING on a connection it has been silent on for
+ *     idle_ms / 4, so only a dead or mute peer is cut off;
+ *   - a connection holds at most a small read-ahead of unfinished frame;
+ *     a longer frame takes the rest from frame_budget, shared by all
+ *     connections, or the connection stops being read until there is room
+ *     (and is closed at idle_ms if that never comes);
+ *   - every log line a peer can cause is rate-limited per connection
+ *     (ratelimit.h), with a count of what was held back;
+ *   - accept() failing (out of descriptors) pauses the listener with one
+ *     log line (listener.h) instead of spinning.
+ *
  * Nothing here blocks: connects, name lookups and writes are asynchronous.
  * Callbacks run from the event loop; they may call any function here,
  * including ones that close the connection they were called for.
@@ -43,12 +61,18 @@ struct peer_net;
 #define PEER_BACKOFF_MAX_MS 1000
 /* An inbound connection must say HELLO within this. */
 #define PEER_HANDSHAKE_MS 5000
+/* Default silence after which an up connection is closed. */
+#define PEER_IDLE_MS 5000
 
 struct peer_opts {
 	const char *cluster;
 	const char *node_id;
-	const char *address; /* ours, told to peers in HELLO */
-	size_t max_queue;    /* 0: PEER_MAX_QUEUE */
+	const char *address;	 /* ours, told to peers in HELLO */
+	size_t max_queue;	 /* 0: PEER_MAX_QUEUE */
+	unsigned idle_ms;	 /* 0: PEER_IDLE_MS */
+	unsigned max_handshakes; /* 0: RAFTCONF_MAX_PEER_HANDSHAKES */
+	unsigned max_strangers;	 /* 0: RAFTCONF_MAX_PEER_STRANGERS */
+	size_t frame_budget;	 /* 0: RAFTCONF_PEER_FRAME_BUDGET */
 };
 
 struct peer_callbacks {
@@ -113,8 +137,9 @@ int peer_send(struct peer_net *pn, const char *id, const void *frame, size_t len
 
 /*
  * The peer on connection conn sent what its role does not allow (or what
- * it cannot have meant): one log line naming it, its address and why, then
- * the connection is closed; an inbound one is told why first (REJECT), a
+ * it cannot have meant, such as a Raft message that does not decode): one
+ * log line naming it, its address and why (rate-limited, as every line
+ * about what peers send), then the connection is closed; an inbound one is told why first (REJECT), a
  * link is dialled again after its backoff.  Safe from the frame callback,
  * which must not use its frame afterwards.
  */
@@ -134,5 +159,9 @@ void peer_flush(struct peer_net *pn);
 
 /* Bytes queued on the link to id (0 when none). */
 size_t peer_backlog(const struct peer_net *pn, const char *id);
+
+/* Bytes of the frame budget in use: unfinished frames held beyond the
+ * read-ahead of each connection. */
+size_t peer_budget_used(const struct peer_net *pn);
 
 #endif

@@ -297,6 +297,7 @@ static const struct schema schemas[256] = {
 	[PROTO_T_REJECT] = { "REJECT", false, NFIELDS(reject_fields), NULL },
 	[PROTO_T_RAFT] = { "RAFT", false, NFIELDS(raft_fields), NULL },
 	[PROTO_T_REMOVED] = { "REMOVED", false, NFIELDS(removed_fields), NULL },
+	[PROTO_T_PING] = { "PING", false, NULL, 0, NULL },
 };
 
 static const struct schema *

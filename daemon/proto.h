@@ -94,6 +94,9 @@
  *		   frame limit leaves
  *   0x83 REMOVED  cluster, u64 index: the leader tells a member that its
  *		   removal committed at index (it no longer receives the log)
+ *   0x84 PING	   (nothing): sent on a connection that has carried nothing
+ *		   for a while, so that the other side can tell an idle peer
+ *		   from a dead or silent one
  *
  * Flag bytes and enumerations refuse bits and values not defined here.
  *
@@ -145,6 +148,7 @@ enum {
 	PROTO_T_REJECT = 0x81,
 	PROTO_T_RAFT = 0x82,
 	PROTO_T_REMOVED = 0x83,
+	PROTO_T_PING = 0x84,
 };
 
 /* Flag bits of the per-message u8 flags fields (each message its own byte). */

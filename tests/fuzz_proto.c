@@ -163,6 +163,8 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_T_REMOVED:
 		return str_eq(a->removed.cluster, b->removed.cluster) &&
 		       a->removed.index == b->removed.index;
+	case PROTO_T_PING:
+		return true;
 	}
 	return false;
 }
