@@ -1,7 +1,7 @@
 /*
- * store.c — the state machine in tdb: applying commands with exactly-once
- * dedup, reading and listing keys, and handing its whole contents out
- * (store_export) or taking new ones in (store_replace).
+ * store.c — the state machine in tdb: opening it, applying commands with
+ * exactly-once dedup, and handing its whole contents out (store_export) or
+ * taking new ones in (store_replace).  Reading is store_read.c's.
  *
  * The contract, the record layout and the reasons for TDB_NOSYNC are in
  * store.h.  This module is not the Raft log, never decides what is
@@ -24,30 +24,12 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_state.h"
 #include "errbuf.h"
 #include "bytes.h"
 #include "fsutil.h"
 #include "tdbutil.h"
 #include "token.h"
-
-#define STORE_FORMAT 1
-/* Prime; about three records per chain at 100 000 keys. */
-#define STORE_HASH_SIZE	    32749
-#define BOOT_ID_LEN	    36
-#define CLIENT_BYTES	    25 /* seq, revision, status, last used */
-#define CLIENT_KEY_LEN	    18 /* "c:" + 16 hex */
-#define CLIENTS_AFTER_EVICT (STORE_MAX_CLIENTS - STORE_MAX_CLIENTS / 10)
-
-struct store {
-	char *path;
-	struct tdb_context *tdb;
-	bool in_txn; /* inside the caller's store_begin */
-	int txn_err; /* first failure inside that batch */
-	uint64_t applied, applied_term;
-	uint64_t nclients;
-	char tdbmsg[256]; /* the last error tdb logged */
-	bool nospace;	  /* tdb logged "No space left on device" */
-};
 
 /* ------------------------------------------------------------ helpers */
 
@@ -732,24 +714,13 @@ store_clients(struct store *s)
 /* ------------------------------------------------------------ applying */
 
 static int
-user_key(char *buf, const char *key, size_t klen)
-{
-	if (!store_key_ok(key, klen))
-		return -EINVAL;
-	buf[0] = 'k';
-	buf[1] = ':';
-	memcpy(buf + 2, key, klen);
-	return 0;
-}
-
-static int
 do_set(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
 {
 	char key[2 + RAFTCONF_MAX_KEY];
 	uint8_t rev[8];
 	TDB_DATA parts[2];
 
-	user_key(key, c->key, c->klen);
+	store_ns_key(key, 'k', c->key, c->klen);
 	put_le64(rev, index);
 	parts[0] = tdata(rev, sizeof(rev));
 	parts[1] = tdata(c->value, c->vlen);
@@ -760,13 +731,11 @@ do_set(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 	return 0;
 }
 
+/* Delete one record: STORE_NOT_FOUND when there was none. */
 static int
-do_del(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
+del_record(struct store *s, TDB_DATA key, uint64_t index, struct store_result *res)
 {
-	char key[2 + RAFTCONF_MAX_KEY];
-
-	user_key(key, c->key, c->klen);
-	if (tdb_delete(s->tdb, tdata(key, 2 + c->klen)) != 0) {
+	if (tdb_delete(s->tdb, key) != 0) {
 		if (tdb_error(s->tdb) != TDB_ERR_NOEXIST)
 			return tdb_errno(s->tdb);
 		res->status = STORE_NOT_FOUND;
@@ -778,12 +747,13 @@ do_del(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 	return 0;
 }
 
-static void
-token_key(char *buf, const char *name, size_t nlen)
+static int
+do_del(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
 {
-	buf[0] = 't';
-	buf[1] = ':';
-	memcpy(buf + 2, name, nlen);
+	char key[2 + RAFTCONF_MAX_KEY];
+
+	store_ns_key(key, 'k', c->key, c->klen);
+	return del_record(s, tdata(key, 2 + c->klen), index, res);
 }
 
 /* A new token; a name that has one already is refused (revoke it first). */
@@ -793,7 +763,7 @@ do_token_put(struct store *s, const struct store_cmd *c, uint64_t index, struct 
 	char key[2 + RAFTCONF_MAX_ID];
 	TDB_DATA k = tdata(key, 2 + c->klen);
 
-	token_key(key, c->key, c->klen);
+	store_ns_key(key, 't', c->key, c->klen);
 	if (tdb_exists(s->tdb, k)) {
 		res->status = STORE_EXISTS;
 		res->revision = 0;
@@ -811,17 +781,8 @@ do_token_del(struct store *s, const struct store_cmd *c, uint64_t index, struct 
 {
 	char key[2 + RAFTCONF_MAX_ID];
 
-	token_key(key, c->key, c->klen);
-	if (tdb_delete(s->tdb, tdata(key, 2 + c->klen)) != 0) {
-		if (tdb_error(s->tdb) != TDB_ERR_NOEXIST)
-			return tdb_errno(s->tdb);
-		res->status = STORE_NOT_FOUND;
-		res->revision = 0;
-		return 0;
-	}
-	res->status = STORE_OK;
-	res->revision = index;
-	return 0;
+	store_ns_key(key, 't', c->key, c->klen);
+	return del_record(s, tdata(key, 2 + c->klen), index, res);
 }
 
 static int
@@ -944,211 +905,6 @@ store_set_members(struct store *s, const void *blob, size_t len)
 	if (r < 0)
 		return r;
 	return txn_finish(s, own, put(s, tstr("m:members"), tdata(blob, len)));
-}
-
-/* tdb_fetch a record into a malloc'd buffer that is never NULL. */
-static int
-fetch(struct store *s, TDB_DATA key, TDB_DATA *out)
-{
-	*out = tdb_fetch(s->tdb, key);
-	if (out->dptr == NULL) {
-		if (tdb_error(s->tdb) == TDB_ERR_NOEXIST)
-			return -ENOENT;
-		if (out->dsize == 0 && tdb_error(s->tdb) == TDB_SUCCESS) {
-			out->dptr = malloc(1);
-			return out->dptr ? 0 : -ENOMEM;
-		}
-		return tdb_errno(s->tdb);
-	}
-	return 0;
-}
-
-int
-store_get_members(struct store *s, uint8_t **blob, size_t *len)
-{
-	TDB_DATA d;
-	int r;
-
-	*blob = NULL;
-	*len = 0;
-	if (s->tdb == NULL)
-		return -EIO;
-	r = fetch(s, tstr("m:members"), &d);
-	if (r < 0)
-		return r;
-	*blob = d.dptr;
-	*len = d.dsize;
-	return 0;
-}
-
-/* ------------------------------------------------------------ reading */
-
-int
-store_get(
-    struct store *s, const char *key, size_t klen, uint8_t **value, size_t *len, uint64_t *revision)
-{
-	char k[2 + RAFTCONF_MAX_KEY];
-	TDB_DATA d;
-	int r;
-
-	if (value != NULL)
-		*value = NULL;
-	if (len != NULL)
-		*len = 0;
-	if (s->tdb == NULL)
-		return -EIO;
-	if (user_key(k, key, klen) < 0)
-		return -EINVAL;
-	r = fetch(s, tdata(k, 2 + klen), &d);
-	if (r < 0)
-		return r;
-	if (d.dsize < 8) {
-		free(d.dptr);
-		return -EBADMSG;
-	}
-	if (revision != NULL)
-		*revision = get_le64(d.dptr);
-	if (len != NULL)
-		*len = d.dsize - 8;
-	if (value != NULL) {
-		memmove(d.dptr, d.dptr + 8, d.dsize - 8);
-		*value = d.dptr;
-	} else {
-		free(d.dptr);
-	}
-	return 0;
-}
-
-struct list_key {
-	char *key;  /* "k:..." NUL-terminated */
-	size_t len; /* without the NUL */
-};
-
-struct list_ctx {
-	const char *prefix;
-	size_t plen;
-	struct list_key *v;
-	size_t n, cap;
-	int err;
-};
-
-static int
-list_collect(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
-{
-	struct list_ctx *c = arg;
-	struct list_key *k;
-
-	if (key.dsize < 2 + c->plen || key.dptr[0] != 'k' || key.dptr[1] != ':' ||
-	    memcmp(key.dptr + 2, c->prefix, c->plen) != 0)
-		return 0;
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 256;
-		struct list_key *p = realloc(c->v, ncap * sizeof(*p));
-
-		if (p == NULL)
-			goto nomem;
-		c->v = p;
-		c->cap = ncap;
-	}
-	k = &c->v[c->n];
-	k->key = malloc(key.dsize + 1);
-	if (k->key == NULL)
-		goto nomem;
-	memcpy(k->key, key.dptr, key.dsize);
-	k->key[key.dsize] = '\0';
-	k->len = key.dsize;
-	c->n++;
-	return 0;
-nomem:
-	c->err = -ENOMEM;
-	return -1;
-}
-
-static int
-list_cmp(const void *a, const void *b)
-{
-	const struct list_key *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int d = memcmp(x->key, y->key, n);
-
-	if (d != 0)
-		return d;
-	return x->len < y->len ? -1 : x->len > y->len;
-}
-
-int
-store_list(struct store *s, const char *prefix, size_t plen, store_list_cb cb, void *arg)
-{
-	struct list_ctx c = { .prefix = prefix, .plen = plen };
-	bool locked = false;
-	int r = 0;
-
-	if (s->tdb == NULL)
-		return -EIO;
-	if (plen > RAFTCONF_MAX_KEY || (plen > 0 && prefix == NULL))
-		return -EINVAL;
-	/*
-	 * One read lock over the whole file instead of an fcntl lock per
-	 * hash chain in the traverse and per key in the fetches.
-	 */
-	locked = !s->in_txn && tdb_lockall_read(s->tdb) == 0;
-	if (tdb_traverse_read(s->tdb, list_collect, &c) < 0 || c.err != 0) {
-		r = c.err ? c.err : tdb_errno(s->tdb);
-		goto out;
-	}
-	if (c.n > 1)
-		qsort(c.v, c.n, sizeof(*c.v), list_cmp);
-	for (size_t i = 0; i < c.n && r == 0; i++) {
-		TDB_DATA d = tdb_fetch(s->tdb, tdata(c.v[i].key, c.v[i].len));
-
-		if (d.dptr == NULL)
-			continue; /* gone since the scan: not listed */
-		if (d.dsize >= 8)
-			r = cb(arg, c.v[i].key + 2, c.v[i].len - 2, d.dptr + 8, d.dsize - 8,
-			    get_le64(d.dptr));
-		free(d.dptr);
-	}
-out:
-	if (locked)
-		tdb_unlockall_read(s->tdb);
-	for (size_t i = 0; i < c.n; i++)
-		free(c.v[i].key);
-	free(c.v);
-	return r;
-}
-
-struct tokens_ctx {
-	store_token_cb cb;
-	void *arg;
-	int rc;
-};
-
-static int
-token_one(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
-{
-	struct tokens_ctx *x = arg;
-	struct token_record rec;
-
-	if (key.dsize < 2 || key.dptr[0] != 't' || key.dptr[1] != ':')
-		return 0;
-	if (!token_name_ok((const char *)key.dptr + 2, key.dsize - 2) ||
-	    token_record_decode(data.dptr, data.dsize, &rec) < 0)
-		x->rc = -EBADMSG;
-	else
-		x->rc = x->cb(x->arg, (const char *)key.dptr + 2, key.dsize - 2, &rec);
-	return x->rc != 0 ? -1 : 0;
-}
-
-int
-store_tokens(struct store *s, store_token_cb cb, void *arg)
-{
-	struct tokens_ctx x = { cb, arg, 0 };
-
-	if (s->tdb == NULL)
-		return -EIO;
-	if (tdb_traverse_read(s->tdb, token_one, &x) < 0 && x.rc == 0)
-		return tdb_errno(s->tdb);
-	return x.rc;
 }
 
 /* ------------------------------------------------------------ whole contents */

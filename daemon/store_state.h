@@ -1,0 +1,45 @@
+/*
+ * store_state.h — the inside of a struct store, shared by the store's two
+ * files: store.c (open, apply with dedup, export and replace) and
+ * store_read.c (get, list, members, tokens).  Not for anyone else: the
+ * contract is store.h.
+ */
+#ifndef RAFTCONF_STORE_STATE_H
+#define RAFTCONF_STORE_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <tdb.h>
+
+#include "store.h"
+
+#define STORE_FORMAT 1
+/* Prime; about three records per chain at 100 000 keys. */
+#define STORE_HASH_SIZE	    32749
+#define BOOT_ID_LEN	    36
+#define CLIENT_BYTES	    25 /* seq, revision, status, last used */
+#define CLIENT_KEY_LEN	    18 /* "c:" + 16 hex */
+#define CLIENTS_AFTER_EVICT (STORE_MAX_CLIENTS - STORE_MAX_CLIENTS / 10)
+
+struct store {
+	char *path;
+	struct tdb_context *tdb;
+	bool in_txn; /* inside the caller's store_begin */
+	int txn_err; /* first failure inside that batch */
+	uint64_t applied, applied_term;
+	uint64_t nclients;
+	char tdbmsg[256]; /* the last error tdb logged */
+	bool nospace;	  /* tdb logged "No space left on device" */
+};
+
+/* A record's key: its namespace letter ('k' keys, 't' tokens), ':', name. */
+static inline void
+store_ns_key(char *buf, char ns, const char *name, size_t len)
+{
+	buf[0] = ns;
+	buf[1] = ':';
+	memcpy(buf + 2, name, len);
+}
+
+#endif
