@@ -53,7 +53,7 @@ text_of(struct evbuffer *b)
 static int
 decode(const char *in, char *out, size_t cap, size_t *outlen)
 {
-	return pct_decode(in, strlen(in), out, cap, outlen);
+	return http_pct_decode(in, strlen(in), out, cap, outlen);
 }
 
 START_TEST(test_percent_escapes_decode_and_plus_stays_a_plus)
@@ -93,7 +93,7 @@ START_TEST(test_a_nul_byte_escaped_as_percent_00_is_refused)
 
 	ck_assert_int_eq(decode("/a%00b", out, sizeof(out), &n), -EILSEQ);
 	ck_assert_int_eq(decode("%00", out, sizeof(out), &n), -EILSEQ);
-	ck_assert_int_eq(pct_decode(L("a\0b"), out, sizeof(out), &n), -EILSEQ);
+	ck_assert_int_eq(http_pct_decode(L("a\0b"), out, sizeof(out), &n), -EILSEQ);
 }
 END_TEST
 
@@ -116,18 +116,18 @@ START_TEST(test_paths_route_to_keys_status_health_and_metrics)
 	struct target t;
 	char err[256];
 
-	ck_assert_int_eq(parse_target("/v1/keys/app/db", NULL, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(http_parse_target("/v1/keys/app/db", NULL, &t, err, sizeof(err)), 0);
 	ck_assert_int_eq(t.route, R_KEYS);
 	ck_assert_str_eq(t.rawkey, "/app/db");
 	ck_assert(!t.stale && !t.list);
-	ck_assert_int_eq(parse_target("/v1/keys", NULL, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(http_parse_target("/v1/keys", NULL, &t, err, sizeof(err)), 0);
 	ck_assert_int_eq(t.route, R_KEYS);
 	ck_assert_str_eq(t.rawkey, "");
-	ck_assert_int_eq(parse_target("/v1/status", "x=1", &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(http_parse_target("/v1/status", "x=1", &t, err, sizeof(err)), 0);
 	ck_assert_int_eq(t.route, R_STATUS);
-	ck_assert_int_eq(parse_target("/v1/health", NULL, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(http_parse_target("/v1/health", NULL, &t, err, sizeof(err)), 0);
 	ck_assert_int_eq(t.route, R_HEALTH);
-	ck_assert_int_eq(parse_target("/metrics", NULL, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(http_parse_target("/metrics", NULL, &t, err, sizeof(err)), 0);
 	ck_assert_int_eq(t.route, R_METRICS);
 }
 END_TEST
@@ -142,9 +142,9 @@ START_TEST(test_unknown_paths_are_404)
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		ck_assert_msg(parse_target(paths[i], NULL, &t, err, sizeof(err)) == 404,
+		ck_assert_msg(http_parse_target(paths[i], NULL, &t, err, sizeof(err)) == 404,
 		    "%s routed", paths[i]);
-	ck_assert_int_eq(parse_target(NULL, NULL, &t, err, sizeof(err)), 404);
+	ck_assert_int_eq(http_parse_target(NULL, NULL, &t, err, sizeof(err)), 404);
 	ck_assert_ptr_nonnull(strstr(err, "/v1/keys"));
 }
 END_TEST
@@ -154,16 +154,16 @@ START_TEST(test_stale_and_list_parameters_set_flags)
 	struct target t;
 	char err[256];
 
-	ck_assert_int_eq(parse_target("/v1/keys/a", "stale", &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(http_parse_target("/v1/keys/a", "stale", &t, err, sizeof(err)), 0);
 	ck_assert(t.stale && !t.list);
-	ck_assert_int_eq(parse_target("/v1/keys/a/", "list&stale=1", &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(http_parse_target("/v1/keys/a/", "list&stale=1", &t, err, sizeof(err)), 0);
 	ck_assert(t.stale && t.list);
-	ck_assert_int_eq(parse_target("/v1/keys/a/", "list=true&stale=false", &t, err,
+	ck_assert_int_eq(http_parse_target("/v1/keys/a/", "list=true&stale=false", &t, err,
 	    sizeof(err)), 0);
 	ck_assert(!t.stale && t.list);
-	ck_assert_int_eq(parse_target("/v1/keys/a", "stale=0&&", &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(http_parse_target("/v1/keys/a", "stale=0&&", &t, err, sizeof(err)), 0);
 	ck_assert(!t.stale && !t.list);
-	ck_assert_int_eq(parse_target("/v1/keys/a", "", &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(http_parse_target("/v1/keys/a", "", &t, err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -172,12 +172,12 @@ START_TEST(test_unknown_parameters_and_flag_values_are_400)
 	struct target t;
 	char err[256];
 
-	ck_assert_int_eq(parse_target("/v1/keys/a", "stael", &t, err, sizeof(err)), 400);
+	ck_assert_int_eq(http_parse_target("/v1/keys/a", "stael", &t, err, sizeof(err)), 400);
 	ck_assert_ptr_nonnull(strstr(err, "stael"));
-	ck_assert_int_eq(parse_target("/v1/keys/a", "stale=yes", &t, err, sizeof(err)), 400);
-	ck_assert_int_eq(parse_target("/v1/keys/a", "list=2", &t, err, sizeof(err)), 400);
-	ck_assert_int_eq(parse_target("/v1/keys/a", "stale&x=1", &t, err, sizeof(err)), 400);
-	ck_assert_int_eq(parse_target("/v1/keys/a", "=1", &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(http_parse_target("/v1/keys/a", "stale=yes", &t, err, sizeof(err)), 400);
+	ck_assert_int_eq(http_parse_target("/v1/keys/a", "list=2", &t, err, sizeof(err)), 400);
+	ck_assert_int_eq(http_parse_target("/v1/keys/a", "stale&x=1", &t, err, sizeof(err)), 400);
+	ck_assert_int_eq(http_parse_target("/v1/keys/a", "=1", &t, err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -185,9 +185,9 @@ static int
 key_of(const char *path, const char *query, char *buf, size_t *len, char *err, size_t errlen)
 {
 	struct target t;
-	int rc = parse_target(path, query, &t, err, errlen);
+	int rc = http_parse_target(path, query, &t, err, errlen);
 
-	return rc ? rc : decode_key(&t, buf, len, err, errlen);
+	return rc ? rc : http_decode_key(&t, buf, len, err, errlen);
 }
 
 START_TEST(test_the_key_is_the_decoded_path_after_v1_keys)
@@ -253,21 +253,21 @@ END_TEST
 
 START_TEST(test_methods_allowed_per_route)
 {
-	ck_assert(method_allowed(R_KEYS, EVHTTP_REQ_GET));
-	ck_assert(method_allowed(R_KEYS, EVHTTP_REQ_HEAD));
-	ck_assert(method_allowed(R_KEYS, EVHTTP_REQ_PUT));
-	ck_assert(method_allowed(R_KEYS, EVHTTP_REQ_DELETE));
-	ck_assert(!method_allowed(R_KEYS, EVHTTP_REQ_POST));
-	ck_assert(!method_allowed(R_KEYS, EVHTTP_REQ_PATCH));
-	ck_assert(!method_allowed(R_KEYS, EVHTTP_REQ_OPTIONS));
-	ck_assert(method_allowed(R_STATUS, EVHTTP_REQ_GET));
-	ck_assert(!method_allowed(R_STATUS, EVHTTP_REQ_PUT));
-	ck_assert(!method_allowed(R_METRICS, EVHTTP_REQ_DELETE));
-	ck_assert(!method_allowed(R_HEALTH, EVHTTP_REQ_POST));
+	ck_assert(http_method_allowed(R_KEYS, EVHTTP_REQ_GET));
+	ck_assert(http_method_allowed(R_KEYS, EVHTTP_REQ_HEAD));
+	ck_assert(http_method_allowed(R_KEYS, EVHTTP_REQ_PUT));
+	ck_assert(http_method_allowed(R_KEYS, EVHTTP_REQ_DELETE));
+	ck_assert(!http_method_allowed(R_KEYS, EVHTTP_REQ_POST));
+	ck_assert(!http_method_allowed(R_KEYS, EVHTTP_REQ_PATCH));
+	ck_assert(!http_method_allowed(R_KEYS, EVHTTP_REQ_OPTIONS));
+	ck_assert(http_method_allowed(R_STATUS, EVHTTP_REQ_GET));
+	ck_assert(!http_method_allowed(R_STATUS, EVHTTP_REQ_PUT));
+	ck_assert(!http_method_allowed(R_METRICS, EVHTTP_REQ_DELETE));
+	ck_assert(!http_method_allowed(R_HEALTH, EVHTTP_REQ_POST));
 }
 END_TEST
 
-/* parse_request: request_cb's judgement of a request, as evhttp parsed it. */
+/* http_parse_request: request_cb's judgement of a request, as evhttp parsed it. */
 static int
 judge(enum evhttp_cmd_type cmd, const char *path, const char *query, const char *rid,
     const char *body, struct proto_msg *m, char *key, const char **allow, char *err)
@@ -275,7 +275,7 @@ judge(enum evhttp_cmd_type cmd, const char *path, const char *query, const char 
 	struct request r = { cmd, path, query, rid, body, body ? strlen(body) : 0 };
 	struct target t;
 
-	return parse_request(&r, &t, m, key, allow, err, 256);
+	return http_parse_request(&r, &t, m, key, allow, err, 256);
 }
 
 START_TEST(test_a_request_becomes_the_proto_request_raftconfctl_would_send)
@@ -347,7 +347,7 @@ START_TEST(test_a_bad_request_gets_its_status_in_the_order_of_the_checks)
 	    err), 400);
 	ck_assert_ptr_nonnull(strstr(err, "CLIENT-SEQ"));
 	/* An oversized value is refused without being read. */
-	ck_assert_int_eq(parse_request(&big, &t, &m, key, &allow, err, sizeof(err)), 413);
+	ck_assert_int_eq(http_parse_request(&big, &t, &m, key, &allow, err, sizeof(err)), 413);
 	ck_assert_ptr_nonnull(strstr(err, "the limit is"));
 }
 END_TEST
@@ -358,13 +358,13 @@ START_TEST(test_a_request_id_is_two_decimal_u64)
 {
 	uint64_t c = 0, s = 0;
 
-	ck_assert_int_eq(parse_request_id("12-34", &c, &s), 0);
+	ck_assert_int_eq(http_parse_request_id("12-34", &c, &s), 0);
 	ck_assert_uint_eq(c, 12);
 	ck_assert_uint_eq(s, 34);
-	ck_assert_int_eq(parse_request_id(" \t7-0 ", &c, &s), 0);
+	ck_assert_int_eq(http_parse_request_id(" \t7-0 ", &c, &s), 0);
 	ck_assert_uint_eq(c, 7);
 	ck_assert_uint_eq(s, 0);
-	ck_assert_int_eq(parse_request_id("18446744073709551615-18446744073709551615", &c, &s), 0);
+	ck_assert_int_eq(http_parse_request_id("18446744073709551615-18446744073709551615", &c, &s), 0);
 	ck_assert_uint_eq(c, UINT64_MAX);
 	ck_assert_uint_eq(s, UINT64_MAX);
 }
@@ -380,7 +380,7 @@ START_TEST(test_malformed_or_overflowing_request_ids_are_refused)
 	uint64_t c = 42, s = 43;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(parse_request_id(bad[i], &c, &s) == -EINVAL, "\"%s\" parsed",
+		ck_assert_msg(http_parse_request_id(bad[i], &c, &s) == -EINVAL, "\"%s\" parsed",
 		    bad[i]);
 	ck_assert_uint_eq(c, 42);
 	ck_assert_uint_eq(s, 43);

@@ -9,7 +9,7 @@
  * trimmed, continuation lines joined with a space, the first of a name
  * wins), and the URI is parsed by evhttp's own evhttp_uri_parse_with_flags,
  * as evhttp does; the body is whatever follows the blank line.  Then
- * http.c's parse_request judges it, as request_cb does.
+ * http.c's http_parse_request judges it, as request_cb does.
  *
  * An answer is one of the documented statuses with a message (405 with
  * its Allow list).  A request for the node is the proto request the
@@ -527,7 +527,7 @@ judge(const struct request *r)
 	struct target t;
 	int status;
 
-	status = parse_request(r, &t, &m, key, &allow, err, sizeof(err));
+	status = http_parse_request(r, &t, &m, key, &allow, err, sizeof(err));
 	require(status == 0 || status == 400 || status == 404 || status == 405 || status == 413,
 	    "an undocumented status", err);
 	require(
