@@ -41,6 +41,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* evhttp's type for a method it does not know (libevent 2.1: 1 << 15). */
 #define METHOD_UNKNOWN ((enum evhttp_cmd_type)(1 << 15))
 
+/* A hex digit's value, or -1: the fuzzer's own, not http_parse.c's. */
+static int
+fz_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static const struct {
 	const char *name;
 	enum evhttp_cmd_type cmd;
@@ -178,7 +191,7 @@ hex4(struct jin *j, uint32_t *v)
 {
 	*v = 0;
 	for (int i = 0; i < 4; i++, j->p++) {
-		int h = j->p < j->end ? hexval((char)*j->p) : -1;
+		int h = j->p < j->end ? fz_hexval((char)*j->p) : -1;
 
 		if (h < 0)
 			return false;
@@ -423,7 +436,7 @@ expected_key(const char *path, bool list, struct fbuf *out)
 		if (c == '%') {
 			if (!isxdigit((unsigned char)s[1]) || !isxdigit((unsigned char)s[2]))
 				return false;
-			c = (char)(hexval(s[1]) << 4 | hexval(s[2]));
+			c = (char)(fz_hexval(s[1]) << 4 | fz_hexval(s[2]));
 			s += 2;
 		}
 		if (c == '\0')
