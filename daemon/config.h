@@ -24,7 +24,8 @@
  * names; http.listen must not collide with node.listen; election_ms >= 5 ×
  * heartbeat_ms; http.cert and http.key come together, with http.listen;
  * tls needs ca, cert and key.  The TLS files themselves are read and judged
- * by tls.h (tls_check), which reports at the positions kept in pos[].
+ * by tls.h (tls_peer_ctx_new and the rest), which reports at the
+ * positions kept in pos[].
  *
  * The file is trusted no more than a network packet: its size is capped at
  * RAFTCONF_MAX_CONFIG_BYTES, nesting at RAFTCONF_MAX_CONFIG_DEPTH, members at

@@ -23,8 +23,11 @@
 
 #include "config.h"
 
+/* A chain of certificates (a macro that clang-format reads as a product). */
+typedef STACK_OF(X509) cert_list;
+
 static void
-free_certs(STACK_OF(X509) * sk)
+free_certs(cert_list *sk)
 {
 	sk_X509_pop_free(sk, X509_free); /* OpenSSL 3.0 has no OSSL_STACK_OF_X509_free */
 }
@@ -113,9 +116,10 @@ open_file(const struct where *w, enum config_pos which, const char *path)
 }
 
 /* Every certificate of a PEM file, in order; NULL (and err) if none. */
-static STACK_OF(X509) * read_certs(const struct where *w, enum config_pos which, const char *path)
+static cert_list *
+read_certs(const struct where *w, enum config_pos which, const char *path)
 {
-	STACK_OF(X509) * sk;
+	cert_list *sk;
 	BIO *b;
 	X509 *x;
 
@@ -158,7 +162,7 @@ read_key(const struct where *w, enum config_pos which, const char *path)
 	return k;
 }
 
-/* The Common Name of x, as UTF-8, into buf; -1 if it has none. */
+/* The Common Name of x, as UTF-8, into buf; -1 if it has none or it does not fit. */
 static int
 common_name(X509 *x, char *buf, size_t len)
 {
@@ -197,10 +201,10 @@ make_store(const struct where *w)
 {
 	const struct config *c = w->cfg;
 	X509_STORE *st = X509_STORE_new();
-	STACK_OF(X509) * cas;
+	cert_list *cas;
 	X509_CRL *crl;
 	BIO *b;
-	int i;
+	int i, n, ok;
 
 	if (st == NULL) {
 		fail(w, CONFIG_POS_TLS_CA, "out of memory");
@@ -209,21 +213,34 @@ make_store(const struct where *w)
 	if ((cas = read_certs(w, CONFIG_POS_TLS_CA, c->tls_ca)) == NULL)
 		goto fail;
 	for (i = 0; i < sk_X509_num(cas); i++)
-		X509_STORE_add_cert(st, sk_X509_value(cas, i));
+		if (!X509_STORE_add_cert(st, sk_X509_value(cas, i))) {
+			free_certs(cas);
+			fail(w, CONFIG_POS_TLS_CA, "%s: cannot use it (out of memory)", c->tls_ca);
+			goto fail;
+		}
 	free_certs(cas);
 	if (c->tls_crl[0] == '\0')
 		return st;
 	if ((b = open_file(w, CONFIG_POS_TLS_CRL, c->tls_crl)) == NULL)
 		goto fail;
-	crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
+	for (n = 0; (crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL; n++) {
+		ok = X509_STORE_add_crl(st, crl);
+		X509_CRL_free(crl);
+		if (!ok) {
+			BIO_free(b);
+			fail(
+			    w, CONFIG_POS_TLS_CRL, "%s: cannot use it (out of memory)", c->tls_crl);
+			goto fail;
+		}
+	}
+	ERR_clear_error(); /* the end of the file reads as an error */
 	BIO_free(b);
-	if (crl == NULL) {
+	if (n == 0) {
 		fail(w, CONFIG_POS_TLS_CRL, "%s: no PEM certificate revocation list in it",
 		    c->tls_crl);
 		goto fail;
 	}
-	X509_STORE_add_crl(st, crl);
-	X509_CRL_free(crl);
+	/* The peer's own certificate is checked against it (not the CAs above it). */
 	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
 	return st;
 fail:
@@ -231,28 +248,34 @@ fail:
 	return NULL;
 }
 
-/* Would a peer holding our CA and CRL accept this certificate now? */
+/*
+ * Would a peer holding our CA and CRL accept this certificate now, both as
+ * a client's (we dial) and as a server's (we are dialled)?
+ */
 static int
-verify_own(const struct where *w, X509_STORE *st, X509 *leaf, STACK_OF(X509) * chain)
+verify_own(const struct where *w, X509_STORE *st, X509 *leaf, cert_list *chain)
 {
-	X509_STORE_CTX *sc = X509_STORE_CTX_new();
-	int ok;
+	static const int purposes[2] = { X509_PURPOSE_SSL_CLIENT, X509_PURPOSE_SSL_SERVER };
 
-	if (sc == NULL || !X509_STORE_CTX_init(sc, st, leaf, chain)) {
-		X509_STORE_CTX_free(sc);
-		return fail(w, CONFIG_POS_TLS_CERT, "out of memory");
-	}
-	ok = X509_verify_cert(sc);
-	if (ok != 1) {
-		int e = X509_STORE_CTX_get_error(sc);
+	for (int i = 0; i < 2; i++) {
+		X509_STORE_CTX *sc = X509_STORE_CTX_new();
+		int ok, e;
 
+		if (sc == NULL || !X509_STORE_CTX_init(sc, st, leaf, chain) ||
+		    !X509_STORE_CTX_set_purpose(sc, purposes[i])) {
+			X509_STORE_CTX_free(sc);
+			return fail(w, CONFIG_POS_TLS_CERT, "out of memory");
+		}
+		ok = X509_verify_cert(sc);
+		e = X509_STORE_CTX_get_error(sc);
 		X509_STORE_CTX_free(sc);
-		return fail(w, CONFIG_POS_TLS_CERT,
-		    "%s: peers would refuse it: %s (against %s%s%s)", w->cfg->tls_cert,
-		    X509_verify_cert_error_string(e), w->cfg->tls_ca,
-		    w->cfg->tls_crl[0] ? " and " : "", w->cfg->tls_crl);
+		if (ok != 1)
+			return fail(w, CONFIG_POS_TLS_CERT,
+			    "%s: peers would refuse it: %s (checked against tls.ca%s, as a %s "
+			    "certificate)",
+			    w->cfg->tls_cert, X509_verify_cert_error_string(e),
+			    w->cfg->tls_crl[0] ? " and tls.crl" : "", i == 0 ? "client" : "server");
 	}
-	X509_STORE_CTX_free(sc);
 	return 0;
 }
 
@@ -262,13 +285,13 @@ verify_own(const struct where *w, X509_STORE *st, X509 *leaf, STACK_OF(X509) * c
  */
 static int
 use_pair(const struct where *w, SSL_CTX *ctx, enum config_pos cert_pos, const char *cert,
-    enum config_pos key_pos, const char *keyfile, X509 **leaf_out, STACK_OF(X509) * *chain_out)
+    enum config_pos key_pos, const char *keyfile, X509 **leaf_out, cert_list **chain_out)
 {
 	char why[TLS_ERR_SIZE];
-	STACK_OF(X509) * certs;
+	cert_list *certs;
 	EVP_PKEY *key;
 	X509 *leaf;
-	int i;
+	int i, r;
 
 	if ((certs = read_certs(w, cert_pos, cert)) == NULL)
 		return -EINVAL;
@@ -277,21 +300,32 @@ use_pair(const struct where *w, SSL_CTX *ctx, enum config_pos cert_pos, const ch
 		return -EINVAL;
 	}
 	leaf = sk_X509_shift(certs);
-	if (SSL_CTX_use_certificate(ctx, leaf) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		X509_free(leaf);
-		EVP_PKEY_free(key);
-		free_certs(certs);
-		return fail(w, key_pos, "%s does not go with %s (%s)", keyfile, cert,
+	if (SSL_CTX_use_certificate(ctx, leaf) != 1) { /* e.g. its key is too weak */
+		r = fail(
+		    w, cert_pos, "%s: cannot use it: %s", cert, tls_last_error(why, sizeof(why)));
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		r = fail(w, key_pos, "%s does not go with %s (%s)", keyfile, cert,
 		    tls_last_error(why, sizeof(why)));
+		goto fail;
 	}
 	for (i = 0; i < sk_X509_num(certs); i++)
-		SSL_CTX_add1_chain_cert(ctx, sk_X509_value(certs, i));
+		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(certs, i)) != 1) {
+			r = fail(w, cert_pos, "%s: cannot use its chain: %s", cert,
+			    tls_last_error(why, sizeof(why)));
+			goto fail;
+		}
 	EVP_PKEY_free(key);
 	*leaf_out = leaf;
 	X509_free(leaf); /* ctx holds its own reference */
 	*chain_out = certs;
 	return 0;
+fail:
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+	free_certs(certs);
+	return r;
 }
 
 int
@@ -299,8 +333,8 @@ tls_peer_ctx_new(
     const struct config *cfg, const char *name, SSL_CTX **out, char *err, size_t errlen)
 {
 	struct where w = { cfg, name, err, errlen };
-	char keybuf[RAFTCONF_MAX_PATH + 64], cn[RAFTCONF_MAX_ID + 2] = "";
-	STACK_OF(X509) *chain = NULL;
+	char keybuf[RAFTCONF_MAX_PATH + 64], cn[256] = "";
+	cert_list *chain = NULL;
 	X509_STORE *st = NULL;
 	SSL_CTX *ctx;
 	X509 *leaf;
@@ -316,9 +350,9 @@ tls_peer_ctx_new(
 		goto fail;
 	if (common_name(leaf, cn, sizeof(cn)) < 0 || strcmp(cn, cfg->node_id) != 0) {
 		r = fail(&w, CONFIG_POS_TLS_CERT,
-		    "%s: its Common Name must be this node's id \"%s\"%s%s%s", cfg->tls_cert,
-		    cfg->node_id, cn[0] ? " (it is \"" : " (it has none)", cn[0] ? cn : "",
-		    cn[0] ? "\")" : "");
+		    "%s: its Common Name must be this node's id \"%s\"%s%.64s%s", cfg->tls_cert,
+		    cfg->node_id, cn[0] ? " (it is \"" : " (it has none, or one longer than an id)",
+		    cn, cn[0] ? "\")" : "");
 		goto fail;
 	}
 	if ((st = make_store(&w)) == NULL) {
@@ -353,7 +387,7 @@ tls_http_ctx_new(
 {
 	struct where w = { cfg, name, err, errlen };
 	char keybuf[RAFTCONF_MAX_PATH + 64];
-	STACK_OF(X509) *chain = NULL;
+	cert_list *chain = NULL;
 	SSL_CTX *ctx;
 	X509 *leaf;
 	int r;
@@ -373,6 +407,11 @@ tls_http_ctx_new(
 		SSL_CTX_free(ctx);
 		return fail(
 		    &w, CONFIG_POS_HTTP_CERT, "%s: the certificate has expired", cfg->http_cert);
+	}
+	if (X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
+		SSL_CTX_free(ctx);
+		return fail(&w, CONFIG_POS_HTTP_CERT, "%s: the certificate is not valid yet",
+		    cfg->http_cert);
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -400,7 +439,7 @@ report_one(const struct config *cfg, const char *name, enum config_pos which, co
 {
 	char line[TLS_ERR_SIZE * 2], subject[256], until[64], err[TLS_ERR_SIZE];
 	struct where w = { cfg, name, err, sizeof(err) };
-	STACK_OF(X509) *certs = read_certs(&w, which, path);
+	cert_list *certs = read_certs(&w, which, path);
 	const ASN1_TIME *na;
 	struct tm tm;
 	long days;
@@ -419,10 +458,16 @@ report_one(const struct config *cfg, const char *name, enum config_pos which, co
 		snprintf(until, sizeof(until), "%s", "?");
 	days = days_left(sk_X509_value(certs, 0));
 	warn = days < TLS_WARN_DAYS;
-	snprintf(line, sizeof(line), "%s:%u:%u: %s: %s: \"%s\" valid until %s: %s%ld days left%s",
-	    name, cfg->pos[which].line, cfg->pos[which].col, key_names[which], path, subject, until,
-	    X509_cmp_current_time(na) <= 0 ? "EXPIRED, " : "", days,
-	    warn ? "; renew it soon (etc/tls/mkcerts.sh)" : "");
+	if (X509_cmp_current_time(na) <= 0)
+		snprintf(line, sizeof(line),
+		    "%s:%u:%u: %s: %s: \"%s\" EXPIRED on %s; renew it (etc/tls/mkcerts.sh)", name,
+		    cfg->pos[which].line, cfg->pos[which].col, key_names[which], path, subject,
+		    until);
+	else
+		snprintf(line, sizeof(line),
+		    "%s:%u:%u: %s: %s: \"%s\" valid until %s: %ld days left%s", name,
+		    cfg->pos[which].line, cfg->pos[which].col, key_names[which], path, subject,
+		    until, days, warn ? "; renew it soon (etc/tls/mkcerts.sh)" : "");
 	free_certs(certs);
 	out(arg, warn, line);
 	return warn ? 1 : 0;

@@ -5,8 +5,10 @@
  * Peers (config tls.*): both ends present a certificate that tls.ca
  * signed; a certificate the CRL revokes, an expired one or one from
  * another CA fails the handshake.  The certificate's Common Name is the
- * node's id: this node's own must be node.id, and peer.c holds a peer to
- * the id its certificate names (tls_peer_id).  Only TLS 1.3, no session
+ * node's id: this node's own must be node.id, and must serve both as a
+ * client's and a server's certificate; peer.c holds a peer to the id its
+ * certificate names (tls_peer_id).  The CRL is checked for the peer's own
+ * certificate, not for the intermediate CAs above it.  Only TLS 1.3, no session
  * resumption (every connection is verified against the CA and CRL loaded
  * now), small buffers released when idle.
  *
@@ -37,7 +39,7 @@
 #include "config.h"
 
 /* Big enough for any message of this module. */
-#define TLS_ERR_SIZE 512
+#define TLS_ERR_SIZE (RAFTCONF_MAX_PATH + 1024)
 /* --check and the start-up log warn when a certificate has fewer days left. */
 #define TLS_WARN_DAYS 30
 

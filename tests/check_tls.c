@@ -484,6 +484,70 @@ START_TEST(test_the_report_warns_when_a_certificate_has_fewer_than_30_days_left)
 }
 END_TEST
 
+START_TEST(test_the_report_says_when_a_certificate_expired)
+{
+	struct report r = { 0 };
+	struct config c;
+
+	issue("n1", "n1", -30, -2);
+	peer_config(&c, "n1", "n1");
+	ck_assert_int_eq(tls_report(&c, CONF, collect, &r), 1);
+	ck_assert_has(r.line[0], prefix_of(CONFIG_POS_TLS_CERT));
+	ck_assert_has(r.line[0], "\"n1\" EXPIRED on ");
+	ck_assert_msg(strstr(r.line[0], "days left") == NULL, "%s", r.line[0]);
+}
+END_TEST
+
+START_TEST(test_a_certificate_only_for_servers_is_refused_as_peers_dial_with_it_too)
+{
+	char err[TLS_ERR_SIZE];
+	struct config c;
+	EVP_PKEY *k = new_key();
+	X509 *x = make_cert(k, "n1", next_serial++, -1, 365, ca, ca_key, false);
+
+	add_ext(x, ca, NID_ext_key_usage, "serverAuth");
+	ck_assert_int_gt(X509_sign(x, ca_key, EVP_sha256()), 0);
+	write_cert("n1.pem", x);
+	write_key("n1.key", k);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	peer_config(&c, "n1", "n1");
+	peer_refused_at(&c, CONFIG_POS_TLS_CERT, err);
+	ck_assert_has(err, "peers would refuse it");
+	ck_assert_has(err, "as a client certificate");
+}
+END_TEST
+
+START_TEST(test_a_common_name_longer_than_an_id_is_named_not_called_missing)
+{
+	char err[TLS_ERR_SIZE], cn[61];
+	struct config c;
+
+	memset(cn, 'x', 60);
+	cn[60] = '\0';
+	issue("n1", cn, -1, 365);
+	peer_config(&c, "n1", "n1");
+	peer_refused_at(&c, CONFIG_POS_TLS_CERT, err);
+	ck_assert_has(err, "(it is \"xxxxxxxx");
+	ck_assert_msg(strstr(err, "it has none") == NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_https_refuses_a_certificate_not_valid_yet)
+{
+	char err[TLS_ERR_SIZE];
+	struct config c;
+	SSL_CTX *ctx = NULL;
+
+	issue("web", "localhost", 2, 365);
+	http_config(&c, "web");
+	ck_assert_int_eq(tls_http_ctx_new(&c, CONF, &ctx, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_null(ctx);
+	ck_assert_has(err, prefix_of(CONFIG_POS_HTTP_CERT));
+	ck_assert_has(err, "not valid yet");
+}
+END_TEST
+
 START_TEST(test_a_certificate_for_another_node_id_is_refused_naming_both_ids)
 {
 	char err[TLS_ERR_SIZE];
@@ -524,7 +588,7 @@ START_TEST(test_a_certificate_from_another_ca_is_refused_as_peers_would_refuse_i
 	peer_refused_at(&c, CONFIG_POS_TLS_CERT, err);
 	ck_assert_has(err, c.tls_cert);
 	ck_assert_has(err, "peers would refuse it");
-	ck_assert_has(err, c.tls_ca);
+	ck_assert_has(err, "checked against tls.ca");
 }
 END_TEST
 
@@ -576,7 +640,7 @@ START_TEST(test_a_certificate_the_crl_revokes_is_refused)
 	peer_refused_at(&c, CONFIG_POS_TLS_CERT, err);
 	ck_assert_has(err, "peers would refuse it");
 	ck_assert_has(err, "revoked");
-	ck_assert_has(err, c.tls_crl);
+	ck_assert_has(err, "tls.crl");
 }
 END_TEST
 
@@ -942,12 +1006,16 @@ tls_suite(void)
 	tcase_add_test(tc, test_an_expired_certificate_is_refused);
 	tcase_add_test(tc, test_a_certificate_the_crl_revokes_is_refused);
 	tcase_add_test(tc, test_a_certificate_the_crl_does_not_revoke_is_accepted);
+	tcase_add_test(
+	    tc, test_a_certificate_only_for_servers_is_refused_as_peers_dial_with_it_too);
+	tcase_add_test(tc, test_a_common_name_longer_than_an_id_is_named_not_called_missing);
 	tcase_add_test(tc, test_a_missing_file_is_refused_with_its_path_and_yaml_key);
 	tcase_add_test(tc, test_a_file_without_pem_is_refused_with_its_path_and_yaml_key);
 
 	tc = tcase_with_fixtures(s, "report");
 	tcase_add_test(tc, test_the_report_gives_each_certificate_its_common_name_and_days_left);
 	tcase_add_test(tc, test_the_report_warns_when_a_certificate_has_fewer_than_30_days_left);
+	tcase_add_test(tc, test_the_report_says_when_a_certificate_expired);
 
 	tc = tcase_with_fixtures(s, "credentials");
 	tcase_add_test(tc, test_the_key_is_read_from_credentials_directory_when_it_holds_tls_key);
@@ -956,6 +1024,7 @@ tls_suite(void)
 
 	tc = tcase_with_fixtures(s, "https");
 	tcase_add_test(tc, test_https_takes_a_matching_certificate_and_key);
+	tcase_add_test(tc, test_https_refuses_a_certificate_not_valid_yet);
 	tcase_add_test(
 	    tc, test_https_refuses_an_expired_certificate_and_a_key_that_does_not_go_with_it);
 
