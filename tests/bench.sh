@@ -45,6 +45,8 @@ echo "snapshot of 100000 keys:   $(awk '$1 == "snapshot_last_ms:" {print $2}' "$
 # keys through the leader (1 and 64 clients) and through a follower (every
 # write forwarded over a peer link).  BENCH_TLS=0 skips it.
 [ "${BENCH_TLS:-1}" = 0 ] && { finish >/dev/null; exit; }
+# BENCH_TLS_SPECS="set leader 1,set follower 64" chooses the rows.
+IFS=, read -ra tls_specs <<<"${BENCH_TLS_SPECS:-set leader 1,set leader 64,set follower 64}"
 cluster_kill_all
 echo
 echo "mutual TLS between peers: plain and TLS clusters in turn, ${SECONDS_PER_RUN} s a row"
@@ -58,7 +60,7 @@ for round in $(seq "${BENCH_TLS_ROUNDS:-2}"); do
 		cluster_start
 		wait_leader 30 || { echo "no leader"; exit 1; }
 		follower=$(( LEADER % 3 + 1 ))
-		for spec in "set leader 1" "set leader 64" "set follower 64"; do
+		for spec in "${tls_specs[@]}"; do
 			set -- $spec
 			node=$LEADER; [ "$2" = follower ] && node=$follower
 			printf '%-6s %-6s %-8s ' "$round" "$mode" "$2"
