@@ -155,3 +155,20 @@ json_entry(const struct json_out *o, const void *key, size_t keylen, uint64_t re
 	json_bytes_field(o, "value", value, valuelen);
 	o->write(o->arg, "}", 1);
 }
+
+void
+json_kv(const struct json_out *o, const void *key, size_t keylen, const void *value,
+    size_t valuelen, uint64_t revision, uint64_t create_revision, uint64_t version)
+{
+	char meta[96];
+	int n;
+
+	o->write(o->arg, "{", 1);
+	json_bytes_field(o, "key", key, keylen);
+	o->write(o->arg, ",", 1);
+	json_bytes_field(o, "value", value, valuelen);
+	n = snprintf(meta, sizeof(meta),
+	    ",\"revision\":%" PRIu64 ",\"create_revision\":%" PRIu64 ",\"version\":%" PRIu64 "}",
+	    revision, create_revision, version);
+	o->write(o->arg, meta, (size_t)n);
+}

@@ -914,7 +914,7 @@ compare_holds(struct store *s, const struct store_compare *c)
 }
 
 static int
-txn_get(struct store *s, const struct store_txn_op *o, store_get_cb cb, void *arg)
+txn_get(struct store *s, const struct store_txn_op *o, store_txn_cb cb, void *arg)
 {
 	struct store_meta m;
 	TDB_DATA d = { 0 };
@@ -924,12 +924,12 @@ txn_get(struct store *s, const struct store_txn_op *o, store_get_cb cb, void *ar
 		return 0;
 	r = kv_get(s, o->key, o->klen, &m, &d);
 	if (r == -ENOENT) {
-		cb(arg, o->key, o->klen, NULL, NULL, 0);
+		cb(arg, STORE_TXN_GET, o->key, o->klen, NULL, NULL, 0);
 		return 0;
 	}
 	if (r < 0)
 		return r;
-	cb(arg, o->key, o->klen, &m, d.dptr + KV_HEAD, d.dsize - KV_HEAD);
+	cb(arg, STORE_TXN_GET, o->key, o->klen, &m, d.dptr + KV_HEAD, d.dsize - KV_HEAD);
 	free(d.dptr);
 	return 0;
 }
@@ -937,7 +937,7 @@ txn_get(struct store *s, const struct store_txn_op *o, store_get_cb cb, void *ar
 /* A TXN: every compare, then one branch's operations in order. */
 static int
 do_txn(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res,
-    store_get_cb cb, void *arg)
+    store_txn_cb cb, void *arg)
 {
 	char key[2 + RAFTCONF_MAX_KEY];
 	struct store_txn_iter it;
@@ -956,16 +956,23 @@ do_txn(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 		return -EBADMSG;
 	store_txn_iter_init(&it, holds ? &c->then_ops : &c->else_ops);
 	while ((r = store_txn_next_op(&it, &op)) == 1) {
+		struct store_meta m;
+
 		switch (op.kind) {
 		case STORE_TXN_SET:
 			r = kv_put(s, op.key, op.klen, op.value, op.vlen, index);
+			if (r == 0 && cb != NULL && (r = kv_get(s, op.key, op.klen, &m, NULL)) == 0)
+				cb(arg, STORE_TXN_SET, op.key, op.klen, &m, op.value, op.vlen);
 			break;
 		case STORE_TXN_DEL:
 			store_ns_key(key, 'k', op.key, op.klen);
 			r = 0;
-			if (tdb_delete(s->tdb, tdata(key, 2 + op.klen)) != 0 &&
-			    tdb_error(s->tdb) != TDB_ERR_NOEXIST)
+			if (tdb_delete(s->tdb, tdata(key, 2 + op.klen)) == 0) {
+				if (cb != NULL)
+					cb(arg, STORE_TXN_DEL, op.key, op.klen, NULL, NULL, 0);
+			} else if (tdb_error(s->tdb) != TDB_ERR_NOEXIST) {
 				r = tdb_errno(s->tdb);
+			}
 			break;
 		default:
 			r = txn_get(s, &op, cb, arg);
@@ -983,7 +990,7 @@ do_txn(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 
 static int
 do_cmd(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res,
-    store_get_cb cb, void *arg)
+    store_txn_cb cb, void *arg)
 {
 	switch (c->op) {
 	case STORE_OP_SET:
@@ -1007,12 +1014,12 @@ int
 store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
     struct store_result *res)
 {
-	return store_apply_gets(s, index, term, cmd, len, res, NULL, NULL);
+	return store_apply_txn(s, index, term, cmd, len, res, NULL, NULL);
 }
 
 int
-store_apply_gets(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
-    struct store_result *res, store_get_cb get_cb, void *arg)
+store_apply_txn(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
+    struct store_result *res, store_txn_cb cb, void *arg)
 {
 	struct store_cmd c;
 	struct store_client cl;
@@ -1049,7 +1056,7 @@ store_apply_gets(struct store *s, uint64_t index, uint64_t term, const void *cmd
 			goto out;
 		}
 	}
-	r = do_cmd(s, &c, index, res, get_cb, arg);
+	r = do_cmd(s, &c, index, res, cb, arg);
 	if (r < 0)
 		goto out;
 	if (c.client_id != 0) {

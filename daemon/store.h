@@ -161,15 +161,18 @@ int store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd,
     struct store_result *res);
 
 /*
- * store_apply, and for a TXN, get_cb is called for each GET of the branch
- * that ran, in order, with what the key held at that point of the
- * transaction (meta NULL: it did not exist).  Not for a duplicate, whose
- * gets are not kept.  The pointers are valid during the call only.
+ * store_apply, and for a TXN, cb is called for each operation of the
+ * branch that ran, in order, as it happens: kind STORE_TXN_GET with what
+ * the key held at that point of the transaction (meta NULL: it did not
+ * exist), STORE_TXN_SET with the key's new meta and value, STORE_TXN_DEL
+ * (meta NULL) only when a key was there to delete.  Not for a duplicate,
+ * whose operations are not run again.  The pointers are valid during the
+ * call only.
  */
-typedef void (*store_get_cb)(void *arg, const char *key, size_t klen, const struct store_meta *meta,
-    const uint8_t *val, size_t vlen);
-int store_apply_gets(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
-    struct store_result *res, store_get_cb get_cb, void *arg);
+typedef void (*store_txn_cb)(void *arg, uint8_t kind, const char *key, size_t klen,
+    const struct store_meta *meta, const uint8_t *val, size_t vlen);
+int store_apply_txn(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
+    struct store_result *res, store_txn_cb cb, void *arg);
 
 /* Advance the applied index for an entry that is not a command (no-op, membership). */
 int store_set_applied(struct store *s, uint64_t index, uint64_t term);

@@ -1156,14 +1156,21 @@ struct gets {
 	char s[512];
 };
 
+/* What a txn did, as its callback tells it: "key=value@rev/create/version;" per get,
+ * "+key@rev/create/version;" per set, "-key;" per delete. */
 static void
-gets_cb(void *arg, const char *key, size_t klen, const struct store_meta *m, const uint8_t *val,
-    size_t vlen)
+gets_cb(void *arg, uint8_t kind, const char *key, size_t klen, const struct store_meta *m,
+    const uint8_t *val, size_t vlen)
 {
 	struct gets *g = arg;
 	size_t n = strlen(g->s);
 
-	if (m == NULL)
+	if (kind == STORE_TXN_SET)
+		snprintf(g->s + n, sizeof(g->s) - n, "+%.*s@%" PRIu64 "/%" PRIu64 "/%" PRIu64 ";",
+		    (int)klen, key, m->revision, m->create_revision, m->version);
+	else if (kind == STORE_TXN_DEL)
+		snprintf(g->s + n, sizeof(g->s) - n, "-%.*s;", (int)klen, key);
+	else if (m == NULL)
 		snprintf(g->s + n, sizeof(g->s) - n, "%.*s=none;", (int)klen, key);
 	else
 		snprintf(g->s + n, sizeof(g->s) - n, "%.*s=%.*s@%" PRIu64 "/%" PRIu64 "/%" PRIu64 ";",
@@ -1197,7 +1204,7 @@ txn(struct store *s, uint64_t index, uint64_t client, uint64_t seq,
 	n = store_cmd_encode_txn(buf, sizeof(buf), NULL, client, seq, c, nc, t, nt, e, ne);
 	ck_assert_int_gt(n, 0);
 	g->s[0] = '\0';
-	ck_assert_int_eq(store_apply_gets(s, index, 1, buf, (size_t)n, &res, gets_cb, g), 0);
+	ck_assert_int_eq(store_apply_txn(s, index, 1, buf, (size_t)n, &res, gets_cb, g), 0);
 	return res;
 }
 
@@ -1224,7 +1231,7 @@ START_TEST(test_a_txn_runs_one_branch_in_order_and_gives_its_gets)
 	r = txn(s, 3, 0, 0, c, 3, t, 4, e, 2, &g);
 	ck_assert_int_eq(r.status, STORE_OK);
 	ck_assert_uint_eq(r.revision, 3);
-	ck_assert_str_eq(g.s, "/a=tok@1/1/1;/a=none;");
+	ck_assert_str_eq(g.s, "/a=tok@1/1/1;+/b@3/2/2;-/a;/a=none;");
 	assert_meta(s, "/b", 3, 2, 2);
 	ck_assert_int_eq(store_get(s, "/a", 2, NULL, NULL, NULL), -ENOENT);
 
@@ -1240,21 +1247,26 @@ START_TEST(test_a_txn_runs_one_branch_in_order_and_gives_its_gets)
 	c[1] = cmp(STORE_CMP_REV, STORE_CMP_GT, "/b", 2, NULL);
 	r = txn(s, 5, 0, 0, c, 2, t + 1, 1, NULL, 0, &g);
 	ck_assert_int_eq(r.status, STORE_OK);
+	/* a delete of a key that is not there is no delete to tell */
+	r = txn(s, 50, 0, 0, NULL, 0, t + 2, 1, NULL, 0, &g);
+	ck_assert_int_eq(r.status, STORE_OK);
+	ck_assert_str_eq(g.s, "");
 	/* a value compare of a key that does not exist is false, = or != */
 	c[0] = cmp(STORE_CMP_VALUE, STORE_CMP_NE, "/nothing", 0, "x");
-	r = txn(s, 6, 0, 0, c, 1, t + 1, 1, NULL, 0, &g);
+	r = txn(s, 51, 0, 0, c, 1, t + 1, 1, NULL, 0, &g);
 	ck_assert_int_eq(r.status, STORE_FAILED);
 	assert_meta(s, "/b", 5, 2, 3);
 
 	/* a retried txn gets its branch and revision, and changes nothing */
 	c[0] = cmp(STORE_CMP_REV, STORE_CMP_EQ, "/b", 5, NULL);
-	r = txn(s, 7, 9, 1, c, 1, t + 1, 1, NULL, 0, &g);
+	r = txn(s, 52, 9, 1, c, 1, t + 1, 1, NULL, 0, &g);
 	ck_assert_int_eq(r.status, STORE_OK);
-	r = txn(s, 8, 9, 1, c, 1, t + 1, 1, NULL, 0, &g);
+	r = txn(s, 53, 9, 1, c, 1, t + 1, 1, NULL, 0, &g);
 	ck_assert(r.duplicate);
 	ck_assert_int_eq(r.status, STORE_OK);
-	ck_assert_uint_eq(r.revision, 7);
-	assert_meta(s, "/b", 7, 2, 4);
+	ck_assert_uint_eq(r.revision, 52);
+	ck_assert_str_eq(g.s, "");
+	assert_meta(s, "/b", 52, 2, 4);
 	store_close(s);
 }
 END_TEST
