@@ -68,7 +68,9 @@ void json_entry(const struct json_out *o, const void *key, size_t keylen, uint64
  * A key with its value and meta, as raftconfctl --json get, list and txn
  * and the HTTP listing and txn answer print it:
  *
- *	{"key":"/a","value":"plain","revision":9,"create_revision":3,"version":4}
+ *	{"key":"/a","revision":9,"value":"plain","create_revision":3,"version":4}
+ *
+ * (json_entry's members in its order, then the two more).
  *
  * key and value each with "_base64" when they are not UTF-8 text.
  */
