@@ -545,6 +545,70 @@ START_TEST(test_a_snapshot_file_of_format_version_2_upgrades_its_keys)
 }
 END_TEST
 
+/* Apply a command encoded by the caller at index; its result. */
+static struct store_result
+apply_raw(struct store *s, uint64_t index, const uint8_t *cmd, ssize_t n)
+{
+	struct store_result res;
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(store_apply(s, index, 1, cmd, (size_t)n, &res), 0);
+	return res;
+}
+
+/*
+ * What SET_IF, DEL_IF and TXN leave in the store goes through a snapshot:
+ * each key's revisions and version, and the dedup records of their
+ * results, failures included, so that a retry after the restore gets the
+ * first answer.
+ */
+START_TEST(test_cas_and_txn_results_survive_a_snapshot)
+{
+	struct store *s = open_ok(dbpath), *s2 = open_ok(db2path);
+	uint8_t a[256], b[256], t[512];
+	struct store_compare c = { STORE_CMP_REV, STORE_CMP_EQ, "/k", 2, 2, NULL, 0 };
+	struct store_txn_op op = { STORE_TXN_SET, "/t", 2, (const uint8_t *)"tx", 2 };
+	struct store_result r;
+	struct store_meta m;
+	char err[512] = "";
+	ssize_t na, nb, nt;
+
+	na = store_cmd_encode_set_if(a, sizeof(a), 11, 1, "/k", 2, "one", 3, 0);
+	nb = store_cmd_encode_set_if(b, sizeof(b), 12, 1, "/k", 2, "two", 3, 0);
+	nt = store_cmd_encode_txn(t, sizeof(t), NULL, 13, 1, &c, 1, &op, 1, NULL, 0);
+	ck_assert_int_eq(store_set_applied(s, 1, 1), 0);
+	ck_assert_int_eq(apply_raw(s, 2, a, na).status, STORE_OK);
+	r = apply_raw(s, 3, b, nb);
+	ck_assert_int_eq(r.status, STORE_FAILED);
+	ck_assert_uint_eq(r.revision, 2);
+	ck_assert_int_eq(apply_raw(s, 4, t, nt).status, STORE_OK);
+	ck_assert_int_eq(snap_write(s, snappath, 4, 1, NULL, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(snap_restore(s2, snappath, err, sizeof(err)), 0);
+
+	ck_assert_int_eq(store_get_meta(s2, "/t", 2, NULL, NULL, &m), 0);
+	ck_assert_uint_eq(m.revision, 4);
+	ck_assert_uint_eq(m.create_revision, 4);
+	ck_assert_uint_eq(m.version, 1);
+	/* the three retries, after the restore: their first answers */
+	r = apply_raw(s2, 5, a, na);
+	ck_assert(r.duplicate);
+	ck_assert_int_eq(r.status, STORE_OK);
+	ck_assert_uint_eq(r.revision, 2);
+	r = apply_raw(s2, 6, b, nb);
+	ck_assert(r.duplicate);
+	ck_assert_int_eq(r.status, STORE_FAILED);
+	ck_assert_uint_eq(r.revision, 2);
+	r = apply_raw(s2, 7, t, nt);
+	ck_assert(r.duplicate);
+	ck_assert_int_eq(r.status, STORE_OK);
+	ck_assert_uint_eq(r.revision, 4);
+	ck_assert_int_eq(store_get_meta(s2, "/k", 2, NULL, NULL, &m), 0);
+	ck_assert_uint_eq(m.version, 1);
+	store_close(s2);
+	store_close(s);
+}
+END_TEST
+
 /* The same store written again gives the same file, byte for byte. */
 START_TEST(test_a_snapshot_file_has_the_pinned_bytes)
 {
@@ -729,6 +793,7 @@ snap_suite(void)
 	tcase_add_test(file, test_many_keys_list_sorted_and_snapshot_round_trip);
 	tcase_add_test(file, test_a_snapshot_file_of_format_version_1_still_restores);
 	tcase_add_test(file, test_a_snapshot_file_of_format_version_2_upgrades_its_keys);
+	tcase_add_test(file, test_cas_and_txn_results_survive_a_snapshot);
 	tcase_add_test(file, test_a_snapshot_file_has_the_pinned_bytes);
 	suite_add_tcase(s, file);
 
