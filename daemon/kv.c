@@ -468,7 +468,8 @@ kv_write(struct node *n, const struct origin *o, const struct proto_msg *m)
 bool
 kv_txn_begin(struct node *n, const struct raft_entry *e)
 {
-	struct pending *w = pending_first(&n->pending, PEND_WRITE);
+	/* not necessarily the first: older ones are answered as this entry applies */
+	struct pending *w = pending_find(&n->pending, PEND_WRITE, e->index);
 
 	if (n->txn_building)
 		proto_reply_abort(&n->txn_rb); /* left by a failed apply */
