@@ -649,7 +649,8 @@ walk_items(struct bytes_reader *r, const struct field *f, uint32_t count, struct
 	}
 	c->item = NULL;
 	out->count = count;
-	out->raw = r->p + start;
+	/* an empty list built by proto_txn_add_* has no buffer: no offset on NULL */
+	out->raw = r->p != NULL ? r->p + start : NULL;
 	out->rawlen = r->off - start;
 	return 0;
 }
