@@ -814,7 +814,8 @@ http_parse_txn(const void *body, size_t len, struct proto_msg *m, struct proto_b
     char *err, size_t errlen)
 {
 	static const char *const names[3] = { "compare", "success", "failure" };
-	struct jp j = { body, body, (const unsigned char *)body + len, err, errlen };
+	const unsigned char *p = body != NULL ? body : (const void *)"";
+	struct jp j = { p, p, p + (body != NULL ? len : 0), err, errlen };
 	uint32_t counts[3] = { 0, 0, 0 };
 	bool seen[3] = { false, false, false };
 	char *name;
@@ -822,8 +823,6 @@ http_parse_txn(const void *body, size_t len, struct proto_msg *m, struct proto_b
 	int rc, k;
 
 	memset(m, 0, sizeof(*m));
-	if (body == NULL)
-		j.p = j.start = j.end = (const unsigned char *)"";
 	if (!jlit(&j, '{'))
 		return jfail(&j, 400, "a JSON object expected");
 	if (!jlit(&j, '}')) {
