@@ -1382,6 +1382,12 @@ SETTER(set_token_add_hash, m->token_add.hash)
 SETTER(set_token_revoke_name, m->token_revoke.name)
 SETTER(set_token_name, it->token.name)
 SETTER(set_token_prefix, it->token.prefix)
+SETTER(set_set_if_key, m->set_if.key)
+SETTER(set_set_if_value, m->set_if.value)
+SETTER(set_del_if_key, m->del_if.key)
+SETTER(set_value_meta_value, m->value_meta.value)
+SETTER(set_kv_key, it->kv.key)
+SETTER(set_kv_value, it->kv.value)
 
 struct oversize_case {
 	const char *name;
@@ -1444,6 +1450,15 @@ static const struct oversize_case oversize[] = {
 	  set_token_name, -E2BIG },
 	{ "TOKEN_LIST_REPLY token prefix", PROTO_T_TOKEN_LIST_REPLY, RAFTCONF_MAX_KEY, 'p',
 	  set_token_prefix, -E2BIG },
+	{ "SET_IF key", PROTO_T_SET_IF, RAFTCONF_MAX_KEY, 'k', set_set_if_key, -E2BIG },
+	{ "SET_IF value", PROTO_T_SET_IF, RAFTCONF_MAX_VALUE, '\0', set_set_if_value, -E2BIG },
+	{ "DEL_IF key", PROTO_T_DEL_IF, RAFTCONF_MAX_KEY, 'k', set_del_if_key, -E2BIG },
+	{ "VALUE_META value", PROTO_T_VALUE_META, RAFTCONF_MAX_VALUE, '\0', set_value_meta_value,
+	  -E2BIG },
+	{ "LIST_META_REPLY kv key", PROTO_T_LIST_META_REPLY, RAFTCONF_MAX_KEY, 'k', set_kv_key,
+	  -E2BIG },
+	{ "TXN_REPLY kv value", PROTO_T_TXN_REPLY, RAFTCONF_MAX_VALUE, '\0', set_kv_value,
+	  -E2BIG },
 	/* The payload's limit is what the frame limit leaves. */
 	{ "RAFT payload", PROTO_T_RAFT, RAFTCONF_MAX_FRAME - HDR - 4, '\0', set_raft_payload,
 	  -EMSGSIZE },
@@ -1473,6 +1488,11 @@ base_item(uint8_t type, union proto_item *it, struct items *items)
 	case PROTO_T_TOKEN_LIST_REPLY:
 		it->token = tokens3[1];
 		*items = (struct items){ .n = 1, .tk = &it->token };
+		break;
+	case PROTO_T_LIST_META_REPLY:
+	case PROTO_T_TXN_REPLY:
+		it->kv = kvs3[0];
+		*items = (struct items){ .n = 1, .kv = &it->kv };
 		break;
 	}
 }
