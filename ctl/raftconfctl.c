@@ -752,11 +752,14 @@ cmd_txn(struct ctl *ctl, const struct invocation *in)
 		status = rc == -ENOMEM ? EXIT_FAILED : EXIT_USAGE;
 		goto out;
 	}
-	m.txn.client_id = client_id(ctl->client);
-	m.txn.seq = 1;
 	m.txn.compares = (struct proto_items){ t.counts[0], t.lists[0].data, t.lists[0].len };
 	m.txn.then_ops = (struct proto_items){ t.counts[1], t.lists[1].data, t.lists[1].len };
 	m.txn.else_ops = (struct proto_items){ t.counts[2], t.lists[2].data, t.lists[2].len };
+	/* only gets: a retry may run it again (client 0: no dedup), and read afresh */
+	if (proto_txn_writes(&m)) {
+		m.txn.client_id = client_id(ctl->client);
+		m.txn.seq = 1;
+	}
 	if (request(ctl, &m, &r, true) < 0)
 		goto out;
 	if (r.type != PROTO_T_TXN_REPLY) {

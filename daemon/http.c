@@ -894,6 +894,9 @@ number_write(struct http_server *hs, struct proto_msg *m)
 		client = &m->del_if.client_id, seq = &m->del_if.seq;
 		break;
 	case PROTO_T_TXN:
+		/* only gets: no dedup, a retry reads afresh */
+		if (!proto_txn_writes(m))
+			return;
 		client = &m->txn.client_id, seq = &m->txn.seq;
 		break;
 	default:

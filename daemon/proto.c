@@ -1277,6 +1277,22 @@ proto_txn_add_op(struct proto_buf *b, uint32_t *count, const struct proto_op *o)
 	return items_add(b, count, &op_schema, o);
 }
 
+bool
+proto_txn_writes(const struct proto_msg *m)
+{
+	union proto_item item;
+	struct proto_iter it;
+
+	for (int which = PROTO_TXN_THEN; which <= PROTO_TXN_ELSE; which++) {
+		if (proto_iter_txn(&it, m, which) < 0)
+			return true;
+		while (proto_iter_next(&it, &item) == 1)
+			if (item.op.kind != PROTO_OP_GET)
+				return true;
+	}
+	return false;
+}
+
 /* ------------------------------------------------------------- helpers */
 
 bool

@@ -604,6 +604,13 @@ void proto_reply_abort(struct proto_reply *rb);
 int proto_txn_add_compare(struct proto_buf *b, uint32_t *count, const struct proto_compare *c);
 int proto_txn_add_op(struct proto_buf *b, uint32_t *count, const struct proto_op *o);
 
+/*
+ * Whether a TXN (validated) could write: a set or del op in either branch.
+ * One that cannot is sent with client id 0, so that a retry runs it again
+ * and reads afresh, rather than get the answer of a retry (no results).
+ */
+bool proto_txn_writes(const struct proto_msg *m);
+
 /* Validation shared with callers that check user input before encoding. */
 bool proto_valid_key(const char *key, size_t len); /* 1..MAX_KEY, no NUL */
 bool proto_valid_id(const char *id, size_t len);   /* [A-Za-z0-9_-]{1,32} */

@@ -2527,6 +2527,29 @@ START_TEST(test_a_txn_of_more_than_the_limit_of_ops_is_too_big)
 }
 END_TEST
 
+/* Whether a TXN could write decides whether raftconfctl and HTTP dedup it. */
+START_TEST(test_a_txn_writes_when_a_branch_sets_or_deletes)
+{
+	struct proto_msg m = { .type = PROTO_T_TXN };
+	struct proto_op get = { PROTO_OP_GET, S("/a"), S("") };
+	struct proto_op del = { PROTO_OP_DEL, S("/a"), S("") };
+	struct proto_buf b;
+	uint32_t n = 0;
+
+	ck_assert(!proto_txn_writes(&m));
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_txn_add_op(&b, &n, &get), 0);
+	m.txn.then_ops = (struct proto_items){ n, b.data, b.len };
+	m.txn.else_ops = m.txn.then_ops;
+	ck_assert(!proto_txn_writes(&m));
+	ck_assert_int_eq(proto_txn_add_op(&b, &n, &del), 0);
+	m.txn.else_ops = (struct proto_items){ n, b.data, b.len };
+	ck_assert(proto_txn_writes(&m));
+	ck_assert(proto_txn_writes(&first_sample(PROTO_T_TXN)[1].m));
+	proto_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_a_replayed_txn_reply_carries_no_results)
 {
 	struct sample s = *first_sample(PROTO_T_TXN_REPLY);
@@ -2682,6 +2705,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_a_txn_breaking_a_rule_across_fields_is_refused_both_ways);
 	tcase_add_test(tc, test_a_txn_of_more_than_the_limit_of_ops_is_too_big);
 	tcase_add_test(tc, test_a_replayed_txn_reply_carries_no_results);
+	tcase_add_test(tc, test_a_txn_writes_when_a_branch_sets_or_deletes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names and seeds");
