@@ -60,7 +60,7 @@ enum ftype {
 	F_MEMBERS,
 };
 
-enum section { SEC_ROOT, SEC_NODE, SEC_RAFT, SEC_HTTP, SEC_N };
+enum section { SEC_ROOT, SEC_NODE, SEC_RAFT, SEC_HTTP, SEC_TLS, SEC_N };
 
 struct field {
 	const char *name;
@@ -95,13 +95,14 @@ struct seen {
 		.name = (n), .type = F_SECTION, .required = (req), .section = (s) \
 	}
 
-enum { ROOT_CLUSTER, ROOT_NODE, ROOT_MEMBERS, ROOT_RAFT, ROOT_HTTP, ROOT_N };
+enum { ROOT_CLUSTER, ROOT_NODE, ROOT_MEMBERS, ROOT_RAFT, ROOT_HTTP, ROOT_TLS, ROOT_N };
 static const struct field root_fields[ROOT_N] = {
 	[ROOT_CLUSTER] = STR("cluster", F_CLUSTER, true, struct config, cluster),
 	[ROOT_NODE] = SEC("node", true, SEC_NODE),
 	[ROOT_MEMBERS] = { .name = "members", .type = F_MEMBERS },
 	[ROOT_RAFT] = SEC("raft", false, SEC_RAFT),
 	[ROOT_HTTP] = SEC("http", false, SEC_HTTP),
+	[ROOT_TLS] = SEC("tls", false, SEC_TLS),
 };
 
 enum {
@@ -140,9 +141,21 @@ static const struct field raft_fields[RAFT_N] = {
 	    CONFIG_MIN_SNAPSHOT_EVERY, CONFIG_MAX_SNAPSHOT_EVERY),
 };
 
-enum { HTTP_LISTEN, HTTP_N };
+enum { HTTP_LISTEN, HTTP_CERT, HTTP_KEY, HTTP_N };
 static const struct field http_fields[HTTP_N] = {
 	[HTTP_LISTEN] = STR("listen", F_LISTEN, false, struct config, http_listen),
+	[HTTP_CERT] = STR("cert", F_PATH, false, struct config, http_cert),
+	[HTTP_KEY] = STR("key", F_PATH, false, struct config, http_key),
+};
+
+/* Only read here (their contents are tls.c's to judge, at start-up and on
+ * SIGHUP); where each value is written is kept for its messages. */
+enum { TLS_CA, TLS_CERT, TLS_KEY, TLS_CRL, TLS_N };
+static const struct field tls_fields[TLS_N] = {
+	[TLS_CA] = STR("ca", F_PATH, true, struct config, tls_ca),
+	[TLS_CERT] = STR("cert", F_PATH, true, struct config, tls_cert),
+	[TLS_KEY] = STR("key", F_PATH, true, struct config, tls_key),
+	[TLS_CRL] = STR("crl", F_PATH, false, struct config, tls_crl),
 };
 
 enum { MEMBER_ID, MEMBER_ADDRESS, MEMBER_N };
@@ -152,6 +165,9 @@ static const struct field member_fields[MEMBER_N] = {
 };
 
 #define MAX_FIELDS NODE_N
+_Static_assert((int)HTTP_N <= (int)MAX_FIELDS && (int)TLS_N <= (int)MAX_FIELDS &&
+	(int)RAFT_N <= (int)MAX_FIELDS,
+    "every section fits seen[]");
 
 static const struct {
 	const struct field *f;
@@ -161,6 +177,7 @@ static const struct {
 	[SEC_NODE] = { node_fields, NODE_N },
 	[SEC_RAFT] = { raft_fields, RAFT_N },
 	[SEC_HTTP] = { http_fields, HTTP_N },
+	[SEC_TLS] = { tls_fields, TLS_N },
 };
 
 struct member_state {
@@ -773,6 +790,15 @@ find_member_state(const struct parse *p, const char *id)
 	return NULL;
 }
 
+static void
+keep_pos(struct config *c, enum config_pos which, const struct seen *s)
+{
+	if (s->valid) {
+		c->pos[which].line = (unsigned)s->value.line + 1;
+		c->pos[which].col = (unsigned)s->value.column + 1;
+	}
+}
+
 /* What no single key can tell: defaults from other keys, and consistency. */
 static void
 cross_check(struct parse *p)
@@ -844,6 +870,21 @@ cross_check(struct parse *p)
 				    CONFIG_ELECTION_HEARTBEAT_RATIO);
 		}
 	}
+
+	if (http[HTTP_CERT].present != http[HTTP_KEY].present)
+		yamlwalk_error(w,
+		    http[HTTP_CERT].present ? &http[HTTP_CERT].key : &http[HTTP_KEY].key,
+		    http[HTTP_CERT].present ? "http.cert" : "http.key",
+		    "HTTPS needs both http.cert and http.key");
+	if (http[HTTP_CERT].present && !http[HTTP_LISTEN].present)
+		yamlwalk_error(w, &http[HTTP_CERT].key, "http.cert",
+		    "http.cert without http.listen: there is no HTTP API to serve over HTTPS");
+	keep_pos(c, CONFIG_POS_HTTP_CERT, &http[HTTP_CERT]);
+	keep_pos(c, CONFIG_POS_HTTP_KEY, &http[HTTP_KEY]);
+	keep_pos(c, CONFIG_POS_TLS_CA, &p->seen[SEC_TLS][TLS_CA]);
+	keep_pos(c, CONFIG_POS_TLS_CERT, &p->seen[SEC_TLS][TLS_CERT]);
+	keep_pos(c, CONFIG_POS_TLS_KEY, &p->seen[SEC_TLS][TLS_KEY]);
+	keep_pos(c, CONFIG_POS_TLS_CRL, &p->seen[SEC_TLS][TLS_CRL]);
 
 	if (http[HTTP_LISTEN].valid && c->listen[0] != '\0' &&
 	    addr_bind_conflict(c->http_listen, c->listen))

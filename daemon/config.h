@@ -13,7 +13,7 @@
  *
  * Beyond the schema (see etc/raftconfd.yaml and DESIGN.md): unknown and
  * duplicate keys are errors; integers are plain decimal (a quoted "100" is a
- * string and refused); an optional section (members, raft, http) written
+ * string and refused); an optional section (members, raft, http, tls) written
  * but left empty counts as absent, while a scalar key left empty is an error;
  * data_dir and socket are absolute, and socket fits sockaddr_un; node.address,
  * when the node is listed in members, must equal its entry there (compared as
@@ -22,7 +22,10 @@
  * when written, are IP addresses, exactly as the daemon binds them
  * (addr_parse_listen in addr.h), while addresses peers dial may be host
  * names; http.listen must not collide with node.listen; election_ms >= 5 ×
- * heartbeat_ms.
+ * heartbeat_ms; http.cert and http.key come together, with http.listen;
+ * tls needs ca, cert and key.  The TLS files themselves are read and judged
+ * by tls.h (tls_peer_ctx_new and the rest), which reports at the
+ * positions kept in pos[].
  *
  * The file is trusted no more than a network packet: its size is capped at
  * RAFTCONF_MAX_CONFIG_BYTES, nesting at RAFTCONF_MAX_CONFIG_DEPTH, members at
@@ -70,6 +73,18 @@ struct config_member {
 	char address[RAFTCONF_MAX_ADDRESS + 1]; /* "host:port", as written */
 };
 
+/* Where a key's value is written, for messages about what it names (the
+ * TLS files are judged after the file is read: tls.h). */
+enum config_pos {
+	CONFIG_POS_TLS_CA,
+	CONFIG_POS_TLS_CERT,
+	CONFIG_POS_TLS_KEY,
+	CONFIG_POS_TLS_CRL,
+	CONFIG_POS_HTTP_CERT,
+	CONFIG_POS_HTTP_KEY,
+	CONFIG_POS_N
+};
+
 struct config {
 	char cluster[RAFTCONF_MAX_CLUSTER_NAME + 1];
 	char node_id[RAFTCONF_MAX_ID + 1];
@@ -86,9 +101,19 @@ struct config {
 	uint32_t election_ms; /* >= 5 × heartbeat_ms */
 	uint64_t snapshot_every;
 	char http_listen[RAFTCONF_MAX_ADDRESS + 1]; /* "" = no HTTP API */
-	size_t nmembers;			    /* 0 for a spare node */
-	struct config_member *members;		    /* owned; NULL when nmembers is 0 */
-	bool self_listed;			    /* node_id is one of members */
+	char http_cert[RAFTCONF_MAX_PATH + 1];	    /* both or neither: HTTPS */
+	char http_key[RAFTCONF_MAX_PATH + 1];
+	/* tls: "" = plain TCP between peers; else ca, cert and key are set. */
+	char tls_ca[RAFTCONF_MAX_PATH + 1];
+	char tls_cert[RAFTCONF_MAX_PATH + 1];
+	char tls_key[RAFTCONF_MAX_PATH + 1];
+	char tls_crl[RAFTCONF_MAX_PATH + 1]; /* "" = none */
+	struct {
+		unsigned line, col; /* 1-based; 0 when the key is absent */
+	} pos[CONFIG_POS_N];
+	size_t nmembers;	       /* 0 for a spare node */
+	struct config_member *members; /* owned; NULL when nmembers is 0 */
+	bool self_listed;	       /* node_id is one of members */
 };
 
 struct config_error {

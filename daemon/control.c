@@ -36,6 +36,9 @@ struct client {
 	uint32_t gen;
 	struct control_client_info info;
 	bool paused;
+	enum control_class class;
+	uint64_t partial_ms; /* since when an unfinished request waits; 0: none */
+	size_t skip;	     /* bytes of a refused request still to be dropped */
 };
 
 struct control {
@@ -49,17 +52,31 @@ struct control {
 	struct proto_buf out;
 	struct listener_guard *guard; /* with a descriptor in reserve */
 	struct ratelimit rl;	      /* lines about what clients send */
+	unsigned outsiders;
+	struct event *sweep; /* closes clients stuck in a request */
 };
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *
+class_name(enum control_class k)
+{
+	return k == CONTROL_WRITER ? "writer" : k == CONTROL_READER ? "reader" : "outsider";
+}
 
 /* One key: the clients are local, a flood of them is one source. */
 static bool
 log_ok(struct control *ctl)
 {
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = now_ms();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	ratelimit_flush(&ctl->rl, now, NULL, NULL);
 	return ratelimit_allow(&ctl->rl, "control socket", now);
 }
@@ -102,6 +119,8 @@ client_close(struct client *c)
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	c->gen++;
+	if (c->class == CONTROL_OUTSIDER)
+		ctl->outsiders--;
 	if (ctl->cb.closed)
 		ctl->cb.closed(ctl->arg, h);
 }
@@ -119,6 +138,35 @@ client_error(struct client *c, uint64_t id, uint16_t code, const char *text)
 		control_reply(ctl, client_handle(ctl, c), ctl->out.data, ctl->out.len);
 }
 
+/*
+ * A reader or an outsider announced a request longer than it may send: it
+ * is answered (with its id, when that has come) and its bytes are dropped
+ * as they arrive, so that raftconfctl says why instead of retrying.
+ */
+static void
+refuse_big(struct client *c, struct evbuffer *in, size_t len)
+{
+	uint8_t head[PROTO_HEADER_SIZE + 8];
+	char why[160];
+	uint64_t id = 0;
+
+	if (evbuffer_copyout(in, head, sizeof(head)) == (ev_ssize_t)sizeof(head))
+		for (size_t i = PROTO_HEADER_SIZE; i < sizeof(head); i++)
+			id = id << 8 | head[i];
+	if (log_ok(c->ctl))
+		log_notice("control client pid %d (uid %u, a %s): a request of %zu bytes, over "
+			   "the %d it may send; refused",
+		    (int)c->info.pid, (unsigned)c->info.uid, class_name(c->class), len,
+		    CONTROL_SMALL_FRAME);
+	snprintf(why, sizeof(why),
+	    "permission denied: a request of %zu bytes; this user may send at most %d "
+	    "(it may not write)",
+	    len, CONTROL_SMALL_FRAME);
+	client_error(c, id, PROTO_E_REFUSED, why);
+	c->skip = len;
+	c->partial_ms = 0;
+}
+
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {
@@ -133,9 +181,28 @@ read_cb(struct bufferevent *bev, void *arg)
 	int rc;
 
 	while (!c->paused) {
+		if (c->skip > 0) { /* dropped as it comes, never held */
+			size_t n =
+			    evbuffer_get_length(in) < c->skip ? evbuffer_get_length(in) : c->skip;
+
+			evbuffer_drain(in, n);
+			c->skip -= n;
+			if (c->skip > 0)
+				return;
+		}
 		rc = evframe_next(in, &frame, &len);
-		if (rc == 0)
+		if (rc >= 0 && c->class != CONTROL_WRITER && len > CONTROL_SMALL_FRAME) {
+			refuse_big(c, in, len);
+			continue;
+		}
+		if (rc == 0) {
+			if (evbuffer_get_length(in) == 0)
+				c->partial_ms = 0;
+			else if (c->partial_ms == 0)
+				c->partial_ms = now_ms();
 			return;
+		}
+		c->partial_ms = 0;
 		if (rc < 0) {
 			if (log_ok(ctl))
 				log_notice("control client pid %d: bad frame header (length %zu); "
@@ -207,6 +274,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	}
 	c->ctl = ctl;
 	c->paused = false;
+	c->partial_ms = 0;
 	memset(&c->info, 0, sizeof(c->info));
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0) {
 		c->info.pid = cred.pid;
@@ -219,15 +287,48 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	credlen = sizeof(c->info.groups);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->info.groups, &credlen) == 0)
 		c->info.ngroups = credlen / sizeof(gid_t);
+	c->class = ctl->cb.admit ? ctl->cb.admit(ctl->arg, &c->info) : CONTROL_WRITER;
+	if (c->class == CONTROL_OUTSIDER && ctl->outsiders >= CONTROL_MAX_OUTSIDERS) {
+		if (log_ok(ctl))
+			log_notice("control socket: %d clients that may do nothing are connected "
+				   "already; closing pid %d (uid %u)",
+			    CONTROL_MAX_OUTSIDERS, (int)c->info.pid, (unsigned)c->info.uid);
+		close(fd);
+		listener_guard_refill(ctl->guard);
+		return;
+	}
 	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		close(fd);
 		listener_guard_refill(ctl->guard);
 		return;
 	}
+	if (c->class == CONTROL_OUTSIDER)
+		ctl->outsiders++;
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CONTROL_MAX_OUTPUT / 4, 0);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* Every second: a client that sent part of a request long ago is stuck or hostile. */
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *ctl = arg;
+	uint64_t now = now_ms();
+
+	for (uint32_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct client *c = &ctl->slots[i];
+
+		if (c->bev == NULL || c->partial_ms == 0 ||
+		    now - c->partial_ms < CONTROL_PARTIAL_MS)
+			continue;
+		if (log_ok(ctl))
+			log_notice("control client pid %d (uid %u): an unfinished request for %d "
+				   "ms; closing",
+			    (int)c->info.pid, (unsigned)c->info.uid, CONTROL_PARTIAL_MS);
+		client_close(c);
+	}
 }
 
 /* Is somebody serving path?  Decides between "stale file" and "in use". */
@@ -306,6 +407,16 @@ control_open(struct event_base *base, const char *path, const struct control_cal
 		unlink(path);
 		goto fail;
 	}
+	ctl->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, ctl);
+	if (ctl->sweep == NULL || event_add(ctl->sweep, &(struct timeval){ 1, 0 }) < 0) {
+		rc = -ENOMEM;
+		seterr(err, errlen, "out of memory");
+		evconnlistener_free(ctl->listener);
+		ctl->listener = NULL;
+		fd = -1; /* closed with the listener */
+		unlink(path);
+		goto fail;
+	}
 	/* raftconfctl must get in when a flood elsewhere took every descriptor. */
 	snprintf(what, sizeof(what), "control socket %s", path);
 	ctl->guard = listener_guard_new(base, ctl->listener, what, true, accept_cb, ctl);
@@ -315,6 +426,8 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	if (ctl) {
+		if (ctl->sweep)
+			event_free(ctl->sweep);
 		free(ctl->slots);
 		proto_buf_free(&ctl->out);
 		free(ctl);
@@ -329,6 +442,7 @@ control_close(struct control *ctl)
 		return;
 	listener_guard_free(ctl->guard);
 	evconnlistener_free(ctl->listener);
+	event_free(ctl->sweep);
 	for (uint32_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (ctl->slots[i].bev)
 			bufferevent_free(ctl->slots[i].bev);

@@ -14,6 +14,18 @@
  * Flow control: a client whose unread replies exceed CONTROL_MAX_OUTPUT is
  * not read from until it drains them, so one slow client costs bounded
  * memory and delays nobody else.
+ *
+ * Bounds on what clients send (the socket is open to every local user
+ * when node.read_group is set): the caller classes each client at accept
+ * from its credentials (admit).  Only a writer may send a request up to
+ * RAFTCONF_MAX_FRAME; a reader's requests (get, list, watch, status,
+ * members) fit CONTROL_SMALL_FRAME, and so does an outsider's, who only
+ * learns it may do nothing; at most CONTROL_MAX_OUTSIDERS outsiders are
+ * connected at once.  A request announced longer than its client may send
+ * is answered with an error (PROTO_E_REFUSED) and its bytes dropped as
+ * they arrive, never held; a client that has held an unfinished request
+ * for CONTROL_PARTIAL_MS is closed.  Each with one rate-limited log line
+ * naming its pid and uid.
  */
 #ifndef RAFTCONF_CONTROL_H
 #define RAFTCONF_CONTROL_H
@@ -31,6 +43,17 @@ struct control;
 #define CONTROL_MAX_CLIENTS 4096
 
 #define CONTROL_MAX_GROUPS  64
+/* The largest request of a reader or an outsider: a key and some. */
+#define CONTROL_SMALL_FRAME   (RAFTCONF_MAX_KEY + 1024)
+#define CONTROL_MAX_OUTSIDERS 16
+#define CONTROL_PARTIAL_MS    10000
+
+/* What a client may do, as the caller judges it at accept. */
+enum control_class {
+	CONTROL_WRITER,	  /* anything */
+	CONTROL_READER,	  /* small requests */
+	CONTROL_OUTSIDER, /* small requests, few connections, nothing served */
+};
 
 /* Who connected, as the kernel saw it at connect(2) (SO_PEERCRED,
  * SO_PEERGROUPS: no race with a pid reused later). */
@@ -47,6 +70,8 @@ struct control_callbacks {
 	void (*request)(void *arg, uint64_t conn, const struct proto_msg *m);
 	/* Client conn went away: drop whatever waits to answer it. */
 	void (*closed)(void *arg, uint64_t conn);
+	/* A client connected: its class (NULL: every client is a writer). */
+	enum control_class (*admit)(void *arg, const struct control_client_info *who);
 };
 
 /* 0, or -errno with err filled (-EADDRINUSE: another daemon serves path). */

@@ -355,7 +355,23 @@ once_failed_cb(void *arg, uint64_t conn, const char *why)
 	membership_join_failed(arg, conn, why);
 }
 
-const struct control_callbacks dispatch_control_cb = { control_request_cb, control_closed_cb };
+/*
+ * Who may send what size of request (control.h): with no read_group the
+ * socket is the daemon's group's alone, every client a writer.
+ */
+static enum control_class
+control_admit_cb(void *arg, const struct control_client_info *ci)
+{
+	struct node *n = arg;
+
+	if (n->cfg->read_group[0] == '\0' || ci->uid == 0 || ci->uid == geteuid() ||
+	    in_group(ci, getegid()))
+		return CONTROL_WRITER;
+	return in_group(ci, n->read_gid) ? CONTROL_READER : CONTROL_OUTSIDER;
+}
+
+const struct control_callbacks dispatch_control_cb = { control_request_cb, control_closed_cb,
+	control_admit_cb };
 const struct peer_callbacks dispatch_peer_cb = { peer_frame_cb, peer_link_cb, once_failed_cb };
 const struct http_callbacks dispatch_http_cb = {
 	http_request_cb,

@@ -126,11 +126,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+#include <openssl/ssl.h>
 
 #include "addr.h"
 #include "errbuf.h"
@@ -205,6 +207,7 @@ struct http_server {
 	uint64_t next_seq;
 	char key[RAFTCONF_MAX_KEY];    /* the decoded key of the current request */
 	struct proto_buf txn_lists[3]; /* the lists of the current POST /v1/txn */
+	SSL_CTX *tls;		       /* NULL: plain HTTP */
 };
 
 static uint64_t
@@ -718,8 +721,18 @@ static struct bufferevent *
 new_conn_cb(struct event_base *base, void *arg)
 {
 	struct http_server *hs = arg;
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev = NULL;
 	struct conn *c = NULL;
+	SSL *ssl;
+
+	if (hs->tls == NULL)
+		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	else if ((ssl = SSL_new(hs->tls)) != NULL)
+		/* evhttp gives it the socket (bufferevent_setfd) */
+		bev = bufferevent_openssl_socket_new(
+		    base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev != NULL && hs->tls != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 
 	for (size_t i = 0; c == NULL && i < HTTP_MAX_CONNECTIONS; i++)
 		if (hs->conns[i].bev == NULL)
@@ -1123,6 +1136,15 @@ fail:
 }
 
 void
+http_set_tls(struct http_server *hs, SSL_CTX *ctx)
+{
+	if (ctx)
+		SSL_CTX_up_ref(ctx);
+	SSL_CTX_free(hs->tls);
+	hs->tls = ctx;
+}
+
+void
 http_close(struct http_server *hs)
 {
 	if (hs == NULL)
@@ -1140,6 +1162,7 @@ http_close(struct http_server *hs)
 			bufferevent_decref(c->bev);
 	}
 	event_free(hs->sweep_ev);
+	SSL_CTX_free(hs->tls);
 	for (int k = 0; k < 3; k++)
 		proto_buf_free(&hs->txn_lists[k]);
 	free(hs);

@@ -73,6 +73,12 @@ struct http_callbacks {
 int http_open(struct event_base *base, const char *listen, const struct http_callbacks *cb,
     void *arg, struct http_server **out, char *err, size_t errlen);
 void http_close(struct http_server *hs);
+/*
+ * Serve HTTPS on every connection accepted from now on, with ctx (a
+ * reference is taken; NULL: plain HTTP).  Open connections keep theirs.
+ */
+struct ssl_ctx_st;
+void http_set_tls(struct http_server *hs, struct ssl_ctx_st *ctx);
 
 /*
  * The node's answer to request handle: one whole proto response frame (OK,

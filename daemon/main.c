@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "node.h"
+#include "tls.h"
 
 #ifndef RAFTCONF_DEFAULT_CONFIG
 #define RAFTCONF_DEFAULT_CONFIG "/etc/raftconfd/raftconfd.yaml"
@@ -48,15 +49,72 @@ usage(FILE *f)
 	    RAFTCONF_DEFAULT_CONFIG);
 }
 
+/*
+ * The TLS contexts cfg asks for, into *t: 0, or -EINVAL with the first
+ * problem in err, as FILE:LINE:COL: key: message.
+ */
+static int
+tls_load(const struct config *cfg, const char *path, struct node_tls *t, char *err, size_t errlen)
+{
+	*t = (struct node_tls){ 0 };
+	if (cfg->tls_ca[0] && tls_peer_ctx_new(cfg, path, &t->peer, err, errlen) < 0)
+		return -EINVAL;
+	if (cfg->http_cert[0] && tls_http_ctx_new(cfg, path, &t->http, err, errlen) < 0) {
+		SSL_CTX_free(t->peer);
+		t->peer = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void
+tls_unload_one(struct ssl_ctx_st **ctx)
+{
+	SSL_CTX_free(*ctx);
+	*ctx = NULL;
+}
+
+static void
+tls_unload(struct node_tls *t)
+{
+	SSL_CTX_free(t->peer);
+	SSL_CTX_free(t->http);
+	*t = (struct node_tls){ 0 };
+}
+
+static void
+print_line(void *arg, bool warn, const char *line)
+{
+	printf("%s%s\n", line, warn ? " (warning)" : "");
+}
+
+static void
+log_line(void *arg, bool warn, const char *line)
+{
+	if (warn)
+		log_warning("%s", line);
+	else
+		log_info("%s", line);
+}
+
 static int
 check_config(const char *path)
 {
 	struct config cfg;
 	struct config_errors errs = { 0 };
+	struct node_tls tls;
+	char err[TLS_ERR_SIZE * 2];
 	int rc;
 
 	rc = config_load(path, &cfg, &errs);
+	if (rc == 0 && tls_load(&cfg, path, &tls, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
 	if (rc == 0) {
+		tls_report(&cfg, path, print_line, NULL);
+		tls_unload(&tls);
 		printf("%s: ok\n", path);
 		config_free(&cfg);
 		return 0;
@@ -72,7 +130,40 @@ struct runtime {
 	struct node *node;
 	const char *path;
 	int verbose;
+	bool peer_tls, http_tls; /* what the node started with */
 };
+
+/* SIGHUP: the certificates, keys, CA and CRL again, for new connections. */
+static void
+reload_tls(struct runtime *rt, const struct config *cfg)
+{
+	char err[TLS_ERR_SIZE * 2];
+	struct node_tls tls;
+
+	if ((cfg->tls_ca[0] != '\0') != rt->peer_tls)
+		log_warning("SIGHUP: %s %s a tls section; peers switch to or from TLS only "
+			    "at a restart (of every member), so this one keeps %s",
+		    rt->path, cfg->tls_ca[0] ? "now has" : "no longer has",
+		    rt->peer_tls ? "TLS" : "plain TCP");
+	if ((cfg->http_cert[0] != '\0') != rt->http_tls)
+		log_warning("SIGHUP: HTTPS is turned on or off only at a restart; keeping %s",
+		    rt->http_tls ? "HTTPS" : "plain HTTP");
+	if (!rt->peer_tls && !rt->http_tls)
+		return;
+	if (tls_load(cfg, rt->path, &tls, err, sizeof(err)) < 0) {
+		log_warning("SIGHUP: %s; keeping the certificates in use", err);
+		return;
+	}
+	if (!rt->peer_tls)
+		tls_unload_one(&tls.peer);
+	if (!rt->http_tls)
+		tls_unload_one(&tls.http);
+	node_set_tls(rt->node, &tls);
+	tls_report(cfg, rt->path, log_line, NULL);
+	log_notice("SIGHUP: new connections use the certificates of %s%s%s", rt->path,
+	    tls.peer ? " (peers)" : "", tls.http ? " (HTTPS)" : "");
+	tls_unload(&tls);
+}
 
 static int
 level_for(int configured, int verbose)
@@ -93,6 +184,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 			log_set_level(level_for(cfg.log_level, rt->verbose));
 			log_notice("SIGHUP: reloaded %s; log level %s", rt->path,
 			    config_log_level_name(log_get_level()));
+			reload_tls(rt, &cfg);
 			config_free(&cfg);
 		} else {
 			log_warning("SIGHUP: %s has %zu error(s), first: %s; keeping the running "
@@ -139,7 +231,8 @@ run(const char *path, int verbose)
 	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 	struct config cfg;
 	struct config_errors errs = { 0 };
-	char err[512];
+	struct node_tls tls = { 0 };
+	char err[TLS_ERR_SIZE * 2];
 	int rc, status = 1;
 
 	log_init("raftconfd", verbose ? LOG_DEBUG : LOG_INFO);
@@ -159,7 +252,20 @@ run(const char *path, int verbose)
 		log_err("cannot create the event loop");
 		goto out;
 	}
-	rc = node_start(rt.base, &cfg, &rt.node, err, sizeof(err));
+	if (tls_load(&cfg, path, &tls, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	rt.peer_tls = tls.peer != NULL;
+	rt.http_tls = tls.http != NULL;
+	if (!rt.peer_tls)
+		log_warning("%s has no tls section: peers talk plain TCP, and whoever reaches "
+			    "%s can claim a member's id (make certificates with "
+			    "etc/tls/mkcerts.sh; raftconfd.yaml(5), tls)",
+		    path, cfg.listen);
+	tls_report(&cfg, path, log_line, NULL);
+	rc = node_start(rt.base, &cfg, &tls, &rt.node, err, sizeof(err));
+	tls_unload(&tls);
 	if (rc < 0) {
 		log_err("cannot start: %s", err);
 		goto out;

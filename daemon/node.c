@@ -409,9 +409,18 @@ peer_bounds(const struct config *cfg, struct peer_opts *o)
 	    (unsigned long long)rl.rlim_cur, NODE_FDS_WANTED, o->max_handshakes, o->max_strangers);
 }
 
+void
+node_set_tls(struct node *n, const struct node_tls *tls)
+{
+	if (tls->peer && n->peers)
+		peer_set_tls(n->peers, tls->peer);
+	if (tls->http && n->http)
+		http_set_tls(n->http, tls->http);
+}
+
 int
-node_start(
-    struct event_base *base, const struct config *cfg, struct node **out, char *err, size_t errlen)
+node_start(struct event_base *base, const struct config *cfg, const struct node_tls *tls,
+    struct node **out, char *err, size_t errlen)
 {
 	struct peer_opts popts = {
 		.cluster = cfg->cluster,
@@ -434,6 +443,7 @@ node_start(
 		seterr(err, errlen, "peer network: %s", strerror(-rc));
 		goto fail;
 	}
+	peer_set_tls(n->peers, tls->peer); /* before the first link is dialled */
 	if ((rc = peer_listen(n->peers, cfg->listen, err, errlen)) < 0)
 		goto fail;
 	roster_sync(n);
@@ -446,13 +456,19 @@ node_start(
 	    (rc = http_open(base, cfg->http_listen, &dispatch_http_cb, n, &n->http, err, errlen)) <
 		0)
 		goto fail;
+	if (n->http)
+		http_set_tls(n->http, tls->http);
 	if ((rc = start_events(n)) < 0) {
 		seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	process_ready(n);
-	log_notice("serving: node %s of cluster %s, peers on %s, clients on %s, applied %" PRIu64,
-	    cfg->node_id, cfg->cluster, cfg->listen, cfg->socket, n->applied);
+	log_notice("serving: node %s of cluster %s, peers on %s (%s), clients on %s%s%s%s, "
+		   "applied %" PRIu64,
+	    cfg->node_id, cfg->cluster, cfg->listen, tls->peer ? "mutual TLS" : "plain TCP",
+	    cfg->socket, cfg->http_listen[0] ? " and " : "",
+	    cfg->http_listen[0] ? (tls->http ? "https://" : "http://") : "", cfg->http_listen,
+	    n->applied);
 	readiness_start(n);
 	*out = n;
 	return 0;

@@ -25,13 +25,28 @@
 struct event_base;
 struct node;
 
+/* The TLS contexts the node serves with (tls.h); NULL: none. */
+struct ssl_ctx_st;
+struct node_tls {
+	struct ssl_ctx_st *peer; /* mutual TLS between peers */
+	struct ssl_ctx_st *http; /* HTTPS */
+};
+
 /*
  * Load the node's state from cfg->data_dir (creating it when empty), bind
  * the peer port and the control socket.  Nothing blocks after this returns.
+ * tls: the contexts to use (the node takes its own references).
  * 0, or a negative errno with a message for the operator in err.
  */
-int node_start(
-    struct event_base *base, const struct config *cfg, struct node **out, char *err, size_t errlen);
+int node_start(struct event_base *base, const struct config *cfg, const struct node_tls *tls,
+    struct node **out, char *err, size_t errlen);
+
+/*
+ * New connections from now on use these contexts (SIGHUP: rotated
+ * certificates); a NULL one leaves that side as it is.  Open connections
+ * keep the contexts they were made with.
+ */
+void node_set_tls(struct node *n, const struct node_tls *tls);
 
 /* Begin a clean stop: a leader hands over leadership first (bounded wait),
  * then the loop is left.  Called from the SIGTERM/SIGINT handler. */

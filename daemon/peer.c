@@ -20,8 +20,13 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -33,6 +38,7 @@
 #include "listener.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "tls.h"
 
 /*
  * Before the handshake a connection may only send HELLO (or, to a dialler,
@@ -83,6 +89,8 @@ struct conn {
 	char peer_id[RAFTCONF_MAX_ID + 1];	/* outbound: dialled; inbound: from HELLO */
 	char address[RAFTCONF_MAX_ADDRESS + 1]; /* outbound: where we dial */
 	char remote[RAFTCONF_MAX_ADDRESS + 64]; /* for log lines */
+	bool tls;				/* bev is a TLS bufferevent */
+	char cert_id[RAFTCONF_MAX_ID + 1];	/* TLS: whom its certificate names */
 	unsigned backoff_ms;
 	bool was_up;
 	bool once; /* peer_dial_once: any id, never redialled */
@@ -124,6 +132,7 @@ struct peer_net {
 	struct proto_buf out;
 	uint64_t rng;
 	struct listener_guard *guard;
+	SSL_CTX *tls; /* NULL: plain TCP; else every connection is mutual TLS */
 	/* The bounds (peer.h, raftconfd(8) LIMITS). */
 	unsigned idle_ms, max_handshakes, max_strangers;
 	size_t budget, budget_used;
@@ -469,8 +478,9 @@ conn_flush(struct conn *c)
 		return;
 	out = bufferevent_get_output(c->bev);
 	/* Behind older bytes the order says wait; a failed write (a reset)
-	 * is the bufferevent's to discover and report. */
-	if (evbuffer_get_length(out) == 0)
+	 * is the bufferevent's to discover and report.  TLS bytes are the
+	 * bufferevent's to encrypt and write. */
+	if (!c->tls && evbuffer_get_length(out) == 0)
 		evbuffer_write(c->stage, bufferevent_getfd(c->bev));
 	if (evbuffer_get_length(c->stage) > 0)
 		evbuffer_add_buffer(out, c->stage);
@@ -596,6 +606,12 @@ handle_hello(struct conn *c, const struct proto_msg *m)
 		    pn->cluster, (int)cl->len, cl->ptr);
 		goto refuse;
 	}
+	if (c->tls &&
+	    (id->len != strlen(c->cert_id) || memcmp(id->ptr, c->cert_id, id->len) != 0)) {
+		snprintf(why, sizeof(why), "its certificate is for \"%s\", its HELLO says \"%.*s\"",
+		    c->cert_id, (int)id->len, id->ptr);
+		goto refuse;
+	}
 	if (c->outbound && c->once) {
 		memcpy(c->peer_id, id->ptr, id->len);
 		c->peer_id[id->len] = '\0';
@@ -672,7 +688,17 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		if (rc < 0) {
-			if (input_log_ok(c, LOG_WARNING))
+			uint8_t first = 0;
+
+			evbuffer_copyout(in, &first, 1);
+			if (!input_log_ok(c, LOG_WARNING))
+				;
+			else if (c->state == C_HELLO && !c->tls && first == 0x16) /* TLS record */
+				log_warning("peer %s (%s): it speaks TLS, but this node has no tls "
+					    "section in raftconfd.yaml (every member needs one); "
+					    "closing",
+				    ID(c), c->remote);
+			else
 				log_warning(
 				    "peer %s (%s): bad frame header (length %zu): %s; closing",
 				    ID(c), c->remote, len, strerror(-rc));
@@ -736,18 +762,102 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/*
+ * Why the TLS layer of c failed, into buf ("" when it did not): OpenSSL's
+ * reason, and for a certificate that did not verify, why not.
+ */
+static const char *
+tls_failure(struct conn *c, char *buf, size_t len)
+{
+	unsigned long e, last = 0;
+	SSL *ssl;
+	long vr;
+	char *p;
+
+	buf[0] = '\0';
+	if (!c->tls || c->bev == NULL)
+		return buf;
+	while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
+		if (last == 0)
+			last = e; /* taken from the top: the first is the outermost */
+	if (last == 0)
+		return buf;
+	ERR_error_string_n(last, buf, len);
+	if ((p = strrchr(buf, ':')) != NULL && p[1] != '\0')
+		memmove(buf, p + 1, strlen(p + 1) + 1);
+	ssl = bufferevent_openssl_get_ssl(c->bev);
+	if (ssl && (vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
+		size_t n = strlen(buf);
+
+		snprintf(
+		    buf + n, len - n, " (its certificate: %s)", X509_verify_cert_error_string(vr));
+	} else if (ERR_GET_REASON(last) == SSL_R_WRONG_VERSION_NUMBER ||
+	    ERR_GET_REASON(last) == SSL_R_PACKET_LENGTH_TOO_LONG ||
+	    ERR_GET_REASON(last) == SSL_R_HTTP_REQUEST) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, len - n,
+		    " (not TLS: this node's peers must use TLS, "
+		    "the tls section of raftconfd.yaml)");
+	}
+	return buf;
+}
+
+/*
+ * The TLS handshake of c is done: whom its certificate names.  An outbound
+ * link must reach the id it dialled; an inbound connection and a one-off
+ * dial learn the id here and must say the same in HELLO (handle_hello).
+ */
+static bool
+tls_identify(struct conn *c)
+{
+	char why[RAFTCONF_MAX_ERROR];
+	int rc;
+
+	rc = tls_peer_id(bufferevent_openssl_get_ssl(c->bev), c->cert_id, sizeof(c->cert_id));
+	if (rc < 0)
+		snprintf(why, sizeof(why), "%s",
+		    rc == -ENOENT ? "no verified certificate"
+				  : "its certificate's Common Name is not a node id");
+	else if (c->outbound && !c->once && strcmp(c->cert_id, c->peer_id) != 0)
+		snprintf(why, sizeof(why),
+		    "node \"%s\" expected at %s, its certificate is for \"%s\"", c->peer_id,
+		    c->address, c->cert_id);
+	else
+		return true;
+	if (input_log_ok(c, LOG_WARNING))
+		log_warning("peer %s (%s): %s; closing", ID(c), c->remote, why);
+	if (c->outbound)
+		conn_lost(c, false);
+	else
+		reject(c, why);
+	return false;
+}
+
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
+	char why[256];
 
 	if (what & BEV_EVENT_CONNECTED) {
 		int one = 1;
 
 		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (c->tls && !tls_identify(c))
+			return;
+		if (!c->outbound) /* TLS accepted: HELLO is the other side's to say */
+			return;
 		c->state = C_HELLO;
 		send_hello(c);
 		timer_after(c->timer, PEER_HANDSHAKE_MS);
+		return;
+	}
+	if (c->tls && (what & BEV_EVENT_ERROR) && *tls_failure(c, why, sizeof(why))) {
+		if (input_log_ok(c, LOG_WARNING))
+			log_warning_f(LOG_FIELDS(.peer = c->peer_id),
+			    "peer %s (%s): TLS: %s; closing", ID(c), c->remote, why);
+		conn_lost(c, c->state == C_UP);
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
@@ -810,6 +920,28 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* c's bufferevent on fd (-1: to be connected): mutual TLS when the node has it. */
+static struct bufferevent *
+conn_bev_new(struct conn *c, evutil_socket_t fd)
+{
+	struct peer_net *pn = c->pn;
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	c->tls = pn->tls != NULL;
+	c->cert_id[0] = '\0';
+	if (!c->tls)
+		return bufferevent_socket_new(pn->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if ((ssl = SSL_new(pn->tls)) == NULL)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(pn->base, fd, ssl,
+	    c->outbound ? BUFFEREVENT_SSL_CONNECTING : BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev != NULL) /* a peer that closes without close_notify has just closed */
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
 static void
 conn_dial(struct conn *c)
 {
@@ -821,7 +953,7 @@ conn_dial(struct conn *c)
 		log_err("peer %s: address %s: %s", c->peer_id, c->address, err);
 		return;
 	}
-	c->bev = bufferevent_socket_new(pn->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = conn_bev_new(c, -1);
 	if (c->bev == NULL) {
 		conn_lost(c, false);
 		return;
@@ -901,7 +1033,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		conn_kill(oldest);
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->bev = bufferevent_socket_new(pn->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = conn_bev_new(c, fd);
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
 		conn_kill(c);
@@ -970,6 +1102,15 @@ peer_net_new(struct event_base *base, const struct peer_opts *opts, const struct
 }
 
 void
+peer_set_tls(struct peer_net *pn, SSL_CTX *ctx)
+{
+	if (ctx)
+		SSL_CTX_up_ref(ctx);
+	SSL_CTX_free(pn->tls); /* connections made with it keep their own reference */
+	pn->tls = ctx;
+}
+
+void
 peer_net_free(struct peer_net *pn)
 {
 	if (pn == NULL)
@@ -993,6 +1134,7 @@ peer_net_free(struct peer_net *pn)
 	if (pn->dns)
 		evdns_base_free(pn->dns, 0);
 	proto_buf_free(&pn->out);
+	SSL_CTX_free(pn->tls);
 	free(pn);
 }
 
@@ -1150,7 +1292,7 @@ peer_flush(struct peer_net *pn)
 			continue;
 		conn_flush(c);
 		out = bufferevent_get_output(c->bev);
-		if (evbuffer_get_length(out) == 0)
+		if (c->tls || evbuffer_get_length(out) == 0)
 			continue;
 		/* A socket bufferevent freezes the front of its output buffer
 		 * against writers other than itself: thaw it for this write. */

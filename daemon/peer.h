@@ -100,6 +100,20 @@ int peer_net_new(struct event_base *base, const struct peer_opts *opts,
 void peer_net_free(struct peer_net *pn);
 
 /*
+ * Speak mutual TLS (tls.h) on every connection made from now on, with ctx
+ * (a reference is taken; NULL: plain TCP).  Connections open now keep the
+ * context they were made with: this is how certificates are rotated.
+ *
+ * With TLS the id a peer says in HELLO must be the one its certificate
+ * names, and a link must reach a certificate for the id it dials; plain
+ * TCP to a TLS node and TLS to a plain one are refused with one log line
+ * naming the address.  The TLS handshake runs within the handshake
+ * deadline and counts against the cap of handshakes.
+ */
+struct ssl_ctx_st;
+void peer_set_tls(struct peer_net *pn, struct ssl_ctx_st *ctx);
+
+/*
  * Listen on "host:port" for peers: an IP address, or a host name resolved
  * here to its first address (addr_resolve in addr.h; the lookup blocks, so
  * call it at start-up).  0, or -errno with err filled.

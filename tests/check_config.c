@@ -241,6 +241,55 @@ START_TEST(test_election_one_below_five_heartbeats_is_refused)
 }
 END_TEST
 
+START_TEST(test_tls_section_is_read_with_the_position_of_each_file)
+{
+	static const char y[] =
+	    "cluster: t\n"
+	    "node: { id: n1, address: 127.0.0.1:7001 }\n"
+	    "http: { listen: 127.0.0.1:7080, cert: /h.pem, key: /h.key }\n"
+	    "tls:\n"
+	    "  ca: /ca.pem\n"
+	    "  cert: /n1.pem\n"
+	    "  key: /n1.key\n";
+	struct config c;
+	struct config_errors e;
+
+	ck_assert_int_eq(config_load_string("t", y, strlen(y), &c, &e), 0);
+	ck_assert_str_eq(c.tls_ca, "/ca.pem");
+	ck_assert_str_eq(c.tls_cert, "/n1.pem");
+	ck_assert_str_eq(c.tls_key, "/n1.key");
+	ck_assert_str_eq(c.tls_crl, "");
+	ck_assert_str_eq(c.http_cert, "/h.pem");
+	ck_assert_str_eq(c.http_key, "/h.key");
+	ck_assert_uint_eq(c.pos[CONFIG_POS_TLS_CERT].line, 6);
+	ck_assert_uint_eq(c.pos[CONFIG_POS_TLS_CERT].col, 9);
+	ck_assert_uint_eq(c.pos[CONFIG_POS_HTTP_KEY].line, 3);
+	ck_assert_uint_eq(c.pos[CONFIG_POS_HTTP_KEY].col, 52);
+	ck_assert_uint_eq(c.pos[CONFIG_POS_TLS_CRL].line, 0);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_tls_without_a_key_and_https_without_its_key_are_refused)
+{
+	static const char y[] =
+	    "cluster: t\n"
+	    "node: { id: n1, address: 127.0.0.1:7001 }\n"
+	    "http: { listen: 127.0.0.1:7080, cert: /h.pem }\n"
+	    "tls: { ca: /ca.pem, cert: n1.pem }\n";
+	struct config c;
+	struct config_errors e;
+
+	ck_assert_int_eq(config_load_string("t", y, strlen(y), &c, &e), -EINVAL);
+	dump_errors(&e);
+	ck_assert(has_error(&e, "t", 4, 27, "tls.cert: \"n1.pem\" is not an absolute path"));
+	ck_assert(has_error(&e, "t", 4, 6, "tls: missing required key \"key\""));
+	ck_assert(has_error(&e, "t", 3, 33, "http.cert: HTTPS needs both http.cert and http.key"));
+	ck_assert_uint_eq(e.n, 3);
+	config_errors_free(&e);
+}
+END_TEST
+
 /* ------------------------------------------------------------ broken files */
 
 static const struct broken {
@@ -795,6 +844,8 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_broken_file_is_reported_at_its_line_and_column, 0,
 	    (int)(sizeof(broken) / sizeof(broken[0])));
 	tcase_add_test(tc, test_election_one_below_five_heartbeats_is_refused);
+	tcase_add_test(tc, test_tls_section_is_read_with_the_position_of_each_file);
+	tcase_add_test(tc, test_tls_without_a_key_and_https_without_its_key_are_refused);
 	tcase_add_test(tc, test_every_error_of_a_file_is_reported_in_order);
 	tcase_add_test(tc, test_alias_bomb_is_refused_without_expanding);
 	tcase_add_test(tc, test_file_larger_than_the_limit_is_refused_before_parsing);

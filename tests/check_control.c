@@ -52,6 +52,7 @@ static struct {
 	uint64_t closed[MAX_SEEN];
 	int nclosed;
 	bool answer_at_once;	/* the request callback replies OK itself */
+	enum control_class klass; /* what admit says of every client */
 } F;
 
 static void
@@ -88,7 +89,15 @@ on_closed(void *arg, uint64_t conn)
 	F.closed[F.nclosed++] = conn;
 }
 
-static const struct control_callbacks callbacks = { on_request, on_closed };
+static enum control_class
+on_admit(void *arg, const struct control_client_info *who)
+{
+	ck_assert_ptr_eq(arg, &F);
+	ck_assert_int_eq(who->pid, getpid());
+	return F.klass;
+}
+
+static const struct control_callbacks callbacks = { on_request, on_closed, on_admit };
 
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -549,6 +558,104 @@ START_TEST(test_an_oversized_length_prefix_closes_the_connection)
 }
 END_TEST
 
+START_TEST(test_a_readers_request_over_the_small_size_is_refused_and_dropped)
+{
+	static char value[64 * 1024];
+	struct proto_msg m = { .type = PROTO_T_SET, .id = 77 }, r;
+	struct proto_buf b;
+	uint8_t buf[1024];
+	int fd = client_connect();
+
+	F.klass = CONTROL_READER;
+	memset(value, 'v', sizeof(value));
+	m.set.key = proto_cstr("/big");
+	m.set.value = proto_mem(value, sizeof(value));
+	proto_buf_init(&b);
+	encode(&b, &m);
+	client_send(fd, b.data, b.len);
+	proto_buf_free(&b);
+	expect_reply(fd, PROTO_T_ERROR, 77, &r, buf, sizeof(buf));
+	ck_assert_uint_eq(r.error.code, PROTO_E_REFUSED);
+	/* The connection goes on after it, and the big one never arrived. */
+	send_status(fd, 78);
+	ck_assert(nreq_at_least(1));
+	ck_assert_uint_eq(F.req[0].id, 78);
+	ck_assert_int_eq(F.nclosed, 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_a_writer_may_send_a_request_far_over_the_small_size)
+{
+	static char value[64 * 1024];
+	struct proto_msg m = { .type = PROTO_T_SET, .id = 5 };
+	struct proto_buf b;
+	int fd = client_connect();
+
+	memset(value, 'v', sizeof(value));
+	m.set.key = proto_cstr("/big");
+	m.set.value = proto_mem(value, sizeof(value));
+	proto_buf_init(&b);
+	encode(&b, &m);
+	ck_assert_uint_gt(b.len, CONTROL_SMALL_FRAME);
+	client_send(fd, b.data, b.len);
+	proto_buf_free(&b);
+	ck_assert(nreq_at_least(1));
+	ck_assert_uint_eq(F.req[0].type, PROTO_T_SET);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_only_so_many_outsiders_are_connected_at_once)
+{
+	int fds[CONTROL_MAX_OUTSIDERS], extra, i;
+
+	F.klass = CONTROL_OUTSIDER;
+	for (i = 0; i < CONTROL_MAX_OUTSIDERS; i++) {
+		fds[i] = client_connect();
+		send_status(fds[i], (uint64_t)i + 1);
+	}
+	ck_assert(nreq_at_least(CONTROL_MAX_OUTSIDERS));
+	extra = client_connect(); /* the kernel takes it; the daemon closes it */
+	ck_assert_msg(sees_eof(extra), "an outsider over the cap was served");
+	close(extra);
+	/* One leaves: another gets in. */
+	close(fds[0]);
+	ck_assert(nclosed_at_least(1));
+	extra = client_connect();
+	send_status(extra, 99);
+	ck_assert(nreq_at_least(CONTROL_MAX_OUTSIDERS + 1));
+	ck_assert_uint_eq(F.req[CONTROL_MAX_OUTSIDERS].id, 99);
+	close(extra);
+	for (i = 1; i < CONTROL_MAX_OUTSIDERS; i++)
+		close(fds[i]);
+	/* Readers are not counted with them. */
+	F.klass = CONTROL_READER;
+	for (i = 0; i < CONTROL_MAX_OUTSIDERS + 4; i++)
+		send_status(fds[i % CONTROL_MAX_OUTSIDERS] = client_connect(), 200 + (uint64_t)i);
+	ck_assert(nreq_at_least(2 * CONTROL_MAX_OUTSIDERS + 5));
+}
+END_TEST
+
+START_TEST(test_a_client_stuck_in_the_middle_of_a_request_is_closed_at_the_deadline)
+{
+	uint8_t body[64], frame[128];
+	int fd = client_connect();
+	size_t n = raw_frame(frame, PROTO_T_GET, body, get_body(body, 41, 5), false);
+	double start = now(), deadline = start + CONTROL_PARTIAL_MS / 1000.0 + DEADLINE;
+
+	client_send(fd, frame, n - 1);
+	while (F.nclosed == 0 && now() < deadline)
+		run_once();
+	ck_assert_int_eq(F.nclosed, 1);
+	ck_assert_msg(now() - start >= CONTROL_PARTIAL_MS / 1000.0 - 0.5,
+		      "closed after %.1f s, before the deadline", now() - start);
+	ck_assert_int_eq(F.nreq, 0);
+	ck_assert(sees_eof(fd));
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_a_length_prefix_below_the_header_closes_the_connection)
 {
 	expect_header_closes(0);
@@ -889,6 +996,10 @@ control_suite(void)
 	tcase_add_test(tc, test_half_a_frame_then_a_close_fires_closed_and_delivers_nothing);
 	tcase_add_test(tc, test_an_oversized_length_prefix_closes_the_connection);
 	tcase_add_test(tc, test_a_length_prefix_below_the_header_closes_the_connection);
+	tcase_add_test(tc, test_a_readers_request_over_the_small_size_is_refused_and_dropped);
+	tcase_add_test(tc, test_a_writer_may_send_a_request_far_over_the_small_size);
+	tcase_add_test(tc, test_only_so_many_outsiders_are_connected_at_once);
+	tcase_add_test(tc, test_a_client_stuck_in_the_middle_of_a_request_is_closed_at_the_deadline);
 	tcase_add_test(tc,
 		       test_a_sound_header_around_a_bad_body_gets_an_error_and_the_connection_goes_on);
 	tcase_add_test(tc, test_a_field_over_its_limit_is_answered_too_big_with_the_request_id);

@@ -44,6 +44,11 @@ node_addr() { echo "127.0.0.1:$((PORT_BASE + $1))"; }
 HTTP_PORT_BASE=0
 node_http() { echo "127.0.0.1:$((HTTP_PORT_BASE + $1))"; }
 node_sock() { echo "$TEST_DIR/n$1.sock"; }
+# With TLS=1 before cluster_init, peers speak mutual TLS with certificates
+# from etc/tls/mkcerts.sh in $TLS_DIR (n1..nPORTS); with HTTPS=1 too, HTTP
+# is HTTPS with $TLS_DIR/http.pem (for 127.0.0.1 and localhost).
+TLS_DIR=${TEST_DIR:-/nonexistent}/tls
+MKCERTS=$top_srcdir/etc/tls/mkcerts.sh
 
 # write_config I [MEMBERS...] [-- EXTRA_YAML]: nI's YAML with the given member
 # numbers (default: all of 1..CLUSTER_N).  NODE_YAML: lines for the node
@@ -74,6 +79,17 @@ write_config() {
 		if [ "${HTTP:-0}" = 1 ]; then
 			echo "http:"
 			echo "  listen: $(node_http "$i")"
+			if [ "${HTTPS:-0}" = 1 ]; then
+				echo "  cert: $TLS_DIR/http.pem"
+				echo "  key: $TLS_DIR/http.key"
+			fi
+		fi
+		if [ "${TLS:-0}" = 1 ]; then
+			echo "tls:"
+			echo "  ca: $TLS_DIR/ca.pem"
+			echo "  cert: $TLS_DIR/n$i.pem"
+			echo "  key: $TLS_DIR/n$i.key"
+			echo "  crl: $TLS_DIR/crl.pem"
 		fi
 		[ -n "$extra" ] && echo "$extra"
 	} >"$TEST_DIR/n$i.yaml"
@@ -85,6 +101,13 @@ cluster_init() {
 	CLUSTER_N=$1
 	pick_ports "${2:-$CLUSTER_N}" || exit 1
 	if [ "${HTTP:-0}" = 1 ]; then pick_ports "$CLUSTER_N" HTTP_PORT_BASE || exit 1; fi
+	if [ "${TLS:-0}" = 1 ] || [ "${HTTPS:-0}" = 1 ]; then
+		TLS_DIR=$TEST_DIR/tls
+		"$MKCERTS" -d "$TLS_DIR" $(seq -f 'n%g' "${2:-$CLUSTER_N}") >"$TEST_DIR/mkcerts.log" 2>&1 ||
+			{ cat "$TEST_DIR/mkcerts.log"; exit 1; }
+		[ "${HTTPS:-0}" = 1 ] && { "$MKCERTS" -d "$TLS_DIR" --http localhost 127.0.0.1 \
+			>>"$TEST_DIR/mkcerts.log" 2>&1 || { cat "$TEST_DIR/mkcerts.log"; exit 1; }; }
+	fi
 	for ((i = 1; i <= CLUSTER_N; i++)); do write_config "$i"; done
 	on_exit cluster_kill_all
 }

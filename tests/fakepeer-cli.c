@@ -3,7 +3,10 @@
  * the shell tests: connect to a node's peer port, say HELLO as any id, send
  * the frames the steps describe, and print what the node answers.
  *
- *	fakepeer [-w MS] ADDRESS CLUSTER ID STEP...
+ *	fakepeer [-w MS] [-t CERT KEY] ADDRESS CLUSTER ID STEP...
+ *
+ * -t: over TLS, presenting CERT (PEM, with its chain) and KEY; "-" for
+ * either presents none.
  *
  * Node names (FROM, TO, NODE) are turned into the ids the cores use.
  * Steps:
@@ -50,7 +53,7 @@ static bool closed;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: fakepeer [-w MS] ADDRESS CLUSTER ID STEP...\n");
+	fprintf(stderr, "usage: fakepeer [-w MS] [-t CERT KEY] ADDRESS CLUSTER ID STEP...\n");
 	exit(2);
 }
 
@@ -74,8 +77,8 @@ drain(int ms, uint8_t want, struct raft_msg *got)
 	char line[512];
 	int rc;
 
-	while (!closed && (rc = fp_recv(fp, &m, &rm, (int)(end > now_ms() ? end - now_ms() : 0))) !=
-			      -ETIMEDOUT) {
+	while (!closed &&
+	    (rc = fp_recv(fp, &m, &rm, (int)(end > now_ms() ? end - now_ms() : 0))) != -ETIMEDOUT) {
 		if (rc <= 0) {
 			if (rc < 0)
 				printf("receive failed: %s\n", strerror(-rc));
@@ -156,7 +159,7 @@ set_cmd(uint8_t *buf, size_t cap, const char *key, const char *value)
 
 static void
 append(char **a, const char *key, const char *value, uint64_t prev, uint64_t prev_term,
-       uint64_t commit)
+    uint64_t commit)
 {
 	static uint8_t cmd[1024];
 	struct raft_msg m = raft(RAFT_MSG_APPEND, a);
@@ -205,8 +208,8 @@ chunk(char **a)
 	memset(&mb, 0, sizeof(mb));
 	mb.id = m.from;
 	mb.voter = true;
-	mb.context_len = (uint16_t)snprintf((char *)mb.context, sizeof(mb.context),
-					    "%s 127.0.0.1:1", a[0]);
+	mb.context_len =
+	    (uint16_t)snprintf((char *)mb.context, sizeof(mb.context), "%s 127.0.0.1:1", a[0]);
 	for (size_t i = 0; i < sizeof(garbage); i++)
 		garbage[i] = (uint8_t)(i * 131 + 7);
 	m.index = num(a[3]);
@@ -229,9 +232,9 @@ step(char **a, int left)
 	int need;
 
 	memset(&m, 0, sizeof(m));
-#define NEED(n)                 \
-	do {                    \
-		need = (n);     \
+#define NEED(n)                  \
+	do {                     \
+		need = (n);      \
 		if (left < need) \
 			usage(); \
 	} while (0)
@@ -257,7 +260,7 @@ step(char **a, int left)
 		m.del.key = proto_cstr(a[1]);
 		send_proto(&m);
 	} else if (strcmp(s, "status") == 0 || strcmp(s, "members") == 0 ||
-		   strcmp(s, "snapshot") == 0) {
+	    strcmp(s, "snapshot") == 0) {
 		NEED(1);
 		m.type = s[0] == 's' ? (s[1] == 't' ? PROTO_T_STATUS : PROTO_T_SNAPSHOT)
 				     : PROTO_T_MEMBERS;
@@ -346,16 +349,26 @@ int
 main(int argc, char **argv)
 {
 	int wait_ms = 1500, i = 1;
-	char err[256];
+	struct fp_transport tls;
+	struct fp_tls_opts tls_opts = { 0 };
+	const struct fp_transport *t = &fp_tcp;
+	char err[1024];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc > 2 && strcmp(argv[1], "-w") == 0) {
-		wait_ms = atoi(argv[2]);
-		i = 3;
+	if (argc > i + 1 && strcmp(argv[i], "-w") == 0) {
+		wait_ms = atoi(argv[i + 1]);
+		i += 2;
+	}
+	if (argc > i + 2 && strcmp(argv[i], "-t") == 0) {
+		tls_opts.cert = strcmp(argv[i + 1], "-") ? argv[i + 1] : NULL;
+		tls_opts.key = strcmp(argv[i + 2], "-") ? argv[i + 2] : NULL;
+		fp_tls(&tls, &tls_opts);
+		t = &tls;
+		i += 3;
 	}
 	if (argc - i < 3)
 		usage();
-	if (fp_connect(&fp_tcp, argv[i], &fp, err, sizeof(err)) < 0) {
+	if (fp_connect(t, argv[i], &fp, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fakepeer: %s\n", err);
 		return 1;
 	}

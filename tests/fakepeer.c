@@ -19,6 +19,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "raftmsg.h"
 
 struct fakepeer {
@@ -128,9 +133,169 @@ tcp_local(void *ctx, char *buf, size_t len)
 	return 0;
 }
 
-const struct fp_transport fp_tcp = {
-	"tcp", tcp_open, tcp_send, tcp_recv, tcp_close, tcp_local, NULL
+const struct fp_transport fp_tcp = { "tcp", tcp_open, tcp_send, tcp_recv, tcp_close, tcp_local,
+	NULL };
+
+/* ------------------------------------------------------------ TLS */
+
+struct tls_conn {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
 };
+
+static void
+tls_free(struct tls_conn *tc)
+{
+	if (tc->ssl)
+		SSL_free(tc->ssl);
+	SSL_CTX_free(tc->ctx);
+	if (tc->fd >= 0)
+		close(tc->fd);
+	free(tc);
+}
+
+/* The OpenSSL error queue as one line, emptied. */
+static void
+ssl_errors(char *buf, size_t len)
+{
+	unsigned long e;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	while ((e = ERR_get_error()) != 0 && n + 2 < len) {
+		if (n)
+			buf[n++] = ';';
+		ERR_error_string_n(e, buf + n, len - n);
+		n += strlen(buf + n);
+	}
+}
+
+static void *
+tls_open(const struct fp_transport *t, const char *address, char *err, size_t errlen)
+{
+	const struct fp_tls_opts *o = t->opts;
+	struct tls_conn *tc = calloc(1, sizeof(*tc));
+	char why[512];
+	int *fd;
+
+	if (tc == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	tc->fd = -1;
+	if ((fd = tcp_open(t, address, err, errlen)) == NULL) {
+		free(tc);
+		return NULL;
+	}
+	tc->fd = *fd;
+	free(fd);
+	tc->ctx = SSL_CTX_new(TLS_client_method());
+	if (tc->ctx == NULL ||
+	    (o->cert && SSL_CTX_use_certificate_chain_file(tc->ctx, o->cert) != 1) ||
+	    (o->key && SSL_CTX_use_PrivateKey_file(tc->ctx, o->key, SSL_FILETYPE_PEM) != 1) ||
+	    (o->ca && SSL_CTX_load_verify_locations(tc->ctx, o->ca, NULL) != 1)) {
+		ssl_errors(why, sizeof(why));
+		snprintf(err, errlen, "TLS setup: %s", why);
+		tls_free(tc);
+		return NULL;
+	}
+	/* It checks nothing of the node: a hostile peer does not care. */
+	SSL_CTX_set_verify(tc->ctx, SSL_VERIFY_NONE, NULL);
+	if ((tc->ssl = SSL_new(tc->ctx)) == NULL || SSL_set_fd(tc->ssl, tc->fd) != 1) {
+		snprintf(err, errlen, "TLS setup: out of memory");
+		tls_free(tc);
+		return NULL;
+	}
+	if (SSL_connect(tc->ssl) != 1) {
+		ssl_errors(why, sizeof(why));
+		snprintf(err, errlen, "TLS handshake with %s: %s", address, why);
+		tls_free(tc);
+		return NULL;
+	}
+	{
+		/* Which certificate the node presents: the tests of rotation look. */
+		X509 *x = SSL_get1_peer_certificate(tc->ssl);
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int mdlen = 0;
+		char cn[256] = "?";
+
+		if (x) {
+			X509_NAME_get_text_by_NID(
+			    X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
+			X509_digest(x, EVP_sha256(), md, &mdlen);
+			X509_free(x);
+		}
+		fprintf(stderr, "tls: the node's certificate: \"%s\" sha256 ", cn);
+		for (unsigned int k = 0; k < mdlen; k++)
+			fprintf(stderr, "%02X", md[k]);
+		fprintf(stderr, "\n");
+	}
+	return tc;
+}
+
+static int
+tls_send(void *ctx, const void *buf, size_t len)
+{
+	struct tls_conn *tc = ctx;
+	size_t done;
+
+	if (len == 0)
+		return 0;
+	if (SSL_write_ex(tc->ssl, buf, len, &done) != 1) {
+		ERR_clear_error();
+		return -EPIPE;
+	}
+	return 0;
+}
+
+static ssize_t
+tls_recv(void *ctx, void *buf, size_t len, int timeout_ms)
+{
+	struct tls_conn *tc = ctx;
+	struct pollfd pfd = { tc->fd, POLLIN, 0 };
+	size_t n;
+	int rc;
+
+	for (;;) {
+		if (SSL_pending(tc->ssl) == 0) {
+			while ((rc = poll(&pfd, 1, timeout_ms)) < 0 && errno == EINTR)
+				;
+			if (rc < 0)
+				return -errno;
+			if (rc == 0)
+				return -ETIMEDOUT;
+		}
+		if (SSL_read_ex(tc->ssl, buf, len, &n) == 1)
+			return (ssize_t)n;
+		rc = SSL_get_error(tc->ssl, 0);
+		ERR_clear_error();
+		if (rc == SSL_ERROR_WANT_READ)
+			continue; /* a record that carried no data (a ticket) */
+		/* the node closed, cleanly or not, or refused our certificate */
+		return 0;
+	}
+}
+
+static void
+tls_close(void *ctx)
+{
+	tls_free(ctx);
+}
+
+static int
+tls_local(void *ctx, char *buf, size_t len)
+{
+	struct tls_conn *tc = ctx;
+
+	return tcp_local(&tc->fd, buf, len);
+}
+
+void
+fp_tls(struct fp_transport *t, struct fp_tls_opts *o)
+{
+	*t = (struct fp_transport){ "tls", tls_open, tls_send, tls_recv, tls_close, tls_local, o };
+}
 
 /* ------------------------------------------------------------ the peer */
 
@@ -149,7 +314,7 @@ fp_node_id(const char *name)
 
 int
 fp_connect(const struct fp_transport *t, const char *address, struct fakepeer **out, char *err,
-	   size_t errlen)
+    size_t errlen)
 {
 	struct fakepeer *fp = calloc(1, sizeof(*fp));
 
@@ -251,8 +416,8 @@ fp_recv(struct fakepeer *fp, struct proto_msg *m, struct raft_msg *rm, int timeo
 			break;
 		if (rc != -EAGAIN)
 			return -EPROTO;
-		n = fp->t->recv(fp->ctx, fp->in + fp->have, RAFTCONF_MAX_FRAME - fp->have,
-				timeout_ms);
+		n = fp->t->recv(
+		    fp->ctx, fp->in + fp->have, RAFTCONF_MAX_FRAME - fp->have, timeout_ms);
 		if (n <= 0)
 			return (int)n;
 		fp->have += (size_t)n;
@@ -261,8 +426,8 @@ fp_recv(struct fakepeer *fp, struct proto_msg *m, struct raft_msg *rm, int timeo
 	if (proto_decode(fp->in, flen, m, err, sizeof(err)) < 0)
 		return -EPROTO;
 	if (rm && m->type == PROTO_T_RAFT &&
-	    raftmsg_decode(m->raft.payload.ptr, m->raft.payload.len, rm, &fp->scratch, err,
-			   sizeof(err)) < 0)
+	    raftmsg_decode(
+		m->raft.payload.ptr, m->raft.payload.len, rm, &fp->scratch, err, sizeof(err)) < 0)
 		return -EPROTO;
 	return 1;
 }
@@ -294,24 +459,24 @@ fp_describe(const struct proto_msg *m, const struct raft_msg *rm, char *buf, siz
 {
 	switch (m->type) {
 	case PROTO_T_REJECT:
-		snprintf(buf, len, "REJECT: %.*s", (int)m->reject.message.len,
-			 m->reject.message.ptr);
+		snprintf(
+		    buf, len, "REJECT: %.*s", (int)m->reject.message.len, m->reject.message.ptr);
 		break;
 	case PROTO_T_HELLO:
 		snprintf(buf, len, "HELLO %.*s %.*s", (int)m->hello.cluster.len,
-			 m->hello.cluster.ptr, (int)m->hello.node_id.len, m->hello.node_id.ptr);
+		    m->hello.cluster.ptr, (int)m->hello.node_id.len, m->hello.node_id.ptr);
 		break;
 	case PROTO_T_ERROR:
 		snprintf(buf, len, "ERROR %s: %.*s", proto_error_name(m->error.code),
-			 (int)m->error.message.len, m->error.message.ptr);
+		    (int)m->error.message.len, m->error.message.ptr);
 		break;
 	case PROTO_T_RAFT:
 		if (rm && rm->type)
 			snprintf(buf, len,
-				 "RAFT %s term %" PRIu64 "%s index %" PRIu64 " hint %" PRIu64
-				 "/%" PRIu64,
-				 raft_type(rm->type), rm->term, rm->reject ? " reject" : "",
-				 rm->index, rm->hint_index, rm->hint_term);
+			    "RAFT %s term %" PRIu64 "%s index %" PRIu64 " hint %" PRIu64
+			    "/%" PRIu64,
+			    raft_type(rm->type), rm->term, rm->reject ? " reject" : "", rm->index,
+			    rm->hint_index, rm->hint_term);
 		else
 			snprintf(buf, len, "RAFT");
 		break;

@@ -4,10 +4,10 @@
  * as any node id it likes, and reads what comes back.  What a hostile peer
  * can do, a test can do with it, one call per frame.
  *
- * The bytes go through a transport (struct fp_transport): plain TCP today
- * (fp_tcp); a TLS transport with a chosen certificate plugs in the same
- * way, so that every check can run as a stranger, as a spare with a valid
- * certificate, or as a member's certificate claiming another id.
+ * The bytes go through a transport (struct fp_transport): plain TCP
+ * (fp_tcp) or TLS with a chosen certificate (fp_tls), so that every check
+ * can run as a stranger, as a spare with a valid certificate, or as a
+ * member's certificate claiming another id.
  *
  * Blocking, one connection per struct fakepeer; for tests only.
  */
@@ -30,8 +30,7 @@
  */
 struct fp_transport {
 	const char *name;
-	void *(*open)(const struct fp_transport *t, const char *address, char *err,
-		      size_t errlen);
+	void *(*open)(const struct fp_transport *t, const char *address, char *err, size_t errlen);
 	int (*send)(void *ctx, const void *buf, size_t len);
 	ssize_t (*recv)(void *ctx, void *buf, size_t len, int timeout_ms);
 	void (*close)(void *ctx);
@@ -43,11 +42,22 @@ struct fp_transport {
 /* Plain TCP to HOST:PORT (an IPv4 address). */
 extern const struct fp_transport fp_tcp;
 
+/*
+ * TLS over it, presenting cert and key (either NULL: none); the node's
+ * certificate is not checked (ca is loaded only so that a chain can be
+ * sent).  The handshake is done in open(): a node that refuses the
+ * certificate says so at the first recv (TLS 1.3), or in open()'s error.
+ */
+struct fp_tls_opts {
+	const char *cert, *key, *ca;
+};
+void fp_tls(struct fp_transport *t, struct fp_tls_opts *o);
+
 struct fakepeer;
 
 /* Connect to address through t.  0, or -errno with err filled. */
-int fp_connect(const struct fp_transport *t, const char *address, struct fakepeer **out,
-	       char *err, size_t errlen);
+int fp_connect(const struct fp_transport *t, const char *address, struct fakepeer **out, char *err,
+    size_t errlen);
 void fp_close(struct fakepeer *fp);
 
 /* This end's address, as the node sees it. */

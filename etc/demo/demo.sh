@@ -1,11 +1,15 @@
 #!/bin/sh
-# A three-node raftconfd cluster on 127.0.0.1, from etc/demo/n{1,2,3}.yaml.
+# A three-node raftconfd cluster on 127.0.0.1, from etc/demo/n{1,2,3}.yaml,
+# its peers speaking mutual TLS with certificates from etc/tls/mkcerts.sh.
 # Every line below is something you could type yourself.
 set -eu
 cd "$(dirname "$0")/../.."
 PATH=$PWD:$PATH
 
 mkdir -p /tmp/raftconfd-demo
+# A CA and a certificate for each node: the peers speak mutual TLS.
+[ -e /tmp/raftconfd-demo/tls/n3.pem ] ||
+	etc/tls/mkcerts.sh -d /tmp/raftconfd-demo/tls n1 n2 n3
 for i in 1 2 3; do
 	raftconfd -c etc/demo/n$i.yaml >>/tmp/raftconfd-demo/n$i.log 2>&1 &
 	echo "started n$i (pid $!), log in /tmp/raftconfd-demo/n$i.log"
