@@ -107,14 +107,10 @@ static const struct command commands[] = {
 	{ "get", "KEY [--stale]", OPT_STALE, 1, 1,
 	    "print the value of KEY (linearizable unless --stale)", cmd_get },
 	{ "set", "KEY VALUE|- [--if-rev N]", OPT_IF_REV, 2, 2,
-	    "set KEY; '-' reads the value from stdin; --if-rev: only if KEY is at revision N "
-	    "(0: only if it does not exist)",
-	    cmd_set },
-	{ "del", "KEY [--if-rev N]", OPT_IF_REV, 1, 1,
-	    "delete KEY; --if-rev: only if it is at revision N", cmd_del },
-	{ "txn", "", 0, 0, 0,
-	    "compares, then-ops, else-ops from stdin (blank lines between); exit 4 if the "
-	    "else-ops ran",
+	    "set KEY ('-': stdin); --if-rev: only at revision N (0: new)", cmd_set },
+	{ "del", "KEY [--if-rev N]", OPT_IF_REV, 1, 1, "delete KEY; --if-rev: only at revision N",
+	    cmd_del },
+	{ "txn", "", 0, 0, 0, "a transaction read from stdin; exit 4 if its else-ops ran",
 	    cmd_txn },
 	{ "list", "[PREFIX]", OPT_STALE, 0, 1, "list keys under PREFIX", cmd_list },
 	{ "watch", "[PREFIX] [--exec CMD]", OPT_EXEC, 0, 1,
