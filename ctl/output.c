@@ -36,8 +36,10 @@ human_value(FILE *f, struct proto_str v)
 }
 
 static void
-text_value(struct proto_str key, uint64_t revision, struct proto_str value)
+text_value(const struct proto_kv *kv)
 {
+	struct proto_str value = kv->value;
+
 	fwrite(value.ptr, 1, value.len, stdout);
 	/* Binary safe for pipes and files; tidy on a terminal. */
 	if (isatty(STDOUT_FILENO) && (value.len == 0 || value.ptr[value.len - 1] != '\n'))
@@ -57,7 +59,7 @@ text_list_begin(size_t longest_key, bool truncated)
 }
 
 static void
-text_list_entry(const struct proto_entry *e)
+text_list_entry(const struct proto_kv *e)
 {
 	printf("%-*.*s  ", key_column, (int)e->key.len, e->key.ptr);
 	human_value(stdout, e->value);
@@ -71,6 +73,30 @@ text_list_end(bool truncated)
 		fprintf(stderr,
 		    "raftconfctl: the listing was cut at the reply size limit; "
 		    "list a longer prefix\n");
+}
+
+static void
+text_txn_begin(bool succeeded, uint64_t revision, bool replayed)
+{
+	printf("%s revision %" PRIu64 "%s\n", succeeded ? "then" : "else", revision,
+	    replayed ? " (a retry: results not kept)" : "");
+}
+
+/* Each get as list prints a key; a key that does not exist with no value after it. */
+static void
+text_txn_result(const struct proto_kv *kv)
+{
+	printf("%.*s", (int)kv->key.len, kv->key.ptr);
+	if (kv->revision != 0) {
+		fputs("  ", stdout);
+		human_value(stdout, kv->value);
+	}
+	putchar('\n');
+}
+
+static void
+text_txn_end(void)
+{
 }
 
 static void
@@ -172,6 +198,9 @@ const struct output output_text = {
 	.written = text_written,
 	.list_begin = text_list_begin,
 	.list_entry = text_list_entry,
+	.txn_begin = text_txn_begin,
+	.txn_result = text_txn_result,
+	.txn_end = text_txn_end,
 	.list_end = text_list_end,
 	.status_begin = text_status_begin,
 	.status_pair = text_status_pair,

@@ -23,14 +23,14 @@
 #include "proto.h"
 
 struct output {
-	/* get: the value of key, exactly as stored. */
-	void (*value)(struct proto_str key, uint64_t revision, struct proto_str value);
+	/* get: the value of key, exactly as stored, with its revisions and version. */
+	void (*value)(const struct proto_kv *kv);
 	/* set, del: the revision of the write. */
 	void (*written)(uint64_t revision);
 
 	/* list: longest_key is the length of the longest key listed. */
 	void (*list_begin)(size_t longest_key, bool truncated);
-	void (*list_entry)(const struct proto_entry *e);
+	void (*list_entry)(const struct proto_kv *e);
 	void (*list_end)(bool truncated);
 
 	/* status: longest_name is the length of the longest name. */
@@ -56,6 +56,15 @@ struct output {
 	void (*tokens_begin)(size_t longest_name);
 	void (*token)(const struct proto_token *t);
 	void (*tokens_end)(void);
+
+	/*
+	 * txn: which branch ran and its revision (replayed: the answer to a
+	 * retry, without the gets), then each get's result (revision 0: the
+	 * key did not exist).
+	 */
+	void (*txn_begin)(bool succeeded, uint64_t revision, bool replayed);
+	void (*txn_result)(const struct proto_kv *kv);
+	void (*txn_end)(void);
 
 	/* join, remove, snapshot, transfer, token revoke: done, for people, and the index. */
 	void (*done)(const char *done, uint64_t index);

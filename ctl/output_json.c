@@ -55,9 +55,16 @@ is_number(struct proto_str v)
 }
 
 static void
-json_value_reply(struct proto_str key, uint64_t revision, struct proto_str value)
+kv(const struct proto_kv *e)
 {
-	json_entry(&out, key.ptr, key.len, revision, value.ptr, value.len);
+	json_kv(&out, e->key.ptr, e->key.len, e->value.ptr, e->value.len, e->revision,
+	    e->create_revision, e->version);
+}
+
+static void
+json_value_reply(const struct proto_kv *e)
+{
+	kv(e);
 	putchar('\n');
 }
 
@@ -75,11 +82,40 @@ json_list_begin(size_t longest_key, bool truncated)
 }
 
 static void
-json_list_entry(const struct proto_entry *e)
+json_list_entry(const struct proto_kv *e)
 {
 	printf("%s", first ? "" : ",");
-	json_entry(&out, e->key.ptr, e->key.len, e->revision, e->value.ptr, e->value.len);
+	kv(e);
 	first = false;
+}
+
+static void
+json_txn_begin(bool succeeded, uint64_t revision, bool replayed)
+{
+	printf("{\"succeeded\":%s,\"revision\":%" PRIu64 ",%s\"results\":[",
+	    succeeded ? "true" : "false", revision, replayed ? "\"replayed\":true," : "");
+	first = true;
+}
+
+/* A key that does not exist: {"key":...,"found":false}. */
+static void
+json_txn_result(const struct proto_kv *e)
+{
+	printf("%s", first ? "" : ",");
+	if (e->revision != 0) {
+		kv(e);
+	} else {
+		putchar('{');
+		json_bytes_field(&out, "key", e->key.ptr, e->key.len);
+		printf(",\"found\":false}");
+	}
+	first = false;
+}
+
+static void
+json_txn_end(void)
+{
+	printf("]}\n");
 }
 
 static void
@@ -207,6 +243,9 @@ const struct output output_json = {
 	.written = json_written,
 	.list_begin = json_list_begin,
 	.list_entry = json_list_entry,
+	.txn_begin = json_txn_begin,
+	.txn_result = json_txn_result,
+	.txn_end = json_txn_end,
 	.list_end = json_list_end,
 	.status_begin = json_status_begin,
 	.status_pair = json_status_pair,

@@ -19,7 +19,7 @@ _raftconfctl()
 	local cur prev words cword
 	_init_completion || return
 
-	local commands="get set del list watch status members join remove snapshot transfer token"
+	local commands="get set del txn list watch status members join remove snapshot transfer token"
 	local global_opts="--socket --json --timeout --version --help"
 	local _raftconfctl_socket=${RAFTCONF_SOCKET:-}
 	local cmd="" i nargs=0
@@ -63,7 +63,7 @@ _raftconfctl()
 	local sub=""
 	for ((i = i + 1; i < cword; i++)); do
 		case ${words[i]} in
-		--exec | --prefix) ((i++)) ;;
+		--exec | --prefix | --if-rev) ((i++)) ;;
 		--*) ;;
 		*)
 			((nargs++ == 0)) && sub=${words[i]}
@@ -76,10 +76,12 @@ _raftconfctl()
 		return
 	fi
 	[[ $cmd == token && $prev == --prefix ]] && return	# any key prefix
+	[[ $prev == --if-rev ]] && return			# a revision: nothing to offer
 
 	local opts=""
 	case $cmd in
 	get | list) opts="--stale" ;;
+	set | del) opts="--if-rev" ;;
 	watch) opts="--exec" ;;
 	join) opts="--learner" ;;
 	token) [[ $sub == add ]] && opts="--prefix --read --write" ;;

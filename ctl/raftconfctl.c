@@ -7,7 +7,8 @@
  * each takes, and the handlers, which build a request, send it through
  * client.c and give the answer's data to the output chosen once here
  * (output.c, output_json.c).  Exit codes are the contract of
- * raftconfctl(8): 0 done, 1 failed, 2 usage, 3 key (or token) not found.
+ * raftconfctl(8): 0 done, 1 failed, 2 usage, 3 key (or token) not found,
+ * 4 a condition did not hold (nothing changed).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +25,7 @@
 #include "output.h"
 #include "proto.h"
 #include "token.h"
+#include "txn_input.h"
 
 #ifndef RAFTCONF_DEFAULT_SOCKET
 #define RAFTCONF_DEFAULT_SOCKET "/run/raftconfd/raftconfd.sock"
@@ -34,6 +36,7 @@ enum {
 	EXIT_FAILED = 1,
 	EXIT_USAGE = 2,
 	EXIT_NOTFOUND = 3,
+	EXIT_CONDITION = 4, /* --if-rev, or a txn's compares, did not hold */
 };
 
 /* The options a command may take after its name. */
@@ -43,6 +46,7 @@ enum {
 #define OPT_PREFIX  0x08 /* --prefix P: the keys a token may reach */
 #define OPT_READ    0x10 /* --read: a token that may read */
 #define OPT_WRITE   0x20 /* --write: a token that may read and write */
+#define OPT_IF_REV  0x40 /* --if-rev N: only if the key is at revision N */
 
 static const struct cmd_option {
 	const char *name;
@@ -55,6 +59,7 @@ static const struct cmd_option {
 	{ "--prefix", OPT_PREFIX, true },
 	{ "--read", OPT_READ, false },
 	{ "--write", OPT_WRITE, false },
+	{ "--if-rev", OPT_IF_REV, true },
 };
 
 /* No command takes more arguments than this. */
@@ -67,6 +72,7 @@ struct invocation {
 	unsigned opts;	    /* OPT_* given */
 	const char *exec;   /* with OPT_EXEC */
 	const char *prefix; /* with OPT_PREFIX */
+	const char *if_rev; /* with OPT_IF_REV */
 };
 
 struct ctl {
@@ -95,12 +101,17 @@ static int cmd_remove(struct ctl *, const struct invocation *);
 static int cmd_snapshot(struct ctl *, const struct invocation *);
 static int cmd_transfer(struct ctl *, const struct invocation *);
 static int cmd_token(struct ctl *, const struct invocation *);
+static int cmd_txn(struct ctl *, const struct invocation *);
 
 static const struct command commands[] = {
 	{ "get", "KEY [--stale]", OPT_STALE, 1, 1,
 	    "print the value of KEY (linearizable unless --stale)", cmd_get },
-	{ "set", "KEY VALUE|-", 0, 2, 2, "set KEY; '-' reads the value from stdin", cmd_set },
-	{ "del", "KEY", 0, 1, 1, "delete KEY", cmd_del },
+	{ "set", "KEY VALUE|- [--if-rev N]", OPT_IF_REV, 2, 2,
+	    "set KEY ('-': stdin); --if-rev: only at revision N (0: new)", cmd_set },
+	{ "del", "KEY [--if-rev N]", OPT_IF_REV, 1, 1, "delete KEY; --if-rev: only at revision N",
+	    cmd_del },
+	{ "txn", "", 0, 0, 0, "a transaction read from stdin; exit 4 if its else-ops ran",
+	    cmd_txn },
 	{ "list", "[PREFIX]", OPT_STALE, 0, 1, "list keys under PREFIX", cmd_list },
 	{ "watch", "[PREFIX] [--exec CMD]", OPT_EXEC, 0, 1,
 	    "print (or run CMD on) changes under PREFIX", cmd_watch },
@@ -148,7 +159,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "\n"
 	    "exit status: 0 done, 1 failed (no quorum, timeout, refused), 2 usage,\n"
-	    "             3 key or token not found\n");
+	    "             3 key or token not found, 4 a condition did not hold (nothing\n"
+	    "             changed: --if-rev, or a txn whose else-ops ran)\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -202,6 +214,8 @@ parse_invocation(const struct command *cmd, int argc, char **argv, struct invoca
 				in->exec = argv[++i];
 			else if (o->bit == OPT_PREFIX)
 				in->prefix = argv[++i];
+			else if (o->bit == OPT_IF_REV)
+				in->if_rev = argv[++i];
 		} else if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2] != '\0') {
 			return usage_error("unknown option '%s'", argv[i]);
 		} else if (in->nargs < cmd->max_args) {
@@ -268,16 +282,19 @@ static int
 cmd_get(struct ctl *ctl, const struct invocation *in)
 {
 	struct proto_msg m = { .type = PROTO_T_GET }, r;
+	struct proto_kv kv;
 
 	if (!check_key(in->args[0]))
 		return EXIT_USAGE;
-	m.get.flags = (in->opts & OPT_STALE) ? PROTO_F_STALE : 0;
+	m.get.flags = PROTO_F_META | ((in->opts & OPT_STALE) ? PROTO_F_STALE : 0);
 	m.get.key = proto_cstr(in->args[0]);
 	if (request(ctl, &m, &r, true) < 0)
 		return EXIT_FAILED;
-	if (r.type != PROTO_T_VALUE)
+	if (r.type != PROTO_T_VALUE_META)
 		return unexpected(&r);
-	ctl->out->value(m.get.key, r.value_reply.revision, r.value_reply.value);
+	kv = (struct proto_kv){ m.get.key, r.value_meta.revision, r.value_meta.create_revision,
+		r.value_meta.version, r.value_meta.value };
+	ctl->out->value(&kv);
 	return EXIT_DONE;
 }
 
@@ -312,21 +329,71 @@ read_stdin(uint8_t **buf, size_t *len)
 	}
 }
 
-/* A SET or DEL request m, filled but for its client id and seq. */
+/* --if-rev N: a decimal u64.  0, or -EINVAL after saying why. */
 static int
-write_key(struct ctl *ctl, struct proto_msg *m)
+parse_if_rev(const char *s, uint64_t *rev)
 {
-	struct proto_msg r;
+	char *end;
 
-	if (m->type == PROTO_T_SET) {
-		m->set.client_id = client_id(ctl->client);
-		m->set.seq = 1;
-	} else {
-		m->del.client_id = client_id(ctl->client);
-		m->del.seq = 1;
+	errno = 0;
+	*rev = strtoull(s, &end, 10);
+	if (errno || end == s || *end != '\0' || s[0] == '-' || s[0] == '+' || s[0] == ' ') {
+		usage_error("--if-rev '%s': expected a revision, a decimal number (0: the key "
+			    "must not exist)",
+		    s);
+		return -EINVAL;
 	}
-	if (request(ctl, m, &r, true) < 0)
+	return 0;
+}
+
+/*
+ * A SET or DEL request m, filled but for its client id and seq; with
+ * --if-rev, sent as SET_IF or DEL_IF.
+ */
+static int
+write_key(struct ctl *ctl, struct proto_msg *m, const struct invocation *in)
+{
+	struct proto_msg r, w = *m;
+	struct proto_str key = m->type == PROTO_T_SET ? m->set.key : m->del.key;
+	uint64_t rev = 0;
+
+	if (in->if_rev != NULL && parse_if_rev(in->if_rev, &rev) < 0)
+		return EXIT_USAGE;
+	if (in->if_rev != NULL && m->type == PROTO_T_SET) {
+		w.type = PROTO_T_SET_IF;
+		w.set_if.key = m->set.key;
+		w.set_if.value = m->set.value;
+		w.set_if.if_rev = rev;
+		w.set_if.client_id = client_id(ctl->client);
+		w.set_if.seq = 1;
+	} else if (in->if_rev != NULL) {
+		w.type = PROTO_T_DEL_IF;
+		w.del_if.key = m->del.key;
+		w.del_if.if_rev = rev;
+		w.del_if.client_id = client_id(ctl->client);
+		w.del_if.seq = 1;
+	} else if (m->type == PROTO_T_SET) {
+		w.set.client_id = client_id(ctl->client);
+		w.set.seq = 1;
+	} else {
+		w.del.client_id = client_id(ctl->client);
+		w.del.seq = 1;
+	}
+	if (request(ctl, &w, &r, true) < 0)
 		return EXIT_FAILED;
+	if (r.type == PROTO_T_FAILED) {
+		if (r.failed.revision == 0)
+			fprintf(stderr,
+			    "raftconfctl: condition failed: %.*s does not exist (wanted revision "
+			    "%" PRIu64 "); nothing changed\n",
+			    (int)key.len, key.ptr, rev);
+		else
+			fprintf(stderr,
+			    "raftconfctl: condition failed: %.*s is at revision %" PRIu64
+			    " (wanted %" PRIu64 "); nothing changed\n",
+			    (int)key.len, key.ptr, r.failed.revision, rev);
+		return EXIT_CONDITION;
+	}
 	if (r.type != PROTO_T_OK)
 		return unexpected(&r);
 	ctl->out->written(r.ok.revision);
@@ -367,7 +434,7 @@ cmd_set(struct ctl *ctl, const struct invocation *in)
 	}
 	m.set.key = proto_cstr(in->args[0]);
 	m.set.value = buf ? proto_mem(buf, len) : proto_cstr(in->args[1]);
-	status = write_key(ctl, &m);
+	status = write_key(ctl, &m, in);
 	free(buf);
 	return status;
 }
@@ -380,7 +447,7 @@ cmd_del(struct ctl *ctl, const struct invocation *in)
 	if (!check_key(in->args[0]))
 		return EXIT_USAGE;
 	m.del.key = proto_cstr(in->args[0]);
-	return write_key(ctl, &m);
+	return write_key(ctl, &m, in);
 }
 
 static int
@@ -392,7 +459,7 @@ cmd_list(struct ctl *ctl, const struct invocation *in)
 	size_t longest = 0;
 	bool truncated;
 
-	m.list.flags = (in->opts & OPT_STALE) ? PROTO_F_STALE : 0;
+	m.list.flags = PROTO_F_META | ((in->opts & OPT_STALE) ? PROTO_F_STALE : 0);
 	m.list.prefix = proto_cstr(in->nargs ? in->args[0] : "");
 	if (m.list.prefix.len > RAFTCONF_MAX_KEY) {
 		check_key(in->args[0]);
@@ -400,17 +467,17 @@ cmd_list(struct ctl *ctl, const struct invocation *in)
 	}
 	if (request(ctl, &m, &r, true) < 0)
 		return EXIT_FAILED;
-	if (r.type != PROTO_T_LIST_REPLY)
+	if (r.type != PROTO_T_LIST_META_REPLY)
 		return unexpected(&r);
-	truncated = (r.list_reply.flags & PROTO_F_TRUNCATED) != 0;
+	truncated = (r.list_meta_reply.flags & PROTO_F_TRUNCATED) != 0;
 	proto_iter_init(&iter, &r);
 	while (proto_iter_next(&iter, &it) == 1)
-		if (it.entry.key.len > longest)
-			longest = it.entry.key.len;
+		if (it.kv.key.len > longest)
+			longest = it.kv.key.len;
 	ctl->out->list_begin(longest, truncated);
 	proto_iter_init(&iter, &r);
 	while (proto_iter_next(&iter, &it) == 1)
-		ctl->out->list_entry(&it.entry);
+		ctl->out->list_entry(&it.kv);
 	ctl->out->list_end(truncated);
 	return EXIT_DONE;
 }
@@ -620,6 +687,92 @@ cmd_token(struct ctl *ctl, const struct invocation *in)
 		return usage_error("usage: token add NAME --prefix PREFIX --read|--write, "
 				   "token list, token revoke NAME");
 	return usage_error("unknown token command '%s' (add, list, revoke)", sub);
+}
+
+/* All of standard input for a txn: at most a frame's worth. */
+static int
+read_txn_input(char **buf, size_t *len)
+{
+	size_t cap = 4096;
+	ssize_t n;
+
+	*len = 0;
+	if ((*buf = malloc(cap)) == NULL)
+		return -ENOMEM;
+	for (;;) {
+		if (*len == cap) {
+			char *p;
+
+			if (cap >= RAFTCONF_MAX_FRAME)
+				return -E2BIG;
+			if ((p = realloc(*buf, cap * 2)) == NULL)
+				return -ENOMEM;
+			*buf = p;
+			cap *= 2;
+		}
+		n = read(STDIN_FILENO, *buf + *len, cap - *len);
+		if (n == 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0)
+			*len += (size_t)n;
+	}
+}
+
+/*
+ * txn: the compares and operations from standard input (txn_input.h), one
+ * TXN; exit 0 when the then-ops ran, 4 when the else-ops did.
+ */
+static int
+cmd_txn(struct ctl *ctl, const struct invocation *in)
+{
+	struct proto_msg m = { .type = PROTO_T_TXN }, r;
+	char err[RAFTCONF_MAX_ERROR] = "";
+	struct txn_input t;
+	struct proto_iter iter;
+	union proto_item it;
+	char *text = NULL;
+	size_t len = 0;
+	int rc, status = EXIT_FAILED;
+
+	if ((rc = read_txn_input(&text, &len)) < 0) {
+		fprintf(stderr, "raftconfctl: txn: reading stdin: %s\n",
+		    rc == -E2BIG ? "more than a frame's worth" : strerror(-rc));
+		free(text);
+		return EXIT_FAILED;
+	}
+	rc = txn_input_parse(text, len, &t, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "raftconfctl: txn: %s; nothing was sent\n", err);
+		status = rc == -ENOMEM ? EXIT_FAILED : EXIT_USAGE;
+		goto out;
+	}
+	m.txn.compares = (struct proto_items){ t.counts[0], t.lists[0].data, t.lists[0].len };
+	m.txn.then_ops = (struct proto_items){ t.counts[1], t.lists[1].data, t.lists[1].len };
+	m.txn.else_ops = (struct proto_items){ t.counts[2], t.lists[2].data, t.lists[2].len };
+	/* only gets: a retry may run it again (client 0: no dedup), and read afresh */
+	if (proto_txn_writes(&m)) {
+		m.txn.client_id = client_id(ctl->client);
+		m.txn.seq = 1;
+	}
+	if (request(ctl, &m, &r, true) < 0)
+		goto out;
+	if (r.type != PROTO_T_TXN_REPLY) {
+		status = unexpected(&r);
+		goto out;
+	}
+	ctl->out->txn_begin((r.txn_reply.flags & PROTO_F_SUCCEEDED) != 0, r.txn_reply.revision,
+	    (r.txn_reply.flags & PROTO_F_REPLAYED) != 0);
+	proto_iter_init(&iter, &r);
+	while (proto_iter_next(&iter, &it) == 1)
+		ctl->out->txn_result(&it.kv);
+	ctl->out->txn_end();
+	status = (r.txn_reply.flags & PROTO_F_SUCCEEDED) ? EXIT_DONE : EXIT_CONDITION;
+out:
+	txn_input_free(&t);
+	free(text);
+	return status;
 }
 
 /*

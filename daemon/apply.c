@@ -74,10 +74,31 @@ apply_retry(struct node *n)
 	return 0;
 }
 
+/* What a TXN does as it applies: its gets go into its answer, its changes to watchers. */
+struct txn_ctx {
+	struct node *n;
+	uint64_t index;
+	bool notify; /* applied for the first time: tell watchers */
+};
+
+static void
+txn_cb(void *arg, uint8_t kind, const char *key, size_t klen, const struct store_meta *meta,
+    const uint8_t *val, size_t vlen)
+{
+	struct txn_ctx *t = arg;
+
+	if (kind == STORE_TXN_GET)
+		kv_txn_get(t->n, key, klen, meta, val, vlen);
+	else if (t->notify && t->n->watchers != NULL)
+		watch_event(t->n, kind == STORE_TXN_SET ? PROTO_EV_PUT : PROTO_EV_DEL, key, klen,
+		    t->index, val, vlen);
+}
+
 static int
 apply_one(struct node *n, const struct raft_entry *e)
 {
 	struct store_result res = { 0 };
+	struct txn_ctx t = { n, e->index, e->index > n->told_upto };
 	int rc;
 
 	if (e->type != RAFT_ENTRY_NORMAL) {
@@ -89,7 +110,9 @@ apply_one(struct node *n, const struct raft_entry *e)
 		kv_write_applied(n, e, NULL);
 		return 0;
 	}
-	if ((rc = store_apply(n->store, e->index, e->term, e->data, e->len, &res)) < 0)
+	kv_txn_begin(n, e);
+	rc = store_apply_txn(n->store, e->index, e->term, e->data, e->len, &res, txn_cb, &t);
+	if (rc < 0)
 		return rc;
 	if (res.status == STORE_BAD_COMMAND)
 		log_err_f(LOG_FIELDS(.index = e->index),

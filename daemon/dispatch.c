@@ -111,6 +111,9 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 		break;
 	case PROTO_T_SET:
 	case PROTO_T_DEL:
+	case PROTO_T_SET_IF:
+	case PROTO_T_DEL_IF:
+	case PROTO_T_TXN:
 		kv_write(n, o, m);
 		break;
 	case PROTO_T_STATUS:
@@ -263,6 +266,9 @@ request_refusal(const struct proto_msg *m, const char *peer_id, bool member)
 	switch (m->type) {
 	case PROTO_T_SET:
 	case PROTO_T_DEL:
+	case PROTO_T_SET_IF:
+	case PROTO_T_DEL_IF:
+	case PROTO_T_TXN:
 	case PROTO_T_TOKEN_ADD:
 	case PROTO_T_TOKEN_REVOKE:
 	case PROTO_T_REMOVE:

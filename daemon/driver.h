@@ -53,6 +53,7 @@
 struct event;
 struct evbuffer;
 struct store_result;
+struct store_meta;
 struct snap_info;
 struct wal_recovered;
 
@@ -237,6 +238,10 @@ struct node {
 	struct raftmsg_scratch scratch;
 	uint8_t *cmdbuf; /* the store command being proposed */
 	size_t cmdcap;
+	/* The answer to a TXN proposed here, built as its entry applies (kv.c). */
+	struct proto_buf txnbuf;
+	struct proto_reply txn_rb;
+	bool txn_building, txn_overflow;
 };
 
 /* ------------------------------------------------------------------------
@@ -304,6 +309,7 @@ void roster_departed_expire(struct node *n, uint64_t now);
 
 /* reply.c: answers to clients */
 void reply_frame(struct node *n, const struct origin *o);
+void reply_bytes(struct node *n, const struct origin *o, const void *frame, size_t len);
 void reply_msg(struct node *n, const struct origin *o, struct proto_msg *m);
 void reply_error(struct node *n, const struct origin *o, uint16_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -336,6 +342,8 @@ void readiness_free(struct node *n);
 void watch_start(struct node *n, const struct origin *o, const struct proto_str *prefix);
 void watch_drop_conn(struct node *n, uint64_t conn);
 void watch_notify(struct node *n, const struct raft_entry *e, const struct store_result *res);
+void watch_event(struct node *n, uint8_t kind, const char *key, size_t klen, uint64_t revision,
+    const void *value, size_t vlen);
 void watch_free(struct node *n);
 
 /* kv.c: reads, writes, forwarding */
@@ -349,6 +357,9 @@ void kv_reads_progress(struct node *n);
 void kv_leader_changed(struct node *n);
 void kv_leader_lost(struct node *n, uint64_t leader, const char *name);
 void kv_write_applied(struct node *n, const struct raft_entry *e, const struct store_result *res);
+bool kv_txn_begin(struct node *n, const struct raft_entry *e);
+void kv_txn_get(struct node *n, const char *key, size_t klen, const struct store_meta *meta,
+    const uint8_t *val, size_t vlen);
 void kv_expired(struct node *n, struct pending *p);
 
 /* membership.c: changes of the membership */

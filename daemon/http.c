@@ -16,6 +16,7 @@
  *					every key
  *	PUT      /v1/keys/KEY		SET, the body is the value
  *	DELETE   /v1/keys/KEY		DEL
+ *	POST     /v1/txn		TXN, the body is JSON (below)
  *	GET|HEAD /v1/status, /v1/health, /metrics
  *
  * The key is the path after "/v1/keys", percent-decoded ("+" is a plus);
@@ -36,13 +37,36 @@
  * applied gets the first answer again; a write whose SEQ is below the last
  * one applied for its CLIENT is refused with 409.
  *
- * Answers: VALUE is 200 with the raw value (application/octet-stream) and
- * X-Raftconf-Revision; OK is 200 {"revision":N} and the same header;
- * LIST_REPLY is 200 {"keys":[{"key":..,"revision":N,"value":..},...],
- * "truncated":false}, where a key or value that is not valid UTF-8 is
- * given as "key_base64" / "value_base64" instead.  ERROR is
- * {"error":"message"} with 404 (not found), 503 (no leader, not a member),
- * 504 (timeout), 413 (too big), 400 (bad request), 409 (refused), 507 (disk full), else 500.
+ * Answers: VALUE is 200 with the raw value (application/octet-stream),
+ * ETag: "REV" and X-Raftconf-Revision, X-Raftconf-Create-Revision and
+ * X-Raftconf-Version; OK is 200 {"revision":N} and X-Raftconf-Revision;
+ * LIST_REPLY is 200 {"keys":[{"key":..,"value":..,"revision":N,
+ * "create_revision":N,"version":N},...],"truncated":false}, where a key or
+ * value that is not valid UTF-8 is given as "key_base64" / "value_base64"
+ * instead.  ERROR is {"error":"message"} with 404 (not found), 503 (no
+ * leader, not a member), 504 (timeout), 413 (too big), 400 (bad request),
+ * 409 (refused), 507 (disk full), else 500.
+ *
+ * Conditions.  A PUT or DELETE with If-Match: "REV" is a SET_IF (DEL_IF)
+ * of that revision, with If-None-Match: * one of revision 0 (the key must
+ * not exist): decided by the leader's state machine as the entry applies.
+ * One that did not hold (FAILED) is 412, {"error":..}, with the key's
+ * revision then as ETag (none when it does not exist) and
+ * X-Raftconf-Revision.
+ *
+ * Transactions.  POST /v1/txn takes a JSON object (http_parse_txn):
+ *
+ *	{"compare":[{"key":"/a","target":"value","result":"=","value":"x"},
+ *		    {"key":"/b","target":"revision","result":">","revision":0}],
+ *	 "success":[{"op":"set","key":"/b","value":"x"},{"op":"del","key":"/a"},
+ *		    {"op":"get","key":"/b"}],
+ *	 "failure":[{"op":"get","key":"/a"}]}
+ *
+ * ("key_base64", "value_base64" for bytes that are not text) and answers
+ * 200 {"succeeded":true|false,"revision":N,"results":[...]} with each get's
+ * key as a listing gives it, or {"key":..,"found":false}.  Its token needs
+ * read access to every key it compares or gets and write access to every
+ * key it sets or deletes.
  *
  * Tokens.  Before a request is served here or handed to the node, the
  * node's authorize callback judges it (token_authorize): /v1/status and
@@ -144,6 +168,8 @@
 #define HTTP_SWEEP_MS	     500
 
 #define HTTP_REVISION_HEADER "X-Raftconf-Revision"
+#define HTTP_CREATE_HEADER   "X-Raftconf-Create-Revision"
+#define HTTP_VERSION_HEADER  "X-Raftconf-Version"
 
 enum conn_state {
 	C_READING, /* waiting for the client's request */
@@ -179,8 +205,9 @@ struct http_server {
 	bool dispatching;   /* inside cb.request */
 	uint64_t client_id; /* for writes without a request id */
 	uint64_t next_seq;
-	char key[RAFTCONF_MAX_KEY]; /* the decoded key of the current request */
-	SSL_CTX *tls;		    /* NULL: plain HTTP */
+	char key[RAFTCONF_MAX_KEY];    /* the decoded key of the current request */
+	struct proto_buf txn_lists[3]; /* the lists of the current POST /v1/txn */
+	SSL_CTX *tls;		       /* NULL: plain HTTP */
 };
 
 static uint64_t
@@ -235,6 +262,8 @@ reason_of(int status)
 		return "Method Not Allowed";
 	case 409:
 		return "Conflict";
+	case 412:
+		return "Precondition Failed";
 	case 413:
 		return "Content Too Large";
 	case 500:
@@ -257,14 +286,15 @@ add_to_evbuffer(void *arg, const char *p, size_t len)
 	evbuffer_add(arg, p, len);
 }
 
-/* The JSON body for a LIST_REPLY.  0, or -EPROTO for malformed items. */
+/* The JSON body for a LIST_REPLY or LIST_META_REPLY.  0, or -EPROTO for malformed items. */
 static int
 json_list(struct evbuffer *out, const struct proto_msg *m)
 {
 	const struct json_out o = { add_to_evbuffer, out };
 	struct proto_iter it;
 	union proto_item item;
-	bool first = true;
+	bool first = true, meta = m->type == PROTO_T_LIST_META_REPLY;
+	uint8_t flags = meta ? m->list_meta_reply.flags : m->list_reply.flags;
 	int rc;
 
 	if (proto_iter_init(&it, m) < 0)
@@ -274,13 +304,53 @@ json_list(struct evbuffer *out, const struct proto_msg *m)
 		if (!first)
 			evbuffer_add(out, ",", 1);
 		first = false;
-		json_entry(&o, item.entry.key.ptr, item.entry.key.len, item.entry.revision,
-		    item.entry.value.ptr, item.entry.value.len);
+		if (meta)
+			json_kv(&o, item.kv.key.ptr, item.kv.key.len, item.kv.value.ptr,
+			    item.kv.value.len, item.kv.revision, item.kv.create_revision,
+			    item.kv.version);
+		else
+			json_entry(&o, item.entry.key.ptr, item.entry.key.len, item.entry.revision,
+			    item.entry.value.ptr, item.entry.value.len);
 	}
 	if (rc < 0)
 		return -EPROTO;
 	evbuffer_add_printf(
-	    out, "],\"truncated\":%s}", m->list_reply.flags & PROTO_F_TRUNCATED ? "true" : "false");
+	    out, "],\"truncated\":%s}", flags & PROTO_F_TRUNCATED ? "true" : "false");
+	return 0;
+}
+
+/* The JSON body for a TXN_REPLY.  0, or -EPROTO for malformed items. */
+static int
+json_txn(struct evbuffer *out, const struct proto_msg *m)
+{
+	const struct json_out o = { add_to_evbuffer, out };
+	struct proto_iter it;
+	union proto_item item;
+	bool first = true;
+	int rc;
+
+	if (proto_iter_init(&it, m) < 0)
+		return -EPROTO;
+	evbuffer_add_printf(out, "{\"succeeded\":%s,\"revision\":%" PRIu64 ",%s\"results\":[",
+	    m->txn_reply.flags & PROTO_F_SUCCEEDED ? "true" : "false", m->txn_reply.revision,
+	    m->txn_reply.flags & PROTO_F_REPLAYED ? "\"replayed\":true," : "");
+	while ((rc = proto_iter_next(&it, &item)) == 1) {
+		if (!first)
+			evbuffer_add(out, ",", 1);
+		first = false;
+		if (item.kv.revision != 0) {
+			json_kv(&o, item.kv.key.ptr, item.kv.key.len, item.kv.value.ptr,
+			    item.kv.value.len, item.kv.revision, item.kv.create_revision,
+			    item.kv.version);
+		} else {
+			evbuffer_add(out, "{", 1);
+			json_bytes_field(&o, "key", item.kv.key.ptr, item.kv.key.len);
+			evbuffer_add(out, ",\"found\":false}", 15);
+		}
+	}
+	if (rc < 0)
+		return -EPROTO;
+	evbuffer_add(out, "]}", 2);
 	return 0;
 }
 
@@ -328,12 +398,47 @@ send_errorf(struct evhttp_request *req, int status, const char *fmt, ...)
 }
 
 static void
+add_number(struct evhttp_request *req, const char *header, uint64_t v)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%" PRIu64, v);
+	evhttp_add_header(evhttp_request_get_output_headers(req), header, s);
+}
+
+static void
 add_revision(struct evhttp_request *req, uint64_t revision)
 {
-	char rev[24];
+	add_number(req, HTTP_REVISION_HEADER, revision);
+}
 
-	snprintf(rev, sizeof(rev), "%" PRIu64, revision);
-	evhttp_add_header(evhttp_request_get_output_headers(req), HTTP_REVISION_HEADER, rev);
+/* ETag: "REV", what If-Match takes back. */
+static void
+add_etag(struct evhttp_request *req, uint64_t revision)
+{
+	char tag[32];
+
+	snprintf(tag, sizeof(tag), "\"%" PRIu64 "\"", revision);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "ETag", tag);
+}
+
+/* The answer the node should give to a request of type asked (and an older one it may). */
+static bool
+answer_fits(uint8_t asked, uint8_t type)
+{
+	switch (asked) {
+	case PROTO_T_GET:
+		return type == PROTO_T_VALUE_META || type == PROTO_T_VALUE;
+	case PROTO_T_LIST:
+		return type == PROTO_T_LIST_META_REPLY || type == PROTO_T_LIST_REPLY;
+	case PROTO_T_SET_IF:
+	case PROTO_T_DEL_IF:
+		return type == PROTO_T_OK || type == PROTO_T_FAILED;
+	case PROTO_T_TXN:
+		return type == PROTO_T_TXN_REPLY;
+	default:
+		return type == PROTO_T_OK;
+	}
 }
 
 /*
@@ -343,16 +448,13 @@ static void
 send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m)
 {
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-	uint8_t want = asked == PROTO_T_GET ? PROTO_T_VALUE
-	    : asked == PROTO_T_LIST	    ? PROTO_T_LIST_REPLY
-					    : PROTO_T_OK;
 
 	if (m->type == PROTO_T_ERROR) {
 		send_error(req, status_of_error(m->error.code), m->error.message.ptr,
 		    m->error.message.len);
 		return;
 	}
-	if (m->type != want) {
+	if (!answer_fits(asked, m->type)) {
 		log_err("HTTP: the node answered a %s with a %s; answering 500",
 		    proto_type_name(asked), proto_type_name(m->type));
 		send_errorf(
@@ -362,8 +464,39 @@ send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m
 	switch (m->type) {
 	case PROTO_T_VALUE:
 		add_revision(req, m->value_reply.revision);
+		add_etag(req, m->value_reply.revision);
 		evbuffer_add(out, m->value_reply.value.ptr, m->value_reply.value.len);
 		send_reply(req, 200, "application/octet-stream");
+		break;
+	case PROTO_T_VALUE_META:
+		add_revision(req, m->value_meta.revision);
+		add_number(req, HTTP_CREATE_HEADER, m->value_meta.create_revision);
+		add_number(req, HTTP_VERSION_HEADER, m->value_meta.version);
+		add_etag(req, m->value_meta.revision);
+		evbuffer_add(out, m->value_meta.value.ptr, m->value_meta.value.len);
+		send_reply(req, 200, "application/octet-stream");
+		break;
+	case PROTO_T_FAILED:
+		add_revision(req, m->failed.revision);
+		if (m->failed.revision != 0) {
+			add_etag(req, m->failed.revision);
+			send_errorf(req, 412,
+			    "condition failed: the key is at revision %" PRIu64 "; nothing changed",
+			    m->failed.revision);
+		} else {
+			send_errorf(
+			    req, 412, "condition failed: the key does not exist; nothing changed");
+		}
+		break;
+	case PROTO_T_TXN_REPLY:
+		add_revision(req, m->txn_reply.revision);
+		if (json_txn(out, m) < 0) {
+			evbuffer_drain(out, evbuffer_get_length(out));
+			send_errorf(req, 500, "internal error: malformed txn answer");
+			break;
+		}
+		evbuffer_add(out, "\n", 1);
+		send_reply(req, 200, "application/json");
 		break;
 	case PROTO_T_OK:
 		add_revision(req, m->ok.revision);
@@ -371,6 +504,7 @@ send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m
 		send_reply(req, 200, "application/json");
 		break;
 	case PROTO_T_LIST_REPLY:
+	case PROTO_T_LIST_META_REPLY:
 		if (json_list(out, m) < 0) {
 			evbuffer_drain(out, evbuffer_get_length(out));
 			send_errorf(req, 500, "internal error: malformed list answer");
@@ -639,9 +773,20 @@ request_key(const struct proto_msg *m)
 		return m->list.prefix;
 	case PROTO_T_SET:
 		return m->set.key;
+	case PROTO_T_SET_IF:
+		return m->set_if.key;
+	case PROTO_T_DEL_IF:
+		return m->del_if.key;
 	default:
 		return m->del.key;
 	}
+}
+
+static bool
+is_write(uint8_t type)
+{
+	return type == PROTO_T_SET || type == PROTO_T_DEL || type == PROTO_T_SET_IF ||
+	    type == PROTO_T_DEL_IF;
 }
 
 /*
@@ -662,8 +807,7 @@ authorized(
 		return true;
 	if (m != NULL) {
 		key = request_key(m);
-		tr.need = m->type == PROTO_T_SET || m->type == PROTO_T_DEL ? TOKEN_NEED_WRITE
-									   : TOKEN_NEED_READ;
+		tr.need = is_write(m->type) ? TOKEN_NEED_WRITE : TOKEN_NEED_READ;
 		tr.key = key.ptr;
 		tr.klen = key.len;
 	}
@@ -677,6 +821,40 @@ authorized(
 		    "Bearer realm=\"raftconfd\"");
 	send_errorf(req, status, "%s", why);
 	return false;
+}
+
+/*
+ * A TXN may go on if each of its keys may: read access for the keys it
+ * compares or gets, write access for those it sets or deletes.  The first
+ * refusal is the answer.
+ */
+static bool
+txn_authorized(struct http_server *hs, struct evhttp_request *req, const struct proto_msg *m)
+{
+	struct proto_msg one = { .type = PROTO_T_GET };
+	union proto_item item;
+	struct proto_iter it;
+
+	for (int which = PROTO_TXN_COMPARES; which <= PROTO_TXN_ELSE; which++) {
+		if (proto_iter_txn(&it, m, which) < 0)
+			return false;
+		while (proto_iter_next(&it, &item) == 1) {
+			if (which == PROTO_TXN_COMPARES) {
+				one.type = PROTO_T_GET;
+				one.get.key = item.compare.key;
+			} else if (item.op.kind == PROTO_OP_GET) {
+				one.type = PROTO_T_GET;
+				one.get.key = item.op.key;
+			} else {
+				one.type = PROTO_T_DEL;
+				one.del.key = item.op.key;
+			}
+			if (!authorized(hs, req, R_KEYS, &one))
+				return false;
+		}
+	}
+	/* a txn with no key at all still needs what any request needs */
+	return authorized(hs, req, R_STATUS, NULL);
 }
 
 static void
@@ -706,6 +884,40 @@ serve_local(struct http_server *hs, struct evhttp_request *req, enum route r)
 	default:
 		send_errorf(req, 500, "internal error: no handler");
 		break;
+	}
+}
+
+/* A write that came without a request id: a new write of this server's own client. */
+static void
+number_write(struct http_server *hs, struct proto_msg *m)
+{
+	uint64_t *client = NULL, *seq = NULL;
+
+	switch (m->type) {
+	case PROTO_T_SET:
+		client = &m->set.client_id, seq = &m->set.seq;
+		break;
+	case PROTO_T_DEL:
+		client = &m->del.client_id, seq = &m->del.seq;
+		break;
+	case PROTO_T_SET_IF:
+		client = &m->set_if.client_id, seq = &m->set_if.seq;
+		break;
+	case PROTO_T_DEL_IF:
+		client = &m->del_if.client_id, seq = &m->del_if.seq;
+		break;
+	case PROTO_T_TXN:
+		/* only gets: no dedup, a retry reads afresh */
+		if (!proto_txn_writes(m))
+			return;
+		client = &m->txn.client_id, seq = &m->txn.seq;
+		break;
+	default:
+		return;
+	}
+	if (*client == 0) {
+		*client = hs->client_id;
+		*seq = hs->next_seq++;
 	}
 }
 
@@ -741,9 +953,13 @@ request_cb(struct evhttp_request *req, void *arg)
 	c->state = C_WRITING;
 	c->deadline_ms = 0;
 
-	/* A value in one piece; one over the limit is refused unread. */
-	if (r.cmd == EVHTTP_REQ_PUT && r.body_len > 0 && r.body_len <= RAFTCONF_MAX_VALUE &&
-	    (r.body = evbuffer_pullup(body, -1)) == NULL) {
+	r.if_match = evhttp_find_header(evhttp_request_get_input_headers(req), "If-Match");
+	r.if_none_match =
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "If-None-Match");
+	/* A value (or a txn) in one piece; a value over the limit is refused unread. */
+	if (((r.cmd == EVHTTP_REQ_PUT && r.body_len <= RAFTCONF_MAX_VALUE) ||
+		r.cmd == EVHTTP_REQ_POST) &&
+	    r.body_len > 0 && (r.body = evbuffer_pullup(body, -1)) == NULL) {
 		send_errorf(req, 500, "out of memory");
 		return;
 	}
@@ -754,21 +970,32 @@ request_cb(struct evhttp_request *req, void *arg)
 		send_errorf(req, status, "%s", err);
 		return;
 	}
-	if (t.route != R_KEYS) {
+	if (t.route == R_TXN) {
+		for (int k = 0; k < 3; k++)
+			proto_buf_reset(&hs->txn_lists[k]);
+		status = http_parse_txn(r.body, r.body_len, &m, hs->txn_lists, err, sizeof(err));
+		if (status != 0) {
+			send_errorf(req, status, "%s", err);
+			return;
+		}
+		if (r.request_id &&
+		    http_parse_request_id(r.request_id, &m.txn.client_id, &m.txn.seq) < 0) {
+			send_errorf(req, 400,
+			    HTTP_REQUEST_ID_HEADER ": expected CLIENT-SEQ, two decimal numbers "
+						   "below 2^64, CLIENT not 0");
+			return;
+		}
+		if (!txn_authorized(hs, req, &m))
+			return;
+	} else if (t.route != R_KEYS) {
 		if (authorized(hs, req, t.route, NULL))
 			serve_local(hs, req, t.route);
 		return;
+	} else if (!authorized(hs, req, t.route, &m)) {
+		return;
 	}
 	/* A write without a request id: a new write of this server's own client. */
-	if (m.type == PROTO_T_SET && m.set.client_id == 0) {
-		m.set.client_id = hs->client_id;
-		m.set.seq = hs->next_seq++;
-	} else if (m.type == PROTO_T_DEL && m.del.client_id == 0) {
-		m.del.client_id = hs->client_id;
-		m.del.seq = hs->next_seq++;
-	}
-	if (!authorized(hs, req, t.route, &m))
-		return;
+	number_write(hs, &m);
 	c->state = C_NODE;
 	c->deadline_ms = mono_ms() + HTTP_NODE_TIMEOUT_S * 1000;
 	c->req = req;
@@ -855,6 +1082,8 @@ http_open(struct event_base *base, const char *listen, const struct http_callbac
 	hs->arg = arg;
 	hs->client_id = random_client_id();
 	hs->next_seq = 1;
+	for (int k = 0; k < 3; k++)
+		proto_buf_init(&hs->txn_lists[k]);
 	snprintf(hs->listen, sizeof(hs->listen), "%s", listen);
 	for (size_t i = 0; i < HTTP_MAX_CONNECTIONS; i++) {
 		hs->conns[i].hs = hs;
@@ -934,5 +1163,7 @@ http_close(struct http_server *hs)
 	}
 	event_free(hs->sweep_ev);
 	SSL_CTX_free(hs->tls);
+	for (int k = 0; k < 3; k++)
+		proto_buf_free(&hs->txn_lists[k]);
 	free(hs);
 }

@@ -8,16 +8,20 @@
  * listening socket, the connections, limits (header and body size, idle
  * and request timeouts, concurrent connections), and nothing else.
  *
- *	GET    /v1/keys/KEY[?stale]	200, body = the value,
- *					header X-Raftconf-Revision; 404
+ *	GET    /v1/keys/KEY[?stale]	200, body = the value, ETag: "REV",
+ *					X-Raftconf-Revision, -Create-Revision,
+ *					-Version; 404
  *	PUT    /v1/keys/KEY		body = the value; 200 with the new revision
  *	DELETE /v1/keys/KEY		200; 404
+ *					(both: If-Match: "REV", If-None-Match: *;
+ *					412 when it did not hold)
+ *	POST   /v1/txn			a JSON transaction (http.c); 200
  *	GET    /v1/keys/PREFIX/?list	the keys under PREFIX, JSON
  *	GET    /v1/status		this node, JSON
  *	GET    /v1/health		200 when a leader is known and this node
  *					is caught up, else 503
  *	GET    /metrics			Prometheus text format
- *	errors: JSON {"error": "..."} with 400, 401, 403, 404, 405, 413,
+ *	errors: JSON {"error": "..."} with 400, 401, 403, 404, 405, 412, 413,
  *	503 (no leader), 504 (timeout)
  *
  * The key is the URL path after /v1/keys, percent-decoded.
@@ -42,7 +46,7 @@ struct http_server;
 struct http_callbacks {
 	/*
 	 * A request for the node, exactly as if raftconfctl had sent it:
-	 * GET, SET, DEL, LIST (and nothing else).  The node answers later with
+	 * GET, SET, DEL, SET_IF, DEL_IF, LIST, TXN (and nothing else).  The node answers later with
 	 * http_reply(handle, ...) — or never, if the client has gone (the
 	 * server then drops the answer).
 	 */
@@ -78,7 +82,7 @@ void http_set_tls(struct http_server *hs, struct ssl_ctx_st *ctx);
 
 /*
  * The node's answer to request handle: one whole proto response frame (OK,
- * VALUE, ERROR, LIST_REPLY).  0, or -ENOTCONN when the client is gone.
+ * VALUE, VALUE_META, FAILED, ERROR, LIST_REPLY, LIST_META_REPLY, TXN_REPLY).  0, or -ENOTCONN when the client is gone.
  */
 int http_reply(struct http_server *hs, uint64_t handle, const void *frame, size_t len);
 

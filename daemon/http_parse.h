@@ -17,7 +17,7 @@
 
 #define HTTP_REQUEST_ID_HEADER "X-Raftconf-Request-Id"
 
-enum route { R_NONE, R_KEYS, R_STATUS, R_HEALTH, R_METRICS };
+enum route { R_NONE, R_KEYS, R_STATUS, R_HEALTH, R_METRICS, R_TXN };
 
 struct target {
 	enum route route;
@@ -31,9 +31,11 @@ struct request {
 	const char *path;	/* the URI's path, raw; NULL stands for "" */
 	const char *query;	/* the URI's query, raw; NULL when there is none */
 	const char *request_id; /* the X-Raftconf-Request-Id header, or NULL */
-	const void *body;	/* a PUT's value; may be NULL when body_len is 0 or
+	const void *body;	/* a PUT's value (a POST's txn); may be NULL when body_len is 0 or
 				 * over RAFTCONF_MAX_VALUE (it is refused unread) */
 	size_t body_len;
+	const char *if_match;	   /* the If-Match header, or NULL */
+	const char *if_none_match; /* the If-None-Match header, or NULL */
 };
 
 int http_pct_decode(const char *in, size_t len, char *out, size_t cap, size_t *outlen);
@@ -45,5 +47,16 @@ int http_parse_request_id(const char *s, uint64_t *client, uint64_t *seq);
 bool http_method_allowed(enum route r, enum evhttp_cmd_type cmd);
 int http_parse_request(const struct request *r, struct target *t, struct proto_msg *m, char *key,
     const char **allow, char *err, size_t errlen);
+
+/*
+ * The JSON body of POST /v1/txn (http.c documents it) into a TXN request
+ * m, its three lists built in lists[0..2] (the caller's, freed by it;
+ * m points into them), client_id and seq 0 for the caller to number.
+ * 0, or 400 (malformed, an unknown field, a bad key) or 413 (more
+ * compares or operations than RAFTCONF_MAX_TXN_OPS, a value over
+ * RAFTCONF_MAX_VALUE) with err set.
+ */
+int http_parse_txn(const void *body, size_t len, struct proto_msg *m, struct proto_buf lists[3],
+    char *err, size_t errlen);
 
 #endif

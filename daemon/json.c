@@ -141,8 +141,9 @@ json_bytes_field(const struct json_out *o, const char *name, const void *s, size
 	}
 }
 
-void
-json_entry(const struct json_out *o, const void *key, size_t keylen, uint64_t revision,
+/* json_entry without its closing brace. */
+static void
+json_entry_open(const struct json_out *o, const void *key, size_t keylen, uint64_t revision,
     const void *value, size_t valuelen)
 {
 	char rev[40];
@@ -153,5 +154,26 @@ json_entry(const struct json_out *o, const void *key, size_t keylen, uint64_t re
 	n = snprintf(rev, sizeof(rev), ",\"revision\":%" PRIu64 ",", revision);
 	o->write(o->arg, rev, (size_t)n);
 	json_bytes_field(o, "value", value, valuelen);
+}
+
+void
+json_entry(const struct json_out *o, const void *key, size_t keylen, uint64_t revision,
+    const void *value, size_t valuelen)
+{
+	json_entry_open(o, key, keylen, revision, value, valuelen);
 	o->write(o->arg, "}", 1);
+}
+
+void
+json_kv(const struct json_out *o, const void *key, size_t keylen, const void *value,
+    size_t valuelen, uint64_t revision, uint64_t create_revision, uint64_t version)
+{
+	char meta[96];
+	int n;
+
+	/* json_entry's members first, in its order, so that what read those reads these */
+	json_entry_open(o, key, keylen, revision, value, valuelen);
+	n = snprintf(meta, sizeof(meta),
+	    ",\"create_revision\":%" PRIu64 ",\"version\":%" PRIu64 "}", create_revision, version);
+	o->write(o->arg, meta, (size_t)n);
 }

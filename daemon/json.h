@@ -64,4 +64,17 @@ void json_bytes_field(const struct json_out *o, const char *name, const void *s,
 void json_entry(const struct json_out *o, const void *key, size_t keylen, uint64_t revision,
     const void *value, size_t valuelen);
 
+/*
+ * A key with its value and meta, as raftconfctl --json get, list and txn
+ * and the HTTP listing and txn answer print it:
+ *
+ *	{"key":"/a","revision":9,"value":"plain","create_revision":3,"version":4}
+ *
+ * (json_entry's members in its order, then the two more).
+ *
+ * key and value each with "_base64" when they are not UTF-8 text.
+ */
+void json_kv(const struct json_out *o, const void *key, size_t keylen, const void *value,
+    size_t valuelen, uint64_t revision, uint64_t create_revision, uint64_t version);
+
 #endif

@@ -24,15 +24,15 @@
 /* ------------------------------------------------------------------ reads */
 
 static void
-serve_get(struct node *n, const struct origin *o, const char *key, size_t keylen)
+serve_get(struct node *n, const struct origin *o, const char *key, size_t keylen, bool meta)
 {
 	struct proto_msg m = { .type = PROTO_T_VALUE };
+	struct store_meta sm = { 0 };
 	uint8_t *val = NULL;
 	size_t len = 0;
-	uint64_t rev = 0;
 	int rc;
 
-	rc = store_get(n->store, key, keylen, &val, &len, &rev);
+	rc = store_get_meta(n->store, key, keylen, &val, &len, &sm);
 	if (rc == -ENOENT) {
 		reply_error(n, o, PROTO_E_NOTFOUND, "key not found: %.*s", (int)keylen, key);
 		return;
@@ -41,8 +41,16 @@ serve_get(struct node *n, const struct origin *o, const char *key, size_t keylen
 		reply_error(n, o, PROTO_E_INTERNAL, "store read failed: %s", strerror(-rc));
 		return;
 	}
-	m.value_reply.revision = rev;
-	m.value_reply.value = proto_mem(val, len);
+	if (meta) {
+		m.type = PROTO_T_VALUE_META;
+		m.value_meta.revision = sm.revision;
+		m.value_meta.create_revision = sm.create_revision;
+		m.value_meta.version = sm.version;
+		m.value_meta.value = proto_mem(val, len);
+	} else {
+		m.value_reply.revision = sm.revision;
+		m.value_reply.value = proto_mem(val, len);
+	}
 	reply_msg(n, o, &m);
 	free(val);
 }
@@ -53,12 +61,19 @@ struct list_ctx {
 };
 
 static int
-list_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen, uint64_t rev)
+list_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen,
+    const struct store_meta *m)
 {
 	struct list_ctx *lc = arg;
+	struct proto_kv kv = { proto_mem(key, klen), m->revision, m->create_revision, m->version,
+		proto_mem(val, vlen) };
+	int rc;
 
-	if (proto_reply_add_entry(&lc->rb, proto_mem(key, klen), rev, proto_mem(val, vlen)) ==
-	    -EMSGSIZE) {
+	if (lc->rb.type == PROTO_T_LIST_META_REPLY)
+		rc = proto_reply_add_kv(&lc->rb, &kv);
+	else
+		rc = proto_reply_add_entry(&lc->rb, kv.key, kv.revision, kv.value);
+	if (rc == -EMSGSIZE) {
 		lc->full = true;
 		return 1; /* stop */
 	}
@@ -66,14 +81,15 @@ list_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen
 }
 
 static void
-serve_list(struct node *n, const struct origin *o, const char *prefix, size_t plen)
+serve_list(struct node *n, const struct origin *o, const char *prefix, size_t plen, bool meta)
 {
 	struct list_ctx lc = { 0 };
 	int rc;
 
 	proto_buf_reset(&n->out);
-	proto_reply_begin(&lc.rb, &n->out, PROTO_T_LIST_REPLY, o->req_id);
-	rc = store_list(n->store, prefix, plen, list_cb, &lc);
+	proto_reply_begin(
+	    &lc.rb, &n->out, meta ? PROTO_T_LIST_META_REPLY : PROTO_T_LIST_REPLY, o->req_id);
+	rc = store_list_meta(n->store, prefix, plen, list_cb, &lc);
 	if (rc < 0) {
 		proto_reply_abort(&lc.rb);
 		reply_error(n, o, PROTO_E_INTERNAL, "store read failed: %s", strerror(-rc));
@@ -84,14 +100,17 @@ serve_list(struct node *n, const struct origin *o, const char *prefix, size_t pl
 }
 
 static void
-serve_read(struct node *n, const struct origin *o, uint8_t type, const char *key, size_t len)
+serve_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags, const char *key,
+    size_t len)
 {
+	bool meta = (flags & PROTO_F_META) != 0;
+
 	if (type == PROTO_T_GET)
-		serve_get(n, o, key, len);
+		serve_get(n, o, key, len, meta);
 	else if (type == PROTO_T_TOKEN_LIST)
 		tokens_list_reply(n, o);
 	else
-		serve_list(n, o, key, len);
+		serve_list(n, o, key, len, meta);
 }
 
 void
@@ -102,7 +121,7 @@ kv_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags,
 
 	if (flags & PROTO_F_STALE) {
 		/* Served from this node's copy as it is: no round trip. */
-		serve_read(n, o, type, key->ptr, key->len);
+		serve_read(n, o, type, flags, key->ptr, key->len);
 		return;
 	}
 	r = pending_new(PEND_READ, o, node_now_ms() + n->request_timeout_ms, key->ptr, key->len);
@@ -111,6 +130,7 @@ kv_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags,
 		return;
 	}
 	r->op = type;
+	r->flags = flags;
 	r->key = ++n->next_ctx;
 	if (raft_read_index(n->raft, r->key) < 0) {
 		free(r);
@@ -140,7 +160,7 @@ kv_reads_progress(struct node *n)
 	PENDING_EACH(&n->pending, PEND_READ, r, tmp) {
 		if (r->index == 0 || r->index > n->applied)
 			continue;
-		serve_read(n, &r->from, r->op, r->data, r->len);
+		serve_read(n, &r->from, r->op, r->flags, r->data, r->len);
 		pending_del(&n->pending, r);
 	}
 }
@@ -250,6 +270,66 @@ kv_leader_lost(struct node *n, uint64_t leader, const char *name)
 	}
 }
 
+/* A TXN's compares and ops, from the request's items into the store's form. */
+struct txn_parts {
+	struct store_compare cmps[RAFTCONF_MAX_TXN_OPS];
+	struct store_txn_op ops[2][RAFTCONF_MAX_TXN_OPS];
+	size_t ncmp, nops[2];
+};
+
+static int
+txn_parts(const struct proto_msg *m, struct txn_parts *p)
+{
+	union proto_item it;
+	struct proto_iter iter;
+	int rc;
+
+	p->ncmp = p->nops[0] = p->nops[1] = 0;
+	if (proto_iter_txn(&iter, m, PROTO_TXN_COMPARES) < 0)
+		return -EINVAL;
+	while ((rc = proto_iter_next(&iter, &it)) == 1) {
+		if (p->ncmp == RAFTCONF_MAX_TXN_OPS)
+			return -EINVAL;
+		p->cmps[p->ncmp++] = (struct store_compare){ it.compare.target, it.compare.result,
+			it.compare.key.ptr, it.compare.key.len, it.compare.revision,
+			(const uint8_t *)it.compare.value.ptr, it.compare.value.len };
+	}
+	for (int l = 0; l < 2 && rc == 0; l++) {
+		if (proto_iter_txn(&iter, m, l ? PROTO_TXN_ELSE : PROTO_TXN_THEN) < 0)
+			return -EINVAL;
+		while ((rc = proto_iter_next(&iter, &it)) == 1) {
+			if (p->nops[l] == RAFTCONF_MAX_TXN_OPS)
+				return -EINVAL;
+			p->ops[l][p->nops[l]++] = (struct store_txn_op){ it.op.kind, it.op.key.ptr,
+				it.op.key.len, (const uint8_t *)it.op.value.ptr, it.op.value.len };
+		}
+	}
+	return rc < 0 ? -EINVAL : 0;
+}
+
+static ssize_t
+encode_txn(struct node *n, const struct proto_msg *m)
+{
+	struct txn_parts *p = malloc(sizeof(*p));
+	size_t need = 0;
+	ssize_t rc;
+
+	if (p == NULL)
+		return -ENOMEM;
+	rc = txn_parts(m, p);
+	if (rc == 0) {
+		rc = store_cmd_encode_txn(NULL, 0, &need, m->txn.client_id, m->txn.seq, p->cmps,
+		    p->ncmp, p->ops[0], p->nops[0], p->ops[1], p->nops[1]);
+		if (rc == -ENOSPC)
+			rc = ensure_cmdbuf(n, need);
+	}
+	if (rc == 0)
+		rc = store_cmd_encode_txn(n->cmdbuf, n->cmdcap, NULL, m->txn.client_id, m->txn.seq,
+		    p->cmps, p->ncmp, p->ops[0], p->nops[0], p->ops[1], p->nops[1]);
+	free(p);
+	return rc;
+}
+
 /* The store command for a write request m, into n->cmdbuf: its length or -errno. */
 static ssize_t
 encode_write(struct node *n, const struct proto_msg *m)
@@ -259,11 +339,19 @@ encode_write(struct node *n, const struct proto_msg *m)
 	size_t len;
 
 	switch (m->type) {
+	case PROTO_T_TXN:
+		return encode_txn(n, m);
 	case PROTO_T_SET:
 		len = STORE_CMD_SET_SIZE(m->set.key.len, m->set.value.len);
 		break;
+	case PROTO_T_SET_IF:
+		len = STORE_CMD_SET_SIZE(m->set_if.key.len, m->set_if.value.len) + 8;
+		break;
 	case PROTO_T_DEL:
 		len = STORE_CMD_DEL_SIZE(m->del.key.len);
+		break;
+	case PROTO_T_DEL_IF:
+		len = STORE_CMD_DEL_SIZE(m->del_if.key.len) + 8;
 		break;
 	case PROTO_T_TOKEN_ADD:
 		rlen = token_record_encode(rec, sizeof(rec),
@@ -287,6 +375,13 @@ encode_write(struct node *n, const struct proto_msg *m)
 	case PROTO_T_DEL:
 		return store_cmd_encode_del(n->cmdbuf, n->cmdcap, m->del.client_id, m->del.seq,
 		    m->del.key.ptr, m->del.key.len);
+	case PROTO_T_SET_IF:
+		return store_cmd_encode_set_if(n->cmdbuf, n->cmdcap, m->set_if.client_id,
+		    m->set_if.seq, m->set_if.key.ptr, m->set_if.key.len, m->set_if.value.ptr,
+		    m->set_if.value.len, m->set_if.if_rev);
+	case PROTO_T_DEL_IF:
+		return store_cmd_encode_del_if(n->cmdbuf, n->cmdcap, m->del_if.client_id,
+		    m->del_if.seq, m->del_if.key.ptr, m->del_if.key.len, m->del_if.if_rev);
 	case PROTO_T_TOKEN_ADD:
 		return store_cmd_encode_token_put(n->cmdbuf, n->cmdcap, m->token_add.client_id,
 		    m->token_add.seq, m->token_add.name.ptr, m->token_add.name.len, rec,
@@ -366,6 +461,78 @@ kv_write(struct node *n, const struct origin *o, const struct proto_msg *m)
 	node_schedule(n);
 }
 
+/*
+ * A TXN proposed here is about to apply as entry e: start its answer, for
+ * kv_txn_get to fill with its gets.  True when it is one.
+ */
+bool
+kv_txn_begin(struct node *n, const struct raft_entry *e)
+{
+	/* not necessarily the first: older ones are answered as this entry applies */
+	struct pending *w = pending_find(&n->pending, PEND_WRITE, e->index);
+
+	if (n->txn_building)
+		proto_reply_abort(&n->txn_rb); /* left by a failed apply */
+	n->txn_building = n->txn_overflow = false;
+	if (w == NULL || w->key != e->index || w->term != e->term || w->op != PROTO_T_TXN)
+		return false;
+	proto_buf_reset(&n->txnbuf);
+	if (proto_reply_begin(&n->txn_rb, &n->txnbuf, PROTO_T_TXN_REPLY, w->from.req_id) < 0)
+		n->txn_overflow = true;
+	else
+		n->txn_building = true;
+	return n->txn_building;
+}
+
+/* A get of the TXN whose answer kv_txn_begin started (meta NULL: no such key). */
+void
+kv_txn_get(struct node *n, const char *key, size_t klen, const struct store_meta *meta,
+    const uint8_t *val, size_t vlen)
+{
+	struct proto_kv kv = { proto_mem(key, klen), 0, 0, 0, proto_mem("", 0) };
+
+	if (!n->txn_building)
+		return;
+	if (meta != NULL) {
+		kv.revision = meta->revision;
+		kv.create_revision = meta->create_revision;
+		kv.version = meta->version;
+		kv.value = proto_mem(val, vlen);
+	}
+	if (proto_reply_add_kv(&n->txn_rb, &kv) < 0) {
+		proto_reply_abort(&n->txn_rb);
+		n->txn_building = false;
+		n->txn_overflow = true;
+	}
+}
+
+/* The answer to a TXN whose entry applied with res. */
+static void
+txn_applied(struct node *n, struct pending *w, const struct store_result *res)
+{
+	uint8_t flags = res->status == STORE_OK ? PROTO_F_SUCCEEDED : 0;
+	struct proto_reply rb;
+
+	if (res->duplicate || !n->txn_building) {
+		if (n->txn_overflow && !res->duplicate) {
+			reply_error(n, &w->from, PROTO_E_TOOBIG,
+			    "the transaction applied (%s branch, revision %" PRIu64
+			    ") but its gets' results do not fit in one answer",
+			    flags ? "then" : "else", res->revision);
+			return;
+		}
+		/* a retry of a TXN applied before: its gets were not kept */
+		proto_buf_reset(&n->out);
+		if (proto_reply_begin(&rb, &n->out, PROTO_T_TXN_REPLY, w->from.req_id) == 0 &&
+		    proto_reply_end_txn(&rb, flags | PROTO_F_REPLAYED, res->revision) == 0)
+			reply_frame(n, &w->from);
+		return;
+	}
+	n->txn_building = false;
+	if (proto_reply_end_txn(&n->txn_rb, flags, res->revision) == 0)
+		reply_bytes(n, &w->from, n->txnbuf.data, n->txnbuf.len);
+}
+
 /* Answer the writes proposed here whose entries are now applied. */
 void
 kv_write_applied(struct node *n, const struct raft_entry *e, const struct store_result *res)
@@ -402,6 +569,15 @@ kv_write_applied(struct node *n, const struct raft_entry *e, const struct store_
 			reply_error(n, &w->from, PROTO_E_REFUSED,
 			    "a newer write of this client "
 			    "was applied already");
+		} else if (w->op == PROTO_T_TXN) {
+			txn_applied(n, w, res);
+			ok = true;
+		} else if (res->status == STORE_FAILED) {
+			struct proto_msg fm = { .type = PROTO_T_FAILED };
+
+			fm.failed.revision = res->revision;
+			reply_msg(n, &w->from, &fm);
+			ok = true;
 		} else {
 			reply_ok(n, &w->from, res->revision);
 			ok = true;
@@ -411,6 +587,11 @@ kv_write_applied(struct node *n, const struct raft_entry *e, const struct store_
 		else
 			n->stats.proposals_failed++;
 		pending_del(&n->pending, w);
+	}
+	if (n->txn_building) {
+		/* its pending write was answered otherwise (term changed) */
+		proto_reply_abort(&n->txn_rb);
+		n->txn_building = false;
 	}
 }
 

@@ -49,6 +49,11 @@
 #define RAFTCONF_MAX_STATUS_PAIRS 256
 #define RAFTCONF_MAX_STATUS_NAME  64
 #define RAFTCONF_MAX_STATUS_VALUE 1024
+/*
+ * A transaction (raftconfctl txn, POST /v1/txn): at most this many
+ * compares, and at most this many operations in its two branches together.
+ */
+#define RAFTCONF_MAX_TXN_OPS 128
 /* HTTP tokens defined at once (raftconfctl token add). */
 #define RAFTCONF_MAX_TOKENS 1000
 /* Authentication proof in the peer handshake (reserved: empty for now). */

@@ -369,6 +369,7 @@ node_new(struct event_base *base, const struct config *cfg)
 	n->next_ctx >>= 2; /* far from wrapping, and never 0 once incremented */
 	pending_init(&n->pending);
 	proto_buf_init(&n->out);
+	proto_buf_init(&n->txnbuf);
 	return n;
 }
 
@@ -543,5 +544,6 @@ node_free(struct node *n)
 	free(n->cmdbuf);
 	raftmsg_scratch_free(&n->scratch);
 	proto_buf_free(&n->out);
+	proto_buf_free(&n->txnbuf);
 	free(n);
 }

@@ -49,9 +49,10 @@ struct pending {
 	uint64_t term;
 	uint64_t index;
 	uint64_t peer;
-	uint8_t op;  /* PROTO_T_* of the request */
-	size_t len;  /* bytes in data */
-	char data[]; /* a read's key or prefix, NUL-terminated */
+	uint8_t op;    /* PROTO_T_* of the request */
+	uint8_t flags; /* a read's PROTO_F_* (STALE, META) */
+	size_t len;    /* bytes in data */
+	char data[];   /* a read's key or prefix, NUL-terminated */
 };
 
 TAILQ_HEAD(pending_list, pending);

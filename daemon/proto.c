@@ -155,13 +155,39 @@ static const struct field token_fields[] = {
 	PREFIX(offsetof(struct proto_token, prefix)),
 };
 
+static const struct field kv_fields[] = {
+	KEY(offsetof(struct proto_kv, key)),
+	U64("revision", offsetof(struct proto_kv, revision)),
+	U64("create_revision", offsetof(struct proto_kv, create_revision)),
+	U64("version", offsetof(struct proto_kv, version)),
+	VALUE(offsetof(struct proto_kv, value)),
+};
+
+static const struct field compare_fields[] = {
+	U8("target", offsetof(struct proto_compare, target), FC_RANGE, PROTO_CMP_REV,
+	    PROTO_CMP_VALUE),
+	U8("result", offsetof(struct proto_compare, result), FC_RANGE, PROTO_CMP_EQ, PROTO_CMP_GT),
+	KEY(offsetof(struct proto_compare, key)),
+	U64("revision", offsetof(struct proto_compare, revision)),
+	VALUE(offsetof(struct proto_compare, value)),
+};
+
+static const struct field op_fields[] = {
+	U8("kind", offsetof(struct proto_op, kind), FC_RANGE, PROTO_OP_SET, PROTO_OP_GET),
+	KEY(offsetof(struct proto_op, key)),
+	VALUE(offsetof(struct proto_op, value)),
+};
+
 static const struct schema entry_schema = { "entry", false, NFIELDS(entry_fields), NULL };
+static const struct schema kv_schema = { "kv", false, NFIELDS(kv_fields), NULL };
+static const struct schema compare_schema = { "compare", false, NFIELDS(compare_fields), NULL };
+static const struct schema op_schema = { "op", false, NFIELDS(op_fields), NULL };
 static const struct schema pair_schema = { "pair", false, NFIELDS(pair_fields), NULL };
 static const struct schema member_schema = { "member", false, NFIELDS(member_fields), NULL };
 static const struct schema token_schema = { "token", false, NFIELDS(token_fields), NULL };
 
 static const struct field get_fields[] = {
-	FLAGS(M(get.flags), PROTO_F_STALE),
+	FLAGS(M(get.flags), PROTO_F_STALE | PROTO_F_META),
 	KEY(M(get.key)),
 };
 static const struct field set_fields[] = {
@@ -176,7 +202,7 @@ static const struct field del_fields[] = {
 	KEY(M(del.key)),
 };
 static const struct field list_fields[] = {
-	FLAGS(M(list.flags), PROTO_F_STALE),
+	FLAGS(M(list.flags), PROTO_F_STALE | PROTO_F_META),
 	PREFIX(M(list.prefix)),
 };
 static const struct field join_fields[] = {
@@ -211,6 +237,44 @@ static const struct field token_revoke_fields[] = {
 	U64("client_id", M(token_revoke.client_id)),
 	U64("seq", M(token_revoke.seq)),
 	S16("name", M(token_revoke.name), FC_ID, 1, RAFTCONF_MAX_ID),
+};
+static const struct field set_if_fields[] = {
+	U64("client_id", M(set_if.client_id)),
+	U64("seq", M(set_if.seq)),
+	U64("if_rev", M(set_if.if_rev)),
+	KEY(M(set_if.key)),
+	VALUE(M(set_if.value)),
+};
+static const struct field del_if_fields[] = {
+	U64("client_id", M(del_if.client_id)),
+	U64("seq", M(del_if.seq)),
+	U64("if_rev", M(del_if.if_rev)),
+	KEY(M(del_if.key)),
+};
+static const struct field txn_fields[] = {
+	U64("client_id", M(txn.client_id)),
+	U64("seq", M(txn.seq)),
+	ITEMS("compares", M(txn.compares), &compare_schema, RAFTCONF_MAX_TXN_OPS),
+	ITEMS("then_ops", M(txn.then_ops), &op_schema, RAFTCONF_MAX_TXN_OPS),
+	ITEMS("else_ops", M(txn.else_ops), &op_schema, RAFTCONF_MAX_TXN_OPS),
+};
+static const struct field value_meta_fields[] = {
+	U64("revision", M(value_meta.revision)),
+	U64("create_revision", M(value_meta.create_revision)),
+	U64("version", M(value_meta.version)),
+	VALUE(M(value_meta.value)),
+};
+static const struct field list_meta_reply_fields[] = {
+	FLAGS(M(list_meta_reply.flags), PROTO_F_TRUNCATED),
+	ITEMS("entries", M(list_meta_reply.items), &kv_schema, RAFTCONF_MAX_LIST),
+};
+static const struct field failed_fields[] = {
+	U64("revision", M(failed.revision)),
+};
+static const struct field txn_reply_fields[] = {
+	FLAGS(M(txn_reply.flags), PROTO_F_SUCCEEDED | PROTO_F_REPLAYED),
+	U64("revision", M(txn_reply.revision)),
+	ITEMS("results", M(txn_reply.items), &kv_schema, RAFTCONF_MAX_TXN_OPS),
 };
 static const struct field ok_fields[] = {
 	U64("revision", M(ok.revision)),
@@ -264,6 +328,8 @@ static const struct field raft_fields[] = {
 
 static int error_post(const struct proto_msg *m, struct ctx *c);
 static int event_post(const struct proto_msg *m, struct ctx *c);
+static int txn_post(const struct proto_msg *m, struct ctx *c);
+static int txn_reply_post(const struct proto_msg *m, struct ctx *c);
 
 /* Indexed by type code; a type without a name is unknown. */
 static const struct schema schemas[256] = {
@@ -282,6 +348,9 @@ static const struct schema schemas[256] = {
 	[PROTO_T_TOKEN_ADD] = { "TOKEN_ADD", true, NFIELDS(token_add_fields), NULL },
 	[PROTO_T_TOKEN_REVOKE] = { "TOKEN_REVOKE", true, NFIELDS(token_revoke_fields), NULL },
 	[PROTO_T_TOKEN_LIST] = { "TOKEN_LIST", true, NULL, 0, NULL },
+	[PROTO_T_SET_IF] = { "SET_IF", true, NFIELDS(set_if_fields), NULL },
+	[PROTO_T_DEL_IF] = { "DEL_IF", true, NFIELDS(del_if_fields), NULL },
+	[PROTO_T_TXN] = { "TXN", true, NFIELDS(txn_fields), txn_post },
 
 	[PROTO_T_OK] = { "OK", true, NFIELDS(ok_fields), NULL },
 	[PROTO_T_VALUE] = { "VALUE", true, NFIELDS(value_fields), NULL },
@@ -292,6 +361,11 @@ static const struct schema schemas[256] = {
 	[PROTO_T_EVENT] = { "EVENT", true, NFIELDS(event_fields), event_post },
 	[PROTO_T_TOKEN_LIST_REPLY] = { "TOKEN_LIST_REPLY", true, NFIELDS(token_list_reply_fields),
 	    NULL },
+	[PROTO_T_VALUE_META] = { "VALUE_META", true, NFIELDS(value_meta_fields), NULL },
+	[PROTO_T_LIST_META_REPLY] = { "LIST_META_REPLY", true, NFIELDS(list_meta_reply_fields),
+	    NULL },
+	[PROTO_T_FAILED] = { "FAILED", true, NFIELDS(failed_fields), NULL },
+	[PROTO_T_TXN_REPLY] = { "TXN_REPLY", true, NFIELDS(txn_reply_fields), txn_reply_post },
 
 	[PROTO_T_HELLO] = { "HELLO", false, NFIELDS(hello_fields), NULL },
 	[PROTO_T_REJECT] = { "REJECT", false, NFIELDS(reject_fields), NULL },
@@ -480,6 +554,63 @@ event_post(const struct proto_msg *m, struct ctx *c)
 	return 0;
 }
 
+static int read_fields(struct bytes_reader *r, const struct schema *s, void *base, struct ctx *c);
+
+/*
+ * A TXN's rules across fields: a revision compare has no value, a value
+ * compare no revision and only = or !=, only a SET op a value; the two
+ * branches hold RAFTCONF_MAX_TXN_OPS ops at most together.
+ */
+static int
+txn_post(const struct proto_msg *m, struct ctx *c)
+{
+	const struct proto_items *lists[] = { &m->txn.then_ops, &m->txn.else_ops };
+	struct bytes_reader r;
+	union proto_item it;
+	struct ctx quiet = { NULL, 0, c->encoding, NULL, NULL, 0 };
+
+	if ((uint64_t)m->txn.then_ops.count + m->txn.else_ops.count > RAFTCONF_MAX_TXN_OPS)
+		return fail(c, -E2BIG, NULL,
+		    "%" PRIu32 " then-ops and %" PRIu32
+		    " else-ops are over the limit of %d together",
+		    m->txn.then_ops.count, m->txn.else_ops.count, RAFTCONF_MAX_TXN_OPS);
+	br_init(&r, m->txn.compares.raw, m->txn.compares.rawlen);
+	for (uint32_t i = 0; i < m->txn.compares.count; i++) {
+		if (read_fields(&r, &compare_schema, &it, &quiet) != 0)
+			return fail(c, BAD(c), NULL, "compare %" PRIu32 " is malformed", i);
+		if (it.compare.target == PROTO_CMP_REV && it.compare.value.len != 0)
+			return fail(
+			    c, BAD(c), NULL, "compare %" PRIu32 " of a revision has a value", i);
+		if (it.compare.target == PROTO_CMP_VALUE &&
+		    (it.compare.revision != 0 ||
+			(it.compare.result != PROTO_CMP_EQ && it.compare.result != PROTO_CMP_NE)))
+			return fail(c, BAD(c), NULL,
+			    "compare %" PRIu32 " of a value must be = or != and have no revision",
+			    i);
+	}
+	for (size_t l = 0; l < 2; l++) {
+		br_init(&r, lists[l]->raw, lists[l]->rawlen);
+		for (uint32_t i = 0; i < lists[l]->count; i++) {
+			if (read_fields(&r, &op_schema, &it, &quiet) != 0)
+				return fail(c, BAD(c), NULL, "op %" PRIu32 " is malformed", i);
+			if (it.op.kind != PROTO_OP_SET && it.op.value.len != 0)
+				return fail(c, BAD(c), NULL,
+				    "%s-op %" PRIu32 " carries a value but is no set",
+				    l ? "else" : "then", i);
+		}
+	}
+	return 0;
+}
+
+static int
+txn_reply_post(const struct proto_msg *m, struct ctx *c)
+{
+	if ((m->txn_reply.flags & PROTO_F_REPLAYED) && m->txn_reply.items.count != 0)
+		return fail(c, BAD(c), NULL, "a replayed answer carries %" PRIu32 " results",
+		    m->txn_reply.items.count);
+	return 0;
+}
+
 /* ------------------------------------------------------------ decoding */
 
 static int
@@ -487,8 +618,6 @@ truncated(struct ctx *c, const struct field *f, size_t need, size_t left)
 {
 	return fail(c, BAD(c), f, "is truncated: %zu bytes needed, %zu left", need, left);
 }
-
-static int read_fields(struct bytes_reader *r, const struct schema *s, void *base, struct ctx *c);
 
 /*
  * Walk count items of f at r, checking each as the decoder does; on success
@@ -520,7 +649,8 @@ walk_items(struct bytes_reader *r, const struct field *f, uint32_t count, struct
 	}
 	c->item = NULL;
 	out->count = count;
-	out->raw = r->p + start;
+	/* an empty list built by proto_txn_add_* has no buffer: no offset on NULL */
+	out->raw = r->p != NULL ? r->p + start : NULL;
 	out->rawlen = r->off - start;
 	return 0;
 }
@@ -708,6 +838,44 @@ proto_iter_init(struct proto_iter *it, const struct proto_msg *m)
 	case PROTO_T_TOKEN_LIST_REPLY:
 		items = &m->token_list_reply.items;
 		break;
+	case PROTO_T_LIST_META_REPLY:
+		items = &m->list_meta_reply.items;
+		break;
+	case PROTO_T_TXN_REPLY:
+		items = &m->txn_reply.items;
+		break;
+	default:
+		return -EINVAL;
+	}
+	it->type = m->type;
+	it->p = items->raw;
+	it->left = items->raw != NULL ? items->rawlen : 0;
+	it->remaining = items->count;
+	it->schema = items_field(m->type)->items;
+	return 0;
+}
+
+int
+proto_iter_txn(struct proto_iter *it, const struct proto_msg *m, int which)
+{
+	const struct proto_items *items;
+
+	memset(it, 0, sizeof(*it));
+	if (m->type != PROTO_T_TXN)
+		return -EINVAL;
+	switch (which) {
+	case PROTO_TXN_COMPARES:
+		items = &m->txn.compares;
+		it->schema = &compare_schema;
+		break;
+	case PROTO_TXN_THEN:
+		items = &m->txn.then_ops;
+		it->schema = &op_schema;
+		break;
+	case PROTO_TXN_ELSE:
+		items = &m->txn.else_ops;
+		it->schema = &op_schema;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -721,7 +889,7 @@ proto_iter_init(struct proto_iter *it, const struct proto_msg *m)
 int
 proto_iter_next(struct proto_iter *it, union proto_item *item)
 {
-	const struct field *f = items_field(it->type);
+	const struct schema *is = it->schema;
 	struct ctx c = { NULL, 0, false, NULL, NULL, 0 };
 	struct bytes_reader r;
 
@@ -729,7 +897,7 @@ proto_iter_next(struct proto_iter *it, union proto_item *item)
 	if (it->remaining == 0)
 		return 0;
 	memset(item, 0, sizeof(*item));
-	if (f == NULL || read_fields(&r, f->items, item, &c) != 0) {
+	if (is == NULL || read_fields(&r, is, item, &c) != 0) {
 		it->remaining = 0;
 		return -EPROTO;
 	}
@@ -914,24 +1082,45 @@ proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t e
 
 /* ------------------------------------------------------- reply builder */
 
+/*
+ * The bytes of a reply type's fields before its items (its flags, a
+ * TXN_REPLY's revision: u8 and u64 only), and the first field when it is
+ * the flags.
+ */
+static size_t
+reply_prefix(uint8_t type, const struct field **flags)
+{
+	const struct schema *s = schema_of(type);
+	size_t n = 0;
+
+	*flags = NULL;
+	for (size_t i = 0; i + 1 < s->nfields; i++)
+		n += s->fields[i].kind == FK_U8 ? 1 : 8;
+	if (s->nfields > 1 && s->fields[0].kind == FK_U8 && s->fields[0].check == FC_MASK)
+		*flags = &s->fields[0];
+	return n;
+}
+
 int
 proto_reply_begin(struct proto_reply *rb, struct proto_buf *b, uint8_t type, uint64_t id)
 {
-	size_t n = HDR + 8 + (type == PROTO_T_LIST_REPLY) + 4;
+	const struct field *flags;
+	size_t n, prefix;
 	uint8_t *f;
 	int rc;
 
 	memset(rb, 0, sizeof(*rb));
-	if (items_field(type) == NULL)
+	if (!proto_is_response(type) || items_field(type) == NULL)
 		return -EINVAL;
+	prefix = reply_prefix(type, &flags);
+	n = HDR + 8 + prefix + 4;
 	if ((rc = buf_reserve(b, n)) != 0)
 		return rc;
 	f = b->data + b->len;
 	put_header(f, (uint32_t)n, type);
 	put_be64(f + HDR, id);
-	if (type == PROTO_T_LIST_REPLY)
-		f[HDR + 8] = 0; /* flags, set by proto_reply_end */
-	put_be32(f + n - 4, 0); /* count, likewise */
+	memset(f + HDR + 8, 0, prefix); /* flags and revision, set by proto_reply_end */
+	put_be32(f + n - 4, 0);		/* count, likewise */
 	rb->buf = b;
 	rb->start = b->len;
 	rb->type = type;
@@ -997,23 +1186,51 @@ proto_reply_add_token(struct proto_reply *rb, const struct proto_token *t)
 	return reply_add(rb, &token_schema, t);
 }
 
-int
-proto_reply_end(struct proto_reply *rb, uint8_t flags)
+static int
+reply_finish(struct proto_reply *rb, uint8_t flags, uint64_t revision)
 {
-	size_t count_at = HDR + 8 + (rb->type == PROTO_T_LIST_REPLY);
+	const struct field *ff;
+	size_t count_at;
 	uint8_t *f;
 
 	if (rb->buf == NULL)
 		return -EINVAL;
-	if (rb->type == PROTO_T_LIST_REPLY ? (flags & ~PROTO_F_TRUNCATED) != 0 : flags != 0)
+	count_at = HDR + 8 + reply_prefix(rb->type, &ff);
+	if (ff == NULL ? flags != 0 : (flags & ~ff->max) != 0)
+		return -EINVAL;
+	if (rb->type != PROTO_T_TXN_REPLY && revision != 0)
+		return -EINVAL;
+	if (rb->type == PROTO_T_TXN_REPLY && (flags & PROTO_F_REPLAYED) && rb->count != 0)
 		return -EINVAL;
 	f = rb->buf->data + rb->start;
-	if (rb->type == PROTO_T_LIST_REPLY)
+	if (ff != NULL)
 		f[HDR + 8] = flags;
+	if (rb->type == PROTO_T_TXN_REPLY)
+		put_be64(f + HDR + 9, revision);
 	put_be32(f + count_at, rb->count);
 	seal(f, rb->buf->len - rb->start);
 	rb->buf = NULL;
 	return 0;
+}
+
+int
+proto_reply_add_kv(struct proto_reply *rb, const struct proto_kv *kv)
+{
+	return reply_add(rb, &kv_schema, kv);
+}
+
+int
+proto_reply_end(struct proto_reply *rb, uint8_t flags)
+{
+	return reply_finish(rb, flags, 0);
+}
+
+int
+proto_reply_end_txn(struct proto_reply *rb, uint8_t flags, uint64_t revision)
+{
+	if (rb->type != PROTO_T_TXN_REPLY)
+		return -EINVAL;
+	return reply_finish(rb, flags, revision);
 }
 
 void
@@ -1022,6 +1239,58 @@ proto_reply_abort(struct proto_reply *rb)
 	if (rb->buf != NULL)
 		rb->buf->len = rb->start;
 	rb->buf = NULL;
+}
+
+static int
+items_add(struct proto_buf *b, uint32_t *count, const struct schema *is, const void *item)
+{
+	struct ctx c = { NULL, 0, true, NULL, NULL, 0 };
+	struct bytes_writer w;
+	int rc;
+
+	if (*count >= RAFTCONF_MAX_TXN_OPS)
+		return -E2BIG;
+	bw_init(&w, NULL, RAFTCONF_MAX_FRAME);
+	if ((rc = write_fields(&w, is, item, &c)) != 0)
+		return rc;
+	if (w.err)
+		return -EMSGSIZE;
+	if ((rc = buf_reserve(b, w.len)) != 0)
+		return rc;
+	bw_init(&w, b->data + b->len, w.len);
+	if ((rc = write_fields(&w, is, item, &c)) != 0)
+		return rc;
+	b->len += w.len;
+	(*count)++;
+	return 0;
+}
+
+int
+proto_txn_add_compare(struct proto_buf *b, uint32_t *count, const struct proto_compare *c)
+{
+	return items_add(b, count, &compare_schema, c);
+}
+
+int
+proto_txn_add_op(struct proto_buf *b, uint32_t *count, const struct proto_op *o)
+{
+	return items_add(b, count, &op_schema, o);
+}
+
+bool
+proto_txn_writes(const struct proto_msg *m)
+{
+	union proto_item item;
+	struct proto_iter it;
+
+	for (int which = PROTO_TXN_THEN; which <= PROTO_TXN_ELSE; which++) {
+		if (proto_iter_txn(&it, m, which) < 0)
+			return true;
+		while (proto_iter_next(&it, &item) == 1)
+			if (item.op.kind != PROTO_OP_GET)
+				return true;
+	}
+	return false;
 }
 
 /* ------------------------------------------------------------- helpers */

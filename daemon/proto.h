@@ -61,8 +61,22 @@
  *		   bytes: the SHA-256 of the secret, which never leaves raftconfctl)
  *   0x0e TOKEN_REVOKE id, u64 client_id, u64 seq, id name
  *   0x0f TOKEN_LIST id
+ *   0x10 SET_IF   id, u64 client_id, u64 seq, u64 if_rev, key, value
+ *   0x11 DEL_IF   id, u64 client_id, u64 seq, u64 if_rev, key
+ *		   SET and DEL that apply only if the key's revision is if_rev
+ *		   when the leader applies the entry (0: only if the key does
+ *		   not exist); else nothing changes and the answer is FAILED
+ *   0x12 TXN	   id, u64 client_id, u64 seq, items compares, items then_ops,
+ *		   items else_ops: compares { u8 target (PROTO_CMP_REV,
+ *		   PROTO_CMP_VALUE), u8 result (PROTO_CMP_EQ..PROTO_CMP_GT), key,
+ *		   u64 revision, value }, ops { u8 kind (PROTO_OP_SET..PROTO_OP_GET),
+ *		   key, value }.  A revision compare has an empty value; a value
+ *		   compare has revision 0 and only EQ or NE; only SET has a value.
+ *		   At most RAFTCONF_MAX_TXN_OPS compares, and as many ops in both
+ *		   branches together.
  * client_id is random per raftconfctl connection and seq counts its writes,
- * so that a retried SET, DEL, TOKEN_ADD or TOKEN_REVOKE is applied once.
+ * so that a retried SET, DEL, SET_IF, DEL_IF, TXN, TOKEN_ADD or TOKEN_REVOKE
+ * is applied once.
  * The TOKEN requests are served on the control socket only (and forwarded
  * from a follower to the leader), never from HTTP.
  *
@@ -85,6 +99,20 @@
  *   0x47 TOKEN_LIST_REPLY id, items of { id name, u8 flags (PROTO_F_WRITE),
  *		   prefix }, at most RAFTCONF_MAX_TOKENS, in name order (never a
  *		   secret nor a hash)
+ *   0x48 VALUE_META id, u64 revision, u64 create_revision, u64 version, value
+ *		   (the answer to a GET with PROTO_F_META)
+ *   0x49 LIST_META_REPLY id, u8 flags (PROTO_F_TRUNCATED), items of kv
+ *		   { key, u64 revision, u64 create_revision, u64 version, value },
+ *		   at most RAFTCONF_MAX_LIST (the answer to a LIST with PROTO_F_META)
+ *   0x4a FAILED   id, u64 revision: a SET_IF or DEL_IF whose condition did
+ *		   not hold; nothing changed; revision is the key's then (0: it
+ *		   did not exist)
+ *   0x4b TXN_REPLY id, u8 flags (PROTO_F_SUCCEEDED: the then-ops ran, else
+ *		   the else-ops; PROTO_F_REPLAYED: the answer to a retry of a TXN
+ *		   applied before, whose gets are not kept: no items), u64 revision
+ *		   (the TXN's entry), items of kv, one per GET of the branch that
+ *		   ran, in order; revision 0 (and the rest 0 and empty) for a key
+ *		   that did not exist; at most RAFTCONF_MAX_TXN_OPS
  *
  * Peer messages, daemon <-> daemon on the peer port:
  *   0x80 HELLO	   u16 version, cluster, id node_id, address,
@@ -134,6 +162,9 @@ enum {
 	PROTO_T_TOKEN_ADD = 0x0d,
 	PROTO_T_TOKEN_REVOKE = 0x0e,
 	PROTO_T_TOKEN_LIST = 0x0f,
+	PROTO_T_SET_IF = 0x10,
+	PROTO_T_DEL_IF = 0x11,
+	PROTO_T_TXN = 0x12,
 
 	PROTO_T_OK = 0x40,
 	PROTO_T_VALUE = 0x41,
@@ -143,6 +174,10 @@ enum {
 	PROTO_T_MEMBERS_REPLY = 0x45,
 	PROTO_T_EVENT = 0x46,
 	PROTO_T_TOKEN_LIST_REPLY = 0x47,
+	PROTO_T_VALUE_META = 0x48,
+	PROTO_T_LIST_META_REPLY = 0x49,
+	PROTO_T_FAILED = 0x4a,
+	PROTO_T_TXN_REPLY = 0x4b,
 
 	PROTO_T_HELLO = 0x80,
 	PROTO_T_REJECT = 0x81,
@@ -156,6 +191,26 @@ enum {
 #define PROTO_F_LEARNER	  0x01 /* JOIN, JOINREQ: stay a non-voting learner */
 #define PROTO_F_TRUNCATED 0x01 /* LIST_REPLY: more keys matched than sent */
 #define PROTO_F_WRITE	  0x01 /* TOKEN_ADD, TOKEN_LIST_REPLY: may write, not only read */
+#define PROTO_F_META	  0x02 /* GET, LIST: answer VALUE_META, LIST_META_REPLY */
+#define PROTO_F_SUCCEEDED 0x01 /* TXN_REPLY: the compares held, the then-ops ran */
+#define PROTO_F_REPLAYED  0x02 /* TXN_REPLY: a retry's answer, without the gets */
+
+/* TXN compares and ops. */
+enum {
+	PROTO_CMP_REV = 1,   /* the key's revision (0: it does not exist) */
+	PROTO_CMP_VALUE = 2, /* its value (false for a key that does not exist) */
+};
+enum {
+	PROTO_CMP_EQ = 1,
+	PROTO_CMP_NE = 2,
+	PROTO_CMP_LT = 3,
+	PROTO_CMP_GT = 4,
+};
+enum {
+	PROTO_OP_SET = 1,
+	PROTO_OP_DEL = 2,
+	PROTO_OP_GET = 3,
+};
 
 /* TOKEN_ADD's hash: SHA-256. */
 #define PROTO_TOKEN_HASH 32
@@ -257,11 +312,34 @@ struct proto_token { /* TOKEN_LIST_REPLY item */
 	struct proto_str prefix;
 };
 
+struct proto_kv { /* LIST_META_REPLY and TXN_REPLY item */
+	struct proto_str key;
+	uint64_t revision, create_revision, version;
+	struct proto_str value;
+};
+
+struct proto_compare {	/* TXN compares item */
+	uint8_t target; /* PROTO_CMP_REV, PROTO_CMP_VALUE */
+	uint8_t result; /* PROTO_CMP_EQ..PROTO_CMP_GT */
+	struct proto_str key;
+	uint64_t revision;
+	struct proto_str value;
+};
+
+struct proto_op {     /* TXN then_ops and else_ops item */
+	uint8_t kind; /* PROTO_OP_* */
+	struct proto_str key;
+	struct proto_str value;
+};
+
 union proto_item {
 	struct proto_entry entry;
 	struct proto_pair pair;
 	struct proto_member member;
 	struct proto_token token;
+	struct proto_kv kv;
+	struct proto_compare compare;
+	struct proto_op op;
 };
 
 /*
@@ -316,6 +394,18 @@ struct proto_msg {
 			uint64_t client_id, seq;
 			struct proto_str name;
 		} token_revoke;
+		struct {
+			uint64_t client_id, seq, if_rev;
+			struct proto_str key, value;
+		} set_if;
+		struct {
+			uint64_t client_id, seq, if_rev;
+			struct proto_str key;
+		} del_if;
+		struct {
+			uint64_t client_id, seq;
+			struct proto_items compares, then_ops, else_ops;
+		} txn;
 
 		struct {
 			uint64_t revision;
@@ -347,6 +437,22 @@ struct proto_msg {
 			uint64_t revision;
 			struct proto_str value;
 		} event;
+		struct {
+			uint64_t revision, create_revision, version;
+			struct proto_str value;
+		} value_meta;
+		struct {
+			uint8_t flags;
+			struct proto_items items;
+		} list_meta_reply;
+		struct {
+			uint64_t revision;
+		} failed;
+		struct {
+			uint8_t flags;
+			uint64_t revision;
+			struct proto_items items;
+		} txn_reply;
 
 		struct {
 			uint16_t version;
@@ -401,10 +507,13 @@ int proto_frame_check(const uint8_t *buf, size_t have, size_t *frame_len);
 int proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *err, size_t errlen);
 
 /*
- * Iterate the items of a LIST_REPLY, STATUS_REPLY, MEMBERS_REPLY or
- * TOKEN_LIST_REPLY.  proto_iter_init() returns -EINVAL for any other type.
- * proto_iter_next() returns 1 and fills the union member of the message's
- * type (entry, pair, member or token), 0 after the last item, -EPROTO if the items were not validated by
+ * Iterate the items of a LIST_REPLY, STATUS_REPLY, MEMBERS_REPLY,
+ * TOKEN_LIST_REPLY, LIST_META_REPLY or TXN_REPLY.  proto_iter_init() returns
+ * -EINVAL for any other type; proto_iter_txn() iterates one of the three
+ * lists of a TXN request (which: PROTO_TXN_COMPARES, _THEN or _ELSE).
+ * proto_iter_next() returns 1 and fills the union member of the items'
+ * kind (entry, pair, member, token, kv, compare or op), 0 after the last
+ * item, -EPROTO if the items were not validated by
  * proto_decode()/proto_encode() and turn out malformed.  Items point into the
  * same bytes as the message.
  */
@@ -413,8 +522,11 @@ struct proto_iter {
 	const uint8_t *p;
 	size_t left;
 	uint32_t remaining;
+	const void *schema; /* the items' layout (proto.c's) */
 };
+enum { PROTO_TXN_COMPARES, PROTO_TXN_THEN, PROTO_TXN_ELSE };
 int proto_iter_init(struct proto_iter *it, const struct proto_msg *m);
+int proto_iter_txn(struct proto_iter *it, const struct proto_msg *m, int which);
 int proto_iter_next(struct proto_iter *it, union proto_item *item);
 
 /*
@@ -445,7 +557,8 @@ void proto_buf_free(struct proto_buf *b);  /* frees, back to the init state */
 int proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t errlen);
 
 /*
- * Build a LIST_REPLY, STATUS_REPLY, MEMBERS_REPLY or TOKEN_LIST_REPLY item by item, for
+ * Build a LIST_REPLY, STATUS_REPLY, MEMBERS_REPLY, TOKEN_LIST_REPLY,
+ * LIST_META_REPLY or TXN_REPLY item by item, for
  * replies whose items come from an iteration (the store, the membership):
  *
  *	proto_reply_begin(&rb, buf, PROTO_T_LIST_REPLY, id);
@@ -458,8 +571,10 @@ int proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size
  *   -EMSGSIZE	the reply is full (the frame or buffer limit, or the count
  *		limit of the type): end it, with PROTO_F_TRUNCATED for a list
  *   -E2BIG, -EINVAL, -ENOMEM  as for proto_encode(); the item is skipped
- * proto_reply_end() takes the LIST_REPLY flags (must be 0 for the others)
- * and makes the frame whole.  proto_reply_abort() removes the partial frame.
+ * proto_reply_end() takes the flags of a LIST_REPLY, LIST_META_REPLY or
+ * TXN_REPLY (must be 0 for the others) and makes the frame whole;
+ * proto_reply_end_txn() also sets a TXN_REPLY's revision.
+ * proto_reply_abort() removes the partial frame.
  */
 struct proto_reply {
 	struct proto_buf *buf;
@@ -473,8 +588,28 @@ int proto_reply_add_entry(
 int proto_reply_add_pair(struct proto_reply *rb, struct proto_str name, struct proto_str value);
 int proto_reply_add_member(struct proto_reply *rb, const struct proto_member *m);
 int proto_reply_add_token(struct proto_reply *rb, const struct proto_token *t);
+int proto_reply_add_kv(struct proto_reply *rb, const struct proto_kv *kv);
 int proto_reply_end(struct proto_reply *rb, uint8_t flags);
+int proto_reply_end_txn(struct proto_reply *rb, uint8_t flags, uint64_t revision);
 void proto_reply_abort(struct proto_reply *rb);
+
+/*
+ * Build the items of a TXN request: append one compare or op to b (a
+ * buffer of its own, not a frame) and count it in *count; once all are in,
+ * the items are (struct proto_items){ *count, b->data, b->len }.  0, or as
+ * proto_encode() (-EINVAL, -E2BIG, -ENOMEM; -EMSGSIZE past the frame
+ * limit); a failed add leaves b and *count as they were.  The rules across
+ * a compare's fields are proto_encode()'s to check.
+ */
+int proto_txn_add_compare(struct proto_buf *b, uint32_t *count, const struct proto_compare *c);
+int proto_txn_add_op(struct proto_buf *b, uint32_t *count, const struct proto_op *o);
+
+/*
+ * Whether a TXN (validated) could write: a set or del op in either branch.
+ * One that cannot is sent with client id 0, so that a retry runs it again
+ * and reads afresh, rather than get the answer of a retry (no results).
+ */
+bool proto_txn_writes(const struct proto_msg *m);
 
 /* Validation shared with callers that check user input before encoding. */
 bool proto_valid_key(const char *key, size_t len); /* 1..MAX_KEY, no NUL */

@@ -14,21 +14,28 @@
 #include "driver.h"
 #include "peer.h"
 
+/* Send the whole frame at frame to o. */
+void
+reply_bytes(struct node *n, const struct origin *o, const void *frame, size_t len)
+{
+	switch (o->kind) {
+	case FROM_CONTROL:
+		control_reply(n->ctl, o->conn, frame, len);
+		break;
+	case FROM_PEER:
+		peer_reply(n->peers, o->conn, frame, len);
+		break;
+	case FROM_HTTP:
+		http_reply(n->http, o->conn, frame, len);
+		break;
+	}
+}
+
 /* Send the frame in n->out to o. */
 void
 reply_frame(struct node *n, const struct origin *o)
 {
-	switch (o->kind) {
-	case FROM_CONTROL:
-		control_reply(n->ctl, o->conn, n->out.data, n->out.len);
-		break;
-	case FROM_PEER:
-		peer_reply(n->peers, o->conn, n->out.data, n->out.len);
-		break;
-	case FROM_HTTP:
-		http_reply(n->http, o->conn, n->out.data, n->out.len);
-		break;
-	}
+	reply_bytes(n, o, n->out.data, n->out.len);
 }
 
 void

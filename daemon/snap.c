@@ -32,6 +32,8 @@
 #define HEADER_FIXED   44 /* up to and including the members length */
 #define TRAILER_BYTES  24
 #define RECORD_HEAD    8 /* u32 key length, u32 value length */
+/* A "k:" record's bytes before the value (store.h): three u64. */
+#define KV_RECORD_HEAD 24
 #define FILE_BUFFER    (256 * 1024)
 
 /* The one naming rule of the directory. */
@@ -229,6 +231,9 @@ struct reader {
 	uint64_t records; /* announced by the header */
 	uint64_t done;	  /* read so far */
 	uint32_t total;	  /* as the trailer's */
+	uint32_t version; /* the header's */
+	uint8_t *conv;	  /* an older version's record, as the store keeps it now */
+	size_t convcap;
 };
 
 /* Read exactly len bytes; a short read is a truncated file. */
@@ -312,8 +317,10 @@ reader_close(struct reader *rd)
 	if (rd->f != NULL)
 		fclose(rd->f);
 	free(rd->buf);
+	free(rd->conv);
 	rd->f = NULL;
 	rd->buf = NULL;
+	rd->conv = NULL;
 }
 
 /*
@@ -413,6 +420,7 @@ read_header(struct reader *rd, struct snap_meta *meta, char *err, size_t errlen)
 		r = -EBADMSG;
 	}
 	rd->records = meta->records;
+	rd->version = meta->version;
 out:
 	free(mblob);
 	if (r < 0)
@@ -448,6 +456,39 @@ read_trailer(struct reader *rd, char *err, size_t errlen)
 }
 
 /*
+ * A key's record of a version 1 or 2 snapshot (u64 revision, value) as the
+ * store keeps it now (store.h): its create revision and version were not
+ * recorded, so they are taken as the revision and 1.  0 (rec rewritten into
+ * rd->conv, or left alone), or -ENOMEM.  One too short to convert is left
+ * for store_record_ok to refuse.
+ */
+static int
+upgrade_record(struct reader *rd, struct store_record *rec)
+{
+	size_t need;
+
+	if (rd->version >= 3 || rec->klen < 2 || rec->key[0] != 'k' || rec->key[1] != ':' ||
+	    rec->vlen < 8 || rec->vlen > 8 + RAFTCONF_MAX_VALUE)
+		return 0;
+	need = rec->klen + rec->vlen + 16;
+	if (rd->convcap < need) {
+		uint8_t *p = realloc(rd->conv, need);
+
+		if (p == NULL)
+			return -ENOMEM;
+		rd->conv = p;
+		rd->convcap = need;
+	}
+	memcpy(rd->conv, rec->key, rec->klen);
+	memcpy(rd->conv + rec->klen, rec->val, 8);     /* revision */
+	memcpy(rd->conv + rec->klen + 8, rec->val, 8); /* create revision */
+	put_le64(rd->conv + rec->klen + 16, 1);	       /* version */
+	memcpy(rd->conv + rec->klen + 24, rec->val + 8, rec->vlen - 8);
+	*rec = (struct store_record){ rd->conv, rec->klen, rd->conv + rec->klen, rec->vlen + 16 };
+	return 0;
+}
+
+/*
  * The next record, checked (its crc, its lengths, a record the store could
  * have written): 1 and *rec, pointing into rd; 0 after the last one, once
  * the trailer checked; or an error.  A store_import_next.
@@ -468,7 +509,7 @@ read_record(void *arg, struct store_record *rec, char *err, size_t errlen)
 		return r;
 	klen = get_le32(hdr);
 	vlen = get_le32(hdr + 4);
-	if (klen < 3 || klen > 2 + RAFTCONF_MAX_KEY || vlen > 8 + RAFTCONF_MAX_VALUE) {
+	if (klen < 3 || klen > 2 + RAFTCONF_MAX_KEY || vlen > KV_RECORD_HEAD + RAFTCONF_MAX_VALUE) {
 		seterr(err, errlen,
 		    "snapshot %s: offset %" PRIu64 ": record %" PRIu64 " has impossible lengths",
 		    rd->path, at, rd->done);
@@ -489,6 +530,8 @@ read_record(void *arg, struct store_record *rec, char *err, size_t errlen)
 		return r;
 	crc = crc32c(crc32c(0, hdr, sizeof(hdr)), rd->buf, klen + vlen);
 	*rec = (struct store_record){ rd->buf, klen, rd->buf + klen, vlen };
+	if (crc == get_le32(c) && (r = upgrade_record(rd, rec)) < 0)
+		return r;
 	if (crc != get_le32(c) || !store_record_ok(rec)) {
 		seterr(err, errlen,
 		    "snapshot %s: offset %" PRIu64 ": record %" PRIu64 " is corrupt (%s)", rd->path,

@@ -34,7 +34,12 @@
  *   id, u8 voter, u16 context length, context; little-endian).
  *
  * Versions
- *   2  written since the membership codec became one (members.h).
+ *   3  written since the store keeps each key's create revision and version
+ *      ("k:" records of store format 2).
+ *   2  the same but for "k:" records, which hold only u64 revision, value;
+ *      still read: each is restored with create revision = revision and
+ *      version 1 (what is known of it), so an upgraded node starts from its
+ *      old snapshots.
  *   1  the same but for members, which is big-endian there; still read,
  *      checked and restored alike.
  *
@@ -60,7 +65,7 @@
 /* How many complete snapshots are kept: the newest and one to fall back to. */
 #define SNAP_KEEP 2
 /* The snapshot format this build writes, and the oldest one it still reads. */
-#define SNAP_VERSION	    2
+#define SNAP_VERSION	    3
 #define SNAP_OLDEST_VERSION 1
 /* Longest name in the snapshot directory, "%016llx.snap.tmp", with its NUL. */
 #define SNAP_NAME_MAX 32

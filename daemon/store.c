@@ -115,6 +115,19 @@ meta_is(TDB_DATA key, const char *name)
 	return key.dsize == n && memcmp(key.dptr, name, n) == 0;
 }
 
+/* A "k:" record's data: the meta, consistent (made no later than changed, changed at least once), and a value. */
+static bool
+kv_ok(TDB_DATA data)
+{
+	struct store_meta m;
+
+	if (data.dsize < KV_HEAD || data.dsize > KV_HEAD + (size_t)RAFTCONF_MAX_VALUE)
+		return false;
+	store_kv_meta(data.dptr, &m);
+	return m.revision > 0 && m.create_revision > 0 && m.create_revision <= m.revision &&
+	    m.version > 0;
+}
+
 /* Is this a record the store could have written?  Used on every untrusted read. */
 static bool
 record_ok(TDB_DATA key, TDB_DATA data)
@@ -125,14 +138,13 @@ record_ok(TDB_DATA key, TDB_DATA data)
 		return false;
 	switch (key.dptr[0]) {
 	case 'k':
-		return store_key_ok((const char *)key.dptr + 2, key.dsize - 2) && data.dsize >= 8 &&
-		    data.dsize <= 8 + (size_t)RAFTCONF_MAX_VALUE;
+		return store_key_ok((const char *)key.dptr + 2, key.dsize - 2) && kv_ok(data);
 	case 't':
 		return token_name_ok((const char *)key.dptr + 2, key.dsize - 2) &&
 		    token_record_decode(data.dptr, data.dsize, &tok) == 0;
 	case 'c':
 		return key.dsize == CLIENT_KEY_LEN && hex16(key.dptr + 2, NULL) &&
-		    data.dsize == CLIENT_BYTES && data.dptr[16] <= STORE_EXISTS;
+		    data.dsize == CLIENT_BYTES && data.dptr[16] <= STORE_FAILED;
 	case 'm':
 		if (meta_is(key, "m:version"))
 			return data.dsize == 4;
@@ -372,6 +384,16 @@ check_existing(struct store *s, char *err, size_t errlen)
 	char now[BOOT_ID_LEN];
 	int r;
 
+	/* The version first: an older format's records would fail the check below. */
+	r = get_fixed(s->tdb, "m:version", v, sizeof(v));
+	if (r == 0 && get_le32(v) != STORE_FORMAT) {
+		seterr(err, errlen,
+		    "store: %s: format version %" PRIu32 " is not this build's %d (version 2"
+		    " added each key's create revision and version); rebuild it from the"
+		    " snapshot and the log",
+		    s->path, get_le32(v), STORE_FORMAT);
+		return -EBADMSG;
+	}
 	if (tdb_check(s->tdb, check_record, &cc) != 0) {
 		seterr(err, errlen,
 		    "store: %s: damaged (%s); rebuild it from the snapshot"
@@ -380,14 +402,6 @@ check_existing(struct store *s, char *err, size_t errlen)
 		    s->tdbmsg[0] ? s->tdbmsg
 				 : "a record fails"
 				   " its format check");
-		return -EBADMSG;
-	}
-	r = get_fixed(s->tdb, "m:version", v, sizeof(v));
-	if (r == 0 && get_le32(v) != STORE_FORMAT) {
-		seterr(err, errlen,
-		    "store: %s: format version %" PRIu32 " is not this"
-		    " build's %d; rebuild it",
-		    s->path, get_le32(v), STORE_FORMAT);
 		return -EBADMSG;
 	}
 	if (r == 0)
@@ -713,19 +727,76 @@ store_clients(struct store *s)
 
 /* ------------------------------------------------------------ applying */
 
+/* A key's record: 0 with *m (and the value, if val is not NULL), -ENOENT, or -errno. */
+static int
+kv_get(struct store *s, const char *k, size_t klen, struct store_meta *m, TDB_DATA *val)
+{
+	char key[2 + RAFTCONF_MAX_KEY];
+	TDB_DATA d;
+
+	store_ns_key(key, 'k', k, klen);
+	d = tdb_fetch(s->tdb, tdata(key, 2 + klen));
+	if (d.dptr == NULL)
+		return tdb_error(s->tdb) == TDB_ERR_NOEXIST ? -ENOENT : tdb_errno(s->tdb);
+	if (!kv_ok(d)) {
+		free(d.dptr);
+		return -EBADMSG;
+	}
+	store_kv_meta(d.dptr, m);
+	if (val != NULL)
+		*val = d;
+	else
+		free(d.dptr);
+	return 0;
+}
+
+/* A key's revision now: 0 when it does not exist. */
+static int
+kv_revision(struct store *s, const char *k, size_t klen, uint64_t *rev)
+{
+	struct store_meta m;
+	int r = kv_get(s, k, klen, &m, NULL);
+
+	*rev = r == 0 ? m.revision : 0;
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Write key = value at index: its version one more, its create revision kept. */
+static int
+kv_put(
+    struct store *s, const char *k, size_t klen, const uint8_t *value, size_t vlen, uint64_t index)
+{
+	char key[2 + RAFTCONF_MAX_KEY];
+	uint8_t head[KV_HEAD];
+	struct store_meta m;
+	TDB_DATA parts[2];
+	int r;
+
+	r = kv_get(s, k, klen, &m, NULL);
+	if (r == -ENOENT) {
+		m.create_revision = index;
+		m.version = 0;
+	} else if (r < 0) {
+		return r;
+	}
+	put_le64(head, index);
+	put_le64(head + 8, m.create_revision);
+	put_le64(head + 16, m.version + 1);
+	store_ns_key(key, 'k', k, klen);
+	parts[0] = tdata(head, sizeof(head));
+	parts[1] = tdata(value, vlen);
+	if (tdb_storev(s->tdb, tdata(key, 2 + klen), parts, 2, TDB_REPLACE) != 0)
+		return tdb_errno(s->tdb);
+	return 0;
+}
+
 static int
 do_set(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
 {
-	char key[2 + RAFTCONF_MAX_KEY];
-	uint8_t rev[8];
-	TDB_DATA parts[2];
+	int r = kv_put(s, c->key, c->klen, c->value, c->vlen, index);
 
-	store_ns_key(key, 'k', c->key, c->klen);
-	put_le64(rev, index);
-	parts[0] = tdata(rev, sizeof(rev));
-	parts[1] = tdata(c->value, c->vlen);
-	if (tdb_storev(s->tdb, tdata(key, 2 + c->klen), parts, 2, TDB_REPLACE) != 0)
-		return tdb_errno(s->tdb);
+	if (r < 0)
+		return r;
 	res->status = STORE_OK;
 	res->revision = index;
 	return 0;
@@ -785,14 +856,152 @@ do_token_del(struct store *s, const struct store_cmd *c, uint64_t index, struct 
 	return del_record(s, tdata(key, 2 + c->klen), index, res);
 }
 
+/*
+ * SET_IF, DEL_IF: decided here, as the entry applies, in log order — never
+ * by a read before the proposal.  A failure changes nothing and answers the
+ * key's revision now (recorded for a retry like any result).
+ */
 static int
-do_cmd(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
+do_if(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
+{
+	uint64_t rev;
+	int r;
+
+	if ((r = kv_revision(s, c->key, c->klen, &rev)) < 0)
+		return r;
+	if (rev != c->if_rev) {
+		res->status = STORE_FAILED;
+		res->revision = rev;
+		return 0;
+	}
+	return c->op == STORE_OP_SET_IF ? do_set(s, c, index, res) : do_del(s, c, index, res);
+}
+
+/* Does compare c hold now?  1, 0, or -errno. */
+static int
+compare_holds(struct store *s, const struct store_compare *c)
+{
+	struct store_meta m;
+	TDB_DATA d = { 0 };
+	uint64_t rev;
+	bool eq;
+	int r;
+
+	if (c->target == STORE_CMP_REV) {
+		if ((r = kv_revision(s, c->key, c->klen, &rev)) < 0)
+			return r;
+		switch (c->result) {
+		case STORE_CMP_EQ:
+			return rev == c->revision;
+		case STORE_CMP_NE:
+			return rev != c->revision;
+		case STORE_CMP_LT:
+			return rev < c->revision;
+		default:
+			return rev > c->revision;
+		}
+	}
+	/* A value compare of a key that does not exist is false, = or != (etcd). */
+	r = kv_get(s, c->key, c->klen, &m, &d);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	eq = d.dsize - KV_HEAD == c->vlen &&
+	    (c->vlen == 0 || memcmp(d.dptr + KV_HEAD, c->value, c->vlen) == 0);
+	free(d.dptr);
+	return c->result == STORE_CMP_EQ ? eq : !eq;
+}
+
+static int
+txn_get(struct store *s, const struct store_txn_op *o, store_txn_cb cb, void *arg)
+{
+	struct store_meta m;
+	TDB_DATA d = { 0 };
+	int r;
+
+	if (cb == NULL)
+		return 0;
+	r = kv_get(s, o->key, o->klen, &m, &d);
+	if (r == -ENOENT) {
+		cb(arg, STORE_TXN_GET, o->key, o->klen, NULL, NULL, 0);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	cb(arg, STORE_TXN_GET, o->key, o->klen, &m, d.dptr + KV_HEAD, d.dsize - KV_HEAD);
+	free(d.dptr);
+	return 0;
+}
+
+/* A TXN: every compare, then one branch's operations in order. */
+static int
+do_txn(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res,
+    store_txn_cb cb, void *arg)
+{
+	char key[2 + RAFTCONF_MAX_KEY];
+	struct store_txn_iter it;
+	struct store_compare cmp;
+	struct store_txn_op op;
+	bool holds = true;
+	int r;
+
+	store_txn_iter_init(&it, &c->compares);
+	while (holds && (r = store_txn_next_compare(&it, &cmp)) == 1) {
+		if ((r = compare_holds(s, &cmp)) < 0)
+			return r;
+		holds = r == 1;
+	}
+	if (r < 0)
+		return -EBADMSG;
+	store_txn_iter_init(&it, holds ? &c->then_ops : &c->else_ops);
+	while ((r = store_txn_next_op(&it, &op)) == 1) {
+		struct store_meta m;
+
+		switch (op.kind) {
+		case STORE_TXN_SET:
+			r = kv_put(s, op.key, op.klen, op.value, op.vlen, index);
+			if (r == 0 && cb != NULL && (r = kv_get(s, op.key, op.klen, &m, NULL)) == 0)
+				cb(arg, STORE_TXN_SET, op.key, op.klen, &m, op.value, op.vlen);
+			break;
+		case STORE_TXN_DEL:
+			store_ns_key(key, 'k', op.key, op.klen);
+			r = 0;
+			if (tdb_delete(s->tdb, tdata(key, 2 + op.klen)) == 0) {
+				if (cb != NULL)
+					cb(arg, STORE_TXN_DEL, op.key, op.klen, NULL, NULL, 0);
+			} else if (tdb_error(s->tdb) != TDB_ERR_NOEXIST) {
+				r = tdb_errno(s->tdb);
+			}
+			break;
+		default:
+			r = txn_get(s, &op, cb, arg);
+			break;
+		}
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return -EBADMSG;
+	res->status = holds ? STORE_OK : STORE_FAILED;
+	res->revision = index;
+	return 0;
+}
+
+static int
+do_cmd(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res,
+    store_txn_cb cb, void *arg)
 {
 	switch (c->op) {
 	case STORE_OP_SET:
 		return do_set(s, c, index, res);
 	case STORE_OP_DEL:
 		return do_del(s, c, index, res);
+	case STORE_OP_SET_IF:
+	case STORE_OP_DEL_IF:
+		return do_if(s, c, index, res);
+	case STORE_OP_TXN:
+		return do_txn(s, c, index, res, cb, arg);
 	case STORE_OP_TOKEN_PUT:
 		return do_token_put(s, c, index, res);
 	case STORE_OP_TOKEN_DEL:
@@ -804,6 +1013,13 @@ do_cmd(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 int
 store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
     struct store_result *res)
+{
+	return store_apply_txn(s, index, term, cmd, len, res, NULL, NULL);
+}
+
+int
+store_apply_txn(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
+    struct store_result *res, store_txn_cb cb, void *arg)
 {
 	struct store_cmd c;
 	struct store_client cl;
@@ -840,7 +1056,7 @@ store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd, siz
 			goto out;
 		}
 	}
-	r = do_cmd(s, &c, index, res);
+	r = do_cmd(s, &c, index, res, cb, arg);
 	if (r < 0)
 		goto out;
 	if (c.client_id != 0) {

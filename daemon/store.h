@@ -31,11 +31,16 @@
  *   an earlier boot is refused (-EBADMSG) and must be rebuilt.
  *
  * Records (all integers little-endian; "tdbdump" shows them)
- *   "k:" key     -> u64 revision, value bytes
+ *   "k:" key     -> u64 revision (the index of the entry that last changed
+ *                   it), u64 create revision (of the entry that made it,
+ *                   since it last did not exist), u64 version (changes
+ *                   since then, 1 for the first), value bytes
  *   "t:" name    -> an HTTP token's record (token.h): access, prefix, hash;
  *                   replicated like keys, never seen by get, list or watch
  *   "c:" 16 hex  -> u64 last seq, u64 revision, u8 status, u64 last used index
- *   "m:version"  -> u32 store format version (1)
+ *   "m:version"  -> u32 store format version (2; 1 kept only the revision
+ *                   of a key, and is refused: the node rebuilds the store
+ *                   from its snapshot and log, see store_open)
  *   "m:applied"  -> u64 applied index, u64 its term
  *   "m:members"  -> the membership blob given to it (opaque here)
  *   "m:clients"  -> u64 number of "c:" records
@@ -119,16 +124,27 @@ enum store_status {
 	STORE_BAD_COMMAND, /* the entry is not a command this store reads */
 	STORE_STALE,	   /* seq below the client's last: superseded, ignored */
 	STORE_EXISTS,	   /* TOKEN_PUT of a name that has a token already */
+	STORE_FAILED,	   /* SET_IF, DEL_IF: the condition did not hold, nothing
+			    * changed; TXN: a compare failed, the else branch ran */
 };
 
 struct store_result {
 	enum store_status status;
 	/*
 	 * SET: the key's new revision (the entry's index).  DEL: the index of
-	 * the entry that deleted it; 0 when not found.
+	 * the entry that deleted it; 0 when not found.  SET_IF and DEL_IF
+	 * that failed: the key's revision then (0: it did not exist).  TXN:
+	 * the entry's index, whichever branch ran.
 	 */
 	uint64_t revision;
 	bool duplicate; /* already applied: the recorded result */
+};
+
+/* What the store keeps about a key besides its value. */
+struct store_meta {
+	uint64_t revision;	  /* the index of the entry that last changed it */
+	uint64_t create_revision; /* the index of the entry that created it */
+	uint64_t version;	  /* changes since it was created; 1 for the first */
 };
 
 /*
@@ -143,6 +159,20 @@ struct store_result {
  */
 int store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
     struct store_result *res);
+
+/*
+ * store_apply, and for a TXN, cb is called for each operation of the
+ * branch that ran, in order, as it happens: kind STORE_TXN_GET with what
+ * the key held at that point of the transaction (meta NULL: it did not
+ * exist), STORE_TXN_SET with the key's new meta and value, STORE_TXN_DEL
+ * (meta NULL) only when a key was there to delete.  Not for a duplicate,
+ * whose operations are not run again.  The pointers are valid during the
+ * call only.
+ */
+typedef void (*store_txn_cb)(void *arg, uint8_t kind, const char *key, size_t klen,
+    const struct store_meta *meta, const uint8_t *val, size_t vlen);
+int store_apply_txn(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
+    struct store_result *res, store_txn_cb cb, void *arg);
 
 /* Advance the applied index for an entry that is not a command (no-op, membership). */
 int store_set_applied(struct store *s, uint64_t index, uint64_t term);
@@ -164,6 +194,10 @@ int store_get_members(struct store *s, uint8_t **blob, size_t *len);
 int store_get(struct store *s, const char *key, size_t klen, uint8_t **value, size_t *len,
     uint64_t *revision);
 
+/* store_get with the key's revisions and version. */
+int store_get_meta(struct store *s, const char *key, size_t klen, uint8_t **value, size_t *len,
+    struct store_meta *meta);
+
 typedef int (*store_list_cb)(
     void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen, uint64_t rev);
 
@@ -175,6 +209,12 @@ typedef int (*store_list_cb)(
  * O(values): keys are collected and sorted, values fetched one at a time.
  */
 int store_list(struct store *s, const char *prefix, size_t plen, store_list_cb cb, void *arg);
+
+/* store_list with each key's revisions and version. */
+typedef int (*store_list_meta_cb)(void *arg, const char *key, size_t klen, const uint8_t *val,
+    size_t vlen, const struct store_meta *meta);
+int store_list_meta(
+    struct store *s, const char *prefix, size_t plen, store_list_meta_cb cb, void *arg);
 
 struct store_client {
 	uint64_t last_seq;

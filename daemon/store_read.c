@@ -57,6 +57,18 @@ int
 store_get(
     struct store *s, const char *key, size_t klen, uint8_t **value, size_t *len, uint64_t *revision)
 {
+	struct store_meta m;
+	int r = store_get_meta(s, key, klen, value, len, &m);
+
+	if (r == 0 && revision != NULL)
+		*revision = m.revision;
+	return r;
+}
+
+int
+store_get_meta(struct store *s, const char *key, size_t klen, uint8_t **value, size_t *len,
+    struct store_meta *meta)
+{
 	char k[2 + RAFTCONF_MAX_KEY];
 	TDB_DATA d;
 	int r;
@@ -73,16 +85,16 @@ store_get(
 	r = fetch(s, tdata(k, 2 + klen), &d);
 	if (r < 0)
 		return r;
-	if (d.dsize < 8) {
+	if (d.dsize < KV_HEAD) {
 		free(d.dptr);
 		return -EBADMSG;
 	}
-	if (revision != NULL)
-		*revision = get_le64(d.dptr);
+	if (meta != NULL)
+		store_kv_meta(d.dptr, meta);
 	if (len != NULL)
-		*len = d.dsize - 8;
+		*len = d.dsize - KV_HEAD;
 	if (value != NULL) {
-		memmove(d.dptr, d.dptr + 8, d.dsize - 8);
+		memmove(d.dptr, d.dptr + KV_HEAD, d.dsize - KV_HEAD);
 		*value = d.dptr;
 	} else {
 		free(d.dptr);
@@ -147,8 +159,30 @@ list_cmp(const void *a, const void *b)
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
+struct plain_ctx {
+	store_list_cb cb;
+	void *arg;
+};
+
+static int
+plain_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen,
+    const struct store_meta *meta)
+{
+	struct plain_ctx *p = arg;
+
+	return p->cb(p->arg, key, klen, val, vlen, meta->revision);
+}
+
 int
 store_list(struct store *s, const char *prefix, size_t plen, store_list_cb cb, void *arg)
+{
+	struct plain_ctx p = { cb, arg };
+
+	return store_list_meta(s, prefix, plen, plain_cb, &p);
+}
+
+int
+store_list_meta(struct store *s, const char *prefix, size_t plen, store_list_meta_cb cb, void *arg)
 {
 	struct list_ctx c = { .prefix = prefix, .plen = plen };
 	bool locked = false;
@@ -174,9 +208,13 @@ store_list(struct store *s, const char *prefix, size_t plen, store_list_cb cb, v
 
 		if (d.dptr == NULL)
 			continue; /* gone since the scan: not listed */
-		if (d.dsize >= 8)
-			r = cb(arg, c.v[i].key + 2, c.v[i].len - 2, d.dptr + 8, d.dsize - 8,
-			    get_le64(d.dptr));
+		if (d.dsize >= KV_HEAD) {
+			struct store_meta m;
+
+			store_kv_meta(d.dptr, &m);
+			r = cb(arg, c.v[i].key + 2, c.v[i].len - 2, d.dptr + KV_HEAD,
+			    d.dsize - KV_HEAD, &m);
+		}
 		free(d.dptr);
 	}
 out:

@@ -12,9 +12,12 @@
 #include <string.h>
 #include <tdb.h>
 
+#include "bytes.h"
 #include "store.h"
 
-#define STORE_FORMAT 1
+#define STORE_FORMAT 2
+/* A "k:" record's bytes before the value: revision, create revision, version. */
+#define KV_HEAD 24
 /* Prime; about three records per chain at 100 000 keys. */
 #define STORE_HASH_SIZE	    32749
 #define BOOT_ID_LEN	    36
@@ -40,6 +43,15 @@ store_ns_key(char *buf, char ns, const char *name, size_t len)
 	buf[0] = ns;
 	buf[1] = ':';
 	memcpy(buf + 2, name, len);
+}
+
+/* A "k:" record's meta from its first KV_HEAD bytes. */
+static inline void
+store_kv_meta(const uint8_t *p, struct store_meta *m)
+{
+	m->revision = get_le64(p);
+	m->create_revision = get_le64(p + 8);
+	m->version = get_le64(p + 16);
 }
 
 #endif

@@ -49,24 +49,19 @@ watch_drop_conn(struct node *n, uint64_t conn)
 	}
 }
 
-/* A write applied: tell the watchers of its key. */
+/* One change of a key: tell the watchers of its prefix. */
 void
-watch_notify(struct node *n, const struct raft_entry *e, const struct store_result *res)
+watch_event(struct node *n, uint8_t kind, const char *key, size_t klen, uint64_t revision,
+    const void *value, size_t vlen)
 {
 	struct proto_msg ev = { .type = PROTO_T_EVENT };
-	struct store_cmd cmd;
 
-	/* Tokens are no keys: never an event (store_cmd_is_key). */
-	if (n->watchers == NULL || res->status != STORE_OK || res->duplicate ||
-	    store_cmd_decode(e->data, e->len, &cmd) < 0 || !store_cmd_is_key(cmd.op))
-		return;
-	ev.event.kind = cmd.op == STORE_OP_SET ? PROTO_EV_PUT : PROTO_EV_DEL;
-	ev.event.key = proto_mem(cmd.key, cmd.klen);
-	ev.event.revision = e->index;
-	ev.event.value =
-	    cmd.op == STORE_OP_SET ? proto_mem(cmd.value, cmd.vlen) : proto_mem(NULL, 0);
+	ev.event.kind = kind;
+	ev.event.key = proto_mem(key, klen);
+	ev.event.revision = revision;
+	ev.event.value = kind == PROTO_EV_PUT ? proto_mem(value, vlen) : proto_mem(NULL, 0);
 	for (struct watcher **wp = &n->watchers, *w; (w = *wp) != NULL;) {
-		if (cmd.klen < w->plen || memcmp(cmd.key, w->prefix, w->plen) != 0) {
+		if (klen < w->plen || memcmp(key, w->prefix, w->plen) != 0) {
 			wp = &w->next;
 			continue;
 		}
@@ -85,6 +80,26 @@ watch_notify(struct node *n, const struct raft_entry *e, const struct store_resu
 			control_reply(n->ctl, w->from.conn, n->out.data, n->out.len);
 		wp = &w->next;
 	}
+}
+
+/*
+ * A write applied: tell the watchers of its key.  A TXN's changes are told
+ * one by one as the store makes them (apply.c), not here.
+ */
+void
+watch_notify(struct node *n, const struct raft_entry *e, const struct store_result *res)
+{
+	struct store_cmd cmd;
+	bool put;
+
+	/* Tokens are no keys: never an event (store_cmd_is_key). */
+	if (n->watchers == NULL || res->status != STORE_OK || res->duplicate ||
+	    store_cmd_decode(e->data, e->len, &cmd) < 0 || !store_cmd_is_key(cmd.op) ||
+	    cmd.op == STORE_OP_TXN)
+		return;
+	put = cmd.op == STORE_OP_SET || cmd.op == STORE_OP_SET_IF;
+	watch_event(n, put ? PROTO_EV_PUT : PROTO_EV_DEL, cmd.key, cmd.klen, e->index, cmd.value,
+	    put ? cmd.vlen : 0);
 }
 
 void

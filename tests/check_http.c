@@ -272,7 +272,8 @@ static int
 judge(enum evhttp_cmd_type cmd, const char *path, const char *query, const char *rid,
     const char *body, struct proto_msg *m, char *key, const char **allow, char *err)
 {
-	struct request r = { cmd, path, query, rid, body, body ? strlen(body) : 0 };
+	struct request r = { .cmd = cmd, .path = path, .query = query, .request_id = rid,
+		.body = body, .body_len = body ? strlen(body) : 0 };
 	struct target t;
 
 	return http_parse_request(&r, &t, m, key, allow, err, 256);
@@ -287,7 +288,7 @@ START_TEST(test_a_request_becomes_the_proto_request_raftconfctl_would_send)
 	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a%2Fb", "stale", NULL, NULL, &m, key,
 	    &allow, err), 0);
 	ck_assert_int_eq(m.type, PROTO_T_GET);
-	ck_assert_int_eq(m.get.flags, PROTO_F_STALE);
+	ck_assert_int_eq(m.get.flags, PROTO_F_STALE | PROTO_F_META);
 	ck_assert_uint_eq(m.get.key.len, 4);
 	ck_assert_mem_eq(m.get.key.ptr, "/a/b", 4);
 	ck_assert_int_eq(judge(EVHTTP_REQ_HEAD, "/v1/keys/", "list", NULL, NULL, &m, key, &allow,
@@ -317,13 +318,172 @@ START_TEST(test_a_request_becomes_the_proto_request_raftconfctl_would_send)
 }
 END_TEST
 
+/* If-Match: "REV" and If-None-Match: * make a PUT or DELETE conditional. */
+START_TEST(test_conditional_headers_make_set_if_and_del_if)
+{
+	char key[RAFTCONF_MAX_KEY], err[256];
+	const char *allow;
+	struct proto_msg m;
+	struct target t;
+	struct request r = { .cmd = EVHTTP_REQ_PUT, .path = "/v1/keys/k", .body = "v",
+		.body_len = 1, .if_match = "\"42\"" };
+
+	ck_assert_int_eq(http_parse_request(&r, &t, &m, key, &allow, err, sizeof(err)), 0);
+	ck_assert_int_eq(m.type, PROTO_T_SET_IF);
+	ck_assert_uint_eq(m.set_if.if_rev, 42);
+	ck_assert_uint_eq(m.set_if.value.len, 1);
+	r.if_match = NULL;
+	r.if_none_match = " * ";
+	ck_assert_int_eq(http_parse_request(&r, &t, &m, key, &allow, err, sizeof(err)), 0);
+	ck_assert_int_eq(m.type, PROTO_T_SET_IF);
+	ck_assert_uint_eq(m.set_if.if_rev, 0);
+	r.cmd = EVHTTP_REQ_DELETE;
+	r.if_none_match = NULL;
+	r.if_match = "\"7\"";
+	ck_assert_int_eq(http_parse_request(&r, &t, &m, key, &allow, err, sizeof(err)), 0);
+	ck_assert_int_eq(m.type, PROTO_T_DEL_IF);
+	ck_assert_uint_eq(m.del_if.if_rev, 7);
+	/* what is not a revision as GET gives it is refused, never ignored */
+	const char *bad[] = { "7", "W/\"7\"", "\"7\", \"8\"", "*", "\"\"", "\"-1\"",
+		"\"18446744073709551616\"" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r.if_match = bad[i];
+		ck_assert_int_eq(http_parse_request(&r, &t, &m, key, &allow, err, sizeof(err)), 400);
+		ck_assert_msg(strstr(err, "If-Match") != NULL, "%s", err);
+	}
+	r.if_match = NULL;
+	r.if_none_match = "\"7\"";
+	ck_assert_int_eq(http_parse_request(&r, &t, &m, key, &allow, err, sizeof(err)), 400);
+	r.if_match = "\"7\"";
+	r.if_none_match = "*";
+	ck_assert_int_eq(http_parse_request(&r, &t, &m, key, &allow, err, sizeof(err)), 400);
+	/* a GET ignores them */
+	r.cmd = EVHTTP_REQ_GET;
+	ck_assert_int_eq(http_parse_request(&r, &t, &m, key, &allow, err, sizeof(err)), 0);
+	ck_assert_int_eq(m.type, PROTO_T_GET);
+}
+END_TEST
+
+static int
+txn_of(const char *json, struct proto_msg *m, struct proto_buf lists[3], char *err)
+{
+	for (int k = 0; k < 3; k++)
+		proto_buf_reset(&lists[k]);
+	return http_parse_txn(json, strlen(json), m, lists, err, 256);
+}
+
+START_TEST(test_a_txn_body_becomes_a_txn_request)
+{
+	struct proto_buf lists[3];
+	struct proto_msg m;
+	struct proto_iter it;
+	union proto_item item;
+	struct proto_buf b;
+	char err[256];
+
+	for (int k = 0; k < 3; k++)
+		proto_buf_init(&lists[k]);
+	ck_assert_int_eq(txn_of(" { \"compare\" : [ {\"key\":\"/a\",\"target\":\"value\","
+				"\"result\":\"=\",\"value\":\"t\\u00e9\\n\"},"
+				"{\"key_base64\":\"L2I=\",\"target\":\"revision\",\"result\":\">\","
+				"\"revision\":0}],"
+				"\"success\":[{\"op\":\"set\",\"key\":\"/b\",\"value_base64\":\"AAE=\"},"
+				"{\"op\":\"del\",\"key\":\"/a\"}],"
+				"\"failure\":[{\"op\":\"get\",\"key\":\"/a\"}]}\n",
+			     &m, lists, err),
+	    0);
+	ck_assert_int_eq(m.type, PROTO_T_TXN);
+	ck_assert_uint_eq(m.txn.compares.count, 2);
+	ck_assert_uint_eq(m.txn.then_ops.count, 2);
+	ck_assert_uint_eq(m.txn.else_ops.count, 1);
+	ck_assert_int_eq(proto_iter_txn(&it, &m, PROTO_TXN_COMPARES), 0);
+	ck_assert_int_eq(proto_iter_next(&it, &item), 1);
+	ck_assert_int_eq(item.compare.target, PROTO_CMP_VALUE);
+	ck_assert_uint_eq(item.compare.value.len, 4);
+	ck_assert_mem_eq(item.compare.value.ptr, "t\xc3\xa9\n", 4);
+	ck_assert_int_eq(proto_iter_next(&it, &item), 1);
+	ck_assert_int_eq(item.compare.result, PROTO_CMP_GT);
+	ck_assert_mem_eq(item.compare.key.ptr, "/b", 2);
+	ck_assert_int_eq(proto_iter_txn(&it, &m, PROTO_TXN_THEN), 0);
+	ck_assert_int_eq(proto_iter_next(&it, &item), 1);
+	ck_assert_uint_eq(item.op.value.len, 2);
+	ck_assert_mem_eq(item.op.value.ptr, "\0\1", 2);
+	/* it encodes: the node can take it as it is */
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), 0);
+	proto_buf_free(&b);
+	/* an empty object is a txn that does nothing */
+	ck_assert_int_eq(txn_of("{}", &m, lists, err), 0);
+	ck_assert_uint_eq(m.txn.compares.count + m.txn.then_ops.count + m.txn.else_ops.count, 0);
+	for (int k = 0; k < 3; k++)
+		proto_buf_free(&lists[k]);
+}
+END_TEST
+
+START_TEST(test_a_bad_txn_body_is_400_and_too_many_operations_413)
+{
+	static const char *const bad[] = {
+		"",
+		"[]",
+		"{\"compare\":[]",
+		"{\"compare\":[]} x",
+		"{\"comparison\":[]}",
+		"{\"compare\":[],\"compare\":[]}",
+		"{\"compare\":[{\"key\":\"/a\",\"target\":\"value\",\"result\":\"<\",\"value\":\"x\"}]}",
+		"{\"compare\":[{\"key\":\"/a\",\"target\":\"revision\",\"result\":\"=\"}]}",
+		"{\"compare\":[{\"key\":\"/a\",\"target\":\"revision\",\"result\":\"=\",\"revision\":-1}]}",
+		"{\"compare\":[{\"key\":\"/a\",\"target\":\"revision\",\"result\":\"=\",\"revision\":01}]}",
+		"{\"compare\":[{\"key\":\"/a\",\"target\":\"size\",\"result\":\"=\",\"revision\":1}]}",
+		"{\"success\":[{\"op\":\"get\",\"key\":\"/a\",\"value\":\"x\"}]}",
+		"{\"success\":[{\"op\":\"set\",\"key\":\"/a\"}]}",
+		"{\"success\":[{\"op\":\"put\",\"key\":\"/a\",\"value\":\"x\"}]}",
+		"{\"success\":[{\"op\":\"del\",\"key\":\"\"}]}",
+		"{\"success\":[{\"op\":\"del\",\"key\":\"/a\\u0000b\"}]}",
+		"{\"success\":[{\"op\":\"del\",\"key\":\"/a\",\"key\":\"/b\"}]}",
+		"{\"success\":[{\"op\":\"del\",\"key\":\"/a\",\"extra\":1}]}",
+		"{\"success\":[{\"op\":\"del\",\"key\":\"\\ud800\"}]}",
+		"{\"success\":[{\"op\":\"del\",\"key\":\"\xff\"}]}",
+		"{\"success\":[{\"op\":\"set\",\"key\":\"/a\",\"value_base64\":\"AAE\"}]}",
+		"{\"success\":[{\"op\":\"del\",\"key\":\"/a\"},]}",
+	};
+	struct proto_buf lists[3];
+	struct proto_msg m;
+	char err[256], *big;
+	size_t n = 0;
+
+	for (int k = 0; k < 3; k++)
+		proto_buf_init(&lists[k]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		ck_assert_msg(txn_of(bad[i], &m, lists, err) == 400, "%s", bad[i]);
+		ck_assert_msg(strstr(err, "txn body") != NULL, "%s: %s", bad[i], err);
+	}
+	/* 128 operations in success and failure together are fine, 129 are too many */
+	big = malloc(64 * 200 + 64);
+	n += (size_t)sprintf(big + n, "{\"success\":[");
+	for (int i = 0; i < 100; i++)
+		n += (size_t)sprintf(big + n, "%s{\"op\":\"get\",\"key\":\"/k\"}", i ? "," : "");
+	n += (size_t)sprintf(big + n, "],\"failure\":[");
+	for (int i = 0; i < 28; i++)
+		n += (size_t)sprintf(big + n, "%s{\"op\":\"get\",\"key\":\"/k\"}", i ? "," : "");
+	sprintf(big + n, "]}");
+	ck_assert_int_eq(txn_of(big, &m, lists, err), 0);
+	sprintf(big + n, ",{\"op\":\"get\",\"key\":\"/k\"}]}");
+	ck_assert_int_eq(txn_of(big, &m, lists, err), 413);
+	ck_assert_msg(strstr(err, "over the limit of 128") != NULL, "%s", err);
+	free(big);
+	for (int k = 0; k < 3; k++)
+		proto_buf_free(&lists[k]);
+}
+END_TEST
+
 START_TEST(test_a_bad_request_gets_its_status_in_the_order_of_the_checks)
 {
 	char key[RAFTCONF_MAX_KEY], err[256];
 	const char *allow;
 	struct proto_msg m;
-	struct request big = { EVHTTP_REQ_PUT, "/v1/keys/k", NULL, NULL, NULL,
-		RAFTCONF_MAX_VALUE + 1 };
+	struct request big = { .cmd = EVHTTP_REQ_PUT, .path = "/v1/keys/k",
+		.body_len = RAFTCONF_MAX_VALUE + 1 };
 	struct target t;
 
 	ck_assert_int_eq(judge(EVHTTP_REQ_PUT, "/nope", NULL, NULL, NULL, &m, key, &allow, err),
@@ -744,7 +904,7 @@ START_TEST(test_a_get_reaches_the_node_and_its_later_answer_the_client)
 	client_send(fd, "GET /v1/keys/app/db%2Fhost?stale HTTP/1.1\r\nHost: x\r\n\r\n");
 	until_requests(1);
 	ck_assert_int_eq(node.last.type, PROTO_T_GET);
-	ck_assert_int_eq(node.last.get.flags, PROTO_F_STALE);
+	ck_assert_int_eq(node.last.get.flags, PROTO_F_STALE | PROTO_F_META);
 	ck_assert_str_eq(node.key, "/app/db/host");
 	ck_assert_int_eq(reply_value(node.handle, 42, "10.0.0.5"), 0);
 	resp = client_response(fd);
@@ -1240,6 +1400,9 @@ http_suite(void)
 	tcase_add_test(tc, test_bad_keys_are_400_with_a_reason);
 	tcase_add_test(tc, test_methods_allowed_per_route);
 	tcase_add_test(tc, test_a_request_becomes_the_proto_request_raftconfctl_would_send);
+	tcase_add_test(tc, test_conditional_headers_make_set_if_and_del_if);
+	tcase_add_test(tc, test_a_txn_body_becomes_a_txn_request);
+	tcase_add_test(tc, test_a_bad_txn_body_is_400_and_too_many_operations_413);
 	tcase_add_test(tc, test_a_bad_request_gets_its_status_in_the_order_of_the_checks);
 	suite_add_tcase(s, tc);
 

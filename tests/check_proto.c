@@ -62,6 +62,12 @@ struct items {
 	const struct proto_pair *p;
 	const struct proto_member *mb;
 	const struct proto_token *tk;
+	const struct proto_kv *kv;
+	/* A TXN request's three lists, as craft writes them by hand. */
+	const struct proto_compare *cmp;
+	size_t ncmp;
+	const struct proto_op *then_ops, *else_ops;
+	size_t nthen, nelse;
 };
 
 struct sample {
@@ -69,7 +75,7 @@ struct sample {
 	struct items it;
 };
 
-static struct sample samples[96];
+static struct sample samples[128];
 static int nsamples;
 
 static struct proto_entry entries3[3];
@@ -77,6 +83,10 @@ static struct proto_entry entry_max[1];
 static struct proto_pair pairs7[7];
 static struct proto_member members3[3];
 static struct proto_token tokens3[3];
+static struct proto_kv kvs3[3];
+static struct proto_compare cmps4[4];
+static struct proto_op ops3[3];
+static struct proto_buf txn_bufs[3];
 static uint8_t hash32[PROTO_TOKEN_HASH];
 
 static struct sample *
@@ -241,6 +251,87 @@ init_samples(void)
 	s = add(PROTO_T_TOKEN_LIST_REPLY, 57);
 	s->it = (struct items){ .n = 3, .tk = tokens3 };
 
+	kvs3[0] = (struct proto_kv){ S("/app/db/host"), 17, 3, 5, S("10.0.0.5") };
+	kvs3[1] = (struct proto_kv){ S("/gone"), 0, 0, 0, S("") };
+	kvs3[2] = (struct proto_kv){ view(max_key, sizeof(max_key)), UINT64_MAX, 1, UINT64_MAX,
+				     S("\0\1\377") };
+	cmps4[0] = (struct proto_compare){ PROTO_CMP_REV, PROTO_CMP_EQ, S("/a"), 0, S("") };
+	cmps4[1] = (struct proto_compare){ PROTO_CMP_REV, PROTO_CMP_GT, S("/b"), UINT64_MAX, S("") };
+	cmps4[2] = (struct proto_compare){ PROTO_CMP_VALUE, PROTO_CMP_NE, S("/c"), 0, S("\0x") };
+	cmps4[3] = (struct proto_compare){ PROTO_CMP_REV, PROTO_CMP_LT,
+					   view(max_key, sizeof(max_key)), 7, S("") };
+	ops3[0] = (struct proto_op){ PROTO_OP_SET, S("/a"), S("v") };
+	ops3[1] = (struct proto_op){ PROTO_OP_DEL, S("/b"), S("") };
+	ops3[2] = (struct proto_op){ PROTO_OP_GET, view(max_key, sizeof(max_key)), S("") };
+
+	s = add(PROTO_T_SET_IF, 60);
+	s->m.set_if.client_id = 5;
+	s->m.set_if.seq = 6;
+	s->m.set_if.if_rev = 0;
+	s->m.set_if.key = S("/counter");
+	s->m.set_if.value = S("42");
+	s = add(PROTO_T_SET_IF, 61);
+	s->m.set_if.if_rev = UINT64_MAX;
+	s->m.set_if.key = view(max_key, sizeof(max_key));
+	s->m.set_if.value = view(big_value, sizeof(big_value));
+	s = add(PROTO_T_DEL_IF, 62);
+	s->m.del_if.client_id = 1;
+	s->m.del_if.seq = 2;
+	s->m.del_if.if_rev = 17;
+	s->m.del_if.key = S("/x");
+
+	s = add(PROTO_T_TXN, 63); /* nothing at all: a txn that only commits */
+	s = add(PROTO_T_TXN, 64);
+	s->m.txn.client_id = 9;
+	s->m.txn.seq = UINT64_MAX;
+	{
+		uint32_t n[3] = { 0, 0, 0 };
+
+		for (k = 0; k < 3; k++)
+			proto_buf_init(&txn_bufs[k]);
+		/* not inside a test yet: no ck_assert */
+		for (k = 0; k < 4; k++)
+			if (proto_txn_add_compare(&txn_bufs[0], &n[0], &cmps4[k]) != 0)
+				abort();
+		for (k = 0; k < 3; k++)
+			if (proto_txn_add_op(&txn_bufs[1], &n[1], &ops3[k]) != 0)
+				abort();
+		if (proto_txn_add_op(&txn_bufs[2], &n[2], &ops3[2]) != 0)
+			abort();
+		s->m.txn.compares = (struct proto_items){ n[0], txn_bufs[0].data, txn_bufs[0].len };
+		s->m.txn.then_ops = (struct proto_items){ n[1], txn_bufs[1].data, txn_bufs[1].len };
+		s->m.txn.else_ops = (struct proto_items){ n[2], txn_bufs[2].data, txn_bufs[2].len };
+		s->it = (struct items){ .cmp = cmps4, .ncmp = 4, .then_ops = ops3, .nthen = 3,
+					.else_ops = ops3 + 2, .nelse = 1 };
+	}
+
+	s = add(PROTO_T_VALUE_META, 65);
+	s->m.value_meta.revision = 9;
+	s->m.value_meta.create_revision = 3;
+	s->m.value_meta.version = 4;
+	s->m.value_meta.value = S("v");
+	s = add(PROTO_T_VALUE_META, 66);
+	s->m.value_meta.revision = UINT64_MAX;
+	s->m.value_meta.value = view(big_value, sizeof(big_value));
+
+	s = add(PROTO_T_LIST_META_REPLY, 67);
+	s = add(PROTO_T_LIST_META_REPLY, 68);
+	s->m.list_meta_reply.flags = PROTO_F_TRUNCATED;
+	s->it = (struct items){ .n = 3, .kv = kvs3 };
+
+	s = add(PROTO_T_FAILED, 69);
+	s->m.failed.revision = 0;
+	s = add(PROTO_T_FAILED, 70);
+	s->m.failed.revision = UINT64_MAX;
+
+	s = add(PROTO_T_TXN_REPLY, 71);
+	s->m.txn_reply.flags = PROTO_F_SUCCEEDED;
+	s->m.txn_reply.revision = UINT64_MAX;
+	s->it = (struct items){ .n = 3, .kv = kvs3 };
+	s = add(PROTO_T_TXN_REPLY, 72);
+	s->m.txn_reply.flags = PROTO_F_REPLAYED;
+	s->m.txn_reply.revision = 12;
+
 	s = add(PROTO_T_OK, 22);
 	s->m.ok.revision = 0;
 	s = add(PROTO_T_OK, 23);
@@ -334,7 +425,8 @@ static bool
 is_list(uint8_t type)
 {
 	return type == PROTO_T_LIST_REPLY || type == PROTO_T_STATUS_REPLY ||
-	       type == PROTO_T_MEMBERS_REPLY || type == PROTO_T_TOKEN_LIST_REPLY;
+	       type == PROTO_T_MEMBERS_REPLY || type == PROTO_T_TOKEN_LIST_REPLY ||
+	       type == PROTO_T_LIST_META_REPLY || type == PROTO_T_TXN_REPLY;
 }
 
 static bool
@@ -465,6 +557,25 @@ craft_item(struct tb *t, uint8_t type, const struct items *it, size_t i)
 		tb_u8(t, it->tk[i].flags);
 		tb_s16(t, it->tk[i].prefix);
 		break;
+	case PROTO_T_LIST_META_REPLY:
+	case PROTO_T_TXN_REPLY:
+		tb_s16(t, it->kv[i].key);
+		tb_u64(t, it->kv[i].revision);
+		tb_u64(t, it->kv[i].create_revision);
+		tb_u64(t, it->kv[i].version);
+		tb_s32(t, it->kv[i].value);
+		break;
+	}
+}
+
+static void
+craft_ops(struct tb *t, const struct proto_op *ops, size_t n)
+{
+	tb_u32(t, n);
+	for (size_t i = 0; i < n; i++) {
+		tb_u8(t, ops[i].kind);
+		tb_s16(t, ops[i].key);
+		tb_s32(t, ops[i].value);
 	}
 }
 
@@ -534,6 +645,55 @@ craft_count(const struct proto_msg *m, const struct items *it, uint32_t count, s
 		tb_s16(&t, m->token_revoke.name);
 		break;
 	case PROTO_T_TOKEN_LIST:
+		break;
+	case PROTO_T_SET_IF:
+		tb_u64(&t, m->set_if.client_id);
+		tb_u64(&t, m->set_if.seq);
+		tb_u64(&t, m->set_if.if_rev);
+		tb_s16(&t, m->set_if.key);
+		tb_s32(&t, m->set_if.value);
+		break;
+	case PROTO_T_DEL_IF:
+		tb_u64(&t, m->del_if.client_id);
+		tb_u64(&t, m->del_if.seq);
+		tb_u64(&t, m->del_if.if_rev);
+		tb_s16(&t, m->del_if.key);
+		break;
+	case PROTO_T_TXN:
+		tb_u64(&t, m->txn.client_id);
+		tb_u64(&t, m->txn.seq);
+		tb_u32(&t, it->ncmp);
+		for (size_t i = 0; i < it->ncmp; i++) {
+			tb_u8(&t, it->cmp[i].target);
+			tb_u8(&t, it->cmp[i].result);
+			tb_s16(&t, it->cmp[i].key);
+			tb_u64(&t, it->cmp[i].revision);
+			tb_s32(&t, it->cmp[i].value);
+		}
+		craft_ops(&t, it->then_ops, it->nthen);
+		craft_ops(&t, it->else_ops, it->nelse);
+		break;
+	case PROTO_T_VALUE_META:
+		tb_u64(&t, m->value_meta.revision);
+		tb_u64(&t, m->value_meta.create_revision);
+		tb_u64(&t, m->value_meta.version);
+		tb_s32(&t, m->value_meta.value);
+		break;
+	case PROTO_T_FAILED:
+		tb_u64(&t, m->failed.revision);
+		break;
+	case PROTO_T_LIST_META_REPLY:
+		tb_u8(&t, m->list_meta_reply.flags);
+		tb_u32(&t, count);
+		for (size_t i = 0; i < it->n; i++)
+			craft_item(&t, m->type, it, i);
+		break;
+	case PROTO_T_TXN_REPLY:
+		tb_u8(&t, m->txn_reply.flags);
+		tb_u64(&t, m->txn_reply.revision);
+		tb_u32(&t, count);
+		for (size_t i = 0; i < it->n; i++)
+			craft_item(&t, m->type, it, i);
 		break;
 	case PROTO_T_OK:
 		tb_u64(&t, m->ok.revision);
@@ -629,6 +789,10 @@ build(struct proto_buf *b, const struct proto_msg *m, const struct items *it)
 		case PROTO_T_TOKEN_LIST_REPLY:
 			rc = proto_reply_add_token(&rb, &it->tk[i]);
 			break;
+		case PROTO_T_LIST_META_REPLY:
+		case PROTO_T_TXN_REPLY:
+			rc = proto_reply_add_kv(&rb, &it->kv[i]);
+			break;
 		default:
 			rc = proto_reply_add_member(&rb, &it->mb[i]);
 			break;
@@ -638,7 +802,11 @@ build(struct proto_buf *b, const struct proto_msg *m, const struct items *it)
 			return rc;
 		}
 	}
-	return proto_reply_end(&rb, m->type == PROTO_T_LIST_REPLY ? m->list_reply.flags : 0);
+	if (m->type == PROTO_T_TXN_REPLY)
+		return proto_reply_end_txn(&rb, m->txn_reply.flags, m->txn_reply.revision);
+	return proto_reply_end(&rb, m->type == PROTO_T_LIST_REPLY	? m->list_reply.flags
+				    : m->type == PROTO_T_LIST_META_REPLY ? m->list_meta_reply.flags
+									   : 0);
 }
 
 /* Encode (or build) a sample; return its frame in an exact-size allocation. */
@@ -720,6 +888,48 @@ assert_item_eq(uint8_t type, const union proto_item *a, const struct items *it, 
 		ck_assert_uint_eq(a->token.flags, it->tk[i].flags);
 		assert_str_eq(a->token.prefix, it->tk[i].prefix, "token prefix");
 		break;
+	case PROTO_T_LIST_META_REPLY:
+	case PROTO_T_TXN_REPLY:
+		assert_str_eq(a->kv.key, it->kv[i].key, "kv key");
+		ck_assert_uint_eq(a->kv.revision, it->kv[i].revision);
+		ck_assert_uint_eq(a->kv.create_revision, it->kv[i].create_revision);
+		ck_assert_uint_eq(a->kv.version, it->kv[i].version);
+		assert_str_eq(a->kv.value, it->kv[i].value, "kv value");
+		break;
+	}
+}
+
+/* A TXN's compares and ops against the arrays they were built from. */
+static void
+assert_txn_eq(const struct proto_msg *d, const struct items *it)
+{
+	const struct proto_op *ops[2] = { it->then_ops, it->else_ops };
+	size_t nops[2] = { it->nthen, it->nelse };
+	struct proto_iter iter;
+	union proto_item item;
+	size_t n = 0;
+
+	ck_assert_uint_eq(d->txn.compares.count, it->ncmp);
+	ck_assert_int_eq(proto_iter_txn(&iter, d, PROTO_TXN_COMPARES), 0);
+	while (proto_iter_next(&iter, &item) == 1) {
+		ck_assert_uint_lt(n, it->ncmp);
+		ck_assert_uint_eq(item.compare.target, it->cmp[n].target);
+		ck_assert_uint_eq(item.compare.result, it->cmp[n].result);
+		assert_str_eq(item.compare.key, it->cmp[n].key, "compare key");
+		ck_assert_uint_eq(item.compare.revision, it->cmp[n].revision);
+		assert_str_eq(item.compare.value, it->cmp[n].value, "compare value");
+		n++;
+	}
+	ck_assert_uint_eq(n, it->ncmp);
+	for (int l = 0; l < 2; l++) {
+		ck_assert_int_eq(proto_iter_txn(&iter, d, l ? PROTO_TXN_ELSE : PROTO_TXN_THEN), 0);
+		for (n = 0; proto_iter_next(&iter, &item) == 1; n++) {
+			ck_assert_uint_lt(n, nops[l]);
+			ck_assert_uint_eq(item.op.kind, ops[l][n].kind);
+			assert_str_eq(item.op.key, ops[l][n].key, "op key");
+			assert_str_eq(item.op.value, ops[l][n].value, "op value");
+		}
+		ck_assert_uint_eq(n, nops[l]);
 	}
 }
 
@@ -811,6 +1021,44 @@ assert_msg_eq(const struct proto_msg *d, const struct sample *s)
 		break;
 	case PROTO_T_TOKEN_LIST_REPLY:
 		ck_assert_uint_eq(d->token_list_reply.items.count, s->it.n);
+		assert_items_eq(d, &s->it);
+		break;
+	case PROTO_T_SET_IF:
+		ck_assert_uint_eq(d->set_if.client_id, m->set_if.client_id);
+		ck_assert_uint_eq(d->set_if.seq, m->set_if.seq);
+		ck_assert_uint_eq(d->set_if.if_rev, m->set_if.if_rev);
+		assert_str_eq(d->set_if.key, m->set_if.key, "key");
+		assert_str_eq(d->set_if.value, m->set_if.value, "value");
+		break;
+	case PROTO_T_DEL_IF:
+		ck_assert_uint_eq(d->del_if.client_id, m->del_if.client_id);
+		ck_assert_uint_eq(d->del_if.seq, m->del_if.seq);
+		ck_assert_uint_eq(d->del_if.if_rev, m->del_if.if_rev);
+		assert_str_eq(d->del_if.key, m->del_if.key, "key");
+		break;
+	case PROTO_T_TXN:
+		ck_assert_uint_eq(d->txn.client_id, m->txn.client_id);
+		ck_assert_uint_eq(d->txn.seq, m->txn.seq);
+		assert_txn_eq(d, &s->it);
+		break;
+	case PROTO_T_VALUE_META:
+		ck_assert_uint_eq(d->value_meta.revision, m->value_meta.revision);
+		ck_assert_uint_eq(d->value_meta.create_revision, m->value_meta.create_revision);
+		ck_assert_uint_eq(d->value_meta.version, m->value_meta.version);
+		assert_str_eq(d->value_meta.value, m->value_meta.value, "value");
+		break;
+	case PROTO_T_LIST_META_REPLY:
+		ck_assert_uint_eq(d->list_meta_reply.flags, m->list_meta_reply.flags);
+		ck_assert_uint_eq(d->list_meta_reply.items.count, s->it.n);
+		assert_items_eq(d, &s->it);
+		break;
+	case PROTO_T_FAILED:
+		ck_assert_uint_eq(d->failed.revision, m->failed.revision);
+		break;
+	case PROTO_T_TXN_REPLY:
+		ck_assert_uint_eq(d->txn_reply.flags, m->txn_reply.flags);
+		ck_assert_uint_eq(d->txn_reply.revision, m->txn_reply.revision);
+		ck_assert_uint_eq(d->txn_reply.items.count, s->it.n);
 		assert_items_eq(d, &s->it);
 		break;
 	case PROTO_T_OK:
@@ -955,7 +1203,7 @@ START_TEST(test_the_samples_cover_every_message_type)
 		ck_assert_msg(known == seen, "type 0x%02x: known %d, sampled %d", t, known, seen);
 		types += known;
 	}
-	ck_assert_int_eq(types, 28);
+	ck_assert_int_eq(types, 35);
 }
 END_TEST
 
@@ -1134,6 +1382,12 @@ SETTER(set_token_add_hash, m->token_add.hash)
 SETTER(set_token_revoke_name, m->token_revoke.name)
 SETTER(set_token_name, it->token.name)
 SETTER(set_token_prefix, it->token.prefix)
+SETTER(set_set_if_key, m->set_if.key)
+SETTER(set_set_if_value, m->set_if.value)
+SETTER(set_del_if_key, m->del_if.key)
+SETTER(set_value_meta_value, m->value_meta.value)
+SETTER(set_kv_key, it->kv.key)
+SETTER(set_kv_value, it->kv.value)
 
 struct oversize_case {
 	const char *name;
@@ -1196,6 +1450,15 @@ static const struct oversize_case oversize[] = {
 	  set_token_name, -E2BIG },
 	{ "TOKEN_LIST_REPLY token prefix", PROTO_T_TOKEN_LIST_REPLY, RAFTCONF_MAX_KEY, 'p',
 	  set_token_prefix, -E2BIG },
+	{ "SET_IF key", PROTO_T_SET_IF, RAFTCONF_MAX_KEY, 'k', set_set_if_key, -E2BIG },
+	{ "SET_IF value", PROTO_T_SET_IF, RAFTCONF_MAX_VALUE, '\0', set_set_if_value, -E2BIG },
+	{ "DEL_IF key", PROTO_T_DEL_IF, RAFTCONF_MAX_KEY, 'k', set_del_if_key, -E2BIG },
+	{ "VALUE_META value", PROTO_T_VALUE_META, RAFTCONF_MAX_VALUE, '\0', set_value_meta_value,
+	  -E2BIG },
+	{ "LIST_META_REPLY kv key", PROTO_T_LIST_META_REPLY, RAFTCONF_MAX_KEY, 'k', set_kv_key,
+	  -E2BIG },
+	{ "TXN_REPLY kv value", PROTO_T_TXN_REPLY, RAFTCONF_MAX_VALUE, '\0', set_kv_value,
+	  -E2BIG },
 	/* The payload's limit is what the frame limit leaves. */
 	{ "RAFT payload", PROTO_T_RAFT, RAFTCONF_MAX_FRAME - HDR - 4, '\0', set_raft_payload,
 	  -EMSGSIZE },
@@ -1225,6 +1488,11 @@ base_item(uint8_t type, union proto_item *it, struct items *items)
 	case PROTO_T_TOKEN_LIST_REPLY:
 		it->token = tokens3[1];
 		*items = (struct items){ .n = 1, .tk = &it->token };
+		break;
+	case PROTO_T_LIST_META_REPLY:
+	case PROTO_T_TXN_REPLY:
+		it->kv = kvs3[0];
+		*items = (struct items){ .n = 1, .kv = &it->kv };
 		break;
 	}
 }
@@ -1293,16 +1561,18 @@ assert_count_over_limit_refused(uint8_t type, uint32_t limit)
 	struct proto_pair *p = calloc((size_t)limit + 1, sizeof(*p));
 	struct proto_member *mb = calloc((size_t)limit + 1, sizeof(*mb));
 	struct proto_token *tk = calloc((size_t)limit + 1, sizeof(*tk));
+	struct proto_kv *kv = calloc((size_t)limit + 1, sizeof(*kv));
 
-	ck_assert(e && p && mb && tk);
+	ck_assert(e && p && mb && tk && kv);
 	base_item(type, &item, &items);
 	for (uint32_t i = 0; i <= limit; i++) {
 		e[i] = (struct proto_entry){ S("k"), i, S("") };
 		p[i] = (struct proto_pair){ S("n"), S("") };
 		mb[i] = members3[1];
 		tk[i] = tokens3[0];
+		kv[i] = (struct proto_kv){ S("k"), i, 0, 0, S("") };
 	}
-	items = (struct items){ .n = limit, .e = e, .p = p, .mb = mb, .tk = tk };
+	items = (struct items){ .n = limit, .e = e, .p = p, .mb = mb, .tk = tk, .kv = kv };
 	f = craft(&m, &items, &len);
 	decode_ok(f, len, &d);
 	free(f);
@@ -1317,6 +1587,7 @@ assert_count_over_limit_refused(uint8_t type, uint32_t limit)
 	free(p);
 	free(mb);
 	free(tk);
+	free(kv);
 }
 
 START_TEST(test_a_list_count_over_its_limit_is_refused)
@@ -1325,6 +1596,8 @@ START_TEST(test_a_list_count_over_its_limit_is_refused)
 	assert_count_over_limit_refused(PROTO_T_STATUS_REPLY, RAFTCONF_MAX_STATUS_PAIRS);
 	assert_count_over_limit_refused(PROTO_T_MEMBERS_REPLY, RAFTCONF_MAX_MEMBERS);
 	assert_count_over_limit_refused(PROTO_T_TOKEN_LIST_REPLY, RAFTCONF_MAX_TOKENS);
+	assert_count_over_limit_refused(PROTO_T_LIST_META_REPLY, RAFTCONF_MAX_LIST);
+	assert_count_over_limit_refused(PROTO_T_TXN_REPLY, RAFTCONF_MAX_TXN_OPS);
 }
 END_TEST
 
@@ -1394,7 +1667,7 @@ START_TEST(test_an_unknown_type_is_refused)
 		ck_assert_uint_eq(d.type, 0);
 		free(f);
 	}
-	ck_assert_int_eq(unknown, 256 - 28);
+	ck_assert_int_eq(unknown, 256 - 35);
 }
 END_TEST
 
@@ -1655,7 +1928,11 @@ START_TEST(test_unknown_flag_bits_are_refused)
 	char err[256];
 	const size_t flags_at = HDR + 8;
 
-	assert_byte_refused(first_sample(PROTO_T_GET), flags_at, 0x02, "flags has unknown bits");
+	assert_byte_refused(first_sample(PROTO_T_GET), flags_at, 0x04, "flags has unknown bits");
+	assert_byte_refused(first_sample(PROTO_T_LIST_META_REPLY), flags_at, 0x02,
+			    "flags has unknown bits");
+	assert_byte_refused(first_sample(PROTO_T_TXN_REPLY), flags_at, 0x04,
+			    "flags has unknown bits");
 	assert_byte_refused(first_sample(PROTO_T_LIST), flags_at, 0x80, "flags has unknown bits");
 	assert_byte_refused(first_sample(PROTO_T_JOIN), flags_at, 0x03, "flags has unknown bits");
 	assert_byte_refused(first_sample(PROTO_T_JOINREQ), flags_at, 0x04,
@@ -1672,9 +1949,9 @@ START_TEST(test_unknown_flag_bits_are_refused)
 					    "token 0: flags has unknown bits");
 	}
 	m = first_sample(PROTO_T_GET)->m;
-	m.get.flags = 0x02;
+	m.get.flags = 0x04;
 	ck_assert_int_eq(encode_rc(&m, NULL, err, sizeof(err)), -EINVAL);
-	ck_assert_msg(strstr(err, "GET: flags has unknown bits 0x02") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "GET: flags has unknown bits 0x04") != NULL, "%s", err);
 }
 END_TEST
 
@@ -2125,8 +2402,8 @@ START_TEST(test_every_type_error_and_health_has_a_name)
 		ck_assert_int_eq(known, proto_is_request((uint8_t)t) +
 				 proto_is_response((uint8_t)t) + proto_is_peer((uint8_t)t));
 	}
-	ck_assert_int_eq(req, 15);
-	ck_assert_int_eq(rsp, 8);
+	ck_assert_int_eq(req, 18);
+	ck_assert_int_eq(rsp, 12);
 	ck_assert_int_eq(peer, 5);
 	ck_assert_str_eq(proto_type_name(PROTO_T_LIST_REPLY), "LIST_REPLY");
 	ck_assert_str_eq(proto_type_name(PROTO_T_HELLO), "HELLO");
@@ -2138,6 +2415,166 @@ START_TEST(test_every_type_error_and_health_has_a_name)
 	ck_assert_str_eq(proto_error_name(UINT16_MAX), "unknown");
 	ck_assert_str_eq(proto_health_name(PROTO_H_LAGGING), "lagging");
 	ck_assert_str_eq(proto_health_name(200), "unknown");
+}
+END_TEST
+
+/* ---------------------------------------------------------------- TXN */
+
+/* A TXN request with the given compares and ops, encoded (its rc) and crafted by hand. */
+static int
+txn_rc(const struct proto_compare *c, size_t nc, const struct proto_op *t, size_t nt,
+       const struct proto_op *e, size_t ne, char *err, size_t errlen, int *decode_rc)
+{
+	struct proto_msg m = { .type = PROTO_T_TXN, .id = 1 }, d;
+	struct items it = { .cmp = c, .ncmp = nc, .then_ops = t, .nthen = nt, .else_ops = e,
+			    .nelse = ne };
+	struct proto_buf b[3], out;
+	uint32_t n[3] = { 0, 0, 0 };
+	char derr[256];
+	uint8_t *f;
+	size_t len;
+	int rc = 0;
+
+	for (int k = 0; k < 3; k++)
+		proto_buf_init(&b[k]);
+	proto_buf_init(&out);
+	/* the item adders check each item alone; the rules across them are the encoder's */
+	for (size_t i = 0; i < nc && rc == 0; i++)
+		rc = proto_txn_add_compare(&b[0], &n[0], &c[i]);
+	for (size_t i = 0; i < nt && rc == 0; i++)
+		rc = proto_txn_add_op(&b[1], &n[1], &t[i]);
+	for (size_t i = 0; i < ne && rc == 0; i++)
+		rc = proto_txn_add_op(&b[2], &n[2], &e[i]);
+	if (rc == 0) {
+		m.txn.compares = (struct proto_items){ n[0], b[0].data, b[0].len };
+		m.txn.then_ops = (struct proto_items){ n[1], b[1].data, b[1].len };
+		m.txn.else_ops = (struct proto_items){ n[2], b[2].data, b[2].len };
+		rc = proto_encode(&out, &m, err, errlen);
+	}
+	f = craft(&m, &it, &len);
+	*decode_rc = proto_decode(f, len, &d, derr, sizeof(derr));
+	free(f);
+	for (int k = 0; k < 3; k++)
+		proto_buf_free(&b[k]);
+	proto_buf_free(&out);
+	return rc;
+}
+
+START_TEST(test_a_txn_breaking_a_rule_across_fields_is_refused_both_ways)
+{
+	struct proto_compare c = { PROTO_CMP_VALUE, PROTO_CMP_LT, S("/a"), 0, S("x") };
+	struct proto_op o = { PROTO_OP_SET, S("/a"), S("v") };
+	char err[256];
+	int drc;
+
+	ck_assert_int_eq(txn_rc(&c, 1, &o, 1, NULL, 0, err, sizeof(err), &drc), -EINVAL);
+	ck_assert_msg(strstr(err, "must be = or !=") != NULL, "%s", err);
+	ck_assert_int_eq(drc, -EPROTO);
+	c = (struct proto_compare){ PROTO_CMP_VALUE, PROTO_CMP_EQ, S("/a"), 3, S("x") };
+	ck_assert_int_eq(txn_rc(&c, 1, &o, 1, NULL, 0, err, sizeof(err), &drc), -EINVAL);
+	ck_assert_int_eq(drc, -EPROTO);
+	c = (struct proto_compare){ PROTO_CMP_REV, PROTO_CMP_EQ, S("/a"), 3, S("x") };
+	ck_assert_int_eq(txn_rc(&c, 1, &o, 1, NULL, 0, err, sizeof(err), &drc), -EINVAL);
+	ck_assert_msg(strstr(err, "of a revision has a value") != NULL, "%s", err);
+	ck_assert_int_eq(drc, -EPROTO);
+	c = (struct proto_compare){ PROTO_CMP_REV, PROTO_CMP_EQ, S("/a"), 3, S("") };
+	o = (struct proto_op){ PROTO_OP_GET, S("/a"), S("v") };
+	ck_assert_int_eq(txn_rc(&c, 1, NULL, 0, &o, 1, err, sizeof(err), &drc), -EINVAL);
+	ck_assert_msg(strstr(err, "else-op 0 carries a value") != NULL, "%s", err);
+	ck_assert_int_eq(drc, -EPROTO);
+	o = (struct proto_op){ PROTO_OP_GET, S("/a"), S("") };
+	ck_assert_int_eq(txn_rc(&c, 1, NULL, 0, &o, 1, err, sizeof(err), &drc), 0);
+	ck_assert_int_eq(drc, 0);
+}
+END_TEST
+
+START_TEST(test_a_txn_of_more_than_the_limit_of_ops_is_too_big)
+{
+	static struct proto_op ops[RAFTCONF_MAX_TXN_OPS + 1];
+	static struct proto_compare cmps[RAFTCONF_MAX_TXN_OPS + 1];
+	struct proto_buf b;
+	uint32_t n = 0;
+	char err[256];
+	int drc;
+
+	for (int i = 0; i <= RAFTCONF_MAX_TXN_OPS; i++) {
+		ops[i] = (struct proto_op){ PROTO_OP_DEL, S("/k"), S("") };
+		cmps[i] = (struct proto_compare){ PROTO_CMP_REV, PROTO_CMP_GT, S("/k"), 0, S("") };
+	}
+	/* 128 in the two branches together: fine; 129: too big, both ways */
+	ck_assert_int_eq(txn_rc(cmps, RAFTCONF_MAX_TXN_OPS, ops, 100, ops, 28, err, sizeof(err),
+				&drc),
+			 0);
+	ck_assert_int_eq(drc, 0);
+	ck_assert_int_eq(txn_rc(cmps, 1, ops, 100, ops, 29, err, sizeof(err), &drc), -E2BIG);
+	ck_assert_msg(strstr(err, "over the limit of 128 together") != NULL, "%s", err);
+	ck_assert_int_eq(drc, -E2BIG);
+	/* 129 compares, or 129 in one branch: too big to decode; the adder stops at 128 */
+	ck_assert_int_eq(txn_rc(cmps, RAFTCONF_MAX_TXN_OPS + 1, ops, 1, NULL, 0, err, sizeof(err),
+				&drc),
+			 -E2BIG);
+	ck_assert_int_eq(drc, -E2BIG);
+	ck_assert_int_eq(txn_rc(cmps, 0, ops, RAFTCONF_MAX_TXN_OPS + 1, NULL, 0, err, sizeof(err),
+				&drc),
+			 -E2BIG);
+	ck_assert_int_eq(drc, -E2BIG);
+	proto_buf_init(&b);
+	for (int i = 0; i < RAFTCONF_MAX_TXN_OPS; i++)
+		ck_assert_int_eq(proto_txn_add_op(&b, &n, &ops[i]), 0);
+	ck_assert_int_eq(proto_txn_add_op(&b, &n, &ops[0]), -E2BIG);
+	ck_assert_uint_eq(n, RAFTCONF_MAX_TXN_OPS);
+	proto_buf_free(&b);
+}
+END_TEST
+
+/* Whether a TXN could write decides whether raftconfctl and HTTP dedup it. */
+START_TEST(test_a_txn_writes_when_a_branch_sets_or_deletes)
+{
+	struct proto_msg m = { .type = PROTO_T_TXN };
+	struct proto_op get = { PROTO_OP_GET, S("/a"), S("") };
+	struct proto_op del = { PROTO_OP_DEL, S("/a"), S("") };
+	struct proto_buf b;
+	uint32_t n = 0;
+
+	ck_assert(!proto_txn_writes(&m));
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_txn_add_op(&b, &n, &get), 0);
+	m.txn.then_ops = (struct proto_items){ n, b.data, b.len };
+	m.txn.else_ops = m.txn.then_ops;
+	ck_assert(!proto_txn_writes(&m));
+	ck_assert_int_eq(proto_txn_add_op(&b, &n, &del), 0);
+	m.txn.else_ops = (struct proto_items){ n, b.data, b.len };
+	ck_assert(proto_txn_writes(&m));
+	ck_assert(proto_txn_writes(&first_sample(PROTO_T_TXN)[1].m));
+	proto_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_a_replayed_txn_reply_carries_no_results)
+{
+	struct sample s = *first_sample(PROTO_T_TXN_REPLY);
+	struct proto_buf b;
+	struct proto_reply rb;
+	char err[256];
+	uint8_t *f;
+	size_t len;
+
+	/* the builder refuses it */
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_reply_begin(&rb, &b, PROTO_T_TXN_REPLY, 1), 0);
+	ck_assert_int_eq(proto_reply_add_kv(&rb, &kvs3[0]), 0);
+	ck_assert_int_eq(proto_reply_end_txn(&rb, PROTO_F_REPLAYED, 5), -EINVAL);
+	proto_reply_abort(&rb);
+	/* and so does the decoder */
+	s.m.txn_reply.flags = PROTO_F_REPLAYED;
+	s.it = (struct items){ .n = 1, .kv = kvs3 };
+	f = craft(&s.m, &s.it, &len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "replayed answer carries 1 results") != NULL, "%s", err);
+	free(f);
+	/* a request type is no reply to build */
+	ck_assert_int_eq(proto_reply_begin(&rb, &b, PROTO_T_TXN, 1), -EINVAL);
+	proto_buf_free(&b);
 }
 END_TEST
 
@@ -2262,6 +2699,13 @@ proto_suite(void)
 	tcase_add_test(tc, test_a_bad_item_is_skipped_and_the_reply_stays_whole);
 	tcase_add_test(tc, test_an_aborted_reply_leaves_the_frames_before_it);
 	tcase_add_test(tc, test_encode_refuses_items_it_did_not_validate);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("txn");
+	tcase_add_test(tc, test_a_txn_breaking_a_rule_across_fields_is_refused_both_ways);
+	tcase_add_test(tc, test_a_txn_of_more_than_the_limit_of_ops_is_too_big);
+	tcase_add_test(tc, test_a_replayed_txn_reply_carries_no_results);
+	tcase_add_test(tc, test_a_txn_writes_when_a_branch_sets_or_deletes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names and seeds");

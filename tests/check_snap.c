@@ -220,6 +220,7 @@ populate(struct store *s)
  */
 #define FIXTURE_V1	TEST_DATA_DIR "/snap/format-1.snap"
 #define FIXTURE_V2	TEST_DATA_DIR "/snap/format-2.snap"
+#define FIXTURE_V3	TEST_DATA_DIR "/snap/format-3.snap"
 
 /* ------------------------------------------------------------ the file */
 
@@ -517,37 +518,126 @@ START_TEST(test_a_snapshot_file_of_format_version_1_still_restores)
 }
 END_TEST
 
+/*
+ * A snapshot of format 2 (keys without their create revision and version)
+ * restores with create revision = revision and version 1, which is what
+ * populate's keys have: each was set once.
+ */
+START_TEST(test_a_snapshot_file_of_format_version_2_upgrades_its_keys)
+{
+	struct store *s = open_ok(dbpath), *s2 = open_ok(db2path);
+	struct store_meta m;
+	char err[512] = "", *a, *b;
+
+	populate(s);
+	ck_assert_int_eq(snap_restore(s2, FIXTURE_V2, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_get_meta(s2, "/app/b", 6, NULL, NULL, &m), 0);
+	ck_assert_uint_eq(m.revision, 2);
+	ck_assert_uint_eq(m.create_revision, 2);
+	ck_assert_uint_eq(m.version, 1);
+	a = dump_all(s);
+	b = dump_all(s2);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	store_close(s2);
+	store_close(s);
+}
+END_TEST
+
+/* Apply a command encoded by the caller at index; its result. */
+static struct store_result
+apply_raw(struct store *s, uint64_t index, const uint8_t *cmd, ssize_t n)
+{
+	struct store_result res;
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(store_apply(s, index, 1, cmd, (size_t)n, &res), 0);
+	return res;
+}
+
+/*
+ * What SET_IF, DEL_IF and TXN leave in the store goes through a snapshot:
+ * each key's revisions and version, and the dedup records of their
+ * results, failures included, so that a retry after the restore gets the
+ * first answer.
+ */
+START_TEST(test_cas_and_txn_results_survive_a_snapshot)
+{
+	struct store *s = open_ok(dbpath), *s2 = open_ok(db2path);
+	uint8_t a[256], b[256], t[512];
+	struct store_compare c = { STORE_CMP_REV, STORE_CMP_EQ, "/k", 2, 2, NULL, 0 };
+	struct store_txn_op op = { STORE_TXN_SET, "/t", 2, (const uint8_t *)"tx", 2 };
+	struct store_result r;
+	struct store_meta m;
+	char err[512] = "";
+	ssize_t na, nb, nt;
+
+	na = store_cmd_encode_set_if(a, sizeof(a), 11, 1, "/k", 2, "one", 3, 0);
+	nb = store_cmd_encode_set_if(b, sizeof(b), 12, 1, "/k", 2, "two", 3, 0);
+	nt = store_cmd_encode_txn(t, sizeof(t), NULL, 13, 1, &c, 1, &op, 1, NULL, 0);
+	ck_assert_int_eq(store_set_applied(s, 1, 1), 0);
+	ck_assert_int_eq(apply_raw(s, 2, a, na).status, STORE_OK);
+	r = apply_raw(s, 3, b, nb);
+	ck_assert_int_eq(r.status, STORE_FAILED);
+	ck_assert_uint_eq(r.revision, 2);
+	ck_assert_int_eq(apply_raw(s, 4, t, nt).status, STORE_OK);
+	ck_assert_int_eq(snap_write(s, snappath, 4, 1, NULL, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(snap_restore(s2, snappath, err, sizeof(err)), 0);
+
+	ck_assert_int_eq(store_get_meta(s2, "/t", 2, NULL, NULL, &m), 0);
+	ck_assert_uint_eq(m.revision, 4);
+	ck_assert_uint_eq(m.create_revision, 4);
+	ck_assert_uint_eq(m.version, 1);
+	/* the three retries, after the restore: their first answers */
+	r = apply_raw(s2, 5, a, na);
+	ck_assert(r.duplicate);
+	ck_assert_int_eq(r.status, STORE_OK);
+	ck_assert_uint_eq(r.revision, 2);
+	r = apply_raw(s2, 6, b, nb);
+	ck_assert(r.duplicate);
+	ck_assert_int_eq(r.status, STORE_FAILED);
+	ck_assert_uint_eq(r.revision, 2);
+	r = apply_raw(s2, 7, t, nt);
+	ck_assert(r.duplicate);
+	ck_assert_int_eq(r.status, STORE_OK);
+	ck_assert_uint_eq(r.revision, 4);
+	ck_assert_int_eq(store_get_meta(s2, "/k", 2, NULL, NULL, &m), 0);
+	ck_assert_uint_eq(m.version, 1);
+	store_close(s2);
+	store_close(s);
+}
+END_TEST
+
 /* The same store written again gives the same file, byte for byte. */
 START_TEST(test_a_snapshot_file_has_the_pinned_bytes)
 {
 	struct store *s = open_ok(dbpath);
 	char err[512] = "";
-	uint8_t *want, *got, *v1;
-	size_t wlen, glen, v1len, v1head, head;
+	uint8_t *want, *got, *v2;
+	size_t wlen, glen, v2len, head;
 
 	populate(s);
 	ck_assert_int_eq(snap_write(s, snappath, 7, 2, members3, 3, err, sizeof(err)), 0);
-	want = slurp(FIXTURE_V2, &wlen);
+	want = slurp(FIXTURE_V3, &wlen);
 	got = slurp(snappath, &glen);
 	ck_assert_uint_eq(glen, wlen);
 	ck_assert(memcmp(got, want, wlen) == 0);
 
 	/*
-	 * Format 2 is format 1 but for the version and the byte order of the
-	 * membership (whose length is the same): the records and the
-	 * trailer did not change.
+	 * Format 3 is format 2 but for the version and the "k:" records,
+	 * 16 bytes longer each (create revision, version): the header's
+	 * membership is the same, and so are the files' lengths but for
+	 * those bytes (three keys live in populate's store).
 	 */
-	v1 = slurp(FIXTURE_V1, &v1len);
-	ck_assert_uint_eq(v1len, glen);
-	ck_assert_uint_eq(got[8], 2);
-	ck_assert_uint_eq(v1[8], 1);
-	ck_assert(memcmp(got, v1, 8) == 0);
-	ck_assert(memcmp(got + 9, v1 + 9, 44 - 9) == 0);
+	v2 = slurp(FIXTURE_V2, &v2len);
+	ck_assert_uint_eq(v2len + 3 * 16, glen);
+	ck_assert_uint_eq(got[8], 3);
+	ck_assert_uint_eq(v2[8], 2);
+	ck_assert(memcmp(got, v2, 8) == 0);
 	head = 44 + (got[40] | (size_t)got[41] << 8) + 4;
-	v1head = 44 + (v1[40] | (size_t)v1[41] << 8) + 4;
-	ck_assert_uint_eq(head, v1head);
-	ck_assert(memcmp(got + head, v1 + head, glen - head) == 0);
-	free(v1);
+	ck_assert(memcmp(got + 9, v2 + 9, head - 4 - 9) == 0);
+	free(v2);
 	free(want);
 	free(got);
 	store_close(s);
@@ -702,6 +792,8 @@ snap_suite(void)
 	tcase_add_test(file, test_truncated_corrupt_or_wrong_version_snapshots_are_rejected);
 	tcase_add_test(file, test_many_keys_list_sorted_and_snapshot_round_trip);
 	tcase_add_test(file, test_a_snapshot_file_of_format_version_1_still_restores);
+	tcase_add_test(file, test_a_snapshot_file_of_format_version_2_upgrades_its_keys);
+	tcase_add_test(file, test_cas_and_txn_results_survive_a_snapshot);
 	tcase_add_test(file, test_a_snapshot_file_has_the_pinned_bytes);
 	suite_add_tcase(s, file);
 

@@ -463,7 +463,8 @@ check_for_node(const struct request *r, const struct target *t, const struct pro
 	case EVHTTP_REQ_HEAD:
 		require(m->type == (t->list ? PROTO_T_LIST : PROTO_T_GET), "a read's type", NULL);
 		key = t->list ? m->list.prefix : m->get.key;
-		require((t->list ? m->list.flags : m->get.flags) == (t->stale ? PROTO_F_STALE : 0),
+		require((t->list ? m->list.flags : m->get.flags) ==
+			(PROTO_F_META | (t->stale ? PROTO_F_STALE : 0)),
 		    "a read's flags", NULL);
 		break;
 	case EVHTTP_REQ_PUT:
@@ -527,6 +528,41 @@ check_for_node(const struct request *r, const struct target *t, const struct pro
 	return key;
 }
 
+/*
+ * The body of a POST /v1/txn: 0, 400 or 413, a message exactly when not
+ * 0; a txn it accepts encodes, as the node forwards it, and decodes back
+ * to the same lists.
+ */
+static void
+check_txn(const void *body, size_t len)
+{
+	struct proto_buf lists[3], b;
+	struct proto_msg m, again;
+	char err[RAFTCONF_MAX_ERROR] = "";
+	int status;
+
+	for (int k = 0; k < 3; k++)
+		proto_buf_init(&lists[k]);
+	status = http_parse_txn(body, len, &m, lists, err, sizeof(err));
+	require(status == 0 || status == 400 || status == 413, "an undocumented txn status", err);
+	require((status == 0) == (err[0] == '\0'), "a txn status without a message, or the reverse",
+	    err);
+	if (status == 0) {
+		proto_buf_init(&b);
+		require(proto_encode(&b, &m, err, sizeof(err)) == 0, "an accepted txn does not encode",
+		    err);
+		require(proto_decode(b.data, b.len, &again, err, sizeof(err)) == 0,
+		    "an accepted txn does not decode", err);
+		require(again.txn.compares.count == m.txn.compares.count &&
+			again.txn.then_ops.count == m.txn.then_ops.count &&
+			again.txn.else_ops.count == m.txn.else_ops.count,
+		    "a forwarded txn differs", NULL);
+		proto_buf_free(&b);
+	}
+	for (int k = 0; k < 3; k++)
+		proto_buf_free(&lists[k]);
+}
+
 /* --------------------------------------------------------------- the target */
 
 static void
@@ -547,10 +583,13 @@ judge(const struct request *r)
 	    (status == 0) == (err[0] == '\0'), "a status without a message, or the reverse", err);
 	require((status == 405) == (allow != NULL), "405 and Allow go together", err);
 	if (status == 405)
-		require(
-		    strcmp(allow, "GET, HEAD, PUT, DELETE") == 0 || strcmp(allow, "GET, HEAD") == 0,
+		require(strcmp(allow, "GET, HEAD, PUT, DELETE") == 0 ||
+			strcmp(allow, "GET, HEAD") == 0 || strcmp(allow, "POST") == 0,
 		    "an Allow list", allow);
-	if (status == 0 && t.route != R_KEYS) {
+	if (status == 0 && t.route == R_TXN) {
+		require(r->cmd == EVHTTP_REQ_POST, "a txn that is not a POST", NULL);
+		check_txn(r->body_len ? r->body : NULL, r->body_len);
+	} else if (status == 0 && t.route != R_KEYS) {
 		require(t.route == R_STATUS || t.route == R_HEALTH || t.route == R_METRICS,
 		    "a route", NULL);
 		require(r->cmd == EVHTTP_REQ_GET || r->cmd == EVHTTP_REQ_HEAD,

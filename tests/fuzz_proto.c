@@ -57,8 +57,44 @@ item_eq(uint8_t type, const union proto_item *a, const union proto_item *b)
 	case PROTO_T_TOKEN_LIST_REPLY:
 		return str_eq(a->token.name, b->token.name) && a->token.flags == b->token.flags &&
 		       str_eq(a->token.prefix, b->token.prefix);
+	case PROTO_T_LIST_META_REPLY:
+	case PROTO_T_TXN_REPLY:
+		return str_eq(a->kv.key, b->kv.key) && a->kv.revision == b->kv.revision &&
+		       a->kv.create_revision == b->kv.create_revision &&
+		       a->kv.version == b->kv.version && str_eq(a->kv.value, b->kv.value);
 	}
 	return false;
+}
+
+/* One list of a TXN request: compares (which 0) or ops, item by item. */
+static bool
+txn_list_eq(const struct proto_msg *a, const struct proto_msg *b, int which)
+{
+	struct proto_iter ia, ib;
+	union proto_item x, y;
+	int ra, rb;
+
+	if (proto_iter_txn(&ia, a, which) != 0 || proto_iter_txn(&ib, b, which) != 0)
+		return false;
+	for (;;) {
+		ra = proto_iter_next(&ia, &x);
+		rb = proto_iter_next(&ib, &y);
+		if (ra != rb || ra < 0)
+			return false;
+		if (ra == 0)
+			return true;
+		if (which == PROTO_TXN_COMPARES) {
+			if (x.compare.target != y.compare.target ||
+			    x.compare.result != y.compare.result ||
+			    !str_eq(x.compare.key, y.compare.key) ||
+			    x.compare.revision != y.compare.revision ||
+			    !str_eq(x.compare.value, y.compare.value))
+				return false;
+		} else if (x.op.kind != y.op.kind || !str_eq(x.op.key, y.op.key) ||
+			   !str_eq(x.op.value, y.op.value)) {
+			return false;
+		}
+	}
 }
 
 static bool
@@ -115,6 +151,35 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		return a->token_revoke.client_id == b->token_revoke.client_id &&
 		       a->token_revoke.seq == b->token_revoke.seq &&
 		       str_eq(a->token_revoke.name, b->token_revoke.name);
+	case PROTO_T_SET_IF:
+		return a->set_if.client_id == b->set_if.client_id && a->set_if.seq == b->set_if.seq &&
+		       a->set_if.if_rev == b->set_if.if_rev && str_eq(a->set_if.key, b->set_if.key) &&
+		       str_eq(a->set_if.value, b->set_if.value);
+	case PROTO_T_DEL_IF:
+		return a->del_if.client_id == b->del_if.client_id && a->del_if.seq == b->del_if.seq &&
+		       a->del_if.if_rev == b->del_if.if_rev && str_eq(a->del_if.key, b->del_if.key);
+	case PROTO_T_TXN:
+		return a->txn.client_id == b->txn.client_id && a->txn.seq == b->txn.seq &&
+		       a->txn.compares.count == b->txn.compares.count &&
+		       a->txn.then_ops.count == b->txn.then_ops.count &&
+		       a->txn.else_ops.count == b->txn.else_ops.count &&
+		       txn_list_eq(a, b, PROTO_TXN_COMPARES) && txn_list_eq(a, b, PROTO_TXN_THEN) &&
+		       txn_list_eq(a, b, PROTO_TXN_ELSE);
+	case PROTO_T_VALUE_META:
+		return a->value_meta.revision == b->value_meta.revision &&
+		       a->value_meta.create_revision == b->value_meta.create_revision &&
+		       a->value_meta.version == b->value_meta.version &&
+		       str_eq(a->value_meta.value, b->value_meta.value);
+	case PROTO_T_LIST_META_REPLY:
+		return a->list_meta_reply.flags == b->list_meta_reply.flags &&
+		       a->list_meta_reply.items.count == b->list_meta_reply.items.count &&
+		       items_eq(a, b);
+	case PROTO_T_FAILED:
+		return a->failed.revision == b->failed.revision;
+	case PROTO_T_TXN_REPLY:
+		return a->txn_reply.flags == b->txn_reply.flags &&
+		       a->txn_reply.revision == b->txn_reply.revision &&
+		       a->txn_reply.items.count == b->txn_reply.items.count && items_eq(a, b);
 	case PROTO_T_JOIN:
 		return a->join.flags == b->join.flags && str_eq(a->join.node_id, b->join.node_id) &&
 		       str_eq(a->join.address, b->join.address) &&
@@ -194,6 +259,10 @@ rebuild(const struct proto_msg *m, const uint8_t *frame, size_t len)
 		case PROTO_T_TOKEN_LIST_REPLY:
 			rc = proto_reply_add_token(&rb, &item.token);
 			break;
+		case PROTO_T_LIST_META_REPLY:
+		case PROTO_T_TXN_REPLY:
+			rc = proto_reply_add_kv(&rb, &item.kv);
+			break;
 		default:
 			rc = proto_reply_add_member(&rb, &item.member);
 			break;
@@ -201,10 +270,47 @@ rebuild(const struct proto_msg *m, const uint8_t *frame, size_t len)
 		require(rc == 0, "a decoded item does not rebuild", NULL);
 	}
 	require(rc == 0, "iterating validated items failed", NULL);
-	require(proto_reply_end(&rb, m->type == PROTO_T_LIST_REPLY ? m->list_reply.flags : 0) ==
-		0, "reply_end", NULL);
+	if (m->type == PROTO_T_TXN_REPLY)
+		rc = proto_reply_end_txn(&rb, m->txn_reply.flags, m->txn_reply.revision);
+	else
+		rc = proto_reply_end(&rb, m->type == PROTO_T_LIST_REPLY	    ? m->list_reply.flags
+					  : m->type == PROTO_T_LIST_META_REPLY ? m->list_meta_reply.flags
+									       : 0);
+	require(rc == 0, "reply_end", NULL);
 	require(b.len == len && memcmp(b.data, frame, len) == 0, "rebuilt reply differs", NULL);
 	proto_buf_free(&b);
+}
+
+/* Rebuild a decoded TXN request item by item, as raftconfctl and http.c build one. */
+static void
+rebuild_txn(const struct proto_msg *m, const uint8_t *frame, size_t len)
+{
+	struct proto_msg r = *m;
+	struct proto_buf lists[3], b;
+	struct proto_items *dst[3] = { &r.txn.compares, &r.txn.then_ops, &r.txn.else_ops };
+	union proto_item item;
+	struct proto_iter it;
+	uint32_t n;
+	int rc;
+
+	for (int k = 0; k < 3; k++) {
+		proto_buf_init(&lists[k]);
+		n = 0;
+		require(proto_iter_txn(&it, m, k) == 0, "iter_txn", NULL);
+		while ((rc = proto_iter_next(&it, &item)) == 1) {
+			rc = k == PROTO_TXN_COMPARES ? proto_txn_add_compare(&lists[k], &n, &item.compare)
+						     : proto_txn_add_op(&lists[k], &n, &item.op);
+			require(rc == 0, "a decoded txn item does not rebuild", NULL);
+		}
+		require(rc == 0, "iterating validated txn items failed", NULL);
+		*dst[k] = (struct proto_items){ n, lists[k].data, lists[k].len };
+	}
+	proto_buf_init(&b);
+	require(proto_encode(&b, &r, NULL, 0) == 0, "a rebuilt txn does not encode", NULL);
+	require(b.len == len && memcmp(b.data, frame, len) == 0, "rebuilt txn differs", NULL);
+	proto_buf_free(&b);
+	for (int k = 0; k < 3; k++)
+		proto_buf_free(&lists[k]);
 }
 
 static void
@@ -232,8 +338,11 @@ exercise(const uint8_t *frame, size_t len)
 	require(rc == 0, "a re-encoded message does not decode", err);
 	require(msg_eq(&m, &again), "decode(encode(x)) != x", NULL);
 	if (m.type == PROTO_T_LIST_REPLY || m.type == PROTO_T_STATUS_REPLY ||
-	    m.type == PROTO_T_MEMBERS_REPLY || m.type == PROTO_T_TOKEN_LIST_REPLY)
+	    m.type == PROTO_T_MEMBERS_REPLY || m.type == PROTO_T_TOKEN_LIST_REPLY ||
+	    m.type == PROTO_T_LIST_META_REPLY || m.type == PROTO_T_TXN_REPLY)
 		rebuild(&m, frame, len);
+	if (m.type == PROTO_T_TXN)
+		rebuild_txn(&m, frame, len);
 	proto_buf_free(&b);
 }
 
