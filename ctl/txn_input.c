@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "errbuf.h"
 
 /* One line being read: p moves from its start to end. */
@@ -36,18 +37,6 @@ skip_blanks(struct line *l)
 {
 	while (l->p < l->end && blank(*l->p))
 		l->p++;
-}
-
-static int
-hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static int
@@ -91,8 +80,8 @@ quoted(struct line *l, struct text *t, char *err, size_t errlen)
 				c = *l->p;
 				break;
 			case 'x':
-				if (l->end - l->p < 3 || (hi = hex(l->p[1])) < 0 ||
-				    (lo = hex(l->p[2])) < 0) {
+				if (l->end - l->p < 3 || (hi = hex_digit(l->p[1])) < 0 ||
+				    (lo = hex_digit(l->p[2])) < 0) {
 					seterr(err, errlen, "line %zu: \\x needs two hex digits",
 					    l->no);
 					return -EINVAL;

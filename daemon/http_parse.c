@@ -13,21 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "errbuf.h"
 #include "json.h"
 #include "limits.h"
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Percent-decode in[0..len) into out (cap bytes), "+" left as it is.
@@ -47,7 +36,7 @@ http_pct_decode(const char *in, size_t len, char *out, size_t cap, size_t *outle
 
 			if (len - i < 3)
 				return -EINVAL;
-			if ((hi = hexval(in[i + 1])) < 0 || (lo = hexval(in[i + 2])) < 0)
+			if ((hi = hex_digit(in[i + 1])) < 0 || (lo = hex_digit(in[i + 2])) < 0)
 				return -EINVAL;
 			c = hi << 4 | lo;
 			i += 2;
@@ -426,7 +415,7 @@ jhex4(struct jp *j, unsigned *v)
 	if (j->end - j->p < 4)
 		return -1;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval((char)j->p[i]);
+		int h = hex_digit((char)j->p[i]);
 
 		if (h < 0)
 			return -1;
