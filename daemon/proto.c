@@ -1128,21 +1128,16 @@ proto_reply_begin(struct proto_reply *rb, struct proto_buf *b, uint8_t type, uin
 	return 0;
 }
 
+/* One item of schema is at the end of b: sized and checked against room
+ * first, then written.  0, -EMSGSIZE, or what write_fields says. */
 static int
-reply_add(struct proto_reply *rb, const struct schema *is, const void *item)
+append_item(struct proto_buf *b, const struct schema *is, const void *item, size_t room)
 {
-	const struct field *f = items_field(rb->type);
 	struct ctx c = { NULL, 0, true, NULL, NULL, 0 };
-	struct proto_buf *b = rb->buf;
 	struct bytes_writer w;
 	int rc;
 
-	if (b == NULL || f == NULL || f->items != is)
-		return -EINVAL;
-	if (rb->count >= f->max)
-		return -EMSGSIZE;
-	/* Size and check the item against the room left in this frame. */
-	bw_init(&w, NULL, RAFTCONF_MAX_FRAME - (b->len - rb->start));
+	bw_init(&w, NULL, room);
 	if ((rc = write_fields(&w, is, item, &c)) != 0)
 		return rc;
 	if (w.err)
@@ -1153,6 +1148,23 @@ reply_add(struct proto_reply *rb, const struct schema *is, const void *item)
 	if ((rc = write_fields(&w, is, item, &c)) != 0)
 		return rc;
 	b->len += w.len;
+	return 0;
+}
+
+static int
+reply_add(struct proto_reply *rb, const struct schema *is, const void *item)
+{
+	const struct field *f = items_field(rb->type);
+	struct proto_buf *b = rb->buf;
+	int rc;
+
+	if (b == NULL || f == NULL || f->items != is)
+		return -EINVAL;
+	if (rb->count >= f->max)
+		return -EMSGSIZE;
+	/* against the room left in this frame */
+	if ((rc = append_item(b, is, item, RAFTCONF_MAX_FRAME - (b->len - rb->start))) != 0)
+		return rc;
 	rb->count++;
 	return 0;
 }
@@ -1244,23 +1256,12 @@ proto_reply_abort(struct proto_reply *rb)
 static int
 items_add(struct proto_buf *b, uint32_t *count, const struct schema *is, const void *item)
 {
-	struct ctx c = { NULL, 0, true, NULL, NULL, 0 };
-	struct bytes_writer w;
 	int rc;
 
 	if (*count >= RAFTCONF_MAX_TXN_OPS)
 		return -E2BIG;
-	bw_init(&w, NULL, RAFTCONF_MAX_FRAME);
-	if ((rc = write_fields(&w, is, item, &c)) != 0)
+	if ((rc = append_item(b, is, item, RAFTCONF_MAX_FRAME)) != 0)
 		return rc;
-	if (w.err)
-		return -EMSGSIZE;
-	if ((rc = buf_reserve(b, w.len)) != 0)
-		return rc;
-	bw_init(&w, b->data + b->len, w.len);
-	if ((rc = write_fields(&w, is, item, &c)) != 0)
-		return rc;
-	b->len += w.len;
 	(*count)++;
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
- * store.c — the state machine in tdb: opening it, applying commands with
- * exactly-once dedup, and handing its whole contents out (store_export) or
- * taking new ones in (store_replace).  Reading is store_read.c's.
+ * store.c — the state machine in tdb: opening it and applying commands
+ * with exactly-once dedup.  Reading is store_read.c's; its whole contents
+ * out and in (store_export, store_replace) are store_image.c's.
  *
  * The contract, the record layout and the reasons for TDB_NOSYNC are in
  * store.h.  This module is not the Raft log, never decides what is
@@ -56,8 +56,8 @@ tdb_log(struct tdb_context *tdb, enum tdb_debug_level level, const char *fmt, ..
 		s->nospace = true;
 }
 
-static char *
-path_with(const char *path, const char *suffix)
+char *
+store_path_with(const char *path, const char *suffix)
 {
 	size_t a = strlen(path), b = strlen(suffix);
 	char *p = malloc(a + b + 1);
@@ -129,8 +129,8 @@ kv_ok(TDB_DATA data)
 }
 
 /* Is this a record the store could have written?  Used on every untrusted read. */
-static bool
-record_ok(TDB_DATA key, TDB_DATA data)
+bool
+store_record_bytes_ok(TDB_DATA key, TDB_DATA data)
 {
 	struct token_record tok;
 
@@ -215,8 +215,8 @@ get_fixed(struct tdb_context *tdb, const char *name, void *out, size_t len)
 }
 
 /* Reload the cached meta (after a cancelled batch or a reopen). */
-static int
-load_meta(struct store *s)
+int
+store_load_meta(struct store *s)
 {
 	uint8_t a[16], c[8];
 	int r;
@@ -233,8 +233,8 @@ load_meta(struct store *s)
 	return 0;
 }
 
-static int
-write_boot(struct tdb_context *tdb, bool clean)
+int
+store_write_boot(struct tdb_context *tdb, bool clean)
 {
 	uint8_t b[1 + BOOT_ID_LEN];
 
@@ -274,7 +274,7 @@ txn_finish(struct store *s, bool own, int r)
 	else if (r < 0)
 		tdb_transaction_cancel(s->tdb);
 	if (r < 0)
-		load_meta(s);
+		store_load_meta(s);
 	return r;
 }
 
@@ -331,7 +331,7 @@ store_commit(struct store *s)
 			r = -ENOSPC;
 	}
 	if (r < 0)
-		load_meta(s);
+		store_load_meta(s);
 	return r;
 }
 
@@ -342,7 +342,7 @@ store_cancel(struct store *s)
 		return;
 	s->in_txn = false;
 	tdb_transaction_cancel(s->tdb);
-	load_meta(s);
+	store_load_meta(s);
 }
 
 /* ------------------------------------------------------------ open and close */
@@ -356,15 +356,15 @@ check_record(TDB_DATA key, TDB_DATA data, void *arg)
 {
 	struct check_ctx *c = arg;
 
-	if (!record_ok(key, data))
+	if (!store_record_bytes_ok(key, data))
 		return -1;
 	if (key.dptr[0] == 'c')
 		c->clients++;
 	return 0;
 }
 
-static struct tdb_context *
-open_tdb(struct store *s, const char *path, int open_flags)
+struct tdb_context *
+store_open_tdb(struct store *s, const char *path, int open_flags)
 {
 	struct tdb_logging_context log = { .log_fn = tdb_log, .log_private = s };
 	int flags = TDB_NOSYNC;
@@ -405,7 +405,7 @@ check_existing(struct store *s, char *err, size_t errlen)
 		return -EBADMSG;
 	}
 	if (r == 0)
-		r = load_meta(s);
+		r = store_load_meta(s);
 	if (r == 0 && cc.clients != s->nclients)
 		r = -EBADMSG;
 	if (r < 0) {
@@ -469,7 +469,7 @@ mark_dirty(struct store *s)
 
 	if (tdb_transaction_start(s->tdb) != 0)
 		return tdb_errno(s->tdb);
-	r = write_boot(s->tdb, false);
+	r = store_write_boot(s->tdb, false);
 	if (r < 0) {
 		tdb_transaction_cancel(s->tdb);
 		return r;
@@ -509,7 +509,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	}
 	/* Never O_CREAT an existing file: tdb would reinitialise a bad header. */
 	errno = 0;
-	s->tdb = open_tdb(s, path, exists ? O_RDWR : O_RDWR | O_CREAT | O_EXCL);
+	s->tdb = store_open_tdb(s, path, exists ? O_RDWR : O_RDWR | O_CREAT | O_EXCL);
 	if (s->tdb == NULL) {
 		r = errno ? -errno : -EIO;
 		if (exists && (r == -EIO || r == -EINVAL || r == -EBADMSG)) {
@@ -560,7 +560,8 @@ store_close(struct store *s)
 		store_cancel(s);
 		/* everything durable first, then the flag that says so */
 		if (fsync(tdb_fd(s->tdb)) == 0 && tdb_transaction_start(s->tdb) == 0) {
-			if (write_boot(s->tdb, true) == 0 && tdb_transaction_commit(s->tdb) == 0)
+			if (store_write_boot(s->tdb, true) == 0 &&
+			    tdb_transaction_commit(s->tdb) == 0)
 				fsync(tdb_fd(s->tdb));
 			else if (tdb_transaction_active(s->tdb))
 				tdb_transaction_cancel(s->tdb);
@@ -574,7 +575,7 @@ store_close(struct store *s)
 int
 store_destroy(const char *path)
 {
-	char *restore = path_with(path, ".restore");
+	char *restore = store_path_with(path, ".restore");
 	int r = 0;
 
 	if (restore == NULL)
@@ -1121,181 +1122,4 @@ store_set_members(struct store *s, const void *blob, size_t len)
 	if (r < 0)
 		return r;
 	return txn_finish(s, own, put(s, tstr("m:members"), tdata(blob, len)));
-}
-
-/* ------------------------------------------------------------ whole contents */
-
-bool
-store_record_ok(const struct store_record *rec)
-{
-	TDB_DATA key = tdata(rec->key, rec->klen), data = tdata(rec->val, rec->vlen);
-
-	return rec->klen >= 2 && rec->key[0] != 'm' && record_ok(key, data);
-}
-
-struct export_ctx {
-	store_export_cb cb;
-	void *arg;
-	int rc;
-};
-
-static int
-export_one(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
-{
-	struct export_ctx *x = arg;
-	struct store_record rec = { key.dptr, key.dsize, data.dptr, data.dsize };
-
-	if (key.dsize < 2 || key.dptr[1] != ':' ||
-	    (key.dptr[0] != 'k' && key.dptr[0] != 't' && key.dptr[0] != 'c'))
-		return 0;
-	x->rc = x->cb(x->arg, &rec);
-	return x->rc != 0 ? -1 : 0;
-}
-
-int
-store_export(struct store *s, store_export_cb cb, void *arg)
-{
-	struct export_ctx x = { cb, arg, 0 };
-	bool locked;
-	int r = 0;
-
-	if (s->tdb == NULL)
-		return -EIO;
-	if (s->in_txn)
-		return -EBUSY;
-	/* one read lock for the whole walk, not one per hash chain */
-	locked = tdb_lockall_read(s->tdb) == 0;
-	if (tdb_traverse_read(s->tdb, export_one, &x) < 0 && x.rc == 0)
-		r = tdb_errno(s->tdb);
-	if (locked)
-		tdb_unlockall_read(s->tdb);
-	return x.rc != 0 ? x.rc : r;
-}
-
-/* The meta records of a store whose contents were just replaced. */
-static int
-replace_meta(struct tdb_context *dst, uint64_t index, uint64_t term, const void *members,
-    size_t mlen, uint64_t clients)
-{
-	uint8_t v[4], a[16], c[8];
-
-	put_le32(v, STORE_FORMAT);
-	put_le64(a, index);
-	put_le64(a + 8, term);
-	put_le64(c, clients);
-	if (tdb_store(dst, tstr("m:version"), tdata(v, 4), TDB_REPLACE) != 0 ||
-	    tdb_store(dst, tstr("m:applied"), tdata(a, 16), TDB_REPLACE) != 0 ||
-	    tdb_store(dst, tstr("m:clients"), tdata(c, 8), TDB_REPLACE) != 0 ||
-	    tdb_store(dst, tstr("m:members"), tdata(members, mlen), TDB_REPLACE) != 0)
-		return tdb_errno(dst);
-	return write_boot(dst, false);
-}
-
-/* Fill dst from next(); *clients counts the dedup records. */
-static int
-replace_fill(struct store *s, struct tdb_context *dst, store_import_next next, void *arg,
-    uint64_t *clients, char *err, size_t errlen)
-{
-	struct store_record rec;
-	uint64_t i;
-	int r;
-
-	*clients = 0;
-	for (i = 0; (r = next(arg, &rec, err, errlen)) > 0; i++) {
-		if (!store_record_ok(&rec)) {
-			seterr(err, errlen,
-			    "store: %s: record %" PRIu64 " of the new contents"
-			    " is not one the store writes",
-			    s->path, i);
-			return -EBADMSG;
-		}
-		if (rec.key[0] == 'c')
-			(*clients)++;
-		if (tdb_store(
-			dst, tdata(rec.key, rec.klen), tdata(rec.val, rec.vlen), TDB_INSERT) != 0) {
-			r = tdb_errno(dst);
-			if (r == -EEXIST) {
-				seterr(err, errlen,
-				    "store: %s: record %" PRIu64 " of the new"
-				    " contents repeats a key",
-				    s->path, i);
-				return -EBADMSG;
-			}
-			seterr(err, errlen, "store: %s.restore: %s", s->path, strerror(-r));
-			return r;
-		}
-	}
-	return r;
-}
-
-int
-store_replace(struct store *s, uint64_t index, uint64_t term, const void *members, size_t mlen,
-    store_import_next next, void *arg, char *err, size_t errlen)
-{
-	struct tdb_context *dst = NULL;
-	uint64_t clients = 0;
-	char *tmp;
-	int r;
-
-	if (s->tdb == NULL)
-		return -EIO;
-	if (s->in_txn)
-		return -EBUSY;
-	if (mlen > STORE_MAX_MEMBERS_BYTES || (mlen > 0 && members == NULL))
-		return -EINVAL;
-	tmp = path_with(s->path, ".restore");
-	if (tmp == NULL)
-		return -ENOMEM;
-	unlink(tmp);
-	dst = open_tdb(s, tmp, O_RDWR | O_CREAT | O_EXCL);
-	if (dst == NULL) {
-		r = errno ? -errno : -EIO;
-		seterr(err, errlen, "store: %s: %s", tmp, strerror(-r));
-		goto out;
-	}
-	/* nobody else knows this file: one lock instead of one per insert */
-	tdb_lockall(dst);
-	r = replace_fill(s, dst, next, arg, &clients, err, errlen);
-	if (r < 0)
-		goto out;
-	r = replace_meta(dst, index, term, members, mlen, clients);
-	if (r == 0 && fsync(tdb_fd(dst)) < 0)
-		r = -errno;
-	if (r < 0) {
-		seterr(err, errlen, "store: %s: %s", tmp, strerror(-r));
-		goto out;
-	}
-	tdb_close(dst);
-	dst = NULL;
-	if (rename(tmp, s->path) < 0) {
-		r = -errno;
-		seterr(err, errlen, "store: rename %s to %s: %s", tmp, s->path, strerror(errno));
-		goto out;
-	}
-	if ((r = fs_sync_parent(s->path)) < 0) {
-		seterr(err, errlen, "store: %s: syncing its directory after the rename: %s",
-		    s->path, strerror(-r));
-		goto out;
-	}
-
-	/* The old tdb is now unlinked; switch to the new one. */
-	tdb_close(s->tdb);
-	s->tdb = open_tdb(s, s->path, O_RDWR);
-	if (s->tdb == NULL) {
-		r = -EIO;
-		seterr(
-		    err, errlen, "store: %s: cannot reopen after restore: %s", s->path, s->tdbmsg);
-		goto out;
-	}
-	r = load_meta(s);
-	if (r < 0)
-		seterr(err, errlen, "store: %s: cannot read back the restored meta: %s", s->path,
-		    strerror(-r));
-out:
-	if (dst != NULL) {
-		tdb_close(dst);
-		unlink(tmp);
-	}
-	free(tmp);
-	return r;
 }

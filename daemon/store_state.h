@@ -36,6 +36,13 @@ struct store {
 	bool nospace;	  /* tdb logged "No space left on device" */
 };
 
+/* Shared by store.c and store_image.c (not part of store.h's contract). */
+struct tdb_context *store_open_tdb(struct store *s, const char *path, int open_flags);
+int store_write_boot(struct tdb_context *tdb, bool clean);
+int store_load_meta(struct store *s);
+char *store_path_with(const char *path, const char *suffix);
+bool store_record_bytes_ok(TDB_DATA key, TDB_DATA data);
+
 /* A record's key: its namespace letter ('k' keys, 't' tokens), ':', name. */
 static inline void
 store_ns_key(char *buf, char ns, const char *name, size_t len)

@@ -1,0 +1,200 @@
+/*
+ * store_image.c — the store's whole contents out (store_export, for a
+ * snapshot) and in (store_replace: a new tdb filled beside the old one,
+ * synced, renamed over it).  The contract is in store.h; applying and
+ * opening are store.c's, reading store_read.c's.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tdb.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "store_state.h"
+#include "bytes.h"
+#include "errbuf.h"
+#include "fsutil.h"
+#include "tdbutil.h"
+
+/* ------------------------------------------------------------ whole contents */
+
+bool
+store_record_ok(const struct store_record *rec)
+{
+	TDB_DATA key = tdata(rec->key, rec->klen), data = tdata(rec->val, rec->vlen);
+
+	return rec->klen >= 2 && rec->key[0] != 'm' && store_record_bytes_ok(key, data);
+}
+
+struct export_ctx {
+	store_export_cb cb;
+	void *arg;
+	int rc;
+};
+
+static int
+export_one(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
+{
+	struct export_ctx *x = arg;
+	struct store_record rec = { key.dptr, key.dsize, data.dptr, data.dsize };
+
+	if (key.dsize < 2 || key.dptr[1] != ':' ||
+	    (key.dptr[0] != 'k' && key.dptr[0] != 't' && key.dptr[0] != 'c'))
+		return 0;
+	x->rc = x->cb(x->arg, &rec);
+	return x->rc != 0 ? -1 : 0;
+}
+
+int
+store_export(struct store *s, store_export_cb cb, void *arg)
+{
+	struct export_ctx x = { cb, arg, 0 };
+	bool locked;
+	int r = 0;
+
+	if (s->tdb == NULL)
+		return -EIO;
+	if (s->in_txn)
+		return -EBUSY;
+	/* one read lock for the whole walk, not one per hash chain */
+	locked = tdb_lockall_read(s->tdb) == 0;
+	if (tdb_traverse_read(s->tdb, export_one, &x) < 0 && x.rc == 0)
+		r = tdb_errno(s->tdb);
+	if (locked)
+		tdb_unlockall_read(s->tdb);
+	return x.rc != 0 ? x.rc : r;
+}
+
+/* The meta records of a store whose contents were just replaced. */
+static int
+replace_meta(struct tdb_context *dst, uint64_t index, uint64_t term, const void *members,
+    size_t mlen, uint64_t clients)
+{
+	uint8_t v[4], a[16], c[8];
+
+	put_le32(v, STORE_FORMAT);
+	put_le64(a, index);
+	put_le64(a + 8, term);
+	put_le64(c, clients);
+	if (tdb_store(dst, tstr("m:version"), tdata(v, 4), TDB_REPLACE) != 0 ||
+	    tdb_store(dst, tstr("m:applied"), tdata(a, 16), TDB_REPLACE) != 0 ||
+	    tdb_store(dst, tstr("m:clients"), tdata(c, 8), TDB_REPLACE) != 0 ||
+	    tdb_store(dst, tstr("m:members"), tdata(members, mlen), TDB_REPLACE) != 0)
+		return tdb_errno(dst);
+	return store_write_boot(dst, false);
+}
+
+/* Fill dst from next(); *clients counts the dedup records. */
+static int
+replace_fill(struct store *s, struct tdb_context *dst, store_import_next next, void *arg,
+    uint64_t *clients, char *err, size_t errlen)
+{
+	struct store_record rec;
+	uint64_t i;
+	int r;
+
+	*clients = 0;
+	for (i = 0; (r = next(arg, &rec, err, errlen)) > 0; i++) {
+		if (!store_record_ok(&rec)) {
+			seterr(err, errlen,
+			    "store: %s: record %" PRIu64 " of the new contents"
+			    " is not one the store writes",
+			    s->path, i);
+			return -EBADMSG;
+		}
+		if (rec.key[0] == 'c')
+			(*clients)++;
+		if (tdb_store(
+			dst, tdata(rec.key, rec.klen), tdata(rec.val, rec.vlen), TDB_INSERT) != 0) {
+			r = tdb_errno(dst);
+			if (r == -EEXIST) {
+				seterr(err, errlen,
+				    "store: %s: record %" PRIu64 " of the new"
+				    " contents repeats a key",
+				    s->path, i);
+				return -EBADMSG;
+			}
+			seterr(err, errlen, "store: %s.restore: %s", s->path, strerror(-r));
+			return r;
+		}
+	}
+	return r;
+}
+
+int
+store_replace(struct store *s, uint64_t index, uint64_t term, const void *members, size_t mlen,
+    store_import_next next, void *arg, char *err, size_t errlen)
+{
+	struct tdb_context *dst = NULL;
+	uint64_t clients = 0;
+	char *tmp;
+	int r;
+
+	if (s->tdb == NULL)
+		return -EIO;
+	if (s->in_txn)
+		return -EBUSY;
+	if (mlen > STORE_MAX_MEMBERS_BYTES || (mlen > 0 && members == NULL))
+		return -EINVAL;
+	tmp = store_path_with(s->path, ".restore");
+	if (tmp == NULL)
+		return -ENOMEM;
+	unlink(tmp);
+	dst = store_open_tdb(s, tmp, O_RDWR | O_CREAT | O_EXCL);
+	if (dst == NULL) {
+		r = errno ? -errno : -EIO;
+		seterr(err, errlen, "store: %s: %s", tmp, strerror(-r));
+		goto out;
+	}
+	/* nobody else knows this file: one lock instead of one per insert */
+	tdb_lockall(dst);
+	r = replace_fill(s, dst, next, arg, &clients, err, errlen);
+	if (r < 0)
+		goto out;
+	r = replace_meta(dst, index, term, members, mlen, clients);
+	if (r == 0 && fsync(tdb_fd(dst)) < 0)
+		r = -errno;
+	if (r < 0) {
+		seterr(err, errlen, "store: %s: %s", tmp, strerror(-r));
+		goto out;
+	}
+	tdb_close(dst);
+	dst = NULL;
+	if (rename(tmp, s->path) < 0) {
+		r = -errno;
+		seterr(err, errlen, "store: rename %s to %s: %s", tmp, s->path, strerror(errno));
+		goto out;
+	}
+	if ((r = fs_sync_parent(s->path)) < 0) {
+		seterr(err, errlen, "store: %s: syncing its directory after the rename: %s",
+		    s->path, strerror(-r));
+		goto out;
+	}
+
+	/* The old tdb is now unlinked; switch to the new one. */
+	tdb_close(s->tdb);
+	s->tdb = store_open_tdb(s, s->path, O_RDWR);
+	if (s->tdb == NULL) {
+		r = -EIO;
+		seterr(
+		    err, errlen, "store: %s: cannot reopen after restore: %s", s->path, s->tdbmsg);
+		goto out;
+	}
+	r = store_load_meta(s);
+	if (r < 0)
+		seterr(err, errlen, "store: %s: cannot read back the restored meta: %s", s->path,
+		    strerror(-r));
+out:
+	if (dst != NULL) {
+		tdb_close(dst);
+		unlink(tmp);
+	}
+	free(tmp);
+	return r;
+}
