@@ -8,6 +8,7 @@
  * Not here: what the frames mean (node.c), the byte layout (proto.c).
  */
 #include "peer.h"
+#include "peer_conn.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -62,89 +63,6 @@ _Static_assert(PROTO_HEADER_SIZE + 2 + RAFTCONF_MAX_ERROR <= HANDSHAKE_FRAME,
  * anyone out.
  */
 #define HANDSHAKE_GRACE_MS 1000
-
-enum conn_state {
-	C_IDLE,	      /* outbound, waiting for the backoff timer */
-	C_CONNECTING, /* outbound, TCP connect in progress */
-	C_HELLO,      /* handshake in progress */
-	C_UP,
-	C_CLOSING, /* flushing a REJECT, then freed */
-};
-
-/* Which cap of the peer port an inbound connection counts against. */
-enum conn_slot {
-	S_NONE,	     /* outbound, or gone */
-	S_HANDSHAKE, /* before its HELLO was accepted */
-	S_MEMBER,    /* after: from a node this one keeps a link to */
-	S_STRANGER,  /* after: from any other node */
-};
-
-struct conn {
-	struct peer_net *pn;
-	uint64_t id; /* for peer_reply */
-	bool outbound;
-	enum conn_state state;
-	struct bufferevent *bev;
-	struct event *timer;			/* backoff (outbound) or handshake deadline */
-	char peer_id[RAFTCONF_MAX_ID + 1];	/* outbound: dialled; inbound: from HELLO */
-	char address[RAFTCONF_MAX_ADDRESS + 1]; /* outbound: where we dial */
-	char remote[RAFTCONF_MAX_ADDRESS + 64]; /* for log lines */
-	bool tls;				/* bev is a TLS bufferevent */
-	char cert_id[RAFTCONF_MAX_ID + 1];	/* TLS: whom its certificate names */
-	unsigned backoff_ms;
-	bool was_up;
-	bool once; /* peer_dial_once: any id, never redialled */
-	uint8_t *once_frame;
-	size_t once_len;
-	bool dead; /* freed at the end of the current callback */
-	enum conn_slot slot;
-	TAILQ_ENTRY(conn) hs_q; /* S_HANDSHAKE: oldest first */
-	uint64_t accepted_ms;	/* inbound */
-	uint64_t last_in_ms;	/* C_UP: a whole frame came */
-	uint64_t last_out_ms;	/* C_UP: a frame was queued */
-	size_t extra;		/* input held beyond the read-ahead */
-	bool waiting;		/* for the budget to give extra */
-	/*
-	 * Frames of an up link wait here, not in the bufferevent, until the
-	 * end of the batch (peer_flush): then they go to the socket in one
-	 * write, and only what the socket refuses moves to the bufferevent's
-	 * output.  Adding to that output arms EPOLLOUT at once, which costs
-	 * two epoll_ctl and a wake-up per frame even when the write succeeds.
-	 */
-	struct evbuffer *stage;
-	struct conn *next;
-};
-
-struct peer_net {
-	struct event_base *base;
-	struct evdns_base *dns;
-	struct evconnlistener *listener;
-	struct peer_callbacks cb;
-	void *arg;
-	char cluster[RAFTCONF_MAX_CLUSTER_NAME + 1];
-	char node_id[RAFTCONF_MAX_ID + 1];
-	char address[RAFTCONF_MAX_ADDRESS + 1];
-	size_t max_queue;
-	uint64_t next_conn_id;
-	struct conn *conns;
-	struct event *reaper;  /* frees dead connections */
-	struct event *flusher; /* peer_flush at the end of the loop turn */
-	struct proto_buf out;
-	uint64_t rng;
-	struct listener_guard *guard;
-	SSL_CTX *tls; /* NULL: plain TCP; else every connection is mutual TLS */
-	/* The bounds (peer.h, raftconfd(8) LIMITS). */
-	unsigned idle_ms, max_handshakes, max_strangers;
-	size_t budget, budget_used;
-	unsigned n_handshakes, n_strangers;
-	TAILQ_HEAD(, conn) handshakes;
-	const struct timeval *tick_tv; /* idle_ms / 4, a common timeout */
-	uint8_t ping[PROTO_HEADER_SIZE];
-	size_t ping_len;
-	struct ratelimit rl; /* log lines about what peers send */
-	struct event *rl_timer;
-	uint64_t held_back; /* lines not written, not yet told */
-};
 
 static void conn_dial(struct conn *c);
 static void flush_cb(evutil_socket_t fd, short what, void *arg);
@@ -259,8 +177,6 @@ input_log_ok(struct conn *c, int prio)
 	rl_flush(pn, mono_ms(), false);
 	return ok;
 }
-
-#define ID(c) (*(c)->peer_id ? (c)->peer_id : "?")
 
 /* ------------------------------------------------------------- the caps */
 
@@ -762,90 +678,25 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-/*
- * Why the TLS layer of c failed, into buf ("" when it did not): OpenSSL's
- * reason, and for a certificate that did not verify, why not.
- */
-static const char *
-tls_failure(struct conn *c, char *buf, size_t len)
-{
-	unsigned long e, last = 0;
-	SSL *ssl;
-	long vr;
-	char *p;
-
-	buf[0] = '\0';
-	if (!c->tls || c->bev == NULL)
-		return buf;
-	while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
-		if (last == 0)
-			last = e; /* taken from the top: the first is the outermost */
-	if (last == 0)
-		return buf;
-	ERR_error_string_n(last, buf, len);
-	if ((p = strrchr(buf, ':')) != NULL && p[1] != '\0')
-		memmove(buf, p + 1, strlen(p + 1) + 1);
-	ssl = bufferevent_openssl_get_ssl(c->bev);
-	if (ssl && (vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
-		size_t n = strlen(buf);
-
-		snprintf(
-		    buf + n, len - n, " (its certificate: %s)", X509_verify_cert_error_string(vr));
-	} else if (ERR_GET_REASON(last) == SSL_R_WRONG_VERSION_NUMBER ||
-	    ERR_GET_REASON(last) == SSL_R_PACKET_LENGTH_TOO_LONG ||
-	    ERR_GET_REASON(last) == SSL_R_HTTP_REQUEST) {
-		size_t n = strlen(buf);
-
-		snprintf(buf + n, len - n,
-		    " (not TLS: this node's peers must use TLS, "
-		    "the tls section of raftconfd.yaml)");
-	}
-	return buf;
-}
-
-/*
- * The TLS handshake of c is done: whom its certificate names.  An outbound
- * link must reach the id it dialled; an inbound connection and a one-off
- * dial learn the id here and must say the same in HELLO (handle_hello).
- */
-static bool
-tls_identify(struct conn *c)
-{
-	char why[RAFTCONF_MAX_ERROR];
-	int rc;
-
-	rc = tls_peer_id(bufferevent_openssl_get_ssl(c->bev), c->cert_id, sizeof(c->cert_id));
-	if (rc < 0)
-		snprintf(why, sizeof(why), "%s",
-		    rc == -ENOENT ? "no verified certificate"
-				  : "its certificate's Common Name is not a node id");
-	else if (c->outbound && !c->once && strcmp(c->cert_id, c->peer_id) != 0)
-		snprintf(why, sizeof(why),
-		    "node \"%s\" expected at %s, its certificate is for \"%s\"", c->peer_id,
-		    c->address, c->cert_id);
-	else
-		return true;
-	if (input_log_ok(c, LOG_WARNING))
-		log_warning("peer %s (%s): %s; closing", ID(c), c->remote, why);
-	if (c->outbound)
-		conn_lost(c, false);
-	else
-		reject(c, why);
-	return false;
-}
-
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
-	char why[256];
+	char why[RAFTCONF_MAX_ERROR];
 
 	if (what & BEV_EVENT_CONNECTED) {
 		int one = 1;
 
 		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (c->tls && !tls_identify(c))
+		if (c->tls && !peer_tls_identify(c, why, sizeof(why))) {
+			if (input_log_ok(c, LOG_WARNING))
+				log_warning("peer %s (%s): %s; closing", ID(c), c->remote, why);
+			if (c->outbound)
+				conn_lost(c, false);
+			else
+				reject(c, why);
 			return;
+		}
 		if (!c->outbound) /* TLS accepted: HELLO is the other side's to say */
 			return;
 		c->state = C_HELLO;
@@ -853,7 +704,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		timer_after(c->timer, PEER_HANDSHAKE_MS);
 		return;
 	}
-	if (c->tls && (what & BEV_EVENT_ERROR) && *tls_failure(c, why, sizeof(why))) {
+	if (c->tls && (what & BEV_EVENT_ERROR) && *peer_tls_failure(c, why, sizeof(why))) {
 		if (input_log_ok(c, LOG_WARNING))
 			log_warning_f(LOG_FIELDS(.peer = c->peer_id),
 			    "peer %s (%s): TLS: %s; closing", ID(c), c->remote, why);
@@ -920,28 +771,6 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* c's bufferevent on fd (-1: to be connected): mutual TLS when the node has it. */
-static struct bufferevent *
-conn_bev_new(struct conn *c, evutil_socket_t fd)
-{
-	struct peer_net *pn = c->pn;
-	struct bufferevent *bev;
-	SSL *ssl;
-
-	c->tls = pn->tls != NULL;
-	c->cert_id[0] = '\0';
-	if (!c->tls)
-		return bufferevent_socket_new(pn->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if ((ssl = SSL_new(pn->tls)) == NULL)
-		return NULL;
-	bev = bufferevent_openssl_socket_new(pn->base, fd, ssl,
-	    c->outbound ? BUFFEREVENT_SSL_CONNECTING : BUFFEREVENT_SSL_ACCEPTING,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (bev != NULL) /* a peer that closes without close_notify has just closed */
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
-}
-
 static void
 conn_dial(struct conn *c)
 {
@@ -953,7 +782,7 @@ conn_dial(struct conn *c)
 		log_err("peer %s: address %s: %s", c->peer_id, c->address, err);
 		return;
 	}
-	c->bev = conn_bev_new(c, -1);
+	c->bev = peer_conn_bev_new(c, -1);
 	if (c->bev == NULL) {
 		conn_lost(c, false);
 		return;
@@ -1033,7 +862,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		conn_kill(oldest);
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->bev = conn_bev_new(c, fd);
+	c->bev = peer_conn_bev_new(c, fd);
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
 		conn_kill(c);
