@@ -80,6 +80,12 @@ disconnect(struct client *c)
 }
 
 void
+client_reset(struct client *c)
+{
+	disconnect(c);
+}
+
+void
 client_free(struct client *c)
 {
 	if (c == NULL)
@@ -100,6 +106,12 @@ void
 client_no_deadline(struct client *c)
 {
 	c->deadline = mono_now() + 1e9;
+}
+
+void
+client_set_deadline(struct client *c, double seconds)
+{
+	c->deadline = mono_now() + seconds;
 }
 
 /* Connect to the daemon: 0, or -errno with err saying why. */

@@ -185,16 +185,10 @@ json_members_end(void)
 }
 
 static void
-json_event(uint8_t kind, struct proto_str key, uint64_t revision, struct proto_str value)
+out_event(uint8_t kind, struct proto_str key, uint64_t revision, struct proto_str value)
 {
-	printf("{\"event\":\"%s\",", kind == PROTO_EV_PUT ? "PUT" : "DEL");
-	json_bytes_field(&out, "key", key.ptr, key.len);
-	printf(",\"revision\":%" PRIu64, revision);
-	if (kind == PROTO_EV_PUT) {
-		putchar(',');
-		json_bytes_field(&out, "value", value.ptr, value.len);
-	}
-	printf("}\n");
+	json_event(&out, kind == PROTO_EV_PUT, key.ptr, key.len, revision, value.ptr, value.len);
+	putchar('\n');
 }
 
 static void
@@ -253,7 +247,7 @@ const struct output output_json = {
 	.members_begin = json_members_begin,
 	.member = json_member,
 	.members_end = json_members_end,
-	.event = json_event,
+	.event = out_event,
 	.token_secret = json_token_secret,
 	.tokens_begin = json_tokens_begin,
 	.token = json_token,

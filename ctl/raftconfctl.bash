@@ -63,7 +63,7 @@ _raftconfctl()
 	local sub=""
 	for ((i = i + 1; i < cword; i++)); do
 		case ${words[i]} in
-		--exec | --prefix | --if-rev) ((i++)) ;;
+		--exec | --prefix | --if-rev | --from-rev) ((i++)) ;;
 		--*) ;;
 		*)
 			((nargs++ == 0)) && sub=${words[i]}
@@ -82,7 +82,7 @@ _raftconfctl()
 	case $cmd in
 	get | list) opts="--stale" ;;
 	set | del) opts="--if-rev" ;;
-	watch) opts="--exec" ;;
+	watch) opts="--from-rev --exec" ;;
 	join) opts="--learner" ;;
 	token) [[ $sub == add ]] && opts="--prefix --read --write" ;;
 	esac

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -26,6 +25,7 @@
 #include "proto.h"
 #include "token.h"
 #include "txn_input.h"
+#include "watch.h"
 
 #ifndef RAFTCONF_DEFAULT_SOCKET
 #define RAFTCONF_DEFAULT_SOCKET "/run/raftconfd/raftconfd.sock"
@@ -40,13 +40,14 @@ enum {
 };
 
 /* The options a command may take after its name. */
-#define OPT_STALE   0x01 /* --stale: read this node's copy */
-#define OPT_LEARNER 0x02 /* --learner: stay a non-voting learner */
-#define OPT_EXEC    0x04 /* --exec CMD: run CMD on each change */
-#define OPT_PREFIX  0x08 /* --prefix P: the keys a token may reach */
-#define OPT_READ    0x10 /* --read: a token that may read */
-#define OPT_WRITE   0x20 /* --write: a token that may read and write */
-#define OPT_IF_REV  0x40 /* --if-rev N: only if the key is at revision N */
+#define OPT_STALE    0x01 /* --stale: read this node's copy */
+#define OPT_LEARNER  0x02 /* --learner: stay a non-voting learner */
+#define OPT_EXEC     0x04 /* --exec CMD: run CMD on each change */
+#define OPT_PREFIX   0x08 /* --prefix P: the keys a token may reach */
+#define OPT_READ     0x10 /* --read: a token that may read */
+#define OPT_WRITE    0x20 /* --write: a token that may read and write */
+#define OPT_IF_REV   0x40 /* --if-rev N: only if the key is at revision N */
+#define OPT_FROM_REV 0x80 /* --from-rev N: the changes after revision N */
 
 static const struct cmd_option {
 	const char *name;
@@ -60,6 +61,7 @@ static const struct cmd_option {
 	{ "--read", OPT_READ, false },
 	{ "--write", OPT_WRITE, false },
 	{ "--if-rev", OPT_IF_REV, true },
+	{ "--from-rev", OPT_FROM_REV, true },
 };
 
 /* No command takes more arguments than this. */
@@ -69,15 +71,17 @@ static const struct cmd_option {
 struct invocation {
 	char *args[CMD_MAX_ARGS];
 	int nargs;
-	unsigned opts;	    /* OPT_* given */
-	const char *exec;   /* with OPT_EXEC */
-	const char *prefix; /* with OPT_PREFIX */
-	const char *if_rev; /* with OPT_IF_REV */
+	unsigned opts;	      /* OPT_* given */
+	const char *exec;     /* with OPT_EXEC */
+	const char *prefix;   /* with OPT_PREFIX */
+	const char *if_rev;   /* with OPT_IF_REV */
+	const char *from_rev; /* with OPT_FROM_REV */
 };
 
 struct ctl {
 	struct client *client;
 	const struct output *out;
+	double timeout; /* --timeout */
 };
 
 struct command {
@@ -113,8 +117,8 @@ static const struct command commands[] = {
 	{ "txn", "", 0, 0, 0, "a transaction read from stdin; exit 4 if its else-ops ran",
 	    cmd_txn },
 	{ "list", "[PREFIX]", OPT_STALE, 0, 1, "list keys under PREFIX", cmd_list },
-	{ "watch", "[PREFIX] [--exec CMD]", OPT_EXEC, 0, 1,
-	    "print (or run CMD on) changes under PREFIX", cmd_watch },
+	{ "watch", "[PREFIX] [--from-rev N] [--exec CMD]", OPT_EXEC | OPT_FROM_REV, 0, 1,
+	    "print (or run CMD on) changes under PREFIX after revision N, then live", cmd_watch },
 	{ "status", "", 0, 0, 0, "this node: id, role, term, leader, commit, applied", cmd_status },
 	{ "members", "", 0, 0, 0, "every member: id, address, voter|learner, health", cmd_members },
 	{ "join", "[--learner] ADDRESS", OPT_LEARNER, 1, 1,
@@ -216,6 +220,8 @@ parse_invocation(const struct command *cmd, int argc, char **argv, struct invoca
 				in->prefix = argv[++i];
 			else if (o->bit == OPT_IF_REV)
 				in->if_rev = argv[++i];
+			else if (o->bit == OPT_FROM_REV)
+				in->from_rev = argv[++i];
 		} else if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2] != '\0') {
 			return usage_error("unknown option '%s'", argv[i]);
 		} else if (in->nargs < cmd->max_args) {
@@ -329,18 +335,17 @@ read_stdin(uint8_t **buf, size_t *len)
 	}
 }
 
-/* --if-rev N: a decimal u64.  0, or -EINVAL after saying why. */
+/* --if-rev N, --from-rev N: a decimal u64.  0, or -EINVAL after saying why. */
 static int
-parse_if_rev(const char *s, uint64_t *rev)
+parse_rev(const char *opt, const char *s, uint64_t *rev)
 {
 	char *end;
 
 	errno = 0;
 	*rev = strtoull(s, &end, 10);
 	if (errno || end == s || *end != '\0' || s[0] == '-' || s[0] == '+' || s[0] == ' ') {
-		usage_error("--if-rev '%s': expected a revision, a decimal number (0: the key "
-			    "must not exist)",
-		    s);
+		usage_error("%s '%s': expected a revision, a decimal number%s", opt, s,
+		    strcmp(opt, "--if-rev") == 0 ? " (0: the key must not exist)" : "");
 		return -EINVAL;
 	}
 	return 0;
@@ -357,7 +362,7 @@ write_key(struct ctl *ctl, struct proto_msg *m, const struct invocation *in)
 	struct proto_str key = m->type == PROTO_T_SET ? m->set.key : m->del.key;
 	uint64_t rev = 0;
 
-	if (in->if_rev != NULL && parse_if_rev(in->if_rev, &rev) < 0)
+	if (in->if_rev != NULL && parse_rev("--if-rev", in->if_rev, &rev) < 0)
 		return EXIT_USAGE;
 	if (in->if_rev != NULL && m->type == PROTO_T_SET) {
 		w.type = PROTO_T_SET_IF;
@@ -775,75 +780,20 @@ out:
 	return status;
 }
 
-/*
- * watch --exec: run cmd with the change in its environment, and wait for
- * it, so that changes are handed over one at a time.
- */
-static int
-run_exec(const char *cmd, const struct proto_msg *ev)
-{
-	char rev[32], kind[8];
-	pid_t pid;
-	int st;
-
-	fflush(stdout);
-	snprintf(rev, sizeof(rev), "%" PRIu64, ev->event.revision);
-	snprintf(kind, sizeof(kind), "%s", ev->event.kind == PROTO_EV_PUT ? "PUT" : "DEL");
-	if ((pid = fork()) < 0)
-		return -errno;
-	if (pid == 0) {
-		char *key = strndup(ev->event.key.ptr, ev->event.key.len);
-		char *val = strndup(ev->event.value.ptr, ev->event.value.len);
-
-		setenv("RAFTCONF_EVENT", kind, 1);
-		setenv("RAFTCONF_KEY", key ? key : "", 1);
-		setenv("RAFTCONF_REVISION", rev, 1);
-		/* A value with NUL bytes is cut at the first: read it with get. */
-		setenv("RAFTCONF_VALUE", val ? val : "", 1);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
-		fprintf(stderr, "raftconfctl: --exec command exited %d\n", WEXITSTATUS(st));
-	return 0;
-}
-
-/*
- * watch: register, then print (or run CMD on) every change under the prefix
- * until the daemon goes away.  --timeout bounds only the registration.
- */
+/* watch: watch.c's, once the options are read. */
 static int
 cmd_watch(struct ctl *ctl, const struct invocation *in)
 {
-	struct proto_msg m = { .type = PROTO_T_WATCH }, r;
-	const char *prefix = in->nargs ? in->args[0] : "";
-	char err[RAFTCONF_MAX_ERROR];
+	struct watch_args a = {
+		.prefix = in->nargs ? in->args[0] : "", .exec = in->exec, .timeout = ctl->timeout
+	};
 
-	m.watch.prefix = proto_cstr(prefix);
-	if (request(ctl, &m, &r, false) < 0)
-		return EXIT_FAILED;
-	if (r.type != PROTO_T_OK)
-		return unexpected(&r);
-	fprintf(stderr, "raftconfctl: watching '%s' from revision %" PRIu64 "\n", prefix,
-	    r.ok.revision);
-	client_no_deadline(ctl->client); /* events come when they come */
-	for (;;) {
-		if (client_next(ctl->client, &r, err, sizeof(err)) < 0) {
-			fprintf(stderr, "raftconfctl: watch ended: %s\n", err);
-			return EXIT_FAILED;
-		}
-		if (r.type == PROTO_T_ERROR)
-			return report_error(&r);
-		if (r.type != PROTO_T_EVENT)
-			continue;
-		if (in->exec)
-			run_exec(in->exec, &r);
-		else
-			ctl->out->event(r.event.kind, r.event.key, r.event.revision, r.event.value);
-		fflush(stdout);
+	if (in->from_rev != NULL) {
+		if (parse_rev("--from-rev", in->from_rev, &a.from_rev) < 0)
+			return EXIT_USAGE;
+		a.from_rev_set = true;
 	}
+	return watch_run(ctl->client, ctl->out, &a);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -908,6 +858,7 @@ main(int argc, char **argv)
 
 	if ((status = parse_invocation(cmd, argc - optind, argv + optind, &in)) != EXIT_DONE)
 		return status;
+	ctl.timeout = timeout;
 	if (client_new(socket, timeout, &ctl.client) < 0) {
 		fprintf(stderr, "raftconfctl: out of memory\n");
 		return EXIT_FAILED;

@@ -89,7 +89,7 @@ txn_cb(void *arg, uint8_t kind, const char *key, size_t klen, const struct store
 
 	if (kind == STORE_TXN_GET)
 		kv_txn_get(t->n, key, klen, meta, val, vlen);
-	else if (t->notify && t->n->watchers != NULL)
+	else if (t->notify && (t->n->watchers != NULL || t->n->pollers != NULL))
 		watch_event(t->n, kind == STORE_TXN_SET ? PROTO_EV_PUT : PROTO_EV_DEL, key, klen,
 		    t->index, val, vlen);
 }

@@ -147,6 +147,8 @@ reopen_store(struct node *n, bool fresh, char *err, size_t errlen)
 	}
 	if (rc < 0)
 		seterr(err, errlen, "%s", serr);
+	else
+		store_set_history(n->store, n->cfg->history_revisions, n->cfg->history_bytes);
 	return rc;
 }
 

@@ -60,7 +60,7 @@ enum ftype {
 	F_MEMBERS,
 };
 
-enum section { SEC_ROOT, SEC_NODE, SEC_RAFT, SEC_HTTP, SEC_TLS, SEC_N };
+enum section { SEC_ROOT, SEC_NODE, SEC_RAFT, SEC_HTTP, SEC_TLS, SEC_HISTORY, SEC_N };
 
 struct field {
 	const char *name;
@@ -95,7 +95,16 @@ struct seen {
 		.name = (n), .type = F_SECTION, .required = (req), .section = (s) \
 	}
 
-enum { ROOT_CLUSTER, ROOT_NODE, ROOT_MEMBERS, ROOT_RAFT, ROOT_HTTP, ROOT_TLS, ROOT_N };
+enum {
+	ROOT_CLUSTER,
+	ROOT_NODE,
+	ROOT_MEMBERS,
+	ROOT_RAFT,
+	ROOT_HTTP,
+	ROOT_TLS,
+	ROOT_HISTORY,
+	ROOT_N
+};
 static const struct field root_fields[ROOT_N] = {
 	[ROOT_CLUSTER] = STR("cluster", F_CLUSTER, true, struct config, cluster),
 	[ROOT_NODE] = SEC("node", true, SEC_NODE),
@@ -103,6 +112,7 @@ static const struct field root_fields[ROOT_N] = {
 	[ROOT_RAFT] = SEC("raft", false, SEC_RAFT),
 	[ROOT_HTTP] = SEC("http", false, SEC_HTTP),
 	[ROOT_TLS] = SEC("tls", false, SEC_TLS),
+	[ROOT_HISTORY] = SEC("history", false, SEC_HISTORY),
 };
 
 enum {
@@ -158,6 +168,15 @@ static const struct field tls_fields[TLS_N] = {
 	[TLS_CRL] = STR("crl", F_PATH, false, struct config, tls_crl),
 };
 
+/* The changes kept for watch --from-rev (store.h, "history"). */
+enum { HISTORY_REVISIONS, HISTORY_BYTES, HISTORY_N };
+static const struct field history_fields[HISTORY_N] = {
+	[HISTORY_REVISIONS] = NUM("revisions", F_U64, history_revisions,
+	    CONFIG_MIN_HISTORY_REVISIONS, CONFIG_MAX_HISTORY_REVISIONS),
+	[HISTORY_BYTES] =
+	    NUM("bytes", F_U64, history_bytes, CONFIG_MIN_HISTORY_BYTES, CONFIG_MAX_HISTORY_BYTES),
+};
+
 enum { MEMBER_ID, MEMBER_ADDRESS, MEMBER_N };
 static const struct field member_fields[MEMBER_N] = {
 	[MEMBER_ID] = STR("id", F_ID, true, struct config_member, id),
@@ -166,7 +185,7 @@ static const struct field member_fields[MEMBER_N] = {
 
 #define MAX_FIELDS NODE_N
 _Static_assert((int)HTTP_N <= (int)MAX_FIELDS && (int)TLS_N <= (int)MAX_FIELDS &&
-	(int)RAFT_N <= (int)MAX_FIELDS,
+	(int)RAFT_N <= (int)MAX_FIELDS && (int)HISTORY_N <= (int)MAX_FIELDS,
     "every section fits seen[]");
 
 static const struct {
@@ -178,6 +197,7 @@ static const struct {
 	[SEC_RAFT] = { raft_fields, RAFT_N },
 	[SEC_HTTP] = { http_fields, HTTP_N },
 	[SEC_TLS] = { tls_fields, TLS_N },
+	[SEC_HISTORY] = { history_fields, HISTORY_N },
 };
 
 struct member_state {
@@ -905,6 +925,8 @@ set_defaults(struct config *c)
 	c->heartbeat_ms = CONFIG_DEFAULT_HEARTBEAT_MS;
 	c->election_ms = CONFIG_DEFAULT_ELECTION_MS;
 	c->snapshot_every = CONFIG_DEFAULT_SNAPSHOT_EVERY;
+	c->history_revisions = CONFIG_DEFAULT_HISTORY_REVISIONS;
+	c->history_bytes = CONFIG_DEFAULT_HISTORY_BYTES;
 }
 
 int

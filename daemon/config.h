@@ -13,7 +13,7 @@
  *
  * Beyond the schema (see etc/raftconfd.yaml and DESIGN.md): unknown and
  * duplicate keys are errors; integers are plain decimal (a quoted "100" is a
- * string and refused); an optional section (members, raft, http, tls) written
+ * string and refused); an optional section (members, raft, http, tls, history) written
  * but left empty counts as absent, while a scalar key left empty is an error;
  * data_dir and socket are absolute, and socket fits sockaddr_un; node.address,
  * when the node is listed in members, must equal its entry there (compared as
@@ -67,6 +67,13 @@
 #define CONFIG_DEFAULT_SNAPSHOT_EVERY 10000
 #define CONFIG_MIN_SNAPSHOT_EVERY     100
 #define CONFIG_MAX_SNAPSHOT_EVERY     100000000
+/* history: the changes watch --from-rev can replay (store.h). */
+#define CONFIG_DEFAULT_HISTORY_REVISIONS 100000
+#define CONFIG_MIN_HISTORY_REVISIONS	 1
+#define CONFIG_MAX_HISTORY_REVISIONS	 100000000
+#define CONFIG_DEFAULT_HISTORY_BYTES	 (64ULL * 1024 * 1024)
+#define CONFIG_MIN_HISTORY_BYTES	 (1024ULL * 1024)
+#define CONFIG_MAX_HISTORY_BYTES	 (64ULL * 1024 * 1024 * 1024)
 
 struct config_member {
 	char id[RAFTCONF_MAX_ID + 1];
@@ -100,6 +107,8 @@ struct config {
 	uint32_t heartbeat_ms;
 	uint32_t election_ms; /* >= 5 × heartbeat_ms */
 	uint64_t snapshot_every;
+	uint64_t history_revisions; /* history: changes kept for watch --from-rev */
+	uint64_t history_bytes;
 	char http_listen[RAFTCONF_MAX_ADDRESS + 1]; /* "" = no HTTP API */
 	char http_cert[RAFTCONF_MAX_PATH + 1];	    /* both or neither: HTTPS */
 	char http_key[RAFTCONF_MAX_PATH + 1];

@@ -53,7 +53,7 @@ allowed(struct node *n, const struct origin *o, const struct proto_msg *m)
 	if (ci.uid == 0 || ci.uid == geteuid() || in_group(&ci, getegid()))
 		return true;
 	reads = m->type == PROTO_T_GET || m->type == PROTO_T_LIST || m->type == PROTO_T_WATCH ||
-	    m->type == PROTO_T_STATUS || m->type == PROTO_T_MEMBERS;
+	    m->type == PROTO_T_POLL || m->type == PROTO_T_STATUS || m->type == PROTO_T_MEMBERS;
 	if (in_group(&ci, n->read_gid)) {
 		if (reads)
 			return true;
@@ -142,6 +142,9 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 		break;
 	case PROTO_T_WATCH:
 		watch_start(n, o, &m->watch.prefix);
+		break;
+	case PROTO_T_POLL:
+		watch_poll(n, o, m);
 		break;
 	case PROTO_T_TOKEN_ADD:
 	case PROTO_T_TOKEN_REVOKE:

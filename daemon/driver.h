@@ -100,6 +100,23 @@ struct watcher {
 	char prefix[];
 };
 
+/*
+ * A POLL waiting for a change under prefix after revision `after`
+ * (raftconfctl watch, HTTP ?watch): answered when one applies, or empty at
+ * its deadline.
+ */
+struct poller {
+	struct origin from;
+	uint64_t after;
+	uint64_t deadline_ms;
+	bool ready; /* a change under prefix applied since it was parked */
+	size_t plen;
+	struct poller *next;
+	char prefix[];
+};
+/* POLLs parked at once, from every client together; more are refused. */
+#define WATCH_MAX_POLLERS 4096
+
 /* Upper bounds (seconds) of the fsync latency histogram's buckets. */
 #define N_FSYNC_BUCKETS 12
 extern const double node_fsync_buckets[N_FSYNC_BUCKETS];
@@ -224,6 +241,9 @@ struct node {
 	/* Requests in flight, and watchers. */
 	struct pending_table pending;
 	struct watcher *watchers;
+	struct poller *pollers;
+	unsigned npollers;
+	bool pollers_ready;	   /* some poller has a change to be told */
 	struct token_table tokens; /* HTTP tokens, as applied here (tokens.c) */
 	uint64_t next_ctx;
 	uint64_t next_fwd;
@@ -344,6 +364,9 @@ void watch_drop_conn(struct node *n, uint64_t conn);
 void watch_notify(struct node *n, const struct raft_entry *e, const struct store_result *res);
 void watch_event(struct node *n, uint8_t kind, const char *key, size_t klen, uint64_t revision,
     const void *value, size_t vlen);
+void watch_poll(struct node *n, const struct origin *o, const struct proto_msg *m);
+void watch_progress(struct node *n, uint64_t now_ms);
+void watch_store_replaced(struct node *n);
 void watch_free(struct node *n);
 
 /* kv.c: reads, writes, forwarding */

@@ -16,6 +16,13 @@
  *					every key
  *	PUT      /v1/keys/KEY		SET, the body is the value
  *	DELETE   /v1/keys/KEY		DEL
+ *	GET      /v1/keys/PREFIX?watch[&rev=N][&wait=30s]
+ *					POLL: the changes under "/PREFIX" after
+ *					revision N (without rev: from now on), at
+ *					once if there are any, else when the first
+ *					comes or empty after wait (default 30 s, at
+ *					most RAFTCONF_MAX_POLL_MS): Consul's blocking
+ *					query, etcd's watch from a revision
  *	POST     /v1/txn		TXN, the body is JSON (below)
  *	GET|HEAD /v1/status, /v1/health, /metrics
  *
@@ -40,6 +47,11 @@
  * Answers: VALUE is 200 with the raw value (application/octet-stream),
  * ETag: "REV" and X-Raftconf-Revision, X-Raftconf-Create-Revision and
  * X-Raftconf-Version; OK is 200 {"revision":N} and X-Raftconf-Revision;
+ * EVENTS is 200 {"revision":N,"events":[{"event":"PUT","key":..,
+ * "revision":N,"value":..},{"event":"DEL",...}],"truncated":false} and
+ * X-Raftconf-Revision: every change up to N is told, so the next watch
+ * asks for rev=N; an ERROR "compacted" (the history no longer reaches
+ * back to rev) is 410.
  * LIST_REPLY is 200 {"keys":[{"key":..,"value":..,"revision":N,
  * "create_revision":N,"version":N},...],"truncated":false}, where a key or
  * value that is not valid UTF-8 is given as "key_base64" / "value_base64"
@@ -239,6 +251,8 @@ status_of_error(uint16_t code)
 		return 409;
 	case PROTO_E_NOSPACE:
 		return 507;
+	case PROTO_E_COMPACTED:
+		return 410;
 	default:
 		return 500;
 	}
@@ -262,6 +276,8 @@ reason_of(int status)
 		return "Method Not Allowed";
 	case 409:
 		return "Conflict";
+	case 410:
+		return "Gone";
 	case 412:
 		return "Precondition Failed";
 	case 413:
@@ -316,6 +332,34 @@ json_list(struct evbuffer *out, const struct proto_msg *m)
 		return -EPROTO;
 	evbuffer_add_printf(
 	    out, "],\"truncated\":%s}", flags & PROTO_F_TRUNCATED ? "true" : "false");
+	return 0;
+}
+
+/* The JSON body for EVENTS.  0, or -EPROTO for malformed items. */
+static int
+json_events(struct evbuffer *out, const struct proto_msg *m)
+{
+	const struct json_out o = { add_to_evbuffer, out };
+	struct proto_iter it;
+	union proto_item item;
+	bool first = true;
+	int rc;
+
+	if (proto_iter_init(&it, m) < 0)
+		return -EPROTO;
+	evbuffer_add_printf(out, "{\"revision\":%" PRIu64 ",\"events\":[", m->events.revision);
+	while ((rc = proto_iter_next(&it, &item)) == 1) {
+		if (!first)
+			evbuffer_add(out, ",", 1);
+		first = false;
+		json_event(&o, item.change.kind == PROTO_EV_PUT, item.change.key.ptr,
+		    item.change.key.len, item.change.revision, item.change.value.ptr,
+		    item.change.value.len);
+	}
+	if (rc < 0)
+		return -EPROTO;
+	evbuffer_add_printf(
+	    out, "],\"truncated\":%s}", m->events.flags & PROTO_F_TRUNCATED ? "true" : "false");
 	return 0;
 }
 
@@ -436,6 +480,8 @@ answer_fits(uint8_t asked, uint8_t type)
 		return type == PROTO_T_OK || type == PROTO_T_FAILED;
 	case PROTO_T_TXN:
 		return type == PROTO_T_TXN_REPLY;
+	case PROTO_T_POLL:
+		return type == PROTO_T_EVENTS;
 	default:
 		return type == PROTO_T_OK;
 	}
@@ -493,6 +539,16 @@ send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m
 		if (json_txn(out, m) < 0) {
 			evbuffer_drain(out, evbuffer_get_length(out));
 			send_errorf(req, 500, "internal error: malformed txn answer");
+			break;
+		}
+		evbuffer_add(out, "\n", 1);
+		send_reply(req, 200, "application/json");
+		break;
+	case PROTO_T_EVENTS:
+		add_revision(req, m->events.revision);
+		if (json_events(out, m) < 0) {
+			evbuffer_drain(out, evbuffer_get_length(out));
+			send_errorf(req, 500, "internal error: malformed watch answer");
 			break;
 		}
 		evbuffer_add(out, "\n", 1);
@@ -771,6 +827,8 @@ request_key(const struct proto_msg *m)
 		return m->get.key;
 	case PROTO_T_LIST:
 		return m->list.prefix;
+	case PROTO_T_POLL:
+		return m->poll.prefix;
 	case PROTO_T_SET:
 		return m->set.key;
 	case PROTO_T_SET_IF:
@@ -997,7 +1055,8 @@ request_cb(struct evhttp_request *req, void *arg)
 	/* A write without a request id: a new write of this server's own client. */
 	number_write(hs, &m);
 	c->state = C_NODE;
-	c->deadline_ms = mono_ms() + HTTP_NODE_TIMEOUT_S * 1000;
+	c->deadline_ms =
+	    mono_ms() + HTTP_NODE_TIMEOUT_S * 1000 + (m.type == PROTO_T_POLL ? m.poll.wait_ms : 0);
 	c->req = req;
 	c->evcon = evcon;
 	c->type = m.type;

@@ -63,6 +63,74 @@ http_flag_value(const char *v, size_t len)
 }
 
 /*
+ * ?wait=: "30s", "500ms", "2m", or a plain number of seconds; longer than
+ * RAFTCONF_MAX_POLL_MS is cut to it (Consul caps its wait likewise).  0 or -1.
+ */
+int
+http_parse_wait(const char *v, size_t len, uint64_t *ms)
+{
+	uint64_t n = 0, unit = 1000;
+	size_t i = 0;
+
+	for (; i < len && v[i] >= '0' && v[i] <= '9'; i++) {
+		if (n > RAFTCONF_MAX_POLL_MS)
+			n = RAFTCONF_MAX_POLL_MS + 1; /* no overflow: it is cut anyway */
+		else
+			n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (i == 0)
+		return -1;
+	if (len - i == 2 && memcmp(v + i, "ms", 2) == 0)
+		unit = 1;
+	else if (len - i == 1 && v[i] == 'm')
+		unit = 60000;
+	else if (!(len == i || (len - i == 1 && v[i] == 's')))
+		return -1;
+	*ms = n > RAFTCONF_MAX_POLL_MS / unit ? RAFTCONF_MAX_POLL_MS : n * unit;
+	return 0;
+}
+
+/* ?rev=N: a decimal u64.  0 or -1. */
+static int
+parse_rev(const char *v, size_t len, uint64_t *rev)
+{
+	uint64_t n = 0;
+
+	if (len == 0 || len > 20)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9' || n > (UINT64_MAX - (uint64_t)(v[i] - '0')) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	*rev = n;
+	return 0;
+}
+
+/* A valued query parameter of a watch (rev, wait): 0, or 400 with err set. */
+static int
+watch_param(struct target *t, const char *name, size_t nlen, const char *v, size_t vlen, char *err,
+    size_t errlen)
+{
+	if (nlen == 3 && memcmp(name, "rev", 3) == 0) {
+		if (parse_rev(v, vlen, &t->rev) < 0) {
+			seterr(err, errlen,
+			    "query parameter rev: expected a revision, a decimal number");
+			return 400;
+		}
+		t->has_rev = true;
+		return 0;
+	}
+	if (http_parse_wait(v, vlen, &t->wait_ms) < 0) {
+		seterr(err, errlen,
+		    "query parameter wait: expected a duration such as 30s, 500ms or 2m");
+		return 400;
+	}
+	t->has_wait = true;
+	return 0;
+}
+
+/*
  * Route a request target: path (raw, without the query) and query (raw,
  * NULL when there is none).  0, or an HTTP status (404, 400) with err set.
  * Only /v1/keys looks at the query; the others ignore it.
@@ -95,21 +163,32 @@ http_parse_target(const char *path, const char *query, struct target *t, char *e
 	if (t->route != R_KEYS)
 		return 0;
 	t->rawkey = path + klen;
+	t->wait_ms = HTTP_DEFAULT_WAIT_MS;
 	for (const char *p = query; p && *p;) {
 		const char *end = p + strcspn(p, "&"), *eq = memchr(p, '=', end - p);
 		size_t nlen = (eq ? eq : end) - p;
 		const char *v = eq ? eq + 1 : end;
 		bool *flag = NULL;
-		int on;
+		int on, rc;
 
 		if (nlen == 5 && memcmp(p, "stale", 5) == 0)
 			flag = &t->stale;
 		else if (nlen == 4 && memcmp(p, "list", 4) == 0)
 			flag = &t->list;
+		else if (nlen == 5 && memcmp(p, "watch", 5) == 0)
+			flag = &t->watch;
+		if (flag == NULL &&
+		    ((nlen == 3 && memcmp(p, "rev", 3) == 0) ||
+			(nlen == 4 && memcmp(p, "wait", 4) == 0))) {
+			if ((rc = watch_param(t, p, nlen, v, (size_t)(end - v), err, errlen)) != 0)
+				return rc;
+			p = *end ? end + 1 : end;
+			continue;
+		}
 		if (flag == NULL && nlen > 0) {
 			seterr(err, errlen,
 			    "unknown query parameter \"%.*s\" (known: stale, "
-			    "list)",
+			    "list, watch, rev, wait)",
 			    (int)(nlen > 64 ? 64 : nlen), p);
 			return 400;
 		}
@@ -123,6 +202,14 @@ http_parse_target(const char *path, const char *query, struct target *t, char *e
 		if (flag)
 			*flag = on;
 		p = *end ? end + 1 : end;
+	}
+	if ((t->has_rev || t->has_wait) && !t->watch) {
+		seterr(err, errlen, "rev and wait are for ?watch only");
+		return 400;
+	}
+	if (t->watch && (t->list || t->stale)) {
+		seterr(err, errlen, "?watch goes with neither list nor stale");
+		return 400;
 	}
 	return 0;
 }
@@ -151,7 +238,7 @@ http_decode_key(const struct target *t, char *buf, size_t *len, char *err, size_
 		    "digits)");
 		return 400;
 	}
-	if (t->list) {
+	if (t->list || t->watch) {
 		/* "/v1/keys/?list" is every key, also those not starting with "/". */
 		if (*len == 1 && buf[0] == '/')
 			*len = 0;
@@ -305,14 +392,24 @@ http_parse_request(const struct request *r, struct target *t, struct proto_msg *
 	}
 	if (t->route != R_KEYS)
 		return 0;
-	if (r->cmd != EVHTTP_REQ_GET && r->cmd != EVHTTP_REQ_HEAD && (t->list || t->stale)) {
-		seterr(err, errlen, "?%s is for GET only", t->list ? "list" : "stale");
+	if (r->cmd != EVHTTP_REQ_GET && r->cmd != EVHTTP_REQ_HEAD &&
+	    (t->list || t->stale || t->watch)) {
+		seterr(err, errlen, "?%s is for GET only",
+		    t->list	   ? "list"
+			: t->watch ? "watch"
+				   : "stale");
 		return 400;
 	}
 	if ((rc = http_decode_key(t, key, &keylen, err, errlen)) != 0)
 		return rc;
 	if (r->cmd == EVHTTP_REQ_GET || r->cmd == EVHTTP_REQ_HEAD) {
-		if (t->list) {
+		if (t->watch) {
+			m->type = PROTO_T_POLL;
+			m->poll.flags = t->has_rev ? 0 : PROTO_F_FROM_NOW;
+			m->poll.after = t->rev;
+			m->poll.wait_ms = t->wait_ms;
+			m->poll.prefix = proto_mem(key, keylen);
+		} else if (t->list) {
 			m->type = PROTO_T_LIST;
 			m->list.flags = PROTO_F_META | (t->stale ? PROTO_F_STALE : 0);
 			m->list.prefix = proto_mem(key, keylen);

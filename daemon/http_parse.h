@@ -21,9 +21,16 @@ enum route { R_NONE, R_KEYS, R_STATUS, R_HEALTH, R_METRICS, R_TXN };
 
 struct target {
 	enum route route;
-	bool stale, list;
+	bool stale, list, watch;
+	bool has_rev; /* ?rev=N given (watch: the changes after N) */
+	uint64_t rev;
+	bool has_wait;
+	uint64_t wait_ms;   /* ?wait=: how long a watch waits for a change */
 	const char *rawkey; /* the path after "/v1/keys" */
 };
+
+/* A watch's wait when ?wait= is not given (Consul's default is 5 minutes). */
+#define HTTP_DEFAULT_WAIT_MS 30000
 
 /* A request as evhttp has parsed it: what http_parse_request() judges. */
 struct request {
@@ -40,6 +47,7 @@ struct request {
 
 int http_pct_decode(const char *in, size_t len, char *out, size_t cap, size_t *outlen);
 int http_flag_value(const char *v, size_t len);
+int http_parse_wait(const char *v, size_t len, uint64_t *ms);
 int http_parse_target(
     const char *path, const char *query, struct target *t, char *err, size_t errlen);
 int http_decode_key(const struct target *t, char *buf, size_t *len, char *err, size_t errlen);

@@ -177,3 +177,23 @@ json_kv(const struct json_out *o, const void *key, size_t keylen, const void *va
 	    ",\"create_revision\":%" PRIu64 ",\"version\":%" PRIu64 "}", create_revision, version);
 	o->write(o->arg, meta, (size_t)n);
 }
+
+void
+json_event(const struct json_out *o, bool put, const void *key, size_t keylen, uint64_t revision,
+    const void *value, size_t valuelen)
+{
+	char rev[40];
+	int n;
+
+	const char *head = put ? "{\"event\":\"PUT\"," : "{\"event\":\"DEL\",";
+
+	o->write(o->arg, head, strlen(head));
+	json_bytes_field(o, "key", key, keylen);
+	n = snprintf(rev, sizeof(rev), ",\"revision\":%" PRIu64, revision);
+	o->write(o->arg, rev, (size_t)n);
+	if (put) {
+		o->write(o->arg, ",", 1);
+		json_bytes_field(o, "value", value, valuelen);
+	}
+	o->write(o->arg, "}", 1);
+}

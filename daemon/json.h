@@ -77,4 +77,14 @@ void json_entry(const struct json_out *o, const void *key, size_t keylen, uint64
 void json_kv(const struct json_out *o, const void *key, size_t keylen, const void *value,
     size_t valuelen, uint64_t revision, uint64_t create_revision, uint64_t version);
 
+/*
+ * One change, as raftconfctl --json watch prints it and the HTTP watch
+ * lists it:
+ *
+ *	{"event":"PUT","key":"/a","revision":9,"value":"plain"}
+ *	{"event":"DEL","key":"/a","revision":10}
+ */
+void json_event(const struct json_out *o, bool put, const void *key, size_t keylen,
+    uint64_t revision, const void *value, size_t valuelen);
+
 #endif

@@ -54,6 +54,11 @@
  * compares, and at most this many operations in its two branches together.
  */
 #define RAFTCONF_MAX_TXN_OPS 128
+/*
+ * A watch's wait for a change (POLL, ?watch&wait=): at most this long; a
+ * longer wait asked over HTTP is cut to it.
+ */
+#define RAFTCONF_MAX_POLL_MS (5 * 60 * 1000)
 /* HTTP tokens defined at once (raftconfctl token add). */
 #define RAFTCONF_MAX_TOKENS 1000
 /* Authentication proof in the peer handshake (reserved: empty for now). */

@@ -186,6 +186,7 @@ process_ready(struct node *n)
 	persist_progress(n); /* start the sync the batches above wait for */
 	snapshot_maybe(n);
 	kv_reads_progress(n);
+	watch_progress(n, 0);
 	readiness_progress(n, node_now_ms());
 }
 
@@ -253,6 +254,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	/* What is done is answered before what is late is given up. */
 	membership_transfers_progress(n);
 	kv_reads_progress(n);
+	watch_progress(n, now);
 	pending_expire(&n->pending, now, expired_cb, n);
 	roster_departed_expire(n, now);
 	if (++n->ticks % 8 == 0)

@@ -163,6 +163,13 @@ static const struct field kv_fields[] = {
 	VALUE(offsetof(struct proto_kv, value)),
 };
 
+static const struct field change_fields[] = {
+	U8("kind", offsetof(struct proto_change, kind), FC_RANGE, PROTO_EV_PUT, PROTO_EV_DEL),
+	KEY(offsetof(struct proto_change, key)),
+	U64("revision", offsetof(struct proto_change, revision)),
+	VALUE(offsetof(struct proto_change, value)),
+};
+
 static const struct field compare_fields[] = {
 	U8("target", offsetof(struct proto_compare, target), FC_RANGE, PROTO_CMP_REV,
 	    PROTO_CMP_VALUE),
@@ -185,6 +192,7 @@ static const struct schema op_schema = { "op", false, NFIELDS(op_fields), NULL }
 static const struct schema pair_schema = { "pair", false, NFIELDS(pair_fields), NULL };
 static const struct schema member_schema = { "member", false, NFIELDS(member_fields), NULL };
 static const struct schema token_schema = { "token", false, NFIELDS(token_fields), NULL };
+static const struct schema change_schema = { "change", false, NFIELDS(change_fields), NULL };
 
 static const struct field get_fields[] = {
 	FLAGS(M(get.flags), PROTO_F_STALE | PROTO_F_META),
@@ -258,6 +266,17 @@ static const struct field txn_fields[] = {
 	ITEMS("then_ops", M(txn.then_ops), &op_schema, RAFTCONF_MAX_TXN_OPS),
 	ITEMS("else_ops", M(txn.else_ops), &op_schema, RAFTCONF_MAX_TXN_OPS),
 };
+static const struct field poll_fields[] = {
+	FLAGS(M(poll.flags), PROTO_F_FROM_NOW),
+	U64("after", M(poll.after)),
+	{ "wait_ms", FK_U64, FC_RANGE, M(poll.wait_ms), 0, RAFTCONF_MAX_POLL_MS, NULL },
+	PREFIX(M(poll.prefix)),
+};
+static const struct field events_fields[] = {
+	FLAGS(M(events.flags), PROTO_F_TRUNCATED),
+	U64("revision", M(events.revision)),
+	ITEMS("changes", M(events.items), &change_schema, RAFTCONF_MAX_LIST),
+};
 static const struct field value_meta_fields[] = {
 	U64("revision", M(value_meta.revision)),
 	U64("create_revision", M(value_meta.create_revision)),
@@ -330,6 +349,7 @@ static int error_post(const struct proto_msg *m, struct ctx *c);
 static int event_post(const struct proto_msg *m, struct ctx *c);
 static int txn_post(const struct proto_msg *m, struct ctx *c);
 static int txn_reply_post(const struct proto_msg *m, struct ctx *c);
+static int events_post(const struct proto_msg *m, struct ctx *c);
 
 /* Indexed by type code; a type without a name is unknown. */
 static const struct schema schemas[256] = {
@@ -351,6 +371,7 @@ static const struct schema schemas[256] = {
 	[PROTO_T_SET_IF] = { "SET_IF", true, NFIELDS(set_if_fields), NULL },
 	[PROTO_T_DEL_IF] = { "DEL_IF", true, NFIELDS(del_if_fields), NULL },
 	[PROTO_T_TXN] = { "TXN", true, NFIELDS(txn_fields), txn_post },
+	[PROTO_T_POLL] = { "POLL", true, NFIELDS(poll_fields), NULL },
 
 	[PROTO_T_OK] = { "OK", true, NFIELDS(ok_fields), NULL },
 	[PROTO_T_VALUE] = { "VALUE", true, NFIELDS(value_fields), NULL },
@@ -366,6 +387,7 @@ static const struct schema schemas[256] = {
 	    NULL },
 	[PROTO_T_FAILED] = { "FAILED", true, NFIELDS(failed_fields), NULL },
 	[PROTO_T_TXN_REPLY] = { "TXN_REPLY", true, NFIELDS(txn_reply_fields), txn_reply_post },
+	[PROTO_T_EVENTS] = { "EVENTS", true, NFIELDS(events_fields), events_post },
 
 	[PROTO_T_HELLO] = { "HELLO", false, NFIELDS(hello_fields), NULL },
 	[PROTO_T_REJECT] = { "REJECT", false, NFIELDS(reject_fields), NULL },
@@ -555,6 +577,32 @@ event_post(const struct proto_msg *m, struct ctx *c)
 }
 
 static int read_fields(struct bytes_reader *r, const struct schema *s, void *base, struct ctx *c);
+
+/* An EVENTS' changes: a DEL has no value, revisions do not go down, none
+ * is after the answer's revision. */
+static int
+events_post(const struct proto_msg *m, struct ctx *c)
+{
+	struct ctx quiet = { NULL, 0, c->encoding, NULL, NULL, 0 };
+	struct bytes_reader r;
+	union proto_item it;
+	uint64_t last = 0;
+
+	br_init(&r, m->events.items.raw, m->events.items.rawlen);
+	for (uint32_t i = 0; i < m->events.items.count; i++) {
+		if (read_fields(&r, &change_schema, &it, &quiet) != 0)
+			return fail(c, BAD(c), NULL, "change %" PRIu32 " is malformed", i);
+		if (it.change.kind == PROTO_EV_DEL && it.change.value.len != 0)
+			return fail(c, BAD(c), NULL, "change %" PRIu32 " is a DEL with a value", i);
+		if (it.change.revision < last || it.change.revision > m->events.revision)
+			return fail(c, BAD(c), NULL,
+			    "change %" PRIu32 " has revision %" PRIu64
+			    " out of order (after %" PRIu64 ", answer at %" PRIu64 ")",
+			    i, it.change.revision, last, m->events.revision);
+		last = it.change.revision;
+	}
+	return 0;
+}
 
 /*
  * A TXN's rules across fields: a revision compare has no value, a value
@@ -843,6 +891,9 @@ proto_iter_init(struct proto_iter *it, const struct proto_msg *m)
 		break;
 	case PROTO_T_TXN_REPLY:
 		items = &m->txn_reply.items;
+		break;
+	case PROTO_T_EVENTS:
+		items = &m->events.items;
 		break;
 	default:
 		return -EINVAL;
@@ -1210,14 +1261,14 @@ reply_finish(struct proto_reply *rb, uint8_t flags, uint64_t revision)
 	count_at = HDR + 8 + reply_prefix(rb->type, &ff);
 	if (ff == NULL ? flags != 0 : (flags & ~ff->max) != 0)
 		return -EINVAL;
-	if (rb->type != PROTO_T_TXN_REPLY && revision != 0)
+	if (rb->type != PROTO_T_TXN_REPLY && rb->type != PROTO_T_EVENTS && revision != 0)
 		return -EINVAL;
 	if (rb->type == PROTO_T_TXN_REPLY && (flags & PROTO_F_REPLAYED) && rb->count != 0)
 		return -EINVAL;
 	f = rb->buf->data + rb->start;
 	if (ff != NULL)
 		f[HDR + 8] = flags;
-	if (rb->type == PROTO_T_TXN_REPLY)
+	if (rb->type == PROTO_T_TXN_REPLY || rb->type == PROTO_T_EVENTS)
 		put_be64(f + HDR + 9, revision);
 	put_be32(f + count_at, rb->count);
 	seal(f, rb->buf->len - rb->start);
@@ -1238,9 +1289,15 @@ proto_reply_end(struct proto_reply *rb, uint8_t flags)
 }
 
 int
+proto_reply_add_change(struct proto_reply *rb, const struct proto_change *ch)
+{
+	return reply_add(rb, &change_schema, ch);
+}
+
+int
 proto_reply_end_txn(struct proto_reply *rb, uint8_t flags, uint64_t revision)
 {
-	if (rb->type != PROTO_T_TXN_REPLY)
+	if (rb->type != PROTO_T_TXN_REPLY && rb->type != PROTO_T_EVENTS)
 		return -EINVAL;
 	return reply_finish(rb, flags, revision);
 }
@@ -1336,6 +1393,7 @@ proto_error_name(uint16_t code)
 		[PROTO_E_NOTMEMBER] = "not a member",
 		[PROTO_E_REDIRECT] = "redirect",
 		[PROTO_E_NOSPACE] = "disk full",
+		[PROTO_E_COMPACTED] = "compacted",
 	};
 
 	if (code >= sizeof(names) / sizeof(names[0]) || names[code] == NULL)

@@ -74,6 +74,14 @@
  *		   compare has revision 0 and only EQ or NE; only SET has a value.
  *		   At most RAFTCONF_MAX_TXN_OPS compares, and as many ops in both
  *		   branches together.
+ *   0x14 POLL	   id, u8 flags (PROTO_F_FROM_NOW), u64 after, u64 wait_ms
+ *		   (0..RAFTCONF_MAX_POLL_MS), prefix: the changes under prefix
+ *		   after revision `after` (FROM_NOW: after the node's applied
+ *		   index, `after` ignored), answered EVENTS at once when there
+ *		   are any, else as soon as there are, or empty after wait_ms;
+ *		   ERROR PROTO_E_COMPACTED when the history no longer holds
+ *		   every change after `after`.  Served by the node asked, from
+ *		   its own applied state (like a stale read).
  * client_id is random per raftconfctl connection and seq counts its writes,
  * so that a retried SET, DEL, SET_IF, DEL_IF, TXN, TOKEN_ADD or TOKEN_REVOKE
  * is applied once.
@@ -113,6 +121,13 @@
  *		   (the TXN's entry), items of kv, one per GET of the branch that
  *		   ran, in order; revision 0 (and the rest 0 and empty) for a key
  *		   that did not exist; at most RAFTCONF_MAX_TXN_OPS
+ *   0x4d EVENTS   id, u8 flags (PROTO_F_TRUNCATED), u64 revision, items of
+ *		   change { u8 kind (PROTO_EV_*), key, u64 revision, value (empty
+ *		   for PROTO_EV_DEL) }, at most RAFTCONF_MAX_LIST, in revision
+ *		   order, whole revisions only: every change under the prefix
+ *		   up to and including `revision` is in this answer or was
+ *		   before it, so the next POLL asks for after = revision.
+ *		   TRUNCATED: more changes follow at once.
  *
  * Peer messages, daemon <-> daemon on the peer port:
  *   0x80 HELLO	   u16 version, cluster, id node_id, address,
@@ -165,6 +180,7 @@ enum {
 	PROTO_T_SET_IF = 0x10,
 	PROTO_T_DEL_IF = 0x11,
 	PROTO_T_TXN = 0x12,
+	PROTO_T_POLL = 0x14,
 
 	PROTO_T_OK = 0x40,
 	PROTO_T_VALUE = 0x41,
@@ -178,6 +194,7 @@ enum {
 	PROTO_T_LIST_META_REPLY = 0x49,
 	PROTO_T_FAILED = 0x4a,
 	PROTO_T_TXN_REPLY = 0x4b,
+	PROTO_T_EVENTS = 0x4d,
 
 	PROTO_T_HELLO = 0x80,
 	PROTO_T_REJECT = 0x81,
@@ -194,6 +211,7 @@ enum {
 #define PROTO_F_META	  0x02 /* GET, LIST: answer VALUE_META, LIST_META_REPLY */
 #define PROTO_F_SUCCEEDED 0x01 /* TXN_REPLY: the compares held, the then-ops ran */
 #define PROTO_F_REPLAYED  0x02 /* TXN_REPLY: a retry's answer, without the gets */
+#define PROTO_F_FROM_NOW  0x01 /* POLL: changes after the node's applied index */
 
 /* TXN compares and ops. */
 enum {
@@ -216,18 +234,19 @@ enum {
 #define PROTO_TOKEN_HASH 32
 /* ERROR codes. */
 enum {
-	PROTO_E_NOTFOUND = 1,  /* no such key (or member) */
-	PROTO_E_NOLEADER = 2,  /* no leader known: no quorum, election */
-	PROTO_E_TIMEOUT = 3,   /* not applied in time; it may still apply */
-	PROTO_E_REFUSED = 4,   /* understood, not allowed (e.g. remove self) */
-	PROTO_E_BADREQ = 5,    /* malformed request */
-	PROTO_E_TOOBIG = 6,    /* a field or the frame is over its limit */
-	PROTO_E_INTERNAL = 7,  /* the daemon failed (disk, memory); see its log */
-	PROTO_E_NOTMEMBER = 8, /* this node is a spare, not in a cluster yet */
-	PROTO_E_REDIRECT = 9,  /* ask the leader; message = its address */
-	PROTO_E_NOSPACE = 10,  /* the node's disk is full: writes refused */
+	PROTO_E_NOTFOUND = 1,	/* no such key (or member) */
+	PROTO_E_NOLEADER = 2,	/* no leader known: no quorum, election */
+	PROTO_E_TIMEOUT = 3,	/* not applied in time; it may still apply */
+	PROTO_E_REFUSED = 4,	/* understood, not allowed (e.g. remove self) */
+	PROTO_E_BADREQ = 5,	/* malformed request */
+	PROTO_E_TOOBIG = 6,	/* a field or the frame is over its limit */
+	PROTO_E_INTERNAL = 7,	/* the daemon failed (disk, memory); see its log */
+	PROTO_E_NOTMEMBER = 8,	/* this node is a spare, not in a cluster yet */
+	PROTO_E_REDIRECT = 9,	/* ask the leader; message = its address */
+	PROTO_E_NOSPACE = 10,	/* the node's disk is full: writes refused */
+	PROTO_E_COMPACTED = 11, /* POLL: changes after that revision are no longer kept */
 };
-#define PROTO_E_MAX PROTO_E_NOSPACE
+#define PROTO_E_MAX PROTO_E_COMPACTED
 
 /* EVENT kinds. */
 enum {
@@ -318,6 +337,13 @@ struct proto_kv { /* LIST_META_REPLY and TXN_REPLY item */
 	struct proto_str value;
 };
 
+struct proto_change { /* EVENTS item */
+	uint8_t kind; /* PROTO_EV_* */
+	struct proto_str key;
+	uint64_t revision;
+	struct proto_str value;
+};
+
 struct proto_compare {	/* TXN compares item */
 	uint8_t target; /* PROTO_CMP_REV, PROTO_CMP_VALUE */
 	uint8_t result; /* PROTO_CMP_EQ..PROTO_CMP_GT */
@@ -340,6 +366,7 @@ union proto_item {
 	struct proto_kv kv;
 	struct proto_compare compare;
 	struct proto_op op;
+	struct proto_change change;
 };
 
 /*
@@ -406,6 +433,11 @@ struct proto_msg {
 			uint64_t client_id, seq;
 			struct proto_items compares, then_ops, else_ops;
 		} txn;
+		struct {
+			uint8_t flags;
+			uint64_t after, wait_ms;
+			struct proto_str prefix;
+		} poll;
 
 		struct {
 			uint64_t revision;
@@ -453,6 +485,11 @@ struct proto_msg {
 			uint64_t revision;
 			struct proto_items items;
 		} txn_reply;
+		struct {
+			uint8_t flags;
+			uint64_t revision;
+			struct proto_items items;
+		} events;
 
 		struct {
 			uint16_t version;
@@ -508,11 +545,11 @@ int proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *
 
 /*
  * Iterate the items of a LIST_REPLY, STATUS_REPLY, MEMBERS_REPLY,
- * TOKEN_LIST_REPLY, LIST_META_REPLY or TXN_REPLY.  proto_iter_init() returns
+ * TOKEN_LIST_REPLY, LIST_META_REPLY, TXN_REPLY or EVENTS.  proto_iter_init() returns
  * -EINVAL for any other type; proto_iter_txn() iterates one of the three
  * lists of a TXN request (which: PROTO_TXN_COMPARES, _THEN or _ELSE).
  * proto_iter_next() returns 1 and fills the union member of the items'
- * kind (entry, pair, member, token, kv, compare or op), 0 after the last
+ * kind (entry, pair, member, token, kv, compare, op or change), 0 after the last
  * item, -EPROTO if the items were not validated by
  * proto_decode()/proto_encode() and turn out malformed.  Items point into the
  * same bytes as the message.
@@ -558,7 +595,7 @@ int proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size
 
 /*
  * Build a LIST_REPLY, STATUS_REPLY, MEMBERS_REPLY, TOKEN_LIST_REPLY,
- * LIST_META_REPLY or TXN_REPLY item by item, for
+ * LIST_META_REPLY, TXN_REPLY or EVENTS item by item, for
  * replies whose items come from an iteration (the store, the membership):
  *
  *	proto_reply_begin(&rb, buf, PROTO_T_LIST_REPLY, id);
@@ -571,9 +608,9 @@ int proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size
  *   -EMSGSIZE	the reply is full (the frame or buffer limit, or the count
  *		limit of the type): end it, with PROTO_F_TRUNCATED for a list
  *   -E2BIG, -EINVAL, -ENOMEM  as for proto_encode(); the item is skipped
- * proto_reply_end() takes the flags of a LIST_REPLY, LIST_META_REPLY or
- * TXN_REPLY (must be 0 for the others) and makes the frame whole;
- * proto_reply_end_txn() also sets a TXN_REPLY's revision.
+ * proto_reply_end() takes the flags of a LIST_REPLY, LIST_META_REPLY,
+ * TXN_REPLY or EVENTS (must be 0 for the others) and makes the frame whole;
+ * proto_reply_end_txn() also sets a TXN_REPLY's or an EVENTS' revision.
  * proto_reply_abort() removes the partial frame.
  */
 struct proto_reply {
@@ -589,6 +626,7 @@ int proto_reply_add_pair(struct proto_reply *rb, struct proto_str name, struct p
 int proto_reply_add_member(struct proto_reply *rb, const struct proto_member *m);
 int proto_reply_add_token(struct proto_reply *rb, const struct proto_token *t);
 int proto_reply_add_kv(struct proto_reply *rb, const struct proto_kv *kv);
+int proto_reply_add_change(struct proto_reply *rb, const struct proto_change *ch);
 int proto_reply_end(struct proto_reply *rb, uint8_t flags);
 int proto_reply_end_txn(struct proto_reply *rb, uint8_t flags, uint64_t revision);
 void proto_reply_abort(struct proto_reply *rb);

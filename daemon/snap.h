@@ -24,7 +24,8 @@
  *		 u32 crc32c of the header bytes before it
  *	records	 u32 key length, u32 value length, key, value,
  *		 u32 crc32c of the record bytes before it
- *		 (the store's "k:", "t:" and "c:" records, verbatim: store_export)
+ *		 (the store's "k:", "t:", "c:" and "h:" records, verbatim:
+ *		 store_export)
  *	trailer	 "RCSNEND\0", u64 record count, u32 crc32c of all record bytes
  *		 but the records' own crcs, u32 crc32c of the 20 trailer bytes
  *		 before it
@@ -34,6 +35,9 @@
  *   id, u8 voter, u16 context length, context; little-endian).
  *
  * Versions
+ *   4  written since the store keeps a history of changes for watch
+ *      --from-rev ("h:" records); a version 3 file is the same without
+ *      them (the node then keeps history from the snapshot's index on).
  *   3  written since the store keeps each key's create revision and version
  *      ("k:" records of store format 2).
  *   2  the same but for "k:" records, which hold only u64 revision, value;
@@ -65,7 +69,7 @@
 /* How many complete snapshots are kept: the newest and one to fall back to. */
 #define SNAP_KEEP 2
 /* The snapshot format this build writes, and the oldest one it still reads. */
-#define SNAP_VERSION	    3
+#define SNAP_VERSION	    4
 #define SNAP_OLDEST_VERSION 1
 /* Longest name in the snapshot directory, "%016llx.snap.tmp", with its NUL. */
 #define SNAP_NAME_MAX 32

@@ -383,6 +383,7 @@ snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)
 	if ((rc = wal_snapshot(n->wal, meta->index, meta->term)) < 0)
 		return rc;
 	n->applied = meta->index;
+	watch_store_replaced(n);
 	n->snapshot_index = meta->index;
 	/* A store that ran out of space is replaced whole: apply goes on
 	 * from the snapshot (the core hands out what follows it). */

@@ -145,6 +145,8 @@ store_record_bytes_ok(TDB_DATA key, TDB_DATA data)
 	case 'c':
 		return key.dsize == CLIENT_KEY_LEN && hex16(key.dptr + 2, NULL) &&
 		    data.dsize == CLIENT_BYTES && data.dptr[16] <= STORE_FAILED;
+	case 'h':
+		return store_hist_record_ok(key, data);
 	case 'm':
 		if (meta_is(key, "m:version"))
 			return data.dsize == 4;
@@ -230,7 +232,7 @@ store_load_meta(struct store *s)
 	s->applied = get_le64(a);
 	s->applied_term = get_le64(a + 8);
 	s->nclients = get_le64(c);
-	return 0;
+	return store_hist_load(s);
 }
 
 int
@@ -493,6 +495,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
+	store_set_history(s, UINT64_MAX, UINT64_MAX); /* until told otherwise: all */
 	s->path = strdup(path);
 	if (s->path == NULL) {
 		r = -ENOMEM;
@@ -568,6 +571,7 @@ store_close(struct store *s)
 		}
 		tdb_close(s->tdb);
 	}
+	store_hist_free(s);
 	free(s->path);
 	free(s);
 }
@@ -796,6 +800,8 @@ do_set(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 {
 	int r = kv_put(s, c->key, c->klen, c->value, c->vlen, index);
 
+	if (r == 0)
+		r = store_hist_add(s, STORE_EV_PUT, c->key, c->klen, c->value, c->vlen);
 	if (r < 0)
 		return r;
 	res->status = STORE_OK;
@@ -824,8 +830,13 @@ do_del(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 {
 	char key[2 + RAFTCONF_MAX_KEY];
 
+	int r;
+
 	store_ns_key(key, 'k', c->key, c->klen);
-	return del_record(s, tdata(key, 2 + c->klen), index, res);
+	r = del_record(s, tdata(key, 2 + c->klen), index, res);
+	if (r == 0 && res->status == STORE_OK)
+		r = store_hist_add(s, STORE_EV_DEL, c->key, c->klen, NULL, 0);
+	return r;
 }
 
 /* A new token; a name that has one already is refused (revoke it first). */
@@ -962,6 +973,9 @@ do_txn(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 		switch (op.kind) {
 		case STORE_TXN_SET:
 			r = kv_put(s, op.key, op.klen, op.value, op.vlen, index);
+			if (r == 0)
+				r = store_hist_add(
+				    s, STORE_EV_PUT, op.key, op.klen, op.value, op.vlen);
 			if (r == 0 && cb != NULL && (r = kv_get(s, op.key, op.klen, &m, NULL)) == 0)
 				cb(arg, STORE_TXN_SET, op.key, op.klen, &m, op.value, op.vlen);
 			break;
@@ -969,7 +983,8 @@ do_txn(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 			store_ns_key(key, 'k', op.key, op.klen);
 			r = 0;
 			if (tdb_delete(s->tdb, tdata(key, 2 + op.klen)) == 0) {
-				if (cb != NULL)
+				r = store_hist_add(s, STORE_EV_DEL, op.key, op.klen, NULL, 0);
+				if (r == 0 && cb != NULL)
 					cb(arg, STORE_TXN_DEL, op.key, op.klen, NULL, NULL, 0);
 			} else if (tdb_error(s->tdb) != TDB_ERR_NOEXIST) {
 				r = tdb_errno(s->tdb);
@@ -1057,7 +1072,10 @@ store_apply_txn(struct store *s, uint64_t index, uint64_t term, const void *cmd,
 			goto out;
 		}
 	}
+	s->hist_len = 0;
 	r = do_cmd(s, &c, index, res, cb, arg);
+	if (r == 0)
+		r = store_hist_commit(s, index);
 	if (r < 0)
 		goto out;
 	if (c.client_id != 0) {

@@ -38,6 +38,11 @@
  *   "t:" name    -> an HTTP token's record (token.h): access, prefix, hash;
  *                   replicated like keys, never seen by get, list or watch
  *   "c:" 16 hex  -> u64 last seq, u64 revision, u8 status, u64 last used index
+ *   "h:" 16 hex  -> the changes of the entry at that index (hex): events of
+ *                   u8 kind (STORE_EV_*), u16 key length, u32 value length,
+ *                   key, value (none for a delete), in the order applied
+ *   "h:floor"    -> u64 floor (every change after it has its "h:" record),
+ *                   u64 bytes of the "h:" records (History, below)
  *   "m:version"  -> u32 store format version (2; 1 kept only the revision
  *                   of a key, and is refused: the node rebuilds the store
  *                   from its snapshot and log, see store_open)
@@ -45,6 +50,15 @@
  *   "m:members"  -> the membership blob given to it (opaque here)
  *   "m:clients"  -> u64 number of "c:" records
  *   "m:boot"     -> u8 clean, 36 bytes boot id
+ *
+ * History
+ *   For watch --from-rev the store keeps the changes of recent entries
+ *   ("h:" records), written in the batch that applies them, replicated in
+ *   snapshots like keys: a window of at most store_set_history's revisions
+ *   back from the newest entry and at most its bytes (the newest entry's
+ *   changes always stay).  Members with the same limits keep the same
+ *   window.  A store made by an older version, or restored from an older
+ *   snapshot, keeps history from the entry it has reached on.
  *
  * Blocking and threads
  *   Every call may block on file I/O (none on the network).  store_open reads
@@ -238,11 +252,47 @@ typedef int (*store_token_cb)(
     void *arg, const char *name, size_t nlen, const struct token_record *rec);
 int store_tokens(struct store *s, store_token_cb cb, void *arg);
 
+/* ------------------------------------------------------------ history */
+
+enum { STORE_EV_PUT = 1, STORE_EV_DEL = 2 };
+
+/* The window: at most revisions back from the newest entry, at most bytes. */
+void store_set_history(struct store *s, uint64_t revisions, uint64_t bytes);
+
+/* Every change after this revision is kept (0: every change ever). */
+uint64_t store_history_floor(struct store *s);
+/* Bytes the window holds now. */
+uint64_t store_history_bytes(struct store *s);
+
+/* One change: key, and the value it was set to (vlen 0 for a delete). */
+struct store_event {
+	uint8_t kind; /* STORE_EV_* */
+	const char *key;
+	size_t klen;
+	const uint8_t *val;
+	size_t vlen;
+};
+/* The changes of one revision, in order; store_events_next: 1, 0 at the end, -EBADMSG. */
+struct store_events {
+	const uint8_t *p;
+	size_t left;
+};
+int store_events_next(struct store_events *it, struct store_event *ev);
+
+/*
+ * Call cb, in order, for every revision after `after` up to the applied
+ * index that changed keys, with its changes (valid during the call only).
+ * A nonzero return of cb stops the walk and is returned.  -ERANGE when
+ * changes after `after` are no longer all kept (after < store_history_floor).
+ */
+typedef int (*store_history_cb)(void *arg, uint64_t revision, struct store_events *events);
+int store_history(struct store *s, uint64_t after, store_history_cb cb, void *arg);
+
 /* ------------------------------------------------------------ whole contents */
 
 /*
  * For snapshots (snap.c): the replicated contents of a store are its "k:",
- * "t:" and "c:" records, verbatim; the "m:" records follow from them, the
+ * "t:", "c:" and "h:" records, verbatim; the "m:" records follow from them, the
  * applied entry and the membership.  Two stores that applied the same
  * entries export the same records.  (So a snapshot file holds the tokens'
  * hashes, never their secrets; a backup for people should leave "t:" out.)
@@ -254,11 +304,11 @@ struct store_record {
 	size_t vlen;
 };
 
-/* Could the store have written rec?  Only "k:", "t:" and "c:" records pass. */
+/* Could the store have written rec?  Only "k:", "t:", "c:" and "h:" records pass. */
 bool store_record_ok(const struct store_record *rec);
 
 /*
- * Call cb for every "k:", "t:" and "c:" record, in the tdb's order, under one read
+ * Call cb for every "k:", "t:", "c:" and "h:" record, in the tdb's order, under one read
  * lock; the pointers are valid during the call only.  Streams: memory does
  * not grow with the store.  A nonzero return of cb stops the walk and is
  * returned.  Not inside a batch (-EBUSY).
@@ -277,7 +327,7 @@ typedef int (*store_import_next)(void *arg, struct store_record *rec, char *err,
  * Replace the whole store with the records next() gives, the applied index
  * and term (index, term) and the membership blob.  Built in a new tdb
  * beside the store ("<store>.restore"), renamed over the store only once
- * next() has returned 0.  A record that is not a "k:", "t:" or "c:" record the
+ * next() has returned 0.  A record that is not a "k:", "t:", "c:" or "h:" record the
  * store could have written, or a key given twice, is -EBADMSG; any error of
  * next() is returned as it is.  On failure the store is untouched.  Not
  * inside a batch (-EBUSY).  If reopening fails after the rename (a failing

@@ -34,6 +34,11 @@ struct store {
 	uint64_t nclients;
 	char tdbmsg[256]; /* the last error tdb logged */
 	bool nospace;	  /* tdb logged "No space left on device" */
+	/* History (store_history.c): every change after hist_floor is kept. */
+	uint64_t hist_floor, hist_bytes;
+	uint64_t hist_max_revs, hist_max_bytes;
+	uint8_t *hist_buf; /* the events of the entry being applied */
+	size_t hist_len, hist_cap;
 };
 
 /* Shared by store.c and store_image.c (not part of store.h's contract). */
@@ -42,6 +47,15 @@ int store_write_boot(struct tdb_context *tdb, bool clean);
 int store_load_meta(struct store *s);
 char *store_path_with(const char *path, const char *suffix);
 bool store_record_bytes_ok(TDB_DATA key, TDB_DATA data);
+
+/* store_history.c, for store.c: the entry being applied adds its events,
+ * store_hist_commit makes them its record and trims the window. */
+int store_hist_load(struct store *s);
+int store_hist_add(
+    struct store *s, uint8_t kind, const char *key, size_t klen, const uint8_t *val, size_t vlen);
+int store_hist_commit(struct store *s, uint64_t index);
+void store_hist_free(struct store *s);
+bool store_hist_record_ok(TDB_DATA key, TDB_DATA data);
 
 /* A record's key: its namespace letter ('k' keys, 't' tokens), ':', name. */
 static inline void

@@ -318,6 +318,58 @@ START_TEST(test_a_request_becomes_the_proto_request_raftconfctl_would_send)
 }
 END_TEST
 
+/* ?watch is a POLL: from rev (or from now), waiting wait (30 s by default, at most 5 min). */
+START_TEST(test_a_watch_becomes_a_poll_and_bad_parameters_are_400)
+{
+	char key[RAFTCONF_MAX_KEY], err[256];
+	const char *allow;
+	struct proto_msg m;
+	uint64_t ms;
+
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/app/", "watch&rev=41&wait=2m", NULL, NULL,
+	    &m, key, &allow, err), 0);
+	ck_assert_int_eq(m.type, PROTO_T_POLL);
+	ck_assert_int_eq(m.poll.flags, 0);
+	ck_assert_uint_eq(m.poll.after, 41);
+	ck_assert_uint_eq(m.poll.wait_ms, 120000);
+	ck_assert_uint_eq(m.poll.prefix.len, 5);
+	ck_assert_mem_eq(m.poll.prefix.ptr, "/app/", 5);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/", "watch", NULL, NULL, &m, key, &allow,
+	    err), 0);
+	ck_assert_int_eq(m.poll.flags, PROTO_F_FROM_NOW);
+	ck_assert_uint_eq(m.poll.wait_ms, HTTP_DEFAULT_WAIT_MS);
+	ck_assert_uint_eq(m.poll.prefix.len, 0); /* "/" is every key, as for a listing */
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "wait=0s&watch=1&rev=0", NULL, NULL,
+	    &m, key, &allow, err), 0);
+	ck_assert_uint_eq(m.poll.wait_ms, 0);
+	ck_assert_int_eq(m.poll.flags, 0);
+
+	ck_assert_int_eq(http_parse_wait("500ms", 5, &ms), 0);
+	ck_assert_uint_eq(ms, 500);
+	ck_assert_int_eq(http_parse_wait("7", 1, &ms), 0);
+	ck_assert_uint_eq(ms, 7000);
+	ck_assert_int_eq(http_parse_wait("99999999999999999999999m", 24, &ms), 0);
+	ck_assert_uint_eq(ms, RAFTCONF_MAX_POLL_MS); /* cut, as Consul does */
+	ck_assert_int_eq(http_parse_wait("s", 1, &ms), -1);
+	ck_assert_int_eq(http_parse_wait("5h", 2, &ms), -1);
+	ck_assert_int_eq(http_parse_wait("", 0, &ms), -1);
+
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "watch&wait=soon", NULL, NULL, &m, key,
+	    &allow, err), 400);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "watch&rev=-1", NULL, NULL, &m, key,
+	    &allow, err), 400);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "watch&rev=18446744073709551616",
+	    NULL, NULL, &m, key, &allow, err), 400);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "rev=3", NULL, NULL, &m, key, &allow,
+	    err), 400);
+	ck_assert_msg(strstr(err, "for ?watch only") != NULL, "%s", err);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "watch&list", NULL, NULL, &m, key,
+	    &allow, err), 400);
+	ck_assert_int_eq(judge(EVHTTP_REQ_PUT, "/v1/keys/a", "watch", NULL, "v", &m, key, &allow,
+	    err), 400);
+}
+END_TEST
+
 /* If-Match: "REV" and If-None-Match: * make a PUT or DELETE conditional. */
 START_TEST(test_conditional_headers_make_set_if_and_del_if)
 {
@@ -561,6 +613,8 @@ START_TEST(test_error_codes_map_to_http_statuses)
 	ck_assert_int_eq(status_of_error(PROTO_E_INTERNAL), 500);
 	ck_assert_int_eq(status_of_error(PROTO_E_REDIRECT), 500);
 	ck_assert_int_eq(status_of_error(PROTO_E_NOSPACE), 507);
+	ck_assert_int_eq(status_of_error(PROTO_E_COMPACTED), 410);
+	ck_assert_str_eq(reason_of(410), "Gone");
 	ck_assert_int_eq(status_of_error(0), 500);
 	ck_assert_int_eq(status_of_error(999), 500);
 	ck_assert_str_eq(reason_of(413), "Content Too Large");
@@ -1401,6 +1455,7 @@ http_suite(void)
 	tcase_add_test(tc, test_methods_allowed_per_route);
 	tcase_add_test(tc, test_a_request_becomes_the_proto_request_raftconfctl_would_send);
 	tcase_add_test(tc, test_conditional_headers_make_set_if_and_del_if);
+	tcase_add_test(tc, test_a_watch_becomes_a_poll_and_bad_parameters_are_400);
 	tcase_add_test(tc, test_a_txn_body_becomes_a_txn_request);
 	tcase_add_test(tc, test_a_bad_txn_body_is_400_and_too_many_operations_413);
 	tcase_add_test(tc, test_a_bad_request_gets_its_status_in_the_order_of_the_checks);

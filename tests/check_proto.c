@@ -63,6 +63,7 @@ struct items {
 	const struct proto_member *mb;
 	const struct proto_token *tk;
 	const struct proto_kv *kv;
+	const struct proto_change *ch;
 	/* A TXN request's three lists, as craft writes them by hand. */
 	const struct proto_compare *cmp;
 	size_t ncmp;
@@ -84,6 +85,7 @@ static struct proto_pair pairs7[7];
 static struct proto_member members3[3];
 static struct proto_token tokens3[3];
 static struct proto_kv kvs3[3];
+static struct proto_change changes3[3];
 static struct proto_compare cmps4[4];
 static struct proto_op ops3[3];
 static struct proto_buf txn_bufs[3];
@@ -332,6 +334,26 @@ init_samples(void)
 	s->m.txn_reply.flags = PROTO_F_REPLAYED;
 	s->m.txn_reply.revision = 12;
 
+	s = add(PROTO_T_POLL, 73);
+	s->m.poll.after = 41;
+	s->m.poll.wait_ms = 30000;
+	s->m.poll.prefix = S("/app/");
+	s = add(PROTO_T_POLL, 74);
+	s->m.poll.flags = PROTO_F_FROM_NOW;
+	s->m.poll.wait_ms = RAFTCONF_MAX_POLL_MS;
+	s->m.poll.prefix = S("");
+
+	changes3[0] = (struct proto_change){ PROTO_EV_PUT, S("/app/a"), 7, S("one") };
+	changes3[1] = (struct proto_change){ PROTO_EV_DEL, S("/app/b"), 7, S("") };
+	changes3[2] = (struct proto_change){ PROTO_EV_PUT, view(max_key, sizeof(max_key)), 9,
+					     S("\0bin") };
+	s = add(PROTO_T_EVENTS, 75);
+	s->m.events.revision = 12;
+	s->it = (struct items){ .n = 3, .ch = changes3 };
+	s = add(PROTO_T_EVENTS, 76);
+	s->m.events.flags = PROTO_F_TRUNCATED;
+	s->m.events.revision = UINT64_MAX;
+
 	s = add(PROTO_T_OK, 22);
 	s->m.ok.revision = 0;
 	s = add(PROTO_T_OK, 23);
@@ -426,7 +448,8 @@ is_list(uint8_t type)
 {
 	return type == PROTO_T_LIST_REPLY || type == PROTO_T_STATUS_REPLY ||
 	       type == PROTO_T_MEMBERS_REPLY || type == PROTO_T_TOKEN_LIST_REPLY ||
-	       type == PROTO_T_LIST_META_REPLY || type == PROTO_T_TXN_REPLY;
+	       type == PROTO_T_LIST_META_REPLY || type == PROTO_T_TXN_REPLY ||
+	       type == PROTO_T_EVENTS;
 }
 
 static bool
@@ -565,6 +588,12 @@ craft_item(struct tb *t, uint8_t type, const struct items *it, size_t i)
 		tb_u64(t, it->kv[i].version);
 		tb_s32(t, it->kv[i].value);
 		break;
+	case PROTO_T_EVENTS:
+		tb_u8(t, it->ch[i].kind);
+		tb_s16(t, it->ch[i].key);
+		tb_u64(t, it->ch[i].revision);
+		tb_s32(t, it->ch[i].value);
+		break;
 	}
 }
 
@@ -695,6 +724,19 @@ craft_count(const struct proto_msg *m, const struct items *it, uint32_t count, s
 		for (size_t i = 0; i < it->n; i++)
 			craft_item(&t, m->type, it, i);
 		break;
+	case PROTO_T_POLL:
+		tb_u8(&t, m->poll.flags);
+		tb_u64(&t, m->poll.after);
+		tb_u64(&t, m->poll.wait_ms);
+		tb_s16(&t, m->poll.prefix);
+		break;
+	case PROTO_T_EVENTS:
+		tb_u8(&t, m->events.flags);
+		tb_u64(&t, m->events.revision);
+		tb_u32(&t, count);
+		for (size_t i = 0; i < it->n; i++)
+			craft_item(&t, m->type, it, i);
+		break;
 	case PROTO_T_OK:
 		tb_u64(&t, m->ok.revision);
 		break;
@@ -793,6 +835,9 @@ build(struct proto_buf *b, const struct proto_msg *m, const struct items *it)
 		case PROTO_T_TXN_REPLY:
 			rc = proto_reply_add_kv(&rb, &it->kv[i]);
 			break;
+		case PROTO_T_EVENTS:
+			rc = proto_reply_add_change(&rb, &it->ch[i]);
+			break;
 		default:
 			rc = proto_reply_add_member(&rb, &it->mb[i]);
 			break;
@@ -804,6 +849,8 @@ build(struct proto_buf *b, const struct proto_msg *m, const struct items *it)
 	}
 	if (m->type == PROTO_T_TXN_REPLY)
 		return proto_reply_end_txn(&rb, m->txn_reply.flags, m->txn_reply.revision);
+	if (m->type == PROTO_T_EVENTS)
+		return proto_reply_end_txn(&rb, m->events.flags, m->events.revision);
 	return proto_reply_end(&rb, m->type == PROTO_T_LIST_REPLY	? m->list_reply.flags
 				    : m->type == PROTO_T_LIST_META_REPLY ? m->list_meta_reply.flags
 									   : 0);
@@ -895,6 +942,12 @@ assert_item_eq(uint8_t type, const union proto_item *a, const struct items *it, 
 		ck_assert_uint_eq(a->kv.create_revision, it->kv[i].create_revision);
 		ck_assert_uint_eq(a->kv.version, it->kv[i].version);
 		assert_str_eq(a->kv.value, it->kv[i].value, "kv value");
+		break;
+	case PROTO_T_EVENTS:
+		ck_assert_uint_eq(a->change.kind, it->ch[i].kind);
+		assert_str_eq(a->change.key, it->ch[i].key, "change key");
+		ck_assert_uint_eq(a->change.revision, it->ch[i].revision);
+		assert_str_eq(a->change.value, it->ch[i].value, "change value");
 		break;
 	}
 }
@@ -1061,6 +1114,18 @@ assert_msg_eq(const struct proto_msg *d, const struct sample *s)
 		ck_assert_uint_eq(d->txn_reply.items.count, s->it.n);
 		assert_items_eq(d, &s->it);
 		break;
+	case PROTO_T_POLL:
+		ck_assert_uint_eq(d->poll.flags, m->poll.flags);
+		ck_assert_uint_eq(d->poll.after, m->poll.after);
+		ck_assert_uint_eq(d->poll.wait_ms, m->poll.wait_ms);
+		assert_str_eq(d->poll.prefix, m->poll.prefix, "prefix");
+		break;
+	case PROTO_T_EVENTS:
+		ck_assert_uint_eq(d->events.flags, m->events.flags);
+		ck_assert_uint_eq(d->events.revision, m->events.revision);
+		ck_assert_uint_eq(d->events.items.count, s->it.n);
+		assert_items_eq(d, &s->it);
+		break;
 	case PROTO_T_OK:
 		ck_assert_uint_eq(d->ok.revision, m->ok.revision);
 		break;
@@ -1203,7 +1268,7 @@ START_TEST(test_the_samples_cover_every_message_type)
 		ck_assert_msg(known == seen, "type 0x%02x: known %d, sampled %d", t, known, seen);
 		types += known;
 	}
-	ck_assert_int_eq(types, 35);
+	ck_assert_int_eq(types, 37);
 }
 END_TEST
 
@@ -1667,7 +1732,7 @@ START_TEST(test_an_unknown_type_is_refused)
 		ck_assert_uint_eq(d.type, 0);
 		free(f);
 	}
-	ck_assert_int_eq(unknown, 256 - 35);
+	ck_assert_int_eq(unknown, 256 - 37);
 }
 END_TEST
 
@@ -1963,8 +2028,8 @@ START_TEST(test_unknown_codes_kinds_and_member_states_are_refused)
 	/* MEMBERS_REPLY body: id, count, then node_id "n1", address "10.0.0.1:7000". */
 	const size_t mflags_at = HDR + 8 + 4 + 2 + 2 + 2 + 13, health_at = mflags_at + 1 + 16;
 
-	assert_byte_refused(first_sample(PROTO_T_ERROR), HDR + 9, 0, "code 0 is not in 1..10");
-	assert_byte_refused(first_sample(PROTO_T_ERROR), HDR + 9, PROTO_E_MAX + 1, "code 11");
+	assert_byte_refused(first_sample(PROTO_T_ERROR), HDR + 9, 0, "code 0 is not in 1..11");
+	assert_byte_refused(first_sample(PROTO_T_ERROR), HDR + 9, PROTO_E_MAX + 1, "code 12");
 	assert_byte_refused(first_sample(PROTO_T_EVENT), HDR + 8, 0, "kind 0 is not in 1..2");
 	assert_byte_refused(first_sample(PROTO_T_EVENT), HDR + 8, 3, "kind 3");
 	for (int i = 0; i < nsamples; i++) {
@@ -2402,8 +2467,8 @@ START_TEST(test_every_type_error_and_health_has_a_name)
 		ck_assert_int_eq(known, proto_is_request((uint8_t)t) +
 				 proto_is_response((uint8_t)t) + proto_is_peer((uint8_t)t));
 	}
-	ck_assert_int_eq(req, 18);
-	ck_assert_int_eq(rsp, 12);
+	ck_assert_int_eq(req, 19);
+	ck_assert_int_eq(rsp, 13);
 	ck_assert_int_eq(peer, 5);
 	ck_assert_str_eq(proto_type_name(PROTO_T_LIST_REPLY), "LIST_REPLY");
 	ck_assert_str_eq(proto_type_name(PROTO_T_HELLO), "HELLO");
@@ -2626,6 +2691,64 @@ END_TEST
 
 /* ---------------------------------------------------------------- main */
 
+/* An EVENTS' changes: a DEL without a value, revisions rising, none past the answer's. */
+START_TEST(test_events_changes_are_checked_across_fields)
+{
+	static const struct {
+		struct proto_change ch[2];
+		uint64_t revision;
+		const char *why; /* NULL: valid */
+	} cases[] = {
+		{ { { PROTO_EV_PUT, { "/a", 2 }, 5, { "x", 1 } },
+		      { PROTO_EV_DEL, { "/b", 2 }, 5, { "", 0 } } },
+		    5, NULL },
+		{ { { PROTO_EV_PUT, { "/a", 2 }, 5, { "x", 1 } },
+		      { PROTO_EV_DEL, { "/b", 2 }, 6, { "y", 1 } } },
+		    9, "is a DEL with a value" },
+		{ { { PROTO_EV_PUT, { "/a", 2 }, 7, { "x", 1 } },
+		      { PROTO_EV_PUT, { "/b", 2 }, 6, { "y", 1 } } },
+		    9, "out of order" },
+		{ { { PROTO_EV_PUT, { "/a", 2 }, 7, { "x", 1 } },
+		      { PROTO_EV_PUT, { "/b", 2 }, 10, { "y", 1 } } },
+		    9, "answer at 9" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct proto_reply rb;
+		struct proto_buf b;
+		struct proto_msg m;
+		char err[256] = "";
+		int rc;
+
+		proto_buf_init(&b);
+		ck_assert_int_eq(proto_reply_begin(&rb, &b, PROTO_T_EVENTS, 1), 0);
+		for (int k = 0; k < 2; k++)
+			ck_assert_int_eq(proto_reply_add_change(&rb, &cases[i].ch[k]), 0);
+		ck_assert_int_eq(proto_reply_end_txn(&rb, 0, cases[i].revision), 0);
+		rc = proto_decode(b.data, b.len, &m, err, sizeof(err));
+		if (cases[i].why == NULL) {
+			ck_assert_msg(rc == 0, "case %zu: %s", i, err);
+			ck_assert_uint_eq(m.events.revision, cases[i].revision);
+		} else {
+			ck_assert_int_eq(rc, -EPROTO);
+			ck_assert_msg(strstr(err, cases[i].why) != NULL, "case %zu: %s", i, err);
+		}
+		proto_buf_free(&b);
+	}
+	/* a reply of another type has no revision to set */
+	{
+		struct proto_reply rb;
+		struct proto_buf b;
+
+		proto_buf_init(&b);
+		ck_assert_int_eq(proto_reply_begin(&rb, &b, PROTO_T_LIST_REPLY, 1), 0);
+		ck_assert_int_eq(proto_reply_end_txn(&rb, 0, 3), -EINVAL);
+		proto_reply_abort(&rb);
+		proto_buf_free(&b);
+	}
+}
+END_TEST
+
 static Suite *
 proto_suite(void)
 {
@@ -2679,6 +2802,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_addresses_must_be_printable_without_spaces);
 	tcase_add_test(tc, test_unknown_flag_bits_are_refused);
 	tcase_add_test(tc, test_unknown_codes_kinds_and_member_states_are_refused);
+	tcase_add_test(tc, test_events_changes_are_checked_across_fields);
 	tcase_add_test(tc, test_a_del_event_with_a_value_is_refused);
 	tcase_add_test(tc, test_a_token_hash_of_another_size_than_sha256_is_refused);
 	tcase_add_test(tc, test_a_redirect_must_carry_an_address);

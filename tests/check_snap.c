@@ -221,6 +221,7 @@ populate(struct store *s)
 #define FIXTURE_V1	TEST_DATA_DIR "/snap/format-1.snap"
 #define FIXTURE_V2	TEST_DATA_DIR "/snap/format-2.snap"
 #define FIXTURE_V3	TEST_DATA_DIR "/snap/format-3.snap"
+#define FIXTURE_V4	TEST_DATA_DIR "/snap/format-4.snap"
 
 /* ------------------------------------------------------------ the file */
 
@@ -236,7 +237,8 @@ START_TEST(test_a_snapshot_restored_into_a_fresh_store_is_identical)
 	ck_assert_uint_eq(meta.version, SNAP_VERSION);
 	ck_assert_uint_eq(meta.index, 7);
 	ck_assert_uint_eq(meta.term, 2);
-	ck_assert_uint_eq(meta.records, 3 + 3);	/* 3 keys, 3 clients */
+	/* 3 keys, 3 clients, the changes of entries 1-5 and the history's floor */
+	ck_assert_uint_eq(meta.records, 3 + 3 + 5 + 1);
 	assert_members3(meta.members, meta.n_members);
 	snap_meta_free(&meta);
 	ck_assert_int_eq(snap_verify(snappath, &meta, err, sizeof(err)), 0);
@@ -299,7 +301,8 @@ START_TEST(test_a_snapshot_carries_the_tokens_and_never_as_keys)
 	ck_assert_int_eq(res.status, STORE_OK);
 	ck_assert_int_eq(snap_write(s, snappath, 2, 1, members3, 3, err, sizeof(err)), 0);
 	ck_assert_int_eq(snap_read_meta(snappath, &meta, err, sizeof(err)), 0);
-	ck_assert_uint_eq(meta.records, 1 + 1 + 2);	/* a key, a token, 2 clients */
+	/* a key, a token, 2 clients, the key's change and the history's floor */
+	ck_assert_uint_eq(meta.records, 1 + 1 + 2 + 1 + 1);
 	snap_meta_free(&meta);
 
 	s2 = open_ok(db2path);
@@ -619,26 +622,35 @@ START_TEST(test_a_snapshot_file_has_the_pinned_bytes)
 
 	populate(s);
 	ck_assert_int_eq(snap_write(s, snappath, 7, 2, members3, 3, err, sizeof(err)), 0);
-	want = slurp(FIXTURE_V3, &wlen);
+	want = slurp(FIXTURE_V4, &wlen);
 	got = slurp(snappath, &glen);
 	ck_assert_uint_eq(glen, wlen);
 	ck_assert(memcmp(got, want, wlen) == 0);
+	free(want);
+	free(got);
 
 	/*
-	 * Format 3 is format 2 but for the version and the "k:" records,
-	 * 16 bytes longer each (create revision, version): the header's
-	 * membership is the same, and so are the files' lengths but for
-	 * those bytes (three keys live in populate's store).
+	 * Format 4 is format 3 with the history's records (the version
+	 * differs, the header's membership does not).  Format 3 is format 2
+	 * but for the version and the "k:" records, 16 bytes longer each
+	 * (create revision, version): the header's membership is the same,
+	 * and so are the files' lengths but for those bytes (three keys live
+	 * in populate's store).
 	 */
+	want = slurp(FIXTURE_V4, &wlen);
+	got = slurp(FIXTURE_V3, &glen);
+	ck_assert_uint_eq(want[8], 4);
+	head = 44 + (got[40] | (size_t)got[41] << 8) + 4;
+	ck_assert(memcmp(got + 9, want + 9, 32 - 9) == 0);	      /* to the record count */
+	ck_assert(memcmp(got + 40, want + 40, head - 4 - 40) == 0); /* the membership */
+	free(want);
 	v2 = slurp(FIXTURE_V2, &v2len);
 	ck_assert_uint_eq(v2len + 3 * 16, glen);
 	ck_assert_uint_eq(got[8], 3);
 	ck_assert_uint_eq(v2[8], 2);
 	ck_assert(memcmp(got, v2, 8) == 0);
-	head = 44 + (got[40] | (size_t)got[41] << 8) + 4;
 	ck_assert(memcmp(got + 9, v2 + 9, head - 4 - 9) == 0);
 	free(v2);
-	free(want);
 	free(got);
 	store_close(s);
 }

@@ -62,6 +62,10 @@ item_eq(uint8_t type, const union proto_item *a, const union proto_item *b)
 		return str_eq(a->kv.key, b->kv.key) && a->kv.revision == b->kv.revision &&
 		       a->kv.create_revision == b->kv.create_revision &&
 		       a->kv.version == b->kv.version && str_eq(a->kv.value, b->kv.value);
+	case PROTO_T_EVENTS:
+		return a->change.kind == b->change.kind && str_eq(a->change.key, b->change.key) &&
+		       a->change.revision == b->change.revision &&
+		       str_eq(a->change.value, b->change.value);
 	}
 	return false;
 }
@@ -180,6 +184,13 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		return a->txn_reply.flags == b->txn_reply.flags &&
 		       a->txn_reply.revision == b->txn_reply.revision &&
 		       a->txn_reply.items.count == b->txn_reply.items.count && items_eq(a, b);
+	case PROTO_T_POLL:
+		return a->poll.flags == b->poll.flags && a->poll.after == b->poll.after &&
+		       a->poll.wait_ms == b->poll.wait_ms && str_eq(a->poll.prefix, b->poll.prefix);
+	case PROTO_T_EVENTS:
+		return a->events.flags == b->events.flags &&
+		       a->events.revision == b->events.revision &&
+		       a->events.items.count == b->events.items.count && items_eq(a, b);
 	case PROTO_T_JOIN:
 		return a->join.flags == b->join.flags && str_eq(a->join.node_id, b->join.node_id) &&
 		       str_eq(a->join.address, b->join.address) &&
@@ -263,6 +274,9 @@ rebuild(const struct proto_msg *m, const uint8_t *frame, size_t len)
 		case PROTO_T_TXN_REPLY:
 			rc = proto_reply_add_kv(&rb, &item.kv);
 			break;
+		case PROTO_T_EVENTS:
+			rc = proto_reply_add_change(&rb, &item.change);
+			break;
 		default:
 			rc = proto_reply_add_member(&rb, &item.member);
 			break;
@@ -272,6 +286,8 @@ rebuild(const struct proto_msg *m, const uint8_t *frame, size_t len)
 	require(rc == 0, "iterating validated items failed", NULL);
 	if (m->type == PROTO_T_TXN_REPLY)
 		rc = proto_reply_end_txn(&rb, m->txn_reply.flags, m->txn_reply.revision);
+	else if (m->type == PROTO_T_EVENTS)
+		rc = proto_reply_end_txn(&rb, m->events.flags, m->events.revision);
 	else
 		rc = proto_reply_end(&rb, m->type == PROTO_T_LIST_REPLY	    ? m->list_reply.flags
 					  : m->type == PROTO_T_LIST_META_REPLY ? m->list_meta_reply.flags
@@ -339,7 +355,8 @@ exercise(const uint8_t *frame, size_t len)
 	require(msg_eq(&m, &again), "decode(encode(x)) != x", NULL);
 	if (m.type == PROTO_T_LIST_REPLY || m.type == PROTO_T_STATUS_REPLY ||
 	    m.type == PROTO_T_MEMBERS_REPLY || m.type == PROTO_T_TOKEN_LIST_REPLY ||
-	    m.type == PROTO_T_LIST_META_REPLY || m.type == PROTO_T_TXN_REPLY)
+	    m.type == PROTO_T_LIST_META_REPLY || m.type == PROTO_T_TXN_REPLY ||
+	    m.type == PROTO_T_EVENTS)
 		rebuild(&m, frame, len);
 	if (m.type == PROTO_T_TXN)
 		rebuild_txn(&m, frame, len);
