@@ -102,6 +102,12 @@ client_no_deadline(struct client *c)
 	c->deadline = mono_now() + 1e9;
 }
 
+void
+client_renew_deadline(struct client *c)
+{
+	c->deadline = mono_now() + c->timeout;
+}
+
 /* Connect to the daemon: 0, or -errno with err saying why. */
 static int
 connect_socket(struct client *c, char *err, size_t errlen)

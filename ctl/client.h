@@ -64,4 +64,7 @@ int client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen)
 /* From now on, calls on c wait as long as it takes. */
 void client_no_deadline(struct client *c);
 
+/* The deadline again the timeout of client_new() from now (a stream that moves). */
+void client_renew_deadline(struct client *c);
+
 #endif
