@@ -114,6 +114,12 @@ client_set_deadline(struct client *c, double seconds)
 	c->deadline = mono_now() + seconds;
 }
 
+void
+client_renew_deadline(struct client *c)
+{
+	c->deadline = mono_now() + c->timeout;
+}
+
 /* Connect to the daemon: 0, or -errno with err saying why. */
 static int
 connect_socket(struct client *c, char *err, size_t errlen)

@@ -68,4 +68,7 @@ void client_set_deadline(struct client *c, double seconds);
 /* Drop the connection (the next request makes a new one). */
 void client_reset(struct client *c);
 
+/* The deadline again the timeout of client_new() from now (a stream that moves). */
+void client_renew_deadline(struct client *c);
+
 #endif

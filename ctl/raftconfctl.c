@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backup.h"
 #include "client.h"
 #include "output.h"
 #include "proto.h"
@@ -106,6 +107,7 @@ static int cmd_snapshot(struct ctl *, const struct invocation *);
 static int cmd_transfer(struct ctl *, const struct invocation *);
 static int cmd_token(struct ctl *, const struct invocation *);
 static int cmd_txn(struct ctl *, const struct invocation *);
+static int cmd_backup(struct ctl *, const struct invocation *);
 
 static const struct command commands[] = {
 	{ "get", "KEY [--stale]", OPT_STALE, 1, 1,
@@ -125,6 +127,7 @@ static const struct command commands[] = {
 	    "join this spare node to the cluster at ADDRESS", cmd_join },
 	{ "remove", "ID", 0, 1, 1, "remove member ID from the cluster", cmd_remove },
 	{ "snapshot", "", 0, 0, 0, "take a snapshot now", cmd_snapshot },
+	{ "backup", "FILE", 0, 1, 1, "a consistent copy of the whole store into FILE", cmd_backup },
 	{ "transfer", "[ID]", 0, 0, 1, "hand leadership to ID (or the most up to date)",
 	    cmd_transfer },
 	{ "token", "add NAME --prefix P --read|--write | list | revoke NAME",
@@ -569,6 +572,13 @@ cmd_snapshot(struct ctl *ctl, const struct invocation *in)
 	struct proto_msg m = { .type = PROTO_T_SNAPSHOT };
 
 	return simple_request(ctl, &m, "snapshot taken");
+}
+
+/* backup.c does it: the file, the stream, the checks. */
+static int
+cmd_backup(struct ctl *ctl, const struct invocation *in)
+{
+	return backup_run(ctl->client, in->args[0]);
 }
 
 static int

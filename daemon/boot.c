@@ -276,9 +276,9 @@ wal_catch_up(struct node *n, struct wal_recovered *rec, const struct snap_info *
 	return 0;
 }
 
-/* The YAML's members, for a data_dir that is empty. */
-static struct raft_member *
-bootstrap_members(const struct config *cfg)
+/* The YAML's members, for a data_dir that is empty (or restored): malloc'd, or NULL. */
+struct raft_member *
+boot_members(const struct config *cfg)
 {
 	struct raft_member *boot = calloc(cfg->nmembers, sizeof(*boot));
 
@@ -363,7 +363,7 @@ start_raft(struct node *n, const struct wal_recovered *rec, const struct snap_in
 	n->persist.queued_term = rec->hs.term;
 	n->persist.queued_vote = rec->hs.vote;
 	if (cfg->nmembers) {
-		if ((boot = bootstrap_members(cfg)) == NULL) {
+		if ((boot = boot_members(cfg)) == NULL) {
 			ret = -ENOMEM;
 			goto out;
 		}

@@ -231,6 +231,8 @@ static void
 write_cb(struct bufferevent *bev, void *arg)
 {
 	struct client *c = arg;
+	struct control *ctl = c->ctl;
+	uint64_t h = client_handle(ctl, c);
 
 	/* Called at the low watermark: resume a client paused by flow control. */
 	if (c->paused) {
@@ -238,6 +240,9 @@ write_cb(struct bufferevent *bev, void *arg)
 		bufferevent_enable(bev, EV_READ);
 		read_cb(bev, c);
 	}
+	/* read_cb may have closed it */
+	if (ctl->cb.drained && client_find(ctl, h) == c)
+		ctl->cb.drained(ctl->arg, h);
 }
 
 static void

@@ -72,6 +72,9 @@ struct control_callbacks {
 	void (*closed)(void *arg, uint64_t conn);
 	/* A client connected: its class (NULL: every client is a writer). */
 	enum control_class (*admit)(void *arg, const struct control_client_info *who);
+	/* Client conn took what was queued for it, down to a quarter of
+	 * CONTROL_MAX_OUTPUT or less: room to queue more (NULL: not told). */
+	void (*drained)(void *arg, uint64_t conn);
 };
 
 /* 0, or -errno with err filled (-EADDRINUSE: another daemon serves path). */

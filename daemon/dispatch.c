@@ -140,6 +140,9 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 	case PROTO_T_SNAPSHOT:
 		snapshot_request(n, o);
 		break;
+	case PROTO_T_BACKUP:
+		backup_request(n, o);
+		break;
 	case PROTO_T_WATCH:
 		watch_start(n, o, &m->watch.prefix);
 		break;
@@ -178,6 +181,13 @@ control_closed_cb(void *arg, uint64_t conn)
 {
 	/* Other answers to a client that left are dropped by control_reply(). */
 	watch_drop_conn(arg, conn);
+	backup_drop_conn(arg, conn);
+}
+
+static void
+control_drained_cb(void *arg, uint64_t conn)
+{
+	backup_drained(arg, conn);
 }
 
 static void
@@ -374,7 +384,7 @@ control_admit_cb(void *arg, const struct control_client_info *ci)
 }
 
 const struct control_callbacks dispatch_control_cb = { control_request_cb, control_closed_cb,
-	control_admit_cb };
+	control_admit_cb, control_drained_cb };
 const struct peer_callbacks dispatch_peer_cb = { peer_frame_cb, peer_link_cb, once_failed_cb };
 const struct http_callbacks dispatch_http_cb = {
 	http_request_cb,

@@ -7,6 +7,8 @@
  *
  *	node.c		lifecycle and the Raft-order loop (process_ready, tick)
  *	dispatch.c	where a request or a peer frame goes
+ *	backup.c	raftconfctl backup: a snapshot streamed to the client
+ *	restore.c	raftconfd --restore: a new data_dir from a backup
  *	boot.c		the data_dir: lock, open the WAL and the store, recover
  *	snapshot.c	taking one (a child process), installing and sending one
  *	apply.c		committed entries into the store, in one transaction a tick
@@ -56,6 +58,7 @@ struct store_result;
 struct store_meta;
 struct snap_info;
 struct wal_recovered;
+struct backup;
 
 /*
  * WAL segment size: segments are deleted whole once a snapshot covers them,
@@ -229,6 +232,7 @@ struct node {
 	struct snap_job snap;
 	uint64_t snapshot_index;  /* of the newest snapshot file */
 	uint64_t snapshot_margin; /* entries kept below it for slow followers */
+	struct backup *backups;	  /* backup.c: being prepared or streamed */
 
 	/* membership.c */
 	struct member *members;
@@ -428,6 +432,15 @@ int snapshot_check_received(struct node *n, const struct raft_msg *m, char *err,
 /* boot.c: the data_dir at start */
 int boot_open(struct node *n, char *err, size_t errlen);
 int boot_make_dir(const char *path, char *err, size_t errlen);
+struct raft_member *boot_members(const struct config *cfg);
+
+/* backup.c: raftconfctl backup */
+void backup_request(struct node *n, const struct origin *o);
+void backup_read_index(struct node *n, uint64_t ctx, uint64_t index);
+void backup_progress(struct node *n);
+void backup_drained(struct node *n, uint64_t conn);
+void backup_drop_conn(struct node *n, uint64_t conn);
+void backup_free(struct node *n);
 
 /* dispatch.c: requests and peer frames to where they go */
 void dispatch_request(struct node *n, const struct origin *o, const struct proto_msg *m);

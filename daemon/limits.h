@@ -40,6 +40,14 @@
 #define RAFTCONF_MAX_LIST 100000
 /* Bytes of one InstallSnapshot chunk. */
 #define RAFTCONF_SNAPSHOT_CHUNK (256 * 1024)
+/*
+ * Bytes of the snapshot file in one BACKUP_CHUNK (raftconfctl backup), and
+ * how many bytes of them the daemon lets wait unread for one client.
+ */
+#define RAFTCONF_BACKUP_CHUNK  (256 * 1024)
+#define RAFTCONF_BACKUP_WINDOW (1024 * 1024)
+/* Backups streamed at once by one node; more are refused. */
+#define RAFTCONF_MAX_BACKUPS 4
 /* Human-readable error strings carried on the wire. */
 #define RAFTCONF_MAX_ERROR 512
 /*

@@ -34,6 +34,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: raftconfd [-c FILE] [--check] [-v] [--version] [--help]\n"
+	    "       raftconfd --restore BACKUP [-c FILE]\n"
 	    "\n"
 	    "Replicated configuration store: keeps configuration keys identical on every\n"
 	    "host of a cluster by agreeing on each change with Raft.\n"
@@ -41,6 +42,10 @@ usage(FILE *f)
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "      --check        validate FILE: print \"FILE: ok\" or every error as\n"
 	    "                     FILE:LINE:COL: message, and exit 0 or 1\n"
+	    "      --restore BACKUP  initialize FILE's data_dir, which must be empty, from\n"
+	    "                     BACKUP (raftconfctl backup) as a member of the cluster\n"
+	    "                     FILE's members make; do it on every member, then start\n"
+	    "                     them; exit 0, or 1 with nothing written\n"
 	    "  -v, --verbose      log more (once: debug, whatever log_level says)\n"
 	    "      --version      print the version and exit\n"
 	    "  -h, --help         print this help and exit\n"
@@ -95,6 +100,32 @@ log_line(void *arg, bool warn, const char *line)
 		log_warning("%s", line);
 	else
 		log_info("%s", line);
+}
+
+/* --restore: exit status 0 or 1. */
+static int
+restore(const char *path, const char *file)
+{
+	struct config cfg;
+	struct config_errors errs = { 0 };
+	char msg[RAFTCONF_MAX_PATH * 2 + 256], err[RAFTCONF_MAX_PATH * 2 + 512];
+	int rc;
+
+	if (config_load(path, &cfg, &errs) < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.v[i].msg);
+		config_errors_free(&errs);
+		return 1;
+	}
+	log_init("raftconfd", LOG_NOTICE);
+	rc = node_restore(&cfg, file, msg, sizeof(msg), err, sizeof(err));
+	config_free(&cfg);
+	if (rc < 0) {
+		fprintf(stderr, "raftconfd: %s\n", err);
+		return 1;
+	}
+	printf("%s\n", msg);
+	return 0;
 }
 
 static int
@@ -301,12 +332,13 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'C' },
+		{ "restore", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = RAFTCONF_DEFAULT_CONFIG;
+	const char *path = RAFTCONF_DEFAULT_CONFIG, *backup = NULL;
 	bool check = false;
 	int verbose = 0, c;
 
@@ -318,6 +350,9 @@ main(int argc, char **argv)
 			break;
 		case 'C':
 			check = true;
+			break;
+		case 'R':
+			backup = optarg;
 			break;
 		case 'v':
 			verbose++;
@@ -346,8 +381,16 @@ main(int argc, char **argv)
 		    argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (check && backup) {
+		fprintf(stderr,
+		    "raftconfd: --check and --restore do not go together; try "
+		    "'raftconfd --help'\n");
+		return EXIT_USAGE;
+	}
 	if (check)
 		return check_config(path);
+	if (backup)
+		return restore(path, backup);
 
 	return run(path, verbose);
 }

@@ -151,6 +151,7 @@ process_batch(struct node *n, struct raft_ready *rd)
 	for (size_t i = 0; i < rd->n_reads; i++) {
 		readiness_read_index(n, rd->reads[i].ctx, rd->reads[i].index);
 		kv_read_index(n, rd->reads[i].ctx, rd->reads[i].index);
+		backup_read_index(n, rd->reads[i].ctx, rd->reads[i].index);
 	}
 	if (rd->members_changed)
 		roster_sync(n);
@@ -187,6 +188,7 @@ process_ready(struct node *n)
 	snapshot_maybe(n);
 	kv_reads_progress(n);
 	watch_progress(n, 0);
+	backup_progress(n);
 	readiness_progress(n, node_now_ms());
 }
 
@@ -516,6 +518,7 @@ node_free(struct node *n)
 	if (n == NULL)
 		return;
 	snapshot_abort(n, "the node is stopping");
+	backup_free(n);
 	pending_clear(&n->pending);
 	watch_free(n);
 	token_table_free(&n->tokens);

@@ -62,6 +62,19 @@ void node_free(struct node *n);
  */
 int node_failed(const struct node *n);
 
+/*
+ * raftconfd --restore FILE (restore.c): make cfg->data_dir, which must be
+ * absent or an empty directory, the data_dir of a member of the cluster
+ * cfg->members make, holding the store the backup at file holds (a
+ * snapshot file, snap.h).  The file is checked whole before anything is
+ * written; the new data_dir appears at once (a rename), durably, or not at
+ * all.  Blocks on the disk.  0 with one line for the operator in msg, or a
+ * negative errno with err filled: -ENOTEMPTY (data_dir is not empty),
+ * -EBADMSG (damaged, truncated, or not a backup this build reads).
+ */
+int node_restore(
+    const struct config *cfg, const char *file, char *msg, size_t msglen, char *err, size_t errlen);
+
 /* Map a node name to the core's numeric id (FNV-1a, never 0). */
 uint64_t node_id_of(const char *name);
 

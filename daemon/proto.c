@@ -295,6 +295,14 @@ static const struct field txn_reply_fields[] = {
 	U64("revision", M(txn_reply.revision)),
 	ITEMS("results", M(txn_reply.items), &kv_schema, RAFTCONF_MAX_TXN_OPS),
 };
+static const struct field backup_chunk_fields[] = {
+	FLAGS(M(backup_chunk.flags), PROTO_F_LAST),
+	U64("index", M(backup_chunk.index)),
+	U64("records", M(backup_chunk.records)),
+	U64("total", M(backup_chunk.total)),
+	U64("offset", M(backup_chunk.offset)),
+	S32("data", M(backup_chunk.data), FC_BYTES, 0, RAFTCONF_BACKUP_CHUNK),
+};
 static const struct field ok_fields[] = {
 	U64("revision", M(ok.revision)),
 };
@@ -350,6 +358,7 @@ static int event_post(const struct proto_msg *m, struct ctx *c);
 static int txn_post(const struct proto_msg *m, struct ctx *c);
 static int txn_reply_post(const struct proto_msg *m, struct ctx *c);
 static int events_post(const struct proto_msg *m, struct ctx *c);
+static int backup_chunk_post(const struct proto_msg *m, struct ctx *c);
 
 /* Indexed by type code; a type without a name is unknown. */
 static const struct schema schemas[256] = {
@@ -372,6 +381,7 @@ static const struct schema schemas[256] = {
 	[PROTO_T_DEL_IF] = { "DEL_IF", true, NFIELDS(del_if_fields), NULL },
 	[PROTO_T_TXN] = { "TXN", true, NFIELDS(txn_fields), txn_post },
 	[PROTO_T_POLL] = { "POLL", true, NFIELDS(poll_fields), NULL },
+	[PROTO_T_BACKUP] = { "BACKUP", true, NULL, 0, NULL },
 
 	[PROTO_T_OK] = { "OK", true, NFIELDS(ok_fields), NULL },
 	[PROTO_T_VALUE] = { "VALUE", true, NFIELDS(value_fields), NULL },
@@ -388,6 +398,8 @@ static const struct schema schemas[256] = {
 	[PROTO_T_FAILED] = { "FAILED", true, NFIELDS(failed_fields), NULL },
 	[PROTO_T_TXN_REPLY] = { "TXN_REPLY", true, NFIELDS(txn_reply_fields), txn_reply_post },
 	[PROTO_T_EVENTS] = { "EVENTS", true, NFIELDS(events_fields), events_post },
+	[PROTO_T_BACKUP_CHUNK] = { "BACKUP_CHUNK", true, NFIELDS(backup_chunk_fields),
+	    backup_chunk_post },
 
 	[PROTO_T_HELLO] = { "HELLO", false, NFIELDS(hello_fields), NULL },
 	[PROTO_T_REJECT] = { "REJECT", false, NFIELDS(reject_fields), NULL },
@@ -656,6 +668,24 @@ txn_reply_post(const struct proto_msg *m, struct ctx *c)
 	if ((m->txn_reply.flags & PROTO_F_REPLAYED) && m->txn_reply.items.count != 0)
 		return fail(c, BAD(c), NULL, "a replayed answer carries %" PRIu32 " results",
 		    m->txn_reply.items.count);
+	return 0;
+}
+
+/* A BACKUP_CHUNK's bytes lie within the file, and the last one ends it. */
+static int
+backup_chunk_post(const struct proto_msg *m, struct ctx *c)
+{
+	uint64_t off = m->backup_chunk.offset, len = m->backup_chunk.data.len;
+	bool last = (m->backup_chunk.flags & PROTO_F_LAST) != 0;
+
+	if (off > m->backup_chunk.total || len > m->backup_chunk.total - off)
+		return fail(c, BAD(c), NULL,
+		    "%" PRIu64 " bytes at offset %" PRIu64 " pass the end of a %" PRIu64
+		    "-byte file",
+		    len, off, m->backup_chunk.total);
+	if (last != (off + len == m->backup_chunk.total))
+		return fail(c, BAD(c), NULL, "the last chunk %s the end of the file",
+		    last ? "does not reach" : "is not marked at");
 	return 0;
 }
 

@@ -82,6 +82,8 @@
  *		   ERROR PROTO_E_COMPACTED when the history no longer holds
  *		   every change after `after`.  Served by the node asked, from
  *		   its own applied state (like a stale read).
+ *   0x13 BACKUP   id  (a consistent copy of the whole store: answered by
+ *		   BACKUP_CHUNKs, or an ERROR)
  * client_id is random per raftconfctl connection and seq counts its writes,
  * so that a retried SET, DEL, SET_IF, DEL_IF, TXN, TOKEN_ADD or TOKEN_REVOKE
  * is applied once.
@@ -128,6 +130,14 @@
  *		   up to and including `revision` is in this answer or was
  *		   before it, so the next POLL asks for after = revision.
  *		   TRUNCATED: more changes follow at once.
+ *   0x4c BACKUP_CHUNK id (of the BACKUP), u8 flags (PROTO_F_LAST), u64 index
+ *		   (the snapshot's: every write acknowledged before the BACKUP
+ *		   is at or below it), u64 records (the snapshot header's), u64
+ *		   total (bytes of the whole file), u64 offset, s32 data
+ *		   (0..RAFTCONF_BACKUP_CHUNK bytes of the snapshot file, snap.h,
+ *		   at offset).  Sent in order from offset 0; offset + length of
+ *		   data <= total, PROTO_F_LAST exactly on the chunk that reaches
+ *		   total.  The same index, records and total in every chunk.
  *
  * Peer messages, daemon <-> daemon on the peer port:
  *   0x80 HELLO	   u16 version, cluster, id node_id, address,
@@ -181,6 +191,7 @@ enum {
 	PROTO_T_DEL_IF = 0x11,
 	PROTO_T_TXN = 0x12,
 	PROTO_T_POLL = 0x14,
+	PROTO_T_BACKUP = 0x13,
 
 	PROTO_T_OK = 0x40,
 	PROTO_T_VALUE = 0x41,
@@ -195,6 +206,7 @@ enum {
 	PROTO_T_FAILED = 0x4a,
 	PROTO_T_TXN_REPLY = 0x4b,
 	PROTO_T_EVENTS = 0x4d,
+	PROTO_T_BACKUP_CHUNK = 0x4c,
 
 	PROTO_T_HELLO = 0x80,
 	PROTO_T_REJECT = 0x81,
@@ -212,6 +224,7 @@ enum {
 #define PROTO_F_SUCCEEDED 0x01 /* TXN_REPLY: the compares held, the then-ops ran */
 #define PROTO_F_REPLAYED  0x02 /* TXN_REPLY: a retry's answer, without the gets */
 #define PROTO_F_FROM_NOW  0x01 /* POLL: changes after the node's applied index */
+#define PROTO_F_LAST	  0x01 /* BACKUP_CHUNK: the file's last bytes */
 
 /* TXN compares and ops. */
 enum {
@@ -490,6 +503,12 @@ struct proto_msg {
 			uint64_t revision;
 			struct proto_items items;
 		} events;
+
+		struct {
+			uint8_t flags;
+			uint64_t index, records, total, offset;
+			struct proto_str data;
+		} backup_chunk;
 
 		struct {
 			uint16_t version;

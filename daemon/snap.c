@@ -230,6 +230,7 @@ struct reader {
 	size_t cap;
 	uint64_t records; /* announced by the header */
 	uint64_t done;	  /* read so far */
+	uint64_t keys;	  /* of them, "k:" records */
 	uint32_t total;	  /* as the trailer's */
 	uint32_t version; /* the header's */
 	uint8_t *conv;	  /* an older version's record, as the store keeps it now */
@@ -541,6 +542,8 @@ read_record(void *arg, struct store_record *rec, char *err, size_t errlen)
 	rd->total = crc32c(rd->total, hdr, sizeof(hdr));
 	rd->total = crc32c(rd->total, rd->buf, klen + vlen);
 	rd->done++;
+	if (rec->key[0] == 'k')
+		rd->keys++;
 	return 1;
 }
 
@@ -571,6 +574,7 @@ snap_verify(const char *path, struct snap_meta *meta, char *err, size_t errlen)
 	r = read_header(&rd, meta, err, errlen);
 	while (r == 0 && (r = read_record(&rd, &rec, err, errlen)) > 0)
 		r = 0;
+	meta->keys = rd.keys;
 	if (r < 0)
 		snap_meta_free(meta);
 	reader_close(&rd);

@@ -84,6 +84,7 @@ struct snap_meta {
 	uint64_t index;
 	uint64_t term;
 	uint64_t records;
+	uint64_t keys; /* of the records, the keys ("k:"): snap_verify only */
 	uint32_t n_members;
 	struct raft_member *members; /* malloc'd, owned: snap_meta_free() */
 };

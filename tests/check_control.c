@@ -51,6 +51,8 @@ static struct {
 	int nreq;
 	uint64_t closed[MAX_SEEN];
 	int nclosed;
+	int ndrained;		/* drained callbacks, and the last one's conn */
+	uint64_t drained_conn;
 	bool answer_at_once;	/* the request callback replies OK itself */
 	enum control_class klass; /* what admit says of every client */
 } F;
@@ -97,7 +99,15 @@ on_admit(void *arg, const struct control_client_info *who)
 	return F.klass;
 }
 
-static const struct control_callbacks callbacks = { on_request, on_closed, on_admit };
+static void
+on_drained(void *arg, uint64_t conn)
+{
+	ck_assert_ptr_eq(arg, &F);
+	F.ndrained++;
+	F.drained_conn = conn;
+}
+
+static const struct control_callbacks callbacks = { on_request, on_closed, on_admit, on_drained };
 
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -965,6 +975,57 @@ START_TEST(test_a_client_that_leaves_its_replies_unread_is_not_read_until_it_dra
 }
 END_TEST
 
+START_TEST(test_drained_is_called_once_a_client_took_what_was_queued_for_it)
+{
+	struct proto_msg v = { .type = PROTO_T_VALUE, .id = 1 };
+	uint8_t *value = malloc(RAFTCONF_MAX_VALUE), *sink = malloc(1 << 20);
+	struct proto_buf b;
+	int fd = client_connect();
+	size_t queued = 0, drained = 0;
+	uint64_t conn;
+	double deadline;
+
+	ck_assert_ptr_nonnull(value);
+	ck_assert_ptr_nonnull(sink);
+	memset(value, 'v', RAFTCONF_MAX_VALUE);
+	send_status(fd, 1);
+	ck_assert(nreq_at_least(1));
+	conn = F.req[0].conn;
+	v.value_reply.value = proto_mem(value, RAFTCONF_MAX_VALUE);
+	proto_buf_init(&b);
+	encode(&b, &v);
+	while (queued <= CONTROL_MAX_OUTPUT / 2) {
+		ck_assert_int_eq(control_reply(F.ctl, conn, b.data, b.len), 0);
+		queued += b.len;
+	}
+	/* Unread, over the low watermark: not told. */
+	for (int i = 0; i < 10; i++)
+		run_once();
+	ck_assert_uint_gt(control_backlog(F.ctl, conn), CONTROL_MAX_OUTPUT / 4);
+	F.ndrained = 0;
+	for (int i = 0; i < 10; i++)
+		run_once();
+	ck_assert_int_eq(F.ndrained, 0);
+	/* Taken: told, with its handle. */
+	deadline = now() + 60;
+	while ((drained < queued || F.ndrained == 0) && now() < deadline) {
+		ssize_t r = recv(fd, sink, 1 << 20, MSG_DONTWAIT);
+
+		if (r > 0)
+			drained += (size_t)r;
+		else
+			run_once();
+	}
+	ck_assert_uint_eq(drained, queued);
+	ck_assert_int_gt(F.ndrained, 0);
+	ck_assert_uint_eq(F.drained_conn, conn);
+	proto_buf_free(&b);
+	free(value);
+	free(sink);
+	close(fd);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- main */
 
 static Suite *
@@ -1017,6 +1078,7 @@ control_suite(void)
 	tcase_add_test(tc, test_control_client_names_the_process_on_the_other_end);
 	tcase_add_test(tc,
 		       test_a_client_that_leaves_its_replies_unread_is_not_read_until_it_drains_them);
+	tcase_add_test(tc, test_drained_is_called_once_a_client_took_what_was_queued_for_it);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -194,6 +194,7 @@ init_samples(void)
 	add(PROTO_T_STATUS, 0);
 	add(PROTO_T_MEMBERS, 11);
 	add(PROTO_T_SNAPSHOT, UINT64_MAX);
+	add(PROTO_T_BACKUP, 73);
 
 	s = add(PROTO_T_JOIN, 12);
 	s->m.join.flags = PROTO_F_LEARNER;
@@ -353,6 +354,17 @@ init_samples(void)
 	s = add(PROTO_T_EVENTS, 76);
 	s->m.events.flags = PROTO_F_TRUNCATED;
 	s->m.events.revision = UINT64_MAX;
+	s = add(PROTO_T_BACKUP_CHUNK, 74);
+	s->m.backup_chunk.index = 7;
+	s->m.backup_chunk.records = 3;
+	s->m.backup_chunk.total = RAFTCONF_BACKUP_CHUNK + 10;
+	s->m.backup_chunk.data = view(big_value, RAFTCONF_BACKUP_CHUNK);
+	s = add(PROTO_T_BACKUP_CHUNK, 75);
+	s->m.backup_chunk.flags = PROTO_F_LAST;
+	s->m.backup_chunk.index = UINT64_MAX;
+	s->m.backup_chunk.total = RAFTCONF_BACKUP_CHUNK + 10;
+	s->m.backup_chunk.offset = RAFTCONF_BACKUP_CHUNK;
+	s->m.backup_chunk.data = S("0123456789");
 
 	s = add(PROTO_T_OK, 22);
 	s->m.ok.revision = 0;
@@ -640,6 +652,15 @@ craft_count(const struct proto_msg *m, const struct items *it, uint32_t count, s
 	case PROTO_T_STATUS:
 	case PROTO_T_MEMBERS:
 	case PROTO_T_SNAPSHOT:
+	case PROTO_T_BACKUP:
+		break;
+	case PROTO_T_BACKUP_CHUNK:
+		tb_u8(&t, m->backup_chunk.flags);
+		tb_u64(&t, m->backup_chunk.index);
+		tb_u64(&t, m->backup_chunk.records);
+		tb_u64(&t, m->backup_chunk.total);
+		tb_u64(&t, m->backup_chunk.offset);
+		tb_s32(&t, m->backup_chunk.data);
 		break;
 	case PROTO_T_JOIN:
 		tb_u8(&t, m->join.flags);
@@ -1036,6 +1057,7 @@ assert_msg_eq(const struct proto_msg *d, const struct sample *s)
 		break;
 	case PROTO_T_STATUS:
 	case PROTO_T_MEMBERS:
+	case PROTO_T_BACKUP:
 	case PROTO_T_SNAPSHOT:
 		break;
 	case PROTO_T_JOIN:
@@ -1107,6 +1129,14 @@ assert_msg_eq(const struct proto_msg *d, const struct sample *s)
 		break;
 	case PROTO_T_FAILED:
 		ck_assert_uint_eq(d->failed.revision, m->failed.revision);
+		break;
+	case PROTO_T_BACKUP_CHUNK:
+		ck_assert_uint_eq(d->backup_chunk.flags, m->backup_chunk.flags);
+		ck_assert_uint_eq(d->backup_chunk.index, m->backup_chunk.index);
+		ck_assert_uint_eq(d->backup_chunk.records, m->backup_chunk.records);
+		ck_assert_uint_eq(d->backup_chunk.total, m->backup_chunk.total);
+		ck_assert_uint_eq(d->backup_chunk.offset, m->backup_chunk.offset);
+		assert_str_eq(d->backup_chunk.data, m->backup_chunk.data, "data");
 		break;
 	case PROTO_T_TXN_REPLY:
 		ck_assert_uint_eq(d->txn_reply.flags, m->txn_reply.flags);
@@ -1268,7 +1298,7 @@ START_TEST(test_the_samples_cover_every_message_type)
 		ck_assert_msg(known == seen, "type 0x%02x: known %d, sampled %d", t, known, seen);
 		types += known;
 	}
-	ck_assert_int_eq(types, 37);
+	ck_assert_int_eq(types, 39);
 }
 END_TEST
 
@@ -1732,7 +1762,7 @@ START_TEST(test_an_unknown_type_is_refused)
 		ck_assert_uint_eq(d.type, 0);
 		free(f);
 	}
-	ck_assert_int_eq(unknown, 256 - 37);
+	ck_assert_int_eq(unknown, 256 - 39);
 }
 END_TEST
 
@@ -2467,8 +2497,8 @@ START_TEST(test_every_type_error_and_health_has_a_name)
 		ck_assert_int_eq(known, proto_is_request((uint8_t)t) +
 				 proto_is_response((uint8_t)t) + proto_is_peer((uint8_t)t));
 	}
-	ck_assert_int_eq(req, 19);
-	ck_assert_int_eq(rsp, 13);
+	ck_assert_int_eq(req, 20);
+	ck_assert_int_eq(rsp, 14);
 	ck_assert_int_eq(peer, 5);
 	ck_assert_str_eq(proto_type_name(PROTO_T_LIST_REPLY), "LIST_REPLY");
 	ck_assert_str_eq(proto_type_name(PROTO_T_HELLO), "HELLO");
@@ -2689,6 +2719,33 @@ START_TEST(test_every_fuzz_seed_decodes_and_reencodes_to_the_same_bytes)
 }
 END_TEST
 
+START_TEST(test_a_backup_chunk_past_the_end_or_wrongly_marked_last_is_refused)
+{
+	struct proto_msg m = { .type = PROTO_T_BACKUP_CHUNK, .id = 1 };
+	struct proto_buf b;
+	char err[256];
+
+	proto_buf_init(&b);
+	m.backup_chunk.total = 10;
+	m.backup_chunk.offset = 8;
+	m.backup_chunk.data = S("abc"); /* 8 + 3 > 10 */
+	m.backup_chunk.flags = PROTO_F_LAST;
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "pass the end") != NULL, "%s", err);
+	m.backup_chunk.offset = 7; /* ends it, but not marked last */
+	m.backup_chunk.flags = 0;
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), -EINVAL);
+	m.backup_chunk.offset = 6; /* does not end it, but marked last */
+	m.backup_chunk.flags = PROTO_F_LAST;
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), -EINVAL);
+	m.backup_chunk.offset = UINT64_MAX; /* no overflow */
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), -EINVAL);
+	m.backup_chunk.offset = 7;
+	ck_assert_int_eq(proto_encode(&b, &m, err, sizeof(err)), 0);
+	proto_buf_free(&b);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- main */
 
 /* An EVENTS' changes: a DEL without a value, revisions rising, none past the answer's. */
@@ -2830,6 +2887,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_a_txn_of_more_than_the_limit_of_ops_is_too_big);
 	tcase_add_test(tc, test_a_replayed_txn_reply_carries_no_results);
 	tcase_add_test(tc, test_a_txn_writes_when_a_branch_sets_or_deletes);
+	tcase_add_test(tc, test_a_backup_chunk_past_the_end_or_wrongly_marked_last_is_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names and seeds");

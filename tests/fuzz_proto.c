@@ -143,7 +143,15 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_T_MEMBERS:
 	case PROTO_T_SNAPSHOT:
 	case PROTO_T_TOKEN_LIST:
+	case PROTO_T_BACKUP:
 		return true;
+	case PROTO_T_BACKUP_CHUNK:
+		return a->backup_chunk.flags == b->backup_chunk.flags &&
+		       a->backup_chunk.index == b->backup_chunk.index &&
+		       a->backup_chunk.records == b->backup_chunk.records &&
+		       a->backup_chunk.total == b->backup_chunk.total &&
+		       a->backup_chunk.offset == b->backup_chunk.offset &&
+		       str_eq(a->backup_chunk.data, b->backup_chunk.data);
 	case PROTO_T_TOKEN_ADD:
 		return a->token_add.client_id == b->token_add.client_id &&
 		       a->token_add.seq == b->token_add.seq &&
