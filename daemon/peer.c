@@ -63,6 +63,8 @@ _Static_assert(PROTO_HEADER_SIZE + 2 + RAFTCONF_MAX_ERROR <= HANDSHAKE_FRAME,
  * anyone out.
  */
 #define HANDSHAKE_GRACE_MS 1000
+/* A TLS link's batch is copied into one buffer up to this many bytes. */
+#define TLS_BATCH (64 * 1024)
 
 static void conn_dial(struct conn *c);
 static void flush_cb(evutil_socket_t fd, short what, void *arg);
@@ -395,9 +397,16 @@ conn_flush(struct conn *c)
 	out = bufferevent_get_output(c->bev);
 	/* Behind older bytes the order says wait; a failed write (a reset)
 	 * is the bufferevent's to discover and report.  TLS bytes are the
-	 * bufferevent's to encrypt and write. */
+	 * bufferevent's to encrypt and write (peer_flush has it do so now),
+	 * one SSL_write, so one record and one write(2), per buffer chain:
+	 * the batch is made one chain first (up to TLS_BATCH bytes). */
 	if (!c->tls && evbuffer_get_length(out) == 0)
 		evbuffer_write(c->stage, bufferevent_getfd(c->bev));
+	else if (c->tls) { /* pullup does nothing when asked for more than there is */
+		size_t n = evbuffer_get_length(c->stage);
+
+		evbuffer_pullup(c->stage, (ev_ssize_t)(n < TLS_BATCH ? n : TLS_BATCH));
+	}
 	if (evbuffer_get_length(c->stage) > 0)
 		evbuffer_add_buffer(out, c->stage);
 }
@@ -589,6 +598,10 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	size_t len;
 	int rc;
 
+	if (pn->flushing) { /* from inside peer_flush: later, from the loop */
+		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+		return;
+	}
 	while (!c->dead && c->bev == bev && (c->state == C_HELLO || c->state == C_UP)) {
 		rc = evframe_next(in, &frame, &len);
 		if (rc == 0 && c->state == C_HELLO && len > HANDSHAKE_FRAME) {
@@ -684,6 +697,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 	char why[RAFTCONF_MAX_ERROR];
 
+	if (c->pn->flushing) { /* from inside peer_flush: later, from the loop */
+		bufferevent_trigger_event(bev, what, BEV_TRIG_DEFER_CALLBACKS);
+		return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
 		int one = 1;
 
@@ -1121,8 +1138,12 @@ peer_flush(struct peer_net *pn)
 			continue;
 		conn_flush(c);
 		out = bufferevent_get_output(c->bev);
-		if (c->tls || evbuffer_get_length(out) == 0)
+		if (evbuffer_get_length(out) == 0)
 			continue;
+		if (c->tls) {
+			peer_tls_write_now(c);
+			continue;
+		}
 		/* A socket bufferevent freezes the front of its output buffer
 		 * against writers other than itself: thaw it for this write. */
 		evbuffer_unfreeze(out, 1);

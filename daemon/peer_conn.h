@@ -106,6 +106,7 @@ struct peer_net {
 	struct ratelimit rl; /* log lines about what peers send */
 	struct event *rl_timer;
 	uint64_t held_back; /* lines not written, not yet told */
+	bool flushing;	    /* in peer_tls_write_now: callbacks are deferred */
 };
 
 /* The id a log line names a connection by. */
@@ -118,5 +119,8 @@ struct peer_net {
 struct bufferevent *peer_conn_bev_new(struct conn *c, evutil_socket_t fd);
 const char *peer_tls_failure(struct conn *c, char *buf, size_t len);
 bool peer_tls_identify(struct conn *c, char *why, size_t len);
+/* peer_tls.c: encrypt and write c's TLS output now (peer_flush), with
+ * pn->flushing set around it. */
+void peer_tls_write_now(struct conn *c);
 
 #endif

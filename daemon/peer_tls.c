@@ -13,6 +13,8 @@
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
+#include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -104,4 +106,32 @@ peer_tls_identify(struct conn *c, char *why, size_t len)
 	else
 		return true;
 	return false;
+}
+
+/*
+ * Encrypt and write what c's TLS bufferevent holds, now, as peer_flush
+ * writes a plain connection's batch at once.  libevent 2.1's socket-mode
+ * TLS bufferevent does not write when output is added: its output
+ * callback only arms EPOLLOUT, and SSL_write runs from the write event
+ * (libevent da529335).  Each batch then cost two epoll_ctl and a loop
+ * turn before it left, and a leader's AppendEntries left after its own
+ * WAL job had started.  Here the write event's own callback runs, as when
+ * the socket turns writable: every SSL_write it can do, and what the
+ * socket refuses stays armed for the event; the arming and disarming of
+ * one turn cancel out in libevent's changelist.  The callbacks it may run
+ * (an error, or a read a write was waiting for) are deferred by peer.c
+ * while pn->flushing.  The event is reached through bufferevent_struct.h,
+ * libevent's public (if discouraged) view of struct bufferevent.
+ */
+void
+peer_tls_write_now(struct conn *c)
+{
+	struct event *ev = &c->bev->ev_write;
+	event_callback_fn fn = event_get_callback(ev);
+
+	if (fn == NULL)
+		return;
+	c->pn->flushing = true;
+	fn(event_get_fd(ev), EV_WRITE, event_get_callback_arg(ev));
+	c->pn->flushing = false;
 }

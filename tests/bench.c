@@ -8,7 +8,7 @@
  * cluster with a known amount of data); -t still bounds the time.
  * Each client is one connection with one request in flight: it sends the
  * next as soon as the answer to the last arrives.  Prints one line:
- *	op clients ops/s p50_us p99_us errors
+ *	op clients ops/s p50_us p99_us errors max_us
  * Timing lives here, in a benchmark, never in a pass/fail test.
  */
 #include <errno.h>
@@ -190,8 +190,9 @@ main(int argc, char **argv)
 		}
 	}
 	qsort(lat, nlat, sizeof(*lat), cmp_double);
-	printf("%-6s %4d %10.0f %10.0f %10.0f %6zu\n", op, nclients, nlat / (now() - start),
-	    nlat ? lat[nlat / 2] * 1e6 : 0, nlat ? lat[nlat * 99 / 100] * 1e6 : 0, errors);
+	printf("%-6s %4d %10.0f %10.0f %10.0f %6zu %10.0f\n", op, nclients, nlat / (now() - start),
+	    nlat ? lat[nlat / 2] * 1e6 : 0, nlat ? lat[nlat * 99 / 100] * 1e6 : 0, errors,
+	    nlat ? lat[nlat - 1] * 1e6 : 0);
 	for (int i = 0; i < nclients; i++) {
 		close(cl[i].fd);
 		free(cl[i].in);

@@ -16,7 +16,7 @@ echo "raftconfd $("$RAFTCONFD" --version | awk '{print $2}'), $(nproc) cores, $(
 idle=""
 for i in 1 2 3; do idle="$idle n$i=$(rss_kb "${NODE_PID[$i]}")KB"; done
 
-printf '\n%-6s %-8s %4s %10s %10s %10s %6s\n' op target clients ops/s p50_us p99_us errors
+printf '\n%-6s %-8s %4s %10s %10s %10s %6s %10s\n' op target clients ops/s p50_us p99_us errors max_us
 for spec in "set leader 1" "set leader 64" "set follower 64" "get leader 64" "get follower 64" \
 	"stale leader 64" "stale follower 64"; do
 	set -- $spec
@@ -50,7 +50,8 @@ IFS=, read -ra tls_specs <<<"${BENCH_TLS_SPECS:-set leader 1,set leader 64,set f
 cluster_kill_all
 echo
 echo "mutual TLS between peers: plain and TLS clusters in turn, ${SECONDS_PER_RUN} s a row"
-printf '%-6s %-6s %-8s %4s %10s %10s %10s %6s\n' round peers target clients ops/s p50_us p99_us errors
+printf '%-6s %-6s %-8s %4s %10s %10s %10s %6s %10s\n' round peers target clients ops/s p50_us p99_us errors \
+	max_us
 for round in $(seq "${BENCH_TLS_ROUNDS:-2}"); do
 	for mode in plain tls; do
 		for i in 1 2 3; do rm -rf "$TEST_DIR/n$i" "$TEST_DIR/n$i.log"; done
