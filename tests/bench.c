@@ -1,9 +1,15 @@
 /*
  * bench — closed-loop load on raftconfd's control socket.
  *
- *	bench -s SOCKET -c CLIENTS -t SECONDS -o set|get|stale [-v BYTES] [-k KEYS]
- *	      [-n REQUESTS]
+ *	bench -s SOCKET -c CLIENTS -t SECONDS -o set|cas|get|stale [-v BYTES]
+ *	      [-k KEYS] [-n REQUESTS] [-u]
  *
+ * set writes a key of /bench/0../bench/KEYS-1 (-u: of /bench/PID/..., keys
+ * no earlier run wrote; with -k 1000000000 each write is a new key); cas is
+ * the same write made conditional, a SET_IF of revision 0 (only if the key
+ * does not exist: on new keys it holds every time, so each write is decided
+ * by the state machine and applied, as a plain one); get and stale read
+ * them.
  * -n stops after that many answered requests (tests use it to load a
  * cluster with a known amount of data); -t still bounds the time.
  * Each client is one connection with one request in flight: it sends the
@@ -14,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +56,39 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Request number seq of client i: op on its key. */
+static bool unique; /* -u */
+
+static void
+fill(struct proto_msg *m, const char *op, int i, uint64_t seq, int nkeys, char *key, size_t klen,
+    const char *value, int vsize)
+{
+	int n = (int)((seq * 7919 + (uint64_t)i) % (uint64_t)nkeys);
+
+	if (unique)
+		snprintf(key, klen, "/bench/%d/%d", (int)getpid(), n);
+	else
+		snprintf(key, klen, "/bench/%d", n);
+	if (strcmp(op, "set") == 0) {
+		m->type = PROTO_T_SET;
+		m->set.client_id = (uint64_t)getpid() << 20 | (uint64_t)i;
+		m->set.seq = seq;
+		m->set.key = proto_cstr(key);
+		m->set.value = proto_mem(value, vsize);
+	} else if (strcmp(op, "cas") == 0) {
+		m->type = PROTO_T_SET_IF;
+		m->set_if.client_id = (uint64_t)getpid() << 20 | (uint64_t)i;
+		m->set_if.seq = seq;
+		m->set_if.if_rev = 0;
+		m->set_if.key = proto_cstr(key);
+		m->set_if.value = proto_mem(value, vsize);
+	} else {
+		m->type = PROTO_T_GET;
+		m->get.flags = strcmp(op, "stale") == 0 ? PROTO_F_STALE : 0;
+		m->get.key = proto_cstr(key);
+	}
+}
+
 static int
 dial(const char *path)
 {
@@ -76,7 +116,7 @@ main(int argc, char **argv)
 	size_t nlat = 0, cap = 1 << 20, errors = 0;
 	char *value, key[64];
 
-	while ((c = getopt(argc, argv, "s:c:t:o:v:k:n:")) != -1) {
+	while ((c = getopt(argc, argv, "s:c:t:o:v:k:n:u")) != -1) {
 		switch (c) {
 		case 's': sock = optarg; break;
 		case 'c': nclients = atoi(optarg); break;
@@ -85,11 +125,13 @@ main(int argc, char **argv)
 		case 'v': vsize = atoi(optarg); break;
 		case 'k': nkeys = atoi(optarg); break;
 		case 'n': limit = atol(optarg); break;
+		case 'u': unique = true; break;
 		default: return 2;
 		}
 	}
 	if (sock == NULL || nclients < 1 || nkeys < 1) {
-		fprintf(stderr, "usage: bench -s SOCKET -c CLIENTS -t SECONDS -o set|get|stale\n");
+		fprintf(stderr,
+		    "usage: bench -s SOCKET -c CLIENTS -t SECONDS -o set|cas|get|stale\n");
 		return 2;
 	}
 	cl = calloc(nclients, sizeof(*cl));
@@ -111,18 +153,7 @@ main(int argc, char **argv)
 		for (int i = 0; i < nclients; i++) {
 			struct proto_msg m = { .id = ++cl[i].seq };
 
-			snprintf(key, sizeof(key), "/bench/%d", (int)((cl[i].seq * 7919 + i) % nkeys));
-			if (strcmp(op, "set") == 0) {
-				m.type = PROTO_T_SET;
-				m.set.client_id = (uint64_t)getpid() << 20 | i;
-				m.set.seq = cl[i].seq;
-				m.set.key = proto_cstr(key);
-				m.set.value = proto_mem(value, vsize);
-			} else {
-				m.type = PROTO_T_GET;
-				m.get.flags = strcmp(op, "stale") == 0 ? PROTO_F_STALE : 0;
-				m.get.key = proto_cstr(key);
-			}
+			fill(&m, op, i, cl[i].seq, nkeys, key, sizeof(key), value, vsize);
 			proto_buf_reset(&b);
 			proto_encode(&b, &m, NULL, 0);
 			cl[i].sent = now();
@@ -160,6 +191,10 @@ main(int argc, char **argv)
 					fprintf(stderr, "bench: first error: %s: %.*s\n",
 					    proto_error_name(m.error.code), (int)m.error.message.len,
 					    m.error.message.ptr);
+				/* A cas whose key was there: no write, counted apart. */
+				if (m.type == PROTO_T_FAILED && errors++ == 0)
+					fprintf(stderr, "bench: a cas found its key at revision %llu\n",
+					    (unsigned long long)m.failed.revision);
 				if (nlat < cap)
 					lat[nlat++] = t - k->sent;
 				memmove(k->in, k->in + flen, k->have - flen);
@@ -167,18 +202,7 @@ main(int argc, char **argv)
 				if (t >= end || (limit >= 0 && sent >= limit))
 					continue;
 				sent++;
-				snprintf(key, sizeof(key), "/bench/%d", (int)((k->seq * 7919 + i) % nkeys));
-				if (strcmp(op, "set") == 0) {
-					q.type = PROTO_T_SET;
-					q.set.client_id = (uint64_t)getpid() << 20 | i;
-					q.set.seq = k->seq;
-					q.set.key = proto_cstr(key);
-					q.set.value = proto_mem(value, vsize);
-				} else {
-					q.type = PROTO_T_GET;
-					q.get.flags = strcmp(op, "stale") == 0 ? PROTO_F_STALE : 0;
-					q.get.key = proto_cstr(key);
-				}
+				fill(&q, op, i, k->seq, nkeys, key, sizeof(key), value, vsize);
 				proto_buf_reset(&b);
 				proto_encode(&b, &q, NULL, 0);
 				k->sent = t;

@@ -16,6 +16,8 @@ echo "raftconfd $("$RAFTCONFD" --version | awk '{print $2}'), $(nproc) cores, $(
 idle=""
 for i in 1 2 3; do idle="$idle n$i=$(rss_kb "${NODE_PID[$i]}")KB"; done
 
+# BENCH_MAIN=0 skips this table and the snapshot below (for the sections after).
+if [ "${BENCH_MAIN:-1}" = 1 ]; then
 printf '\n%-6s %-8s %4s %10s %10s %10s %6s %10s\n' op target clients ops/s p50_us p99_us errors max_us
 for spec in "set leader 1" "set leader 64" "set follower 64" "get leader 64" "get follower 64" \
 	"stale leader 64" "stale follower 64"; do
@@ -38,6 +40,28 @@ ctl "$LEADER" status >"$TEST_DIR/st"
 echo "snapshot of 100000 keys:   $(awk '$1 == "snapshot_last_ms:" {print $2}' "$TEST_DIR/st") ms;" \
 	"longest loop stall so far: $(awk '$1 == "loop_stall_max_ms:" {print $2}' "$TEST_DIR/st") ms;" \
 	"snapshot file $(ls -l "$TEST_DIR/n$LEADER/snap/" | awk '/snap$/ {s=$5} END {print s}') bytes"
+fi
+
+# What a compare-and-set write costs against a plain one (issue 15: no
+# more): the same writes of new keys (-u -k 1000000000: each write a key
+# never written), made plain (SET) or conditional (SET_IF revision 0, decided by
+# the state machine as it applies), in turn, BENCH_CAS_ROUNDS times.
+# BENCH_CAS=0 skips it.
+if [ "${BENCH_CAS:-1}" = 1 ]; then
+	echo
+	echo "compare-and-set against plain writes of new keys, in turn, ${SECONDS_PER_RUN} s a row"
+	printf '%-6s %-6s %-8s %4s %10s %10s %10s %6s %10s\n' round op target clients ops/s p50_us \
+		p99_us errors max_us
+	for round in $(seq "${BENCH_CAS_ROUNDS:-2}"); do
+		for clients in 1 64; do
+			for op in set cas; do
+				printf '%-6s %-6s %-8s ' "$round" "$op" leader
+				"$BENCH" -s "$(node_sock "$LEADER")" -c "$clients" -t "$SECONDS_PER_RUN" \
+					-o "$op" -k 1000000000 -u | cut -c8-
+			done
+		done
+	done
+fi
 
 # What mutual TLS between the peers costs (issue 14: at most 10 % fewer
 # writes/s and 50 us more p50 at one client).  Fresh clusters, plain and
