@@ -180,7 +180,7 @@ static void
 control_closed_cb(void *arg, uint64_t conn)
 {
 	/* Other answers to a client that left are dropped by control_reply(). */
-	watch_drop_conn(arg, conn);
+	watch_drop(arg, FROM_CONTROL, conn);
 	backup_drop_conn(arg, conn);
 }
 
@@ -196,6 +196,12 @@ http_request_cb(void *arg, uint64_t handle, const struct proto_msg *m)
 	struct origin o = { .kind = FROM_HTTP, .conn = handle, .req_id = m->id };
 
 	dispatch_request(arg, &o, m);
+}
+
+static void
+http_abandoned_cb(void *arg, uint64_t handle)
+{
+	watch_drop(arg, FROM_HTTP, handle);
 }
 
 /* A member's name, or the id in hex for a node this one never heard of. */
@@ -392,4 +398,5 @@ const struct http_callbacks dispatch_http_cb = {
 	status_http_health,
 	status_http_metrics,
 	tokens_http_authorize,
+	http_abandoned_cb,
 };

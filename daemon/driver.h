@@ -364,7 +364,7 @@ void readiness_free(struct node *n);
 
 /* watch.c: raftconfctl watch */
 void watch_start(struct node *n, const struct origin *o, const struct proto_str *prefix);
-void watch_drop_conn(struct node *n, uint64_t conn);
+void watch_drop(struct node *n, enum origin_kind kind, uint64_t conn);
 void watch_notify(struct node *n, const struct raft_entry *e, const struct store_result *res);
 void watch_event(struct node *n, uint8_t kind, const char *key, size_t klen, uint64_t revision,
     const void *value, size_t vlen);

@@ -617,6 +617,14 @@ conn_request_done(struct conn *c, enum conn_state next, uint64_t deadline_ms)
 	c->deadline_ms = deadline_ms;
 }
 
+/* The node's answer to c's request will not be wanted: tell it. */
+static void
+abandon(struct conn *c)
+{
+	if (c->hs->cb.abandoned != NULL)
+		c->hs->cb.abandoned(c->hs->arg, conn_handle(c));
+}
+
 /* evhttp is freeing a connection that has had a request. */
 static void
 conn_close_cb(struct evhttp_connection *evcon, void *arg)
@@ -628,6 +636,7 @@ conn_close_cb(struct evhttp_connection *evcon, void *arg)
 		 * one still attached goes with the connection. */
 		if (evhttp_request_get_connection(c->req) == NULL)
 			evhttp_request_free(c->req);
+		abandon(c);
 		conn_request_done(c, C_READING, 0);
 	}
 	c->deadline_ms = 0;
@@ -756,6 +765,7 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 
 			log_warning("HTTP %s: no answer from the node in %d s; answering 504",
 			    hs->listen, HTTP_NODE_TIMEOUT_S);
+			abandon(c);
 			conn_request_done(c, C_WRITING, 0);
 			send_errorf(req, 504, "no answer within %d s", HTTP_NODE_TIMEOUT_S);
 		} else if (c->state == C_READING) {

@@ -63,6 +63,12 @@ struct http_callbacks {
 	 * (only tests leave it out).
 	 */
 	int (*authorize)(void *arg, const struct token_request *r, char *why, size_t whylen);
+	/*
+	 * The request handle will not be answered: its client left, or the
+	 * server gave up on it (504).  The node may forget it (a watch
+	 * waiting for a change).  NULL: nothing to tell.
+	 */
+	void (*abandoned)(void *arg, uint64_t handle);
 };
 
 /*

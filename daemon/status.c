@@ -15,6 +15,7 @@
 
 #include "errbuf.h"
 #include "driver.h"
+#include "store.h"
 #include "peer.h"
 
 const double node_fsync_buckets[N_FSYNC_BUCKETS] = {
@@ -42,7 +43,7 @@ struct status_field {
 	double ms;
 };
 
-#define N_STATUS_FIELDS 22
+#define N_STATUS_FIELDS 25
 
 /* This node's status, in the order raftconfctl status prints it: the first
  * six names are the contract (id, role, term, leader, commit, applied). */
@@ -91,6 +92,10 @@ status_get(const struct node *n, struct status_field *f)
 	U64("members", n->n_members);
 	U64("voters", voters);
 	U64("learners", learners);
+	/* a watch may start from history_floor on (store.h, History) */
+	U64("history_floor", store_history_floor(n->store));
+	U64("history_bytes", store_history_bytes(n->store));
+	U64("watches_waiting", n->npollers);
 	STR("version", PACKAGE_VERSION);
 #undef STR
 #undef U64
@@ -288,6 +293,8 @@ status_http_metrics(void *arg, struct evbuffer *out)
 	metric(out, "gauge", "loop_stall_max_seconds", "%.6f", n->max_stall);
 	metric(out, "gauge", "disk_full", "%d", n->disk.full ? 1 : 0);
 	metric(out, "gauge", "disk_free_bytes", "%" PRIu64, n->disk.free_bytes);
+	metric(out, "gauge", "history_bytes", "%" PRIu64, store_history_bytes(n->store));
+	metric(out, "gauge", "watches_waiting", "%u", n->npollers);
 	evbuffer_add_printf(out,
 	    "# HELP raftconfd_peer_rtt_seconds Last heartbeat round trip "
 	    "(leader only).\n# TYPE raftconfd_peer_rtt_seconds gauge\n");

@@ -280,13 +280,15 @@ struct store_events {
 int store_events_next(struct store_events *it, struct store_event *ev);
 
 /*
- * Call cb, in order, for every revision after `after` up to the applied
- * index that changed keys, with its changes (valid during the call only).
- * A nonzero return of cb stops the walk and is returned.  -ERANGE when
- * changes after `after` are no longer all kept (after < store_history_floor).
+ * Call cb, in order, for every revision after `after` up to `upto` (at
+ * most the applied index; UINT64_MAX: that) that changed keys, with its
+ * changes (valid during the call only).  A nonzero return of cb stops the
+ * walk and is returned.  -ERANGE when changes after `after` are no longer
+ * all kept (after < store_history_floor).  It looks up each revision of the
+ * range: callers on an event loop bound the range.
  */
 typedef int (*store_history_cb)(void *arg, uint64_t revision, struct store_events *events);
-int store_history(struct store *s, uint64_t after, store_history_cb cb, void *arg);
+int store_history(struct store *s, uint64_t after, uint64_t upto, store_history_cb cb, void *arg);
 
 /* ------------------------------------------------------------ whole contents */
 

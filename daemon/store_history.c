@@ -234,7 +234,7 @@ store_hist_record_ok(TDB_DATA key, TDB_DATA data)
 }
 
 int
-store_history(struct store *s, uint64_t after, store_history_cb cb, void *arg)
+store_history(struct store *s, uint64_t after, uint64_t upto, store_history_cb cb, void *arg)
 {
 	char key[HIST_KEY_LEN + 1];
 
@@ -242,7 +242,9 @@ store_history(struct store *s, uint64_t after, store_history_cb cb, void *arg)
 		return -EIO;
 	if (after < store_history_floor(s))
 		return -ERANGE;
-	for (uint64_t rev = after + 1; rev <= s->applied; rev++) {
+	if (upto > s->applied)
+		upto = s->applied;
+	for (uint64_t rev = after + 1; rev <= upto; rev++) {
 		struct store_events it;
 		TDB_DATA d;
 		int r;

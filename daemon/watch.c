@@ -24,6 +24,8 @@
 
 /* An EVENTS answer stops at a revision boundary past this many bytes. */
 #define WATCH_ANSWER_BYTES (RAFTCONF_MAX_FRAME / 2)
+/* One answer looks at this many revisions at most: a bounded stay on the loop. */
+#define WATCH_SCAN_REVISIONS 20000
 
 /* A watcher whose client lets this much pile up unread is dropped. */
 #define WATCH_MAX_BACKLOG (8 * 1024 * 1024)
@@ -49,12 +51,12 @@ watch_start(struct node *n, const struct origin *o, const struct proto_str *pref
 	reply_ok(n, o, n->applied); /* events follow from the next entry on */
 }
 
-/* The client on conn went away: its watchers and polls go too. */
+/* The client on conn (of kind FROM_*) went away: its watchers and polls go too. */
 void
-watch_drop_conn(struct node *n, uint64_t conn)
+watch_drop(struct node *n, enum origin_kind kind, uint64_t conn)
 {
 	for (struct watcher **wp = &n->watchers, *w; (w = *wp) != NULL;) {
-		if (w->from.kind == FROM_CONTROL && w->from.conn == conn) {
+		if (w->from.kind == kind && w->from.conn == conn) {
 			*wp = w->next;
 			free(w);
 		} else {
@@ -62,7 +64,7 @@ watch_drop_conn(struct node *n, uint64_t conn)
 		}
 	}
 	for (struct poller **pp = &n->pollers, *p; (p = *pp) != NULL;) {
-		if (p->from.kind == FROM_CONTROL && p->from.conn == conn) {
+		if (p->from.kind == kind && p->from.conn == conn) {
 			*pp = p->next;
 			n->npollers--;
 			free(p);
@@ -146,6 +148,7 @@ poll_answer(struct node *n, const struct origin *o, const char *prefix, size_t p
     bool always)
 {
 	struct scan sc = { .prefix = prefix, .plen = plen };
+	uint64_t applied = store_applied(n->store), end = applied;
 	int r;
 
 	proto_buf_reset(&n->out);
@@ -153,7 +156,9 @@ poll_answer(struct node *n, const struct origin *o, const char *prefix, size_t p
 		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
 		return true;
 	}
-	r = store_history(n->store, after, scan_cb, &sc);
+	if (after < applied && applied - after > WATCH_SCAN_REVISIONS)
+		end = after + WATCH_SCAN_REVISIONS; /* the client asks again from there */
+	r = store_history(n->store, after, end, scan_cb, &sc);
 	if (r == -ERANGE) {
 		proto_reply_abort(&sc.rb);
 		reply_compacted(n, o, after);
@@ -165,12 +170,17 @@ poll_answer(struct node *n, const struct origin *o, const char *prefix, size_t p
 		    strerror(-(r < 0 ? r : sc.err)));
 		return true;
 	}
+	if (!sc.truncated && end < applied) {
+		sc.truncated = true;
+		sc.upto = end;
+		always = true;
+	}
 	if (sc.count == 0 && !always) {
 		proto_reply_abort(&sc.rb);
 		return false;
 	}
-	if (!sc.truncated && store_applied(n->store) > sc.upto)
-		sc.upto = store_applied(n->store);
+	if (!sc.truncated && applied > sc.upto)
+		sc.upto = applied;
 	if (sc.upto < after) /* this node is behind the client: nothing is told past after */
 		sc.upto = after;
 	if (proto_reply_end_txn(&sc.rb, sc.truncated ? PROTO_F_TRUNCATED : 0, sc.upto) < 0) {

@@ -60,7 +60,7 @@ history(struct store *s, uint64_t after)
 	static struct seen w;
 
 	memset(&w, 0, sizeof(w));
-	ck_assert_int_eq(store_history(s, after, seen_cb, &w), 0);
+	ck_assert_int_eq(store_history(s, after, UINT64_MAX, seen_cb, &w), 0);
 	return w.s;
 }
 
@@ -113,15 +113,19 @@ START_TEST(test_every_change_is_recorded_with_its_revision_and_nothing_else)
 }
 END_TEST
 
-START_TEST(test_a_callback_stops_the_walk)
+START_TEST(test_a_callback_or_a_bound_stops_the_walk)
 {
 	struct store *s = open_ok(dbpath);
 	struct seen w = { .stop_after = 2 };
 
 	for (uint64_t i = 1; i <= 5; i++)
 		set(s, i, 0, 0, "/k", "v", 1);
-	ck_assert_int_eq(store_history(s, 0, seen_cb, &w), 9);
+	ck_assert_int_eq(store_history(s, 0, UINT64_MAX, seen_cb, &w), 9);
 	ck_assert_str_eq(w.s, "1:PUT /k=v;2:PUT /k=v;");
+	/* and an upper bound ends it */
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(store_history(s, 1, 3, seen_cb, &w), 0);
+	ck_assert_str_eq(w.s, "2:PUT /k=v;3:PUT /k=v;");
 	store_close(s);
 }
 END_TEST
@@ -154,7 +158,7 @@ START_TEST(test_the_window_keeps_so_many_revisions)
 		set(s, i, 0, 0, "/k", "v", 1);
 	ck_assert_uint_eq(store_history_floor(s), 7);
 	ck_assert_int_eq(hist_records(s), 3);
-	ck_assert_int_eq(store_history(s, 6, seen_cb, &w), -ERANGE);
+	ck_assert_int_eq(store_history(s, 6, UINT64_MAX, seen_cb, &w), -ERANGE);
 	ck_assert_str_eq(history(s, 7), "8:PUT /k=v;9:PUT /k=v;10:PUT /k=v;");
 	/* entries that change no key move the window too, for reads */
 	ck_assert_int_eq(store_set_applied(s, 11, 1), 0);
@@ -257,7 +261,7 @@ history_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_every_change_is_recorded_with_its_revision_and_nothing_else);
-	tcase_add_test(tc, test_a_callback_stops_the_walk);
+	tcase_add_test(tc, test_a_callback_or_a_bound_stops_the_walk);
 	tcase_add_test(tc, test_the_window_keeps_so_many_revisions);
 	tcase_add_test(tc, test_the_window_keeps_so_many_bytes_and_always_the_newest);
 	tcase_add_test(tc, test_the_history_survives_a_reopen_and_a_cancelled_batch_leaves_none);

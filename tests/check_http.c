@@ -720,6 +720,8 @@ struct fake_node {
 	struct token_request asked; /* the last one */
 	char asked_key[RAFTCONF_MAX_KEY + 1];
 	char asked_authorization[256];
+	int abandoned;		   /* requests the server gave up */
+	uint64_t abandoned_handle; /* the last one */
 };
 
 static struct event_base *base;
@@ -821,8 +823,17 @@ fake_authorize(void *arg, const struct token_request *r, char *why, size_t whyle
 	return n->authorize_status;
 }
 
+static void
+fake_abandoned(void *arg, uint64_t handle)
+{
+	struct fake_node *n = arg;
+
+	n->abandoned++;
+	n->abandoned_handle = handle;
+}
+
 static const struct http_callbacks fake_cb = {
-	fake_request, fake_status, fake_health, fake_metrics, fake_authorize,
+	fake_request, fake_status, fake_health, fake_metrics, fake_authorize, fake_abandoned,
 };
 
 /* A port nobody listens on now (bound to 0 by the kernel, then released). */
@@ -1010,11 +1021,15 @@ START_TEST(test_a_client_gone_before_the_answer_makes_reply_enotconn)
 	ck_assert_uint_ne(node.last.set.client_id, 0);
 	h = node.handle;
 	ck_assert_ptr_nonnull(conn_by_handle(node.hs, h));
+	ck_assert_int_eq(node.abandoned, 0);
 	close(fd);
-	/* The server notices by itself, before any answer comes. */
+	/* The server notices by itself, before any answer comes, and tells
+	 * the node (which forgets a waiting watch). */
 	for (int i = 0; i < 100 && conn_by_handle(node.hs, h); i++)
 		loop_once(10);
 	ck_assert_ptr_null(conn_by_handle(node.hs, h));
+	ck_assert_int_eq(node.abandoned, 1);
+	ck_assert_uint_eq(node.abandoned_handle, h);
 	ck_assert_int_eq(reply_value(h, 1, "late"), -ENOTCONN);
 	ck_assert_int_eq(reply_value(h, 1, "later"), -ENOTCONN);
 	/* The slot is reused by the next client, whose handle differs. */
