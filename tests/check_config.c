@@ -126,6 +126,8 @@ START_TEST(test_defaults_apply_when_optional_keys_are_missing)
 	ck_assert_uint_eq(c.heartbeat_ms, CONFIG_DEFAULT_HEARTBEAT_MS);
 	ck_assert_uint_eq(c.election_ms, CONFIG_DEFAULT_ELECTION_MS);
 	ck_assert_uint_eq(c.snapshot_every, CONFIG_DEFAULT_SNAPSHOT_EVERY);
+	ck_assert_uint_eq(c.history_revisions, CONFIG_DEFAULT_HISTORY_REVISIONS);
+	ck_assert_uint_eq(c.history_bytes, CONFIG_DEFAULT_HISTORY_BYTES);
 	ck_assert_str_eq(c.http_listen, "");
 	ck_assert_uint_eq(c.nmembers, 1);
 	ck_assert(c.self_listed);
@@ -219,6 +221,40 @@ START_TEST(test_timings_at_exactly_five_heartbeats_are_accepted)
 	ck_assert_uint_eq(c.election_ms, 50);
 	ck_assert_uint_eq(c.snapshot_every, 100000000);
 	ck_assert_str_eq(c.http_listen, "[::1]:7000");
+	config_free(&c);
+	config_errors_free(&e);
+}
+END_TEST
+
+/* history: the window of changes kept for watch --from-rev. */
+START_TEST(test_the_history_window_is_read_and_bounded)
+{
+	static const char ok[] = "cluster: t\n"
+				 "node: { id: n1, address: \"127.0.0.1:7000\" }\n"
+				 "history: { revisions: 1, bytes: 1048576 }\n";
+	static const char bad[] = "cluster: t\n"
+				  "node: { id: n1, address: \"127.0.0.1:7000\" }\n"
+				  "history: { revisions: 0, bytes: 1000, size: 3 }\n";
+	struct config c;
+	struct config_errors e;
+	int r;
+
+	r = config_load_string("inline", ok, strlen(ok), &c, &e);
+	if (r != 0)
+		dump_errors(&e);
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(c.history_revisions, 1);
+	ck_assert_uint_eq(c.history_bytes, 1048576);
+	config_free(&c);
+	config_errors_free(&e);
+
+	ck_assert_int_eq(config_load_string("inline", bad, strlen(bad), &c, &e), -EINVAL);
+	ck_assert_uint_eq(e.n, 3);
+	ck_assert_str_eq(e.v[0].msg, "inline:3:23: history.revisions: 0 out of range (1-100000000)");
+	ck_assert_str_eq(
+	    e.v[1].msg, "inline:3:33: history.bytes: 1000 out of range (1048576-68719476736)");
+	ck_assert_msg(strstr(e.v[2].msg, "history: unknown key \"size\"") != NULL, "%s",
+	    e.v[2].msg);
 	config_free(&c);
 	config_errors_free(&e);
 }
@@ -838,6 +874,7 @@ config_suite(void)
 	tcase_add_test(tc, test_optional_sections_left_empty_are_absent);
 	tcase_add_test(tc, test_a_host_name_address_is_the_default_listen_address);
 	tcase_add_test(tc, test_timings_at_exactly_five_heartbeats_are_accepted);
+	tcase_add_test(tc, test_the_history_window_is_read_and_bounded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("invalid");
