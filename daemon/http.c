@@ -148,6 +148,7 @@
 
 #include "addr.h"
 #include "errbuf.h"
+#include "http_json.h"
 #include "http_parse.h"
 #include "json.h"
 #include "listener.h"
@@ -295,109 +296,6 @@ reason_of(int status)
 	}
 }
 
-/* A json_out that appends to the evbuffer arg. */
-static void
-add_to_evbuffer(void *arg, const char *p, size_t len)
-{
-	evbuffer_add(arg, p, len);
-}
-
-/* The JSON body for a LIST_REPLY or LIST_META_REPLY.  0, or -EPROTO for malformed items. */
-static int
-json_list(struct evbuffer *out, const struct proto_msg *m)
-{
-	const struct json_out o = { add_to_evbuffer, out };
-	struct proto_iter it;
-	union proto_item item;
-	bool first = true, meta = m->type == PROTO_T_LIST_META_REPLY;
-	uint8_t flags = meta ? m->list_meta_reply.flags : m->list_reply.flags;
-	int rc;
-
-	if (proto_iter_init(&it, m) < 0)
-		return -EPROTO;
-	evbuffer_add(out, "{\"keys\":[", 9);
-	while ((rc = proto_iter_next(&it, &item)) == 1) {
-		if (!first)
-			evbuffer_add(out, ",", 1);
-		first = false;
-		if (meta)
-			json_kv(&o, item.kv.key.ptr, item.kv.key.len, item.kv.value.ptr,
-			    item.kv.value.len, item.kv.revision, item.kv.create_revision,
-			    item.kv.version);
-		else
-			json_entry(&o, item.entry.key.ptr, item.entry.key.len, item.entry.revision,
-			    item.entry.value.ptr, item.entry.value.len);
-	}
-	if (rc < 0)
-		return -EPROTO;
-	evbuffer_add_printf(
-	    out, "],\"truncated\":%s}", flags & PROTO_F_TRUNCATED ? "true" : "false");
-	return 0;
-}
-
-/* The JSON body for EVENTS.  0, or -EPROTO for malformed items. */
-static int
-json_events(struct evbuffer *out, const struct proto_msg *m)
-{
-	const struct json_out o = { add_to_evbuffer, out };
-	struct proto_iter it;
-	union proto_item item;
-	bool first = true;
-	int rc;
-
-	if (proto_iter_init(&it, m) < 0)
-		return -EPROTO;
-	evbuffer_add_printf(out, "{\"revision\":%" PRIu64 ",\"events\":[", m->events.revision);
-	while ((rc = proto_iter_next(&it, &item)) == 1) {
-		if (!first)
-			evbuffer_add(out, ",", 1);
-		first = false;
-		json_event(&o, item.change.kind == PROTO_EV_PUT, item.change.key.ptr,
-		    item.change.key.len, item.change.revision, item.change.value.ptr,
-		    item.change.value.len);
-	}
-	if (rc < 0)
-		return -EPROTO;
-	evbuffer_add_printf(
-	    out, "],\"truncated\":%s}", m->events.flags & PROTO_F_TRUNCATED ? "true" : "false");
-	return 0;
-}
-
-/* The JSON body for a TXN_REPLY.  0, or -EPROTO for malformed items. */
-static int
-json_txn(struct evbuffer *out, const struct proto_msg *m)
-{
-	const struct json_out o = { add_to_evbuffer, out };
-	struct proto_iter it;
-	union proto_item item;
-	bool first = true;
-	int rc;
-
-	if (proto_iter_init(&it, m) < 0)
-		return -EPROTO;
-	evbuffer_add_printf(out, "{\"succeeded\":%s,\"revision\":%" PRIu64 ",%s\"results\":[",
-	    m->txn_reply.flags & PROTO_F_SUCCEEDED ? "true" : "false", m->txn_reply.revision,
-	    m->txn_reply.flags & PROTO_F_REPLAYED ? "\"replayed\":true," : "");
-	while ((rc = proto_iter_next(&it, &item)) == 1) {
-		if (!first)
-			evbuffer_add(out, ",", 1);
-		first = false;
-		if (item.kv.revision != 0) {
-			json_kv(&o, item.kv.key.ptr, item.kv.key.len, item.kv.value.ptr,
-			    item.kv.value.len, item.kv.revision, item.kv.create_revision,
-			    item.kv.version);
-		} else {
-			evbuffer_add(out, "{", 1);
-			json_bytes_field(&o, "key", item.kv.key.ptr, item.kv.key.len);
-			evbuffer_add(out, ",\"found\":false}", 15);
-		}
-	}
-	if (rc < 0)
-		return -EPROTO;
-	evbuffer_add(out, "]}", 2);
-	return 0;
-}
-
 /* ------------------------------------------------------------- responses */
 
 static void
@@ -414,7 +312,7 @@ static void
 send_error(struct evhttp_request *req, int status, const char *msg, size_t len)
 {
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-	const struct json_out o = { add_to_evbuffer, out };
+	const struct json_out o = { http_json_to_evbuffer, out };
 
 	evbuffer_add(out, "{\"error\":", 9);
 	json_string(&o, msg, len);
@@ -536,7 +434,7 @@ send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m
 		break;
 	case PROTO_T_TXN_REPLY:
 		add_revision(req, m->txn_reply.revision);
-		if (json_txn(out, m) < 0) {
+		if (http_json_answer(out, m) < 0) {
 			evbuffer_drain(out, evbuffer_get_length(out));
 			send_errorf(req, 500, "internal error: malformed txn answer");
 			break;
@@ -546,7 +444,7 @@ send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m
 		break;
 	case PROTO_T_EVENTS:
 		add_revision(req, m->events.revision);
-		if (json_events(out, m) < 0) {
+		if (http_json_answer(out, m) < 0) {
 			evbuffer_drain(out, evbuffer_get_length(out));
 			send_errorf(req, 500, "internal error: malformed watch answer");
 			break;
@@ -561,7 +459,7 @@ send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m
 		break;
 	case PROTO_T_LIST_REPLY:
 	case PROTO_T_LIST_META_REPLY:
-		if (json_list(out, m) < 0) {
+		if (http_json_answer(out, m) < 0) {
 			evbuffer_drain(out, evbuffer_get_length(out));
 			send_errorf(req, 500, "internal error: malformed list answer");
 			break;

@@ -658,7 +658,7 @@ START_TEST(test_a_list_reply_renders_as_json_with_base64_for_bytes)
 	struct evbuffer *out = evbuffer_new();
 
 	make_list(&buf, &m, e, 5, 0);
-	ck_assert_int_eq(json_list(out, &m), 0);
+	ck_assert_int_eq(http_json_answer(out, &m), 0);
 	ck_assert_str_eq(text_of(out), "{\"keys\":["
 	    "{\"key\":\"/a\",\"revision\":3,\"value\":\"plain\"},"
 	    "{\"key\":\"/b\\\"q\\\\\",\"revision\":4,\"value\":\"line\\nbreak\\u0001\"},"
@@ -679,12 +679,12 @@ START_TEST(test_an_empty_or_truncated_list_says_so)
 	struct evbuffer *out = evbuffer_new();
 
 	make_list(&buf, &m, e, 0, 0);
-	ck_assert_int_eq(json_list(out, &m), 0);
+	ck_assert_int_eq(http_json_answer(out, &m), 0);
 	ck_assert_str_eq(text_of(out), "{\"keys\":[],\"truncated\":false}");
 	proto_buf_free(&buf);
 	evbuffer_drain(out, evbuffer_get_length(out));
 	make_list(&buf, &m, e, 1, PROTO_F_TRUNCATED);
-	ck_assert_int_eq(json_list(out, &m), 0);
+	ck_assert_int_eq(http_json_answer(out, &m), 0);
 	ck_assert_str_eq(text_of(out),
 	    "{\"keys\":[{\"key\":\"/k\",\"revision\":1,\"value\":\"v\"}],\"truncated\":true}");
 	evbuffer_free(out);
@@ -692,12 +692,42 @@ START_TEST(test_an_empty_or_truncated_list_says_so)
 }
 END_TEST
 
-START_TEST(test_json_list_refuses_a_message_that_is_not_a_list)
+START_TEST(test_a_watch_answer_renders_its_changes_as_json)
+{
+	const struct proto_change ch[] = {
+		{ PROTO_EV_PUT, STR("/a"), 7, STR("one") },
+		{ PROTO_EV_DEL, STR("/b\xff"), 7, STR("") },
+		{ PROTO_EV_PUT, STR("/c"), 9, STR("\xff\x00") },
+	};
+	struct proto_buf buf;
+	struct proto_reply rb;
+	struct proto_msg m;
+	struct evbuffer *out = evbuffer_new();
+	char err[256];
+
+	proto_buf_init(&buf);
+	ck_assert_int_eq(proto_reply_begin(&rb, &buf, PROTO_T_EVENTS, 9), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(proto_reply_add_change(&rb, &ch[i]), 0);
+	ck_assert_int_eq(proto_reply_end_txn(&rb, PROTO_F_TRUNCATED, 12), 0);
+	ck_assert_int_eq(proto_decode(buf.data, buf.len, &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(http_json_answer(out, &m), 0);
+	ck_assert_str_eq(text_of(out), "{\"revision\":12,\"events\":["
+	    "{\"event\":\"PUT\",\"key\":\"/a\",\"revision\":7,\"value\":\"one\"},"
+	    "{\"event\":\"DEL\",\"key_base64\":\"L2L/\",\"revision\":7},"
+	    "{\"event\":\"PUT\",\"key\":\"/c\",\"revision\":9,\"value_base64\":\"/wA=\"}"
+	    "],\"truncated\":true}");
+	evbuffer_free(out);
+	proto_buf_free(&buf);
+}
+END_TEST
+
+START_TEST(test_a_json_answer_refuses_a_message_without_items)
 {
 	struct proto_msg m = { .type = PROTO_T_OK };
 	struct evbuffer *out = evbuffer_new();
 
-	ck_assert_int_eq(json_list(out, &m), -EPROTO);
+	ck_assert_int_eq(http_json_answer(out, &m), -EPROTO);
 	evbuffer_free(out);
 }
 END_TEST
@@ -1485,7 +1515,8 @@ http_suite(void)
 	tc = tcase_create("json");
 	tcase_add_test(tc, test_a_list_reply_renders_as_json_with_base64_for_bytes);
 	tcase_add_test(tc, test_an_empty_or_truncated_list_says_so);
-	tcase_add_test(tc, test_json_list_refuses_a_message_that_is_not_a_list);
+	tcase_add_test(tc, test_a_json_answer_refuses_a_message_without_items);
+	tcase_add_test(tc, test_a_watch_answer_renders_its_changes_as_json);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("server");
