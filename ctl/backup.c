@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "fsutil.h"
 #include "snap.h"
 
@@ -35,15 +36,6 @@ on_signal(int sig)
 	unlink(tmp_path);
 	signal(sig, SIG_DFL);
 	raise(sig);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int
@@ -94,7 +86,7 @@ chunk_ok(struct stream *s, const struct proto_msg *m)
 static void
 progress(struct stream *s, bool last)
 {
-	double t = now_s();
+	double t = client_now();
 
 	if (s->total < PROGRESS_BYTES || last ||
 	    (s->got - s->last_got < PROGRESS_BYTES && t - s->last_t < PROGRESS_S))
@@ -117,7 +109,7 @@ receive(struct client *c, int fd, struct stream *s)
 		fprintf(stderr, "raftconfctl: %s\n", err);
 		return -1;
 	}
-	s->last_t = now_s();
+	s->last_t = client_now();
 	for (;;) {
 		if (r.type == PROTO_T_ERROR) {
 			fprintf(stderr, "raftconfctl: %s: %.*s\n", proto_error_name(r.error.code),

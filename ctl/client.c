@@ -36,8 +36,8 @@ struct client {
 	size_t inlen, incap;
 };
 
-static double
-mono_now(void)
+double
+client_now(void)
 {
 	struct timespec ts;
 
@@ -48,7 +48,7 @@ mono_now(void)
 static int
 ms_left(const struct client *c)
 {
-	double left = c->deadline - mono_now();
+	double left = c->deadline - client_now();
 
 	return left <= 0 ? 0 : (int)(left * 1000) + 1;
 }
@@ -65,7 +65,7 @@ client_new(const char *socket, double timeout, struct client **out)
 	c->fd = -1;
 	if (getrandom(&c->id, sizeof(c->id), 0) != sizeof(c->id))
 		c->id = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
-	c->deadline = mono_now() + timeout;
+	c->deadline = client_now() + timeout;
 	proto_buf_init(&c->out);
 	*out = c;
 	return 0;
@@ -105,19 +105,19 @@ client_id(const struct client *c)
 void
 client_no_deadline(struct client *c)
 {
-	c->deadline = mono_now() + 1e9;
+	c->deadline = client_now() + 1e9;
 }
 
 void
 client_set_deadline(struct client *c, double seconds)
 {
-	c->deadline = mono_now() + seconds;
+	c->deadline = client_now() + seconds;
 }
 
 void
 client_renew_deadline(struct client *c)
 {
-	c->deadline = mono_now() + c->timeout;
+	c->deadline = client_now() + c->timeout;
 }
 
 /* Connect to the daemon: 0, or -errno with err saying why. */

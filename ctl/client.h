@@ -65,6 +65,8 @@ int client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen)
 void client_no_deadline(struct client *c);
 /* From now on, calls on c give up seconds from now. */
 void client_set_deadline(struct client *c, double seconds);
+/* The monotonic clock, in seconds (deadlines, progress). */
+double client_now(void);
 /* Drop the connection (the next request makes a new one). */
 void client_reset(struct client *c);
 
