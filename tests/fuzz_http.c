@@ -461,6 +461,17 @@ check_for_node(const struct request *r, const struct target *t, const struct pro
 	switch (r->cmd) {
 	case EVHTTP_REQ_GET:
 	case EVHTTP_REQ_HEAD:
+		if (t->watch) {
+			require(m->type == PROTO_T_POLL && !t->list && !t->stale, "a watch's type",
+			    NULL);
+			require(m->poll.flags == (t->has_rev ? 0 : PROTO_F_FROM_NOW) &&
+				m->poll.after == t->rev && m->poll.wait_ms == t->wait_ms &&
+				t->wait_ms <= RAFTCONF_MAX_POLL_MS,
+			    "a watch's revision and wait", NULL);
+			key = m->poll.prefix;
+			break;
+		}
+		require(!t->has_rev && !t->has_wait, "rev or wait without watch", NULL);
 		require(m->type == (t->list ? PROTO_T_LIST : PROTO_T_GET), "a read's type", NULL);
 		key = t->list ? m->list.prefix : m->get.key;
 		require((t->list ? m->list.flags : m->get.flags) ==
@@ -468,7 +479,8 @@ check_for_node(const struct request *r, const struct target *t, const struct pro
 		    "a read's flags", NULL);
 		break;
 	case EVHTTP_REQ_PUT:
-		require(m->type == PROTO_T_SET && !t->list && !t->stale, "a PUT's request", NULL);
+		require(m->type == PROTO_T_SET && !t->list && !t->stale && !t->watch,
+		    "a PUT's request", NULL);
 		require(m->set.value.len == r->body_len &&
 			(r->body_len == 0 || m->set.value.ptr == r->body),
 		    "a PUT's value is not its body", NULL);
@@ -477,8 +489,8 @@ check_for_node(const struct request *r, const struct target *t, const struct pro
 		key = m->set.key;
 		break;
 	case EVHTTP_REQ_DELETE:
-		require(
-		    m->type == PROTO_T_DEL && !t->list && !t->stale, "a DELETE's request", NULL);
+		require(m->type == PROTO_T_DEL && !t->list && !t->stale && !t->watch,
+		    "a DELETE's request", NULL);
 		require((m->del.client_id != 0) == (r->request_id != NULL), "a DELETE's client id",
 		    NULL);
 		key = m->del.key;
@@ -487,7 +499,8 @@ check_for_node(const struct request *r, const struct target *t, const struct pro
 		require(false, "a method for the node that is not GET, HEAD, PUT or DELETE", NULL);
 		return key;
 	}
-	require(expected_key(r->path, t->list, &want), "a key accepted that is not one", r->path);
+	require(expected_key(r->path, t->list || t->watch, &want), "a key accepted that is not one",
+	    r->path);
 	require(
 	    str_eq(key, proto_mem(want.p, want.len)), "the key is not the decoded path", r->path);
 	require(memchr(key.ptr, '\0', key.len) == NULL, "a key with a NUL byte", NULL);
@@ -509,6 +522,12 @@ check_for_node(const struct request *r, const struct target *t, const struct pro
 		require(
 		    again.list.flags == m->list.flags && str_eq(again.list.prefix, m->list.prefix),
 		    "a forwarded LIST differs", NULL);
+		break;
+	case PROTO_T_POLL:
+		require(again.poll.flags == m->poll.flags && again.poll.after == m->poll.after &&
+			again.poll.wait_ms == m->poll.wait_ms &&
+			str_eq(again.poll.prefix, m->poll.prefix),
+		    "a POLL differs once encoded and decoded", NULL);
 		break;
 	case PROTO_T_SET:
 		require(again.set.client_id == m->set.client_id && again.set.seq == m->set.seq &&
