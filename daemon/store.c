@@ -766,27 +766,21 @@ kv_revision(struct store *s, const char *k, size_t klen, uint64_t *rev)
 	return r == -ENOENT ? 0 : r;
 }
 
-/* Write key = value at index: its version one more, its create revision kept. */
+/*
+ * Write key = value at index over what the key held, old (NULL: it did not
+ * exist): its version one more, its create revision kept.
+ */
 static int
-kv_put(
-    struct store *s, const char *k, size_t klen, const uint8_t *value, size_t vlen, uint64_t index)
+kv_write(struct store *s, const char *k, size_t klen, const uint8_t *value, size_t vlen,
+    uint64_t index, const struct store_meta *old)
 {
 	char key[2 + RAFTCONF_MAX_KEY];
 	uint8_t head[KV_HEAD];
-	struct store_meta m;
 	TDB_DATA parts[2];
-	int r;
 
-	r = kv_get(s, k, klen, &m, NULL);
-	if (r == -ENOENT) {
-		m.create_revision = index;
-		m.version = 0;
-	} else if (r < 0) {
-		return r;
-	}
 	put_le64(head, index);
-	put_le64(head + 8, m.create_revision);
-	put_le64(head + 16, m.version + 1);
+	put_le64(head + 8, old ? old->create_revision : index);
+	put_le64(head + 16, old ? old->version + 1 : 1);
 	store_ns_key(key, 'k', k, klen);
 	parts[0] = tdata(head, sizeof(head));
 	parts[1] = tdata(value, vlen);
@@ -795,18 +789,38 @@ kv_put(
 	return 0;
 }
 
+/* kv_write over whatever the key holds now. */
 static int
-do_set(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
+kv_put(
+    struct store *s, const char *k, size_t klen, const uint8_t *value, size_t vlen, uint64_t index)
 {
-	int r = kv_put(s, c->key, c->klen, c->value, c->vlen, index);
+	struct store_meta m;
+	int r = kv_get(s, k, klen, &m, NULL);
 
-	if (r == 0)
-		r = store_hist_add(s, STORE_EV_PUT, c->key, c->klen, c->value, c->vlen);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	return kv_write(s, k, klen, value, vlen, index, r == 0 ? &m : NULL);
+}
+
+/* A SET's change, once written: its result and its event for the history. */
+static int
+set_done(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
+{
+	int r = store_hist_add(s, STORE_EV_PUT, c->key, c->klen, c->value, c->vlen);
+
 	if (r < 0)
 		return r;
 	res->status = STORE_OK;
 	res->revision = index;
 	return 0;
+}
+
+static int
+do_set(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
+{
+	int r = kv_put(s, c->key, c->klen, c->value, c->vlen, index);
+
+	return r < 0 ? r : set_done(s, c, index, res);
 }
 
 /* Delete one record: STORE_NOT_FOUND when there was none. */
@@ -876,17 +890,22 @@ do_token_del(struct store *s, const struct store_cmd *c, uint64_t index, struct 
 static int
 do_if(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
 {
-	uint64_t rev;
-	int r;
+	struct store_meta m;
+	int r = kv_get(s, c->key, c->klen, &m, NULL);
+	uint64_t rev = r == 0 ? m.revision : 0;
 
-	if ((r = kv_revision(s, c->key, c->klen, &rev)) < 0)
+	if (r < 0 && r != -ENOENT)
 		return r;
 	if (rev != c->if_rev) {
 		res->status = STORE_FAILED;
 		res->revision = rev;
 		return 0;
 	}
-	return c->op == STORE_OP_SET_IF ? do_set(s, c, index, res) : do_del(s, c, index, res);
+	if (c->op == STORE_OP_DEL_IF)
+		return do_del(s, c, index, res);
+	/* the key's record was read for the condition: not again to write it */
+	r = kv_write(s, c->key, c->klen, c->value, c->vlen, index, r == 0 ? &m : NULL);
+	return r < 0 ? r : set_done(s, c, index, res);
 }
 
 /* Does compare c hold now?  1, 0, or -errno. */

@@ -53,8 +53,10 @@ if [ "${BENCH_CAS:-1}" = 1 ]; then
 	printf '%-6s %-6s %-8s %4s %10s %10s %10s %6s %10s\n' round op target clients ops/s p50_us \
 		p99_us errors max_us
 	for round in $(seq "${BENCH_CAS_ROUNDS:-2}"); do
+		# the store grows row by row: which op goes first turns each round
+		ops="set cas"; [ $((round % 2)) = 0 ] && ops="cas set"
 		for clients in 1 64; do
-			for op in set cas; do
+			for op in $ops; do
 				printf '%-6s %-6s %-8s ' "$round" "$op" leader
 				"$BENCH" -s "$(node_sock "$LEADER")" -c "$clients" -t "$SECONDS_PER_RUN" \
 					-o "$op" -k 1000000000 -u | cut -c8-
