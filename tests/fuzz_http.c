@@ -19,7 +19,7 @@
  * encodes on the wire and decodes back the same, as a follower that
  * forwards it to the leader needs.  The key and the value then go through
  * the JSON writer, as a listing returns them (json_entry, and http.c's
- * json_list on a LIST_REPLY that carries them), and so does the error
+ * http_json_answer on a LIST_REPLY that carries them), and so does the error
  * message: what comes out must be JSON that reads back, with a strict
  * reader of our own, to exactly those bytes (as text when they are UTF-8,
  * as base64 otherwise), and json_utf8_valid must agree with our own UTF-8
@@ -405,7 +405,7 @@ check_json_list(const void *key, size_t keylen, const void *value, size_t valuel
 		proto_reply_end(&rb, PROTO_F_TRUNCATED) == 0,
 	    "a LIST_REPLY of a valid key does not build", NULL);
 	require(proto_decode(b.data, b.len, &m, err, sizeof(err)) == 0, "the LIST_REPLY", err);
-	require(json_list(eb, &m) == 0, "json_list refused a valid reply", NULL);
+	require(http_json_answer(eb, &m) == 0, "http_json_answer refused a valid reply", NULL);
 	n = evbuffer_get_length(eb);
 	j.p = evbuffer_pullup(eb, -1);
 	j.end = j.p + n;
