@@ -510,7 +510,10 @@ read_record(void *arg, struct store_record *rec, char *err, size_t errlen)
 		return r;
 	klen = get_le32(hdr);
 	vlen = get_le32(hdr + 4);
-	if (klen < 3 || klen > 2 + RAFTCONF_MAX_KEY || vlen > KV_RECORD_HEAD + RAFTCONF_MAX_VALUE) {
+	/* a record of the history of changes may be bigger than a key's: its key
+	 * ("h:" and 16 hex) is read with the record, so the bound is checked there */
+	if (klen < 3 || klen > 2 + RAFTCONF_MAX_KEY ||
+	    vlen > (klen == 18 ? STORE_HISTORY_RECORD_MAX : KV_RECORD_HEAD + RAFTCONF_MAX_VALUE)) {
 		seterr(err, errlen,
 		    "snapshot %s: offset %" PRIu64 ": record %" PRIu64 " has impossible lengths",
 		    rd->path, at, rd->done);

@@ -271,6 +271,8 @@ txn_finish(struct store *s, bool own, int r)
 			s->txn_err = r;
 		return r;
 	}
+	if (r == 0)
+		r = store_hist_flush(s);
 	if (r == 0 && tdb_transaction_commit(s->tdb) != 0)
 		r = tdb_errno(s->tdb);
 	else if (r < 0)
@@ -324,6 +326,8 @@ store_commit(struct store *s)
 	s->in_txn = false;
 	s->tdbmsg[0] = '\0';
 	s->nospace = false;
+	if (s->txn_err == 0 && (r = store_hist_flush(s)) < 0)
+		s->txn_err = r;
 	if (s->txn_err != 0) {
 		r = s->txn_err;
 		tdb_transaction_cancel(s->tdb);
@@ -496,6 +500,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	if (s == NULL)
 		return -ENOMEM;
 	store_set_history(s, UINT64_MAX, UINT64_MAX); /* until told otherwise: all */
+	s->hist_block = STORE_NO_BLOCK;
 	s->path = strdup(path);
 	if (s->path == NULL) {
 		r = -ENOMEM;
@@ -1091,10 +1096,11 @@ store_apply_txn(struct store *s, uint64_t index, uint64_t term, const void *cmd,
 			goto out;
 		}
 	}
-	s->hist_len = 0;
+	if ((r = store_hist_begin(s, index)) < 0)
+		goto out;
 	r = do_cmd(s, &c, index, res, cb, arg);
 	if (r == 0)
-		r = store_hist_commit(s, index);
+		r = store_hist_end(s);
 	if (r < 0)
 		goto out;
 	if (c.client_id != 0) {

@@ -38,11 +38,17 @@
  *   "t:" name    -> an HTTP token's record (token.h): access, prefix, hash;
  *                   replicated like keys, never seen by get, list or watch
  *   "c:" 16 hex  -> u64 last seq, u64 revision, u8 status, u64 last used index
- *   "h:" 16 hex  -> the changes of the entry at that index (hex): events of
- *                   u8 kind (STORE_EV_*), u16 key length, u32 value length,
- *                   key, value (none for a delete), in the order applied
- *   "h:floor"    -> u64 floor (every change after it has its "h:" record),
- *                   u64 bytes of the "h:" records (History, below)
+ *   "h:" 16 hex  -> the changes of the entries of a block of
+ *                   STORE_HISTORY_BLOCK revisions starting at that index
+ *                   (hex), or of its rest from that index when a record
+ *                   of the block grew past STORE_HISTORY_RECORD bytes: u64
+ *                   the first revision it covers, u64 the first of the
+ *                   record that continues it (0: none), then each change
+ *                   as u64 revision, u8 kind (STORE_EV_*), u16 key length,
+ *                   u32 value length, key, value (none for a delete), in
+ *                   the order applied
+ *   "h:floor"    -> u64 floor (every change after it is in an "h:"
+ *                   record), u64 bytes of the "h:" records (History, below)
  *   "m:version"  -> u32 store format version (2; 1 kept only the revision
  *                   of a key, and is refused: the node rebuilds the store
  *                   from its snapshot and log, see store_open)
@@ -55,8 +61,11 @@
  *   For watch --from-rev the store keeps the changes of recent entries
  *   ("h:" records), written in the batch that applies them, replicated in
  *   snapshots like keys: a window of at most store_set_history's revisions
- *   back from the newest entry and at most its bytes (the newest entry's
- *   changes always stay).  Members with the same limits keep the same
+ *   back from the newest entry and at most its bytes, dropped in whole
+ *   blocks of STORE_HISTORY_BLOCK revisions, the oldest first (the newest
+ *   block always stays).  The block being filled is written when a batch
+ *   commits (or an apply outside a batch ends) and when the entries move on
+ *   to the next block: a few tdb operations a batch, not three a write.  Members with the same limits keep the same
  *   window.  A store made by an older version, or restored from an older
  *   snapshot, keeps history from the entry it has reached on.
  *
@@ -255,6 +264,17 @@ int store_tokens(struct store *s, store_token_cb cb, void *arg);
 /* ------------------------------------------------------------ history */
 
 enum { STORE_EV_PUT = 1, STORE_EV_DEL = 2 };
+
+/* Revisions a history block holds (a power of two). */
+#define STORE_HISTORY_BLOCK 64
+/* A block's record is continued in another past this many bytes. */
+#define STORE_HISTORY_RECORD (1024 * 1024)
+/*
+ * The largest history record: one entry's changes alone (an entry is at
+ * most a WAL record, 16 MiB, and each of its at most RAFTCONF_MAX_TXN_OPS
+ * changes takes a few bytes more than its operation did), with the header.
+ */
+#define STORE_HISTORY_RECORD_MAX (17 * 1024 * 1024)
 
 /* The window: at most revisions back from the newest entry, at most bytes. */
 void store_set_history(struct store *s, uint64_t revisions, uint64_t bytes);

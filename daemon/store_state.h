@@ -37,8 +37,14 @@ struct store {
 	/* History (store_history.c): every change after hist_floor is kept. */
 	uint64_t hist_floor, hist_bytes;
 	uint64_t hist_max_revs, hist_max_bytes;
-	uint8_t *hist_buf; /* the events of the entry being applied */
+	uint64_t hist_rev;     /* the entry applying now */
+	uint64_t hist_block;   /* the block in hist_buf; STORE_NO_BLOCK: none */
+	uint64_t hist_key_rev; /* hist_buf is "h:" this: the block's last record */
+	uint8_t *hist_buf;     /* that record, maybe ahead of the tdb's */
+	size_t hist_entry;     /* where the entry applying now began in it */
 	size_t hist_len, hist_cap;
+	size_t hist_stored; /* the size of its record in the tdb (0: none) */
+	bool hist_dirty;    /* hist_buf differs from it */
 };
 
 /* Shared by store.c and store_image.c (not part of store.h's contract). */
@@ -48,12 +54,19 @@ int store_load_meta(struct store *s);
 char *store_path_with(const char *path, const char *suffix);
 bool store_record_bytes_ok(TDB_DATA key, TDB_DATA data);
 
-/* store_history.c, for store.c: the entry being applied adds its events,
- * store_hist_commit makes them its record and trims the window. */
+/* No history block held in memory. */
+#define STORE_NO_BLOCK UINT64_MAX
+
+/* store_history.c, for store.c: each entry begins (its block comes into
+ * memory) and adds its changes; a commit (store_hist_flush) writes the
+ * block and trims the window; store_hist_load goes back to what was
+ * committed. */
 int store_hist_load(struct store *s);
+int store_hist_begin(struct store *s, uint64_t revision);
 int store_hist_add(
     struct store *s, uint8_t kind, const char *key, size_t klen, const uint8_t *val, size_t vlen);
-int store_hist_commit(struct store *s, uint64_t index);
+int store_hist_end(struct store *s);
+int store_hist_flush(struct store *s);
 void store_hist_free(struct store *s);
 bool store_hist_record_ok(TDB_DATA key, TDB_DATA data);
 

@@ -157,7 +157,7 @@ START_TEST(test_the_window_keeps_so_many_revisions)
 	for (uint64_t i = 1; i <= 10; i++)
 		set(s, i, 0, 0, "/k", "v", 1);
 	ck_assert_uint_eq(store_history_floor(s), 7);
-	ck_assert_int_eq(hist_records(s), 3);
+	ck_assert_int_eq(hist_records(s), 1); /* one block: revisions 0-63 */
 	ck_assert_int_eq(store_history(s, 6, UINT64_MAX, seen_cb, &w), -ERANGE);
 	ck_assert_str_eq(history(s, 7), "8:PUT /k=v;9:PUT /k=v;10:PUT /k=v;");
 	/* entries that change no key move the window too, for reads */
@@ -169,27 +169,154 @@ START_TEST(test_the_window_keeps_so_many_revisions)
 }
 END_TEST
 
+/* Counts the changes after `after`, checking each revision comes once, rising. */
+struct count {
+	uint64_t last;
+	int revisions;
+};
+
+static int
+count_cb(void *arg, uint64_t revision, struct store_events *it)
+{
+	struct count *c = arg;
+	struct store_event ev;
+
+	ck_assert_uint_gt(revision, c->last);
+	c->last = revision;
+	c->revisions++;
+	ck_assert_int_eq(store_events_next(it, &ev), 1);
+	ck_assert_int_eq(store_events_next(it, &ev), 0);
+	return 0;
+}
+
+/* Old blocks go whole: a window of 100 revisions over 300 keeps revisions 192-300. */
+START_TEST(test_old_blocks_go_whole_and_every_change_in_the_window_stays)
+{
+	struct store *s = open_ok(dbpath);
+	struct count c = { 0 };
+
+	store_set_history(s, 100, UINT64_MAX);
+	ck_assert_int_eq(store_begin(s), 0);
+	for (uint64_t i = 1; i <= 300; i++)
+		set(s, i, 0, 0, "/k", "v", 1);
+	ck_assert_int_eq(store_commit(s), 0);
+	ck_assert_uint_eq(store_history_floor(s), 200);
+	ck_assert_int_eq(hist_records(s), 2); /* blocks 192 and 256 */
+	c.last = 200;
+	ck_assert_int_eq(store_history(s, 200, UINT64_MAX, count_cb, &c), 0);
+	ck_assert_int_eq(c.revisions, 100);
+	ck_assert_uint_eq(c.last, 300);
+	/* what is left of block 192 (192-200) is still read, for a wider window */
+	store_set_history(s, 200, UINT64_MAX);
+	ck_assert_uint_eq(store_history_floor(s), 191);
+	c = (struct count){ .last = 191 };
+	ck_assert_int_eq(store_history(s, 191, UINT64_MAX, count_cb, &c), 0);
+	ck_assert_int_eq(c.revisions, 109);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_the_window_keeps_so_many_bytes_and_always_the_newest)
 {
 	struct store *s = open_ok(dbpath);
-	char big[1000];
-	uint64_t bytes;
+	char big[100];
+	struct count c;
+	uint64_t floor;
 
 	memset(big, 'b', sizeof(big));
-	store_set_history(s, UINT64_MAX, 2500);
-	for (uint64_t i = 1; i <= 6; i++) {
+	store_set_history(s, UINT64_MAX, 16000); /* about two blocks of these changes */
+	for (uint64_t i = 1; i <= 200; i++) {
 		set(s, i, 0, 0, "/big", big, sizeof(big));
-		ck_assert_uint_le(store_history_bytes(s), 2500);
+		ck_assert_uint_le(store_history_bytes(s), 16000);
 	}
-	bytes = store_history_bytes(s);
-	ck_assert_uint_eq(store_history_floor(s), 4); /* two of ~1010 bytes fit */
+	floor = store_history_floor(s);
+	ck_assert_uint_eq(floor, 127); /* blocks 0 and 64 went, 128 and 192 stay */
 	ck_assert_int_eq(hist_records(s), 2);
-	/* one change bigger than the window: it alone stays */
+	c = (struct count){ .last = floor };
+	ck_assert_int_eq(store_history(s, floor, UINT64_MAX, count_cb, &c), 0);
+	ck_assert_int_eq(c.revisions, 200 - 127);
+	/* a window smaller than one block: the newest block alone stays */
 	store_set_history(s, UINT64_MAX, 500);
-	set(s, 7, 0, 0, "/big", big, sizeof(big));
-	ck_assert_uint_eq(store_history_floor(s), 6);
+	set(s, 201, 0, 0, "/big", big, sizeof(big));
+	ck_assert_uint_eq(store_history_floor(s), 191);
 	ck_assert_int_eq(hist_records(s), 1);
-	ck_assert_uint_lt(store_history_bytes(s), bytes);
+	ck_assert_uint_gt(store_history_bytes(s), 500);
+	store_close(s);
+}
+END_TEST
+
+/* SET of key to size bytes of c at index, outside a batch. */
+static void
+set_big(struct store *s, uint64_t index, const char *key, size_t size, char c)
+{
+	size_t cap = STORE_CMD_SET_SIZE(strlen(key), size);
+	uint8_t *cmd = malloc(cap), *val = malloc(size);
+	struct store_result res;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(cmd);
+	ck_assert_ptr_nonnull(val);
+	memset(val, c, size);
+	n = store_cmd_encode_set(cmd, cap, 0, 0, key, strlen(key), val, size);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(store_apply(s, index, 1, cmd, (size_t)n, &res), 0);
+	ck_assert_int_eq(res.status, STORE_OK);
+	free(cmd);
+	free(val);
+}
+
+/* Checks that revisions come in order, each with one PUT of size bytes of a letter. */
+struct big {
+	uint64_t last;
+	int revisions;
+	size_t size;
+};
+
+static int
+big_cb(void *arg, uint64_t revision, struct store_events *it)
+{
+	struct big *b = arg;
+	struct store_event ev;
+
+	ck_assert_uint_gt(revision, b->last);
+	b->last = revision;
+	b->revisions++;
+	ck_assert_int_eq(store_events_next(it, &ev), 1);
+	ck_assert_uint_eq(ev.vlen, b->size);
+	ck_assert_int_eq(ev.val[0], 'a' + (int)(revision % 26));
+	ck_assert_int_eq(ev.val[ev.vlen - 1], 'a' + (int)(revision % 26));
+	ck_assert_int_eq(store_events_next(it, &ev), 0);
+	return 0;
+}
+
+/* A block of big values is kept in a chain of records of about 1 MiB. */
+START_TEST(test_a_block_of_big_values_is_a_chain_of_records)
+{
+	struct store *s = open_ok(dbpath), *s2;
+	const size_t size = 300 * 1024;
+	struct big b = { .size = size };
+	char err[512] = "";
+
+	for (uint64_t i = 1; i <= 10; i++)
+		set_big(s, i, "/big", size, (char)('a' + i % 26));
+	ck_assert_int_ge(hist_records(s), 3); /* head and continuations */
+	ck_assert_int_eq(store_history(s, 0, UINT64_MAX, big_cb, &b), 0);
+	ck_assert_int_eq(b.revisions, 10);
+	/* after a reopen the chain goes on where it ended */
+	store_close(s);
+	s = open_ok(dbpath);
+	set_big(s, 11, "/big", size, (char)('a' + 11 % 26));
+	b = (struct big){ .size = size };
+	ck_assert_int_eq(store_history(s, 0, UINT64_MAX, big_cb, &b), 0);
+	ck_assert_int_eq(b.revisions, 11);
+	/* a snapshot carries the chain */
+	ck_assert_int_eq(snap_write(s, snappath, 11, 1, NULL, 0, err, sizeof(err)), 0);
+	s2 = open_ok(db2path);
+	ck_assert_msg(snap_restore(s2, snappath, err, sizeof(err)) == 0, "%s", err);
+	b = (struct big){ .size = size };
+	ck_assert_int_eq(store_history(s2, 0, UINT64_MAX, big_cb, &b), 0);
+	ck_assert_int_eq(b.revisions, 11);
+	store_close(s2);
 	store_close(s);
 }
 END_TEST
@@ -213,7 +340,7 @@ START_TEST(test_the_history_survives_a_reopen_and_a_cancelled_batch_leaves_none)
 	store_cancel(s);
 	ck_assert_uint_eq(store_history_floor(s), 2);
 	ck_assert_str_eq(history(s, 2), "3:PUT /k=v;4:PUT /k=v;");
-	ck_assert_int_eq(hist_records(s), 2);
+	ck_assert_int_eq(hist_records(s), 1);
 	store_close(s);
 }
 END_TEST
@@ -235,19 +362,56 @@ START_TEST(test_a_snapshot_carries_the_history_and_a_damaged_record_is_refused)
 	ck_assert_str_eq(history(s2, 3), "4:PUT /even=v;5:PUT /odd=v;6:DEL /odd;");
 
 	/* what the store could not have written */
-	bad = (struct store_record){ (const uint8_t *)"h:0000000000000007", 18,
-		(const uint8_t *)"\x02\x02\x00\x01\x00\x00\x00/xv", 10 }; /* DEL with a value */
-	ck_assert(!store_record_ok(&bad));
-	bad.val = (const uint8_t *)"\x01\x02\x00\x05\x00\x00\x00/xv", bad.vlen = 10; /* short */
-	ck_assert(!store_record_ok(&bad));
-	bad.val = (const uint8_t *)"\x01\x02\x00\x01\x00\x00\x00/xv", bad.vlen = 10;
-	ck_assert(store_record_ok(&bad));
-	bad.key = (const uint8_t *)"h:000000000000000A", bad.klen = 18; /* upper case */
-	ck_assert(!store_record_ok(&bad));
-	bad.key = (const uint8_t *)"h:0000000000000000", bad.klen = 18; /* revision 0 */
-	ck_assert(!store_record_ok(&bad));
-	bad.key = (const uint8_t *)"h:floor", bad.klen = 7;
-	ck_assert(!store_record_ok(&bad)); /* 16 bytes, not 10 */
+	{
+		/* from, next (8 bytes each), a change: revision, kind, lengths, "/x", "v" */
+#define Z8 "\0\0\0\0\0\0\0\0"
+#define PUT_X(rev) rev "\0\0\0\0\0\0\0\1\2\0\1\0\0\0/xv"
+		static const struct {
+			const char *key;
+			const char *val;
+			size_t len;
+			bool ok;
+		} cases[] = {
+			/* the head of block 64, from 65, a PUT of /x at 66 */
+			{ "h:0000000000000040", "A\0\0\0\0\0\0\0" Z8 PUT_X("B"), 34, true },
+			/* the same but a DEL with a value */
+			{ "h:0000000000000040",
+			    "A\0\0\0\0\0\0\0" Z8 "B\0\0\0\0\0\0\0\2\2\0\1\0\0\0/xv", 34, false },
+			/* a key longer than the bytes */
+			{ "h:0000000000000040",
+			    "A\0\0\0\0\0\0\0" Z8 "B\0\0\0\0\0\0\0\1\5\0\1\0\0\0/xv", 34, false },
+			/* a revision past the block's end (128) */
+			{ "h:0000000000000040", "A\0\0\0\0\0\0\0" Z8 PUT_X("\x80"), 34, false },
+			/* a revision before the record's first (65) */
+			{ "h:0000000000000040", "A\0\0\0\0\0\0\0" Z8 PUT_X("@"), 34, false },
+			/* a first revision outside the block */
+			{ "h:0000000000000040", "\x80\0\0\0\0\0\0\0" Z8 PUT_X("B"), 34, false },
+			/* continued at 67 (its change at 66 is before that): fine */
+			{ "h:0000000000000040", "A\0\0\0\0\0\0\0C\0\0\0\0\0\0\0" PUT_X("B"), 34, true },
+			/* continued at 66, but holding a change of 66 */
+			{ "h:0000000000000040", "A\0\0\0\0\0\0\0B\0\0\0\0\0\0\0" PUT_X("B"), 34, false },
+			/* a continuation from 66: its key is its first revision */
+			{ "h:0000000000000042", "B\0\0\0\0\0\0\0" Z8 PUT_X("B"), 34, true },
+			{ "h:0000000000000042", "C\0\0\0\0\0\0\0" Z8 PUT_X("C"), 34, false },
+			/* a block head that does not start at a multiple of 64 is a
+			 * continuation, whose first revision must be its key */
+			{ "h:0000000000000041", "A\0\0\0\0\0\0\0" Z8, 16, true },
+			{ "h:0000000000000041", "@\0\0\0\0\0\0\0" Z8, 16, false },
+			/* upper-case hex */
+			{ "h:000000000000004A", "J\0\0\0\0\0\0\0" Z8, 16, false },
+			/* the floor's record, 16 bytes and not 10 */
+			{ "h:floor", "0123456789", 10, false },
+			{ "h:floor", "0123456789abcdef", 16, true },
+		};
+#undef Z8
+#undef PUT_X
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			bad = (struct store_record){ (const uint8_t *)cases[i].key,
+				strlen(cases[i].key), (const uint8_t *)cases[i].val, cases[i].len };
+			ck_assert_msg(store_record_ok(&bad) == cases[i].ok, "case %zu", i);
+		}
+	}
 	store_close(s2);
 	store_close(s);
 }
@@ -263,7 +427,9 @@ history_suite(void)
 	tcase_add_test(tc, test_every_change_is_recorded_with_its_revision_and_nothing_else);
 	tcase_add_test(tc, test_a_callback_or_a_bound_stops_the_walk);
 	tcase_add_test(tc, test_the_window_keeps_so_many_revisions);
+	tcase_add_test(tc, test_old_blocks_go_whole_and_every_change_in_the_window_stays);
 	tcase_add_test(tc, test_the_window_keeps_so_many_bytes_and_always_the_newest);
+	tcase_add_test(tc, test_a_block_of_big_values_is_a_chain_of_records);
 	tcase_add_test(tc, test_the_history_survives_a_reopen_and_a_cancelled_batch_leaves_none);
 	tcase_add_test(tc, test_a_snapshot_carries_the_history_and_a_damaged_record_is_refused);
 	suite_add_tcase(s, tc);

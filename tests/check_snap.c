@@ -237,8 +237,8 @@ START_TEST(test_a_snapshot_restored_into_a_fresh_store_is_identical)
 	ck_assert_uint_eq(meta.version, SNAP_VERSION);
 	ck_assert_uint_eq(meta.index, 7);
 	ck_assert_uint_eq(meta.term, 2);
-	/* 3 keys, 3 clients, the changes of entries 1-5 and the history's floor */
-	ck_assert_uint_eq(meta.records, 3 + 3 + 5 + 1);
+	/* 3 keys, 3 clients, the block of the changes of entries 1-5 and the history's floor */
+	ck_assert_uint_eq(meta.records, 3 + 3 + 1 + 1);
 	assert_members3(meta.members, meta.n_members);
 	snap_meta_free(&meta);
 	ck_assert_int_eq(snap_verify(snappath, &meta, err, sizeof(err)), 0);
@@ -301,7 +301,7 @@ START_TEST(test_a_snapshot_carries_the_tokens_and_never_as_keys)
 	ck_assert_int_eq(res.status, STORE_OK);
 	ck_assert_int_eq(snap_write(s, snappath, 2, 1, members3, 3, err, sizeof(err)), 0);
 	ck_assert_int_eq(snap_read_meta(snappath, &meta, err, sizeof(err)), 0);
-	/* a key, a token, 2 clients, the key's change and the history's floor */
+	/* a key, a token, 2 clients, the block of the key's change and the history's floor */
 	ck_assert_uint_eq(meta.records, 1 + 1 + 2 + 1 + 1);
 	snap_meta_free(&meta);
 
