@@ -11,6 +11,8 @@
  * reader does that with proto_frame_check()), no policy (whether a peer's
  * cluster name or version is acceptable is the peer module's call), and no
  * codec for the Raft messages themselves (RAFT frames carry them opaquely).
+ * Replies built item by item, and the walk of a decoded message's items, are
+ * proto_build.c's; the tables' types it shares are in proto_schema.h.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +25,7 @@
 #include "crc32c.h"
 #include "errbuf.h"
 #include "proto.h"
+#include "proto_schema.h"
 
 #define HDR PROTO_HEADER_SIZE
 
@@ -51,47 +54,8 @@ unread(const struct bytes_reader *r)
 
 /* ------------------------------------------------------------ schemas */
 
-enum fkind {
-	FK_U8,
-	FK_U16,
-	FK_U64,
-	FK_S16,	  /* u16 length + bytes -> struct proto_str */
-	FK_S32,	  /* u32 length + bytes -> struct proto_str */
-	FK_ITEMS, /* u32 count + items -> struct proto_items */
-};
-
-enum fcheck {
-	FC_NONE,
-	FC_MASK,   /* integer: no bits outside max */
-	FC_RANGE,  /* integer: min..max */
-	FC_MFLAGS, /* integer: member flags */
-	FC_BYTES,  /* string: anything */
-	FC_NONUL,  /* string: no NUL byte */
-	FC_ID,	   /* string: [A-Za-z0-9_-] */
-	FC_ADDR,   /* string: printable ASCII, no space */
-};
-
-struct schema;
-
-struct field {
-	const char *name;
-	uint8_t kind;		    /* enum fkind */
-	uint8_t check;		    /* enum fcheck */
-	size_t off;		    /* in struct proto_msg or the item struct */
-	uint32_t min, max;	    /* string length, integer range, item count */
-	const struct schema *items; /* FK_ITEMS */
-};
-
-struct ctx;
-
-struct schema {
-	const char *name;
-	bool has_id;
-	const struct field *fields;
-	size_t nfields;
-	/* Rules across fields, after each field passed its own checks. */
-	int (*post)(const struct proto_msg *m, struct ctx *c);
-};
+/* struct field and struct schema are in proto_schema.h: proto_build.c
+ * walks these tables too. */
 
 #define NFIELDS(a) (a), sizeof(a) / sizeof((a)[0])
 #define M(f)	   offsetof(struct proto_msg, f)
@@ -185,14 +149,14 @@ static const struct field op_fields[] = {
 	VALUE(offsetof(struct proto_op, value)),
 };
 
-static const struct schema entry_schema = { "entry", false, NFIELDS(entry_fields), NULL };
-static const struct schema kv_schema = { "kv", false, NFIELDS(kv_fields), NULL };
-static const struct schema compare_schema = { "compare", false, NFIELDS(compare_fields), NULL };
-static const struct schema op_schema = { "op", false, NFIELDS(op_fields), NULL };
-static const struct schema pair_schema = { "pair", false, NFIELDS(pair_fields), NULL };
-static const struct schema member_schema = { "member", false, NFIELDS(member_fields), NULL };
-static const struct schema token_schema = { "token", false, NFIELDS(token_fields), NULL };
-static const struct schema change_schema = { "change", false, NFIELDS(change_fields), NULL };
+const struct schema proto_entry_schema = { "entry", false, NFIELDS(entry_fields), NULL };
+const struct schema proto_kv_schema = { "kv", false, NFIELDS(kv_fields), NULL };
+const struct schema proto_compare_schema = { "compare", false, NFIELDS(compare_fields), NULL };
+const struct schema proto_op_schema = { "op", false, NFIELDS(op_fields), NULL };
+const struct schema proto_pair_schema = { "pair", false, NFIELDS(pair_fields), NULL };
+const struct schema proto_member_schema = { "member", false, NFIELDS(member_fields), NULL };
+const struct schema proto_token_schema = { "token", false, NFIELDS(token_fields), NULL };
+const struct schema proto_change_schema = { "change", false, NFIELDS(change_fields), NULL };
 
 static const struct field get_fields[] = {
 	FLAGS(M(get.flags), PROTO_F_STALE | PROTO_F_META),
@@ -262,9 +226,9 @@ static const struct field del_if_fields[] = {
 static const struct field txn_fields[] = {
 	U64("client_id", M(txn.client_id)),
 	U64("seq", M(txn.seq)),
-	ITEMS("compares", M(txn.compares), &compare_schema, RAFTCONF_MAX_TXN_OPS),
-	ITEMS("then_ops", M(txn.then_ops), &op_schema, RAFTCONF_MAX_TXN_OPS),
-	ITEMS("else_ops", M(txn.else_ops), &op_schema, RAFTCONF_MAX_TXN_OPS),
+	ITEMS("compares", M(txn.compares), &proto_compare_schema, RAFTCONF_MAX_TXN_OPS),
+	ITEMS("then_ops", M(txn.then_ops), &proto_op_schema, RAFTCONF_MAX_TXN_OPS),
+	ITEMS("else_ops", M(txn.else_ops), &proto_op_schema, RAFTCONF_MAX_TXN_OPS),
 };
 static const struct field poll_fields[] = {
 	FLAGS(M(poll.flags), PROTO_F_FROM_NOW),
@@ -275,7 +239,7 @@ static const struct field poll_fields[] = {
 static const struct field events_fields[] = {
 	FLAGS(M(events.flags), PROTO_F_TRUNCATED),
 	U64("revision", M(events.revision)),
-	ITEMS("changes", M(events.items), &change_schema, RAFTCONF_MAX_LIST),
+	ITEMS("changes", M(events.items), &proto_change_schema, RAFTCONF_MAX_LIST),
 };
 static const struct field value_meta_fields[] = {
 	U64("revision", M(value_meta.revision)),
@@ -285,7 +249,7 @@ static const struct field value_meta_fields[] = {
 };
 static const struct field list_meta_reply_fields[] = {
 	FLAGS(M(list_meta_reply.flags), PROTO_F_TRUNCATED),
-	ITEMS("entries", M(list_meta_reply.items), &kv_schema, RAFTCONF_MAX_LIST),
+	ITEMS("entries", M(list_meta_reply.items), &proto_kv_schema, RAFTCONF_MAX_LIST),
 };
 static const struct field failed_fields[] = {
 	U64("revision", M(failed.revision)),
@@ -293,7 +257,7 @@ static const struct field failed_fields[] = {
 static const struct field txn_reply_fields[] = {
 	FLAGS(M(txn_reply.flags), PROTO_F_SUCCEEDED | PROTO_F_REPLAYED),
 	U64("revision", M(txn_reply.revision)),
-	ITEMS("results", M(txn_reply.items), &kv_schema, RAFTCONF_MAX_TXN_OPS),
+	ITEMS("results", M(txn_reply.items), &proto_kv_schema, RAFTCONF_MAX_TXN_OPS),
 };
 static const struct field backup_chunk_fields[] = {
 	FLAGS(M(backup_chunk.flags), PROTO_F_LAST),
@@ -316,16 +280,16 @@ static const struct field error_fields[] = {
 };
 static const struct field list_reply_fields[] = {
 	FLAGS(M(list_reply.flags), PROTO_F_TRUNCATED),
-	ITEMS("entries", M(list_reply.items), &entry_schema, RAFTCONF_MAX_LIST),
+	ITEMS("entries", M(list_reply.items), &proto_entry_schema, RAFTCONF_MAX_LIST),
 };
 static const struct field status_reply_fields[] = {
-	ITEMS("pairs", M(status_reply.items), &pair_schema, RAFTCONF_MAX_STATUS_PAIRS),
+	ITEMS("pairs", M(status_reply.items), &proto_pair_schema, RAFTCONF_MAX_STATUS_PAIRS),
 };
 static const struct field members_reply_fields[] = {
-	ITEMS("members", M(members_reply.items), &member_schema, RAFTCONF_MAX_MEMBERS),
+	ITEMS("members", M(members_reply.items), &proto_member_schema, RAFTCONF_MAX_MEMBERS),
 };
 static const struct field token_list_reply_fields[] = {
-	ITEMS("tokens", M(token_list_reply.items), &token_schema, RAFTCONF_MAX_TOKENS),
+	ITEMS("tokens", M(token_list_reply.items), &proto_token_schema, RAFTCONF_MAX_TOKENS),
 };
 static const struct field event_fields[] = {
 	U8("kind", M(event.kind), FC_RANGE, PROTO_EV_PUT, PROTO_EV_DEL),
@@ -408,17 +372,17 @@ static const struct schema schemas[256] = {
 	[PROTO_T_PING] = { "PING", false, NULL, 0, NULL },
 };
 
-static const struct schema *
-schema_of(uint8_t type)
+const struct schema *
+proto_schema_of(uint8_t type)
 {
 	return schemas[type].name != NULL ? &schemas[type] : NULL;
 }
 
 /* The items field of a list reply type, or NULL for any other type. */
-static const struct field *
-items_field(uint8_t type)
+const struct field *
+proto_items_field(uint8_t type)
 {
-	const struct schema *s = schema_of(type);
+	const struct schema *s = proto_schema_of(type);
 
 	if (s == NULL || s->nfields == 0 || s->fields[s->nfields - 1].kind != FK_ITEMS)
 		return NULL;
@@ -446,15 +410,6 @@ min_size(const struct schema *s)
 }
 
 /* ------------------------------------------------------- checks, errors */
-
-struct ctx {
-	char *err;
-	size_t errlen;
-	bool encoding;	  /* bad content is -EINVAL, not -EPROTO */
-	const char *msg;  /* "GET", or NULL while in the header */
-	const char *item; /* "entry" while inside a list, else NULL */
-	uint32_t index;
-};
 
 /* Bad content: the caller's mistake when encoding, the peer's when decoding. */
 #define BAD(c) ((c)->encoding ? -EINVAL : -EPROTO)
@@ -588,8 +543,6 @@ event_post(const struct proto_msg *m, struct ctx *c)
 	return 0;
 }
 
-static int read_fields(struct bytes_reader *r, const struct schema *s, void *base, struct ctx *c);
-
 /* An EVENTS' changes: a DEL has no value, revisions do not go down, none
  * is after the answer's revision. */
 static int
@@ -602,7 +555,7 @@ events_post(const struct proto_msg *m, struct ctx *c)
 
 	br_init(&r, m->events.items.raw, m->events.items.rawlen);
 	for (uint32_t i = 0; i < m->events.items.count; i++) {
-		if (read_fields(&r, &change_schema, &it, &quiet) != 0)
+		if (proto_read_fields(&r, &proto_change_schema, &it, &quiet) != 0)
 			return fail(c, BAD(c), NULL, "change %" PRIu32 " is malformed", i);
 		if (it.change.kind == PROTO_EV_DEL && it.change.value.len != 0)
 			return fail(c, BAD(c), NULL, "change %" PRIu32 " is a DEL with a value", i);
@@ -636,7 +589,7 @@ txn_post(const struct proto_msg *m, struct ctx *c)
 		    m->txn.then_ops.count, m->txn.else_ops.count, RAFTCONF_MAX_TXN_OPS);
 	br_init(&r, m->txn.compares.raw, m->txn.compares.rawlen);
 	for (uint32_t i = 0; i < m->txn.compares.count; i++) {
-		if (read_fields(&r, &compare_schema, &it, &quiet) != 0)
+		if (proto_read_fields(&r, &proto_compare_schema, &it, &quiet) != 0)
 			return fail(c, BAD(c), NULL, "compare %" PRIu32 " is malformed", i);
 		if (it.compare.target == PROTO_CMP_REV && it.compare.value.len != 0)
 			return fail(
@@ -651,7 +604,7 @@ txn_post(const struct proto_msg *m, struct ctx *c)
 	for (size_t l = 0; l < 2; l++) {
 		br_init(&r, lists[l]->raw, lists[l]->rawlen);
 		for (uint32_t i = 0; i < lists[l]->count; i++) {
-			if (read_fields(&r, &op_schema, &it, &quiet) != 0)
+			if (proto_read_fields(&r, &proto_op_schema, &it, &quiet) != 0)
 				return fail(c, BAD(c), NULL, "op %" PRIu32 " is malformed", i);
 			if (it.op.kind != PROTO_OP_SET && it.op.value.len != 0)
 				return fail(c, BAD(c), NULL,
@@ -722,7 +675,7 @@ walk_items(struct bytes_reader *r, const struct field *f, uint32_t count, struct
 		    count, least, br_left(r));
 	c->item = f->items->name;
 	for (c->index = 0; c->index < count; c->index++) {
-		if ((rc = read_fields(r, f->items, &tmp, c)) != 0)
+		if ((rc = proto_read_fields(r, f->items, &tmp, c)) != 0)
 			return rc;
 	}
 	c->item = NULL;
@@ -744,8 +697,8 @@ read_items(struct bytes_reader *r, const struct field *f, struct proto_items *ou
 	return walk_items(r, f, count, out, c);
 }
 
-static int
-read_fields(struct bytes_reader *r, const struct schema *s, void *base, struct ctx *c)
+int
+proto_read_fields(struct bytes_reader *r, const struct schema *s, void *base, struct ctx *c)
 {
 	for (size_t i = 0; i < s->nfields; i++) {
 		const struct field *f = &s->fields[i];
@@ -864,7 +817,7 @@ proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *err,
 	if (frame[4] != PROTO_VERSION)
 		return fail(
 		    &c, -EPROTO, NULL, "protocol version %u, expected %d", frame[4], PROTO_VERSION);
-	if ((s = schema_of(frame[5])) == NULL)
+	if ((s = proto_schema_of(frame[5])) == NULL)
 		return fail(&c, -EPROTO, NULL, "unknown message type 0x%02x", frame[5]);
 	c.msg = s->name;
 	if (get_be16(frame + 6) != 0)
@@ -887,7 +840,7 @@ proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *err,
 			    "%zu left",
 			    unread(&r));
 	}
-	if ((rc = read_fields(&r, s, out, &c)) != 0)
+	if ((rc = proto_read_fields(&r, s, out, &c)) != 0)
 		return rc;
 	if (br_left(&r) != 0)
 		return fail(
@@ -895,97 +848,6 @@ proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *err,
 	if (s->post != NULL && (rc = s->post(out, &c)) != 0)
 		return rc;
 	return 0;
-}
-
-int
-proto_iter_init(struct proto_iter *it, const struct proto_msg *m)
-{
-	const struct proto_items *items;
-
-	memset(it, 0, sizeof(*it));
-	switch (m->type) {
-	case PROTO_T_LIST_REPLY:
-		items = &m->list_reply.items;
-		break;
-	case PROTO_T_STATUS_REPLY:
-		items = &m->status_reply.items;
-		break;
-	case PROTO_T_MEMBERS_REPLY:
-		items = &m->members_reply.items;
-		break;
-	case PROTO_T_TOKEN_LIST_REPLY:
-		items = &m->token_list_reply.items;
-		break;
-	case PROTO_T_LIST_META_REPLY:
-		items = &m->list_meta_reply.items;
-		break;
-	case PROTO_T_TXN_REPLY:
-		items = &m->txn_reply.items;
-		break;
-	case PROTO_T_EVENTS:
-		items = &m->events.items;
-		break;
-	default:
-		return -EINVAL;
-	}
-	it->type = m->type;
-	it->p = items->raw;
-	it->left = items->raw != NULL ? items->rawlen : 0;
-	it->remaining = items->count;
-	it->schema = items_field(m->type)->items;
-	return 0;
-}
-
-int
-proto_iter_txn(struct proto_iter *it, const struct proto_msg *m, int which)
-{
-	const struct proto_items *items;
-
-	memset(it, 0, sizeof(*it));
-	if (m->type != PROTO_T_TXN)
-		return -EINVAL;
-	switch (which) {
-	case PROTO_TXN_COMPARES:
-		items = &m->txn.compares;
-		it->schema = &compare_schema;
-		break;
-	case PROTO_TXN_THEN:
-		items = &m->txn.then_ops;
-		it->schema = &op_schema;
-		break;
-	case PROTO_TXN_ELSE:
-		items = &m->txn.else_ops;
-		it->schema = &op_schema;
-		break;
-	default:
-		return -EINVAL;
-	}
-	it->type = m->type;
-	it->p = items->raw;
-	it->left = items->raw != NULL ? items->rawlen : 0;
-	it->remaining = items->count;
-	return 0;
-}
-
-int
-proto_iter_next(struct proto_iter *it, union proto_item *item)
-{
-	const struct schema *is = it->schema;
-	struct ctx c = { NULL, 0, false, NULL, NULL, 0 };
-	struct bytes_reader r;
-
-	br_init(&r, it->p, it->left);
-	if (it->remaining == 0)
-		return 0;
-	memset(item, 0, sizeof(*item));
-	if (is == NULL || read_fields(&r, is, item, &c) != 0) {
-		it->remaining = 0;
-		return -EPROTO;
-	}
-	it->p += r.off;
-	it->left -= r.off;
-	it->remaining--;
-	return 1;
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -1010,8 +872,8 @@ proto_buf_free(struct proto_buf *b)
 }
 
 /* Room for need more bytes, the whole buffer staying within the frame limit. */
-static int
-buf_reserve(struct proto_buf *b, size_t need)
+int
+proto_buf_reserve(struct proto_buf *b, size_t need)
 {
 	size_t want, cap;
 	uint8_t *p;
@@ -1032,8 +894,8 @@ buf_reserve(struct proto_buf *b, size_t need)
 	return 0;
 }
 
-static int
-write_fields(struct bytes_writer *w, const struct schema *s, const void *base, struct ctx *c)
+int
+proto_write_fields(struct bytes_writer *w, const struct schema *s, const void *base, struct ctx *c)
 {
 	for (size_t i = 0; i < s->nfields; i++) {
 		const struct field *f = &s->fields[i];
@@ -1095,8 +957,8 @@ write_fields(struct bytes_writer *w, const struct schema *s, const void *base, s
 	return 0;
 }
 
-static void
-put_header(uint8_t *f, uint32_t len, uint8_t type)
+void
+proto_put_header(uint8_t *f, uint32_t len, uint8_t type)
 {
 	put_be32(f, len);
 	f[4] = PROTO_VERSION;
@@ -1105,8 +967,8 @@ put_header(uint8_t *f, uint32_t len, uint8_t type)
 	put_be32(f + 8, 0); /* the crc, once the body is written */
 }
 
-static void
-seal(uint8_t *f, size_t len)
+void
+proto_seal(uint8_t *f, size_t len)
 {
 	put_be32(f, (uint32_t)len);
 	put_be32(f + 8, proto_crc32c(0, f + HDR, len - HDR));
@@ -1116,7 +978,7 @@ int
 proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t errlen)
 {
 	struct ctx c = { err, errlen, true, NULL, NULL, 0 };
-	const struct schema *s = schema_of(m->type);
+	const struct schema *s = proto_schema_of(m->type);
 	struct bytes_writer w;
 	size_t flen;
 	uint8_t *f;
@@ -1131,7 +993,7 @@ proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t e
 	bw_init(&w, NULL, RAFTCONF_MAX_FRAME - HDR);
 	if (s->has_id)
 		bw_be64(&w, m->id);
-	if ((rc = write_fields(&w, s, m, &c)) != 0)
+	if ((rc = proto_write_fields(&w, s, m, &c)) != 0)
 		return rc;
 	if (s->post != NULL && (rc = s->post(m, &c)) != 0)
 		return rc;
@@ -1139,7 +1001,7 @@ proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t e
 		return fail(&c, -EMSGSIZE, NULL, "frame would be over the limit of %d bytes",
 		    RAFTCONF_MAX_FRAME);
 	flen = HDR + w.len;
-	if ((rc = buf_reserve(b, flen)) != 0)
+	if ((rc = proto_buf_reserve(b, flen)) != 0)
 		return fail(&c, rc, NULL,
 		    rc == -EMSGSIZE ? "a %zu-byte frame does not fit the buffer's %zu bytes in use"
 				    : "no memory for a %zu-byte frame (%zu bytes in use)",
@@ -1147,238 +1009,18 @@ proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size_t e
 
 	/* Second pass: the same walk, into room known to be there. */
 	f = b->data + b->len;
-	put_header(f, (uint32_t)flen, m->type);
+	proto_put_header(f, (uint32_t)flen, m->type);
 	bw_init(&w, f + HDR, flen - HDR);
 	if (s->has_id)
 		bw_be64(&w, m->id);
-	if ((rc = write_fields(&w, s, m, &c)) != 0)
+	if ((rc = proto_write_fields(&w, s, m, &c)) != 0)
 		return rc;
 	if (w.err || w.len != flen - HDR)
 		return fail(&c, -EINVAL, NULL, "internal error: %zu of %zu body bytes written",
 		    w.len, flen - HDR);
-	seal(f, flen);
+	proto_seal(f, flen);
 	b->len += flen;
 	return 0;
-}
-
-/* ------------------------------------------------------- reply builder */
-
-/*
- * The bytes of a reply type's fields before its items (its flags, a
- * TXN_REPLY's revision: u8 and u64 only), and the first field when it is
- * the flags.
- */
-static size_t
-reply_prefix(uint8_t type, const struct field **flags)
-{
-	const struct schema *s = schema_of(type);
-	size_t n = 0;
-
-	*flags = NULL;
-	for (size_t i = 0; i + 1 < s->nfields; i++)
-		n += s->fields[i].kind == FK_U8 ? 1 : 8;
-	if (s->nfields > 1 && s->fields[0].kind == FK_U8 && s->fields[0].check == FC_MASK)
-		*flags = &s->fields[0];
-	return n;
-}
-
-int
-proto_reply_begin(struct proto_reply *rb, struct proto_buf *b, uint8_t type, uint64_t id)
-{
-	const struct field *flags;
-	size_t n, prefix;
-	uint8_t *f;
-	int rc;
-
-	memset(rb, 0, sizeof(*rb));
-	if (!proto_is_response(type) || items_field(type) == NULL)
-		return -EINVAL;
-	prefix = reply_prefix(type, &flags);
-	n = HDR + 8 + prefix + 4;
-	if ((rc = buf_reserve(b, n)) != 0)
-		return rc;
-	f = b->data + b->len;
-	put_header(f, (uint32_t)n, type);
-	put_be64(f + HDR, id);
-	memset(f + HDR + 8, 0, prefix); /* flags and revision, set by proto_reply_end */
-	put_be32(f + n - 4, 0);		/* count, likewise */
-	rb->buf = b;
-	rb->start = b->len;
-	rb->type = type;
-	b->len += n;
-	return 0;
-}
-
-/* One item of schema is at the end of b: sized and checked against room
- * first, then written.  0, -EMSGSIZE, or what write_fields says. */
-static int
-append_item(struct proto_buf *b, const struct schema *is, const void *item, size_t room)
-{
-	struct ctx c = { NULL, 0, true, NULL, NULL, 0 };
-	struct bytes_writer w;
-	int rc;
-
-	bw_init(&w, NULL, room);
-	if ((rc = write_fields(&w, is, item, &c)) != 0)
-		return rc;
-	if (w.err)
-		return -EMSGSIZE;
-	if ((rc = buf_reserve(b, w.len)) != 0)
-		return rc;
-	bw_init(&w, b->data + b->len, w.len);
-	if ((rc = write_fields(&w, is, item, &c)) != 0)
-		return rc;
-	b->len += w.len;
-	return 0;
-}
-
-static int
-reply_add(struct proto_reply *rb, const struct schema *is, const void *item)
-{
-	const struct field *f = items_field(rb->type);
-	struct proto_buf *b = rb->buf;
-	int rc;
-
-	if (b == NULL || f == NULL || f->items != is)
-		return -EINVAL;
-	if (rb->count >= f->max)
-		return -EMSGSIZE;
-	/* against the room left in this frame */
-	if ((rc = append_item(b, is, item, RAFTCONF_MAX_FRAME - (b->len - rb->start))) != 0)
-		return rc;
-	rb->count++;
-	return 0;
-}
-
-int
-proto_reply_add_entry(
-    struct proto_reply *rb, struct proto_str key, uint64_t revision, struct proto_str value)
-{
-	struct proto_entry e = { key, revision, value };
-
-	return reply_add(rb, &entry_schema, &e);
-}
-
-int
-proto_reply_add_pair(struct proto_reply *rb, struct proto_str name, struct proto_str value)
-{
-	struct proto_pair p = { name, value };
-
-	return reply_add(rb, &pair_schema, &p);
-}
-
-int
-proto_reply_add_member(struct proto_reply *rb, const struct proto_member *m)
-{
-	return reply_add(rb, &member_schema, m);
-}
-
-int
-proto_reply_add_token(struct proto_reply *rb, const struct proto_token *t)
-{
-	return reply_add(rb, &token_schema, t);
-}
-
-static int
-reply_finish(struct proto_reply *rb, uint8_t flags, uint64_t revision)
-{
-	const struct field *ff;
-	size_t count_at;
-	uint8_t *f;
-
-	if (rb->buf == NULL)
-		return -EINVAL;
-	count_at = HDR + 8 + reply_prefix(rb->type, &ff);
-	if (ff == NULL ? flags != 0 : (flags & ~ff->max) != 0)
-		return -EINVAL;
-	if (rb->type != PROTO_T_TXN_REPLY && rb->type != PROTO_T_EVENTS && revision != 0)
-		return -EINVAL;
-	if (rb->type == PROTO_T_TXN_REPLY && (flags & PROTO_F_REPLAYED) && rb->count != 0)
-		return -EINVAL;
-	f = rb->buf->data + rb->start;
-	if (ff != NULL)
-		f[HDR + 8] = flags;
-	if (rb->type == PROTO_T_TXN_REPLY || rb->type == PROTO_T_EVENTS)
-		put_be64(f + HDR + 9, revision);
-	put_be32(f + count_at, rb->count);
-	seal(f, rb->buf->len - rb->start);
-	rb->buf = NULL;
-	return 0;
-}
-
-int
-proto_reply_add_kv(struct proto_reply *rb, const struct proto_kv *kv)
-{
-	return reply_add(rb, &kv_schema, kv);
-}
-
-int
-proto_reply_end(struct proto_reply *rb, uint8_t flags)
-{
-	return reply_finish(rb, flags, 0);
-}
-
-int
-proto_reply_add_change(struct proto_reply *rb, const struct proto_change *ch)
-{
-	return reply_add(rb, &change_schema, ch);
-}
-
-int
-proto_reply_end_txn(struct proto_reply *rb, uint8_t flags, uint64_t revision)
-{
-	if (rb->type != PROTO_T_TXN_REPLY && rb->type != PROTO_T_EVENTS)
-		return -EINVAL;
-	return reply_finish(rb, flags, revision);
-}
-
-void
-proto_reply_abort(struct proto_reply *rb)
-{
-	if (rb->buf != NULL)
-		rb->buf->len = rb->start;
-	rb->buf = NULL;
-}
-
-static int
-items_add(struct proto_buf *b, uint32_t *count, const struct schema *is, const void *item)
-{
-	int rc;
-
-	if (*count >= RAFTCONF_MAX_TXN_OPS)
-		return -E2BIG;
-	if ((rc = append_item(b, is, item, RAFTCONF_MAX_FRAME)) != 0)
-		return rc;
-	(*count)++;
-	return 0;
-}
-
-int
-proto_txn_add_compare(struct proto_buf *b, uint32_t *count, const struct proto_compare *c)
-{
-	return items_add(b, count, &compare_schema, c);
-}
-
-int
-proto_txn_add_op(struct proto_buf *b, uint32_t *count, const struct proto_op *o)
-{
-	return items_add(b, count, &op_schema, o);
-}
-
-bool
-proto_txn_writes(const struct proto_msg *m)
-{
-	union proto_item item;
-	struct proto_iter it;
-
-	for (int which = PROTO_TXN_THEN; which <= PROTO_TXN_ELSE; which++) {
-		if (proto_iter_txn(&it, m, which) < 0)
-			return true;
-		while (proto_iter_next(&it, &item) == 1)
-			if (item.op.kind != PROTO_OP_GET)
-				return true;
-	}
-	return false;
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -1404,7 +1046,7 @@ proto_valid_id(const char *id, size_t len)
 const char *
 proto_type_name(uint8_t type)
 {
-	const struct schema *s = schema_of(type);
+	const struct schema *s = proto_schema_of(type);
 
 	return s != NULL ? s->name : "unknown";
 }
@@ -1447,17 +1089,17 @@ proto_health_name(uint8_t health)
 bool
 proto_is_request(uint8_t type)
 {
-	return type < 0x40 && schema_of(type) != NULL;
+	return type < 0x40 && proto_schema_of(type) != NULL;
 }
 
 bool
 proto_is_response(uint8_t type)
 {
-	return type >= 0x40 && type < 0x80 && schema_of(type) != NULL;
+	return type >= 0x40 && type < 0x80 && proto_schema_of(type) != NULL;
 }
 
 bool
 proto_is_peer(uint8_t type)
 {
-	return type >= 0x80 && schema_of(type) != NULL;
+	return type >= 0x80 && proto_schema_of(type) != NULL;
 }
