@@ -28,38 +28,18 @@ int
 proto_iter_init(struct proto_iter *it, const struct proto_msg *m)
 {
 	const struct proto_items *items;
+	const struct field *f;
 
 	memset(it, 0, sizeof(*it));
-	switch (m->type) {
-	case PROTO_T_LIST_REPLY:
-		items = &m->list_reply.items;
-		break;
-	case PROTO_T_STATUS_REPLY:
-		items = &m->status_reply.items;
-		break;
-	case PROTO_T_MEMBERS_REPLY:
-		items = &m->members_reply.items;
-		break;
-	case PROTO_T_TOKEN_LIST_REPLY:
-		items = &m->token_list_reply.items;
-		break;
-	case PROTO_T_LIST_META_REPLY:
-		items = &m->list_meta_reply.items;
-		break;
-	case PROTO_T_TXN_REPLY:
-		items = &m->txn_reply.items;
-		break;
-	case PROTO_T_EVENTS:
-		items = &m->events.items;
-		break;
-	default:
+	/* the responses whose last field is a list of items */
+	if (!proto_is_response(m->type) || (f = proto_items_field(m->type)) == NULL)
 		return -EINVAL;
-	}
+	items = (const struct proto_items *)((const char *)m + f->off);
 	it->type = m->type;
 	it->p = items->raw;
 	it->left = items->raw != NULL ? items->rawlen : 0;
 	it->remaining = items->count;
-	it->schema = proto_items_field(m->type)->items;
+	it->schema = f->items;
 	return 0;
 }
 
