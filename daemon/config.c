@@ -810,6 +810,21 @@ find_member_state(const struct parse *p, const char *id)
 	return NULL;
 }
 
+const char *
+config_pos_key(enum config_pos which)
+{
+	static const char *const names[CONFIG_POS_N] = {
+		[CONFIG_POS_TLS_CA] = "tls.ca",
+		[CONFIG_POS_TLS_CERT] = "tls.cert",
+		[CONFIG_POS_TLS_KEY] = "tls.key",
+		[CONFIG_POS_TLS_CRL] = "tls.crl",
+		[CONFIG_POS_HTTP_CERT] = "http.cert",
+		[CONFIG_POS_HTTP_KEY] = "http.key",
+	};
+
+	return (unsigned)which < CONFIG_POS_N ? names[which] : "?";
+}
+
 static void
 keep_pos(struct config *c, enum config_pos which, const struct seen *s)
 {

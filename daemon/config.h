@@ -92,6 +92,9 @@ enum config_pos {
 	CONFIG_POS_N
 };
 
+/* The key a position names, as a message says it: "tls.ca", "http.key", ... */
+const char *config_pos_key(enum config_pos which);
+
 struct config {
 	char cluster[RAFTCONF_MAX_CLUSTER_NAME + 1];
 	char node_id[RAFTCONF_MAX_ID + 1];

@@ -40,15 +40,6 @@ struct where {
 	size_t errlen;
 };
 
-static const char *const key_names[CONFIG_POS_N] = {
-	[CONFIG_POS_TLS_CA] = "tls.ca",
-	[CONFIG_POS_TLS_CERT] = "tls.cert",
-	[CONFIG_POS_TLS_KEY] = "tls.key",
-	[CONFIG_POS_TLS_CRL] = "tls.crl",
-	[CONFIG_POS_HTTP_CERT] = "http.cert",
-	[CONFIG_POS_HTTP_KEY] = "http.key",
-};
-
 const char *
 tls_last_error(char *buf, size_t len)
 {
@@ -83,7 +74,7 @@ fail(const struct where *w, enum config_pos which, const char *fmt, ...)
 	vsnprintf(body, sizeof(body), fmt, ap);
 	va_end(ap);
 	snprintf(w->err, w->errlen, "%s:%u:%u: %s: %s", w->name, w->cfg->pos[which].line,
-	    w->cfg->pos[which].col, key_names[which], body);
+	    w->cfg->pos[which].col, config_pos_key(which), body);
 	ERR_clear_error();
 	return -EINVAL;
 }
@@ -461,12 +452,12 @@ report_one(const struct config *cfg, const char *name, enum config_pos which, co
 	if (X509_cmp_current_time(na) <= 0)
 		snprintf(line, sizeof(line),
 		    "%s:%u:%u: %s: %s: \"%s\" EXPIRED on %s; renew it (etc/tls/mkcerts.sh)", name,
-		    cfg->pos[which].line, cfg->pos[which].col, key_names[which], path, subject,
+		    cfg->pos[which].line, cfg->pos[which].col, config_pos_key(which), path, subject,
 		    until);
 	else
 		snprintf(line, sizeof(line),
 		    "%s:%u:%u: %s: %s: \"%s\" valid until %s: %ld days left%s", name,
-		    cfg->pos[which].line, cfg->pos[which].col, key_names[which], path, subject,
+		    cfg->pos[which].line, cfg->pos[which].col, config_pos_key(which), path, subject,
 		    until, days, warn ? "; renew it soon (etc/tls/mkcerts.sh)" : "");
 	free_certs(certs);
 	out(arg, warn, line);

@@ -46,15 +46,6 @@ static const struct {
 	[CONFIG_POS_HTTP_CERT] = { 31, 9 },
 	[CONFIG_POS_HTTP_KEY] = { 32, 8 },
 };
-static const char *const key_names[CONFIG_POS_N] = {
-	[CONFIG_POS_TLS_CA] = "tls.ca",
-	[CONFIG_POS_TLS_CERT] = "tls.cert",
-	[CONFIG_POS_TLS_KEY] = "tls.key",
-	[CONFIG_POS_TLS_CRL] = "tls.crl",
-	[CONFIG_POS_HTTP_CERT] = "http.cert",
-	[CONFIG_POS_HTTP_KEY] = "http.key",
-};
-
 #define CA_CN	"raftconfd test CA"
 #define CA_DAYS 3650
 
@@ -222,17 +213,11 @@ write_text(const char *file, const char *text)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-/*
- * NAME.pem and NAME.key: a node certificate for cn, valid from `from` to
- * `until` days from now, signed by the suite's CA.  Returns its serial.
- */
-static long
-issue(const char *name, const char *cn, long from, long until)
+/* NAME.pem and NAME.key from x and k, which are freed. */
+static void
+keep(const char *name, X509 *x, EVP_PKEY *k)
 {
 	char file[64];
-	long serial = next_serial++;
-	EVP_PKEY *k = new_key();
-	X509 *x = make_cert(k, cn, serial, from, until, ca, ca_key, false);
 
 	snprintf(file, sizeof(file), "%s.pem", name);
 	write_cert(file, x);
@@ -240,6 +225,19 @@ issue(const char *name, const char *cn, long from, long until)
 	write_key(file, k);
 	X509_free(x);
 	EVP_PKEY_free(k);
+}
+
+/*
+ * NAME.pem and NAME.key: a node certificate for cn, valid from `from` to
+ * `until` days from now, signed by the suite's CA.  Returns its serial.
+ */
+static long
+issue(const char *name, const char *cn, long from, long until)
+{
+	long serial = next_serial++;
+	EVP_PKEY *k = new_key();
+
+	keep(name, make_cert(k, cn, serial, from, until, ca, ca_key, false), k);
 	return serial;
 }
 
@@ -250,18 +248,11 @@ issue_by_another_ca(const char *name, const char *cn, const char *ca_file)
 {
 	EVP_PKEY *k2 = new_key(), *k = new_key();
 	X509 *ca2 = make_cert(k2, "another CA", 1, -1, CA_DAYS, NULL, NULL, true);
-	X509 *x = make_cert(k, cn, 2, -1, 365, ca2, k2, false);
-	char file[64];
 
 	write_cert(ca_file, ca2);
 	write_certs("both-cas.pem", ca, ca2, NULL);
-	snprintf(file, sizeof(file), "%s.pem", name);
-	write_cert(file, x);
-	snprintf(file, sizeof(file), "%s.key", name);
-	write_key(file, k);
-	X509_free(x);
+	keep(name, make_cert(k, cn, 2, -1, 365, ca2, k2, false), k);
 	X509_free(ca2);
-	EVP_PKEY_free(k);
 	EVP_PKEY_free(k2);
 }
 
@@ -353,7 +344,7 @@ prefix_of(enum config_pos which)
 	static char buf[128];
 
 	snprintf(buf, sizeof(buf), "%s:%u:%u: %s: ", CONF, positions[which].line,
-	    positions[which].col, key_names[which]);
+	    positions[which].col, config_pos_key(which));
 	return buf;
 }
 
@@ -507,10 +498,7 @@ START_TEST(test_a_certificate_only_for_servers_is_refused_as_peers_dial_with_it_
 
 	add_ext(x, ca, NID_ext_key_usage, "serverAuth");
 	ck_assert_int_gt(X509_sign(x, ca_key, EVP_sha256()), 0);
-	write_cert("n1.pem", x);
-	write_key("n1.key", k);
-	X509_free(x);
-	EVP_PKEY_free(k);
+	keep("n1", x, k);
 	peer_config(&c, "n1", "n1");
 	peer_refused_at(&c, CONFIG_POS_TLS_CERT, err);
 	ck_assert_has(err, "peers would refuse it");
@@ -599,10 +587,7 @@ START_TEST(test_a_self_signed_certificate_is_refused_as_peers_would_refuse_it)
 	EVP_PKEY *k = new_key();
 	X509 *x = make_cert(k, "n1", 77, -1, 365, NULL, NULL, false);
 
-	write_cert("n1.pem", x);
-	write_key("n1.key", k);
-	X509_free(x);
-	EVP_PKEY_free(k);
+	keep("n1", x, k);
 	peer_config(&c, "n1", "n1");
 	peer_refused_at(&c, CONFIG_POS_TLS_CERT, err);
 	ck_assert_has(err, "peers would refuse it");
