@@ -915,32 +915,66 @@ START_TEST(test_control_client_names_the_process_on_the_other_end)
 }
 END_TEST
 
-START_TEST(test_a_client_that_leaves_its_replies_unread_is_not_read_until_it_drains_them)
+/*
+ * A client on fd asks for its status; 1 MiB replies are then queued for it,
+ * unread, until more than `over` bytes are.  Its connection in *conn; the
+ * bytes queued returned.
+ */
+static size_t
+queue_unread_replies(int fd, size_t over, uint64_t *conn)
 {
 	struct proto_msg v = { .type = PROTO_T_VALUE, .id = 1 };
-	uint8_t *value = malloc(RAFTCONF_MAX_VALUE), *sink = malloc(1 << 20);
+	uint8_t *value = malloc(RAFTCONF_MAX_VALUE);
 	struct proto_buf b;
-	int fd = client_connect(), probe = client_connect(), n = 0;
-	size_t queued = 0, drained = 0;
-	uint64_t conn;
-	double deadline;
+	size_t queued = 0;
 
 	ck_assert_ptr_nonnull(value);
-	ck_assert_ptr_nonnull(sink);
 	memset(value, 'v', RAFTCONF_MAX_VALUE);
 	send_status(fd, 1);
 	ck_assert(nreq_at_least(1));
-	conn = F.req[0].conn;
-
-	/* Replies past CONTROL_MAX_OUTPUT, none of them read. */
+	*conn = F.req[0].conn;
 	v.value_reply.value = proto_mem(value, RAFTCONF_MAX_VALUE);
 	proto_buf_init(&b);
 	encode(&b, &v);
-	while (queued <= CONTROL_MAX_OUTPUT) {
-		ck_assert_int_eq(control_reply(F.ctl, conn, b.data, b.len), 0);
+	while (queued <= over) {
+		ck_assert_int_eq(control_reply(F.ctl, *conn, b.data, b.len), 0);
 		queued += b.len;
-		n++;
 	}
+	proto_buf_free(&b);
+	free(value);
+	return queued;
+}
+
+/* Read what fd was sent until queued bytes came and *count reached want
+ * (60 s at most), running the loop meanwhile; the bytes read returned. */
+static size_t
+drain_until(int fd, size_t queued, const int *count, int want)
+{
+	uint8_t *sink = malloc(1 << 20);
+	double deadline = now() + 60;
+	size_t drained = 0;
+
+	ck_assert_ptr_nonnull(sink);
+	while ((drained < queued || *count < want) && now() < deadline) {
+		ssize_t r = recv(fd, sink, 1 << 20, MSG_DONTWAIT);
+
+		if (r > 0)
+			drained += (size_t)r;
+		else
+			run_once();
+	}
+	free(sink);
+	return drained;
+}
+
+START_TEST(test_a_client_that_leaves_its_replies_unread_is_not_read_until_it_drains_them)
+{
+	int fd = client_connect(), probe = client_connect();
+	uint64_t conn;
+	size_t queued;
+
+	/* Replies past CONTROL_MAX_OUTPUT, none of them read. */
+	queued = queue_unread_replies(fd, CONTROL_MAX_OUTPUT, &conn);
 	ck_assert_uint_gt(control_backlog(F.ctl, conn), CONTROL_MAX_OUTPUT / 4);
 
 	/* Its next request is held; the probe's, sent after it, is not. */
@@ -953,23 +987,11 @@ START_TEST(test_a_client_that_leaves_its_replies_unread_is_not_read_until_it_dra
 	ck_assert_uint_eq(F.req[1].id, 3);
 
 	/* Draining the replies lets the held request through. */
-	deadline = now() + 60;
-	while ((drained < queued || F.nreq < 3) && now() < deadline) {
-		ssize_t r = recv(fd, sink, 1 << 20, MSG_DONTWAIT);
-
-		if (r > 0)
-			drained += (size_t)r;
-		else
-			run_once();
-	}
-	ck_assert_uint_eq(drained, queued);
+	ck_assert_uint_eq(drain_until(fd, queued, &F.nreq, 3), queued);
 	ck_assert_int_eq(F.nreq, 3);
 	ck_assert_uint_eq(F.req[2].id, 2);
 	ck_assert_str_eq(F.req[2].key, "/held");
 	ck_assert_uint_eq(control_backlog(F.ctl, conn), 0);
-	proto_buf_free(&b);
-	free(value);
-	free(sink);
 	close(fd);
 	close(probe);
 }
@@ -977,27 +999,11 @@ END_TEST
 
 START_TEST(test_drained_is_called_once_a_client_took_what_was_queued_for_it)
 {
-	struct proto_msg v = { .type = PROTO_T_VALUE, .id = 1 };
-	uint8_t *value = malloc(RAFTCONF_MAX_VALUE), *sink = malloc(1 << 20);
-	struct proto_buf b;
 	int fd = client_connect();
-	size_t queued = 0, drained = 0;
 	uint64_t conn;
-	double deadline;
+	size_t queued;
 
-	ck_assert_ptr_nonnull(value);
-	ck_assert_ptr_nonnull(sink);
-	memset(value, 'v', RAFTCONF_MAX_VALUE);
-	send_status(fd, 1);
-	ck_assert(nreq_at_least(1));
-	conn = F.req[0].conn;
-	v.value_reply.value = proto_mem(value, RAFTCONF_MAX_VALUE);
-	proto_buf_init(&b);
-	encode(&b, &v);
-	while (queued <= CONTROL_MAX_OUTPUT / 2) {
-		ck_assert_int_eq(control_reply(F.ctl, conn, b.data, b.len), 0);
-		queued += b.len;
-	}
+	queued = queue_unread_replies(fd, CONTROL_MAX_OUTPUT / 2, &conn);
 	/* Unread, over the low watermark: not told. */
 	for (int i = 0; i < 10; i++)
 		run_once();
@@ -1007,21 +1013,9 @@ START_TEST(test_drained_is_called_once_a_client_took_what_was_queued_for_it)
 		run_once();
 	ck_assert_int_eq(F.ndrained, 0);
 	/* Taken: told, with its handle. */
-	deadline = now() + 60;
-	while ((drained < queued || F.ndrained == 0) && now() < deadline) {
-		ssize_t r = recv(fd, sink, 1 << 20, MSG_DONTWAIT);
-
-		if (r > 0)
-			drained += (size_t)r;
-		else
-			run_once();
-	}
-	ck_assert_uint_eq(drained, queued);
+	ck_assert_uint_eq(drain_until(fd, queued, &F.ndrained, 1), queued);
 	ck_assert_int_gt(F.ndrained, 0);
 	ck_assert_uint_eq(F.drained_conn, conn);
-	proto_buf_free(&b);
-	free(value);
-	free(sink);
 	close(fd);
 }
 END_TEST
