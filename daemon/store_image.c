@@ -44,8 +44,8 @@ export_one(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
 	struct export_ctx *x = arg;
 	struct store_record rec = { key.dptr, key.dsize, data.dptr, data.dsize };
 
-	if (key.dsize < 2 || key.dptr[1] != ':' ||
-	    (key.dptr[0] != 'k' && key.dptr[0] != 't' && key.dptr[0] != 'c' && key.dptr[0] != 'h'))
+	/* every namespace but the node's own "m:" is replicated (store_record_ok) */
+	if (key.dsize < 2 || key.dptr[1] != ':' || key.dptr[0] == 'm')
 		return 0;
 	x->rc = x->cb(x->arg, &rec);
 	return x->rc != 0 ? -1 : 0;
