@@ -206,8 +206,9 @@ struct node {
 
 	/* The loop: node.c */
 	struct event *tick_ev;
-	struct event *ready_ev; /* runs after the I/O of a loop turn */
-	struct event *stop_ev;	/* bounds the wait for a transfer on stop */
+	struct event *ready_ev;	 /* runs after the I/O of a loop turn */
+	struct event *commit_ev; /* tells followers a commit no append carried */
+	struct event *stop_ev;	 /* bounds the wait for a transfer on stop */
 	unsigned tick_ms;
 	uint64_t ticks;
 	double last_tick; /* when tick_cb last ran */

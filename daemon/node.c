@@ -184,6 +184,11 @@ process_ready(struct node *n)
 		if (process_batch(n, &rd) < 0)
 			return;
 	}
+	if (raft_commit_unsent(n->raft) && !evtimer_pending(n->commit_ev, NULL)) {
+		struct timeval tv = { 0, RAFT_COMMIT_DELAY_US };
+
+		evtimer_add(n->commit_ev, &tv);
+	}
 	persist_progress(n); /* start the sync the batches above wait for */
 	snapshot_maybe(n);
 	kv_reads_progress(n);
@@ -196,6 +201,16 @@ static void
 ready_cb(evutil_socket_t fd, short what, void *arg)
 {
 	process_ready(arg);
+}
+
+/* No append carried the commit index to a follower in time: tell it now. */
+static void
+commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+
+	raft_send_commit(n->raft);
+	process_ready(n);
 }
 
 /* A request whose deadline passed: answer it by its kind. */
@@ -329,11 +344,12 @@ start_events(struct node *n)
 	struct timeval tv = { n->tick_ms / 1000, (n->tick_ms % 1000) * 1000 };
 
 	n->ready_ev = event_new(n->base, -1, 0, ready_cb, n);
+	n->commit_ev = evtimer_new(n->base, commit_cb, n);
 	n->tick_ev = event_new(n->base, -1, EV_PERSIST, tick_cb, n);
 	n->persist.sync_ev =
 	    event_new(n->base, wal_sync_fd(n->wal), EV_READ | EV_PERSIST, persist_sync_cb, n);
-	if (n->ready_ev == NULL || n->tick_ev == NULL || n->persist.sync_ev == NULL ||
-	    event_add(n->persist.sync_ev, NULL) < 0)
+	if (n->ready_ev == NULL || n->commit_ev == NULL || n->tick_ev == NULL ||
+	    n->persist.sync_ev == NULL || event_add(n->persist.sync_ev, NULL) < 0)
 		return -ENOMEM;
 	/* Lowest of main()'s three priorities (I/O runs at the default, 1): the
 	 * batch is cut after the loop turn's I/O. */
@@ -529,6 +545,8 @@ node_free(struct node *n)
 		event_free(n->tick_ev);
 	if (n->ready_ev)
 		event_free(n->ready_ev);
+	if (n->commit_ev)
+		event_free(n->commit_ev);
 	persist_free(n);
 	http_close(n->http);
 	control_close(n->ctl);

@@ -47,8 +47,9 @@ struct peer {
 	bool probe_sent; /* PROBE: an append is out, wait */
 	bool vote_granted;
 	bool vote_rejected;
-	uint64_t acked_seq; /* highest heartbeat seq it answered */
-	uint64_t hb_match;  /* match at the last heartbeat answer */
+	uint64_t acked_seq;   /* highest heartbeat seq it answered */
+	uint64_t hb_match;    /* match at the last heartbeat answer */
+	uint64_t told_commit; /* the commit index its last append or heartbeat carried */
 	unsigned last_contact;
 	/* REPLICATE: last index of each AppendEntries in flight (a ring) */
 	uint64_t *inflight;
@@ -168,6 +169,7 @@ struct raft {
 	/* candidate: own vote counts once the batch with it is durable */
 	bool self_vote_pending;
 	uint64_t self_vote_batch;
+	uint64_t apply_batch; /* follower: applies wait until this batch is durable */
 	uint64_t batches_out;
 	uint64_t batches_persisted;
 
@@ -1095,6 +1097,7 @@ send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
 	m.seq = r->seq;
 	m.n_entries = (uint32_t)n;
 	queue_msg(r, &m);
+	p->told_commit = r->commit;
 	if (p->state == RAFT_PROGRESS_REPLICATE) {
 		if (n) {
 			/* pipelining: assume it arrives (§10.2.2) */
@@ -1140,6 +1143,8 @@ bcast_heartbeat(struct raft *r)
 		m.commit = p->match < r->commit ? p->match : r->commit;
 		m.seq = r->seq;
 		queue_msg(r, &m);
+		if (m.commit > p->told_commit)
+			p->told_commit = m.commit;
 	}
 }
 
@@ -1335,17 +1340,54 @@ best_voter(const struct raft *r)
 	return best;
 }
 
+/*
+ * Whether p holds entries up to a commit index it has not been told: an
+ * append or heartbeat that carried a lower one went out before the entries
+ * it holds were committed.  Only a pipelining peer with room is told alone
+ * (raft_send_commit); any other hears it with the entries it is sent next.
+ */
+static bool
+commit_untold(const struct raft *r, const struct peer *p)
+{
+	uint64_t known = p->match < r->commit ? p->match : r->commit;
+
+	return p->state == RAFT_PROGRESS_REPLICATE && p->told_commit < known &&
+	    p->n_inflight < r->cfg.max_inflight;
+}
+
+static void
+send_commit(struct raft *r)
+{
+	for (size_t i = 0; i < r->n_members; i++)
+		if (r->members[i].id != r->id && commit_untold(r, &r->peers[i]))
+			send_append(r, r->members[i].id, &r->peers[i], true);
+}
+
+/*
+ * The commit index moved.  New entries go out at once and carry it, and a
+ * probing peer gets its probe; to a pipelining peer a commit index alone
+ * waits for the next append to carry it, or for the driver's
+ * raft_send_commit() a moment later: one client writing in turn then costs
+ * each follower one append and one answer a write, not two.
+ */
 static void
 leader_committed(struct raft *r)
 {
 	release_waiting_reads(r);
-	bcast_append(r, true);
+	for (size_t i = 0; i < r->n_members; i++) {
+		struct peer *p = &r->peers[i];
+
+		if (r->members[i].id != r->id)
+			send_append_all(
+			    r, r->members[i].id, p, p->state != RAFT_PROGRESS_REPLICATE);
+	}
 	/* §4.2.2: a leader that removed itself steps down once that is
 	 * committed; it hands over to the most up-to-date voter at once */
 	if (!member_of(r, r->id) && r->conf_index <= r->commit) {
 		uint64_t best = best_voter(r);
 		struct peer *p = best ? peer_of(r, best) : NULL;
 
+		send_commit(r); /* nobody will tell them after this */
 		if (p && p->match == last_index(r))
 			send_timeout_now(r, best);
 		become_follower(r, r->term, 0);
@@ -2697,7 +2739,10 @@ apply_upto(const struct raft *r)
 #ifdef RAFT_BUG_APPLY_BEFORE_COMMIT
 	return r->stable;
 #else
-	/* only committed entries, and only once durable here */
+	/* only committed entries, and only once durable here; a follower's
+	 * answer for the entries it is writing goes first (raft_ready) */
+	if (r->batches_persisted < r->apply_batch)
+		return r->applying;
 	return r->commit < r->stable ? r->commit : r->stable;
 #endif
 }
@@ -2725,6 +2770,24 @@ static bool
 status_changed(const struct raft *r)
 {
 	return role_of(r) != r->last_role || r->term != r->last_term || r->leader != r->last_leader;
+}
+
+bool
+raft_commit_unsent(const struct raft *r)
+{
+	if (r->state != RAFT_LEADER)
+		return false;
+	for (size_t i = 0; i < r->n_members; i++)
+		if (r->members[i].id != r->id && commit_untold(r, &r->peers[i]))
+			return true;
+	return false;
+}
+
+void
+raft_send_commit(struct raft *r)
+{
+	if (!r->in_ready && r->state == RAFT_LEADER)
+		send_commit(r);
 }
 
 bool
@@ -2802,6 +2865,13 @@ raft_ready(struct raft *r, struct raft_ready *rd)
 		rd->persist_index = last;
 		rd->persist_term = last_term(r);
 		r->batches_out++;
+		/* A follower writing entries it must answer for applies what is
+		 * committed once they are durable and the answer has left: the
+		 * apply then costs the leader nothing.  One wait at a time, so
+		 * a stream of appends never starves the apply. */
+		if (rd->n_entries && r->state != RAFT_LEADER && r->msgs_after.n &&
+		    r->batches_persisted >= r->apply_batch)
+			r->apply_batch = r->batches_out;
 	}
 	r->msgs.n = resolve_msgs(r, r->msgs.v, r->msgs.n);
 	r->msgs_after.n = resolve_msgs(r, r->msgs_after.v, r->msgs_after.n);

@@ -638,6 +638,16 @@ int raft_compact(struct raft *r, uint64_t index);
 int raft_snapshot_chunk(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offset,
     const void *data, size_t len, bool last);
 
+/*
+ * Leader: a follower holds entries now committed but has not been told so.
+ * A commit index alone is not sent at once: it rides on the next append,
+ * and the driver calls raft_send_commit() a moment (RAFT_COMMIT_DELAY_US)
+ * after raft_commit_unsent() turned true, in case none went out.
+ */
+bool raft_commit_unsent(const struct raft *r);
+void raft_send_commit(struct raft *r);
+#define RAFT_COMMIT_DELAY_US 1000
+
 bool raft_has_ready(const struct raft *r);
 /* Fill rd with the pending work; see the top of this file. */
 void raft_ready(struct raft *r, struct raft_ready *rd);

@@ -36,6 +36,7 @@ struct tnode {
 	size_t n_reads;
 	size_t vote_resp_in_msgs;	/* VOTE_RESP sent before persisting */
 	size_t vote_resp_after;
+	size_t applied_with_answer;	/* batches that applied before answering */
 };
 
 struct cluster {
@@ -45,6 +46,8 @@ struct cluster {
 	bool mute[MAXN + 1];		/* drop this node's appends and heartbeats */
 	bool drop_chunk;		/* drop the next snapshot chunk at offset > 0 */
 	uint32_t max_append_seen;	/* most entries in one delivered append */
+	bool hold_commit;		/* deliver() leaves commit notices to the test */
+	size_t empty_appends;		/* appends without entries delivered */
 	struct qmsg *q;
 	size_t nq, capq;
 };
@@ -150,6 +153,8 @@ static void drain(uint64_t id)
 			t->vote_resp_after += rd.msgs_after_persist[i].type == RAFT_MSG_VOTE_RESP;
 			enqueue(&rd.msgs_after_persist[i]);
 		}
+		if (rd.n_committed && rd.n_entries && rd.n_msgs_after_persist)
+			t->applied_with_answer++;
 		for (size_t i = 0; i < rd.n_committed; i++) {
 			ck_assert_uint_eq(rd.committed[i].index, t->applied + 1);
 			t->applied = rd.committed[i].index;
@@ -194,6 +199,13 @@ static void deliver(void)
 		bool muted;
 
 		drain_all();
+		if (!C.nq && !C.hold_commit) {
+			/* quiet: the daemon's delayed commit notice goes now */
+			for (int i = 1; i <= C.n; i++)
+				if (raft_commit_unsent(node((uint64_t)i)->r))
+					raft_send_commit(node((uint64_t)i)->r);
+			drain_all();
+		}
 		if (!C.nq)
 			return;
 		m = C.q[0].m;
@@ -203,6 +215,8 @@ static void deliver(void)
 			(m.type == RAFT_MSG_APPEND || m.type == RAFT_MSG_HEARTBEAT);
 		if (m.type == RAFT_MSG_APPEND && m.n_entries > C.max_append_seen)
 			C.max_append_seen = m.n_entries;
+		if (m.type == RAFT_MSG_APPEND && m.n_entries == 0)
+			C.empty_appends++;
 		if (C.drop_chunk && m.type == RAFT_MSG_SNAPSHOT && m.offset > 0) {
 			C.drop_chunk = false;
 			muted = true;
@@ -693,6 +707,59 @@ START_TEST(test_follower_applies_only_committed_entries)
 	ck_assert_int_eq(raft_step(node(f)->r, &m), 0);
 	drain(f);
 	ck_assert_uint_eq(node(f)->applied, last + 1);
+	teardown();
+}
+END_TEST
+
+/*
+ * A commit index alone is not sent at once: the next append carries it, or
+ * raft_send_commit() (the driver's, a moment later).  One write then costs a
+ * follower one append and one answer.  A follower applies what an append
+ * commits only after its answer for that append's entries is durable.
+ */
+START_TEST(test_a_commit_index_rides_on_the_next_append)
+{
+	uint64_t l, f, g, first, second;
+
+	cluster(3, 3);
+	tick_all(40);
+	l = leader();
+	f = l == 1 ? 2 : 1;
+	g = 6 - l - f;
+	C.hold_commit = true;
+	C.empty_appends = 0;
+	first = propose(l, "one");
+	ck_assert_uint_eq(status(l).commit, first);
+	ck_assert_uint_lt(status(f).commit, first);	/* not told yet */
+	ck_assert_uint_lt(status(g).commit, first);
+	ck_assert(raft_commit_unsent(node(l)->r));
+	ck_assert_uint_eq(C.empty_appends, 0);
+	second = propose(l, "two");			/* carries the first's commit */
+	ck_assert_uint_eq(status(f).commit, first);
+	ck_assert_uint_eq(status(g).commit, first);
+	ck_assert_uint_eq(node(f)->applied, first);
+	ck_assert_uint_eq(C.empty_appends, 0);
+	ck_assert_uint_eq(node(f)->applied_with_answer, 0);
+	ck_assert_uint_eq(node(g)->applied_with_answer, 0);
+	ck_assert(raft_commit_unsent(node(l)->r));
+	raft_send_commit(node(l)->r);			/* the driver's timer */
+	deliver();
+	ck_assert_uint_eq(C.empty_appends, 2);
+	ck_assert_uint_eq(status(f).commit, second);
+	ck_assert_uint_eq(status(g).commit, second);
+	ck_assert_uint_eq(node(g)->applied, second);
+	ck_assert(!raft_commit_unsent(node(l)->r));
+	raft_send_commit(node(l)->r);			/* nothing more to tell */
+	deliver();
+	ck_assert_uint_eq(C.empty_appends, 2);
+	/* a follower that is not sent to is not waited for: cut off, it is
+	 * told at the next append it gets, and the timer does not spin */
+	C.cut[l][g] = true;
+	propose(l, "three");
+	raft_send_commit(node(l)->r);
+	deliver();
+	ck_assert(!raft_commit_unsent(node(l)->r));
+	C.hold_commit = false;
 	teardown();
 }
 END_TEST
@@ -1924,6 +1991,7 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_malformed_messages_are_refused);
 	tcase_add_test(tc, test_random_garbage_messages_never_crash_the_core);
 	tcase_add_test(tc, test_follower_applies_only_committed_entries);
+	tcase_add_test(tc, test_a_commit_index_rides_on_the_next_append);
 	tcase_add_test(tc, test_appends_are_batched_and_pipelined_within_limits);
 	tcase_add_test(tc, test_figure7_follower_logs_converge_to_the_leader);
 	tcase_add_test(tc, test_figure8_old_term_entry_is_not_committed_by_counting);

@@ -1524,6 +1524,9 @@ static void tick_all(void)
 		/* a node whose clock runs slow (or that stalls) skips ticks */
 		if (W.faults && n->slow_until > W.now && W.now % n->slow_by)
 			continue;
+		/* the daemon's commit notice, due a moment after commit */
+		if (raft_commit_unsent(n->r))
+			raft_send_commit(n->r);
 		raft_tick(n->r);
 		process_ready(n);
 		check_all();
