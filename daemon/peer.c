@@ -396,16 +396,19 @@ conn_flush(struct conn *c)
 		return;
 	out = bufferevent_get_output(c->bev);
 	/* Behind older bytes the order says wait; a failed write (a reset)
-	 * is the bufferevent's to discover and report.  TLS bytes are the
-	 * bufferevent's to encrypt and write (peer_flush has it do so now),
-	 * one SSL_write, so one record and one write(2), per buffer chain:
-	 * the batch is made one chain first (up to TLS_BATCH bytes). */
+	 * is the bufferevent's to discover and report.  TLS bytes go through
+	 * the session straight away too (peer_tls_write_direct), one
+	 * SSL_write, so one record and one write(2), per buffer chain: the
+	 * batch is made one chain first (up to TLS_BATCH bytes).  What the
+	 * socket does not take is the bufferevent's to write (peer_flush). */
 	if (!c->tls && evbuffer_get_length(out) == 0)
 		evbuffer_write(c->stage, bufferevent_getfd(c->bev));
 	else if (c->tls) { /* pullup does nothing when asked for more than there is */
 		size_t n = evbuffer_get_length(c->stage);
 
 		evbuffer_pullup(c->stage, (ev_ssize_t)(n < TLS_BATCH ? n : TLS_BATCH));
+		if (evbuffer_get_length(out) == 0)
+			peer_tls_write_direct(c, c->stage);
 	}
 	if (evbuffer_get_length(c->stage) > 0)
 		evbuffer_add_buffer(out, c->stage);

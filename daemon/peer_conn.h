@@ -122,5 +122,8 @@ bool peer_tls_identify(struct conn *c, char *why, size_t len);
 /* peer_tls.c: encrypt and write c's TLS output now (peer_flush), with
  * pn->flushing set around it. */
 void peer_tls_write_now(struct conn *c);
+/* peer_tls.c: encrypt and write what of buf the socket takes now, straight
+ * through c's TLS session; what it does not take stays in buf. */
+void peer_tls_write_direct(struct conn *c, struct evbuffer *buf);
 
 #endif

@@ -8,9 +8,11 @@
 #include "peer_conn.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
@@ -134,4 +136,31 @@ peer_tls_write_now(struct conn *c)
 	c->pn->flushing = true;
 	fn(event_get_fd(ev), EV_WRITE, event_get_callback_arg(ev));
 	c->pn->flushing = false;
+}
+
+/*
+ * Encrypt and write buf's chains straight through c's TLS session, while
+ * the socket takes them (c's bufferevent holds nothing yet: conn_flush).
+ * Going through the bufferevent costs an epoll_ctl to arm its write event
+ * and another to disarm it for every batch, and the batch a loop turn.
+ * What the socket does not take stays in buf for the bufferevent: a
+ * refused SSL_write is repeated there with the same bytes (libevent sets
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), and an error is its to report.
+ */
+void
+peer_tls_write_direct(struct conn *c, struct evbuffer *buf)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	struct evbuffer_iovec v;
+	int r;
+
+	while (evbuffer_peek(buf, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		ERR_clear_error();
+		r = SSL_write(ssl, v.iov_base, v.iov_len > INT_MAX ? INT_MAX : (int)v.iov_len);
+		if (r <= 0) {
+			ERR_clear_error();
+			return;
+		}
+		evbuffer_drain(buf, (size_t)r);
+	}
 }
