@@ -261,7 +261,7 @@ wal_replay_segment(struct replay *r, int dirfd, struct seg *seg, bool last, stru
 {
 	char name[SEG_NAME_SIZE];
 	uint8_t *b = NULL;
-	size_t size = 0, off, nz;
+	size_t size = 0, off, nz = 0;
 	int ret;
 
 	memset(se, 0, sizeof(*se));
