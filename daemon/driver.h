@@ -176,6 +176,9 @@ struct snap_job {
 	char err[256];
 	size_t errlen;
 	double retry_at; /* after a failure, no periodic one before */
+	/* Written, its marker in the WAL's buffer: done once wal_sync_done()
+	 * reaches marked_need (snapshot_progress).  marked 0: none. */
+	uint64_t marked, marked_term, marked_need;
 };
 #define SNAPSHOT_RETRY_S 5
 
@@ -415,6 +418,7 @@ void persist_free(struct node *n);
 bool persist_waiting(const struct node *n);
 void persist_failed(struct node *n, int rc);
 void persist_blocked(struct node *n);
+uint64_t persist_sync_request(struct node *n);
 
 /* apply.c: committed entries into the store */
 int apply_entries(struct node *n, const struct raft_entry *ents, size_t count);
@@ -424,6 +428,7 @@ int apply_retry(struct node *n);
 /* snapshot.c: take, install, send */
 int snapshot_take(struct node *n, char *err, size_t errlen);
 void snapshot_maybe(struct node *n);
+void snapshot_progress(struct node *n);
 int snapshot_install(struct node *n, const struct raft_snapshot_meta *meta);
 void snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t count);
 void snapshot_abort(struct node *n, const char *why);

@@ -15,4 +15,21 @@ int fs_sync_dir(const char *dir);
 /* fsync the directory that holds path ("." for a bare name).  0, or -errno. */
 int fs_sync_parent(const char *path);
 
+/*
+ * Delete the n files names[] of the directory dirfd (a descriptor the call
+ * duplicates; the caller keeps its own) on a thread of its own, so that the
+ * loop does not wait for the disk: in the order given, each unlink made
+ * durable (an fsync of the directory) before the next, and all of them
+ * after those of every earlier call.  A crash therefore undoes a suffix of
+ * the deletions asked for, never one in the middle.  For files nothing
+ * needs any more (compacted WAL segments, old snapshots) whose owner copes
+ * with finding them again.  Errors are ignored (a later deletion tries
+ * again what it can).  If no thread can be started, it is done here.  0, or
+ * -errno (nothing was deleted).
+ */
+int fs_unlink_async(int dirfd, const char *const *names, size_t n);
+
+/* Wait until every deletion fs_unlink_async() was asked for is done. */
+void fs_unlink_wait(void);
+
 #endif

@@ -190,6 +190,7 @@ process_ready(struct node *n)
 		evtimer_add(n->commit_ev, &tv);
 	}
 	persist_progress(n); /* start the sync the batches above wait for */
+	snapshot_progress(n);
 	snapshot_maybe(n);
 	kv_reads_progress(n);
 	watch_progress(n, 0);

@@ -236,6 +236,31 @@ persist_failed(struct node *n, int rc)
 	node_fatal(n, what, rc);
 }
 
+/*
+ * A sync of everything the WAL's buffer holds now, without blocking: an
+ * empty batch that waits for the next sync, started by persist_progress()
+ * once the one out (if any) is done.  The number wal_sync_done() reaches
+ * when it is durable; 0 if there was no memory (nothing was asked).
+ */
+uint64_t
+persist_sync_request(struct node *n)
+{
+	struct persist_state *ps = &n->persist;
+	struct persist_batch *b = calloc(1, sizeof(*b));
+	uint64_t need = wal_sync_next(n->wal);
+
+	if (b == NULL)
+		return 0;
+	b->need = need;
+	if (ps->tail)
+		ps->tail->next = b;
+	else
+		ps->head = b;
+	ps->tail = b;
+	persist_progress(n); /* may release b at once */
+	return need;
+}
+
 /* Batches wait for a sync: a batch with after-persist messages must queue
  * behind them even if it persists nothing itself (Raft's order). */
 bool

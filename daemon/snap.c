@@ -809,18 +809,32 @@ remove_leftovers(struct snapdir *sd)
 void
 snap_prune(struct snapdir *sd)
 {
-	char path[SNAP_PATH_MAX];
+	char path[SNAP_PATH_MAX], **names = NULL;
 	uint64_t *idx;
-	int n = list(sd, &idx);
+	int n = list(sd, &idx), dfd = -1;
 
-	for (int i = SNAP_KEEP; i < n; i++) {
-		snap_path(sd, idx[i], path, sizeof(path));
-		if (unlink(path) < 0)
-			log_warning("cannot delete old snapshot %s: %s", path, strerror(errno));
+	/* Older first: a crash keeps the newer of what it leaves. */
+	if (n > SNAP_KEEP && (names = calloc((size_t)(n - SNAP_KEEP), sizeof(*names))) != NULL) {
+		for (int i = n - 1; i >= SNAP_KEEP; i--) {
+			snap_path(sd, idx[i], path, sizeof(path));
+			names[n - 1 - i] =
+			    strdup(strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+			if (names[n - 1 - i] == NULL)
+				goto done;
+		}
+		dfd = open(sd->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 ||
+		    fs_unlink_async(dfd, (const char *const *)names, (size_t)(n - SNAP_KEEP)) < 0)
+			log_warning(
+			    "cannot delete old snapshots in %s: %s", sd->dir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
 	}
+done:
+	for (int i = 0; names && i < n - SNAP_KEEP; i++)
+		free(names[i]);
+	free(names);
 	remove_leftovers(sd);
-	if (n > SNAP_KEEP)
-		fs_sync_dir(sd->dir);
 	free(idx);
 }
 

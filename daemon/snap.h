@@ -150,8 +150,9 @@ void snap_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len);
  */
 void snap_tmp_path(const struct snapdir *sd, uint64_t index, char *buf, size_t len);
 
-/* Delete all but the newest SNAP_KEEP complete snapshots, and what writers
- * that died midway left (snap_tmp_path). */
+/* Delete all but the newest SNAP_KEEP complete snapshots, oldest first and
+ * on a thread of fsutil.h's (fs_unlink_async: the loop does not wait for the
+ * disk), and what writers that died midway left (snap_tmp_path), here. */
 void snap_prune(struct snapdir *sd);
 
 /* ------------------------------------------------------------ chunks */

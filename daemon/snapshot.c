@@ -1,7 +1,7 @@
 /*
  * snapshot.c — the node's side of snapshots: taking one in a child process
  * so that the loop goes on serving, recording it and compacting the log
- * once it is durable, installing one received from the leader, and
+ * once its marker is durable (without waiting for the disk on the loop), installing one received from the leader, and
  * reading the chunks the core sends to a follower.
  *
  * Not here: the snapshot file, its directory and its chunks (snap.c), the
@@ -41,38 +41,62 @@ waiters_reply(struct node *n, const char *err)
 	}
 }
 
-/* The child wrote the file: record it in the WAL and drop the log below it. */
+/*
+ * The child wrote the file: record it in the WAL.  The marker goes to the
+ * WAL's buffer and a sync is asked for (persist_sync_request), not waited
+ * for: snapshot_progress() drops the log below it once the marker is
+ * durable.  Nothing here blocks the loop on the disk.
+ */
 static void
 snapshot_done(struct node *n, uint64_t index, uint64_t term)
 {
-	uint64_t keep_from;
 	int rc;
 
 	if ((rc = raft_snapshot_taken(n->raft, index)) < 0) {
 		log_err("snapshot at %" PRIu64 " written, but the log cannot be cut there any"
 			" more: %s",
 		    index, raft_strerror(-rc));
+		waiters_reply(n, "the log moved past it");
 		return;
 	}
-	if ((rc = wal_snapshot(n->wal, index, term)) == 0)
-		rc = wal_sync(n->wal);
-	if (rc < 0 && !wal_broken(n->wal)) {
-		/* Out of space: the marker stays buffered and goes with the
-		 * WAL's next sync; the log is cut at a later snapshot. */
-		log_warning("snapshot at %" PRIu64 " written; no space to record it in the WAL "
-			    "yet, so the log is not cut",
-		    index);
-		persist_blocked(n);
-		n->snapshot_index = index;
-		return;
-	}
-	if (rc < 0) {
+	if ((rc = wal_snapshot(n->wal, index, term)) < 0) {
 		log_err("snapshot at %" PRIu64 ": recording it in the WAL failed: %s", index,
 		    strerror(-rc));
 		persist_failed(n, rc);
 		return;
 	}
-	persist_progress(n); /* that sync covered every queued batch */
+	n->snap.marked = index;
+	n->snap.marked_term = term;
+	if ((n->snap.marked_need = persist_sync_request(n)) == 0) {
+		/* no memory to queue it: wait for the sync here */
+		if ((rc = wal_sync(n->wal)) < 0 && wal_broken(n->wal)) {
+			persist_failed(n, rc);
+			return;
+		}
+		persist_progress(n);
+		n->snap.marked_need = wal_sync_done(n->wal);
+	}
+	snapshot_progress(n);
+}
+
+/*
+ * A snapshot's marker is durable: the snapshot is the node's, older ones
+ * and the log below it (but for a margin kept for followers that are a
+ * little behind) go, their files deleted off the loop (fs_unlink_async).
+ */
+void
+snapshot_progress(struct node *n)
+{
+	struct snap_job *j = &n->snap;
+	uint64_t index = j->marked, keep_from;
+
+	if (index == 0 || wal_sync_done(n->wal) < j->marked_need)
+		return;
+	j->marked = 0;
+	if (index <= n->snapshot_index) { /* the leader's snapshot came meanwhile */
+		waiters_reply(n, NULL);
+		return;
+	}
 	n->snapshot_index = index;
 	snap_prune(n->snaps);
 	keep_from = index > n->snapshot_margin ? index - n->snapshot_margin : 1;
@@ -81,11 +105,12 @@ snapshot_done(struct node *n, uint64_t index, uint64_t term)
 		wal_compact(n->wal, keep_from);
 	}
 	n->stats.snapshots++;
-	n->stats.snapshot_last_seconds = node_now_s() - n->snap.t0;
-	log_notice_f(LOG_FIELDS(.index = index, .term = term),
+	n->stats.snapshot_last_seconds = node_now_s() - j->t0;
+	log_notice_f(LOG_FIELDS(.index = index, .term = j->marked_term),
 	    "snapshot at index %" PRIu64 " (term %" PRIu64
 	    ") written in %.3f s; log kept from %" PRIu64,
-	    index, term, n->stats.snapshot_last_seconds, keep_from);
+	    index, j->marked_term, n->stats.snapshot_last_seconds, keep_from);
+	waiters_reply(n, NULL);
 }
 
 /* Reap the snapshot writer; kill it first if it is still running. */
@@ -118,7 +143,7 @@ snapshot_abort(struct node *n, const char *why)
 	char path[RAFTCONF_MAX_PATH + 64];
 
 	if (n->snap.pid == 0)
-		return;
+		return; /* a marker on its way stays: snapshot_progress sorts it */
 	child_reap(n, true);
 	snap_tmp_path(n->snaps, n->snap.index, path, sizeof(path));
 	unlink(path);
@@ -146,7 +171,6 @@ child_cb(evutil_socket_t fd, short what, void *arg)
 		snapshot_done(n, j->index, j->term);
 		if (n->failed)
 			return;
-		waiters_reply(n, NULL);
 	} else {
 		log_err("snapshot at %" PRIu64 " failed: %s; the next one in %d s", j->index,
 		    j->errlen ? j->err : "the writer died", SNAPSHOT_RETRY_S);
@@ -190,9 +214,10 @@ child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t inde
  * process, so that the loop goes on serving: the store commits, then
  * forks; the child reads the file as it was (store_after_fork) while the
  * parent's applies wait in an open transaction that it does not commit
- * until the child is done.  snapshot_done() records it in the WAL and drops
- * the log below it but for a margin kept for followers that are a little
- * behind.  -EINPROGRESS: one is being written; -EALREADY: nothing new.
+ * until the child is done.  snapshot_done() records it in the WAL, and
+ * snapshot_progress() drops the log below it once that is durable, but for
+ * a margin kept for followers that are a little behind.  -EINPROGRESS: one
+ * is being written or recorded; -EALREADY: nothing new.
  */
 int
 snapshot_take(struct node *n, char *err, size_t errlen)
@@ -203,7 +228,7 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 	int rc, p[2];
 	pid_t pid, parent;
 
-	if (n->snap.pid) {
+	if (n->snap.pid || n->snap.marked) {
 		seterr(err, errlen, "a snapshot is being written");
 		return -EINPROGRESS;
 	}
@@ -272,8 +297,9 @@ snapshot_maybe(struct node *n)
 	char err[256];
 	int rc;
 
-	if (n->snap.pid || n->applied - n->snapshot_index < n->cfg->snapshot_every ||
-	    n->apply_paused || n->disk.wal_blocked || node_now_s() < n->snap.retry_at)
+	if (n->snap.pid || n->snap.marked ||
+	    n->applied - n->snapshot_index < n->cfg->snapshot_every || n->apply_paused ||
+	    n->disk.wal_blocked || node_now_s() < n->snap.retry_at)
 		return;
 	rc = snapshot_take(n, err, sizeof(err));
 	if (rc < 0 && rc != -EALREADY)
@@ -296,7 +322,7 @@ snapshot_request(struct node *n, const struct origin *o)
 		reply_error(n, o, PROTO_E_INTERNAL, "snapshot failed: %s", err);
 		return;
 	}
-	if (n->snap.pid == 0) { /* written already (could not watch the child) */
+	if (n->snap.pid == 0 && n->snap.marked == 0) { /* written and recorded already */
 		reply_ok(n, o, n->snapshot_index);
 		return;
 	}

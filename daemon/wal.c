@@ -215,6 +215,7 @@ writer_state_from(struct wal *w, const struct replay *rp)
 	w->hs = rp->hs;
 	w->snap_index = rp->snap_index;
 	w->snap_term = rp->snap_term;
+	w->snap_durable = rp->snap_index;
 	w->catch_up = rp->catch_up;
 	w->last_index = rp->snap_index;
 	/* The writer's runs start after the snapshot, as wal_snapshot leaves
@@ -240,6 +241,7 @@ wal_open(const char *dir, struct wal **out, struct wal_recovered *rec, char *err
 
 	*out = NULL;
 	memset(rec, 0, sizeof(*rec));
+	fs_unlink_wait(); /* an earlier wal's compaction in this process */
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return -ENOMEM;
@@ -508,28 +510,40 @@ wal_snapshot(struct wal *w, uint64_t index, uint64_t term)
 int
 wal_compact(struct wal *w, uint64_t keep_from)
 {
+	char(*names)[SEG_NAME_SIZE] = NULL;
+	const char **ptrs = NULL;
+	size_t n = 0;
 	int r;
 
 	if (w->failed)
 		return w->failed;
 	if (keep_from > w->snap_index + 1)
 		return -EINVAL;
-	r = wal_sync(w);
+	if (keep_from > w->snap_durable + 1)
+		return -EAGAIN; /* the marker is not durable yet */
+	while (n < w->nsegs - 1 && w->segs[n].max_index < keep_from)
+		n++;
+	if (n == 0)
+		return 0;
+	if ((names = calloc(n, sizeof(*names))) == NULL ||
+	    (ptrs = calloc(n, sizeof(*ptrs))) == NULL) {
+		free(names);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		wal_seg_name(
+		    names[i], sizeof(names[i]), w->segs[i].seq, w->segs[i].first_index, false);
+		ptrs[i] = names[i];
+	}
+	r = fs_unlink_async(w->dirfd, ptrs, n);
+	free(ptrs);
+	free(names);
 	if (r < 0)
 		return r;
-	while (w->nsegs > 1 && w->segs[0].max_index < keep_from) {
-		char name[SEG_NAME_SIZE];
-
-		wal_seg_name(name, sizeof(name), w->segs[0].seq, w->segs[0].first_index, false);
-		if (unlinkat(w->dirfd, name, 0) < 0 && errno != ENOENT)
-			return -errno;
-		if (fsync(w->dirfd) < 0)
-			return -errno;
-		memmove(w->segs, w->segs + 1, (w->nsegs - 1) * sizeof(*w->segs));
-		w->nsegs--;
-		w->stats.segments_deleted++;
-		w->io.segments = w->stats.segments = w->nsegs;
-	}
+	memmove(w->segs, w->segs + n, (w->nsegs - n) * sizeof(*w->segs));
+	w->nsegs -= n;
+	w->stats.segments_deleted += n;
+	w->io.segments = w->stats.segments = w->nsegs;
 	return 0;
 }
 
@@ -540,6 +554,7 @@ wal_close(struct wal *w)
 		return;
 	wal_wait_job(w);
 	wal_thread_stop(w);
+	fs_unlink_wait(); /* wal_compact's deletions: a reopen replays what is left */
 	if (w->fd >= 0) {
 		if (!w->failed)
 			wal_flush_buf(w);

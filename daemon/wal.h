@@ -21,10 +21,10 @@
  *   readable when that sync is done, and wal_sync_collect takes its result.
  *   While a sync is out the caller may go on appending (into a fresh buffer:
  *   group commit is whatever arrives meanwhile).  wal_sync waits for the
- *   one out and syncs the rest; wal_open, wal_compact and wal_close block on
- *   file I/O.  wal_append never does I/O while a sync is out, otherwise a
- *   write(2) to the page cache once its buffer holds 1 MiB.  A struct wal is
- *   otherwise not thread-safe: call it from one thread.
+ *   one out and syncs the rest; wal_open and wal_close block on file I/O.
+ *   wal_append never does I/O while a sync is out, otherwise a write(2) to
+ *   the page cache once its buffer holds 1 MiB.  A struct wal is otherwise
+ *   not thread-safe: call it from one thread.
  *
  * Errors
  *   Functions return 0 or a negative errno.  -EINVAL means the caller broke
@@ -265,7 +265,8 @@ uint64_t wal_catch_up_to(const struct wal *w);
  * (index, term) again is a no-op.
  *
  * Order for the caller: write and fsync the snapshot file first, then
- * wal_snapshot, wal_sync, then wal_compact.
+ * wal_snapshot, a sync (wal_sync, or one started after it and completed),
+ * then wal_compact.
  */
 int wal_snapshot(struct wal *w, uint64_t index, uint64_t term);
 
@@ -273,10 +274,12 @@ int wal_snapshot(struct wal *w, uint64_t index, uint64_t term);
  * Delete whole segments, oldest first, whose entries all have an index
  * below keep_from; never the current segment.  keep_from may not exceed
  * snapshot index + 1 (-EINVAL): the deleted entries must be covered by the
- * snapshot.  Syncs first if anything is unsynced, so that the snapshot marker
- * is durable before the entries it covers disappear; each unlink is followed
- * by an fsync of the directory, so a crash leaves a contiguous sequence.
- * Errors here are not sticky.
+ * snapshot, and its marker must be durable already (a completed sync
+ * carried it): -EAGAIN if not, so that the entries it covers never
+ * disappear first.  The segments leave the wal's view at once; their files
+ * are deleted on a thread of fsutil.h's (fs_unlink_async), each unlink
+ * followed by an fsync of the directory, so a crash leaves a contiguous
+ * sequence.  Does no I/O on the caller's thread.  Errors here are not sticky.
  */
 int wal_compact(struct wal *w, uint64_t keep_from);
 

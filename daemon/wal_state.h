@@ -73,7 +73,8 @@ struct wal {
 
 	struct wal_hardstate hs;
 	uint64_t snap_index, snap_term;
-	uint64_t catch_up; /* wal_set_catch_up's index; 0: none */
+	uint64_t snap_durable; /* the snapshot marker the last sync made durable */
+	uint64_t catch_up;     /* wal_set_catch_up's index; 0: none */
 	uint64_t last_index;
 	struct run *runs;
 	size_t nruns, runcap;

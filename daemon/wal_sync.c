@@ -419,6 +419,7 @@ collect(struct wal *w)
 	if (r < 0)
 		return wal_fail(w, r); /* not done: what it held is not durable */
 	w->done++;
+	w->snap_durable = w->jsnap_index;
 	return 1;
 }
 
@@ -453,6 +454,7 @@ wal_sync_start(struct wal *w)
 	w->started++;
 	if (w->buflen == 0 && !w->unsynced && w->size < w->seg_bytes) {
 		w->done++; /* nothing to make durable */
+		w->snap_durable = w->snap_index;
 		return 0;
 	}
 	/* Hand the buffer over and take the job's (empty) one. */

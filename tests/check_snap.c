@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "fsutil.h"
 #include "members.h"
 #include "snap.h"
 #include "store.h"
@@ -729,6 +730,7 @@ START_TEST(test_prune_keeps_the_newest_and_removes_what_writers_left)
 	spill(tmp, (const uint8_t *)"half", 4);
 
 	snap_prune(sd);
+	fs_unlink_wait();
 	ck_assert_int_eq(access(tmp, F_OK), -1);
 	snap_path(sd, 3, p, sizeof(p));
 	ck_assert_int_eq(access(p, F_OK), -1);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "fsutil.h"
 #include "wal.h"
 
 #ifndef TEST_DATA_DIR
@@ -587,7 +588,12 @@ START_TEST(test_rotated_segments_are_compacted_and_replay_stays_correct)
 	ck_assert_int_eq(wal_compact(w, 2), -EINVAL);
 	ck_assert_int_eq(wal_snapshot(w, 40, 2), 0);
 	ck_assert_int_eq(wal_compact(w, 42), -EINVAL);
+	/* not before a sync has made the marker durable */
+	ck_assert_int_eq(wal_compact(w, 36), -EAGAIN);
+	ck_assert_int_eq(list_segs(names, 64), before);
+	ck_assert_int_eq(wal_sync(w), 0);
 	ck_assert_int_eq(wal_compact(w, 36), 0);
+	fs_unlink_wait();
 	after = list_segs(names, 64);
 	ck_assert_int_lt(after, before);
 	ck_assert_int_ge(after, 2);
@@ -611,6 +617,7 @@ START_TEST(test_rotated_segments_are_compacted_and_replay_stays_correct)
 	/* compacting everything the snapshot covers still leaves a valid wal */
 	wal_set_segment_bytes(w, 300);
 	ck_assert_int_eq(wal_snapshot(w, 60, 2), 0);
+	ck_assert_int_eq(wal_sync(w), 0);
 	ck_assert_int_eq(wal_compact(w, 61), 0);
 	wal_close(w);
 	w = open_ok(&rec);
@@ -636,6 +643,7 @@ START_TEST(test_replay_accepts_an_old_marker_left_after_compaction)
 	ck_assert_int_eq(wal_snapshot(w, 5, 1), 0);
 	append_range(w, 31, 40, 1, 2);
 	ck_assert_int_eq(wal_snapshot(w, 25, 1), 0);
+	ck_assert_int_eq(wal_sync(w), 0);
 	ck_assert_int_eq(wal_compact(w, 20), 0);
 	ck_assert_uint_ge(wal_stats(w)->segments_deleted, 3);
 	wal_close(w);
@@ -1613,6 +1621,7 @@ START_TEST(test_the_catch_up_index_survives_rotation_and_compaction)
 	ck_assert_int_ge(before, 4);
 	/* the segment that holds the record written above goes */
 	ck_assert_int_eq(wal_snapshot(w, 35, 1), 0);
+	ck_assert_int_eq(wal_sync(w), 0);
 	ck_assert_int_eq(wal_compact(w, 36), 0);
 	ck_assert_uint_ge(wal_stats(w)->segments_deleted, 3);
 	wal_close(w);
@@ -1626,6 +1635,7 @@ START_TEST(test_the_catch_up_index_survives_rotation_and_compaction)
 	ck_assert_int_eq(wal_set_catch_up(w, 0), 0);
 	append_range(w, 41, 80, 1, 3);
 	ck_assert_int_eq(wal_snapshot(w, 75, 1), 0);
+	ck_assert_int_eq(wal_sync(w), 0);
 	ck_assert_int_eq(wal_compact(w, 76), 0);
 	wal_close(w);
 
