@@ -180,6 +180,7 @@ struct raft {
 	VEC(struct raft_chunk_read) chunk_reads;
 	VEC(struct raft_chunk_write) chunk_writes;
 	VEC(void *) garbage; /* freed by raft_advance() */
+	VEC(void *) to_free; /* compacted entries' data: a slice a tick (free_some) */
 	/* calls made while a batch is out, carried out by raft_advance() */
 	bool in_ready;
 	VEC(struct deferred) deferred;
@@ -509,6 +510,19 @@ static void members_recompute(struct raft *r);
 static void set_members(struct raft *r, struct raft_member *m, size_t n);
 static void departing_track(struct raft *r, const struct raft_entry *e);
 
+/* Free a slice of what compaction dropped: at least RAFT_FREE_SLICE, and an
+ * eighth of what waits, so that the backlog stays a few ticks of input. */
+#define RAFT_FREE_SLICE 2048
+
+static void
+free_some(struct raft *r)
+{
+	size_t n = r->to_free.n / 8 > RAFT_FREE_SLICE ? r->to_free.n / 8 : RAFT_FREE_SLICE;
+
+	while (n-- > 0 && r->to_free.n > 0)
+		free(r->to_free.v[--r->to_free.n]);
+}
+
 /* Drop entries >= i (i > commit: never a committed one). */
 static void
 log_truncate(struct raft *r, uint64_t i)
@@ -566,7 +580,11 @@ log_compact(struct raft *r, uint64_t i)
 	size_t drop = (size_t)(i - r->base_index);
 
 	r->base_term = r->ents[drop - 1].term;
-	free_entries(r->ents, drop);
+	/* Freed a slice a tick: ten thousand frees of 1 KiB took the loop
+	 * 8 ms (glibc consolidating and trimming its heap). */
+	for (size_t k = 0; k < drop; k++)
+		if (r->ents[k].data && VEC_PUSH(r->to_free, r->ents[k].data))
+			free(r->ents[k].data);
 	memmove(r->ents, r->ents + drop, (r->n_ents - drop) * sizeof(*r->ents));
 	r->n_ents -= drop;
 	r->base_index = i;
@@ -2377,6 +2395,7 @@ raft_tick(struct raft *r)
 		(void)defer(r, d);
 		return;
 	}
+	free_some(r);
 	for (size_t i = 0; i < r->n_members; i++) {
 		if (r->peers[i].last_contact < UINT32_MAX)
 			r->peers[i].last_contact++;
@@ -3337,6 +3356,9 @@ raft_free(struct raft *r)
 	for (size_t i = 0; i < r->garbage.n; i++)
 		free(r->garbage.v[i]);
 	free(r->garbage.v);
+	for (size_t i = 0; i < r->to_free.n; i++)
+		free(r->to_free.v[i]);
+	free(r->to_free.v);
 	for (size_t i = 0; i < r->deferred.n; i++)
 		free(r->deferred.v[i].data);
 	free(r->deferred.v);
