@@ -2,7 +2,9 @@
  * bench — closed-loop load on raftconfd's control socket.
  *
  *	bench -s SOCKET -c CLIENTS -t SECONDS -o set|cas|get|stale [-v BYTES]
- *	      [-k KEYS] [-n REQUESTS] [-u]
+ *	      [-k KEYS] [-n REQUESTS] [-u | -q]
+ *	bench -o fsync -d DIR -t SECONDS
+ *	bench -o rtt -t SECONDS
  *
  * set writes a key of /bench/0../bench/KEYS-1 (-u: of /bench/PID/..., keys
  * no earlier run wrote; with -k 1000000000 each write is a new key); cas is
@@ -10,8 +12,14 @@
  * does not exist: on new keys it holds every time, so each write is decided
  * by the state machine and applied, as a plain one); get and stale read
  * them.
+ * -q takes the keys in turn instead, /bench/0, /bench/1, ... across all
+ * clients (-q -n N -k N writes N distinct keys: a store of N keys).
  * -n stops after that many answered requests (tests use it to load a
  * cluster with a known amount of data); -t still bounds the time.
+ * The floor of a replicated write on this machine: fsync appends 4 KiB to
+ * a preallocated file in DIR and fdatasyncs it, as the WAL does; rtt sends
+ * 64 bytes over loopback TCP (TCP_NODELAY) to an echoing child process
+ * and waits for them back.
  * Each client is one connection with one request in flight: it sends the
  * next as soon as the answer to the last arrives.  Prints one line:
  *	op clients ops/s p50_us p99_us errors max_us
@@ -19,13 +27,17 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,13 +69,15 @@ cmp_double(const void *a, const void *b)
 }
 
 /* Request number seq of client i: op on its key. */
-static bool unique; /* -u */
+static bool unique;	 /* -u */
+static bool in_turn;	 /* -q */
+static uint64_t turn;	 /* -q: the next key */
 
 static void
 fill(struct proto_msg *m, const char *op, int i, uint64_t seq, int nkeys, char *key, size_t klen,
     const char *value, int vsize)
 {
-	int n = (int)((seq * 7919 + (uint64_t)i) % (uint64_t)nkeys);
+	int n = (int)((in_turn ? turn++ : seq * 7919 + (uint64_t)i) % (uint64_t)nkeys);
 
 	if (unique)
 		snprintf(key, klen, "/bench/%d/%d", (int)getpid(), n);
@@ -87,6 +101,110 @@ fill(struct proto_msg *m, const char *op, int i, uint64_t seq, int nkeys, char *
 		m->get.flags = strcmp(op, "stale") == 0 ? PROTO_F_STALE : 0;
 		m->get.key = proto_cstr(key);
 	}
+}
+
+/* Print latencies as every op does: name clients ops/s p50 p99 errors max. */
+static void
+report(const char *op, int nclients, double *lat, size_t nlat, double secs, size_t errors)
+{
+	qsort(lat, nlat, sizeof(*lat), cmp_double);
+	printf("%-6s %4d %10.0f %10.0f %10.0f %6zu %10.0f\n", op, nclients, nlat / secs,
+	    nlat ? lat[nlat / 2] * 1e6 : 0, nlat ? lat[nlat * 99 / 100] * 1e6 : 0, errors,
+	    nlat ? lat[nlat - 1] * 1e6 : 0);
+}
+
+/* fdatasync of 4 KiB appended to a preallocated file in dir, as the WAL's. */
+static int
+floor_fsync(const char *dir, int seconds)
+{
+	enum { BLOCK = 4096, CAP = 1 << 20 };
+	static char block[BLOCK];
+	char path[4096];
+	double *lat = malloc(CAP * sizeof(*lat)), end, t;
+	size_t nlat = 0, errors = 0;
+	off_t off = 0, size = 64 << 20;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/bench-fsync.tmp", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || lat == NULL || posix_fallocate(fd, 0, size) != 0 || fsync(fd) < 0) {
+		perror(path);
+		return 1;
+	}
+	memset(block, 'w', sizeof(block));
+	end = now() + seconds;
+	while ((t = now()) < end && nlat < CAP) {
+		if (off + BLOCK > size)
+			off = 0;
+		if (pwrite(fd, block, BLOCK, off) != BLOCK || fdatasync(fd) < 0)
+			errors++;
+		off += BLOCK;
+		lat[nlat++] = now() - t;
+	}
+	close(fd);
+	unlink(path);
+	report("fsync", 1, lat, nlat, seconds, errors);
+	free(lat);
+	return 0;
+}
+
+/* A round trip of 64 bytes over loopback TCP to an echoing child. */
+static int
+floor_rtt(int seconds)
+{
+	enum { CAP = 1 << 22 };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sin);
+	char buf[64] = { 0 };
+	double *lat = malloc(CAP * sizeof(*lat)), end, t;
+	size_t nlat = 0, errors = 0;
+	int ls = socket(AF_INET, SOCK_STREAM, 0), fd, one = 1, st;
+	pid_t pid;
+
+	if (ls < 0 || lat == NULL || bind(ls, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    listen(ls, 1) < 0 || getsockname(ls, (struct sockaddr *)&sin, &sl) < 0) {
+		perror("rtt: listen");
+		return 1;
+	}
+	if ((pid = fork()) == 0) {
+		int c = accept(ls, NULL, NULL);
+		ssize_t r;
+
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		while ((r = read(c, buf, sizeof(buf))) > 0)
+			if (write(c, buf, (size_t)r) != r)
+				break;
+		_exit(0);
+	}
+	close(ls);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (pid < 0 || fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		perror("rtt: connect");
+		return 1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	end = now() + seconds;
+	while ((t = now()) < end && nlat < CAP) {
+		size_t got = 0;
+		ssize_t r;
+
+		if (write(fd, buf, sizeof(buf)) != sizeof(buf)) {
+			errors++;
+			break;
+		}
+		while (got < sizeof(buf) && (r = read(fd, buf + got, sizeof(buf) - got)) > 0)
+			got += (size_t)r;
+		if (got < sizeof(buf)) {
+			errors++;
+			break;
+		}
+		lat[nlat++] = now() - t;
+	}
+	close(fd);
+	waitpid(pid, &st, 0);
+	report("rtt", 1, lat, nlat, seconds, errors);
+	free(lat);
+	return 0;
 }
 
 static int
@@ -115,8 +233,9 @@ main(int argc, char **argv)
 	double *lat, start, end;
 	size_t nlat = 0, cap = 1 << 20, errors = 0;
 	char *value, key[64];
+	const char *dir = ".";
 
-	while ((c = getopt(argc, argv, "s:c:t:o:v:k:n:u")) != -1) {
+	while ((c = getopt(argc, argv, "s:c:t:o:v:k:n:uqd:")) != -1) {
 		switch (c) {
 		case 's': sock = optarg; break;
 		case 'c': nclients = atoi(optarg); break;
@@ -126,12 +245,19 @@ main(int argc, char **argv)
 		case 'k': nkeys = atoi(optarg); break;
 		case 'n': limit = atol(optarg); break;
 		case 'u': unique = true; break;
+		case 'q': in_turn = true; break;
+		case 'd': dir = optarg; break;
 		default: return 2;
 		}
 	}
+	if (strcmp(op, "fsync") == 0)
+		return floor_fsync(dir, seconds);
+	if (strcmp(op, "rtt") == 0)
+		return floor_rtt(seconds);
 	if (sock == NULL || nclients < 1 || nkeys < 1) {
 		fprintf(stderr,
-		    "usage: bench -s SOCKET -c CLIENTS -t SECONDS -o set|cas|get|stale\n");
+		    "usage: bench -s SOCKET -c CLIENTS -t SECONDS -o set|cas|get|stale\n"
+		    "       bench -o fsync -d DIR -t SECONDS | bench -o rtt -t SECONDS\n");
 		return 2;
 	}
 	cl = calloc(nclients, sizeof(*cl));
@@ -213,10 +339,7 @@ main(int argc, char **argv)
 			}
 		}
 	}
-	qsort(lat, nlat, sizeof(*lat), cmp_double);
-	printf("%-6s %4d %10.0f %10.0f %10.0f %6zu %10.0f\n", op, nclients, nlat / (now() - start),
-	    nlat ? lat[nlat / 2] * 1e6 : 0, nlat ? lat[nlat * 99 / 100] * 1e6 : 0, errors,
-	    nlat ? lat[nlat - 1] * 1e6 : 0);
+	report(op, nclients, lat, nlat, now() - start, errors);
 	for (int i = 0; i < nclients; i++) {
 		close(cl[i].fd);
 		free(cl[i].in);

@@ -13,6 +13,23 @@ cluster_start
 wait_leader 30 || { echo "no leader"; exit 1; }
 follower=$(( LEADER % 3 + 1 ))
 echo "raftconfd $("$RAFTCONFD" --version | awk '{print $2}'), $(nproc) cores, $(uname -r), data in $TEST_DIR"
+
+# The floor, measured now on this machine: a write acknowledged by a
+# majority costs at least a round trip client -> leader, one leader ->
+# follower and the follower's fdatasync (the leader's runs meanwhile).
+floor() {
+	local fs rt
+	fs=$("$BENCH" -o fsync -d "$TEST_DIR" -t 2) || return
+	rt=$("$BENCH" -o rtt -t 2) || return
+	set -- $fs
+	FSYNC_US=$4
+	set -- $rt
+	RTT_US=$4
+	FLOOR_US=$((FSYNC_US + 2 * RTT_US))
+	echo "floor: fdatasync of 4 KiB here p50 ${FSYNC_US} us; loopback round trip p50 ${RTT_US} us;" \
+		"one replicated write >= fdatasync + 2 round trips = ${FLOOR_US} us"
+}
+floor
 idle=""
 for i in 1 2 3; do idle="$idle n$i=$(rss_kb "${NODE_PID[$i]}")KB"; done
 
@@ -42,6 +59,25 @@ echo "snapshot of 100000 keys:   $(awk '$1 == "snapshot_last_ms:" {print $2}' "$
 	"snapshot file $(ls -l "$TEST_DIR/n$LEADER/snap/" | awk '/snap$/ {s=$5} END {print s}') bytes"
 fi
 
+# Writes of keys never written before: the store grows by every one (a
+# pool of 1000 keys, above, never grows it), at 128 B and 1 KiB values.
+# BENCH_GROW=0 skips it.
+if [ "${BENCH_GROW:-1}" = 1 ]; then
+	echo
+	echo "writes of new keys (the store grows), ${SECONDS_PER_RUN} s a row"
+	floor
+	printf '%-6s %-8s %6s %4s %10s %10s %10s %6s %10s %8s\n' op target value clients ops/s p50_us \
+		p99_us errors max_us p50/floor
+	for spec in "leader 128 1" "leader 128 64" "follower 128 64" "leader 1024 1" "leader 1024 64"; do
+		set -- $spec
+		node=$LEADER; [ "$1" = follower ] && node=$follower
+		out=$("$BENCH" -s "$(node_sock "$node")" -c "$3" -t "$SECONDS_PER_RUN" -o set -u \
+			-k 1000000000 -v "$2")
+		printf '%-6s %-8s %6s %s %8s\n' set "$1" "$2" "$(echo "$out" | cut -c8-)" \
+			"$(echo "$out" | awk -v f="$FLOOR_US" '{ printf "%.2f", $4 / f }')"
+	done
+fi
+
 # What a compare-and-set write costs against a plain one (issue 15: no
 # more): the same writes of new keys (-u -k 1000000000: each write a key
 # never written), made plain (SET) or conditional (SET_IF revision 0, decided by
@@ -63,6 +99,75 @@ if [ "${BENCH_CAS:-1}" = 1 ]; then
 			done
 		done
 	done
+fi
+
+# A large store (issue 16): BENCH_BIG_KEYS keys of 128 B (default 1000000;
+# 0 skips it) loaded into a fresh cluster over the control socket, then
+# writes, reads, a snapshot, a follower's restart and a learner's catch-up
+# measured at that size, with memory and disk per node.
+big=${BENCH_BIG_KEYS:-1000000}
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+if [ "$big" -gt 0 ]; then
+	cluster_kill_all
+	for i in 1 2 3 4; do rm -rf "$TEST_DIR/n$i" "$TEST_DIR/n$i.log"; done
+	NODE_PID=()
+	HEARTBEAT_MS=100 ELECTION_MS=1000 LOG_LEVEL=notice cluster_init 3 4
+	write_config 4 1 2 3 # a spare, to join as a learner
+	cluster_start
+	wait_leader 30 || { echo "no leader"; exit 1; }
+	follower=$(( LEADER % 3 + 1 ))
+	echo
+	echo "a store of $big keys of 128 B"
+	floor
+	for i in 1 2 3; do rss0[$i]=$(rss_kb "${NODE_PID[$i]}"); done
+	printf '%-6s %-8s %4s %10s %10s %10s %6s %10s\n' op target clients ops/s p50_us p99_us errors max_us
+	printf '%-6s %-8s ' load leader
+	"$BENCH" -s "$(node_sock "$LEADER")" -c 64 -t 3600 -o set -q -n "$big" -k "$big" | cut -c8-
+	for spec in "set leader 1" "set leader 64" "get leader 64" "get follower 64" "stale follower 64"; do
+		set -- $spec
+		node=$LEADER; [ "$2" = follower ] && node=$follower
+		printf '%-6s %-8s ' "$1" "$2"
+		if [ "$1" = set ]; then
+			"$BENCH" -s "$(node_sock "$node")" -c "$3" -t "$SECONDS_PER_RUN" -o set -u \
+				-k 1000000000 | cut -c8-
+		else
+			"$BENCH" -s "$(node_sock "$node")" -c "$3" -t "$SECONDS_PER_RUN" -o "$1" -k "$big" |
+				cut -c8-
+		fi
+	done
+	ctl "$LEADER" snapshot >/dev/null
+	ctl "$LEADER" status >"$TEST_DIR/st"
+	echo "snapshot of the leader's store: $(awk '$1 == "snapshot_last_ms:" {print $2}' "$TEST_DIR/st") ms," \
+		"file $(ls -l "$TEST_DIR/n$LEADER/snap/" | awk '/snap$/ {s=$5} END {print s}') bytes"
+	for i in 1 2 3; do
+		echo "n$i: longest loop stall $(status_field "$i" loop_stall_max_ms) ms," \
+			"resident $(rss_kb "${NODE_PID[$i]}") KB ($(( ($(rss_kb "${NODE_PID[$i]}") - rss0[$i]) * 1024 / big )) bytes a key more than empty)," \
+			"data dir $(du -sb "$TEST_DIR/n$i" | cut -f1) bytes ($(( $(du -sb "$TEST_DIR/n$i" | cut -f1) / big )) a key)"
+	done
+	# A follower killed -9 and started again: how long until it serves
+	# and has applied what the leader committed when it came back.
+	node_kill "$follower" KILL
+	commit=$(status_field "$LEADER" commit)
+	t0=$(date +%s.%N)
+	node_start "$follower"
+	until [ "$(CTL_TIMEOUT=1 status_field "$follower" applied 2>/dev/null || echo 0)" -ge "$commit" ] 2>/dev/null; do
+		(( $(date +%s) - ${t0%.*} > 600 )) && { echo "n$follower did not catch up in 600 s"; exit 1; }
+		sleep 0.02
+	done
+	echo "restart of n$follower (kill -9 to serving, applied up to the commit): $(elapsed "$t0") s," \
+		"resident then $(rss_kb "${NODE_PID[$follower]}") KB"
+	# A new learner: from join to holding everything the leader had committed.
+	node_start 4
+	for _ in $(seq 600); do [ "$(status_field 4 role 2>/dev/null)" = spare ] && break; sleep 0.05; done
+	commit=$(status_field "$LEADER" commit)
+	t0=$(date +%s.%N)
+	ctl 4 join --learner "$(node_addr "$LEADER")" >/dev/null
+	until [ "$(status_field 4 applied 2>/dev/null || echo 0)" -ge "$commit" ] 2>/dev/null; do
+		(( $(date +%s) - ${t0%.*} > 600 )) && { echo "n4 did not catch up in 600 s"; exit 1; }
+		sleep 0.05
+	done
+	echo "a learner joined and caught up with $big keys in $(elapsed "$t0") s," \
+		"resident $(rss_kb "${NODE_PID[4]}") KB, data dir $(du -sb "$TEST_DIR/n4" | cut -f1) bytes"
 fi
 
 # What mutual TLS between the peers costs (issue 14: at most 10 % fewer
