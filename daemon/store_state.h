@@ -18,8 +18,13 @@
 #define STORE_FORMAT 2
 /* A "k:" record's bytes before the value: revision, create revision, version. */
 #define KV_HEAD 24
-/* Prime; about three records per chain at 100 000 keys. */
-#define STORE_HASH_SIZE	    32749
+/*
+ * Prime; about one record per chain at a million keys, for 4 MiB of
+ * buckets in a new store file (an existing file keeps the size it was made
+ * with; a store restored from a snapshot is new).  With 32749, a million
+ * keys made chains of ~30 records, walked on every read and write.
+ */
+#define STORE_HASH_SIZE	    1048573
 #define BOOT_ID_LEN	    36
 #define CLIENT_BYTES	    25 /* seq, revision, status, last used */
 #define CLIENT_KEY_LEN	    18 /* "c:" + 16 hex */
