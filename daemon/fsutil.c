@@ -93,20 +93,16 @@ fs_unlink_wait(void)
 }
 
 int
-fs_unlink_async(int dirfd, const char *const *names, size_t n)
+fs_unlink_async(int dirfd, const char *names, size_t len, size_t n)
 {
 	struct unlink_job *j;
 	pthread_attr_t attr;
 	sigset_t all, old;
-	size_t len = 0;
 	pthread_t t;
-	char *p;
 	int r;
 
 	if (n == 0)
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		len += strlen(names[i]) + 1;
 	if ((j = malloc(sizeof(*j) + len)) == NULL)
 		return -ENOMEM;
 	if ((j->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) < 0) {
@@ -118,13 +114,7 @@ fs_unlink_async(int dirfd, const char *const *names, size_t n)
 	pthread_mutex_lock(&unlink_mu);
 	j->ticket = unlink_next++;
 	pthread_mutex_unlock(&unlink_mu);
-	p = j->names;
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(names[i]) + 1;
-
-		memcpy(p, names[i], l);
-		p += l;
-	}
+	memcpy(j->names, names, len);
 	/* The thread takes no signal: they are the loop's. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

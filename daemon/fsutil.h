@@ -16,7 +16,8 @@ int fs_sync_dir(const char *dir);
 int fs_sync_parent(const char *path);
 
 /*
- * Delete the n files names[] of the directory dirfd (a descriptor the call
+ * Delete the n files named in names, len bytes of \0-ended names back to
+ * back, of the directory dirfd (a descriptor the call
  * duplicates; the caller keeps its own) on a thread of its own, so that the
  * loop does not wait for the disk: in the order given, each unlink made
  * durable (an fsync of the directory) before the next, and all of them
@@ -27,7 +28,7 @@ int fs_sync_parent(const char *path);
  * again what it can).  If no thread can be started, it is done here.  0, or
  * -errno (nothing was deleted).
  */
-int fs_unlink_async(int dirfd, const char *const *names, size_t n);
+int fs_unlink_async(int dirfd, const char *names, size_t len, size_t n);
 
 /* Wait until every deletion fs_unlink_async() was asked for is done. */
 void fs_unlink_wait(void);

@@ -839,31 +839,26 @@ remove_leftovers(struct snapdir *sd)
 void
 snap_prune(struct snapdir *sd)
 {
-	char path[SNAP_PATH_MAX], **names = NULL;
+	enum { NAME = 16 + sizeof(SNAP_SUFFIX) }; /* the hex index, the suffix, \0 */
 	uint64_t *idx;
-	int n = list(sd, &idx), dfd = -1;
+	int n = list(sd, &idx), dfd;
+	size_t len = 0;
+	char *names;
 
 	/* Older first: a crash keeps the newer of what it leaves. */
-	if (n > SNAP_KEEP && (names = calloc((size_t)(n - SNAP_KEEP), sizeof(*names))) != NULL) {
-		for (int i = n - 1; i >= SNAP_KEEP; i--) {
-			snap_path(sd, idx[i], path, sizeof(path));
-			names[n - 1 - i] =
-			    strdup(strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
-			if (names[n - 1 - i] == NULL)
-				goto done;
-		}
+	if (n > SNAP_KEEP && (names = malloc((size_t)(n - SNAP_KEEP) * NAME)) != NULL) {
+		for (int i = n - 1; i >= SNAP_KEEP; i--)
+			len +=
+			    (size_t)snprintf(names + len, NAME, "%016" PRIx64 SNAP_SUFFIX, idx[i]) +
+			    1;
 		dfd = open(sd->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0 ||
-		    fs_unlink_async(dfd, (const char *const *)names, (size_t)(n - SNAP_KEEP)) < 0)
+		if (dfd < 0 || fs_unlink_async(dfd, names, len, (size_t)(n - SNAP_KEEP)) < 0)
 			log_warning(
 			    "cannot delete old snapshots in %s: %s", sd->dir, strerror(errno));
 		if (dfd >= 0)
 			close(dfd);
+		free(names);
 	}
-done:
-	for (int i = 0; names && i < n - SNAP_KEEP; i++)
-		free(names[i]);
-	free(names);
 	remove_leftovers(sd);
 	free(idx);
 }

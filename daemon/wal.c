@@ -510,9 +510,8 @@ wal_snapshot(struct wal *w, uint64_t index, uint64_t term)
 int
 wal_compact(struct wal *w, uint64_t keep_from)
 {
-	char(*names)[SEG_NAME_SIZE] = NULL;
-	const char **ptrs = NULL;
-	size_t n = 0;
+	size_t n = 0, len = 0;
+	char *names;
 	int r;
 
 	if (w->failed)
@@ -525,18 +524,14 @@ wal_compact(struct wal *w, uint64_t keep_from)
 		n++;
 	if (n == 0)
 		return 0;
-	if ((names = calloc(n, sizeof(*names))) == NULL ||
-	    (ptrs = calloc(n, sizeof(*ptrs))) == NULL) {
-		free(names);
+	if ((names = malloc(n * SEG_NAME_SIZE)) == NULL)
 		return -ENOMEM;
-	}
 	for (size_t i = 0; i < n; i++) {
 		wal_seg_name(
-		    names[i], sizeof(names[i]), w->segs[i].seq, w->segs[i].first_index, false);
-		ptrs[i] = names[i];
+		    names + len, SEG_NAME_SIZE, w->segs[i].seq, w->segs[i].first_index, false);
+		len += strlen(names + len) + 1;
 	}
-	r = fs_unlink_async(w->dirfd, ptrs, n);
-	free(ptrs);
+	r = fs_unlink_async(w->dirfd, names, len, n);
 	free(names);
 	if (r < 0)
 		return r;
