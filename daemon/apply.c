@@ -140,12 +140,14 @@ apply_entries(struct node *n, const struct raft_entry *ents, size_t count)
 		n->store_txn = true;
 		n->store_txn_entries = 0;
 	}
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
 		if ((rc = apply_one(n, &ents[i])) < 0) {
 			store_cancel(n->store);
 			n->store_txn = false;
 			return rc;
 		}
+		n->applied_bytes += ents[i].len;
+	}
 	n->store_txn_entries += count;
 	n->applied = ents[count - 1].index;
 	if ((rc = raft_applied(n->raft, n->applied)) < 0)

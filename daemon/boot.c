@@ -342,7 +342,7 @@ start_raft(struct node *n, const struct wal_recovered *rec, const struct snap_in
 		meta = (struct raft_snapshot_meta){ snap.index, snap.term, snap.n_members,
 			snap.members };
 		init.snapshot = &meta;
-		n->snapshot_index = snap.index;
+		snapshot_found(n, snap.index);
 		if (applied < snap.index) {
 			char serr[256];
 

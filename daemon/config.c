@@ -141,7 +141,7 @@ static const struct field node_fields[NODE_N] = {
 	[NODE_READ_GROUP] = STR("read_group", F_GROUP, false, struct config, read_group),
 };
 
-enum { RAFT_HEARTBEAT, RAFT_ELECTION, RAFT_SNAPSHOT_EVERY, RAFT_N };
+enum { RAFT_HEARTBEAT, RAFT_ELECTION, RAFT_SNAPSHOT_EVERY, RAFT_SNAPSHOT_LOG_PERCENT, RAFT_N };
 static const struct field raft_fields[RAFT_N] = {
 	[RAFT_HEARTBEAT] = NUM(
 	    "heartbeat_ms", F_U32, heartbeat_ms, CONFIG_MIN_HEARTBEAT_MS, CONFIG_MAX_HEARTBEAT_MS),
@@ -149,6 +149,8 @@ static const struct field raft_fields[RAFT_N] = {
 	    NUM("election_ms", F_U32, election_ms, CONFIG_MIN_ELECTION_MS, CONFIG_MAX_ELECTION_MS),
 	[RAFT_SNAPSHOT_EVERY] = NUM("snapshot_every", F_U64, snapshot_every,
 	    CONFIG_MIN_SNAPSHOT_EVERY, CONFIG_MAX_SNAPSHOT_EVERY),
+	[RAFT_SNAPSHOT_LOG_PERCENT] = NUM("snapshot_log_percent", F_U32, snapshot_log_percent, 0,
+	    CONFIG_MAX_SNAPSHOT_LOG_PERCENT),
 };
 
 enum { HTTP_LISTEN, HTTP_CERT, HTTP_KEY, HTTP_N };
@@ -940,6 +942,7 @@ set_defaults(struct config *c)
 	c->heartbeat_ms = CONFIG_DEFAULT_HEARTBEAT_MS;
 	c->election_ms = CONFIG_DEFAULT_ELECTION_MS;
 	c->snapshot_every = CONFIG_DEFAULT_SNAPSHOT_EVERY;
+	c->snapshot_log_percent = CONFIG_DEFAULT_SNAPSHOT_LOG_PERCENT;
 	c->history_revisions = CONFIG_DEFAULT_HISTORY_REVISIONS;
 	c->history_bytes = CONFIG_DEFAULT_HISTORY_BYTES;
 }

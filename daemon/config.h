@@ -67,6 +67,10 @@
 #define CONFIG_DEFAULT_SNAPSHOT_EVERY 10000
 #define CONFIG_MIN_SNAPSHOT_EVERY     100
 #define CONFIG_MAX_SNAPSHOT_EVERY     100000000
+/* raft.snapshot_log_percent: a periodic snapshot waits for a log since the
+ * last one of this share of its size (0: snapshot_every alone decides). */
+#define CONFIG_DEFAULT_SNAPSHOT_LOG_PERCENT 25
+#define CONFIG_MAX_SNAPSHOT_LOG_PERCENT	    10000
 /* history: the changes watch --from-rev can replay (store.h). */
 #define CONFIG_DEFAULT_HISTORY_REVISIONS 10000
 #define CONFIG_MIN_HISTORY_REVISIONS	 1
@@ -110,7 +114,8 @@ struct config {
 	uint32_t heartbeat_ms;
 	uint32_t election_ms; /* >= 5 × heartbeat_ms */
 	uint64_t snapshot_every;
-	uint64_t history_revisions; /* history: changes kept for watch --from-rev */
+	uint32_t snapshot_log_percent; /* of the last snapshot's size */
+	uint64_t history_revisions;    /* history: changes kept for watch --from-rev */
 	uint64_t history_bytes;
 	char http_listen[RAFTCONF_MAX_ADDRESS + 1]; /* "" = no HTTP API */
 	char http_cert[RAFTCONF_MAX_PATH + 1];	    /* both or neither: HTTPS */

@@ -175,7 +175,8 @@ struct snap_job {
 	double t0;
 	char err[256];
 	size_t errlen;
-	double retry_at; /* after a failure, no periodic one before */
+	double retry_at;   /* after a failure, no periodic one before */
+	uint64_t bytes_at; /* n->applied_bytes when taken */
 	/* Written, its marker in the WAL's buffer: done once wal_sync_done()
 	 * reaches marked_need (snapshot_progress).  marked 0: none. */
 	uint64_t marked, marked_term, marked_need;
@@ -235,6 +236,9 @@ struct node {
 	/* snapshot.c */
 	struct snap_job snap;
 	uint64_t snapshot_index;  /* of the newest snapshot file */
+	uint64_t snapshot_bytes;  /* its size (0: unknown) */
+	uint64_t applied_bytes;	  /* entry bytes applied, since the start */
+	uint64_t snapshot_at;	  /* applied_bytes when it was taken */
 	uint64_t snapshot_margin; /* entries kept below it for slow followers */
 	struct backup *backups;	  /* backup.c: being prepared or streamed */
 
@@ -429,6 +433,7 @@ int apply_retry(struct node *n);
 int snapshot_take(struct node *n, char *err, size_t errlen);
 void snapshot_maybe(struct node *n);
 void snapshot_progress(struct node *n);
+void snapshot_found(struct node *n, uint64_t index);
 int snapshot_install(struct node *n, const struct raft_snapshot_meta *meta);
 void snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t count);
 void snapshot_abort(struct node *n, const char *why);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,7 +98,8 @@ snapshot_progress(struct node *n)
 		waiters_reply(n, NULL);
 		return;
 	}
-	n->snapshot_index = index;
+	snapshot_found(n, index);
+	n->snapshot_at = j->bytes_at;
 	snap_prune(n->snaps);
 	keep_from = index > n->snapshot_margin ? index - n->snapshot_margin : 1;
 	if (keep_from > 1) {
@@ -111,6 +113,19 @@ snapshot_progress(struct node *n)
 	    ") written in %.3f s; log kept from %" PRIu64,
 	    index, j->marked_term, n->stats.snapshot_last_seconds, keep_from);
 	waiters_reply(n, NULL);
+}
+
+/* The snapshot at index is the node's newest: note its size (snapshot_maybe). */
+void
+snapshot_found(struct node *n, uint64_t index)
+{
+	char path[RAFTCONF_MAX_PATH + 64];
+	struct stat st;
+
+	n->snapshot_index = index;
+	snap_path(n->snaps, index, path, sizeof(path));
+	n->snapshot_bytes = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	n->snapshot_at = n->applied_bytes;
 }
 
 /* Reap the snapshot writer; kill it first if it is still running. */
@@ -274,6 +289,7 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 	}
 	n->snap.pid = pid;
 	n->snap.index = index;
+	n->snap.bytes_at = n->applied_bytes;
 	n->snap.term = meta.term;
 	n->snap.errlen = 0;
 	n->snap.ev = event_new(n->base, p[0], EV_READ | EV_PERSIST, child_cb, n);
@@ -290,7 +306,19 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 	return 0;
 }
 
-/* Every snapshot_every applied entries, a snapshot. */
+/*
+ * Every snapshot_every applied entries, a snapshot, once the log since the
+ * last one holds at least snapshot_log_percent of that one's size: a large
+ * store is not rewritten whole for a little log (at a million keys of 128
+ * bytes, a 184 MB file every 10000 entries took more CPU than serving).
+ */
+static bool
+log_enough(const struct node *n)
+{
+	return n->applied_bytes - n->snapshot_at >=
+	    n->snapshot_bytes / 100 * n->cfg->snapshot_log_percent;
+}
+
 void
 snapshot_maybe(struct node *n)
 {
@@ -298,8 +326,8 @@ snapshot_maybe(struct node *n)
 	int rc;
 
 	if (n->snap.pid || n->snap.marked ||
-	    n->applied - n->snapshot_index < n->cfg->snapshot_every || n->apply_paused ||
-	    n->disk.wal_blocked || node_now_s() < n->snap.retry_at)
+	    n->applied - n->snapshot_index < n->cfg->snapshot_every || !log_enough(n) ||
+	    n->apply_paused || n->disk.wal_blocked || node_now_s() < n->snap.retry_at)
 		return;
 	rc = snapshot_take(n, err, sizeof(err));
 	if (rc < 0 && rc != -EALREADY)
@@ -410,7 +438,7 @@ snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)
 		return rc;
 	n->applied = meta->index;
 	watch_store_replaced(n);
-	n->snapshot_index = meta->index;
+	snapshot_found(n, meta->index);
 	/* A store that ran out of space is replaced whole: apply goes on
 	 * from the snapshot (the core hands out what follows it). */
 	n->apply_paused = false;

@@ -92,6 +92,7 @@ START_TEST(test_example_config_loads_with_its_documented_values)
 	ck_assert_uint_eq(c.heartbeat_ms, 100);
 	ck_assert_uint_eq(c.election_ms, 1000);
 	ck_assert_uint_eq(c.snapshot_every, 10000);
+	ck_assert_uint_eq(c.snapshot_log_percent, 25);
 	ck_assert_str_eq(c.http_listen, "127.0.0.1:7080");
 	ck_assert_uint_eq(c.nmembers, 3);
 	ck_assert_str_eq(c.members[0].id, "n1");
@@ -126,6 +127,7 @@ START_TEST(test_defaults_apply_when_optional_keys_are_missing)
 	ck_assert_uint_eq(c.heartbeat_ms, CONFIG_DEFAULT_HEARTBEAT_MS);
 	ck_assert_uint_eq(c.election_ms, CONFIG_DEFAULT_ELECTION_MS);
 	ck_assert_uint_eq(c.snapshot_every, CONFIG_DEFAULT_SNAPSHOT_EVERY);
+	ck_assert_uint_eq(c.snapshot_log_percent, CONFIG_DEFAULT_SNAPSHOT_LOG_PERCENT);
 	ck_assert_uint_eq(c.history_revisions, CONFIG_DEFAULT_HISTORY_REVISIONS);
 	ck_assert_uint_eq(c.history_bytes, CONFIG_DEFAULT_HISTORY_BYTES);
 	ck_assert_str_eq(c.http_listen, "");
@@ -207,7 +209,8 @@ START_TEST(test_timings_at_exactly_five_heartbeats_are_accepted)
 	static const char y[] =
 	    "cluster: t\n"
 	    "node: { id: n1, address: \"[2001:db8::1]:7000\" }\n"
-	    "raft: { heartbeat_ms: 10, election_ms: 50, snapshot_every: 100000000 }\n"
+	    "raft: { heartbeat_ms: 10, election_ms: 50, snapshot_every: 100000000,"
+	    " snapshot_log_percent: 0 }\n"
 	    "http: { listen: \"[::1]:7000\" }\n";
 	struct config c;
 	struct config_errors e;
@@ -220,6 +223,7 @@ START_TEST(test_timings_at_exactly_five_heartbeats_are_accepted)
 	ck_assert_uint_eq(c.heartbeat_ms, 10);
 	ck_assert_uint_eq(c.election_ms, 50);
 	ck_assert_uint_eq(c.snapshot_every, 100000000);
+	ck_assert_uint_eq(c.snapshot_log_percent, 0);
 	ck_assert_str_eq(c.http_listen, "[::1]:7000");
 	config_free(&c);
 	config_errors_free(&e);

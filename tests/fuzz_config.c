@@ -183,6 +183,8 @@ check_config(const struct config *c)
 	require(c->snapshot_every >= CONFIG_MIN_SNAPSHOT_EVERY &&
 		c->snapshot_every <= CONFIG_MAX_SNAPSHOT_EVERY,
 	    "snapshot_every out of range", NULL);
+	require(c->snapshot_log_percent <= CONFIG_MAX_SNAPSHOT_LOG_PERCENT,
+	    "snapshot_log_percent out of range", NULL);
 
 	require(c->nmembers <= RAFTCONF_MAX_MEMBERS, "too many members", NULL);
 	require((c->nmembers == 0) == (c->members == NULL), "members pointer and count", NULL);
@@ -282,6 +284,7 @@ write_yaml(struct fbuf *b, const struct config *c)
 	put_num(b, "  heartbeat_ms: ", c->heartbeat_ms);
 	put_num(b, "  election_ms: ", c->election_ms);
 	put_num(b, "  snapshot_every: ", c->snapshot_every);
+	put_num(b, "  snapshot_log_percent: ", c->snapshot_log_percent);
 	if (c->http_listen[0] != '\0') {
 		fbuf_str(b, "http:\n");
 		put_key(b, "  listen: ", c->http_listen);
@@ -307,6 +310,7 @@ config_eq(const struct config *a, const struct config *b)
 	    a->log_level != b->log_level || a->ready_timeout_ms != b->ready_timeout_ms ||
 	    strcmp(a->read_group, b->read_group) != 0 || a->heartbeat_ms != b->heartbeat_ms ||
 	    a->election_ms != b->election_ms || a->snapshot_every != b->snapshot_every ||
+	    a->snapshot_log_percent != b->snapshot_log_percent ||
 	    strcmp(a->http_listen, b->http_listen) != 0 || a->nmembers != b->nmembers ||
 	    a->self_listed != b->self_listed)
 		return false;
