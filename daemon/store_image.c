@@ -140,6 +140,7 @@ store_replace(struct store *s, uint64_t index, uint64_t term, const void *member
 		return -EIO;
 	if (s->in_txn)
 		return -EBUSY;
+	store_forget_open_tokens(s);
 	if (mlen > STORE_MAX_MEMBERS_BYTES || (mlen > 0 && members == NULL))
 		return -EINVAL;
 	tmp = store_path_with(s->path, ".restore");

@@ -248,14 +248,43 @@ token_one(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
 	return x->rc != 0 ? -1 : 0;
 }
 
+/* The "t:" records the check at open kept (store_state.h), in their order. */
+static int
+kept_tokens(struct store *s, struct tokens_ctx *x)
+{
+	size_t off = 0;
+
+	while (off < s->open_tokens_len) {
+		TDB_DATA key, data;
+
+		key.dsize = get_le32(s->open_tokens + off);
+		key.dptr = s->open_tokens + off + 4;
+		off += 4 + key.dsize;
+		data.dsize = get_le32(s->open_tokens + off);
+		data.dptr = s->open_tokens + off + 4;
+		off += 4 + data.dsize;
+		if (token_one(s->tdb, key, data, x) != 0)
+			break;
+	}
+	return x->rc;
+}
+
 int
 store_tokens(struct store *s, store_token_cb cb, void *arg)
 {
 	struct tokens_ctx x = { cb, arg, 0 };
+	bool locked;
+	int r;
 
 	if (s->tdb == NULL)
 		return -EIO;
-	if (tdb_traverse_read(s->tdb, token_one, &x) < 0 && x.rc == 0)
-		return tdb_errno(s->tdb);
-	return x.rc;
+	if (s->open_tokens_valid)
+		return kept_tokens(s, &x);
+	/* One lock, not an fcntl per hash chain and record: at a million
+	 * keys the traverse took seconds of a restart in the kernel's locks. */
+	locked = !s->in_txn && tdb_lockall_read(s->tdb) == 0;
+	r = tdb_traverse_read(s->tdb, token_one, &x) < 0 && x.rc == 0 ? tdb_errno(s->tdb) : x.rc;
+	if (locked)
+		tdb_unlockall_read(s->tdb);
+	return r;
 }

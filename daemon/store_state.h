@@ -50,6 +50,12 @@ struct store {
 	size_t hist_len, hist_cap;
 	size_t hist_stored; /* the size of its record in the tdb (0: none) */
 	bool hist_dirty;    /* hist_buf differs from it */
+	/* The "t:" records the check at open went past, packed as [u32 key
+	 * length][key][u32 data length][data]: store_tokens() reads them
+	 * instead of every record, until anything is written. */
+	uint8_t *open_tokens;
+	size_t open_tokens_len, open_tokens_cap;
+	bool open_tokens_valid;
 };
 
 /* Shared by store.c and store_image.c (not part of store.h's contract). */
@@ -58,6 +64,7 @@ int store_write_boot(struct tdb_context *tdb, bool clean);
 int store_load_meta(struct store *s);
 char *store_path_with(const char *path, const char *suffix);
 bool store_record_bytes_ok(TDB_DATA key, TDB_DATA data);
+void store_forget_open_tokens(struct store *s);
 
 /* No history block held in memory. */
 #define STORE_NO_BLOCK UINT64_MAX

@@ -964,6 +964,33 @@ START_TEST(test_tokens_apply_and_are_never_keys)
 	t = dump_tokens(s);
 	ck_assert_str_eq(t, "all:write::cc;");
 	free(t);
+	/* Read from what the check at open kept, until a write: then from
+	 * the file again, with the change. */
+	r = token_put(s, 10, 2, 5, "new", TOKEN_READ, "/n/", 0xee);
+	ck_assert_int_eq(r.status, STORE_OK);
+	t = dump_tokens(s);
+	ck_assert_str_eq(t, "all:write::cc;new:read:/n/:ee;");
+	free(t);
+	store_close(s);
+	s = open_ok(dbpath);
+	ck_assert_int_eq(store_begin(s), 0);
+	r = token_del(s, 11, 2, 6, "all");
+	ck_assert_int_eq(r.status, STORE_OK);
+	t = dump_tokens(s);
+	ck_assert_str_eq(t, "new:read:/n/:ee;");
+	free(t);
+	ck_assert_int_eq(store_commit(s), 0);
+	store_close(s);
+	/* A new store has none, and then what is applied. */
+	ck_assert_int_eq(store_destroy(dbpath), 0);
+	s = open_ok(dbpath);
+	t = dump_tokens(s);
+	ck_assert_str_eq(t, "");
+	free(t);
+	token_put(s, 1, 2, 1, "first", TOKEN_READ, "", 0x11);
+	t = dump_tokens(s);
+	ck_assert_str_eq(t, "first:read::11;");
+	free(t);
 	store_close(s);
 }
 END_TEST
