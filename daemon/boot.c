@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -386,21 +387,53 @@ out:
 	return ret;
 }
 
+/*
+ * The newest good snapshot, found on a thread while the loop's thread
+ * opens the WAL and checks the store: both read every byte of a file (at
+ * a million keys, 0.2 s for the snapshot and 0.7 s for the store), and
+ * neither touches what the other reads.
+ */
+struct latest_job {
+	struct snapdir *sd;
+	struct snap_info info;
+	int rc;
+};
+
+static void *
+latest_main(void *arg)
+{
+	struct latest_job *j = arg;
+
+	j->rc = snap_latest(j->sd, &j->info);
+	return NULL;
+}
+
 /* Everything up to a running core: 0, or a negative errno with err filled. */
 int
 boot_open(struct node *n, char *err, size_t errlen)
 {
 	struct wal_recovered rec = { 0 };
+	struct latest_job lj = { 0 };
 	struct snap_info snap = { 0 };
-	bool have_snap;
+	bool have_snap, threaded = false;
+	pthread_t tid;
 	int rc;
 
 	if ((rc = boot_make_dir(n->cfg->data_dir, err, errlen)) < 0 ||
 	    (rc = lock_data_dir(n, err, errlen)) < 0 ||
-	    (rc = snap_open(n->cfg->data_dir, &n->snaps, err, errlen)) < 0 ||
-	    (rc = open_storage(n, &rec, err, errlen)) < 0)
+	    (rc = snap_open(n->cfg->data_dir, &n->snaps, err, errlen)) < 0)
 		goto out;
-	have_snap = snap_latest(n->snaps, &snap) == 0;
+	lj.sd = n->snaps;
+	threaded = pthread_create(&tid, NULL, latest_main, &lj) == 0;
+	rc = open_storage(n, &rec, err, errlen);
+	if (threaded)
+		pthread_join(tid, NULL);
+	else
+		latest_main(&lj);
+	snap = lj.info;
+	if (rc < 0)
+		goto out;
+	have_snap = lj.rc == 0;
 	if ((rc = fallback_wal(n, &rec, &snap, have_snap, err, errlen)) < 0 ||
 	    (rc = wal_catch_up(n, &rec, &snap, have_snap, err, errlen)) < 0)
 		goto out;
