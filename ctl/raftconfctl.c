@@ -533,13 +533,15 @@ cmd_members(struct ctl *ctl, const struct invocation *in)
 	return EXIT_DONE;
 }
 
-/* Requests whose answer is OK, with m filled in; a join is not retried. */
+/* Requests whose answer is OK, with m filled in; retried while the
+ * cluster has no leader, is busy or late (a join too: asked again once it
+ * is in, the daemon says OK). */
 static int
 simple_request(struct ctl *ctl, struct proto_msg *m, const char *done)
 {
 	struct proto_msg r;
 
-	if (request(ctl, m, &r, m->type != PROTO_T_JOINREQ) < 0)
+	if (request(ctl, m, &r, true) < 0)
 		return EXIT_FAILED;
 	if (r.type != PROTO_T_OK)
 		return unexpected(&r);

@@ -407,6 +407,7 @@ void membership_remove(struct node *n, const struct origin *o, const struct prot
 void membership_transfer(struct node *n, const struct origin *o, const struct proto_msg *m);
 void membership_transfers_progress(struct node *n);
 void membership_promote_learners(struct node *n);
+void membership_joins_progress(struct node *n);
 void membership_tell_removed(struct node *n, const struct raft_entry *e);
 void membership_removed_notice(
     struct node *n, uint64_t conn, const char *peer_id, const struct proto_msg *m);

@@ -95,7 +95,9 @@ membership_removed_notice(
 
 /* --------------------------------------------------------------- changes */
 
-/* Answer a failed raft_change(), or wait for its entry to apply. */
+/* Answer a failed raft_change(), or wait for its entry to apply.  m: the
+ * request, forwarded if this node is not the leader (NULL: a queued join,
+ * answered "no leader" then, which its caller retries). */
 static void
 track_change(struct node *n, const struct origin *o, const struct proto_msg *m, uint8_t op, int rc,
     uint64_t index, uint64_t term)
@@ -106,7 +108,11 @@ track_change(struct node *n, const struct origin *o, const struct proto_msg *m, 
 	case 0:
 		break;
 	case -ENOTLEADER:
-		kv_forward(n, o, m);
+		if (m)
+			kv_forward(n, o, m);
+		else
+			reply_error(n, o, PROTO_E_NOLEADER,
+			    "leadership moved while the join waited its turn; retry");
 		return;
 	case -EBUSY:
 	case -EAGAIN:
@@ -138,16 +144,148 @@ track_change(struct node *n, const struct origin *o, const struct proto_msg *m, 
 	node_schedule(n);
 }
 
+/*
+ * Why sname at saddr cannot join: answered (an error, or OK for a join
+ * that is in already), true; or false, it may.
+ */
+static bool
+join_answered(struct node *n, const struct origin *o, const char *sname, const char *saddr)
+{
+	const struct member *same = roster_by_name(n, proto_cstr(sname));
+	uint64_t id = node_id_of(sname);
+
+	if (same && strcmp(same->address, saddr) == 0) {
+		reply_ok(n, o, 0); /* a retried join: it is in already */
+		return true;
+	}
+	if (same) {
+		reply_error(n, o, PROTO_E_REFUSED,
+		    "a member named %s already exists at %s; "
+		    "remove it first",
+		    sname, same->address);
+		return true;
+	}
+	if (roster_by_id(n, id)) {
+		reply_error(n, o, PROTO_E_REFUSED,
+		    "node id %s collides with member %s; choose "
+		    "another id",
+		    sname, roster_name(n, id));
+		return true;
+	}
+	for (size_t i = 0; i < n->n_members; i++)
+		if (strcmp(n->members[i].address, saddr) == 0) {
+			reply_error(n, o, PROTO_E_REFUSED, "address %s is member %s's", saddr,
+			    n->members[i].name);
+			return true;
+		}
+	return false;
+}
+
+/* Leader: propose adding sname; -EBUSY or -EAGAIN: another change first. */
+static int
+join_propose(struct node *n, const struct origin *o, const struct proto_msg *m, const char *sname,
+    const char *saddr, uint8_t flags)
+{
+	struct raft_member rm = { 0 };
+	uint64_t index = 0, term = 0;
+	int rc;
+
+	roster_context_make(&rm, sname, saddr);
+	if (flags & PROTO_F_LEARNER)
+		rm.context_len += snprintf((char *)rm.context + rm.context_len,
+		    sizeof(rm.context) - rm.context_len, " learner");
+	rc = raft_change(n->raft, RAFT_CHANGE_ADD_LEARNER, node_id_of(sname), rm.context,
+	    rm.context_len, &index, &term);
+	if (rc == -EBUSY || rc == -EAGAIN)
+		return rc;
+	if (rc == 0)
+		log_notice_f(LOG_FIELDS(.peer = sname, .index = index), "adding %s (%s) as a %s",
+		    sname, saddr,
+		    (flags & PROTO_F_LEARNER) ? "permanent learner"
+					      : "learner, to be promoted once caught up");
+	track_change(n, o, m, PROTO_T_JOIN, rc, index, term);
+	return 0;
+}
+
+/*
+ * Joins that arrive while another membership change is under way (Raft
+ * makes them one at a time) wait at the leader, in order, and go one
+ * after another as each change commits: a fleet's hosts may all ask in the
+ * same second.  A waiting join has no deadline here: the member that
+ * forwarded it, or the spare that asked, answers its caller "timeout" in
+ * time, raftconfctl asks again, and the join asked again keeps its place
+ * (and gets the answer).  One whose caller gave up still goes in: the spare
+ * asked for it.  Beyond JOIN_QUEUE_MAX waiting, "busy", which raftconfctl
+ * retries.
+ */
+#define JOIN_QUEUE_MAX 4096
+
+static void
+join_queue(
+    struct node *n, const struct origin *o, const char *sname, const char *saddr, uint8_t flags)
+{
+	char data[RAFTCONF_MAX_ID + 1 + RAFTCONF_MAX_ADDRESS + 1];
+	size_t nlen = strlen(sname), len;
+	struct pending *p, *tmp;
+
+	PENDING_EACH(&n->pending, PEND_JOIN_QUEUED, p, tmp) {
+		if (strcmp(p->data, sname) != 0)
+			continue;
+		if (strcmp(p->data + nlen + 1, saddr) != 0) {
+			reply_error(n, o, PROTO_E_REFUSED,
+			    "a join of %s at %s is waiting already; not at %s too", sname,
+			    p->data + nlen + 1, saddr);
+			return;
+		}
+		p->from = *o; /* asked again: the newer caller gets the answer */
+		p->flags = flags;
+		return;
+	}
+	if (pending_count(&n->pending, PEND_JOIN_QUEUED) >= JOIN_QUEUE_MAX) {
+		reply_error(n, o, PROTO_E_NOLEADER, "busy: %d joins are waiting already; retry",
+		    JOIN_QUEUE_MAX);
+		return;
+	}
+	len = (size_t)snprintf(data, sizeof(data), "%s%c%s", sname, '\0', saddr);
+	if ((p = pending_new(PEND_JOIN_QUEUED, o, 0, data, len)) == NULL) {
+		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
+		return;
+	}
+	p->flags = flags;
+	pending_add(&n->pending, p);
+	log_info_f(LOG_FIELDS(.peer = sname), "join of %s (%s) waits behind %zu", sname, saddr,
+	    pending_count(&n->pending, PEND_JOIN_QUEUED) - 1);
+}
+
+/* The waiting joins, in order, while changes go through (process_ready). */
+void
+membership_joins_progress(struct node *n)
+{
+	struct pending *p;
+
+	while ((p = pending_first(&n->pending, PEND_JOIN_QUEUED)) != NULL) {
+		const char *sname = p->data, *saddr = p->data + strlen(p->data) + 1;
+		struct origin from = p->from;
+
+		if (raft_leader(n->raft) != n->self) {
+			pending_unlink(&n->pending, p);
+			track_change(n, &from, NULL, PROTO_T_JOIN, -ENOTLEADER, 0, 0);
+			free(p);
+			continue;
+		}
+		if (!join_answered(n, &from, sname, saddr) &&
+		    join_propose(n, &from, NULL, sname, saddr, p->flags) < 0)
+			return; /* still busy: the next change's commit brings us back */
+		pending_del(&n->pending, p);
+	}
+}
+
 /* A spare asks (through us) to be added to the cluster. */
 void
 membership_join(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
 	const struct proto_str *name = &m->join.node_id, *addr = &m->join.address;
-	const struct member *same = roster_by_name(n, *name);
-	struct raft_member rm = { 0 };
 	char sname[RAFTCONF_MAX_ID + 1], saddr[RAFTCONF_MAX_ADDRESS + 1];
-	uint64_t id, index = 0, term = 0;
-	int rc;
 
 	if (m->join.cluster.len != strlen(n->cfg->cluster) ||
 	    memcmp(m->join.cluster.ptr, n->cfg->cluster, m->join.cluster.len) != 0) {
@@ -161,47 +299,16 @@ membership_join(struct node *n, const struct origin *o, const struct proto_msg *
 		reply_error(n, o, PROTO_E_BADREQ, "bad address \"%s\"", saddr);
 		return;
 	}
-	if (same && strcmp(same->address, saddr) == 0) {
-		reply_ok(n, o, 0); /* a retried join: it is in already */
+	if (join_answered(n, o, sname, saddr))
 		return;
-	}
-	if (same) {
-		reply_error(n, o, PROTO_E_REFUSED,
-		    "a member named %s already exists at %s; "
-		    "remove it first",
-		    sname, same->address);
-		return;
-	}
-	id = node_id_of(sname);
-	if (roster_by_id(n, id)) {
-		reply_error(n, o, PROTO_E_REFUSED,
-		    "node id %s collides with member %s; choose "
-		    "another id",
-		    sname, roster_name(n, id));
-		return;
-	}
-	for (size_t i = 0; i < n->n_members; i++)
-		if (strcmp(n->members[i].address, saddr) == 0) {
-			reply_error(n, o, PROTO_E_REFUSED, "address %s is member %s's", saddr,
-			    n->members[i].name);
-			return;
-		}
 	if (raft_leader(n->raft) != n->self) {
 		kv_forward(n, o, m);
 		return;
 	}
-	roster_context_make(&rm, sname, saddr);
-	if (m->join.flags & PROTO_F_LEARNER)
-		rm.context_len += snprintf((char *)rm.context + rm.context_len,
-		    sizeof(rm.context) - rm.context_len, " learner");
-	rc = raft_change(
-	    n->raft, RAFT_CHANGE_ADD_LEARNER, id, rm.context, rm.context_len, &index, &term);
-	if (rc == 0)
-		log_notice_f(LOG_FIELDS(.peer = sname, .index = index), "adding %s (%s) as a %s",
-		    sname, saddr,
-		    (m->join.flags & PROTO_F_LEARNER) ? "permanent learner"
-						      : "learner, to be promoted once caught up");
-	track_change(n, o, m, PROTO_T_JOIN, rc, index, term);
+	/* Behind others that wait, or behind a change under way: in the queue. */
+	if (pending_count(&n->pending, PEND_JOIN_QUEUED) > 0 ||
+	    join_propose(n, o, m, sname, saddr, m->join.flags) < 0)
+		join_queue(n, o, sname, saddr, m->join.flags);
 }
 
 /* raftconfctl join ADDRESS, on this spare: ask the member at ADDRESS. */
@@ -216,8 +323,8 @@ membership_joinreq(struct node *n, const struct origin *o, const struct proto_ms
 
 	raft_status(n->raft, &st);
 	if (st.role != RAFT_SPARE) {
-		reply_error(n, o, PROTO_E_REFUSED, "this node is already a member of cluster %s",
-		    n->cfg->cluster);
+		/* In already (a join asked again, its first answer lost): done. */
+		reply_ok(n, o, 0);
 		return;
 	}
 	snprintf(addr, sizeof(addr), "%.*s", (int)m->joinreq.address.len, m->joinreq.address.ptr);

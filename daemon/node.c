@@ -192,6 +192,7 @@ process_ready(struct node *n)
 	persist_progress(n); /* start the sync the batches above wait for */
 	snapshot_progress(n);
 	snapshot_maybe(n);
+	membership_joins_progress(n);
 	kv_reads_progress(n);
 	watch_progress(n, 0);
 	backup_progress(n);

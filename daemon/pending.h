@@ -37,6 +37,9 @@ enum pending_kind {
 	PEND_JOIN,     /* key: the connection of peer_dial_once */
 	PEND_TRANSFER, /* key: the voter asked for, 0 for any */
 	PEND_SNAPSHOT, /* nothing: answered when the writer is done */
+	/* data "NAME\0ADDRESS", flags the join's; no deadline: a join at the
+	 * leader, waiting for the membership changes before it */
+	PEND_JOIN_QUEUED,
 	PEND_NKINDS
 };
 
