@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -124,7 +125,7 @@ static const struct command commands[] = {
 	{ "status", "", 0, 0, 0, "this node: id, role, term, leader, commit, applied", cmd_status },
 	{ "members", "", 0, 0, 0, "every member: id, address, voter|learner, health", cmd_members },
 	{ "join", "[--learner] ADDRESS", OPT_LEARNER, 1, 1,
-	    "join this spare node to the cluster at ADDRESS", cmd_join },
+	    "join the cluster at ADDRESS, wait till caught up", cmd_join },
 	{ "remove", "ID", 0, 1, 1, "remove member ID from the cluster", cmd_remove },
 	{ "snapshot", "", 0, 0, 0, "take a snapshot now", cmd_snapshot },
 	{ "backup", "FILE", 0, 1, 1, "a consistent copy of the whole store into FILE", cmd_backup },
@@ -549,14 +550,88 @@ simple_request(struct ctl *ctl, struct proto_msg *m, const char *done)
 	return EXIT_DONE;
 }
 
+/* The status field name of r as a number: true, or false if it has none. */
+static bool
+status_u64(const struct proto_msg *r, const char *name, uint64_t *v)
+{
+	union proto_item it;
+	struct proto_iter iter;
+
+	proto_iter_init(&iter, r);
+	while (proto_iter_next(&iter, &it) == 1) {
+		char buf[32];
+
+		if (it.pair.name.len != strlen(name) ||
+		    memcmp(it.pair.name.ptr, name, it.pair.name.len) != 0)
+			continue;
+		if (it.pair.value.len == 0 || it.pair.value.len >= sizeof(buf))
+			return false;
+		memcpy(buf, it.pair.value.ptr, it.pair.value.len);
+		buf[it.pair.value.len] = '\0';
+		*v = strtoull(buf, NULL, 10);
+		return true;
+	}
+	return false;
+}
+
+#define JOIN_POLL_MS 100
+
+/*
+ * After the cluster added this node: wait until it has applied the log up
+ * to what its leader committed (and the entry that added it), until the
+ * deadline; on a terminal, how far it is.  1: caught up.
+ */
+static int
+join_catch_up(struct ctl *ctl, uint64_t added, double deadline)
+{
+	bool tty = isatty(STDERR_FILENO), shown = false;
+	uint64_t applied = 0, commit = 0;
+
+	for (;;) {
+		struct proto_msg m = { .type = PROTO_T_STATUS }, r;
+		char err[RAFTCONF_MAX_ERROR];
+
+		client_set_deadline(ctl->client, deadline - client_now());
+		if (client_request(ctl->client, &m, &r, false, err, sizeof(err)) == 0 &&
+		    r.type == PROTO_T_STATUS_REPLY && status_u64(&r, "applied", &applied) &&
+		    status_u64(&r, "commit", &commit) && commit > 0 && applied >= commit &&
+		    applied >= added)
+			break;
+		if (client_now() >= deadline) {
+			fprintf(stderr,
+			    "%sraftconfctl: join: this node is in the cluster, still catching up "
+			    "when --timeout ran out: applied %" PRIu64 " of %" PRIu64 "\n",
+			    shown ? "\n" : "", applied, commit > added ? commit : added);
+			return 0;
+		}
+		if (tty) {
+			fprintf(stderr,
+			    "\rjoin: catching up: applied %" PRIu64 " of %" PRIu64 "\033[K",
+			    applied, commit > added ? commit : added);
+			shown = true;
+		}
+		poll(NULL, 0, JOIN_POLL_MS);
+	}
+	if (shown)
+		fprintf(stderr, "\rjoin: caught up: applied %" PRIu64 "\033[K\n", applied);
+	return 1;
+}
+
 static int
 cmd_join(struct ctl *ctl, const struct invocation *in)
 {
-	struct proto_msg m = { .type = PROTO_T_JOINREQ };
+	struct proto_msg m = { .type = PROTO_T_JOINREQ }, r;
+	double deadline = client_now() + ctl->timeout;
 
 	m.joinreq.flags = (in->opts & OPT_LEARNER) ? PROTO_F_LEARNER : 0;
 	m.joinreq.address = proto_cstr(in->args[0]);
-	return simple_request(ctl, &m, "joined");
+	if (request(ctl, &m, &r, true) < 0)
+		return EXIT_FAILED;
+	if (r.type != PROTO_T_OK)
+		return unexpected(&r);
+	join_catch_up(ctl, r.ok.revision, deadline);
+	ctl->out->done("joined", r.ok.revision);
+	return EXIT_DONE;
 }
 
 static int

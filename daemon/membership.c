@@ -155,7 +155,14 @@ join_answered(struct node *n, const struct origin *o, const char *sname, const c
 	uint64_t id = node_id_of(sname);
 
 	if (same && strcmp(same->address, saddr) == 0) {
-		reply_ok(n, o, 0); /* a retried join: it is in already */
+		struct raft_status st;
+
+		/* A retried join: it is in already.  The index answered is one
+		 * its node must reach to have caught up (raftconfctl join
+		 * waits for it): this member's commit, past the entry that
+		 * added it, since the roster comes from applied entries. */
+		raft_status(n->raft, &st);
+		reply_ok(n, o, st.commit);
 		return true;
 	}
 	if (same) {
@@ -323,8 +330,10 @@ membership_joinreq(struct node *n, const struct origin *o, const struct proto_ms
 
 	raft_status(n->raft, &st);
 	if (st.role != RAFT_SPARE) {
-		/* In already (a join asked again, its first answer lost): done. */
-		reply_ok(n, o, 0);
+		/* In already (a join asked again, its first answer lost): done,
+		 * once it has applied what its log holds, which reaches the
+		 * entry that added it (raftconfctl join waits for that). */
+		reply_ok(n, o, st.last_index);
 		return;
 	}
 	snprintf(addr, sizeof(addr), "%.*s", (int)m->joinreq.address.len, m->joinreq.address.ptr);
