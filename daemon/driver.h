@@ -66,6 +66,8 @@ struct backup;
  * raftconfd(8), "Disk use").
  */
 #define NODE_WAL_SEGMENT_BYTES (1024 * 1024)
+/* A tick this late (s) is logged at notice level: the loop stalled. */
+#define NODE_STALL_NOTICE_S 0.1
 
 /* Nodes heard from that are not (yet) members: where to answer them. */
 struct stranger {
@@ -215,8 +217,9 @@ struct node {
 	struct event *stop_ev;	 /* bounds the wait for a transfer on stop */
 	unsigned tick_ms;
 	uint64_t ticks;
-	double last_tick; /* when tick_cb last ran */
-	double max_stall; /* longest the loop made a tick wait, s */
+	double last_tick;     /* when tick_cb last ran */
+	double max_stall;     /* longest the loop made a tick wait, s */
+	double stall_told_at; /* when a stall was last logged */
 	enum raft_role last_role;
 	uint64_t last_leader;
 	uint64_t last_term;

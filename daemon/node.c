@@ -251,9 +251,24 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	int rc;
 
 	/* How late this tick is: the loop was busy (a long fsync, a big
-	 * snapshot) for that long.  Shown in status and /metrics. */
-	if (n->last_tick > 0 && t - n->last_tick - n->tick_ms / 1000.0 > n->max_stall)
-		n->max_stall = t - n->last_tick - n->tick_ms / 1000.0;
+	 * snapshot) for that long.  Shown in status and /metrics, and over
+	 * NODE_STALL_NOTICE_S at notice level (at most one line a second). */
+	if (n->last_tick > 0) {
+		double late = t - n->last_tick - n->tick_ms / 1000.0;
+
+		if (late > n->max_stall)
+			n->max_stall = late;
+		if (late > NODE_STALL_NOTICE_S && t - n->stall_told_at >= 1.0) {
+			char ms[32];
+
+			snprintf(ms, sizeof(ms), "%.0f", late * 1000);
+			log_notice_f(LOG_FIELDS(.extra_name = "LOOP_STALL_MS", .extra_value = ms),
+			    "the event loop stalled %s ms: a tick due every %u ms came that late, "
+			    "and requests and heartbeats waited as long",
+			    ms, n->tick_ms);
+			n->stall_told_at = t;
+		}
+	}
 	n->last_tick = t;
 	if ((rc = apply_flush(n)) < 0) {
 		node_fatal(n, "committing the store failed", rc);
