@@ -16,6 +16,7 @@
 #
 #	BENCH_SECONDS	seconds per wrk workload (default 10)
 #	BENCH_KEYS	the key pool (default 1000); values are 128 bytes
+#	BENCH_BIG_KEYS	the large store's keys (default 1000000; 0 skips it)
 #	ETCD		the etcd binary (default /usr/bin/etcd)
 #	KEEP_TEST_DIR	keep the data directories, logs and raw outputs
 . "$(dirname "$0")/lib.sh"
@@ -156,6 +157,12 @@ wrk_run() {
 	[ "$c" -gt 1 ] && threads=2
 	out=$TEST_DIR/wrk-$sys-$fig.out
 	wrk -t "$threads" -c "$c" -d "${SECS}s" -s "$WRKDIR/$script" "$url" -- "$@" >"$out" 2>&1
+	wrk_parse "$sys" "$fig"
+}
+
+# wrk_parse SYSTEM FIGURE: R[SYSTEM.FIGURE.*] from wrk's output.
+wrk_parse() {
+	local sys=$1 fig=$2 out=$TEST_DIR/wrk-$1-$2.out line
 	line=$(grep '^BENCH ' "$out" | tail -1)
 	if [ -z "$line" ]; then
 		echo "# wrk $sys $fig: no result (see $out)" >&2
@@ -327,6 +334,154 @@ done
 cluster_kill_all
 etcd_kill_all
 
+# ------------------------------------------------------------------ a large store
+# BENCH_BIG_KEYS keys (default 1000000; 0 skips) of 128 B loaded into a fresh
+# cluster of each system over HTTP (wrk, 64 connections, tests/wrk/big.lua),
+# then at that size: writes of new keys at 1 and 64 connections,
+# linearizable and local reads of random keys at 64, resident memory and
+# data directory gained per key, a follower's restart from kill -9 until it
+# answers and has applied what the leader had committed, and a new
+# learner's join until it has applied as much.
+BIG=${BENCH_BIG_KEYS:-1000000}
+# big_wrk SYSTEM FIGURE CONNECTIONS URL OP FIRST COUNT: SECS seconds of OP,
+# or with FIGURE load, until every key is written (SIGINT to wrk then).
+big_wrk() {
+	local sys=$1 fig=$2 c=$3 url=$4 op=$5 first=$6 count=$7 t=1 pid
+	[ "$c" -gt 1 ] && t=2
+	if [ "$fig" != load ]; then
+		wrk_run "$sys" "$fig" "$c" "$url" big.lua "$sys" "$op" "$first" "$count" \
+		    "$VALUE_BYTES" "$t"
+		return
+	fi
+	rm -rf "$TEST_DIR/big-done"
+	mkdir -p "$TEST_DIR/big-done"
+	SECS_SAVED=$SECS SECS=7200
+	export BIG_DONE_DIR=$TEST_DIR/big-done
+	wrk_run "$sys" "$fig" "$c" "$url" big.lua "$sys" "$op" \
+	    "$first" "$count" "$VALUE_BYTES" "$t" &
+	pid=$!
+	SECS=$SECS_SAVED
+	while kill -0 "$pid" 2>/dev/null &&
+	    [ "$(find "$TEST_DIR/big-done" -type f | wc -l)" -lt "$t" ]; do
+		sleep 0.2
+	done
+	pkill -INT -P "$pid" -x wrk 2>/dev/null
+	wait "$pid"
+	# wrk_run ran in a subshell: read its output here
+	wrk_parse "$sys" "$fig"
+}
+# etcd_index I FIELD: raftIndex or raftAppliedIndex as member I reports it.
+etcd_index() {
+	curl -s --max-time 1 -X POST -d '{}' "http://$(etcd_client "$1")/v3/maintenance/status" |
+	    sed -n "s/.*\"$2\":\"\\([0-9]*\\)\".*/\\1/p"
+}
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+# wait_until SECONDS COMMAND...: poll every 20 ms; 1 when the time ran out.
+wait_until() {
+	local end=$(( $(date +%s) + $1 ))
+	shift
+	until "$@" 2>/dev/null; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.02
+	done
+}
+rc_applied_ge() { [ "$(CTL_TIMEOUT=1 status_field "$1" applied)" -ge "$2" ]; }
+etcd_applied_ge() { [ "$(etcd_index "$1" raftAppliedIndex)" -ge "$2" ]; }
+
+big_phase() {
+	local sys=$1 node f url t0 target i pids=() kb0=() kb1=()
+	if [ "$sys" = rc ]; then
+		cluster_kill_all
+		for i in 1 2 3 4; do rm -rf "$TEST_DIR/n$i"; done
+		NODE_PID=()
+		HTTP=1 cluster_init 3 4
+		write_config 4 1 2 3 # a spare, to join as a learner
+		cluster_start
+		wait_leader 60 || { fail "raftconfd (big): no leader"; exit 1; }
+		node=$LEADER
+		url=http://$(node_http "$node")
+		pids=("${NODE_PID[1]}" "${NODE_PID[2]}" "${NODE_PID[3]}")
+	else
+		etcd_kill_all
+		ETCD_FLAGS=()
+		fresh_cluster etcd big
+		node=$ELEADER
+		url=http://$(etcd_client "$node")
+		pids=("${ETCD_PID[1]}" "${ETCD_PID[2]}" "${ETCD_PID[3]}")
+	fi
+	f=$(( node % 3 + 1 ))
+	for i in 0 1 2; do kb0[$i]=$(rss_kb "${pids[$i]}"); done
+	echo "# $sys: loading $BIG keys" >&2
+	big_wrk "$sys" load 64 "$url" put 0 "$BIG" 7200
+	big_wrk "$sys" bw1 1 "$url" put "$BIG" 1000000000
+	big_wrk "$sys" bw64 64 "$url" put $((BIG + 10000000)) 1000000000
+	big_wrk "$sys" blin 64 "$url" get 0 "$BIG"
+	big_wrk "$sys" bstale 64 "$url" stale 0 "$BIG"
+	for i in 0 1 2; do kb1[$i]=$(rss_kb "${pids[$i]}"); done
+	R[$sys.big_rss]=$(for i in 0 1 2; do echo $(( (kb1[i] - kb0[i]) * 1024 / BIG )); done |
+	    sort -n | tail -1)
+	if [ "$sys" = rc ]; then
+		R[$sys.big_disk]=$(du -sb "$TEST_DIR"/n[123] | awk -v n="$BIG" '$1 > m { m = $1 } END { printf "%.0f", m / n }')
+		node_kill "$f" KILL
+		target=$(status_field "$node" commit)
+		t0=$(date +%s.%N)
+		node_start "$f"
+		wait_until 600 rc_applied_ge "$f" "$target" && R[$sys.big_restart]=$(since "$t0")
+		node_start 4
+		wait_until 60 eval '[ "$(status_field 4 role)" = spare ]'
+		target=$(status_field "$node" commit)
+		t0=$(date +%s.%N)
+		ctl 4 join --learner "$(node_addr "$node")" >/dev/null &&
+		    wait_until 600 rc_applied_ge 4 "$target" && R[$sys.big_learner]=$(since "$t0")
+		cluster_kill_all
+	else
+		R[$sys.big_disk]=$(du -sb "$TEST_DIR"/e[123] | awk -v n="$BIG" '$1 > m { m = $1 } END { printf "%.0f", m / n }')
+		etcd_kill "$f" KILL
+		target=$(etcd_index "$node" raftIndex)
+		t0=$(date +%s.%N)
+		etcd_start "$f"
+		wait_until 600 etcd_applied_ge "$f" "$target" && R[$sys.big_restart]=$(since "$t0")
+		# A learner: added through the leader, then started with the
+		# cluster it is to join.
+		local lport cluster
+		pick_ports 2 lport || return
+		target=$(etcd_index "$node" raftIndex)
+		t0=$(date +%s.%N)
+		# refused ("unhealthy cluster") until the restarted member has been
+		# back a few seconds: asked again until accepted
+		for _ in $(seq 300); do
+			curl -s --max-time 10 -X POST \
+			    -d "{\"peerURLs\":[\"http://127.0.0.1:$((lport + 1))\"],\"isLearner\":true}" \
+			    "$url/v3/cluster/member/add" >"$TEST_DIR/e4-add.json"
+			grep -q '"member"' "$TEST_DIR/e4-add.json" && break
+			sleep 0.1
+		done
+		cluster="e1=http://$(etcd_peer 1),e2=http://$(etcd_peer 2),e3=http://$(etcd_peer 3)"
+		cluster="$cluster,e4=http://127.0.0.1:$((lport + 1))"
+		"$ETCD" --name e4 --data-dir "$TEST_DIR/e4" \
+		    --listen-client-urls "http://127.0.0.1:$lport" \
+		    --advertise-client-urls "http://127.0.0.1:$lport" \
+		    --listen-peer-urls "http://127.0.0.1:$((lport + 1))" \
+		    --initial-advertise-peer-urls "http://127.0.0.1:$((lport + 1))" \
+		    --initial-cluster "$cluster" --initial-cluster-state existing \
+		    >>"$TEST_DIR/e4.log" 2>&1 &
+		ETCD_PID[4]=$!
+		until [ "$(curl -s --max-time 1 -X POST -d '{}' "http://127.0.0.1:$lport/v3/maintenance/status" |
+		    sed -n 's/.*"raftAppliedIndex":"\([0-9]*\)".*/\1/p')" -ge "$target" ] 2>/dev/null; do
+			{ [ "$(since "$t0" | cut -d. -f1)" -ge 600 ] || ! etcd_running 4; } && break
+			sleep 0.02
+		done
+		etcd_running 4 && [ "$(since "$t0" | cut -d. -f1)" -lt 600 ] &&
+		    R[$sys.big_learner]=$(since "$t0")
+		etcd_kill 4
+		etcd_kill_all
+	fi
+}
+if [ "$BIG" -gt 0 ]; then
+	export HEARTBEAT_MS=100 ELECTION_MS=1000
+	for sys in "${systems[@]}"; do big_phase "$sys"; done
+fi
+
 # ------------------------------------------------------------------ the table
 # row LABEL VALUE_RC VALUE_ETCD hi|lo [TARGET]: the ratio is raftconfd's
 # advantage (rc/etcd when higher is better, etcd/rc when lower is), so above
@@ -377,6 +532,23 @@ row "failover gap, kill -9 (ms)" "${R[rc.gap_kill_default]:-}" "${R[etcd.gap_kil
 row "failover gap, kill -9, 50/250 (ms)" "${R[rc.gap_kill_fast]:-}" "${R[etcd.gap_kill_fast]:-}" lo 4
 row "failover gap, SIGSTOP (ms)" "${R[rc.gap_stop_default]:-}" "${R[etcd.gap_stop_default]:-}" lo
 row "failover gap, SIGSTOP, 50/250 (ms)" "${R[rc.gap_stop_fast]:-}" "${R[etcd.gap_stop_fast]:-}" lo
+if [ "$BIG" -gt 0 ]; then
+	echo
+	echo "a store of $BIG keys of $VALUE_BYTES B (loaded over HTTP by wrk, 64 connections; new keys written after)"
+	printf '%-38s %11s %11s %8s  %s\n' figure raftconfd etcd ratio target
+	row "load, writes/s @64" "${R[rc.load.rps]:-}" "${R[etcd.load.rps]:-}" hi
+	row "writes/s @1 leader" "${R[rc.bw1.rps]:-}" "${R[etcd.bw1.rps]:-}" hi
+	row "write p50 @1 leader (ms)" "${R[rc.bw1.p50]:-}" "${R[etcd.bw1.p50]:-}" lo
+	row "writes/s @64 leader" "${R[rc.bw64.rps]:-}" "${R[etcd.bw64.rps]:-}" hi 5
+	row "write p99 @64 leader (ms)" "${R[rc.bw64.p99]:-}" "${R[etcd.bw64.p99]:-}" lo
+	row "linearizable reads/s @64 leader" "${R[rc.blin.rps]:-}" "${R[etcd.blin.rps]:-}" hi
+	row "read p99 @64 leader (ms)" "${R[rc.blin.p99]:-}" "${R[etcd.blin.p99]:-}" lo
+	row "local reads/s @64 leader" "${R[rc.bstale.rps]:-}" "${R[etcd.bstale.rps]:-}" hi
+	row "RSS gained a key, max node (B)" "${R[rc.big_rss]:-}" "${R[etcd.big_rss]:-}" lo 10
+	row "data directory a key, max node (B)" "${R[rc.big_disk]:-}" "${R[etcd.big_disk]:-}" lo
+	row "follower restart, kill -9 to applied (s)" "${R[rc.big_restart]:-}" "${R[etcd.big_restart]:-}" lo
+	row "new learner joined and caught up (s)" "${R[rc.big_learner]:-}" "${R[etcd.big_learner]:-}" lo
+fi
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "timeouts: heartbeat 100 ms, election 1000 ms (both systems' defaults) unless 50/250."
