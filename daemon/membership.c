@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,20 @@ track_change(struct node *n, const struct origin *o, const struct proto_msg *m, 
 	node_schedule(n);
 }
 
+/* Refuse sname's join: the answer, and a notice saying why (issue 17). */
+static void __attribute__((format(printf, 5, 6))) join_refuse(
+    struct node *n, const struct origin *o, uint16_t code, const char *sname, const char *fmt, ...)
+{
+	char why[RAFTCONF_MAX_ERROR];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_notice_f(LOG_FIELDS(.peer = sname), "join of %s refused: %s", sname, why);
+	reply_error(n, o, code, "%s", why);
+}
+
 /*
  * Why sname at saddr cannot join: answered (an error, or OK for a join
  * that is in already), true; or false, it may.
@@ -166,23 +181,21 @@ join_answered(struct node *n, const struct origin *o, const char *sname, const c
 		return true;
 	}
 	if (same) {
-		reply_error(n, o, PROTO_E_REFUSED,
-		    "a member named %s already exists at %s; "
-		    "remove it first",
-		    sname, same->address);
+		join_refuse(n, o, PROTO_E_REFUSED, sname,
+		    "a member named %s already exists at %s; remove it first", sname,
+		    same->address);
 		return true;
 	}
 	if (roster_by_id(n, id)) {
-		reply_error(n, o, PROTO_E_REFUSED,
-		    "node id %s collides with member %s; choose "
-		    "another id",
-		    sname, roster_name(n, id));
+		join_refuse(n, o, PROTO_E_REFUSED, sname,
+		    "node id %s collides with member %s; choose another id", sname,
+		    roster_name(n, id));
 		return true;
 	}
 	for (size_t i = 0; i < n->n_members; i++)
 		if (strcmp(n->members[i].address, saddr) == 0) {
-			reply_error(n, o, PROTO_E_REFUSED, "address %s is member %s's", saddr,
-			    n->members[i].name);
+			join_refuse(n, o, PROTO_E_REFUSED, sname, "address %s is member %s's",
+			    saddr, n->members[i].name);
 			return true;
 		}
 	return false;
@@ -239,7 +252,7 @@ join_queue(
 		if (strcmp(p->data, sname) != 0)
 			continue;
 		if (strcmp(p->data + nlen + 1, saddr) != 0) {
-			reply_error(n, o, PROTO_E_REFUSED,
+			join_refuse(n, o, PROTO_E_REFUSED, sname,
 			    "a join of %s at %s is waiting already; not at %s too", sname,
 			    p->data + nlen + 1, saddr);
 			return;
@@ -294,16 +307,17 @@ membership_join(struct node *n, const struct origin *o, const struct proto_msg *
 	const struct proto_str *name = &m->join.node_id, *addr = &m->join.address;
 	char sname[RAFTCONF_MAX_ID + 1], saddr[RAFTCONF_MAX_ADDRESS + 1];
 
-	if (m->join.cluster.len != strlen(n->cfg->cluster) ||
-	    memcmp(m->join.cluster.ptr, n->cfg->cluster, m->join.cluster.len) != 0) {
-		reply_error(n, o, PROTO_E_REFUSED, "cluster name \"%s\" expected, got \"%.*s\"",
-		    n->cfg->cluster, (int)m->join.cluster.len, m->join.cluster.ptr);
-		return;
-	}
 	snprintf(sname, sizeof(sname), "%.*s", (int)name->len, name->ptr);
 	snprintf(saddr, sizeof(saddr), "%.*s", (int)addr->len, addr->ptr);
+	if (m->join.cluster.len != strlen(n->cfg->cluster) ||
+	    memcmp(m->join.cluster.ptr, n->cfg->cluster, m->join.cluster.len) != 0) {
+		join_refuse(n, o, PROTO_E_REFUSED, sname,
+		    "cluster name \"%s\" expected, got \"%.*s\"", n->cfg->cluster,
+		    (int)m->join.cluster.len, m->join.cluster.ptr);
+		return;
+	}
 	if (addr_parse(saddr, NULL, 0, NULL, NULL, 0) < 0) {
-		reply_error(n, o, PROTO_E_BADREQ, "bad address \"%s\"", saddr);
+		join_refuse(n, o, PROTO_E_BADREQ, sname, "bad address \"%s\"", saddr);
 		return;
 	}
 	if (join_answered(n, o, sname, saddr))
