@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <signal.h>
 
+#include "addr.h"
 #include "log.h"
 #include "node.h"
 #include "tls.h"
@@ -128,6 +129,42 @@ restore(const char *path, const char *file)
 	return 0;
 }
 
+/*
+ * A port this node binds that lies in the kernel's range for outgoing
+ * connections (net.ipv4.ip_local_port_range): any outgoing connection may
+ * hold it when the node starts, and then it cannot listen (issue 17: spares
+ * on such ports could not start).  Said by --check and at every start.
+ */
+static void
+ports_report(const struct config *cfg, const char *path,
+    void (*line)(void *arg, bool warn, const char *line), void *arg)
+{
+	const char *what[2] = { "node.listen", "http.listen" };
+	const char *addr[2] = { cfg->listen, cfg->http_listen };
+	unsigned lo, hi;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	int got = f ? fscanf(f, "%u %u", &lo, &hi) : 0;
+
+	if (f)
+		fclose(f);
+	if (got != 2)
+		return;
+	for (int i = 0; i < 2; i++) {
+		char msg[RAFTCONF_MAX_PATH + 512];
+		uint16_t port;
+
+		if (addr[i][0] == '\0' || addr_parse(addr[i], NULL, 0, &port, NULL, 0) < 0 ||
+		    port < lo || port > hi)
+			continue;
+		snprintf(msg, sizeof(msg),
+		    "%s: %s %s: port %u is in the kernel's range for outgoing connections "
+		    "(%u-%u, net.ipv4.ip_local_port_range): one may hold it when raftconfd "
+		    "starts, and then it cannot listen; choose a port below %u",
+		    path, what[i], addr[i], port, lo, hi, lo);
+		line(arg, true, msg);
+	}
+}
+
 static int
 check_config(const char *path)
 {
@@ -145,6 +182,7 @@ check_config(const char *path)
 	}
 	if (rc == 0) {
 		tls_report(&cfg, path, print_line, NULL);
+		ports_report(&cfg, path, print_line, NULL);
 		tls_unload(&tls);
 		printf("%s: ok\n", path);
 		config_free(&cfg);
@@ -295,6 +333,7 @@ run(const char *path, int verbose)
 			    "etc/tls/mkcerts.sh; raftconfd.yaml(5), tls)",
 		    path, cfg.listen);
 	tls_report(&cfg, path, log_line, NULL);
+	ports_report(&cfg, path, log_line, NULL);
 	rc = node_start(rt.base, &cfg, &tls, &rt.node, err, sizeof(err));
 	tls_unload(&tls);
 	if (rc < 0) {
