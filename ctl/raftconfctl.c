@@ -142,14 +142,16 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: raftconfctl [-s SOCKET] [--json] [--timeout SECONDS] COMMAND [ARGS]\n"
+	    "usage: raftconfctl [-s SOCKET] [--json|-w json|text] [--timeout DURATION]\n"
+	    "                   COMMAND [OPTIONS] [--] [ARGS]   (options go anywhere)\n"
 	    "\n"
 	    "Talks to the local raftconfd through its control socket.\n"
 	    "\n"
 	    "  -s, --socket SOCKET  control socket (default $RAFTCONF_SOCKET, then\n"
 	    "                       %s)\n"
 	    "  -j, --json           machine-readable output\n"
-	    "  -t, --timeout SECS   give up after SECS seconds (default 10)\n"
+	    "  -w, --write-out FMT  json (as --json) or text\n"
+	    "  -t, --timeout DUR    give up after DUR: 5, 5s, 500ms, 1m (default 10 s)\n"
 	    "      --version        print the version and exit\n"
 	    "  -h, --help           print this help and exit\n"
 	    "\n"
@@ -186,6 +188,96 @@ usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* The options any command takes, before or after its name. */
+struct globals {
+	const char *socket;
+	const struct output *out;
+	double timeout; /* seconds */
+};
+
+/*
+ * --timeout's value: seconds, as 5, 2.5, 5s, 500ms or 1m.  0, or -1 when
+ * it is none of those or not in (0, 86400].
+ */
+static int
+parse_duration(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		v /= 1000;
+	else if (strcmp(end, "m") == 0)
+		v *= 60;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return -1;
+	if (!(v > 0) || v > 86400)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A global option with its value (name as typed): 0, or -1 after a usage error. */
+static int
+global_set(struct globals *g, char opt, const char *name, const char *v)
+{
+	switch (opt) {
+	case 's':
+		g->socket = v;
+		return 0;
+	case 't':
+		if (parse_duration(v, &g->timeout) == 0)
+			return 0;
+		usage_error(
+		    "%s '%s': expected a duration, 0 < d <= 86400 s (5, 2.5, 5s, 500ms, 1m)", name,
+		    v);
+		return -1;
+	default: /* 'w' */
+		if (strcmp(v, "json") == 0 || strcmp(v, "text") == 0) {
+			g->out = v[0] == 'j' ? &output_json : &output_text;
+			return 0;
+		}
+		usage_error("%s '%s': expected json or text", name, v);
+		return -1;
+	}
+}
+
+/*
+ * A global option at argv[*i] after the command (its value at argv[*i +
+ * 1]): 1 if it was one (*i moved past its value), 0 if not, or -1 after a
+ * usage error.
+ */
+static int
+global_option(int argc, char **argv, int *i, struct globals *g)
+{
+	static const struct {
+		const char *s, *l;
+		char opt;
+	} with_value[] = { { "-s", "--socket", 's' }, { "-t", "--timeout", 't' },
+		{ "-w", "--write-out", 'w' } };
+	const char *a = argv[*i];
+
+	if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0) {
+		g->out = &output_json;
+		return 1;
+	}
+	for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++) {
+		if (strcmp(a, with_value[k].s) != 0 && strcmp(a, with_value[k].l) != 0)
+			continue;
+		if (*i + 1 >= argc) {
+			usage_error("%s needs a value", a);
+			return -1;
+		}
+		(*i)++;
+		return global_set(g, with_value[k].opt, a, argv[*i]) < 0 ? -1 : 1;
+	}
+	return 0;
+}
+
 static const struct command *
 find_command(const char *name)
 {
@@ -196,18 +288,32 @@ find_command(const char *name)
 }
 
 /*
- * The words after the command's name: its options (those it allows; a
- * word that looks like another option is a usage error) and its arguments.
+ * The words after the command's name: its options (those it allows), the
+ * global options (into g), "--" (every word after it is an argument) and
+ * its arguments; a word that looks like another option is a usage error.
  * EXIT_DONE, or EXIT_USAGE after saying why.
  */
 static int
-parse_invocation(const struct command *cmd, int argc, char **argv, struct invocation *in)
+parse_invocation(
+    const struct command *cmd, int argc, char **argv, struct invocation *in, struct globals *g)
 {
 	const struct cmd_option *o;
+	bool only_args = false;
+	int r;
 
 	memset(in, 0, sizeof(*in));
 	for (int i = 1; i < argc; i++) {
 		o = NULL;
+		if (only_args)
+			goto argument;
+		if (strcmp(argv[i], "--") == 0) {
+			only_args = true;
+			continue;
+		}
+		if ((r = global_option(argc, argv, &i, g)) < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
 		for (size_t k = 0; k < sizeof(cmd_options) / sizeof(cmd_options[0]); k++) {
 			if ((cmd->opts & cmd_options[k].bit) &&
 			    strcmp(argv[i], cmd_options[k].name) == 0 &&
@@ -226,13 +332,16 @@ parse_invocation(const struct command *cmd, int argc, char **argv, struct invoca
 				in->if_rev = argv[++i];
 			else if (o->bit == OPT_FROM_REV)
 				in->from_rev = argv[++i];
-		} else if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2] != '\0') {
-			return usage_error("unknown option '%s'", argv[i]);
-		} else if (in->nargs < cmd->max_args) {
-			in->args[in->nargs++] = argv[i];
-		} else {
-			return usage_error("too many arguments for '%s'", cmd->name);
+			continue;
 		}
+		if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2] != '\0')
+			return usage_error("unknown option '%s' (after \"--\" it would be an "
+					   "argument)",
+			    argv[i]);
+argument:
+		if (in->nargs >= cmd->max_args)
+			return usage_error("too many arguments for '%s'", cmd->name);
+		in->args[in->nargs++] = argv[i];
 	}
 	if (in->nargs < cmd->min_args)
 		return usage_error("'%s' needs more arguments", cmd->name);
@@ -892,39 +1001,37 @@ main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "write-out", required_argument, NULL, 'w' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctl ctl = { .out = &output_text };
+	struct globals g = { .out = &output_text, .timeout = 10.0 };
+	struct ctl ctl = { 0 };
 	const struct command *cmd;
 	struct invocation in;
-	const char *socket;
-	double timeout = 10.0;
-	char *end;
 	int c, status;
 
-	socket = getenv("RAFTCONF_SOCKET");
-	if (socket == NULL || *socket == '\0')
-		socket = RAFTCONF_DEFAULT_SOCKET;
+	g.socket = getenv("RAFTCONF_SOCKET");
+	if (g.socket == NULL || *g.socket == '\0')
+		g.socket = RAFTCONF_DEFAULT_SOCKET;
 
 	opterr = 0;
-	/* '+': stop at the command, whose own options come after it. */
-	while ((c = getopt_long(argc, argv, "+s:jt:h", opts, NULL)) != -1) {
+	/* '+': stop at the command; the words after it are parse_invocation's. */
+	while ((c = getopt_long(argc, argv, "+s:jt:w:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 's':
-			socket = optarg;
-			break;
 		case 'j':
-			ctl.out = &output_json;
+			g.out = &output_json;
 			break;
+		case 's':
 		case 't':
-			errno = 0;
-			timeout = strtod(optarg, &end);
-			if (errno || *end || end == optarg || !(timeout > 0) || timeout > 86400)
-				return usage_error("--timeout '%s': expected seconds, "
-						   "0 < s <= 86400",
-				    optarg);
+		case 'w':
+			if (global_set(&g, (char)c,
+				c == 's'       ? "--socket"
+				    : c == 't' ? "--timeout"
+					       : "--write-out",
+				optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'V':
 			printf("raftconfctl %s\n", PACKAGE_VERSION);
@@ -943,10 +1050,11 @@ main(int argc, char **argv)
 	if (cmd == NULL)
 		return usage_error("unknown command '%s'", argv[optind]);
 
-	if ((status = parse_invocation(cmd, argc - optind, argv + optind, &in)) != EXIT_DONE)
+	if ((status = parse_invocation(cmd, argc - optind, argv + optind, &in, &g)) != EXIT_DONE)
 		return status;
-	ctl.timeout = timeout;
-	if (client_new(socket, timeout, &ctl.client) < 0) {
+	ctl.out = g.out;
+	ctl.timeout = g.timeout;
+	if (client_new(g.socket, g.timeout, &ctl.client) < 0) {
 		fprintf(stderr, "raftconfctl: out of memory\n");
 		return EXIT_FAILED;
 	}
