@@ -409,16 +409,62 @@ membership_join_failed(struct node *n, uint64_t conn, const char *why)
 	pending_del(&n->pending, j);
 }
 
+/*
+ * Leader: would the voters left once gone is removed include a majority
+ * that answers?  Else the change could neither commit nor leave a cluster
+ * that elects a leader (etcd's strict reconfiguration check).  true: yes;
+ * false: why filled in.
+ */
+static bool
+removal_keeps_quorum(struct node *n, const struct member *gone, char *why, size_t whylen)
+{
+	size_t left = 0, healthy = 0, off = 0;
+	char silent[RAFTCONF_MAX_ERROR / 2] = "";
+
+	if (!gone->voter)
+		return true;
+	for (size_t i = 0; i < n->n_members; i++) {
+		const struct member *mb = &n->members[i];
+		struct raft_progress pr;
+
+		if (!mb->voter || mb->id == gone->id)
+			continue;
+		left++;
+		if (mb->id == n->self ||
+		    (raft_progress(n->raft, mb->id, &pr) == 0 &&
+			pr.last_contact * n->tick_ms <= n->cfg->election_ms))
+			healthy++;
+		else if (off < sizeof(silent))
+			off += (size_t)snprintf(
+			    silent + off, sizeof(silent) - off, "%s%s", off ? ", " : "", mb->name);
+	}
+	if (healthy >= left / 2 + 1)
+		return true;
+	snprintf(why, whylen,
+	    "removing %s would leave %zu voter%s of which %zu answer%s (%s not heard from "
+	    "within the election timeout), short of the %zu a majority needs: the cluster could "
+	    "not commit the change nor elect a leader; bring %s back first",
+	    gone->name, left, left == 1 ? "" : "s", healthy, healthy == 1 ? "s" : "", silent,
+	    left / 2 + 1, silent);
+	return false;
+}
+
 void
 membership_remove(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
 	const struct member *mb = roster_by_name(n, m->remove.node_id);
+	char why[RAFTCONF_MAX_ERROR];
 	uint64_t index = 0, term = 0;
 	int rc;
 
 	if (mb == NULL) {
 		reply_error(n, o, PROTO_E_NOTFOUND, "no member named %.*s",
 		    (int)m->remove.node_id.len, m->remove.node_id.ptr);
+		return;
+	}
+	if (raft_leader(n->raft) == n->self && !removal_keeps_quorum(n, mb, why, sizeof(why))) {
+		log_notice_f(LOG_FIELDS(.peer = mb->name), "removal refused: %s", why);
+		reply_error(n, o, PROTO_E_REFUSED, "%s", why);
 		return;
 	}
 	rc = raft_change(n->raft, RAFT_CHANGE_REMOVE, mb->id, NULL, 0, &index, &term);
