@@ -20,7 +20,7 @@ _raftconfctl()
 	_init_completion || return
 
 	local commands="get set del txn list watch status members join remove snapshot transfer token"
-	local global_opts="--socket --json --timeout --version --help"
+	local global_opts="--socket --json --write-out --timeout --version --help"
 	local _raftconfctl_socket=${RAFTCONF_SOCKET:-}
 	local cmd="" i nargs=0
 
@@ -32,7 +32,7 @@ _raftconfctl()
 			((i++))
 			;;
 		--socket=*) _raftconfctl_socket=${words[i]#--socket=} ;;
-		-t | --timeout) ((i++)) ;;
+		-t | --timeout | -w | --write-out) ((i++)) ;;
 		-*) ;;
 		*)
 			cmd=${words[i]}
@@ -48,11 +48,15 @@ _raftconfctl()
 			return
 			;;
 		-t | --timeout)
-			return	# seconds: nothing to offer
+			return	# a duration: nothing to offer
+			;;
+		-w | --write-out)
+			COMPREPLY=($(compgen -W "json text" -- "$cur"))
+			return
 			;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "$global_opts -s -j -t -h" -- "$cur"))
+			COMPREPLY=($(compgen -W "$global_opts -s -j -w -t -h" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
 		fi
@@ -63,8 +67,9 @@ _raftconfctl()
 	local sub=""
 	for ((i = i + 1; i < cword; i++)); do
 		case ${words[i]} in
-		--exec | --prefix | --if-rev | --from-rev) ((i++)) ;;
-		--*) ;;
+		--exec | --prefix | --if-rev | --from-rev | -s | --socket | -t | --timeout | -w | \
+			--write-out) ((i++)) ;;
+		-j | --*) ;;
 		*)
 			((nargs++ == 0)) && sub=${words[i]}
 			;;
