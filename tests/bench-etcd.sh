@@ -385,8 +385,27 @@ wait_until() {
 		sleep 0.02
 	done
 }
+# per_key DIR...: the largest data directory's bytes a key of the large store.
+per_key() { du -sb "$@" | awk -v n="$BIG" '$1 > m { m = $1 } END { printf "%.0f", m / n }'; }
 rc_applied_ge() { [ "$(CTL_TIMEOUT=1 status_field "$1" applied)" -ge "$2" ]; }
 etcd_applied_ge() { [ "$(etcd_index "$1" raftAppliedIndex)" -ge "$2" ]; }
+
+# big_restart SYSTEM LEADER FOLLOWER: FOLLOWER killed -9 and started again;
+# R[SYSTEM.big_restart], the seconds until it has applied what LEADER had
+# committed.
+big_restart() {
+	local sys=$1 l=$2 f=$3 target t0
+	if [ "$sys" = rc ]; then
+		node_kill "$f" KILL
+		target=$(status_field "$l" commit)
+	else
+		etcd_kill "$f" KILL
+		target=$(etcd_index "$l" raftIndex)
+	fi
+	t0=$(date +%s.%N)
+	if [ "$sys" = rc ]; then node_start "$f"; else etcd_start "$f"; fi
+	wait_until 600 "${sys}_applied_ge" "$f" "$target" && R[$sys.big_restart]=$(since "$t0")
+}
 
 big_phase() {
 	local sys=$1 node f url t0 target i pids=() kb0=() kb1=()
@@ -421,12 +440,8 @@ big_phase() {
 	R[$sys.big_rss]=$(for i in 0 1 2; do echo $(( (kb1[i] - kb0[i]) * 1024 / BIG )); done |
 	    sort -n | tail -1)
 	if [ "$sys" = rc ]; then
-		R[$sys.big_disk]=$(du -sb "$TEST_DIR"/n[123] | awk -v n="$BIG" '$1 > m { m = $1 } END { printf "%.0f", m / n }')
-		node_kill "$f" KILL
-		target=$(status_field "$node" commit)
-		t0=$(date +%s.%N)
-		node_start "$f"
-		wait_until 600 rc_applied_ge "$f" "$target" && R[$sys.big_restart]=$(since "$t0")
+		R[$sys.big_disk]=$(per_key "$TEST_DIR"/n[123])
+		big_restart rc "$node" "$f"
 		node_start 4
 		wait_until 60 eval '[ "$(status_field 4 role)" = spare ]'
 		target=$(status_field "$node" commit)
@@ -435,12 +450,8 @@ big_phase() {
 		    wait_until 600 rc_applied_ge 4 "$target" && R[$sys.big_learner]=$(since "$t0")
 		cluster_kill_all
 	else
-		R[$sys.big_disk]=$(du -sb "$TEST_DIR"/e[123] | awk -v n="$BIG" '$1 > m { m = $1 } END { printf "%.0f", m / n }')
-		etcd_kill "$f" KILL
-		target=$(etcd_index "$node" raftIndex)
-		t0=$(date +%s.%N)
-		etcd_start "$f"
-		wait_until 600 etcd_applied_ge "$f" "$target" && R[$sys.big_restart]=$(since "$t0")
+		R[$sys.big_disk]=$(per_key "$TEST_DIR"/e[123])
+		big_restart etcd "$node" "$f"
 		# A learner: added through the leader, then started with the
 		# cluster it is to join.
 		local lport cluster
