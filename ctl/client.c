@@ -34,7 +34,6 @@ struct client {
 	struct proto_buf out;
 	uint8_t *in; /* the frame being read */
 	size_t inlen, incap;
-	bool told_waiting; /* that no daemon answered, and we wait */
 };
 
 double
@@ -155,7 +154,7 @@ connect_socket(struct client *c, char *err, size_t errlen)
 		? " (is raftconfd running? -s or $RAFTCONF_SOCKET choose another socket)"
 		: "");
 	disconnect(c);
-	return -e;
+	return -ECONNREFUSED;
 }
 
 static int
@@ -264,23 +263,12 @@ retryable(const struct proto_msg *r)
 	    (r->error.code == PROTO_E_NOLEADER || r->error.code == PROTO_E_TIMEOUT);
 }
 
-/*
- * Failures another try cannot mend: a request refused here, a socket we
- * may not use.  No daemon at the socket (refused, or no socket file) is
- * worth another try: it may be restarting.
- */
+/* Failures another try cannot mend: no daemon there, or a request refused here. */
 static bool
 final(int rc)
 {
-	return rc == -EINVAL || rc == -E2BIG || rc == -EMSGSIZE || rc == -ENAMETOOLONG ||
-	    rc == -EACCES || rc == -EPERM || rc == -ENOTSOCK || rc == -ENOTDIR;
-}
-
-/* No daemon at the socket: connect(2) said so. */
-static bool
-no_daemon(int rc)
-{
-	return rc == -ECONNREFUSED || rc == -ENOENT;
+	return rc == -EINVAL || rc == -E2BIG || rc == -EMSGSIZE || rc == -ECONNREFUSED ||
+	    rc == -ENAMETOOLONG;
 }
 
 int
@@ -297,11 +285,6 @@ client_request(struct client *c, struct proto_msg *m, struct proto_msg *resp, bo
 			return 0;
 		if (!retry || ms_left(c) <= (int)pause_ms || final(rc))
 			return rc;
-		if (no_daemon(rc) && !c->told_waiting) {
-			/* A daemon restarting, or none: say so once, then wait. */
-			fprintf(stderr, "raftconfctl: %s; trying again until --timeout\n", err);
-			c->told_waiting = true;
-		}
 		poll(NULL, 0, pause_ms);
 		pause_ms = pause_ms * 2 > CLIENT_RETRY_MAX_MS ? CLIENT_RETRY_MAX_MS : pause_ms * 2;
 	}
