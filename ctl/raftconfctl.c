@@ -687,32 +687,44 @@ status_u64(const struct proto_msg *r, const char *name, uint64_t *v)
 
 /*
  * After the cluster added this node: wait until it has applied the log up
- * to what its leader committed (and the entry that added it), until the
- * deadline; on a terminal, how far it is.  1: caught up.
+ * to what its leader committed and past the entry that added it (applied
+ * means durable here: a node applies only what it has synced), until the
+ * deadline; on a terminal, how far it is.  1: caught up; 0: not confirmed
+ * (the daemon stopped answering, or the deadline came), said on stderr.
  */
 static int
 join_catch_up(struct ctl *ctl, uint64_t added, double deadline)
 {
 	bool tty = isatty(STDERR_FILENO), shown = false;
 	uint64_t applied = 0, commit = 0;
+	int rc;
 
 	for (;;) {
 		struct proto_msg m = { .type = PROTO_T_STATUS }, r;
 		char err[RAFTCONF_MAX_ERROR];
 
-		client_set_deadline(ctl->client, deadline - client_now());
-		if (client_request(ctl->client, &m, &r, false, err, sizeof(err)) == 0 &&
-		    r.type == PROTO_T_STATUS_REPLY && status_u64(&r, "applied", &applied) &&
-		    status_u64(&r, "commit", &commit) && commit > 0 && applied >= commit &&
-		    applied >= added)
-			break;
 		if (client_now() >= deadline) {
 			fprintf(stderr,
-			    "%sraftconfctl: join: this node is in the cluster, still catching up "
-			    "when --timeout ran out: applied %" PRIu64 " of %" PRIu64 "\n",
+			    "%sraftconfctl: join: the cluster added this node, but it had not caught "
+			    "up when --timeout ran out (applied %" PRIu64 " of %" PRIu64
+			    "); run join "
+			    "again to wait\n",
 			    shown ? "\n" : "", applied, commit > added ? commit : added);
 			return 0;
 		}
+		client_set_deadline(ctl->client, deadline - client_now());
+		rc = client_request(ctl->client, &m, &r, false, err, sizeof(err));
+		if (rc < 0 || r.type != PROTO_T_STATUS_REPLY) {
+			fprintf(stderr,
+			    "%sraftconfctl: join: the cluster added this node, but its raftconfd "
+			    "stopped answering before it caught up (%s); run join again once it "
+			    "is back\n",
+			    shown ? "\n" : "", rc < 0 ? err : "an answer that is not a status");
+			return 0;
+		}
+		if (status_u64(&r, "applied", &applied) && status_u64(&r, "commit", &commit) &&
+		    commit > 0 && applied >= commit && applied >= added)
+			break;
 		if (tty) {
 			fprintf(stderr,
 			    "\rjoin: catching up: applied %" PRIu64 " of %" PRIu64 "\033[K",
@@ -738,7 +750,8 @@ cmd_join(struct ctl *ctl, const struct invocation *in)
 		return EXIT_FAILED;
 	if (r.type != PROTO_T_OK)
 		return unexpected(&r);
-	join_catch_up(ctl, r.ok.revision, deadline);
+	if (!join_catch_up(ctl, r.ok.revision, deadline))
+		return EXIT_FAILED;
 	ctl->out->done("joined", r.ok.revision);
 	return EXIT_DONE;
 }
