@@ -362,45 +362,6 @@ struct check_ctx {
 	uint64_t clients;
 };
 
-void
-store_forget_open_tokens(struct store *s)
-{
-	free(s->open_tokens);
-	s->open_tokens = NULL;
-	s->open_tokens_len = s->open_tokens_cap = 0;
-	s->open_tokens_valid = false;
-}
-
-static void
-p_put(struct store *s, TDB_DATA d)
-{
-	put_le32(s->open_tokens + s->open_tokens_len, (uint32_t)d.dsize);
-	memcpy(s->open_tokens + s->open_tokens_len + 4, d.dptr, d.dsize);
-	s->open_tokens_len += 4 + d.dsize;
-}
-
-/* Keep a "t:" record the check went past (store_tokens); false: out of memory. */
-static bool
-keep_token(struct store *s, TDB_DATA key, TDB_DATA data)
-{
-	size_t need = 8 + key.dsize + data.dsize;
-
-	if (s->open_tokens_len + need > s->open_tokens_cap) {
-		size_t cap = s->open_tokens_cap ? s->open_tokens_cap * 2 : 4096;
-		uint8_t *p;
-
-		while (cap < s->open_tokens_len + need)
-			cap *= 2;
-		if ((p = realloc(s->open_tokens, cap)) == NULL)
-			return false;
-		s->open_tokens = p;
-		s->open_tokens_cap = cap;
-	}
-	p_put(s, key);
-	p_put(s, data);
-	return true;
-}
-
 static int
 check_record(TDB_DATA key, TDB_DATA data, void *arg)
 {
@@ -412,7 +373,7 @@ check_record(TDB_DATA key, TDB_DATA data, void *arg)
 		c->clients++;
 	/* Tokens are few, the records many: a scan for them at start took
 	 * 0.4 s at a million keys.  Out of memory: store_tokens scans. */
-	if (key.dptr[0] == 't' && c->s->open_tokens_valid && !keep_token(c->s, key, data))
+	if (key.dptr[0] == 't' && c->s->open_tokens_valid && !store_keep_token(c->s, key, data))
 		store_forget_open_tokens(c->s);
 	return 0;
 }

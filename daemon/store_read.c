@@ -248,6 +248,45 @@ token_one(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
 	return x->rc != 0 ? -1 : 0;
 }
 
+void
+store_forget_open_tokens(struct store *s)
+{
+	free(s->open_tokens);
+	s->open_tokens = NULL;
+	s->open_tokens_len = s->open_tokens_cap = 0;
+	s->open_tokens_valid = false;
+}
+
+static void
+put_kept(struct store *s, TDB_DATA d)
+{
+	put_le32(s->open_tokens + s->open_tokens_len, (uint32_t)d.dsize);
+	memcpy(s->open_tokens + s->open_tokens_len + 4, d.dptr, d.dsize);
+	s->open_tokens_len += 4 + d.dsize;
+}
+
+/* Keep a "t:" record the check went past (store_tokens); false: out of memory. */
+bool
+store_keep_token(struct store *s, TDB_DATA key, TDB_DATA data)
+{
+	size_t need = 8 + key.dsize + data.dsize;
+
+	if (s->open_tokens_len + need > s->open_tokens_cap) {
+		size_t cap = s->open_tokens_cap ? s->open_tokens_cap * 2 : 4096;
+		uint8_t *p;
+
+		while (cap < s->open_tokens_len + need)
+			cap *= 2;
+		if ((p = realloc(s->open_tokens, cap)) == NULL)
+			return false;
+		s->open_tokens = p;
+		s->open_tokens_cap = cap;
+	}
+	put_kept(s, key);
+	put_kept(s, data);
+	return true;
+}
+
 /* The "t:" records the check at open kept (store_state.h), in their order. */
 static int
 kept_tokens(struct store *s, struct tokens_ctx *x)

@@ -65,6 +65,8 @@ int store_load_meta(struct store *s);
 char *store_path_with(const char *path, const char *suffix);
 bool store_record_bytes_ok(TDB_DATA key, TDB_DATA data);
 void store_forget_open_tokens(struct store *s);
+/* store_read.c: keep a "t:" record the check at open goes past; false: out of memory. */
+bool store_keep_token(struct store *s, TDB_DATA key, TDB_DATA data);
 
 /* No history block held in memory. */
 #define STORE_NO_BLOCK UINT64_MAX
