@@ -183,7 +183,7 @@ echo
 echo "mutual TLS between peers: plain and TLS clusters in turn, ${SECONDS_PER_RUN} s a row"
 printf '%-6s %-6s %-8s %4s %10s %10s %10s %6s %10s\n' round peers target clients ops/s p50_us p99_us errors \
 	max_us
-for round in $(seq "${BENCH_TLS_ROUNDS:-2}"); do
+for round in $(seq "${BENCH_TLS_ROUNDS:-6}"); do
 	for mode in plain tls; do
 		for i in 1 2 3; do rm -rf "$TEST_DIR/n$i" "$TEST_DIR/n$i.log"; done
 		NODE_PID=()
@@ -197,9 +197,41 @@ for round in $(seq "${BENCH_TLS_ROUNDS:-2}"); do
 			node=$LEADER; [ "$2" = follower ] && node=$follower
 			printf '%-6s %-6s %-8s ' "$round" "$mode" "$2"
 			"$BENCH" -s "$(node_sock "$node")" -c "$3" -t "$SECONDS_PER_RUN" -o "$1" \
-				-k 1000000000 | cut -c8-
+				-k 1000000000 | cut -c8- | tee -a "$TEST_DIR/tls-rows"
 		done
 		cluster_kill_all
 	done
 done
+# The cost, row kind by row kind: each round's TLS row against the plain
+# row just before it (the disk's speed drifts over minutes, so only rows
+# next to each other compare), and the median of those pairs.
+echo
+specs=$(IFS=,; echo "${tls_specs[*]}")
+awk -v rounds="${BENCH_TLS_ROUNDS:-6}" -v specs="$specs" '
+	function median(a, n,    i, j, t) {
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	{ ops[NR] = $2; p50[NR] = $3 }
+	END {
+		nspecs = split(specs, spec, ",")
+		per = 2 * nspecs
+		for (s = 1; s <= nspecs; s++) {
+			n = 0
+			for (r = 0; r < rounds; r++) {
+				plain = r * per + s; tls = plain + nspecs
+				if (!(tls in ops) || ops[plain] == 0) continue
+				n++
+				dw[n] = 100 * (ops[tls] / ops[plain] - 1)
+				dp[n] = p50[tls] - p50[plain]
+			}
+			if (n == 0) continue
+			split(spec[s], f, " ")
+			printf "TLS cost, %s through the %s, clients %s, median of %d pairs: %+.1f %% writes/s, %+d us p50", \
+				f[1], f[2], f[3], n, median(dw, n), median(dp, n)
+			if (f[3] == 1) printf " (target: at least -10 %%, at most +50 us)"
+			printf "\n"
+		}
+	}' "$TEST_DIR/tls-rows"
 finish >/dev/null
