@@ -291,6 +291,49 @@ boot_members(const struct config *cfg)
 	return boot;
 }
 
+/*
+ * raftconfd --force-new-cluster: this node's data as a one-node cluster
+ * (raft_force_new_cluster), said at warning level with the members it
+ * removes, whose data must not come back.
+ */
+static int
+force_new_cluster(struct node *n, char *err, size_t errlen)
+{
+	char names[1024] = "", why[256] = "";
+	const struct raft_member *m;
+	struct raft_status st;
+	size_t nm, removed, len = 0;
+	int ret;
+
+	m = raft_members(n->raft, &nm);
+	for (size_t i = 0; i < nm && len < sizeof(names); i++) {
+		const char *ctx = (const char *)m[i].context;
+		size_t idlen = 0;
+
+		if (m[i].id == n->self)
+			continue;
+		while (idlen < m[i].context_len && ctx[idlen] != ' ')
+			idlen++;
+		len += (size_t)snprintf(
+		    names + len, sizeof(names) - len, "%s%.*s", len ? ", " : "", (int)idlen, ctx);
+	}
+	if ((ret = raft_force_new_cluster(n->raft, &removed, why, sizeof(why))) < 0) {
+		seterr(err, errlen, "--force-new-cluster: %s",
+		    why[0] ? why : "the node's state does not allow it now");
+		return ret;
+	}
+	raft_status(n->raft, &st);
+	if (removed == 0)
+		log_notice("--force-new-cluster: this node is already the only member; nothing "
+			   "to do");
+	else
+		log_warning("--force-new-cluster: this node's data is now a one-node cluster "
+			    "(term %" PRIu64 ", log up to %" PRIu64 "); removed: %s. Wipe their "
+			    "data_dir before they join again",
+		    st.term, st.last_index, names);
+	return 0;
+}
+
 static int
 start_raft(struct node *n, const struct wal_recovered *rec, const struct snap_info *snapp,
     bool have_snap, char *err, size_t errlen)
@@ -374,6 +417,8 @@ start_raft(struct node *n, const struct wal_recovered *rec, const struct snap_in
 	if ((ret = raft_new(&rc, &init, &n->raft, err, errlen)) == 0) {
 		struct raft_status st;
 
+		if (n->cfg->force_new_cluster && (ret = force_new_cluster(n, err, errlen)) < 0)
+			goto out;
 		raft_status(n->raft, &st);
 		if (st.catch_up_to)
 			log_notice_f(LOG_FIELDS(.index = st.catch_up_to),

@@ -131,6 +131,7 @@ struct config {
 	size_t nmembers;	       /* 0 for a spare node */
 	struct config_member *members; /* owned; NULL when nmembers is 0 */
 	bool self_listed;	       /* node_id is one of members */
+	bool force_new_cluster;	       /* raftconfd --force-new-cluster (not in the file) */
 };
 
 struct config_error {

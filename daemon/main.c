@@ -35,6 +35,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: raftconfd [-c FILE] [--check] [-v] [--version] [--help]\n"
+	    "       raftconfd --force-new-cluster [-c FILE] [-v]\n"
 	    "       raftconfd --restore BACKUP [-c FILE]\n"
 	    "\n"
 	    "Replicated configuration store: keeps configuration keys identical on every\n"
@@ -43,6 +44,10 @@ usage(FILE *f)
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "      --check        validate FILE: print \"FILE: ok\" or every error as\n"
 	    "                     FILE:LINE:COL: message, and exit 0 or 1\n"
+	    "      --force-new-cluster  last resort once a majority is lost for good: start\n"
+	    "                     with this node's data as a one-node cluster (the other\n"
+	    "                     members are removed; wipe their data_dir before they\n"
+	    "                     join again)\n"
 	    "      --restore BACKUP  initialize FILE's data_dir, which must be empty, from\n"
 	    "                     BACKUP (raftconfctl backup) as a member of the cluster\n"
 	    "                     FILE's members make; do it on every member, then start\n"
@@ -293,7 +298,7 @@ raise_fd_limit(void)
 }
 
 static int
-run(const char *path, int verbose)
+run(const char *path, int verbose, bool force)
 {
 	struct runtime rt = { .path = path, .verbose = verbose };
 	struct event *sigs[3] = { NULL };
@@ -311,6 +316,7 @@ run(const char *path, int verbose)
 		config_errors_free(&errs);
 		return 1;
 	}
+	cfg.force_new_cluster = force;
 	log_set_level(level_for(cfg.log_level, verbose));
 	log_set_node_id(cfg.node_id);
 	signal(SIGPIPE, SIG_IGN);
@@ -372,13 +378,14 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "restore", required_argument, NULL, 'R' },
+		{ "force-new-cluster", no_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = RAFTCONF_DEFAULT_CONFIG, *backup = NULL;
-	bool check = false;
+	bool check = false, force = false;
 	int verbose = 0, c;
 
 	opterr = 0;
@@ -392,6 +399,9 @@ main(int argc, char **argv)
 			break;
 		case 'R':
 			backup = optarg;
+			break;
+		case 'F':
+			force = true;
 			break;
 		case 'v':
 			verbose++;
@@ -426,10 +436,17 @@ main(int argc, char **argv)
 		    "'raftconfd --help'\n");
 		return EXIT_USAGE;
 	}
+	if (force && (check || backup)) {
+		fprintf(stderr,
+		    "raftconfd: --force-new-cluster starts the daemon: not with --%s; try "
+		    "'raftconfd --help'\n",
+		    check ? "check" : "restore");
+		return EXIT_USAGE;
+	}
 	if (check)
 		return check_config(path);
 	if (backup)
 		return restore(path, backup);
 
-	return run(path, verbose);
+	return run(path, verbose, force);
 }

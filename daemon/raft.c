@@ -20,6 +20,7 @@
  * tests/raft-sim catches them (make raft-teeth).  Never define them in a
  * real build.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -2505,6 +2506,69 @@ raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void *con
 	rc = leader_append(r, RAFT_ENTRY_CONF, data, len, index, term);
 	free(data);
 	return rc;
+}
+
+/* Append a RAFT_ENTRY_CONF of this term, as a leader would (not sent). */
+static int
+append_change(struct raft *r, uint8_t op, uint64_t id)
+{
+	struct raft_entry e = {
+		.term = r->term, .index = last_index(r) + 1, .type = RAFT_ENTRY_CONF
+	};
+	void *data = encode_change(op, id, NULL, 0, &e.len);
+	int rc;
+
+	if (!data)
+		return -ENOMEM;
+	e.data = data;
+	rc = log_append(r, &e);
+	free(data);
+	return rc;
+}
+
+int
+raft_force_new_cluster(struct raft *r, size_t *removed, char *err, size_t errlen)
+{
+	const struct raft_member *self = member_of(r, r->id);
+	uint64_t others[RAFTCONF_MAX_MEMBERS];
+	size_t n = 0;
+	int rc;
+
+	*removed = 0;
+	if (r->in_ready || r->state != RAFT_FOLLOWER || r->unstable <= last_index(r))
+		return -EBUSY;
+	if (!self) {
+		seterr(err, errlen, "this node is not a member in its latest configuration");
+		return -ENOENT;
+	}
+	if (r->catch_up_to) {
+		seterr(err, errlen,
+		    "this node lost log entries up to %" PRIu64 " (a damaged snapshot): "
+		    "its data is not the cluster's",
+		    r->catch_up_to);
+		return -EINVAL;
+	}
+	if (r->term + 1 >= RAFT_MAX_TERM) {
+		seterr(err, errlen, "term %" PRIu64 " is at the top of the range", r->term);
+		return -ERANGE;
+	}
+	for (size_t i = 0; i < r->n_members; i++)
+		if (r->members[i].id != r->id)
+			others[n++] = r->members[i].id;
+	if (n == 0 && self->voter)
+		return 0;
+	/* A term no leader of the old cluster can have written in yet. */
+	become_follower(r, r->term + 1, 0);
+	if (!self->voter && (rc = append_change(r, RAFT_CHANGE_PROMOTE, r->id)) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = append_change(r, RAFT_CHANGE_REMOVE, others[i])) < 0)
+			return rc;
+	*removed = n;
+	/* The only voter now: it campaigns at the next tick, not an election
+	 * timeout from now. */
+	r->election_elapsed = r->timeout;
+	return 0;
 }
 
 int

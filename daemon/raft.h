@@ -549,6 +549,21 @@ int raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void 
     size_t context_len, uint64_t *index, uint64_t *term);
 
 /*
+ * etcd's --force-new-cluster, the last resort once a majority is lost for
+ * good: make this node the only member, keeping its log.  At a new term
+ * (no leader of the old cluster wrote in it), it appends changes that
+ * promote itself if it is a learner and remove every other member; they
+ * are persisted with the next batch, and the node, the only voter, elects
+ * itself at once and commits its whole log, what the old cluster had not
+ * committed too.  Only right after raft_new, before any other call.  0
+ * with *removed the count of members removed (0 and nothing done when it
+ * is already the only member); -ENOENT (not a member), -EINVAL (it lost
+ * entries: raft_init.catch_up_to), -ERANGE (term), -EBUSY, -ENOMEM; err
+ * says why.  The removed members must not come back with their data.
+ */
+int raft_force_new_cluster(struct raft *r, size_t *removed, char *err, size_t errlen);
+
+/*
  * Ask for a linearizable read.  ctx is the caller's handle for it; a
  * raft_read_state with this ctx appears in a later ready batch once the
  * index is known to be safe (leader: after its own commit of an entry of

@@ -1471,6 +1471,81 @@ END_TEST
 
 /* A store that lost its last applies (a commit out of space) gets the
  * committed entries after what it kept handed out again, in order. */
+/*
+ * --force-new-cluster: a follower cut off from the rest makes itself the
+ * only member at a new term, elects itself and commits its whole log; a
+ * learner promotes itself; a spare is refused; a node alone already does
+ * nothing.
+ */
+START_TEST(test_force_new_cluster_makes_a_one_node_cluster)
+{
+	uint64_t l, f, index, term, old_term, last;
+	const struct raft_member *m;
+	char err[128] = "";
+	size_t n, removed;
+
+	cluster(4, 3); /* node 4 is a spare */
+	tick_all(40);
+	ck_assert_int_eq(raft_force_new_cluster(node(4)->r, &removed, err, sizeof(err)), -ENOENT);
+	ck_assert_str_eq(err, "this node is not a member in its latest configuration");
+	l = leader();
+	f = l % 3 + 1;
+	propose(l, "a");
+	propose(l, "b");
+	tick_all(3);
+	isolate(f, true);
+	propose(l, "c"); /* committed by the other two, never seen by f */
+	tick_all(3);
+	old_term = status(f).term;
+	last = status(f).last_index;
+	ck_assert_int_eq(raft_force_new_cluster(node(f)->r, &removed, err, sizeof(err)), 0);
+	ck_assert_uint_eq(removed, 2);
+	ck_assert_uint_eq(status(f).term, old_term + 1);
+	ck_assert_uint_eq(status(f).last_index, last + 2); /* two removals */
+	m = raft_members(node(f)->r, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert(m[0].id == f && m[0].voter);
+	tick(f, 3);
+	ck_assert_int_eq(status(f).role, RAFT_LEADER);
+	ck_assert_int_eq(raft_propose(node(f)->r, "d", 1, &index, &term), 0);
+	tick(f, 1);
+	ck_assert_uint_eq(status(f).commit, index);
+	ck_assert_uint_eq(term_at(f, last + 1), old_term + 1);
+	/* only right after the start, never on a running leader */
+	ck_assert_int_eq(raft_force_new_cluster(node(f)->r, &removed, err, sizeof(err)), -EBUSY);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_force_new_cluster_promotes_a_learner)
+{
+	uint64_t l, index, term;
+	const struct raft_member *m;
+	char err[128] = "";
+	size_t n, removed;
+
+	cluster(4, 3);
+	tick_all(40);
+	l = leader();
+	ck_assert_int_eq(raft_change(node(l)->r, RAFT_CHANGE_ADD_LEARNER, 4, "n4", 2, &index, &term),
+	    0);
+	deliver();
+	tick_all(5);
+	ck_assert_int_eq(status(4).role, RAFT_LEARNER);
+	isolate(4, true);
+	ck_assert_int_eq(raft_force_new_cluster(node(4)->r, &removed, err, sizeof(err)), 0);
+	ck_assert_uint_eq(removed, 3);
+	m = raft_members(node(4)->r, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert(m[0].id == 4 && m[0].voter);
+	tick(4, 3);
+	ck_assert_int_eq(status(4).role, RAFT_LEADER);
+	ck_assert_uint_eq(status(4).commit, status(4).last_index);
+	ck_assert_int_eq(raft_force_new_cluster(node(4)->r, &removed, err, sizeof(err)), -EBUSY);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_reapply_hands_the_committed_entries_out_again)
 {
 	uint64_t l, f, last, seen = 0;
@@ -2007,6 +2082,8 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_membership_change_reverts_when_its_entry_is_truncated);
 	tcase_add_test(tc, test_leader_removing_itself_steps_down_once_committed);
 	tcase_add_test(tc, test_reapply_hands_the_committed_entries_out_again);
+	tcase_add_test(tc, test_force_new_cluster_makes_a_one_node_cluster);
+	tcase_add_test(tc, test_force_new_cluster_promotes_a_learner);
 	tcase_add_test(tc, test_vote_with_transfer_flag_from_a_non_voter_is_refused);
 	tcase_add_test(tc, test_a_transfer_vote_passes_the_lease_only_in_the_next_term);
 	tcase_add_test(tc, test_a_term_at_the_top_of_the_range_is_refused);

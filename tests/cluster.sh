@@ -112,9 +112,10 @@ cluster_init() {
 	on_exit cluster_kill_all
 }
 
+# node_start I: start node I; NODE_ARGS: more arguments for raftconfd.
 node_start() {
 	local i=$1
-	"$RAFTCONFD" -c "$TEST_DIR/n$i.yaml" >>"$TEST_DIR/n$i.log" 2>&1 &
+	"$RAFTCONFD" -c "$TEST_DIR/n$i.yaml" ${NODE_ARGS:-} >>"$TEST_DIR/n$i.log" 2>&1 &
 	NODE_PID[$i]=$!
 }
 
