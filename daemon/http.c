@@ -41,8 +41,9 @@
  *
  * two decimal u64, CLIENT not 0, the same on every retry of one write, SEQ
  * growing with each new write of that CLIENT.  A retry of a write already
- * applied gets the first answer again; a write whose SEQ is below the last
- * one applied for its CLIENT is refused with 409.
+ * applied gets the first answer again; the same pair naming another request
+ * (store_cmd_digest differs) is refused with 409, as is a write whose SEQ is
+ * below the last one applied for its CLIENT.
  *
  * Answers: VALUE is 200 with the raw value (application/octet-stream),
  * ETag: "REV" and X-Raftconf-Revision, X-Raftconf-Create-Revision and

@@ -565,6 +565,10 @@ kv_write_applied(struct node *n, const struct raft_entry *e, const struct store_
 		} else if (res->status == STORE_EXISTS) {
 			reply_error(n, &w->from, PROTO_E_REFUSED,
 			    "a token of that name exists already; revoke it first");
+		} else if (res->status == STORE_REUSED) {
+			reply_error(n, &w->from, PROTO_E_REFUSED,
+			    "this request id was used already for another request, which was "
+			    "applied; this one was not");
 		} else if (res->status == STORE_STALE) {
 			reply_error(n, &w->from, PROTO_E_REFUSED,
 			    "a newer write of this client "

@@ -144,7 +144,8 @@ store_record_bytes_ok(TDB_DATA key, TDB_DATA data)
 		    token_record_decode(data.dptr, data.dsize, &tok) == 0;
 	case 'c':
 		return key.dsize == CLIENT_KEY_LEN && hex16(key.dptr + 2, NULL) &&
-		    data.dsize == CLIENT_BYTES && data.dptr[16] <= STORE_FAILED;
+		    (data.dsize == CLIENT_BYTES || data.dsize == CLIENT_BYTES_V1) &&
+		    data.dptr[16] <= STORE_FAILED;
 	case 'h':
 		return store_hist_record_ok(key, data);
 	case 'm':
@@ -622,17 +623,22 @@ static int
 client_get(struct store *s, uint64_t id, struct store_client *out)
 {
 	char key[CLIENT_KEY_LEN + 1];
-	uint8_t b[CLIENT_BYTES];
-	int r;
+	TDB_DATA d;
 
 	client_key(key, id);
-	r = get_fixed(s->tdb, key, b, sizeof(b));
-	if (r < 0)
-		return r;
-	out->last_seq = get_le64(b);
-	out->revision = get_le64(b + 8);
-	out->status = (enum store_status)b[16];
-	out->last_used = get_le64(b + 17);
+	d = tdb_fetch(s->tdb, tstr(key));
+	if (d.dptr == NULL)
+		return tdb_error(s->tdb) == TDB_ERR_NOEXIST ? -ENOENT : tdb_errno(s->tdb);
+	if (d.dsize != CLIENT_BYTES && d.dsize != CLIENT_BYTES_V1) {
+		free(d.dptr);
+		return -EBADMSG;
+	}
+	out->last_seq = get_le64(d.dptr);
+	out->revision = get_le64(d.dptr + 8);
+	out->status = (enum store_status)d.dptr[16];
+	out->last_used = get_le64(d.dptr + 17);
+	out->digest = d.dsize == CLIENT_BYTES ? get_le64(d.dptr + 25) : 0;
+	free(d.dptr);
 	return 0;
 }
 
@@ -647,6 +653,7 @@ client_put(struct store *s, uint64_t id, const struct store_client *c)
 	put_le64(b + 8, c->revision);
 	b[16] = (uint8_t)c->status;
 	put_le64(b + 17, c->last_used);
+	put_le64(b + 25, c->digest);
 	return put(s, tstr(key), tdata(b, sizeof(b)));
 }
 
@@ -669,7 +676,8 @@ lru_collect(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
 
 	if (key.dsize != CLIENT_KEY_LEN || key.dptr[0] != 'c' || key.dptr[1] != ':')
 		return 0;
-	if (data.dsize != CLIENT_BYTES || !hex16(key.dptr + 2, &id)) {
+	if ((data.dsize != CLIENT_BYTES && data.dsize != CLIENT_BYTES_V1) ||
+	    !hex16(key.dptr + 2, &id)) {
 		c->err = -EBADMSG;
 		return -1;
 	}
@@ -1095,6 +1103,11 @@ store_apply_txn(struct store *s, uint64_t index, uint64_t term, const void *cmd,
 		r = client_get(s, c.client_id, &cl);
 		if (r == 0) {
 			known = true;
+			if (c.seq == cl.last_seq && cl.digest != 0 &&
+			    cl.digest != store_cmd_digest(cmd, len)) {
+				res->status = STORE_REUSED;
+				goto applied;
+			}
 			if (c.seq == cl.last_seq) {
 				res->status = cl.status;
 				res->revision = cl.revision;
@@ -1121,6 +1134,7 @@ store_apply_txn(struct store *s, uint64_t index, uint64_t term, const void *cmd,
 		cl.revision = res->revision;
 		cl.status = res->status;
 		cl.last_used = index;
+		cl.digest = store_cmd_digest(cmd, len);
 		r = client_put(s, c.client_id, &cl);
 		if (r == 0 && !known) {
 			s->nclients++;

@@ -149,6 +149,8 @@ enum store_status {
 	STORE_EXISTS,	   /* TOKEN_PUT of a name that has a token already */
 	STORE_FAILED,	   /* SET_IF, DEL_IF: the condition did not hold, nothing
 			    * changed; TXN: a compare failed, the else branch ran */
+	STORE_REUSED,	   /* the client's seq named another request, applied
+			    * already: this one is not (never recorded) */
 };
 
 struct store_result {
@@ -244,6 +246,7 @@ struct store_client {
 	uint64_t revision;
 	enum store_status status;
 	uint64_t last_used; /* index of the last entry that used it */
+	uint64_t digest;    /* store_cmd_digest of that request; 0: not known */
 };
 
 /* The dedup record of a client; -ENOENT if it has none. */

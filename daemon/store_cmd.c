@@ -308,6 +308,21 @@ store_cmd_encode_token_del(
 	return cmd_encode(buf, cap, STORE_OP_TOKEN_DEL, client_id, seq, name, nlen, NULL, 0, 0);
 }
 
+uint64_t
+store_cmd_digest(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		if (i >= 1 && i < 17) /* client id and seq */
+			continue;
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+
 int
 store_cmd_decode(const void *buf, size_t len, struct store_cmd *cmd)
 {

@@ -183,6 +183,14 @@ store_cmd_is_key(enum store_op op)
  */
 int store_cmd_decode(const void *buf, size_t len, struct store_cmd *cmd);
 
+/*
+ * What a command asks for, apart from who asks (client id and seq): a
+ * 64-bit FNV-1a of its bytes without them, never 0.  The dedup table keeps
+ * it beside a client's last seq, so that a retry that names that seq for
+ * another request is told apart from a true retry.
+ */
+uint64_t store_cmd_digest(const void *buf, size_t len);
+
 /* A key the store can hold: 1..RAFTCONF_MAX_KEY bytes, no NUL byte. */
 bool store_key_ok(const char *key, size_t klen);
 

@@ -26,7 +26,14 @@
  */
 #define STORE_HASH_SIZE	    1048573
 #define BOOT_ID_LEN	    36
-#define CLIENT_BYTES	    25 /* seq, revision, status, last used */
+/*
+ * A dedup record: seq, revision, status, last used, then the digest of the
+ * request that seq named (store_cmd_digest), so that a retry naming the
+ * same seq for another request is told apart.  Records written before the
+ * digest (CLIENT_BYTES_V1) are read as having none: any retry matches.
+ */
+#define CLIENT_BYTES	    33
+#define CLIENT_BYTES_V1	    25
 #define CLIENT_KEY_LEN	    18 /* "c:" + 16 hex */
 #define CLIENTS_AFTER_EVICT (STORE_MAX_CLIENTS - STORE_MAX_CLIENTS / 10)
 

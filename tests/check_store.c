@@ -109,7 +109,7 @@ dump_all(struct store *s)
 	d.s = calloc(1, d.cap);
 	ck_assert_ptr_nonnull(d.s);
 	dump_add(&d, "applied=%" PRIu64 "/%" PRIu64 " clients=%" PRIu64 " keys=%s members=",
-		store_applied(s), store_applied_term(s), store_clients(s), keys);
+	    store_applied(s), store_applied_term(s), store_clients(s), keys);
 	r = store_get_members(s, &m, &mlen);
 	ck_assert(r == 0 || r == -ENOENT);
 	if (r == 0)
@@ -119,7 +119,7 @@ dump_all(struct store *s)
 
 		if (store_get_client(s, id, &c) == 0)
 			dump_add(&d, " c%" PRIu64 "=%" PRIu64 ",%" PRIu64 ",%d,%" PRIu64, id,
-				c.last_seq, c.revision, (int)c.status, c.last_used);
+			    c.last_seq, c.revision, (int)c.status, c.last_used);
 	}
 	free(m);
 	free(keys);
@@ -229,15 +229,15 @@ START_TEST(test_commands_round_trip_and_bad_ones_are_refused)
 	ck_assert_int_eq(c.op, STORE_OP_DEL);
 
 	ck_assert_int_eq(store_cmd_encode_set(buf, sizeof(buf), 1, 1, "", 0, "v", 1), -EINVAL);
-	ck_assert_int_eq(store_cmd_encode_set(buf, sizeof(buf), 1, 1, "a\0b", 3, "v", 1),
-		-EINVAL);
+	ck_assert_int_eq(store_cmd_encode_set(buf, sizeof(buf), 1, 1, "a\0b", 3, "v", 1), -EINVAL);
 	memset(longkey, 'k', sizeof(longkey));
-	ck_assert_int_eq(store_cmd_encode_del(buf, sizeof(buf), 1, 1, longkey,
-		RAFTCONF_MAX_KEY + 1), -EINVAL);
-	ck_assert_int_eq(store_cmd_encode_set(small, sizeof(small), 1, 1, "/k", 2, "v", 1),
-		-ENOSPC);
-	ck_assert_int_eq(store_cmd_encode_set(buf, sizeof(buf), 1, 1, "/k", 2, "v",
-		(size_t)RAFTCONF_MAX_VALUE + 1), -EINVAL);
+	ck_assert_int_eq(
+	    store_cmd_encode_del(buf, sizeof(buf), 1, 1, longkey, RAFTCONF_MAX_KEY + 1), -EINVAL);
+	ck_assert_int_eq(
+	    store_cmd_encode_set(small, sizeof(small), 1, 1, "/k", 2, "v", 1), -ENOSPC);
+	ck_assert_int_eq(store_cmd_encode_set(
+			     buf, sizeof(buf), 1, 1, "/k", 2, "v", (size_t)RAFTCONF_MAX_VALUE + 1),
+	    -EINVAL);
 	/* a key with a NUL inside, forged by hand */
 	n = store_cmd_encode_del(buf, sizeof(buf), 1, 2, "/dd", 3);
 	buf[STORE_CMD_HEADER + 1] = '\0';
@@ -260,7 +260,7 @@ START_TEST(test_a_corrupt_command_is_consumed_as_bad_and_changes_nothing)
 	ck_assert_int_eq(res.status, STORE_BAD_COMMAND);
 	ck_assert_uint_eq(store_applied(s), 9);
 	ck_assert_uint_eq(store_applied_term(s), 3);
-	ck_assert_int_eq(store_set_applied(s, 7, 2), -EINVAL);	/* never backwards */
+	ck_assert_int_eq(store_set_applied(s, 7, 2), -EINVAL); /* never backwards */
 	after = dump_all(s);
 	/* only the applied index moved */
 	ck_assert_ptr_nonnull(strstr(after, "applied=9/3"));
@@ -352,14 +352,18 @@ START_TEST(test_applying_the_same_client_request_twice_changes_nothing)
 	ck_assert(!res.duplicate);
 	ck_assert_uint_eq(res.revision, 1);
 
-	/* the retry, and a different command under the same (client, seq) */
+	/* the retry; a different command under the same (client, seq) is
+	 * refused, not answered with the first one's result */
 	res = set(s, 2, 7, 1, "/k", "v1", 2);
 	ck_assert(res.duplicate);
 	ck_assert_int_eq(res.status, STORE_OK);
 	ck_assert_uint_eq(res.revision, 1);
 	res = set(s, 3, 7, 1, "/k", "v2", 2);
-	ck_assert(res.duplicate);
+	ck_assert(!res.duplicate);
+	ck_assert_int_eq(res.status, STORE_REUSED);
 	check_value(s, "/k", "v1", 2, 1);
+	ck_assert_int_eq(store_get_client(s, 7, &c), 0);
+	ck_assert_uint_eq(c.revision, 1);
 	ck_assert_uint_eq(store_applied(s), 3);
 
 	/* the next seq applies; an older one is stale */
@@ -389,9 +393,46 @@ START_TEST(test_applying_the_same_client_request_twice_changes_nothing)
 
 	/* and after a restart */
 	s = open_ok(dbpath);
-	res = set(s, 9, 7, 2, "/k", "v9", 2);
+	res = set(s, 9, 7, 2, "/k", "v3", 2);
 	ck_assert(res.duplicate);
 	ck_assert_uint_eq(res.revision, 4);
+	res = set(s, 10, 7, 2, "/k", "v9", 2);
+	ck_assert_int_eq(res.status, STORE_REUSED);
+	store_close(s);
+
+	/* A record from before the digest (25 bytes): any retry of its seq is
+	 * the retry it says. */
+	{
+		struct tdb_context *t = tdb_open(dbpath, 0, 0, O_RDWR, 0600);
+		uint8_t old[25] = { 0 };
+		TDB_DATA k = { (unsigned char *)"c:0000000000000009", 18 };
+		TDB_DATA d = { old, sizeof(old) };
+
+		ck_assert_ptr_nonnull(t);
+		old[0] = 5;   /* seq */
+		old[8] = 10;  /* revision */
+		old[17] = 10; /* last used */
+		TDB_DATA mk = { (unsigned char *)"m:clients", 9 }, mv;
+
+		ck_assert_int_eq(tdb_store(t, k, d, TDB_INSERT), 0);
+		mv = tdb_fetch(t, mk); /* the count the store checks at open */
+		ck_assert_uint_eq(mv.dsize, 8);
+		put_le64(mv.dptr, get_le64(mv.dptr) + 1);
+		ck_assert_int_eq(tdb_store(t, mk, mv, TDB_REPLACE), 0);
+		free(mv.dptr);
+		tdb_close(t);
+	}
+	s = open_ok(dbpath);
+	ck_assert_int_eq(store_get_client(s, 9, &c), 0);
+	ck_assert_uint_eq(c.last_seq, 5);
+	ck_assert_uint_eq(c.digest, 0);
+	res = set(s, 11, 9, 5, "/anything", "x", 1);
+	ck_assert(res.duplicate);
+	ck_assert_uint_eq(res.revision, 10);
+	res = set(s, 12, 9, 6, "/anything", "x", 1);
+	ck_assert(!res.duplicate);
+	ck_assert_int_eq(store_get_client(s, 9, &c), 0);
+	ck_assert_uint_ne(c.digest, 0);
 	store_close(s);
 }
 END_TEST
@@ -406,7 +447,7 @@ START_TEST(test_the_dedup_table_is_bounded_and_evicts_the_least_recently_used)
 	for (uint64_t id = 1; id <= STORE_MAX_CLIENTS; id++)
 		set(s, ++index, id, 1, "/k", "v", 1);
 	ck_assert_uint_eq(store_clients(s), STORE_MAX_CLIENTS);
-	set(s, ++index, 1, 2, "/k", "v", 1);	/* client 1 is recent again */
+	set(s, ++index, 1, 2, "/k", "v", 1); /* client 1 is recent again */
 	ck_assert_uint_eq(store_clients(s), STORE_MAX_CLIENTS);
 	set(s, ++index, STORE_MAX_CLIENTS + 1, 1, "/k", "v", 1);
 	ck_assert_int_eq(store_commit(s), 0);
@@ -528,7 +569,7 @@ START_TEST(test_a_process_crash_leaves_the_old_batch_or_the_new_one)
 	store_close(s);
 
 	crash_child(false);
-	s = open_ok(dbpath);	/* same boot: trusted, and tdb_check passes */
+	s = open_ok(dbpath); /* same boot: trusted, and tdb_check passes */
 	after = dump_all(s);
 	ck_assert_str_eq(before, after);
 	free(after);
@@ -591,7 +632,7 @@ START_TEST(test_a_record_the_store_cannot_have_written_makes_open_fail)
 	store_close(s);
 	t = tdb_open(dbpath, 0, 0, O_RDWR, 0600);
 	ck_assert_ptr_nonnull(t);
-	ck_assert_int_eq(tdb_store(t, k, v, TDB_REPLACE), 0);	/* no revision */
+	ck_assert_int_eq(tdb_store(t, k, v, TDB_REPLACE), 0); /* no revision */
 	tdb_close(t);
 	ck_assert_int_eq(store_open(dbpath, &s2, err, sizeof(err)), -EBADMSG);
 	ck_assert_msg(strstr(err, "damaged") != NULL, "%s", err);
@@ -651,7 +692,7 @@ START_TEST(test_tdbdump_can_read_the_store)
 	populate(s);
 	store_close(s);
 	if (system("command -v tdbdump >/dev/null 2>&1") != 0)
-		return;	/* tdb-tools not installed: nothing to check */
+		return; /* tdb-tools not installed: nothing to check */
 	snprintf(cmd, sizeof(cmd), "tdbdump '%s'", dbpath);
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
@@ -666,7 +707,7 @@ END_TEST
 START_TEST(test_a_command_has_the_pinned_layout)
 {
 	static const char pinned[] =
-		"01 4d00000000000000 0500000000000000 02000000 2f6b 04000000 76616c75";
+	    "01 4d00000000000000 0500000000000000 02000000 2f6b 04000000 76616c75";
 	uint8_t buf[STORE_CMD_SET_SIZE(2, 4)], *want;
 	size_t wlen;
 	ssize_t n;
@@ -758,7 +799,7 @@ START_TEST(test_export_gives_the_key_and_client_records_and_replace_takes_them)
 	ck_assert_int_eq(store_begin(s), 0);
 	ck_assert_int_eq(store_export(s, count_cb, &c), -EBUSY);
 	store_cancel(s);
-	c.n = 99;	/* the callback stops the walk at 100 */
+	c.n = 99; /* the callback stops the walk at 100 */
 	ck_assert_int_eq(store_export(s, count_cb, &c), 7);
 	ck_assert_int_eq(store_export(s, feed_cb, &f), 0);
 
@@ -769,14 +810,14 @@ START_TEST(test_export_gives_the_key_and_client_records_and_replace_takes_them)
 	f.extra = (struct store_record){ (const uint8_t *)"m:applied", 9,
 		(const uint8_t *)"0123456789abcdef", 16 };
 	f.has_extra = true;
-	ck_assert_int_eq(store_replace(s2, 7, 2, "n1,n2,n3", 8, feed_next, &f, err,
-		sizeof(err)), -EBADMSG);
+	ck_assert_int_eq(
+	    store_replace(s2, 7, 2, "n1,n2,n3", 8, feed_next, &f, err, sizeof(err)), -EBADMSG);
 	ck_assert_int_eq(access(restore, F_OK), -1);
 	f.next = 0;
 	f.extra = f.recs[0];
 	f.has_extra = true;
-	ck_assert_int_eq(store_replace(s2, 7, 2, "n1,n2,n3", 8, feed_next, &f, err,
-		sizeof(err)), -EBADMSG);
+	ck_assert_int_eq(
+	    store_replace(s2, 7, 2, "n1,n2,n3", 8, feed_next, &f, err, sizeof(err)), -EBADMSG);
 	ck_assert_msg(strstr(err, "repeats a key") != NULL, "%s", err);
 	after = dump_all(s2);
 	ck_assert_str_eq(before, after);
@@ -785,8 +826,8 @@ START_TEST(test_export_gives_the_key_and_client_records_and_replace_takes_them)
 	free(after);
 
 	f.next = 0;
-	ck_assert_int_eq(store_replace(s2, 7, 2, "n1,n2,n3", 8, feed_next, &f, err,
-		sizeof(err)), 0);
+	ck_assert_int_eq(
+	    store_replace(s2, 7, 2, "n1,n2,n3", 8, feed_next, &f, err, sizeof(err)), 0);
 	before = dump_all(s);
 	after = dump_all(s2);
 	ck_assert_str_eq(before, after);
@@ -804,7 +845,7 @@ END_TEST
 /* Apply TOKEN_PUT of name (access, prefix, a hash of byte h) at index. */
 static struct store_result
 token_put(struct store *s, uint64_t index, uint64_t client, uint64_t seq, const char *name,
-	enum token_access access, const char *prefix, uint8_t h)
+    enum token_access access, const char *prefix, uint8_t h)
 {
 	uint8_t rec[TOKEN_RECORD_MAX], hash[TOKEN_HASH_LEN];
 	uint8_t buf[STORE_CMD_SET_SIZE(RAFTCONF_MAX_ID, TOKEN_RECORD_MAX)];
@@ -814,8 +855,8 @@ token_put(struct store *s, uint64_t index, uint64_t client, uint64_t seq, const 
 	memset(hash, h, sizeof(hash));
 	rlen = token_record_encode(rec, sizeof(rec), access, prefix, strlen(prefix), hash);
 	ck_assert_int_gt(rlen, 0);
-	n = store_cmd_encode_token_put(buf, sizeof(buf), client, seq, name, strlen(name), rec,
-		(size_t)rlen);
+	n = store_cmd_encode_token_put(
+	    buf, sizeof(buf), client, seq, name, strlen(name), rec, (size_t)rlen);
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(store_apply(s, index, 1, buf, (size_t)n, &res), 0);
 	return res;
@@ -852,17 +893,17 @@ dump_tokens(struct store *s)
 	ck_assert_int_eq(store_tokens(s, token_cb, &t), 0);
 	for (size_t i = 0; i < t.n; i++)
 		dump_add(&d, "%s:%s:%.*s:%02x;", t.v[i]->name, token_access_name(t.v[i]->access),
-			(int)t.v[i]->plen, t.v[i]->prefix, t.v[i]->hash[0]);
+		    (int)t.v[i]->plen, t.v[i]->prefix, t.v[i]->hash[0]);
 	token_table_free(&t);
 	return d.s;
 }
 
 static int
-no_token_key_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen,
-	uint64_t rev)
+no_token_key_cb(
+    void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen, uint64_t rev)
 {
-	ck_assert_msg(strstr(key, "app-ro") == NULL && strstr(key, "all") == NULL,
-		"list shows %s", key);
+	ck_assert_msg(
+	    strstr(key, "app-ro") == NULL && strstr(key, "all") == NULL, "list shows %s", key);
 	(*(int *)arg)++;
 	return 0;
 }
@@ -888,13 +929,15 @@ START_TEST(test_token_commands_round_trip_and_bad_ones_are_refused)
 	for (size_t len = 0; len < (size_t)n; len++)
 		ck_assert_int_eq(store_cmd_decode(buf, len, &c), -EBADMSG);
 	/* A record that does not decode, forged by hand. */
-	buf[n - TOKEN_HASH_LEN - 5 - 4] = 9;	/* the record's version */
+	buf[n - TOKEN_HASH_LEN - 5 - 4] = 9; /* the record's version */
 	ck_assert_int_eq(store_cmd_decode(buf, (size_t)n, &c), -EBADMSG);
 	/* A name outside [A-Za-z0-9_-]: refused to encode and, forged, to decode. */
-	ck_assert_int_eq(store_cmd_encode_token_put(buf, sizeof(buf), 1, 1, "a/b", 3, rec,
-		(size_t)rlen), -EINVAL);
-	ck_assert_int_eq(store_cmd_encode_token_put(buf, sizeof(buf), 1, 1, "ab", 2, rec,
-		(size_t)rlen - 1), -EINVAL);
+	ck_assert_int_eq(
+	    store_cmd_encode_token_put(buf, sizeof(buf), 1, 1, "a/b", 3, rec, (size_t)rlen),
+	    -EINVAL);
+	ck_assert_int_eq(
+	    store_cmd_encode_token_put(buf, sizeof(buf), 1, 1, "ab", 2, rec, (size_t)rlen - 1),
+	    -EINVAL);
 	n = store_cmd_encode_token_del(buf, sizeof(buf), 1, 2, "app-ro", 6);
 	ck_assert_int_eq(n, STORE_CMD_DEL_SIZE(6));
 	ck_assert_int_eq(store_cmd_decode(buf, (size_t)n, &c), 0);
@@ -1017,8 +1060,8 @@ START_TEST(test_tokens_survive_an_export_and_replace_and_a_forged_one_is_refused
 	/* A "t:" record whose value is not a token record is refused whole. */
 	f.extra = (struct store_record){ (const uint8_t *)"t:bad", 5, (const uint8_t *)"x", 1 };
 	f.has_extra = true;
-	ck_assert_int_eq(store_replace(s2, 5, 1, NULL, 0, feed_next, &f, err, sizeof(err)),
-		-EBADMSG);
+	ck_assert_int_eq(
+	    store_replace(s2, 5, 1, NULL, 0, feed_next, &f, err, sizeof(err)), -EBADMSG);
 	ck_assert_msg(strstr(err, "not one the store writes") != NULL, "%s", err);
 	ck_assert(!store_record_ok(&f.extra));
 
@@ -1200,16 +1243,16 @@ gets_cb(void *arg, uint8_t kind, const char *key, size_t klen, const struct stor
 	else if (m == NULL)
 		snprintf(g->s + n, sizeof(g->s) - n, "%.*s=none;", (int)klen, key);
 	else
-		snprintf(g->s + n, sizeof(g->s) - n, "%.*s=%.*s@%" PRIu64 "/%" PRIu64 "/%" PRIu64 ";",
-		    (int)klen, key, (int)vlen, (const char *)val, m->revision, m->create_revision,
-		    m->version);
+		snprintf(g->s + n, sizeof(g->s) - n,
+		    "%.*s=%.*s@%" PRIu64 "/%" PRIu64 "/%" PRIu64 ";", (int)klen, key, (int)vlen,
+		    (const char *)val, m->revision, m->create_revision, m->version);
 }
 
 static struct store_compare
 cmp(uint8_t target, uint8_t result, const char *key, uint64_t rev, const char *val)
 {
-	return (struct store_compare){ target, result, key, strlen(key), rev,
-		(const uint8_t *)val, val ? strlen(val) : 0 };
+	return (struct store_compare){ target, result, key, strlen(key), rev, (const uint8_t *)val,
+		val ? strlen(val) : 0 };
 }
 
 static struct store_txn_op
@@ -1220,9 +1263,9 @@ op(uint8_t kind, const char *key, const char *val)
 }
 
 static struct store_result
-txn(struct store *s, uint64_t index, uint64_t client, uint64_t seq,
-    const struct store_compare *c, size_t nc, const struct store_txn_op *t, size_t nt,
-    const struct store_txn_op *e, size_t ne, struct gets *g)
+txn(struct store *s, uint64_t index, uint64_t client, uint64_t seq, const struct store_compare *c,
+    size_t nc, const struct store_txn_op *t, size_t nt, const struct store_txn_op *e, size_t ne,
+    struct gets *g)
 {
 	static uint8_t buf[65536];
 	struct store_result res;
@@ -1317,8 +1360,8 @@ START_TEST(test_txn_commands_round_trip_and_bad_ones_are_refused)
 	n = store_cmd_encode_txn(buf, sizeof(buf), &need, 3, 4, c, 1, t, 2, t + 1, 1);
 	ck_assert_int_gt(n, 0);
 	ck_assert_uint_eq((size_t)n, need);
-	ck_assert_int_eq(store_cmd_encode_txn(buf, (size_t)n - 1, NULL, 3, 4, c, 1, t, 2, t + 1, 1),
-	    -ENOSPC);
+	ck_assert_int_eq(
+	    store_cmd_encode_txn(buf, (size_t)n - 1, NULL, 3, 4, c, 1, t, 2, t + 1, 1), -ENOSPC);
 	ck_assert_int_eq(store_cmd_decode(buf, (size_t)n, &cmd), 0);
 	ck_assert_int_eq(cmd.op, STORE_OP_TXN);
 	ck_assert_uint_eq(cmd.client_id, 3);
@@ -1342,15 +1385,15 @@ START_TEST(test_txn_commands_round_trip_and_bad_ones_are_refused)
 
 	/* a value compare by <, a value on a get, a bad kind: refused */
 	c[0] = cmp(STORE_CMP_VALUE, STORE_CMP_LT, "/a", 0, "x");
-	ck_assert_int_eq(store_cmd_encode_txn(buf, sizeof(buf), NULL, 0, 0, c, 1, t, 1, NULL, 0),
-	    -EINVAL);
+	ck_assert_int_eq(
+	    store_cmd_encode_txn(buf, sizeof(buf), NULL, 0, 0, c, 1, t, 1, NULL, 0), -EINVAL);
 	c[0] = cmp(STORE_CMP_REV, STORE_CMP_EQ, "/a", 0, NULL);
 	t[1] = op(STORE_TXN_GET, "/b", "x");
-	ck_assert_int_eq(store_cmd_encode_txn(buf, sizeof(buf), NULL, 0, 0, c, 1, t, 2, NULL, 0),
-	    -EINVAL);
+	ck_assert_int_eq(
+	    store_cmd_encode_txn(buf, sizeof(buf), NULL, 0, 0, c, 1, t, 2, NULL, 0), -EINVAL);
 	t[1] = op(9, "/b", NULL);
-	ck_assert_int_eq(store_cmd_encode_txn(buf, sizeof(buf), NULL, 0, 0, c, 1, t, 2, NULL, 0),
-	    -EINVAL);
+	ck_assert_int_eq(
+	    store_cmd_encode_txn(buf, sizeof(buf), NULL, 0, 0, c, 1, t, 2, NULL, 0), -EINVAL);
 
 	/* RAFTCONF_MAX_TXN_OPS in both branches together, no more */
 	for (size_t i = 0; i <= RAFTCONF_MAX_TXN_OPS; i++)
@@ -1358,8 +1401,8 @@ START_TEST(test_txn_commands_round_trip_and_bad_ones_are_refused)
 	n = store_cmd_encode_txn(buf, sizeof(buf), NULL, 0, 0, c, 1, many, 100, many, 28);
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(store_cmd_decode(buf, (size_t)n, &cmd), 0);
-	ck_assert_int_eq(store_cmd_encode_txn(buf, sizeof(buf), NULL, 0, 0, c, 1, many, 100, many, 29),
-	    -EINVAL);
+	ck_assert_int_eq(
+	    store_cmd_encode_txn(buf, sizeof(buf), NULL, 0, 0, c, 1, many, 100, many, 29), -EINVAL);
 	ck_assert_int_eq(store_cmd_encode_txn(buf, sizeof(buf), NULL, 0, 0, c, 1, many,
 			     RAFTCONF_MAX_TXN_OPS + 1, NULL, 0),
 	    -EINVAL);
