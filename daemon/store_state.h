@@ -24,8 +24,8 @@
  * with; a store restored from a snapshot is new).  With 32749, a million
  * keys made chains of ~30 records, walked on every read and write.
  */
-#define STORE_HASH_SIZE	    1048573
-#define BOOT_ID_LEN	    36
+#define STORE_HASH_SIZE 1048573
+#define BOOT_ID_LEN	36
 /*
  * A dedup record: seq, revision, status, last used, then the digest of the
  * request that seq named (store_cmd_digest), so that a retry naming the
