@@ -21,6 +21,7 @@
 
 #include "client.h"
 #include "fsutil.h"
+#include "output.h"
 #include "snap.h"
 
 /* Progress lines: for a file this big, every this many bytes or seconds. */
@@ -73,9 +74,9 @@ chunk_ok(struct stream *s, const struct proto_msg *m)
 	if (m->backup_chunk.offset != s->got || m->backup_chunk.index != s->index ||
 	    m->backup_chunk.records != s->records || m->backup_chunk.total != s->total) {
 		fprintf(stderr,
-		    "raftconfctl: backup: the daemon sent bytes at offset %" PRIu64 " of a %" PRIu64
-		    "-byte file at revision %" PRIu64 ", expected offset %" PRIu64 " of %" PRIu64
-		    " at %" PRIu64 "\n",
+		    "raftconfctl: bad answer: the daemon sent backup bytes at offset %" PRIu64
+		    " of a %" PRIu64 "-byte file at revision %" PRIu64 ", expected offset %" PRIu64
+		    " of %" PRIu64 " at %" PRIu64 "\n",
 		    m->backup_chunk.offset, m->backup_chunk.total, m->backup_chunk.index, s->got,
 		    s->total, s->index);
 		return -EPROTO;
@@ -112,19 +113,20 @@ receive(struct client *c, int fd, struct stream *s)
 	s->last_t = client_now();
 	for (;;) {
 		if (r.type == PROTO_T_ERROR) {
-			fprintf(stderr, "raftconfctl: %s: %.*s\n", proto_error_name(r.error.code),
-			    (int)r.error.message.len, r.error.message.ptr);
+			client_print_error(&r);
 			return -1;
 		}
 		if (r.type != PROTO_T_BACKUP_CHUNK) {
-			fprintf(stderr, "raftconfctl: unexpected %s answer from raftconfd\n",
+			fprintf(stderr,
+			    "raftconfctl: bad answer: unexpected %s answer from raftconfd\n",
 			    proto_type_name(r.type));
 			return -1;
 		}
 		if (chunk_ok(s, &r) < 0)
 			return -1;
 		if ((rc = write_all(fd, r.backup_chunk.data.ptr, r.backup_chunk.data.len)) < 0) {
-			fprintf(stderr, "raftconfctl: %s: %s\n", tmp_path, strerror(-rc));
+			fprintf(
+			    stderr, "raftconfctl: i/o error: %s: %s\n", tmp_path, strerror(-rc));
 			return -1;
 		}
 		s->got += r.backup_chunk.data.len;
@@ -134,8 +136,9 @@ receive(struct client *c, int fd, struct stream *s)
 		client_renew_deadline(c); /* a timeout bounds each chunk, not the whole */
 		if ((rc = client_next(c, &r, err, sizeof(err))) < 0) {
 			fprintf(stderr,
-			    "raftconfctl: backup: after %" PRIu64 " of %" PRIu64 " bytes: %s\n",
-			    s->got, s->total, err);
+			    "raftconfctl: %s (after %" PRIu64 " of %" PRIu64
+			    " bytes of the backup)\n",
+			    err, s->got, s->total);
 			return -1;
 		}
 	}
@@ -146,60 +149,61 @@ receive(struct client *c, int fd, struct stream *s)
  * why -1 (FILE untouched) or -2 (FILE written, its directory not synced).
  */
 static int
-finish(const char *file, int fd, const struct stream *s)
+finish(const struct output *out, const char *file, int fd, const struct stream *s)
 {
 	struct snap_meta meta;
 	char err[SNAP_PATH_MAX + 512];
 	int rc;
 
 	if (fsync(fd) < 0) {
-		fprintf(stderr, "raftconfctl: %s: fsync: %s\n", tmp_path, strerror(errno));
+		fprintf(
+		    stderr, "raftconfctl: i/o error: %s: fsync: %s\n", tmp_path, strerror(errno));
 		return -1;
 	}
 	if (snap_verify(tmp_path, &meta, err, sizeof(err)) < 0) {
-		fprintf(stderr, "raftconfctl: the backup received does not check: %s\n", err);
+		fprintf(stderr, "raftconfctl: bad answer: the backup received does not check: %s\n",
+		    err);
 		return -1;
 	}
 	rc = meta.index == s->index ? 0 : -1;
 	if (rc < 0)
 		fprintf(stderr,
-		    "raftconfctl: the backup received is at revision %" PRIu64
+		    "raftconfctl: bad answer: the backup received is at revision %" PRIu64
 		    ", the daemon said %" PRIu64 "\n",
 		    meta.index, s->index);
 	if (rc == 0 && rename(tmp_path, file) < 0) {
-		fprintf(stderr, "raftconfctl: cannot rename %s to %s: %s\n", tmp_path, file,
-		    strerror(errno));
+		fprintf(stderr, "raftconfctl: i/o error: cannot rename %s to %s: %s\n", tmp_path,
+		    file, strerror(errno));
 		rc = -1;
 	}
 	if (rc == 0 && (rc = fs_sync_parent(file)) < 0) {
 		/* FILE is there whole; only its name may not survive a power cut */
 		fprintf(stderr,
-		    "raftconfctl: %s is written, but syncing its directory failed (%s): it may "
+		    "raftconfctl: i/o error: %s is written, but syncing its directory failed (%s): it may "
 		    "not survive a crash of the machine\n",
 		    file, strerror(-rc));
 		rc = -2;
 	}
 	if (rc == 0)
-		printf("backup: %s: %" PRIu64 " keys, revision %" PRIu64 ", %" PRIu64 " bytes\n",
-		    file, meta.keys, meta.index, s->got);
+		out->backup_done(file, meta.keys, meta.index, s->got);
 	snap_meta_free(&meta);
 	return rc;
 }
 
 int
-backup_run(struct client *c, const char *file)
+backup_run(struct client *c, const struct output *out, const char *file)
 {
 	struct stream s = { .file = file };
 	int fd, n, rc;
 
 	n = snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", file);
 	if (n < 0 || (size_t)n >= sizeof(tmp_path)) {
-		fprintf(stderr, "raftconfctl: %s: the path is too long\n", file);
+		fprintf(stderr, "raftconfctl: i/o error: %s: the path is too long\n", file);
 		return 1;
 	}
 	fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		fprintf(stderr, "raftconfctl: %s: %s\n", tmp_path, strerror(errno));
+		fprintf(stderr, "raftconfctl: i/o error: %s: %s\n", tmp_path, strerror(errno));
 		return 1;
 	}
 	signal(SIGINT, on_signal);
@@ -207,13 +211,13 @@ backup_run(struct client *c, const char *file)
 	signal(SIGHUP, on_signal);
 	rc = receive(c, fd, &s);
 	if (rc == 0)
-		rc = finish(file, fd, &s);
+		rc = finish(out, file, fd, &s);
 	close(fd);
 	if (rc == -2)
 		return 1;
 	if (rc < 0) {
 		unlink(tmp_path);
-		fprintf(stderr, "raftconfctl: backup failed; %s left as it was\n", file);
+		fprintf(stderr, "backup: %s: failed, left as it was\n", file);
 		return 1;
 	}
 	return 0;

@@ -6,14 +6,16 @@
  * (snap_verify: every record's crc, the trailer), then renamed to FILE and
  * the directory synced.  On any failure FILE is left as it was and
  * FILE.tmp is removed.  Progress goes to stderr for a backup over 1 MiB,
- * the result line to stdout.
+ * the result to stdout through out (output.h).
  */
 #ifndef RAFTCONF_CTL_BACKUP_H
 #define RAFTCONF_CTL_BACKUP_H
 
 #include "client.h"
 
+struct output;
+
 /* The exit status: 0, or 1 after saying why on stderr. */
-int backup_run(struct client *c, const char *file);
+int backup_run(struct client *c, const struct output *out, const char *file);
 
 #endif

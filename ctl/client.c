@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -120,6 +121,39 @@ client_renew_deadline(struct client *c)
 	c->deadline = client_now() + c->timeout;
 }
 
+/* err, a detail, as "kind: detail" (cut at its end if need be). */
+static void
+with_kind(char *err, size_t errlen, const char *kind)
+{
+	size_t k = strlen(kind) + 2, n = strlen(err);
+
+	if (errlen <= k + 1)
+		return;
+	if (k + n + 1 > errlen)
+		n = errlen - k - 1;
+	memmove(err + k, err, n);
+	err[k + n] = '\0';
+	memcpy(err, kind, k - 2);
+	memcpy(err + k - 2, ": ", 2);
+}
+
+void
+client_print_error(const struct proto_msg *r)
+{
+	const char *kind = proto_error_name(r->error.code);
+	struct proto_str msg = r->error.message;
+	size_t k = strlen(kind);
+
+	/* a message that starts with its kind already ("no leader: ...") has it once */
+	if (msg.len > k + 1 && memcmp(msg.ptr, kind, k) == 0 && msg.ptr[k] == ':') {
+		msg.ptr += k + 1;
+		msg.len -= k + 1;
+		while (msg.len > 0 && msg.ptr[0] == ' ')
+			msg.ptr++, msg.len--;
+	}
+	fprintf(stderr, "raftconfctl: %s: %.*s\n", kind, (int)msg.len, msg.ptr);
+}
+
 /* Connect to the daemon: 0, or -errno with err saying why. */
 static int
 connect_socket(struct client *c, char *err, size_t errlen)
@@ -130,13 +164,13 @@ connect_socket(struct client *c, char *err, size_t errlen)
 	int e = 0;
 
 	if (strlen(c->socket) >= sizeof(sun.sun_path)) {
-		seterr(err, errlen, "socket path too long: %s", c->socket);
+		seterr(err, errlen, "cannot connect: the socket path is too long: %s", c->socket);
 		return -ENAMETOOLONG;
 	}
 	memcpy(sun.sun_path, c->socket, strlen(c->socket) + 1);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->fd < 0) {
-		seterr(err, errlen, "socket: %s", strerror(errno));
+		seterr(err, errlen, "cannot connect: socket: %s", strerror(errno));
 		return -errno;
 	}
 	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
@@ -149,7 +183,7 @@ connect_socket(struct client *c, char *err, size_t errlen)
 			return 0;
 		e = e ? e : ETIMEDOUT;
 	}
-	seterr(err, errlen, "cannot connect to raftconfd at %s: %s%s", c->socket, strerror(e),
+	seterr(err, errlen, "cannot connect: raftconfd at %s: %s%s", c->socket, strerror(e),
 	    e == ENOENT || e == ECONNREFUSED
 		? " (is raftconfd running? -s or $RAFTCONF_SOCKET choose another socket)"
 		: "");
@@ -193,8 +227,8 @@ client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen)
 			if (rc == 0)
 				break;
 			if (rc != -EAGAIN) {
-				seterr(
-				    err, errlen, "the daemon sent a bad frame (length %zu)", flen);
+				seterr(err, errlen,
+				    "bad answer: the daemon sent a bad frame (length %zu)", flen);
 				return rc;
 			}
 			need = flen;
@@ -213,19 +247,21 @@ client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen)
 			continue;
 		}
 		if (n == 0) {
-			seterr(err, errlen, "raftconfd closed the connection");
+			seterr(err, errlen, "connection lost: raftconfd closed the connection");
 			return -ECONNRESET;
 		}
 		if (errno != EAGAIN && errno != EINTR) {
-			seterr(err, errlen, "read: %s", strerror(errno));
+			seterr(err, errlen, "connection lost: read: %s", strerror(errno));
 			return -errno;
 		}
 		if (poll(&pfd, 1, ms_left(c)) == 0) {
-			seterr(err, errlen, "no answer within %g s", c->timeout);
+			seterr(err, errlen, "timed out: no answer within %g s", c->timeout);
 			return -ETIMEDOUT;
 		}
 	}
-	return proto_decode(c->in, flen, m, err, errlen);
+	if ((rc = proto_decode(c->in, flen, m, err, errlen)) < 0)
+		with_kind(err, errlen, "bad answer");
+	return rc;
 }
 
 /* Send m once and wait for the answer with its id. */
@@ -238,10 +274,12 @@ roundtrip(struct client *c, struct proto_msg *m, struct proto_msg *resp, char *e
 		return rc;
 	m->id = ++c->next_id;
 	proto_buf_reset(&c->out);
-	if ((rc = proto_encode(&c->out, m, err, errlen)) < 0)
+	if ((rc = proto_encode(&c->out, m, err, errlen)) < 0) {
+		with_kind(err, errlen, rc == -E2BIG || rc == -EMSGSIZE ? "too big" : "bad request");
 		return rc;
+	}
 	if ((rc = write_all(c, c->out.data, c->out.len)) < 0) {
-		seterr(err, errlen, "sending the request: %s", strerror(-rc));
+		seterr(err, errlen, "connection lost: sending the request: %s", strerror(-rc));
 		disconnect(c);
 		return rc;
 	}

@@ -5,7 +5,9 @@
  * framed answer to it, retrying while the daemon restarts or the cluster has
  * no leader, and giving up at a deadline.  Not for: what a command means or
  * how an answer is printed; errors come back as a negative errno with one
- * line in the caller's buffer, for the caller to show.
+ * line in the caller's buffer, "KIND: detail" (KIND one of cannot connect,
+ * connection lost, timed out, bad answer, too big, bad request), for the
+ * caller to show after "raftconfctl: ".
  *
  * Every call blocks, at most until the deadline: client_new() sets it
  * timeout seconds ahead, client_no_deadline() lifts it (a watch waits for
@@ -60,6 +62,13 @@ int client_request(struct client *c, struct proto_msg *m, struct proto_msg *resp
  * until the next call on c.  0, or a negative errno with err filled.
  */
 int client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen);
+
+/*
+ * An ERROR answer r as one line on standard error, "raftconfctl: KIND:
+ * message", the kind said once even when the daemon's message starts with
+ * it.
+ */
+void client_print_error(const struct proto_msg *r);
 
 /* From now on, calls on c wait as long as it takes. */
 void client_no_deadline(struct client *c);

@@ -1,9 +1,11 @@
 /*
- * output.c — raftconfctl's text output, for people (contract in output.h).
+ * output.c — raftconfctl's text output, for people and scripts (contract
+ * in output.h), and the escaping that text and tables share.
  *
- * Values are printed exactly as stored by get (binary safe) and on one line
- * elsewhere, with newlines, backslashes and control bytes escaped; tables
- * are aligned on their longest cell.  Not here: JSON (output_json.c).
+ * Values are printed exactly as stored by get (binary safe); everywhere
+ * else one record is one line: keys and values escaped (output_escaped),
+ * a listing's key and value apart by two spaces, never padded.  Not here:
+ * tables (output_table.c), JSON (output_json.c).
  */
 #include "output.h"
 
@@ -11,27 +13,34 @@
 #include <stdio.h>
 #include <unistd.h>
 
-/* Keys wider than this do not widen the list's key column. */
-#define TEXT_MAX_KEY_COLUMN 40
+#include "utf8.h"
 
-static int key_column;	/* of the list being printed */
-static int name_column; /* of the status being printed */
+static int name_column; /* of the status or token list being printed */
 
-/* A value on one line for humans: control bytes escaped. */
-static void
-human_value(FILE *f, struct proto_str v)
+void
+output_escaped(FILE *f, struct proto_str s, bool key)
 {
-	for (size_t i = 0; i < v.len; i++) {
-		unsigned char c = v.ptr[i];
+	const unsigned char *p = (const unsigned char *)s.ptr;
 
-		if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\\')
+	for (size_t i = 0, n; i < s.len; i += n) {
+		n = utf8_seq(p + i, s.len - i);
+		if (n > 1) {
+			fwrite(p + i, 1, n, f);
+			continue;
+		}
+		n = 1;
+		if (p[i] == '\\')
 			fputs("\\\\", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
+		else if (p[i] == '\n')
+			fputs("\\n", f);
+		else if (p[i] == '\r')
+			fputs("\\r", f);
+		else if (p[i] == '\t')
+			fputs("\\t", f);
+		else if (p[i] < 0x20 || p[i] >= 0x7f || (key && p[i] == ' '))
+			fprintf(f, "\\x%02x", p[i]); /* control, not UTF-8, or a key's space */
 		else
-			fputc(c, f);
+			fputc(p[i], f);
 	}
 }
 
@@ -52,17 +61,18 @@ text_written(uint64_t revision)
 	printf("OK revision %" PRIu64 "\n", revision);
 }
 
+/* Lines "KEY  VALUE", not aligned: the first space ends the key (escaped). */
 static void
 text_list_begin(size_t longest_key, bool truncated)
 {
-	key_column = longest_key > TEXT_MAX_KEY_COLUMN ? TEXT_MAX_KEY_COLUMN : (int)longest_key;
 }
 
 static void
 text_list_entry(const struct proto_kv *e)
 {
-	printf("%-*.*s  ", key_column, (int)e->key.len, e->key.ptr);
-	human_value(stdout, e->value);
+	output_escaped(stdout, e->key, true);
+	fputs("  ", stdout);
+	output_escaped(stdout, e->value, false);
 	putchar('\n');
 }
 
@@ -86,10 +96,10 @@ text_txn_begin(bool succeeded, uint64_t revision, bool replayed)
 static void
 text_txn_result(const struct proto_kv *kv)
 {
-	printf("%.*s", (int)kv->key.len, kv->key.ptr);
+	output_escaped(stdout, kv->key, true);
 	if (kv->revision != 0) {
 		fputs("  ", stdout);
-		human_value(stdout, kv->value);
+		output_escaped(stdout, kv->value, false);
 	}
 	putchar('\n');
 }
@@ -148,10 +158,11 @@ text_members_end(void)
 static void
 text_event(uint8_t kind, struct proto_str key, uint64_t revision, struct proto_str value)
 {
-	printf("%s %.*s", kind == PROTO_EV_PUT ? "PUT" : "DEL", (int)key.len, key.ptr);
+	fputs(kind == PROTO_EV_PUT ? "PUT " : "DEL ", stdout);
+	output_escaped(stdout, key, true);
 	if (kind == PROTO_EV_PUT) {
 		putchar(' ');
-		human_value(stdout, value);
+		output_escaped(stdout, value, false);
 	}
 	putchar('\n');
 }
@@ -178,7 +189,7 @@ text_token(const struct proto_token *t)
 	if (t->prefix.len == 0)
 		fputs("\"\"", stdout);
 	else
-		human_value(stdout, t->prefix);
+		output_escaped(stdout, t->prefix, true);
 	putchar('\n');
 }
 
@@ -191,6 +202,23 @@ static void
 text_done(const char *done, uint64_t index)
 {
 	printf("%s\n", done);
+}
+
+static void
+text_transferred(struct proto_str leader, uint64_t term)
+{
+	if (leader.len == 0)
+		printf("leadership transferred\n");
+	else
+		printf("leadership transferred to %.*s (term %" PRIu64 ")\n", (int)leader.len,
+		    leader.ptr, term);
+}
+
+static void
+text_backup_done(const char *file, uint64_t keys, uint64_t revision, uint64_t bytes)
+{
+	printf("backup: %s: %" PRIu64 " keys, revision %" PRIu64 ", %" PRIu64 " bytes\n", file,
+	    keys, revision, bytes);
 }
 
 const struct output output_text = {
@@ -214,4 +242,6 @@ const struct output output_text = {
 	.token = text_token,
 	.tokens_end = text_tokens_end,
 	.done = text_done,
+	.transferred = text_transferred,
+	.backup_done = text_backup_done,
 };

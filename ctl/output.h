@@ -1,12 +1,13 @@
 /*
  * output.h — how raftconfctl prints the daemon's answers on standard output.
  *
- * For: the two formats, text for people (output.c) and one line of JSON
- * for scripts (output_json.c), behind one table of functions; the command
- * handlers give each answer's data to whichever format main() chose and
- * never ask which one it is.  Not for: errors and notices on standard
- * error, which read the same in both formats (raftconfctl.c), nor the
- * exit status.
+ * For: the three formats of -w, text for people and scripts (output.c),
+ * aligned tables with borders for people (output_table.c) and one line of
+ * JSON for scripts (output_json.c), behind one table of functions; the
+ * command handlers give each answer's data to whichever format main()
+ * chose and never ask which one it is.  Not for: errors and notices on
+ * standard error, which read the same in every format (raftconfctl.c), nor
+ * the exit status.
  *
  * What each format prints is the contract of raftconfctl(8).  The proto_str
  * and proto_* items are only read during the call.  Calls of one answer
@@ -19,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "proto.h"
 
@@ -66,11 +68,28 @@ struct output {
 	void (*txn_result)(const struct proto_kv *kv);
 	void (*txn_end)(void);
 
-	/* join, remove, snapshot, transfer, token revoke: done, for people, and the index. */
+	/* join, remove, snapshot, token revoke: done, for people, and the index. */
 	void (*done)(const char *done, uint64_t index);
+
+	/* transfer: the leader and its term once it moved (leader.len 0: not learnt). */
+	void (*transferred)(struct proto_str leader, uint64_t term);
+
+	/* backup: FILE is written whole, with keys keys at revision, bytes long. */
+	void (*backup_done)(const char *file, uint64_t keys, uint64_t revision, uint64_t bytes);
 };
 
-extern const struct output output_text; /* output.c */
-extern const struct output output_json; /* output_json.c */
+extern const struct output output_text;	 /* output.c */
+extern const struct output output_table; /* output_table.c */
+extern const struct output output_json;	 /* output_json.c */
+
+/*
+ * s on one line, as text and table output print keys and values (but get's
+ * value, which goes out as it is): a backslash as \\, newline, carriage
+ * return and tab as \n, \r and \t, every other control byte (0x00-0x1f,
+ * 0x7f) and every byte that is not part of valid UTF-8 (RFC 3629, as
+ * json.h judges it) as \xNN; with key, a space too (\x20), so that the
+ * first space on a line ends the key.  What it writes is valid UTF-8.
+ */
+void output_escaped(FILE *f, struct proto_str s, bool key);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "json.h"
 
@@ -232,6 +233,28 @@ json_done(const char *done, uint64_t index)
 	printf("{\"ok\":true,\"index\":%" PRIu64 "}\n", index);
 }
 
+/* {"ok":true,"leader":"n2","term":5}; a leader not learnt is null, with no term. */
+static void
+json_transferred(struct proto_str leader, uint64_t term)
+{
+	printf("{\"ok\":true,\"leader\":");
+	if (leader.len == 0) {
+		printf("null}\n");
+		return;
+	}
+	string(leader);
+	printf(",\"term\":%" PRIu64 "}\n", term);
+}
+
+static void
+json_backup_done(const char *file, uint64_t keys, uint64_t revision, uint64_t bytes)
+{
+	putchar('{');
+	json_bytes_field(&out, "file", file, strlen(file));
+	printf(",\"keys\":%" PRIu64 ",\"revision\":%" PRIu64 ",\"bytes\":%" PRIu64 "}\n", keys,
+	    revision, bytes);
+}
+
 const struct output output_json = {
 	.value = json_value_reply,
 	.written = json_written,
@@ -253,4 +276,6 @@ const struct output output_json = {
 	.token = json_token,
 	.tokens_end = json_tokens_end,
 	.done = json_done,
+	.transferred = json_transferred,
+	.backup_done = json_backup_done,
 };

@@ -51,7 +51,7 @@ _raftconfctl()
 			return	# a duration: nothing to offer
 			;;
 		-w | --write-out)
-			COMPREPLY=($(compgen -W "json text" -- "$cur"))
+			COMPREPLY=($(compgen -W "json text table" -- "$cur"))
 			return
 			;;
 		esac

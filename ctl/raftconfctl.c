@@ -119,7 +119,7 @@ static const struct command commands[] = {
 	    cmd_del },
 	{ "txn", "", 0, 0, 0, "a transaction read from stdin; exit 4 if its else-ops ran",
 	    cmd_txn },
-	{ "list", "[PREFIX]", OPT_STALE, 0, 1, "list keys under PREFIX", cmd_list },
+	{ "list", "[PREFIX] [--stale]", OPT_STALE, 0, 1, "list keys under PREFIX", cmd_list },
 	{ "watch", "[PREFIX] [--from-rev N] [--exec CMD]", OPT_EXEC | OPT_FROM_REV, 0, 1,
 	    "print (or run CMD on) changes under PREFIX after revision N, then live", cmd_watch },
 	{ "status", "", 0, 0, 0, "this node: id, role, term, leader, commit, applied", cmd_status },
@@ -142,7 +142,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: raftconfctl [-s SOCKET] [--json|-w json|text] [--timeout DURATION]\n"
+	    "usage: raftconfctl [-s SOCKET] [--json|-w json|text|table] [--timeout DURATION]\n"
 	    "                   COMMAND [OPTIONS] [--] [ARGS]   (options go anywhere)\n"
 	    "\n"
 	    "Talks to the local raftconfd through its control socket.\n"
@@ -150,7 +150,7 @@ usage(FILE *f)
 	    "  -s, --socket SOCKET  control socket (default $RAFTCONF_SOCKET, then\n"
 	    "                       %s)\n"
 	    "  -j, --json           machine-readable output\n"
-	    "  -w, --write-out FMT  json (as --json) or text\n"
+	    "  -w, --write-out FMT  json (as --json), text or table\n"
 	    "  -t, --timeout DUR    give up after DUR: 5, 5s, 500ms, 1m (default 10 s)\n"
 	    "      --version        print the version and exit\n"
 	    "  -h, --help           print this help and exit\n"
@@ -180,7 +180,7 @@ usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "raftconfctl: ");
+	fprintf(stderr, "raftconfctl: usage: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -237,11 +237,13 @@ global_set(struct globals *g, char opt, const char *name, const char *v)
 		    v);
 		return -1;
 	default: /* 'w' */
-		if (strcmp(v, "json") == 0 || strcmp(v, "text") == 0) {
-			g->out = v[0] == 'j' ? &output_json : &output_text;
+		if (strcmp(v, "json") == 0 || strcmp(v, "text") == 0 || strcmp(v, "table") == 0) {
+			g->out = v[0] == 'j' ? &output_json
+			    : v[1] == 'e'    ? &output_text
+					     : &output_table;
 			return 0;
 		}
-		usage_error("%s '%s': expected json or text", name, v);
+		usage_error("%s '%s': expected json, text or table", name, v);
 		return -1;
 	}
 }
@@ -357,8 +359,12 @@ request(struct ctl *ctl, struct proto_msg *m, struct proto_msg *resp, bool retry
 	char err[RAFTCONF_MAX_ERROR];
 	int rc;
 
-	if ((rc = client_request(ctl->client, m, resp, retry, err, sizeof(err))) < 0)
-		fprintf(stderr, "raftconfctl: %s\n", err);
+	if ((rc = client_request(ctl->client, m, resp, retry, err, sizeof(err))) < 0) {
+		if (err[0] != '\0')
+			fprintf(stderr, "raftconfctl: %s\n", err);
+		else
+			fprintf(stderr, "raftconfctl: internal error: %s\n", strerror(-rc));
+	}
 	return rc;
 }
 
@@ -366,10 +372,7 @@ request(struct ctl *ctl, struct proto_msg *m, struct proto_msg *resp, bool retry
 static int
 report_error(const struct proto_msg *r)
 {
-	int len = (int)r->error.message.len;
-
-	fprintf(stderr, "raftconfctl: %s: %.*s\n", proto_error_name(r->error.code), len,
-	    r->error.message.ptr);
+	client_print_error(r);
 	return r->error.code == PROTO_E_NOTFOUND ? EXIT_NOTFOUND : EXIT_FAILED;
 }
 
@@ -378,23 +381,36 @@ unexpected(const struct proto_msg *r)
 {
 	if (r->type == PROTO_T_ERROR)
 		return report_error(r);
-	fprintf(
-	    stderr, "raftconfctl: unexpected %s answer from raftconfd\n", proto_type_name(r->type));
+	fprintf(stderr, "raftconfctl: bad answer: unexpected %s answer from raftconfd\n",
+	    proto_type_name(r->type));
 	return EXIT_FAILED;
 }
 
 /* -------------------------------------------------------------- commands */
 
-static bool
-check_key(const char *key)
-{
-	size_t len = strlen(key);
+/* Room for a key or prefix as slashed() makes it. */
+#define KEY_BUF (RAFTCONF_MAX_KEY + 1)
 
-	if (len == 0 || len > RAFTCONF_MAX_KEY) {
-		fprintf(stderr, "raftconfctl: key must be 1 to %d bytes long\n", RAFTCONF_MAX_KEY);
-		return false;
+/*
+ * The key or prefix arg as the store holds it, by the rule HTTP follows
+ * too (/v1/keys/a is the key "/a"): a key starts with '/', and one is put
+ * before an arg that has none; the empty prefix stays empty (every key).
+ * Into buf (KEY_BUF bytes); NULL after a usage error: an empty key, or
+ * over RAFTCONF_MAX_KEY bytes with its '/'.
+ */
+static const char *
+slashed(const char *arg, bool prefix, char *buf)
+{
+	size_t len = strlen(arg), add = len > 0 && arg[0] != '/';
+
+	if ((!prefix && len == 0) || len + add > RAFTCONF_MAX_KEY) {
+		usage_error("a %s is %s %d bytes, its leading '/' included",
+		    prefix ? "prefix" : "key", prefix ? "at most" : "1 to", RAFTCONF_MAX_KEY);
+		return NULL;
 	}
-	return true;
+	buf[0] = '/';
+	memcpy(buf + add, arg, len + 1);
+	return buf;
 }
 
 static int
@@ -402,11 +418,13 @@ cmd_get(struct ctl *ctl, const struct invocation *in)
 {
 	struct proto_msg m = { .type = PROTO_T_GET }, r;
 	struct proto_kv kv;
+	char buf[KEY_BUF];
+	const char *key;
 
-	if (!check_key(in->args[0]))
+	if ((key = slashed(in->args[0], false, buf)) == NULL)
 		return EXIT_USAGE;
 	m.get.flags = PROTO_F_META | ((in->opts & OPT_STALE) ? PROTO_F_STALE : 0);
-	m.get.key = proto_cstr(in->args[0]);
+	m.get.key = proto_cstr(key);
 	if (request(ctl, &m, &r, true) < 0)
 		return EXIT_FAILED;
 	if (r.type != PROTO_T_VALUE_META)
@@ -500,16 +518,16 @@ write_key(struct ctl *ctl, struct proto_msg *m, const struct invocation *in)
 	if (request(ctl, &w, &r, true) < 0)
 		return EXIT_FAILED;
 	if (r.type == PROTO_T_FAILED) {
+		fputs("raftconfctl: condition failed: ", stderr);
+		output_escaped(stderr, key, false);
 		if (r.failed.revision == 0)
 			fprintf(stderr,
-			    "raftconfctl: condition failed: %.*s does not exist (wanted revision "
-			    "%" PRIu64 "); nothing changed\n",
-			    (int)key.len, key.ptr, rev);
+			    " does not exist (wanted revision %" PRIu64 "); nothing changed\n",
+			    rev);
 		else
 			fprintf(stderr,
-			    "raftconfctl: condition failed: %.*s is at revision %" PRIu64
-			    " (wanted %" PRIu64 "); nothing changed\n",
-			    (int)key.len, key.ptr, r.failed.revision, rev);
+			    " is at revision %" PRIu64 " (wanted %" PRIu64 "); nothing changed\n",
+			    r.failed.revision, rev);
 		return EXIT_CONDITION;
 	}
 	if (r.type != PROTO_T_OK)
@@ -524,33 +542,36 @@ cmd_set(struct ctl *ctl, const struct invocation *in)
 	struct proto_msg m = { .type = PROTO_T_SET };
 	uint8_t *buf = NULL;
 	size_t len = 0;
+	char kbuf[KEY_BUF];
+	const char *key;
 	int rc, status;
 
-	if (!check_key(in->args[0]))
+	if ((key = slashed(in->args[0], false, kbuf)) == NULL)
 		return EXIT_USAGE;
 	if (strcmp(in->args[1], "-") == 0) {
 		if ((rc = read_stdin(&buf, &len)) < 0) {
 			free(buf);
 			if (rc == -E2BIG)
 				fprintf(stderr,
-				    "raftconfctl: value on stdin is larger than the "
+				    "raftconfctl: too big: the value on stdin is larger than the "
 				    "limit of %d bytes\n",
 				    RAFTCONF_MAX_VALUE);
 			else
-				fprintf(stderr, "raftconfctl: reading stdin: %s\n", strerror(-rc));
+				fprintf(stderr, "raftconfctl: i/o error: reading stdin: %s\n",
+				    strerror(-rc));
 			return EXIT_FAILED;
 		}
 	} else {
 		len = strlen(in->args[1]);
 		if (len > RAFTCONF_MAX_VALUE) {
 			fprintf(stderr,
-			    "raftconfctl: value of %zu bytes is larger than the "
+			    "raftconfctl: too big: a value of %zu bytes is larger than the "
 			    "limit of %d bytes\n",
 			    len, RAFTCONF_MAX_VALUE);
 			return EXIT_FAILED;
 		}
 	}
-	m.set.key = proto_cstr(in->args[0]);
+	m.set.key = proto_cstr(key);
 	m.set.value = buf ? proto_mem(buf, len) : proto_cstr(in->args[1]);
 	status = write_key(ctl, &m, in);
 	free(buf);
@@ -561,10 +582,12 @@ static int
 cmd_del(struct ctl *ctl, const struct invocation *in)
 {
 	struct proto_msg m = { .type = PROTO_T_DEL };
+	char buf[KEY_BUF];
+	const char *key;
 
-	if (!check_key(in->args[0]))
+	if ((key = slashed(in->args[0], false, buf)) == NULL)
 		return EXIT_USAGE;
-	m.del.key = proto_cstr(in->args[0]);
+	m.del.key = proto_cstr(key);
 	return write_key(ctl, &m, in);
 }
 
@@ -576,13 +599,13 @@ cmd_list(struct ctl *ctl, const struct invocation *in)
 	struct proto_iter iter;
 	size_t longest = 0;
 	bool truncated;
+	char buf[KEY_BUF];
+	const char *prefix;
 
-	m.list.flags = PROTO_F_META | ((in->opts & OPT_STALE) ? PROTO_F_STALE : 0);
-	m.list.prefix = proto_cstr(in->nargs ? in->args[0] : "");
-	if (m.list.prefix.len > RAFTCONF_MAX_KEY) {
-		check_key(in->args[0]);
+	if ((prefix = slashed(in->nargs ? in->args[0] : "", true, buf)) == NULL)
 		return EXIT_USAGE;
-	}
+	m.list.flags = PROTO_F_META | ((in->opts & OPT_STALE) ? PROTO_F_STALE : 0);
+	m.list.prefix = proto_cstr(prefix);
 	if (request(ctl, &m, &r, true) < 0)
 		return EXIT_FAILED;
 	if (r.type != PROTO_T_LIST_META_REPLY)
@@ -705,10 +728,9 @@ join_catch_up(struct ctl *ctl, uint64_t added, double deadline)
 
 		if (client_now() >= deadline) {
 			fprintf(stderr,
-			    "%sraftconfctl: join: the cluster added this node, but it had not caught "
-			    "up when --timeout ran out (applied %" PRIu64 " of %" PRIu64
-			    "); run join "
-			    "again to wait\n",
+			    "%sraftconfctl: timed out: the cluster added this node, but it had not "
+			    "caught up when --timeout ran out (applied %" PRIu64 " of %" PRIu64
+			    "); run join again to wait\n",
 			    shown ? "\n" : "", applied, commit > added ? commit : added);
 			return 0;
 		}
@@ -716,10 +738,11 @@ join_catch_up(struct ctl *ctl, uint64_t added, double deadline)
 		rc = client_request(ctl->client, &m, &r, false, err, sizeof(err));
 		if (rc < 0 || r.type != PROTO_T_STATUS_REPLY) {
 			fprintf(stderr,
-			    "%sraftconfctl: join: the cluster added this node, but its raftconfd "
-			    "stopped answering before it caught up (%s); run join again once it "
-			    "is back\n",
-			    shown ? "\n" : "", rc < 0 ? err : "an answer that is not a status");
+			    "%sraftconfctl: %s; the cluster added this node, but its raftconfd "
+			    "stopped answering before it caught up: run join again once it is "
+			    "back\n",
+			    shown ? "\n" : "",
+			    rc < 0 ? err : "bad answer: an answer that is not a status");
 			return 0;
 		}
 		if (status_u64(&r, "applied", &applied) && status_u64(&r, "commit", &commit) &&
@@ -777,16 +800,71 @@ cmd_snapshot(struct ctl *ctl, const struct invocation *in)
 static int
 cmd_backup(struct ctl *ctl, const struct invocation *in)
 {
-	return backup_run(ctl->client, in->args[0]);
+	return backup_run(ctl->client, ctl->out, in->args[0]);
 }
 
+/* The status field name of r: true, or false if it has none. */
+static bool
+status_str(const struct proto_msg *r, const char *name, struct proto_str *v)
+{
+	union proto_item it;
+	struct proto_iter iter;
+
+	proto_iter_init(&iter, r);
+	while (proto_iter_next(&iter, &it) == 1)
+		if (it.pair.name.len == strlen(name) &&
+		    memcmp(it.pair.name.ptr, name, it.pair.name.len) == 0) {
+			*v = it.pair.value;
+			return true;
+		}
+	return false;
+}
+
+#define TRANSFER_POLL_MS 20
+
+/*
+ * transfer: the daemon says OK once the old leader has seen another take
+ * over; what is printed is the leader this node then knows, in a term
+ * after the one before the transfer (which it learns within a heartbeat),
+ * or no leader if it does not learn one before --timeout.
+ */
 static int
 cmd_transfer(struct ctl *ctl, const struct invocation *in)
 {
-	struct proto_msg m = { .type = PROTO_T_TRANSFER };
+	struct proto_msg m = { .type = PROTO_T_STATUS }, r;
+	double deadline = client_now() + ctl->timeout;
+	struct proto_str leader = { "", 0 };
+	uint64_t before = 0, term = 0;
 
+	if (request(ctl, &m, &r, false) < 0)
+		return EXIT_FAILED;
+	if (r.type != PROTO_T_STATUS_REPLY)
+		return unexpected(&r);
+	status_u64(&r, "term", &before);
+	m = (struct proto_msg){ .type = PROTO_T_TRANSFER };
 	m.transfer.node_id = proto_cstr(in->nargs ? in->args[0] : "");
-	return simple_request(ctl, &m, "leadership transferred");
+	if (request(ctl, &m, &r, true) < 0)
+		return EXIT_FAILED;
+	if (r.type != PROTO_T_OK)
+		return unexpected(&r);
+	while (client_now() < deadline) {
+		char err[RAFTCONF_MAX_ERROR];
+
+		m = (struct proto_msg){ .type = PROTO_T_STATUS };
+		client_set_deadline(ctl->client, deadline - client_now());
+		if (client_request(ctl->client, &m, &r, false, err, sizeof(err)) < 0 ||
+		    r.type != PROTO_T_STATUS_REPLY)
+			break;
+		if (status_u64(&r, "term", &term) && term > before &&
+		    status_str(&r, "leader", &leader) && leader.len > 0 &&
+		    !(leader.len == 4 && memcmp(leader.ptr, "none", 4) == 0)) {
+			ctl->out->transferred(leader, term);
+			return EXIT_DONE;
+		}
+		poll(NULL, 0, TRANSFER_POLL_MS);
+	}
+	ctl->out->transferred((struct proto_str){ "", 0 }, 0);
+	return EXIT_DONE;
 }
 
 /* token add NAME --prefix P --read|--write: the secret is made here and printed once. */
@@ -796,33 +874,30 @@ token_add(struct ctl *ctl, const struct invocation *in)
 	struct proto_msg m = { .type = PROTO_T_TOKEN_ADD }, r;
 	char secret[TOKEN_SECRET_LEN + 1];
 	uint8_t hash[TOKEN_HASH_LEN];
-	const char *name = in->args[1];
+	const char *name = in->args[1], *prefix;
 	bool write = (in->opts & OPT_WRITE) != 0;
+	char buf[KEY_BUF];
 	int rc;
 
-	if (!token_name_ok(name, strlen(name))) {
-		fprintf(stderr, "raftconfctl: token name '%s': 1 to %d of A-Z a-z 0-9 _ -\n", name,
-		    RAFTCONF_MAX_ID);
-		return EXIT_USAGE;
-	}
+	if (!token_name_ok(name, strlen(name)))
+		return usage_error(
+		    "token name '%s': 1 to %d of A-Z a-z 0-9 _ -", name, RAFTCONF_MAX_ID);
 	if (in->prefix == NULL || !(in->opts & (OPT_READ | OPT_WRITE)) ||
 	    (in->opts & OPT_READ && in->opts & OPT_WRITE))
 		return usage_error(
 		    "token add NAME needs --prefix PREFIX and one of --read, --write");
-	if (strlen(in->prefix) > RAFTCONF_MAX_KEY) {
-		fprintf(
-		    stderr, "raftconfctl: --prefix is longer than %d bytes\n", RAFTCONF_MAX_KEY);
+	if ((prefix = slashed(in->prefix, true, buf)) == NULL)
 		return EXIT_USAGE;
-	}
 	if ((rc = token_secret_new(secret)) < 0 ||
 	    (rc = token_hash(secret, strlen(secret), hash)) < 0) {
-		fprintf(stderr, "raftconfctl: cannot make a secret: %s\n", strerror(-rc));
+		fprintf(stderr, "raftconfctl: internal error: cannot make a secret: %s\n",
+		    strerror(-rc));
 		return EXIT_FAILED;
 	}
 	m.token_add.client_id = client_id(ctl->client);
 	m.token_add.seq = 1;
 	m.token_add.name = proto_cstr(name);
-	m.token_add.prefix = proto_cstr(in->prefix);
+	m.token_add.prefix = proto_cstr(prefix);
 	m.token_add.flags = write ? PROTO_F_WRITE : 0;
 	m.token_add.hash = proto_mem(hash, sizeof(hash));
 	if (request(ctl, &m, &r, true) < 0)
@@ -830,7 +905,7 @@ token_add(struct ctl *ctl, const struct invocation *in)
 	if (r.type != PROTO_T_OK)
 		return unexpected(&r);
 	ctl->out->token_secret(m.token_add.name, write, m.token_add.prefix, secret, r.ok.revision);
-	if (ctl->out == &output_text)
+	if (ctl->out != &output_json)
 		fprintf(stderr,
 		    "raftconfctl: token %s made: the secret above is shown only this once; "
 		    "send it as Authorization: Bearer SECRET\n",
@@ -868,11 +943,9 @@ token_revoke(struct ctl *ctl, const char *name)
 	struct proto_msg m = { .type = PROTO_T_TOKEN_REVOKE }, r;
 	char done[64 + RAFTCONF_MAX_ID];
 
-	if (!token_name_ok(name, strlen(name))) {
-		fprintf(stderr, "raftconfctl: token name '%s': 1 to %d of A-Z a-z 0-9 _ -\n", name,
-		    RAFTCONF_MAX_ID);
-		return EXIT_USAGE;
-	}
+	if (!token_name_ok(name, strlen(name)))
+		return usage_error(
+		    "token name '%s': 1 to %d of A-Z a-z 0-9 _ -", name, RAFTCONF_MAX_ID);
 	m.token_revoke.client_id = client_id(ctl->client);
 	m.token_revoke.seq = 1;
 	m.token_revoke.name = proto_cstr(name);
@@ -951,14 +1024,20 @@ cmd_txn(struct ctl *ctl, const struct invocation *in)
 	int rc, status = EXIT_FAILED;
 
 	if ((rc = read_txn_input(&text, &len)) < 0) {
-		fprintf(stderr, "raftconfctl: txn: reading stdin: %s\n",
-		    rc == -E2BIG ? "more than a frame's worth" : strerror(-rc));
+		if (rc == -E2BIG)
+			fprintf(stderr,
+			    "raftconfctl: too big: txn: more than a frame's worth on "
+			    "stdin\n");
+		else
+			fprintf(stderr, "raftconfctl: i/o error: txn: reading stdin: %s\n",
+			    strerror(-rc));
 		free(text);
 		return EXIT_FAILED;
 	}
 	rc = txn_input_parse(text, len, &t, err, sizeof(err));
 	if (rc < 0) {
-		fprintf(stderr, "raftconfctl: txn: %s; nothing was sent\n", err);
+		fprintf(stderr, "raftconfctl: %s: txn: %s; nothing was sent\n",
+		    rc == -ENOMEM ? "internal error" : "usage", err);
 		status = rc == -ENOMEM ? EXIT_FAILED : EXIT_USAGE;
 		goto out;
 	}
@@ -993,10 +1072,11 @@ out:
 static int
 cmd_watch(struct ctl *ctl, const struct invocation *in)
 {
-	struct watch_args a = {
-		.prefix = in->nargs ? in->args[0] : "", .exec = in->exec, .timeout = ctl->timeout
-	};
+	struct watch_args a = { .exec = in->exec, .timeout = ctl->timeout };
+	char buf[KEY_BUF];
 
+	if ((a.prefix = slashed(in->nargs ? in->args[0] : "", true, buf)) == NULL)
+		return EXIT_USAGE;
 	if (in->from_rev != NULL) {
 		if (parse_rev("--from-rev", in->from_rev, &a.from_rev) < 0)
 			return EXIT_USAGE;
@@ -1068,7 +1148,7 @@ main(int argc, char **argv)
 	ctl.out = g.out;
 	ctl.timeout = g.timeout;
 	if (client_new(g.socket, g.timeout, &ctl.client) < 0) {
-		fprintf(stderr, "raftconfctl: out of memory\n");
+		fprintf(stderr, "raftconfctl: internal error: out of memory\n");
 		return EXIT_FAILED;
 	}
 	status = cmd->run(&ctl, &in);

@@ -149,14 +149,30 @@ rest(struct line *l, struct text *t, char *err, size_t errlen)
 	return rc;
 }
 
-static bool
-key_ok(const struct line *l, const struct text *k, char *err, size_t errlen)
+/*
+ * k as the store holds it: a '/' put before a key that has none, as
+ * raftconfctl does for every key (and HTTP for every path).  0, -ENOMEM, or
+ * -EINVAL with err saying why.
+ */
+static int
+key_slashed(const struct line *l, struct text *k, char *err, size_t errlen)
 {
+	if (k->len > 0 && k->s[0] != '/') {
+		char *p = realloc(k->s, k->len + 2);
+
+		if (p == NULL)
+			return -ENOMEM;
+		memmove(p + 1, p, k->len + 1);
+		p[0] = '/';
+		k->s = p;
+		k->len++;
+	}
 	if (proto_valid_key(k->s, k->len))
-		return true;
-	seterr(
-	    err, errlen, "line %zu: a key is 1 to %d bytes, without NUL", l->no, RAFTCONF_MAX_KEY);
-	return false;
+		return 0;
+	seterr(err, errlen,
+	    "line %zu: a key is 1 to %d bytes, its leading '/' included, without NUL", l->no,
+	    RAFTCONF_MAX_KEY);
+	return -EINVAL;
 }
 
 /* "=", "==", "!=", "<", ">" at l->p: a PROTO_CMP_*, or 0. */
@@ -234,8 +250,8 @@ compare_line(struct line *l, struct proto_compare *c, struct text *k, struct tex
 		seterr(err, errlen, "line %zu: ')' expected after the key", l->no);
 		return -EINVAL;
 	}
-	if (!key_ok(l, k, err, errlen))
-		return -EINVAL;
+	if ((rc = key_slashed(l, k, err, errlen)) < 0)
+		return rc;
 	c->key = proto_mem(k->s, k->len);
 	c->target = val ? PROTO_CMP_VALUE : PROTO_CMP_REV;
 	if (exists || missing) {
@@ -282,8 +298,8 @@ op_line(
 	}
 	if ((rc = word(l, '\0', "a key", k, err, errlen)) < 0)
 		return rc;
-	if (!key_ok(l, k, err, errlen))
-		return -EINVAL;
+	if ((rc = key_slashed(l, k, err, errlen)) < 0)
+		return rc;
 	o->key = proto_mem(k->s, k->len);
 	if (o->kind == PROTO_OP_SET) {
 		skip_blanks(l);

@@ -17,7 +17,8 @@
  *	get KEY
  *
  * A KEY is a word without blanks or a "quoted string"; inside parentheses
- * a bare KEY ends at the ')'.  A STRING is a quoted string, or else the
+ * a bare KEY ends at the ')'; a KEY that does not start with '/' gets one
+ * in front, as every key raftconfctl takes.  A STRING is a quoted string, or else the
  * rest of the line as it is (blanks at its ends trimmed).  A quoted string
  * takes \" \\ \n \r \t and \xHH.
  *

@@ -128,9 +128,12 @@ watch_run(struct client *c, const struct output *out, const struct watch_args *a
 				fprintf(stderr, "raftconfctl: %s\n", err);
 				return 1;
 			}
-			if (!lost)
-				fprintf(stderr, "raftconfctl: watch: %s; trying again\n",
-				    rc < 0 ? err : proto_error_name(r.error.code));
+			if (!lost && rc < 0)
+				fprintf(
+				    stderr, "raftconfctl: %s; the watch is trying again\n", err);
+			else if (!lost)
+				fprintf(stderr, "raftconfctl: %s: the watch is trying again\n",
+				    proto_error_name(r.error.code));
 			lost = true;
 			client_reset(c);
 			poll(NULL, 0, (int)pause_ms);
@@ -139,13 +142,12 @@ watch_run(struct client *c, const struct output *out, const struct watch_args *a
 			continue;
 		}
 		if (r.type == PROTO_T_ERROR) {
-			fprintf(stderr, "raftconfctl: %s: %.*s\n", proto_error_name(r.error.code),
-			    (int)r.error.message.len, r.error.message.ptr);
+			client_print_error(&r);
 			return 1;
 		}
 		if (r.type != PROTO_T_EVENTS) {
-			fprintf(
-			    stderr, "raftconfctl: unexpected %s answer\n", proto_type_name(r.type));
+			fprintf(stderr, "raftconfctl: bad answer: unexpected %s answer\n",
+			    proto_type_name(r.type));
 			return 1;
 		}
 		if (lost)
@@ -162,8 +164,8 @@ watch_run(struct client *c, const struct output *out, const struct watch_args *a
 			    a->prefix, after);
 		told = true;
 		if (tell(out, a, &r) < 0) {
-			fprintf(
-			    stderr, "raftconfctl: the daemon sent changes that do not decode\n");
+			fprintf(stderr,
+			    "raftconfctl: bad answer: the daemon sent changes that do not decode\n");
 			return 1;
 		}
 		if (r.events.revision > after)

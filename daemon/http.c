@@ -75,7 +75,8 @@
  *		    {"op":"get","key":"/b"}],
  *	 "failure":[{"op":"get","key":"/a"}]}
  *
- * ("key_base64", "value_base64" for bytes that are not text) and answers
+ * ("key_base64", "value_base64" for bytes that are not text; a key that
+ * does not start with "/" gets one in front, as the path's key has) and answers
  * 200 {"succeeded":true|false,"revision":N,"results":[...]} with each get's
  * key as a listing gives it, or {"key":..,"found":false}.  Its token needs
  * read access to every key it compares or gets and write access to every

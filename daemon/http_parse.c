@@ -775,6 +775,26 @@ jmember(struct jp *j, bool ops, const char *name, struct jobj *o)
 	return b64 ? jbase64(j, name, cap, big, dst, dlen) : jstring(j, name, cap, big, dst, dlen);
 }
 
+/*
+ * o's key as the store holds it: with a '/' put before a key that has
+ * none, as the key of /v1/keys/KEY and every key raftconfctl takes have.
+ */
+static int
+jslash(struct jp *j, struct jobj *o)
+{
+	char *p;
+
+	if (o->key == NULL || o->klen == 0 || o->key[0] == '/')
+		return 0;
+	if ((p = realloc(o->key, o->klen + 2)) == NULL)
+		return jfail(j, 500, "out of memory");
+	memmove(p + 1, p, o->klen + 1);
+	p[0] = '/';
+	o->key = p;
+	o->klen++;
+	return 0;
+}
+
 /* One object of the compare (ops false) or an op list into o. */
 static int
 jobject(struct jp *j, bool ops, struct jobj *o)
@@ -796,7 +816,9 @@ jobject(struct jp *j, bool ops, struct jobj *o)
 		if (rc != 0)
 			return rc;
 	} while (jlit(j, ','));
-	return jlit(j, '}') ? 0 : jfail(j, 400, "',' or '}' expected");
+	if (!jlit(j, '}'))
+		return jfail(j, 400, "',' or '}' expected");
+	return jslash(j, o);
 }
 
 static bool
@@ -811,7 +833,8 @@ jcompare(struct jp *j, const struct jobj *o, struct proto_compare *c)
 {
 	memset(c, 0, sizeof(*c));
 	if (o->key == NULL || !proto_valid_key(o->key, o->klen))
-		return jfail(j, 400, "a compare needs a \"key\" of 1 to %d bytes without NUL",
+		return jfail(j, 400,
+		    "a compare needs a \"key\" of 1 to %d bytes without NUL, its leading '/' included",
 		    RAFTCONF_MAX_KEY);
 	c->key = proto_mem(o->key, o->klen);
 	c->target = is(o->target, "revision") ? PROTO_CMP_REV
@@ -854,7 +877,8 @@ jop(struct jp *j, const struct jobj *o, struct proto_op *op)
 	if (op->kind == 0)
 		return jfail(j, 400, "an operation's \"op\" is \"set\", \"del\" or \"get\"");
 	if (o->key == NULL || !proto_valid_key(o->key, o->klen))
-		return jfail(j, 400, "an operation needs a \"key\" of 1 to %d bytes without NUL",
+		return jfail(j, 400,
+		    "an operation needs a \"key\" of 1 to %d bytes without NUL, its leading '/' included",
 		    RAFTCONF_MAX_KEY);
 	op->key = proto_mem(o->key, o->klen);
 	if ((op->kind == PROTO_OP_SET) != (o->value != NULL))
