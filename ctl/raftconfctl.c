@@ -23,6 +23,7 @@
 
 #include "backup.h"
 #include "client.h"
+#include "completion.h"
 #include "output.h"
 #include "proto.h"
 #include "token.h"
@@ -109,6 +110,7 @@ static int cmd_transfer(struct ctl *, const struct invocation *);
 static int cmd_token(struct ctl *, const struct invocation *);
 static int cmd_txn(struct ctl *, const struct invocation *);
 static int cmd_backup(struct ctl *, const struct invocation *);
+static int cmd_completion(struct ctl *, const struct invocation *);
 
 static const struct command commands[] = {
 	{ "get", "KEY [--stale]", OPT_STALE, 1, 1,
@@ -134,6 +136,8 @@ static const struct command commands[] = {
 	{ "token", "add NAME --prefix P --read|--write | list | revoke NAME",
 	    OPT_PREFIX | OPT_READ | OPT_WRITE, 1, 2,
 	    "HTTP tokens: make one (its secret is printed once), list, revoke", cmd_token },
+	{ "completion", "bash|zsh", 0, 1, 1, "print the completion script for bash or zsh",
+	    cmd_completion },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -1023,6 +1027,21 @@ out:
 	txn_input_free(&t);
 	free(text);
 	return status;
+}
+
+/* completion bash|zsh: the script built in from ctl/raftconfctl.SHELL. */
+static int
+cmd_completion(struct ctl *ctl, const struct invocation *in)
+{
+	const char *script = completion_script(in->args[0]);
+
+	if (script == NULL)
+		return usage_error("completion '%s': expected bash or zsh", in->args[0]);
+	if (fputs(script, stdout) == EOF || fflush(stdout) == EOF) {
+		fprintf(stderr, "raftconfctl: completion: writing: %s\n", strerror(errno));
+		return EXIT_FAILED;
+	}
+	return EXIT_DONE;
 }
 
 /* watch: watch.c's, once the options are read. */
