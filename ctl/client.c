@@ -30,6 +30,7 @@ struct client {
 	double timeout;	 /* seconds, for messages */
 	double deadline; /* monotonic seconds */
 	int fd;
+	int wake;	  /* client_set_wake()'s fd, or -1 */
 	uint64_t id;	  /* client id of writes */
 	uint64_t next_id; /* of requests */
 	struct proto_buf out;
@@ -64,6 +65,7 @@ client_new(const char *socket, double timeout, struct client **out)
 	c->socket = socket;
 	c->timeout = timeout;
 	c->fd = -1;
+	c->wake = -1;
 	if (getrandom(&c->id, sizeof(c->id), 0) != sizeof(c->id))
 		c->id = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
 	c->deadline = client_now() + timeout;
@@ -101,6 +103,12 @@ uint64_t
 client_id(const struct client *c)
 {
 	return c->id;
+}
+
+void
+client_set_wake(struct client *c, int fd)
+{
+	c->wake = fd;
 }
 
 void
@@ -215,7 +223,7 @@ write_all(struct client *c, const uint8_t *p, size_t len)
 int
 client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen)
 {
-	struct pollfd pfd = { c->fd, POLLIN, 0 };
+	struct pollfd pfd[2] = { { c->fd, POLLIN, 0 }, { c->wake, POLLIN, 0 } };
 	size_t need = 4, flen = 0;
 	ssize_t n;
 	int rc;
@@ -254,9 +262,14 @@ client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen)
 			seterr(err, errlen, "connection lost: read: %s", strerror(errno));
 			return -errno;
 		}
-		if (poll(&pfd, 1, ms_left(c)) == 0) {
+		if (poll(pfd, c->wake >= 0 ? 2 : 1, ms_left(c)) == 0) {
 			seterr(err, errlen, "timed out: no answer within %g s", c->timeout);
 			return -ETIMEDOUT;
+		}
+		/* What the daemon sent first: the wake is for a call with nothing to read. */
+		if (c->wake >= 0 && (pfd[1].revents & POLLIN) && !pfd[0].revents) {
+			seterr(err, errlen, "interrupted");
+			return -EINTR;
 		}
 	}
 	if ((rc = proto_decode(c->in, flen, m, err, errlen)) < 0)
@@ -306,7 +319,7 @@ static bool
 final(int rc)
 {
 	return rc == -EINVAL || rc == -E2BIG || rc == -EMSGSIZE || rc == -ECONNREFUSED ||
-	    rc == -ENAMETOOLONG;
+	    rc == -ENAMETOOLONG || rc == -EINTR;
 }
 
 int

@@ -70,6 +70,14 @@ int client_next(struct client *c, struct proto_msg *m, char *err, size_t errlen)
  */
 void client_print_error(const struct proto_msg *r);
 
+/*
+ * While a call on c waits for an answer, fd (-1: none) becoming readable
+ * ends the wait, unless an answer is there to read: the call returns
+ * -EINTR, never retried, with the connection dropped and the answer lost
+ * (for a request that may be sent again, as a watch's POLL).
+ */
+void client_set_wake(struct client *c, int fd);
+
 /* From now on, calls on c wait as long as it takes. */
 void client_no_deadline(struct client *c);
 /* From now on, calls on c give up seconds from now. */

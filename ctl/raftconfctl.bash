@@ -1,10 +1,12 @@
 # bash completion for raftconfctl(8)                       -*- shell-script -*-
 #
-# Installed as $(datadir)/bash-completion/completions/raftconfctl.  Completes
-# the global options, the commands, each command's own options, and, by
-# asking the local daemon (one --stale request, one second at most), keys
-# for get/set/del/list/watch, member ids for remove/transfer and token
-# names for token revoke.
+# Installed as $(datadir)/bash-completion/completions/raftconfctl, or loaded
+# with `source <(raftconfctl completion bash)` (it needs bash-completion's
+# _init_completion).  Completes the global options, the commands, each
+# command's own options, and, by asking the local daemon (one --stale
+# request, one second at most), keys for get/set/del/list/watch, member ids
+# for remove/transfer and token names for token revoke.  raftconfctl.zsh
+# completes the same for zsh.
 
 _raftconfctl_query()
 {
@@ -19,7 +21,7 @@ _raftconfctl()
 	local cur prev words cword
 	_init_completion || return
 
-	local commands="get set del txn list watch status members join remove snapshot transfer token"
+	local commands="get set del txn list watch status members join remove snapshot backup transfer token completion"
 	local global_opts="--socket --json --write-out --timeout --version --help"
 	local _raftconfctl_socket=${RAFTCONF_SOCKET:-}
 	local cmd="" i nargs=0
@@ -115,6 +117,12 @@ _raftconfctl()
 		;;
 	join)
 		# ADDRESS (host:port): nothing sensible to offer.
+		;;
+	backup)
+		((nargs == 0)) && _filedir
+		;;
+	completion)
+		((nargs == 0)) && COMPREPLY=($(compgen -W "bash zsh" -- "$cur"))
 		;;
 	token)
 		if ((nargs == 0)); then

@@ -23,6 +23,7 @@
 
 #include "backup.h"
 #include "client.h"
+#include "completion.h"
 #include "output.h"
 #include "proto.h"
 #include "token.h"
@@ -109,6 +110,7 @@ static int cmd_transfer(struct ctl *, const struct invocation *);
 static int cmd_token(struct ctl *, const struct invocation *);
 static int cmd_txn(struct ctl *, const struct invocation *);
 static int cmd_backup(struct ctl *, const struct invocation *);
+static int cmd_completion(struct ctl *, const struct invocation *);
 
 static const struct command commands[] = {
 	{ "get", "KEY [--stale]", OPT_STALE, 1, 1,
@@ -134,6 +136,8 @@ static const struct command commands[] = {
 	{ "token", "add NAME --prefix P --read|--write | list | revoke NAME",
 	    OPT_PREFIX | OPT_READ | OPT_WRITE, 1, 2,
 	    "HTTP tokens: make one (its secret is printed once), list, revoke", cmd_token },
+	{ "completion", "bash|zsh", 0, 1, 1, "print the completion script for bash or zsh",
+	    cmd_completion },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -170,7 +174,9 @@ usage(FILE *f)
 	    "\n"
 	    "exit status: 0 done, 1 failed (no quorum, timeout, refused), 2 usage,\n"
 	    "             3 key or token not found, 4 a condition did not hold (nothing\n"
-	    "             changed: --if-rev, or a txn whose else-ops ran)\n");
+	    "             changed: --if-rev, or a txn whose else-ops ran)\n"
+	    "environment: RAFTCONF_SOCKET, RAFTCONF_TIMEOUT, RAFTCONF_OUTPUT stand for\n"
+	    "             -s, -t, -w when they are not given; a bad value is a usage error\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -190,10 +196,13 @@ usage_error(const char *fmt, ...)
 
 /* The options any command takes, before or after its name. */
 struct globals {
-	const char *socket;
-	const struct output *out;
-	double timeout; /* seconds */
+	const char *socket;	  /* NULL: not given */
+	const struct output *out; /* NULL: not given */
+	double timeout;		  /* seconds; 0: not given */
 };
+
+/* --timeout when neither it nor RAFTCONF_TIMEOUT is given. */
+#define DEFAULT_TIMEOUT 10.0
 
 /*
  * --timeout's value: seconds, as 5, 2.5, 5s, 500ms or 1m.  0, or -1 when
@@ -277,6 +286,37 @@ global_option(int argc, char **argv, int *i, struct globals *g)
 		(*i)++;
 		return global_set(g, with_value[k].opt, a, argv[*i]) < 0 ? -1 : 1;
 	}
+	return 0;
+}
+
+/*
+ * The environment's stand-ins for the global options the command line did
+ * not give, then the defaults.  A variable set and not empty is checked as
+ * its option would be, even when the option overrides it.  0, or -1 after
+ * a usage error naming the variable.
+ */
+static int
+global_env(struct globals *g)
+{
+	static const struct {
+		const char *name;
+		char opt;
+	} vars[] = { { "RAFTCONF_SOCKET", 's' }, { "RAFTCONF_TIMEOUT", 't' },
+		{ "RAFTCONF_OUTPUT", 'w' } };
+	struct globals env = { 0 };
+
+	for (size_t k = 0; k < sizeof(vars) / sizeof(vars[0]); k++) {
+		const char *v = getenv(vars[k].name);
+
+		if (v != NULL && *v != '\0' && global_set(&env, vars[k].opt, vars[k].name, v) < 0)
+			return -1;
+	}
+	if (g->socket == NULL)
+		g->socket = env.socket != NULL ? env.socket : RAFTCONF_DEFAULT_SOCKET;
+	if (g->timeout == 0)
+		g->timeout = env.timeout != 0 ? env.timeout : DEFAULT_TIMEOUT;
+	if (g->out == NULL)
+		g->out = env.out != NULL ? env.out : &output_text;
 	return 0;
 }
 
@@ -1068,6 +1108,21 @@ out:
 	return status;
 }
 
+/* completion bash|zsh: the script built in from ctl/raftconfctl.SHELL. */
+static int
+cmd_completion(struct ctl *ctl, const struct invocation *in)
+{
+	const char *script = completion_script(in->args[0]);
+
+	if (script == NULL)
+		return usage_error("completion '%s': expected bash or zsh", in->args[0]);
+	if (fputs(script, stdout) == EOF || fflush(stdout) == EOF) {
+		fprintf(stderr, "raftconfctl: completion: writing: %s\n", strerror(errno));
+		return EXIT_FAILED;
+	}
+	return EXIT_DONE;
+}
+
 /* watch: watch.c's, once the options are read. */
 static int
 cmd_watch(struct ctl *ctl, const struct invocation *in)
@@ -1099,15 +1154,11 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct globals g = { .out = &output_text, .timeout = 10.0 };
+	struct globals g = { 0 }; /* what the command line gives; global_env() the rest */
 	struct ctl ctl = { 0 };
 	const struct command *cmd;
 	struct invocation in;
 	int c, status;
-
-	g.socket = getenv("RAFTCONF_SOCKET");
-	if (g.socket == NULL || *g.socket == '\0')
-		g.socket = RAFTCONF_DEFAULT_SOCKET;
 
 	opterr = 0;
 	/* '+': stop at the command; the words after it are parse_invocation's. */
@@ -1145,6 +1196,8 @@ main(int argc, char **argv)
 
 	if ((status = parse_invocation(cmd, argc - optind, argv + optind, &in, &g)) != EXIT_DONE)
 		return status;
+	if (global_env(&g) < 0)
+		return EXIT_USAGE;
 	ctl.out = g.out;
 	ctl.timeout = g.timeout;
 	if (client_new(g.socket, g.timeout, &ctl.client) < 0) {

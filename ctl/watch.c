@@ -14,9 +14,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,46 +33,149 @@
 #define WATCH_RETRY_MAX_MS   2000
 
 /*
- * --exec: run cmd once for the changes of one answer (those that came
- * while the previous run went on, or at once), with the last of them in
- * its environment, and wait for it: one run at a time.
+ * --exec: one run of CMD at a time, started without waiting for it to end,
+ * so that the watch goes on reading changes meanwhile.  The changes that
+ * come while a run goes on are kept (their number, and the latest whole)
+ * and make one more run as soon as it ends.  SIGCHLD, blocked and read
+ * from a signalfd, says when; that fd also wakes a POLL waiting in
+ * client.c (client_set_wake), so the next run does not wait for an answer.
  */
+struct exec {
+	const char *cmd;
+	int sigfd;     /* SIGCHLD's signalfd */
+	sigset_t mask; /* the signal mask before, CMD's */
+	pid_t pid;     /* the run going on, or 0 */
+	/* The changes for the next run: how many (0: none), and the latest. */
+	uint32_t count;
+	uint8_t kind;
+	uint64_t revision;
+	char *key, *value; /* cut at a NUL byte (environment variables), owned */
+};
+
+static int
+exec_init(struct exec *x, const char *cmd)
+{
+	sigset_t chld;
+
+	memset(x, 0, sizeof(*x));
+	x->cmd = cmd;
+	/* Ignored, SIGCHLD would reap the runs before waitpid could see them. */
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &chld, &x->mask) < 0 ||
+	    (x->sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		fprintf(stderr, "raftconfctl: --exec: signalfd: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Start a run with the changes kept, and forget them. */
 static void
-run_exec(const char *cmd, const struct proto_change *ch, uint32_t count)
+exec_start(struct exec *x)
 {
 	char rev[32], n[16];
 	pid_t pid;
-	int st;
 
 	fflush(stdout);
-	snprintf(rev, sizeof(rev), "%" PRIu64, ch->revision);
-	snprintf(n, sizeof(n), "%" PRIu32, count);
+	snprintf(rev, sizeof(rev), "%" PRIu64, x->revision);
+	snprintf(n, sizeof(n), "%" PRIu32, x->count);
 	if ((pid = fork()) < 0) {
 		fprintf(stderr, "raftconfctl: --exec: fork: %s\n", strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		char *key = strndup(ch->key.ptr, ch->key.len);
-		char *val = strndup(ch->value.ptr, ch->value.len);
-
-		setenv("RAFTCONF_EVENT", ch->kind == PROTO_EV_PUT ? "PUT" : "DEL", 1);
-		setenv("RAFTCONF_KEY", key ? key : "", 1);
+	} else if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &x->mask, NULL);
+		setenv("RAFTCONF_EVENT", x->kind == PROTO_EV_PUT ? "PUT" : "DEL", 1);
+		setenv("RAFTCONF_KEY", x->key ? x->key : "", 1);
 		setenv("RAFTCONF_REVISION", rev, 1);
 		/* A value with NUL bytes is cut at the first: read it with get. */
-		setenv("RAFTCONF_VALUE", val ? val : "", 1);
+		setenv("RAFTCONF_VALUE", x->value ? x->value : "", 1);
 		setenv("RAFTCONF_EVENTS", n, 1);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		execl("/bin/sh", "sh", "-c", x->cmd, (char *)NULL);
 		_exit(127);
+	} else {
+		x->pid = pid;
 	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	free(x->key);
+	free(x->value);
+	x->key = x->value = NULL;
+	x->count = 0;
+}
+
+/* The run ended with status st: say so if it failed (the watch goes on). */
+static void
+exec_ended(struct exec *x, int st)
+{
+	x->pid = 0;
 	if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
 		fprintf(stderr, "raftconfctl: --exec command exited %d\n", WEXITSTATUS(st));
 }
 
+/*
+ * If the run going on has ended (or, with block, once it has), reap it;
+ * then, if changes came meanwhile, start the next.
+ */
+static void
+exec_reap(struct exec *x, bool block)
+{
+	struct signalfd_siginfo si;
+	int st;
+	pid_t r;
+
+	while (read(x->sigfd, &si, sizeof(si)) == sizeof(si))
+		;
+	if (x->pid == 0)
+		return;
+	while ((r = waitpid(x->pid, &st, block ? 0 : WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (r == x->pid)
+		exec_ended(x, st);
+	else if (r < 0)
+		x->pid = 0; /* not ours to wait for any more */
+	if (x->pid == 0 && x->count > 0)
+		exec_start(x);
+}
+
+/* The changes of one answer: count of them, the latest last. */
+static void
+exec_changes(struct exec *x, const struct proto_change *last, uint32_t count)
+{
+	free(x->key);
+	free(x->value);
+	x->key = strndup(last->key.ptr, last->key.len);
+	x->value = strndup(last->value.ptr, last->value.len);
+	x->kind = last->kind;
+	x->revision = last->revision;
+	x->count += count;
+	if (x->pid == 0)
+		exec_start(x);
+}
+
+/* Pause ms, or less when a run ends (which starts the next at once). */
+static void
+exec_pause(struct exec *x, unsigned ms)
+{
+	struct pollfd pfd = { x->sigfd, POLLIN, 0 };
+
+	poll(&pfd, 1, (int)ms);
+	exec_reap(x, false);
+}
+
+/* The watch ends: wait for the run going on, and for the one it still owes. */
+static void
+exec_finish(struct exec *x)
+{
+	while (x->pid != 0)
+		exec_reap(x, true);
+	free(x->key);
+	free(x->value);
+	close(x->sigfd);
+	sigprocmask(SIG_SETMASK, &x->mask, NULL);
+}
+
 /* Print (or hand to --exec) the changes of one EVENTS answer. */
 static int
-tell(const struct output *out, const struct watch_args *a, const struct proto_msg *r)
+tell(const struct output *out, struct exec *x, const struct proto_msg *r)
 {
 	struct proto_change last = { 0 };
 	union proto_item it;
@@ -82,7 +187,7 @@ tell(const struct output *out, const struct watch_args *a, const struct proto_ms
 		return -EPROTO;
 	while ((rc = proto_iter_next(&iter, &it)) == 1) {
 		count++;
-		if (a->exec != NULL)
+		if (x != NULL)
 			last = it.change;
 		else
 			out->event(
@@ -90,8 +195,8 @@ tell(const struct output *out, const struct watch_args *a, const struct proto_ms
 	}
 	if (rc < 0)
 		return rc;
-	if (a->exec != NULL && count > 0)
-		run_exec(a->exec, &last, count);
+	if (x != NULL && count > 0)
+		exec_changes(x, &last, count);
 	fflush(stdout);
 	return 0;
 }
@@ -105,8 +210,9 @@ passing(const struct proto_msg *r)
 		r->error.code == PROTO_E_INTERNAL);
 }
 
-int
-watch_run(struct client *c, const struct output *out, const struct watch_args *a)
+/* The watch, handing the changes to x when it is not NULL: returns 1. */
+static int
+watch_loop(struct client *c, const struct output *out, const struct watch_args *a, struct exec *x)
 {
 	struct proto_msg m = { .type = PROTO_T_POLL }, r;
 	unsigned pause_ms = WATCH_RETRY_FIRST_MS;
@@ -118,11 +224,15 @@ watch_run(struct client *c, const struct output *out, const struct watch_args *a
 	for (;;) {
 		int rc;
 
+		if (x != NULL)
+			exec_reap(x, false);
 		m.poll.flags = started ? 0 : PROTO_F_FROM_NOW;
 		m.poll.after = started ? after : 0;
 		m.poll.wait_ms = started ? WATCH_WAIT_MS : 0;
 		client_set_deadline(c, m.poll.wait_ms / 1000.0 + a->timeout);
 		rc = client_request(c, &m, &r, false, err, sizeof(err));
+		if (rc == -EINTR)
+			continue; /* a run ended: reaped above, then the same POLL again */
 		if (rc < 0 || passing(&r)) {
 			if (rc == -EINVAL || rc == -E2BIG) {
 				fprintf(stderr, "raftconfctl: %s\n", err);
@@ -136,7 +246,10 @@ watch_run(struct client *c, const struct output *out, const struct watch_args *a
 				    proto_error_name(r.error.code));
 			lost = true;
 			client_reset(c);
-			poll(NULL, 0, (int)pause_ms);
+			if (x != NULL)
+				exec_pause(x, pause_ms);
+			else
+				poll(NULL, 0, (int)pause_ms);
 			pause_ms =
 			    pause_ms * 2 > WATCH_RETRY_MAX_MS ? WATCH_RETRY_MAX_MS : pause_ms * 2;
 			continue;
@@ -163,7 +276,7 @@ watch_run(struct client *c, const struct output *out, const struct watch_args *a
 			fprintf(stderr, "raftconfctl: watching '%s' from revision %" PRIu64 "\n",
 			    a->prefix, after);
 		told = true;
-		if (tell(out, a, &r) < 0) {
+		if (tell(out, x, &r) < 0) {
 			fprintf(stderr,
 			    "raftconfctl: bad answer: the daemon sent changes that do not decode\n");
 			return 1;
@@ -171,4 +284,21 @@ watch_run(struct client *c, const struct output *out, const struct watch_args *a
 		if (r.events.revision > after)
 			after = r.events.revision;
 	}
+}
+
+int
+watch_run(struct client *c, const struct output *out, const struct watch_args *a)
+{
+	struct exec x;
+	int status;
+
+	if (a->exec == NULL)
+		return watch_loop(c, out, a, NULL);
+	if (exec_init(&x, a->exec) < 0)
+		return 1;
+	client_set_wake(c, x.sigfd);
+	status = watch_loop(c, out, a, &x);
+	client_set_wake(c, -1);
+	exec_finish(&x);
+	return status;
 }

@@ -20,7 +20,7 @@ struct watch_args {
 	const char *prefix;
 	bool from_rev_set; /* --from-rev given: every change after from_rev */
 	uint64_t from_rev;
-	const char *exec; /* --exec CMD, or NULL */
+	const char *exec; /* --exec CMD, or NULL: changes go to CMD, not to out */
 	double timeout;	  /* --timeout: how long an answer may take beyond a poll's wait */
 };
 
@@ -28,6 +28,9 @@ struct watch_args {
  * Run the watch until a failure another try cannot mend (the history no
  * longer reaches back to the revision asked, a refusal): returns the exit
  * status, 1.  A lost daemon is no such failure: the watch waits for it.
+ * With exec, CMD runs beside the watch, one run at a time, the changes that
+ * come during a run making one more (raftconfctl(8)); the watch blocks
+ * SIGCHLD for this, and before returning waits for the runs it owes.
  */
 int watch_run(struct client *c, const struct output *out, const struct watch_args *a);
 
