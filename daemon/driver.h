@@ -233,9 +233,8 @@ struct node {
 	uint64_t applied;
 	bool store_txn; /* applies since the last store commit */
 	uint64_t store_txn_entries;
-	double store_txn_since; /* node_now_s() at its start */
-	bool apply_paused;	/* the store ran out of space: apply_retry */
-	uint64_t told_upto;	/* watchers and removal told up to this index */
+	bool apply_paused;  /* the store ran out of space: apply_retry */
+	uint64_t told_upto; /* watchers and removal told up to this index */
 
 	/* snapshot.c */
 	struct snap_job snap;
@@ -432,7 +431,6 @@ uint64_t persist_sync_request(struct node *n);
 /* apply.c: committed entries into the store */
 int apply_entries(struct node *n, const struct raft_entry *ents, size_t count);
 int apply_flush(struct node *n);
-int apply_flush_due(struct node *n, double now);
 int apply_retry(struct node *n);
 
 /* snapshot.c: take, install, send */

@@ -270,7 +270,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	n->last_tick = t;
-	if ((rc = apply_flush_due(n, t)) < 0) {
+	if ((rc = apply_flush(n)) < 0) {
 		node_fatal(n, "committing the store failed", rc);
 		return;
 	}
