@@ -35,6 +35,11 @@
  *   id, u8 voter, u16 context length, context; little-endian).
  *
  * Versions
+ *   5  written since a client's dedup record ("c:") keeps the digest of
+ *      the request its last seq named (33 bytes, store_state.h); a version
+ *      4 file is the same with 25-byte "c:" records, still read: restored
+ *      as they are, a record without a digest takes any retry of its seq
+ *      for the retry it says.
  *   4  written since the store keeps a history of changes for watch
  *      --from-rev ("h:" records); a version 3 file is the same without
  *      them (the node then keeps history from the snapshot's index on).
@@ -69,7 +74,7 @@
 /* How many complete snapshots are kept: the newest and one to fall back to. */
 #define SNAP_KEEP 2
 /* The snapshot format this build writes, and the oldest one it still reads. */
-#define SNAP_VERSION	    4
+#define SNAP_VERSION	    5
 #define SNAP_OLDEST_VERSION 1
 /* Longest name in the snapshot directory, "%016llx.snap.tmp", with its NUL. */
 #define SNAP_NAME_MAX 32

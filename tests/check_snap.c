@@ -106,7 +106,7 @@ dump_all(struct store *s)
 	d.s = calloc(1, d.cap);
 	ck_assert_ptr_nonnull(d.s);
 	dump_add(&d, "applied=%" PRIu64 "/%" PRIu64 " clients=%" PRIu64 " keys=%s members=",
-		store_applied(s), store_applied_term(s), store_clients(s), keys);
+	    store_applied(s), store_applied_term(s), store_clients(s), keys);
 	r = store_get_members(s, &m, &mlen);
 	ck_assert(r == 0 || r == -ENOENT);
 	if (r == 0)
@@ -116,7 +116,7 @@ dump_all(struct store *s)
 
 		if (store_get_client(s, id, &c) == 0)
 			dump_add(&d, " c%" PRIu64 "=%" PRIu64 ",%" PRIu64 ",%d,%" PRIu64, id,
-				c.last_seq, c.revision, (int)c.status, c.last_used);
+			    c.last_seq, c.revision, (int)c.status, c.last_used);
 	}
 	free(m);
 	free(keys);
@@ -219,10 +219,11 @@ populate(struct store *s)
  * store_snapshot_write before the membership codec became one (members
  * big-endian), and format 2 as snap_write writes it now.
  */
-#define FIXTURE_V1	TEST_DATA_DIR "/snap/format-1.snap"
-#define FIXTURE_V2	TEST_DATA_DIR "/snap/format-2.snap"
-#define FIXTURE_V3	TEST_DATA_DIR "/snap/format-3.snap"
-#define FIXTURE_V4	TEST_DATA_DIR "/snap/format-4.snap"
+#define FIXTURE_V1 TEST_DATA_DIR "/snap/format-1.snap"
+#define FIXTURE_V2 TEST_DATA_DIR "/snap/format-2.snap"
+#define FIXTURE_V3 TEST_DATA_DIR "/snap/format-3.snap"
+#define FIXTURE_V4 TEST_DATA_DIR "/snap/format-4.snap"
+#define FIXTURE_V5 TEST_DATA_DIR "/snap/format-5.snap"
 
 /* The two dumps agree; both dumps freed and both stores closed. */
 static void
@@ -262,7 +263,7 @@ START_TEST(test_a_snapshot_restored_into_a_fresh_store_is_identical)
 	a = dump_all(s);
 	b = dump_all(s2);
 	ck_assert_str_eq(a, b);
-	ck_assert_ptr_nonnull(strstr(b, " c3="));	/* the dedup table came along */
+	ck_assert_ptr_nonnull(strstr(b, " c3=")); /* the dedup table came along */
 	free(b);
 
 	/* it survives a restart, and dedup still holds there */
@@ -271,10 +272,13 @@ START_TEST(test_a_snapshot_restored_into_a_fresh_store_is_identical)
 	b = dump_all(s2);
 	ck_assert_str_eq(a, b);
 	{
-		struct store_result res = set(s2, 8, 2, 1, "/app/b", "again", 5);
+		struct store_result res = set(s2, 8, 2, 1, "/app/b", binval, sizeof(binval));
 
 		ck_assert(res.duplicate);
 		ck_assert_uint_eq(res.revision, 2);
+		/* and a request id reused for another request is refused */
+		res = set(s2, 9, 2, 1, "/app/b", "again", 5);
+		ck_assert_int_eq(res.status, STORE_REUSED);
 	}
 	free(a);
 	free(b);
@@ -661,10 +665,24 @@ START_TEST(test_a_snapshot_file_has_the_pinned_bytes)
 
 	populate(s);
 	ck_assert_int_eq(snap_write(s, snappath, 7, 2, members3, 3, err, sizeof(err)), 0);
-	want = slurp(FIXTURE_V4, &wlen);
+	want = slurp(FIXTURE_V5, &wlen);
 	got = slurp(snappath, &glen);
 	ck_assert_uint_eq(glen, wlen);
 	ck_assert(memcmp(got, want, wlen) == 0);
+	free(want);
+	free(got);
+
+	/*
+	 * Format 5 is format 4 with "c:" records 8 bytes longer (the digest of
+	 * the request): three clients live in populate's store.
+	 */
+	want = slurp(FIXTURE_V5, &wlen);
+	got = slurp(FIXTURE_V4, &glen);
+	ck_assert_uint_eq(want[8], 5);
+	ck_assert_uint_eq(got[8], 4);
+	ck_assert_uint_eq(glen + 3 * 8, wlen);
+	head = 44 + (got[40] | (size_t)got[41] << 8) + 4;
+	ck_assert(memcmp(got + 9, want + 9, head - 4 - 9) == 0); /* the header to its crc */
 	free(want);
 	free(got);
 
@@ -680,7 +698,7 @@ START_TEST(test_a_snapshot_file_has_the_pinned_bytes)
 	got = slurp(FIXTURE_V3, &glen);
 	ck_assert_uint_eq(want[8], 4);
 	head = 44 + (got[40] | (size_t)got[41] << 8) + 4;
-	ck_assert(memcmp(got + 9, want + 9, 32 - 9) == 0);	      /* to the record count */
+	ck_assert(memcmp(got + 9, want + 9, 32 - 9) == 0);	    /* to the record count */
 	ck_assert(memcmp(got + 40, want + 40, head - 4 - 40) == 0); /* the membership */
 	free(want);
 	v2 = slurp(FIXTURE_V2, &v2len);
@@ -797,7 +815,7 @@ START_TEST(test_a_snapshot_sent_in_chunks_arrives_whole)
 	snap_path(sd, 7, p, sizeof(p));
 	ck_assert_int_eq(snap_write(s, p, 7, 2, members3, 3, err, sizeof(err)), 0);
 	orig = slurp(p, &osize);
-	ck_assert_int_eq(snap_recv_chunk(sd, 5, "x", 1), -EBADF);	/* no start seen */
+	ck_assert_int_eq(snap_recv_chunk(sd, 5, "x", 1), -EBADF); /* no start seen */
 
 	while (!last) {
 		ck_assert_int_eq(snap_read_chunk(sd, 7, off, buf, sizeof(buf), &got, &last), 0);
