@@ -5,9 +5,9 @@
  * One JSON value per answer, on one line: an object, or an array for
  * members; one object per line for a watch.  A key or value that is UTF-8
  * text is "key" or "value", any other bytes "key_base64" or "value_base64",
- * written as the HTTP API writes them (daemon/json.c).  Status values that
- * are decimal numbers (digits, and at most one '.' between digits) are
- * numbers, all else strings, as in /v1/status.  Not here: text (output.c).
+ * written as the HTTP API writes them (daemon/json.c).  Status values are
+ * typed by json_status_member(), as /v1/status types them: counters are
+ * numbers, names and words strings.  Not here: text (output.c).
  */
 #include "output.h"
 
@@ -31,27 +31,6 @@ static void
 string(struct proto_str s)
 {
 	json_string(&out, s.ptr, s.len);
-}
-
-static bool
-is_number(struct proto_str v)
-{
-	size_t i = 0, digits = 0;
-
-	if (v.len == 0 || v.len > 24 || (v.len > 1 && v.ptr[0] == '0' && v.ptr[1] != '.'))
-		return false;
-	while (i < v.len && v.ptr[i] >= '0' && v.ptr[i] <= '9')
-		i++, digits++;
-	if (digits == 0)
-		return false;
-	if (i == v.len)
-		return true;
-	if (v.ptr[i++] != '.' || i == v.len)
-		return false;
-	for (; i < v.len; i++)
-		if (v.ptr[i] < '0' || v.ptr[i] > '9')
-			return false;
-	return true;
 }
 
 static void
@@ -135,13 +114,8 @@ static void
 json_status_pair(const struct proto_pair *p)
 {
 	printf("%s", first ? "" : ",");
-	string(p->name);
-	putchar(':');
-	/* Counters are numbers; everything else is a string. */
-	if (is_number(p->value))
-		printf("%.*s", (int)p->value.len, p->value.ptr);
-	else
-		string(p->value);
+	/* typed as /v1/status types it: one rule, in json.c */
+	json_status_member(&out, p->name.ptr, p->name.len, p->value.ptr, p->value.len);
 	first = false;
 }
 

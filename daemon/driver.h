@@ -136,6 +136,7 @@ struct node_stats {
 	uint64_t snapshots;
 	double snapshot_last_seconds;
 	uint64_t requests[PROTO_E_MAX + 1]; /* [0]: answered ok, else by error */
+	uint64_t leader_changes;	    /* a leader known, not the last one known */
 };
 
 /* persist.c: Raft batches waiting for the WAL's sync thread. */
