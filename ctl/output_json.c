@@ -3,7 +3,7 @@
  * output.h).
  *
  * One JSON value per answer, on one line: an object, or an array for
- * members; one object per line for a watch.  A key or value that is UTF-8
+ * members and status --cluster; one object per line for a watch.  A key or value that is UTF-8
  * text is "key" or "value", any other bytes "key_base64" or "value_base64",
  * written as the HTTP API writes them (daemon/json.c).  Status values are
  * typed by json_status_member(), as /v1/status types them: counters are
@@ -159,6 +159,53 @@ json_members_end(void)
 }
 
 static void
+json_cluster_begin(const struct proto_msg *reply)
+{
+	putchar('[');
+	first = true;
+}
+
+/*
+ * A member that answered: the object status --json prints on it, from
+ * its pairs as it sent them; one that did not: its id, its address and
+ * why ("error").
+ */
+static void
+json_cluster_member(const struct proto_member_status *ms)
+{
+	union proto_item it;
+	struct proto_iter iter;
+	bool first_pair = true;
+
+	printf("%s{", first ? "" : ",");
+	first = false;
+	if (ms->error.len) {
+		printf("\"id\":");
+		string(ms->node_id);
+		printf(",\"address\":");
+		string(ms->address);
+		printf(",\"error\":");
+		string(ms->error);
+		putchar('}');
+		return;
+	}
+	proto_iter_pairs(&iter, ms);
+	while (proto_iter_next(&iter, &it) == 1) {
+		printf("%s", first_pair ? "" : ",");
+		json_status_member(
+		    &out, it.pair.name.ptr, it.pair.name.len, it.pair.value.ptr, it.pair.value.len);
+		first_pair = false;
+	}
+	putchar('}');
+}
+
+static void
+json_cluster_end(void)
+{
+	printf("]\n");
+}
+
+static void
 out_event(uint8_t kind, struct proto_str key, uint64_t revision, struct proto_str value)
 {
 	json_event(&out, kind == PROTO_EV_PUT, key.ptr, key.len, revision, value.ptr, value.len);
@@ -221,6 +268,9 @@ const struct output output_json = {
 	.members_begin = json_members_begin,
 	.member = json_member,
 	.members_end = json_members_end,
+	.cluster_begin = json_cluster_begin,
+	.cluster_member = json_cluster_member,
+	.cluster_end = json_cluster_end,
 	.event = out_event,
 	.token_secret = json_token_secret,
 	.tokens_begin = json_tokens_begin,

@@ -226,6 +226,8 @@ expired_cb(void *arg, struct pending *p)
 
 	if (p->kind == PEND_JOIN || p->kind == PEND_TRANSFER)
 		membership_expired(n, p);
+	else if (p->kind == PEND_CENSUS)
+		census_expired(n, p);
 	else
 		kv_expired(n, p);
 }
@@ -555,6 +557,7 @@ node_free(struct node *n)
 		return;
 	snapshot_abort(n, "the node is stopping");
 	backup_free(n);
+	census_free(n);
 	pending_clear(&n->pending);
 	watch_free(n);
 	token_table_free(&n->tokens);

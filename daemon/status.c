@@ -147,22 +147,33 @@ field_text(const struct status_field *f, char *buf, size_t len)
 	}
 }
 
-void
-status_reply(struct node *n, const struct origin *o)
+/* This node's status as a STATUS_REPLY of request id, in b (emptied first). */
+int
+status_frame(struct node *n, struct proto_buf *b, uint64_t id)
 {
 	struct status_field f[N_STATUS_FIELDS];
 	size_t count = status_get(n, f);
 	struct proto_reply rb;
 	char val[RAFTCONF_MAX_STATUS_VALUE + 1];
+	int rc;
 
-	proto_buf_reset(&n->out);
-	proto_reply_begin(&rb, &n->out, PROTO_T_STATUS_REPLY, o->req_id);
+	proto_buf_reset(b);
+	if ((rc = proto_reply_begin(&rb, b, PROTO_T_STATUS_REPLY, id)) < 0)
+		return rc;
 	for (size_t i = 0; i < count; i++) {
 		field_text(&f[i], val, sizeof(val));
 		proto_reply_add_pair(&rb, proto_cstr(f[i].name), proto_cstr(val));
 	}
-	proto_reply_end(&rb, 0);
-	reply_frame(n, o);
+	return proto_reply_end(&rb, 0);
+}
+
+void
+status_reply(struct node *n, const struct origin *o)
+{
+	if (status_frame(n, &n->out, o->req_id) == 0)
+		reply_frame(n, o);
+	else
+		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
 }
 
 static void
