@@ -11,6 +11,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "utf8.h"
@@ -155,6 +156,93 @@ text_members_end(void)
 {
 }
 
+/* status --cluster: the columns, and the status names they show. */
+#define CLUSTER_COLUMNS 9
+static const struct {
+	const char *head, *name; /* name NULL: the member's id */
+	bool number;		 /* aligned right */
+} cluster_col[CLUSTER_COLUMNS] = {
+	{ "ID", NULL, false },
+	{ "ROLE", "role", false },
+	{ "TERM", "term", true },
+	{ "LEADER", "leader", false },
+	{ "COMMIT", "commit", true },
+	{ "APPLIED", "applied", true },
+	{ "HEALTH", "health", false },
+	{ "VERSION", "version", false },
+	{ "DB_SIZE", "db_size", true },
+};
+static int cluster_width[CLUSTER_COLUMNS];
+
+/* Column k of member ms: its id, the value it reported, or "-" for none. */
+static struct proto_str
+cluster_cell(const struct proto_member_status *ms, int k)
+{
+	union proto_item it;
+	struct proto_iter iter;
+
+	if (cluster_col[k].name == NULL)
+		return ms->node_id;
+	proto_iter_pairs(&iter, ms);
+	while (proto_iter_next(&iter, &it) == 1)
+		if (it.pair.name.len == strlen(cluster_col[k].name) &&
+		    memcmp(it.pair.name.ptr, cluster_col[k].name, it.pair.name.len) == 0 &&
+		    it.pair.value.len > 0)
+			return it.pair.value;
+	return proto_cstr("-");
+}
+
+static void
+text_cluster_begin(const struct proto_msg *reply)
+{
+	union proto_item it;
+	struct proto_iter iter;
+
+	for (int k = 0; k < CLUSTER_COLUMNS; k++)
+		cluster_width[k] = (int)strlen(cluster_col[k].head);
+	proto_iter_init(&iter, reply);
+	while (proto_iter_next(&iter, &it) == 1)
+		for (int k = 0; k < CLUSTER_COLUMNS; k++) {
+			int w = (int)cluster_cell(&it.member_status, k).len;
+
+			if (w > cluster_width[k])
+				cluster_width[k] = w;
+		}
+	for (int k = 0; k < CLUSTER_COLUMNS; k++)
+		printf("%s%*s", k ? "  " : "",
+		    cluster_col[k].number ? cluster_width[k] : -cluster_width[k],
+		    cluster_col[k].head);
+	putchar('\n');
+}
+
+/* One row; a member with no status has "-" everywhere and says why at the end. */
+static void
+text_cluster_member(const struct proto_member_status *ms)
+{
+	for (int k = 0; k < CLUSTER_COLUMNS; k++) {
+		struct proto_str v = cluster_cell(ms, k);
+		int pad = cluster_width[k] - (int)v.len;
+
+		if (k)
+			fputs("  ", stdout);
+		if (cluster_col[k].number && pad > 0)
+			printf("%*s", pad, "");
+		output_escaped(stdout, v, false);
+		if (!cluster_col[k].number && pad > 0 && (k + 1 < CLUSTER_COLUMNS || ms->error.len))
+			printf("%*s", pad, "");
+	}
+	if (ms->error.len) {
+		fputs("  ", stdout);
+		output_escaped(stdout, ms->error, false);
+	}
+	putchar('\n');
+}
+
+static void
+text_cluster_end(void)
+{
+}
+
 static void
 text_event(uint8_t kind, struct proto_str key, uint64_t revision, struct proto_str value)
 {
@@ -236,6 +324,9 @@ const struct output output_text = {
 	.members_begin = text_members_begin,
 	.member = text_member,
 	.members_end = text_members_end,
+	.cluster_begin = text_cluster_begin,
+	.cluster_member = text_cluster_member,
+	.cluster_end = text_cluster_end,
 	.event = text_event,
 	.token_secret = text_token_secret,
 	.tokens_begin = text_tokens_begin,

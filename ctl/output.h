@@ -12,7 +12,7 @@
  * What each format prints is the contract of raftconfctl(8).  The proto_str
  * and proto_* items are only read during the call.  Calls of one answer
  * come in order: list_begin, list_entry for each entry, list_end; likewise
- * status_* and members_*.
+ * status_*, members_* and cluster_*.
  */
 #ifndef RAFTCONF_CTL_OUTPUT_H
 #define RAFTCONF_CTL_OUTPUT_H
@@ -43,6 +43,15 @@ struct output {
 	void (*members_begin)(void);
 	void (*member)(const struct proto_member *m);
 	void (*members_end)(void);
+
+	/*
+	 * status --cluster: the whole reply first (a table's widths), then
+	 * each member as it reported itself (its pairs: proto_iter_pairs), or,
+	 * when its error is not empty, why it has no status.
+	 */
+	void (*cluster_begin)(const struct proto_msg *reply);
+	void (*cluster_member)(const struct proto_member_status *ms);
+	void (*cluster_end)(void);
 
 	/* watch: one change (PROTO_EV_PUT with its value, or PROTO_EV_DEL). */
 	void (*event)(

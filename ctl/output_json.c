@@ -3,11 +3,11 @@
  * output.h).
  *
  * One JSON value per answer, on one line: an object, or an array for
- * members; one object per line for a watch.  A key or value that is UTF-8
+ * members and status --cluster; one object per line for a watch.  A key or value that is UTF-8
  * text is "key" or "value", any other bytes "key_base64" or "value_base64",
- * written as the HTTP API writes them (daemon/json.c).  Status values that
- * are decimal numbers (digits, and at most one '.' between digits) are
- * numbers, all else strings, as in /v1/status.  Not here: text (output.c).
+ * written as the HTTP API writes them (daemon/json.c).  Status values are
+ * typed by json_status_member(), as /v1/status types them: counters are
+ * numbers, names and words strings.  Not here: text (output.c).
  */
 #include "output.h"
 
@@ -32,27 +32,6 @@ static void
 string(struct proto_str s)
 {
 	json_string(&out, s.ptr, s.len);
-}
-
-static bool
-is_number(struct proto_str v)
-{
-	size_t i = 0, digits = 0;
-
-	if (v.len == 0 || v.len > 24 || (v.len > 1 && v.ptr[0] == '0' && v.ptr[1] != '.'))
-		return false;
-	while (i < v.len && v.ptr[i] >= '0' && v.ptr[i] <= '9')
-		i++, digits++;
-	if (digits == 0)
-		return false;
-	if (i == v.len)
-		return true;
-	if (v.ptr[i++] != '.' || i == v.len)
-		return false;
-	for (; i < v.len; i++)
-		if (v.ptr[i] < '0' || v.ptr[i] > '9')
-			return false;
-	return true;
 }
 
 static void
@@ -136,13 +115,8 @@ static void
 json_status_pair(const struct proto_pair *p)
 {
 	printf("%s", first ? "" : ",");
-	string(p->name);
-	putchar(':');
-	/* Counters are numbers; everything else is a string. */
-	if (is_number(p->value))
-		printf("%.*s", (int)p->value.len, p->value.ptr);
-	else
-		string(p->value);
+	/* typed as /v1/status types it: one rule, in json.c */
+	json_status_member(&out, p->name.ptr, p->name.len, p->value.ptr, p->value.len);
 	first = false;
 }
 
@@ -181,6 +155,53 @@ json_member(const struct proto_member *m)
 
 static void
 json_members_end(void)
+{
+	printf("]\n");
+}
+
+static void
+json_cluster_begin(const struct proto_msg *reply)
+{
+	putchar('[');
+	first = true;
+}
+
+/*
+ * A member that answered: the object status --json prints on it, from
+ * its pairs as it sent them; one that did not: its id, its address and
+ * why ("error").
+ */
+static void
+json_cluster_member(const struct proto_member_status *ms)
+{
+	union proto_item it;
+	struct proto_iter iter;
+	bool first_pair = true;
+
+	printf("%s{", first ? "" : ",");
+	first = false;
+	if (ms->error.len) {
+		printf("\"id\":");
+		string(ms->node_id);
+		printf(",\"address\":");
+		string(ms->address);
+		printf(",\"error\":");
+		string(ms->error);
+		putchar('}');
+		return;
+	}
+	proto_iter_pairs(&iter, ms);
+	while (proto_iter_next(&iter, &it) == 1) {
+		printf("%s", first_pair ? "" : ",");
+		json_status_member(
+		    &out, it.pair.name.ptr, it.pair.name.len, it.pair.value.ptr, it.pair.value.len);
+		first_pair = false;
+	}
+	putchar('}');
+}
+
+static void
+json_cluster_end(void)
 {
 	printf("]\n");
 }
@@ -270,6 +291,9 @@ const struct output output_json = {
 	.members_begin = json_members_begin,
 	.member = json_member,
 	.members_end = json_members_end,
+	.cluster_begin = json_cluster_begin,
+	.cluster_member = json_cluster_member,
+	.cluster_end = json_cluster_end,
 	.event = out_event,
 	.token_secret = json_token_secret,
 	.tokens_begin = json_tokens_begin,

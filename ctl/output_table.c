@@ -337,6 +337,25 @@ table_backup_done(const char *file, uint64_t keys, uint64_t revision, uint64_t b
 	output_text.backup_done(file, keys, revision, bytes);
 }
 
+/* status --cluster: its text rows are a table already (aligned columns, a header). */
+static void
+table_cluster_begin(const struct proto_msg *reply)
+{
+	output_text.cluster_begin(reply);
+}
+
+static void
+table_cluster_member(const struct proto_member_status *ms)
+{
+	output_text.cluster_member(ms);
+}
+
+static void
+table_cluster_end(void)
+{
+	output_text.cluster_end();
+}
+
 const struct output output_table = {
 	.value = table_value,
 	.written = table_written,
@@ -360,4 +379,7 @@ const struct output output_table = {
 	.done = table_done,
 	.transferred = table_transferred,
 	.backup_done = table_backup_done,
+	.cluster_begin = table_cluster_begin,
+	.cluster_member = table_cluster_member,
+	.cluster_end = table_cluster_end,
 };

@@ -43,14 +43,15 @@ enum {
 };
 
 /* The options a command may take after its name. */
-#define OPT_STALE    0x01 /* --stale: read this node's copy */
-#define OPT_LEARNER  0x02 /* --learner: stay a non-voting learner */
-#define OPT_EXEC     0x04 /* --exec CMD: run CMD on each change */
-#define OPT_PREFIX   0x08 /* --prefix P: the keys a token may reach */
-#define OPT_READ     0x10 /* --read: a token that may read */
-#define OPT_WRITE    0x20 /* --write: a token that may read and write */
-#define OPT_IF_REV   0x40 /* --if-rev N: only if the key is at revision N */
-#define OPT_FROM_REV 0x80 /* --from-rev N: the changes after revision N */
+#define OPT_STALE    0x01  /* --stale: read this node's copy */
+#define OPT_LEARNER  0x02  /* --learner: stay a non-voting learner */
+#define OPT_EXEC     0x04  /* --exec CMD: run CMD on each change */
+#define OPT_PREFIX   0x08  /* --prefix P: the keys a token may reach */
+#define OPT_READ     0x10  /* --read: a token that may read */
+#define OPT_WRITE    0x20  /* --write: a token that may read and write */
+#define OPT_IF_REV   0x40  /* --if-rev N: only if the key is at revision N */
+#define OPT_FROM_REV 0x80  /* --from-rev N: the changes after revision N */
+#define OPT_CLUSTER  0x100 /* --cluster: every member, as each reports itself */
 
 static const struct cmd_option {
 	const char *name;
@@ -65,6 +66,7 @@ static const struct cmd_option {
 	{ "--write", OPT_WRITE, false },
 	{ "--if-rev", OPT_IF_REV, true },
 	{ "--from-rev", OPT_FROM_REV, true },
+	{ "--cluster", OPT_CLUSTER, false },
 };
 
 /* No command takes more arguments than this. */
@@ -124,7 +126,9 @@ static const struct command commands[] = {
 	{ "list", "[PREFIX] [--stale]", OPT_STALE, 0, 1, "list keys under PREFIX", cmd_list },
 	{ "watch", "[PREFIX] [--from-rev N] [--exec CMD]", OPT_EXEC | OPT_FROM_REV, 0, 1,
 	    "print (or run CMD on) changes under PREFIX after revision N, then live", cmd_watch },
-	{ "status", "", 0, 0, 0, "this node: id, role, term, leader, commit, applied", cmd_status },
+	{ "status", "[--cluster]", OPT_CLUSTER, 0, 0,
+	    "this node (--cluster: every member): id, role, term, leader, commit, applied",
+	    cmd_status },
 	{ "members", "", 0, 0, 0, "every member: id, address, voter|learner, health", cmd_members },
 	{ "join", "[--learner] ADDRESS", OPT_LEARNER, 1, 1,
 	    "join the cluster at ADDRESS, wait till caught up", cmd_join },
@@ -663,6 +667,43 @@ cmd_list(struct ctl *ctl, const struct invocation *in)
 	return EXIT_DONE;
 }
 
+/*
+ * status --cluster: every member's status, each as it reports itself,
+ * through the local daemon, which asks them on its peer links and waits at
+ * most half of --timeout for them, so that its answer can still say which
+ * did not answer.  Exit 1 when one did not (etcdctl's habit), after
+ * printing every row.
+ */
+static int
+status_cluster(struct ctl *ctl)
+{
+	struct proto_msg m = { .type = PROTO_T_CLUSTER_STATUS }, r;
+	union proto_item it;
+	struct proto_iter iter;
+	double wait_ms = ctl->timeout * 1000 / 2;
+	uint32_t failed = 0;
+
+	m.cluster_status.wait_ms = wait_ms < 1	    ? 1
+	    : wait_ms > RAFTCONF_MAX_STATUS_WAIT_MS ? RAFTCONF_MAX_STATUS_WAIT_MS
+						    : (uint64_t)wait_ms;
+	if (request(ctl, &m, &r, false) < 0)
+		return EXIT_FAILED;
+	if (r.type != PROTO_T_CLUSTER_STATUS_REPLY)
+		return unexpected(&r);
+	ctl->out->cluster_begin(&r);
+	proto_iter_init(&iter, &r);
+	while (proto_iter_next(&iter, &it) == 1) {
+		ctl->out->cluster_member(&it.member_status);
+		failed += it.member_status.error.len > 0;
+	}
+	ctl->out->cluster_end();
+	if (failed == 0)
+		return EXIT_DONE;
+	fprintf(stderr, "raftconfctl: %" PRIu32 " of %" PRIu32 " members gave no status\n", failed,
+	    r.cluster_status_reply.items.count);
+	return EXIT_FAILED;
+}
+
 static int
 cmd_status(struct ctl *ctl, const struct invocation *in)
 {
@@ -671,6 +712,8 @@ cmd_status(struct ctl *ctl, const struct invocation *in)
 	struct proto_iter iter;
 	size_t longest = 0;
 
+	if (in->opts & OPT_CLUSTER)
+		return status_cluster(ctl);
 	if (request(ctl, &m, &r, false) < 0)
 		return EXIT_FAILED;
 	if (r.type != PROTO_T_STATUS_REPLY)

@@ -53,7 +53,8 @@ allowed(struct node *n, const struct origin *o, const struct proto_msg *m)
 	if (ci.uid == 0 || ci.uid == geteuid() || in_group(&ci, getegid()))
 		return true;
 	reads = m->type == PROTO_T_GET || m->type == PROTO_T_LIST || m->type == PROTO_T_WATCH ||
-	    m->type == PROTO_T_POLL || m->type == PROTO_T_STATUS || m->type == PROTO_T_MEMBERS;
+	    m->type == PROTO_T_POLL || m->type == PROTO_T_STATUS || m->type == PROTO_T_MEMBERS ||
+	    m->type == PROTO_T_CLUSTER_STATUS;
 	if (in_group(&ci, n->read_gid)) {
 		if (reads)
 			return true;
@@ -121,6 +122,13 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 		break;
 	case PROTO_T_MEMBERS:
 		status_members_reply(n, o);
+		break;
+	case PROTO_T_CLUSTER_STATUS:
+		if (o->kind != FROM_CONTROL)
+			reply_error(n, o, PROTO_E_REFUSED,
+			    "status --cluster is asked on the control socket");
+		else
+			census_start(n, o, m);
 		break;
 	case PROTO_T_JOIN:
 		membership_join(n, o, m);
@@ -275,9 +283,10 @@ raft_frame(struct node *n, uint64_t conn, const char *peer_id, const struct prot
 /*
  * What the peer port serves, by the sender's role: a member's forward of
  * its clients' writes and membership changes (the requests kv_forward
- * sends), and a spare's request to join, for itself.  Never reads, status,
- * watches or snapshots: those are the local socket's and HTTP's.  NULL:
- * allowed; else why not.
+ * sends), a member's STATUS (status --cluster asks every member, census.c),
+ * and a spare's request to join, for itself.  Never reads, watches or
+ * snapshots, and nothing but its own join to a node that is not a member:
+ * those are the local socket's and HTTP's.  NULL: allowed; else why not.
  */
 static const char *
 request_refusal(const struct proto_msg *m, const char *peer_id, bool member)
@@ -294,6 +303,8 @@ request_refusal(const struct proto_msg *m, const char *peer_id, bool member)
 	case PROTO_T_TRANSFER:
 		return member ? NULL
 			      : "from a node that is not a member (members forward requests)";
+	case PROTO_T_STATUS:
+		return member ? NULL : "from a node that is not a member (members ask it)";
 	case PROTO_T_JOIN:
 		if (member ||
 		    (m->join.node_id.len == strlen(peer_id) &&
@@ -337,8 +348,13 @@ peer_frame_cb(void *arg, uint64_t conn, const char *peer_id, const struct proto_
 			roster_stranger_seen(n, peer_id); /* a spare joining: where to answer */
 		dispatch_request(n, &o, m);
 	} else if (proto_is_response(m->type)) {
-		if (!membership_join_answer(n, conn, peer_id, m) &&
-		    kv_relay(n, node_id_of(peer_id), m) < 0)
+		int rc;
+
+		if (membership_join_answer(n, conn, peer_id, m))
+			return;
+		if ((rc = census_answer(n, node_id_of(peer_id), m)) == 0)
+			rc = kv_relay(n, node_id_of(peer_id), m);
+		if (rc < 0)
 			peer_refuse(n->peers, conn,
 			    "an answer to a request this node did not forward to it");
 	}
@@ -352,8 +368,10 @@ peer_link_cb(void *arg, const char *peer_id, bool up, bool reset)
 
 	log_info_f(LOG_FIELDS(.peer = peer_id), "peer %s: link %s%s", peer_id, up ? "up" : "down",
 	    reset ? " (connection reset)" : "");
-	if (!up)
+	if (!up) {
 		kv_leader_lost(n, id, peer_id);
+		census_peer_lost(n, id);
+	}
 	/* It may have restarted with less than it acknowledged: probe afresh. */
 	if (up)
 		raft_peer_reconnected(n->raft, id);

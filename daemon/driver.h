@@ -14,6 +14,7 @@
  *	apply.c		committed entries into the store, in one transaction a tick
  *	persist.c	Raft batches into the WAL; messages held until durable
  *	membership.c	join, remove, transfer, promotion, the removal notice
+ *	census.c	status --cluster: every member's status, asked on the peer links
  *	kv.c		reads, writes and forwarding to the leader
  *	watch.c		raftconfctl watch: applied changes to clients
  *	readiness.c	sd_notify: READY, STATUS, WATCHDOG
@@ -59,6 +60,7 @@ struct store_meta;
 struct snap_info;
 struct wal_recovered;
 struct backup;
+struct census;
 
 /*
  * WAL segment size: segments are deleted whole once a snapshot covers them,
@@ -136,6 +138,7 @@ struct node_stats {
 	uint64_t snapshots;
 	double snapshot_last_seconds;
 	uint64_t requests[PROTO_E_MAX + 1]; /* [0]: answered ok, else by error */
+	uint64_t leader_changes;	    /* a leader known, not the last one known */
 };
 
 /* persist.c: Raft batches waiting for the WAL's sync thread. */
@@ -262,6 +265,9 @@ struct node {
 	struct token_table tokens; /* HTTP tokens, as applied here (tokens.c) */
 	uint64_t next_ctx;
 	uint64_t next_fwd;
+	struct census *censuses; /* status --cluster in flight (census.c) */
+	unsigned ncensuses;
+	uint64_t next_census;
 	unsigned request_timeout_ms;
 	gid_t read_gid; /* node.read_group's: may only read (dispatch.c) */
 
@@ -359,6 +365,7 @@ int tokens_http_authorize(void *arg, const struct token_request *r, char *why, s
 
 /* status.c: the status views; the fsync histogram */
 void status_reply(struct node *n, const struct origin *o);
+int status_frame(struct node *n, struct proto_buf *b, uint64_t id);
 void status_members_reply(struct node *n, const struct origin *o);
 void status_http_json(void *arg, struct evbuffer *out);
 int status_http_health(void *arg, char *why, size_t whylen);
@@ -384,11 +391,19 @@ void watch_progress(struct node *n, uint64_t now_ms);
 void watch_store_replaced(struct node *n);
 void watch_free(struct node *n);
 
+/* census.c: status --cluster */
+void census_start(struct node *n, const struct origin *o, const struct proto_msg *m);
+int census_answer(struct node *n, uint64_t from, const struct proto_msg *m);
+void census_expired(struct node *n, struct pending *p);
+void census_peer_lost(struct node *n, uint64_t id);
+void census_free(struct node *n);
+
 /* kv.c: reads, writes, forwarding */
 void kv_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags,
     const struct proto_str *key);
 void kv_write(struct node *n, const struct origin *o, const struct proto_msg *m);
 void kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m);
+int kv_send(struct node *n, struct pending *p, const struct proto_msg *m, const struct member *to);
 int kv_relay(struct node *n, uint64_t from, const struct proto_msg *m);
 void kv_read_index(struct node *n, uint64_t ctx, uint64_t index);
 void kv_reads_progress(struct node *n);

@@ -197,3 +197,58 @@ json_event(const struct json_out *o, bool put, const void *key, size_t keylen, u
 	}
 	o->write(o->arg, "}", 1);
 }
+
+/* The status names whose values are words or names, never numbers. */
+static bool
+status_text(const char *name, size_t len)
+{
+	static const char *const text[] = {
+		"id",
+		"role",
+		"leader",
+		"cluster",
+		"address",
+		"health",
+		"version",
+		"disk",
+		"disk_why",
+	};
+
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		if (strlen(text[i]) == len && memcmp(text[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+static bool
+decimal_number(const char *v, size_t len)
+{
+	size_t i = 0, digits = 0;
+
+	if (len == 0 || len > 24 || (len > 1 && v[0] == '0' && v[1] != '.'))
+		return false;
+	while (i < len && v[i] >= '0' && v[i] <= '9')
+		i++, digits++;
+	if (digits == 0)
+		return false;
+	if (i == len)
+		return true;
+	if (v[i++] != '.' || i == len)
+		return false;
+	for (; i < len; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+	return true;
+}
+
+void
+json_status_member(
+    const struct json_out *o, const char *name, size_t namelen, const char *value, size_t valuelen)
+{
+	json_string(o, name, namelen);
+	o->write(o->arg, ":", 1);
+	if (!status_text(name, namelen) && decimal_number(value, valuelen))
+		o->write(o->arg, value, valuelen);
+	else
+		json_string(o, value, valuelen);
+}

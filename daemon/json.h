@@ -87,4 +87,17 @@ void json_kv(const struct json_out *o, const void *key, size_t keylen, const voi
 void json_event(const struct json_out *o, bool put, const void *key, size_t keylen,
     uint64_t revision, const void *value, size_t valuelen);
 
+/*
+ * One member of a status object, "name":value, from the text of a STATUS
+ * reply's pair: the one rule by which /v1/status, raftconfctl --json
+ * status and raftconfctl --json status --cluster type a status value, so
+ * that they write the same object.  The value is a JSON number when it is
+ * a decimal number (digits, at most one '.' between digits, no leading
+ * zero, at most 24 characters) and the name is not one whose values are
+ * words or names (id, role, leader, cluster, address, health, version,
+ * disk, disk_why: a node may be called "7"); any other value is a string.
+ */
+void json_status_member(
+    const struct json_out *o, const char *name, size_t namelen, const char *value, size_t valuelen);
+
 #endif

@@ -197,12 +197,36 @@ ensure_cmdbuf(struct node *n, size_t len)
 	return 0;
 }
 
+/*
+ * Send request m to member `to` on its peer link under a new request id,
+ * and keep p (its kind, origin and deadline set by the caller) in the table
+ * under that id (p->key), with p->peer = to->id, until the answer comes
+ * back (dispatch.c gives it to kv_relay, or to census_answer for a
+ * PEND_CENSUS), the deadline passes or the link drops.  0, or -errno: p is
+ * not kept, the caller frees it.
+ */
+int
+kv_send(struct node *n, struct pending *p, const struct proto_msg *m, const struct member *to)
+{
+	struct proto_msg fm = *m;
+	int rc;
+
+	p->key = ++n->next_fwd;
+	p->peer = to->id;
+	fm.id = p->key;
+	proto_buf_reset(&n->out);
+	if ((rc = proto_encode(&n->out, &fm, NULL, 0)) == 0)
+		rc = peer_send(n->peers, to->name, n->out.data, n->out.len);
+	if (rc == 0)
+		pending_add(&n->pending, p);
+	return rc;
+}
+
 void
 kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
 	uint64_t leader = raft_leader(n->raft);
 	const struct member *lm = roster_by_id(n, leader);
-	struct proto_msg fm = *m;
 	struct pending *f;
 	int rc;
 
@@ -216,19 +240,11 @@ kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m)
 		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
 		return;
 	}
-	f->key = ++n->next_fwd;
-	f->peer = leader;
-	fm.id = f->key;
-	proto_buf_reset(&n->out);
-	if ((rc = proto_encode(&n->out, &fm, NULL, 0)) == 0)
-		rc = peer_send(n->peers, lm->name, n->out.data, n->out.len);
-	if (rc < 0) {
+	if ((rc = kv_send(n, f, m, lm)) < 0) {
 		free(f);
 		reply_error(n, o, PROTO_E_NOLEADER, "cannot reach the leader %s (%s): %s", lm->name,
 		    lm->address, strerror(-rc));
-		return;
 	}
-	pending_add(&n->pending, f);
 }
 
 /*

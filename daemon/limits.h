@@ -58,6 +58,11 @@
 #define RAFTCONF_MAX_STATUS_NAME  64
 #define RAFTCONF_MAX_STATUS_VALUE 1024
 /*
+ * raftconfctl status --cluster: the longest the node asked waits for the
+ * other members' answers (raftconfctl asks for half its --timeout).
+ */
+#define RAFTCONF_MAX_STATUS_WAIT_MS (60 * 1000)
+/*
  * A transaction (raftconfctl txn, POST /v1/txn): at most this many
  * compares, and at most this many operations in its two branches together.
  */

@@ -94,6 +94,9 @@ state_changed(struct node *n)
 		    "leader is now %s (term %" PRIu64 ")", roster_name(n, st.leader), st.term);
 	if (st.leader != n->last_leader)
 		kv_leader_changed(n);
+	/* etcd's leader_changes_seen: a leader known that is not the last one */
+	if (st.leader != 0 && st.leader != n->last_leader)
+		n->stats.leader_changes++;
 	n->last_role = st.role;
 	n->last_leader = st.leader;
 	n->last_term = st.term;
@@ -223,6 +226,8 @@ expired_cb(void *arg, struct pending *p)
 
 	if (p->kind == PEND_JOIN || p->kind == PEND_TRANSFER)
 		membership_expired(n, p);
+	else if (p->kind == PEND_CENSUS)
+		census_expired(n, p);
 	else
 		kv_expired(n, p);
 }
@@ -552,6 +557,7 @@ node_free(struct node *n)
 		return;
 	snapshot_abort(n, "the node is stopping");
 	backup_free(n);
+	census_free(n);
 	pending_clear(&n->pending);
 	watch_free(n);
 	token_table_free(&n->tokens);

@@ -6,10 +6,11 @@
  * a linearizable read for its read index, a request forwarded to the
  * leader for the leader's answer, a join for the member it asked, a
  * leadership transfer for the leader to change, a snapshot request for the
- * writer to finish.  One entry type, one list per kind, one expiry walk.
+ * writer to finish, a member's status for its answer (status --cluster).
+ * One entry type, one list per kind, one expiry walk.
  *
  * Not here: what a request means or how it is answered (kv.c,
- * membership.c, snapshot.c); this module only keeps them.  It does no I/O
+ * membership.c, snapshot.c, census.c); this module only keeps them.  It does no I/O
  * and allocates only the entries.
  */
 #ifndef RAFTCONF_PENDING_H
@@ -40,6 +41,9 @@ enum pending_kind {
 	/* data "NAME\0ADDRESS", flags the join's; no deadline: a join at the
 	 * leader, waiting for the membership changes before it */
 	PEND_JOIN_QUEUED,
+	/* key: the id sent to the member; peer: the member; index: the census
+	 * (census.c); term: the member's place in it */
+	PEND_CENSUS,
 	PEND_NKINDS
 };
 

@@ -149,6 +149,15 @@ static const struct field op_fields[] = {
 	VALUE(offsetof(struct proto_op, value)),
 };
 
+/* The pairs are a member's STATUS_REPLY items, carried as they came. */
+static const struct field member_status_fields[] = {
+	NODE_ID(offsetof(struct proto_member_status, node_id)),
+	ADDRESS(offsetof(struct proto_member_status, address)),
+	S16("error", offsetof(struct proto_member_status, error), FC_NONUL, 0, RAFTCONF_MAX_ERROR),
+	ITEMS("pairs", offsetof(struct proto_member_status, pairs), &proto_pair_schema,
+	    RAFTCONF_MAX_STATUS_PAIRS),
+};
+
 const struct schema proto_entry_schema = { "entry", false, NFIELDS(entry_fields), NULL };
 const struct schema proto_kv_schema = { "kv", false, NFIELDS(kv_fields), NULL };
 const struct schema proto_compare_schema = { "compare", false, NFIELDS(compare_fields), NULL };
@@ -157,6 +166,8 @@ const struct schema proto_pair_schema = { "pair", false, NFIELDS(pair_fields), N
 const struct schema proto_member_schema = { "member", false, NFIELDS(member_fields), NULL };
 const struct schema proto_token_schema = { "token", false, NFIELDS(token_fields), NULL };
 const struct schema proto_change_schema = { "change", false, NFIELDS(change_fields), NULL };
+const struct schema proto_member_status_schema = { "member", false, NFIELDS(member_status_fields),
+	NULL };
 
 static const struct field get_fields[] = {
 	FLAGS(M(get.flags), PROTO_F_STALE | PROTO_F_META),
@@ -235,6 +246,14 @@ static const struct field poll_fields[] = {
 	U64("after", M(poll.after)),
 	{ "wait_ms", FK_U64, FC_RANGE, M(poll.wait_ms), 0, RAFTCONF_MAX_POLL_MS, NULL },
 	PREFIX(M(poll.prefix)),
+};
+static const struct field cluster_status_fields[] = {
+	{ "wait_ms", FK_U64, FC_RANGE, M(cluster_status.wait_ms), 1, RAFTCONF_MAX_STATUS_WAIT_MS,
+	    NULL },
+};
+static const struct field cluster_status_reply_fields[] = {
+	ITEMS("members", M(cluster_status_reply.items), &proto_member_status_schema,
+	    RAFTCONF_MAX_MEMBERS),
 };
 static const struct field events_fields[] = {
 	FLAGS(M(events.flags), PROTO_F_TRUNCATED),
@@ -323,6 +342,7 @@ static int txn_post(const struct proto_msg *m, struct ctx *c);
 static int txn_reply_post(const struct proto_msg *m, struct ctx *c);
 static int events_post(const struct proto_msg *m, struct ctx *c);
 static int backup_chunk_post(const struct proto_msg *m, struct ctx *c);
+static int cluster_status_reply_post(const struct proto_msg *m, struct ctx *c);
 
 /* Indexed by type code; a type without a name is unknown. */
 static const struct schema schemas[256] = {
@@ -346,6 +366,7 @@ static const struct schema schemas[256] = {
 	[PROTO_T_TXN] = { "TXN", true, NFIELDS(txn_fields), txn_post },
 	[PROTO_T_POLL] = { "POLL", true, NFIELDS(poll_fields), NULL },
 	[PROTO_T_BACKUP] = { "BACKUP", true, NULL, 0, NULL },
+	[PROTO_T_CLUSTER_STATUS] = { "CLUSTER_STATUS", true, NFIELDS(cluster_status_fields), NULL },
 
 	[PROTO_T_OK] = { "OK", true, NFIELDS(ok_fields), NULL },
 	[PROTO_T_VALUE] = { "VALUE", true, NFIELDS(value_fields), NULL },
@@ -364,6 +385,8 @@ static const struct schema schemas[256] = {
 	[PROTO_T_EVENTS] = { "EVENTS", true, NFIELDS(events_fields), events_post },
 	[PROTO_T_BACKUP_CHUNK] = { "BACKUP_CHUNK", true, NFIELDS(backup_chunk_fields),
 	    backup_chunk_post },
+	[PROTO_T_CLUSTER_STATUS_REPLY] = { "CLUSTER_STATUS_REPLY", true,
+	    NFIELDS(cluster_status_reply_fields), cluster_status_reply_post },
 
 	[PROTO_T_HELLO] = { "HELLO", false, NFIELDS(hello_fields), NULL },
 	[PROTO_T_REJECT] = { "REJECT", false, NFIELDS(reject_fields), NULL },
@@ -642,6 +665,33 @@ backup_chunk_post(const struct proto_msg *m, struct ctx *c)
 	return 0;
 }
 
+/* A member's item carries its status or why there is none: exactly one. */
+int
+proto_member_status_check(const struct proto_member_status *ms)
+{
+	return (ms->error.len == 0) == (ms->pairs.count == 0) ? -1 : 0;
+}
+
+static int
+cluster_status_reply_post(const struct proto_msg *m, struct ctx *c)
+{
+	struct ctx quiet = { NULL, 0, c->encoding, NULL, NULL, 0 };
+	const struct proto_items *items = &m->cluster_status_reply.items;
+	struct bytes_reader r;
+	union proto_item it;
+
+	br_init(&r, items->raw, items->rawlen);
+	for (uint32_t i = 0; i < items->count; i++) {
+		if (proto_read_fields(&r, &proto_member_status_schema, &it, &quiet) != 0)
+			return fail(c, BAD(c), NULL, "member %" PRIu32 " is malformed", i);
+		if (proto_member_status_check(&it.member_status) < 0)
+			return fail(c, BAD(c), NULL,
+			    "member %" PRIu32 " has %s a status and an error", i,
+			    it.member_status.error.len ? "both" : "neither");
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ decoding */
 
 static int
@@ -658,6 +708,8 @@ static int
 walk_items(struct bytes_reader *r, const struct field *f, uint32_t count, struct proto_items *out,
     struct ctx *c)
 {
+	const char *outer_item = c->item;
+	uint32_t outer_index = c->index;
 	size_t start = r->off;
 	union proto_item tmp;
 	uint64_t least;
@@ -678,7 +730,9 @@ walk_items(struct bytes_reader *r, const struct field *f, uint32_t count, struct
 		if ((rc = proto_read_fields(r, f->items, &tmp, c)) != 0)
 			return rc;
 	}
-	c->item = NULL;
+	/* the items of an item (a member's status pairs) end inside it */
+	c->item = outer_item;
+	c->index = outer_index;
 	out->count = count;
 	/* an empty list built by proto_txn_add_* has no buffer: no offset on NULL */
 	out->raw = r->p != NULL ? r->p + start : NULL;
@@ -731,6 +785,8 @@ proto_read_fields(struct bytes_reader *r, const struct schema *s, void *base, st
 			v64 = br_be64(r);
 			if (r->err)
 				return truncated(c, f, 8, unread(r));
+			if ((rc = check_int(c, f, v64)) != 0)
+				return rc;
 			*(uint64_t *)dst = v64;
 			break;
 		case FK_S16:
@@ -918,6 +974,8 @@ proto_write_fields(struct bytes_writer *w, const struct schema *s, const void *b
 			bw_be16(w, *(const uint16_t *)src);
 			break;
 		case FK_U64:
+			if ((rc = check_int(c, f, *(const uint64_t *)src)) != 0)
+				return rc;
 			bw_be64(w, *(const uint64_t *)src);
 			break;
 		case FK_S16:

@@ -46,7 +46,8 @@
  *   0x02 SET	   id, u64 client_id, u64 seq, key, value
  *   0x03 DEL	   id, u64 client_id, u64 seq, key
  *   0x04 LIST	   id, u8 flags (PROTO_F_STALE), prefix
- *   0x05 STATUS   id
+ *   0x05 STATUS   id  (also served on the peer port, to members only: a
+ *		   member asks each other one for CLUSTER_STATUS)
  *   0x06 MEMBERS  id
  *   0x07 JOIN	   id, u8 flags (PROTO_F_LEARNER), id node_id, address,
  *		   cluster                    (a spare asks a member to add it)
@@ -84,6 +85,15 @@
  *		   its own applied state (like a stale read).
  *   0x13 BACKUP   id  (a consistent copy of the whole store: answered by
  *		   BACKUP_CHUNKs, or an ERROR)
+ *   0x15 CLUSTER_STATUS id, u64 wait_ms (1..RAFTCONF_MAX_STATUS_WAIT_MS):
+ *		   every member's status as that member reports it.  The node
+ *		   asked sends STATUS to each other member of its configuration
+ *		   on its peer link and answers CLUSTER_STATUS_REPLY once all
+ *		   have answered or wait_ms has passed, whichever comes first
+ *		   (raftconfctl asks for less than its own timeout, so that it
+ *		   hears which members did not answer).  ERROR PROTO_E_NOTMEMBER
+ *		   from a spare.  Served on the control socket only, never
+ *		   forwarded.
  * client_id is random per raftconfctl connection and seq counts its writes,
  * so that a retried SET, DEL, SET_IF, DEL_IF, TXN, TOKEN_ADD or TOKEN_REVOKE
  * is applied once.
@@ -130,6 +140,16 @@
  *		   up to and including `revision` is in this answer or was
  *		   before it, so the next POLL asks for after = revision.
  *		   TRUNCATED: more changes follow at once.
+ *   0x4e CLUSTER_STATUS_REPLY id, items of member_status { id node_id,
+ *		   address, s16 error (0..RAFTCONF_MAX_ERROR bytes, no NUL),
+ *		   items pairs (a STATUS_REPLY's items: { s16 name, s16 value },
+ *		   at most RAFTCONF_MAX_STATUS_PAIRS) }, one per member of the
+ *		   configuration of the node that answers, at most
+ *		   RAFTCONF_MAX_MEMBERS, in the order of their ids.  A member
+ *		   that answered has the pairs of its STATUS_REPLY, as it sent
+ *		   them, and an empty error; one that did not (no link, no
+ *		   answer within wait_ms, an ERROR answer) has no pairs and
+ *		   says why in error: exactly one of the two is empty.
  *   0x4c BACKUP_CHUNK id (of the BACKUP), u8 flags (PROTO_F_LAST), u64 index
  *		   (the snapshot's: every write acknowledged before the BACKUP
  *		   is at or below it), u64 records (the snapshot header's), u64
@@ -192,6 +212,7 @@ enum {
 	PROTO_T_TXN = 0x12,
 	PROTO_T_POLL = 0x14,
 	PROTO_T_BACKUP = 0x13,
+	PROTO_T_CLUSTER_STATUS = 0x15,
 
 	PROTO_T_OK = 0x40,
 	PROTO_T_VALUE = 0x41,
@@ -207,6 +228,7 @@ enum {
 	PROTO_T_TXN_REPLY = 0x4b,
 	PROTO_T_EVENTS = 0x4d,
 	PROTO_T_BACKUP_CHUNK = 0x4c,
+	PROTO_T_CLUSTER_STATUS_REPLY = 0x4e,
 
 	PROTO_T_HELLO = 0x80,
 	PROTO_T_REJECT = 0x81,
@@ -308,7 +330,7 @@ proto_mem(const void *p, size_t len)
 }
 
 /*
- * The items of a LIST_REPLY, STATUS_REPLY, MEMBERS_REPLY or TOKEN_LIST_REPLY, as their encoded
+ * The items of a list reply (LIST_REPLY, STATUS_REPLY, ...), as their encoded
  * bytes (raw, rawlen) and their number.  proto_decode() has validated every
  * item before it returns one of these; read them with proto_iter_*().
  */
@@ -371,6 +393,13 @@ struct proto_op {     /* TXN then_ops and else_ops item */
 	struct proto_str value;
 };
 
+struct proto_member_status { /* CLUSTER_STATUS_REPLY item */
+	struct proto_str node_id;
+	struct proto_str address;
+	struct proto_str error;	  /* why it did not answer; empty when it did */
+	struct proto_items pairs; /* its STATUS_REPLY's items; none when it did not */
+};
+
 union proto_item {
 	struct proto_entry entry;
 	struct proto_pair pair;
@@ -380,6 +409,7 @@ union proto_item {
 	struct proto_compare compare;
 	struct proto_op op;
 	struct proto_change change;
+	struct proto_member_status member_status;
 };
 
 /*
@@ -451,6 +481,9 @@ struct proto_msg {
 			uint64_t after, wait_ms;
 			struct proto_str prefix;
 		} poll;
+		struct {
+			uint64_t wait_ms;
+		} cluster_status;
 
 		struct {
 			uint64_t revision;
@@ -509,6 +542,9 @@ struct proto_msg {
 			uint64_t index, records, total, offset;
 			struct proto_str data;
 		} backup_chunk;
+		struct {
+			struct proto_items items;
+		} cluster_status_reply;
 
 		struct {
 			uint16_t version;
@@ -564,11 +600,14 @@ int proto_decode(const uint8_t *frame, size_t len, struct proto_msg *out, char *
 
 /*
  * Iterate the items of a LIST_REPLY, STATUS_REPLY, MEMBERS_REPLY,
- * TOKEN_LIST_REPLY, LIST_META_REPLY, TXN_REPLY or EVENTS.  proto_iter_init() returns
- * -EINVAL for any other type; proto_iter_txn() iterates one of the three
- * lists of a TXN request (which: PROTO_TXN_COMPARES, _THEN or _ELSE).
+ * TOKEN_LIST_REPLY, LIST_META_REPLY, TXN_REPLY, EVENTS or
+ * CLUSTER_STATUS_REPLY.  proto_iter_init() returns -EINVAL for any other
+ * type; proto_iter_txn() iterates one of the three lists of a TXN request
+ * (which: PROTO_TXN_COMPARES, _THEN or _ELSE); proto_iter_pairs() the
+ * status pairs of one CLUSTER_STATUS_REPLY item (as pairs).
  * proto_iter_next() returns 1 and fills the union member of the items'
- * kind (entry, pair, member, token, kv, compare, op or change), 0 after the last
+ * kind (entry, pair, member, token, kv, compare, op, change or
+ * member_status), 0 after the last
  * item, -EPROTO if the items were not validated by
  * proto_decode()/proto_encode() and turn out malformed.  Items point into the
  * same bytes as the message.
@@ -583,6 +622,7 @@ struct proto_iter {
 enum { PROTO_TXN_COMPARES, PROTO_TXN_THEN, PROTO_TXN_ELSE };
 int proto_iter_init(struct proto_iter *it, const struct proto_msg *m);
 int proto_iter_txn(struct proto_iter *it, const struct proto_msg *m, int which);
+int proto_iter_pairs(struct proto_iter *it, const struct proto_member_status *ms);
 int proto_iter_next(struct proto_iter *it, union proto_item *item);
 
 /*
@@ -614,7 +654,7 @@ int proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size
 
 /*
  * Build a LIST_REPLY, STATUS_REPLY, MEMBERS_REPLY, TOKEN_LIST_REPLY,
- * LIST_META_REPLY, TXN_REPLY or EVENTS item by item, for
+ * LIST_META_REPLY, TXN_REPLY, EVENTS or CLUSTER_STATUS_REPLY item by item, for
  * replies whose items come from an iteration (the store, the membership):
  *
  *	proto_reply_begin(&rb, buf, PROTO_T_LIST_REPLY, id);
@@ -627,6 +667,9 @@ int proto_encode(struct proto_buf *b, const struct proto_msg *m, char *err, size
  *   -EMSGSIZE	the reply is full (the frame or buffer limit, or the count
  *		limit of the type): end it, with PROTO_F_TRUNCATED for a list
  *   -E2BIG, -EINVAL, -ENOMEM  as for proto_encode(); the item is skipped
+ * A member_status must have exactly one of an error and pairs (-EINVAL
+ * else); its pairs are items as proto_decode() returned them (a member's
+ * STATUS_REPLY) and are checked again here.
  * proto_reply_end() takes the flags of a LIST_REPLY, LIST_META_REPLY,
  * TXN_REPLY or EVENTS (must be 0 for the others) and makes the frame whole;
  * proto_reply_end_txn() also sets a TXN_REPLY's or an EVENTS' revision.
@@ -646,6 +689,7 @@ int proto_reply_add_member(struct proto_reply *rb, const struct proto_member *m)
 int proto_reply_add_token(struct proto_reply *rb, const struct proto_token *t);
 int proto_reply_add_kv(struct proto_reply *rb, const struct proto_kv *kv);
 int proto_reply_add_change(struct proto_reply *rb, const struct proto_change *ch);
+int proto_reply_add_member_status(struct proto_reply *rb, const struct proto_member_status *ms);
 int proto_reply_end(struct proto_reply *rb, uint8_t flags);
 int proto_reply_end_txn(struct proto_reply *rb, uint8_t flags, uint64_t revision);
 void proto_reply_abort(struct proto_reply *rb);

@@ -75,6 +75,18 @@ proto_iter_txn(struct proto_iter *it, const struct proto_msg *m, int which)
 }
 
 int
+proto_iter_pairs(struct proto_iter *it, const struct proto_member_status *ms)
+{
+	memset(it, 0, sizeof(*it));
+	it->type = PROTO_T_CLUSTER_STATUS_REPLY;
+	it->p = ms->pairs.raw;
+	it->left = ms->pairs.raw != NULL ? ms->pairs.rawlen : 0;
+	it->remaining = ms->pairs.count;
+	it->schema = &proto_pair_schema;
+	return 0;
+}
+
+int
 proto_iter_next(struct proto_iter *it, union proto_item *item)
 {
 	const struct schema *is = it->schema;
@@ -256,6 +268,14 @@ int
 proto_reply_add_change(struct proto_reply *rb, const struct proto_change *ch)
 {
 	return reply_add(rb, &proto_change_schema, ch);
+}
+
+int
+proto_reply_add_member_status(struct proto_reply *rb, const struct proto_member_status *ms)
+{
+	if (proto_member_status_check(ms) < 0)
+		return -EINVAL;
+	return reply_add(rb, &proto_member_status_schema, ms);
 }
 
 int

@@ -82,6 +82,11 @@ extern const struct schema proto_pair_schema;
 extern const struct schema proto_member_schema;
 extern const struct schema proto_token_schema;
 extern const struct schema proto_change_schema;
+extern const struct schema proto_member_status_schema;
+
+/* A CLUSTER_STATUS_REPLY item's rule across its fields (exactly one of an
+ * error and pairs): 0, or -1 when it breaks it. */
+int proto_member_status_check(const struct proto_member_status *ms);
 
 /* The schema of a message type, or NULL for an unknown type. */
 const struct schema *proto_schema_of(uint8_t type);

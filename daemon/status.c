@@ -15,6 +15,7 @@
 
 #include "errbuf.h"
 #include "driver.h"
+#include "json.h"
 #include "store.h"
 #include "peer.h"
 
@@ -43,7 +44,28 @@ struct status_field {
 	double ms;
 };
 
-#define N_STATUS_FIELDS 25
+#define N_STATUS_FIELDS 27
+
+/*
+ * What /v1/health says, as one word: "ok" when a leader is known and this
+ * node has applied what it knows to be committed, else "no-leader" or
+ * "catching-up", with the reason in why (why may be NULL).
+ */
+static const char *
+health(const struct node *n, const struct raft_status *st, char *why, size_t whylen)
+{
+	if (st->leader == 0) {
+		seterr(why, whylen, "no leader known (role %s, term %" PRIu64 ")",
+		    raft_role_name(st->role), st->term);
+		return "no-leader";
+	}
+	if (n->applied < st->commit) {
+		seterr(why, whylen, "catching up: applied %" PRIu64 " of %" PRIu64, n->applied,
+		    st->commit);
+		return "catching-up";
+	}
+	return "ok";
+}
 
 /* This node's status, in the order raftconfctl status prints it: the first
  * six names are the contract (id, role, term, leader, commit, applied). */
@@ -51,10 +73,12 @@ static size_t
 status_get(const struct node *n, struct status_field *f)
 {
 	struct raft_status st;
-	uint64_t voters = 0, learners = 0;
+	uint64_t voters = 0, learners = 0, db_bytes = 0;
+	bool db_known;
 	size_t i = 0;
 
 	raft_status(n->raft, &st);
+	db_known = store_file_bytes(n->store, &db_bytes) == 0;
 	for (size_t k = 0; k < n->n_members; k++)
 		n->members[k].voter ? voters++ : learners++;
 #define STR(nm, v) f[i++] = (struct status_field){ .name = nm, .kind = F_STR, .str = (v) }
@@ -74,6 +98,7 @@ status_get(const struct node *n, struct status_field *f)
 	STR("leader", st.leader ? roster_name(n, st.leader) : "none");
 	U64("commit", st.commit);
 	U64("applied", n->applied);
+	STR("health", health(n, &st, NULL, 0));
 	STR("cluster", n->cfg->cluster);
 	STR("address", n->cfg->address);
 	U64("first_index", st.first_index);
@@ -87,6 +112,9 @@ status_get(const struct node *n, struct status_field *f)
 	if (n->disk.full)
 		STR("disk_why", n->disk.why);
 	U64("disk_free_bytes", n->disk.free_bytes);
+	/* the store's file, as raftconfd_db_size_bytes */
+	if (db_known)
+		U64("db_size", db_bytes);
 	MS("snapshot_last_ms", n->stats.snapshot_last_seconds * 1000);
 	MS("loop_stall_max_ms", n->max_stall * 1000);
 	U64("members", n->n_members);
@@ -119,38 +147,60 @@ field_text(const struct status_field *f, char *buf, size_t len)
 	}
 }
 
-void
-status_reply(struct node *n, const struct origin *o)
+/* This node's status as a STATUS_REPLY of request id, in b (emptied first). */
+int
+status_frame(struct node *n, struct proto_buf *b, uint64_t id)
 {
 	struct status_field f[N_STATUS_FIELDS];
 	size_t count = status_get(n, f);
 	struct proto_reply rb;
 	char val[RAFTCONF_MAX_STATUS_VALUE + 1];
+	int rc;
 
-	proto_buf_reset(&n->out);
-	proto_reply_begin(&rb, &n->out, PROTO_T_STATUS_REPLY, o->req_id);
+	proto_buf_reset(b);
+	if ((rc = proto_reply_begin(&rb, b, PROTO_T_STATUS_REPLY, id)) < 0)
+		return rc;
 	for (size_t i = 0; i < count; i++) {
 		field_text(&f[i], val, sizeof(val));
 		proto_reply_add_pair(&rb, proto_cstr(f[i].name), proto_cstr(val));
 	}
-	proto_reply_end(&rb, 0);
-	reply_frame(n, o);
+	return proto_reply_end(&rb, 0);
 }
 
-/* /v1/status: the same fields as one JSON object (ids, names, addresses and
- * the version hold no character that JSON must escape). */
+void
+status_reply(struct node *n, const struct origin *o)
+{
+	if (status_frame(n, &n->out, o->req_id) == 0)
+		reply_frame(n, o);
+	else
+		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
+}
+
+static void
+to_evbuffer(void *arg, const char *p, size_t len)
+{
+	evbuffer_add(arg, p, len);
+}
+
+/*
+ * /v1/status: the same fields as one JSON object, from the same text as
+ * the STATUS reply and typed by the same rule (json_status_member) as
+ * raftconfctl --json status writes them: one object, two doors.
+ */
 void
 status_http_json(void *arg, struct evbuffer *out)
 {
 	struct status_field f[N_STATUS_FIELDS];
 	size_t count = status_get(arg, f);
 	char val[RAFTCONF_MAX_STATUS_VALUE + 1];
+	struct json_out jo = { to_evbuffer, out };
 
 	evbuffer_add(out, "{", 1);
 	for (size_t i = 0; i < count; i++) {
 		field_text(&f[i], val, sizeof(val));
-		evbuffer_add_printf(out, f[i].kind == F_STR ? "%s\"%s\":\"%s\"" : "%s\"%s\":%s",
-		    i ? "," : "", f[i].name, val);
+		if (i)
+			evbuffer_add(out, ",", 1);
+		json_status_member(&jo, f[i].name, strlen(f[i].name), val, strlen(val));
 	}
 	evbuffer_add(out, "}", 1);
 }
@@ -205,17 +255,7 @@ status_http_health(void *arg, char *why, size_t whylen)
 	struct raft_status st;
 
 	raft_status(n->raft, &st);
-	if (st.leader == 0) {
-		seterr(why, whylen, "no leader known (role %s, term %" PRIu64 ")",
-		    raft_role_name(st.role), st.term);
-		return -1;
-	}
-	if (n->applied < st.commit) {
-		seterr(why, whylen, "catching up: applied %" PRIu64 " of %" PRIu64, n->applied,
-		    st.commit);
-		return -1;
-	}
-	return 0;
+	return strcmp(health(n, &st, why, whylen), "ok") == 0 ? 0 : -1;
 }
 
 void
@@ -233,6 +273,13 @@ status_record_fsync(struct node *n, double secs)
 
 static void metric(struct evbuffer *out, const char *type, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The # HELP line of raftconfd_name, before its metric(). */
+static void
+help(struct evbuffer *out, const char *name, const char *text)
+{
+	evbuffer_add_printf(out, "# HELP raftconfd_%s %s\n", name, text);
+}
 
 static void
 metric(struct evbuffer *out, const char *type, const char *name, const char *fmt, ...)
@@ -260,7 +307,7 @@ status_http_metrics(void *arg, struct evbuffer *out)
 	struct node *n = arg;
 	const struct node_stats *s = &n->stats;
 	struct raft_status st;
-	uint64_t cum = 0;
+	uint64_t cum = 0, db_bytes;
 
 	raft_status(n->raft, &st);
 	evbuffer_add_printf(out,
@@ -270,6 +317,12 @@ status_http_metrics(void *arg, struct evbuffer *out)
 		evbuffer_add_printf(out, "raftconfd_role{role=\"%s\"} %d\n",
 		    raft_role_name(roles[i]), st.role == roles[i]);
 	metric(out, "gauge", "term", "%" PRIu64, st.term);
+	help(out, "has_leader", "1 when this node knows a leader of its current term, else 0.");
+	metric(out, "gauge", "has_leader", "%d", st.leader != 0);
+	help(out, "leader_changes_total",
+	    "Leader changes this node has seen since it started: each time it came to know a "
+	    "leader, after none or another one.");
+	metric(out, "counter", "leader_changes_total", "%" PRIu64, s->leader_changes);
 	metric(out, "gauge", "commit_index", "%" PRIu64, st.commit);
 	metric(out, "gauge", "applied_index", "%" PRIu64, n->applied);
 	metric(out, "gauge", "snapshot_index", "%" PRIu64, st.snapshot_index);
@@ -293,6 +346,12 @@ status_http_metrics(void *arg, struct evbuffer *out)
 	metric(out, "gauge", "loop_stall_max_seconds", "%.6f", n->max_stall);
 	metric(out, "gauge", "disk_full", "%d", n->disk.full ? 1 : 0);
 	metric(out, "gauge", "disk_free_bytes", "%" PRIu64, n->disk.free_bytes);
+	if (store_file_bytes(n->store, &db_bytes) == 0) {
+		help(out, "db_size_bytes",
+		    "Size of the store's file, data_dir/store.tdb, on disk (st_size, as ls -l "
+		    "shows it).");
+		metric(out, "gauge", "db_size_bytes", "%" PRIu64, db_bytes);
+	}
 	metric(out, "gauge", "history_bytes", "%" PRIu64, store_history_bytes(n->store));
 	metric(out, "gauge", "watches_waiting", "%u", n->npollers);
 	evbuffer_add_printf(out,

@@ -255,6 +255,14 @@ int store_get_client(struct store *s, uint64_t client_id, struct store_client *o
 uint64_t store_clients(struct store *s);
 
 /*
+ * The size in bytes of the store's tdb file on disk as stat(2) gives it
+ * (st_size, what ls -l shows): its records, its free space, its hash table
+ * and its transaction recovery area; not the WAL, not the snapshots.
+ * 0 or -errno.  An fstat of the open file, nothing more.
+ */
+int store_file_bytes(struct store *s, uint64_t *bytes);
+
+/*
  * Call cb for every HTTP token ("t:" record), in no particular order; name
  * and rec are valid only during the call.  A nonzero return of cb stops
  * the walk and is returned; -EBADMSG for a record that does not decode.

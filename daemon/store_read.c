@@ -1,12 +1,14 @@
 /*
  * store_read.c — reading the state machine: a key, a listing under a
- * prefix (sorted, under one read lock), the membership, the tokens.
+ * prefix (sorted, under one read lock), the membership, the tokens, the
+ * file's size.
  * Nothing here writes.  The rest of the store is store.c.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <tdb.h>
 
 #include "bytes.h"
@@ -30,6 +32,17 @@ fetch(struct store *s, TDB_DATA key, TDB_DATA *out)
 		}
 		return tdb_errno(s->tdb);
 	}
+	return 0;
+}
+
+int
+store_file_bytes(struct store *s, uint64_t *bytes)
+{
+	struct stat st;
+
+	if (fstat(tdb_fd(s->tdb), &st) < 0)
+		return -errno;
+	*bytes = (uint64_t)st.st_size;
 	return 0;
 }
 

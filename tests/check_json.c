@@ -288,6 +288,40 @@ START_TEST(test_an_entry_is_key_revision_and_value)
 }
 END_TEST
 
+static const char *
+status_member_of(const char *name, const char *value)
+{
+	reset();
+	json_status_member(&out, name, strlen(name), value, strlen(value));
+	return mem.buf;
+}
+
+START_TEST(test_status_counters_are_numbers_and_names_and_words_strings)
+{
+	ck_assert_str_eq(status_member_of("term", "7"), "\"term\":7");
+	ck_assert_str_eq(status_member_of("commit", "0"), "\"commit\":0");
+	ck_assert_str_eq(status_member_of("loop_stall_max_ms", "0.5"), "\"loop_stall_max_ms\":0.5");
+	ck_assert_str_eq(status_member_of("db_size", "4251648"), "\"db_size\":4251648");
+	/* not decimal numbers JSON could hold as they are */
+	ck_assert_str_eq(status_member_of("x", "007"), "\"x\":\"007\"");
+	ck_assert_str_eq(status_member_of("x", "1."), "\"x\":\"1.\"");
+	ck_assert_str_eq(status_member_of("x", ".5"), "\"x\":\".5\"");
+	ck_assert_str_eq(status_member_of("x", "-1"), "\"x\":\"-1\"");
+	ck_assert_str_eq(status_member_of("x", "1e5"), "\"x\":\"1e5\"");
+	ck_assert_str_eq(status_member_of("x", ""), "\"x\":\"\"");
+	ck_assert_str_eq(status_member_of("x", "1234567890123456789012345"),
+	    "\"x\":\"1234567890123456789012345\"");
+	/* a node, a cluster or a version that looks like a number is still a name */
+	ck_assert_str_eq(status_member_of("id", "7"), "\"id\":\"7\"");
+	ck_assert_str_eq(status_member_of("leader", "7"), "\"leader\":\"7\"");
+	ck_assert_str_eq(status_member_of("cluster", "42"), "\"cluster\":\"42\"");
+	ck_assert_str_eq(status_member_of("version", "1.0"), "\"version\":\"1.0\"");
+	ck_assert_str_eq(status_member_of("role", "leader"), "\"role\":\"leader\"");
+	ck_assert_str_eq(status_member_of("disk_why", "a \"quote\""),
+	    "\"disk_why\":\"a \\\"quote\\\"\"");
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -319,6 +353,7 @@ json_suite(void)
 	tc = tcase_create("fields");
 	tcase_add_test(tc, test_text_is_a_string_field_and_other_bytes_base64);
 	tcase_add_test(tc, test_an_entry_is_key_revision_and_value);
+	tcase_add_test(tc, test_status_counters_are_numbers_and_names_and_words_strings);
 	suite_add_tcase(s, tc);
 	return s;
 }

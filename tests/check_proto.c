@@ -64,6 +64,7 @@ struct items {
 	const struct proto_token *tk;
 	const struct proto_kv *kv;
 	const struct proto_change *ch;
+	const struct proto_member_status *ms;
 	/* A TXN request's three lists, as craft writes them by hand. */
 	const struct proto_compare *cmp;
 	size_t ncmp;
@@ -86,6 +87,12 @@ static struct proto_member members3[3];
 static struct proto_token tokens3[3];
 static struct proto_kv kvs3[3];
 static struct proto_change changes3[3];
+static struct proto_member_status mstatus3[3];
+/* Two STATUS_REPLY pairs as proto.h lays them out: { s16 name, s16 value }. */
+static const uint8_t pairs2_raw[] = {
+	0, 2, 'i', 'd', 0, 2, 'n', '2',
+	0, 4, 'r', 'o', 'l', 'e', 0, 8, 'f', 'o', 'l', 'l', 'o', 'w', 'e', 'r',
+};
 static struct proto_compare cmps4[4];
 static struct proto_op ops3[3];
 static struct proto_buf txn_bufs[3];
@@ -366,6 +373,23 @@ init_samples(void)
 	s->m.backup_chunk.offset = RAFTCONF_BACKUP_CHUNK;
 	s->m.backup_chunk.data = S("0123456789");
 
+	s = add(PROTO_T_CLUSTER_STATUS, 77);
+	s->m.cluster_status.wait_ms = 1;
+	s = add(PROTO_T_CLUSTER_STATUS, 78);
+	s->m.cluster_status.wait_ms = RAFTCONF_MAX_STATUS_WAIT_MS;
+
+	mstatus3[0] = (struct proto_member_status){ S("n2"), S("10.0.0.2:7000"), S(""),
+						    { 2, pairs2_raw, sizeof(pairs2_raw) } };
+	mstatus3[1] = (struct proto_member_status){ S("n3"), S("[::1]:7000"),
+						    S("did not answer within 5000 ms"),
+						    { 0, NULL, 0 } };
+	mstatus3[2] = (struct proto_member_status){ view(max_id, sizeof(max_id)),
+						    view(max_addr, sizeof(max_addr)),
+						    view(max_text, sizeof(max_text)), { 0, NULL, 0 } };
+	s = add(PROTO_T_CLUSTER_STATUS_REPLY, 79);
+	s = add(PROTO_T_CLUSTER_STATUS_REPLY, 80);
+	s->it = (struct items){ .n = 3, .ms = mstatus3 };
+
 	s = add(PROTO_T_OK, 22);
 	s->m.ok.revision = 0;
 	s = add(PROTO_T_OK, 23);
@@ -461,7 +485,7 @@ is_list(uint8_t type)
 	return type == PROTO_T_LIST_REPLY || type == PROTO_T_STATUS_REPLY ||
 	       type == PROTO_T_MEMBERS_REPLY || type == PROTO_T_TOKEN_LIST_REPLY ||
 	       type == PROTO_T_LIST_META_REPLY || type == PROTO_T_TXN_REPLY ||
-	       type == PROTO_T_EVENTS;
+	       type == PROTO_T_EVENTS || type == PROTO_T_CLUSTER_STATUS_REPLY;
 }
 
 static bool
@@ -605,6 +629,13 @@ craft_item(struct tb *t, uint8_t type, const struct items *it, size_t i)
 		tb_s16(t, it->ch[i].key);
 		tb_u64(t, it->ch[i].revision);
 		tb_s32(t, it->ch[i].value);
+		break;
+	case PROTO_T_CLUSTER_STATUS_REPLY:
+		tb_s16(t, it->ms[i].node_id);
+		tb_s16(t, it->ms[i].address);
+		tb_s16(t, it->ms[i].error);
+		tb_u32(t, it->ms[i].pairs.count);
+		tb_put(t, it->ms[i].pairs.raw, it->ms[i].pairs.rawlen);
 		break;
 	}
 }
@@ -758,6 +789,14 @@ craft_count(const struct proto_msg *m, const struct items *it, uint32_t count, s
 		for (size_t i = 0; i < it->n; i++)
 			craft_item(&t, m->type, it, i);
 		break;
+	case PROTO_T_CLUSTER_STATUS:
+		tb_u64(&t, m->cluster_status.wait_ms);
+		break;
+	case PROTO_T_CLUSTER_STATUS_REPLY:
+		tb_u32(&t, count);
+		for (size_t i = 0; i < it->n; i++)
+			craft_item(&t, m->type, it, i);
+		break;
 	case PROTO_T_OK:
 		tb_u64(&t, m->ok.revision);
 		break;
@@ -859,6 +898,9 @@ build(struct proto_buf *b, const struct proto_msg *m, const struct items *it)
 		case PROTO_T_EVENTS:
 			rc = proto_reply_add_change(&rb, &it->ch[i]);
 			break;
+		case PROTO_T_CLUSTER_STATUS_REPLY:
+			rc = proto_reply_add_member_status(&rb, &it->ms[i]);
+			break;
 		default:
 			rc = proto_reply_add_member(&rb, &it->mb[i]);
 			break;
@@ -930,6 +972,34 @@ assert_str_eq(struct proto_str a, struct proto_str b, const char *what)
 	ck_assert_msg(a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0, "%s: bytes differ", what);
 }
 
+/* A member's status item, its pairs walked one by one against the raw ones. */
+static void
+assert_pairs_eq(const struct proto_member_status *a, const struct proto_member_status *b)
+{
+	struct proto_iter ia, ib;
+	union proto_item x, y;
+	uint32_t n = 0;
+	int ra, rb;
+
+	assert_str_eq(a->node_id, b->node_id, "member node_id");
+	assert_str_eq(a->address, b->address, "member address");
+	assert_str_eq(a->error, b->error, "member error");
+	ck_assert_uint_eq(a->pairs.count, b->pairs.count);
+	ck_assert_uint_eq(a->pairs.rawlen, b->pairs.rawlen);
+	ck_assert_int_eq(proto_iter_pairs(&ia, a), 0);
+	ck_assert_int_eq(proto_iter_pairs(&ib, b), 0);
+	while ((ra = proto_iter_next(&ia, &x)) == 1) {
+		rb = proto_iter_next(&ib, &y);
+		ck_assert_int_eq(rb, 1);
+		assert_str_eq(x.pair.name, y.pair.name, "pair name");
+		assert_str_eq(x.pair.value, y.pair.value, "pair value");
+		n++;
+	}
+	ck_assert_int_eq(ra, 0);
+	ck_assert_int_eq(proto_iter_next(&ib, &y), 0);
+	ck_assert_uint_eq(n, b->pairs.count);
+}
+
 static void
 assert_item_eq(uint8_t type, const union proto_item *a, const struct items *it, size_t i)
 {
@@ -969,6 +1039,9 @@ assert_item_eq(uint8_t type, const union proto_item *a, const struct items *it, 
 		assert_str_eq(a->change.key, it->ch[i].key, "change key");
 		ck_assert_uint_eq(a->change.revision, it->ch[i].revision);
 		assert_str_eq(a->change.value, it->ch[i].value, "change value");
+		break;
+	case PROTO_T_CLUSTER_STATUS_REPLY:
+		assert_pairs_eq(&a->member_status, &it->ms[i]);
 		break;
 	}
 }
@@ -1156,6 +1229,13 @@ assert_msg_eq(const struct proto_msg *d, const struct sample *s)
 		ck_assert_uint_eq(d->events.items.count, s->it.n);
 		assert_items_eq(d, &s->it);
 		break;
+	case PROTO_T_CLUSTER_STATUS:
+		ck_assert_uint_eq(d->cluster_status.wait_ms, m->cluster_status.wait_ms);
+		break;
+	case PROTO_T_CLUSTER_STATUS_REPLY:
+		ck_assert_uint_eq(d->cluster_status_reply.items.count, s->it.n);
+		assert_items_eq(d, &s->it);
+		break;
 	case PROTO_T_OK:
 		ck_assert_uint_eq(d->ok.revision, m->ok.revision);
 		break;
@@ -1298,7 +1378,7 @@ START_TEST(test_the_samples_cover_every_message_type)
 		ck_assert_msg(known == seen, "type 0x%02x: known %d, sampled %d", t, known, seen);
 		types += known;
 	}
-	ck_assert_int_eq(types, 39);
+	ck_assert_int_eq(types, 41);
 }
 END_TEST
 
@@ -1483,6 +1563,9 @@ SETTER(set_del_if_key, m->del_if.key)
 SETTER(set_value_meta_value, m->value_meta.value)
 SETTER(set_kv_key, it->kv.key)
 SETTER(set_kv_value, it->kv.value)
+SETTER(set_ms_id, it->member_status.node_id)
+SETTER(set_ms_address, it->member_status.address)
+SETTER(set_ms_error, it->member_status.error)
 
 struct oversize_case {
 	const char *name;
@@ -1554,6 +1637,12 @@ static const struct oversize_case oversize[] = {
 	  -E2BIG },
 	{ "TXN_REPLY kv value", PROTO_T_TXN_REPLY, RAFTCONF_MAX_VALUE, '\0', set_kv_value,
 	  -E2BIG },
+	{ "CLUSTER_STATUS_REPLY member node_id", PROTO_T_CLUSTER_STATUS_REPLY, RAFTCONF_MAX_ID,
+	  'n', set_ms_id, -E2BIG },
+	{ "CLUSTER_STATUS_REPLY member address", PROTO_T_CLUSTER_STATUS_REPLY,
+	  RAFTCONF_MAX_ADDRESS, 'a', set_ms_address, -E2BIG },
+	{ "CLUSTER_STATUS_REPLY member error", PROTO_T_CLUSTER_STATUS_REPLY, RAFTCONF_MAX_ERROR,
+	  'e', set_ms_error, -E2BIG },
 	/* The payload's limit is what the frame limit leaves. */
 	{ "RAFT payload", PROTO_T_RAFT, RAFTCONF_MAX_FRAME - HDR - 4, '\0', set_raft_payload,
 	  -EMSGSIZE },
@@ -1588,6 +1677,10 @@ base_item(uint8_t type, union proto_item *it, struct items *items)
 	case PROTO_T_TXN_REPLY:
 		it->kv = kvs3[0];
 		*items = (struct items){ .n = 1, .kv = &it->kv };
+		break;
+	case PROTO_T_CLUSTER_STATUS_REPLY:
+		it->member_status = mstatus3[1];
+		*items = (struct items){ .n = 1, .ms = &it->member_status };
 		break;
 	}
 }
@@ -1657,8 +1750,9 @@ assert_count_over_limit_refused(uint8_t type, uint32_t limit)
 	struct proto_member *mb = calloc((size_t)limit + 1, sizeof(*mb));
 	struct proto_token *tk = calloc((size_t)limit + 1, sizeof(*tk));
 	struct proto_kv *kv = calloc((size_t)limit + 1, sizeof(*kv));
+	struct proto_member_status *ms = calloc((size_t)limit + 1, sizeof(*ms));
 
-	ck_assert(e && p && mb && tk && kv);
+	ck_assert(e && p && mb && tk && kv && ms);
 	base_item(type, &item, &items);
 	for (uint32_t i = 0; i <= limit; i++) {
 		e[i] = (struct proto_entry){ S("k"), i, S("") };
@@ -1666,8 +1760,10 @@ assert_count_over_limit_refused(uint8_t type, uint32_t limit)
 		mb[i] = members3[1];
 		tk[i] = tokens3[0];
 		kv[i] = (struct proto_kv){ S("k"), i, 0, 0, S("") };
+		ms[i] = mstatus3[1];
 	}
-	items = (struct items){ .n = limit, .e = e, .p = p, .mb = mb, .tk = tk, .kv = kv };
+	items = (struct items){ .n = limit, .e = e, .p = p, .mb = mb, .tk = tk, .kv = kv,
+				.ms = ms };
 	f = craft(&m, &items, &len);
 	decode_ok(f, len, &d);
 	free(f);
@@ -1683,6 +1779,7 @@ assert_count_over_limit_refused(uint8_t type, uint32_t limit)
 	free(mb);
 	free(tk);
 	free(kv);
+	free(ms);
 }
 
 START_TEST(test_a_list_count_over_its_limit_is_refused)
@@ -1693,6 +1790,7 @@ START_TEST(test_a_list_count_over_its_limit_is_refused)
 	assert_count_over_limit_refused(PROTO_T_TOKEN_LIST_REPLY, RAFTCONF_MAX_TOKENS);
 	assert_count_over_limit_refused(PROTO_T_LIST_META_REPLY, RAFTCONF_MAX_LIST);
 	assert_count_over_limit_refused(PROTO_T_TXN_REPLY, RAFTCONF_MAX_TXN_OPS);
+	assert_count_over_limit_refused(PROTO_T_CLUSTER_STATUS_REPLY, RAFTCONF_MAX_MEMBERS);
 }
 END_TEST
 
@@ -1762,7 +1860,7 @@ START_TEST(test_an_unknown_type_is_refused)
 		ck_assert_uint_eq(d.type, 0);
 		free(f);
 	}
-	ck_assert_int_eq(unknown, 256 - 39);
+	ck_assert_int_eq(unknown, 256 - 41);
 }
 END_TEST
 
@@ -2497,8 +2595,8 @@ START_TEST(test_every_type_error_and_health_has_a_name)
 		ck_assert_int_eq(known, proto_is_request((uint8_t)t) +
 				 proto_is_response((uint8_t)t) + proto_is_peer((uint8_t)t));
 	}
-	ck_assert_int_eq(req, 20);
-	ck_assert_int_eq(rsp, 14);
+	ck_assert_int_eq(req, 21);
+	ck_assert_int_eq(rsp, 15);
 	ck_assert_int_eq(peer, 5);
 	ck_assert_str_eq(proto_type_name(PROTO_T_LIST_REPLY), "LIST_REPLY");
 	ck_assert_str_eq(proto_type_name(PROTO_T_HELLO), "HELLO");
@@ -2806,6 +2904,126 @@ START_TEST(test_events_changes_are_checked_across_fields)
 }
 END_TEST
 
+/* A CLUSTER_STATUS_REPLY of these members: what the builder and the decoder say. */
+static void
+cluster_reply_rc(const struct proto_member_status *ms, size_t n, int *build_rc, int *decode_rc,
+		 char *err, size_t errlen)
+{
+	struct proto_msg m = { .type = PROTO_T_CLUSTER_STATUS_REPLY, .id = 9 }, d;
+	struct items it = { .n = n, .ms = ms };
+	struct proto_buf b;
+	uint8_t *f;
+	size_t len;
+
+	proto_buf_init(&b);
+	*build_rc = build(&b, &m, &it);
+	proto_buf_free(&b);
+	f = craft(&m, &it, &len);
+	err[0] = '\0';
+	*decode_rc = proto_decode(f, len, &d, err, errlen);
+	free(f);
+}
+
+START_TEST(test_a_member_status_has_its_pairs_or_an_error_never_both_nor_neither)
+{
+	struct proto_member_status ms[2] = { mstatus3[0], mstatus3[1] };
+	char err[256];
+	int brc, drc;
+
+	cluster_reply_rc(ms, 2, &brc, &drc, err, sizeof(err));
+	ck_assert_int_eq(brc, 0);
+	ck_assert_msg(drc == 0, "%s", err);
+	/* an answer that also says it failed */
+	ms[1] = mstatus3[0];
+	ms[1].error = S("did not answer");
+	cluster_reply_rc(ms, 2, &brc, &drc, err, sizeof(err));
+	ck_assert_int_eq(brc, -EINVAL);
+	ck_assert_int_eq(drc, -EPROTO);
+	ck_assert_msg(strstr(err, "member 1 has both a status and an error") != NULL, "%s", err);
+	/* no answer and no reason */
+	ms[1] = mstatus3[1];
+	ms[1].error = S("");
+	cluster_reply_rc(ms, 2, &brc, &drc, err, sizeof(err));
+	ck_assert_int_eq(brc, -EINVAL);
+	ck_assert_int_eq(drc, -EPROTO);
+	ck_assert_msg(strstr(err, "member 1 has neither") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_damage_inside_a_members_pairs_is_refused_and_placed)
+{
+	/* a pair whose name has a NUL byte; a count its bytes cannot hold */
+	static const uint8_t nul_name[] = { 0, 2, 'i', 0, 0, 1, 'x' };
+	static const uint8_t short_raw[] = { 0, 2, 'i', 'd', 0, 1, 'x' };
+	struct proto_member_status ms[2] = { mstatus3[1], mstatus3[0] };
+	char err[256];
+	int brc, drc;
+
+	ms[1].pairs = (struct proto_items){ 1, nul_name, sizeof(nul_name) };
+	cluster_reply_rc(ms, 2, &brc, &drc, err, sizeof(err));
+	ck_assert_int_eq(brc, -EINVAL);
+	ck_assert_int_eq(drc, -EPROTO);
+	ck_assert_msg(strstr(err, "pair 0: name has a NUL byte") != NULL, "%s", err);
+	ms[1].pairs = (struct proto_items){ 3, short_raw, sizeof(short_raw) };
+	cluster_reply_rc(ms, 2, &brc, &drc, err, sizeof(err));
+	ck_assert_int_eq(brc, -EINVAL);
+	ck_assert_int_eq(drc, -EPROTO);
+	/* after the pairs of member 0, a damaged field of member 1 is placed in member 1 */
+	ms[0] = mstatus3[0];
+	ms[1] = mstatus3[1];
+	ms[1].address = S("no spaces allowed");
+	cluster_reply_rc(ms, 2, &brc, &drc, err, sizeof(err));
+	ck_assert_int_eq(brc, -EINVAL);
+	ck_assert_int_eq(drc, -EPROTO);
+	ck_assert_msg(strstr(err, "CLUSTER_STATUS_REPLY member 1: address has byte 0x20") != NULL,
+		      "%s", err);
+}
+END_TEST
+
+/* A wait outside its range, in CLUSTER_STATUS and POLL. */
+START_TEST(test_a_wait_outside_its_range_is_refused_both_ways)
+{
+	static const struct {
+		uint8_t type;
+		uint64_t wait_ms;
+		bool ok;
+	} cases[] = {
+		{ PROTO_T_CLUSTER_STATUS, 0, false },
+		{ PROTO_T_CLUSTER_STATUS, 1, true },
+		{ PROTO_T_CLUSTER_STATUS, RAFTCONF_MAX_STATUS_WAIT_MS, true },
+		{ PROTO_T_CLUSTER_STATUS, RAFTCONF_MAX_STATUS_WAIT_MS + 1, false },
+		{ PROTO_T_CLUSTER_STATUS, UINT64_MAX, false },
+		{ PROTO_T_POLL, 0, true },
+		{ PROTO_T_POLL, RAFTCONF_MAX_POLL_MS, true },
+		{ PROTO_T_POLL, RAFTCONF_MAX_POLL_MS + 1, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sample s = *first_sample(cases[i].type);
+		struct proto_msg d;
+		char err[256] = "";
+		uint8_t *f;
+		size_t len;
+		int rc;
+
+		if (cases[i].type == PROTO_T_POLL)
+			s.m.poll.wait_ms = cases[i].wait_ms;
+		else
+			s.m.cluster_status.wait_ms = cases[i].wait_ms;
+		rc = encode_rc(&s.m, &s.it, err, sizeof(err));
+		ck_assert_msg(rc == (cases[i].ok ? 0 : -EINVAL), "case %zu: encode %d: %s", i, rc,
+			      err);
+		f = craft(&s.m, &s.it, &len);
+		rc = proto_decode(f, len, &d, err, sizeof(err));
+		ck_assert_msg(rc == (cases[i].ok ? 0 : -EPROTO), "case %zu: decode %d", i, rc);
+		if (!cases[i].ok)
+			ck_assert_msg(strstr(err, "wait_ms") != NULL && strstr(err, "is not in") != NULL,
+				      "case %zu: %s", i, err);
+		free(f);
+	}
+}
+END_TEST
+
 static Suite *
 proto_suite(void)
 {
@@ -2860,6 +3078,9 @@ proto_suite(void)
 	tcase_add_test(tc, test_unknown_flag_bits_are_refused);
 	tcase_add_test(tc, test_unknown_codes_kinds_and_member_states_are_refused);
 	tcase_add_test(tc, test_events_changes_are_checked_across_fields);
+	tcase_add_test(tc, test_a_member_status_has_its_pairs_or_an_error_never_both_nor_neither);
+	tcase_add_test(tc, test_damage_inside_a_members_pairs_is_refused_and_placed);
+	tcase_add_test(tc, test_a_wait_outside_its_range_is_refused_both_ways);
 	tcase_add_test(tc, test_a_del_event_with_a_value_is_refused);
 	tcase_add_test(tc, test_a_token_hash_of_another_size_than_sha256_is_refused);
 	tcase_add_test(tc, test_a_redirect_must_carry_an_address);

@@ -1441,6 +1441,33 @@ START_TEST(test_a_store_of_format_1_is_refused_with_a_clear_error)
 }
 END_TEST
 
+START_TEST(test_the_file_size_is_the_tdb_files_and_follows_its_growth)
+{
+	static uint8_t big[4096];
+	struct store *s = open_ok(dbpath);
+	uint64_t bytes = 0, before;
+	struct stat st;
+	char key[32];
+
+	ck_assert_int_eq(store_file_bytes(s, &bytes), 0);
+	ck_assert_int_eq(stat(dbpath, &st), 0);
+	ck_assert_uint_gt(bytes, 0);
+	ck_assert_uint_eq(bytes, (uint64_t)st.st_size);
+	before = bytes;
+	ck_assert_int_eq(store_begin(s), 0);
+	for (int i = 0; i < 256; i++) {
+		snprintf(key, sizeof(key), "/grow/%d", i);
+		set(s, (uint64_t)i + 1, 0, 0, key, big, sizeof(big));
+	}
+	ck_assert_int_eq(store_commit(s), 0);
+	ck_assert_int_eq(store_file_bytes(s, &bytes), 0);
+	ck_assert_int_eq(stat(dbpath, &st), 0);
+	ck_assert_uint_eq(bytes, (uint64_t)st.st_size);
+	ck_assert_uint_gt(bytes, before + 256 * sizeof(big));
+	store_close(s);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1461,6 +1488,7 @@ store_suite(void)
 	tcase_add_test(tc, test_a_damaged_tdb_header_makes_open_fail_with_ebadmsg);
 	tcase_add_test(tc, test_a_record_the_store_cannot_have_written_makes_open_fail);
 	tcase_add_test(tc, test_a_store_left_unclean_before_a_reboot_is_refused);
+	tcase_add_test(tc, test_the_file_size_is_the_tdb_files_and_follows_its_growth);
 	tcase_add_test(tc, test_tdbdump_can_read_the_store);
 	tcase_add_test(tc, test_a_command_has_the_pinned_layout);
 	tcase_add_test(tc, test_export_gives_the_key_and_client_records_and_replace_takes_them);

@@ -37,6 +37,29 @@ str_eq(struct proto_str a, struct proto_str b)
 	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
+/* Two members' status pairs, pair by pair. */
+static bool
+pairs_eq(const struct proto_member_status *a, const struct proto_member_status *b)
+{
+	struct proto_iter ia, ib;
+	union proto_item x, y;
+	int ra, rb;
+
+	if (a->pairs.count != b->pairs.count || proto_iter_pairs(&ia, a) != 0 ||
+	    proto_iter_pairs(&ib, b) != 0)
+		return false;
+	for (;;) {
+		ra = proto_iter_next(&ia, &x);
+		rb = proto_iter_next(&ib, &y);
+		if (ra != rb || ra < 0)
+			return false;
+		if (ra == 0)
+			return true;
+		if (!str_eq(x.pair.name, y.pair.name) || !str_eq(x.pair.value, y.pair.value))
+			return false;
+	}
+}
+
 static bool
 item_eq(uint8_t type, const union proto_item *a, const union proto_item *b)
 {
@@ -66,6 +89,11 @@ item_eq(uint8_t type, const union proto_item *a, const union proto_item *b)
 		return a->change.kind == b->change.kind && str_eq(a->change.key, b->change.key) &&
 		       a->change.revision == b->change.revision &&
 		       str_eq(a->change.value, b->change.value);
+	case PROTO_T_CLUSTER_STATUS_REPLY:
+		return str_eq(a->member_status.node_id, b->member_status.node_id) &&
+		       str_eq(a->member_status.address, b->member_status.address) &&
+		       str_eq(a->member_status.error, b->member_status.error) &&
+		       pairs_eq(&a->member_status, &b->member_status);
 	}
 	return false;
 }
@@ -199,6 +227,11 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		return a->events.flags == b->events.flags &&
 		       a->events.revision == b->events.revision &&
 		       a->events.items.count == b->events.items.count && items_eq(a, b);
+	case PROTO_T_CLUSTER_STATUS:
+		return a->cluster_status.wait_ms == b->cluster_status.wait_ms;
+	case PROTO_T_CLUSTER_STATUS_REPLY:
+		return a->cluster_status_reply.items.count == b->cluster_status_reply.items.count &&
+		       items_eq(a, b);
 	case PROTO_T_JOIN:
 		return a->join.flags == b->join.flags && str_eq(a->join.node_id, b->join.node_id) &&
 		       str_eq(a->join.address, b->join.address) &&
@@ -285,6 +318,9 @@ rebuild(const struct proto_msg *m, const uint8_t *frame, size_t len)
 		case PROTO_T_EVENTS:
 			rc = proto_reply_add_change(&rb, &item.change);
 			break;
+		case PROTO_T_CLUSTER_STATUS_REPLY:
+			rc = proto_reply_add_member_status(&rb, &item.member_status);
+			break;
 		default:
 			rc = proto_reply_add_member(&rb, &item.member);
 			break;
@@ -364,7 +400,7 @@ exercise(const uint8_t *frame, size_t len)
 	if (m.type == PROTO_T_LIST_REPLY || m.type == PROTO_T_STATUS_REPLY ||
 	    m.type == PROTO_T_MEMBERS_REPLY || m.type == PROTO_T_TOKEN_LIST_REPLY ||
 	    m.type == PROTO_T_LIST_META_REPLY || m.type == PROTO_T_TXN_REPLY ||
-	    m.type == PROTO_T_EVENTS)
+	    m.type == PROTO_T_EVENTS || m.type == PROTO_T_CLUSTER_STATUS_REPLY)
 		rebuild(&m, frame, len);
 	if (m.type == PROTO_T_TXN)
 		rebuild_txn(&m, frame, len);
