@@ -104,8 +104,9 @@ START_TEST(test_every_change_is_recorded_with_its_revision_and_nothing_else)
 	ck_assert(set(s, 7, 1, 2, "/y", "two", 3).duplicate);
 	del(s, 8, 0, 0, "/y");
 
-	ck_assert_str_eq(history(s, 0), "1:PUT /x=1;3:PUT /y=two;6:PUT /t/a=A;6:PUT /t/b=B;"
-					"6:DEL /x;8:DEL /y;");
+	ck_assert_str_eq(history(s, 0),
+	    "1:PUT /x=1;3:PUT /y=two;6:PUT /t/a=A;6:PUT /t/b=B;"
+	    "6:DEL /x;8:DEL /y;");
 	ck_assert_str_eq(history(s, 3), "6:PUT /t/a=A;6:PUT /t/b=B;6:DEL /x;8:DEL /y;");
 	ck_assert_str_eq(history(s, 8), "");
 	ck_assert_str_eq(history(s, 100), ""); /* ahead of the store: nothing yet */
@@ -349,7 +350,7 @@ START_TEST(test_a_snapshot_carries_the_history_and_a_damaged_record_is_refused)
 	/* what the store could not have written */
 	{
 		/* from, next (8 bytes each), a change: revision, kind, lengths, "/x", "v" */
-#define Z8 "\0\0\0\0\0\0\0\0"
+#define Z8	   "\0\0\0\0\0\0\0\0"
 #define PUT_X(rev) rev "\0\0\0\0\0\0\0\1\2\0\1\0\0\0/xv"
 		static const struct {
 			const char *key;
@@ -372,9 +373,11 @@ START_TEST(test_a_snapshot_carries_the_history_and_a_damaged_record_is_refused)
 			/* a first revision outside the block */
 			{ "h:0000000000000040", "\x80\0\0\0\0\0\0\0" Z8 PUT_X("B"), 34, false },
 			/* continued at 67 (its change at 66 is before that): fine */
-			{ "h:0000000000000040", "A\0\0\0\0\0\0\0C\0\0\0\0\0\0\0" PUT_X("B"), 34, true },
+			{ "h:0000000000000040", "A\0\0\0\0\0\0\0C\0\0\0\0\0\0\0" PUT_X("B"), 34,
+			    true },
 			/* continued at 66, but holding a change of 66 */
-			{ "h:0000000000000040", "A\0\0\0\0\0\0\0B\0\0\0\0\0\0\0" PUT_X("B"), 34, false },
+			{ "h:0000000000000040", "A\0\0\0\0\0\0\0B\0\0\0\0\0\0\0" PUT_X("B"), 34,
+			    false },
 			/* a continuation from 66: its key is its first revision */
 			{ "h:0000000000000042", "B\0\0\0\0\0\0\0" Z8 PUT_X("B"), 34, true },
 			{ "h:0000000000000042", "C\0\0\0\0\0\0\0" Z8 PUT_X("C"), 34, false },
@@ -409,6 +412,10 @@ history_suite(void)
 	TCase *tc = tcase_create("history");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	/* Each write outside a batch is a transaction of its own, and tdb
+	 * copies the store's 4 MiB hash table at each start: 200 of them
+	 * under the sanitizers took longer than Check's 4 s default in CI. */
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_every_change_is_recorded_with_its_revision_and_nothing_else);
 	tcase_add_test(tc, test_a_callback_or_a_bound_stops_the_walk);
 	tcase_add_test(tc, test_the_window_keeps_so_many_revisions);

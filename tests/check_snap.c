@@ -856,6 +856,7 @@ snap_suite(void)
 
 	tcase_add_checked_fixture(file, setup, teardown);
 	tcase_set_timeout(file, 120);
+	tcase_set_timeout(dir, 120);
 	tcase_add_test(file, test_a_snapshot_restored_into_a_fresh_store_is_identical);
 	tcase_add_test(file, test_a_snapshot_carries_the_tokens_and_never_as_keys);
 	tcase_add_test(file, test_snapshot_write_refuses_an_index_the_store_has_not_applied);
