@@ -29,6 +29,7 @@ struct client {
 	const char *socket;
 	double timeout;	 /* seconds, for messages */
 	double deadline; /* monotonic seconds */
+	double dial;	 /* seconds to wait for a daemon at the socket; < 0: until deadline */
 	int fd;
 	int wake;	  /* client_set_wake()'s fd, or -1 */
 	uint64_t id;	  /* client id of writes */
@@ -36,6 +37,7 @@ struct client {
 	struct proto_buf out;
 	uint8_t *in; /* the frame being read */
 	size_t inlen, incap;
+	bool told_waiting; /* that no daemon answered, and we wait */
 };
 
 double
@@ -66,6 +68,7 @@ client_new(const char *socket, double timeout, struct client **out)
 	c->timeout = timeout;
 	c->fd = -1;
 	c->wake = -1;
+	c->dial = -1;
 	if (getrandom(&c->id, sizeof(c->id), 0) != sizeof(c->id))
 		c->id = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
 	c->deadline = client_now() + timeout;
@@ -121,6 +124,12 @@ void
 client_set_deadline(struct client *c, double seconds)
 {
 	c->deadline = client_now() + seconds;
+}
+
+void
+client_set_dial(struct client *c, double seconds)
+{
+	c->dial = seconds;
 }
 
 void
@@ -196,7 +205,7 @@ connect_socket(struct client *c, char *err, size_t errlen)
 		? " (is raftconfd running? -s or $RAFTCONF_SOCKET choose another socket)"
 		: "");
 	disconnect(c);
-	return -ECONNREFUSED;
+	return -e;
 }
 
 static int
@@ -314,12 +323,23 @@ retryable(const struct proto_msg *r)
 	    (r->error.code == PROTO_E_NOLEADER || r->error.code == PROTO_E_TIMEOUT);
 }
 
-/* Failures another try cannot mend: no daemon there, or a request refused here. */
+/*
+ * Failures another try cannot mend: a request refused here, a socket we
+ * may not use.  No daemon at the socket (refused, or no socket file) is
+ * worth another try: it may be restarting.
+ */
 static bool
 final(int rc)
 {
-	return rc == -EINVAL || rc == -E2BIG || rc == -EMSGSIZE || rc == -ECONNREFUSED ||
-	    rc == -ENAMETOOLONG || rc == -EINTR;
+	return rc == -EINVAL || rc == -E2BIG || rc == -EMSGSIZE || rc == -ENAMETOOLONG ||
+	    rc == -EINTR || rc == -EACCES || rc == -EPERM || rc == -ENOTSOCK || rc == -ENOTDIR;
+}
+
+/* No daemon at the socket: connect(2) said so. */
+static bool
+no_daemon(int rc)
+{
+	return rc == -ECONNREFUSED || rc == -ENOENT;
 }
 
 int
@@ -327,6 +347,7 @@ client_request(struct client *c, struct proto_msg *m, struct proto_msg *resp, bo
     size_t errlen)
 {
 	unsigned pause_ms = CLIENT_RETRY_FIRST_MS;
+	double dial_end = c->dial < 0 ? c->deadline : client_now() + c->dial;
 	int rc;
 
 	seterr(err, errlen, "%s", "");
@@ -334,8 +355,15 @@ client_request(struct client *c, struct proto_msg *m, struct proto_msg *resp, bo
 		rc = roundtrip(c, m, resp, err, errlen);
 		if (rc == 0 && !(retry && retryable(resp)))
 			return 0;
-		if (!retry || ms_left(c) <= (int)pause_ms || final(rc))
+		if (!retry || ms_left(c) <= (int)pause_ms || final(rc) ||
+		    (no_daemon(rc) && client_now() + pause_ms / 1000.0 > dial_end))
 			return rc;
+		if (no_daemon(rc) && !c->told_waiting) {
+			/* A daemon restarting, or none: say so once, then wait. */
+			fprintf(stderr, "raftconfctl: %s; trying again until --%s\n", err,
+			    c->dial < 0 ? "timeout" : "dial-timeout");
+			c->told_waiting = true;
+		}
 		poll(NULL, 0, pause_ms);
 		pause_ms = pause_ms * 2 > CLIENT_RETRY_MAX_MS ? CLIENT_RETRY_MAX_MS : pause_ms * 2;
 	}

@@ -87,6 +87,13 @@ double client_now(void);
 /* Drop the connection (the next request makes a new one). */
 void client_reset(struct client *c);
 
+/*
+ * How long a request waits for a daemon at the socket when none answers
+ * (one restarting), from the request's start: --dial-timeout.  Until then,
+ * all of the timeout.
+ */
+void client_set_dial(struct client *c, double seconds);
+
 /* The deadline again the timeout of client_new() from now (a stream that moves). */
 void client_renew_deadline(struct client *c);
 

@@ -70,6 +70,15 @@ global_set(struct globals *g, char opt, const char *name, const char *v)
 		    "%s '%s': expected a duration, 0 < d <= 86400 s (5, 2.5, 5s, 500ms, 1m)", name,
 		    v);
 		return -1;
+	case 'd':
+		if (strcmp(v, "0") == 0 || parse_duration(v, &g->dial) == 0) {
+			if (strcmp(v, "0") == 0)
+				g->dial = 0;
+			return 0;
+		}
+		usage_error(
+		    "%s '%s': expected a duration, 0 <= d <= 86400 s (0, 2s, 500ms)", name, v);
+		return -1;
 	default: /* 'w' */
 		if (strcmp(v, "json") == 0 || strcmp(v, "text") == 0 || strcmp(v, "table") == 0) {
 			g->out = v[0] == 'j' ? &output_json
@@ -94,7 +103,7 @@ global_option(int argc, char **argv, int *i, struct globals *g)
 		const char *s, *l;
 		char opt;
 	} with_value[] = { { "-s", "--socket", 's' }, { "-t", "--timeout", 't' },
-		{ "-w", "--write-out", 'w' } };
+		{ "-w", "--write-out", 'w' }, { "--dial-timeout", "--dial-timeout", 'd' } };
 	const char *a = argv[*i];
 
 	if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0) {

@@ -20,6 +20,7 @@ struct globals {
 	const char *socket;	  /* NULL: not given */
 	const struct output *out; /* NULL: not given */
 	double timeout;		  /* seconds; 0: not given */
+	double dial;		  /* --dial-timeout, seconds; -1: not given (all of timeout) */
 };
 
 /* "raftconfctl: usage: MESSAGE; try ..." on stderr; EXIT_USAGE_STATUS. */

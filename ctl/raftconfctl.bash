@@ -13,7 +13,7 @@ _raftconfctl_query()
 	# Talk to the same daemon as the command line being completed.
 	local -a sock=()
 	[[ -n $_raftconfctl_socket ]] && sock=(--socket "$_raftconfctl_socket")
-	raftconfctl "${sock[@]}" --timeout 1 "$@" 2>/dev/null
+	raftconfctl "${sock[@]}" --timeout 1 --dial-timeout 0 "$@" 2>/dev/null
 }
 
 _raftconfctl()
@@ -22,7 +22,7 @@ _raftconfctl()
 	_init_completion || return
 
 	local commands="get set del txn list watch status members join remove snapshot backup transfer token completion"
-	local global_opts="--socket --json --write-out --timeout --version --help"
+	local global_opts="--socket --json --write-out --timeout --dial-timeout --version --help"
 	local _raftconfctl_socket=${RAFTCONF_SOCKET:-}
 	local cmd="" i nargs=0
 
@@ -34,7 +34,7 @@ _raftconfctl()
 			((i++))
 			;;
 		--socket=*) _raftconfctl_socket=${words[i]#--socket=} ;;
-		-t | --timeout | -w | --write-out) ((i++)) ;;
+		-t | --timeout | --dial-timeout | -w | --write-out) ((i++)) ;;
 		-*) ;;
 		*)
 			cmd=${words[i]}
@@ -49,7 +49,7 @@ _raftconfctl()
 			_filedir
 			return
 			;;
-		-t | --timeout)
+		-t | --timeout | --dial-timeout)
 			return	# a duration: nothing to offer
 			;;
 		-w | --write-out)
@@ -69,7 +69,7 @@ _raftconfctl()
 	local sub=""
 	for ((i = i + 1; i < cword; i++)); do
 		case ${words[i]} in
-		--exec | --prefix | --if-rev | --from-rev | -s | --socket | -t | --timeout | -w | \
+		--exec | --prefix | --if-rev | --from-rev | -s | --socket | -t | --timeout | --dial-timeout | -w | \
 			--write-out) ((i++)) ;;
 		-j | --*) ;;
 		*)

@@ -156,7 +156,10 @@ usage(FILE *f)
 	    "                       %s)\n"
 	    "  -j, --json           machine-readable output\n"
 	    "  -w, --write-out FMT  json (as --json), text or table\n"
-	    "  -t, --timeout DUR    give up after DUR: 5, 5s, 500ms, 1m (default 10 s)\n"
+	    "  -t, --timeout DUR    give up after DUR: 5, 5s, 500ms, 1m (default 10 s);\n"
+	    "                       until then a daemon that does not answer at the\n"
+	    "                       socket (restarting) is tried again\n"
+	    "      --dial-timeout DUR  wait that long only for the daemon (0: fail at once)\n"
 	    "      --version        print the version and exit\n"
 	    "  -h, --help           print this help and exit\n"
 	    "\n"
@@ -1048,12 +1051,13 @@ main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "dial-timeout", required_argument, NULL, 'd' },
 		{ "write-out", required_argument, NULL, 'w' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct globals g = { 0 }; /* what the command line gives; global_env() the rest */
+	struct globals g = { .dial = -1 }; /* what the command line gives; global_env() the rest */
 	struct ctl ctl = { 0 };
 	const struct command *cmd;
 	struct invocation in;
@@ -1069,9 +1073,11 @@ main(int argc, char **argv)
 		case 's':
 		case 't':
 		case 'w':
+		case 'd':
 			if (global_set(&g, (char)c,
 				c == 's'       ? "--socket"
 				    : c == 't' ? "--timeout"
+				    : c == 'd' ? "--dial-timeout"
 					       : "--write-out",
 				optarg) < 0)
 				return EXIT_USAGE;
@@ -1103,6 +1109,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "raftconfctl: internal error: out of memory\n");
 		return EXIT_FAILED;
 	}
+	if (g.dial >= 0)
+		client_set_dial(ctl.client, g.dial);
 	status = cmd->run(&ctl, &in);
 	client_free(ctl.client);
 	return status;

@@ -12,7 +12,7 @@
 _raftconfctl_query() {
 	local -a sock
 	[[ -n $_raftconfctl_socket ]] && sock=(--socket "$_raftconfctl_socket")
-	raftconfctl "${sock[@]}" --timeout 1 "$@" 2>/dev/null
+	raftconfctl "${sock[@]}" --timeout 1 --dial-timeout 0 "$@" 2>/dev/null
 }
 
 _raftconfctl() {
@@ -38,7 +38,7 @@ _raftconfctl() {
 		'token:HTTP tokens: add, list, revoke'
 		'completion:print the completion script for bash or zsh'
 	)
-	global_opts=(--socket --json --write-out --timeout --version --help -s -j -w -t -h)
+	global_opts=(--socket --json --write-out --timeout --dial-timeout --version --help -s -j -w -t -h)
 
 	# Find the command and the socket, skipping the global options' arguments.
 	for ((i = 2; i < CURRENT; i++)); do
@@ -48,7 +48,7 @@ _raftconfctl() {
 			((i++))
 			;;
 		(--socket=*) _raftconfctl_socket=${words[i]#--socket=} ;;
-		(-t|--timeout|-w|--write-out) ((i++)) ;;
+		(-t|--timeout|--dial-timeout|-w|--write-out) ((i++)) ;;
 		(-*) ;;
 		(*)
 			cmd=${words[i]}
@@ -60,7 +60,7 @@ _raftconfctl() {
 	if [[ -z $cmd ]]; then
 		case $prev in
 		(-s|--socket) _files; return ;;
-		(-t|--timeout) _message 'duration (5, 5s, 500ms, 1m)'; return ;;
+		(-t|--timeout|--dial-timeout) _message 'duration (5, 5s, 500ms, 1m)'; return ;;
 		(-w|--write-out) compadd -- json text table; return ;;
 		esac
 		if [[ $cur == -* ]]; then
@@ -74,7 +74,7 @@ _raftconfctl() {
 	# Arguments of the command so far (its options are not arguments).
 	for ((i = i + 1; i < CURRENT; i++)); do
 		case ${words[i]} in
-		(--exec|--prefix|--if-rev|--from-rev|-s|--socket|-t|--timeout|-w|--write-out)
+		(--exec|--prefix|--if-rev|--from-rev|-s|--socket|-t|--timeout|--dial-timeout|-w|--write-out)
 			((i++))
 			;;
 		(-j|--*) ;;

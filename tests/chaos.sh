@@ -22,7 +22,7 @@ chaos_writer() {
 		[ -e "$TEST_DIR/chaos.stop" ] && break
 		echo "$i" >"$TEST_DIR/tried.$w"
 		node=$((RANDOM % CLUSTER_N + 1))
-		if CTL_TIMEOUT=${CHAOS_CTL_TIMEOUT:-8} ctl "$node" set "/chaos/$w/$i" "$w-$i" \
+		if CTL_TIMEOUT=${CHAOS_CTL_TIMEOUT:-8} ctl "$node" --dial-timeout 0 set "/chaos/$w/$i" "$w-$i" \
 			>/dev/null 2>>"$TEST_DIR/writer$w.err"; then
 			echo "/chaos/$w/$i $w-$i" >>"$TEST_DIR/acked.$w"
 		fi

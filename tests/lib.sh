@@ -22,11 +22,21 @@ run_cleanup() {
 	else
 		echo "# test directory kept: $TEST_DIR"
 	fi
+	# Last, so that a log's tail (what CI prints of a failed test) names them.
+	if [ "$failures" != 0 ]; then
+		echo "# the failed checks, again:"
+		for i in "${failed_checks[@]}"; do echo "# $i" | cut -c1-400; done
+	fi
 }
 trap run_cleanup EXIT
 
 pass() { checks=$((checks + 1)); echo "ok $checks - $*"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "not ok $checks - $*"; }
+failed_checks=()
+fail() {
+	checks=$((checks + 1)) failures=$((failures + 1))
+	echo "not ok $checks - $*"
+	failed_checks+=("not ok $checks - $*")
+}
 
 # Deadlines.  Nothing a test runs may hang make check: a program run in the
 # foreground goes through bounded (or expect_status, which bounds it), a
