@@ -91,6 +91,7 @@ _raftconfctl()
 	set | del) opts="--if-rev" ;;
 	watch) opts="--from-rev --exec" ;;
 	join) opts="--learner" ;;
+	remove) opts="--force" ;;
 	status) opts="--cluster" ;;
 	token) [[ $sub == add ]] && opts="--prefix --read --write" ;;
 	esac

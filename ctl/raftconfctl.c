@@ -40,15 +40,16 @@ enum {
 };
 
 /* The options a command may take after its name. */
-#define OPT_STALE    0x01  /* --stale: read this node's copy */
-#define OPT_LEARNER  0x02  /* --learner: stay a non-voting learner */
-#define OPT_EXEC     0x04  /* --exec CMD: run CMD on each change */
-#define OPT_PREFIX   0x08  /* --prefix P: the keys a token may reach */
-#define OPT_READ     0x10  /* --read: a token that may read */
-#define OPT_WRITE    0x20  /* --write: a token that may read and write */
-#define OPT_IF_REV   0x40  /* --if-rev N: only if the key is at revision N */
-#define OPT_FROM_REV 0x80  /* --from-rev N: the changes after revision N */
-#define OPT_CLUSTER  0x100 /* --cluster: every member, as each reports itself */
+#define OPT_STALE    0x01   /* --stale: read this node's copy */
+#define OPT_LEARNER  0x02   /* --learner: stay a non-voting learner */
+#define OPT_EXEC     0x04   /* --exec CMD: run CMD on each change */
+#define OPT_PREFIX   0x08   /* --prefix P: the keys a token may reach */
+#define OPT_READ     0x10   /* --read: a token that may read */
+#define OPT_WRITE    0x20   /* --write: a token that may read and write */
+#define OPT_IF_REV   0x40   /* --if-rev N: only if the key is at revision N */
+#define OPT_FROM_REV 0x80   /* --from-rev N: the changes after revision N */
+#define OPT_CLUSTER  0x100  /* --cluster: every member, as each reports itself */
+#define OPT_FORCE    0x8000 /* --force: remove without the majority check */
 
 static const struct cmd_option {
 	const char *name;
@@ -64,6 +65,7 @@ static const struct cmd_option {
 	{ "--if-rev", OPT_IF_REV, true },
 	{ "--from-rev", OPT_FROM_REV, true },
 	{ "--cluster", OPT_CLUSTER, false },
+	{ "--force", OPT_FORCE, false },
 };
 
 /* No command takes more arguments than this. */
@@ -129,7 +131,9 @@ static const struct command commands[] = {
 	{ "members", "", 0, 0, 0, "every member: id, address, voter|learner, health", cmd_members },
 	{ "join", "[--learner] ADDRESS", OPT_LEARNER, 1, 1,
 	    "join the cluster at ADDRESS, wait till caught up", cmd_join },
-	{ "remove", "ID", 0, 1, 1, "remove member ID from the cluster", cmd_remove },
+	{ "remove", "ID [--force]", OPT_FORCE, 1, 1,
+	    "remove member ID once committed; --force: even if no majority would answer",
+	    cmd_remove },
 	{ "snapshot", "", 0, 0, 0, "take a snapshot now", cmd_snapshot },
 	{ "backup", "FILE", 0, 1, 1, "a consistent copy of the whole store into FILE", cmd_backup },
 	{ "transfer", "[ID]", 0, 0, 1, "hand leadership to ID (or the most up to date)",
@@ -724,10 +728,13 @@ cmd_join(struct ctl *ctl, const struct invocation *in)
 static int
 cmd_remove(struct ctl *ctl, const struct invocation *in)
 {
-	struct proto_msg m = { .type = PROTO_T_REMOVE };
+	struct proto_msg m = { .type =
+				   in->opts & OPT_FORCE ? PROTO_T_REMOVE_FORCE : PROTO_T_REMOVE };
+	char done[RAFTCONF_MAX_ID + 64];
 
 	m.remove.node_id = proto_cstr(in->args[0]);
-	return simple_request(ctl, &m, "removed");
+	snprintf(done, sizeof(done), "removed %s: the change is committed", in->args[0]);
+	return simple_request(ctl, &m, done);
 }
 
 static int

@@ -140,6 +140,7 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 			membership_joinreq(n, o, m);
 		break;
 	case PROTO_T_REMOVE:
+	case PROTO_T_REMOVE_FORCE:
 		membership_remove(n, o, m);
 		break;
 	case PROTO_T_TRANSFER:
@@ -300,6 +301,7 @@ request_refusal(const struct proto_msg *m, const char *peer_id, bool member)
 	case PROTO_T_TOKEN_ADD:
 	case PROTO_T_TOKEN_REVOKE:
 	case PROTO_T_REMOVE:
+	case PROTO_T_REMOVE_FORCE:
 	case PROTO_T_TRANSFER:
 		return member ? NULL
 			      : "from a node that is not a member (members forward requests)";

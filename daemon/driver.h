@@ -82,7 +82,8 @@ struct stranger {
 struct departed {
 	uint64_t id;
 	char name[RAFTCONF_MAX_ID + 1];
-	uint64_t unlink_at_ms;
+	uint64_t unlink_at_ms; /* once committed */
+	bool committed;	       /* the change that removed it */
 };
 #define N_DEPARTED	   16
 #define DEPARTED_LINGER_MS 5000

@@ -23,19 +23,30 @@
 
 /* ------------------------------------------------------ removal notices */
 
-/* Leader: a removal committed; tell the removed node, which cannot learn it
- * from a log it no longer receives. */
+/*
+ * A removal committed: say that the member left (issue 18: not before), and,
+ * leader, tell the removed node, which cannot learn it from a log it no
+ * longer receives.
+ */
 void
 membership_tell_removed(struct node *n, const struct raft_entry *e)
 {
 	struct proto_msg m = { .type = PROTO_T_REMOVED };
 	struct raft_change c;
 
-	if (raft_leader(n->raft) != n->self || raft_change_decode(e->data, e->len, &c) < 0 ||
-	    c.op != RAFT_CHANGE_REMOVE || c.id == n->self)
+	if (raft_change_decode(e->data, e->len, &c) < 0 || c.op != RAFT_CHANGE_REMOVE ||
+	    c.id == n->self)
 		return;
 	for (size_t i = 0; i < N_DEPARTED; i++) {
 		if (n->departed[i].id != c.id)
+			continue;
+		/* Said here, not when the entry came: only now is it so. */
+		n->departed[i].committed = true;
+		n->departed[i].unlink_at_ms = node_now_ms() + DEPARTED_LINGER_MS;
+		log_notice_f(LOG_FIELDS(.peer = n->departed[i].name, .index = e->index),
+		    "member %s left the cluster (entry %" PRIu64 " committed)", n->departed[i].name,
+		    e->index);
+		if (raft_leader(n->raft) != n->self)
 			continue;
 		m.removed.cluster = proto_cstr(n->cfg->cluster);
 		m.removed.index = e->index;
@@ -457,21 +468,38 @@ membership_remove(struct node *n, const struct origin *o, const struct proto_msg
 	uint64_t index = 0, term = 0;
 	int rc;
 
+	for (size_t i = 0; mb == NULL && i < N_DEPARTED; i++) {
+		const struct departed *d = &n->departed[i];
+
+		if (d->id && !d->committed && m->remove.node_id.len == strlen(d->name) &&
+		    memcmp(m->remove.node_id.ptr, d->name, m->remove.node_id.len) == 0) {
+			/* A retried remove: "timeout" makes raftconfctl wait on. */
+			reply_error(n, o, PROTO_E_TIMEOUT,
+			    "the removal of %s is in the log but not committed yet: the voters "
+			    "left must answer",
+			    d->name);
+			return;
+		}
+	}
 	if (mb == NULL) {
 		reply_error(n, o, PROTO_E_NOTFOUND, "no member named %.*s",
 		    (int)m->remove.node_id.len, m->remove.node_id.ptr);
 		return;
 	}
 	if (raft_leader(n->raft) == n->self && !removal_keeps_quorum(n, mb, why, sizeof(why))) {
-		log_notice_f(LOG_FIELDS(.peer = mb->name), "removal refused: %s", why);
-		reply_error(n, o, PROTO_E_REFUSED, "%s", why);
-		return;
+		if (m->type != PROTO_T_REMOVE_FORCE) {
+			log_notice_f(LOG_FIELDS(.peer = mb->name), "removal refused: %s", why);
+			reply_error(n, o, PROTO_E_REFUSED, "%s (--force removes it anyway)", why);
+			return;
+		}
+		log_warning_f(
+		    LOG_FIELDS(.peer = mb->name), "removal forced (remove --force): %s", why);
 	}
 	rc = raft_change(n->raft, RAFT_CHANGE_REMOVE, mb->id, NULL, 0, &index, &term);
 	if (rc == 0)
 		log_notice_f(LOG_FIELDS(.peer = mb->name, .index = index),
 		    "removing member %s (%s)", mb->name, mb->address);
-	track_change(n, o, m, PROTO_T_REMOVE, rc, index, term);
+	track_change(n, o, m, m->type, rc, index, term);
 }
 
 void

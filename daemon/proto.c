@@ -355,6 +355,7 @@ static const struct schema schemas[256] = {
 	[PROTO_T_JOIN] = { "JOIN", true, NFIELDS(join_fields), NULL },
 	[PROTO_T_JOINREQ] = { "JOINREQ", true, NFIELDS(joinreq_fields), NULL },
 	[PROTO_T_REMOVE] = { "REMOVE", true, NFIELDS(remove_fields), NULL },
+	[PROTO_T_REMOVE_FORCE] = { "REMOVE_FORCE", true, NFIELDS(remove_fields), NULL },
 	[PROTO_T_SNAPSHOT] = { "SNAPSHOT", true, NULL, 0, NULL },
 	[PROTO_T_TRANSFER] = { "TRANSFER", true, NFIELDS(transfer_fields), NULL },
 	[PROTO_T_WATCH] = { "WATCH", true, NFIELDS(watch_fields), NULL },

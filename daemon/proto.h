@@ -54,6 +54,8 @@
  *   0x08 JOINREQ  id, u8 flags (PROTO_F_LEARNER), address
  *		   (raftconfctl asks its own spare daemon to join ADDRESS)
  *   0x09 REMOVE   id, id node_id
+ *   0x1f REMOVE_FORCE id, id node_id: as REMOVE, without the leader's check
+ *		   that the voters left include a majority that answers
  *   0x0a SNAPSHOT id
  *   0x0b TRANSFER id, s16 node_id (empty: the most up-to-date voter, else an id)
  *   0x0c WATCH	   id, prefix
@@ -213,6 +215,7 @@ enum {
 	PROTO_T_POLL = 0x14,
 	PROTO_T_BACKUP = 0x13,
 	PROTO_T_CLUSTER_STATUS = 0x15,
+	PROTO_T_REMOVE_FORCE = 0x1f,
 
 	PROTO_T_OK = 0x40,
 	PROTO_T_VALUE = 0x41,

@@ -135,6 +135,7 @@ depart(struct node *n, const struct member *m)
 	d->id = m->id;
 	snprintf(d->name, sizeof(d->name), "%s", m->name);
 	d->unlink_at_ms = node_now_ms() + DEPARTED_LINGER_MS;
+	d->committed = false;
 }
 
 void
@@ -143,10 +144,15 @@ roster_departed_expire(struct node *n, uint64_t now)
 	for (size_t i = 0; i < N_DEPARTED; i++) {
 		struct departed *d = &n->departed[i];
 
-		if (d->id == 0 || now < d->unlink_at_ms)
+		if (d->id == 0)
 			continue;
-		if (!roster_by_id(n, d->id))
-			peer_unlink(n->peers, d->name);
+		if (roster_by_id(n, d->id)) { /* back: the change did not hold */
+			d->id = 0;
+			continue;
+		}
+		if (!d->committed || now < d->unlink_at_ms)
+			continue;
+		peer_unlink(n->peers, d->name);
 		d->id = 0;
 	}
 }
@@ -193,9 +199,10 @@ roster_sync(struct node *n)
 			still |= nm[k].id == n->members[i].id;
 		if (!still && n->members[i].id != n->self) {
 			depart(n, &n->members[i]);
-			log_notice_f(LOG_FIELDS(.peer = n->members[i].name),
-			    "member %s (%s) left the cluster", n->members[i].name,
-			    n->members[i].address);
+			log_info_f(LOG_FIELDS(.peer = n->members[i].name),
+			    "member %s (%s) is out of the configuration; it has left once the "
+			    "change commits",
+			    n->members[i].name, n->members[i].address);
 		}
 	}
 	for (size_t k = 0; k < j; k++)

@@ -240,6 +240,7 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		return a->joinreq.flags == b->joinreq.flags &&
 		       str_eq(a->joinreq.address, b->joinreq.address);
 	case PROTO_T_REMOVE:
+	case PROTO_T_REMOVE_FORCE:
 		return str_eq(a->remove.node_id, b->remove.node_id);
 	case PROTO_T_TRANSFER:
 		return str_eq(a->transfer.node_id, b->transfer.node_id);
