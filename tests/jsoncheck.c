@@ -8,6 +8,10 @@
  * them, whitespace around the one value and nowhere else, at most
  * MAX_DEPTH arrays and objects deep.
  *
+ * With -k it also prints the keys of the top-level object, or of each object
+ * of a top-level array, one a line as they are written (escapes kept), for
+ * the tests that compare the fields of an answer with the documented ones.
+ *
  * Exit 0 if it is; 1, with the offset and what was expected there on
  * standard error, if it is not; 2 if input cannot be read.
  */
@@ -22,6 +26,8 @@ struct in {
 	const unsigned char *p;
 	size_t len, at;
 	const char *want; /* what the first failure expected */
+	bool keys; /* -k: print the keys of the top object (or of each object of the top array) */
+	bool top_array;
 };
 
 static bool value(struct in *in, int depth);
@@ -183,9 +189,14 @@ object(struct in *in, int depth)
 	if (eat(in, '}'))
 		return true;
 	do {
+		size_t from;
+
 		space(in);
+		from = in->at;
 		if (!string(in))
 			return false;
+		if (in->keys && (depth == 0 || (depth == 1 && in->top_array)))
+			printf("%.*s\n", (int)(in->at - from - 2), (const char *)in->p + from + 1);
 		space(in);
 		if (!eat(in, ':'))
 			return fail(in, "':'");
@@ -234,7 +245,7 @@ value(struct in *in, int depth)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct in in = { 0 };
 	unsigned char *buf = NULL;
@@ -258,6 +269,14 @@ main(void)
 		return 2;
 	}
 	in.p = buf;
+	in.keys = argc == 2 && strcmp(argv[1], "-k") == 0;
+	if (argc > 1 && !in.keys) {
+		fprintf(stderr, "usage: jsoncheck [-k] < FILE\n");
+		free(buf);
+		return 2;
+	}
+	space(&in);
+	in.top_array = in.at < in.len && in.p[in.at] == '[';
 	if (!value(&in, 0) || (in.at != in.len && !fail(&in, "the end of the input"))) {
 		fprintf(stderr, "jsoncheck: not JSON at byte %zu of %zu: expected %s\n", in.at,
 		    in.len, in.want);
