@@ -179,6 +179,14 @@
 #define HTTP_MAX_BODY_SIZE (RAFTCONF_MAX_VALUE + 64 * 1024)
 /* Safety net for a request the node never answers. */
 #define HTTP_NODE_TIMEOUT_S 60
+/*
+ * A write the node answers "no leader" or "outcome unknown" is asked again
+ * (same request id: applied once) for this long, as raftconfctl does for
+ * its default --timeout, with pauses doubling from the first to the last.
+ */
+#define HTTP_RETRY_WINDOW_MS 10000
+#define HTTP_RETRY_FIRST_MS  20
+#define HTTP_RETRY_MAX_MS    500
 /* How often deadlines are checked and closed connections reclaimed. */
 #define HTTP_SWEEP_MS	     500
 
@@ -203,6 +211,11 @@ struct conn {
 	struct evhttp_connection *evcon;
 	uint8_t type;	     /* PROTO_T_* asked of the node */
 	struct event *watch; /* the client leaving; created on first use */
+	/* A write, kept to be asked again through a leader change: */
+	struct proto_buf frame; /* its frame; len 0: not a write */
+	struct event *retry;	/* the pause before asking again */
+	uint64_t retry_until;	/* monotonic ms */
+	unsigned retry_ms;	/* the next pause */
 };
 
 struct http_server {
@@ -510,6 +523,9 @@ conn_request_done(struct conn *c, enum conn_state next, uint64_t deadline_ms)
 {
 	if (c->watch)
 		event_del(c->watch);
+	if (c->retry)
+		event_del(c->retry);
+	proto_buf_reset(&c->frame);
 	c->req = NULL;
 	c->evcon = NULL;
 	c->gen++;
@@ -649,6 +665,9 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 			 */
 			if (c->watch)
 				event_del(c->watch);
+			if (c->retry)
+				event_del(c->retry);
+			proto_buf_reset(&c->frame);
 			bufferevent_decref(c->bev);
 			c->bev = NULL;
 			c->state = C_READING;
@@ -855,8 +874,12 @@ serve_local(struct http_server *hs, struct evhttp_request *req, enum route r)
 	}
 }
 
-/* A write that came without a request id: a new write of this server's own client. */
-static void
+/*
+ * A write that came without a request id: a new write of this server's own
+ * client.  True for any write (then with a request id): one that may be
+ * asked again, and is applied once.
+ */
+static bool
 number_write(struct http_server *hs, struct proto_msg *m)
 {
 	uint64_t *client = NULL, *seq = NULL;
@@ -877,16 +900,76 @@ number_write(struct http_server *hs, struct proto_msg *m)
 	case PROTO_T_TXN:
 		/* only gets: no dedup, a retry reads afresh */
 		if (!proto_txn_writes(m))
-			return;
+			return false;
 		client = &m->txn.client_id, seq = &m->txn.seq;
 		break;
 	default:
-		return;
+		return false;
 	}
 	if (*client == 0) {
 		*client = hs->client_id;
 		*seq = hs->next_seq++;
 	}
+	return true;
+}
+
+/* Ask the node c's request m, which it may answer at once (http_reply). */
+static void
+ask_node(struct conn *c, struct proto_msg *m)
+{
+	struct http_server *hs = c->hs;
+
+	hs->dispatching = true;
+	hs->cb.request(hs->arg, m->id, m);
+	hs->dispatching = false;
+}
+
+/* The pause is over: ask the node c's write again. */
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct proto_msg m;
+	char err[128];
+
+	if (c->state != C_NODE || c->frame.len == 0)
+		return;
+	if (proto_decode(c->frame.data, c->frame.len, &m, err, sizeof(err)) < 0) {
+		struct evhttp_request *req = c->req;
+
+		log_err("HTTP: a kept write does not decode: %s", err);
+		conn_request_done(c, C_WRITING, 0);
+		send_errorf(req, 500, "internal error: %s", err);
+		return;
+	}
+	ask_node(c, &m);
+}
+
+/*
+ * The node's answer m to c's write says to ask again (no leader, or the
+ * outcome unknown): true if a pause and another try fit before the retry
+ * window closes, and one is scheduled.
+ */
+static bool
+retry_later(struct conn *c, const struct proto_msg *m)
+{
+	struct timeval tv;
+	uint64_t now = mono_ms();
+
+	if (c->frame.len == 0 || m->type != PROTO_T_ERROR ||
+	    (m->error.code != PROTO_E_NOLEADER && m->error.code != PROTO_E_TIMEOUT) ||
+	    now + c->retry_ms >= c->retry_until)
+		return false;
+	if (c->retry == NULL && (c->retry = evtimer_new(c->hs->base, retry_cb, c)) == NULL)
+		return false;
+	tv.tv_sec = c->retry_ms / 1000;
+	tv.tv_usec = (c->retry_ms % 1000) * 1000;
+	if (evtimer_add(c->retry, &tv) < 0)
+		return false;
+	log_debug("HTTP %s: %.*s; asking again in %u ms", c->hs->listen, (int)m->error.message.len,
+	    m->error.message.ptr, c->retry_ms);
+	c->retry_ms = c->retry_ms * 2 > HTTP_RETRY_MAX_MS ? HTTP_RETRY_MAX_MS : c->retry_ms * 2;
+	return true;
 }
 
 static void
@@ -909,6 +992,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	struct target t;
 	const char *allow;
 	char err[RAFTCONF_MAX_ERROR];
+	bool write;
 	int status;
 
 	if (c == NULL) {
@@ -963,7 +1047,7 @@ request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	/* A write without a request id: a new write of this server's own client. */
-	number_write(hs, &m);
+	write = number_write(hs, &m);
 	c->state = C_NODE;
 	c->deadline_ms =
 	    mono_ms() + HTTP_NODE_TIMEOUT_S * 1000 + (m.type == PROTO_T_POLL ? m.poll.wait_ms : 0);
@@ -971,11 +1055,15 @@ request_cb(struct evhttp_request *req, void *arg)
 	c->evcon = evcon;
 	c->type = m.type;
 	m.id = conn_handle(c);
+	/* A write is kept, to be asked again through a leader change. */
+	proto_buf_reset(&c->frame);
+	if (write && proto_encode(&c->frame, &m, NULL, 0) < 0)
+		proto_buf_reset(&c->frame); /* then answered as the node first says */
+	c->retry_until = mono_ms() + HTTP_RETRY_WINDOW_MS;
+	c->retry_ms = HTTP_RETRY_FIRST_MS;
 	conn_watch(c);
 	/* The node may answer at once, through http_reply(). */
-	hs->dispatching = true;
-	hs->cb.request(hs->arg, m.id, &m);
-	hs->dispatching = false;
+	ask_node(c, &m);
 }
 
 int
@@ -997,11 +1085,16 @@ http_reply(struct http_server *hs, uint64_t handle, const void *frame, size_t le
 	}
 	req = c->req;
 	asked = c->type;
-	conn_request_done(c, C_WRITING, 0);
 	if (proto_decode(frame, len, &m, err, sizeof(err)) < 0) {
+		conn_request_done(c, C_WRITING, 0);
 		log_err("HTTP: undecodable answer from the node: %s", err);
 		send_errorf(req, 500, "internal error: undecodable answer");
-	} else if (m.id != handle) {
+		return 0;
+	}
+	if (m.id == handle && retry_later(c, &m))
+		return 0; /* still C_NODE, with the same handle */
+	conn_request_done(c, C_WRITING, 0);
+	if (m.id != handle) {
 		log_err("HTTP: answer for request %" PRIx64 " given as %" PRIx64, m.id, handle);
 		send_errorf(req, 500, "internal error: mismatched answer");
 	} else {
@@ -1127,6 +1220,9 @@ http_close(struct http_server *hs)
 
 		if (c->watch)
 			event_free(c->watch);
+		if (c->retry)
+			event_free(c->retry);
+		proto_buf_free(&c->frame);
 		if (c->bev)
 			bufferevent_decref(c->bev);
 	}

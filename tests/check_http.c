@@ -1087,32 +1087,96 @@ START_TEST(test_a_client_gone_before_the_answer_makes_reply_enotconn)
 }
 END_TEST
 
+static int
+reply_ok(uint64_t handle, uint64_t revision)
+{
+	struct proto_msg m = { .type = PROTO_T_OK, .id = handle };
+	struct proto_buf b;
+	int rc;
+
+	m.ok.revision = revision;
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_encode(&b, &m, NULL, 0), 0);
+	rc = http_reply(node.hs, handle, b.data, b.len);
+	proto_buf_free(&b);
+	return rc;
+}
+
+/*
+ * Every write carries a request id, the client's or the server's own, and
+ * one answered "no leader" or "timeout" is asked again with the same id
+ * (issue 18): the client sees the answer to the last try.
+ */
 START_TEST(test_writes_carry_the_request_id_header_or_a_counter)
 {
 	int fd = client_connect();
 	uint64_t client;
+	const char *resp;
 
 	client_send(fd, "PUT /v1/keys/a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1");
 	until_requests(1);
 	client = node.last.set.client_id;
+	ck_assert_uint_ne(client, 0);
 	ck_assert_uint_eq(node.last.set.seq, 1);
 	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_NOLEADER, "no leader"), 0);
-	ck_assert_msg(strncmp(client_response(fd), "HTTP/1.1 503 ", 13) == 0, "not 503");
+	until_requests(2); /* asked again, the same write */
+	ck_assert_int_eq(node.last.type, PROTO_T_SET);
+	ck_assert_uint_eq(node.last.set.client_id, client);
+	ck_assert_uint_eq(node.last.set.seq, 1);
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_TIMEOUT, "outcome unknown"), 0);
+	until_requests(3);
+	ck_assert_uint_eq(node.last.set.client_id, client);
+	ck_assert_uint_eq(node.last.set.seq, 1);
+	ck_assert_int_eq(reply_ok(node.handle, 9), 0);
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 200 ", 13) == 0, "not 200: %s", resp);
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nX-Raftconf-Revision: 9\r\n"));
 	client_send(fd, "DELETE /v1/keys/a HTTP/1.1\r\nHost: x\r\n\r\n");
-	until_requests(2);
+	until_requests(4);
 	ck_assert_uint_eq(node.last.del.client_id, client);
 	ck_assert_uint_eq(node.last.del.seq, 2);
-	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_TIMEOUT, "timed out"), 0);
-	ck_assert_msg(strncmp(client_response(fd), "HTTP/1.1 504 ", 13) == 0, "not 504");
+	/* Refused is an answer: not asked again. */
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_REFUSED, "newer write"), 0);
+	ck_assert_msg(strncmp(client_response(fd), "HTTP/1.1 409 ", 13) == 0, "not 409");
+	ck_assert_int_eq(node.requests, 4);
 	client_send(fd, "PUT /v1/keys/a HTTP/1.1\r\nHost: x\r\n"
 	    "X-Raftconf-Request-Id: 77-5\r\nContent-Length: 0\r\n\r\n");
-	until_requests(3);
+	until_requests(5);
 	ck_assert_uint_eq(node.last.set.client_id, 77);
 	ck_assert_uint_eq(node.last.set.seq, 5);
 	ck_assert_uint_eq(node.last.set.value.len, 0);
-	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_REFUSED, "newer write"), 0);
-	ck_assert_msg(strncmp(client_response(fd), "HTTP/1.1 409 ", 13) == 0, "not 409");
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_NOLEADER, "no leader"), 0);
+	until_requests(6);
+	ck_assert_uint_eq(node.last.set.client_id, 77);
+	ck_assert_uint_eq(node.last.set.seq, 5);
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_NOTFOUND, "gone"), 0);
+	ck_assert_msg(strncmp(client_response(fd), "HTTP/1.1 404 ", 13) == 0, "not 404");
+	/* A read is not asked again: its client may retry as it likes. */
+	client_send(fd, "GET /v1/keys/a HTTP/1.1\r\nHost: x\r\n\r\n");
+	until_requests(7);
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_NOLEADER, "no leader"), 0);
+	ck_assert_msg(strncmp(client_response(fd), "HTTP/1.1 503 ", 13) == 0, "not 503");
+	ck_assert_int_eq(node.requests, 7);
 	close(fd);
+}
+END_TEST
+
+/* A client that leaves while its write waits to be asked again: the slot is freed, no retry. */
+START_TEST(test_a_client_gone_while_its_write_waits_stops_the_retries)
+{
+	int fd = client_connect();
+
+	client_send(fd, "PUT /v1/keys/a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1");
+	until_requests(1);
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_NOLEADER, "no leader"), 0);
+	until_requests(2);
+	/* The second "no leader" sets the pause (40 ms); the client leaves in it. */
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_NOLEADER, "no leader"), 0);
+	close(fd);
+	for (int i = 0; i < 60; i++)
+		loop_once(10);
+	ck_assert_int_eq(node.requests, 2);
+	ck_assert_int_eq(reply_error_code(node.handle, PROTO_E_NOLEADER, "no leader"), -ENOTCONN);
 }
 END_TEST
 
@@ -1526,6 +1590,7 @@ http_suite(void)
 	tcase_add_test(tc, test_an_answer_given_inside_the_request_callback_is_sent);
 	tcase_add_test(tc, test_a_client_gone_before_the_answer_makes_reply_enotconn);
 	tcase_add_test(tc, test_writes_carry_the_request_id_header_or_a_counter);
+	tcase_add_test(tc, test_a_client_gone_while_its_write_waits_stops_the_retries);
 	tcase_add_test(tc, test_bad_requests_get_json_errors_without_reaching_the_node);
 	tcase_add_test(tc, test_a_value_over_the_limit_is_413_in_json);
 	tcase_add_test(tc, test_a_body_at_libevents_cap_is_refused_in_json);
