@@ -151,6 +151,8 @@ kv_read_index(struct node *n, uint64_t ctx, uint64_t index)
 		r->index = index ? index : 1;
 }
 
+static void del_confirmed(struct node *n, struct pending *r);
+
 /* Serve every read whose index is known and applied. */
 void
 kv_reads_progress(struct node *n)
@@ -160,7 +162,10 @@ kv_reads_progress(struct node *n)
 	PENDING_EACH(&n->pending, PEND_READ, r, tmp) {
 		if (r->index == 0 || r->index > n->applied)
 			continue;
-		serve_read(n, &r->from, r->op, r->flags, r->data, r->len);
+		if (r->op == PROTO_T_DEL)
+			del_confirmed(n, r);
+		else
+			serve_read(n, &r->from, r->op, r->flags, r->data, r->len);
 		pending_del(&n->pending, r);
 	}
 }
@@ -425,12 +430,88 @@ token_room(struct node *n, const struct origin *o, const struct proto_msg *m)
 	return false;
 }
 
+static void propose_write(struct node *n, const struct origin *o, const struct proto_msg *m);
+
+/*
+ * A DEL's request id, then its key: what a DEL of a key that seems missing
+ * keeps while the leader confirms it still leads (a ReadIndex).
+ */
+struct del_check {
+	uint64_t client_id, seq;
+	char key[];
+};
+
+/*
+ * Leader: a DEL of a key that is not in the store, with nothing in flight
+ * that could make it, nor a request id seen before (a retry gets its first
+ * answer through the log): rather than a log entry that deletes nothing,
+ * a ReadIndex, and "not found" once it confirms (issue 18).  True if it
+ * took the request.
+ */
+static bool
+del_missing(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	struct raft_status st;
+	struct store_client sc;
+	struct del_check *dc;
+	struct pending *r;
+	size_t len = sizeof(*dc) + m->del.key.len;
+	int rc;
+
+	if (m->type != PROTO_T_DEL)
+		return false;
+	raft_status(n->raft, &st);
+	if (n->applied < st.last_index || n->applied < st.commit)
+		return false;
+	if (store_get_client(n->store, m->del.client_id, &sc) == 0 && sc.last_seq >= m->del.seq)
+		return false;
+	rc = store_get(n->store, m->del.key.ptr, m->del.key.len, NULL, NULL, NULL);
+	if (rc != -ENOENT)
+		return false;
+	if ((dc = malloc(len)) == NULL)
+		return false;
+	dc->client_id = m->del.client_id;
+	dc->seq = m->del.seq;
+	memcpy(dc->key, m->del.key.ptr, m->del.key.len);
+	r = pending_new(PEND_READ, o, node_now_ms() + n->request_timeout_ms, dc, len);
+	free(dc);
+	if (r == NULL)
+		return false;
+	r->op = PROTO_T_DEL;
+	r->key = ++n->next_ctx;
+	if (raft_read_index(n->raft, r->key) < 0) {
+		free(r);
+		return false;
+	}
+	pending_add(&n->pending, r);
+	node_schedule(n);
+	return true;
+}
+
+/* The leadership behind a del_missing() confirmed: still missing, or delete it now. */
+static void
+del_confirmed(struct node *n, struct pending *r)
+{
+	struct del_check dc; /* r->data may not be aligned for it: copied out */
+	const char *key = (const char *)r->data + sizeof(dc);
+	size_t klen = r->len - sizeof(dc);
+	struct proto_msg m = { .type = PROTO_T_DEL, .id = r->from.req_id };
+
+	memcpy(&dc, r->data, sizeof(dc));
+	if (store_get(n->store, key, klen, NULL, NULL, NULL) == -ENOENT) {
+		reply_error(n, &r->from, PROTO_E_NOTFOUND, "key not found");
+		return;
+	}
+	/* Made since: the DEL goes through the log after all. */
+	m.del.client_id = dc.client_id;
+	m.del.seq = dc.seq;
+	m.del.key = proto_mem(key, klen);
+	propose_write(n, &r->from, &m);
+}
+
 void
 kv_write(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
-	struct pending *w;
-	ssize_t enc;
-	int rc;
 
 	if (n->disk.full) {
 		reply_error(n, o, PROTO_E_NOSPACE,
@@ -443,8 +524,19 @@ kv_write(struct node *n, const struct origin *o, const struct proto_msg *m)
 		kv_forward(n, o, m);
 		return;
 	}
-	if (!token_room(n, o, m))
+	if (!token_room(n, o, m) || del_missing(n, o, m))
 		return;
+	propose_write(n, o, m);
+}
+
+/* Leader: propose write m, and keep it until its entry is applied (kv_write_applied). */
+static void
+propose_write(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	struct pending *w;
+	ssize_t enc;
+	int rc;
+
 	if ((w = pending_new(PEND_WRITE, o, node_now_ms() + n->request_timeout_ms, NULL, 0)) ==
 	    NULL) {
 		reply_error(n, o, PROTO_E_INTERNAL, "out of memory");
