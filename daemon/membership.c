@@ -420,6 +420,17 @@ membership_join_failed(struct node *n, uint64_t conn, const char *why)
 	pending_del(&n->pending, j);
 }
 
+/* Leader: has id (self, or a member) been heard from within the election timeout? */
+static bool
+answers(struct node *n, uint64_t id)
+{
+	struct raft_progress pr;
+
+	return id == n->self ||
+	    (raft_progress(n->raft, id, &pr) == 0 &&
+		pr.last_contact * n->tick_ms <= n->cfg->election_ms);
+}
+
 /*
  * Leader: would the voters left once gone is removed include a majority
  * that answers?  Else the change could neither commit nor leave a cluster
@@ -436,14 +447,11 @@ removal_keeps_quorum(struct node *n, const struct member *gone, char *why, size_
 		return true;
 	for (size_t i = 0; i < n->n_members; i++) {
 		const struct member *mb = &n->members[i];
-		struct raft_progress pr;
 
 		if (!mb->voter || mb->id == gone->id)
 			continue;
 		left++;
-		if (mb->id == n->self ||
-		    (raft_progress(n->raft, mb->id, &pr) == 0 &&
-			pr.last_contact * n->tick_ms <= n->cfg->election_ms))
+		if (answers(n, mb->id))
 			healthy++;
 		else if (off < sizeof(silent))
 			off += (size_t)snprintf(
@@ -566,6 +574,25 @@ membership_expired(struct node *n, struct pending *p)
 	}
 }
 
+/*
+ * Leader: would the voters, learner made one of them, include a majority
+ * that answers?  The same check as a removal's (issue 18): a promotion
+ * must not leave a configuration that cannot commit.
+ */
+static bool
+promotion_keeps_quorum(struct node *n, const struct member *learner)
+{
+	size_t voters = 1, healthy = answers(n, learner->id);
+
+	for (size_t i = 0; i < n->n_members; i++) {
+		if (!n->members[i].voter)
+			continue;
+		voters++;
+		healthy += answers(n, n->members[i].id);
+	}
+	return healthy >= voters / 2 + 1;
+}
+
 /* Leader: learners that joined to vote become voters once caught up. */
 void
 membership_promote_learners(struct node *n)
@@ -581,7 +608,7 @@ membership_promote_learners(struct node *n)
 		uint64_t index, term;
 
 		if (mb->voter || mb->permanent_learner || raft_progress(n->raft, mb->id, &pr) < 0 ||
-		    pr.match < st.commit)
+		    pr.match < st.commit || !promotion_keeps_quorum(n, mb))
 			continue;
 		if (raft_change(n->raft, RAFT_CHANGE_PROMOTE, mb->id, NULL, 0, &index, &term) == 0)
 			log_notice_f(LOG_FIELDS(.peer = mb->name, .index = index),
