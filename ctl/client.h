@@ -43,11 +43,13 @@ uint64_t client_id(const struct client *c);
  * Send m (its id is set here) and wait for the answer with that id, into
  * *resp, valid until the next call on c.
  *
- * With retry, a broken connection and an ERROR answer "no leader" or
- * "timed out" are tried again, with a growing pause, until the deadline;
- * a retried write keeps its (client id, seq), so it applies once.  Errors
- * that another try cannot fix (no daemon at the socket, a request the
- * codec refuses) end at once.
+ * With retry, a broken connection, no daemon at the socket (one
+ * restarting; until client_set_dial's time, if set) and an ERROR answer
+ * "no leader" or "timed out" are tried again, with a growing pause, until
+ * the deadline; a retried write keeps its (client id, seq), so it applies
+ * once.  Errors that another try cannot fix (a socket we may not use, a
+ * request the codec refuses) end at once.  Without retry, any failure
+ * ends the call (status, members, and watch, which retries by itself).
  *
  * Returns 0 with the answer, which may be an ERROR (the last one, when the
  * deadline ended the retries); or a negative errno with err saying why
