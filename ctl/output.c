@@ -64,7 +64,7 @@ text_written(uint64_t revision)
 
 /* Lines "KEY  VALUE", not aligned: the first space ends the key (escaped). */
 static void
-text_list_begin(size_t longest_key, bool truncated)
+text_list_begin(size_t longest_key, bool truncated, bool keys_only)
 {
 }
 
@@ -84,6 +84,27 @@ text_list_end(bool truncated)
 		fprintf(stderr,
 		    "raftconfctl: the listing was cut at the reply size limit; "
 		    "list a longer prefix\n");
+}
+
+/* One key per line, escaped as list prints it, without the value. */
+static void
+text_list_key(const struct proto_kv *e)
+{
+	output_escaped(stdout, e->key, true);
+	putchar('\n');
+}
+
+/* The number alone, for $(raftconfctl list --count PREFIX). */
+static void
+text_count(uint64_t count)
+{
+	printf("%" PRIu64 "\n", count);
+}
+
+static void
+text_deleted(uint64_t deleted, uint64_t revision)
+{
+	printf("%" PRIu64 "\n", deleted);
 }
 
 static void
@@ -318,6 +339,9 @@ const struct output output_text = {
 	.txn_result = text_txn_result,
 	.txn_end = text_txn_end,
 	.list_end = text_list_end,
+	.list_key = text_list_key,
+	.count = text_count,
+	.deleted = text_deleted,
 	.status_begin = text_status_begin,
 	.status_pair = text_status_pair,
 	.status_end = text_status_end,

@@ -11,7 +11,8 @@
  *
  * What each format prints is the contract of raftconfctl(8).  The proto_str
  * and proto_* items are only read during the call.  Calls of one answer
- * come in order: list_begin, list_entry for each entry, list_end; likewise
+ * come in order: list_begin, list_entry (or list_key) for each entry,
+ * list_end; likewise
  * status_*, members_* and cluster_*.
  */
 #ifndef RAFTCONF_CTL_OUTPUT_H
@@ -30,10 +31,21 @@ struct output {
 	/* set, del: the revision of the write. */
 	void (*written)(uint64_t revision);
 
-	/* list: longest_key is the length of the longest key listed. */
-	void (*list_begin)(size_t longest_key, bool truncated);
+	/*
+	 * list: longest_key is the length of the longest key listed;
+	 * list_begin's truncated: keys under the prefix were left out (by
+	 * --limit too); list_end's: the size of an answer left them out.
+	 * keys_only: list_key follows for each entry, not list_entry.
+	 */
+	void (*list_begin)(size_t longest_key, bool truncated, bool keys_only);
 	void (*list_entry)(const struct proto_kv *e);
 	void (*list_end)(bool truncated);
+	/* list --keys-only: an entry without its value, between list_begin and list_end. */
+	void (*list_key)(const struct proto_kv *e);
+	/* list --count: the number of keys under the prefix. */
+	void (*count)(uint64_t count);
+	/* del --prefix, del --all: the keys deleted and the revision of the write. */
+	void (*deleted)(uint64_t deleted, uint64_t revision);
 
 	/* status: longest_name is the length of the longest name. */
 	void (*status_begin)(size_t longest_name);

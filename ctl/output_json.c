@@ -55,7 +55,7 @@ json_written(uint64_t revision)
 }
 
 static void
-json_list_begin(size_t longest_key, bool truncated)
+json_list_begin(size_t longest_key, bool truncated, bool keys_only)
 {
 	printf("{\"truncated\":%s,\"keys\":[", truncated ? "true" : "false");
 	first = true;
@@ -67,6 +67,26 @@ json_list_entry(const struct proto_kv *e)
 	printf("%s", first ? "" : ",");
 	kv(e);
 	first = false;
+}
+
+static void
+json_list_key(const struct proto_kv *e)
+{
+	printf("%s", first ? "" : ",");
+	json_key_meta(&out, e->key.ptr, e->key.len, e->revision, e->create_revision, e->version);
+	first = false;
+}
+
+static void
+json_count(uint64_t count)
+{
+	printf("{\"count\":%" PRIu64 "}\n", count);
+}
+
+static void
+json_deleted(uint64_t deleted, uint64_t revision)
+{
+	printf("{\"deleted\":%" PRIu64 ",\"revision\":%" PRIu64 "}\n", deleted, revision);
 }
 
 static void
@@ -285,6 +305,9 @@ const struct output output_json = {
 	.txn_result = json_txn_result,
 	.txn_end = json_txn_end,
 	.list_end = json_list_end,
+	.list_key = json_list_key,
+	.count = json_count,
+	.deleted = json_deleted,
 	.status_begin = json_status_begin,
 	.status_pair = json_status_pair,
 	.status_end = json_status_end,

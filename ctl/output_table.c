@@ -214,9 +214,35 @@ table_written(uint64_t revision)
 }
 
 static void
-table_list_begin(size_t longest_key, bool truncated)
+table_list_begin(size_t longest_key, bool truncated, bool keys_only)
 {
-	kv_begin();
+	if (keys_only)
+		table_begin("lrrr", "KEY", "REVISION", "CREATE REVISION", "VERSION", NULL);
+	else
+		kv_begin();
+}
+
+/* list --keys-only: the columns of list but VALUE. */
+static void
+table_list_key(const struct proto_kv *e)
+{
+	char *cells[] = { escaped(e->key), number(e->revision), number(e->create_revision),
+		number(e->version) };
+
+	table_row(cells);
+}
+
+/* list --count, del --prefix: a number, as text prints it. */
+static void
+table_count(uint64_t count)
+{
+	output_text.count(count);
+}
+
+static void
+table_deleted(uint64_t deleted, uint64_t revision)
+{
+	output_text.deleted(deleted, revision);
 }
 
 static void
@@ -362,6 +388,9 @@ const struct output output_table = {
 	.list_begin = table_list_begin,
 	.list_entry = table_list_entry,
 	.list_end = table_list_end,
+	.list_key = table_list_key,
+	.count = table_count,
+	.deleted = table_deleted,
 	.txn_begin = table_txn_begin,
 	.txn_result = table_txn_result,
 	.txn_end = table_txn_end,

@@ -69,8 +69,8 @@ _raftconfctl()
 	local sub=""
 	for ((i = i + 1; i < cword; i++)); do
 		case ${words[i]} in
-		--exec | --prefix | --if-rev | --from-rev | -s | --socket | -t | --timeout | --dial-timeout | -w | \
-			--write-out) ((i++)) ;;
+		--exec | --prefix | --if-rev | --from-rev | --limit | -s | --socket | -t | --timeout | \
+			--dial-timeout | -w | --write-out) ((i++)) ;;
 		-j | --*) ;;
 		*)
 			((nargs++ == 0)) && sub=${words[i]}
@@ -83,12 +83,14 @@ _raftconfctl()
 		return
 	fi
 	[[ $cmd == token && $prev == --prefix ]] && return	# any key prefix
-	[[ $prev == --if-rev ]] && return			# a revision: nothing to offer
+	[[ $prev == --if-rev || $prev == --limit ]] && return	# a number: nothing to offer
 
 	local opts=""
 	case $cmd in
-	get | list) opts="--stale" ;;
-	set | del) opts="--if-rev" ;;
+	get) opts="--stale" ;;
+	list) opts="--stale --keys-only --limit --count" ;;
+	set) opts="--if-rev" ;;
+	del) opts="--if-rev --prefix --all" ;;
 	watch) opts="--from-rev --exec" ;;
 	join) opts="--learner" ;;
 	remove) opts="--force" ;;
@@ -102,10 +104,10 @@ _raftconfctl()
 
 	case $cmd in
 	get | set | del | list | watch)
-		# The key (first argument) only; a value is the user's to type.
+		# The key (first argument, or del's --prefix) only; a value is the user's to type.
 		((nargs == 0)) || return
 		local keys
-		keys=$(_raftconfctl_query list --stale "$cur" | awk '{ print $1 }')
+		keys=$(_raftconfctl_query list --stale --keys-only "$cur")
 		compopt -o nospace 2>/dev/null
 		COMPREPLY=($(compgen -W "$keys" -- "$cur"))
 		# Complete a key and its trailing space once it is whole.

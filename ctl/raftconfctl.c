@@ -51,6 +51,12 @@ enum {
 #define OPT_CLUSTER  0x100  /* --cluster: every member, as each reports itself */
 #define OPT_FORCE    0x8000 /* --force: remove without the majority check */
 
+/* list's and del's (--prefix is del's too: the keys to delete) */
+#define OPT_ALL	      0x200  /* --all: del every key */
+#define OPT_KEYS_ONLY 0x400  /* --keys-only: list without the values */
+#define OPT_LIMIT     0x800  /* --limit N: list at most N keys */
+#define OPT_COUNT     0x1000 /* --count: only the number of keys */
+
 static const struct cmd_option {
 	const char *name;
 	unsigned bit;
@@ -66,6 +72,10 @@ static const struct cmd_option {
 	{ "--from-rev", OPT_FROM_REV, true },
 	{ "--cluster", OPT_CLUSTER, false },
 	{ "--force", OPT_FORCE, false },
+	{ "--all", OPT_ALL, false },
+	{ "--keys-only", OPT_KEYS_ONLY, false },
+	{ "--limit", OPT_LIMIT, true },
+	{ "--count", OPT_COUNT, false },
 };
 
 /* No command takes more arguments than this. */
@@ -80,6 +90,7 @@ struct invocation {
 	const char *prefix;   /* with OPT_PREFIX */
 	const char *if_rev;   /* with OPT_IF_REV */
 	const char *from_rev; /* with OPT_FROM_REV */
+	const char *limit;    /* with OPT_LIMIT */
 };
 
 struct ctl {
@@ -118,11 +129,13 @@ static const struct command commands[] = {
 	    "print the value of KEY (linearizable unless --stale)", cmd_get },
 	{ "set", "KEY VALUE|- [--if-rev N]", OPT_IF_REV, 2, 2,
 	    "set KEY ('-': stdin); --if-rev: only at revision N (0: new)", cmd_set },
-	{ "del", "KEY [--if-rev N]", OPT_IF_REV, 1, 1, "delete KEY; --if-rev: only at revision N",
-	    cmd_del },
+	{ "del", "KEY [--if-rev N] | --prefix PREFIX | --all", OPT_IF_REV | OPT_PREFIX | OPT_ALL, 0,
+	    1, "delete KEY, or every key under PREFIX in one write", cmd_del },
 	{ "txn", "", 0, 0, 0, "a transaction read from stdin; exit 4 if its else-ops ran",
 	    cmd_txn },
-	{ "list", "[PREFIX] [--stale]", OPT_STALE, 0, 1, "list keys under PREFIX", cmd_list },
+	{ "list", "[PREFIX] [--stale] [--keys-only] [--limit N] [--count]",
+	    OPT_STALE | OPT_KEYS_ONLY | OPT_LIMIT | OPT_COUNT, 0, 1,
+	    "list keys under PREFIX (no values, the first N, how many)", cmd_list },
 	{ "watch", "[PREFIX] [--from-rev N] [--exec CMD]", OPT_EXEC | OPT_FROM_REV, 0, 1,
 	    "print (or run CMD on) changes under PREFIX after revision N, then live", cmd_watch },
 	{ "status", "[--cluster]", OPT_CLUSTER, 0, 0,
@@ -241,6 +254,8 @@ parse_invocation(
 				in->if_rev = argv[++i];
 			else if (o->bit == OPT_FROM_REV)
 				in->from_rev = argv[++i];
+			else if (o->bit == OPT_LIMIT)
+				in->limit = argv[++i];
 			continue;
 		}
 		if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2] != '\0')
@@ -485,6 +500,42 @@ cmd_set(struct ctl *ctl, const struct invocation *in)
 	return status;
 }
 
+/*
+ * del --prefix PREFIX, del --all: one DEL_PREFIX; prints how many keys it
+ * deleted.  The empty prefix, every key, only with --all; PREFIX gets a
+ * leading '/' as list's does (slashed).
+ */
+static int
+del_prefix(struct ctl *ctl, const struct invocation *in)
+{
+	struct proto_msg m = { .type = PROTO_T_DEL_PREFIX }, r;
+	bool all = (in->opts & OPT_ALL) != 0;
+	char buf[KEY_BUF];
+	const char *prefix;
+
+	if (in->nargs > 0)
+		return usage_error("del takes a KEY, or --prefix PREFIX or --all, not both");
+	if (in->if_rev != NULL)
+		return usage_error("--if-rev is for one key, not for --prefix or --all");
+	if ((prefix = slashed(in->prefix != NULL ? in->prefix : "", true, buf)) == NULL)
+		return EXIT_USAGE;
+	if (*prefix == '\0' && !all)
+		return usage_error(
+		    "del --prefix \"\" would delete every key; say --all to mean it");
+	if (*prefix != '\0' && all)
+		return usage_error("--all deletes every key; it goes with no --prefix");
+	m.del_prefix.client_id = client_id(ctl->client);
+	m.del_prefix.seq = 1;
+	m.del_prefix.flags = all ? PROTO_F_ALL : 0;
+	m.del_prefix.prefix = proto_cstr(prefix);
+	if (request(ctl, &m, &r, true) < 0)
+		return EXIT_FAILED;
+	if (r.type != PROTO_T_DELETED)
+		return unexpected(&r);
+	ctl->out->deleted(r.deleted.deleted, r.deleted.revision);
+	return EXIT_DONE;
+}
+
 static int
 cmd_del(struct ctl *ctl, const struct invocation *in)
 {
@@ -492,40 +543,97 @@ cmd_del(struct ctl *ctl, const struct invocation *in)
 	char buf[KEY_BUF];
 	const char *key;
 
+	if (in->prefix != NULL || (in->opts & OPT_ALL))
+		return del_prefix(ctl, in);
+	if (in->nargs == 0)
+		return usage_error("del needs a KEY, --prefix PREFIX or --all");
 	if ((key = slashed(in->args[0], false, buf)) == NULL)
 		return EXIT_USAGE;
 	m.del.key = proto_cstr(key);
 	return write_key(ctl, &m, in);
 }
 
+/* --limit N: a decimal count, 1 or more.  0, or -EINVAL after saying why. */
+static int
+parse_limit(const char *s, uint64_t *n)
+{
+	char *end;
+
+	errno = 0;
+	*n = strtoull(s, &end, 10);
+	if (errno || end == s || *end != '\0' || s[0] < '0' || s[0] > '9' || *n == 0) {
+		usage_error("--limit '%s': expected a number of keys, 1 or more", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* list --count: the number of keys under the prefix, counted by the daemon. */
+static int
+list_count(struct ctl *ctl, struct proto_msg *m)
+{
+	struct proto_msg r;
+
+	if (request(ctl, m, &r, true) < 0)
+		return EXIT_FAILED;
+	if (r.type != PROTO_T_COUNT_REPLY)
+		return unexpected(&r);
+	ctl->out->count(r.count_reply.count);
+	return EXIT_DONE;
+}
+
 static int
 cmd_list(struct ctl *ctl, const struct invocation *in)
 {
 	struct proto_msg m = { .type = PROTO_T_LIST }, r;
+	bool keys_only = (in->opts & OPT_KEYS_ONLY) != 0, count = (in->opts & OPT_COUNT) != 0;
+	uint8_t stale = (in->opts & OPT_STALE) ? PROTO_F_STALE : 0;
 	union proto_item it;
 	struct proto_iter iter;
 	size_t longest = 0;
-	bool truncated;
+	uint64_t limit = 0;
+	bool more, truncated;
 	char buf[KEY_BUF];
 	const char *prefix;
 
+	if (in->limit != NULL && parse_limit(in->limit, &limit) < 0)
+		return EXIT_USAGE;
+	if (count && (keys_only || limit != 0))
+		return usage_error("--count goes with neither --keys-only nor --limit");
 	if ((prefix = slashed(in->nargs ? in->args[0] : "", true, buf)) == NULL)
 		return EXIT_USAGE;
-	m.list.flags = PROTO_F_META | ((in->opts & OPT_STALE) ? PROTO_F_STALE : 0);
-	m.list.prefix = proto_cstr(prefix);
+	if (keys_only || limit != 0 || count) {
+		m.type = PROTO_T_LIST_EX;
+		m.list_ex.flags = stale |
+		    (count ? PROTO_F_COUNT : PROTO_F_META | (keys_only ? PROTO_F_KEYS_ONLY : 0));
+		m.list_ex.limit = limit;
+		m.list_ex.prefix = proto_cstr(prefix);
+	} else {
+		/* the older request, that every raftconfd answers */
+		m.list.flags = PROTO_F_META | stale;
+		m.list.prefix = proto_cstr(prefix);
+	}
+	if (count)
+		return list_count(ctl, &m);
 	if (request(ctl, &m, &r, true) < 0)
 		return EXIT_FAILED;
 	if (r.type != PROTO_T_LIST_META_REPLY)
 		return unexpected(&r);
-	truncated = (r.list_meta_reply.flags & PROTO_F_TRUNCATED) != 0;
+	/* keys left out (by --limit too); cut by the size of an answer (not --limit) */
+	more = (r.list_meta_reply.flags & PROTO_F_TRUNCATED) != 0;
+	truncated = more && (limit == 0 || r.list_meta_reply.items.count < limit);
 	proto_iter_init(&iter, &r);
 	while (proto_iter_next(&iter, &it) == 1)
 		if (it.kv.key.len > longest)
 			longest = it.kv.key.len;
-	ctl->out->list_begin(longest, truncated);
+	ctl->out->list_begin(longest, more, keys_only);
 	proto_iter_init(&iter, &r);
-	while (proto_iter_next(&iter, &it) == 1)
-		ctl->out->list_entry(&it.kv);
+	while (proto_iter_next(&iter, &it) == 1) {
+		if (keys_only)
+			ctl->out->list_key(&it.kv);
+		else
+			ctl->out->list_entry(&it.kv);
+	}
 	ctl->out->list_end(truncated);
 	return EXIT_DONE;
 }

@@ -74,7 +74,7 @@ _raftconfctl() {
 	# Arguments of the command so far (its options are not arguments).
 	for ((i = i + 1; i < CURRENT; i++)); do
 		case ${words[i]} in
-		(--exec|--prefix|--if-rev|--from-rev|-s|--socket|-t|--timeout|--dial-timeout|-w|--write-out)
+		(--exec|--prefix|--if-rev|--from-rev|--limit|-s|--socket|-t|--timeout|--dial-timeout|-w|--write-out)
 			((i++))
 			;;
 		(-j|--*) ;;
@@ -90,10 +90,13 @@ _raftconfctl() {
 	fi
 	[[ $cmd == token && $prev == --prefix ]] && return	# any key prefix
 	[[ $prev == --if-rev || $prev == --from-rev ]] && return	# a revision
+	[[ $prev == --limit ]] && return	# a number of keys
 
 	case $cmd in
-	(get|list) opts=--stale ;;
-	(set|del) opts=--if-rev ;;
+	(get) opts=--stale ;;
+	(list) opts='--stale --keys-only --limit --count' ;;
+	(set) opts=--if-rev ;;
+	(del) opts='--if-rev --prefix --all' ;;
 	(watch) opts='--from-rev --exec' ;;
 	(join) opts=--learner ;;
 	(remove) opts=--force ;;
@@ -107,9 +110,9 @@ _raftconfctl() {
 
 	case $cmd in
 	(get|set|del|list|watch)
-		# The key (first argument) only; a value is the user's to type.
+		# The key (first argument, or del's --prefix) only; a value is the user's to type.
 		((nargs == 0)) || return
-		found=(${(f)"$(_raftconfctl_query list --stale "$cur" | awk '{ print $1 }')"})
+		found=(${(f)"$(_raftconfctl_query list --stale --keys-only "$cur")"})
 		compadd -- $found
 		;;
 	(remove|transfer)

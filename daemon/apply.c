@@ -74,7 +74,8 @@ apply_retry(struct node *n)
 	return 0;
 }
 
-/* What a TXN does as it applies: its gets go into its answer, its changes to watchers. */
+/* What a TXN does as it applies: its gets go into its answer, its changes
+ * to watchers; a DEL_PREFIX's deletes go to watchers likewise. */
 struct txn_ctx {
 	struct node *n;
 	uint64_t index;
@@ -94,11 +95,32 @@ txn_cb(void *arg, uint8_t kind, const char *key, size_t klen, const struct store
 		    t->index, val, vlen);
 }
 
+/* A deletion of a prefix: many keys at once, on every node; the journal says so. */
+static void
+del_prefix_log(const struct raft_entry *e, const struct store_result *res, uint64_t ms)
+{
+	struct store_cmd c;
+
+	if (store_cmd_decode(e->data, e->len, &c) < 0)
+		return;
+	if (res->status == STORE_FAILED)
+		log_notice_f(LOG_FIELDS(.index = e->index),
+		    "entry %" PRIu64 " deleted nothing: %" PRIu64
+		    " keys under \"%.*s\" are more than one deletion takes",
+		    e->index, res->count, (int)(c.klen > 128 ? 128 : c.klen), c.key);
+	else if (res->status == STORE_OK)
+		log_notice_f(LOG_FIELDS(.index = e->index),
+		    "entry %" PRIu64 " deleted %" PRIu64 " keys under \"%.*s\" in %" PRIu64 " ms",
+		    e->index, res->count, (int)(c.klen > 128 ? 128 : c.klen), c.key, ms);
+}
+
 static int
 apply_one(struct node *n, const struct raft_entry *e)
 {
 	struct store_result res = { 0 };
 	struct txn_ctx t = { n, e->index, e->index > n->told_upto };
+	uint64_t started;
+	bool del_prefix;
 	int rc;
 
 	if (e->type != RAFT_ENTRY_NORMAL) {
@@ -111,9 +133,13 @@ apply_one(struct node *n, const struct raft_entry *e)
 		return 0;
 	}
 	kv_txn_begin(n, e);
+	del_prefix = e->len > 0 && ((const uint8_t *)e->data)[0] == STORE_OP_DEL_PREFIX;
+	started = del_prefix ? node_now_ms() : 0;
 	rc = store_apply_txn(n->store, e->index, e->term, e->data, e->len, &res, txn_cb, &t);
 	if (rc < 0)
 		return rc;
+	if (del_prefix && !res.duplicate)
+		del_prefix_log(e, &res, node_now_ms() - started);
 	if (res.status == STORE_BAD_COMMAND)
 		log_err_f(LOG_FIELDS(.index = e->index),
 		    "entry %" PRIu64 " is not a valid "

@@ -52,9 +52,9 @@ allowed(struct node *n, const struct origin *o, const struct proto_msg *m)
 		return false;
 	if (ci.uid == 0 || ci.uid == geteuid() || in_group(&ci, getegid()))
 		return true;
-	reads = m->type == PROTO_T_GET || m->type == PROTO_T_LIST || m->type == PROTO_T_WATCH ||
-	    m->type == PROTO_T_POLL || m->type == PROTO_T_STATUS || m->type == PROTO_T_MEMBERS ||
-	    m->type == PROTO_T_CLUSTER_STATUS;
+	reads = m->type == PROTO_T_GET || m->type == PROTO_T_LIST || m->type == PROTO_T_LIST_EX ||
+	    m->type == PROTO_T_WATCH || m->type == PROTO_T_POLL || m->type == PROTO_T_STATUS ||
+	    m->type == PROTO_T_MEMBERS || m->type == PROTO_T_CLUSTER_STATUS;
 	if (in_group(&ci, n->read_gid)) {
 		if (reads)
 			return true;
@@ -99,22 +99,27 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 	}
 	if (n->removed && m->type != PROTO_T_STATUS && m->type != PROTO_T_MEMBERS &&
 	    !(m->type == PROTO_T_GET && (m->get.flags & PROTO_F_STALE)) &&
-	    !(m->type == PROTO_T_LIST && (m->list.flags & PROTO_F_STALE))) {
+	    !(m->type == PROTO_T_LIST && (m->list.flags & PROTO_F_STALE)) &&
+	    !(m->type == PROTO_T_LIST_EX && (m->list_ex.flags & PROTO_F_STALE))) {
 		reply_no_leader(n, o);
 		return;
 	}
 	switch (m->type) {
 	case PROTO_T_GET:
-		kv_read(n, o, m->type, m->get.flags, &m->get.key);
+		kv_read(n, o, m->type, m->get.flags, &m->get.key, 0);
 		break;
 	case PROTO_T_LIST:
-		kv_read(n, o, m->type, m->list.flags, &m->list.prefix);
+		kv_read(n, o, m->type, m->list.flags, &m->list.prefix, 0);
+		break;
+	case PROTO_T_LIST_EX:
+		kv_read(n, o, m->type, m->list_ex.flags, &m->list_ex.prefix, m->list_ex.limit);
 		break;
 	case PROTO_T_SET:
 	case PROTO_T_DEL:
 	case PROTO_T_SET_IF:
 	case PROTO_T_DEL_IF:
 	case PROTO_T_TXN:
+	case PROTO_T_DEL_PREFIX:
 		kv_write(n, o, m);
 		break;
 	case PROTO_T_STATUS:
@@ -167,7 +172,7 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 		if (token_door(n, o)) {
 			struct proto_str none = { "", 0 };
 
-			kv_read(n, o, m->type, 0, &none);
+			kv_read(n, o, m->type, 0, &none, 0);
 		}
 		break;
 	default:
@@ -298,6 +303,7 @@ request_refusal(const struct proto_msg *m, const char *peer_id, bool member)
 	case PROTO_T_SET_IF:
 	case PROTO_T_DEL_IF:
 	case PROTO_T_TXN:
+	case PROTO_T_DEL_PREFIX:
 	case PROTO_T_TOKEN_ADD:
 	case PROTO_T_TOKEN_REVOKE:
 	case PROTO_T_REMOVE:

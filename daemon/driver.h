@@ -399,9 +399,9 @@ void census_expired(struct node *n, struct pending *p);
 void census_peer_lost(struct node *n, uint64_t id);
 void census_free(struct node *n);
 
-/* kv.c: reads, writes, forwarding */
+/* kv.c: reads, writes, forwarding; a LIST_EX's limit (0 for the others) */
 void kv_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags,
-    const struct proto_str *key);
+    const struct proto_str *key, uint64_t limit);
 void kv_write(struct node *n, const struct origin *o, const struct proto_msg *m);
 void kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m);
 int kv_send(struct node *n, struct pending *p, const struct proto_msg *m, const struct member *to);

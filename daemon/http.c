@@ -14,6 +14,11 @@
  *					LIST of the keys starting with "/PREFIX";
  *					"/v1/keys/?list" and "/v1/keys?list" list
  *					every key
+ *	GET|HEAD /v1/keys/PREFIX?list&keys, ?list&limit=N, ?list&count
+ *					LIST_EX: the keys without their values,
+ *					the first N in key order, or only their
+ *					number, {"count":N} (count goes with
+ *					neither keys nor limit)
  *	PUT      /v1/keys/KEY		SET, the body is the value
  *	DELETE   /v1/keys/KEY		DEL
  *	GET      /v1/keys/PREFIX?watch[&rev=N][&wait=30s]
@@ -28,9 +33,9 @@
  *
  * The key is the path after "/v1/keys", percent-decoded ("+" is a plus);
  * a bad escape, a NUL byte, an empty key or one over RAFTCONF_MAX_KEY bytes
- * is 400.  Query parameters are "stale" and "list", bare or "=1", "=true",
- * "=0", "=false"; any other parameter is 400, so that a typo is not
- * silently ignored.
+ * is 400.  Query parameters are "stale", "list", "keys" and "count", bare
+ * or "=1", "=true", "=0", "=false", and "limit=N", "rev=N", "wait=D"; any
+ * other parameter is 400, so that a typo is not silently ignored.
  *
  * Exactly-once writes.  A PUT or DELETE is proposed with a (client id, seq)
  * pair so that a retry is applied once (store.h).  By default the pair is
@@ -210,6 +215,7 @@ struct conn {
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
 	uint8_t type;	     /* PROTO_T_* asked of the node */
+	bool keys_only;	     /* and it was a listing without values */
 	struct event *watch; /* the client leaving; created on first use */
 	/* A write, kept to be asked again through a leader change: */
 	struct proto_buf frame; /* its frame; len 0: not a write */
@@ -388,6 +394,8 @@ answer_fits(uint8_t asked, uint8_t type)
 		return type == PROTO_T_VALUE_META || type == PROTO_T_VALUE;
 	case PROTO_T_LIST:
 		return type == PROTO_T_LIST_META_REPLY || type == PROTO_T_LIST_REPLY;
+	case PROTO_T_LIST_EX:
+		return type == PROTO_T_LIST_META_REPLY || type == PROTO_T_COUNT_REPLY;
 	case PROTO_T_SET_IF:
 	case PROTO_T_DEL_IF:
 		return type == PROTO_T_OK || type == PROTO_T_FAILED;
@@ -404,7 +412,7 @@ answer_fits(uint8_t asked, uint8_t type)
  * Turn the node's answer m to a request of type asked into the response.
  */
 static void
-send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m)
+send_answer(struct evhttp_request *req, uint8_t asked, bool keys_only, const struct proto_msg *m)
 {
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
 
@@ -449,7 +457,7 @@ send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m
 		break;
 	case PROTO_T_TXN_REPLY:
 		add_revision(req, m->txn_reply.revision);
-		if (http_json_answer(out, m) < 0) {
+		if (http_json_answer(out, m, false) < 0) {
 			evbuffer_drain(out, evbuffer_get_length(out));
 			send_errorf(req, 500, "internal error: malformed txn answer");
 			break;
@@ -459,7 +467,7 @@ send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m
 		break;
 	case PROTO_T_EVENTS:
 		add_revision(req, m->events.revision);
-		if (http_json_answer(out, m) < 0) {
+		if (http_json_answer(out, m, false) < 0) {
 			evbuffer_drain(out, evbuffer_get_length(out));
 			send_errorf(req, 500, "internal error: malformed watch answer");
 			break;
@@ -472,9 +480,13 @@ send_answer(struct evhttp_request *req, uint8_t asked, const struct proto_msg *m
 		evbuffer_add_printf(out, "{\"revision\":%" PRIu64 "}\n", m->ok.revision);
 		send_reply(req, 200, "application/json");
 		break;
+	case PROTO_T_COUNT_REPLY:
+		evbuffer_add_printf(out, "{\"count\":%" PRIu64 "}\n", m->count_reply.count);
+		send_reply(req, 200, "application/json");
+		break;
 	case PROTO_T_LIST_REPLY:
 	case PROTO_T_LIST_META_REPLY:
-		if (http_json_answer(out, m) < 0) {
+		if (http_json_answer(out, m, keys_only) < 0) {
 			evbuffer_drain(out, evbuffer_get_length(out));
 			send_errorf(req, 500, "internal error: malformed list answer");
 			break;
@@ -756,6 +768,8 @@ request_key(const struct proto_msg *m)
 		return m->get.key;
 	case PROTO_T_LIST:
 		return m->list.prefix;
+	case PROTO_T_LIST_EX:
+		return m->list_ex.prefix;
 	case PROTO_T_POLL:
 		return m->poll.prefix;
 	case PROTO_T_SET:
@@ -1054,6 +1068,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	c->req = req;
 	c->evcon = evcon;
 	c->type = m.type;
+	c->keys_only = m.type == PROTO_T_LIST_EX && (m.list_ex.flags & PROTO_F_KEYS_ONLY);
 	m.id = conn_handle(c);
 	/* A write is kept, to be asked again through a leader change. */
 	proto_buf_reset(&c->frame);
@@ -1074,6 +1089,7 @@ http_reply(struct http_server *hs, uint64_t handle, const void *frame, size_t le
 	struct proto_msg m;
 	char err[256];
 	uint8_t asked;
+	bool keys_only;
 
 	if (c == NULL)
 		return -ENOTCONN;
@@ -1085,6 +1101,7 @@ http_reply(struct http_server *hs, uint64_t handle, const void *frame, size_t le
 	}
 	req = c->req;
 	asked = c->type;
+	keys_only = c->keys_only;
 	if (proto_decode(frame, len, &m, err, sizeof(err)) < 0) {
 		conn_request_done(c, C_WRITING, 0);
 		log_err("HTTP: undecodable answer from the node: %s", err);
@@ -1098,7 +1115,7 @@ http_reply(struct http_server *hs, uint64_t handle, const void *frame, size_t le
 		log_err("HTTP: answer for request %" PRIx64 " given as %" PRIx64, m.id, handle);
 		send_errorf(req, 500, "internal error: mismatched answer");
 	} else {
-		send_answer(req, asked, &m);
+		send_answer(req, asked, keys_only, &m);
 	}
 	return 0;
 }

@@ -22,8 +22,13 @@ http_json_to_evbuffer(void *arg, const char *p, size_t len)
 
 /* One item of an answer of type type. */
 static void
-item(const struct json_out *o, uint8_t type, const union proto_item *it)
+item(const struct json_out *o, uint8_t type, bool keys_only, const union proto_item *it)
 {
+	if (keys_only && type == PROTO_T_LIST_META_REPLY) {
+		json_key_meta(o, it->kv.key.ptr, it->kv.key.len, it->kv.revision,
+		    it->kv.create_revision, it->kv.version);
+		return;
+	}
 	switch (type) {
 	case PROTO_T_LIST_REPLY:
 		json_entry(o, it->entry.key.ptr, it->entry.key.len, it->entry.revision,
@@ -50,7 +55,7 @@ item(const struct json_out *o, uint8_t type, const union proto_item *it)
 }
 
 int
-http_json_answer(struct evbuffer *out, const struct proto_msg *m)
+http_json_answer(struct evbuffer *out, const struct proto_msg *m, bool keys_only)
 {
 	const struct json_out o = { http_json_to_evbuffer, out };
 	union proto_item it;
@@ -88,7 +93,7 @@ http_json_answer(struct evbuffer *out, const struct proto_msg *m)
 		if (!first)
 			evbuffer_add(out, ",", 1);
 		first = false;
-		item(&o, m->type, &it);
+		item(&o, m->type, keys_only, &it);
 	}
 	if (rc < 0)
 		return -EPROTO;

@@ -6,6 +6,7 @@
 #ifndef RAFTCONF_HTTP_JSON_H
 #define RAFTCONF_HTTP_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "proto.h"
@@ -18,7 +19,8 @@ void http_json_to_evbuffer(void *arg, const char *p, size_t len);
 
 /*
  * Append the body for m, a LIST_REPLY, LIST_META_REPLY, TXN_REPLY or
- * EVENTS, to out:
+ * EVENTS, to out (keys_only: a listing's keys without their value
+ * fields, json_key_meta):
  *
  *	{"keys":[...],"truncated":false}
  *	{"succeeded":true,"revision":N,["replayed":true,]"results":[...]}
@@ -27,6 +29,6 @@ void http_json_to_evbuffer(void *arg, const char *p, size_t len);
  * 0, or -EPROTO for another type or malformed items (out may then hold a
  * part: drain it).
  */
-int http_json_answer(struct evbuffer *out, const struct proto_msg *m);
+int http_json_answer(struct evbuffer *out, const struct proto_msg *m, bool keys_only);
 
 #endif

@@ -177,6 +177,19 @@ http_parse_target(const char *path, const char *query, struct target *t, char *e
 			flag = &t->list;
 		else if (nlen == 5 && memcmp(p, "watch", 5) == 0)
 			flag = &t->watch;
+		else if (nlen == 4 && memcmp(p, "keys", 4) == 0)
+			flag = &t->keys;
+		else if (nlen == 5 && memcmp(p, "count", 5) == 0)
+			flag = &t->count;
+		if (flag == NULL && nlen == 5 && memcmp(p, "limit", 5) == 0) {
+			if (parse_rev(v, (size_t)(end - v), &t->limit) < 0 || t->limit == 0) {
+				seterr(err, errlen,
+				    "query parameter limit: expected a number of keys, 1 or more");
+				return 400;
+			}
+			p = *end ? end + 1 : end;
+			continue;
+		}
 		if (flag == NULL &&
 		    ((nlen == 3 && memcmp(p, "rev", 3) == 0) ||
 			(nlen == 4 && memcmp(p, "wait", 4) == 0))) {
@@ -188,7 +201,7 @@ http_parse_target(const char *path, const char *query, struct target *t, char *e
 		if (flag == NULL && nlen > 0) {
 			seterr(err, errlen,
 			    "unknown query parameter \"%.*s\" (known: stale, "
-			    "list, watch, rev, wait)",
+			    "list, keys, count, limit, watch, rev, wait)",
 			    (int)(nlen > 64 ? 64 : nlen), p);
 			return 400;
 		}
@@ -209,6 +222,14 @@ http_parse_target(const char *path, const char *query, struct target *t, char *e
 	}
 	if (t->watch && (t->list || t->stale)) {
 		seterr(err, errlen, "?watch goes with neither list nor stale");
+		return 400;
+	}
+	if ((t->keys || t->count || t->limit) && !t->list) {
+		seterr(err, errlen, "keys, count and limit are for ?list only");
+		return 400;
+	}
+	if (t->count && (t->keys || t->limit)) {
+		seterr(err, errlen, "?list&count goes with neither keys nor limit");
 		return 400;
 	}
 	return 0;
@@ -409,6 +430,13 @@ http_parse_request(const struct request *r, struct target *t, struct proto_msg *
 			m->poll.after = t->rev;
 			m->poll.wait_ms = t->wait_ms;
 			m->poll.prefix = proto_mem(key, keylen);
+		} else if (t->list && (t->keys || t->count || t->limit)) {
+			m->type = PROTO_T_LIST_EX;
+			m->list_ex.flags = (t->stale ? PROTO_F_STALE : 0) |
+			    (t->count ? PROTO_F_COUNT : PROTO_F_META) |
+			    (t->keys ? PROTO_F_KEYS_ONLY : 0);
+			m->list_ex.limit = t->limit;
+			m->list_ex.prefix = proto_mem(key, keylen);
 		} else if (t->list) {
 			m->type = PROTO_T_LIST;
 			m->list.flags = PROTO_F_META | (t->stale ? PROTO_F_STALE : 0);

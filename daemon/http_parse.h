@@ -22,7 +22,9 @@ enum route { R_NONE, R_KEYS, R_STATUS, R_HEALTH, R_METRICS, R_TXN };
 struct target {
 	enum route route;
 	bool stale, list, watch;
-	bool has_rev; /* ?rev=N given (watch: the changes after N) */
+	bool keys, count; /* ?list&keys: without values; ?list&count: the number only */
+	uint64_t limit;	  /* ?list&limit=N: at most N keys (0: not given) */
+	bool has_rev;	  /* ?rev=N given (watch: the changes after N) */
 	uint64_t rev;
 	bool has_wait;
 	uint64_t wait_ms;   /* ?wait=: how long a watch waits for a change */

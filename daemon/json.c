@@ -179,6 +179,21 @@ json_kv(const struct json_out *o, const void *key, size_t keylen, const void *va
 }
 
 void
+json_key_meta(const struct json_out *o, const void *key, size_t keylen, uint64_t revision,
+    uint64_t create_revision, uint64_t version)
+{
+	char meta[128];
+	int n;
+
+	o->write(o->arg, "{", 1);
+	json_bytes_field(o, "key", key, keylen);
+	n = snprintf(meta, sizeof(meta),
+	    ",\"revision\":%" PRIu64 ",\"create_revision\":%" PRIu64 ",\"version\":%" PRIu64 "}",
+	    revision, create_revision, version);
+	o->write(o->arg, meta, (size_t)n);
+}
+
+void
 json_event(const struct json_out *o, bool put, const void *key, size_t keylen, uint64_t revision,
     const void *value, size_t valuelen)
 {

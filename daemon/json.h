@@ -78,6 +78,15 @@ void json_kv(const struct json_out *o, const void *key, size_t keylen, const voi
     size_t valuelen, uint64_t revision, uint64_t create_revision, uint64_t version);
 
 /*
+ * json_kv without the value, as raftconfctl --json list --keys-only and
+ * the HTTP listing with ?keys print a key:
+ *
+ *	{"key":"/a","revision":9,"create_revision":3,"version":4}
+ */
+void json_key_meta(const struct json_out *o, const void *key, size_t keylen, uint64_t revision,
+    uint64_t create_revision, uint64_t version);
+
+/*
  * One change, as raftconfctl --json watch prints it and the HTTP watch
  * lists it:
  *

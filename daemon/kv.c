@@ -57,7 +57,8 @@ serve_get(struct node *n, const struct origin *o, const char *key, size_t keylen
 
 struct list_ctx {
 	struct proto_reply rb;
-	bool full;
+	uint64_t limit, sent; /* entries asked for (0: all), and in the answer */
+	bool full;	      /* keys were left out */
 };
 
 static int
@@ -69,6 +70,10 @@ list_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen
 		proto_mem(val, vlen) };
 	int rc;
 
+	if (lc->limit != 0 && lc->sent == lc->limit) {
+		lc->full = true; /* one more than asked for: there are more */
+		return 1;
+	}
 	if (lc->rb.type == PROTO_T_LIST_META_REPLY)
 		rc = proto_reply_add_kv(&lc->rb, &kv);
 	else
@@ -77,19 +82,29 @@ list_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen
 		lc->full = true;
 		return 1; /* stop */
 	}
+	if (rc == 0)
+		lc->sent++;
 	return 0;
 }
 
+/*
+ * A listing: with PROTO_F_KEYS_ONLY no value is read nor sent, with a
+ * limit the first that many keys; TRUNCATED when keys were left out, by
+ * the limit or by the size of an answer.
+ */
 static void
-serve_list(struct node *n, const struct origin *o, const char *prefix, size_t plen, bool meta)
+serve_list(struct node *n, const struct origin *o, const char *prefix, size_t plen, uint8_t flags,
+    uint64_t limit)
 {
-	struct list_ctx lc = { 0 };
+	struct list_ctx lc = { .limit = limit };
 	int rc;
 
 	proto_buf_reset(&n->out);
-	proto_reply_begin(
-	    &lc.rb, &n->out, meta ? PROTO_T_LIST_META_REPLY : PROTO_T_LIST_REPLY, o->req_id);
-	rc = store_list_meta(n->store, prefix, plen, list_cb, &lc);
+	proto_reply_begin(&lc.rb, &n->out,
+	    (flags & PROTO_F_META) ? PROTO_T_LIST_META_REPLY : PROTO_T_LIST_REPLY, o->req_id);
+	/* one more than the limit: whether there are more is part of the answer */
+	rc = store_list_opts(n->store, prefix, plen, limit ? limit + 1 : 0,
+	    (flags & PROTO_F_KEYS_ONLY) != 0, list_cb, &lc);
 	if (rc < 0) {
 		proto_reply_abort(&lc.rb);
 		reply_error(n, o, PROTO_E_INTERNAL, "store read failed: %s", strerror(-rc));
@@ -99,29 +114,43 @@ serve_list(struct node *n, const struct origin *o, const char *prefix, size_t pl
 	reply_frame(n, o);
 }
 
+/* How many keys are under prefix: counted in the store, nothing listed. */
+static void
+serve_count(struct node *n, const struct origin *o, const char *prefix, size_t plen)
+{
+	struct proto_msg m = { .type = PROTO_T_COUNT_REPLY };
+	int rc = store_count(n->store, prefix, plen, &m.count_reply.count);
+
+	if (rc < 0) {
+		reply_error(n, o, PROTO_E_INTERNAL, "store read failed: %s", strerror(-rc));
+		return;
+	}
+	reply_msg(n, o, &m);
+}
+
 static void
 serve_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags, const char *key,
-    size_t len)
+    size_t len, uint64_t limit)
 {
-	bool meta = (flags & PROTO_F_META) != 0;
-
 	if (type == PROTO_T_GET)
-		serve_get(n, o, key, len, meta);
+		serve_get(n, o, key, len, (flags & PROTO_F_META) != 0);
 	else if (type == PROTO_T_TOKEN_LIST)
 		tokens_list_reply(n, o);
+	else if (flags & PROTO_F_COUNT)
+		serve_count(n, o, key, len);
 	else
-		serve_list(n, o, key, len, meta);
+		serve_list(n, o, key, len, flags, limit);
 }
 
 void
 kv_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags,
-    const struct proto_str *key)
+    const struct proto_str *key, uint64_t limit)
 {
 	struct pending *r;
 
 	if (flags & PROTO_F_STALE) {
 		/* Served from this node's copy as it is: no round trip. */
-		serve_read(n, o, type, flags, key->ptr, key->len);
+		serve_read(n, o, type, flags, key->ptr, key->len, limit);
 		return;
 	}
 	r = pending_new(PEND_READ, o, node_now_ms() + n->request_timeout_ms, key->ptr, key->len);
@@ -131,6 +160,7 @@ kv_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags,
 	}
 	r->op = type;
 	r->flags = flags;
+	r->limit = limit;
 	r->key = ++n->next_ctx;
 	if (raft_read_index(n->raft, r->key) < 0) {
 		free(r);
@@ -165,7 +195,7 @@ kv_reads_progress(struct node *n)
 		if (r->op == PROTO_T_DEL)
 			del_confirmed(n, r);
 		else
-			serve_read(n, &r->from, r->op, r->flags, r->data, r->len);
+			serve_read(n, &r->from, r->op, r->flags, r->data, r->len, r->limit);
 		pending_del(&n->pending, r);
 	}
 }
@@ -374,6 +404,9 @@ encode_write(struct node *n, const struct proto_msg *m)
 	case PROTO_T_DEL_IF:
 		len = STORE_CMD_DEL_SIZE(m->del_if.key.len) + 8;
 		break;
+	case PROTO_T_DEL_PREFIX:
+		len = STORE_CMD_DEL_SIZE(m->del_prefix.prefix.len);
+		break;
 	case PROTO_T_TOKEN_ADD:
 		rlen = token_record_encode(rec, sizeof(rec),
 		    (m->token_add.flags & PROTO_F_WRITE) ? TOKEN_WRITE : TOKEN_READ,
@@ -403,6 +436,9 @@ encode_write(struct node *n, const struct proto_msg *m)
 	case PROTO_T_DEL_IF:
 		return store_cmd_encode_del_if(n->cmdbuf, n->cmdcap, m->del_if.client_id,
 		    m->del_if.seq, m->del_if.key.ptr, m->del_if.key.len, m->del_if.if_rev);
+	case PROTO_T_DEL_PREFIX:
+		return store_cmd_encode_del_prefix(n->cmdbuf, n->cmdcap, m->del_prefix.client_id,
+		    m->del_prefix.seq, m->del_prefix.prefix.ptr, m->del_prefix.prefix.len);
 	case PROTO_T_TOKEN_ADD:
 		return store_cmd_encode_token_put(n->cmdbuf, n->cmdcap, m->token_add.client_id,
 		    m->token_add.seq, m->token_add.name.ptr, m->token_add.name.len, rec,
@@ -641,6 +677,26 @@ txn_applied(struct node *n, struct pending *w, const struct store_result *res)
 		reply_bytes(n, &w->from, n->txnbuf.data, n->txnbuf.len);
 }
 
+/* The answer to a DEL_PREFIX whose entry applied with res: true when it deleted. */
+static bool
+del_prefix_applied(struct node *n, struct pending *w, const struct store_result *res)
+{
+	struct proto_msg m = { .type = PROTO_T_DELETED };
+
+	if (res->status == STORE_FAILED) {
+		reply_error(n, &w->from, PROTO_E_TOOBIG,
+		    "%" PRIu64 " keys are under the prefix; one deletion takes at most %d keys, "
+		    "of at most %d bytes of names together; nothing was deleted: delete "
+		    "longer prefixes",
+		    res->count, RAFTCONF_MAX_DEL_PREFIX_KEYS, RAFTCONF_MAX_DEL_PREFIX_BYTES);
+		return false;
+	}
+	m.deleted.revision = res->revision;
+	m.deleted.deleted = res->count;
+	reply_msg(n, &w->from, &m);
+	return true;
+}
+
 /* Answer the writes proposed here whose entries are now applied. */
 void
 kv_write_applied(struct node *n, const struct raft_entry *e, const struct store_result *res)
@@ -684,6 +740,8 @@ kv_write_applied(struct node *n, const struct raft_entry *e, const struct store_
 		} else if (w->op == PROTO_T_TXN) {
 			txn_applied(n, w, res);
 			ok = true;
+		} else if (w->op == PROTO_T_DEL_PREFIX) {
+			ok = del_prefix_applied(n, w, res);
 		} else if (res->status == STORE_FAILED) {
 			struct proto_msg fm = { .type = PROTO_T_FAILED };
 

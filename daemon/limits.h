@@ -38,6 +38,14 @@
 #define RAFTCONF_PEER_FRAME_BUDGET (64 * 1024 * 1024)
 /* Entries listed in one response; a longer listing is cut and says so. */
 #define RAFTCONF_MAX_LIST 100000
+/*
+ * One deletion of a prefix (raftconfctl del --prefix, one log entry): at
+ * most this many keys, whose names take at most this many bytes together;
+ * over either, nothing is deleted and the answer says so.  So that the
+ * entry's changes fit one watch answer (a frame) and one history record.
+ */
+#define RAFTCONF_MAX_DEL_PREFIX_KEYS  100000
+#define RAFTCONF_MAX_DEL_PREFIX_BYTES (2 * 1024 * 1024)
 /* Bytes of one InstallSnapshot chunk. */
 #define RAFTCONF_SNAPSHOT_CHUNK (256 * 1024)
 /*

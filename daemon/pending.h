@@ -56,10 +56,11 @@ struct pending {
 	uint64_t term;
 	uint64_t index;
 	uint64_t peer;
-	uint8_t op;    /* PROTO_T_* of the request */
-	uint8_t flags; /* a read's PROTO_F_* (STALE, META) */
-	size_t len;    /* bytes in data */
-	char data[];   /* a read's key or prefix, NUL-terminated */
+	uint8_t op;	/* PROTO_T_* of the request */
+	uint8_t flags;	/* a read's PROTO_F_* (STALE, META, KEYS_ONLY, COUNT) */
+	uint64_t limit; /* a LIST_EX's (0: none) */
+	size_t len;	/* bytes in data */
+	char data[];	/* a read's key or prefix, NUL-terminated */
 };
 
 TAILQ_HEAD(pending_list, pending);

@@ -255,6 +255,24 @@ static const struct field cluster_status_reply_fields[] = {
 	ITEMS("members", M(cluster_status_reply.items), &proto_member_status_schema,
 	    RAFTCONF_MAX_MEMBERS),
 };
+static const struct field list_ex_fields[] = {
+	FLAGS(M(list_ex.flags), PROTO_F_STALE | PROTO_F_META | PROTO_F_KEYS_ONLY | PROTO_F_COUNT),
+	U64("limit", M(list_ex.limit)),
+	PREFIX(M(list_ex.prefix)),
+};
+static const struct field del_prefix_fields[] = {
+	U64("client_id", M(del_prefix.client_id)),
+	U64("seq", M(del_prefix.seq)),
+	FLAGS(M(del_prefix.flags), PROTO_F_ALL),
+	PREFIX(M(del_prefix.prefix)),
+};
+static const struct field count_reply_fields[] = {
+	U64("count", M(count_reply.count)),
+};
+static const struct field deleted_fields[] = {
+	U64("revision", M(deleted.revision)),
+	{ "deleted", FK_U64, FC_RANGE, M(deleted.deleted), 0, RAFTCONF_MAX_DEL_PREFIX_KEYS, NULL },
+};
 static const struct field events_fields[] = {
 	FLAGS(M(events.flags), PROTO_F_TRUNCATED),
 	U64("revision", M(events.revision)),
@@ -343,6 +361,8 @@ static int txn_reply_post(const struct proto_msg *m, struct ctx *c);
 static int events_post(const struct proto_msg *m, struct ctx *c);
 static int backup_chunk_post(const struct proto_msg *m, struct ctx *c);
 static int cluster_status_reply_post(const struct proto_msg *m, struct ctx *c);
+static int list_ex_post(const struct proto_msg *m, struct ctx *c);
+static int del_prefix_post(const struct proto_msg *m, struct ctx *c);
 
 /* Indexed by type code; a type without a name is unknown. */
 static const struct schema schemas[256] = {
@@ -368,6 +388,8 @@ static const struct schema schemas[256] = {
 	[PROTO_T_POLL] = { "POLL", true, NFIELDS(poll_fields), NULL },
 	[PROTO_T_BACKUP] = { "BACKUP", true, NULL, 0, NULL },
 	[PROTO_T_CLUSTER_STATUS] = { "CLUSTER_STATUS", true, NFIELDS(cluster_status_fields), NULL },
+	[PROTO_T_LIST_EX] = { "LIST_EX", true, NFIELDS(list_ex_fields), list_ex_post },
+	[PROTO_T_DEL_PREFIX] = { "DEL_PREFIX", true, NFIELDS(del_prefix_fields), del_prefix_post },
 
 	[PROTO_T_OK] = { "OK", true, NFIELDS(ok_fields), NULL },
 	[PROTO_T_VALUE] = { "VALUE", true, NFIELDS(value_fields), NULL },
@@ -388,6 +410,8 @@ static const struct schema schemas[256] = {
 	    backup_chunk_post },
 	[PROTO_T_CLUSTER_STATUS_REPLY] = { "CLUSTER_STATUS_REPLY", true,
 	    NFIELDS(cluster_status_reply_fields), cluster_status_reply_post },
+	[PROTO_T_COUNT_REPLY] = { "COUNT_REPLY", true, NFIELDS(count_reply_fields), NULL },
+	[PROTO_T_DELETED] = { "DELETED", true, NFIELDS(deleted_fields), NULL },
 
 	[PROTO_T_HELLO] = { "HELLO", false, NFIELDS(hello_fields), NULL },
 	[PROTO_T_REJECT] = { "REJECT", false, NFIELDS(reject_fields), NULL },
@@ -556,6 +580,27 @@ error_post(const struct proto_msg *m, struct ctx *c)
 	if (m->error.message.len == 0)
 		return fail(c, BAD(c), NULL, "REDIRECT without the leader's address");
 	return check_bytes(c, &addr, (const uint8_t *)m->error.message.ptr, m->error.message.len);
+}
+
+/* A count is a count of everything: no values, no limit to it. */
+static int
+list_ex_post(const struct proto_msg *m, struct ctx *c)
+{
+	if ((m->list_ex.flags & PROTO_F_COUNT) &&
+	    ((m->list_ex.flags & (PROTO_F_META | PROTO_F_KEYS_ONLY)) || m->list_ex.limit != 0))
+		return fail(c, BAD(c), NULL, "COUNT goes with neither META, KEYS_ONLY nor a limit");
+	return 0;
+}
+
+/* Every key goes only on purpose: the empty prefix exactly with ALL. */
+static int
+del_prefix_post(const struct proto_msg *m, struct ctx *c)
+{
+	if (m->del_prefix.prefix.len == 0 && !(m->del_prefix.flags & PROTO_F_ALL))
+		return fail(c, BAD(c), NULL, "an empty prefix (every key) without the ALL flag");
+	if (m->del_prefix.prefix.len != 0 && (m->del_prefix.flags & PROTO_F_ALL))
+		return fail(c, BAD(c), NULL, "the ALL flag with a prefix");
+	return 0;
 }
 
 static int

@@ -96,9 +96,27 @@
  *		   hears which members did not answer).  ERROR PROTO_E_NOTMEMBER
  *		   from a spare.  Served on the control socket only, never
  *		   forwarded.
+ *   0x16 LIST_EX  id, u8 flags (PROTO_F_STALE, PROTO_F_META,
+ *		   PROTO_F_KEYS_ONLY, PROTO_F_COUNT), u64 limit, prefix: a LIST
+ *		   with options, answered like LIST (LIST_REPLY, LIST_META_REPLY
+ *		   with META).  KEYS_ONLY: every value in the answer is empty,
+ *		   none is shipped.  limit (0: none): at most that many entries,
+ *		   the first in key order; TRUNCATED when more keys matched
+ *		   than were sent (so also when the limit cut them).  COUNT:
+ *		   answered COUNT_REPLY, the number of keys under prefix
+ *		   whatever their number, counted where they are; COUNT goes
+ *		   with neither META nor KEYS_ONLY nor a limit.
+ *   0x17 DEL_PREFIX id, u64 client_id, u64 seq, u8 flags (PROTO_F_ALL),
+ *		   prefix: delete every key under prefix, in one log entry
+ *		   (HTTP tokens are no keys: never deleted).  An empty prefix,
+ *		   every key, needs PROTO_F_ALL, and ALL needs an empty prefix.
+ *		   Answered DELETED, or ERROR PROTO_E_TOOBIG when more than
+ *		   RAFTCONF_MAX_DEL_PREFIX_KEYS keys, or keys of more than
+ *		   RAFTCONF_MAX_DEL_PREFIX_BYTES bytes together, are under
+ *		   prefix as the entry applies: then nothing is deleted.
  * client_id is random per raftconfctl connection and seq counts its writes,
- * so that a retried SET, DEL, SET_IF, DEL_IF, TXN, TOKEN_ADD or TOKEN_REVOKE
- * is applied once.
+ * so that a retried SET, DEL, SET_IF, DEL_IF, TXN, DEL_PREFIX, TOKEN_ADD or
+ * TOKEN_REVOKE is applied once.
  * The TOKEN requests are served on the control socket only (and forwarded
  * from a follower to the leader), never from HTTP.
  *
@@ -160,6 +178,11 @@
  *		   at offset).  Sent in order from offset 0; offset + length of
  *		   data <= total, PROTO_F_LAST exactly on the chunk that reaches
  *		   total.  The same index, records and total in every chunk.
+ *   0x4f COUNT_REPLY id, u64 count: the keys under the prefix of a
+ *		   LIST_EX with PROTO_F_COUNT
+ *   0x50 DELETED  id, u64 revision (the DEL_PREFIX's entry), u64 deleted
+ *		   (the keys it deleted, 0..RAFTCONF_MAX_DEL_PREFIX_KEYS; a retry
+ *		   gets the first answer again)
  *
  * Peer messages, daemon <-> daemon on the peer port:
  *   0x80 HELLO	   u16 version, cluster, id node_id, address,
@@ -215,6 +238,8 @@ enum {
 	PROTO_T_POLL = 0x14,
 	PROTO_T_BACKUP = 0x13,
 	PROTO_T_CLUSTER_STATUS = 0x15,
+	PROTO_T_LIST_EX = 0x16,
+	PROTO_T_DEL_PREFIX = 0x17,
 	PROTO_T_REMOVE_FORCE = 0x1f,
 
 	PROTO_T_OK = 0x40,
@@ -232,6 +257,8 @@ enum {
 	PROTO_T_EVENTS = 0x4d,
 	PROTO_T_BACKUP_CHUNK = 0x4c,
 	PROTO_T_CLUSTER_STATUS_REPLY = 0x4e,
+	PROTO_T_COUNT_REPLY = 0x4f,
+	PROTO_T_DELETED = 0x50,
 
 	PROTO_T_HELLO = 0x80,
 	PROTO_T_REJECT = 0x81,
@@ -241,11 +268,14 @@ enum {
 };
 
 /* Flag bits of the per-message u8 flags fields (each message its own byte). */
-#define PROTO_F_STALE	  0x01 /* GET, LIST: read locally, no ReadIndex */
+#define PROTO_F_STALE	  0x01 /* GET, LIST, LIST_EX: read locally, no ReadIndex */
 #define PROTO_F_LEARNER	  0x01 /* JOIN, JOINREQ: stay a non-voting learner */
 #define PROTO_F_TRUNCATED 0x01 /* LIST_REPLY: more keys matched than sent */
 #define PROTO_F_WRITE	  0x01 /* TOKEN_ADD, TOKEN_LIST_REPLY: may write, not only read */
-#define PROTO_F_META	  0x02 /* GET, LIST: answer VALUE_META, LIST_META_REPLY */
+#define PROTO_F_META	  0x02 /* GET, LIST, LIST_EX: answer VALUE_META, LIST_META_REPLY */
+#define PROTO_F_KEYS_ONLY 0x04 /* LIST_EX: the entries without their values */
+#define PROTO_F_COUNT	  0x08 /* LIST_EX: only the number of keys (COUNT_REPLY) */
+#define PROTO_F_ALL	  0x01 /* DEL_PREFIX: the empty prefix, every key, on purpose */
 #define PROTO_F_SUCCEEDED 0x01 /* TXN_REPLY: the compares held, the then-ops ran */
 #define PROTO_F_REPLAYED  0x02 /* TXN_REPLY: a retry's answer, without the gets */
 #define PROTO_F_FROM_NOW  0x01 /* POLL: changes after the node's applied index */
@@ -487,6 +517,16 @@ struct proto_msg {
 		struct {
 			uint64_t wait_ms;
 		} cluster_status;
+		struct {
+			uint8_t flags;	/* PROTO_F_STALE, _META, _KEYS_ONLY, _COUNT */
+			uint64_t limit; /* 0: none */
+			struct proto_str prefix;
+		} list_ex;
+		struct {
+			uint64_t client_id, seq;
+			uint8_t flags; /* PROTO_F_ALL */
+			struct proto_str prefix;
+		} del_prefix;
 
 		struct {
 			uint64_t revision;
@@ -548,6 +588,12 @@ struct proto_msg {
 		struct {
 			struct proto_items items;
 		} cluster_status_reply;
+		struct {
+			uint64_t count;
+		} count_reply;
+		struct {
+			uint64_t revision, deleted;
+		} deleted;
 
 		struct {
 			uint16_t version;

@@ -35,6 +35,10 @@
  *   id, u8 voter, u16 context length, context; little-endian).
  *
  * Versions
+ *   6  written since a DEL_PREFIX's dedup record keeps the number of keys it
+ *      deleted after the digest (41 bytes, store_state.h; the records of
+ *      other writes stay 33 bytes), so that a retry is answered with it; a
+ *      version 5 file is the same without such records, still read.
  *   5  written since a client's dedup record ("c:") keeps the digest of
  *      the request its last seq named (33 bytes, store_state.h); a version
  *      4 file is the same with 25-byte "c:" records, still read: restored
@@ -74,7 +78,7 @@
 /* How many complete snapshots are kept: the newest and one to fall back to. */
 #define SNAP_KEEP 2
 /* The snapshot format this build writes, and the oldest one it still reads. */
-#define SNAP_VERSION	    5
+#define SNAP_VERSION	    6
 #define SNAP_OLDEST_VERSION 1
 /* Longest name in the snapshot directory, "%016llx.snap.tmp", with its NUL. */
 #define SNAP_NAME_MAX 32

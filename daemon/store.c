@@ -144,7 +144,8 @@ store_record_bytes_ok(TDB_DATA key, TDB_DATA data)
 		    token_record_decode(data.dptr, data.dsize, &tok) == 0;
 	case 'c':
 		return key.dsize == CLIENT_KEY_LEN && hex16(key.dptr + 2, NULL) &&
-		    (data.dsize == CLIENT_BYTES || data.dsize == CLIENT_BYTES_V1) &&
+		    (data.dsize == CLIENT_BYTES || data.dsize == CLIENT_BYTES_V1 ||
+			(data.dsize == CLIENT_BYTES_COUNT && get_le64(data.dptr + 33) != 0)) &&
 		    data.dptr[16] <= STORE_FAILED;
 	case 'h':
 		return store_hist_record_ok(key, data);
@@ -619,6 +620,7 @@ client_key(char buf[CLIENT_KEY_LEN + 1], uint64_t id)
 	snprintf(buf, CLIENT_KEY_LEN + 1, "c:%016" PRIx64, id);
 }
 
+/* A client's record, of either size: 0, -ENOENT or -EBADMSG. */
 static int
 client_get(struct store *s, uint64_t id, struct store_client *out)
 {
@@ -629,7 +631,8 @@ client_get(struct store *s, uint64_t id, struct store_client *out)
 	d = tdb_fetch(s->tdb, tstr(key));
 	if (d.dptr == NULL)
 		return tdb_error(s->tdb) == TDB_ERR_NOEXIST ? -ENOENT : tdb_errno(s->tdb);
-	if (d.dsize != CLIENT_BYTES && d.dsize != CLIENT_BYTES_V1) {
+	if (d.dsize != CLIENT_BYTES && d.dsize != CLIENT_BYTES_V1 &&
+	    d.dsize != CLIENT_BYTES_COUNT) {
 		free(d.dptr);
 		return -EBADMSG;
 	}
@@ -637,7 +640,8 @@ client_get(struct store *s, uint64_t id, struct store_client *out)
 	out->revision = get_le64(d.dptr + 8);
 	out->status = (enum store_status)d.dptr[16];
 	out->last_used = get_le64(d.dptr + 17);
-	out->digest = d.dsize == CLIENT_BYTES ? get_le64(d.dptr + 25) : 0;
+	out->digest = d.dsize >= CLIENT_BYTES ? get_le64(d.dptr + 25) : 0;
+	out->count = d.dsize == CLIENT_BYTES_COUNT ? get_le64(d.dptr + 33) : 0;
 	free(d.dptr);
 	return 0;
 }
@@ -646,7 +650,7 @@ static int
 client_put(struct store *s, uint64_t id, const struct store_client *c)
 {
 	char key[CLIENT_KEY_LEN + 1];
-	uint8_t b[CLIENT_BYTES];
+	uint8_t b[CLIENT_BYTES_COUNT];
 
 	client_key(key, id);
 	put_le64(b, c->last_seq);
@@ -654,7 +658,9 @@ client_put(struct store *s, uint64_t id, const struct store_client *c)
 	b[16] = (uint8_t)c->status;
 	put_le64(b + 17, c->last_used);
 	put_le64(b + 25, c->digest);
-	return put(s, tstr(key), tdata(b, sizeof(b)));
+	/* the count only when there is one: the records of other writes stay as they were */
+	put_le64(b + 33, c->count);
+	return put(s, tstr(key), tdata(b, c->count != 0 ? CLIENT_BYTES_COUNT : CLIENT_BYTES));
 }
 
 struct lru {
@@ -676,7 +682,8 @@ lru_collect(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
 
 	if (key.dsize != CLIENT_KEY_LEN || key.dptr[0] != 'c' || key.dptr[1] != ':')
 		return 0;
-	if ((data.dsize != CLIENT_BYTES && data.dsize != CLIENT_BYTES_V1) ||
+	if ((data.dsize != CLIENT_BYTES && data.dsize != CLIENT_BYTES_V1 &&
+		data.dsize != CLIENT_BYTES_COUNT) ||
 	    !hex16(key.dptr + 2, &id)) {
 		c->err = -EBADMSG;
 		return -1;
@@ -1049,6 +1056,50 @@ do_txn(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 	return 0;
 }
 
+/*
+ * DEL_PREFIX: every key under the prefix, in key order, each a DEL change
+ * of this entry; none when they are more than one entry deletes.
+ */
+static int
+do_del_prefix(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res,
+    store_txn_cb cb, void *arg)
+{
+	struct store_scan sc = { .prefix = c->key,
+		.plen = c->klen,
+		.keep = true,
+		.max_keys = RAFTCONF_MAX_DEL_PREFIX_KEYS,
+		.max_bytes = RAFTCONF_MAX_DEL_PREFIX_BYTES };
+	int r;
+
+	if ((r = store_scan_keys(s, &sc)) < 0)
+		return r;
+	res->count = sc.matched;
+	if (sc.matched > RAFTCONF_MAX_DEL_PREFIX_KEYS || sc.bytes > RAFTCONF_MAX_DEL_PREFIX_BYTES) {
+		store_scan_free(&sc);
+		res->status = STORE_FAILED;
+		res->revision = 0;
+		return 0;
+	}
+	for (size_t i = 0; i < sc.n && r == 0; i++) {
+		const char *k = sc.v[i].key + 2;
+		size_t klen = sc.v[i].len - 2;
+
+		if (tdb_delete(s->tdb, tdata(sc.v[i].key, sc.v[i].len)) != 0) {
+			r = tdb_errno(s->tdb);
+			break;
+		}
+		r = store_hist_add(s, STORE_EV_DEL, k, klen, NULL, 0);
+		if (r == 0 && cb != NULL)
+			cb(arg, STORE_TXN_DEL, k, klen, NULL, NULL, 0);
+	}
+	store_scan_free(&sc);
+	if (r < 0)
+		return r;
+	res->status = STORE_OK;
+	res->revision = index;
+	return 0;
+}
+
 static int
 do_cmd(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res,
     store_txn_cb cb, void *arg)
@@ -1063,6 +1114,8 @@ do_cmd(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 		return do_if(s, c, index, res);
 	case STORE_OP_TXN:
 		return do_txn(s, c, index, res, cb, arg);
+	case STORE_OP_DEL_PREFIX:
+		return do_del_prefix(s, c, index, res, cb, arg);
 	case STORE_OP_TOKEN_PUT:
 		return do_token_put(s, c, index, res);
 	case STORE_OP_TOKEN_DEL:
@@ -1111,6 +1164,7 @@ store_apply_txn(struct store *s, uint64_t index, uint64_t term, const void *cmd,
 			if (c.seq == cl.last_seq) {
 				res->status = cl.status;
 				res->revision = cl.revision;
+				res->count = cl.count;
 				res->duplicate = true;
 				goto applied;
 			}
@@ -1135,6 +1189,7 @@ store_apply_txn(struct store *s, uint64_t index, uint64_t term, const void *cmd,
 		cl.status = res->status;
 		cl.last_used = index;
 		cl.digest = store_cmd_digest(cmd, len);
+		cl.count = res->count;
 		r = client_put(s, c.client_id, &cl);
 		if (r == 0 && !known) {
 			s->nclients++;

@@ -37,7 +37,11 @@
  *                   since then, 1 for the first), value bytes
  *   "t:" name    -> an HTTP token's record (token.h): access, prefix, hash;
  *                   replicated like keys, never seen by get, list or watch
- *   "c:" 16 hex  -> u64 last seq, u64 revision, u8 status, u64 last used index
+ *   "c:" 16 hex  -> u64 last seq, u64 revision, u8 status, u64 last used index,
+ *                   u64 digest of the request (store_cmd_digest), then, when
+ *                   the result has a count (a DEL_PREFIX's, not 0), u64 count
+ *                   (store_state.h: 33 bytes, 41 with a count; 25-byte records
+ *                   of earlier builds, without a digest, are still read)
  *   "h:" 16 hex  -> the changes of the entries of a block of
  *                   STORE_HISTORY_BLOCK revisions starting at that index
  *                   (hex), or of its rest from that index when a record
@@ -148,7 +152,10 @@ enum store_status {
 	STORE_STALE,	   /* seq below the client's last: superseded, ignored */
 	STORE_EXISTS,	   /* TOKEN_PUT of a name that has a token already */
 	STORE_FAILED,	   /* SET_IF, DEL_IF: the condition did not hold, nothing
-			    * changed; TXN: a compare failed, the else branch ran */
+			    * changed; TXN: a compare failed, the else branch ran;
+			    * DEL_PREFIX: more keys under the prefix than one
+			    * entry deletes (RAFTCONF_MAX_DEL_PREFIX_KEYS, _BYTES),
+			    * nothing changed */
 	STORE_REUSED,	   /* the client's seq named another request, applied
 			    * already: this one is not (never recorded) */
 };
@@ -159,9 +166,12 @@ struct store_result {
 	 * SET: the key's new revision (the entry's index).  DEL: the index of
 	 * the entry that deleted it; 0 when not found.  SET_IF and DEL_IF
 	 * that failed: the key's revision then (0: it did not exist).  TXN:
-	 * the entry's index, whichever branch ran.
+	 * the entry's index, whichever branch ran.  DEL_PREFIX: the entry's
+	 * index (0 when FAILED).
 	 */
 	uint64_t revision;
+	/* DEL_PREFIX: the keys it deleted; FAILED: the keys under the prefix. */
+	uint64_t count;
 	bool duplicate; /* already applied: the recorded result */
 };
 
@@ -190,9 +200,14 @@ int store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd,
  * branch that ran, in order, as it happens: kind STORE_TXN_GET with what
  * the key held at that point of the transaction (meta NULL: it did not
  * exist), STORE_TXN_SET with the key's new meta and value, STORE_TXN_DEL
- * (meta NULL) only when a key was there to delete.  Not for a duplicate,
- * whose operations are not run again.  The pointers are valid during the
- * call only.
+ * (meta NULL) only when a key was there to delete.  For a DEL_PREFIX,
+ * STORE_TXN_DEL for each key it deleted, in key order (the order its
+ * changes take in the history).  Not for a duplicate, whose operations
+ * are not run again.  The pointers are valid during the call only.
+ *
+ * A DEL_PREFIX finds the keys under its prefix with a walk of the whole
+ * store (tdb keeps no order): its cost grows with the store, not only
+ * with the keys it deletes.
  */
 typedef void (*store_txn_cb)(void *arg, uint8_t kind, const char *key, size_t klen,
     const struct store_meta *meta, const uint8_t *val, size_t vlen);
@@ -241,12 +256,25 @@ typedef int (*store_list_meta_cb)(void *arg, const char *key, size_t klen, const
 int store_list_meta(
     struct store *s, const char *prefix, size_t plen, store_list_meta_cb cb, void *arg);
 
+/*
+ * store_list_meta of at most limit keys (0: all), the first in key order
+ * (memory O(limit) then); keys_only: val is NULL and vlen 0, and no value
+ * is read.
+ */
+int store_list_opts(struct store *s, const char *prefix, size_t plen, uint64_t limit,
+    bool keys_only, store_list_meta_cb cb, void *arg);
+
+/* The number of keys that start with prefix (plen 0: all), into *count: no
+ * key is kept, no value read.  0 or -errno. */
+int store_count(struct store *s, const char *prefix, size_t plen, uint64_t *count);
+
 struct store_client {
 	uint64_t last_seq;
 	uint64_t revision;
 	enum store_status status;
 	uint64_t last_used; /* index of the last entry that used it */
 	uint64_t digest;    /* store_cmd_digest of that request; 0: not known */
+	uint64_t count;	    /* the result's count (store_result); 0 for most */
 };
 
 /* The dedup record of a client; -ENOENT if it has none. */

@@ -40,6 +40,8 @@ cmd_ok(enum store_op op, const char *key, size_t klen, const void *value, size_t
 	case STORE_OP_DEL:
 	case STORE_OP_DEL_IF:
 		return store_key_ok(key, klen);
+	case STORE_OP_DEL_PREFIX:
+		return klen <= RAFTCONF_MAX_KEY && (klen == 0 || memchr(key, '\0', klen) == NULL);
 	case STORE_OP_TXN:
 		return false; /* not through cmd_encode */
 	case STORE_OP_TOKEN_PUT:
@@ -67,7 +69,8 @@ cmd_encode(uint8_t *buf, size_t cap, enum store_op op, uint64_t client_id, uint6
 	put_le64(buf + 1, client_id);
 	put_le64(buf + 9, seq);
 	put_le32(buf + 17, (uint32_t)klen);
-	memcpy(buf + STORE_CMD_HEADER, key, klen);
+	if (klen > 0)
+		memcpy(buf + STORE_CMD_HEADER, key, klen);
 	off = STORE_CMD_HEADER + klen;
 	if (has_value(op)) {
 		put_le32(buf + off, (uint32_t)vlen);
@@ -111,6 +114,15 @@ store_cmd_encode_del_if(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t s
     size_t klen, uint64_t if_rev)
 {
 	return cmd_encode(buf, cap, STORE_OP_DEL_IF, client_id, seq, key, klen, NULL, 0, if_rev);
+}
+
+ssize_t
+store_cmd_encode_del_prefix(
+    uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq, const char *prefix, size_t plen)
+{
+	if (plen > 0 && prefix == NULL)
+		return -EINVAL;
+	return cmd_encode(buf, cap, STORE_OP_DEL_PREFIX, client_id, seq, prefix, plen, NULL, 0, 0);
 }
 
 /* ------------------------------------------------------------ transactions */
@@ -335,8 +347,8 @@ store_cmd_decode(const void *buf, size_t len, struct store_cmd *cmd)
 	if (r.err)
 		return -EBADMSG;
 	if (op != STORE_OP_SET && op != STORE_OP_DEL && op != STORE_OP_SET_IF &&
-	    op != STORE_OP_DEL_IF && op != STORE_OP_TXN && op != STORE_OP_TOKEN_PUT &&
-	    op != STORE_OP_TOKEN_DEL)
+	    op != STORE_OP_DEL_IF && op != STORE_OP_TXN && op != STORE_OP_DEL_PREFIX &&
+	    op != STORE_OP_TOKEN_PUT && op != STORE_OP_TOKEN_DEL)
 		return -ENOTSUP;
 	cmd->op = (enum store_op)op;
 	cmd->client_id = br_le64(&r);

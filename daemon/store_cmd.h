@@ -49,6 +49,12 @@
  * revision 0 and only EQ or NE; only a SET op has a value.  At most
  * RAFTCONF_MAX_TXN_OPS compares, and as many ops in both branches together.
  *
+ * DEL_PREFIX deletes every key that starts with its prefix (the key field:
+ * 0..RAFTCONF_MAX_KEY bytes, no NUL; empty: every key), as the entry
+ * applies, in one go; "t:" tokens are no keys and stay:
+ *
+ *	DEL_PREFIX u8 op, u64 client id, u64 seq, u32 prefix length, prefix
+ *
  * Client id 0 means "no dedup" (the request is applied every time).
  */
 enum store_op {
@@ -57,6 +63,7 @@ enum store_op {
 	STORE_OP_SET_IF = 0x03,
 	STORE_OP_DEL_IF = 0x04,
 	STORE_OP_TXN = 0x05,
+	STORE_OP_DEL_PREFIX = 0x06,
 	STORE_OP_TOKEN_PUT = 0x10,
 	STORE_OP_TOKEN_DEL = 0x11,
 };
@@ -112,7 +119,7 @@ struct store_cmd {
 	enum store_op op;
 	uint64_t client_id;
 	uint64_t seq;
-	const char *key; /* klen bytes, not NUL-terminated; not for TXN */
+	const char *key; /* klen bytes, not NUL-terminated; not for TXN; DEL_PREFIX: the prefix */
 	size_t klen;
 	const uint8_t *value; /* SET, SET_IF and TOKEN_PUT only */
 	size_t vlen;
@@ -148,6 +155,11 @@ ssize_t store_cmd_encode_set_if(uint8_t *buf, size_t cap, uint64_t client_id, ui
 ssize_t store_cmd_encode_del_if(uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq,
     const char *key, size_t klen, uint64_t if_rev);
 
+/* DEL_PREFIX: size STORE_CMD_DEL_SIZE(plen); -EINVAL for a prefix over
+ * RAFTCONF_MAX_KEY bytes or with a NUL byte (empty is every key). */
+ssize_t store_cmd_encode_del_prefix(
+    uint8_t *buf, size_t cap, uint64_t client_id, uint64_t seq, const char *prefix, size_t plen);
+
 /*
  * TXN: with buf NULL (or cap too small) only its size is counted.  The
  * length, -EINVAL for anything decode would refuse (a bad key, kind,
@@ -174,7 +186,7 @@ static inline bool
 store_cmd_is_key(enum store_op op)
 {
 	return op == STORE_OP_SET || op == STORE_OP_DEL || op == STORE_OP_SET_IF ||
-	    op == STORE_OP_DEL_IF || op == STORE_OP_TXN;
+	    op == STORE_OP_DEL_IF || op == STORE_OP_TXN || op == STORE_OP_DEL_PREFIX;
 }
 
 /*

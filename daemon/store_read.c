@@ -1,7 +1,9 @@
 /*
  * store_read.c — reading the state machine: a key, a listing under a
- * prefix (sorted, under one read lock), the membership, the tokens, the
- * file's size.
+ * prefix (sorted, under one read lock; all, the first N, or without the
+ * values), a count, the membership, the tokens, the file's size; and the
+ * walk of the keys under a prefix (store_scan_keys) that store.c's
+ * DEL_PREFIX deletes.
  * Nothing here writes.  The rest of the store is store.c.
  */
 #include <errno.h>
@@ -115,61 +117,158 @@ store_get_meta(struct store *s, const char *key, size_t klen, uint8_t **value, s
 	return 0;
 }
 
-struct list_key {
-	char *key;  /* "k:..." NUL-terminated */
-	size_t len; /* without the NUL */
-};
+/* ------------------------------------------------------------ the keys under a prefix */
 
-struct list_ctx {
-	const char *prefix;
-	size_t plen;
-	struct list_key *v;
-	size_t n, cap;
-	int err;
-};
-
+/* Keys before b in bytewise order (a shorter key before its extensions). */
 static int
-list_collect(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
+key_cmp(const struct store_key *a, const struct store_key *b)
 {
-	struct list_ctx *c = arg;
-	struct list_key *k;
-
-	if (key.dsize < 2 + c->plen || key.dptr[0] != 'k' || key.dptr[1] != ':' ||
-	    memcmp(key.dptr + 2, c->prefix, c->plen) != 0)
-		return 0;
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 256;
-		struct list_key *p = realloc(c->v, ncap * sizeof(*p));
-
-		if (p == NULL)
-			goto nomem;
-		c->v = p;
-		c->cap = ncap;
-	}
-	k = &c->v[c->n];
-	k->key = malloc(key.dsize + 1);
-	if (k->key == NULL)
-		goto nomem;
-	memcpy(k->key, key.dptr, key.dsize);
-	k->key[key.dsize] = '\0';
-	k->len = key.dsize;
-	c->n++;
-	return 0;
-nomem:
-	c->err = -ENOMEM;
-	return -1;
-}
-
-static int
-list_cmp(const void *a, const void *b)
-{
-	const struct list_key *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int d = memcmp(x->key, y->key, n);
+	size_t n = a->len < b->len ? a->len : b->len;
+	int d = memcmp(a->key, b->key, n);
 
 	if (d != 0)
 		return d;
-	return x->len < y->len ? -1 : x->len > y->len;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static int
+key_qsort_cmp(const void *a, const void *b)
+{
+	return key_cmp(a, b);
+}
+
+/* The largest kept key at the root of a max-heap of sc->n keys: sift i down. */
+static void
+heap_down(struct store_scan *sc, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, top = i;
+		struct store_key t;
+
+		if (l < sc->n && key_cmp(&sc->v[l], &sc->v[top]) > 0)
+			top = l;
+		if (r < sc->n && key_cmp(&sc->v[r], &sc->v[top]) > 0)
+			top = r;
+		if (top == i)
+			return;
+		t = sc->v[i];
+		sc->v[i] = sc->v[top];
+		sc->v[top] = t;
+		i = top;
+	}
+}
+
+static void
+heap_up(struct store_scan *sc, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		struct store_key t;
+
+		if (key_cmp(&sc->v[i], &sc->v[p]) <= 0)
+			return;
+		t = sc->v[i];
+		sc->v[i] = sc->v[p];
+		sc->v[p] = t;
+		i = p;
+	}
+}
+
+static void
+forget_keys(struct store_scan *sc)
+{
+	for (size_t i = 0; i < sc->n; i++)
+		free(sc->v[i].key);
+	sc->n = 0;
+}
+
+void
+store_scan_free(struct store_scan *sc)
+{
+	forget_keys(sc);
+	free(sc->v);
+	sc->v = NULL;
+	sc->cap = 0;
+}
+
+/* Keep the "k:" record name key (klen bytes with "k:") in sc: 0 or -ENOMEM. */
+static int
+keep_key(struct store_scan *sc, const uint8_t *key, size_t klen)
+{
+	struct store_key k;
+
+	if (sc->limit != 0 && sc->n == sc->limit) {
+		/* full: a key goes in only in place of the largest */
+		k.key = (char *)key;
+		k.len = klen;
+		if (key_cmp(&k, &sc->v[0]) >= 0)
+			return 0;
+		free(sc->v[0].key);
+		sc->n--;
+		sc->v[0] = sc->v[sc->n];
+		heap_down(sc, 0);
+	}
+	if (sc->n == sc->cap) {
+		size_t ncap = sc->cap ? sc->cap * 2 : 256;
+		struct store_key *p;
+
+		if (sc->limit != 0 && ncap > sc->limit)
+			ncap = sc->limit;
+		if ((p = realloc(sc->v, ncap * sizeof(*p))) == NULL)
+			return -ENOMEM;
+		sc->v = p;
+		sc->cap = ncap;
+	}
+	if ((k.key = malloc(klen + 1)) == NULL)
+		return -ENOMEM;
+	memcpy(k.key, key, klen);
+	k.key[klen] = '\0';
+	k.len = klen;
+	sc->v[sc->n++] = k;
+	if (sc->limit != 0)
+		heap_up(sc, sc->n - 1);
+	return 0;
+}
+
+static int
+scan_one(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
+{
+	struct store_scan *sc = arg;
+
+	if (key.dsize < 2 + sc->plen || key.dptr[0] != 'k' || key.dptr[1] != ':' ||
+	    (sc->plen > 0 && memcmp(key.dptr + 2, sc->prefix, sc->plen) != 0))
+		return 0;
+	sc->matched++;
+	sc->bytes += key.dsize - 2;
+	if (!sc->keep)
+		return 0;
+	if ((sc->max_keys != 0 && sc->matched > sc->max_keys) ||
+	    (sc->max_bytes != 0 && sc->bytes > sc->max_bytes)) {
+		/* over what the caller would take: count on, keep nothing */
+		sc->keep = false;
+		forget_keys(sc);
+		return 0;
+	}
+	if ((sc->err = keep_key(sc, key.dptr, key.dsize)) < 0)
+		return -1;
+	return 0;
+}
+
+int
+store_scan_keys(struct store *s, struct store_scan *sc)
+{
+	sc->matched = sc->bytes = 0;
+	sc->n = 0;
+	sc->err = 0;
+	if (tdb_traverse_read(s->tdb, scan_one, sc) < 0 || sc->err != 0) {
+		int r = sc->err ? sc->err : tdb_errno(s->tdb);
+
+		store_scan_free(sc);
+		return r;
+	}
+	if (sc->keep && sc->n > 1)
+		qsort(sc->v, sc->n, sizeof(*sc->v), key_qsort_cmp);
+	return 0;
 }
 
 struct plain_ctx {
@@ -197,7 +296,24 @@ store_list(struct store *s, const char *prefix, size_t plen, store_list_cb cb, v
 int
 store_list_meta(struct store *s, const char *prefix, size_t plen, store_list_meta_cb cb, void *arg)
 {
-	struct list_ctx c = { .prefix = prefix, .plen = plen };
+	return store_list_opts(s, prefix, plen, 0, false, cb, arg);
+}
+
+/* A "k:" record's meta, read in place (keys only: no copy of the value). */
+static int
+meta_of(TDB_DATA key, TDB_DATA data, void *arg)
+{
+	if (data.dsize < KV_HEAD)
+		return -1;
+	store_kv_meta(data.dptr, arg);
+	return 0;
+}
+
+int
+store_list_opts(struct store *s, const char *prefix, size_t plen, uint64_t limit, bool keys_only,
+    store_list_meta_cb cb, void *arg)
+{
+	struct store_scan sc = { .prefix = prefix, .plen = plen, .keep = true, .limit = limit };
 	bool locked = false;
 	int r = 0;
 
@@ -210,22 +326,25 @@ store_list_meta(struct store *s, const char *prefix, size_t plen, store_list_met
 	 * hash chain in the traverse and per key in the fetches.
 	 */
 	locked = !s->in_txn && tdb_lockall_read(s->tdb) == 0;
-	if (tdb_traverse_read(s->tdb, list_collect, &c) < 0 || c.err != 0) {
-		r = c.err ? c.err : tdb_errno(s->tdb);
+	if ((r = store_scan_keys(s, &sc)) < 0)
 		goto out;
-	}
-	if (c.n > 1)
-		qsort(c.v, c.n, sizeof(*c.v), list_cmp);
-	for (size_t i = 0; i < c.n && r == 0; i++) {
-		TDB_DATA d = tdb_fetch(s->tdb, tdata(c.v[i].key, c.v[i].len));
+	for (size_t i = 0; i < sc.n && r == 0; i++) {
+		TDB_DATA k = tdata(sc.v[i].key, sc.v[i].len);
+		struct store_meta m;
+		TDB_DATA d;
 
+		if (keys_only) {
+			/* gone since the scan, or too short: not listed */
+			if (tdb_parse_record(s->tdb, k, meta_of, &m) == 0)
+				r = cb(arg, sc.v[i].key + 2, sc.v[i].len - 2, NULL, 0, &m);
+			continue;
+		}
+		d = tdb_fetch(s->tdb, k);
 		if (d.dptr == NULL)
 			continue; /* gone since the scan: not listed */
 		if (d.dsize >= KV_HEAD) {
-			struct store_meta m;
-
 			store_kv_meta(d.dptr, &m);
-			r = cb(arg, c.v[i].key + 2, c.v[i].len - 2, d.dptr + KV_HEAD,
+			r = cb(arg, sc.v[i].key + 2, sc.v[i].len - 2, d.dptr + KV_HEAD,
 			    d.dsize - KV_HEAD, &m);
 		}
 		free(d.dptr);
@@ -233,9 +352,28 @@ store_list_meta(struct store *s, const char *prefix, size_t plen, store_list_met
 out:
 	if (locked)
 		tdb_unlockall_read(s->tdb);
-	for (size_t i = 0; i < c.n; i++)
-		free(c.v[i].key);
-	free(c.v);
+	store_scan_free(&sc);
+	return r;
+}
+
+int
+store_count(struct store *s, const char *prefix, size_t plen, uint64_t *count)
+{
+	struct store_scan sc = { .prefix = prefix, .plen = plen };
+	bool locked;
+	int r;
+
+	*count = 0;
+	if (s->tdb == NULL)
+		return -EIO;
+	if (plen > RAFTCONF_MAX_KEY || (plen > 0 && prefix == NULL))
+		return -EINVAL;
+	locked = !s->in_txn && tdb_lockall_read(s->tdb) == 0;
+	r = store_scan_keys(s, &sc);
+	if (locked)
+		tdb_unlockall_read(s->tdb);
+	if (r == 0)
+		*count = sc.matched;
 	return r;
 }
 

@@ -31,9 +31,13 @@
  * request that seq named (store_cmd_digest), so that a retry naming the
  * same seq for another request is told apart.  Records written before the
  * digest (CLIENT_BYTES_V1) are read as having none: any retry matches.
+ * A result with a count (a DEL_PREFIX's, when not 0) has it after the
+ * digest (CLIENT_BYTES_COUNT), so that a retry gets it again; the records
+ * of other writes stay CLIENT_BYTES.
  */
 #define CLIENT_BYTES	    33
 #define CLIENT_BYTES_V1	    25
+#define CLIENT_BYTES_COUNT  41
 #define CLIENT_KEY_LEN	    18 /* "c:" + 16 hex */
 #define CLIENTS_AFTER_EVICT (STORE_MAX_CLIENTS - STORE_MAX_CLIENTS / 10)
 
@@ -74,6 +78,32 @@ bool store_record_bytes_ok(TDB_DATA key, TDB_DATA data);
 void store_forget_open_tokens(struct store *s);
 /* store_read.c: keep a "t:" record the check at open goes past; false: out of memory. */
 bool store_keep_token(struct store *s, TDB_DATA key, TDB_DATA data);
+
+/*
+ * The "k:" keys under a prefix, for store_read.c's listings and store.c's
+ * DEL_PREFIX: every one counted (matched, and bytes of their names without
+ * "k:"); with keep, their records' names ("k:" key, NUL-terminated) kept
+ * in v, sorted: all, or the `limit` first (0: all), or none once more than
+ * max_keys keys or max_bytes bytes matched (0: no such bound).  One
+ * traverse, no lock taken: the caller holds what it needs.  0 or -errno
+ * (then nothing is kept); store_scan_free frees what is kept.
+ */
+struct store_key {
+	char *key;
+	size_t len; /* without the NUL */
+};
+struct store_scan {
+	const char *prefix;
+	size_t plen;
+	bool keep;
+	uint64_t limit, max_keys, max_bytes;
+	uint64_t matched, bytes;
+	struct store_key *v;
+	size_t n, cap;
+	int err;
+};
+int store_scan_keys(struct store *s, struct store_scan *sc);
+void store_scan_free(struct store_scan *sc);
 
 /* No history block held in memory. */
 #define STORE_NO_BLOCK UINT64_MAX

@@ -316,8 +316,9 @@ watch_event(struct node *n, uint8_t kind, const char *key, size_t klen, uint64_t
 }
 
 /*
- * A write applied: tell the watchers of its key.  A TXN's changes are told
- * one by one as the store makes them (apply.c), not here.
+ * A write applied: tell the watchers of its key.  A TXN's and a
+ * DEL_PREFIX's changes are told one by one as the store makes them
+ * (apply.c), not here.
  */
 void
 watch_notify(struct node *n, const struct raft_entry *e, const struct store_result *res)
@@ -328,7 +329,7 @@ watch_notify(struct node *n, const struct raft_entry *e, const struct store_resu
 	/* Tokens are no keys: never an event (store_cmd_is_key). */
 	if ((n->watchers == NULL && n->pollers == NULL) || res->status != STORE_OK ||
 	    res->duplicate || store_cmd_decode(e->data, e->len, &cmd) < 0 ||
-	    !store_cmd_is_key(cmd.op) || cmd.op == STORE_OP_TXN)
+	    !store_cmd_is_key(cmd.op) || cmd.op == STORE_OP_TXN || cmd.op == STORE_OP_DEL_PREFIX)
 		return;
 	put = cmd.op == STORE_OP_SET || cmd.op == STORE_OP_SET_IF;
 	watch_event(n, put ? PROTO_EV_PUT : PROTO_EV_DEL, cmd.key, cmd.klen, e->index, cmd.value,

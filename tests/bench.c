@@ -1,7 +1,7 @@
 /*
  * bench — closed-loop load on raftconfd's control socket.
  *
- *	bench -s SOCKET -c CLIENTS -t SECONDS -o set|cas|get|stale [-v BYTES]
+ *	bench -s SOCKET -c CLIENTS -t SECONDS -o set|cas|txn|get|stale [-v BYTES]
  *	      [-k KEYS] [-n REQUESTS] [-u | -q]
  *	bench -o fsync -d DIR -t SECONDS
  *	bench -o rtt -t SECONDS
@@ -10,8 +10,10 @@
  * no earlier run wrote; with -k 1000000000 each write is a new key); cas is
  * the same write made conditional, a SET_IF of revision 0 (only if the key
  * does not exist: on new keys it holds every time, so each write is decided
- * by the state machine and applied, as a plain one); get and stale read
- * them.
+ * by the state machine and applied, as a plain one); txn writes
+ * RAFTCONF_MAX_TXN_OPS keys in one TXN (no compares), the next ones in
+ * turn with -q (so -q -o txn -n N -k K, N * RAFTCONF_MAX_TXN_OPS >= K,
+ * fills a store of K keys quickly); get and stale read them.
  * -q takes the keys in turn instead, /bench/0, /bench/1, ... across all
  * clients (-q -n N -k N writes N distinct keys: a store of N keys).
  * -n stops after that many answered requests (tests use it to load a
@@ -73,11 +75,45 @@ static bool unique;	 /* -u */
 static bool in_turn;	 /* -q */
 static uint64_t turn;	 /* -q: the next key */
 
+static void fill(struct proto_msg *m, const char *op, int i, uint64_t seq, int nkeys, char *key,
+    size_t klen, const char *value, int vsize);
+
+/* A TXN of RAFTCONF_MAX_TXN_OPS sets, each key as fill() picks a set's. */
+static void
+fill_txn(struct proto_msg *m, int i, uint64_t seq, int nkeys, const char *value, int vsize)
+{
+	static struct proto_buf ops;
+	uint32_t n = 0;
+	char key[64];
+
+	proto_buf_reset(&ops);
+	for (int k = 0; k < RAFTCONF_MAX_TXN_OPS; k++) {
+		struct proto_msg one = { 0 };
+		struct proto_op o = { PROTO_OP_SET, { NULL, 0 }, proto_mem(value, vsize) };
+
+		fill(&one, "set", i, seq * RAFTCONF_MAX_TXN_OPS + k, nkeys, key, sizeof(key), value,
+		    vsize);
+		o.key = one.set.key;
+		if (proto_txn_add_op(&ops, &n, &o) != 0)
+			break;
+	}
+	m->type = PROTO_T_TXN;
+	m->txn.client_id = (uint64_t)getpid() << 20 | (uint64_t)i;
+	m->txn.seq = seq;
+	m->txn.then_ops = (struct proto_items){ n, ops.data, ops.len };
+}
+
 static void
 fill(struct proto_msg *m, const char *op, int i, uint64_t seq, int nkeys, char *key, size_t klen,
     const char *value, int vsize)
 {
-	int n = (int)((in_turn ? turn++ : seq * 7919 + (uint64_t)i) % (uint64_t)nkeys);
+	int n;
+
+	if (strcmp(op, "txn") == 0) {
+		fill_txn(m, i, seq, nkeys, value, vsize);
+		return;
+	}
+	n = (int)((in_turn ? turn++ : seq * 7919 + (uint64_t)i) % (uint64_t)nkeys);
 
 	if (unique)
 		snprintf(key, klen, "/bench/%d/%d", (int)getpid(), n);
@@ -256,7 +292,7 @@ main(int argc, char **argv)
 		return floor_rtt(seconds);
 	if (sock == NULL || nclients < 1 || nkeys < 1) {
 		fprintf(stderr,
-		    "usage: bench -s SOCKET -c CLIENTS -t SECONDS -o set|cas|get|stale\n"
+		    "usage: bench -s SOCKET -c CLIENTS -t SECONDS -o set|cas|txn|get|stale\n"
 		    "       bench -o fsync -d DIR -t SECONDS | bench -o rtt -t SECONDS\n");
 		return 2;
 	}

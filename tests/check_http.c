@@ -370,6 +370,57 @@ START_TEST(test_a_watch_becomes_a_poll_and_bad_parameters_are_400)
 }
 END_TEST
 
+/* ?list&keys, ?list&limit=N, ?list&count: a LIST_EX; a plain ?list stays a LIST. */
+START_TEST(test_keys_count_and_limit_make_a_list_ex_and_bad_ones_are_400)
+{
+	char key[RAFTCONF_MAX_KEY], err[256];
+	const char *allow;
+	struct proto_msg m;
+
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/app/", "list&keys", NULL, NULL, &m, key,
+	    &allow, err), 0);
+	ck_assert_int_eq(m.type, PROTO_T_LIST_EX);
+	ck_assert_int_eq(m.list_ex.flags, PROTO_F_META | PROTO_F_KEYS_ONLY);
+	ck_assert_uint_eq(m.list_ex.limit, 0);
+	ck_assert_uint_eq(m.list_ex.prefix.len, 5);
+	ck_assert_mem_eq(m.list_ex.prefix.ptr, "/app/", 5);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/", "stale&count&list", NULL, NULL, &m, key,
+	    &allow, err), 0);
+	ck_assert_int_eq(m.type, PROTO_T_LIST_EX);
+	ck_assert_int_eq(m.list_ex.flags, PROTO_F_STALE | PROTO_F_COUNT);
+	ck_assert_uint_eq(m.list_ex.prefix.len, 0);
+	ck_assert_int_eq(judge(EVHTTP_REQ_HEAD, "/v1/keys/a", "list&limit=18446744073709551615&keys=1",
+	    NULL, NULL, &m, key, &allow, err), 0);
+	ck_assert_int_eq(m.list_ex.flags, PROTO_F_META | PROTO_F_KEYS_ONLY);
+	ck_assert_uint_eq(m.list_ex.limit, UINT64_MAX);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "list&keys=0&count=false", NULL, NULL,
+	    &m, key, &allow, err), 0);
+	ck_assert_int_eq(m.type, PROTO_T_LIST);
+
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "keys", NULL, NULL, &m, key, &allow,
+	    err), 400);
+	ck_assert_msg(strstr(err, "for ?list only") != NULL, "%s", err);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "limit=3", NULL, NULL, &m, key, &allow,
+	    err), 400);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "list&count&keys", NULL, NULL, &m, key,
+	    &allow, err), 400);
+	ck_assert_msg(strstr(err, "count goes with neither keys nor limit") != NULL, "%s", err);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "list&count&limit=2", NULL, NULL, &m,
+	    key, &allow, err), 400);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "list&limit=0", NULL, NULL, &m, key,
+	    &allow, err), 400);
+	ck_assert_msg(strstr(err, "1 or more") != NULL, "%s", err);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "list&limit=ten", NULL, NULL, &m, key,
+	    &allow, err), 400);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "list&limit", NULL, NULL, &m, key,
+	    &allow, err), 400);
+	ck_assert_int_eq(judge(EVHTTP_REQ_GET, "/v1/keys/a", "list&keys=maybe", NULL, NULL, &m, key,
+	    &allow, err), 400);
+	ck_assert_int_eq(judge(EVHTTP_REQ_DELETE, "/v1/keys/a", "list&count", NULL, NULL, &m, key,
+	    &allow, err), 400);
+}
+END_TEST
+
 /* If-Match: "REV" and If-None-Match: * make a PUT or DELETE conditional. */
 START_TEST(test_conditional_headers_make_set_if_and_del_if)
 {
@@ -658,7 +709,7 @@ START_TEST(test_a_list_reply_renders_as_json_with_base64_for_bytes)
 	struct evbuffer *out = evbuffer_new();
 
 	make_list(&buf, &m, e, 5, 0);
-	ck_assert_int_eq(http_json_answer(out, &m), 0);
+	ck_assert_int_eq(http_json_answer(out, &m, false), 0);
 	ck_assert_str_eq(text_of(out), "{\"keys\":["
 	    "{\"key\":\"/a\",\"revision\":3,\"value\":\"plain\"},"
 	    "{\"key\":\"/b\\\"q\\\\\",\"revision\":4,\"value\":\"line\\nbreak\\u0001\"},"
@@ -679,14 +730,45 @@ START_TEST(test_an_empty_or_truncated_list_says_so)
 	struct evbuffer *out = evbuffer_new();
 
 	make_list(&buf, &m, e, 0, 0);
-	ck_assert_int_eq(http_json_answer(out, &m), 0);
+	ck_assert_int_eq(http_json_answer(out, &m, false), 0);
 	ck_assert_str_eq(text_of(out), "{\"keys\":[],\"truncated\":false}");
 	proto_buf_free(&buf);
 	evbuffer_drain(out, evbuffer_get_length(out));
 	make_list(&buf, &m, e, 1, PROTO_F_TRUNCATED);
-	ck_assert_int_eq(http_json_answer(out, &m), 0);
+	ck_assert_int_eq(http_json_answer(out, &m, false), 0);
 	ck_assert_str_eq(text_of(out),
 	    "{\"keys\":[{\"key\":\"/k\",\"revision\":1,\"value\":\"v\"}],\"truncated\":true}");
+	evbuffer_free(out);
+	proto_buf_free(&buf);
+}
+END_TEST
+
+START_TEST(test_a_keys_only_listing_renders_without_value_fields)
+{
+	const struct proto_kv kv[] = {
+		{ STR("/a"), 3, 1, 2, STR("") },
+		{ STR("/b\xff"), 4, 4, 1, STR("") },
+	};
+	struct proto_reply rb;
+	struct proto_buf buf;
+	struct proto_msg m;
+	struct evbuffer *out = evbuffer_new();
+	char err[256];
+
+	proto_buf_init(&buf);
+	ck_assert_int_eq(proto_reply_begin(&rb, &buf, PROTO_T_LIST_META_REPLY, 9), 0);
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_int_eq(proto_reply_add_kv(&rb, &kv[i]), 0);
+	ck_assert_int_eq(proto_reply_end(&rb, PROTO_F_TRUNCATED), 0);
+	ck_assert_int_eq(proto_decode(buf.data, buf.len, &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(http_json_answer(out, &m, true), 0);
+	ck_assert_str_eq(text_of(out), "{\"keys\":["
+	    "{\"key\":\"/a\",\"revision\":3,\"create_revision\":1,\"version\":2},"
+	    "{\"key_base64\":\"L2L/\",\"revision\":4,\"create_revision\":4,\"version\":1}"
+	    "],\"truncated\":true}");
+	evbuffer_drain(out, evbuffer_get_length(out));
+	ck_assert_int_eq(http_json_answer(out, &m, false), 0);
+	ck_assert_ptr_nonnull(strstr(text_of(out), "\"value\":\"\""));
 	evbuffer_free(out);
 	proto_buf_free(&buf);
 }
@@ -711,7 +793,7 @@ START_TEST(test_a_watch_answer_renders_its_changes_as_json)
 		ck_assert_int_eq(proto_reply_add_change(&rb, &ch[i]), 0);
 	ck_assert_int_eq(proto_reply_end_txn(&rb, PROTO_F_TRUNCATED, 12), 0);
 	ck_assert_int_eq(proto_decode(buf.data, buf.len, &m, err, sizeof(err)), 0);
-	ck_assert_int_eq(http_json_answer(out, &m), 0);
+	ck_assert_int_eq(http_json_answer(out, &m, false), 0);
 	ck_assert_str_eq(text_of(out), "{\"revision\":12,\"events\":["
 	    "{\"event\":\"PUT\",\"key\":\"/a\",\"revision\":7,\"value\":\"one\"},"
 	    "{\"event\":\"DEL\",\"key_base64\":\"L2L/\",\"revision\":7},"
@@ -727,7 +809,7 @@ START_TEST(test_a_json_answer_refuses_a_message_without_items)
 	struct proto_msg m = { .type = PROTO_T_OK };
 	struct evbuffer *out = evbuffer_new();
 
-	ck_assert_int_eq(http_json_answer(out, &m), -EPROTO);
+	ck_assert_int_eq(http_json_answer(out, &m, false), -EPROTO);
 	evbuffer_free(out);
 }
 END_TEST
@@ -1565,6 +1647,7 @@ http_suite(void)
 	tcase_add_test(tc, test_a_request_becomes_the_proto_request_raftconfctl_would_send);
 	tcase_add_test(tc, test_conditional_headers_make_set_if_and_del_if);
 	tcase_add_test(tc, test_a_watch_becomes_a_poll_and_bad_parameters_are_400);
+	tcase_add_test(tc, test_keys_count_and_limit_make_a_list_ex_and_bad_ones_are_400);
 	tcase_add_test(tc, test_a_txn_body_becomes_a_txn_request);
 	tcase_add_test(tc, test_a_bad_txn_body_is_400_and_too_many_operations_413);
 	tcase_add_test(tc, test_a_bad_request_gets_its_status_in_the_order_of_the_checks);
@@ -1581,6 +1664,7 @@ http_suite(void)
 	tcase_add_test(tc, test_an_empty_or_truncated_list_says_so);
 	tcase_add_test(tc, test_a_json_answer_refuses_a_message_without_items);
 	tcase_add_test(tc, test_a_watch_answer_renders_its_changes_as_json);
+	tcase_add_test(tc, test_a_keys_only_listing_renders_without_value_fields);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("server");

@@ -391,6 +391,32 @@ init_samples(void)
 	s = add(PROTO_T_CLUSTER_STATUS_REPLY, 79);
 	s = add(PROTO_T_CLUSTER_STATUS_REPLY, 80);
 	s->it = (struct items){ .n = 3, .ms = mstatus3 };
+	s = add(PROTO_T_LIST_EX, 81);
+	s->m.list_ex.flags = PROTO_F_META | PROTO_F_KEYS_ONLY;
+	s->m.list_ex.limit = 10;
+	s->m.list_ex.prefix = S("/app/");
+	s = add(PROTO_T_LIST_EX, 82);
+	s->m.list_ex.flags = PROTO_F_STALE | PROTO_F_COUNT;
+	s->m.list_ex.prefix = view(max_key, sizeof(max_key));
+	s = add(PROTO_T_DEL_PREFIX, 83);
+	s->m.del_prefix.client_id = 0x1122334455667788ull;
+	s->m.del_prefix.seq = 3;
+	s->m.del_prefix.prefix = S("/app/");
+	s = add(PROTO_T_DEL_PREFIX, 84);
+	s->m.del_prefix.client_id = UINT64_MAX;
+	s->m.del_prefix.seq = UINT64_MAX;
+	s->m.del_prefix.flags = PROTO_F_ALL;
+	s->m.del_prefix.prefix = S("");
+	s = add(PROTO_T_COUNT_REPLY, 85);
+	s->m.count_reply.count = 0;
+	s = add(PROTO_T_COUNT_REPLY, 86);
+	s->m.count_reply.count = UINT64_MAX;
+	s = add(PROTO_T_DELETED, 87);
+	s->m.deleted.revision = 12;
+	s->m.deleted.deleted = 0;
+	s = add(PROTO_T_DELETED, 88);
+	s->m.deleted.revision = UINT64_MAX;
+	s->m.deleted.deleted = RAFTCONF_MAX_DEL_PREFIX_KEYS;
 
 	s = add(PROTO_T_OK, 22);
 	s->m.ok.revision = 0;
@@ -784,6 +810,24 @@ craft_count(const struct proto_msg *m, const struct items *it, uint32_t count, s
 		tb_u64(&t, m->poll.after);
 		tb_u64(&t, m->poll.wait_ms);
 		tb_s16(&t, m->poll.prefix);
+		break;
+	case PROTO_T_LIST_EX:
+		tb_u8(&t, m->list_ex.flags);
+		tb_u64(&t, m->list_ex.limit);
+		tb_s16(&t, m->list_ex.prefix);
+		break;
+	case PROTO_T_DEL_PREFIX:
+		tb_u64(&t, m->del_prefix.client_id);
+		tb_u64(&t, m->del_prefix.seq);
+		tb_u8(&t, m->del_prefix.flags);
+		tb_s16(&t, m->del_prefix.prefix);
+		break;
+	case PROTO_T_COUNT_REPLY:
+		tb_u64(&t, m->count_reply.count);
+		break;
+	case PROTO_T_DELETED:
+		tb_u64(&t, m->deleted.revision);
+		tb_u64(&t, m->deleted.deleted);
 		break;
 	case PROTO_T_EVENTS:
 		tb_u8(&t, m->events.flags);
@@ -1227,6 +1271,24 @@ assert_msg_eq(const struct proto_msg *d, const struct sample *s)
 		ck_assert_uint_eq(d->poll.wait_ms, m->poll.wait_ms);
 		assert_str_eq(d->poll.prefix, m->poll.prefix, "prefix");
 		break;
+	case PROTO_T_LIST_EX:
+		ck_assert_uint_eq(d->list_ex.flags, m->list_ex.flags);
+		ck_assert_uint_eq(d->list_ex.limit, m->list_ex.limit);
+		assert_str_eq(d->list_ex.prefix, m->list_ex.prefix, "prefix");
+		break;
+	case PROTO_T_DEL_PREFIX:
+		ck_assert_uint_eq(d->del_prefix.client_id, m->del_prefix.client_id);
+		ck_assert_uint_eq(d->del_prefix.seq, m->del_prefix.seq);
+		ck_assert_uint_eq(d->del_prefix.flags, m->del_prefix.flags);
+		assert_str_eq(d->del_prefix.prefix, m->del_prefix.prefix, "prefix");
+		break;
+	case PROTO_T_COUNT_REPLY:
+		ck_assert_uint_eq(d->count_reply.count, m->count_reply.count);
+		break;
+	case PROTO_T_DELETED:
+		ck_assert_uint_eq(d->deleted.revision, m->deleted.revision);
+		ck_assert_uint_eq(d->deleted.deleted, m->deleted.deleted);
+		break;
 	case PROTO_T_EVENTS:
 		ck_assert_uint_eq(d->events.flags, m->events.flags);
 		ck_assert_uint_eq(d->events.revision, m->events.revision);
@@ -1382,7 +1444,7 @@ START_TEST(test_the_samples_cover_every_message_type)
 		ck_assert_msg(known == seen, "type 0x%02x: known %d, sampled %d", t, known, seen);
 		types += known;
 	}
-	ck_assert_int_eq(types, 42);
+	ck_assert_int_eq(types, 46);
 }
 END_TEST
 
@@ -1562,6 +1624,8 @@ SETTER(set_token_revoke_name, m->token_revoke.name)
 SETTER(set_token_name, it->token.name)
 SETTER(set_token_prefix, it->token.prefix)
 SETTER(set_set_if_key, m->set_if.key)
+SETTER(set_list_ex_prefix, m->list_ex.prefix)
+SETTER(set_del_prefix_prefix, m->del_prefix.prefix)
 SETTER(set_set_if_value, m->set_if.value)
 SETTER(set_del_if_key, m->del_if.key)
 SETTER(set_value_meta_value, m->value_meta.value)
@@ -1635,6 +1699,9 @@ static const struct oversize_case oversize[] = {
 	{ "SET_IF key", PROTO_T_SET_IF, RAFTCONF_MAX_KEY, 'k', set_set_if_key, -E2BIG },
 	{ "SET_IF value", PROTO_T_SET_IF, RAFTCONF_MAX_VALUE, '\0', set_set_if_value, -E2BIG },
 	{ "DEL_IF key", PROTO_T_DEL_IF, RAFTCONF_MAX_KEY, 'k', set_del_if_key, -E2BIG },
+	{ "LIST_EX prefix", PROTO_T_LIST_EX, RAFTCONF_MAX_KEY, 'p', set_list_ex_prefix, -E2BIG },
+	{ "DEL_PREFIX prefix", PROTO_T_DEL_PREFIX, RAFTCONF_MAX_KEY, 'p', set_del_prefix_prefix,
+	  -E2BIG },
 	{ "VALUE_META value", PROTO_T_VALUE_META, RAFTCONF_MAX_VALUE, '\0', set_value_meta_value,
 	  -E2BIG },
 	{ "LIST_META_REPLY kv key", PROTO_T_LIST_META_REPLY, RAFTCONF_MAX_KEY, 'k', set_kv_key,
@@ -1864,7 +1931,7 @@ START_TEST(test_an_unknown_type_is_refused)
 		ck_assert_uint_eq(d.type, 0);
 		free(f);
 	}
-	ck_assert_int_eq(unknown, 256 - 42);
+	ck_assert_int_eq(unknown, 256 - 46);
 }
 END_TEST
 
@@ -2135,6 +2202,11 @@ START_TEST(test_unknown_flag_bits_are_refused)
 	assert_byte_refused(first_sample(PROTO_T_JOINREQ), flags_at, 0x04,
 			    "flags has unknown bits");
 	assert_byte_refused(first_sample(PROTO_T_LIST_REPLY), flags_at, 0x10,
+			    "flags has unknown bits");
+	assert_byte_refused(first_sample(PROTO_T_LIST_EX), flags_at, 0x10,
+			    "flags has unknown bits");
+	/* DEL_PREFIX: id, client_id, seq, then flags. */
+	assert_byte_refused(first_sample(PROTO_T_DEL_PREFIX), HDR + 24, 0x02,
 			    "flags has unknown bits");
 	/* TOKEN_ADD: id, client_id, seq, name "app-ro", prefix "", then flags. */
 	assert_byte_refused(first_sample(PROTO_T_TOKEN_ADD), HDR + 24 + 2 + 6 + 2, 0x02,
@@ -2599,8 +2671,8 @@ START_TEST(test_every_type_error_and_health_has_a_name)
 		ck_assert_int_eq(known, proto_is_request((uint8_t)t) +
 				 proto_is_response((uint8_t)t) + proto_is_peer((uint8_t)t));
 	}
-	ck_assert_int_eq(req, 22);
-	ck_assert_int_eq(rsp, 15);
+	ck_assert_int_eq(req, 24);
+	ck_assert_int_eq(rsp, 17);
 	ck_assert_int_eq(peer, 5);
 	ck_assert_str_eq(proto_type_name(PROTO_T_LIST_REPLY), "LIST_REPLY");
 	ck_assert_str_eq(proto_type_name(PROTO_T_HELLO), "HELLO");
@@ -2818,6 +2890,91 @@ START_TEST(test_every_fuzz_seed_decodes_and_reencodes_to_the_same_bytes)
 	closedir(d);
 	proto_buf_free(&b);
 	ck_assert_int_ge(seeds, 5);
+}
+END_TEST
+
+/* m, encoded and crafted by hand: refused both ways with words in the error. */
+static void
+assert_refused_both_ways(const struct proto_msg *m, const char *words)
+{
+	struct proto_buf b;
+	char err[256];
+	uint8_t *f;
+	size_t len;
+
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_encode(&b, m, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, words) != NULL, "encode: %s", err);
+	ck_assert_uint_eq(b.len, 0);
+	proto_buf_free(&b);
+	f = craft(m, &(struct items){ 0 }, &len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, words) != NULL, "decode: %s", err);
+	free(f);
+}
+
+START_TEST(test_a_count_goes_without_values_keys_only_or_a_limit)
+{
+	struct proto_msg m = first_sample(PROTO_T_LIST_EX)->m;
+
+	m.list_ex.flags = PROTO_F_COUNT | PROTO_F_META;
+	m.list_ex.limit = 0;
+	assert_refused_both_ways(&m, "COUNT goes with neither");
+	m.list_ex.flags = PROTO_F_COUNT | PROTO_F_KEYS_ONLY;
+	assert_refused_both_ways(&m, "COUNT goes with neither");
+	m.list_ex.flags = PROTO_F_COUNT | PROTO_F_STALE;
+	m.list_ex.limit = 1;
+	assert_refused_both_ways(&m, "COUNT goes with neither");
+	/* keys only with a limit, meta or not, is a listing like any other */
+	m.list_ex.flags = PROTO_F_KEYS_ONLY;
+	m.list_ex.limit = UINT64_MAX;
+	ck_assert_int_eq(encode_rc(&m, NULL, (char[256]){ 0 }, 256), 0);
+}
+END_TEST
+
+START_TEST(test_every_key_is_deleted_only_with_the_all_flag)
+{
+	struct proto_msg m = first_sample(PROTO_T_DEL_PREFIX)->m;
+	char err[256];
+
+	m.del_prefix.prefix = S("");
+	m.del_prefix.flags = 0;
+	assert_refused_both_ways(&m, "an empty prefix (every key) without the ALL flag");
+	m.del_prefix.prefix = S("/app/");
+	m.del_prefix.flags = PROTO_F_ALL;
+	assert_refused_both_ways(&m, "the ALL flag with a prefix");
+	m.del_prefix.flags = 0;
+	m.del_prefix.prefix = S("/a\0b");
+	assert_refused_both_ways(&m, "prefix");
+	m.del_prefix.prefix = S("");
+	m.del_prefix.flags = PROTO_F_ALL;
+	ck_assert_int_eq(encode_rc(&m, NULL, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_a_deleted_count_over_the_limit_of_one_deletion_is_refused)
+{
+	struct proto_msg m = first_sample(PROTO_T_DELETED)->m;
+	char err[256];
+	uint8_t *f;
+	size_t len;
+
+	m.deleted.deleted = RAFTCONF_MAX_DEL_PREFIX_KEYS;
+	ck_assert_int_eq(encode_rc(&m, NULL, err, sizeof(err)), 0);
+	m.deleted.deleted = RAFTCONF_MAX_DEL_PREFIX_KEYS + 1;
+	ck_assert_int_eq(encode_rc(&m, NULL, err, sizeof(err)), -EINVAL);
+	f = craft(&m, &(struct items){ 0 }, &len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "deleted 100001 is not in 0..100000") != NULL, "%s", err);
+	free(f);
+	/* The same rule for every ranged u64: a POLL's wait. */
+	m = first_sample(PROTO_T_POLL)->m;
+	m.poll.wait_ms = RAFTCONF_MAX_POLL_MS + 1;
+	ck_assert_int_eq(encode_rc(&m, NULL, err, sizeof(err)), -EINVAL);
+	f = craft(&m, &(struct items){ 0 }, &len);
+	ck_assert_int_eq(decode_err(f, len, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "wait_ms 300001 is not in 0..300000") != NULL, "%s", err);
+	free(f);
 }
 END_TEST
 
@@ -3113,6 +3270,9 @@ proto_suite(void)
 	tcase_add_test(tc, test_a_replayed_txn_reply_carries_no_results);
 	tcase_add_test(tc, test_a_txn_writes_when_a_branch_sets_or_deletes);
 	tcase_add_test(tc, test_a_backup_chunk_past_the_end_or_wrongly_marked_last_is_refused);
+	tcase_add_test(tc, test_a_count_goes_without_values_keys_only_or_a_limit);
+	tcase_add_test(tc, test_every_key_is_deleted_only_with_the_all_flag);
+	tcase_add_test(tc, test_a_deleted_count_over_the_limit_of_one_deletion_is_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names and seeds");

@@ -405,7 +405,7 @@ check_json_list(const void *key, size_t keylen, const void *value, size_t valuel
 		proto_reply_end(&rb, PROTO_F_TRUNCATED) == 0,
 	    "a LIST_REPLY of a valid key does not build", NULL);
 	require(proto_decode(b.data, b.len, &m, err, sizeof(err)) == 0, "the LIST_REPLY", err);
-	require(http_json_answer(eb, &m) == 0, "http_json_answer refused a valid reply", NULL);
+	require(http_json_answer(eb, &m, false) == 0, "http_json_answer refused a valid reply", NULL);
 	n = evbuffer_get_length(eb);
 	j.p = evbuffer_pullup(eb, -1);
 	j.end = j.p + n;
@@ -472,6 +472,20 @@ check_for_node(const struct request *r, const struct target *t, const struct pro
 			break;
 		}
 		require(!t->has_rev && !t->has_wait, "rev or wait without watch", NULL);
+		if (t->list && (t->keys || t->count || t->limit != 0)) {
+			require(m->type == PROTO_T_LIST_EX && !(t->count && (t->keys || t->limit)),
+			    "a listing with keys, count or limit", NULL);
+			require(m->list_ex.limit == t->limit &&
+				m->list_ex.flags ==
+				    ((t->stale ? PROTO_F_STALE : 0) |
+					(t->count ? PROTO_F_COUNT : PROTO_F_META) |
+					(t->keys ? PROTO_F_KEYS_ONLY : 0)),
+			    "a listing's flags and limit", NULL);
+			key = m->list_ex.prefix;
+			break;
+		}
+		require(!t->keys && !t->count && t->limit == 0, "keys, count or limit without list",
+		    NULL);
 		require(m->type == (t->list ? PROTO_T_LIST : PROTO_T_GET), "a read's type", NULL);
 		key = t->list ? m->list.prefix : m->get.key;
 		require((t->list ? m->list.flags : m->get.flags) ==
@@ -522,6 +536,12 @@ check_for_node(const struct request *r, const struct target *t, const struct pro
 		require(
 		    again.list.flags == m->list.flags && str_eq(again.list.prefix, m->list.prefix),
 		    "a forwarded LIST differs", NULL);
+		break;
+	case PROTO_T_LIST_EX:
+		require(again.list_ex.flags == m->list_ex.flags &&
+			again.list_ex.limit == m->list_ex.limit &&
+			str_eq(again.list_ex.prefix, m->list_ex.prefix),
+		    "a LIST_EX differs once encoded and decoded", NULL);
 		break;
 	case PROTO_T_POLL:
 		require(again.poll.flags == m->poll.flags && again.poll.after == m->poll.after &&

@@ -223,6 +223,19 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_T_POLL:
 		return a->poll.flags == b->poll.flags && a->poll.after == b->poll.after &&
 		       a->poll.wait_ms == b->poll.wait_ms && str_eq(a->poll.prefix, b->poll.prefix);
+	case PROTO_T_LIST_EX:
+		return a->list_ex.flags == b->list_ex.flags && a->list_ex.limit == b->list_ex.limit &&
+		       str_eq(a->list_ex.prefix, b->list_ex.prefix);
+	case PROTO_T_DEL_PREFIX:
+		return a->del_prefix.client_id == b->del_prefix.client_id &&
+		       a->del_prefix.seq == b->del_prefix.seq &&
+		       a->del_prefix.flags == b->del_prefix.flags &&
+		       str_eq(a->del_prefix.prefix, b->del_prefix.prefix);
+	case PROTO_T_COUNT_REPLY:
+		return a->count_reply.count == b->count_reply.count;
+	case PROTO_T_DELETED:
+		return a->deleted.revision == b->deleted.revision &&
+		       a->deleted.deleted == b->deleted.deleted;
 	case PROTO_T_EVENTS:
 		return a->events.flags == b->events.flags &&
 		       a->events.revision == b->events.revision &&
