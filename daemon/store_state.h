@@ -19,12 +19,17 @@
 /* A "k:" record's bytes before the value: revision, create revision, version. */
 #define KV_HEAD 24
 /*
- * Prime; about one record per chain at a million keys, for 4 MiB of
- * buckets in a new store file (an existing file keeps the size it was made
- * with; a store restored from a snapshot is new).  With 32749, a million
- * keys made chains of ~30 records, walked on every read and write.
+ * Prime; 1 MiB of buckets in a new store file (an existing file keeps the
+ * size it was made with; a store restored from a snapshot is new).  Both
+ * ways cost: with 32749, a million keys made chains of ~30 records, walked
+ * on every read and write; with 1048573 (4 MiB), every transaction (one a
+ * tick) began by copying the whole table (tdb keeps a copy of the heads):
+ * 1.2-1.7 ms, and as much again to commit, at any store size.  At 262139 a
+ * million keys make chains of ~4 (a fetch ~1-2 us, as with 1048573) and a
+ * transaction of 20 writes costs 0.5 ms in a small store instead of 2-2.5
+ * (BENCHMARKS.md, session 10).
  */
-#define STORE_HASH_SIZE 1048573
+#define STORE_HASH_SIZE 262139
 #define BOOT_ID_LEN	36
 /*
  * A dedup record: seq, revision, status, last used, then the digest of the
