@@ -54,7 +54,7 @@ allowed(struct node *n, const struct origin *o, const struct proto_msg *m)
 		return true;
 	reads = m->type == PROTO_T_GET || m->type == PROTO_T_LIST || m->type == PROTO_T_WATCH ||
 	    m->type == PROTO_T_POLL || m->type == PROTO_T_STATUS || m->type == PROTO_T_MEMBERS ||
-	    m->type == PROTO_T_CLUSTER_STATUS;
+	    m->type == PROTO_T_MEMBERS_VIEW || m->type == PROTO_T_CLUSTER_STATUS;
 	if (in_group(&ci, n->read_gid)) {
 		if (reads)
 			return true;
@@ -98,6 +98,7 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 		return;
 	}
 	if (n->removed && m->type != PROTO_T_STATUS && m->type != PROTO_T_MEMBERS &&
+	    m->type != PROTO_T_MEMBERS_VIEW &&
 	    !(m->type == PROTO_T_GET && (m->get.flags & PROTO_F_STALE)) &&
 	    !(m->type == PROTO_T_LIST && (m->list.flags & PROTO_F_STALE))) {
 		reply_no_leader(n, o);
@@ -122,6 +123,11 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 		break;
 	case PROTO_T_MEMBERS:
 		status_members_reply(n, o);
+		break;
+	case PROTO_T_MEMBERS_VIEW:
+		/* the leader's view wherever asked; this node's when it cannot */
+		if (n->removed || kv_forward_quiet(n, o, m) < 0)
+			status_members_view(n, o);
 		break;
 	case PROTO_T_CLUSTER_STATUS:
 		if (o->kind != FROM_CONTROL)
@@ -306,6 +312,7 @@ request_refusal(const struct proto_msg *m, const char *peer_id, bool member)
 		return member ? NULL
 			      : "from a node that is not a member (members forward requests)";
 	case PROTO_T_STATUS:
+	case PROTO_T_MEMBERS_VIEW:
 		return member ? NULL : "from a node that is not a member (members ask it)";
 	case PROTO_T_JOIN:
 		if (member ||

@@ -96,6 +96,11 @@
  *		   hears which members did not answer).  ERROR PROTO_E_NOTMEMBER
  *		   from a spare.  Served on the control socket only, never
  *		   forwarded.
+ *   0x16 MEMBERS_VIEW id: every member with its replication progress as
+ *		   the leader sees it (MEMBERS_VIEW_REPLY).  A node that is not
+ *		   the leader forwards it to the leader, once; with no leader
+ *		   known or reachable it answers its own view (LOCAL_VIEW).
+ *		   MEMBERS, its older form, is answered by the node asked.
  * client_id is random per raftconfctl connection and seq counts its writes,
  * so that a retried SET, DEL, SET_IF, DEL_IF, TXN, TOKEN_ADD or TOKEN_REVOKE
  * is applied once.
@@ -152,6 +157,16 @@
  *		   them, and an empty error; one that did not (no link, no
  *		   answer within wait_ms, an ERROR answer) has no pairs and
  *		   says why in error: exactly one of the two is empty.
+ *   0x4f MEMBERS_VIEW_REPLY id, u8 flags (PROTO_F_LOCAL_VIEW), items of
+ *		   member_view { id node_id, address, u8 flags (PROTO_M_*),
+ *		   u64 match_index, u64 last_contact_ms, u8 health (PROTO_H_*),
+ *		   s16 relay (0..RAFTCONF_MAX_ID bytes of [A-Za-z0-9_-]: the
+ *		   member that feeds it; empty: the leader), u64 lag_entries,
+ *		   u64 lag_ms (PROTO_NEVER: unknown) }, at most
+ *		   RAFTCONF_MAX_MEMBERS: the answer to MEMBERS_VIEW.  SELF marks
+ *		   the node raftconfctl asked, whichever node's view it is.
+ *		   LOCAL_VIEW: no leader was known (or reachable), so this is the
+ *		   asked node's own view, without replication progress.
  *   0x4c BACKUP_CHUNK id (of the BACKUP), u8 flags (PROTO_F_LAST), u64 index
  *		   (the snapshot's: every write acknowledged before the BACKUP
  *		   is at or below it), u64 records (the snapshot header's), u64
@@ -215,6 +230,7 @@ enum {
 	PROTO_T_POLL = 0x14,
 	PROTO_T_BACKUP = 0x13,
 	PROTO_T_CLUSTER_STATUS = 0x15,
+	PROTO_T_MEMBERS_VIEW = 0x16,
 	PROTO_T_REMOVE_FORCE = 0x1f,
 
 	PROTO_T_OK = 0x40,
@@ -232,6 +248,7 @@ enum {
 	PROTO_T_EVENTS = 0x4d,
 	PROTO_T_BACKUP_CHUNK = 0x4c,
 	PROTO_T_CLUSTER_STATUS_REPLY = 0x4e,
+	PROTO_T_MEMBERS_VIEW_REPLY = 0x4f,
 
 	PROTO_T_HELLO = 0x80,
 	PROTO_T_REJECT = 0x81,
@@ -241,15 +258,16 @@ enum {
 };
 
 /* Flag bits of the per-message u8 flags fields (each message its own byte). */
-#define PROTO_F_STALE	  0x01 /* GET, LIST: read locally, no ReadIndex */
-#define PROTO_F_LEARNER	  0x01 /* JOIN, JOINREQ: stay a non-voting learner */
-#define PROTO_F_TRUNCATED 0x01 /* LIST_REPLY: more keys matched than sent */
-#define PROTO_F_WRITE	  0x01 /* TOKEN_ADD, TOKEN_LIST_REPLY: may write, not only read */
-#define PROTO_F_META	  0x02 /* GET, LIST: answer VALUE_META, LIST_META_REPLY */
-#define PROTO_F_SUCCEEDED 0x01 /* TXN_REPLY: the compares held, the then-ops ran */
-#define PROTO_F_REPLAYED  0x02 /* TXN_REPLY: a retry's answer, without the gets */
-#define PROTO_F_FROM_NOW  0x01 /* POLL: changes after the node's applied index */
-#define PROTO_F_LAST	  0x01 /* BACKUP_CHUNK: the file's last bytes */
+#define PROTO_F_STALE	   0x01 /* GET, LIST: read locally, no ReadIndex */
+#define PROTO_F_LEARNER	   0x01 /* JOIN, JOINREQ: stay a non-voting learner */
+#define PROTO_F_TRUNCATED  0x01 /* LIST_REPLY: more keys matched than sent */
+#define PROTO_F_WRITE	   0x01 /* TOKEN_ADD, TOKEN_LIST_REPLY: may write, not only read */
+#define PROTO_F_META	   0x02 /* GET, LIST: answer VALUE_META, LIST_META_REPLY */
+#define PROTO_F_SUCCEEDED  0x01 /* TXN_REPLY: the compares held, the then-ops ran */
+#define PROTO_F_REPLAYED   0x02 /* TXN_REPLY: a retry's answer, without the gets */
+#define PROTO_F_FROM_NOW   0x01 /* POLL: changes after the node's applied index */
+#define PROTO_F_LAST	   0x01 /* BACKUP_CHUNK: the file's last bytes */
+#define PROTO_F_LOCAL_VIEW 0x01 /* MEMBERS_VIEW_REPLY: no leader's view, the answering node's */
 
 /* TXN compares and ops. */
 enum {
@@ -363,6 +381,18 @@ struct proto_member { /* MEMBERS_REPLY item */
 	uint8_t health;		  /* PROTO_H_* */
 };
 
+struct proto_member_view { /* MEMBERS_VIEW_REPLY item */
+	struct proto_str node_id;
+	struct proto_str address;
+	uint8_t flags; /* PROTO_M_* */
+	uint64_t match_index;
+	uint64_t last_contact_ms; /* PROTO_NEVER when never heard from */
+	uint8_t health;		  /* PROTO_H_* */
+	struct proto_str relay;	  /* who feeds it; empty: the leader */
+	uint64_t lag_entries;	  /* the leader's last index - match_index */
+	uint64_t lag_ms;	  /* age of the oldest entry it lacks; PROTO_NEVER: unknown */
+};
+
 struct proto_token { /* TOKEN_LIST_REPLY item */
 	struct proto_str name;
 	uint8_t flags; /* PROTO_F_WRITE */
@@ -407,6 +437,7 @@ union proto_item {
 	struct proto_entry entry;
 	struct proto_pair pair;
 	struct proto_member member;
+	struct proto_member_view member_view;
 	struct proto_token token;
 	struct proto_kv kv;
 	struct proto_compare compare;
@@ -509,6 +540,10 @@ struct proto_msg {
 		struct {
 			struct proto_items items;
 		} members_reply;
+		struct {
+			uint8_t flags; /* PROTO_F_LOCAL_VIEW */
+			struct proto_items items;
+		} members_view_reply;
 		struct {
 			struct proto_items items;
 		} token_list_reply;
@@ -689,6 +724,7 @@ int proto_reply_add_entry(
     struct proto_reply *rb, struct proto_str key, uint64_t revision, struct proto_str value);
 int proto_reply_add_pair(struct proto_reply *rb, struct proto_str name, struct proto_str value);
 int proto_reply_add_member(struct proto_reply *rb, const struct proto_member *m);
+int proto_reply_add_member_view(struct proto_reply *rb, const struct proto_member_view *m);
 int proto_reply_add_token(struct proto_reply *rb, const struct proto_token *t);
 int proto_reply_add_kv(struct proto_reply *rb, const struct proto_kv *kv);
 int proto_reply_add_change(struct proto_reply *rb, const struct proto_change *ch);
