@@ -290,7 +290,8 @@ raft_frame(struct node *n, uint64_t conn, const char *peer_id, const struct prot
 /*
  * What the peer port serves, by the sender's role: a member's forward of
  * its clients' writes and membership changes (the requests kv_forward
- * sends), a member's STATUS (status --cluster asks every member, census.c),
+ * sends), a member's STATUS (status --cluster asks every member, census.c)
+ * and MEMBERS_VIEW (raftconfctl members, answered with the leader's view),
  * and a spare's request to join, for itself.  Never reads, watches or
  * snapshots, and nothing but its own join to a node that is not a member:
  * those are the local socket's and HTTP's.  NULL: allowed; else why not.
