@@ -150,25 +150,36 @@ text_status_end(void)
 }
 
 static void
-text_members_begin(void)
+text_members_begin(bool local_view)
 {
-	printf("%-20s %-24s %-8s %-6s %10s %12s  %s\n", "ID", "ADDRESS", "ROLE", "LEADER", "MATCH",
-	    "LAST-CONTACT", "HEALTH");
+	printf("%-20s %-24s %-8s %-6s %-6s %10s %8s %8s %12s  %s\n", "ID", "ADDRESS", "ROLE",
+	    "LEADER", "RELAY", "MATCH", "LAG", "LAG-MS", "LAST-CONTACT", "HEALTH");
+}
+
+/* A count, or "-" for unknown (PROTO_NEVER); unit after it if any. */
+static const char *
+count_or_dash(char *buf, size_t len, uint64_t v, const char *unit)
+{
+	if (v == PROTO_NEVER)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%" PRIu64 "%s", v, unit);
+	return buf;
 }
 
 static void
-text_member(const struct proto_member *m)
+text_member(const struct proto_member_view *m)
 {
-	char contact[32];
+	char contact[32], lag[32], lagms[32];
 
-	if (m->last_contact_ms == PROTO_NEVER)
-		snprintf(contact, sizeof(contact), "-");
-	else
-		snprintf(contact, sizeof(contact), "%" PRIu64 "ms", m->last_contact_ms);
-	printf("%-20.*s %-24.*s %-8s %-6s %10" PRIu64 " %12s  %s%s\n", (int)m->node_id.len,
-	    m->node_id.ptr, (int)m->address.len, m->address.ptr,
+	printf("%-20.*s %-24.*s %-8s %-6s %-6.*s %10" PRIu64 " %8s %8s %12s  %s%s\n",
+	    (int)m->node_id.len, m->node_id.ptr, (int)m->address.len, m->address.ptr,
 	    (m->flags & PROTO_M_VOTER) ? "voter" : "learner",
-	    (m->flags & PROTO_M_LEADER) ? "*" : "", m->match_index, contact,
+	    (m->flags & PROTO_M_LEADER) ? "*" : "", m->relay.len ? (int)m->relay.len : 1,
+	    m->relay.len ? m->relay.ptr : "-", m->match_index,
+	    count_or_dash(lag, sizeof(lag), m->lag_entries, ""),
+	    count_or_dash(lagms, sizeof(lagms), m->lag_ms, ""),
+	    count_or_dash(contact, sizeof(contact), m->last_contact_ms, "ms"),
 	    proto_health_name(m->health), (m->flags & PROTO_M_SELF) ? " (this node)" : "");
 }
 

@@ -52,8 +52,10 @@ struct output {
 	void (*status_pair)(const struct proto_pair *p);
 	void (*status_end)(void);
 
-	void (*members_begin)(void);
-	void (*member)(const struct proto_member *m);
+	/* members: local_view when no leader's view could be had (the node
+	 * asked answered with its own, without replication progress). */
+	void (*members_begin)(bool local_view);
+	void (*member)(const struct proto_member_view *m);
 	void (*members_end)(void);
 
 	/*

@@ -146,30 +146,49 @@ json_status_end(void)
 	printf("}\n");
 }
 
+static bool members_local; /* the members being printed are a local view */
+
 static void
-json_members_begin(void)
+json_members_begin(bool local_view)
 {
 	putchar('[');
 	first = true;
+	members_local = local_view;
+}
+
+/* A number, or null for unknown (PROTO_NEVER). */
+static void
+number_or_null(uint64_t v)
+{
+	if (v == PROTO_NEVER)
+		printf("null");
+	else
+		printf("%" PRIu64, v);
 }
 
 static void
-json_member(const struct proto_member *m)
+json_member(const struct proto_member_view *m)
 {
 	printf("%s{\"id\":", first ? "" : ",");
 	string(m->node_id);
 	printf(",\"address\":");
 	string(m->address);
-	printf(",\"role\":\"%s\",\"leader\":%s,\"self\":%s,\"match\":%" PRIu64
-	       ",\"last_contact_ms\":",
+	printf(",\"role\":\"%s\",\"leader\":%s,\"self\":%s,\"relay\":",
 	    (m->flags & PROTO_M_VOTER) ? "voter" : "learner",
 	    (m->flags & PROTO_M_LEADER) ? "true" : "false",
-	    (m->flags & PROTO_M_SELF) ? "true" : "false", m->match_index);
-	if (m->last_contact_ms == PROTO_NEVER)
-		printf("null");
+	    (m->flags & PROTO_M_SELF) ? "true" : "false");
+	if (m->relay.len)
+		string(m->relay);
 	else
-		printf("%" PRIu64, m->last_contact_ms);
-	printf(",\"health\":\"%s\"}", proto_health_name(m->health));
+		printf("null");
+	printf(",\"match\":%" PRIu64 ",\"lag\":", m->match_index);
+	number_or_null(m->lag_entries);
+	printf(",\"lag_ms\":");
+	number_or_null(m->lag_ms);
+	printf(",\"last_contact_ms\":");
+	number_or_null(m->last_contact_ms);
+	printf(",\"health\":\"%s\",\"view\":\"%s\"}", proto_health_name(m->health),
+	    members_local ? "local" : "leader");
 	first = false;
 }
 

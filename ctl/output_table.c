@@ -24,7 +24,7 @@
 #include <string.h>
 
 /* The most columns of a table here (members). */
-#define TABLE_MAX_COLUMNS 8
+#define TABLE_MAX_COLUMNS 11
 
 /* The table being gathered: the rows of one answer. */
 static struct {
@@ -296,21 +296,28 @@ table_status_pair(const struct proto_pair *p)
 }
 
 static void
-table_members_begin(void)
+table_members_begin(bool local_view)
 {
-	table_begin("llllrrll", "ID", "ADDRESS", "ROLE", "LEADER", "MATCH", "LAST CONTACT",
-	    "HEALTH", "THIS NODE", NULL);
+	table_begin("lllllrrrrll", "ID", "ADDRESS", "ROLE", "LEADER", "RELAY", "MATCH", "LAG",
+	    "LAG MS", "LAST CONTACT", "HEALTH", "THIS NODE", NULL);
+}
+
+/* A count with its unit, or "-" for unknown (PROTO_NEVER). */
+static char *
+count_cell(uint64_t v, const char *unit)
+{
+	return v == PROTO_NEVER ? strdup("-") : format("%" PRIu64 "%s", v, unit);
 }
 
 static void
-table_member(const struct proto_member *m)
+table_member(const struct proto_member_view *m)
 {
 	char *cells[] = { escaped(m->node_id), escaped(m->address),
 		strdup((m->flags & PROTO_M_VOTER) ? "voter" : "learner"),
-		strdup((m->flags & PROTO_M_LEADER) ? "*" : ""), number(m->match_index),
-		m->last_contact_ms == PROTO_NEVER ? strdup("-")
-						  : format("%" PRIu64 "ms", m->last_contact_ms),
-		strdup(proto_health_name(m->health)),
+		strdup((m->flags & PROTO_M_LEADER) ? "*" : ""),
+		m->relay.len ? escaped(m->relay) : strdup("-"), number(m->match_index),
+		count_cell(m->lag_entries, ""), count_cell(m->lag_ms, ""),
+		count_cell(m->last_contact_ms, "ms"), strdup(proto_health_name(m->health)),
 		strdup((m->flags & PROTO_M_SELF) ? "*" : "") };
 
 	table_row(cells);

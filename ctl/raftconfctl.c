@@ -141,7 +141,8 @@ static const struct command commands[] = {
 	{ "status", "[--cluster]", OPT_CLUSTER, 0, 0,
 	    "this node (--cluster: every member): id, role, term, leader, commit, applied",
 	    cmd_status },
-	{ "members", "", 0, 0, 0, "every member: id, address, voter|learner, health", cmd_members },
+	{ "members", "", 0, 0, 0, "every member: id, address, role, relay, lag, health",
+	    cmd_members },
 	{ "join", "[--learner] ADDRESS", OPT_LEARNER, 1, 1,
 	    "join the cluster at ADDRESS, wait till caught up", cmd_join },
 	{ "remove", "ID [--force]", OPT_FORCE, 1, 1,
@@ -704,18 +705,24 @@ cmd_status(struct ctl *ctl, const struct invocation *in)
 static int
 cmd_members(struct ctl *ctl, const struct invocation *in)
 {
-	struct proto_msg m = { .type = PROTO_T_MEMBERS }, r;
+	struct proto_msg m = { .type = PROTO_T_MEMBERS_VIEW }, r;
 	union proto_item it;
 	struct proto_iter iter;
+	bool local;
 
 	if (request(ctl, &m, &r, false) < 0)
 		return EXIT_FAILED;
-	if (r.type != PROTO_T_MEMBERS_REPLY)
+	if (r.type != PROTO_T_MEMBERS_VIEW_REPLY)
 		return unexpected(&r);
-	ctl->out->members_begin();
+	local = (r.members_view_reply.flags & PROTO_F_LOCAL_VIEW) != 0;
+	if (local)
+		fprintf(stderr,
+		    "raftconfctl: no leader known or reachable: this node's own view, without "
+		    "match, lag or last contact\n");
+	ctl->out->members_begin(local);
 	proto_iter_init(&iter, &r);
 	while (proto_iter_next(&iter, &it) == 1)
-		ctl->out->member(&it.member);
+		ctl->out->member(&it.member_view);
 	ctl->out->members_end();
 	return EXIT_DONE;
 }

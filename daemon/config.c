@@ -141,7 +141,14 @@ static const struct field node_fields[NODE_N] = {
 	[NODE_READ_GROUP] = STR("read_group", F_GROUP, false, struct config, read_group),
 };
 
-enum { RAFT_HEARTBEAT, RAFT_ELECTION, RAFT_SNAPSHOT_EVERY, RAFT_SNAPSHOT_LOG_PERCENT, RAFT_N };
+enum {
+	RAFT_HEARTBEAT,
+	RAFT_ELECTION,
+	RAFT_SNAPSHOT_EVERY,
+	RAFT_SNAPSHOT_LOG_PERCENT,
+	RAFT_LAG_WARN,
+	RAFT_N
+};
 static const struct field raft_fields[RAFT_N] = {
 	[RAFT_HEARTBEAT] = NUM(
 	    "heartbeat_ms", F_U32, heartbeat_ms, CONFIG_MIN_HEARTBEAT_MS, CONFIG_MAX_HEARTBEAT_MS),
@@ -151,6 +158,8 @@ static const struct field raft_fields[RAFT_N] = {
 	    CONFIG_MIN_SNAPSHOT_EVERY, CONFIG_MAX_SNAPSHOT_EVERY),
 	[RAFT_SNAPSHOT_LOG_PERCENT] = NUM("snapshot_log_percent", F_U32, snapshot_log_percent, 0,
 	    CONFIG_MAX_SNAPSHOT_LOG_PERCENT),
+	[RAFT_LAG_WARN] =
+	    NUM("lag_warn_ms", F_U32, lag_warn_ms, CONFIG_MIN_LAG_WARN_MS, CONFIG_MAX_LAG_WARN_MS),
 };
 
 enum { HTTP_LISTEN, HTTP_CERT, HTTP_KEY, HTTP_N };
@@ -943,6 +952,7 @@ set_defaults(struct config *c)
 	c->election_ms = CONFIG_DEFAULT_ELECTION_MS;
 	c->snapshot_every = CONFIG_DEFAULT_SNAPSHOT_EVERY;
 	c->snapshot_log_percent = CONFIG_DEFAULT_SNAPSHOT_LOG_PERCENT;
+	c->lag_warn_ms = CONFIG_DEFAULT_LAG_WARN_MS;
 	c->history_revisions = CONFIG_DEFAULT_HISTORY_REVISIONS;
 	c->history_bytes = CONFIG_DEFAULT_HISTORY_BYTES;
 }

@@ -62,6 +62,10 @@
 #define CONFIG_MAX_ELECTION_MS		60000
 /* election_ms >= this × heartbeat_ms, or followers time out between beats. */
 #define CONFIG_ELECTION_HEARTBEAT_RATIO 5
+/* raft.lag_warn_ms: a learner this far behind the leader is logged. */
+#define CONFIG_DEFAULT_LAG_WARN_MS 1000
+#define CONFIG_MIN_LAG_WARN_MS	   100
+#define CONFIG_MAX_LAG_WARN_MS	   3600000
 /* node.read_group: a group name as groupadd(8) takes it. */
 #define CONFIG_MAX_GROUP	      32
 #define CONFIG_DEFAULT_SNAPSHOT_EVERY 10000
@@ -115,6 +119,7 @@ struct config {
 	uint32_t election_ms; /* >= 5 × heartbeat_ms */
 	uint64_t snapshot_every;
 	uint32_t snapshot_log_percent; /* of the last snapshot's size */
+	uint32_t lag_warn_ms;	       /* a learner this far behind is logged */
 	uint64_t history_revisions;    /* history: changes kept for watch --from-rev */
 	uint64_t history_bytes;
 	char http_listen[RAFTCONF_MAX_ADDRESS + 1]; /* "" = no HTTP API */

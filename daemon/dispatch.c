@@ -54,7 +54,8 @@ allowed(struct node *n, const struct origin *o, const struct proto_msg *m)
 		return true;
 	reads = m->type == PROTO_T_GET || m->type == PROTO_T_LIST || m->type == PROTO_T_LIST_EX ||
 	    m->type == PROTO_T_WATCH || m->type == PROTO_T_POLL || m->type == PROTO_T_STATUS ||
-	    m->type == PROTO_T_MEMBERS || m->type == PROTO_T_CLUSTER_STATUS;
+	    m->type == PROTO_T_MEMBERS || m->type == PROTO_T_MEMBERS_VIEW ||
+	    m->type == PROTO_T_CLUSTER_STATUS;
 	if (in_group(&ci, n->read_gid)) {
 		if (reads)
 			return true;
@@ -98,6 +99,7 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 		return;
 	}
 	if (n->removed && m->type != PROTO_T_STATUS && m->type != PROTO_T_MEMBERS &&
+	    m->type != PROTO_T_MEMBERS_VIEW &&
 	    !(m->type == PROTO_T_GET && (m->get.flags & PROTO_F_STALE)) &&
 	    !(m->type == PROTO_T_LIST && (m->list.flags & PROTO_F_STALE)) &&
 	    !(m->type == PROTO_T_LIST_EX && (m->list_ex.flags & PROTO_F_STALE))) {
@@ -127,6 +129,11 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 		break;
 	case PROTO_T_MEMBERS:
 		status_members_reply(n, o);
+		break;
+	case PROTO_T_MEMBERS_VIEW:
+		/* the leader's view wherever asked; this node's when it cannot */
+		if (n->removed || kv_forward_quiet(n, o, m) < 0)
+			status_members_view(n, o);
 		break;
 	case PROTO_T_CLUSTER_STATUS:
 		if (o->kind != FROM_CONTROL)
@@ -289,7 +296,8 @@ raft_frame(struct node *n, uint64_t conn, const char *peer_id, const struct prot
 /*
  * What the peer port serves, by the sender's role: a member's forward of
  * its clients' writes and membership changes (the requests kv_forward
- * sends), a member's STATUS (status --cluster asks every member, census.c),
+ * sends), a member's STATUS (status --cluster asks every member, census.c)
+ * and MEMBERS_VIEW (raftconfctl members, answered with the leader's view),
  * and a spare's request to join, for itself.  Never reads, watches or
  * snapshots, and nothing but its own join to a node that is not a member:
  * those are the local socket's and HTTP's.  NULL: allowed; else why not.
@@ -312,6 +320,7 @@ request_refusal(const struct proto_msg *m, const char *peer_id, bool member)
 		return member ? NULL
 			      : "from a node that is not a member (members forward requests)";
 	case PROTO_T_STATUS:
+	case PROTO_T_MEMBERS_VIEW:
 		return member ? NULL : "from a node that is not a member (members ask it)";
 	case PROTO_T_JOIN:
 		if (member ||

@@ -51,6 +51,7 @@
 #include "proto.h"
 #include "raft.h"
 #include "raftmsg.h"
+#include "lag.h"
 #include "token.h"
 
 struct event;
@@ -98,6 +99,10 @@ struct member {
 	uint64_t hb_seq;
 	double hb_sent;
 	double rtt; /* seconds, last measured; < 0: none yet */
+	/* status.c, on the leader: a learner's lag episode (lag_episode) */
+	bool lag_behind;
+	uint64_t lag_since_ms; /* when the episode began */
+	uint64_t added_ms;     /* when this node first listed it (node_now_ms) */
 };
 
 /* raftconfctl watch: a client told of every applied change under prefix. */
@@ -140,6 +145,10 @@ struct node_stats {
 	double snapshot_last_seconds;
 	uint64_t requests[PROTO_E_MAX + 1]; /* [0]: answered ok, else by error */
 	uint64_t leader_changes;	    /* a leader known, not the last one known */
+	/* learners' lag, observed by the leader once a second (status.c) */
+	uint64_t lag_bucket[LAG_N_BUCKETS + 1]; /* not cumulative; last: +Inf */
+	uint64_t lag_count;
+	double lag_sum;
 };
 
 /* persist.c: Raft batches waiting for the WAL's sync thread. */
@@ -274,6 +283,9 @@ struct node {
 
 	struct readiness rdy;
 	struct node_stats stats;
+	/* status.c: the leader's log end over time, for members' lag in ms */
+	struct lag_ring lag;
+	uint64_t lag_observed_ms; /* when learners' lag last went into stats */
 
 	/* Scratch buffers, reused. */
 	struct proto_buf out; /* the frame being sent */
@@ -368,6 +380,14 @@ int tokens_http_authorize(void *arg, const struct token_request *r, char *why, s
 void status_reply(struct node *n, const struct origin *o);
 int status_frame(struct node *n, struct proto_buf *b, uint64_t id);
 void status_members_reply(struct node *n, const struct origin *o);
+/* MEMBERS_VIEW answered with this node's view: the leader's, or its own
+ * (LOCAL_VIEW) when it is not the leader (kv_forward_quiet failed). */
+void status_members_view(struct node *n, const struct origin *o);
+/* The leader's MEMBERS_VIEW_REPLY m relayed to o, with SELF on this node. */
+void status_members_view_relay(struct node *n, const struct origin *o, const struct proto_msg *m);
+/* Once a tick: the leader notes its log's end, warns of learners behind
+ * lag_warn_ms (and when they caught up) and samples their lag. */
+void status_fleet_tick(struct node *n, uint64_t now_ms);
 void status_http_json(void *arg, struct evbuffer *out);
 int status_http_health(void *arg, char *why, size_t whylen);
 void status_http_metrics(void *arg, struct evbuffer *out);
@@ -404,6 +424,10 @@ void kv_read(struct node *n, const struct origin *o, uint8_t type, uint8_t flags
     const struct proto_str *key, uint64_t limit);
 void kv_write(struct node *n, const struct origin *o, const struct proto_msg *m);
 void kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m);
+/* As kv_forward, but answers nothing when it cannot forward (this node is
+ * the leader, none is known or reachable, o was forwarded already): -errno,
+ * and the caller answers. */
+int kv_forward_quiet(struct node *n, const struct origin *o, const struct proto_msg *m);
 int kv_send(struct node *n, struct pending *p, const struct proto_msg *m, const struct member *to);
 int kv_relay(struct node *n, uint64_t from, const struct proto_msg *m);
 void kv_read_index(struct node *n, uint64_t ctx, uint64_t index);

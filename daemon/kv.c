@@ -282,6 +282,24 @@ kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m)
 	}
 }
 
+int
+kv_forward_quiet(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	uint64_t leader = raft_leader(n->raft);
+	const struct member *lm = roster_by_id(n, leader);
+	struct pending *f;
+	int rc;
+
+	if (o->no_forward || lm == NULL || leader == n->self)
+		return -ENOENT;
+	f = pending_new(PEND_FORWARD, o, node_now_ms() + n->request_timeout_ms, NULL, 0);
+	if (f == NULL)
+		return -ENOMEM;
+	if ((rc = kv_send(n, f, m, lm)) < 0)
+		free(f);
+	return rc;
+}
+
 /*
  * An answer from node `from` to a request we forwarded: relay it if we
  * forwarded that request to `from` (0), ignore it if it timed out already
@@ -298,7 +316,10 @@ kv_relay(struct node *n, uint64_t from, const struct proto_msg *m)
 		return 0; /* timed out already */
 	if (f->peer != from)
 		return -EPERM;
-	reply_msg(n, &f->from, &rm);
+	if (rm.type == PROTO_T_MEMBERS_VIEW_REPLY)
+		status_members_view_relay(n, &f->from, &rm);
+	else
+		reply_msg(n, &f->from, &rm);
 	pending_del(&n->pending, f);
 	return 0;
 }

@@ -290,6 +290,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (!n->removed)
 		raft_tick(n->raft);
 	now = node_now_ms();
+	status_fleet_tick(n, now);
 	/* What is done is answered before what is late is given up. */
 	membership_transfers_progress(n);
 	kv_reads_progress(n);

@@ -112,6 +112,17 @@ static const struct field member_fields[] = {
 	U64("last_contact_ms", offsetof(struct proto_member, last_contact_ms)),
 	U8("health", offsetof(struct proto_member, health), FC_RANGE, 0, PROTO_H_MAX),
 };
+static const struct field member_view_fields[] = {
+	NODE_ID(offsetof(struct proto_member_view, node_id)),
+	ADDRESS(offsetof(struct proto_member_view, address)),
+	U8("flags", offsetof(struct proto_member_view, flags), FC_MFLAGS, 0, 0),
+	U64("match_index", offsetof(struct proto_member_view, match_index)),
+	U64("last_contact_ms", offsetof(struct proto_member_view, last_contact_ms)),
+	U8("health", offsetof(struct proto_member_view, health), FC_RANGE, 0, PROTO_H_MAX),
+	S16("relay", offsetof(struct proto_member_view, relay), FC_ID, 0, RAFTCONF_MAX_ID),
+	U64("lag_entries", offsetof(struct proto_member_view, lag_entries)),
+	U64("lag_ms", offsetof(struct proto_member_view, lag_ms)),
+};
 
 static const struct field token_fields[] = {
 	S16("name", offsetof(struct proto_token, name), FC_ID, 1, RAFTCONF_MAX_ID),
@@ -164,6 +175,8 @@ const struct schema proto_compare_schema = { "compare", false, NFIELDS(compare_f
 const struct schema proto_op_schema = { "op", false, NFIELDS(op_fields), NULL };
 const struct schema proto_pair_schema = { "pair", false, NFIELDS(pair_fields), NULL };
 const struct schema proto_member_schema = { "member", false, NFIELDS(member_fields), NULL };
+const struct schema proto_member_view_schema = { "member_view", false, NFIELDS(member_view_fields),
+	NULL };
 const struct schema proto_token_schema = { "token", false, NFIELDS(token_fields), NULL };
 const struct schema proto_change_schema = { "change", false, NFIELDS(change_fields), NULL };
 const struct schema proto_member_status_schema = { "member", false, NFIELDS(member_status_fields),
@@ -325,6 +338,11 @@ static const struct field status_reply_fields[] = {
 static const struct field members_reply_fields[] = {
 	ITEMS("members", M(members_reply.items), &proto_member_schema, RAFTCONF_MAX_MEMBERS),
 };
+static const struct field members_view_reply_fields[] = {
+	FLAGS(M(members_view_reply.flags), PROTO_F_LOCAL_VIEW),
+	ITEMS("members", M(members_view_reply.items), &proto_member_view_schema,
+	    RAFTCONF_MAX_MEMBERS),
+};
 static const struct field token_list_reply_fields[] = {
 	ITEMS("tokens", M(token_list_reply.items), &proto_token_schema, RAFTCONF_MAX_TOKENS),
 };
@@ -372,6 +390,7 @@ static const struct schema schemas[256] = {
 	[PROTO_T_LIST] = { "LIST", true, NFIELDS(list_fields), NULL },
 	[PROTO_T_STATUS] = { "STATUS", true, NULL, 0, NULL },
 	[PROTO_T_MEMBERS] = { "MEMBERS", true, NULL, 0, NULL },
+	[PROTO_T_MEMBERS_VIEW] = { "MEMBERS_VIEW", true, NULL, 0, NULL },
 	[PROTO_T_JOIN] = { "JOIN", true, NFIELDS(join_fields), NULL },
 	[PROTO_T_JOINREQ] = { "JOINREQ", true, NFIELDS(joinreq_fields), NULL },
 	[PROTO_T_REMOVE] = { "REMOVE", true, NFIELDS(remove_fields), NULL },
@@ -397,6 +416,8 @@ static const struct schema schemas[256] = {
 	[PROTO_T_LIST_REPLY] = { "LIST_REPLY", true, NFIELDS(list_reply_fields), NULL },
 	[PROTO_T_STATUS_REPLY] = { "STATUS_REPLY", true, NFIELDS(status_reply_fields), NULL },
 	[PROTO_T_MEMBERS_REPLY] = { "MEMBERS_REPLY", true, NFIELDS(members_reply_fields), NULL },
+	[PROTO_T_MEMBERS_VIEW_REPLY] = { "MEMBERS_VIEW_REPLY", true,
+	    NFIELDS(members_view_reply_fields), NULL },
 	[PROTO_T_EVENT] = { "EVENT", true, NFIELDS(event_fields), event_post },
 	[PROTO_T_TOKEN_LIST_REPLY] = { "TOKEN_LIST_REPLY", true, NFIELDS(token_list_reply_fields),
 	    NULL },

@@ -114,6 +114,11 @@
  *		   RAFTCONF_MAX_DEL_PREFIX_KEYS keys, or keys of more than
  *		   RAFTCONF_MAX_DEL_PREFIX_BYTES bytes together, are under
  *		   prefix as the entry applies: then nothing is deleted.
+ *   0x18 MEMBERS_VIEW id: every member with its replication progress as
+ *		   the leader sees it (MEMBERS_VIEW_REPLY).  A node that is not
+ *		   the leader forwards it to the leader, once; with no leader
+ *		   known or reachable it answers its own view (LOCAL_VIEW).
+ *		   MEMBERS, its older form, is answered by the node asked.
  * client_id is random per raftconfctl connection and seq counts its writes,
  * so that a retried SET, DEL, SET_IF, DEL_IF, TXN, DEL_PREFIX, TOKEN_ADD or
  * TOKEN_REVOKE is applied once.
@@ -170,6 +175,16 @@
  *		   them, and an empty error; one that did not (no link, no
  *		   answer within wait_ms, an ERROR answer) has no pairs and
  *		   says why in error: exactly one of the two is empty.
+ *   0x51 MEMBERS_VIEW_REPLY id, u8 flags (PROTO_F_LOCAL_VIEW), items of
+ *		   member_view { id node_id, address, u8 flags (PROTO_M_*),
+ *		   u64 match_index, u64 last_contact_ms, u8 health (PROTO_H_*),
+ *		   s16 relay (0..RAFTCONF_MAX_ID bytes of [A-Za-z0-9_-]: the
+ *		   member that feeds it; empty: the leader), u64 lag_entries,
+ *		   u64 lag_ms (PROTO_NEVER: unknown) }, at most
+ *		   RAFTCONF_MAX_MEMBERS: the answer to MEMBERS_VIEW.  SELF marks
+ *		   the node raftconfctl asked, whichever node's view it is.
+ *		   LOCAL_VIEW: no leader was known (or reachable), so this is the
+ *		   asked node's own view, without replication progress.
  *   0x4c BACKUP_CHUNK id (of the BACKUP), u8 flags (PROTO_F_LAST), u64 index
  *		   (the snapshot's: every write acknowledged before the BACKUP
  *		   is at or below it), u64 records (the snapshot header's), u64
@@ -240,6 +255,7 @@ enum {
 	PROTO_T_CLUSTER_STATUS = 0x15,
 	PROTO_T_LIST_EX = 0x16,
 	PROTO_T_DEL_PREFIX = 0x17,
+	PROTO_T_MEMBERS_VIEW = 0x18,
 	PROTO_T_REMOVE_FORCE = 0x1f,
 
 	PROTO_T_OK = 0x40,
@@ -259,6 +275,7 @@ enum {
 	PROTO_T_CLUSTER_STATUS_REPLY = 0x4e,
 	PROTO_T_COUNT_REPLY = 0x4f,
 	PROTO_T_DELETED = 0x50,
+	PROTO_T_MEMBERS_VIEW_REPLY = 0x51,
 
 	PROTO_T_HELLO = 0x80,
 	PROTO_T_REJECT = 0x81,
@@ -268,18 +285,19 @@ enum {
 };
 
 /* Flag bits of the per-message u8 flags fields (each message its own byte). */
-#define PROTO_F_STALE	  0x01 /* GET, LIST, LIST_EX: read locally, no ReadIndex */
-#define PROTO_F_LEARNER	  0x01 /* JOIN, JOINREQ: stay a non-voting learner */
-#define PROTO_F_TRUNCATED 0x01 /* LIST_REPLY: more keys matched than sent */
-#define PROTO_F_WRITE	  0x01 /* TOKEN_ADD, TOKEN_LIST_REPLY: may write, not only read */
-#define PROTO_F_META	  0x02 /* GET, LIST, LIST_EX: answer VALUE_META, LIST_META_REPLY */
-#define PROTO_F_KEYS_ONLY 0x04 /* LIST_EX: the entries without their values */
-#define PROTO_F_COUNT	  0x08 /* LIST_EX: only the number of keys (COUNT_REPLY) */
-#define PROTO_F_ALL	  0x01 /* DEL_PREFIX: the empty prefix, every key, on purpose */
-#define PROTO_F_SUCCEEDED 0x01 /* TXN_REPLY: the compares held, the then-ops ran */
-#define PROTO_F_REPLAYED  0x02 /* TXN_REPLY: a retry's answer, without the gets */
-#define PROTO_F_FROM_NOW  0x01 /* POLL: changes after the node's applied index */
-#define PROTO_F_LAST	  0x01 /* BACKUP_CHUNK: the file's last bytes */
+#define PROTO_F_STALE	   0x01 /* GET, LIST, LIST_EX: read locally, no ReadIndex */
+#define PROTO_F_LEARNER	   0x01 /* JOIN, JOINREQ: stay a non-voting learner */
+#define PROTO_F_TRUNCATED  0x01 /* LIST_REPLY: more keys matched than sent */
+#define PROTO_F_WRITE	   0x01 /* TOKEN_ADD, TOKEN_LIST_REPLY: may write, not only read */
+#define PROTO_F_META	   0x02 /* GET, LIST, LIST_EX: answer VALUE_META, LIST_META_REPLY */
+#define PROTO_F_KEYS_ONLY  0x04 /* LIST_EX: the entries without their values */
+#define PROTO_F_COUNT	   0x08 /* LIST_EX: only the number of keys (COUNT_REPLY) */
+#define PROTO_F_ALL	   0x01 /* DEL_PREFIX: the empty prefix, every key, on purpose */
+#define PROTO_F_SUCCEEDED  0x01 /* TXN_REPLY: the compares held, the then-ops ran */
+#define PROTO_F_REPLAYED   0x02 /* TXN_REPLY: a retry's answer, without the gets */
+#define PROTO_F_FROM_NOW   0x01 /* POLL: changes after the node's applied index */
+#define PROTO_F_LAST	   0x01 /* BACKUP_CHUNK: the file's last bytes */
+#define PROTO_F_LOCAL_VIEW 0x01 /* MEMBERS_VIEW_REPLY: no leader's view, the answering node's */
 
 /* TXN compares and ops. */
 enum {
@@ -393,6 +411,18 @@ struct proto_member { /* MEMBERS_REPLY item */
 	uint8_t health;		  /* PROTO_H_* */
 };
 
+struct proto_member_view { /* MEMBERS_VIEW_REPLY item */
+	struct proto_str node_id;
+	struct proto_str address;
+	uint8_t flags; /* PROTO_M_* */
+	uint64_t match_index;
+	uint64_t last_contact_ms; /* PROTO_NEVER when never heard from */
+	uint8_t health;		  /* PROTO_H_* */
+	struct proto_str relay;	  /* who feeds it; empty: the leader */
+	uint64_t lag_entries;	  /* the leader's last index - match_index */
+	uint64_t lag_ms;	  /* age of the oldest entry it lacks; PROTO_NEVER: unknown */
+};
+
 struct proto_token { /* TOKEN_LIST_REPLY item */
 	struct proto_str name;
 	uint8_t flags; /* PROTO_F_WRITE */
@@ -437,6 +467,7 @@ union proto_item {
 	struct proto_entry entry;
 	struct proto_pair pair;
 	struct proto_member member;
+	struct proto_member_view member_view;
 	struct proto_token token;
 	struct proto_kv kv;
 	struct proto_compare compare;
@@ -549,6 +580,10 @@ struct proto_msg {
 		struct {
 			struct proto_items items;
 		} members_reply;
+		struct {
+			uint8_t flags; /* PROTO_F_LOCAL_VIEW */
+			struct proto_items items;
+		} members_view_reply;
 		struct {
 			struct proto_items items;
 		} token_list_reply;
@@ -735,6 +770,7 @@ int proto_reply_add_entry(
     struct proto_reply *rb, struct proto_str key, uint64_t revision, struct proto_str value);
 int proto_reply_add_pair(struct proto_reply *rb, struct proto_str name, struct proto_str value);
 int proto_reply_add_member(struct proto_reply *rb, const struct proto_member *m);
+int proto_reply_add_member_view(struct proto_reply *rb, const struct proto_member_view *m);
 int proto_reply_add_token(struct proto_reply *rb, const struct proto_token *t);
 int proto_reply_add_kv(struct proto_reply *rb, const struct proto_kv *kv);
 int proto_reply_add_change(struct proto_reply *rb, const struct proto_change *ch);

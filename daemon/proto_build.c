@@ -220,6 +220,12 @@ proto_reply_add_member(struct proto_reply *rb, const struct proto_member *m)
 }
 
 int
+proto_reply_add_member_view(struct proto_reply *rb, const struct proto_member_view *m)
+{
+	return reply_add(rb, &proto_member_view_schema, m);
+}
+
+int
 proto_reply_add_token(struct proto_reply *rb, const struct proto_token *t)
 {
 	return reply_add(rb, &proto_token_schema, t);

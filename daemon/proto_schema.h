@@ -80,6 +80,7 @@ extern const struct schema proto_compare_schema;
 extern const struct schema proto_op_schema;
 extern const struct schema proto_pair_schema;
 extern const struct schema proto_member_schema;
+extern const struct schema proto_member_view_schema;
 extern const struct schema proto_token_schema;
 extern const struct schema proto_change_schema;
 extern const struct schema proto_member_status_schema;

@@ -185,6 +185,9 @@ roster_sync(struct node *n)
 		nm[j].rtt = old ? old->rtt : -1;
 		nm[j].hb_seq = old ? old->hb_seq : 0;
 		nm[j].hb_sent = old ? old->hb_sent : 0;
+		nm[j].lag_behind = old ? old->lag_behind : false;
+		nm[j].lag_since_ms = old ? old->lag_since_ms : 0;
+		nm[j].added_ms = old ? old->added_ms : node_now_ms();
 		if (context_parse(rm[i].context, rm[i].context_len, &nm[j]) < 0) {
 			log_err("member %016" PRIx64 ": unreadable context; ignoring it", rm[i].id);
 			continue;

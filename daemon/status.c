@@ -44,7 +44,10 @@ struct status_field {
 	double ms;
 };
 
-#define N_STATUS_FIELDS 27
+#define N_STATUS_FIELDS 28
+
+/* status's learners_lagging: learners more than this behind the leader. */
+#define STATUS_LAGGING_MS 1000
 
 /*
  * What /v1/health says, as one word: "ok" when a leader is known and this
@@ -65,6 +68,39 @@ health(const struct node *n, const struct raft_status *st, char *why, size_t why
 		return "catching-up";
 	}
 	return "ok";
+}
+
+/*
+ * On the leader, member mb's lag behind its log (which ends at last):
+ * entries and ms (lag.h), and its progress in *pr; false elsewhere, or for
+ * a member the core does not track.
+ */
+static bool
+member_lag(const struct node *n, const struct member *mb, uint64_t last, uint64_t now,
+    struct raft_progress *pr, uint64_t *entries, uint64_t *ms)
+{
+	if (raft_leader(n->raft) != n->self || raft_progress(n->raft, mb->id, pr) < 0)
+		return false;
+	if (mb->id == n->self)
+		pr->match = last; /* its own log: nothing lacking */
+	*entries = pr->match < last ? last - pr->match : 0;
+	*ms = lag_ms(&n->lag, pr->match, last, now);
+	return true;
+}
+
+/* On the leader, the learners more than STATUS_LAGGING_MS behind it. */
+static uint64_t
+learners_lagging(const struct node *n, const struct raft_status *st)
+{
+	uint64_t now = node_now_ms(), count = 0, entries, ms;
+	struct raft_progress pr;
+
+	for (size_t k = 0; k < n->n_members; k++)
+		if (!n->members[k].voter &&
+		    member_lag(n, &n->members[k], st->last_index, now, &pr, &entries, &ms) &&
+		    ms > STATUS_LAGGING_MS)
+			count++;
+	return count;
 }
 
 /* This node's status, in the order raftconfctl status prints it: the first
@@ -120,6 +156,9 @@ status_get(const struct node *n, struct status_field *f)
 	U64("members", n->n_members);
 	U64("voters", voters);
 	U64("learners", learners);
+	/* the leader's count: elsewhere raftconfctl members asks the leader */
+	if (st.role == RAFT_LEADER && !n->removed)
+		U64("learners_lagging", learners_lagging(n, &st));
 	/* a watch may start from history_floor on (store.h, History) */
 	U64("history_floor", store_history_floor(n->store));
 	U64("history_bytes", store_history_bytes(n->store));
@@ -248,6 +287,166 @@ status_members_reply(struct node *n, const struct origin *o)
 	reply_frame(n, o);
 }
 
+/* The health word of a member the leader tracks (pr), lagging by ms. */
+static uint8_t
+view_health(const struct node *n, const struct member *mb, const struct raft_progress *pr,
+    const struct raft_status *st, uint64_t ms)
+{
+	if (mb->id == n->self)
+		return PROTO_H_OK;
+	if ((uint64_t)pr->last_contact * n->tick_ms > n->cfg->election_ms)
+		return PROTO_H_UNREACHABLE;
+	if (pr->match + 64 < st->commit || ms > n->cfg->lag_warn_ms)
+		return PROTO_H_LAGGING;
+	return PROTO_H_OK;
+}
+
+void
+status_members_view(struct node *n, const struct origin *o)
+{
+	struct proto_reply rb;
+	uint64_t leader = raft_leader(n->raft), now = node_now_ms();
+	bool local = leader != n->self || n->removed;
+	struct raft_status st;
+	int rc = 0;
+
+	raft_status(n->raft, &st);
+	proto_buf_reset(&n->out);
+	if (proto_reply_begin(&rb, &n->out, PROTO_T_MEMBERS_VIEW_REPLY, o->req_id) < 0)
+		goto fail;
+	for (size_t i = 0; i < n->n_members && rc == 0; i++) {
+		const struct member *mb = &n->members[i];
+		struct proto_member_view v = {
+			.node_id = proto_cstr(mb->name),
+			.address = proto_cstr(mb->address),
+			.flags = (mb->voter ? PROTO_M_VOTER : PROTO_M_LEARNER) |
+			    (mb->id == n->self ? PROTO_M_SELF : 0) |
+			    (mb->id == leader && mb->voter ? PROTO_M_LEADER : 0),
+			.last_contact_ms = PROTO_NEVER,
+			.health = PROTO_H_UNKNOWN,
+			.relay =
+			    proto_cstr(""), /* relays are not there yet: the leader feeds all */
+			.lag_entries = PROTO_NEVER,
+			.lag_ms = PROTO_NEVER,
+		};
+		struct raft_progress pr;
+
+		if (!local &&
+		    member_lag(n, mb, st.last_index, now, &pr, &v.lag_entries, &v.lag_ms)) {
+			v.match_index = pr.match;
+			v.last_contact_ms =
+			    mb->id == n->self ? 0 : (uint64_t)pr.last_contact * n->tick_ms;
+			v.health = view_health(n, mb, &pr, &st, v.lag_ms);
+		} else if (mb->id == n->self) {
+			v.match_index = st.last_index; /* its own log, at least */
+		}
+		rc = proto_reply_add_member_view(&rb, &v);
+	}
+	if (rc < 0 || proto_reply_end(&rb, local ? PROTO_F_LOCAL_VIEW : 0) < 0)
+		goto fail;
+	reply_frame(n, o);
+	return;
+fail:
+	proto_reply_abort(&rb);
+	reply_error(n, o, PROTO_E_INTERNAL, "the members view does not fit a reply");
+}
+
+void
+status_members_view_relay(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	struct proto_reply rb;
+	struct proto_iter it;
+	union proto_item item;
+	int rc = 0, more;
+
+	proto_buf_reset(&n->out);
+	if (proto_iter_init(&it, m) < 0 ||
+	    proto_reply_begin(&rb, &n->out, PROTO_T_MEMBERS_VIEW_REPLY, o->req_id) < 0)
+		goto fail;
+	while (rc == 0 && (more = proto_iter_next(&it, &item)) == 1) {
+		struct proto_member_view v = item.member_view;
+		bool me = v.node_id.len == strlen(n->cfg->node_id) &&
+		    memcmp(v.node_id.ptr, n->cfg->node_id, v.node_id.len) == 0;
+
+		v.flags = (uint8_t)((v.flags & ~PROTO_M_SELF) | (me ? PROTO_M_SELF : 0));
+		rc = proto_reply_add_member_view(&rb, &v);
+	}
+	if (rc < 0 || more < 0 || proto_reply_end(&rb, m->members_view_reply.flags) < 0)
+		goto fail;
+	reply_frame(n, o);
+	return;
+fail:
+	proto_reply_abort(&rb);
+	reply_error(n, o, PROTO_E_INTERNAL, "the leader's members view could not be relayed");
+}
+
+/* A learner's lag episode began (LAG_STARTED) or ended: one notice line. */
+static void
+lag_notice(struct node *n, struct member *mb, int what, uint64_t match, uint64_t entries,
+    uint64_t ms, uint64_t now)
+{
+	char msbuf[32];
+
+	snprintf(msbuf, sizeof(msbuf), "%" PRIu64, ms);
+	if (what == LAG_STARTED) {
+		mb->lag_since_ms = now;
+		log_notice_f(LOG_FIELDS(.peer = mb->name, .index = match, .extra_name = "LAG_MS",
+				 .extra_value = msbuf),
+		    "learner %s (%s) is %" PRIu64 " ms / %" PRIu64
+		    " entries behind the leader (raft.lag_warn_ms %u); raftconfctl members shows "
+		    "every member's lag",
+		    mb->name, mb->address, ms, entries, n->cfg->lag_warn_ms);
+	} else {
+		log_notice_f(LOG_FIELDS(.peer = mb->name, .index = match, .extra_name = "LAG_MS",
+				 .extra_value = msbuf),
+		    "learner %s (%s) caught up: %" PRIu64 " ms / %" PRIu64
+		    " entries behind the leader, after %.1f s behind",
+		    mb->name, mb->address, ms, entries, (now - mb->lag_since_ms) / 1000.0);
+	}
+}
+
+void
+status_fleet_tick(struct node *n, uint64_t now)
+{
+	struct raft_status st;
+	bool observe;
+
+	raft_status(n->raft, &st);
+	if (st.role != RAFT_LEADER || n->removed) {
+		/* a later term's leader may have another log: start afresh */
+		if (n->lag.n > 0) {
+			lag_reset(&n->lag);
+			for (size_t i = 0; i < n->n_members; i++)
+				n->members[i].lag_behind = false;
+		}
+		return;
+	}
+	lag_note(&n->lag, st.last_index, now);
+	observe = now - n->lag_observed_ms >= 1000;
+	if (observe)
+		n->lag_observed_ms = now;
+	for (size_t i = 0; i < n->n_members; i++) {
+		struct member *mb = &n->members[i];
+		struct raft_progress pr;
+		uint64_t entries, ms;
+		int what;
+
+		if (mb->voter || !member_lag(n, mb, st.last_index, now, &pr, &entries, &ms))
+			continue;
+		/* one that just joined is behind by its nature: it gets lag_warn_ms
+		 * to catch up before it is worth a line */
+		if (!mb->lag_behind && now - mb->added_ms < n->cfg->lag_warn_ms)
+			ms = 0;
+		if ((what = lag_episode(&mb->lag_behind, ms, n->cfg->lag_warn_ms)) != LAG_SAME)
+			lag_notice(n, mb, what, pr.match, entries, ms, now);
+		if (observe) {
+			n->stats.lag_bucket[lag_bucket(ms)]++;
+			n->stats.lag_count++;
+			n->stats.lag_sum += ms / 1000.0;
+		}
+	}
+}
+
 int
 status_http_health(void *arg, char *why, size_t whylen)
 {
@@ -351,6 +550,30 @@ status_http_metrics(void *arg, struct evbuffer *out)
 		    "Size of the store's file, data_dir/store.tdb, on disk (st_size, as ls -l "
 		    "shows it).");
 		metric(out, "gauge", "db_size_bytes", "%" PRIu64, db_bytes);
+	}
+	{
+		uint64_t learners = 0, lcum = 0;
+
+		for (size_t i = 0; i < n->n_members; i++)
+			learners += !n->members[i].voter;
+		help(
+		    out, "learners", "Learners (non-voting members) in this node's configuration.");
+		metric(out, "gauge", "learners", "%" PRIu64, learners);
+		evbuffer_add_printf(out,
+		    "# HELP raftconfd_learner_lag_seconds Each learner's lag behind the leader's "
+		    "log, observed once a second by the leader (0 elsewhere).\n"
+		    "# TYPE raftconfd_learner_lag_seconds histogram\n");
+		for (size_t b = 0; b < LAG_N_BUCKETS; b++) {
+			lcum += s->lag_bucket[b];
+			evbuffer_add_printf(out,
+			    "raftconfd_learner_lag_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+			    lag_buckets[b], lcum);
+		}
+		evbuffer_add_printf(out,
+		    "raftconfd_learner_lag_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+		    "raftconfd_learner_lag_seconds_sum %.6f\n"
+		    "raftconfd_learner_lag_seconds_count %" PRIu64 "\n",
+		    s->lag_count, s->lag_sum, s->lag_count);
 	}
 	metric(out, "gauge", "history_bytes", "%" PRIu64, store_history_bytes(n->store));
 	metric(out, "gauge", "watches_waiting", "%u", n->npollers);

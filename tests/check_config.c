@@ -128,6 +128,7 @@ START_TEST(test_defaults_apply_when_optional_keys_are_missing)
 	ck_assert_uint_eq(c.election_ms, CONFIG_DEFAULT_ELECTION_MS);
 	ck_assert_uint_eq(c.snapshot_every, CONFIG_DEFAULT_SNAPSHOT_EVERY);
 	ck_assert_uint_eq(c.snapshot_log_percent, CONFIG_DEFAULT_SNAPSHOT_LOG_PERCENT);
+	ck_assert_uint_eq(c.lag_warn_ms, CONFIG_DEFAULT_LAG_WARN_MS);
 	ck_assert_uint_eq(c.history_revisions, CONFIG_DEFAULT_HISTORY_REVISIONS);
 	ck_assert_uint_eq(c.history_bytes, CONFIG_DEFAULT_HISTORY_BYTES);
 	ck_assert_str_eq(c.http_listen, "");
@@ -199,6 +200,36 @@ START_TEST(test_a_host_name_address_is_the_default_listen_address)
 	ck_assert_int_eq(r, 0);
 	ck_assert_str_eq(c.address, "localhost:7001");
 	ck_assert_str_eq(c.listen, "localhost:7001");
+	config_free(&c);
+	config_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_lag_warn_ms_is_read_and_range_checked)
+{
+	static const char ok[] = "cluster: t\n"
+				 "node: { id: n1, address: \"127.0.0.1:7000\" }\n"
+				 "raft: { lag_warn_ms: 100 }\n";
+	static const char low[] = "cluster: t\n"
+				  "node: { id: n1, address: \"127.0.0.1:7000\" }\n"
+				  "raft: { lag_warn_ms: 99 }\n";
+	static const char high[] = "cluster: t\n"
+				   "node: { id: n1, address: \"127.0.0.1:7000\" }\n"
+				   "raft: { lag_warn_ms: 3600001 }\n";
+	struct config c;
+	struct config_errors e;
+
+	ck_assert_int_eq(config_load_string("inline", ok, strlen(ok), &c, &e), 0);
+	ck_assert_uint_eq(c.lag_warn_ms, 100);
+	config_free(&c);
+	config_errors_free(&e);
+	ck_assert_int_eq(config_load_string("inline", low, strlen(low), &c, &e), -EINVAL);
+	ck_assert_str_eq(e.v[0].msg, "inline:3:22: raft.lag_warn_ms: 99 out of range (100-3600000)");
+	config_free(&c);
+	config_errors_free(&e);
+	ck_assert_int_eq(config_load_string("inline", high, strlen(high), &c, &e), -EINVAL);
+	ck_assert_msg(strstr(e.v[0].msg, "raft.lag_warn_ms: 3600001 out of range") != NULL, "%s",
+	    e.v[0].msg);
 	config_free(&c);
 	config_errors_free(&e);
 }
@@ -879,6 +910,7 @@ config_suite(void)
 	tcase_add_test(tc, test_a_host_name_address_is_the_default_listen_address);
 	tcase_add_test(tc, test_timings_at_exactly_five_heartbeats_are_accepted);
 	tcase_add_test(tc, test_the_history_window_is_read_and_bounded);
+	tcase_add_test(tc, test_lag_warn_ms_is_read_and_range_checked);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("invalid");

@@ -61,6 +61,7 @@ struct items {
 	const struct proto_entry *e;
 	const struct proto_pair *p;
 	const struct proto_member *mb;
+	const struct proto_member_view *mv;
 	const struct proto_token *tk;
 	const struct proto_kv *kv;
 	const struct proto_change *ch;
@@ -84,6 +85,7 @@ static struct proto_entry entries3[3];
 static struct proto_entry entry_max[1];
 static struct proto_pair pairs7[7];
 static struct proto_member members3[3];
+static struct proto_member_view views3[3];
 static struct proto_token tokens3[3];
 static struct proto_kv kvs3[3];
 static struct proto_change changes3[3];
@@ -154,6 +156,17 @@ init_samples(void)
 					     view(max_addr, sizeof(max_addr)), PROTO_M_VOTER,
 					     UINT64_MAX, 1500, PROTO_H_LAGGING };
 
+	views3[0] = (struct proto_member_view){ S("n1"), S("10.0.0.1:7000"),
+					     PROTO_M_VOTER | PROTO_M_LEADER, 99, 0, PROTO_H_OK,
+					     S(""), 0, 0 };
+	views3[1] = (struct proto_member_view){ S("n2"), S("[::1]:7000"),
+					     PROTO_M_LEARNER | PROTO_M_SELF, 0, PROTO_NEVER,
+					     PROTO_H_UNKNOWN, S("n1"), PROTO_NEVER, PROTO_NEVER };
+	views3[2] = (struct proto_member_view){ view(max_id, sizeof(max_id)),
+					     view(max_addr, sizeof(max_addr)), PROTO_M_LEARNER,
+					     UINT64_MAX, 1500, PROTO_H_LAGGING,
+					     view(max_id, sizeof(max_id)), 12345, 2500 };
+
 	fill_binary(hash32, sizeof(hash32));
 	tokens3[0] = (struct proto_token){ S("all-ro"), 0, S("") };
 	tokens3[1] = (struct proto_token){ S("app_rw"), PROTO_F_WRITE, S("/app/") };
@@ -200,6 +213,7 @@ init_samples(void)
 
 	add(PROTO_T_STATUS, 0);
 	add(PROTO_T_MEMBERS, 11);
+	add(PROTO_T_MEMBERS_VIEW, 81);
 	add(PROTO_T_SNAPSHOT, UINT64_MAX);
 	add(PROTO_T_BACKUP, 73);
 
@@ -458,6 +472,11 @@ init_samples(void)
 	s = add(PROTO_T_MEMBERS_REPLY, 47);
 	s->it = (struct items){ .n = 3, .mb = members3 };
 
+	s = add(PROTO_T_MEMBERS_VIEW_REPLY, 82);
+	s = add(PROTO_T_MEMBERS_VIEW_REPLY, 83);
+	s->m.members_view_reply.flags = PROTO_F_LOCAL_VIEW;
+	s->it = (struct items){ .n = 3, .mv = views3 };
+
 	s = add(PROTO_T_EVENT, 48);
 	s->m.event.kind = PROTO_EV_PUT;
 	s->m.event.key = S("/app/db/host");
@@ -513,7 +532,8 @@ is_list(uint8_t type)
 	return type == PROTO_T_LIST_REPLY || type == PROTO_T_STATUS_REPLY ||
 	       type == PROTO_T_MEMBERS_REPLY || type == PROTO_T_TOKEN_LIST_REPLY ||
 	       type == PROTO_T_LIST_META_REPLY || type == PROTO_T_TXN_REPLY ||
-	       type == PROTO_T_EVENTS || type == PROTO_T_CLUSTER_STATUS_REPLY;
+	       type == PROTO_T_EVENTS || type == PROTO_T_CLUSTER_STATUS_REPLY ||
+	       type == PROTO_T_MEMBERS_VIEW_REPLY;
 }
 
 static bool
@@ -639,6 +659,17 @@ craft_item(struct tb *t, uint8_t type, const struct items *it, size_t i)
 		tb_u64(t, it->mb[i].last_contact_ms);
 		tb_u8(t, it->mb[i].health);
 		break;
+	case PROTO_T_MEMBERS_VIEW_REPLY:
+		tb_s16(t, it->mv[i].node_id);
+		tb_s16(t, it->mv[i].address);
+		tb_u8(t, it->mv[i].flags);
+		tb_u64(t, it->mv[i].match_index);
+		tb_u64(t, it->mv[i].last_contact_ms);
+		tb_u8(t, it->mv[i].health);
+		tb_s16(t, it->mv[i].relay);
+		tb_u64(t, it->mv[i].lag_entries);
+		tb_u64(t, it->mv[i].lag_ms);
+		break;
 	case PROTO_T_TOKEN_LIST_REPLY:
 		tb_s16(t, it->tk[i].name);
 		tb_u8(t, it->tk[i].flags);
@@ -710,6 +741,7 @@ craft_count(const struct proto_msg *m, const struct items *it, uint32_t count, s
 		break;
 	case PROTO_T_STATUS:
 	case PROTO_T_MEMBERS:
+	case PROTO_T_MEMBERS_VIEW:
 	case PROTO_T_SNAPSHOT:
 	case PROTO_T_BACKUP:
 		break;
@@ -839,6 +871,12 @@ craft_count(const struct proto_msg *m, const struct items *it, uint32_t count, s
 	case PROTO_T_CLUSTER_STATUS:
 		tb_u64(&t, m->cluster_status.wait_ms);
 		break;
+	case PROTO_T_MEMBERS_VIEW_REPLY:
+		tb_u8(&t, m->members_view_reply.flags);
+		tb_u32(&t, count);
+		for (size_t i = 0; i < it->n; i++)
+			craft_item(&t, m->type, it, i);
+		break;
 	case PROTO_T_CLUSTER_STATUS_REPLY:
 		tb_u32(&t, count);
 		for (size_t i = 0; i < it->n; i++)
@@ -948,6 +986,9 @@ build(struct proto_buf *b, const struct proto_msg *m, const struct items *it)
 		case PROTO_T_CLUSTER_STATUS_REPLY:
 			rc = proto_reply_add_member_status(&rb, &it->ms[i]);
 			break;
+		case PROTO_T_MEMBERS_VIEW_REPLY:
+			rc = proto_reply_add_member_view(&rb, &it->mv[i]);
+			break;
 		default:
 			rc = proto_reply_add_member(&rb, &it->mb[i]);
 			break;
@@ -963,6 +1004,7 @@ build(struct proto_buf *b, const struct proto_msg *m, const struct items *it)
 		return proto_reply_end_txn(&rb, m->events.flags, m->events.revision);
 	return proto_reply_end(&rb, m->type == PROTO_T_LIST_REPLY	? m->list_reply.flags
 				    : m->type == PROTO_T_LIST_META_REPLY ? m->list_meta_reply.flags
+				    : m->type == PROTO_T_MEMBERS_VIEW_REPLY ? m->members_view_reply.flags
 									   : 0);
 }
 
@@ -1067,6 +1109,17 @@ assert_item_eq(uint8_t type, const union proto_item *a, const struct items *it, 
 		ck_assert_uint_eq(a->member.match_index, it->mb[i].match_index);
 		ck_assert_uint_eq(a->member.last_contact_ms, it->mb[i].last_contact_ms);
 		ck_assert_uint_eq(a->member.health, it->mb[i].health);
+		break;
+	case PROTO_T_MEMBERS_VIEW_REPLY:
+		assert_str_eq(a->member_view.node_id, it->mv[i].node_id, "member node_id");
+		assert_str_eq(a->member_view.address, it->mv[i].address, "member address");
+		ck_assert_uint_eq(a->member_view.flags, it->mv[i].flags);
+		ck_assert_uint_eq(a->member_view.match_index, it->mv[i].match_index);
+		ck_assert_uint_eq(a->member_view.last_contact_ms, it->mv[i].last_contact_ms);
+		ck_assert_uint_eq(a->member_view.health, it->mv[i].health);
+		assert_str_eq(a->member_view.relay, it->mv[i].relay, "member relay");
+		ck_assert_uint_eq(a->member_view.lag_entries, it->mv[i].lag_entries);
+		ck_assert_uint_eq(a->member_view.lag_ms, it->mv[i].lag_ms);
 		break;
 	case PROTO_T_TOKEN_LIST_REPLY:
 		assert_str_eq(a->token.name, it->tk[i].name, "token name");
@@ -1177,6 +1230,7 @@ assert_msg_eq(const struct proto_msg *d, const struct sample *s)
 		break;
 	case PROTO_T_STATUS:
 	case PROTO_T_MEMBERS:
+	case PROTO_T_MEMBERS_VIEW:
 	case PROTO_T_BACKUP:
 	case PROTO_T_SNAPSHOT:
 		break;
@@ -1297,6 +1351,11 @@ assert_msg_eq(const struct proto_msg *d, const struct sample *s)
 		break;
 	case PROTO_T_CLUSTER_STATUS:
 		ck_assert_uint_eq(d->cluster_status.wait_ms, m->cluster_status.wait_ms);
+		break;
+	case PROTO_T_MEMBERS_VIEW_REPLY:
+		ck_assert_uint_eq(d->members_view_reply.flags, m->members_view_reply.flags);
+		ck_assert_uint_eq(d->members_view_reply.items.count, s->it.n);
+		assert_items_eq(d, &s->it);
 		break;
 	case PROTO_T_CLUSTER_STATUS_REPLY:
 		ck_assert_uint_eq(d->cluster_status_reply.items.count, s->it.n);
@@ -1444,7 +1503,7 @@ START_TEST(test_the_samples_cover_every_message_type)
 		ck_assert_msg(known == seen, "type 0x%02x: known %d, sampled %d", t, known, seen);
 		types += known;
 	}
-	ck_assert_int_eq(types, 46);
+	ck_assert_int_eq(types, 48);
 }
 END_TEST
 
@@ -1609,6 +1668,8 @@ SETTER(set_pair_name, it->pair.name)
 SETTER(set_pair_value, it->pair.value)
 SETTER(set_member_id, it->member.node_id)
 SETTER(set_member_address, it->member.address)
+SETTER(set_view_id, it->member_view.node_id)
+SETTER(set_view_relay, it->member_view.relay)
 SETTER(set_event_key, m->event.key)
 SETTER(set_event_value, m->event.value)
 SETTER(set_hello_cluster, m->hello.cluster)
@@ -1674,6 +1735,10 @@ static const struct oversize_case oversize[] = {
 	  set_member_id, -E2BIG },
 	{ "MEMBERS_REPLY member address", PROTO_T_MEMBERS_REPLY, RAFTCONF_MAX_ADDRESS, 'a',
 	  set_member_address, -E2BIG },
+	{ "MEMBERS_VIEW_REPLY member node_id", PROTO_T_MEMBERS_VIEW_REPLY, RAFTCONF_MAX_ID, 'n',
+	  set_view_id, -E2BIG },
+	{ "MEMBERS_VIEW_REPLY member relay", PROTO_T_MEMBERS_VIEW_REPLY, RAFTCONF_MAX_ID, 'r',
+	  set_view_relay, -E2BIG },
 	{ "EVENT key", PROTO_T_EVENT, RAFTCONF_MAX_KEY, 'k', set_event_key, -E2BIG },
 	{ "EVENT value", PROTO_T_EVENT, RAFTCONF_MAX_VALUE, '\0', set_event_value, -E2BIG },
 	{ "HELLO cluster", PROTO_T_HELLO, RAFTCONF_MAX_CLUSTER_NAME, 'c', set_hello_cluster,
@@ -1739,6 +1804,10 @@ base_item(uint8_t type, union proto_item *it, struct items *items)
 	case PROTO_T_MEMBERS_REPLY:
 		it->member = members3[0];
 		*items = (struct items){ .n = 1, .mb = &it->member };
+		break;
+	case PROTO_T_MEMBERS_VIEW_REPLY:
+		it->member_view = views3[2];
+		*items = (struct items){ .n = 1, .mv = &it->member_view };
 		break;
 	case PROTO_T_TOKEN_LIST_REPLY:
 		it->token = tokens3[1];
@@ -1822,8 +1891,9 @@ assert_count_over_limit_refused(uint8_t type, uint32_t limit)
 	struct proto_token *tk = calloc((size_t)limit + 1, sizeof(*tk));
 	struct proto_kv *kv = calloc((size_t)limit + 1, sizeof(*kv));
 	struct proto_member_status *ms = calloc((size_t)limit + 1, sizeof(*ms));
+	struct proto_member_view *mv = calloc((size_t)limit + 1, sizeof(*mv));
 
-	ck_assert(e && p && mb && tk && kv && ms);
+	ck_assert(e && p && mb && tk && kv && ms && mv);
 	base_item(type, &item, &items);
 	for (uint32_t i = 0; i <= limit; i++) {
 		e[i] = (struct proto_entry){ S("k"), i, S("") };
@@ -1832,9 +1902,10 @@ assert_count_over_limit_refused(uint8_t type, uint32_t limit)
 		tk[i] = tokens3[0];
 		kv[i] = (struct proto_kv){ S("k"), i, 0, 0, S("") };
 		ms[i] = mstatus3[1];
+		mv[i] = views3[1];
 	}
 	items = (struct items){ .n = limit, .e = e, .p = p, .mb = mb, .tk = tk, .kv = kv,
-				.ms = ms };
+				.ms = ms, .mv = mv };
 	f = craft(&m, &items, &len);
 	decode_ok(f, len, &d);
 	free(f);
@@ -1851,6 +1922,7 @@ assert_count_over_limit_refused(uint8_t type, uint32_t limit)
 	free(tk);
 	free(kv);
 	free(ms);
+	free(mv);
 }
 
 START_TEST(test_a_list_count_over_its_limit_is_refused)
@@ -1862,6 +1934,7 @@ START_TEST(test_a_list_count_over_its_limit_is_refused)
 	assert_count_over_limit_refused(PROTO_T_LIST_META_REPLY, RAFTCONF_MAX_LIST);
 	assert_count_over_limit_refused(PROTO_T_TXN_REPLY, RAFTCONF_MAX_TXN_OPS);
 	assert_count_over_limit_refused(PROTO_T_CLUSTER_STATUS_REPLY, RAFTCONF_MAX_MEMBERS);
+	assert_count_over_limit_refused(PROTO_T_MEMBERS_VIEW_REPLY, RAFTCONF_MAX_MEMBERS);
 }
 END_TEST
 
@@ -1931,7 +2004,7 @@ START_TEST(test_an_unknown_type_is_refused)
 		ck_assert_uint_eq(d.type, 0);
 		free(f);
 	}
-	ck_assert_int_eq(unknown, 256 - 46);
+	ck_assert_int_eq(unknown, 256 - 48);
 }
 END_TEST
 
@@ -2671,8 +2744,8 @@ START_TEST(test_every_type_error_and_health_has_a_name)
 		ck_assert_int_eq(known, proto_is_request((uint8_t)t) +
 				 proto_is_response((uint8_t)t) + proto_is_peer((uint8_t)t));
 	}
-	ck_assert_int_eq(req, 24);
-	ck_assert_int_eq(rsp, 17);
+	ck_assert_int_eq(req, 25);
+	ck_assert_int_eq(rsp, 18);
 	ck_assert_int_eq(peer, 5);
 	ck_assert_str_eq(proto_type_name(PROTO_T_LIST_REPLY), "LIST_REPLY");
 	ck_assert_str_eq(proto_type_name(PROTO_T_HELLO), "HELLO");

@@ -53,6 +53,7 @@ MKCERTS=$top_srcdir/etc/tls/mkcerts.sh
 # write_config I [MEMBERS...] [-- EXTRA_YAML]: nI's YAML with the given member
 # numbers (default: all of 1..CLUSTER_N).  NODE_YAML: lines for the node
 # section (indented two spaces); SNAPSHOT_EVERY: raft.snapshot_every;
+# RAFT_YAML: more lines for the raft section (indented two spaces);
 # EXTRA_YAML: top-level lines at the end.
 write_config() {
 	local i=$1 m extra=${EXTRA_YAML:-}
@@ -76,6 +77,7 @@ write_config() {
 		echo "  heartbeat_ms: ${HEARTBEAT_MS:-50}"
 		echo "  election_ms: ${ELECTION_MS:-500}"
 		[ -n "${SNAPSHOT_EVERY:-}" ] && echo "  snapshot_every: $SNAPSHOT_EVERY"
+		[ -n "${RAFT_YAML:-}" ] && echo "$RAFT_YAML"
 		if [ "${HTTP:-0}" = 1 ]; then
 			echo "http:"
 			echo "  listen: $(node_http "$i")"

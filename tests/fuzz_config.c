@@ -185,6 +185,8 @@ check_config(const struct config *c)
 	    "snapshot_every out of range", NULL);
 	require(c->snapshot_log_percent <= CONFIG_MAX_SNAPSHOT_LOG_PERCENT,
 	    "snapshot_log_percent out of range", NULL);
+	require(c->lag_warn_ms >= CONFIG_MIN_LAG_WARN_MS && c->lag_warn_ms <= CONFIG_MAX_LAG_WARN_MS,
+	    "lag_warn_ms out of range", NULL);
 
 	require(c->nmembers <= RAFTCONF_MAX_MEMBERS, "too many members", NULL);
 	require((c->nmembers == 0) == (c->members == NULL), "members pointer and count", NULL);
@@ -285,6 +287,7 @@ write_yaml(struct fbuf *b, const struct config *c)
 	put_num(b, "  election_ms: ", c->election_ms);
 	put_num(b, "  snapshot_every: ", c->snapshot_every);
 	put_num(b, "  snapshot_log_percent: ", c->snapshot_log_percent);
+	put_num(b, "  lag_warn_ms: ", c->lag_warn_ms);
 	if (c->http_listen[0] != '\0') {
 		fbuf_str(b, "http:\n");
 		put_key(b, "  listen: ", c->http_listen);
@@ -310,7 +313,7 @@ config_eq(const struct config *a, const struct config *b)
 	    a->log_level != b->log_level || a->ready_timeout_ms != b->ready_timeout_ms ||
 	    strcmp(a->read_group, b->read_group) != 0 || a->heartbeat_ms != b->heartbeat_ms ||
 	    a->election_ms != b->election_ms || a->snapshot_every != b->snapshot_every ||
-	    a->snapshot_log_percent != b->snapshot_log_percent ||
+	    a->snapshot_log_percent != b->snapshot_log_percent || a->lag_warn_ms != b->lag_warn_ms ||
 	    strcmp(a->http_listen, b->http_listen) != 0 || a->nmembers != b->nmembers ||
 	    a->self_listed != b->self_listed)
 		return false;

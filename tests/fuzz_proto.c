@@ -89,6 +89,16 @@ item_eq(uint8_t type, const union proto_item *a, const union proto_item *b)
 		return a->change.kind == b->change.kind && str_eq(a->change.key, b->change.key) &&
 		       a->change.revision == b->change.revision &&
 		       str_eq(a->change.value, b->change.value);
+	case PROTO_T_MEMBERS_VIEW_REPLY:
+		return str_eq(a->member_view.node_id, b->member_view.node_id) &&
+		       str_eq(a->member_view.address, b->member_view.address) &&
+		       a->member_view.flags == b->member_view.flags &&
+		       a->member_view.match_index == b->member_view.match_index &&
+		       a->member_view.last_contact_ms == b->member_view.last_contact_ms &&
+		       a->member_view.health == b->member_view.health &&
+		       str_eq(a->member_view.relay, b->member_view.relay) &&
+		       a->member_view.lag_entries == b->member_view.lag_entries &&
+		       a->member_view.lag_ms == b->member_view.lag_ms;
 	case PROTO_T_CLUSTER_STATUS_REPLY:
 		return str_eq(a->member_status.node_id, b->member_status.node_id) &&
 		       str_eq(a->member_status.address, b->member_status.address) &&
@@ -169,6 +179,7 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		return a->list.flags == b->list.flags && str_eq(a->list.prefix, b->list.prefix);
 	case PROTO_T_STATUS:
 	case PROTO_T_MEMBERS:
+	case PROTO_T_MEMBERS_VIEW:
 	case PROTO_T_SNAPSHOT:
 	case PROTO_T_TOKEN_LIST:
 	case PROTO_T_BACKUP:
@@ -244,6 +255,10 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		return a->cluster_status.wait_ms == b->cluster_status.wait_ms;
 	case PROTO_T_CLUSTER_STATUS_REPLY:
 		return a->cluster_status_reply.items.count == b->cluster_status_reply.items.count &&
+		       items_eq(a, b);
+	case PROTO_T_MEMBERS_VIEW_REPLY:
+		return a->members_view_reply.flags == b->members_view_reply.flags &&
+		       a->members_view_reply.items.count == b->members_view_reply.items.count &&
 		       items_eq(a, b);
 	case PROTO_T_JOIN:
 		return a->join.flags == b->join.flags && str_eq(a->join.node_id, b->join.node_id) &&
@@ -335,6 +350,9 @@ rebuild(const struct proto_msg *m, const uint8_t *frame, size_t len)
 		case PROTO_T_CLUSTER_STATUS_REPLY:
 			rc = proto_reply_add_member_status(&rb, &item.member_status);
 			break;
+		case PROTO_T_MEMBERS_VIEW_REPLY:
+			rc = proto_reply_add_member_view(&rb, &item.member_view);
+			break;
 		default:
 			rc = proto_reply_add_member(&rb, &item.member);
 			break;
@@ -349,7 +367,9 @@ rebuild(const struct proto_msg *m, const uint8_t *frame, size_t len)
 	else
 		rc = proto_reply_end(&rb, m->type == PROTO_T_LIST_REPLY	    ? m->list_reply.flags
 					  : m->type == PROTO_T_LIST_META_REPLY ? m->list_meta_reply.flags
-									       : 0);
+					  : m->type == PROTO_T_MEMBERS_VIEW_REPLY
+					      ? m->members_view_reply.flags
+					      : 0);
 	require(rc == 0, "reply_end", NULL);
 	require(b.len == len && memcmp(b.data, frame, len) == 0, "rebuilt reply differs", NULL);
 	proto_buf_free(&b);
