@@ -492,6 +492,26 @@ metric(struct evbuffer *out, const char *type, const char *name, const char *fmt
 	evbuffer_add(out, "\n", 1);
 }
 
+/* A histogram: per-bucket counts (not cumulative) at the upper bounds le[]. */
+static void
+histogram(struct evbuffer *out, const char *name, const char *text, const double *le,
+    const uint64_t *counts, size_t n, double sum, uint64_t count)
+{
+	uint64_t cum = 0;
+
+	evbuffer_add_printf(
+	    out, "# HELP raftconfd_%s %s\n# TYPE raftconfd_%s histogram\n", name, text, name);
+	for (size_t b = 0; b < n; b++) {
+		cum += counts[b];
+		evbuffer_add_printf(
+		    out, "raftconfd_%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, le[b], cum);
+	}
+	evbuffer_add_printf(out,
+	    "raftconfd_%s_bucket{le=\"+Inf\"} %" PRIu64 "\nraftconfd_%s_sum %.6f\n"
+	    "raftconfd_%s_count %" PRIu64 "\n",
+	    name, count, name, sum, name, count);
+}
+
 void
 status_http_metrics(void *arg, struct evbuffer *out)
 {
@@ -506,7 +526,7 @@ status_http_metrics(void *arg, struct evbuffer *out)
 	struct node *n = arg;
 	const struct node_stats *s = &n->stats;
 	struct raft_status st;
-	uint64_t cum = 0, db_bytes;
+	uint64_t db_bytes = 0;
 
 	raft_status(n->raft, &st);
 	evbuffer_add_printf(out,
@@ -525,19 +545,8 @@ status_http_metrics(void *arg, struct evbuffer *out)
 	metric(out, "gauge", "commit_index", "%" PRIu64, st.commit);
 	metric(out, "gauge", "applied_index", "%" PRIu64, n->applied);
 	metric(out, "gauge", "snapshot_index", "%" PRIu64, st.snapshot_index);
-	evbuffer_add_printf(out,
-	    "# HELP raftconfd_wal_fsync_seconds WAL fdatasync latency.\n"
-	    "# TYPE raftconfd_wal_fsync_seconds histogram\n");
-	for (size_t b = 0; b < N_FSYNC_BUCKETS; b++) {
-		cum += s->fsync_bucket[b];
-		evbuffer_add_printf(out,
-		    "raftconfd_wal_fsync_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-		    node_fsync_buckets[b], cum);
-	}
-	evbuffer_add_printf(out,
-	    "raftconfd_wal_fsync_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
-	    "raftconfd_wal_fsync_seconds_sum %.6f\nraftconfd_wal_fsync_seconds_count %" PRIu64 "\n",
-	    s->fsync_count, s->fsync_sum, s->fsync_count);
+	histogram(out, "wal_fsync_seconds", "WAL fdatasync latency.", node_fsync_buckets,
+	    s->fsync_bucket, N_FSYNC_BUCKETS, s->fsync_sum, s->fsync_count);
 	metric(out, "counter", "proposals_committed_total", "%" PRIu64, s->proposals_committed);
 	metric(out, "counter", "proposals_failed_total", "%" PRIu64, s->proposals_failed);
 	metric(out, "counter", "snapshots_total", "%" PRIu64, s->snapshots);
@@ -552,28 +561,17 @@ status_http_metrics(void *arg, struct evbuffer *out)
 		metric(out, "gauge", "db_size_bytes", "%" PRIu64, db_bytes);
 	}
 	{
-		uint64_t learners = 0, lcum = 0;
+		uint64_t learners = 0;
 
 		for (size_t i = 0; i < n->n_members; i++)
 			learners += !n->members[i].voter;
 		help(
 		    out, "learners", "Learners (non-voting members) in this node's configuration.");
 		metric(out, "gauge", "learners", "%" PRIu64, learners);
-		evbuffer_add_printf(out,
-		    "# HELP raftconfd_learner_lag_seconds Each learner's lag behind the leader's "
-		    "log, observed once a second by the leader (0 elsewhere).\n"
-		    "# TYPE raftconfd_learner_lag_seconds histogram\n");
-		for (size_t b = 0; b < LAG_N_BUCKETS; b++) {
-			lcum += s->lag_bucket[b];
-			evbuffer_add_printf(out,
-			    "raftconfd_learner_lag_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-			    lag_buckets[b], lcum);
-		}
-		evbuffer_add_printf(out,
-		    "raftconfd_learner_lag_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
-		    "raftconfd_learner_lag_seconds_sum %.6f\n"
-		    "raftconfd_learner_lag_seconds_count %" PRIu64 "\n",
-		    s->lag_count, s->lag_sum, s->lag_count);
+		histogram(out, "learner_lag_seconds",
+		    "Each learner's lag behind the leader's log, observed once a second by the "
+		    "leader (0 elsewhere).",
+		    lag_buckets, s->lag_bucket, LAG_N_BUCKETS, s->lag_sum, s->lag_count);
 	}
 	metric(out, "gauge", "history_bytes", "%" PRIu64, store_history_bytes(n->store));
 	metric(out, "gauge", "watches_waiting", "%u", n->npollers);
