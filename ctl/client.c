@@ -38,6 +38,7 @@ struct client {
 	uint8_t *in; /* the frame being read */
 	size_t inlen, incap;
 	bool told_waiting; /* that no daemon answered, and we wait */
+	bool answered;	   /* a daemon has answered this client once */
 };
 
 double
@@ -310,8 +311,10 @@ roundtrip(struct client *c, struct proto_msg *m, struct proto_msg *resp, char *e
 			disconnect(c);
 			return rc;
 		}
-		if (resp->id == m->id)
+		if (resp->id == m->id) {
+			c->answered = true;
 			return 0;
+		}
 	}
 }
 
@@ -355,8 +358,9 @@ client_request(struct client *c, struct proto_msg *m, struct proto_msg *resp, bo
 		rc = roundtrip(c, m, resp, err, errlen);
 		if (rc == 0 && !(retry && retryable(resp)))
 			return 0;
-		if (!retry || ms_left(c) <= (int)pause_ms || final(rc) ||
-		    (no_daemon(rc) && client_now() + pause_ms / 1000.0 > dial_end))
+		/* Without retry, only a daemon not up yet (restarting) is waited for. */
+		if (!(retry || (no_daemon(rc) && !c->answered)) || ms_left(c) <= (int)pause_ms ||
+		    final(rc) || (no_daemon(rc) && client_now() + pause_ms / 1000.0 > dial_end))
 			return rc;
 		if (no_daemon(rc) && !c->told_waiting) {
 			/* A daemon restarting, or none: say so once, then wait. */

@@ -48,8 +48,10 @@ uint64_t client_id(const struct client *c);
  * "no leader" or "timed out" are tried again, with a growing pause, until
  * the deadline; a retried write keeps its (client id, seq), so it applies
  * once.  Errors that another try cannot fix (a socket we may not use, a
- * request the codec refuses) end at once.  Without retry, any failure
- * ends the call (status, members, and watch, which retries by itself).
+ * request the codec refuses) end at once.  Without retry (status,
+ * members), a client that no daemon has answered yet waits for one at
+ * the socket as with retry; any other failure, or an ERROR answer, ends
+ * the call.
  *
  * Returns 0 with the answer, which may be an ERROR (the last one, when the
  * deadline ended the retries); or a negative errno with err saying why

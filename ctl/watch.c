@@ -221,6 +221,7 @@ watch_loop(struct client *c, const struct output *out, const struct watch_args *
 	char err[RAFTCONF_MAX_ERROR];
 
 	m.poll.prefix = proto_cstr(a->prefix);
+	client_set_dial(c, 0); /* no daemon at the socket: tried again below, for ever */
 	for (;;) {
 		int rc;
 

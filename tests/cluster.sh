@@ -173,12 +173,21 @@ cluster_start() {
 
 # ctl I ARGS...: raftconfctl against node I.
 ctl() {
-	local i=$1
+	local i=$1 a dial=()
 	shift
+	# status and members wait for a daemon that is not up, as writes do;
+	# tests ask them of stopped nodes to see who is up, so not here.
+	for a in "$@"; do
+		case $a in
+		-*) ;;
+		status | members) dial=(--dial-timeout 0); break ;;
+		*) break ;;
+		esac
+	done
 	# --timeout is raftconfctl's own; the deadline is for when that fails
 	# (and ends a watch, which --timeout does not bound, at the latest).
 	bounded "${CTL_DEADLINE:-120}" \
-		"$RAFTCONFCTL" -s "$(node_sock "$i")" --timeout "${CTL_TIMEOUT:-5}" "$@"
+		"$RAFTCONFCTL" -s "$(node_sock "$i")" --timeout "${CTL_TIMEOUT:-5}" "${dial[@]}" "$@"
 }
 
 status_field() { ctl "$1" status 2>/dev/null | awk -v f="$2:" '$1 == f { print $2 }'; }
