@@ -103,6 +103,7 @@ struct member {
 	bool lag_behind;
 	uint64_t lag_since_ms; /* when the episode began */
 	uint64_t added_ms;     /* when this node first listed it (node_now_ms) */
+	bool promote_held;     /* membership.c, leader: told why it stays a learner */
 };
 
 /* raftconfctl watch: a client told of every applied change under prefix. */

@@ -575,22 +575,38 @@ membership_expired(struct node *n, struct pending *p)
 }
 
 /*
- * Leader: would the voters, learner made one of them, include a majority
- * that answers?  The same check as a removal's (issue 18): a promotion
- * must not leave a configuration that cannot commit.
+ * Leader: may a learner become a voter?  Only if today's voters that
+ * answer, not counting the learner, are a majority of the voters it would make
+ * (etcd's strict reconfiguration check: the newcomer is not counted as
+ * started), so that its failure right after cannot stop the cluster; a
+ * lone voter may take a second.  false: why filled in.
  */
 static bool
-promotion_keeps_quorum(struct node *n, const struct member *learner)
+promotion_keeps_quorum(struct node *n, char *why, size_t whylen)
 {
-	size_t voters = 1, healthy = answers(n, learner->id);
+	size_t voters = 0, healthy = 0, off = 0;
+	char silent[RAFTCONF_MAX_ERROR / 2] = "";
 
 	for (size_t i = 0; i < n->n_members; i++) {
-		if (!n->members[i].voter)
+		const struct member *mb = &n->members[i];
+
+		if (!mb->voter)
 			continue;
 		voters++;
-		healthy += answers(n, n->members[i].id);
+		if (answers(n, mb->id))
+			healthy++;
+		else if (off < sizeof(silent))
+			off += (size_t)snprintf(
+			    silent + off, sizeof(silent) - off, "%s%s", off ? ", " : "", mb->name);
 	}
-	return healthy >= voters / 2 + 1;
+	if ((voters == 1 && healthy == 1) || healthy >= (voters + 1) / 2 + 1)
+		return true;
+	snprintf(why, whylen,
+	    "with it the %zu voters would need %zu that answer, and %zu of today's %zu do (%s not "
+	    "heard from within the election timeout): it stays a learner until %s is back or "
+	    "removed",
+	    voters + 1, (voters + 1) / 2 + 1, healthy, voters, silent, silent);
+	return false;
 }
 
 /* Leader: learners that joined to vote become voters once caught up. */
@@ -606,10 +622,20 @@ membership_promote_learners(struct node *n)
 		const struct member *mb = &n->members[i];
 		struct raft_progress pr;
 		uint64_t index, term;
+		char why[RAFTCONF_MAX_ERROR];
 
 		if (mb->voter || mb->permanent_learner || raft_progress(n->raft, mb->id, &pr) < 0 ||
-		    pr.match < st.commit || !promotion_keeps_quorum(n, mb))
+		    pr.match < st.commit)
 			continue;
+		if (!promotion_keeps_quorum(n, why, sizeof(why))) {
+			if (!mb->promote_held)
+				log_notice_f(LOG_FIELDS(.peer = mb->name),
+				    "%s has caught up, but is not promoted to voter: %s", mb->name,
+				    why);
+			n->members[i].promote_held = true;
+			continue;
+		}
+		n->members[i].promote_held = false;
 		if (raft_change(n->raft, RAFT_CHANGE_PROMOTE, mb->id, NULL, 0, &index, &term) == 0)
 			log_notice_f(LOG_FIELDS(.peer = mb->name, .index = index),
 			    "%s has caught up (match %" PRIu64 "); promoting it to voter", mb->name,

@@ -188,6 +188,7 @@ roster_sync(struct node *n)
 		nm[j].lag_behind = old ? old->lag_behind : false;
 		nm[j].lag_since_ms = old ? old->lag_since_ms : 0;
 		nm[j].added_ms = old ? old->added_ms : node_now_ms();
+		nm[j].promote_held = old ? old->promote_held : false;
 		if (context_parse(rm[i].context, rm[i].context_len, &nm[j]) < 0) {
 			log_err("member %016" PRIx64 ": unreadable context; ignoring it", rm[i].id);
 			continue;
