@@ -4,7 +4,7 @@
  *
  * For: connect, write a frame, read frames until the one answering the
  * request, retry, deadline.  Not for: commands, output, exit statuses
- * (raftconfctl.c, output.c).
+ * (raftconfctl.c, cmd_*.c, output.c).
  */
 #include "client.h"
 

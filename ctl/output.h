@@ -6,7 +6,7 @@
  * JSON for scripts (output_json.c), behind one table of functions; the
  * command handlers give each answer's data to whichever format main()
  * chose and never ask which one it is.  Not for: errors and notices on
- * standard error, which read the same in every format (raftconfctl.c), nor
+ * standard error, which read the same in every format (cmd_*.c), nor
  * the exit status.
  *
  * What each format prints is the contract of raftconfctl(8).  The proto_str

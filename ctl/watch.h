@@ -5,7 +5,7 @@
  * For: asking the daemon again and again for the changes after the last
  * revision told (POLL, proto.h), printing them through the output chosen
  * or handing them to --exec, and reconnecting with backoff when the daemon
- * goes away.  Not for: parsing the command line (raftconfctl.c).
+ * goes away.  Not for: parsing the command line (raftconfctl.c, cmd_kv.c).
  */
 #ifndef RAFTCONF_CTL_WATCH_H
 #define RAFTCONF_CTL_WATCH_H

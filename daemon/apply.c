@@ -11,7 +11,7 @@
  * a snapshot, which is written after a commit), so the restart applies them
  * again.  Reads inside the transaction see its writes.
  *
- * Not here: what a command does to the store (store.c).
+ * Not here: what a command does to the store (store_apply.c).
  */
 #include <errno.h>
 #include <inttypes.h>

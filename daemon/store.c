@@ -1,7 +1,14 @@
 /*
- * store.c — the state machine in tdb: opening it and applying commands
- * with exactly-once dedup.  Reading is store_read.c's; its whole contents
- * out and in (store_export, store_replace) are store_image.c's.
+ * store.c — the state machine's tdb file: opening it (every record checked,
+ * a store left unclean by an earlier boot refused), closing it, destroying
+ * it; the meta records ("m:") and the batches that applies run in
+ * (store_begin, store_commit, store_cancel); the format check of every
+ * record the store writes.
+ *
+ * The rest of the store builds on this file: applying commands is
+ * store_apply.c's, the dedup table store_dedup.c's, reading store_read.c's,
+ * the history store_history.c's; its whole contents out and in
+ * (store_export, store_replace) are store_image.c's.
  *
  * The contract, the record layout and the reasons for TDB_NOSYNC are in
  * store.h.  This module is not the Raft log, never decides what is
@@ -87,8 +94,8 @@ boot_id(char out[BOOT_ID_LEN])
 	return ok;
 }
 
-static bool
-hex16(const uint8_t *p, uint64_t *out)
+bool
+store_hex16(const uint8_t *p, uint64_t *out)
 {
 	uint64_t v = 0;
 
@@ -116,8 +123,8 @@ meta_is(TDB_DATA key, const char *name)
 }
 
 /* A "k:" record's data: the meta, consistent (made no later than changed, changed at least once), and a value. */
-static bool
-kv_ok(TDB_DATA data)
+bool
+store_kv_ok(TDB_DATA data)
 {
 	struct store_meta m;
 
@@ -138,12 +145,12 @@ store_record_bytes_ok(TDB_DATA key, TDB_DATA data)
 		return false;
 	switch (key.dptr[0]) {
 	case 'k':
-		return store_key_ok((const char *)key.dptr + 2, key.dsize - 2) && kv_ok(data);
+		return store_key_ok((const char *)key.dptr + 2, key.dsize - 2) && store_kv_ok(data);
 	case 't':
 		return token_name_ok((const char *)key.dptr + 2, key.dsize - 2) &&
 		    token_record_decode(data.dptr, data.dsize, &tok) == 0;
 	case 'c':
-		return key.dsize == CLIENT_KEY_LEN && hex16(key.dptr + 2, NULL) &&
+		return key.dsize == CLIENT_KEY_LEN && store_hex16(key.dptr + 2, NULL) &&
 		    (data.dsize == CLIENT_BYTES || data.dsize == CLIENT_BYTES_V1 ||
 			(data.dsize == CLIENT_BYTES_COUNT && get_le64(data.dptr + 33) != 0)) &&
 		    data.dptr[16] <= STORE_FAILED;
@@ -168,32 +175,32 @@ store_record_bytes_ok(TDB_DATA key, TDB_DATA data)
 
 /* ------------------------------------------------------------ meta and transactions */
 
-static int
-put(struct store *s, TDB_DATA key, TDB_DATA data)
+int
+store_put(struct store *s, TDB_DATA key, TDB_DATA data)
 {
 	if (tdb_store(s->tdb, key, data, TDB_REPLACE) != 0)
 		return tdb_errno(s->tdb);
 	return 0;
 }
 
-static int
-put_u64(struct store *s, const char *name, uint64_t v)
+int
+store_put_u64(struct store *s, const char *name, uint64_t v)
 {
 	uint8_t b[8];
 
 	put_le64(b, v);
-	return put(s, tstr(name), tdata(b, sizeof(b)));
+	return store_put(s, tstr(name), tdata(b, sizeof(b)));
 }
 
-static int
-put_applied(struct store *s, uint64_t index, uint64_t term)
+int
+store_put_applied(struct store *s, uint64_t index, uint64_t term)
 {
 	uint8_t b[16];
 	int r;
 
 	put_le64(b, index);
 	put_le64(b + 8, term);
-	r = put(s, tstr("m:applied"), tdata(b, sizeof(b)));
+	r = store_put(s, tstr("m:applied"), tdata(b, sizeof(b)));
 	if (r == 0) {
 		s->applied = index;
 		s->applied_term = term;
@@ -250,8 +257,8 @@ store_write_boot(struct tdb_context *tdb, bool clean)
 	return 0;
 }
 
-static int
-txn_start(struct store *s, bool *own)
+int
+store_write_begin(struct store *s, bool *own)
 {
 	*own = false;
 	if (s->tdb == NULL)
@@ -266,9 +273,9 @@ txn_start(struct store *s, bool *own)
 	return 0;
 }
 
-/* End what txn_start began: commit or cancel our own, or poison the caller's batch. */
-static int
-txn_finish(struct store *s, bool own, int r)
+/* End what store_write_begin began: commit or cancel our own, or poison the caller's batch. */
+int
+store_write_end(struct store *s, bool own, int r)
 {
 	if (!own) {
 		if (r < 0 && s->in_txn && s->txn_err == 0)
@@ -464,11 +471,11 @@ init_new(struct store *s)
 	if (tdb_transaction_start(s->tdb) != 0)
 		return tdb_errno(s->tdb);
 	put_le32(v, STORE_FORMAT);
-	r = put(s, tstr("m:version"), tdata(v, sizeof(v)));
+	r = store_put(s, tstr("m:version"), tdata(v, sizeof(v)));
 	if (r == 0)
-		r = put_applied(s, 0, 0);
+		r = store_put_applied(s, 0, 0);
 	if (r == 0)
-		r = put_u64(s, "m:clients", 0);
+		r = store_put_u64(s, "m:clients", 0);
 	if (r == 0 && tdb_transaction_commit(s->tdb) != 0)
 		return tdb_errno(s->tdb);
 	if (r < 0)
@@ -610,641 +617,4 @@ store_destroy(const char *path)
 		r = -errno;
 	free(restore);
 	return r;
-}
-
-/* ------------------------------------------------------------ dedup table */
-
-static void
-client_key(char buf[CLIENT_KEY_LEN + 1], uint64_t id)
-{
-	snprintf(buf, CLIENT_KEY_LEN + 1, "c:%016" PRIx64, id);
-}
-
-/* A client's record, of either size: 0, -ENOENT or -EBADMSG. */
-static int
-client_get(struct store *s, uint64_t id, struct store_client *out)
-{
-	char key[CLIENT_KEY_LEN + 1];
-	TDB_DATA d;
-
-	client_key(key, id);
-	d = tdb_fetch(s->tdb, tstr(key));
-	if (d.dptr == NULL)
-		return tdb_error(s->tdb) == TDB_ERR_NOEXIST ? -ENOENT : tdb_errno(s->tdb);
-	if (d.dsize != CLIENT_BYTES && d.dsize != CLIENT_BYTES_V1 &&
-	    d.dsize != CLIENT_BYTES_COUNT) {
-		free(d.dptr);
-		return -EBADMSG;
-	}
-	out->last_seq = get_le64(d.dptr);
-	out->revision = get_le64(d.dptr + 8);
-	out->status = (enum store_status)d.dptr[16];
-	out->last_used = get_le64(d.dptr + 17);
-	out->digest = d.dsize >= CLIENT_BYTES ? get_le64(d.dptr + 25) : 0;
-	out->count = d.dsize == CLIENT_BYTES_COUNT ? get_le64(d.dptr + 33) : 0;
-	free(d.dptr);
-	return 0;
-}
-
-static int
-client_put(struct store *s, uint64_t id, const struct store_client *c)
-{
-	char key[CLIENT_KEY_LEN + 1];
-	uint8_t b[CLIENT_BYTES_COUNT];
-
-	client_key(key, id);
-	put_le64(b, c->last_seq);
-	put_le64(b + 8, c->revision);
-	b[16] = (uint8_t)c->status;
-	put_le64(b + 17, c->last_used);
-	put_le64(b + 25, c->digest);
-	/* the count only when there is one: the records of other writes stay as they were */
-	put_le64(b + 33, c->count);
-	return put(s, tstr(key), tdata(b, c->count != 0 ? CLIENT_BYTES_COUNT : CLIENT_BYTES));
-}
-
-struct lru {
-	uint64_t id;
-	uint64_t last_used;
-};
-
-struct lru_ctx {
-	struct lru *v;
-	size_t n, cap;
-	int err;
-};
-
-static int
-lru_collect(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
-{
-	struct lru_ctx *c = arg;
-	uint64_t id;
-
-	if (key.dsize != CLIENT_KEY_LEN || key.dptr[0] != 'c' || key.dptr[1] != ':')
-		return 0;
-	if ((data.dsize != CLIENT_BYTES && data.dsize != CLIENT_BYTES_V1 &&
-		data.dsize != CLIENT_BYTES_COUNT) ||
-	    !hex16(key.dptr + 2, &id)) {
-		c->err = -EBADMSG;
-		return -1;
-	}
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 1024;
-		struct lru *p = realloc(c->v, ncap * sizeof(*p));
-
-		if (p == NULL) {
-			c->err = -ENOMEM;
-			return -1;
-		}
-		c->v = p;
-		c->cap = ncap;
-	}
-	c->v[c->n].id = id;
-	c->v[c->n].last_used = get_le64(data.dptr + 17);
-	c->n++;
-	return 0;
-}
-
-static int
-lru_cmp(const void *a, const void *b)
-{
-	const struct lru *x = a, *y = b;
-
-	if (x->last_used != y->last_used)
-		return x->last_used < y->last_used ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/*
- * Evict the least recently used clients down to CLIENTS_AFTER_EVICT.  Every
- * node evicts the same ones (the order depends only on applied entries), so
- * the tables stay identical.  One scan per STORE_MAX_CLIENTS / 10 new clients.
- */
-static int
-evict_clients(struct store *s)
-{
-	struct lru_ctx c = { 0 };
-	int r = 0;
-
-	if (tdb_traverse(s->tdb, lru_collect, &c) < 0 || c.err != 0) {
-		r = c.err ? c.err : tdb_errno(s->tdb);
-		goto out;
-	}
-	if (c.n <= CLIENTS_AFTER_EVICT)
-		goto out;
-	qsort(c.v, c.n, sizeof(*c.v), lru_cmp);
-	for (size_t i = 0; i < c.n - CLIENTS_AFTER_EVICT; i++) {
-		char key[CLIENT_KEY_LEN + 1];
-
-		client_key(key, c.v[i].id);
-		if (tdb_delete(s->tdb, tstr(key)) != 0) {
-			r = tdb_errno(s->tdb);
-			goto out;
-		}
-	}
-	s->nclients = CLIENTS_AFTER_EVICT;
-	r = put_u64(s, "m:clients", s->nclients);
-out:
-	free(c.v);
-	return r;
-}
-
-int
-store_get_client(struct store *s, uint64_t client_id, struct store_client *out)
-{
-	if (s->tdb == NULL)
-		return -EIO;
-	return client_get(s, client_id, out);
-}
-
-uint64_t
-store_clients(struct store *s)
-{
-	return s->nclients;
-}
-
-/* ------------------------------------------------------------ applying */
-
-/* A key's record: 0 with *m (and the value, if val is not NULL), -ENOENT, or -errno. */
-static int
-kv_get(struct store *s, const char *k, size_t klen, struct store_meta *m, TDB_DATA *val)
-{
-	char key[2 + RAFTCONF_MAX_KEY];
-	TDB_DATA d;
-
-	store_ns_key(key, 'k', k, klen);
-	d = tdb_fetch(s->tdb, tdata(key, 2 + klen));
-	if (d.dptr == NULL)
-		return tdb_error(s->tdb) == TDB_ERR_NOEXIST ? -ENOENT : tdb_errno(s->tdb);
-	if (!kv_ok(d)) {
-		free(d.dptr);
-		return -EBADMSG;
-	}
-	store_kv_meta(d.dptr, m);
-	if (val != NULL)
-		*val = d;
-	else
-		free(d.dptr);
-	return 0;
-}
-
-/* A key's revision now: 0 when it does not exist. */
-static int
-kv_revision(struct store *s, const char *k, size_t klen, uint64_t *rev)
-{
-	struct store_meta m;
-	int r = kv_get(s, k, klen, &m, NULL);
-
-	*rev = r == 0 ? m.revision : 0;
-	return r == -ENOENT ? 0 : r;
-}
-
-/*
- * Write key = value at index over what the key held, old (NULL: it did not
- * exist): its version one more, its create revision kept.
- */
-static int
-kv_write(struct store *s, const char *k, size_t klen, const uint8_t *value, size_t vlen,
-    uint64_t index, const struct store_meta *old)
-{
-	char key[2 + RAFTCONF_MAX_KEY];
-	uint8_t head[KV_HEAD];
-	TDB_DATA parts[2];
-
-	put_le64(head, index);
-	put_le64(head + 8, old ? old->create_revision : index);
-	put_le64(head + 16, old ? old->version + 1 : 1);
-	store_ns_key(key, 'k', k, klen);
-	parts[0] = tdata(head, sizeof(head));
-	parts[1] = tdata(value, vlen);
-	if (tdb_storev(s->tdb, tdata(key, 2 + klen), parts, 2, TDB_REPLACE) != 0)
-		return tdb_errno(s->tdb);
-	return 0;
-}
-
-/* kv_write over whatever the key holds now. */
-static int
-kv_put(
-    struct store *s, const char *k, size_t klen, const uint8_t *value, size_t vlen, uint64_t index)
-{
-	struct store_meta m;
-	int r = kv_get(s, k, klen, &m, NULL);
-
-	if (r < 0 && r != -ENOENT)
-		return r;
-	return kv_write(s, k, klen, value, vlen, index, r == 0 ? &m : NULL);
-}
-
-/* A SET's change, once written: its result and its event for the history. */
-static int
-set_done(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
-{
-	int r = store_hist_add(s, STORE_EV_PUT, c->key, c->klen, c->value, c->vlen);
-
-	if (r < 0)
-		return r;
-	res->status = STORE_OK;
-	res->revision = index;
-	return 0;
-}
-
-static int
-do_set(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
-{
-	int r = kv_put(s, c->key, c->klen, c->value, c->vlen, index);
-
-	return r < 0 ? r : set_done(s, c, index, res);
-}
-
-/* Delete one record: STORE_NOT_FOUND when there was none. */
-static int
-del_record(struct store *s, TDB_DATA key, uint64_t index, struct store_result *res)
-{
-	if (tdb_delete(s->tdb, key) != 0) {
-		if (tdb_error(s->tdb) != TDB_ERR_NOEXIST)
-			return tdb_errno(s->tdb);
-		res->status = STORE_NOT_FOUND;
-		res->revision = 0;
-		return 0;
-	}
-	res->status = STORE_OK;
-	res->revision = index;
-	return 0;
-}
-
-static int
-do_del(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
-{
-	char key[2 + RAFTCONF_MAX_KEY];
-
-	int r;
-
-	store_ns_key(key, 'k', c->key, c->klen);
-	r = del_record(s, tdata(key, 2 + c->klen), index, res);
-	if (r == 0 && res->status == STORE_OK)
-		r = store_hist_add(s, STORE_EV_DEL, c->key, c->klen, NULL, 0);
-	return r;
-}
-
-/* A new token; a name that has one already is refused (revoke it first). */
-static int
-do_token_put(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
-{
-	char key[2 + RAFTCONF_MAX_ID];
-	TDB_DATA k = tdata(key, 2 + c->klen);
-
-	store_ns_key(key, 't', c->key, c->klen);
-	if (tdb_exists(s->tdb, k)) {
-		res->status = STORE_EXISTS;
-		res->revision = 0;
-		return 0;
-	}
-	if (tdb_store(s->tdb, k, tdata(c->value, c->vlen), TDB_INSERT) != 0)
-		return tdb_errno(s->tdb);
-	res->status = STORE_OK;
-	res->revision = index;
-	return 0;
-}
-
-static int
-do_token_del(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
-{
-	char key[2 + RAFTCONF_MAX_ID];
-
-	store_ns_key(key, 't', c->key, c->klen);
-	return del_record(s, tdata(key, 2 + c->klen), index, res);
-}
-
-/*
- * SET_IF, DEL_IF: decided here, as the entry applies, in log order — never
- * by a read before the proposal.  A failure changes nothing and answers the
- * key's revision now (recorded for a retry like any result).
- */
-static int
-do_if(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res)
-{
-	struct store_meta m;
-	int r = kv_get(s, c->key, c->klen, &m, NULL);
-	uint64_t rev = r == 0 ? m.revision : 0;
-
-	if (r < 0 && r != -ENOENT)
-		return r;
-	if (rev != c->if_rev) {
-		res->status = STORE_FAILED;
-		res->revision = rev;
-		return 0;
-	}
-	if (c->op == STORE_OP_DEL_IF)
-		return do_del(s, c, index, res);
-	/* the key's record was read for the condition: not again to write it */
-	r = kv_write(s, c->key, c->klen, c->value, c->vlen, index, r == 0 ? &m : NULL);
-	return r < 0 ? r : set_done(s, c, index, res);
-}
-
-/* Does compare c hold now?  1, 0, or -errno. */
-static int
-compare_holds(struct store *s, const struct store_compare *c)
-{
-	struct store_meta m;
-	TDB_DATA d = { 0 };
-	uint64_t rev;
-	bool eq;
-	int r;
-
-	if (c->target == STORE_CMP_REV) {
-		if ((r = kv_revision(s, c->key, c->klen, &rev)) < 0)
-			return r;
-		switch (c->result) {
-		case STORE_CMP_EQ:
-			return rev == c->revision;
-		case STORE_CMP_NE:
-			return rev != c->revision;
-		case STORE_CMP_LT:
-			return rev < c->revision;
-		default:
-			return rev > c->revision;
-		}
-	}
-	/* A value compare of a key that does not exist is false, = or != (etcd). */
-	r = kv_get(s, c->key, c->klen, &m, &d);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	eq = d.dsize - KV_HEAD == c->vlen &&
-	    (c->vlen == 0 || memcmp(d.dptr + KV_HEAD, c->value, c->vlen) == 0);
-	free(d.dptr);
-	return c->result == STORE_CMP_EQ ? eq : !eq;
-}
-
-static int
-txn_get(struct store *s, const struct store_txn_op *o, store_txn_cb cb, void *arg)
-{
-	struct store_meta m;
-	TDB_DATA d = { 0 };
-	int r;
-
-	if (cb == NULL)
-		return 0;
-	r = kv_get(s, o->key, o->klen, &m, &d);
-	if (r == -ENOENT) {
-		cb(arg, STORE_TXN_GET, o->key, o->klen, NULL, NULL, 0);
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	cb(arg, STORE_TXN_GET, o->key, o->klen, &m, d.dptr + KV_HEAD, d.dsize - KV_HEAD);
-	free(d.dptr);
-	return 0;
-}
-
-/* A TXN: every compare, then one branch's operations in order. */
-static int
-do_txn(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res,
-    store_txn_cb cb, void *arg)
-{
-	char key[2 + RAFTCONF_MAX_KEY];
-	struct store_txn_iter it;
-	struct store_compare cmp;
-	struct store_txn_op op;
-	bool holds = true;
-	int r;
-
-	store_txn_iter_init(&it, &c->compares);
-	while (holds && (r = store_txn_next_compare(&it, &cmp)) == 1) {
-		if ((r = compare_holds(s, &cmp)) < 0)
-			return r;
-		holds = r == 1;
-	}
-	if (r < 0)
-		return -EBADMSG;
-	store_txn_iter_init(&it, holds ? &c->then_ops : &c->else_ops);
-	while ((r = store_txn_next_op(&it, &op)) == 1) {
-		struct store_meta m;
-
-		switch (op.kind) {
-		case STORE_TXN_SET:
-			r = kv_put(s, op.key, op.klen, op.value, op.vlen, index);
-			if (r == 0)
-				r = store_hist_add(
-				    s, STORE_EV_PUT, op.key, op.klen, op.value, op.vlen);
-			if (r == 0 && cb != NULL && (r = kv_get(s, op.key, op.klen, &m, NULL)) == 0)
-				cb(arg, STORE_TXN_SET, op.key, op.klen, &m, op.value, op.vlen);
-			break;
-		case STORE_TXN_DEL:
-			store_ns_key(key, 'k', op.key, op.klen);
-			r = 0;
-			if (tdb_delete(s->tdb, tdata(key, 2 + op.klen)) == 0) {
-				r = store_hist_add(s, STORE_EV_DEL, op.key, op.klen, NULL, 0);
-				if (r == 0 && cb != NULL)
-					cb(arg, STORE_TXN_DEL, op.key, op.klen, NULL, NULL, 0);
-			} else if (tdb_error(s->tdb) != TDB_ERR_NOEXIST) {
-				r = tdb_errno(s->tdb);
-			}
-			break;
-		default:
-			r = txn_get(s, &op, cb, arg);
-			break;
-		}
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return -EBADMSG;
-	res->status = holds ? STORE_OK : STORE_FAILED;
-	res->revision = index;
-	return 0;
-}
-
-/*
- * DEL_PREFIX: every key under the prefix, in key order, each a DEL change
- * of this entry; none when they are more than one entry deletes.
- */
-static int
-do_del_prefix(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res,
-    store_txn_cb cb, void *arg)
-{
-	struct store_scan sc = { .prefix = c->key,
-		.plen = c->klen,
-		.keep = true,
-		.max_keys = RAFTCONF_MAX_DEL_PREFIX_KEYS,
-		.max_bytes = RAFTCONF_MAX_DEL_PREFIX_BYTES };
-	int r;
-
-	if ((r = store_scan_keys(s, &sc)) < 0)
-		return r;
-	res->count = sc.matched;
-	if (sc.matched > RAFTCONF_MAX_DEL_PREFIX_KEYS || sc.bytes > RAFTCONF_MAX_DEL_PREFIX_BYTES) {
-		store_scan_free(&sc);
-		res->status = STORE_FAILED;
-		res->revision = 0;
-		return 0;
-	}
-	for (size_t i = 0; i < sc.n && r == 0; i++) {
-		const char *k = sc.v[i].key + 2;
-		size_t klen = sc.v[i].len - 2;
-
-		if (tdb_delete(s->tdb, tdata(sc.v[i].key, sc.v[i].len)) != 0) {
-			r = tdb_errno(s->tdb);
-			break;
-		}
-		r = store_hist_add(s, STORE_EV_DEL, k, klen, NULL, 0);
-		if (r == 0 && cb != NULL)
-			cb(arg, STORE_TXN_DEL, k, klen, NULL, NULL, 0);
-	}
-	store_scan_free(&sc);
-	if (r < 0)
-		return r;
-	res->status = STORE_OK;
-	res->revision = index;
-	return 0;
-}
-
-static int
-do_cmd(struct store *s, const struct store_cmd *c, uint64_t index, struct store_result *res,
-    store_txn_cb cb, void *arg)
-{
-	switch (c->op) {
-	case STORE_OP_SET:
-		return do_set(s, c, index, res);
-	case STORE_OP_DEL:
-		return do_del(s, c, index, res);
-	case STORE_OP_SET_IF:
-	case STORE_OP_DEL_IF:
-		return do_if(s, c, index, res);
-	case STORE_OP_TXN:
-		return do_txn(s, c, index, res, cb, arg);
-	case STORE_OP_DEL_PREFIX:
-		return do_del_prefix(s, c, index, res, cb, arg);
-	case STORE_OP_TOKEN_PUT:
-		return do_token_put(s, c, index, res);
-	case STORE_OP_TOKEN_DEL:
-		return do_token_del(s, c, index, res);
-	}
-	return -EINVAL;
-}
-
-int
-store_apply(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
-    struct store_result *res)
-{
-	return store_apply_txn(s, index, term, cmd, len, res, NULL, NULL);
-}
-
-int
-store_apply_txn(struct store *s, uint64_t index, uint64_t term, const void *cmd, size_t len,
-    struct store_result *res, store_txn_cb cb, void *arg)
-{
-	struct store_cmd c;
-	struct store_client cl;
-	bool own, known = false;
-	int r;
-
-	memset(res, 0, sizeof(*res));
-	if (s->tdb == NULL)
-		return -EIO;
-	if (index <= s->applied)
-		return -EINVAL;
-	r = txn_start(s, &own);
-	if (r < 0)
-		return r;
-	if (store_cmd_decode(cmd, len, &c) < 0) {
-		res->status = STORE_BAD_COMMAND;
-		goto applied;
-	}
-	if (c.client_id != 0) {
-		r = client_get(s, c.client_id, &cl);
-		if (r == 0) {
-			known = true;
-			if (c.seq == cl.last_seq && cl.digest != 0 &&
-			    cl.digest != store_cmd_digest(cmd, len)) {
-				res->status = STORE_REUSED;
-				goto applied;
-			}
-			if (c.seq == cl.last_seq) {
-				res->status = cl.status;
-				res->revision = cl.revision;
-				res->count = cl.count;
-				res->duplicate = true;
-				goto applied;
-			}
-			if (c.seq < cl.last_seq) {
-				res->status = STORE_STALE;
-				goto applied;
-			}
-		} else if (r != -ENOENT) {
-			goto out;
-		}
-	}
-	if ((r = store_hist_begin(s, index)) < 0)
-		goto out;
-	r = do_cmd(s, &c, index, res, cb, arg);
-	if (r == 0)
-		r = store_hist_end(s);
-	if (r < 0)
-		goto out;
-	if (c.client_id != 0) {
-		cl.last_seq = c.seq;
-		cl.revision = res->revision;
-		cl.status = res->status;
-		cl.last_used = index;
-		cl.digest = store_cmd_digest(cmd, len);
-		cl.count = res->count;
-		r = client_put(s, c.client_id, &cl);
-		if (r == 0 && !known) {
-			s->nclients++;
-			r = s->nclients > STORE_MAX_CLIENTS ? evict_clients(s)
-							    : put_u64(s, "m:clients", s->nclients);
-		}
-		if (r < 0)
-			goto out;
-	}
-applied:
-	r = put_applied(s, index, term);
-out:
-	return txn_finish(s, own, r);
-}
-
-int
-store_set_applied(struct store *s, uint64_t index, uint64_t term)
-{
-	bool own;
-	int r;
-
-	if (s->tdb == NULL)
-		return -EIO;
-	if (index <= s->applied)
-		return -EINVAL;
-	r = txn_start(s, &own);
-	if (r < 0)
-		return r;
-	return txn_finish(s, own, put_applied(s, index, term));
-}
-
-uint64_t
-store_applied(struct store *s)
-{
-	return s->applied;
-}
-
-uint64_t
-store_applied_term(struct store *s)
-{
-	return s->applied_term;
-}
-
-int
-store_set_members(struct store *s, const void *blob, size_t len)
-{
-	bool own;
-	int r;
-
-	if (s->tdb == NULL)
-		return -EIO;
-	if (len > STORE_MAX_MEMBERS_BYTES || (len > 0 && blob == NULL))
-		return -EINVAL;
-	r = txn_start(s, &own);
-	if (r < 0)
-		return r;
-	return txn_finish(s, own, put(s, tstr("m:members"), tdata(blob, len)));
 }

@@ -3,7 +3,7 @@
  * format, encoding (the leader, proposing a client's write) and decoding
  * (the store applying it; watch.c telling watchers).
  *
- * Pure: no I/O, no state; what is done with a command is store.c's.
+ * Pure: no I/O, no state; what is done with a command is store_apply.c's.
  */
 #ifndef RAFTCONF_STORE_CMD_H
 #define RAFTCONF_STORE_CMD_H

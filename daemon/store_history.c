@@ -1,7 +1,8 @@
 /*
  * store_history.c — the changes the store keeps for watch --from-rev
  * (store.h, "History"): recording the changes of each entry as it applies,
- * trimming the window, reading it back.  The rest of the store is store.c.
+ * trimming the window, reading it back.  The rest of the store is store.c
+ * and the files it names.
  *
  * Changes are kept in blocks of HIST_BLOCK revisions, one record each
  * ("h:" + the block's first revision in hex), so that a write costs a

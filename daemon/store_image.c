@@ -1,8 +1,8 @@
 /*
  * store_image.c — the store's whole contents out (store_export, for a
  * snapshot) and in (store_replace: a new tdb filled beside the old one,
- * synced, renamed over it).  The contract is in store.h; applying and
- * opening are store.c's, reading store_read.c's.
+ * synced, renamed over it).  The contract is in store.h; opening is
+ * store.c's, applying store_apply.c's, reading store_read.c's.
  */
 #include <sys/types.h>
 

@@ -2,9 +2,10 @@
  * store_read.c — reading the state machine: a key, a listing under a
  * prefix (sorted, under one read lock; all, the first N, or without the
  * values), a count, the membership, the tokens, the file's size; and the
- * walk of the keys under a prefix (store_scan_keys) that store.c's
+ * walk of the keys under a prefix (store_scan_keys) that store_apply.c's
  * DEL_PREFIX deletes.
- * Nothing here writes.  The rest of the store is store.c.
+ * Nothing here writes.  The rest of the store is store.c and the files it
+ * names.
  */
 #include <errno.h>
 #include <stdbool.h>

@@ -1,8 +1,10 @@
 /*
- * store_state.h — the inside of a struct store, shared by the store's two
- * files: store.c (open, apply with dedup, export and replace) and
- * store_read.c (get, list, members, tokens).  Not for anyone else: the
- * contract is store.h.
+ * store_state.h — the inside of a struct store, shared by the store's
+ * files: store.c (the file: open, check, close, meta, batches),
+ * store_apply.c (applying commands), store_dedup.c (the dedup table),
+ * store_read.c (get, list, members, tokens), store_history.c (the changes
+ * kept for watch) and store_image.c (export and replace).  Not for anyone
+ * else: the contract is store.h.
  */
 #ifndef RAFTCONF_STORE_STATE_H
 #define RAFTCONF_STORE_STATE_H
@@ -81,12 +83,36 @@ int store_load_meta(struct store *s);
 char *store_path_with(const char *path, const char *suffix);
 bool store_record_bytes_ok(TDB_DATA key, TDB_DATA data);
 void store_forget_open_tokens(struct store *s);
+
+/*
+ * store.c, for the files that write (store_apply.c, store_dedup.c).  Every
+ * write runs between store_write_begin, which joins the caller's batch
+ * (store_begin) or starts a tdb transaction of its own (*own), and
+ * store_write_end, which commits or cancels its own, or poisons the
+ * caller's batch with a failure r; it returns r, or the commit's error.
+ * store_put stores one record; store_put_u64 one u64 meta record;
+ * store_put_applied "m:applied", and the cached applied index with it.
+ * store_kv_ok: a "k:" record's data is well formed; store_hex16: 16
+ * lowercase hex digits, into *out (may be NULL).
+ */
+int store_write_begin(struct store *s, bool *own);
+int store_write_end(struct store *s, bool own, int r);
+int store_put(struct store *s, TDB_DATA key, TDB_DATA data);
+int store_put_u64(struct store *s, const char *name, uint64_t v);
+int store_put_applied(struct store *s, uint64_t index, uint64_t term);
+bool store_kv_ok(TDB_DATA data);
+bool store_hex16(const uint8_t *p, uint64_t *out);
+
+/* store_dedup.c, for store_apply.c: write a client's record after its
+ * request applied; a client not known before is counted, and the least
+ * recently used are evicted past STORE_MAX_CLIENTS. */
+int store_client_record(struct store *s, uint64_t id, const struct store_client *c, bool known);
 /* store_read.c: keep a "t:" record the check at open goes past; false: out of memory. */
 bool store_keep_token(struct store *s, TDB_DATA key, TDB_DATA data);
 
 /*
- * The "k:" keys under a prefix, for store_read.c's listings and store.c's
- * DEL_PREFIX: every one counted (matched, and bytes of their names without
+ * The "k:" keys under a prefix, for store_read.c's listings and
+ * store_apply.c's DEL_PREFIX: every one counted (matched, and bytes of their names without
  * "k:"); with keep, their records' names ("k:" key, NUL-terminated) kept
  * in v, sorted: all, or the `limit` first (0: all), or none once more than
  * max_keys keys or max_bytes bytes matched (0: no such bound).  One
@@ -113,10 +139,10 @@ void store_scan_free(struct store_scan *sc);
 /* No history block held in memory. */
 #define STORE_NO_BLOCK UINT64_MAX
 
-/* store_history.c, for store.c: each entry begins (its block comes into
- * memory) and adds its changes; a commit (store_hist_flush) writes the
- * block and trims the window; store_hist_load goes back to what was
- * committed. */
+/* store_history.c, for store_apply.c and store.c: each entry begins (its
+ * block comes into memory) and adds its changes (store_apply.c); a commit
+ * (store_hist_flush, store.c) writes the block and trims the window;
+ * store_hist_load goes back to what was committed. */
 int store_hist_load(struct store *s);
 int store_hist_begin(struct store *s, uint64_t revision);
 int store_hist_add(
