@@ -28,6 +28,9 @@
 /* status --cluster requests waiting on one node at once; more are refused
  * (raftconfd(8), under RAFTCONF_MAX_STATUS_WAIT_MS). */
 #define CENSUS_MAX 16
+/* A census forwarded to the leader: how long after its wait the answer may
+ * take to come back before this node gives up on it. */
+#define CENSUS_FORWARD_SLACK_MS 2000
 
 struct census_slot {
 	char name[RAFTCONF_MAX_ID + 1];
@@ -244,6 +247,13 @@ census_start(struct node *n, const struct origin *o, const struct proto_msg *m)
 	}
 	if (c->left == 0)
 		finish(n, c);
+}
+
+int
+census_forward(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	/* the leader's census ends within wait_ms; its answer then travels */
+	return kv_forward_within(n, o, m, m->cluster_status.wait_ms + CENSUS_FORWARD_SLACK_MS);
 }
 
 int

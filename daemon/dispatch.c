@@ -136,10 +136,12 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 			status_members_view(n, o);
 		break;
 	case PROTO_T_CLUSTER_STATUS:
-		if (o->kind != FROM_CONTROL)
+		/* asked of the leader, which links every member (roster_links);
+		 * here when it cannot be reached, or a member forwarded it */
+		if (o->kind != FROM_CONTROL && !(o->kind == FROM_PEER && o->no_forward))
 			reply_error(n, o, PROTO_E_REFUSED,
 			    "status --cluster is asked on the control socket");
-		else
+		else if (o->kind == FROM_PEER || census_forward(n, o, m) < 0)
 			census_start(n, o, m);
 		break;
 	case PROTO_T_JOIN:
@@ -321,6 +323,7 @@ request_refusal(const struct proto_msg *m, const char *peer_id, bool member)
 			      : "from a node that is not a member (members forward requests)";
 	case PROTO_T_STATUS:
 	case PROTO_T_MEMBERS_VIEW:
+	case PROTO_T_CLUSTER_STATUS:
 		return member ? NULL : "from a node that is not a member (members ask it)";
 	case PROTO_T_JOIN:
 		if (member ||
@@ -426,7 +429,17 @@ control_admit_cb(void *arg, const struct control_client_info *ci)
 
 const struct control_callbacks dispatch_control_cb = { control_request_cb, control_closed_cb,
 	control_admit_cb, control_drained_cb };
-const struct peer_callbacks dispatch_peer_cb = { peer_frame_cb, peer_link_cb, once_failed_cb };
+/* A member this node keeps no link to: a learner's leader (roster_links). */
+static bool
+peer_member_cb(void *arg, const char *peer_id)
+{
+	struct node *n = arg;
+
+	return roster_by_name(n, proto_cstr(peer_id)) != NULL;
+}
+
+const struct peer_callbacks dispatch_peer_cb = { peer_frame_cb, peer_link_cb, once_failed_cb,
+	peer_member_cb };
 const struct http_callbacks dispatch_http_cb = {
 	http_request_cb,
 	status_http_json,

@@ -94,6 +94,8 @@ state_changed(struct node *n)
 		    "leader is now %s (term %" PRIu64 ")", roster_name(n, st.leader), st.term);
 	if (st.leader != n->last_leader)
 		kv_leader_changed(n);
+	if ((st.role == RAFT_LEADER) != (n->last_role == RAFT_LEADER))
+		roster_links(n); /* the leader links its learners */
 	/* etcd's leader_changes_seen: a leader known that is not the last one */
 	if (st.leader != 0 && st.leader != n->last_leader)
 		n->stats.leader_changes++;

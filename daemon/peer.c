@@ -564,7 +564,8 @@ handle_hello(struct conn *c, const struct proto_msg *m)
 	}
 	memcpy(c->peer_id, id->ptr, id->len);
 	c->peer_id[id->len] = '\0';
-	linked = find_link(pn, c->peer_id) != NULL;
+	linked = find_link(pn, c->peer_id) != NULL ||
+	    (pn->cb.member != NULL && pn->cb.member(pn->arg, c->peer_id));
 	if (!linked && pn->n_strangers >= pn->max_strangers) {
 		snprintf(why, sizeof(why),
 		    "%u connections from nodes that are not members are open, the most taken",
@@ -1053,6 +1054,12 @@ peer_link_up(const struct peer_net *pn, const char *id)
 	const struct conn *c = find_link(pn, id);
 
 	return c && c->state == C_UP;
+}
+
+bool
+peer_reachable(const struct peer_net *pn, const char *id)
+{
+	return peer_link_up(pn, id) || find_inbound(pn, id) != NULL;
 }
 
 int

@@ -93,6 +93,12 @@ struct peer_callbacks {
 	 * handshake (refused, REJECTed, closed); why says what happened.
 	 */
 	void (*once_failed)(void *arg, uint64_t conn, const char *why);
+	/*
+	 * Is peer_id a member this node keeps no link to (a learner's leader)?
+	 * A connection from it then counts as a member's, not against the cap
+	 * of strangers.  NULL: only ids with a link are members.
+	 */
+	bool (*member)(void *arg, const char *peer_id);
 };
 
 int peer_net_new(struct event_base *base, const struct peer_opts *opts,
@@ -129,6 +135,8 @@ int peer_link(struct peer_net *pn, const char *id, const char *address);
 /* Drop the link to id (the member left). */
 void peer_unlink(struct peer_net *pn, const char *id);
 bool peer_link_up(const struct peer_net *pn, const char *id);
+/* A link to id is up, or a connection id dialled us on is. */
+bool peer_reachable(const struct peer_net *pn, const char *id);
 
 /*
  * Dial address once, whoever answers there (a spare joining a cluster does

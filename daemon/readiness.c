@@ -16,12 +16,16 @@
 #include "driver.h"
 #include "peer.h"
 
-/* STATUS= for systemctl status: role, term, leader, members heard from. */
+/*
+ * STATUS= for systemctl status: role, term, leader, members heard from:
+ * on the leader every member, elsewhere the voters (only the leader talks
+ * to learners, roster_links).
+ */
 void
 readiness_status(struct node *n)
 {
 	struct raft_status st;
-	size_t healthy = 0;
+	size_t healthy = 0, counted = 0;
 	char line[256];
 
 	if (!n->rdy.ready)
@@ -31,13 +35,16 @@ readiness_status(struct node *n)
 		const struct member *mb = &n->members[i];
 		struct raft_progress pr;
 
+		if (st.role != RAFT_LEADER && !mb->voter)
+			continue;
+		counted++;
 		if (mb->id == n->self)
 			healthy++;
 		else if (st.role == RAFT_LEADER)
 			healthy += raft_progress(n->raft, mb->id, &pr) == 0 &&
 			    pr.last_contact * n->tick_ms <= n->cfg->election_ms;
 		else
-			healthy += peer_link_up(n->peers, mb->name);
+			healthy += peer_reachable(n->peers, mb->name);
 	}
 	if (n->removed)
 		snprintf(line, sizeof(line), "removed from the cluster: takes no part");
@@ -46,10 +53,10 @@ readiness_status(struct node *n)
 		    "spare: not a member of a cluster yet "
 		    "('raftconfctl join ADDRESS')");
 	else
-		snprintf(line, sizeof(line), "%s, term %" PRIu64 ", leader %s, %zu/%zu members%s",
+		snprintf(line, sizeof(line), "%s, term %" PRIu64 ", leader %s, %zu/%zu %s%s",
 		    raft_role_name(st.role), st.term,
-		    st.leader ? roster_name(n, st.leader) : "none", healthy, n->n_members,
-		    n->stopping ? ", stopping" : "");
+		    st.leader ? roster_name(n, st.leader) : "none", healthy, counted,
+		    st.role == RAFT_LEADER ? "members" : "voters", n->stopping ? ", stopping" : "");
 	if (strcmp(line, n->rdy.status_line) != 0) {
 		snprintf(n->rdy.status_line, sizeof(n->rdy.status_line), "%s", line);
 		sd_notifyf(0, "STATUS=%s", line);

@@ -209,11 +209,36 @@ roster_sync(struct node *n)
 			    n->members[i].name, n->members[i].address);
 		}
 	}
-	for (size_t k = 0; k < j; k++)
-		if (nm[k].id != n->self)
-			peer_link(n->peers, nm[k].name, nm[k].address);
 	free(n->members);
 	n->members = nm;
 	n->n_members = j;
 	qsort(n->members, n->n_members, sizeof(*n->members), member_cmp);
+	roster_links(n);
+}
+
+/*
+ * The links this node keeps, so that a learner costs the cluster one
+ * connection rather than one per member (issue 17): every voter keeps one
+ * to every other voter, and the leader one to every learner as well, which
+ * it feeds; a learner keeps none.  It takes no part in elections, hears
+ * from its leader on the leader's link and answers there (peer_send), and
+ * is dialled by the next leader.  After every change of membership or of
+ * role.
+ */
+void
+roster_links(struct node *n)
+{
+	const struct member *self = roster_by_id(n, n->self);
+	bool voter = self != NULL && self->voter, leader = raft_leader(n->raft) == n->self;
+
+	for (size_t i = 0; i < n->n_members; i++) {
+		const struct member *mb = &n->members[i];
+
+		if (mb->id == n->self)
+			continue;
+		if (voter && (mb->voter || leader))
+			peer_link(n->peers, mb->name, mb->address);
+		else
+			peer_unlink(n->peers, mb->name);
+	}
 }

@@ -83,7 +83,7 @@ on_once_failed(void *arg, uint64_t conn, const char *why)
 	snprintf(s->why, sizeof(s->why), "%s", why);
 }
 
-static const struct peer_callbacks callbacks = { on_frame, on_link, on_once_failed };
+static const struct peer_callbacks callbacks = { on_frame, on_link, on_once_failed, NULL };
 
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)

@@ -80,7 +80,15 @@ on_link(void *arg, const char *peer_id, bool up, bool reset)
 		s->downs++;
 }
 
-static const struct peer_callbacks callbacks = { on_frame, on_link, NULL };
+/* The node's configuration: "lead1" is a member it keeps no link to (the
+ * leader of a learner). */
+static bool
+on_member(void *arg, const char *peer_id)
+{
+	return strcmp(peer_id, "lead1") == 0;
+}
+
+static const struct peer_callbacks callbacks = { on_frame, on_link, NULL, on_member };
 
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -437,7 +445,7 @@ END_TEST
 
 START_TEST(test_strangers_over_the_cap_are_refused_but_members_get_in)
 {
-	int fd[STRANGERS + 2];
+	int fd[STRANGERS + 3];
 	char id[16];
 
 	/* n1 keeps a link to m1: m1 is a member (its address answers nothing). */
@@ -455,7 +463,11 @@ START_TEST(test_strangers_over_the_cap_are_refused_but_members_get_in)
 	fd[STRANGERS + 1] = raw_connect();
 	raw_hello(fd[STRANGERS + 1], "m1");
 	ck_assert_int_eq(raw_next(fd[STRANGERS + 1], DEADLINE), PROTO_T_HELLO);
-	for (int i = 0; i < STRANGERS + 2; i++)
+	/* a member without a link (the callback says so) is no stranger */
+	fd[STRANGERS + 2] = raw_connect();
+	raw_hello(fd[STRANGERS + 2], "lead1");
+	ck_assert_int_eq(raw_next(fd[STRANGERS + 2], DEADLINE), PROTO_T_HELLO);
+	for (int i = 0; i < STRANGERS + 3; i++)
 		close(fd[i]);
 }
 END_TEST
