@@ -1,7 +1,7 @@
 /*
  * http_json.h — the JSON bodies of the HTTP API's answers that hold items
  * (http_json.c): a listing, a transaction's results, a watch's changes.
- * Private to http.c and its tests; the layouts are raftconfd(8)'s.
+ * Private to http_answer.c and its tests; the layouts are raftconfd(8)'s.
  */
 #ifndef RAFTCONF_HTTP_JSON_H
 #define RAFTCONF_HTTP_JSON_H

@@ -701,7 +701,7 @@ struct proto_iter {
 	const uint8_t *p;
 	size_t left;
 	uint32_t remaining;
-	const void *schema; /* the items' layout (proto.c's) */
+	const void *schema; /* the items' layout (proto_schema.c's) */
 };
 enum { PROTO_TXN_COMPARES, PROTO_TXN_THEN, PROTO_TXN_ELSE };
 int proto_iter_init(struct proto_iter *it, const struct proto_msg *m);

@@ -9,8 +9,9 @@
  * answer, not an error.  Each item goes through the same schema and writer
  * as proto_encode() (proto_schema.h), so what is built here decodes there.
  *
- * What it is not: no schema and no field checks of its own (proto.c holds
- * the tables and the walkers), no decoding of a frame, no I/O.
+ * What it is not: no schema and no field checks of its own (proto_schema.c
+ * holds the tables, proto_fields.c the walkers), no decoding of a frame, no
+ * I/O.
  */
 #include <errno.h>
 #include <stdint.h>

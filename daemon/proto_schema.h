@@ -1,12 +1,18 @@
 /*
  * proto_schema.h — the schema tables' types and the one reader and writer
- * that walk them: private to proto.c and proto_build.c; the contract is
- * proto.h.
+ * that walk them: private to the wire codec's files; the contract is
+ * proto.h.  From the top down, a file calls only files below it:
  *
- * proto.c defines all of it (the tables, the checks, the walkers);
- * proto_build.c builds and walks item lists with the same walkers, so an
- * item appended to a reply is checked and laid out exactly as
- * proto_encode() and proto_decode() would.
+ *	proto_build.c	item lists built and walked with the same walkers, so
+ *			an item appended to a reply is checked and laid out
+ *			exactly as proto_encode() and proto_decode() would
+ *	proto.c		frames: proto_encode(), proto_decode(), the header,
+ *			the buffers (proto_buf_reserve, proto_put_header,
+ *			proto_seal)
+ *	proto_schema.c	the tables (proto_schema_of, the item schemas) and
+ *			the rules across fields
+ *	proto_fields.c	the reader and the writer of fields, their checks,
+ *			their errors (proto_fail)
  *
  * What it is not: an interface for any other module.  Nothing here is a
  * promise; include proto.h instead.
@@ -14,6 +20,7 @@
 #ifndef RAFTCONF_PROTO_SCHEMA_H
 #define RAFTCONF_PROTO_SCHEMA_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +80,26 @@ struct ctx {
 	uint32_t index;
 };
 
+/* Bad content: the caller's mistake when encoding, the peer's when decoding. */
+#define BAD(c) ((c)->encoding ? -EINVAL : -EPROTO)
+
+/* Bytes there were when a read of r failed (it consumed nothing). */
+static inline size_t
+proto_unread(const struct bytes_reader *r)
+{
+	return r->len - r->off;
+}
+
+/* A byte an id may have (FC_ID, proto_valid_id): [A-Za-z0-9_-]. */
+static inline bool
+proto_id_byte(uint8_t b)
+{
+	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+	    b == '_' || b == '-';
+}
+
+/* ------------------------------------------------------ proto_schema.c */
+
 /* The items of list replies and TXNs, one schema per kind of item. */
 extern const struct schema proto_entry_schema;
 extern const struct schema proto_kv_schema;
@@ -94,6 +121,18 @@ const struct schema *proto_schema_of(uint8_t type);
 /* The items field of a list reply type, or NULL for any other type. */
 const struct field *proto_items_field(uint8_t type);
 
+/* ------------------------------------------------------ proto_fields.c */
+
+/*
+ * Fill c's error buffer, if it has one, with what went wrong (fmt), after
+ * where the walk is and the field f (NULL: none); returns rc.
+ */
+int proto_fail(struct ctx *c, int rc, const struct field *f, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The len bytes at p against f's check (FC_NONUL, FC_ID, FC_ADDR): 0, or
+ * BAD(c) with c's error buffer filled. */
+int proto_check_bytes(struct ctx *c, const struct field *f, const uint8_t *p, size_t len);
+
 /* Read (and check) the fields of s from r into base; 0 or a negative errno,
  * with c's error buffer filled. */
 int proto_read_fields(struct bytes_reader *r, const struct schema *s, void *base, struct ctx *c);
@@ -101,6 +140,8 @@ int proto_read_fields(struct bytes_reader *r, const struct schema *s, void *base
  * sizes.  0 or a negative errno, with c's error buffer filled. */
 int proto_write_fields(
     struct bytes_writer *w, const struct schema *s, const void *base, struct ctx *c);
+
+/* ------------------------------------------------------------- proto.c */
 
 /* Room for need more bytes in b, within the frame limit: 0, -EMSGSIZE or
  * -ENOMEM. */

@@ -2,8 +2,9 @@
  * check_http.c — unit tests of the HTTP key API (daemon/http.c).
  *
  * The pure pieces (percent-decoding, routing, the request id header, the
- * JSON of a listing, the status mapping) are static in http.c, so this file
- * includes http.c itself; the JSON strings and base64 they are made of are
+ * JSON of a listing, the status mapping) are static in the server's files,
+ * so this file includes http.c, http_answer.c and http_conn.c itself (the
+ * connection slots then have the limits set below); the JSON strings and base64 they are made of are
  * daemon/json.c's, tested in check_json.c.  The last tests run a real server
  * in this process against a fake node and raw client sockets: answers arriving
  * later or at once, a client that leaves before its answer, the connection
@@ -25,6 +26,8 @@
 #define HTTP_IDLE_TIMEOUT_S	1
 
 #include "http.c"
+#include "http_answer.c"
+#include "http_conn.c"
 
 #ifndef TEST_DATA_DIR
 #define TEST_DATA_DIR "tests/data"

@@ -33,6 +33,10 @@
 #include <ctype.h>
 #include <strings.h>
 
+/* The JSON writer and the answers' bodies, which http.c leaves to http_answer.c. */
+#include "http_json.h"
+#include "json.h"
+
 #define FUZZ_NAME "fuzz_http"
 #include "fuzz_util.h"
 
