@@ -323,7 +323,8 @@ static bool
 retryable(const struct proto_msg *r)
 {
 	return r->type == PROTO_T_ERROR &&
-	    (r->error.code == PROTO_E_NOLEADER || r->error.code == PROTO_E_TIMEOUT);
+	    (r->error.code == PROTO_E_NOLEADER || r->error.code == PROTO_E_TIMEOUT ||
+		r->error.code == PROTO_E_BUSY);
 }
 
 /*

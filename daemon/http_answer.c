@@ -65,6 +65,8 @@ status_of_error(uint16_t code)
 		return 507;
 	case PROTO_E_COMPACTED:
 		return 410;
+	case PROTO_E_BUSY:
+		return 503;
 	default:
 		return 500;
 	}

@@ -128,9 +128,9 @@ track_change(struct node *n, const struct origin *o, const struct proto_msg *m, 
 		return;
 	case -EBUSY:
 	case -EAGAIN:
-		/* "no leader" makes raftconfctl retry until its deadline. */
-		reply_error(n, o, PROTO_E_NOLEADER,
-		    "busy: another membership change or a "
+		/* raftconfctl tries a busy cluster again until its deadline */
+		reply_error(n, o, PROTO_E_BUSY,
+		    "another membership change or a "
 		    "leadership transfer is in progress, or the leader is new; retry");
 		return;
 	case -EEXIST:
@@ -273,8 +273,8 @@ join_queue(
 		return;
 	}
 	if (pending_count(&n->pending, PEND_JOIN_QUEUED) >= JOIN_QUEUE_MAX) {
-		reply_error(n, o, PROTO_E_NOLEADER, "busy: %d joins are waiting already; retry",
-		    JOIN_QUEUE_MAX);
+		reply_error(
+		    n, o, PROTO_E_BUSY, "%d joins are waiting already; retry", JOIN_QUEUE_MAX);
 		return;
 	}
 	len = (size_t)snprintf(data, sizeof(data), "%s%c%s", sname, '\0', saddr);

@@ -284,6 +284,7 @@ proto_error_name(uint16_t code)
 		[PROTO_E_REDIRECT] = "redirect",
 		[PROTO_E_NOSPACE] = "disk full",
 		[PROTO_E_COMPACTED] = "compacted",
+		[PROTO_E_BUSY] = "busy",
 	};
 
 	if (code >= sizeof(names) / sizeof(names[0]) || names[code] == NULL)

@@ -331,8 +331,9 @@ enum {
 	PROTO_E_REDIRECT = 9,	/* ask the leader; message = its address */
 	PROTO_E_NOSPACE = 10,	/* the node's disk is full: writes refused */
 	PROTO_E_COMPACTED = 11, /* POLL: changes after that revision are no longer kept */
+	PROTO_E_BUSY = 12,	/* another membership change first, or the join queue is full */
 };
-#define PROTO_E_MAX PROTO_E_COMPACTED
+#define PROTO_E_MAX PROTO_E_BUSY
 
 /* EVENT kinds. */
 enum {

@@ -668,6 +668,7 @@ START_TEST(test_error_codes_map_to_http_statuses)
 	ck_assert_int_eq(status_of_error(PROTO_E_REDIRECT), 500);
 	ck_assert_int_eq(status_of_error(PROTO_E_NOSPACE), 507);
 	ck_assert_int_eq(status_of_error(PROTO_E_COMPACTED), 410);
+	ck_assert_int_eq(status_of_error(PROTO_E_BUSY), 503);
 	ck_assert_str_eq(reason_of(410), "Gone");
 	ck_assert_int_eq(status_of_error(0), 500);
 	ck_assert_int_eq(status_of_error(999), 500);

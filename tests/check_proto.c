@@ -2305,8 +2305,8 @@ START_TEST(test_unknown_codes_kinds_and_member_states_are_refused)
 	/* MEMBERS_REPLY body: id, count, then node_id "n1", address "10.0.0.1:7000". */
 	const size_t mflags_at = HDR + 8 + 4 + 2 + 2 + 2 + 13, health_at = mflags_at + 1 + 16;
 
-	assert_byte_refused(first_sample(PROTO_T_ERROR), HDR + 9, 0, "code 0 is not in 1..11");
-	assert_byte_refused(first_sample(PROTO_T_ERROR), HDR + 9, PROTO_E_MAX + 1, "code 12");
+	assert_byte_refused(first_sample(PROTO_T_ERROR), HDR + 9, 0, "code 0 is not in 1..12");
+	assert_byte_refused(first_sample(PROTO_T_ERROR), HDR + 9, PROTO_E_MAX + 1, "code 13");
 	assert_byte_refused(first_sample(PROTO_T_EVENT), HDR + 8, 0, "kind 0 is not in 1..2");
 	assert_byte_refused(first_sample(PROTO_T_EVENT), HDR + 8, 3, "kind 3");
 	for (int i = 0; i < nsamples; i++) {
