@@ -1,10 +1,11 @@
 #!/bin/sh
 # raft-bugs.sh — proof that the Raft simulator has teeth (make raft-teeth).
 #
-# Builds tests/raft-sim once per known bug, injected into daemon/raft.c with
-# -DRAFT_BUG_<NAME>, into a scratch directory, runs it on the seeds make check
-# uses (with the options after the bug's name: NAME:OPTION, as raft-sim.test
-# runs it), and prints one line per bug: "caught at seed S" or "NOT caught".
+# Builds tests/raft-sim once per known bug, injected into the Raft core
+# (daemon/raft*.c) with -DRAFT_BUG_<NAME>, into a scratch directory, runs it
+# on the seeds make check uses (with the options after the bug's name:
+# NAME:OPTION, as raft-sim.test runs it), and prints one line per bug:
+# "caught at seed S" or "NOT caught".
 # Exits 1 if any bug goes unnoticed.
 #
 # usage: raft-bugs.sh [SEEDS]     (environment: CC, CFLAGS, srcdir, builddir)
@@ -26,7 +27,7 @@ for spec in COMMIT_OLD_TERM VOTE_NO_LOG_CHECK VOTE_BEFORE_PERSIST \
 	[ "$bug" = "$spec" ] || opt=${spec#*:}
 	bin=$scratch/raft-sim-$bug
 	if ! $cc -std=gnu11 $cflags -I"$srcdir/daemon" -DRAFT_BUG_$bug \
-		"$srcdir/daemon/raft.c" "$srcdir/daemon/members.c" "$srcdir/tests/raft-sim.c" -o "$bin"; then
+		"$srcdir"/daemon/raft.c "$srcdir"/daemon/raft_*.c "$srcdir/daemon/members.c" "$srcdir/tests/raft-sim.c" -o "$bin"; then
 		echo "RAFT_BUG_$bug: does not build" >&2
 		status=1
 		continue
