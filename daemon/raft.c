@@ -38,6 +38,8 @@
 #define DEFAULT_MAX_ENTRIES  256
 #define DEFAULT_MAX_BYTES    (1024 * 1024)
 #define DEFAULT_MAX_INFLIGHT 64
+/* Learners never elect: they hear one heartbeat round in this many (issue 17). */
+#define LEARNER_HEARTBEAT_ROUNDS 4
 
 /* ------------------------------------------------------------------- PRNG */
 
@@ -81,9 +83,11 @@ tick_leader(struct raft *r)
 		}
 	}
 	raft__departing_tick(r, r->heartbeat_elapsed >= r->cfg.heartbeat_ticks);
+	raft__feed_learners(r);
 	if (r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
 		r->heartbeat_elapsed = 0;
-		raft__bcast_heartbeat(r);
+		/* learners never elect: they hear one round in LEARNER_HEARTBEAT_ROUNDS */
+		raft__bcast_heartbeat(r, r->heartbeat_rounds++ % LEARNER_HEARTBEAT_ROUNDS == 0);
 	}
 }
 

@@ -128,7 +128,8 @@ struct raft {
 	uint64_t leader;
 	unsigned election_elapsed;
 	unsigned heartbeat_elapsed;
-	unsigned timeout; /* randomized election timeout */
+	unsigned heartbeat_rounds; /* learners hear one in LEARNER_HEARTBEAT_ROUNDS */
+	unsigned timeout;	   /* randomized election timeout */
 
 	/* the log: ents[k].index == base_index + 1 + k */
 	struct raft_entry *ents;
@@ -218,7 +219,10 @@ bool raft__quorum_active(const struct raft *r);
 /* raft_replicate.c: replication, commit, reads */
 void raft__send_append_all(struct raft *r, uint64_t to, struct peer *p, bool allow_empty);
 void raft__bcast_append(struct raft *r, bool allow_empty);
-void raft__bcast_heartbeat(struct raft *r);
+/* learners: whether learners hear this round (reads' rounds: voters only) */
+void raft__bcast_heartbeat(struct raft *r, bool learners);
+/* Once a tick: the learners that keep up get what they lack, in one go. */
+void raft__feed_learners(struct raft *r);
 uint64_t raft__self_match(const struct raft *r);
 bool raft__committed_in_term(const struct raft *r);
 void raft__leader_read(struct raft *r, uint64_t from, uint64_t ctx);

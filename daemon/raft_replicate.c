@@ -116,24 +116,36 @@ raft__send_append_all(struct raft *r, uint64_t to, struct peer *p, bool allow_em
 		;
 }
 
+/*
+ * A learner that keeps up is fed once a tick, whatever the writes in
+ * between (issue 17: the leader's work and the learners' wakeups per write
+ * must not grow with their number); one that probes, or catches up from a
+ * snapshot, is answered at once, as a voter is.
+ */
+static bool
+fed_by_tick(const struct raft *r, size_t i)
+{
+	return !r->members[i].voter && r->peers[i].state == RAFT_PROGRESS_REPLICATE;
+}
+
 void
 raft__bcast_append(struct raft *r, bool allow_empty)
 {
 	for (size_t i = 0; i < r->n_members; i++) {
-		if (r->members[i].id != r->id)
+		if (r->members[i].id != r->id && !fed_by_tick(r, i))
 			raft__send_append_all(r, r->members[i].id, &r->peers[i], allow_empty);
 	}
 }
 
 void
-raft__bcast_heartbeat(struct raft *r)
+raft__bcast_heartbeat(struct raft *r, bool learners)
 {
 	struct raft_msg m;
 
 	for (size_t i = 0; i < r->n_members; i++) {
 		struct peer *p = &r->peers[i];
 
-		if (r->members[i].id == r->id)
+		if (r->members[i].id == r->id || (!learners && !r->members[i].voter))
 			continue;
 		raft__msg_init(r, &m, RAFT_MSG_HEARTBEAT, r->members[i].id);
 		/* never more than it is known to hold: its log may differ beyond */
@@ -263,7 +275,7 @@ raft__send_read_round(struct raft *r)
 	if (r->state != RAFT_LEADER)
 		return;
 	r->seq++;
-	raft__bcast_heartbeat(r);
+	raft__bcast_heartbeat(r, false); /* a read's quorum is of voters */
 }
 
 static void
@@ -356,8 +368,26 @@ static void
 send_commit(struct raft *r)
 {
 	for (size_t i = 0; i < r->n_members; i++)
-		if (r->members[i].id != r->id && commit_untold(r, &r->peers[i]))
+		if (r->members[i].id != r->id && !fed_by_tick(r, i) &&
+		    commit_untold(r, &r->peers[i]))
 			send_append(r, r->members[i].id, &r->peers[i], true);
+}
+
+/* Each tick: every learner fed by it gets what it lacks, or the commit. */
+void
+raft__feed_learners(struct raft *r)
+{
+	for (size_t i = 0; i < r->n_members; i++) {
+		struct peer *p = &r->peers[i];
+		uint64_t id = r->members[i].id;
+
+		if (id == r->id || !fed_by_tick(r, i))
+			continue;
+		if (p->next <= raft__last_index(r))
+			raft__send_append_all(r, id, p, false);
+		else if (commit_untold(r, p))
+			send_append(r, id, p, true);
+	}
 }
 
 /*
@@ -374,7 +404,7 @@ leader_committed(struct raft *r)
 	for (size_t i = 0; i < r->n_members; i++) {
 		struct peer *p = &r->peers[i];
 
-		if (r->members[i].id != r->id)
+		if (r->members[i].id != r->id && !fed_by_tick(r, i))
 			raft__send_append_all(
 			    r, r->members[i].id, p, p->state != RAFT_PROGRESS_REPLICATE);
 	}
@@ -461,7 +491,8 @@ raft__leader_append_resp(struct raft *r, const struct raft_msg *m, struct peer *
 	} else if (p->state == RAFT_PROGRESS_REPLICATE) {
 		inflight_free_to(r, p, m->index);
 	}
-	raft__send_append_all(r, m->from, p, false);
+	if (!fed_by_tick(r, (size_t)(p - r->peers)))
+		raft__send_append_all(r, m->from, p, false);
 reads:
 	check_reads(r);
 }
@@ -481,7 +512,7 @@ raft__leader_heartbeat_resp(struct raft *r, const struct raft_msg *m, struct pee
 			become_probe(p);
 	}
 	p->hb_match = p->match;
-	if (p->match < last)
+	if (p->match < last && !fed_by_tick(r, (size_t)(p - r->peers)))
 		raft__send_append_all(r, m->from, p, false);
 	check_reads(r);
 }
@@ -695,7 +726,8 @@ raft_commit_unsent(const struct raft *r)
 	if (r->state != RAFT_LEADER)
 		return false;
 	for (size_t i = 0; i < r->n_members; i++)
-		if (r->members[i].id != r->id && commit_untold(r, &r->peers[i]))
+		if (r->members[i].id != r->id && !fed_by_tick(r, i) &&
+		    commit_untold(r, &r->peers[i]))
 			return true;
 	return false;
 }

@@ -48,6 +48,8 @@ struct cluster {
 	uint32_t max_append_seen;	/* most entries in one delivered append */
 	bool hold_commit;		/* deliver() leaves commit notices to the test */
 	size_t empty_appends;		/* appends without entries delivered */
+	size_t appends_to[MAXN + 1];	/* appends delivered, by id */
+	size_t heartbeats_to[MAXN + 1];	/* heartbeats delivered, by id */
 	struct qmsg *q;
 	size_t nq, capq;
 };
@@ -217,6 +219,10 @@ static void deliver(void)
 			C.max_append_seen = m.n_entries;
 		if (m.type == RAFT_MSG_APPEND && m.n_entries == 0)
 			C.empty_appends++;
+		if (m.to <= MAXN && m.type == RAFT_MSG_APPEND)
+			C.appends_to[m.to]++;
+		if (m.to <= MAXN && m.type == RAFT_MSG_HEARTBEAT)
+			C.heartbeats_to[m.to]++;
 		if (C.drop_chunk && m.type == RAFT_MSG_SNAPSHOT && m.offset > 0) {
 			C.drop_chunk = false;
 			muted = true;
@@ -1517,6 +1523,45 @@ START_TEST(test_force_new_cluster_makes_a_one_node_cluster)
 }
 END_TEST
 
+/*
+ * Issue 17: a learner that keeps up is fed once a tick, however many writes
+ * came in between, and hears one heartbeat round in four; the voters get
+ * each write as it comes and every round.
+ */
+START_TEST(test_a_learner_that_keeps_up_is_fed_once_a_tick)
+{
+	uint64_t l, f, index, term;
+
+	cluster(4, 3);		/* node 4 is a spare */
+	tick_all(40);
+	l = leader();
+	f = l % 3 + 1;
+	ck_assert_int_eq(raft_change(node(l)->r, RAFT_CHANGE_ADD_LEARNER, 4, "n4", 2,
+				     &index, &term), 0);
+	deliver();
+	tick(l, 5);
+	ck_assert_int_eq(status(4).role, RAFT_LEARNER);
+	ck_assert_uint_eq(status(4).last_index, status(l).last_index);
+	memset(C.appends_to, 0, sizeof(C.appends_to));
+	for (int i = 0; i < 6; i++)
+		propose(l, "data");
+	ck_assert_uint_ge(C.appends_to[f], 6);
+	ck_assert_uint_eq(C.appends_to[4], 0);
+	ck_assert_uint_eq(status(4).last_index + 6, status(l).last_index);
+	/* one tick: the six in one go (two entries an append here) */
+	tick(l, 1);
+	ck_assert_uint_eq(status(4).last_index, status(l).last_index);
+	ck_assert_uint_le(C.appends_to[4], 3);
+	tick(l, 1);
+	ck_assert_uint_eq(status(4).commit, status(l).commit);
+	/* heartbeats: every round to the voters, one in four to the learner */
+	memset(C.heartbeats_to, 0, sizeof(C.heartbeats_to));
+	tick(l, 8);
+	ck_assert_uint_eq(C.heartbeats_to[f], 8);
+	ck_assert_uint_eq(C.heartbeats_to[4], 2);
+}
+END_TEST
+
 START_TEST(test_force_new_cluster_promotes_a_learner)
 {
 	uint64_t l, index, term;
@@ -2084,6 +2129,7 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_reapply_hands_the_committed_entries_out_again);
 	tcase_add_test(tc, test_force_new_cluster_makes_a_one_node_cluster);
 	tcase_add_test(tc, test_force_new_cluster_promotes_a_learner);
+	tcase_add_test(tc, test_a_learner_that_keeps_up_is_fed_once_a_tick);
 	tcase_add_test(tc, test_vote_with_transfer_flag_from_a_non_voter_is_refused);
 	tcase_add_test(tc, test_a_transfer_vote_passes_the_lease_only_in_the_next_term);
 	tcase_add_test(tc, test_a_term_at_the_top_of_the_range_is_refused);
