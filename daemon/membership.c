@@ -431,6 +431,33 @@ answers(struct node *n, uint64_t id)
 		pr.last_contact * n->tick_ms <= n->cfg->election_ms);
 }
 
+/* The voters but one (except; 0: none), those heard from, the others' names. */
+struct voter_count {
+	size_t voters, healthy;
+	char silent[RAFTCONF_MAX_ERROR / 2]; /* "n2, n3" */
+};
+
+static void
+count_voters(struct node *n, uint64_t except, struct voter_count *vc)
+{
+	size_t off = 0;
+
+	vc->voters = vc->healthy = 0;
+	vc->silent[0] = '\0';
+	for (size_t i = 0; i < n->n_members; i++) {
+		const struct member *mb = &n->members[i];
+
+		if (!mb->voter || mb->id == except)
+			continue;
+		vc->voters++;
+		if (answers(n, mb->id))
+			vc->healthy++;
+		else if (off < sizeof(vc->silent))
+			off += (size_t)snprintf(vc->silent + off, sizeof(vc->silent) - off, "%s%s",
+			    off ? ", " : "", mb->name);
+	}
+}
+
 /*
  * Leader: would the voters left once gone is removed include a majority
  * that answers?  Else the change could neither commit nor leave a cluster
@@ -440,31 +467,21 @@ answers(struct node *n, uint64_t id)
 static bool
 removal_keeps_quorum(struct node *n, const struct member *gone, char *why, size_t whylen)
 {
-	size_t left = 0, healthy = 0, off = 0;
-	char silent[RAFTCONF_MAX_ERROR / 2] = "";
+	struct voter_count vc;
 
 	if (!gone->voter)
 		return true;
-	for (size_t i = 0; i < n->n_members; i++) {
-		const struct member *mb = &n->members[i];
-
-		if (!mb->voter || mb->id == gone->id)
-			continue;
-		left++;
-		if (answers(n, mb->id))
-			healthy++;
-		else if (off < sizeof(silent))
-			off += (size_t)snprintf(
-			    silent + off, sizeof(silent) - off, "%s%s", off ? ", " : "", mb->name);
-	}
-	if (healthy >= left / 2 + 1)
+	count_voters(n, gone->id, &vc);
+	if (vc.healthy >= vc.voters / 2 + 1)
 		return true;
-	snprintf(why, whylen,
-	    "removing %s would leave %zu voter%s of which %zu answer%s (%s not heard from "
-	    "within the election timeout), short of the %zu a majority needs: the cluster could "
-	    "not commit the change nor elect a leader; bring %s back first",
-	    gone->name, left, left == 1 ? "" : "s", healthy, healthy == 1 ? "s" : "", silent,
-	    left / 2 + 1, silent);
+	/* cut short if it must be: its start says enough */
+	if (snprintf(why, whylen,
+		"removing %s would leave %zu voter%s of which %zu answer%s (%s not heard from "
+		"within the election timeout), short of the %zu a majority needs: the cluster "
+		"could not commit the change nor elect a leader; bring %s back first",
+		gone->name, vc.voters, vc.voters == 1 ? "" : "s", vc.healthy,
+		vc.healthy == 1 ? "s" : "", vc.silent, vc.voters / 2 + 1, vc.silent) < 0)
+		why[0] = '\0';
 	return false;
 }
 
@@ -584,28 +601,18 @@ membership_expired(struct node *n, struct pending *p)
 static bool
 promotion_keeps_quorum(struct node *n, char *why, size_t whylen)
 {
-	size_t voters = 0, healthy = 0, off = 0;
-	char silent[RAFTCONF_MAX_ERROR / 2] = "";
+	struct voter_count vc;
 
-	for (size_t i = 0; i < n->n_members; i++) {
-		const struct member *mb = &n->members[i];
-
-		if (!mb->voter)
-			continue;
-		voters++;
-		if (answers(n, mb->id))
-			healthy++;
-		else if (off < sizeof(silent))
-			off += (size_t)snprintf(
-			    silent + off, sizeof(silent) - off, "%s%s", off ? ", " : "", mb->name);
-	}
-	if ((voters == 1 && healthy == 1) || healthy >= (voters + 1) / 2 + 1)
+	count_voters(n, 0, &vc);
+	if ((vc.voters == 1 && vc.healthy == 1) || vc.healthy >= (vc.voters + 1) / 2 + 1)
 		return true;
-	snprintf(why, whylen,
-	    "with it the %zu voters would need %zu that answer, and %zu of today's %zu do (%s not "
-	    "heard from within the election timeout): it stays a learner until %s is back or "
-	    "removed",
-	    voters + 1, (voters + 1) / 2 + 1, healthy, voters, silent, silent);
+	if (snprintf(why, whylen,
+		"with it the %zu voters would need %zu that answer, and %zu of today's %zu do (%s "
+		"not heard from within the election timeout): it stays a learner until %s is back "
+		"or removed",
+		vc.voters + 1, (vc.voters + 1) / 2 + 1, vc.healthy, vc.voters, vc.silent,
+		vc.silent) < 0)
+		why[0] = '\0';
 	return false;
 }
 
