@@ -28,9 +28,6 @@
 /* status --cluster requests waiting on one node at once; more are refused
  * (raftconfd(8), under RAFTCONF_MAX_STATUS_WAIT_MS). */
 #define CENSUS_MAX 16
-/* A census forwarded to the leader: how long after its wait the answer may
- * take to come back before this node gives up on it. */
-#define CENSUS_FORWARD_SLACK_MS 2000
 
 struct census_slot {
 	char name[RAFTCONF_MAX_ID + 1];
@@ -184,11 +181,12 @@ send_error(int rc)
 	}
 }
 
-void
-census_start(struct node *n, const struct origin *o, const struct proto_msg *m)
+/* Ask every member from here, each for at most wait_ms. */
+static void
+census_run(struct node *n, const struct origin *o, uint64_t wait_ms)
 {
 	struct proto_msg ask = { .type = PROTO_T_STATUS };
-	uint64_t deadline = node_now_ms() + m->cluster_status.wait_ms;
+	uint64_t deadline = node_now_ms() + wait_ms;
 	struct raft_status st;
 	struct census *c;
 
@@ -214,7 +212,7 @@ census_start(struct node *n, const struct origin *o, const struct proto_msg *m)
 	}
 	c->id = ++n->next_census;
 	c->from = *o;
-	c->wait_ms = m->cluster_status.wait_ms;
+	c->wait_ms = wait_ms;
 	c->n = c->left = n->n_members;
 	c->next = n->censuses;
 	n->censuses = c;
@@ -241,7 +239,12 @@ census_start(struct node *n, const struct origin *o, const struct proto_msg *m)
 		p->term = i;
 		if ((rc = kv_send(n, p, &ask, mb)) < 0) {
 			free(p);
-			slot_failed(s, "did not answer: %s", send_error(rc));
+			if (rc == -ENOTCONN && !roster_linked(n, mb))
+				slot_failed(s,
+				    "not asked: this node keeps no link to it (the leader "
+				    "links learners), and no leader answered for it");
+			else
+				slot_failed(s, "did not answer: %s", send_error(rc));
 			c->left--;
 		}
 	}
@@ -249,11 +252,51 @@ census_start(struct node *n, const struct origin *o, const struct proto_msg *m)
 		finish(n, c);
 }
 
+void
+census_start(struct node *n, const struct origin *o, const struct proto_msg *m)
+{
+	census_run(n, o, m->cluster_status.wait_ms);
+}
+
+/*
+ * The leader is given three quarters of the client's wait for its census,
+ * and a quarter for its answer to come back; when none does, this node
+ * asks the members it can reach itself, for half the wait: the client,
+ * which waits twice as long as it asked the node to (raftconfctl's
+ * --timeout against its half), still gets an answer.
+ */
 int
 census_forward(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
-	/* the leader's census ends within wait_ms; its answer then travels */
-	return kv_forward_within(n, o, m, m->cluster_status.wait_ms + CENSUS_FORWARD_SLACK_MS);
+	uint64_t leader = raft_leader(n->raft), wait = m->cluster_status.wait_ms;
+	const struct member *lm = roster_by_id(n, leader);
+	struct proto_msg fm = *m;
+	struct pending *f;
+	bool all = true;
+	int rc;
+
+	for (size_t i = 0; i < n->n_members; i++)
+		if (n->members[i].id != n->self && !roster_linked(n, &n->members[i]))
+			all = false;
+	if (all || o->no_forward || lm == NULL || leader == n->self)
+		return -ENOENT;
+	if ((f = pending_new(PEND_FORWARD, o, node_now_ms() + wait, NULL, 0)) == NULL)
+		return -ENOMEM;
+	f->op = PROTO_T_CLUSTER_STATUS;
+	f->limit = wait / 2;
+	fm.cluster_status.wait_ms = wait * 3 / 4;
+	if ((rc = kv_send(n, f, &fm, lm)) < 0)
+		free(f);
+	return rc;
+}
+
+void
+census_forward_failed(struct node *n, struct pending *p)
+{
+	log_info("status --cluster: the leader did not answer within %" PRIu64
+		 " ms; asking the members from here",
+	    p->limit * 2);
+	census_run(n, &p->from, p->limit);
 }
 
 int

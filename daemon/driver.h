@@ -360,6 +360,8 @@ const char *roster_name(const struct node *n, uint64_t id);
 void roster_stranger_seen(struct node *n, const char *name);
 void roster_context_make(struct raft_member *rm, const char *name, const char *address);
 void roster_sync(struct node *n);
+/* Whether this node keeps a link to member mb (roster_links says which). */
+bool roster_linked(const struct node *n, const struct member *mb);
 void roster_links(struct node *n);
 void roster_departed_expire(struct node *n, uint64_t now);
 
@@ -416,9 +418,14 @@ void watch_free(struct node *n);
 
 /* census.c: status --cluster */
 void census_start(struct node *n, const struct origin *o, const struct proto_msg *m);
-/* Ask the leader, which links every member, to run it: -errno when it
- * cannot be asked (this node leads, none is known or reachable). */
+/* When this node links some member not (a learner, and this node does not
+ * lead), ask the leader, which links every member, to run it: 0 when
+ * asked, -errno when not (this node links them all, or no leader is known
+ * or reachable). */
 int census_forward(struct node *n, const struct origin *o, const struct proto_msg *m);
+/* The census forwarded in p got no answer from the leader (it expired, or
+ * the link went down): ask the members from here in the wait left. */
+void census_forward_failed(struct node *n, struct pending *p);
 int census_answer(struct node *n, uint64_t from, const struct proto_msg *m);
 void census_expired(struct node *n, struct pending *p);
 void census_peer_lost(struct node *n, uint64_t id);
@@ -433,9 +440,6 @@ void kv_forward(struct node *n, const struct origin *o, const struct proto_msg *
  * the leader, none is known or reachable, o was forwarded already): -errno,
  * and the caller answers. */
 int kv_forward_quiet(struct node *n, const struct origin *o, const struct proto_msg *m);
-/* As kv_forward_quiet, giving up on the answer after timeout_ms. */
-int kv_forward_within(
-    struct node *n, const struct origin *o, const struct proto_msg *m, uint64_t timeout_ms);
 int kv_send(struct node *n, struct pending *p, const struct proto_msg *m, const struct member *to);
 int kv_relay(struct node *n, uint64_t from, const struct proto_msg *m);
 void kv_read_index(struct node *n, uint64_t ctx, uint64_t index);

@@ -285,13 +285,6 @@ kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m)
 int
 kv_forward_quiet(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
-	return kv_forward_within(n, o, m, n->request_timeout_ms);
-}
-
-int
-kv_forward_within(
-    struct node *n, const struct origin *o, const struct proto_msg *m, uint64_t timeout_ms)
-{
 	uint64_t leader = raft_leader(n->raft);
 	const struct member *lm = roster_by_id(n, leader);
 	struct pending *f;
@@ -299,7 +292,7 @@ kv_forward_within(
 
 	if (o->no_forward || lm == NULL || leader == n->self)
 		return -ENOENT;
-	f = pending_new(PEND_FORWARD, o, node_now_ms() + timeout_ms, NULL, 0);
+	f = pending_new(PEND_FORWARD, o, node_now_ms() + n->request_timeout_ms, NULL, 0);
 	if (f == NULL)
 		return -ENOMEM;
 	if ((rc = kv_send(n, f, m, lm)) < 0)
@@ -341,6 +334,12 @@ kv_leader_lost(struct node *n, uint64_t leader, const char *name)
 	PENDING_EACH(&n->pending, PEND_FORWARD, f, tmp) {
 		if (f->peer != leader)
 			continue;
+		if (f->op == PROTO_T_CLUSTER_STATUS) {
+			pending_unlink(&n->pending, f);
+			census_forward_failed(n, f);
+			free(f);
+			continue;
+		}
 		reply_error(n, &f->from, PROTO_E_NOLEADER,
 		    "lost the connection to the "
 		    "leader %s before it answered; retry",
@@ -812,6 +811,10 @@ kv_expired(struct node *n, struct pending *p)
 		n->stats.proposals_failed++;
 		break;
 	case PEND_FORWARD:
+		if (p->op == PROTO_T_CLUSTER_STATUS) {
+			census_forward_failed(n, p);
+			break;
+		}
 		reply_error(n, &p->from, PROTO_E_TIMEOUT,
 		    "the leader did not answer within %u "
 		    "ms",

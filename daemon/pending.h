@@ -32,9 +32,11 @@ struct origin {
 };
 
 enum pending_kind {
-	PEND_WRITE,    /* key: the entry's index; term: its term; op */
-	PEND_READ,     /* key: the ReadIndex context; index once known; op; data */
-	PEND_FORWARD,  /* key: the id sent to the leader; peer: the leader */
+	PEND_WRITE, /* key: the entry's index; term: its term; op */
+	PEND_READ,  /* key: the ReadIndex context; index once known; op; data */
+	/* key: the id sent to the leader; peer: the leader; op: 0, or
+	 * CLUSTER_STATUS with limit the wait left for census_forward_failed */
+	PEND_FORWARD,
 	PEND_JOIN,     /* key: the connection of peer_dial_once */
 	PEND_TRANSFER, /* key: the voter asked for, 0 for any */
 	PEND_SNAPSHOT, /* nothing: answered when the writer is done */

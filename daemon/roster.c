@@ -225,18 +225,24 @@ roster_sync(struct node *n)
  * is dialled by the next leader.  After every change of membership or of
  * role.
  */
+bool
+roster_linked(const struct node *n, const struct member *mb)
+{
+	const struct member *self = roster_by_id(n, n->self);
+
+	return mb->id != n->self && self != NULL && self->voter &&
+	    (mb->voter || raft_leader(n->raft) == n->self);
+}
+
 void
 roster_links(struct node *n)
 {
-	const struct member *self = roster_by_id(n, n->self);
-	bool voter = self != NULL && self->voter, leader = raft_leader(n->raft) == n->self;
-
 	for (size_t i = 0; i < n->n_members; i++) {
 		const struct member *mb = &n->members[i];
 
 		if (mb->id == n->self)
 			continue;
-		if (voter && (mb->voter || leader))
+		if (roster_linked(n, mb))
 			peer_link(n->peers, mb->name, mb->address);
 		else
 			peer_unlink(n->peers, mb->name);
