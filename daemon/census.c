@@ -342,6 +342,15 @@ census_peer_lost(struct node *n, uint64_t id)
 {
 	struct pending *p, *tmp;
 
+	/* a census forwarded to it, when it led: asked from here instead */
+	PENDING_EACH(&n->pending, PEND_FORWARD, p, tmp) {
+		if (p->peer != id || p->op != PROTO_T_CLUSTER_STATUS)
+			continue;
+		pending_unlink(&n->pending, p);
+		census_forward_failed(n, p);
+		free(p);
+	}
+
 	PENDING_EACH(&n->pending, PEND_CENSUS, p, tmp) {
 		struct census *c;
 

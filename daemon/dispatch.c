@@ -389,8 +389,8 @@ peer_link_cb(void *arg, const char *peer_id, bool up, bool reset)
 	log_info_f(LOG_FIELDS(.peer = peer_id), "peer %s: link %s%s", peer_id, up ? "up" : "down",
 	    reset ? " (connection reset)" : "");
 	if (!up) {
+		census_peer_lost(n, id); /* first: its forwards fall back (census.c) */
 		kv_leader_lost(n, id, peer_id);
-		census_peer_lost(n, id);
 	}
 	/* It may have restarted with less than it acknowledged: probe afresh. */
 	if (up)

@@ -334,12 +334,6 @@ kv_leader_lost(struct node *n, uint64_t leader, const char *name)
 	PENDING_EACH(&n->pending, PEND_FORWARD, f, tmp) {
 		if (f->peer != leader)
 			continue;
-		if (f->op == PROTO_T_CLUSTER_STATUS) {
-			pending_unlink(&n->pending, f);
-			census_forward_failed(n, f);
-			free(f);
-			continue;
-		}
 		reply_error(n, &f->from, PROTO_E_NOLEADER,
 		    "lost the connection to the "
 		    "leader %s before it answered; retry",
@@ -811,10 +805,6 @@ kv_expired(struct node *n, struct pending *p)
 		n->stats.proposals_failed++;
 		break;
 	case PEND_FORWARD:
-		if (p->op == PROTO_T_CLUSTER_STATUS) {
-			census_forward_failed(n, p);
-			break;
-		}
 		reply_error(n, &p->from, PROTO_E_TIMEOUT,
 		    "the leader did not answer within %u "
 		    "ms",

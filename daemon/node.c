@@ -230,6 +230,8 @@ expired_cb(void *arg, struct pending *p)
 		membership_expired(n, p);
 	else if (p->kind == PEND_CENSUS)
 		census_expired(n, p);
+	else if (p->kind == PEND_FORWARD && p->op == PROTO_T_CLUSTER_STATUS)
+		census_forward_failed(n, p);
 	else
 		kv_expired(n, p);
 }
