@@ -230,6 +230,7 @@ struct node {
 	struct event *commit_ev; /* tells followers a commit no append carried */
 	struct event *stop_ev;	 /* bounds the wait for a transfer on stop */
 	unsigned tick_ms;
+	unsigned tick_span; /* the core's ticks one tick_ev stands for (node.c) */
 	uint64_t ticks;
 	double last_tick;     /* when tick_cb last ran */
 	double max_stall;     /* longest the loop made a tick wait, s */

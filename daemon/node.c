@@ -65,6 +65,28 @@ send_raft_msgs(struct node *n, const struct raft_msg *msgs, size_t count)
 	}
 }
 
+/*
+ * A learner elects no one, and its leader feeds it on the leader's own
+ * tick: it wakes LEARNER_TICK_SPAN times less often, each tick counting
+ * for that many of the core's, so that an idle fleet of learners costs
+ * little (issue 17).  Its requests' deadlines are checked that much less
+ * finely; reads, writes and watches move on their events, not the tick.
+ */
+#define LEARNER_TICK_SPAN 4
+
+static void
+tick_rate(struct node *n, enum raft_role role)
+{
+	unsigned span = role == RAFT_LEARNER ? LEARNER_TICK_SPAN : 1, ms = n->tick_ms * span;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (span == n->tick_span)
+		return;
+	n->tick_span = span;
+	evtimer_del(n->tick_ev);
+	evtimer_add(n->tick_ev, &tv);
+}
+
 /* The core's role, term or leader changed: say so, and act on it. */
 static void
 state_changed(struct node *n)
@@ -96,6 +118,7 @@ state_changed(struct node *n)
 		kv_leader_changed(n);
 	if ((st.role == RAFT_LEADER) != (n->last_role == RAFT_LEADER))
 		roster_links(n); /* the leader links its learners */
+	tick_rate(n, st.role);
 	/* etcd's leader_changes_seen: a leader known that is not the last one */
 	if (st.leader != 0 && st.leader != n->last_leader)
 		n->stats.leader_changes++;
@@ -263,7 +286,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	 * snapshot) for that long.  Shown in status and /metrics, and over
 	 * NODE_STALL_NOTICE_S at notice level (at most one line a second). */
 	if (n->last_tick > 0) {
-		double late = t - n->last_tick - n->tick_ms / 1000.0;
+		double late = t - n->last_tick - n->tick_ms * n->tick_span / 1000.0;
 
 		if (late > n->max_stall)
 			n->max_stall = late;
@@ -274,7 +297,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			log_notice_f(LOG_FIELDS(.extra_name = "LOOP_STALL_MS", .extra_value = ms),
 			    "the event loop stalled %s ms: a tick due every %u ms came that late, "
 			    "and requests and heartbeats waited as long",
-			    ms, n->tick_ms);
+			    ms, n->tick_ms * n->tick_span);
 			n->stall_told_at = t;
 		}
 	}
@@ -291,7 +314,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (disk_retry_due(n, DISK_WAL, t))
 		persist_progress(n);
 	disk_leader_hands_over(n, t);
-	if (!n->removed)
+	for (unsigned i = 0; i < n->tick_span && !n->removed; i++)
 		raft_tick(n->raft);
 	now = node_now_ms();
 	status_fleet_tick(n, now);
@@ -381,6 +404,7 @@ start_events(struct node *n)
 	/* Lowest of main()'s three priorities (I/O runs at the default, 1): the
 	 * batch is cut after the loop turn's I/O. */
 	event_priority_set(n->ready_ev, 2);
+	n->tick_span = 1;
 	evtimer_add(n->tick_ev, &tv);
 	return 0;
 }
