@@ -393,6 +393,8 @@ void status_members_view_relay(struct node *n, const struct origin *o, const str
 /* Once a tick: the leader notes its log's end, warns of learners behind
  * lag_warn_ms (and when they caught up) and samples their lag. */
 void status_fleet_tick(struct node *n, uint64_t now_ms);
+/* The leader's log grew to last_index (a batch of entries to persist). */
+void status_fleet_grew(struct node *n, uint64_t last_index);
 void status_http_json(void *arg, struct evbuffer *out);
 int status_http_health(void *arg, char *why, size_t whylen);
 void status_http_metrics(void *arg, struct evbuffer *out);

@@ -33,7 +33,9 @@ slot(const struct lag_ring *r, size_t i)
 void
 lag_note(struct lag_ring *r, uint64_t last_index, uint64_t now_ms)
 {
-	if (r->n > 0 && r->index[slot(r, r->n - 1)] >= last_index)
+	if (r->n > 0 &&
+	    (r->index[slot(r, r->n - 1)] >= last_index ||
+		now_ms < r->at_ms[slot(r, r->n - 1)] + LAG_NOTE_GAP_MS))
 		return;
 	r->index[r->head] = last_index;
 	r->at_ms[r->head] = now_ms;

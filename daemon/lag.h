@@ -3,12 +3,14 @@
  * behind raftconfctl members' LAG-MS, the learner lag warning and the
  * raftconfd_learner_lag_seconds histogram.
  *
- * The leader notes its last log index once a tick, when it grew (a ring of
- * (index, time) samples).  A member whose log ends at match lacks the
+ * The leader notes its last log index as its log grows, at most once every
+ * LAG_NOTE_GAP_MS, and once a tick (a ring of (index, time) samples): a
+ * learner fed once a tick lags by less than a tick, which samples taken
+ * only once a tick could not see.  A member whose log ends at match lacks the
  * entries after it; the oldest of them, match + 1, was in the leader's log
  * at the first sample whose index passed match.  Its age then is the
  * member's lag in time: 0 when it has the leader's last entry; a lower
- * bound, off by at most a tick, otherwise; and at least the age of the
+ * bound, off by at most LAG_NOTE_GAP_MS, otherwise; and at least the age of the
  * oldest sample kept when the ring no longer reaches back that far.
  *
  * Pure: no clock (the caller passes now), no I/O, no allocation.
@@ -20,8 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Samples kept: a tick's each, so ~50 s at 20 ticks a second of writes. */
-#define LAG_SAMPLES 1024
+/* Samples kept, at least LAG_NOTE_GAP_MS apart: the ring reaches back at
+ * least 40 s under writes that never stop. */
+#define LAG_SAMPLES	4096
+#define LAG_NOTE_GAP_MS 10
 
 struct lag_ring {
 	uint64_t index[LAG_SAMPLES];
@@ -34,7 +38,7 @@ struct lag_ring {
 void lag_reset(struct lag_ring *r);
 
 /* The leader's log ends at last_index at now_ms; kept if it grew since the
- * last sample (or the ring is empty). */
+ * last sample and LAG_NOTE_GAP_MS passed (or the ring is empty). */
 void lag_note(struct lag_ring *r, uint64_t last_index, uint64_t now_ms);
 
 /* How long ago (ms) the oldest entry a member lacks that has its log end at

@@ -143,6 +143,8 @@ process_batch(struct node *n, struct raft_ready *rd)
 	const char *what = NULL; /* NULL: the WAL failed (persist_failed says where) */
 	int rc = 0;
 
+	if (rd->n_entries > 0) /* learners' lag is timed from here on the leader */
+		status_fleet_grew(n, rd->entries[rd->n_entries - 1].index);
 	send_raft_msgs(n, rd->msgs, rd->n_msgs);
 	if (rd->n_msgs)
 		peer_flush(n->peers); /* a leader's AppendEntries go first */

@@ -409,6 +409,13 @@ lag_notice(struct node *n, struct member *mb, int what, uint64_t match, uint64_t
 }
 
 void
+status_fleet_grew(struct node *n, uint64_t last_index)
+{
+	if (raft_leader(n->raft) == n->self && !n->removed)
+		lag_note(&n->lag, last_index, node_now_ms());
+}
+
+void
 status_fleet_tick(struct node *n, uint64_t now)
 {
 	struct raft_status st;

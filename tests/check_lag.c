@@ -60,6 +60,21 @@ START_TEST(test_a_full_ring_keeps_the_newest_samples)
 }
 END_TEST
 
+/* The leader notes each batch, so a lag shorter than its 50 ms tick shows;
+ * samples closer than LAG_NOTE_GAP_MS are not kept. */
+START_TEST(test_samples_are_kept_at_least_the_gap_apart)
+{
+	lag_reset(&ring);
+	lag_note(&ring, 10, 1000);
+	lag_note(&ring, 20, 1000 + LAG_NOTE_GAP_MS - 1); /* too soon: not kept */
+	ck_assert_uint_eq(ring.n, 1);
+	lag_note(&ring, 20, 1000 + LAG_NOTE_GAP_MS);
+	ck_assert_uint_eq(ring.n, 2);
+	/* match 10 lacks 11..20, there since 1000 + gap: 20 ms later, 20 ms */
+	ck_assert_uint_eq(lag_ms(&ring, 10, 20, 1000 + LAG_NOTE_GAP_MS + 20), 20);
+}
+END_TEST
+
 START_TEST(test_an_episode_is_told_once_when_it_starts_and_once_when_it_ends)
 {
 	bool behind = false;
@@ -99,6 +114,7 @@ lag_suite(void)
 	tcase_add_test(tc, test_the_lag_is_the_age_of_the_oldest_entry_missing);
 	tcase_add_test(tc, test_an_idle_log_then_a_burst_does_not_count_the_idle_time);
 	tcase_add_test(tc, test_a_full_ring_keeps_the_newest_samples);
+	tcase_add_test(tc, test_samples_are_kept_at_least_the_gap_apart);
 	tcase_add_test(tc, test_an_episode_is_told_once_when_it_starts_and_once_when_it_ends);
 	tcase_add_test(tc, test_a_lag_falls_in_the_first_bucket_that_holds_it);
 	suite_add_tcase(s, tc);
