@@ -47,9 +47,10 @@ cmd_get(struct ctl *ctl, const struct invocation *in)
 	return EXIT_DONE;
 }
 
-/* All of standard input, at most RAFTCONF_MAX_VALUE bytes, into *buf (owned). */
+/* All of standard input, at most max bytes, into *buf (owned, freed by the
+ * caller whatever the result): 0, -E2BIG past max, or -errno. */
 static int
-read_stdin(uint8_t **buf, size_t *len)
+read_stdin(uint8_t **buf, size_t *len, size_t max)
 {
 	size_t cap = 4096;
 	ssize_t n;
@@ -61,7 +62,7 @@ read_stdin(uint8_t **buf, size_t *len)
 		if (*len == cap) {
 			uint8_t *p;
 
-			if (cap > RAFTCONF_MAX_VALUE)
+			if (cap > max)
 				return -E2BIG;
 			if ((p = realloc(*buf, cap * 2)) == NULL)
 				return -ENOMEM;
@@ -70,11 +71,11 @@ read_stdin(uint8_t **buf, size_t *len)
 		}
 		n = read(STDIN_FILENO, *buf + *len, cap - *len);
 		if (n == 0)
-			return *len > RAFTCONF_MAX_VALUE ? -E2BIG : 0;
+			return *len > max ? -E2BIG : 0;
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		if (n > 0)
-			*len += n;
+			*len += (size_t)n;
 	}
 }
 
@@ -161,7 +162,7 @@ cmd_set(struct ctl *ctl, const struct invocation *in)
 	if ((key = cmd_slashed(in->args[0], false, kbuf)) == NULL)
 		return EXIT_USAGE;
 	if (strcmp(in->args[1], "-") == 0) {
-		if ((rc = read_stdin(&buf, &len)) < 0) {
+		if ((rc = read_stdin(&buf, &len, RAFTCONF_MAX_VALUE)) < 0) {
 			free(buf);
 			if (rc == -E2BIG)
 				fprintf(stderr,
@@ -328,37 +329,6 @@ cmd_list(struct ctl *ctl, const struct invocation *in)
 	return EXIT_DONE;
 }
 
-/* All of standard input for a txn: at most a frame's worth. */
-static int
-read_txn_input(char **buf, size_t *len)
-{
-	size_t cap = 4096;
-	ssize_t n;
-
-	*len = 0;
-	if ((*buf = malloc(cap)) == NULL)
-		return -ENOMEM;
-	for (;;) {
-		if (*len == cap) {
-			char *p;
-
-			if (cap >= RAFTCONF_MAX_FRAME)
-				return -E2BIG;
-			if ((p = realloc(*buf, cap * 2)) == NULL)
-				return -ENOMEM;
-			*buf = p;
-			cap *= 2;
-		}
-		n = read(STDIN_FILENO, *buf + *len, cap - *len);
-		if (n == 0)
-			return 0;
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		if (n > 0)
-			*len += (size_t)n;
-	}
-}
-
 /*
  * txn: the compares and operations from standard input (txn_input.h), one
  * TXN; exit 0 when the then-ops ran, 4 when the else-ops did.
@@ -371,11 +341,12 @@ cmd_txn(struct ctl *ctl, const struct invocation *in)
 	struct txn_input t;
 	struct proto_iter iter;
 	union proto_item it;
-	char *text = NULL;
+	uint8_t *text = NULL;
 	size_t len = 0;
 	int rc, status = EXIT_FAILED;
 
-	if ((rc = read_txn_input(&text, &len)) < 0) {
+	/* a frame's worth at most */
+	if ((rc = read_stdin(&text, &len, RAFTCONF_MAX_FRAME)) < 0) {
 		if (rc == -E2BIG)
 			fprintf(stderr,
 			    "raftconfctl: too big: txn: more than a frame's worth on "
@@ -386,7 +357,7 @@ cmd_txn(struct ctl *ctl, const struct invocation *in)
 		free(text);
 		return EXIT_FAILED;
 	}
-	rc = txn_input_parse(text, len, &t, err, sizeof(err));
+	rc = txn_input_parse((const char *)text, len, &t, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "raftconfctl: %s: txn: %s; nothing was sent\n",
 		    rc == -ENOMEM ? "internal error" : "usage", err);
