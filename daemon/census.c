@@ -268,8 +268,7 @@ census_start(struct node *n, const struct origin *o, const struct proto_msg *m)
 int
 census_forward(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
-	uint64_t leader = raft_leader(n->raft), wait = m->cluster_status.wait_ms;
-	const struct member *lm = roster_by_id(n, leader);
+	uint64_t wait = m->cluster_status.wait_ms;
 	struct proto_msg fm = *m;
 	struct pending *f;
 	bool all = true;
@@ -278,16 +277,14 @@ census_forward(struct node *n, const struct origin *o, const struct proto_msg *m
 	for (size_t i = 0; i < n->n_members; i++)
 		if (n->members[i].id != n->self && !roster_linked(n, &n->members[i]))
 			all = false;
-	if (all || o->no_forward || lm == NULL || leader == n->self)
+	if (all)
 		return -ENOENT;
-	if ((f = pending_new(PEND_FORWARD, o, node_now_ms() + wait, NULL, 0)) == NULL)
-		return -ENOMEM;
+	fm.cluster_status.wait_ms = wait * 3 / 4;
+	if ((rc = kv_forward_within(n, o, &fm, wait, &f)) < 0)
+		return rc;
 	f->op = PROTO_T_CLUSTER_STATUS;
 	f->limit = wait / 2;
-	fm.cluster_status.wait_ms = wait * 3 / 4;
-	if ((rc = kv_send(n, f, &fm, lm)) < 0)
-		free(f);
-	return rc;
+	return 0;
 }
 
 void

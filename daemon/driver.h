@@ -443,6 +443,10 @@ void kv_forward(struct node *n, const struct origin *o, const struct proto_msg *
  * the leader, none is known or reachable, o was forwarded already): -errno,
  * and the caller answers. */
 int kv_forward_quiet(struct node *n, const struct origin *o, const struct proto_msg *m);
+/* As kv_forward_quiet, giving up on the answer after timeout_ms; on 0, *fp
+ * (when not NULL) is the PEND_FORWARD entry, in the table. */
+int kv_forward_within(struct node *n, const struct origin *o, const struct proto_msg *m,
+    uint64_t timeout_ms, struct pending **fp);
 int kv_send(struct node *n, struct pending *p, const struct proto_msg *m, const struct member *to);
 int kv_relay(struct node *n, uint64_t from, const struct proto_msg *m);
 void kv_read_index(struct node *n, uint64_t ctx, uint64_t index);

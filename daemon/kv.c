@@ -285,6 +285,13 @@ kv_forward(struct node *n, const struct origin *o, const struct proto_msg *m)
 int
 kv_forward_quiet(struct node *n, const struct origin *o, const struct proto_msg *m)
 {
+	return kv_forward_within(n, o, m, n->request_timeout_ms, NULL);
+}
+
+int
+kv_forward_within(struct node *n, const struct origin *o, const struct proto_msg *m,
+    uint64_t timeout_ms, struct pending **fp)
+{
 	uint64_t leader = raft_leader(n->raft);
 	const struct member *lm = roster_by_id(n, leader);
 	struct pending *f;
@@ -292,11 +299,13 @@ kv_forward_quiet(struct node *n, const struct origin *o, const struct proto_msg 
 
 	if (o->no_forward || lm == NULL || leader == n->self)
 		return -ENOENT;
-	f = pending_new(PEND_FORWARD, o, node_now_ms() + n->request_timeout_ms, NULL, 0);
+	f = pending_new(PEND_FORWARD, o, node_now_ms() + timeout_ms, NULL, 0);
 	if (f == NULL)
 		return -ENOMEM;
 	if ((rc = kv_send(n, f, m, lm)) < 0)
 		free(f);
+	else if (fp != NULL)
+		*fp = f;
 	return rc;
 }
 
