@@ -144,6 +144,7 @@ struct node_stats {
 	uint64_t proposals_failed;
 	uint64_t snapshots;
 	double snapshot_last_seconds;
+	uint64_t store_commits; /* the store's transactions (apply.c) */
 	uint64_t requests[PROTO_E_MAX + 1]; /* [0]: answered ok, else by error */
 	uint64_t leader_changes;	    /* a leader known, not the last one known */
 	/* learners' lag, observed by the leader once a second (status.c) */
@@ -248,6 +249,7 @@ struct node {
 	uint64_t applied;
 	bool store_txn; /* applies since the last store commit */
 	uint64_t store_txn_entries;
+	uint64_t store_txn_ms; /* when that transaction began */
 	bool apply_paused;  /* the store ran out of space: apply_retry */
 	uint64_t told_upto; /* watchers and removal told up to this index */
 
@@ -490,6 +492,8 @@ uint64_t persist_sync_request(struct node *n);
 /* apply.c: committed entries into the store */
 int apply_entries(struct node *n, const struct raft_entry *ents, size_t count);
 int apply_flush(struct node *n);
+/* The tick's commit: every tick on a voter, every APPLY_LEARNER_COMMIT_MS on a learner. */
+int apply_tick(struct node *n, uint64_t now_ms);
 int apply_retry(struct node *n);
 
 /* snapshot.c: take, install, send */

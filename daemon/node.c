@@ -304,7 +304,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	n->last_tick = t;
-	if ((rc = apply_flush(n)) < 0) {
+	if ((rc = apply_tick(n, node_now_ms())) < 0) {
 		node_fatal(n, "committing the store failed", rc);
 		return;
 	}

@@ -46,7 +46,7 @@ struct status_field {
 
 /* More than status_get fills: one more field is dropped, never written past
  * the array (and the tests, which read the last one, fail). */
-#define N_STATUS_FIELDS 32
+#define N_STATUS_FIELDS 34
 
 /* status's learners_lagging: learners more than this behind the leader. */
 #define STATUS_LAGGING_MS 1000
@@ -155,6 +155,8 @@ status_get(const struct node *n, struct status_field *f)
 	/* the loop's tick now (a learner's is longer, node.c), and its count */
 	U64("tick_ms", (uint64_t)n->tick_ms * n->tick_span);
 	U64("ticks", n->ticks);
+	/* a voter commits what it applied at every tick, a learner once a second (apply.c) */
+	U64("store_commits", n->stats.store_commits);
 	U64("members", n->n_members);
 	U64("voters", voters);
 	U64("learners", learners);
