@@ -24,7 +24,7 @@
 #include "driver.h"
 #include "store.h"
 
-#define STORE_TXN_ENTRIES 4096
+#define STORE_TXN_ENTRIES	4096
 #define APPLY_LEARNER_COMMIT_MS 1000
 
 /*

@@ -144,7 +144,7 @@ struct node_stats {
 	uint64_t proposals_failed;
 	uint64_t snapshots;
 	double snapshot_last_seconds;
-	uint64_t store_commits; /* the store's transactions (apply.c) */
+	uint64_t store_commits;		    /* the store's transactions (apply.c) */
 	uint64_t requests[PROTO_E_MAX + 1]; /* [0]: answered ok, else by error */
 	uint64_t leader_changes;	    /* a leader known, not the last one known */
 	/* learners' lag, observed by the leader once a second (status.c) */
@@ -250,8 +250,8 @@ struct node {
 	bool store_txn; /* applies since the last store commit */
 	uint64_t store_txn_entries;
 	uint64_t store_txn_ms; /* when that transaction began */
-	bool apply_paused;  /* the store ran out of space: apply_retry */
-	uint64_t told_upto; /* watchers and removal told up to this index */
+	bool apply_paused;     /* the store ran out of space: apply_retry */
+	uint64_t told_upto;    /* watchers and removal told up to this index */
 
 	/* snapshot.c */
 	struct snap_job snap;
