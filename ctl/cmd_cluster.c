@@ -156,14 +156,16 @@ status_u64(const struct proto_msg *r, const char *name, uint64_t *v)
  * After the cluster added this node: wait until it has applied the log up
  * to what its leader committed and past the entry that added it (applied
  * means durable here: a node applies only what it has synced), until the
- * deadline; on a terminal, how far it is.  1: caught up; 0: not confirmed
- * (the daemon stopped answering, or the deadline came), said on stderr.
+ * deadline; on a terminal, how far it is: the bytes of the leader's
+ * snapshot while one comes in (of its size, which the leader tells with
+ * each chunk), then the entries.  1: caught up; 0: not confirmed (the
+ * daemon stopped answering, or the deadline came), said on stderr.
  */
 static int
 join_catch_up(struct ctl *ctl, uint64_t added, double deadline)
 {
 	bool tty = isatty(STDERR_FILENO), shown = false;
-	uint64_t applied = 0, commit = 0;
+	uint64_t applied = 0, commit = 0, recv = 0, size = 0;
 	int rc;
 
 	for (;;) {
@@ -189,18 +191,30 @@ join_catch_up(struct ctl *ctl, uint64_t added, double deadline)
 			    rc < 0 ? err : "bad answer: an answer that is not a status");
 			return 0;
 		}
+		if (!status_u64(&r, "snapshot_recv_bytes", &recv) ||
+		    !status_u64(&r, "snapshot_recv_size", &size))
+			recv = size = 0;
 		if (status_u64(&r, "applied", &applied) && status_u64(&r, "commit", &commit) &&
 		    commit > 0 && applied >= commit && applied >= added)
 			break;
-		if (tty) {
+		if (tty && size > 0 && recv < size)
+			fprintf(stderr,
+			    "\rjoin: receiving the leader's snapshot: %" PRIu64 " / %" PRIu64
+			    " bytes (%" PRIu64 "%%)\033[K",
+			    recv, size, recv * 100 / size);
+		else if (tty)
 			fprintf(stderr,
 			    "\rjoin: catching up: applied %" PRIu64 " of %" PRIu64 "\033[K",
 			    applied, commit > added ? commit : added);
-			shown = true;
-		}
+		shown = shown || tty;
 		poll(NULL, 0, JOIN_POLL_MS);
 	}
-	if (shown)
+	if (shown && size > 0)
+		fprintf(stderr,
+		    "\rjoin: caught up: applied %" PRIu64 ", from a snapshot of %" PRIu64
+		    " bytes\033[K\n",
+		    applied, size);
+	else if (shown)
 		fprintf(stderr, "\rjoin: caught up: applied %" PRIu64 "\033[K\n", applied);
 	return 1;
 }

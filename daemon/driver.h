@@ -260,7 +260,11 @@ struct node {
 	uint64_t applied_bytes;	  /* entry bytes applied, since the start */
 	uint64_t snapshot_at;	  /* applied_bytes when it was taken */
 	uint64_t snapshot_margin; /* entries kept below it for slow followers */
-	struct backup *backups;	  /* backup.c: being prepared or streamed */
+	/* the last snapshot received from a leader, or the one coming in:
+	 * its bytes here so far and its size as the leader said (0: not said) */
+	uint64_t snapshot_recv_bytes;
+	uint64_t snapshot_recv_size;
+	struct backup *backups; /* backup.c: being prepared or streamed */
 
 	/* membership.c */
 	struct member *members;

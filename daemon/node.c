@@ -160,6 +160,8 @@ process_batch(struct node *n, struct raft_ready *rd)
 		what = "writing a received snapshot chunk failed";
 		if ((rc = snap_recv_chunk(n->snaps, cw->offset, cw->data, cw->len)) < 0)
 			goto fail;
+		n->snapshot_recv_bytes = cw->offset + cw->len;
+		n->snapshot_recv_size = cw->size;
 	}
 	what = "installing the leader's snapshot failed";
 	if (rd->snapshot && (rc = snapshot_install(n, rd->snapshot)) < 0)

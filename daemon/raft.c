@@ -343,7 +343,7 @@ raft_advance(struct raft *r, struct raft_ready *rd)
 			break;
 		case DEFER_CHUNK:
 			(void)raft__chunk_send(
-			    r, d->to, d->index, d->offset, d->data, d->len, d->last);
+			    r, d->to, d->index, d->offset, d->data, d->len, d->last, d->size);
 			break;
 		case DEFER_TICK:
 			raft_tick(r);

@@ -295,6 +295,7 @@ enum raft_msg_type {
  * VOTE_RESP		reject
  * SNAPSHOT		index, log_term: the snapshot's last index and term;
  *			offset, data, len, last: one chunk of its bytes;
+ *			size: its bytes in all (0: the sender did not say);
  *			n_members, members: its membership (in every chunk)
  * SNAPSHOT_RESP	index: the snapshot's index; reject; offset: the next
  *			offset the follower expects (0 after a reject: start
@@ -321,6 +322,7 @@ struct raft_msg {
 	uint64_t seq;
 	uint64_t ctx;
 	uint64_t offset;
+	uint64_t size;
 	bool reject;
 	bool transfer;
 	bool last;
@@ -372,11 +374,14 @@ struct raft_chunk_read {
  * Follower side: write len bytes of data at offset of the snapshot
  * meta.index/meta.term into a temporary file (offset 0 starts a new file
  * and discards any older partial one).  last: this is the final chunk.
- * meta.members is NULL here: the full meta comes with rd.snapshot.
+ * size: the whole snapshot's bytes as its sender said (0: not said), for
+ * showing progress.  meta.members is NULL here: the full meta comes with
+ * rd.snapshot.
  */
 struct raft_chunk_write {
 	struct raft_snapshot_meta meta;
 	uint64_t offset;
+	uint64_t size;
 	uint32_t len;
 	const void *data;
 	bool last;
@@ -647,11 +652,13 @@ int raft_compact(struct raft *r, uint64_t index);
 
 /*
  * Answer a raft_chunk_read: len bytes of the snapshot at snap_index from
- * offset (len <= max_len; last: they end the snapshot).  The core copies
- * data.  -ESTALE: the transfer moved on (the answer is dropped); -EINVAL.
+ * offset (len <= max_len; last: they end the snapshot; size: the
+ * snapshot's bytes in all, told to the receiver for its progress, 0 if not
+ * known).  The core copies data.  -ESTALE: the transfer moved on (the
+ * answer is dropped); -EINVAL.
  */
 int raft_snapshot_chunk(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offset,
-    const void *data, size_t len, bool last);
+    const void *data, size_t len, bool last, uint64_t size);
 
 /*
  * Leader: a follower holds entries now committed but has not been told so.

@@ -103,7 +103,7 @@ enum { DEFER_PERSISTED = 1, DEFER_CHUNK, DEFER_TICK };
 
 struct deferred {
 	uint8_t kind;
-	uint64_t to, index, term, offset; /* term: PERSISTED */
+	uint64_t to, index, term, offset, size; /* term: PERSISTED; size: CHUNK */
 	void *data;
 	uint32_t len;
 	bool last;
@@ -242,7 +242,7 @@ int raft__leader_append(
 void raft__request_chunk(struct raft *r, uint64_t to, struct peer *p);
 void raft__start_snapshot(struct raft *r, uint64_t to, struct peer *p);
 int raft__chunk_send(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offset,
-    const void *data, size_t len, bool last);
+    const void *data, size_t len, bool last, uint64_t size);
 void raft__follower_snapshot(struct raft *r, const struct raft_msg *m);
 void raft__meta_free(struct meta *m);
 

@@ -63,7 +63,7 @@ chunk_check(const struct raft *r, uint64_t to, uint64_t snap_index, uint64_t off
 
 int
 raft__chunk_send(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offset,
-    const void *data, size_t len, bool last)
+    const void *data, size_t len, bool last, uint64_t size)
 {
 	struct raft_msg m;
 	void *copy = NULL;
@@ -81,6 +81,7 @@ raft__chunk_send(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offs
 	m.index = snap_index;
 	m.log_term = r->snap.term;
 	m.offset = offset;
+	m.size = size;
 	m.len = (uint32_t)len;
 	m.data = copy;
 	m.last = last;
@@ -91,20 +92,21 @@ raft__chunk_send(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offs
 
 int
 raft_snapshot_chunk(struct raft *r, uint64_t to, uint64_t snap_index, uint64_t offset,
-    const void *data, size_t len, bool last)
+    const void *data, size_t len, bool last, uint64_t size)
 {
 	struct deferred d = {
 		.kind = DEFER_CHUNK,
 		.to = to,
 		.index = snap_index,
 		.offset = offset,
+		.size = size,
 		.len = (uint32_t)len,
 		.last = last,
 	};
 	int rc;
 
 	if (!r->in_ready)
-		return raft__chunk_send(r, to, snap_index, offset, data, len, last);
+		return raft__chunk_send(r, to, snap_index, offset, data, len, last, size);
 	rc = chunk_check(r, to, snap_index, offset, data, len);
 	if (rc)
 		return rc;
@@ -204,6 +206,7 @@ raft__follower_snapshot(struct raft *r, const struct raft_msg *m)
 	cw.meta.index = r->in.index;
 	cw.meta.term = r->in.term;
 	cw.offset = m->offset;
+	cw.size = m->size;
 	cw.len = m->len;
 	cw.data = data;
 	cw.last = m->last;

@@ -62,7 +62,8 @@ raftmsg_encode(struct proto_buf *b, const struct raft_msg *m)
 	bw_be64(&w, m->commit);
 	bw_be64(&w, m->index);
 	bw_be64(&w, m->log_term);
-	bw_be64(&w, m->hint_index);
+	/* SNAPSHOT has no hint: its slot carries the snapshot's size */
+	bw_be64(&w, m->type == RAFT_MSG_SNAPSHOT ? m->size : m->hint_index);
 	bw_be64(&w, m->hint_term);
 	bw_be64(&w, m->seq);
 	bw_be64(&w, m->ctx);
@@ -140,7 +141,10 @@ raftmsg_decode(const void *payload, size_t len, struct raft_msg *m, struct raftm
 	m->commit = br_be64(&r);
 	m->index = br_be64(&r);
 	m->log_term = br_be64(&r);
-	m->hint_index = br_be64(&r);
+	if (m->type == RAFT_MSG_SNAPSHOT)
+		m->size = br_be64(&r);
+	else
+		m->hint_index = br_be64(&r);
 	m->hint_term = br_be64(&r);
 	m->seq = br_be64(&r);
 	m->ctx = br_be64(&r);

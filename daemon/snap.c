@@ -867,7 +867,7 @@ snap_prune(struct snapdir *sd)
 
 int
 snap_read_chunk(struct snapdir *sd, uint64_t index, uint64_t offset, void *buf, size_t max,
-    size_t *got, bool *last)
+    size_t *got, bool *last, uint64_t *size)
 {
 	char path[SNAP_PATH_MAX];
 	struct stat st;
@@ -888,6 +888,7 @@ snap_read_chunk(struct snapdir *sd, uint64_t index, uint64_t offset, void *buf, 
 	}
 	*got = (size_t)n;
 	*last = offset + (uint64_t)n >= (uint64_t)st.st_size;
+	*size = (uint64_t)st.st_size;
 out:
 	close(fd);
 	return rc;

@@ -168,11 +168,11 @@ void snap_prune(struct snapdir *sd);
 
 /*
  * Leader side: up to max bytes of the snapshot at index from offset.
- * *last: they reach the end of the file.  0, or -ENOENT (that snapshot is
- * gone), -errno.
+ * *last: they reach the end of the file; *size: the file's bytes.  0, or
+ * -ENOENT (that snapshot is gone), -errno.
  */
 int snap_read_chunk(struct snapdir *sd, uint64_t index, uint64_t offset, void *buf, size_t max,
-    size_t *got, bool *last);
+    size_t *got, bool *last, uint64_t *size);
 
 /*
  * Follower side.  A chunk at offset 0 starts a new incoming file; others

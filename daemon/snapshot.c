@@ -460,6 +460,7 @@ snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t co
 
 	for (size_t i = 0; i < count; i++) {
 		size_t got = 0;
+		uint64_t size = 0;
 		bool last = false;
 		int rc;
 
@@ -471,8 +472,8 @@ snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t co
 			buf = nb;
 			cap = cr[i].max_len;
 		}
-		rc = snap_read_chunk(
-		    n->snaps, cr[i].snap_index, cr[i].offset, buf, cr[i].max_len, &got, &last);
+		rc = snap_read_chunk(n->snaps, cr[i].snap_index, cr[i].offset, buf, cr[i].max_len,
+		    &got, &last, &size);
 		if (rc < 0) {
 			log_debug("snapshot %" PRIu64 " chunk at %" PRIu64 " for %s: %s",
 			    cr[i].snap_index, cr[i].offset, roster_name(n, cr[i].to),
@@ -480,6 +481,6 @@ snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t co
 			continue;
 		}
 		raft_snapshot_chunk(
-		    n->raft, cr[i].to, cr[i].snap_index, cr[i].offset, buf, got, last);
+		    n->raft, cr[i].to, cr[i].snap_index, cr[i].offset, buf, got, last, size);
 	}
 }

@@ -46,7 +46,7 @@ struct status_field {
 
 /* More than status_get fills: one more field is dropped, never written past
  * the array (and the tests, which read the last one, fail). */
-#define N_STATUS_FIELDS 34
+#define N_STATUS_FIELDS 36
 
 /* status's learners_lagging: learners more than this behind the leader. */
 #define STATUS_LAGGING_MS 1000
@@ -139,6 +139,11 @@ status_get(const struct node *n, struct status_field *f)
 	U64("first_index", st.first_index);
 	U64("last_index", st.last_index);
 	U64("snapshot_index", st.snapshot_index);
+	/* once a snapshot came from a leader: how much of it (raftconfctl join) */
+	if (n->snapshot_recv_bytes > 0) {
+		U64("snapshot_recv_bytes", n->snapshot_recv_bytes);
+		U64("snapshot_recv_size", n->snapshot_recv_size);
+	}
 	/* nonzero: lost entries after snapshot damage; no vote until caught up */
 	U64("catch_up_to", st.catch_up_to);
 	U64("wal_segment_bytes", NODE_WAL_SEGMENT_BYTES);

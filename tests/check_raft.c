@@ -30,6 +30,7 @@ struct tnode {
 	uint64_t snap_index;
 	uint8_t tmp[400];		/* received chunks */
 	size_t tmp_len;
+	uint64_t tmp_size; /* the size its sender told with the last chunk */
 	uint64_t installed;
 	uint64_t reads_ctx[16];
 	uint64_t reads_index[16];
@@ -143,6 +144,7 @@ static void drain(uint64_t id)
 			ck_assert_uint_le(t->tmp_len + w->len, sizeof(t->tmp));
 			memcpy(t->tmp + t->tmp_len, w->data, w->len);
 			t->tmp_len += w->len;
+			t->tmp_size = w->size;
 		}
 		if (rd.snapshot) {
 			t->installed = rd.snapshot->index;
@@ -182,7 +184,7 @@ static void drain(uint64_t id)
 				len = cr[i].max_len;
 			raft_snapshot_chunk(t->r, cr[i].to, cr[i].snap_index, cr[i].offset,
 					    t->snap + cr[i].offset, len,
-					    cr[i].offset + len == t->snap_len);
+					    cr[i].offset + len == t->snap_len, t->snap_len);
 		}
 	}
 }
@@ -1730,6 +1732,7 @@ START_TEST(test_follower_behind_compaction_receives_the_snapshot_in_chunks)
 	tick_all(30);
 	ck_assert_uint_eq(node(f)->installed, index);
 	ck_assert_uint_eq(node(f)->tmp_len, 100);
+	ck_assert_uint_eq(node(f)->tmp_size, 100); /* told with the chunks */
 	ck_assert(memcmp(node(f)->tmp, t->snap, 100) == 0);
 	ck_assert_uint_eq(status(f).snapshot_index, index);
 	ck_assert_uint_eq(status(f).last_index, status(l).last_index);

@@ -93,7 +93,11 @@ init_samples(void)
 		m->commit = V(5, k);
 		m->index = V(6, k);
 		m->log_term = V(7, k);
-		m->hint_index = V(8, k);
+		/* A SNAPSHOT has no hint: the slot carries its size. */
+		if (m->type == RAFT_MSG_SNAPSHOT)
+			m->size = V(8, k);
+		else
+			m->hint_index = V(8, k);
 		m->hint_term = V(9, k);
 		m->seq = V(10, k);
 		m->ctx = V(11, k);
@@ -200,7 +204,8 @@ static void
 w_head(struct w *w, const struct raft_msg *m, uint8_t flags)
 {
 	const uint64_t f[13] = { m->from, m->to, m->term, m->prev_index, m->prev_term,
-				 m->commit, m->index, m->log_term, m->hint_index,
+				 m->commit, m->index, m->log_term,
+				 m->type == RAFT_MSG_SNAPSHOT ? m->size : m->hint_index,
 				 m->hint_term, m->seq, m->ctx, m->offset };
 
 	w_u8(w, m->type);
@@ -308,6 +313,7 @@ assert_msg_eq(const struct raft_msg *want, const struct raft_msg *got, const uin
 	ck_assert_uint_eq(got->index, want->index);
 	ck_assert_uint_eq(got->log_term, want->log_term);
 	ck_assert_uint_eq(got->hint_index, want->hint_index);
+	ck_assert_uint_eq(got->size, want->size);
 	ck_assert_uint_eq(got->hint_term, want->hint_term);
 	ck_assert_uint_eq(got->seq, want->seq);
 	ck_assert_uint_eq(got->ctx, want->ctx);

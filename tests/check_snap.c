@@ -956,7 +956,7 @@ START_TEST(test_a_snapshot_sent_in_chunks_arrives_whole)
 	char err[256], p[SNAP_PATH_MAX], got_path[SNAP_PATH_MAX], *a, *b;
 	uint8_t buf[7], *orig, *copy;
 	size_t osize, csize, got;
-	uint64_t off = 0;
+	uint64_t off = 0, size = 0;
 	bool last = false;
 
 	populate(s);
@@ -966,13 +966,14 @@ START_TEST(test_a_snapshot_sent_in_chunks_arrives_whole)
 	ck_assert_int_eq(snap_recv_chunk(sd, 5, "x", 1), -EBADF); /* no start seen */
 
 	while (!last) {
-		ck_assert_int_eq(snap_read_chunk(sd, 7, off, buf, sizeof(buf), &got, &last), 0);
+		ck_assert_int_eq(snap_read_chunk(sd, 7, off, buf, sizeof(buf), &got, &last, &size), 0);
+		ck_assert_uint_eq(size, osize);
 		ck_assert_int_eq(snap_recv_chunk(sd, off, buf, got), 0);
 		off += got;
 		ck_assert_int_eq(snap_recv_sync(sd), 0);
 	}
 	ck_assert_uint_eq(off, osize);
-	ck_assert_int_eq(snap_read_chunk(sd, 9, 0, buf, sizeof(buf), &got, &last), -ENOENT);
+	ck_assert_int_eq(snap_read_chunk(sd, 9, 0, buf, sizeof(buf), &got, &last, &size), -ENOENT);
 	unlink(p);
 	ck_assert_int_eq(snap_recv_finish(sd, 7, got_path, sizeof(got_path)), 0);
 	ck_assert_str_eq(got_path, p);

@@ -58,7 +58,7 @@ msg_eq(const struct raft_msg *a, const struct raft_msg *b)
 	if (a->type != b->type || a->from != b->from || a->to != b->to || a->term != b->term ||
 	    a->prev_index != b->prev_index || a->prev_term != b->prev_term ||
 	    a->commit != b->commit || a->index != b->index || a->log_term != b->log_term ||
-	    a->hint_index != b->hint_index || a->hint_term != b->hint_term ||
+	    a->hint_index != b->hint_index || a->size != b->size || a->hint_term != b->hint_term ||
 	    a->seq != b->seq || a->ctx != b->ctx || a->offset != b->offset ||
 	    a->reject != b->reject || a->transfer != b->transfer || a->last != b->last ||
 	    a->n_entries != b->n_entries || a->len != b->len || a->n_members != b->n_members)

@@ -664,7 +664,8 @@ static void answer_chunk(struct node *n, const struct raft_chunk_read *c)
 	if (len > c->max_len)
 		len = c->max_len;
 	rc = raft_snapshot_chunk(n->r, c->to, c->snap_index, c->offset,
-				 n->snap.data + c->offset, len, c->offset + len == n->snap.len);
+				 n->snap.data + c->offset, len, c->offset + len == n->snap.len,
+				 n->snap.len);
 	if (rc && rc != -ESTALE)
 		fail("raft_snapshot_chunk: %s", raft_strerror(rc));
 }
