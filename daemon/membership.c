@@ -212,15 +212,23 @@ join_answered(struct node *n, const struct origin *o, const char *sname, const c
 	return false;
 }
 
-/* Leader: propose adding sname; -EBUSY or -EAGAIN: another change first. */
+/*
+ * Leader: propose adding sname; -EBUSY or -EAGAIN: another change first,
+ * or sname's own add is on its way (a retried join, learner adds not
+ * waiting for each other): it waits in the queue, answered once applied.
+ */
 static int
 join_propose(struct node *n, const struct origin *o, const struct proto_msg *m, const char *sname,
     const char *saddr, uint8_t flags)
 {
 	struct raft_member rm = { 0 };
 	uint64_t index = 0, term = 0;
+	struct pending *p, *tmp;
+	size_t others = 0;
 	int rc;
 
+	PENDING_EACH(&n->pending, PEND_WRITE, p, tmp)
+		others += p->op == PROTO_T_JOIN;
 	roster_context_make(&rm, sname, saddr);
 	if (flags & PROTO_F_LEARNER)
 		rm.context_len += snprintf((char *)rm.context + rm.context_len,
@@ -229,20 +237,23 @@ join_propose(struct node *n, const struct origin *o, const struct proto_msg *m, 
 	    rm.context_len, &index, &term);
 	if (rc == -EBUSY || rc == -EAGAIN)
 		return rc;
+	if (rc == -EEXIST && !roster_by_id(n, node_id_of(sname)))
+		return -EBUSY;
 	if (rc == 0)
-		log_notice_f(LOG_FIELDS(.peer = sname, .index = index), "adding %s (%s) as a %s",
-		    sname, saddr,
+		log_notice_f(LOG_FIELDS(.peer = sname, .index = index),
+		    "adding %s (%s) as a %s, with %zu other joins not yet applied", sname, saddr,
 		    (flags & PROTO_F_LEARNER) ? "permanent learner"
-					      : "learner, to be promoted once caught up");
+					      : "learner, to be promoted once caught up",
+		    others);
 	track_change(n, o, m, PROTO_T_JOIN, rc, index, term);
 	return 0;
 }
 
 /*
- * Joins that arrive while another membership change is under way (Raft
- * makes them one at a time) wait at the leader, in order, and go one
- * after another as each change commits: a fleet's hosts may all ask in the
- * same second.  A waiting join has no deadline here: the member that
+ * Joins that arrive while a change of the voters is under way (Raft makes
+ * those one at a time) wait at the leader, in order, and go in as it
+ * commits; learner adds do not wait for each other, so the queue empties
+ * at once behind them: a fleet's hosts may all ask in the same second.  A waiting join has no deadline here: the member that
  * forwarded it, or the spare that asked, answers its caller "timeout" in
  * time, raftconfctl asks again, and the join asked again keeps its place
  * (and gets the answer).  One whose caller gave up still goes in: the spare

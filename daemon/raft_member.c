@@ -1,7 +1,8 @@
 /*
  * raft_member.c — membership changes asked of a leader (raft_change: one
- * single-server change at a time, §4.1; a learner gets a vote only once it
- * has caught up, §4.2.1) and raft_force_new_cluster, the last resort once a
+ * single-server change of the voters at a time, §4.1, learners added
+ * without waiting; a learner gets a vote only once it has caught up,
+ * §4.2.1) and raft_force_new_cluster, the last resort once a
  * majority is lost for good.
  *
  * Not here: the RAFT_ENTRY_CONF format and how a change takes effect when
@@ -17,6 +18,28 @@
 #include "raft_int.h"
 
 /* ---------------------------------------------------------------- changes */
+
+/*
+ * Every change not yet committed adds a learner.  Learners have no vote,
+ * so such changes leave the voters, and every majority, as they are: more
+ * may follow before they commit (a fleet's hosts join by the hundred, and
+ * each change costs every member a store transaction), and truncating
+ * them reverts them all (raft__members_recompute).  A change of the voters
+ * still waits for every change before it to commit (§4.1).
+ */
+static bool
+only_learners_pending(const struct raft *r)
+{
+	for (uint64_t i = r->commit + 1; i <= r->conf_index; i++) {
+		const struct raft_entry *e = raft__entry_at(r, i);
+		struct raft_change c;
+
+		if (e->type == RAFT_ENTRY_CONF &&
+		    (raft_change_decode(e->data, e->len, &c) || c.op != RAFT_CHANGE_ADD_LEARNER))
+			return false;
+	}
+	return true;
+}
 
 int
 raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void *context,
@@ -35,8 +58,9 @@ raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void *con
 		return -EINVAL;
 	if (r->transfer_to)
 		return -EBUSY;
-	/* §4.1: one change at a time */
-	if (r->conf_index > r->commit)
+	/* §4.1: one change of the voters at a time */
+	if (r->conf_index > r->commit &&
+	    (op != RAFT_CHANGE_ADD_LEARNER || !only_learners_pending(r)))
 		return -EBUSY;
 	/* a new leader must commit an entry of its term before a change
 	 * (the single-server change bug, Ongaro, raft-dev 2015) */

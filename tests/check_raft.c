@@ -1083,6 +1083,86 @@ END_TEST
 
 /* --------------------------------------------------------- membership */
 
+/* Learners may be added while other learner adds are uncommitted (they
+ * change no majority); a change of the voters still waits for all. */
+START_TEST(test_learner_adds_do_not_wait)
+{
+	uint64_t l, index, term, i5;
+	size_t n;
+	struct raft *r;
+
+	cluster(6, 3); /* 4, 5, 6: spares */
+	tick_all(40);
+	l = leader();
+	r = node(l)->r;
+	propose(l, "data");
+	deliver();
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_ADD_LEARNER, 4, "n4", 2, &index, &term), 0);
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_ADD_LEARNER, 5, "n5", 2, &i5, &term), 0);
+	ck_assert_uint_eq(i5, index + 1);
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_ADD_LEARNER, 4, "n4", 2, &index, &term),
+			 -EEXIST);
+	/* the voters change only once the learner adds have committed */
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_REMOVE, 4, NULL, 0, &index, &term), -EBUSY);
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_REMOVE, 3, NULL, 0, &index, &term), -EBUSY);
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_PROMOTE, 4, NULL, 0, &index, &term), -EBUSY);
+	deliver();
+	tick_all(5);
+	ck_assert_int_eq(status(4).role, RAFT_LEARNER);
+	ck_assert_int_eq(status(5).role, RAFT_LEARNER);
+	ck_assert_uint_ge(status(l).commit, i5);
+	/* a change of the voters under way: no learner add either */
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_PROMOTE, 4, NULL, 0, &index, &term), 0);
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_ADD_LEARNER, 6, "n6", 2, &index, &term),
+			 -EBUSY);
+	deliver();
+	tick_all(5);
+	ck_assert_int_eq(status(4).role, RAFT_FOLLOWER);
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_ADD_LEARNER, 6, "n6", 2, &index, &term), 0);
+	deliver();
+	tick_all(5);
+	ck_assert_int_eq(status(6).role, RAFT_LEARNER);
+	raft_members(node(6)->r, &n);
+	ck_assert_uint_eq(n, 6);
+	teardown();
+}
+END_TEST
+
+/* Learner adds a leader could not commit are truncated away together. */
+START_TEST(test_learner_adds_revert_together)
+{
+	uint64_t l, l2, index, term;
+	size_t n;
+
+	cluster(5, 3);
+	tick_all(40);
+	l = leader();
+	propose(l, "data");
+	deliver();
+	tick_all(3);
+	isolate(l, true);
+	ck_assert_int_eq(raft_change(node(l)->r, RAFT_CHANGE_ADD_LEARNER, 4, "n4", 2, &index, &term), 0);
+	ck_assert_int_eq(raft_change(node(l)->r, RAFT_CHANGE_ADD_LEARNER, 5, "n5", 2, &index, &term), 0);
+	raft_members(node(l)->r, &n);
+	ck_assert_uint_eq(n, 5);
+	tick_all(60);
+	l2 = 0;
+	for (uint64_t i = 1; i <= 3; i++)
+		if (i != l && status(i).role == RAFT_LEADER)
+			l2 = i;
+	ck_assert_uint_ne(l2, 0);
+	propose(l2, "other");
+	deliver();
+	isolate(l, false);
+	tick_all(20);
+	ck_assert_int_eq(status(l).role, RAFT_FOLLOWER);
+	raft_members(node(l)->r, &n);
+	ck_assert_uint_eq(n, 3); /* both adds gone with the entries */
+	ck_assert_uint_eq(status(l).commit, status(l2).commit);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_learner_catches_up_then_is_promoted)
 {
 	uint64_t l, index, term;
@@ -2127,6 +2207,8 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_leadership_transfer_hands_over_with_timeout_now);
 	tcase_add_test(tc, test_transfer_gives_up_after_an_election_timeout);
 	tcase_add_test(tc, test_learner_catches_up_then_is_promoted);
+	tcase_add_test(tc, test_learner_adds_do_not_wait);
+	tcase_add_test(tc, test_learner_adds_revert_together);
 	tcase_add_test(tc, test_membership_change_reverts_when_its_entry_is_truncated);
 	tcase_add_test(tc, test_leader_removing_itself_steps_down_once_committed);
 	tcase_add_test(tc, test_reapply_hands_the_committed_entries_out_again);
