@@ -416,7 +416,14 @@ membership_join_answer(
 	return true;
 }
 
-/* The member asked for a join refused us or could not be reached. */
+/*
+ * The member asked for a join could not be reached, or closed the
+ * connection before it answered.  Busy, which raftconfctl asks again
+ * until its --timeout: a member takes only so many connections from nodes
+ * that are not members yet (RAFTCONF_MAX_PEER_STRANGERS), and hundreds of
+ * hosts joining at once find it at that limit.  A member that refuses the
+ * join answers why, and that answer is relayed as it is.
+ */
 void
 membership_join_failed(struct node *n, uint64_t conn, const char *why)
 {
@@ -424,9 +431,9 @@ membership_join_failed(struct node *n, uint64_t conn, const char *why)
 
 	if (j == NULL)
 		return;
-	reply_error(n, &j->from, PROTO_E_REFUSED,
-	    "the cluster refused or could not be "
-	    "reached: %s",
+	reply_error(n, &j->from, PROTO_E_BUSY,
+	    "the member asked could not be reached: %s (it may be at its limit of "
+	    "connections from nodes that are not members yet); retry",
 	    why);
 	pending_del(&n->pending, j);
 }
