@@ -253,12 +253,12 @@ join_propose(struct node *n, const struct origin *o, const struct proto_msg *m, 
  * Joins that arrive while a change of the voters is under way (Raft makes
  * those one at a time) wait at the leader, in order, and go in as it
  * commits; learner adds do not wait for each other, so the queue empties
- * at once behind them: a fleet's hosts may all ask in the same second.  A waiting join has no deadline here: the member that
- * forwarded it, or the spare that asked, answers its caller "timeout" in
- * time, raftconfctl asks again, and the join asked again keeps its place
- * (and gets the answer).  One whose caller gave up still goes in: the spare
- * asked for it.  Beyond JOIN_QUEUE_MAX waiting, "busy", which raftconfctl
- * retries.
+ * at once behind them: a fleet's hosts may all ask in the same second.  A
+ * waiting join has no deadline here: the member that forwarded it, or the
+ * spare that asked, answers its caller "timeout" in time, raftconfctl asks
+ * again, and the join asked again keeps its place (and gets the answer).
+ * One whose caller gave up still goes in: the spare asked for it.  Beyond
+ * JOIN_QUEUE_MAX waiting, "busy", which raftconfctl retries.
  */
 #define JOIN_QUEUE_MAX 4096
 
