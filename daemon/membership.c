@@ -212,6 +212,18 @@ join_answered(struct node *n, const struct origin *o, const char *sname, const c
 	return false;
 }
 
+/* Joins proposed here whose entry has not applied yet (for the log). */
+static size_t
+joins_unapplied(struct node *n)
+{
+	struct pending *p, *tmp;
+	size_t count = 0;
+
+	PENDING_EACH(&n->pending, PEND_WRITE, p, tmp)
+		count += p->op == PROTO_T_JOIN;
+	return count;
+}
+
 /*
  * Leader: propose adding sname; -EBUSY or -EAGAIN: another change first,
  * or sname's own add is on its way (a retried join, learner adds not
@@ -223,12 +235,8 @@ join_propose(struct node *n, const struct origin *o, const struct proto_msg *m, 
 {
 	struct raft_member rm = { 0 };
 	uint64_t index = 0, term = 0;
-	struct pending *p, *tmp;
-	size_t others = 0;
 	int rc;
 
-	PENDING_EACH(&n->pending, PEND_WRITE, p, tmp)
-		others += p->op == PROTO_T_JOIN;
 	roster_context_make(&rm, sname, saddr);
 	if (flags & PROTO_F_LEARNER)
 		rm.context_len += snprintf((char *)rm.context + rm.context_len,
@@ -244,7 +252,7 @@ join_propose(struct node *n, const struct origin *o, const struct proto_msg *m, 
 		    "adding %s (%s) as a %s, with %zu other joins not yet applied", sname, saddr,
 		    (flags & PROTO_F_LEARNER) ? "permanent learner"
 					      : "learner, to be promoted once caught up",
-		    others);
+		    joins_unapplied(n));
 	track_change(n, o, m, PROTO_T_JOIN, rc, index, term);
 	return 0;
 }

@@ -544,9 +544,10 @@ int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index, 
 /*
  * Propose a membership change (leader only); index/term as raft_propose.
  * -ENOTLEADER, -EBUSY (transfer in progress, or a change not yet
- * committed, unless both add learners: those do not wait), -EAGAIN (the leader has not committed an entry of its term
- * yet, or PROMOTE of a learner that has not caught up to the commit index:
- * retry later), -EEXIST (ADD_LEARNER of a member), -ENOENT (PROMOTE or
+ * committed, unless both add learners: those do not wait), -EAGAIN (the
+ * leader has not committed an entry of its term yet, or PROMOTE of a
+ * learner that has not caught up to the commit index: retry later),
+ * -EEXIST (ADD_LEARNER of a member), -ENOENT (PROMOTE or
  * REMOVE of a non-member), -EINVAL (PROMOTE of a voter, REMOVE of the last
  * voter, bad id or context).
  */
