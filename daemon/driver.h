@@ -238,6 +238,7 @@ struct node {
 	double stall_told_at; /* when a stall was last logged */
 	enum raft_role last_role;
 	uint64_t last_leader;
+	uint64_t last_relay; /* a learner: the relay it links to (roster_links) */
 	uint64_t last_term;
 	bool stopping;
 	int failed; /* node_fatal's error: the loop is left */

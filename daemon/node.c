@@ -99,6 +99,10 @@ state_changed(struct node *n)
 	readiness_status(n);
 	if (n->stopping && st.role != RAFT_LEADER)
 		event_base_loopexit(n->base, NULL); /* leadership handed over */
+	if (st.relay != n->last_relay) {
+		n->last_relay = st.relay;
+		roster_links(n); /* a learner links to its relay */
+	}
 	if (st.role == n->last_role && st.leader == n->last_leader && st.term == n->last_term)
 		return;
 	role = raft_role_name(st.role);

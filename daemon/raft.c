@@ -85,9 +85,13 @@ tick_leader(struct raft *r)
 	raft__departing_tick(r, r->heartbeat_elapsed >= r->cfg.heartbeat_ticks);
 	raft__feed_learners(r);
 	if (r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
-		r->heartbeat_elapsed = 0;
 		/* learners never elect: they hear one round in LEARNER_HEARTBEAT_ROUNDS */
-		raft__bcast_heartbeat(r, r->heartbeat_rounds++ % LEARNER_HEARTBEAT_ROUNDS == 0);
+		bool learners = r->heartbeat_rounds++ % LEARNER_HEARTBEAT_ROUNDS == 0;
+
+		r->heartbeat_elapsed = 0;
+		if (learners)
+			raft__relay_assign(r); /* before the heartbeats that name relays */
+		raft__bcast_heartbeat(r, learners);
 	}
 }
 
@@ -109,6 +113,7 @@ raft_tick(struct raft *r)
 		tick_leader(r);
 		return;
 	}
+	raft__relay_feed(r);
 	if (r->election_elapsed < UINT32_MAX)
 		r->election_elapsed++;
 	if (raft__promotable(r) && r->election_elapsed >= r->timeout)
@@ -204,7 +209,8 @@ hs_changed(const struct raft *r)
 static bool
 status_changed(const struct raft *r)
 {
-	return role_of(r) != r->last_role || r->term != r->last_term || r->leader != r->last_leader;
+	return role_of(r) != r->last_role || r->term != r->last_term ||
+	    r->leader != r->last_leader || r->relay != r->last_relay;
 }
 
 bool
@@ -221,10 +227,12 @@ resolve_msg(struct raft *r, struct raft_msg *m)
 {
 	if (m->type == RAFT_MSG_APPEND && m->n_entries) {
 		/* a leader's log only grows within its term; anything else
-		 * means the message is obsolete */
-		if (r->state != RAFT_LEADER || m->term != r->term ||
-		    m->prev_index < r->base_index ||
-		    m->prev_index + m->n_entries > raft__last_index(r))
+		 * means the message is obsolete.  A relay's entries are
+		 * committed: they stay as long as the log holds them. */
+		uint64_t upto = raft__last_index(r);
+
+		if ((!m->lead && r->state != RAFT_LEADER) || m->term != r->term ||
+		    m->prev_index < r->base_index || m->prev_index + m->n_entries > upto)
 			return false;
 		m->entries = raft__entry_at(r, m->prev_index + 1);
 	}
@@ -313,6 +321,7 @@ raft_ready(struct raft *r, struct raft_ready *rd)
 	r->last_role = role_of(r);
 	r->last_term = r->term;
 	r->last_leader = r->leader;
+	r->last_relay = r->relay;
 	r->in_ready = true;
 }
 
@@ -392,6 +401,9 @@ raft_status(const struct raft *r, struct raft_status *st)
 	st->snapshot_term = r->snap.term;
 	st->transfer_to = r->state == RAFT_LEADER ? r->transfer_to : 0;
 	st->catch_up_to = r->catch_up_to;
+	st->relay = r->relay;
+	for (size_t i = 0; i < r->n_members; i++)
+		st->relayed += r->peers[i].relaying;
 }
 
 const struct raft_member *
@@ -429,6 +441,7 @@ raft_progress(const struct raft *r, uint64_t id, struct raft_progress *pr)
 	pr->last_contact = p->last_contact;
 	pr->snapshot_index = p->state == RAFT_PROGRESS_SNAPSHOT ? p->snap_index : 0;
 	pr->snapshot_offset = p->state == RAFT_PROGRESS_SNAPSHOT ? p->snap_offset : 0;
+	pr->relay = pr->voter ? 0 : p->relay;
 	return 0;
 }
 

@@ -85,6 +85,19 @@
  *    raft_init.catch_up_to) neither votes nor campaigns until its log
  *    reaches the index it had reached before; it still appends and
  *    acknowledges what a leader sends it.
+ *  - Relays (issue 17; ZooKeeper's observerMaster): the leader feeds a
+ *    learner itself until it keeps up, then hands it to a follower it
+ *    hears, and says so in its (rare) heartbeats to the learner
+ *    (HEARTBEAT.relay).  The learner then asks that relay for the log
+ *    (an APPEND_RESP naming what it holds), and the relay feeds it once a
+ *    tick with entries it knows are committed, never more: committed
+ *    entries are the same in every log, so a learner's log cannot go
+ *    wrong whoever relays it.  The learner tells the leader what it
+ *    holds in its heartbeat answers; a learner that makes no progress
+ *    for RELAY_STUCK_ROUNDS of them, or whose relay the leader no longer
+ *    hears, is fed by the leader again (and handed to another relay once
+ *    it keeps up).  Relaying lasts one term: a new leader feeds every
+ *    learner until it hands them out again.
  */
 #ifndef RAFTCONF_RAFT_H
 #define RAFTCONF_RAFT_H
@@ -203,7 +216,11 @@ struct raft_config {
 					 * a single larger entry still goes alone */
 	unsigned max_inflight;	     /* [64] AppendEntries in flight per peer */
 	size_t snapshot_chunk;	     /* [RAFTCONF_SNAPSHOT_CHUNK] bytes */
+	unsigned relay_after;	     /* [0] learners the leader keeps feeding itself
+				      * before followers relay the others;
+				      * RAFT_NO_RELAYS: never */
 };
+#define RAFT_NO_RELAYS (~0U)
 
 /*
  * What the caller stored durably, given back on restart.  All of it may be
@@ -279,14 +296,21 @@ enum raft_msg_type {
  * Every type: type, from, to, term (the sender's term; nonzero).
  *
  * APPEND		prev_index, prev_term, commit, seq, n_entries, entries
- *			(indexes prev_index+1, +2, ...)
+ *			(indexes prev_index+1, +2, ...); lead: 0 from the
+ *			leader, else a relay's, and the leader it follows
+ *			(its entries are all committed)
  * APPEND_RESP		reject; index: on success the last index the follower
  *			now matches, on reject the prev_index it refused;
  *			hint_index, hint_term: on reject, where the leader
  *			should look for the last agreeing entry (fast
- *			back-tracking by conflict term); seq echoed
- * HEARTBEAT		commit, seq
- * HEARTBEAT_RESP	seq echoed
+ *			back-tracking by conflict term); seq echoed.  From a
+ *			learner to its relay unasked, index: what it holds
+ *			committed (it asks to be fed); last: to a relay that
+ *			is not its own, stop feeding me
+ * HEARTBEAT		commit, seq; relay: to a learner, who feeds it (0:
+ *			the leader)
+ * HEARTBEAT_RESP	seq echoed; index: a learner's committed entries it
+ *			holds durably (what a leader that relays it counts)
  * PREVOTE, VOTE	index, log_term: the candidate's last index and its
  *			term; transfer: true when the election is a leadership
  *			transfer (voters then ignore their leader lease).  A
@@ -323,6 +347,8 @@ struct raft_msg {
 	uint64_t ctx;
 	uint64_t offset;
 	uint64_t size;
+	uint64_t lead;	/* APPEND */
+	uint64_t relay; /* HEARTBEAT */
 	bool reject;
 	bool transfer;
 	bool last;
@@ -462,6 +488,8 @@ struct raft_status {
 	uint64_t transfer_to; /* leader: transfer in progress to */
 	uint64_t catch_up_to; /* no vote or campaign until last_index reaches it
 			       * (raft_init); 0: caught up */
+	uint64_t relay;	      /* a learner: the relay that feeds it (0: the leader) */
+	unsigned relayed;     /* a follower: the learners it feeds */
 };
 
 /* The leader's view of one peer (the leader itself included). */
@@ -475,6 +503,7 @@ struct raft_progress {
 	unsigned last_contact;	 /* ticks since a message from it */
 	uint64_t snapshot_index; /* state SNAPSHOT: the one being sent */
 	uint64_t snapshot_offset;
+	uint64_t relay; /* a learner: the follower that feeds it, 0: the leader */
 };
 
 /* ------------------------------------------------------------------ calls */
@@ -608,8 +637,9 @@ void raft_peer_lost(struct raft *r, uint64_t id);
  * id's log and probes it afresh from its own last index, as a new leader
  * does; otherwise its rejections would look stale and it would never catch
  * up.  Safe: a lower match index only counts one fewer replica until id
- * answers; the commit index never goes back.  Ignored on a non-leader and
- * while a batch is out.
+ * answers; the commit index never goes back.  A learner whose relay id is
+ * asks it for the log again (its last ask may have found no link).
+ * Ignored while a batch is out.
  */
 void raft_peer_reconnected(struct raft *r, uint64_t id);
 

@@ -145,7 +145,13 @@ raft__become_follower(struct raft *r, uint64_t term, uint64_t leader)
 	if (term != r->term) {
 		r->term = term;
 		r->vote = 0;
+		/* relaying lasts a term: the new leader hands learners out */
+		r->relay = 0;
+		for (size_t i = 0; i < r->n_members; i++)
+			r->peers[i].relaying = false;
 	}
+	for (size_t i = 0; i < r->n_members; i++)
+		r->peers[i].relay = 0; /* a leader's word, and we no longer lead */
 	r->state = RAFT_FOLLOWER;
 	r->leader = leader;
 	r->election_elapsed = 0;

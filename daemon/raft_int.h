@@ -13,6 +13,8 @@
  *	raft_member.c	membership changes asked for, force-new-cluster
  *	raft_election.c	pre-vote, votes, campaigns, check-quorum, leadership
  *			transfer
+ *	raft_relay.c	relays: the leader hands learners to followers, a
+ *			follower feeds them, a learner asks its relay
  *	raft_replicate.c progress, AppendEntries both ways, commit, ReadIndex,
  *			proposals
  *	raft_snapshot.c	snapshots: chunks out and in, install, compaction
@@ -59,6 +61,12 @@ struct peer {
 	uint64_t snap_index;
 	uint64_t snap_offset; /* acknowledged so far */
 	unsigned snap_ticks;  /* since the last progress */
+	/* relays (raft_relay.c) */
+	uint64_t relay;	       /* leader: the follower that feeds it (0: we do) */
+	uint64_t relay_seen;   /* leader: its match at the last learner round */
+	unsigned relay_stuck;  /* leader: learner rounds without progress */
+	uint64_t relay_failed; /* leader: the last relay it was taken back from */
+	bool relaying;	       /* follower: we feed this learner */
 };
 
 /*
@@ -126,6 +134,8 @@ struct raft {
 
 	enum raft_role state; /* FOLLOWER .. LEADER */
 	uint64_t leader;
+	uint64_t relay;	  /* learner: who feeds it (0: the leader) */
+	bool relay_heard; /* learner: the relay fed it since the last heartbeat */
 	unsigned election_elapsed;
 	unsigned heartbeat_elapsed;
 	unsigned heartbeat_rounds; /* learners hear one in LEARNER_HEARTBEAT_ROUNDS */
@@ -188,6 +198,7 @@ struct raft {
 	enum raft_role last_role;
 	uint64_t last_term;
 	uint64_t last_leader;
+	uint64_t last_relay;
 
 	/* who leads vouched_term, as a voter told this node (check_sender) */
 	uint64_t vouched_leader;
@@ -216,7 +227,21 @@ void raft__election_result(struct raft *r);
 void raft__handle_vote(struct raft *r, const struct raft_msg *m);
 bool raft__quorum_active(const struct raft *r);
 
+/* raft_relay.c: relays */
+void raft__relay_assign(struct raft *r);
+void raft__relay_report(struct raft *r, const struct raft_msg *m, struct peer *p);
+void raft__relay_feed(struct raft *r);
+void raft__relay_asked(struct raft *r, const struct raft_msg *m, struct peer *p);
+void raft__relay_append(struct raft *r, const struct raft_msg *m);
+void raft__relay_heartbeat(struct raft *r, const struct raft_msg *m);
+
 /* raft_replicate.c: replication, commit, reads */
+bool raft__send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_empty);
+void raft__become_probe(struct peer *p);
+void raft__become_replicate(struct peer *p);
+bool raft__fed_by_tick(const struct raft *r, size_t i);
+bool raft__commit_untold(const struct raft *r, const struct peer *p);
+uint64_t raft__learner_holds(const struct raft *r);
 void raft__send_append_all(struct raft *r, uint64_t to, struct peer *p, bool allow_empty);
 void raft__bcast_append(struct raft *r, bool allow_empty);
 /* learners: whether learners hear this round (reads' rounds: voters only) */

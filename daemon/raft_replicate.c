@@ -34,8 +34,8 @@ inflight_free_to(struct raft *r, struct peer *p, uint64_t index)
 	}
 }
 
-static void
-become_probe(struct peer *p)
+void
+raft__become_probe(struct peer *p)
 {
 	p->state = RAFT_PROGRESS_PROBE;
 	p->next = p->match + 1;
@@ -44,8 +44,8 @@ become_probe(struct peer *p)
 	p->inflight_head = 0;
 }
 
-static void
-become_replicate(struct peer *p)
+void
+raft__become_replicate(struct peer *p)
 {
 	p->state = RAFT_PROGRESS_REPLICATE;
 	p->next = p->match + 1;
@@ -57,14 +57,19 @@ become_replicate(struct peer *p)
 /*
  * Send `to` the entries from its next index, within the batch limits; the
  * entries are resolved from the log in raft_ready().  Returns whether a
- * message went out.
+ * message went out.  A relay sends only what it knows is committed, and
+ * never a snapshot: a learner that needs one is the leader's again.
  */
-static bool
-send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
+bool
+raft__send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
 {
 	struct raft_msg m;
+	bool relay = r->state != RAFT_LEADER;
 	uint64_t prev, prev_term, last = raft__last_index(r);
 	size_t n = 0, bytes = 0;
+
+	if (relay && r->commit < last)
+		last = r->commit;
 
 	if (p->state == RAFT_PROGRESS_SNAPSHOT)
 		return false;
@@ -74,7 +79,10 @@ send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
 		return false;
 	prev = p->next - 1;
 	if (!raft__term_of(r, prev, &prev_term)) {
-		raft__start_snapshot(r, to, p);
+		if (relay)
+			p->relaying = false;
+		else
+			raft__start_snapshot(r, to, p);
 		return false;
 	}
 	for (uint64_t i = p->next; i <= last && n < r->cfg.max_append_entries; i++) {
@@ -92,6 +100,7 @@ send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
 	m.prev_term = prev_term;
 	m.commit = r->commit;
 	m.seq = r->seq;
+	m.lead = relay ? r->leader : 0;
 	m.n_entries = (uint32_t)n;
 	raft__queue_msg(r, &m);
 	p->told_commit = r->commit;
@@ -110,9 +119,9 @@ send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
 void
 raft__send_append_all(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
 {
-	if (!send_append(r, to, p, allow_empty))
+	if (!raft__send_append(r, to, p, allow_empty))
 		return;
-	while (p->state == RAFT_PROGRESS_REPLICATE && send_append(r, to, p, false))
+	while (p->state == RAFT_PROGRESS_REPLICATE && raft__send_append(r, to, p, false))
 		;
 }
 
@@ -122,17 +131,18 @@ raft__send_append_all(struct raft *r, uint64_t to, struct peer *p, bool allow_em
  * must not grow with their number); one that probes, or catches up from a
  * snapshot, is answered at once, as a voter is.
  */
-static bool
-fed_by_tick(const struct raft *r, size_t i)
+bool
+raft__fed_by_tick(const struct raft *r, size_t i)
 {
-	return !r->members[i].voter && r->peers[i].state == RAFT_PROGRESS_REPLICATE;
+	return !r->members[i].voter &&
+	    (r->peers[i].state == RAFT_PROGRESS_REPLICATE || r->peers[i].relay);
 }
 
 void
 raft__bcast_append(struct raft *r, bool allow_empty)
 {
 	for (size_t i = 0; i < r->n_members; i++) {
-		if (r->members[i].id != r->id && !fed_by_tick(r, i))
+		if (r->members[i].id != r->id && !raft__fed_by_tick(r, i))
 			raft__send_append_all(r, r->members[i].id, &r->peers[i], allow_empty);
 	}
 }
@@ -151,6 +161,7 @@ raft__bcast_heartbeat(struct raft *r, bool learners)
 		/* never more than it is known to hold: its log may differ beyond */
 		m.commit = p->match < r->commit ? p->match : r->commit;
 		m.seq = r->seq;
+		m.relay = r->members[i].voter ? 0 : p->relay;
 		raft__queue_msg(r, &m);
 		if (m.commit > p->told_commit)
 			p->told_commit = m.commit;
@@ -355,8 +366,8 @@ raft__best_voter(const struct raft *r)
  * it holds were committed.  Only a pipelining peer with room is told alone
  * (raft_send_commit); any other hears it with the entries it is sent next.
  */
-static bool
-commit_untold(const struct raft *r, const struct peer *p)
+bool
+raft__commit_untold(const struct raft *r, const struct peer *p)
 {
 	uint64_t known = p->match < r->commit ? p->match : r->commit;
 
@@ -368,9 +379,9 @@ static void
 send_commit(struct raft *r)
 {
 	for (size_t i = 0; i < r->n_members; i++)
-		if (r->members[i].id != r->id && !fed_by_tick(r, i) &&
-		    commit_untold(r, &r->peers[i]))
-			send_append(r, r->members[i].id, &r->peers[i], true);
+		if (r->members[i].id != r->id && !raft__fed_by_tick(r, i) &&
+		    raft__commit_untold(r, &r->peers[i]))
+			raft__send_append(r, r->members[i].id, &r->peers[i], true);
 }
 
 /* Each tick: every learner fed by it gets what it lacks, or the commit. */
@@ -381,12 +392,12 @@ raft__feed_learners(struct raft *r)
 		struct peer *p = &r->peers[i];
 		uint64_t id = r->members[i].id;
 
-		if (id == r->id || !fed_by_tick(r, i))
+		if (id == r->id || !raft__fed_by_tick(r, i) || p->relay)
 			continue;
 		if (p->next <= raft__last_index(r))
 			raft__send_append_all(r, id, p, false);
-		else if (commit_untold(r, p))
-			send_append(r, id, p, true);
+		else if (raft__commit_untold(r, p))
+			raft__send_append(r, id, p, true);
 	}
 }
 
@@ -404,7 +415,7 @@ leader_committed(struct raft *r)
 	for (size_t i = 0; i < r->n_members; i++) {
 		struct peer *p = &r->peers[i];
 
-		if (r->members[i].id != r->id && !fed_by_tick(r, i))
+		if (r->members[i].id != r->id && !raft__fed_by_tick(r, i))
 			raft__send_append_all(
 			    r, r->members[i].id, p, p->state != RAFT_PROGRESS_REPLICATE);
 	}
@@ -450,7 +461,7 @@ raft__leader_append_resp(struct raft *r, const struct raft_msg *m, struct peer *
 		probe = m->hint_index;
 		if (m->hint_term)
 			probe = raft__find_conflict_by_term(r, m->hint_index, m->hint_term);
-		become_probe(p);
+		raft__become_probe(p);
 		p->next = m->index < probe + 1 ? m->index : probe + 1;
 		if (p->next < p->match + 1) {
 			/*
@@ -463,7 +474,7 @@ raft__leader_append_resp(struct raft *r, const struct raft_msg *m, struct peer *
 		}
 		if (p->next > last + 1)
 			p->next = last + 1; /* a confused follower */
-		send_append(r, m->from, p, true);
+		raft__send_append(r, m->from, p, true);
 		goto reads;
 	}
 	if (m->index > last)
@@ -476,14 +487,16 @@ raft__leader_append_resp(struct raft *r, const struct raft_msg *m, struct peer *
 			p->next = p->match + 1;
 		/* the probe found where our logs agree: pipeline from there */
 		if (p->state == RAFT_PROGRESS_PROBE)
-			become_replicate(p);
+			raft__become_replicate(p);
 		else if (p->state == RAFT_PROGRESS_SNAPSHOT && p->match >= p->snap_index)
-			become_probe(p);
+			raft__become_probe(p);
 		else
 			inflight_free_to(r, p, m->index);
-		if (m->from == r->transfer_to && p->match == last)
+		if (r->state != RAFT_LEADER)
+			; /* a relay: its learners commit nothing */
+		else if (m->from == r->transfer_to && p->match == last)
 			raft__send_timeout_now(r, m->from);
-		if (advanced && maybe_commit(r)) {
+		if (advanced && r->state == RAFT_LEADER && maybe_commit(r)) {
 			leader_committed(r);
 			if (r->state != RAFT_LEADER)
 				return;
@@ -491,10 +504,11 @@ raft__leader_append_resp(struct raft *r, const struct raft_msg *m, struct peer *
 	} else if (p->state == RAFT_PROGRESS_REPLICATE) {
 		inflight_free_to(r, p, m->index);
 	}
-	if (!fed_by_tick(r, (size_t)(p - r->peers)))
+	if (!raft__fed_by_tick(r, (size_t)(p - r->peers)))
 		raft__send_append_all(r, m->from, p, false);
 reads:
-	check_reads(r);
+	if (r->state == RAFT_LEADER)
+		check_reads(r);
 }
 
 void
@@ -509,10 +523,10 @@ raft__leader_heartbeat_resp(struct raft *r, const struct raft_msg *m, struct pee
 		/* no progress over a whole heartbeat round: an append was
 		 * lost; fall back to probing from what it has */
 		if (p->match == p->hb_match)
-			become_probe(p);
+			raft__become_probe(p);
 	}
 	p->hb_match = p->match;
-	if (p->match < last && !fed_by_tick(r, (size_t)(p - r->peers)))
+	if (p->match < last && !raft__fed_by_tick(r, (size_t)(p - r->peers)))
 		raft__send_append_all(r, m->from, p, false);
 	check_reads(r);
 }
@@ -525,8 +539,8 @@ raft__leader_snapshot_resp(struct raft *r, const struct raft_msg *m, struct peer
 	if (m->last) {
 		if (p->match < p->snap_index)
 			p->match = p->snap_index;
-		become_probe(p);
-		send_append(r, m->from, p, true);
+		raft__become_probe(p);
+		raft__send_append(r, m->from, p, true);
 		raft__maybe_commit_and_send(r);
 		return;
 	}
@@ -542,23 +556,6 @@ raft__leader_snapshot_resp(struct raft *r, const struct raft_msg *m, struct peer
 		p->snap_offset = m->offset;
 		raft__request_chunk(r, m->from, p);
 	}
-}
-
-void
-raft_peer_reconnected(struct raft *r, uint64_t id)
-{
-	struct peer *p;
-
-	if (r->in_ready || r->state != RAFT_LEADER || id == r->id ||
-	    (p = raft__peer_of(r, id)) == NULL)
-		return;
-	p->match = 0;
-	p->next = raft__last_index(r) + 1;
-	p->state = RAFT_PROGRESS_PROBE;
-	p->probe_sent = false;
-	p->n_inflight = 0;
-	p->inflight_head = 0;
-	send_append(r, id, p, true);
 }
 
 /* ------------------------------------------------------ follower handlers */
@@ -647,6 +644,16 @@ raft__follower_append(struct raft *r, const struct raft_msg *m)
 	raft__queue_msg_after_persist(r, &resp);
 }
 
+/* What a learner holds that is committed and durable: all a leader that
+ * does not feed it may count (HEARTBEAT_RESP.index). */
+uint64_t
+raft__learner_holds(const struct raft *r)
+{
+	uint64_t s = raft__self_match(r);
+
+	return r->commit < s ? r->commit : s;
+}
+
 void
 raft__follower_heartbeat(struct raft *r, const struct raft_msg *m)
 {
@@ -655,6 +662,7 @@ raft__follower_heartbeat(struct raft *r, const struct raft_msg *m)
 	raft__commit_to(r, m->commit);
 	raft__msg_init(r, &resp, RAFT_MSG_HEARTBEAT_RESP, m->from);
 	resp.seq = m->seq;
+	resp.index = raft__learner_holds(r);
 	raft__queue_msg(r, &resp);
 }
 
@@ -726,8 +734,8 @@ raft_commit_unsent(const struct raft *r)
 	if (r->state != RAFT_LEADER)
 		return false;
 	for (size_t i = 0; i < r->n_members; i++)
-		if (r->members[i].id != r->id && !fed_by_tick(r, i) &&
-		    commit_untold(r, &r->peers[i]))
+		if (r->members[i].id != r->id && !raft__fed_by_tick(r, i) &&
+		    raft__commit_untold(r, &r->peers[i]))
 			return true;
 	return false;
 }

@@ -107,15 +107,28 @@ reply_stale(struct raft *r, const struct raft_msg *m)
 
 /* ---------------------------------------------------------------- by role */
 
+/* A learner a relay feeds: the leader only counts what it reports. */
+static bool
+relayed(const struct raft *r, const struct peer *p)
+{
+	return p && p->relay && !r->members[p - r->peers].voter;
+}
+
 static void
 step_leader(struct raft *r, const struct raft_msg *m, struct peer *p)
 {
 	switch (m->type) {
 	case RAFT_MSG_APPEND_RESP:
-		raft__leader_append_resp(r, m, p);
+		if (relayed(r, p))
+			raft__relay_report(r, m, p);
+		else
+			raft__leader_append_resp(r, m, p);
 		break;
 	case RAFT_MSG_HEARTBEAT_RESP:
-		raft__leader_heartbeat_resp(r, m, p);
+		if (relayed(r, p))
+			raft__relay_report(r, m, p);
+		else
+			raft__leader_heartbeat_resp(r, m, p);
 		break;
 	case RAFT_MSG_SNAPSHOT_RESP:
 		raft__leader_snapshot_resp(r, m, p);
@@ -129,7 +142,7 @@ step_leader(struct raft *r, const struct raft_msg *m, struct peer *p)
 }
 
 static void
-step_follower(struct raft *r, const struct raft_msg *m)
+step_follower(struct raft *r, const struct raft_msg *m, struct peer *p)
 {
 	struct raft_read_state rs;
 
@@ -137,14 +150,22 @@ step_follower(struct raft *r, const struct raft_msg *m)
 	case RAFT_MSG_APPEND:
 	case RAFT_MSG_HEARTBEAT:
 	case RAFT_MSG_SNAPSHOT:
+		if (m->type == RAFT_MSG_APPEND && m->lead) {
+			raft__relay_append(r, m); /* from a relay, not the leader */
+			break;
+		}
 		r->leader = m->from;
 		r->election_elapsed = 0;
 		if (m->type == RAFT_MSG_APPEND)
 			raft__follower_append(r, m);
 		else if (m->type == RAFT_MSG_HEARTBEAT)
-			raft__follower_heartbeat(r, m);
+			raft__relay_heartbeat(r, m);
 		else
 			raft__follower_snapshot(r, m);
+		break;
+	case RAFT_MSG_APPEND_RESP:
+		if (p)
+			raft__relay_asked(r, m, p);
 		break;
 	case RAFT_MSG_TIMEOUT_NOW:
 		/* §3.10: the leader hands over; skip pre-vote (raft__campaign()
@@ -170,9 +191,13 @@ step_candidate(struct raft *r, const struct raft_msg *m)
 	case RAFT_MSG_APPEND:
 	case RAFT_MSG_HEARTBEAT:
 	case RAFT_MSG_SNAPSHOT:
+		if (m->type == RAFT_MSG_APPEND && m->lead) {
+			raft__relay_append(r, m); /* a relay's: says nothing of who won */
+			break;
+		}
 		/* §5.2: another server won this term */
 		raft__become_follower(r, m->term, m->from);
-		step_follower(r, m);
+		step_follower(r, m, NULL);
 		break;
 	case RAFT_MSG_PREVOTE_RESP:
 		if (r->state != RAFT_PRECANDIDATE)
@@ -189,7 +214,7 @@ step_candidate(struct raft *r, const struct raft_msg *m)
 		raft__election_result(r);
 		break;
 	case RAFT_MSG_READ_INDEX_RESP:
-		step_follower(r, m);
+		step_follower(r, m, NULL);
 		break;
 	default:
 		break;
@@ -385,6 +410,13 @@ raft_step(struct raft *r, const struct raft_msg *m)
 		if (m->type == RAFT_MSG_PREVOTE ||
 		    (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject)) {
 			/* pre-vote never changes terms (§9.6) */
+		} else if (m->type == RAFT_MSG_APPEND && m->lead) {
+			/* a relay's word for who leads: believed by a learner,
+			 * which elects no one; a voter waits for the leader */
+			if (raft__is_voter(r, r->id))
+				raft__become_follower(r, m->term, 0);
+			else
+				raft__become_follower(r, m->term, m->lead);
 		} else if (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
 		    m->type == RAFT_MSG_SNAPSHOT) {
 			raft__become_follower(r, m->term, m->from);
@@ -415,7 +447,7 @@ raft_step(struct raft *r, const struct raft_msg *m)
 		step_candidate(r, m);
 		break;
 	default:
-		step_follower(r, m);
+		step_follower(r, m, p);
 		break;
 	}
 	return r->step_rc; /* an append that conflicts with a committed entry */

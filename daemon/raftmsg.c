@@ -37,6 +37,21 @@ raftmsg_size(const struct raft_msg *m)
 	return n;
 }
 
+/*
+ * APPEND and HEARTBEAT carry no read context: that slot carries a relayed
+ * append's leader and a learner's relay.  A node of an earlier version
+ * writes 0 there: from the leader, fed by the leader.
+ */
+static uint64_t
+ctx_slot(const struct raft_msg *m)
+{
+	if (m->type == RAFT_MSG_APPEND)
+		return m->lead;
+	if (m->type == RAFT_MSG_HEARTBEAT)
+		return m->relay;
+	return m->ctx;
+}
+
 int
 raftmsg_encode(struct proto_buf *b, const struct raft_msg *m)
 {
@@ -66,7 +81,7 @@ raftmsg_encode(struct proto_buf *b, const struct raft_msg *m)
 	bw_be64(&w, m->type == RAFT_MSG_SNAPSHOT ? m->size : m->hint_index);
 	bw_be64(&w, m->hint_term);
 	bw_be64(&w, m->seq);
-	bw_be64(&w, m->ctx);
+	bw_be64(&w, ctx_slot(m));
 	bw_be64(&w, m->offset);
 	bw_be32(&w, m->n_entries);
 	for (uint32_t i = 0; i < m->n_entries; i++) {
@@ -147,7 +162,12 @@ raftmsg_decode(const void *payload, size_t len, struct raft_msg *m, struct raftm
 		m->hint_index = br_be64(&r);
 	m->hint_term = br_be64(&r);
 	m->seq = br_be64(&r);
-	m->ctx = br_be64(&r);
+	if (m->type == RAFT_MSG_APPEND)
+		m->lead = br_be64(&r);
+	else if (m->type == RAFT_MSG_HEARTBEAT)
+		m->relay = br_be64(&r);
+	else
+		m->ctx = br_be64(&r);
 	m->offset = br_be64(&r);
 
 	n = br_be32(&r);

@@ -8,7 +8,8 @@
  *	u64 from, to, term, prev_index, prev_term, commit, index, log_term,
  *	    hint_index (SNAPSHOT: size, which has no hint; a sender of
  *	    before it wrote 0 there, which means "not said"), hint_term,
- *	    seq, ctx, offset
+ *	    seq, ctx (APPEND: lead; HEARTBEAT: relay; neither has a
+ *	    context, and a sender of before wrote 0 there), offset
  *	u32 n_entries, then each: u64 term, u64 index, u8 type, u32 len, bytes
  *	u32 len, bytes			(snapshot chunk data)
  *	members				the membership as members.h encodes it

@@ -217,21 +217,28 @@ roster_sync(struct node *n)
 }
 
 /*
- * The links this node keeps, so that a learner costs the cluster one
- * connection rather than one per member (issue 17): every voter keeps one
- * to every other voter, and the leader one to every learner as well, which
- * it feeds; a learner keeps none.  It takes no part in elections, hears
- * from its leader on the leader's link and answers there (peer_send), and
- * is dialled by the next leader.  After every change of membership or of
- * role.
+ * The links this node keeps, so that a learner costs the cluster two
+ * connections rather than one per member (issue 17): every voter keeps one
+ * to every other voter, and the leader one to every learner as well, for
+ * its heartbeats; a learner keeps one, to the relay that feeds it (raft.h),
+ * which answers there.  A learner takes no part in elections, hears from its
+ * leader on the leader's link and answers there (peer_send), and is
+ * dialled by the next leader.  After every change of membership, of role
+ * or of relay.
  */
 bool
 roster_linked(const struct node *n, const struct member *mb)
 {
 	const struct member *self = roster_by_id(n, n->self);
+	struct raft_status st;
 
-	return mb->id != n->self && self != NULL && self->voter &&
-	    (mb->voter || raft_leader(n->raft) == n->self);
+	if (mb->id == n->self || self == NULL)
+		return false;
+	if (!self->voter) {
+		raft_status(n->raft, &st);
+		return st.relay == mb->id;
+	}
+	return mb->voter || raft_leader(n->raft) == n->self;
 }
 
 void

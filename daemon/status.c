@@ -46,7 +46,7 @@ struct status_field {
 
 /* More than status_get fills: one more field is dropped, never written past
  * the array (and the tests, which read the last one, fail). */
-#define N_STATUS_FIELDS 36
+#define N_STATUS_FIELDS 38
 
 /* status's learners_lagging: learners more than this behind the leader. */
 #define STATUS_LAGGING_MS 1000
@@ -165,6 +165,11 @@ status_get(const struct node *n, struct status_field *f)
 	U64("members", n->n_members);
 	U64("voters", voters);
 	U64("learners", learners);
+	/* relays (issue 17): who feeds a learner, how many a follower feeds */
+	if (st.role == RAFT_LEARNER)
+		STR("relay", roster_name(n, st.relay ? st.relay : st.leader));
+	if (st.role == RAFT_FOLLOWER)
+		U64("relaying", st.relayed);
 	/* the leader's count: elsewhere raftconfctl members asks the leader */
 	if (st.role == RAFT_LEADER && !n->removed)
 		U64("learners_lagging", learners_lagging(n, &st));
@@ -334,8 +339,7 @@ status_members_view(struct node *n, const struct origin *o)
 			    (mb->id == leader && mb->voter ? PROTO_M_LEADER : 0),
 			.last_contact_ms = PROTO_NEVER,
 			.health = PROTO_H_UNKNOWN,
-			.relay =
-			    proto_cstr(""), /* relays are not there yet: the leader feeds all */
+			.relay = proto_cstr(""), /* the leader feeds it */
 			.lag_entries = PROTO_NEVER,
 			.lag_ms = PROTO_NEVER,
 		};
@@ -347,8 +351,12 @@ status_members_view(struct node *n, const struct origin *o)
 			v.last_contact_ms =
 			    mb->id == n->self ? 0 : (uint64_t)pr.last_contact * n->tick_ms;
 			v.health = view_health(n, mb, &pr, &st, v.lag_ms);
+			if (pr.relay)
+				v.relay = proto_cstr(roster_name(n, pr.relay));
 		} else if (mb->id == n->self) {
 			v.match_index = st.last_index; /* its own log, at least */
+			if (st.relay)
+				v.relay = proto_cstr(roster_name(n, st.relay));
 		}
 		rc = proto_reply_add_member_view(&rb, &v);
 	}

@@ -50,6 +50,7 @@ struct cluster {
 	bool hold_commit;		/* deliver() leaves commit notices to the test */
 	size_t empty_appends;		/* appends without entries delivered */
 	size_t appends_to[MAXN + 1];	/* appends delivered, by id */
+	size_t appends_by[MAXN + 1][MAXN + 1]; /* by sender, then id */
 	size_t heartbeats_to[MAXN + 1];	/* heartbeats delivered, by id */
 	struct qmsg *q;
 	size_t nq, capq;
@@ -223,6 +224,12 @@ static void deliver(void)
 			C.empty_appends++;
 		if (m.to <= MAXN && m.type == RAFT_MSG_APPEND)
 			C.appends_to[m.to]++;
+		if (m.to <= MAXN && m.from <= MAXN && m.type == RAFT_MSG_APPEND &&
+		    m.n_entries)
+			C.appends_by[m.from][m.to]++;
+		/* a relay sends only what it knows is committed */
+		for (uint32_t k = 0; m.type == RAFT_MSG_APPEND && m.lead && k < m.n_entries; k++)
+			ck_assert_uint_le(m.entries[k].index, m.commit);
 		if (m.to <= MAXN && m.type == RAFT_MSG_HEARTBEAT)
 			C.heartbeats_to[m.to]++;
 		if (C.drop_chunk && m.type == RAFT_MSG_SNAPSHOT && m.offset > 0) {
@@ -271,6 +278,7 @@ static void isolate(uint64_t id, bool cut)
 /* Limits a test may tighten before building its cluster (0: default). */
 static unsigned cfg_inflight;
 static size_t cfg_bytes;
+static unsigned cfg_relay_after;
 
 static struct raft_config config(uint64_t id)
 {
@@ -283,6 +291,7 @@ static struct raft_config config(uint64_t id)
 		.max_append_bytes = cfg_bytes,
 		.max_inflight = cfg_inflight,
 		.snapshot_chunk = 32,
+		.relay_after = cfg_relay_after,
 	};
 
 	return cfg;
@@ -376,6 +385,7 @@ static void teardown(void)
 {
 	cfg_inflight = 0;
 	cfg_bytes = 0;
+	cfg_relay_after = 0;
 	drop_queue();
 	free(C.q);
 	for (int i = 0; i < C.n; i++)
@@ -1614,6 +1624,7 @@ START_TEST(test_a_learner_that_keeps_up_is_fed_once_a_tick)
 {
 	uint64_t l, f, index, term;
 
+	cfg_relay_after = RAFT_NO_RELAYS; /* the leader feeds it (relays: below) */
 	cluster(4, 3);		/* node 4 is a spare */
 	tick_all(40);
 	l = leader();
@@ -1641,6 +1652,189 @@ START_TEST(test_a_learner_that_keeps_up_is_fed_once_a_tick)
 	tick(l, 8);
 	ck_assert_uint_eq(C.heartbeats_to[f], 8);
 	ck_assert_uint_eq(C.heartbeats_to[4], 2);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ relays */
+
+static uint64_t relay_of(uint64_t l, uint64_t id)
+{
+	struct raft_progress pr;
+
+	ck_assert_int_eq(raft_progress(node(l)->r, id, &pr), 0);
+	return pr.relay;
+}
+
+/* Three voters, learners 4 and 5 added and kept up; the leader. */
+static uint64_t with_learners(void)
+{
+	uint64_t l, index, term;
+
+	cluster(5, 3);
+	tick_all(40);
+	l = leader();
+	ck_assert_int_eq(raft_change(node(l)->r, RAFT_CHANGE_ADD_LEARNER, 4, "n4", 2,
+				     &index, &term), 0);
+	ck_assert_int_eq(raft_change(node(l)->r, RAFT_CHANGE_ADD_LEARNER, 5, "n5", 2,
+				     &index, &term), 0);
+	deliver();
+	tick_all(12); /* three learner rounds */
+	return l;
+}
+
+/* The voter that neither leads nor is `not`. */
+static uint64_t other_follower(uint64_t l, uint64_t not)
+{
+	for (uint64_t id = 1; id <= 3; id++)
+		if (id != l && id != not)
+			return id;
+	return 0;
+}
+
+/*
+ * Issue 17, relays: learners that keep up are handed to the followers, one
+ * each; a relay feeds its learner committed entries (deliver() checks that
+ * every relayed append holds only those); the leader sends them no entry
+ * and counts what they report.
+ */
+START_TEST(test_followers_relay_learners)
+{
+	uint64_t l = with_learners(), r4 = relay_of(l, 4), r5 = relay_of(l, 5), commit;
+	struct raft_progress pr;
+
+	ck_assert(r4 && r4 != l && r5 && r5 != l && r4 != r5);
+	ck_assert_uint_eq(status(4).relay, r4);
+	ck_assert_uint_eq(status(5).relay, r5);
+	ck_assert_uint_eq(status(r4).relayed, 1);
+	ck_assert_uint_eq(status(l).relayed, 0);
+	memset(C.appends_by, 0, sizeof(C.appends_by));
+	for (int i = 0; i < 6; i++)
+		propose(l, "data");
+	tick_all(8);
+	commit = status(l).commit;
+	ck_assert_uint_eq(status(4).commit, commit);
+	ck_assert_uint_eq(status(5).commit, commit);
+	ck_assert_uint_eq(status(4).last_index, commit);
+	ck_assert_uint_eq(C.appends_by[l][4] + C.appends_by[l][5], 0);
+	ck_assert_uint_gt(C.appends_by[r4][4], 0);
+	ck_assert_uint_gt(C.appends_by[r5][5], 0);
+	ck_assert_int_eq(raft_progress(node(l)->r, 4, &pr), 0);
+	ck_assert_uint_eq(pr.match, commit);
+	teardown();
+}
+END_TEST
+
+/*
+ * A relay holding entries it does not know are committed feeds its learner
+ * only up to its commit index (deliver() also checks every relayed append).
+ */
+START_TEST(test_a_relay_sends_only_committed_entries)
+{
+	uint64_t l = with_learners(), r4 = relay_of(l, 4);
+
+	C.hold_commit = true; /* the commit index rides on the next append only */
+	propose(l, "a");
+	propose(l, "b");
+	ck_assert_uint_lt(status(r4).commit, status(r4).last_index);
+	ck_assert_uint_lt(status(4).last_index, status(r4).commit);
+	tick(r4, 1); /* its feed */
+	ck_assert_uint_eq(status(4).last_index, status(r4).commit);
+	C.hold_commit = false;
+	tick_all(8);
+	ck_assert_uint_eq(status(4).commit, status(l).commit);
+	teardown();
+}
+END_TEST
+
+/* A relay the leader no longer hears loses its learner, which the leader
+ * feeds until it hands it to the other follower. */
+START_TEST(test_a_learner_whose_relay_is_cut_off_gets_another)
+{
+	uint64_t l = with_learners(), r4 = relay_of(l, 4), other = other_follower(l, r4);
+
+	isolate(r4, true);
+	for (int i = 0; i < 6; i++) {
+		propose(l, "data");
+		tick_all(4);
+	}
+	tick_all(30);
+	ck_assert_uint_eq(leader(), l);
+	ck_assert_uint_eq(status(4).commit, status(l).commit);
+	ck_assert_uint_eq(relay_of(l, 4), other);
+	ck_assert_uint_eq(status(4).relay, other);
+	isolate(r4, false);
+	teardown();
+}
+END_TEST
+
+/*
+ * A relay the leader hears but the learner does not: the learner reports no
+ * progress, the leader takes it back after RELAY_STUCK_ROUNDS rounds and
+ * hands it to the other follower, not to the one that failed it.
+ */
+START_TEST(test_a_learner_its_relay_does_not_feed_gets_another)
+{
+	uint64_t l = with_learners(), r4 = relay_of(l, 4), other = other_follower(l, r4);
+
+	C.cut[r4][4] = C.cut[4][r4] = true;
+	for (int i = 0; i < 10; i++) {
+		propose(l, "data");
+		tick_all(4);
+	}
+	tick_all(12);
+	ck_assert_uint_eq(status(4).commit, status(l).commit);
+	ck_assert_uint_eq(relay_of(l, 4), other);
+	ck_assert_uint_eq(status(4).relay, other);
+	teardown();
+}
+END_TEST
+
+/* A relayed learner is promoted on what it reported, then fed and counted
+ * by the leader as any voter; its old relay is told to stop. */
+START_TEST(test_a_relayed_learner_is_promoted)
+{
+	uint64_t l = with_learners(), r4 = relay_of(l, 4), index, term;
+	struct raft_progress pr;
+
+	ck_assert_uint_ne(r4, 0);
+	propose(l, "a");
+	tick_all(8);
+	ck_assert_int_eq(raft_change(node(l)->r, RAFT_CHANGE_PROMOTE, 4, NULL, 0, &index, &term),
+			 0);
+	deliver();
+	tick_all(8);
+	ck_assert_int_eq(status(4).role, RAFT_FOLLOWER);
+	ck_assert_uint_eq(relay_of(l, 4), 0);
+	ck_assert_uint_eq(status(4).relay, 0);
+	ck_assert_uint_eq(status(r4).relayed, 0);
+	index = propose(l, "b");
+	ck_assert_int_eq(raft_progress(node(l)->r, 4, &pr), 0);
+	ck_assert_uint_eq(pr.match, index);
+	ck_assert_uint_eq(status(l).commit, index);
+	teardown();
+}
+END_TEST
+
+/* A new leader feeds every learner itself until it hands them out again. */
+START_TEST(test_relays_last_a_term)
+{
+	uint64_t l = with_learners(), r4 = relay_of(l, 4), nl;
+
+	campaign(r4); /* r4 takes over */
+	tick_all(2);
+	nl = leader();
+	ck_assert_uint_eq(nl, r4);
+	ck_assert_uint_eq(status(nl).relayed, 0);
+	ck_assert_uint_ne(status(4).relay, nl); /* it is not fed by its old relay */
+	propose(nl, "x");
+	tick_all(12);
+	ck_assert_uint_ne(relay_of(nl, 4), 0);
+	ck_assert_uint_ne(relay_of(nl, 4), nl);
+	ck_assert_uint_eq(status(4).relay, relay_of(nl, 4));
+	ck_assert_uint_eq(status(4).term, status(nl).term);
+	ck_assert_uint_eq(status(4).commit, status(nl).commit);
+	ck_assert_uint_eq(status(5).commit, status(nl).commit);
+	teardown();
 }
 END_TEST
 
@@ -2215,6 +2409,12 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_force_new_cluster_makes_a_one_node_cluster);
 	tcase_add_test(tc, test_force_new_cluster_promotes_a_learner);
 	tcase_add_test(tc, test_a_learner_that_keeps_up_is_fed_once_a_tick);
+	tcase_add_test(tc, test_followers_relay_learners);
+	tcase_add_test(tc, test_a_relay_sends_only_committed_entries);
+	tcase_add_test(tc, test_a_learner_whose_relay_is_cut_off_gets_another);
+	tcase_add_test(tc, test_a_learner_its_relay_does_not_feed_gets_another);
+	tcase_add_test(tc, test_a_relayed_learner_is_promoted);
+	tcase_add_test(tc, test_relays_last_a_term);
 	tcase_add_test(tc, test_vote_with_transfer_flag_from_a_non_voter_is_refused);
 	tcase_add_test(tc, test_a_transfer_vote_passes_the_lease_only_in_the_next_term);
 	tcase_add_test(tc, test_a_term_at_the_top_of_the_range_is_refused);

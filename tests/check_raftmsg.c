@@ -100,7 +100,14 @@ init_samples(void)
 			m->hint_index = V(8, k);
 		m->hint_term = V(9, k);
 		m->seq = V(10, k);
-		m->ctx = V(11, k);
+		/* APPEND and HEARTBEAT have no context: the slot carries a
+		 * relayed append's leader and a learner's relay. */
+		if (m->type == RAFT_MSG_APPEND)
+			m->lead = V(11, k);
+		else if (m->type == RAFT_MSG_HEARTBEAT)
+			m->relay = V(11, k);
+		else
+			m->ctx = V(11, k);
 		m->offset = V(12, k);
 		/* Across the samples every combination of the three flags. */
 		m->reject = (k + 1) & 1;
@@ -206,7 +213,11 @@ w_head(struct w *w, const struct raft_msg *m, uint8_t flags)
 	const uint64_t f[13] = { m->from, m->to, m->term, m->prev_index, m->prev_term,
 				 m->commit, m->index, m->log_term,
 				 m->type == RAFT_MSG_SNAPSHOT ? m->size : m->hint_index,
-				 m->hint_term, m->seq, m->ctx, m->offset };
+				 m->hint_term, m->seq,
+				 m->type == RAFT_MSG_APPEND	 ? m->lead
+				 : m->type == RAFT_MSG_HEARTBEAT ? m->relay
+								 : m->ctx,
+				 m->offset };
 
 	w_u8(w, m->type);
 	w_u8(w, flags);
@@ -317,6 +328,8 @@ assert_msg_eq(const struct raft_msg *want, const struct raft_msg *got, const uin
 	ck_assert_uint_eq(got->hint_term, want->hint_term);
 	ck_assert_uint_eq(got->seq, want->seq);
 	ck_assert_uint_eq(got->ctx, want->ctx);
+	ck_assert_uint_eq(got->lead, want->lead);
+	ck_assert_uint_eq(got->relay, want->relay);
 	ck_assert_uint_eq(got->offset, want->offset);
 	ck_assert_int_eq(got->reject, want->reject);
 	ck_assert_int_eq(got->transfer, want->transfer);

@@ -1182,11 +1182,17 @@ static void deliver_due(void)
 			    m->type != RAFT_MSG_HEARTBEAT_RESP)
 				trace("deliver %" PRIu64 "->%" PRIu64 " %s t%" PRIu64
 				      " prev %" PRIu64 "/%" PRIu64 " n %u idx %" PRIu64
-				      " commit %" PRIu64 "%s%s",
+				      " commit %" PRIu64 "%s%s%s",
 				      m->from, m->to, raft_msg_type_name(m->type), m->term,
 				      m->prev_index, m->prev_term, m->n_entries, m->index,
 				      m->commit, m->reject ? " reject" : "",
-				      m->last ? " last" : "");
+				      m->last ? " last" : "", m->lead ? " relayed" : "");
+			/* a relay sends only entries it knows are committed */
+			for (uint32_t e = 0; m->lead && e < m->n_entries; e++)
+				if (m->entries[e].index > m->commit)
+					fail("relay %" PRIu64 " sent %" PRIu64 " entry %" PRIu64
+					     " beyond its commit index %" PRIu64,
+					     m->from, m->to, m->entries[e].index, m->commit);
 			rc = raft_step(n->r, m);
 
 			if (rc)
