@@ -66,18 +66,20 @@ send_raft_msgs(struct node *n, const struct raft_msg *msgs, size_t count)
 }
 
 /*
- * A learner elects no one, and its leader feeds it on the leader's own
- * tick: it wakes LEARNER_TICK_SPAN times less often, each tick counting
- * for that many of the core's, so that an idle fleet of learners costs
- * little (issue 17).  Its requests' deadlines are checked that much less
- * finely; reads, writes and watches move on their events, not the tick.
+ * A learner elects no one, and its relay feeds it on the relay's own tick:
+ * it wakes LEARNER_TICK_SPAN times less often, each tick counting for that
+ * many of the core's, so that an idle fleet of learners costs little
+ * (issue 17).  Its requests' deadlines are checked that much less finely;
+ * reads, writes and watches move on their events, not the tick.  A learner
+ * that relays to others ticks as a voter does: it feeds them on its tick.
  */
 #define LEARNER_TICK_SPAN 4
 
 static void
-tick_rate(struct node *n, enum raft_role role)
+tick_rate(struct node *n, const struct raft_status *st)
 {
-	unsigned span = role == RAFT_LEARNER ? LEARNER_TICK_SPAN : 1, ms = n->tick_ms * span;
+	unsigned span = st->role == RAFT_LEARNER && !st->relayed ? LEARNER_TICK_SPAN : 1,
+		 ms = n->tick_ms * span;
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	if (span == n->tick_span)
@@ -122,7 +124,7 @@ state_changed(struct node *n)
 		kv_leader_changed(n);
 	if ((st.role == RAFT_LEADER) != (n->last_role == RAFT_LEADER))
 		roster_links(n); /* the leader links its learners */
-	tick_rate(n, st.role);
+	tick_rate(n, &st);
 	/* etcd's leader_changes_seen: a leader known that is not the last one */
 	if (st.leader != 0 && st.leader != n->last_leader)
 		n->stats.leader_changes++;
@@ -286,6 +288,7 @@ static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct node *n = arg;
+	struct raft_status st;
 	double t = node_now_s();
 	uint64_t now;
 	int rc;
@@ -336,6 +339,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		membership_promote_learners(n);
 	process_ready(n);
 	readiness_status(n);
+	raft_status(n->raft, &st);
+	tick_rate(n, &st); /* a learner that started or stopped relaying */
 }
 
 static void

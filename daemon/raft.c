@@ -38,6 +38,7 @@
 #define DEFAULT_MAX_ENTRIES  256
 #define DEFAULT_MAX_BYTES    (1024 * 1024)
 #define DEFAULT_MAX_INFLIGHT 64
+#define DEFAULT_RELAY_FANOUT 16
 /* Learners never elect: they hear one heartbeat round in this many (issue 17). */
 #define LEARNER_HEARTBEAT_ROUNDS 4
 
@@ -541,6 +542,8 @@ config_defaults(struct raft_config *c, char *err, size_t errlen)
 		c->max_inflight = DEFAULT_MAX_INFLIGHT;
 	if (!c->snapshot_chunk)
 		c->snapshot_chunk = RAFTCONF_SNAPSHOT_CHUNK;
+	if (!c->relay_fanout)
+		c->relay_fanout = DEFAULT_RELAY_FANOUT;
 	if (c->election_ticks <= c->heartbeat_ticks) {
 		seterr(err, errlen, "raft: election timeout must exceed the heartbeat interval");
 		return -EINVAL;

@@ -86,9 +86,10 @@
  *    reaches the index it had reached before; it still appends and
  *    acknowledges what a leader sends it.
  *  - Relays (issue 17; ZooKeeper's observerMaster): the leader feeds a
- *    learner itself until it keeps up, then hands it to a follower it
- *    hears, and says so in its (rare) heartbeats to the learner
- *    (HEARTBEAT.relay).  The learner then asks that relay for the log
+ *    learner itself until it keeps up, then hands it to a relay, a
+ *    follower it hears or else a learner such a follower feeds (a tree
+ *    of two levels, relay_fanout learners under each relay), and says so
+ *    in its (rare) heartbeats to the learner (HEARTBEAT.relay).  The learner then asks that relay for the log
  *    (an APPEND_RESP naming what it holds), and the relay feeds it once a
  *    tick with entries it knows are committed, never more: committed
  *    entries are the same in every log, so a learner's log cannot go
@@ -219,6 +220,7 @@ struct raft_config {
 	unsigned relay_after;	     /* [0] learners the leader keeps feeding itself
 				      * before followers relay the others;
 				      * RAFT_NO_RELAYS: never */
+	unsigned relay_fanout;	     /* [16] learners a relay feeds at most */
 };
 #define RAFT_NO_RELAYS (~0U)
 

@@ -47,12 +47,30 @@ is_learner(const struct raft *r, uint64_t id)
 
 /* Voter i, not us, heard within an election timeout and keeping up. */
 static bool
-usable_relay(const struct raft *r, size_t i)
+usable_follower(const struct raft *r, size_t i)
 {
 	const struct peer *p = &r->peers[i];
 
 	return r->members[i].voter && r->members[i].id != r->id &&
 	    p->last_contact < r->cfg.election_ticks && p->state == RAFT_PROGRESS_REPLICATE;
+}
+
+/* Learner i, fed by a follower and heard within an election timeout: it
+ * may feed learners of its own (the second level); it is given new ones
+ * only while it makes progress (fresh). */
+static bool
+usable_learner(const struct raft *r, size_t i, bool fresh)
+{
+	const struct peer *p = &r->peers[i];
+
+	return !r->members[i].voter && p->relay && raft__is_voter(r, p->relay) &&
+	    p->last_contact < r->cfg.election_ticks && (!fresh || p->relay_stuck == 0);
+}
+
+static bool
+usable_relay(const struct raft *r, size_t i)
+{
+	return usable_follower(r, i) || usable_learner(r, i, false);
 }
 
 static void
@@ -65,83 +83,145 @@ take_back(struct raft *r, uint64_t id, struct peer *p)
 	raft__send_append_all(r, id, p, true);
 }
 
+/* Hand learner p to relay k (a member's index). */
+static void
+hand(struct raft *r, struct peer *p, size_t k, uint64_t *load)
+{
+	p->relay = r->members[k].id;
+	p->relay_seen = p->match;
+	p->relay_stuck = 0;
+	load[k]++;
+}
+
 /*
- * Once a learner round, before its heartbeats: take learners back from
- * relays that fail them, and hand learners that keep up to the usable
- * relay with the fewest (beyond the first relay_after, which the leader
- * keeps).
+ * Learner i (relayed, as it stands) keeps its relay, or is taken back:
+ * when the relay is no longer usable (a learner relay must still hang from
+ * a follower), or the learner made no progress for RELAY_STUCK_ROUNDS
+ * rounds while there was something to have.  Counts it in load.
+ */
+static void
+check_relayed(struct raft *r, size_t i, uint64_t *load)
+{
+	struct peer *p = &r->peers[i];
+	ptrdiff_t k = raft__members_find(r->members, r->n_members, p->relay);
+
+	if (k < 0 || !usable_relay(r, (size_t)k)) {
+		take_back(r, r->members[i].id, p);
+		return;
+	}
+	if (p->match < r->commit && p->match == p->relay_seen) {
+		if (++p->relay_stuck >= RELAY_STUCK_ROUNDS) {
+			take_back(r, r->members[i].id, p);
+			return;
+		}
+	} else {
+		p->relay_stuck = 0;
+	}
+	p->relay_seen = p->match;
+	load[k]++;
+}
+
+/*
+ * The relay for learner p: a follower with room (the one that feeds the
+ * fewest), else a learner of the first level with room (the first one:
+ * they fill in turn), never the one that failed p last, if any other; the
+ * member's index, or n_members when none has room.
+ */
+static size_t
+pick_relay(const struct raft *r, const struct peer *p, const uint64_t *load, size_t fanout,
+    size_t *next_learner)
+{
+	size_t best = r->n_members;
+
+	for (size_t k = 0; k < r->n_members; k++) {
+		if (!r->members[k].voter || !usable_follower(r, k) || load[k] >= fanout)
+			continue;
+		if (best == r->n_members ||
+		    (r->members[best].id == p->relay_failed) >
+			(r->members[k].id == p->relay_failed) ||
+		    load[k] < load[best])
+			best = k;
+	}
+	if (best < r->n_members)
+		return best;
+	for (; *next_learner < r->n_members; ++*next_learner) {
+		size_t k = *next_learner;
+
+		if (&r->peers[k] != p && r->members[k].id != p->relay_failed &&
+		    usable_learner(r, k, true) && load[k] < fanout)
+			return k;
+	}
+	return r->n_members;
+}
+
+/*
+ * Once a learner round, before its heartbeats: the relays, a tree of two
+ * levels with at most relay_fanout learners under each node (F × (1 + F)
+ * learners a follower).  Learners are
+ * taken back from relays that fail them; those that keep up, beyond the
+ * first relay_after that the leader keeps, are handed to a follower with
+ * room, else to a learner a follower feeds; then learners that relay
+ * nobody move from a follower that feeds two more than another (one that
+ * came back) to that one.  A learner that would need a third level stays
+ * with the leader.
  */
 void
 raft__relay_assign(struct raft *r)
 {
 	uint64_t *load = r->scratch;
-	size_t direct = 0;
+	size_t direct = 0, next_learner = 0, fanout = r->cfg.relay_fanout;
 
 	memset(load, 0, r->n_members * sizeof(*load));
-	for (size_t i = 0; i < r->n_members; i++) {
-		struct peer *p = &r->peers[i];
-		uint64_t id = r->members[i].id;
-		ptrdiff_t k;
+	/* followers' learners first: the second level hangs from them */
+	for (int level = 1; level <= 2; level++) {
+		for (size_t i = 0; i < r->n_members; i++) {
+			struct peer *p = &r->peers[i];
 
-		if (id == r->id)
-			continue;
-		if (r->members[i].voter) {
-			if (p->relay) /* promoted: the leader feeds its voters */
-				take_back(r, id, p);
-			continue;
-		}
-		if (!p->relay) {
-			direct++;
-			continue;
-		}
-		k = raft__members_find(r->members, r->n_members, p->relay);
-		if (k < 0 || !usable_relay(r, (size_t)k)) {
-			take_back(r, id, p);
-			direct++;
-			continue;
-		}
-		if (p->match < r->commit && p->match == p->relay_seen) {
-			if (++p->relay_stuck >= RELAY_STUCK_ROUNDS) {
-				take_back(r, id, p);
-				direct++;
+			if (r->members[i].id == r->id || !p->relay)
+				continue;
+			if (r->members[i].voter) {
+				if (level == 1) /* promoted: the leader feeds its voters */
+					take_back(r, r->members[i].id, p);
 				continue;
 			}
-		} else {
-			p->relay_stuck = 0;
+			if (raft__is_voter(r, p->relay) == (level == 1))
+				check_relayed(r, i, load);
 		}
-		p->relay_seen = p->match;
-		load[k]++;
 	}
+	for (size_t i = 0; i < r->n_members; i++)
+		direct += !r->members[i].voter && r->members[i].id != r->id && !r->peers[i].relay;
 	if (r->cfg.relay_after == RAFT_NO_RELAYS)
 		return;
 	for (size_t i = 0; i < r->n_members && direct > r->cfg.relay_after; i++) {
 		struct peer *p = &r->peers[i];
-		size_t best = r->n_members;
-		bool bestfailed = false;
+		size_t k;
 
 		if (r->members[i].voter || r->members[i].id == r->id || p->relay ||
 		    p->state != RAFT_PROGRESS_REPLICATE || p->match < r->base_index ||
 		    p->last_contact >= r->cfg.election_ticks)
 			continue;
-		/* the relay that failed it last only if there is no other */
-		for (size_t k = 0; k < r->n_members; k++) {
-			bool failed = r->members[k].id == p->relay_failed;
-
-			if (!usable_relay(r, k))
-				continue;
-			if (best == r->n_members || (bestfailed && !failed) ||
-			    (bestfailed == failed && load[k] < load[best])) {
-				best = k;
-				bestfailed = failed;
-			}
-		}
-		if (best == r->n_members)
-			return; /* no follower to hand it to */
-		p->relay = r->members[best].id;
-		p->relay_seen = p->match;
-		p->relay_stuck = 0;
-		load[best]++;
+		if ((k = pick_relay(r, p, load, fanout, &next_learner)) == r->n_members)
+			break; /* no room left */
+		hand(r, p, k, load);
 		direct--;
+	}
+	/* even out the followers, with learners that feed nobody */
+	for (size_t i = 0; i < r->n_members; i++) {
+		struct peer *p = &r->peers[i];
+		size_t least = r->n_members;
+		ptrdiff_t k;
+
+		if (r->members[i].voter || !p->relay || load[i] || !raft__is_voter(r, p->relay) ||
+		    (k = raft__members_find(r->members, r->n_members, p->relay)) < 0)
+			continue;
+		for (size_t c = 0; c < r->n_members; c++)
+			if (usable_follower(r, c) && r->members[c].id != p->relay_failed &&
+			    (least == r->n_members || load[c] < load[least]))
+				least = c;
+		if (least < r->n_members && load[k] > load[least] + 1) {
+			load[k]--;
+			hand(r, p, least, load);
+		}
 	}
 }
 
@@ -233,12 +313,23 @@ ask_relay(struct raft *r)
 	raft__queue_msg(r, &m);
 }
 
+/* Tell relay `to` to stop feeding us. */
+static void
+stop_relay(struct raft *r, uint64_t to, uint64_t index)
+{
+	struct raft_msg m;
+
+	raft__msg_init(r, &m, RAFT_MSG_APPEND_RESP, to);
+	m.reject = true;
+	m.last = true;
+	m.index = index;
+	raft__queue_msg(r, &m);
+}
+
 /* An append a relay sent (m->lead: the leader it follows). */
 void
 raft__relay_append(struct raft *r, const struct raft_msg *m)
 {
-	struct raft_msg resp;
-
 	if (is_learner(r, r->id) && r->relay == m->from && m->term == r->term) {
 		r->leader = m->lead;
 		r->relay_heard = true;
@@ -246,11 +337,7 @@ raft__relay_append(struct raft *r, const struct raft_msg *m)
 		return;
 	}
 	/* not ours (any more), or we vote: the leader feeds voters */
-	raft__msg_init(r, &resp, RAFT_MSG_APPEND_RESP, m->from);
-	resp.reject = true;
-	resp.last = true;
-	resp.index = m->prev_index;
-	raft__queue_msg(r, &resp);
+	stop_relay(r, m->from, m->prev_index);
 }
 
 /* The leader's heartbeat: who feeds us now. */
@@ -261,6 +348,8 @@ raft__relay_heartbeat(struct raft *r, const struct raft_msg *m)
 
 	raft__follower_heartbeat(r, m);
 	if (relay != r->relay) {
+		if (r->relay)
+			stop_relay(r, r->relay, 0);
 		r->relay = relay;
 		r->relay_heard = false;
 	}

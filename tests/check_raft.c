@@ -279,6 +279,7 @@ static void isolate(uint64_t id, bool cut)
 static unsigned cfg_inflight;
 static size_t cfg_bytes;
 static unsigned cfg_relay_after;
+static unsigned cfg_relay_fanout;
 
 static struct raft_config config(uint64_t id)
 {
@@ -292,6 +293,7 @@ static struct raft_config config(uint64_t id)
 		.max_inflight = cfg_inflight,
 		.snapshot_chunk = 32,
 		.relay_after = cfg_relay_after,
+		.relay_fanout = cfg_relay_fanout,
 	};
 
 	return cfg;
@@ -386,6 +388,7 @@ static void teardown(void)
 	cfg_inflight = 0;
 	cfg_bytes = 0;
 	cfg_relay_after = 0;
+	cfg_relay_fanout = 0;
 	drop_queue();
 	free(C.q);
 	for (int i = 0; i < C.n; i++)
@@ -1746,6 +1749,58 @@ START_TEST(test_a_relay_sends_only_committed_entries)
 }
 END_TEST
 
+/*
+ * With a fan-out of one, two learners hang from the followers and the two
+ * others from those learners: every one gets each commit, the leader sends
+ * none of them an entry, and no relay feeds more than one.
+ */
+START_TEST(test_relays_make_a_tree_of_two_levels)
+{
+	uint64_t l, index, term, commit;
+	int level1 = 0, level2 = 0;
+
+	cfg_relay_fanout = 1;
+	cluster(7, 3);
+	tick_all(40);
+	l = leader();
+	for (uint64_t id = 4; id <= 7; id++) {
+		char ctx[2] = { 'n', (char)('0' + id) };
+
+		ck_assert_int_eq(raft_change(node(l)->r, RAFT_CHANGE_ADD_LEARNER, id, ctx, 2,
+					     &index, &term), 0);
+	}
+	deliver();
+	tick_all(24);
+	for (uint64_t id = 4; id <= 7; id++) {
+		uint64_t rl = relay_of(l, id);
+
+		ck_assert_uint_ne(rl, 0);
+		ck_assert_uint_ne(rl, l);
+		ck_assert_uint_eq(status(id).relay, rl);
+		if (rl <= 3) {
+			level1++;
+		} else {
+			level2++;
+			ck_assert_uint_le(relay_of(l, rl), 3); /* its relay hangs from a follower */
+		}
+	}
+	ck_assert_int_eq(level1, 2);
+	ck_assert_int_eq(level2, 2);
+	for (uint64_t id = 1; id <= 7; id++)
+		ck_assert_uint_le(status(id).relayed, 1);
+	memset(C.appends_by, 0, sizeof(C.appends_by));
+	for (int i = 0; i < 5; i++)
+		propose(l, "data");
+	tick_all(12);
+	commit = status(l).commit;
+	for (uint64_t id = 4; id <= 7; id++) {
+		ck_assert_uint_eq(status(id).commit, commit);
+		ck_assert_uint_eq(C.appends_by[l][id], 0);
+	}
+	teardown();
+}
+END_TEST
+
 /* A relay the leader no longer hears loses its learner, which the leader
  * feeds until it hands it to the other follower. */
 START_TEST(test_a_learner_whose_relay_is_cut_off_gets_another)
@@ -1763,6 +1818,29 @@ START_TEST(test_a_learner_whose_relay_is_cut_off_gets_another)
 	ck_assert_uint_eq(relay_of(l, 4), other);
 	ck_assert_uint_eq(status(4).relay, other);
 	isolate(r4, false);
+	teardown();
+}
+END_TEST
+
+/* A follower back from a cut gets learners again: relays even out. */
+START_TEST(test_relays_even_out)
+{
+	uint64_t l = with_learners(), f = relay_of(l, 4), other = other_follower(l, f);
+
+	isolate(f, true);
+	propose(l, "a");
+	tick_all(40);
+	ck_assert_uint_eq(relay_of(l, 4), other);
+	ck_assert_uint_eq(relay_of(l, 5), other);
+	isolate(f, false);
+	propose(l, "b");
+	tick_all(40);
+	ck_assert_uint_eq(leader(), l);
+	ck_assert_uint_ne(relay_of(l, 4), relay_of(l, 5));
+	ck_assert_uint_eq(status(f).relayed, 1);
+	ck_assert_uint_eq(status(other).relayed, 1);
+	ck_assert_uint_eq(status(4).commit, status(l).commit);
+	ck_assert_uint_eq(status(5).commit, status(l).commit);
 	teardown();
 }
 END_TEST
@@ -2411,6 +2489,8 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_a_learner_that_keeps_up_is_fed_once_a_tick);
 	tcase_add_test(tc, test_followers_relay_learners);
 	tcase_add_test(tc, test_a_relay_sends_only_committed_entries);
+	tcase_add_test(tc, test_relays_even_out);
+	tcase_add_test(tc, test_relays_make_a_tree_of_two_levels);
 	tcase_add_test(tc, test_a_learner_whose_relay_is_cut_off_gets_another);
 	tcase_add_test(tc, test_a_learner_its_relay_does_not_feed_gets_another);
 	tcase_add_test(tc, test_a_relayed_learner_is_promoted);
