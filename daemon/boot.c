@@ -343,6 +343,7 @@ start_raft(struct node *n, const struct wal_recovered *rec, const struct snap_in
 		.id = n->self,
 		.heartbeat_ticks = 2,
 		.election_ticks = cfg->election_ms / n->tick_ms,
+		.relay_after = cfg->relay_after,
 	};
 	struct raft_init init = {
 		.hs = { rec->hs.term, rec->hs.vote, rec->hs.commit },

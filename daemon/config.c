@@ -147,6 +147,7 @@ enum {
 	RAFT_SNAPSHOT_EVERY,
 	RAFT_SNAPSHOT_LOG_PERCENT,
 	RAFT_LAG_WARN,
+	RAFT_RELAY_AFTER,
 	RAFT_N
 };
 static const struct field raft_fields[RAFT_N] = {
@@ -160,6 +161,7 @@ static const struct field raft_fields[RAFT_N] = {
 	    CONFIG_MAX_SNAPSHOT_LOG_PERCENT),
 	[RAFT_LAG_WARN] =
 	    NUM("lag_warn_ms", F_U32, lag_warn_ms, CONFIG_MIN_LAG_WARN_MS, CONFIG_MAX_LAG_WARN_MS),
+	[RAFT_RELAY_AFTER] = NUM("relay_after", F_U32, relay_after, 0, RAFTCONF_MAX_MEMBERS),
 };
 
 enum { HTTP_LISTEN, HTTP_CERT, HTTP_KEY, HTTP_N };
@@ -953,6 +955,7 @@ set_defaults(struct config *c)
 	c->snapshot_every = CONFIG_DEFAULT_SNAPSHOT_EVERY;
 	c->snapshot_log_percent = CONFIG_DEFAULT_SNAPSHOT_LOG_PERCENT;
 	c->lag_warn_ms = CONFIG_DEFAULT_LAG_WARN_MS;
+	c->relay_after = CONFIG_DEFAULT_RELAY_AFTER;
 	c->history_revisions = CONFIG_DEFAULT_HISTORY_REVISIONS;
 	c->history_bytes = CONFIG_DEFAULT_HISTORY_BYTES;
 }

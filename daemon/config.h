@@ -66,6 +66,9 @@
 #define CONFIG_DEFAULT_LAG_WARN_MS 1000
 #define CONFIG_MIN_LAG_WARN_MS	   100
 #define CONFIG_MAX_LAG_WARN_MS	   3600000
+/* raft.relay_after: learners the leader feeds itself before relays feed the
+ * others (issue 17; raft.h, "Relays"). */
+#define CONFIG_DEFAULT_RELAY_AFTER 64
 /* node.read_group: a group name as groupadd(8) takes it. */
 #define CONFIG_MAX_GROUP	      32
 #define CONFIG_DEFAULT_SNAPSHOT_EVERY 10000
@@ -120,6 +123,7 @@ struct config {
 	uint64_t snapshot_every;
 	uint32_t snapshot_log_percent; /* of the last snapshot's size */
 	uint32_t lag_warn_ms;	       /* a learner this far behind is logged */
+	uint32_t relay_after;	       /* learners the leader feeds before relays do */
 	uint64_t history_revisions;    /* history: changes kept for watch --from-rev */
 	uint64_t history_bytes;
 	char http_listen[RAFTCONF_MAX_ADDRESS + 1]; /* "" = no HTTP API */

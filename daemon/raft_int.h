@@ -134,8 +134,7 @@ struct raft {
 
 	enum raft_role state; /* FOLLOWER .. LEADER */
 	uint64_t leader;
-	uint64_t relay;	  /* learner: who feeds it (0: the leader) */
-	bool relay_heard; /* learner: the relay fed it since the last heartbeat */
+	uint64_t relay; /* learner: who feeds it (0: the leader) */
 	unsigned election_elapsed;
 	unsigned heartbeat_elapsed;
 	unsigned heartbeat_rounds; /* learners hear one in LEARNER_HEARTBEAT_ROUNDS */

@@ -1,24 +1,27 @@
 /*
  * raft_relay.c — relays (issue 17; ZooKeeper's observerMaster): the leader's
- * work per write must not grow with the number of learners, so followers
- * feed them.
+ * work per write must not grow with the number of learners, so others feed
+ * them.
  *
- *  - The leader feeds a learner itself until it keeps up (pipelining, its
- *    log agreeing), then hands it to the follower it hears that feeds the
- *    fewest (raft__relay_assign, once a learner round) and names that relay
- *    in its heartbeats to the learner.  It takes the learner back when the
- *    relay is no longer heard, or when the learner reports no progress for
+ *  - The leader feeds the first relay_after learners itself, and any
+ *    learner until it keeps up (pipelining, its log agreeing); then it
+ *    hands it to a relay (raft__relay_assign, once a learner round): a
+ *    follower it hears, or a learner such a follower feeds, relay_fanout
+ *    learners under each, and names that relay in its heartbeats to the
+ *    learner.  It takes the learner back when the relay is no longer
+ *    usable, or when the learner reports no progress for
  *    RELAY_STUCK_ROUNDS rounds while there is something to have.
  *  - The learner asks the relay its leader names for the log (an
- *    APPEND_RESP saying what it holds committed), again when the link to it
- *    comes up and at each learner heartbeat the relay sent nothing since;
- *    it tells any other relay to stop.
- *  - A follower feeds the learners that asked it, once a tick, with entries
+ *    APPEND_RESP saying what it holds committed), again when the link to
+ *    it comes up; it tells the relay it leaves, and any other that feeds
+ *    it, to stop.  An ask that is lost shows as no progress: the leader
+ *    takes it back and hands it out again.
+ *  - A relay feeds the learners that asked it, once a tick, with entries
  *    it knows are committed and never more: committed entries are the same
  *    in every log (§5.4), so no relay can make a learner's log wrong, and
  *    the leader can count what the learner reports (raft__learner_holds).
- *    It gives a learner up when it needs entries the relay compacted, or
- *    has not been heard from for RELAY_IDLE_ROUNDS learner rounds.
+ *    It gives a learner up when told to stop, when it needs entries the
+ *    relay compacted, or when it votes.
  *
  * Relaying lasts one term (raft__become_follower forgets it).
  *
@@ -32,8 +35,6 @@
 
 /* Learner rounds without progress before the leader feeds it again. */
 #define RELAY_STUCK_ROUNDS 3
-/* Election timeouts without a word from a learner before its relay drops it. */
-#define RELAY_IDLE_TIMEOUTS 4
 
 static bool
 is_learner(const struct raft *r, uint64_t id)
@@ -257,8 +258,7 @@ raft__relay_feed(struct raft *r)
 
 		if (!p->relaying)
 			continue;
-		if (r->members[i].voter ||
-		    p->last_contact >= RELAY_IDLE_TIMEOUTS * r->cfg.election_ticks) {
+		if (r->members[i].voter) {
 			p->relaying = false;
 			continue;
 		}
@@ -332,7 +332,6 @@ raft__relay_append(struct raft *r, const struct raft_msg *m)
 {
 	if (is_learner(r, r->id) && r->relay == m->from && m->term == r->term) {
 		r->leader = m->lead;
-		r->relay_heard = true;
 		raft__follower_append(r, m);
 		return;
 	}
@@ -347,15 +346,13 @@ raft__relay_heartbeat(struct raft *r, const struct raft_msg *m)
 	uint64_t relay = is_learner(r, r->id) && m->relay != r->id ? m->relay : 0;
 
 	raft__follower_heartbeat(r, m);
-	if (relay != r->relay) {
-		if (r->relay)
-			stop_relay(r, r->relay, 0);
-		r->relay = relay;
-		r->relay_heard = false;
-	}
-	if (r->relay && !r->relay_heard)
+	if (relay == r->relay)
+		return;
+	if (r->relay)
+		stop_relay(r, r->relay, 0);
+	r->relay = relay;
+	if (r->relay)
 		ask_relay(r);
-	r->relay_heard = false;
 }
 
 /*

@@ -14,7 +14,15 @@
 #   cpu_us/w      the leader's CPU (user + system) per write at 64 clients
 #   idle_%        CPU of every raftconfd process, idle for 5 s, in % of a core
 #   lag_p50/p99   learner lag in ms (members --json on the leader, sampled
-#                 every 0.5 s) under 100 writes a second (tests/openloop)
+#                 every 0.5 s) under 100 writes a second (tests/openloop):
+#                 the leader's view, which for a relayed learner is what it
+#                 reported at its last heartbeat, up to four heartbeats old
+#   seen_p50/p99  learner lag in ms seen on the learners, in the same run:
+#                 from reading the leader's commit index to a learner
+#                 (picked at random, 16 times) showing it in its status
+#   cpu@100       the leader's CPU per write (us) in that run, its idle
+#                 work included: what the leader pays a write at a steady
+#                 rate, whatever the box has left
 #   failover_ms   the longest time without an acknowledged write when the
 #                 leader is killed -9 under 100 writes a second (it is
 #                 started again after)
@@ -83,8 +91,24 @@ pctl() { # PCT LIST: the PCT-th percentile of the numbers on standard input
 		i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; if (i > NR) i = NR; print a[i] }'
 }
 
-printf '\n%8s %7s %6s %10s %8s %9s %7s %8s %8s %11s %7s %6s %9s\n' learners join_s failed p50_1c_us \
-	w/s_64c cpu_us/w idle_% lag_p50 lag_p99 failover_ms conns/l conns rss_l_MiB
+# seen_lag K: ms from reading the leader's commit index until learner K
+# shows it in its status (within the time a status takes).
+seen_lag() {
+	local c0 c t0
+	c0=$(qctl "$LEADER" status 2>/dev/null | awk '$1 == "commit:" { print $2 }')
+	t0=$(date +%s%N)
+	for _ in $(seq 1000); do
+		c=$(qctl "$1" status 2>/dev/null | awk '$1 == "commit:" { print $2 }')
+		if [ -n "$c" ] && [ -n "$c0" ] && [ "$c" -ge "$c0" ]; then
+			echo $((($(date +%s%N) - t0) / 1000000))
+			return
+		fi
+	done
+}
+
+printf '\n%8s %7s %6s %10s %8s %9s %7s %8s %8s %8s %8s %8s %11s %7s %6s %9s\n' learners join_s \
+	failed p50_1c_us w/s_64c cpu_us/w idle_% lag_p50 lag_p99 seen_p50 seen_p99 cpu@100 failover_ms \
+	conns/l conns rss_l_MiB
 have=0
 for n in $SIZES; do
 	# The step's spares: started together, then joined all at once.
@@ -132,18 +156,31 @@ for n in $SIZES; do
 		'BEGIN { if (w > 0) printf "%.0f", (b - a) / hz * 1e6 / (w * s); else print "-" }')
 
 	# Learner lag under 100 writes a second.
-	"$OPENLOOP" -i 10 -d 6 -k /fleet/lag/ "$(node_http "$LEADER")" >"$TEST_DIR/lag-ol.out" 2>&1 &
+	"$OPENLOOP" -i 10 -d 10 -k /fleet/lag/ "$(node_http "$LEADER")" >"$TEST_DIR/lag-ol.out" 2>&1 &
 	ol=$!
+	c0=$(cpu_ticks "$lpid")
+	t0=$(date +%s.%N)
 	: >"$TEST_DIR/lags"
+	: >"$TEST_DIR/seen"
 	sleep 1
 	for _ in $(seq 8); do
+		awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { exit !(b - a > 8) }' && break
 		qctl "$LEADER" members --json 2>/dev/null | grep -o '"role":"learner"[^}]*"lag_ms":[0-9]*' |
 			sed 's/.*"lag_ms"://' >>"$TEST_DIR/lags"
+		if [ "$n" -gt 0 ]; then
+			for _ in 1 2; do seen_lag $((V + 1 + RANDOM % n)) >>"$TEST_DIR/seen"; done
+		fi
 		sleep 0.5
 	done
+	c1=$(cpu_ticks "$lpid")
+	t1=$(date +%s.%N)
 	wait "$ol"
 	lag50=$(pctl 50 <"$TEST_DIR/lags")
 	lag99=$(pctl 99 <"$TEST_DIR/lags")
+	seen50=$(pctl 50 <"$TEST_DIR/seen")
+	seen99=$(pctl 99 <"$TEST_DIR/seen")
+	cpu100=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" -v s0="$t0" -v s1="$t1" \
+		'BEGIN { printf "%.0f", (b - a) / hz * 1e6 / ((s1 - s0) * 100) }')
 
 	# Connections, memory.
 	conns=$(ss -tnpH state established | grep -c 'raftconfd')
@@ -168,7 +205,8 @@ for n in $SIZES; do
 	wait_started "$old" 30 >/dev/null
 	voter_leader
 
-	printf '%8s %7s %6s %10s %8s %9s %7s %8s %8s %11s %7s %6s %9s\n' "$n" "$join_s" "$failed" \
-		"$p50" "$wps" "$cpu" "$idle" "$lag50" "$lag99" "${gap:--}" "$per" "$((conns / 2))" "$rssl"
+	printf '%8s %7s %6s %10s %8s %9s %7s %8s %8s %8s %8s %8s %11s %7s %6s %9s\n' "$n" "$join_s" \
+		"$failed" "$p50" "$wps" "$cpu" "$idle" "$lag50" "$lag99" "$seen50" "$seen99" "$cpu100" \
+		"${gap:--}" "$per" "$((conns / 2))" "$rssl"
 done
 finish >/dev/null

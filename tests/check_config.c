@@ -235,6 +235,34 @@ START_TEST(test_lag_warn_ms_is_read_and_range_checked)
 }
 END_TEST
 
+START_TEST(test_relay_after_is_read_and_range_checked)
+{
+	static const char none[] = "cluster: t\n"
+				   "node: { id: n1, address: \"127.0.0.1:7000\" }\n";
+	static const char zero[] = "cluster: t\n"
+				   "node: { id: n1, address: \"127.0.0.1:7000\" }\n"
+				   "raft: { relay_after: 0 }\n";
+	static const char high[] = "cluster: t\n"
+				   "node: { id: n1, address: \"127.0.0.1:7000\" }\n"
+				   "raft: { relay_after: 513 }\n";
+	struct config c;
+	struct config_errors e;
+
+	ck_assert_int_eq(config_load_string("inline", none, strlen(none), &c, &e), 0);
+	ck_assert_uint_eq(c.relay_after, CONFIG_DEFAULT_RELAY_AFTER);
+	config_free(&c);
+	config_errors_free(&e);
+	ck_assert_int_eq(config_load_string("inline", zero, strlen(zero), &c, &e), 0);
+	ck_assert_uint_eq(c.relay_after, 0);
+	config_free(&c);
+	config_errors_free(&e);
+	ck_assert_int_eq(config_load_string("inline", high, strlen(high), &c, &e), -EINVAL);
+	ck_assert_str_eq(e.v[0].msg, "inline:3:22: raft.relay_after: 513 out of range (0-512)");
+	config_free(&c);
+	config_errors_free(&e);
+}
+END_TEST
+
 START_TEST(test_timings_at_exactly_five_heartbeats_are_accepted)
 {
 	static const char y[] =
@@ -911,6 +939,7 @@ config_suite(void)
 	tcase_add_test(tc, test_timings_at_exactly_five_heartbeats_are_accepted);
 	tcase_add_test(tc, test_the_history_window_is_read_and_bounded);
 	tcase_add_test(tc, test_lag_warn_ms_is_read_and_range_checked);
+	tcase_add_test(tc, test_relay_after_is_read_and_range_checked);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("invalid");
