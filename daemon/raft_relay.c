@@ -264,7 +264,7 @@ raft__relay_feed(struct raft *r)
 		}
 		if (p->next <= r->commit)
 			raft__send_append_all(r, id, p, false);
-		else if (raft__commit_untold(r, p))
+		else if (p->match <= r->commit && raft__commit_untold(r, p))
 			raft__send_append(r, id, p, true);
 	}
 }
@@ -276,9 +276,9 @@ raft__relay_feed(struct raft *r)
 void
 raft__relay_asked(struct raft *r, const struct raft_msg *m, struct peer *p)
 {
-	uint64_t from;
-
-	if (r->state != RAFT_FOLLOWER || !r->leader || m->term != r->term ||
+	/* a pre-candidate still follows: it feeds once it hears a leader again
+	 * (a follower just restarted pre-votes before it does) */
+	if ((r->state != RAFT_FOLLOWER && r->state != RAFT_PRECANDIDATE) || m->term != r->term ||
 	    !is_learner(r, m->from))
 		return;
 	if (m->last) {
@@ -291,13 +291,17 @@ raft__relay_asked(struct raft *r, const struct raft_msg *m, struct peer *p)
 	}
 	if (m->reject)
 		return;
-	/* what it holds committed agrees with our log: feed it from there */
-	from = m->index < r->commit ? m->index : r->commit;
+	/*
+	 * What it holds committed agrees with every log: feed it from there,
+	 * now or once our own commit index passes it (a relay that just
+	 * restarted may know less than its learner; raft__relay_feed).
+	 */
 	p->relaying = true;
-	p->match = from;
+	p->match = m->index;
 	raft__become_replicate(p);
 	p->told_commit = 0;
-	raft__send_append_all(r, m->from, p, true);
+	if (p->next <= r->commit)
+		raft__send_append_all(r, m->from, p, false);
 }
 
 /* ----------------------------------------------------------- the learner */

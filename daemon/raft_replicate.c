@@ -68,6 +68,8 @@ raft__send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
 	uint64_t prev, prev_term, last = raft__last_index(r);
 	size_t n = 0, bytes = 0;
 
+	if (relay && !r->leader)
+		return false; /* a relayed append names its leader (m.lead) */
 	if (relay && r->commit < last)
 		last = r->commit;
 

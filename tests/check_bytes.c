@@ -377,7 +377,7 @@ static const char raftmsg_pinned[] =
 	"0000000000000005 0000000000000006"	/* prev_term, commit */
 	"0000000000000007 0000000000000008"	/* index, log_term */
 	"0000000000000009 000000000000000a"	/* hint_index, hint_term */
-	"000000000000000b 000000000000000c"	/* seq, ctx */
+	"000000000000000b 000000000000000c"	/* seq, ctx (APPEND: lead) */
 	"000000000000000d"			/* offset */
 	"00000001"				/* one entry */
 	"0000000000000003 0000000000000005 01 00000003 616263"
@@ -404,7 +404,7 @@ sample_msg(struct raft_msg *m, struct raft_entry *e, struct raft_member *mb)
 	m->hint_index = 9;
 	m->hint_term = 10;
 	m->seq = 11;
-	m->ctx = 12;
+	m->lead = 12; /* an APPEND has no ctx: its slot carries lead */
 	m->offset = 13;
 	memset(e, 0, sizeof(*e));
 	e->term = 3;
@@ -445,6 +445,8 @@ START_TEST(test_a_raft_message_has_the_pinned_layout_and_decodes_back)
 	ck_assert_int_eq(d.type, m.type);
 	ck_assert(d.reject && d.last && !d.transfer);
 	ck_assert_uint_eq(d.from, m.from);
+	ck_assert_uint_eq(d.lead, 12);
+	ck_assert_uint_eq(d.ctx, 0);
 	ck_assert_uint_eq(d.offset, 13);
 	ck_assert_uint_eq(d.n_entries, 1);
 	ck_assert_uint_eq(d.entries[0].index, 5);
