@@ -135,7 +135,7 @@ pick_relay(const struct raft *r, const struct peer *p, const uint64_t *load, siz
 	size_t best = r->n_members;
 
 	for (size_t k = 0; k < r->n_members; k++) {
-		if (!r->members[k].voter || !usable_follower(r, k) || load[k] >= fanout)
+		if (!usable_follower(r, k) || load[k] >= fanout)
 			continue;
 		if (best == r->n_members ||
 		    (r->members[best].id == p->relay_failed) >
@@ -378,10 +378,7 @@ raft_peer_reconnected(struct raft *r, uint64_t id)
 	p->relay = 0; /* a learner that restarted asks no relay: feed it */
 	p->relay_stuck = 0;
 	p->match = 0;
+	raft__become_probe(p);
 	p->next = raft__last_index(r) + 1;
-	p->state = RAFT_PROGRESS_PROBE;
-	p->probe_sent = false;
-	p->n_inflight = 0;
-	p->inflight_head = 0;
 	raft__send_append(r, id, p, true);
 }
