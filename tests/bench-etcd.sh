@@ -17,6 +17,9 @@
 #	BENCH_SECONDS	seconds per wrk workload (default 10)
 #	BENCH_KEYS	the key pool (default 1000); values are 128 bytes
 #	BENCH_BIG_KEYS	the large store's keys (default 1000000; 0 skips it)
+#	BENCH_TAIL_SECONDS  seconds of each run of new keys at 64 connections
+#			(default 20; 0 skips them), at BENCH_TAIL_VALUES bytes
+#			(default "128 1024")
 #	ETCD		the etcd binary (default /usr/bin/etcd)
 #	KEEP_TEST_DIR	keep the data directories, logs and raw outputs
 . "$(dirname "$0")/lib.sh"
@@ -150,7 +153,7 @@ fresh_cluster() {
 }
 
 # wrk_run SYSTEM FIGURE CONNECTIONS URL SCRIPT [ARGS...]: R[SYSTEM.FIGURE.rps],
-# .p50 and .p99 (ms) and .err (answers over 399 plus socket errors).
+# .p50, .p90, .p99 and .max (ms) and .err (answers over 399 plus socket errors).
 wrk_run() {
 	local sys=$1 fig=$2 c=$3 url=$4 script=$5 threads=1 out line
 	shift 5
@@ -175,7 +178,9 @@ wrk_parse() {
 	while [ $# -ge 2 ]; do f[$1]=$2; shift 2; done
 	R[$sys.$fig.rps]=$(printf '%.0f' "${f[rps]}")
 	R[$sys.$fig.p50]=$(awk -v u="${f[p50_us]}" 'BEGIN { printf "%.3f", u / 1000 }')
+	R[$sys.$fig.p90]=$(awk -v u="${f[p90_us]}" 'BEGIN { printf "%.3f", u / 1000 }')
 	R[$sys.$fig.p99]=$(awk -v u="${f[p99_us]}" 'BEGIN { printf "%.3f", u / 1000 }')
+	R[$sys.$fig.max]=$(awk -v u="${f[max_us]}" 'BEGIN { printf "%.3f", u / 1000 }')
 	R[$sys.$fig.err]=$(( f[status_errors] + f[connect] + f[read] + f[write] + f[timeout] ))
 	R[$sys.$fig.n]=${f[requests]}
 }
@@ -333,6 +338,62 @@ for sys in "${systems[@]}"; do
 done
 cluster_kill_all
 etcd_kill_all
+
+# ------------------------------------------------------------------ the tail
+# Issue 16's tail: writes of keys never written before (the store grows by
+# every one) at 64 connections, BENCH_TAIL_SECONDS (default 20) a run, at
+# each of BENCH_TAIL_VALUES (default "128 1024") bytes, on three fresh
+# clusters in turn: raftconfd at its default snapshots (snapshot_every
+# 10000, snapshot_log_percent 25), raftconfd with snapshots off
+# (snapshot_every 100000000) and etcd at its defaults.  Then raftconfd's data directory after a snapshot on every node
+# (the log compacted below it), in bytes a byte of the keys and values
+# written.  BENCH_TAIL_SECONDS=0 skips it.
+TAIL_SECS=${BENCH_TAIL_SECONDS:-20}
+TAIL_VALUES=${BENCH_TAIL_VALUES:-128 1024}
+# tail_run KIND VALUE_BYTES: KIND rc (snapshots), rcoff (none) or etcd;
+# R[KIND.tailVALUE_BYTES.*] as wrk_run sets them.
+tail_run() {
+	local kind=$1 vb=$2 sys=rc url i n
+	export HEARTBEAT_MS=100 ELECTION_MS=1000
+	cluster_kill_all
+	etcd_kill_all
+	if [ "$kind" = etcd ]; then
+		sys=etcd
+		ETCD_FLAGS=()
+		fresh_cluster etcd "tail$vb"
+		url=http://$(etcd_client "$ELEADER")
+	elif [ "$kind" = rc ]; then
+		fresh_cluster rc "tail$vb"
+		url=http://$(node_http "$LEADER")
+	else
+		SNAPSHOT_EVERY=100000000 fresh_cluster rc "tail$vb"
+		url=http://$(node_http "$LEADER")
+	fi
+	SECS_SAVED=$SECS SECS=$TAIL_SECS
+	wrk_run "$kind" "tail$vb" 64 "$url" big.lua "$sys" put 0 1000000000 "$vb" 2
+	SECS=$SECS_SAVED
+	[ "$kind" = rc ] || return 0
+	# bytes of keys (bench/gNNNNNNN) and values written, against the largest
+	# data directory once every node has taken a snapshot and compacted
+	n=${R[rc.tail$vb.n]:-0}
+	R[rc.tail$vb.live]=$(( n * (14 + vb) ))
+	for i in 1 2 3; do ctl "$i" snapshot >/dev/null || echo "# raftconfd n$i: snapshot failed" >&2; done
+	R[rc.tail$vb.disk]=$(du -sb "$TEST_DIR"/n[123] | awk '$1 > m { m = $1 } END { print m }')
+	i=$(du -sb "$TEST_DIR"/n[123] | sort -n | tail -1 | sed 's|.*/n||')
+	R[rc.tail$vb.parts]="store $(du -sb "$TEST_DIR/n$i/store.tdb" | cut -f1),\
+ snapshots $(du -sb "$TEST_DIR/n$i/snap" | cut -f1) ($(ls "$TEST_DIR/n$i/snap" | grep -c 'snap$') files),\
+ WAL $(du -sb "$TEST_DIR/n$i/wal" | cut -f1) bytes"
+}
+if [ "$TAIL_SECS" -gt 0 ]; then
+	for vb in $TAIL_VALUES; do
+		for kind in rc rcoff etcd; do
+			[ "$kind" = etcd ] && [ "$HAVE_ETCD" = 0 ] && continue
+			tail_run "$kind" "$vb"
+		done
+	done
+	cluster_kill_all
+	etcd_kill_all
+fi
 
 # ------------------------------------------------------------------ a large store
 # BENCH_BIG_KEYS keys (default 1000000; 0 skips) of 128 B loaded into a fresh
@@ -543,6 +604,49 @@ row "failover gap, kill -9 (ms)" "${R[rc.gap_kill_default]:-}" "${R[etcd.gap_kil
 row "failover gap, kill -9, 50/250 (ms)" "${R[rc.gap_kill_fast]:-}" "${R[etcd.gap_kill_fast]:-}" lo 4
 row "failover gap, SIGSTOP (ms)" "${R[rc.gap_stop_default]:-}" "${R[etcd.gap_stop_default]:-}" lo
 row "failover gap, SIGSTOP, 50/250 (ms)" "${R[rc.gap_stop_fast]:-}" "${R[etcd.gap_stop_fast]:-}" lo
+# tail_verdict LABEL VALUE LIMIT [min]: VALUE at most LIMIT is met (at
+# least, with min).
+tail_verdict() {
+	awk -v l="$1" -v v="$2" -v t="$3" -v d="${4:-max}" 'BEGIN {
+		if (v == "") { printf "%-56s %8s  -\n", l, "-"; exit }
+		ok = d == "min" ? v >= t : v <= t
+		printf "%-56s %8.2f  %s (%s %s)\n", l, v, ok ? "met" : "MISSED", d == "min" ? ">=" : "<=", t }'
+}
+ratio_of() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b }'; }
+if [ "$TAIL_SECS" -gt 0 ]; then
+	echo
+	echo "writes of new keys (the store grows), 64 connections, $TAIL_SECS s a run, a fresh cluster each"
+	printf '%-34s %6s %9s %8s %8s %8s %9s %8s\n' system value writes/s p50_ms p90_ms p99_ms max_ms p99/p50
+	for vb in $TAIL_VALUES; do
+		for kind in rc rcoff etcd; do
+			[ -n "${R[$kind.tail$vb.rps]:-}" ] || continue
+			case $kind in
+			rc) name="raftconfd, default snapshots" ;;
+			rcoff) name="raftconfd, snapshots off" ;;
+			etcd) name="etcd" ;;
+			esac
+			printf '%-34s %6s %9s %8s %8s %8s %9s %8s\n' "$name" "$vb" "${R[$kind.tail$vb.rps]}" \
+			    "${R[$kind.tail$vb.p50]}" "${R[$kind.tail$vb.p90]}" "${R[$kind.tail$vb.p99]}" \
+			    "${R[$kind.tail$vb.max]}" "$(ratio_of "${R[$kind.tail$vb.p99]}" "${R[$kind.tail$vb.p50]}")"
+		done
+	done
+	for vb in $TAIL_VALUES; do
+		tail_verdict "raftconfd $vb B: p99 / its p50" \
+		    "$(ratio_of "${R[rc.tail$vb.p99]:-}" "${R[rc.tail$vb.p50]:-}")" 2.5
+		tail_verdict "raftconfd $vb B: p99 / p99 with snapshots off" \
+		    "$(ratio_of "${R[rc.tail$vb.p99]:-}" "${R[rcoff.tail$vb.p99]:-}")" 2.5
+		tail_verdict "raftconfd $vb B: p99 / etcd's p99" \
+		    "$(ratio_of "${R[rc.tail$vb.p99]:-}" "${R[etcd.tail$vb.p99]:-}")" 1
+		tail_verdict "raftconfd $vb B: writes/s / etcd's" \
+		    "$(ratio_of "${R[rc.tail$vb.rps]:-}" "${R[etcd.tail$vb.rps]:-}")" 5 min
+		[ -n "${R[rc.tail$vb.disk]:-}" ] && [ "${R[rc.tail$vb.live]:-0}" -gt 0 ] &&
+		    tail_verdict "raftconfd $vb B: data directory a byte of keys and values" \
+		    "$(ratio_of "${R[rc.tail$vb.disk]}" "${R[rc.tail$vb.live]}")" 2.5
+		[ -n "${R[rc.tail$vb.parts]:-}" ] &&
+		    echo "    the largest data directory, ${R[rc.tail$vb.disk]} bytes for ${R[rc.tail$vb.live]}" \
+		    "of keys and values: ${R[rc.tail$vb.parts]}"
+	done
+fi
 if [ "$BIG" -gt 0 ]; then
 	echo
 	echo "a store of $BIG keys of $VALUE_BYTES B (loaded over HTTP by wrk, 64 connections; new keys written after)"

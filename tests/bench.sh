@@ -7,6 +7,11 @@ BENCH=$top_builddir/tests/bench
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# data_parts DIR: the bytes of a node's store, snapshots and WAL.
+data_parts() {
+	echo "store $(du -sb "$1/store.tdb" | cut -f1), snapshots $(du -sb "$1/snap" | cut -f1)" \
+		"($(ls "$1/snap" | grep -c 'snap$') files), WAL $(du -sb "$1/wal" | cut -f1) bytes"
+}
 
 HEARTBEAT_MS=100 ELECTION_MS=1000 LOG_LEVEL=notice cluster_init 3
 cluster_start
@@ -143,6 +148,9 @@ if [ "$big" -gt 0 ]; then
 		echo "n$i: longest loop stall $(status_field "$i" loop_stall_max_ms) ms," \
 			"resident $(rss_kb "${NODE_PID[$i]}") KB ($(( ($(rss_kb "${NODE_PID[$i]}") - rss0[$i]) * 1024 / big )) bytes a key more than empty)," \
 			"data dir $(du -sb "$TEST_DIR/n$i" | cut -f1) bytes ($(( $(du -sb "$TEST_DIR/n$i" | cut -f1) / big )) a key)"
+		# where they go: the store's mapped file pages count in RSS
+		echo "    resident: $(awk '/^Rss(Anon|File|Shmem):/ { printf "%s %s KB  ", $1, $2 }' \
+			"/proc/${NODE_PID[$i]}/status")data dir: $(data_parts "$TEST_DIR/n$i")"
 	done
 	# A follower killed -9 and started again: how long until it serves
 	# and has applied what the leader committed when it came back.

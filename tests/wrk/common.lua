@@ -43,11 +43,11 @@ end
 -- "status" counts answers with a status above 399 (wrk's own count).
 function M.done(summary, latency, requests)
 	local e = summary.errors
-	io.write(string.format("BENCH requests %d seconds %.3f rps %.1f p50_us %d p99_us %d " ..
-		"status_errors %d connect %d read %d write %d timeout %d\n",
+	io.write(string.format("BENCH requests %d seconds %.3f rps %.1f p50_us %d p90_us %d " ..
+		"p99_us %d max_us %d status_errors %d connect %d read %d write %d timeout %d\n",
 		summary.requests, summary.duration / 1e6,
 		summary.requests / (summary.duration / 1e6),
-		latency:percentile(50), latency:percentile(99),
+		latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
 		e.status, e.connect, e.read, e.write, e.timeout))
 end
 
