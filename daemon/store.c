@@ -35,6 +35,7 @@
 #include "errbuf.h"
 #include "bytes.h"
 #include "fsutil.h"
+#include "mapkeep.h"
 #include "tdbutil.h"
 #include "token.h"
 
@@ -515,6 +516,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	int r;
 
 	*out = NULL;
+	mapkeep_init(); /* tdb remaps the file at every transaction's start */
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;

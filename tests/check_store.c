@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <tdb.h>
@@ -26,6 +27,7 @@
 
 #include "bytes.h"
 #include "crc32c.h"
+#include "mapkeep.h"
 #include "store.h"
 #include "token.h"
 
@@ -1912,6 +1914,90 @@ START_TEST(test_the_file_size_is_the_tdb_files_and_follows_its_growth)
 }
 END_TEST
 
+/*
+ * tdb remaps its file at every transaction's start; mapkeep keeps the
+ * mapping.  Without it this fails: kept stays 0.
+ */
+START_TEST(test_a_transaction_keeps_the_stores_mapping)
+{
+	struct store *s = open_ok(dbpath);
+	uint64_t before = mapkeep_kept();
+	char key[32], val[32];
+
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(store_begin(s), 0);
+		snprintf(key, sizeof(key), "/keep/%d", i);
+		snprintf(val, sizeof(val), "v%d", i);
+		set(s, (uint64_t)i + 1, 0, 0, key, val, strlen(val));
+		ck_assert_int_eq(store_commit(s), 0);
+	}
+	ck_assert_uint_ge(mapkeep_kept() - before, 20);
+	for (int i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "/keep/%d", i);
+		snprintf(val, sizeof(val), "v%d", i);
+		check_value(s, key, val, strlen(val), (uint64_t)i + 1);
+	}
+	store_close(s);
+	s = open_ok(dbpath);
+	check_value(s, "/keep/19", "v19", 3, 20);
+	store_close(s);
+}
+END_TEST
+
+/* A file mapped, unmapped and mapped again: the same mapping, the file's bytes. */
+START_TEST(test_a_shared_mapping_unmapped_and_made_again_is_kept)
+{
+	char path[512], other[512];
+	uint64_t before;
+	size_t len = 8192;
+	char *p, *q, buf[4];
+	int fd, fd2;
+
+	mapkeep_init();
+	before = mapkeep_kept();
+	snprintf(path, sizeof(path), "%s.map", dbpath);
+	snprintf(other, sizeof(other), "%s.other", dbpath);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)len), 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	memcpy(p + 4096, "abc", 3);
+	ck_assert_int_eq(munmap(p, len), 0);
+	q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(mapkeep_kept(), before + 1);
+	ck_assert_int_eq(memcmp(q + 4096, "abc", 3), 0);
+	memcpy(q, "xyz", 3); /* written through the kept mapping: in the file */
+	ck_assert_int_eq(pread(fd, buf, 3, 0), 3);
+	ck_assert_int_eq(memcmp(buf, "xyz", 3), 0);
+
+	/* another length: mapped anew, and the held one really unmapped */
+	ck_assert_int_eq(munmap(q, len), 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)(2 * len)), 0);
+	q = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(q, MAP_FAILED);
+	ck_assert_uint_eq(mapkeep_kept(), before + 1);
+	ck_assert_int_eq(memcmp(q + 4096, "abc", 3), 0);
+	ck_assert_int_eq(munmap(q, 2 * len), 0);
+
+	/* another file on the same descriptor number: its own bytes */
+	close(fd);
+	fd2 = open(other, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd2, 0);
+	ck_assert_int_eq(ftruncate(fd2, (off_t)(2 * len)), 0);
+	ck_assert_int_eq(pwrite(fd2, "new", 3, 4096), 3);
+	q = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE, MAP_SHARED, fd2, 0);
+	ck_assert_ptr_ne(q, MAP_FAILED);
+	ck_assert_uint_eq(mapkeep_kept(), before + 1);
+	ck_assert_int_eq(memcmp(q + 4096, "new", 3), 0);
+	ck_assert_int_eq(munmap(q, 2 * len), 0);
+	close(fd2);
+	unlink(path);
+	unlink(other);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1933,6 +2019,8 @@ store_suite(void)
 	tcase_add_test(tc, test_a_record_the_store_cannot_have_written_makes_open_fail);
 	tcase_add_test(tc, test_a_store_left_unclean_before_a_reboot_is_refused);
 	tcase_add_test(tc, test_the_file_size_is_the_tdb_files_and_follows_its_growth);
+	tcase_add_test(tc, test_a_transaction_keeps_the_stores_mapping);
+	tcase_add_test(tc, test_a_shared_mapping_unmapped_and_made_again_is_kept);
 	tcase_add_test(tc, test_tdbdump_can_read_the_store);
 	tcase_add_test(tc, test_a_command_has_the_pinned_layout);
 	tcase_add_test(tc, test_export_gives_the_key_and_client_records_and_replace_takes_them);
