@@ -113,6 +113,18 @@ forget(int i)
 		held = i;
 }
 
+/* The mappings that [a, a + len) overlaps.  With the lock held, none held. */
+static void
+forget_range(uintptr_t a, size_t len)
+{
+	for (int i = n_maps - 1; i >= 0; i--) {
+		uintptr_t b = (uintptr_t)maps[i].ptr;
+
+		if (b < a + len && a < b + maps[i].len)
+			forget(i);
+	}
+}
+
 /* What is held back is unmapped for real.  With the lock held. */
 static void
 drop_held(void)
@@ -153,6 +165,8 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		drop_held();
 	}
 	p = sys_mmap(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED && (flags & MAP_FIXED))
+		forget_range((uintptr_t)p, len); /* what it replaced is gone */
 	if (p != MAP_FAILED && file && n_maps < MAPKEEP_SLOTS)
 		maps[n_maps++] = (struct mapping){ p, len, prot, flags, off, st.st_dev, st.st_ino };
 	pthread_mutex_unlock(&lock);
@@ -176,13 +190,7 @@ munmap(void *addr, size_t len)
 			return 0;
 		}
 	}
-	/* what else it unmaps is no longer known here */
-	for (int i = n_maps - 1; i >= 0; i--) {
-		uintptr_t b = (uintptr_t)maps[i].ptr;
-
-		if (b < a + len && a < b + maps[i].len)
-			forget(i);
-	}
+	forget_range(a, len); /* what else it unmaps is no longer known here */
 	r = sys_munmap(addr, len);
 	pthread_mutex_unlock(&lock);
 	return r;

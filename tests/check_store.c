@@ -1981,6 +1981,18 @@ START_TEST(test_a_shared_mapping_unmapped_and_made_again_is_kept)
 	ck_assert_int_eq(memcmp(q + 4096, "abc", 3), 0);
 	ck_assert_int_eq(munmap(q, 2 * len), 0);
 
+	/* a mapping replaced by a MAP_FIXED one is forgotten: its munmap is real */
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	q = mmap(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_int_eq(munmap(q, len), 0);
+	q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(q, MAP_FAILED);
+	ck_assert_uint_eq(mapkeep_kept(), before + 1);
+	ck_assert_int_eq(memcmp(q + 4096, "abc", 3), 0);
+	ck_assert_int_eq(munmap(q, len), 0);
+
 	/* another file on the same descriptor number: its own bytes */
 	close(fd);
 	fd2 = open(other, O_RDWR | O_CREAT | O_TRUNC, 0600);
