@@ -345,9 +345,10 @@ etcd_kill_all
 # each of BENCH_TAIL_VALUES (default "128 1024") bytes, on three fresh
 # clusters in turn: raftconfd at its default snapshots (snapshot_every
 # 10000, snapshot_log_percent 25), raftconfd with snapshots off
-# (snapshot_every 100000000) and etcd at its defaults.  Then raftconfd's data directory after a snapshot on every node
-# (the log compacted below it), in bytes a byte of the keys and values
-# written.  BENCH_TAIL_SECONDS=0 skips it.
+# (snapshot_every 100000000) and etcd at its defaults.  Then raftconfd's
+# largest data directory after a snapshot on every node (the log compacted
+# below it), in bytes a byte of the keys and values written, and its parts.
+# BENCH_TAIL_SECONDS=0 skips it.
 TAIL_SECS=${BENCH_TAIL_SECONDS:-20}
 TAIL_VALUES=${BENCH_TAIL_VALUES:-128 1024}
 # tail_run KIND VALUE_BYTES: KIND rc (snapshots), rcoff (none) or etcd;
@@ -378,11 +379,8 @@ tail_run() {
 	n=${R[rc.tail$vb.n]:-0}
 	R[rc.tail$vb.live]=$(( n * (14 + vb) ))
 	for i in 1 2 3; do ctl "$i" snapshot >/dev/null || echo "# raftconfd n$i: snapshot failed" >&2; done
-	R[rc.tail$vb.disk]=$(du -sb "$TEST_DIR"/n[123] | awk '$1 > m { m = $1 } END { print m }')
-	i=$(du -sb "$TEST_DIR"/n[123] | sort -n | tail -1 | sed 's|.*/n||')
-	R[rc.tail$vb.parts]="store $(du -sb "$TEST_DIR/n$i/store.tdb" | cut -f1),\
- snapshots $(du -sb "$TEST_DIR/n$i/snap" | cut -f1) ($(ls "$TEST_DIR/n$i/snap" | grep -c 'snap$') files),\
- WAL $(du -sb "$TEST_DIR/n$i/wal" | cut -f1) bytes"
+	read -r "R[rc.tail$vb.disk]" i < <(du -sb "$TEST_DIR"/n[123] | sort -n | tail -1)
+	R[rc.tail$vb.parts]=$(data_parts "$i")
 }
 if [ "$TAIL_SECS" -gt 0 ]; then
 	for vb in $TAIL_VALUES; do

@@ -7,11 +7,6 @@ BENCH=$top_builddir/tests/bench
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-# data_parts DIR: the bytes of a node's store, snapshots and WAL.
-data_parts() {
-	echo "store $(du -sb "$1/store.tdb" | cut -f1), snapshots $(du -sb "$1/snap" | cut -f1)" \
-		"($(ls "$1/snap" | grep -c 'snap$') files), WAL $(du -sb "$1/wal" | cut -f1) bytes"
-}
 
 HEARTBEAT_MS=100 ELECTION_MS=1000 LOG_LEVEL=notice cluster_init 3
 cluster_start

@@ -190,6 +190,11 @@ ctl() {
 		"$RAFTCONFCTL" -s "$(node_sock "$i")" --timeout "${CTL_TIMEOUT:-5}" "${dial[@]}" "$@"
 }
 
+# data_parts DIR: the bytes of a node's store, snapshots and WAL (benchmarks).
+data_parts() {
+	echo "store $(du -sb "$1/store.tdb" | cut -f1), snapshots $(du -sb "$1/snap" | cut -f1)" \
+		"($(ls "$1/snap" | grep -c 'snap$') files), WAL $(du -sb "$1/wal" | cut -f1) bytes"
+}
 status_field() { ctl "$1" status 2>/dev/null | awk -v f="$2:" '$1 == f { print $2 }'; }
 
 # member_role I NAME: NAME's role as node I lists it (voter|learner|absent).
