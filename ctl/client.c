@@ -216,7 +216,8 @@ write_all(struct client *c, const uint8_t *p, size_t len)
 	ssize_t n;
 
 	while (len) {
-		n = write(c->fd, p, len);
+		/* a daemon that closed first is an error to report, not SIGPIPE */
+		n = send(c->fd, p, len, MSG_NOSIGNAL);
 		if (n > 0) {
 			p += n;
 			len -= n;

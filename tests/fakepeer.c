@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,11 @@ tls_local(void *ctx, char *buf, size_t len)
 void
 fp_tls(struct fp_transport *t, struct fp_tls_opts *o)
 {
+	/* OpenSSL writes with write(2): its alert after a node's close (an
+	 * unexpected EOF is fatal, and fatal errors are told to the other
+	 * side) would end the process with SIGPIPE before it says "closed".
+	 * The TCP transport sends with MSG_NOSIGNAL. */
+	signal(SIGPIPE, SIG_IGN);
 	*t = (struct fp_transport){ "tls", tls_open, tls_send, tls_recv, tls_close, tls_local, o };
 }
 

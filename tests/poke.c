@@ -7,6 +7,9 @@
  *	poke tcp HOST:PORT hello CLUSTER ID   send a HELLO frame, then wait
  *	poke tcp HOST:PORT hello CLUSTER ID reject TEXT
  *					then a REJECT frame with TEXT
+ *	poke unix-close PATH		the other end: listen at PATH, take one
+ *					client, and close on it, unread, as soon
+ *					as its first bytes arrive
  *
  * It prints the frames it gets back ("REJECT: text", "HELLO cluster id",
  * "ERROR code: text", or the type name), then "closed" when the daemon
@@ -16,6 +19,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,13 +80,44 @@ print_frame(const uint8_t *buf, size_t len)
 		    (int)m.hello.node_id.len, m.hello.node_id.ptr);
 		break;
 	case PROTO_T_ERROR:
-		printf("ERROR %s: %.*s\n", proto_error_name(m.error.code),
-		    (int)m.error.message.len, m.error.message.ptr);
+		printf("ERROR %s: %.*s\n", proto_error_name(m.error.code), (int)m.error.message.len,
+		    m.error.message.ptr);
 		break;
 	default:
 		printf("%s\n", proto_type_name(m.type));
 		break;
 	}
+}
+
+/* A daemon that drops a client mid-request, as one at its limit does. */
+static int
+close_on_first_bytes(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct pollfd pfd;
+	int l = socket(AF_UNIX, SOCK_STREAM, 0), fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (l < 0 || bind(l, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(l, 1) < 0) {
+		perror("poke: listen");
+		return 1;
+	}
+	printf("listening\n");
+	fflush(stdout);
+	if ((fd = accept(l, NULL, NULL)) < 0) {
+		perror("poke: accept");
+		return 1;
+	}
+	pfd = (struct pollfd){ fd, POLLIN, 0 };
+	if (poll(&pfd, 1, 30000) != 1) {
+		printf("nothing came\n");
+		return 1;
+	}
+	close(fd);
+	close(l);
+	unlink(path);
+	printf("closed on it\n");
+	return 0;
 }
 
 int
@@ -93,8 +128,13 @@ main(int argc, char **argv)
 	struct pollfd pfd;
 	int fd;
 
+	signal(SIGPIPE, SIG_IGN); /* a daemon that closes first: "closed", not death */
+	if (argc == 3 && strcmp(argv[1], "unix-close") == 0)
+		return close_on_first_bytes(argv[2]);
 	if (argc < 4) {
-		fprintf(stderr, "usage: poke tcp|unix WHERE raw | hello CLUSTER ID [reject TEXT]\n");
+		fprintf(stderr,
+		    "usage: poke tcp|unix WHERE raw | hello CLUSTER ID [reject TEXT]\n"
+		    "       poke unix-close PATH\n");
 		return 2;
 	}
 	if ((fd = dial(argv[1], argv[2])) < 0)
