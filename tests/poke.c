@@ -104,6 +104,11 @@ close_on_first_bytes(const char *path)
 	}
 	printf("listening\n");
 	fflush(stdout);
+	pfd = (struct pollfd){ l, POLLIN, 0 };
+	if (poll(&pfd, 1, 30000) != 1) {
+		printf("no client came\n");
+		return 1;
+	}
 	if ((fd = accept(l, NULL, NULL)) < 0) {
 		perror("poke: accept");
 		return 1;
