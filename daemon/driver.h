@@ -229,6 +229,7 @@ struct node {
 	struct event *tick_ev;
 	struct event *ready_ev;	 /* runs after the I/O of a loop turn */
 	struct event *commit_ev; /* tells followers a commit no append carried */
+	struct event *relay_ev;	 /* feeds a relay's learners what just committed */
 	struct event *stop_ev;	 /* bounds the wait for a transfer on stop */
 	unsigned tick_ms;
 	unsigned tick_span; /* the core's ticks one tick_ev stands for (node.c) */

@@ -66,12 +66,13 @@ send_raft_msgs(struct node *n, const struct raft_msg *msgs, size_t count)
 }
 
 /*
- * A learner elects no one, and its relay feeds it on the relay's own tick:
- * it wakes LEARNER_TICK_SPAN times less often, each tick counting for that
- * many of the core's, so that an idle fleet of learners costs little
- * (issue 17).  Its requests' deadlines are checked that much less finely;
- * reads, writes and watches move on their events, not the tick.  A learner
- * that relays to others ticks as a voter does: it feeds them on its tick.
+ * A learner elects no one, and it is fed on its feeder's events, not on
+ * its own tick: it wakes LEARNER_TICK_SPAN times less often, each tick
+ * counting for that many of the core's, so that an idle fleet of learners
+ * costs little (issue 17).  Its requests' deadlines are checked that much
+ * less finely; reads, writes and watches move on their events, not the
+ * tick.  A learner that relays to others ticks as a voter does (what it
+ * feeds at its tick, the commit index alone, goes no later than a voter's).
  */
 #define LEARNER_TICK_SPAN 4
 
@@ -227,6 +228,11 @@ process_ready(struct node *n)
 
 		evtimer_add(n->commit_ev, &tv);
 	}
+	if (raft_relay_due(n->raft) && !evtimer_pending(n->relay_ev, NULL)) {
+		struct timeval tv = { 0, RAFT_RELAY_DELAY_US };
+
+		evtimer_add(n->relay_ev, &tv);
+	}
 	persist_progress(n); /* start the sync the batches above wait for */
 	snapshot_progress(n);
 	snapshot_maybe(n);
@@ -250,6 +256,16 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	struct node *n = arg;
 
 	raft_send_commit(n->raft);
+	process_ready(n);
+}
+
+/* Entries committed a moment ago: the learners this relay feeds get them. */
+static void
+relay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+
+	raft_relay_flush(n->raft);
 	process_ready(n);
 }
 
@@ -408,11 +424,13 @@ start_events(struct node *n)
 
 	n->ready_ev = event_new(n->base, -1, 0, ready_cb, n);
 	n->commit_ev = evtimer_new(n->base, commit_cb, n);
+	n->relay_ev = evtimer_new(n->base, relay_cb, n);
 	n->tick_ev = event_new(n->base, -1, EV_PERSIST, tick_cb, n);
 	n->persist.sync_ev =
 	    event_new(n->base, wal_sync_fd(n->wal), EV_READ | EV_PERSIST, persist_sync_cb, n);
-	if (n->ready_ev == NULL || n->commit_ev == NULL || n->tick_ev == NULL ||
-	    n->persist.sync_ev == NULL || event_add(n->persist.sync_ev, NULL) < 0)
+	if (n->ready_ev == NULL || n->commit_ev == NULL || n->relay_ev == NULL ||
+	    n->tick_ev == NULL || n->persist.sync_ev == NULL ||
+	    event_add(n->persist.sync_ev, NULL) < 0)
 		return -ENOMEM;
 	/* Lowest of main()'s three priorities (I/O runs at the default, 1): the
 	 * batch is cut after the loop turn's I/O. */
@@ -612,6 +630,8 @@ node_free(struct node *n)
 		event_free(n->ready_ev);
 	if (n->commit_ev)
 		event_free(n->commit_ev);
+	if (n->relay_ev)
+		event_free(n->relay_ev);
 	persist_free(n);
 	http_close(n->http);
 	control_close(n->ctl);

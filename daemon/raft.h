@@ -703,6 +703,18 @@ bool raft_commit_unsent(const struct raft *r);
 void raft_send_commit(struct raft *r);
 #define RAFT_COMMIT_DELAY_US 1000
 
+/*
+ * A relay (a follower, or a learner that feeds learners): entries became
+ * committed that the learners it feeds have not been sent.  They are not
+ * sent at once, nor left for its next tick (a learner of the second level
+ * would wait two relays' ticks): the driver calls raft_relay_flush() a
+ * moment (RAFT_RELAY_DELAY_US) after raft_relay_due() turned true, so that
+ * a learner gets one batch a moment however fast entries commit.
+ */
+bool raft_relay_due(struct raft *r);
+void raft_relay_flush(struct raft *r);
+#define RAFT_RELAY_DELAY_US 10000
+
 bool raft_has_ready(const struct raft *r);
 /* Fill rd with the pending work; see the top of this file. */
 void raft_ready(struct raft *r, struct raft_ready *rd);

@@ -134,7 +134,8 @@ struct raft {
 
 	enum raft_role state; /* FOLLOWER .. LEADER */
 	uint64_t leader;
-	uint64_t relay; /* learner: who feeds it (0: the leader) */
+	uint64_t relay;	    /* learner: who feeds it (0: the leader) */
+	uint64_t relay_fed; /* relay: the commit index its learners were last fed up to */
 	unsigned election_elapsed;
 	unsigned heartbeat_elapsed;
 	unsigned heartbeat_rounds; /* learners hear one in LEARNER_HEARTBEAT_ROUNDS */

@@ -16,8 +16,10 @@
  *    it comes up; it tells the relay it leaves, and any other that feeds
  *    it, to stop.  An ask that is lost shows as no progress: the leader
  *    takes it back and hands it out again.
- *  - A relay feeds the learners that asked it, once a tick, with entries
- *    it knows are committed and never more: committed entries are the same
+ *  - A relay feeds the learners that asked it, a moment after entries
+ *    commit (raft_relay_due, raft_relay_flush: one batch a learner however
+ *    fast they come) and at each tick, with entries it knows are
+ *    committed and never more: committed entries are the same
  *    in every log (§5.4), so no relay can make a learner's log wrong, and
  *    the leader can count what the learner reports (raft__learner_holds).
  *    It gives a learner up when told to stop, when it needs entries the
@@ -246,12 +248,14 @@ raft__relay_report(struct raft *r, const struct raft_msg *m, struct peer *p)
 
 /* ------------------------------------------------------------- the relay */
 
-/* Each tick, a follower: the learners it feeds get what is committed. */
+/* Each tick, and a moment after entries commit (raft_relay_flush), a
+ * follower: the learners it feeds get what is committed. */
 void
 raft__relay_feed(struct raft *r)
 {
 	if (r->state != RAFT_FOLLOWER || !r->leader)
 		return;
+	r->relay_fed = r->commit;
 	for (size_t i = 0; i < r->n_members; i++) {
 		struct peer *p = &r->peers[i];
 		uint64_t id = r->members[i].id;
@@ -381,4 +385,23 @@ raft_peer_reconnected(struct raft *r, uint64_t id)
 	raft__become_probe(p);
 	p->next = raft__last_index(r) + 1;
 	raft__send_append(r, id, p, true);
+}
+
+bool
+raft_relay_due(struct raft *r)
+{
+	if (r->state != RAFT_FOLLOWER || !r->leader || r->commit <= r->relay_fed)
+		return false;
+	for (size_t i = 0; i < r->n_members; i++)
+		if (r->peers[i].relaying)
+			return true;
+	r->relay_fed = r->commit; /* it feeds no one: nothing to wait for */
+	return false;
+}
+
+void
+raft_relay_flush(struct raft *r)
+{
+	if (!r->in_ready)
+		raft__relay_feed(r);
 }

@@ -1750,6 +1750,35 @@ START_TEST(test_a_relay_sends_only_committed_entries)
 END_TEST
 
 /*
+ * A relay does not keep what commits for its next tick (a learner of the
+ * second level waited two relays' ticks, a third of a second at the
+ * defaults): raft_relay_due() says so once its commit index passes what
+ * its learners were fed, and raft_relay_flush(), the driver's a moment
+ * later, feeds them.  A node that feeds nobody is never due.
+ */
+START_TEST(test_a_relay_feeds_what_commits_a_moment_later_not_at_its_tick)
+{
+	uint64_t l = with_learners(), r4 = relay_of(l, 4), commit;
+
+	ck_assert(!raft_relay_due(node(r4)->r));
+	propose(l, "a");
+	propose(l, "b");
+	commit = status(r4).commit;
+	ck_assert_uint_eq(commit, status(l).commit);
+	ck_assert_uint_lt(status(4).commit, commit); /* no tick: not fed yet */
+	ck_assert(raft_relay_due(node(r4)->r));
+	ck_assert(!raft_relay_due(node(4)->r)); /* a learner that feeds nobody */
+	ck_assert(!raft_relay_due(node(l)->r)); /* the leader feeds at its tick */
+	raft_relay_flush(node(r4)->r);
+	deliver();
+	ck_assert_uint_eq(status(4).last_index, commit);
+	ck_assert_uint_eq(status(4).commit, commit);
+	ck_assert(!raft_relay_due(node(r4)->r));
+	teardown();
+}
+END_TEST
+
+/*
  * With a fan-out of one, two learners hang from the followers and the two
  * others from those learners: every one gets each commit, the leader sends
  * none of them an entry, and no relay feeds more than one.
@@ -2489,6 +2518,7 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_a_learner_that_keeps_up_is_fed_once_a_tick);
 	tcase_add_test(tc, test_followers_relay_learners);
 	tcase_add_test(tc, test_a_relay_sends_only_committed_entries);
+	tcase_add_test(tc, test_a_relay_feeds_what_commits_a_moment_later_not_at_its_tick);
 	tcase_add_test(tc, test_relays_even_out);
 	tcase_add_test(tc, test_relays_make_a_tree_of_two_levels);
 	tcase_add_test(tc, test_a_learner_whose_relay_is_cut_off_gets_another);

@@ -1531,9 +1531,12 @@ static void tick_all(void)
 		/* a node whose clock runs slow (or that stalls) skips ticks */
 		if (W.faults && n->slow_until > W.now && W.now % n->slow_by)
 			continue;
-		/* the daemon's commit notice, due a moment after commit */
+		/* the daemon's commit notice, due a moment after commit, and a
+		 * relay's feed of what committed */
 		if (raft_commit_unsent(n->r))
 			raft_send_commit(n->r);
+		if (raft_relay_due(n->r))
+			raft_relay_flush(n->r);
 		raft_tick(n->r);
 		process_ready(n);
 		check_all();
