@@ -228,7 +228,7 @@ process_ready(struct node *n)
 
 		evtimer_add(n->commit_ev, &tv);
 	}
-	if (raft_relay_due(n->raft) && !evtimer_pending(n->relay_ev, NULL)) {
+	if (!evtimer_pending(n->relay_ev, NULL) && raft_relay_due(n->raft)) {
 		struct timeval tv = { 0, RAFT_RELAY_DELAY_US };
 
 		evtimer_add(n->relay_ev, &tv);
@@ -265,6 +265,8 @@ relay_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct node *n = arg;
 
+	if (n->removed)
+		return;
 	raft_relay_flush(n->raft);
 	process_ready(n);
 }

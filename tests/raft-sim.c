@@ -1200,6 +1200,13 @@ static void deliver_due(void)
 				      raft_msg_type_name(f->m.type), f->m.from, rc);
 			process_ready(n);
 			check_all();
+			/* the daemon's feed of what a relay saw commit, a moment
+			 * later: here at once, between ticks */
+			if (!W.failed && raft_relay_due(n->r)) {
+				raft_relay_flush(n->r);
+				process_ready(n);
+				check_all();
+			}
 		}
 		msg_free(&f->m);
 	}
@@ -1531,12 +1538,9 @@ static void tick_all(void)
 		/* a node whose clock runs slow (or that stalls) skips ticks */
 		if (W.faults && n->slow_until > W.now && W.now % n->slow_by)
 			continue;
-		/* the daemon's commit notice, due a moment after commit, and a
-		 * relay's feed of what committed */
+		/* the daemon's commit notice, due a moment after commit */
 		if (raft_commit_unsent(n->r))
 			raft_send_commit(n->r);
-		if (raft_relay_due(n->r))
-			raft_relay_flush(n->r);
 		raft_tick(n->r);
 		process_ready(n);
 		check_all();
