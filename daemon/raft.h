@@ -709,12 +709,11 @@ void raft_send_commit(struct raft *r);
  * sent at once, nor left for its next tick (a learner of the second level
  * would wait two relays' ticks): the driver calls raft_relay_flush() a
  * moment (RAFT_RELAY_DELAY_US) after raft_relay_due() turned true, so that
- * a learner gets one batch a moment however fast entries commit (what a
- * learner's window of appends in flight has no room for waits for the
- * next tick).  raft_relay_due() notes, as it answers, that a node feeding
- * nobody has nothing to wait for.
+ * a learner gets one batch a moment however fast entries commit (a learner
+ * that takes no append now, its window of appends in flight full, is due
+ * again once its answers make room).
  */
-bool raft_relay_due(struct raft *r);
+bool raft_relay_due(const struct raft *r);
 void raft_relay_flush(struct raft *r);
 #define RAFT_RELAY_DELAY_US 10000
 

@@ -134,8 +134,7 @@ struct raft {
 
 	enum raft_role state; /* FOLLOWER .. LEADER */
 	uint64_t leader;
-	uint64_t relay;	    /* learner: who feeds it (0: the leader) */
-	uint64_t relay_fed; /* relay: the commit index its learners were last fed up to */
+	uint64_t relay; /* learner: who feeds it (0: the leader) */
 	unsigned election_elapsed;
 	unsigned heartbeat_elapsed;
 	unsigned heartbeat_rounds; /* learners hear one in LEARNER_HEARTBEAT_ROUNDS */
@@ -241,6 +240,7 @@ void raft__become_probe(struct peer *p);
 void raft__become_replicate(struct peer *p);
 bool raft__fed_by_tick(const struct raft *r, size_t i);
 bool raft__commit_untold(const struct raft *r, const struct peer *p);
+bool raft__append_waits(const struct raft *r, const struct peer *p);
 uint64_t raft__learner_holds(const struct raft *r);
 void raft__send_append_all(struct raft *r, uint64_t to, struct peer *p, bool allow_empty);
 void raft__bcast_append(struct raft *r, bool allow_empty);

@@ -255,7 +255,6 @@ raft__relay_feed(struct raft *r)
 {
 	if (r->state != RAFT_FOLLOWER || !r->leader)
 		return;
-	r->relay_fed = r->commit;
 	for (size_t i = 0; i < r->n_members; i++) {
 		struct peer *p = &r->peers[i];
 		uint64_t id = r->members[i].id;
@@ -388,14 +387,18 @@ raft_peer_reconnected(struct raft *r, uint64_t id)
 }
 
 bool
-raft_relay_due(struct raft *r)
+raft_relay_due(const struct raft *r)
 {
-	if (r->state != RAFT_FOLLOWER || !r->leader || r->commit <= r->relay_fed)
+	if (r->state != RAFT_FOLLOWER || !r->leader)
 		return false;
-	for (size_t i = 0; i < r->n_members; i++)
-		if (r->peers[i].relaying)
+	/* what raft__relay_feed would send a learner it feeds */
+	for (size_t i = 0; i < r->n_members; i++) {
+		const struct peer *p = &r->peers[i];
+
+		if (p->relaying && !r->members[i].voter && !raft__append_waits(r, p) &&
+		    (p->next <= r->commit || (p->match <= r->commit && raft__commit_untold(r, p))))
 			return true;
-	r->relay_fed = r->commit; /* it feeds no one: nothing to wait for */
+	}
 	return false;
 }
 

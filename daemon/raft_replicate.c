@@ -54,6 +54,16 @@ raft__become_replicate(struct peer *p)
 	p->inflight_head = 0;
 }
 
+/* p takes no append now: a snapshot goes to it, its probe is out, or its
+ * window of appends in flight is full. */
+bool
+raft__append_waits(const struct raft *r, const struct peer *p)
+{
+	return p->state == RAFT_PROGRESS_SNAPSHOT ||
+	    (p->state == RAFT_PROGRESS_PROBE && p->probe_sent) ||
+	    (p->state == RAFT_PROGRESS_REPLICATE && p->n_inflight >= r->cfg.max_inflight);
+}
+
 /*
  * Send `to` the entries from its next index, within the batch limits; the
  * entries are resolved from the log in raft_ready().  Returns whether a
@@ -73,11 +83,7 @@ raft__send_append(struct raft *r, uint64_t to, struct peer *p, bool allow_empty)
 	if (relay && r->commit < last)
 		last = r->commit;
 
-	if (p->state == RAFT_PROGRESS_SNAPSHOT)
-		return false;
-	if (p->state == RAFT_PROGRESS_PROBE && p->probe_sent)
-		return false;
-	if (p->state == RAFT_PROGRESS_REPLICATE && p->n_inflight >= r->cfg.max_inflight)
+	if (raft__append_waits(r, p))
 		return false;
 	prev = p->next - 1;
 	if (!raft__term_of(r, prev, &prev_term)) {
