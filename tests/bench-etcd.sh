@@ -165,7 +165,7 @@ wrk_run() {
 
 # wrk_parse SYSTEM FIGURE: R[SYSTEM.FIGURE.*] from wrk's output.
 wrk_parse() {
-	local sys=$1 fig=$2 out=$TEST_DIR/wrk-$1-$2.out line
+	local sys=$1 fig=$2 out=$TEST_DIR/wrk-$1-$2.out line q
 	line=$(grep '^BENCH ' "$out" | tail -1)
 	if [ -z "$line" ]; then
 		echo "# wrk $sys $fig: no result (see $out)" >&2
@@ -177,10 +177,9 @@ wrk_parse() {
 	local -A f
 	while [ $# -ge 2 ]; do f[$1]=$2; shift 2; done
 	R[$sys.$fig.rps]=$(printf '%.0f' "${f[rps]}")
-	R[$sys.$fig.p50]=$(awk -v u="${f[p50_us]}" 'BEGIN { printf "%.3f", u / 1000 }')
-	R[$sys.$fig.p90]=$(awk -v u="${f[p90_us]}" 'BEGIN { printf "%.3f", u / 1000 }')
-	R[$sys.$fig.p99]=$(awk -v u="${f[p99_us]}" 'BEGIN { printf "%.3f", u / 1000 }')
-	R[$sys.$fig.max]=$(awk -v u="${f[max_us]}" 'BEGIN { printf "%.3f", u / 1000 }')
+	for q in p50 p90 p99 max; do
+		R[$sys.$fig.$q]=$(awk -v u="${f[${q}_us]}" 'BEGIN { printf "%.3f", u / 1000 }')
+	done
 	R[$sys.$fig.err]=$(( f[status_errors] + f[connect] + f[read] + f[write] + f[timeout] ))
 	R[$sys.$fig.n]=${f[requests]}
 }
