@@ -98,8 +98,10 @@ dispatch_request(struct node *n, const struct origin *o, const struct proto_msg 
 		reply_error(n, o, PROTO_E_NOLEADER, "this node is shutting down");
 		return;
 	}
+	/* a removed node answers a retried remove of itself (membership.c) */
 	if (n->removed && m->type != PROTO_T_STATUS && m->type != PROTO_T_MEMBERS &&
-	    m->type != PROTO_T_MEMBERS_VIEW &&
+	    m->type != PROTO_T_MEMBERS_VIEW && m->type != PROTO_T_REMOVE &&
+	    m->type != PROTO_T_REMOVE_FORCE &&
 	    !(m->type == PROTO_T_GET && (m->get.flags & PROTO_F_STALE)) &&
 	    !(m->type == PROTO_T_LIST && (m->list.flags & PROTO_F_STALE)) &&
 	    !(m->type == PROTO_T_LIST_EX && (m->list_ex.flags & PROTO_F_STALE))) {

@@ -84,6 +84,7 @@ struct departed {
 	uint64_t id;
 	char name[RAFTCONF_MAX_ID + 1];
 	uint64_t unlink_at_ms; /* once committed */
+	uint64_t index;	       /* once committed: the entry that removed it */
 	bool committed;	       /* the change that removed it */
 };
 #define N_DEPARTED	   16

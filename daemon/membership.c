@@ -23,6 +23,15 @@
 
 /* ------------------------------------------------------ removal notices */
 
+/* d's removal committed at index: its link goes a moment later. */
+static void
+departed_commit(struct departed *d, uint64_t index)
+{
+	d->committed = true;
+	d->index = index;
+	d->unlink_at_ms = node_now_ms() + DEPARTED_LINGER_MS;
+}
+
 /*
  * A removal committed: say that the member left (issue 18: not before), and,
  * leader, tell the removed node, which cannot learn it from a log it no
@@ -34,19 +43,17 @@ membership_tell_removed(struct node *n, const struct raft_entry *e)
 	struct proto_msg m = { .type = PROTO_T_REMOVED };
 	struct raft_change c;
 
-	if (raft_change_decode(e->data, e->len, &c) < 0 || c.op != RAFT_CHANGE_REMOVE ||
-	    c.id == n->self)
+	if (raft_change_decode(e->data, e->len, &c) < 0 || c.op != RAFT_CHANGE_REMOVE)
 		return;
 	for (size_t i = 0; i < N_DEPARTED; i++) {
-		if (n->departed[i].id != c.id)
+		if (n->departed[i].id != c.id || n->departed[i].committed)
 			continue;
 		/* Said here, not when the entry came: only now is it so. */
-		n->departed[i].committed = true;
-		n->departed[i].unlink_at_ms = node_now_ms() + DEPARTED_LINGER_MS;
+		departed_commit(&n->departed[i], e->index);
 		log_notice_f(LOG_FIELDS(.peer = n->departed[i].name, .index = e->index),
 		    "member %s left the cluster (entry %" PRIu64 " committed)", n->departed[i].name,
 		    e->index);
-		if (raft_leader(n->raft) != n->self)
+		if (c.id == n->self || raft_leader(n->raft) != n->self)
 			continue;
 		m.removed.cluster = proto_cstr(n->cfg->cluster);
 		m.removed.index = e->index;
@@ -58,8 +65,9 @@ membership_tell_removed(struct node *n, const struct raft_entry *e)
 
 /*
  * A REMOVED notice from peer_id on connection conn: this node takes no part
- * any more.  Believed only from the leader of this node's current term, and
- * only once this node's own configuration leaves it out (the leader sends
+ * any more.  Believed only from the leader of this node's current term (or,
+ * when it knows none, from a voter of its configuration), and only once
+ * this node's own configuration leaves it out (the leader sends
  * a removed member the log up to the entry that removes it): a notice can
  * confirm what the log says, never replace it.  Anything else closes the
  * connection with one log line.
@@ -68,6 +76,7 @@ void
 membership_removed_notice(
     struct node *n, uint64_t conn, const char *peer_id, const struct proto_msg *m)
 {
+	const struct member *sender;
 	struct raft_status st;
 	char why[RAFTCONF_MAX_ERROR];
 
@@ -81,10 +90,26 @@ membership_removed_notice(
 		peer_refuse(n->peers, conn, why);
 		return;
 	}
-	if (st.leader == 0 || st.leader != node_id_of(peer_id)) {
+	if (st.leader != 0 && st.leader != node_id_of(peer_id)) {
 		snprintf(why, sizeof(why),
 		    "a removal notice from a node that is not the leader of term %" PRIu64 " (%s)",
 		    st.term, roster_name(n, st.leader));
+		peer_refuse(n->peers, conn, why);
+		return;
+	}
+	/*
+	 * No leader known: a leader that removed itself steps down when it
+	 * stops hearing a majority before the change commits, and the voters
+	 * left, who no longer count it, elect the next one without a word to
+	 * it.  Only they can lead once the change commits: believed from one
+	 * of them (its configuration, checked below, leaves this node out).
+	 */
+	if (st.leader == 0 && ((sender = roster_by_id(n, node_id_of(peer_id))) == NULL ||
+				  !sender->voter)) {
+		snprintf(why, sizeof(why),
+		    "a removal notice from a node that is neither the leader of term %" PRIu64
+		    " (none known) nor a voter of this node's configuration",
+		    st.term);
 		peer_refuse(n->peers, conn, why);
 		return;
 	}
@@ -97,6 +122,9 @@ membership_removed_notice(
 		return;
 	}
 	n->removed = true;
+	for (size_t i = 0; i < N_DEPARTED; i++)
+		if (n->departed[i].id == n->self && !n->departed[i].committed)
+			departed_commit(&n->departed[i], m->removed.index);
 	log_notice_f(LOG_FIELDS(.peer = peer_id, .index = m->removed.index),
 	    "%s told us: removed from the cluster %s at index %" PRIu64 "; this node takes "
 	    "no part any more ('raftconfctl join' adds it again after its data_dir is "
@@ -522,15 +550,24 @@ membership_remove(struct node *n, const struct origin *o, const struct proto_msg
 	for (size_t i = 0; mb == NULL && i < N_DEPARTED; i++) {
 		const struct departed *d = &n->departed[i];
 
-		if (d->id && !d->committed && m->remove.node_id.len == strlen(d->name) &&
-		    memcmp(m->remove.node_id.ptr, d->name, m->remove.node_id.len) == 0) {
-			/* A retried remove: "timeout" makes raftconfctl wait on. */
+		if (d->id == 0 || m->remove.node_id.len != strlen(d->name) ||
+		    memcmp(m->remove.node_id.ptr, d->name, m->remove.node_id.len) != 0)
+			continue;
+		/* A retried remove (raftconfctl tries again when its first try
+		 * timed out or lost its leader), or one just after another:
+		 * what it asks for holds, or will once committed. */
+		if (d->committed)
+			reply_ok(n, o, d->index);
+		else /* "timeout" makes raftconfctl wait on */
 			reply_error(n, o, PROTO_E_TIMEOUT,
 			    "the removal of %s is in the log but not committed yet: the voters "
 			    "left must answer",
 			    d->name);
-			return;
-		}
+		return;
+	}
+	if (n->removed) {
+		reply_no_leader(n, o);
+		return;
 	}
 	if (mb == NULL) {
 		reply_error(n, o, PROTO_E_NOTFOUND, "no member named %.*s",

@@ -135,6 +135,7 @@ depart(struct node *n, const struct member *m)
 	d->id = m->id;
 	snprintf(d->name, sizeof(d->name), "%s", m->name);
 	d->unlink_at_ms = node_now_ms() + DEPARTED_LINGER_MS;
+	d->index = 0;
 	d->committed = false;
 }
 
@@ -201,13 +202,15 @@ roster_sync(struct node *n)
 
 		for (size_t k = 0; k < j; k++)
 			still |= nm[k].id == n->members[i].id;
-		if (!still && n->members[i].id != n->self) {
-			depart(n, &n->members[i]);
+		if (still)
+			continue;
+		/* itself too: a retried remove of this node is answered (membership.c) */
+		depart(n, &n->members[i]);
+		if (n->members[i].id != n->self)
 			log_info_f(LOG_FIELDS(.peer = n->members[i].name),
 			    "member %s (%s) is out of the configuration; it has left once the "
 			    "change commits",
 			    n->members[i].name, n->members[i].address);
-		}
 	}
 	free(n->members);
 	n->members = nm;
