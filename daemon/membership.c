@@ -104,8 +104,8 @@ membership_removed_notice(
 	 * it.  Only they can lead once the change commits: believed from one
 	 * of them (its configuration, checked below, leaves this node out).
 	 */
-	if (st.leader == 0 && ((sender = roster_by_id(n, node_id_of(peer_id))) == NULL ||
-				  !sender->voter)) {
+	if (st.leader == 0 &&
+	    ((sender = roster_by_id(n, node_id_of(peer_id))) == NULL || !sender->voter)) {
 		snprintf(why, sizeof(why),
 		    "a removal notice from a node that is neither the leader of term %" PRIu64
 		    " (none known) nor a voter of this node's configuration",
