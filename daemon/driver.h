@@ -51,6 +51,7 @@
 #include "proto.h"
 #include "raft.h"
 #include "raftmsg.h"
+#include "heap.h"
 #include "lag.h"
 #include "token.h"
 
@@ -296,6 +297,7 @@ struct node {
 	struct node_stats stats;
 	/* status.c: the leader's log end over time, for members' lag in ms */
 	struct lag_ring lag;
+	struct heap_trim heap;	  /* freed heap back to the kernel (heap.h) */
 	uint64_t lag_observed_ms; /* when learners' lag last went into stats */
 
 	/* Scratch buffers, reused. */

@@ -353,6 +353,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	watch_progress(n, now);
 	pending_expire(&n->pending, now, expired_cb, n);
 	roster_departed_expire(n, now);
+	heap_trim_tick(&n->heap, now);
 	if (++n->ticks % 8 == 0)
 		membership_promote_learners(n);
 	process_ready(n);

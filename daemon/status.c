@@ -46,7 +46,7 @@ struct status_field {
 
 /* More than status_get fills: one more field is dropped, never written past
  * the array (and the tests, which read the last one, fail). */
-#define N_STATUS_FIELDS 38
+#define N_STATUS_FIELDS 40
 
 /* status's learners_lagging: learners more than this behind the leader. */
 #define STATUS_LAGGING_MS 1000
@@ -177,6 +177,8 @@ status_get(const struct node *n, struct status_field *f)
 	U64("history_floor", store_history_floor(n->store));
 	U64("history_bytes", store_history_bytes(n->store));
 	U64("watches_waiting", n->npollers);
+	/* free heap given back to the kernel (heap.h) */
+	U64("heap_trims", n->heap.trims);
 	STR("version", PACKAGE_VERSION);
 #undef STR
 #undef U64
