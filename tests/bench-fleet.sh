@@ -29,10 +29,17 @@
 #   conns/l       established TCP connections a learner has (the most of any)
 #   conns         established peer connections in the whole fleet
 #   rss_l_MiB     resident memory of a learner (mean)
+#   anon_l_MiB    the part of it that is the process's own (RssAnon; the
+#                 rest is mostly its store file's pages, on tmpfs here)
 #
 #	FLEET_VOTERS	voters (default 3)
 #	FLEET_SIZES	learners after each step (default "0 10 50 150 300 500")
 #	BENCH_SECONDS	seconds of each write row (default 4)
+#	FLEET_DROP	1: after each step, delete what its rows wrote and take
+#			a snapshot on every voter, so that the next step's
+#			learners join a store as small as the first step's
+#			(default 0: the store grows step by step; 500 learners'
+#			copies of it need more memory than a small machine has)
 # Not part of make check (tests/fleet-health.test and join-queue.test are).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster.sh"
@@ -106,9 +113,9 @@ seen_lag() {
 	done
 }
 
-printf '\n%8s %7s %6s %10s %8s %9s %7s %8s %8s %8s %8s %8s %11s %7s %6s %9s\n' learners join_s \
+printf '\n%8s %7s %6s %10s %8s %9s %7s %8s %8s %8s %8s %8s %11s %7s %6s %9s %10s\n' learners join_s \
 	failed p50_1c_us w/s_64c cpu_us/w idle_% lag_p50 lag_p99 seen_p50 seen_p99 cpu@100 failover_ms \
-	conns/l conns rss_l_MiB
+	conns/l conns rss_l_MiB anon_l_MiB
 have=0
 for n in $SIZES; do
 	# The step's spares: started together, then joined all at once.
@@ -184,14 +191,16 @@ for n in $SIZES; do
 
 	# Connections, memory.
 	conns=$(ss -tnpH state established | grep -c 'raftconfd')
-	per=0 rss=0 nl=0
+	per=0 rss=0 anon=0 nl=0
 	for ((k = V + 1; k <= last; k++)); do
 		c=$(ss -tnpH state established | grep -c "pid=${NODE_PID[$k]},")
 		[ "$c" -gt "$per" ] && per=$c
 		rss=$((rss + $(awk '/^VmRSS:/ { print $2 }' "/proc/${NODE_PID[$k]}/status")))
+		anon=$((anon + $(awk '/^RssAnon:/ { print $2 }' "/proc/${NODE_PID[$k]}/status")))
 		nl=$((nl + 1))
 	done
 	rssl=$(awk -v r="$rss" -v n="$nl" 'BEGIN { if (n) printf "%.1f", r / n / 1024; else print "-" }')
+	anonl=$(awk -v r="$anon" -v n="$nl" 'BEGIN { if (n) printf "%.1f", r / n / 1024; else print "-" }')
 
 	# Failover: the leader killed -9 2 s into 6 s of 100 writes a second.
 	old=$LEADER
@@ -205,8 +214,13 @@ for n in $SIZES; do
 	wait_started "$old" 30 >/dev/null
 	voter_leader
 
-	printf '%8s %7s %6s %10s %8s %9s %7s %8s %8s %8s %8s %8s %11s %7s %6s %9s\n' "$n" "$join_s" \
+	printf '%8s %7s %6s %10s %8s %9s %7s %8s %8s %8s %8s %8s %11s %7s %6s %9s %10s\n' "$n" "$join_s" \
 		"$failed" "$p50" "$wps" "$cpu" "$idle" "$lag50" "$lag99" "$seen50" "$seen99" "$cpu100" \
-		"${gap:--}" "$per" "$((conns / 2))" "$rssl"
+		"${gap:--}" "$per" "$((conns / 2))" "$rssl" "$anonl"
+	if [ "${FLEET_DROP:-0}" = 1 ]; then
+		ctl "$LEADER" del --prefix /bench/ >/dev/null
+		ctl "$LEADER" del --prefix /fleet/ >/dev/null
+		for i in $voters; do ctl "$i" snapshot >/dev/null; done
+	fi
 done
 finish >/dev/null
