@@ -218,9 +218,10 @@ for n in $SIZES; do
 		"$failed" "$p50" "$wps" "$cpu" "$idle" "$lag50" "$lag99" "$seen50" "$seen99" "$cpu100" \
 		"${gap:--}" "$per" "$((conns / 2))" "$rssl" "$anonl"
 	if [ "${FLEET_DROP:-0}" = 1 ]; then
-		ctl "$LEADER" del --prefix /bench/ >/dev/null
-		ctl "$LEADER" del --prefix /fleet/ >/dev/null
-		for i in $voters; do ctl "$i" snapshot >/dev/null; done
+		# the leader was just killed and started again: give it time
+		CTL_TIMEOUT=60 ctl "$LEADER" del --prefix /bench/ >/dev/null
+		CTL_TIMEOUT=60 ctl "$LEADER" del --prefix /fleet/ >/dev/null
+		for i in $voters; do CTL_TIMEOUT=60 ctl "$i" snapshot >/dev/null; done
 	fi
 done
 finish >/dev/null
