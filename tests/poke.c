@@ -154,17 +154,27 @@ main(int argc, char **argv)
 		m.hello.cluster = proto_cstr(argv[4]);
 		m.hello.node_id = proto_cstr(argv[5]);
 		m.hello.address = proto_cstr("127.0.0.1:1");
-		if (proto_encode(&b, &m, NULL, 0) < 0)
+		if (proto_encode(&b, &m, NULL, 0) < 0) {
+			fprintf(
+			    stderr, "poke: cannot encode the HELLO (cluster or id too long?)\n");
 			return 1;
+		}
 		if (argc == 8) {
 			struct proto_msg r = { .type = PROTO_T_REJECT };
 
 			r.reject.message = proto_cstr(argv[7]);
-			if (proto_encode(&b, &r, NULL, 0) < 0)
+			if (proto_encode(&b, &r, NULL, 0) < 0) {
+				fprintf(
+				    stderr, "poke: cannot encode the REJECT (text too long?)\n");
 				return 1;
+			}
 		}
-		if (write(fd, b.data, b.len) != (ssize_t)b.len)
+		errno = 0;
+		if (write(fd, b.data, b.len) != (ssize_t)b.len) {
+			fprintf(stderr, "poke: %s: sending the HELLO failed: %s\n", argv[2],
+			    errno ? strerror(errno) : "a short write");
 			return 1;
+		}
 		proto_buf_free(&b);
 	} else {
 		ssize_t n;
