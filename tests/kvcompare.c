@@ -9,7 +9,9 @@
  *	./kvcompare N B V DIR [RANDOM]
  *
  * RANDOM 1: keys in hashed order, not counting order.  Prints a line each:
- * transactions, mean, p50, p99 and max in ms, and the file's size.
+ * transactions, mean, p50, p99 and max in ms, and the file's size; then
+ * the time of READS gets of keys drawn at random, in a read transaction
+ * (LMDB) or none (tdb, as the daemon reads between its transactions).
  */
 #include <sys/stat.h>
 
@@ -54,6 +56,15 @@ report(const char *name, double *t, int n, const char *path)
 	printf("%-5s txns %d  mean %.2f ms  p50 %.2f  p99 %.2f  max %.2f  file %.0f MB\n", name, n,
 	    sum / n * 1e3, t[n / 2] * 1e3, t[(int)(n * 0.99)] * 1e3, t[n - 1] * 1e3,
 	    (double)st.st_size / 1e6);
+}
+
+#define READS 1000000
+
+static void
+report_reads(const char *name, double seconds)
+{
+	printf("%-5s %d random gets: %.2f s, %.2f us a get\n", name, READS, seconds,
+	    seconds / READS * 1e6);
 }
 
 static int
@@ -120,6 +131,21 @@ main(int argc, char **argv)
 		t[x] = now() - t0;
 	}
 	report("tdb", t, ntx, path);
+	{
+		double t0 = now();
+		unsigned seed = 1;
+
+		for (int i = 0; i < READS; i++) {
+			int kl =
+			    make_key(key, sizeof(key), (int)(rand_r(&seed) % (unsigned)n), hashed);
+			TDB_DATA kd = { (unsigned char *)key, kl }, got = tdb_fetch(tdb, kd);
+
+			if (got.dptr == NULL || got.dsize != (size_t)v)
+				return 1;
+			free(got.dptr);
+		}
+		report_reads("tdb", now() - t0);
+	}
 	tdb_close(tdb);
 
 	snprintf(path, sizeof(path), "%s/kvcompare.mdb", argv[4]);
@@ -150,6 +176,23 @@ main(int argc, char **argv)
 		t[x] = now() - t0;
 	}
 	report("lmdb", t, ntx, path);
+	{
+		double t0 = now();
+		unsigned seed = 1;
+
+		if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+			return 1;
+		for (int i = 0; i < READS; i++) {
+			int kl =
+			    make_key(key, sizeof(key), (int)(rand_r(&seed) % (unsigned)n), hashed);
+			MDB_val kd = { kl, key }, got;
+
+			if (mdb_get(txn, dbi, &kd, &got) != 0 || got.mv_size != (size_t)v)
+				return 1;
+		}
+		mdb_txn_abort(txn);
+		report_reads("lmdb", now() - t0);
+	}
 	mdb_env_close(env);
 	free(val);
 	free(t);
