@@ -45,13 +45,14 @@ stall(struct node *n)
 	disk_blocked(n, DISK_STORE, node_now_s());
 }
 
-/* Commit the open transaction, unless a snapshot writer reads the file. */
+/* Commit the open transaction, unless a snapshot writer reads the file
+ * (it reads a copy of its own once it said so: snapshot.c). */
 int
 apply_flush(struct node *n)
 {
 	int rc;
 
-	if (!n->store_txn || n->snap.pid)
+	if (!n->store_txn || (n->snap.pid && !n->snap.released))
 		return 0;
 	n->store_txn = false;
 	rc = store_commit(n->store);

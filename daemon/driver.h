@@ -146,6 +146,7 @@ struct node_stats {
 	uint64_t proposals_failed;
 	uint64_t snapshots;
 	double snapshot_last_seconds;
+	double snapshot_hold_last_seconds;  /* of it, the store's commits held */
 	uint64_t store_commits;		    /* the store's transactions (apply.c) */
 	uint64_t requests[PROTO_E_MAX + 1]; /* [0]: answered ok, else by error */
 	uint64_t leader_changes;	    /* a leader known, not the last one known */
@@ -189,9 +190,12 @@ struct disk_state {
 /* snapshot.c: a child process writing a snapshot. */
 struct snap_job {
 	pid_t pid;	  /* 0: none */
-	struct event *ev; /* its pipe: a message, then EOF */
+	struct event *ev; /* its pipe: a byte, a message, then EOF */
 	uint64_t index, term;
 	double t0;
+	/* The child's first byte came: SNAP_CHILD_COPIED (it reads a copy of
+	 * the store, and the store may commit again) or SNAP_CHILD_IN_PLACE. */
+	bool heard, released;
 	char err[256];
 	size_t errlen;
 	double retry_at;   /* after a failure, no periodic one before */
@@ -200,7 +204,9 @@ struct snap_job {
 	 * reaches marked_need (snapshot_progress).  marked 0: none. */
 	uint64_t marked, marked_term, marked_need;
 };
-#define SNAPSHOT_RETRY_S 5
+#define SNAPSHOT_RETRY_S    5
+#define SNAP_CHILD_COPIED   'C'
+#define SNAP_CHILD_IN_PLACE 'P'
 
 /* readiness.c: READY=1 once caught up with the leader. */
 struct readiness {

@@ -46,7 +46,7 @@ struct status_field {
 
 /* More than status_get fills: one more field is dropped, never written past
  * the array (and the tests, which read the last one, fail). */
-#define N_STATUS_FIELDS 40
+#define N_STATUS_FIELDS 41
 
 /* status's learners_lagging: learners more than this behind the leader. */
 #define STATUS_LAGGING_MS 1000
@@ -156,6 +156,9 @@ status_get(const struct node *n, struct status_field *f)
 	if (db_known)
 		U64("db_size", db_bytes);
 	MS("snapshot_last_ms", n->stats.snapshot_last_seconds * 1000);
+	/* of it, how long the store could not commit (snapshot.c: until the
+	 * writer had its copy of the file) */
+	MS("snapshot_hold_ms", n->stats.snapshot_hold_last_seconds * 1000);
 	MS("loop_stall_max_ms", n->max_stall * 1000);
 	/* the loop's tick now (a learner's is longer, node.c), and its count */
 	U64("tick_ms", (uint64_t)n->tick_ms * n->tick_span);
@@ -578,6 +581,11 @@ status_http_metrics(void *arg, struct evbuffer *out)
 	metric(out, "counter", "proposals_failed_total", "%" PRIu64, s->proposals_failed);
 	metric(out, "counter", "snapshots_total", "%" PRIu64, s->snapshots);
 	metric(out, "gauge", "snapshot_last_duration_seconds", "%.6f", s->snapshot_last_seconds);
+	help(out, "snapshot_last_store_hold_seconds",
+	    "Of the last snapshot, the time the store held its commits: until the writer had "
+	    "copied the store's file, or until it was done when there was no room for a copy.");
+	metric(out, "gauge", "snapshot_last_store_hold_seconds", "%.6f",
+	    s->snapshot_hold_last_seconds);
 	metric(out, "gauge", "loop_stall_max_seconds", "%.6f", n->max_stall);
 	metric(out, "gauge", "disk_full", "%d", n->disk.full ? 1 : 0);
 	metric(out, "gauge", "disk_free_bytes", "%" PRIu64, n->disk.free_bytes);

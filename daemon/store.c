@@ -582,6 +582,105 @@ store_after_fork(struct store *s)
 		tdb_add_flags(s->tdb, TDB_NOLOCK);
 }
 
+/* Copy len bytes of src into dst from offset 0: copy_file_range (a reflink
+ * where the file system shares blocks), else read and write. */
+static int
+copy_file(int src, int dst, uint64_t len)
+{
+	loff_t in = 0, out = 0;
+	char buf[1 << 16];
+
+	while ((uint64_t)in < len) {
+		ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(len - (uint64_t)in), 0);
+
+		if (n > 0)
+			continue;
+		if (n == 0)
+			return -EIO; /* the file is shorter than it was */
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
+			return -errno;
+		break;
+	}
+	while ((uint64_t)in < len) {
+		ssize_t n = pread(src, buf, sizeof(buf), in), w;
+
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return n < 0 ? -errno : -EIO;
+		}
+		for (ssize_t off = 0; off < n; off += w) {
+			w = pwrite(dst, buf + off, (size_t)(n - off), out);
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w <= 0)
+				return w < 0 ? -errno : -EIO;
+			out += w;
+		}
+		in += n;
+	}
+	return 0;
+}
+
+int
+store_read_from_copy(struct store *s, char *err, size_t errlen)
+{
+	char dir[RAFTCONF_MAX_PATH], path[64];
+	struct tdb_context *copy;
+	struct statvfs vfs;
+	struct stat st;
+	char *slash;
+	int fd, rc;
+
+	if (s->tdb == NULL || s->in_txn)
+		return -EINVAL;
+	snprintf(dir, sizeof(dir), "%s", s->path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (fstat(tdb_fd(s->tdb), &st) < 0 || statvfs(dir, &vfs) < 0) {
+		rc = -errno;
+		seterr(err, errlen, "%s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	/* The copy may take at most half of what is free: the WAL comes first. */
+	if ((uint64_t)vfs.f_bavail * vfs.f_frsize <
+	    2 * (uint64_t)st.st_size + STORE_COPY_SPARE_BYTES) {
+		seterr(err, errlen, "%s: %" PRIu64 " bytes free, too few for a copy of %" PRIu64,
+		    dir, (uint64_t)vfs.f_bavail * vfs.f_frsize, (uint64_t)st.st_size);
+		return -ENOSPC;
+	}
+	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0) {
+		rc = -errno;
+		seterr(err, errlen, "%s: an unnamed file: %s", dir, strerror(-rc));
+		return rc;
+	}
+	if ((rc = copy_file(tdb_fd(s->tdb), fd, (uint64_t)st.st_size)) < 0) {
+		seterr(err, errlen, "copying %s: %s", s->path, strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	copy = tdb_open_ex(path, 0, TDB_NOSYNC | TDB_NOLOCK, O_RDONLY, 0, NULL, NULL);
+	rc = copy == NULL ? (errno ? -errno : -EIO) : 0;
+	close(fd); /* tdb has its own descriptor; the file goes with it */
+	if (rc < 0) {
+		seterr(err, errlen, "opening the copy of %s: %s", s->path, strerror(-rc));
+		return rc;
+	}
+	tdb_close(s->tdb);
+	s->tdb = copy;
+	return 0;
+}
+
 void
 store_close(struct store *s)
 {

@@ -120,12 +120,28 @@ void store_close(struct store *s);
 /*
  * In a child process right after fork(): read without fcntl locks from now
  * on (the parent holds its own and they are not inherited).  The parent
- * must not commit a transaction until the child is done — an open
- * transaction lives in the parent's memory and leaves the file alone — so
- * that the child reads the file as it was at the fork: node.c writes
- * snapshots this way, off its event loop.
+ * must not commit a transaction until the child is done, or has read the
+ * file into a copy (store_read_from_copy) — an open transaction lives in
+ * the parent's memory and leaves the file alone — so that the child reads
+ * the file as it was at the fork: snapshot.c writes snapshots this way,
+ * off its event loop.
  */
 void store_after_fork(struct store *s);
+
+/* Free bytes a copy leaves at least, beyond as many again as it takes. */
+#define STORE_COPY_SPARE_BYTES (64ULL * 1024 * 1024)
+
+/*
+ * In that child, after store_after_fork: copy the file into an unnamed
+ * file of its directory (O_TMPFILE; copy_file_range, which shares the
+ * blocks where the file system can) and read the copy from now on, so that
+ * the parent may commit again while the child goes on reading.  The copy
+ * goes with the process.  Refused (-ENOSPC) unless the directory has room
+ * for twice the file and STORE_COPY_SPARE_BYTES: the copy must not take
+ * the room the WAL needs.  On any error the store still reads its own
+ * file, and the parent must wait for the child as before.
+ */
+int store_read_from_copy(struct store *s, char *err, size_t errlen);
 
 /* Delete the tdb at path (and a leftover restore file); ENOENT is not an error. */
 int store_destroy(const char *path);

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -1944,6 +1945,78 @@ START_TEST(test_a_transaction_keeps_the_stores_mapping)
 }
 END_TEST
 
+/*
+ * A snapshot's writer, a child process, reads a copy of the store: what the
+ * parent commits after the copy, a growth of the file included, does not
+ * reach it, and the copy leaves no file behind.
+ */
+START_TEST(test_a_child_reading_a_copy_sees_the_store_as_at_the_fork)
+{
+	struct store *s = open_ok(dbpath);
+	int copied[2], committed[2], status, files = 0;
+	char *before, c = 0, big[1024], key[32];
+	struct stat st0, st1;
+	struct dirent *de;
+	DIR *d;
+	pid_t pid;
+
+	populate(s);
+	before = dump_all(s);
+	ck_assert_int_eq(pipe(copied), 0);
+	ck_assert_int_eq(pipe(committed), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char err[256] = "", *now;
+
+		store_after_fork(s);
+		if (store_read_from_copy(s, err, sizeof(err)) != 0) {
+			fprintf(stderr, "store_read_from_copy: %s\n", err);
+			_exit(2);
+		}
+		if (write(copied[1], "c", 1) != 1 || read(committed[0], &c, 1) != 1)
+			_exit(3);
+		now = dump_all(s);
+		if (strcmp(now, before) != 0) {
+			fprintf(stderr, "the child saw\n%s\ninstead of\n%s\n", now, before);
+			_exit(4);
+		}
+		_exit(0);
+	}
+	ck_assert_int_eq(read(copied[0], &c, 1), 1);
+	ck_assert_int_eq(stat(dbpath, &st0), 0);
+	ck_assert_int_eq(store_begin(s), 0);
+	set(s, 8, 1, 3, "/app/a", "changed", 7);
+	del(s, 9, 1, 4, "/app/b");
+	memset(big, 'x', sizeof(big));
+	for (int i = 0; i < 4000; i++) {
+		snprintf(key, sizeof(key), "/grow/%d", i);
+		set(s, 10 + (uint64_t)i, 0, 0, key, big, sizeof(big));
+	}
+	ck_assert_int_eq(store_commit(s), 0);
+	ck_assert_int_eq(stat(dbpath, &st1), 0);
+	ck_assert_int_gt(st1.st_size, st0.st_size);
+	ck_assert_int_eq(write(committed[1], "g", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child: status %d", status);
+	check_value(s, "/app/a", "changed", 7, 8);
+	ck_assert_ptr_nonnull(d = opendir(topdir));
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			ck_assert_str_eq(de->d_name, "store.tdb");
+			files++;
+		}
+	closedir(d);
+	ck_assert_int_eq(files, 1);
+	for (int i = 0; i < 2; i++) {
+		close(copied[i]);
+		close(committed[i]);
+	}
+	free(before);
+	store_close(s);
+}
+END_TEST
+
 /* A file mapped, unmapped and mapped again: the same mapping, the file's bytes. */
 START_TEST(test_a_shared_mapping_unmapped_and_made_again_is_kept)
 {
@@ -2032,6 +2105,7 @@ store_suite(void)
 	tcase_add_test(tc, test_a_store_left_unclean_before_a_reboot_is_refused);
 	tcase_add_test(tc, test_the_file_size_is_the_tdb_files_and_follows_its_growth);
 	tcase_add_test(tc, test_a_transaction_keeps_the_stores_mapping);
+	tcase_add_test(tc, test_a_child_reading_a_copy_sees_the_store_as_at_the_fork);
 	tcase_add_test(tc, test_a_shared_mapping_unmapped_and_made_again_is_kept);
 	tcase_add_test(tc, test_tdbdump_can_read_the_store);
 	tcase_add_test(tc, test_a_command_has_the_pinned_layout);

@@ -35,6 +35,10 @@
  *                            page cache does after a writeback error)
  *              powercut      before the call, undo what a power cut could
  *                            lose, then SIGKILL (below)
+ *              stop          SIGSTOP the calling process before the call;
+ *                            it is made once a test sends SIGCONT (with
+ *                            FAULTFS_CHILD=1, a snapshot's writer held
+ *                            midway while its parent goes on)
  *   FAULTFS_ARM=FILE   count nothing until FILE exists (then for good), so a
  *              test can skip a start-up it does not want numbered.
  *   FAULTFS_CHILD=1    count in forked children too (the daemon's snapshot
@@ -110,10 +114,10 @@ static const char *const call_name[C_N] = {
 		1u << C_RENAMEAT | 1u << C_UNLINK | 1u << C_UNLINKAT | 1u << C_FTRUNCATE |         \
 		1u << C_FALLOCATE)
 
-enum mode { M_NONE, M_CRASH_BEFORE, M_CRASH_AFTER, M_EIO, M_ENOSPC, M_POWERCUT };
+enum mode { M_NONE, M_CRASH_BEFORE, M_CRASH_AFTER, M_EIO, M_ENOSPC, M_POWERCUT, M_STOP };
 
 static const char *const mode_name[] = {
-	"none", "crash-before", "crash-after", "eio", "enospc", "powercut",
+	"none", "crash-before", "crash-after", "eio", "enospc", "powercut", "stop",
 };
 
 #define MAX_PATTERNS	8
@@ -598,6 +602,9 @@ hook(enum call c, int fd, const char *path1, const char *path2, bool *after)
 		crash();
 	case M_CRASH_AFTER:
 		*after = true;
+		return 0;
+	case M_STOP:
+		raise(SIGSTOP); /* the test sends SIGCONT; the call is then made */
 		return 0;
 	case M_EIO:
 		return EIO;
