@@ -173,8 +173,10 @@ apply_entries(struct node *n, const struct raft_entry *ents, size_t count)
 {
 	int rc;
 
-	if (count == 0 || n->apply_paused)
-		return 0; /* paused: the core hands them out again (apply_retry) */
+	/* paused: the core hands them out again (apply_retry, or once the
+	 * leader's snapshot is restored: snapshot.c) */
+	if (count == 0 || n->apply_paused || n->restore.running)
+		return 0;
 	if (!n->store_txn) {
 		if ((rc = store_begin(n->store)) < 0)
 			return rc;

@@ -221,8 +221,8 @@ await_snapshot(struct node *n, struct backup *b)
 			start_sending(n, b);
 			return;
 		}
-		if (n->snap.pid != 0 || n->snap.marked != 0)
-			return; /* one is being written: judge when it is recorded */
+		if (n->snap.pid != 0 || n->snap.marked != 0 || n->restore.running)
+			return; /* one is being written (or restored): judge when it is done */
 		if (b->took) {
 			backup_fail(n, b, PROTO_E_INTERNAL,
 			    "the snapshot could not be written (see the daemon's log)");

@@ -33,6 +33,7 @@
 #define RAFTCONF_DRIVER_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -204,7 +205,26 @@ struct snap_job {
 	 * reaches marked_need (snapshot_progress).  marked 0: none. */
 	uint64_t marked, marked_term, marked_need;
 };
-#define SNAPSHOT_RETRY_S    5
+#define SNAPSHOT_RETRY_S 5
+
+/*
+ * snapshot.c: the leader's snapshot being restored on a thread
+ * (snap_restore_build) while the loop goes on serving the old store; the
+ * loop swaps it in when the thread says it is done on its pipe.  Until
+ * then nothing is applied (apply_entries) and no snapshot taken.
+ */
+struct restore_job {
+	bool running;
+	pthread_t thread;
+	struct event *ev; /* the read end of the thread's pipe */
+	int wfd;	  /* its write end, the thread's */
+	uint64_t index, term;
+	char store_path[RAFTCONF_MAX_PATH], path[RAFTCONF_MAX_PATH + 64];
+	/* the thread's, read once it is joined */
+	struct store_built *built;
+	int rc;
+	char err[256];
+};
 #define SNAP_CHILD_COPIED   'C'
 #define SNAP_CHILD_IN_PLACE 'P'
 
@@ -265,6 +285,7 @@ struct node {
 
 	/* snapshot.c */
 	struct snap_job snap;
+	struct restore_job restore;
 	uint64_t snapshot_index;  /* of the newest snapshot file */
 	uint64_t snapshot_bytes;  /* its size (0: unknown) */
 	uint64_t applied_bytes;	  /* entry bytes applied, since the start */
@@ -519,6 +540,8 @@ void snapshot_found(struct node *n, uint64_t index);
 int snapshot_install(struct node *n, const struct raft_snapshot_meta *meta);
 void snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size_t count);
 void snapshot_abort(struct node *n, const char *why);
+/* A restore running on its thread is waited for and thrown away (the node stops). */
+void snapshot_restore_abort(struct node *n);
 void snapshot_request(struct node *n, const struct origin *o);
 int snapshot_check_received(struct node *n, const struct raft_msg *m, char *err, size_t errlen);
 

@@ -619,6 +619,7 @@ node_free(struct node *n)
 	if (n == NULL)
 		return;
 	snapshot_abort(n, "the node is stopping");
+	snapshot_restore_abort(n);
 	backup_free(n);
 	census_free(n);
 	pending_clear(&n->pending);

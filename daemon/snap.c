@@ -615,7 +615,8 @@ snap_verify(const char *path, struct snap_meta *meta, char *err, size_t errlen)
 }
 
 int
-snap_restore(struct store *s, const char *path, char *err, size_t errlen)
+snap_restore_build(
+    const char *store_path, const char *path, struct store_built **out, char *err, size_t errlen)
 {
 	struct snap_meta meta = { 0 };
 	struct reader rd;
@@ -623,6 +624,7 @@ snap_restore(struct store *s, const char *path, char *err, size_t errlen)
 	size_t mlen = 0;
 	int r;
 
+	*out = NULL;
 	if ((r = reader_open(&rd, path, err, errlen)) < 0)
 		return r;
 	if ((r = read_header(&rd, &meta, err, errlen)) < 0)
@@ -630,12 +632,24 @@ snap_restore(struct store *s, const char *path, char *err, size_t errlen)
 	/* the store keeps the membership as members.h encodes it, whatever the version */
 	if ((r = members_encode(meta.members, meta.n_members, &mblob, &mlen)) < 0)
 		goto out;
-	r = store_replace(s, meta.index, meta.term, mblob, mlen, read_record, &rd, err, errlen);
+	r = store_replace_build(
+	    store_path, meta.index, meta.term, mblob, mlen, read_record, &rd, out, err, errlen);
 out:
 	reader_close(&rd);
 	snap_meta_free(&meta);
 	free(mblob);
 	return r;
+}
+
+int
+snap_restore(struct store *s, const char *path, char *err, size_t errlen)
+{
+	struct store_built *b;
+	int r;
+
+	if ((r = snap_restore_build(store_path(s), path, &b, err, errlen)) < 0)
+		return r;
+	return store_replace_swap(s, b, err, errlen);
 }
 
 void

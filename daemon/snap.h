@@ -123,6 +123,11 @@ int snap_verify(const char *path, struct snap_meta *meta, char *err, size_t errl
  * is left as it was.  Not inside a batch (-EBUSY).
  */
 int snap_restore(struct store *s, const char *path, char *err, size_t errlen);
+/* Its first step, for a thread of its own: the store at store_path built
+ * anew from the snapshot beside it (store_replace_build); the store's own
+ * thread then swaps it in (store_replace_swap). */
+int snap_restore_build(
+    const char *store_path, const char *path, struct store_built **out, char *err, size_t errlen);
 
 void snap_meta_free(struct snap_meta *meta);
 

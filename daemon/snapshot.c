@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,6 +284,10 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 		seterr(err, errlen, "a snapshot is being written");
 		return -EINPROGRESS;
 	}
+	if (n->restore.running) {
+		seterr(err, errlen, "the leader's snapshot is being restored");
+		return -EINPROGRESS;
+	}
 	if (index == 0 || index <= n->snapshot_index) {
 		seterr(err, errlen, "nothing applied since the last snapshot (index %" PRIu64 ")",
 		    n->snapshot_index);
@@ -362,7 +367,7 @@ snapshot_maybe(struct node *n)
 	char err[256];
 	int rc;
 
-	if (n->snap.pid || n->snap.marked ||
+	if (n->snap.pid || n->snap.marked || n->restore.running ||
 	    n->applied - n->snapshot_index < n->cfg->snapshot_every || !log_enough(n) ||
 	    n->apply_paused || n->disk.wal_blocked || node_now_s() < n->snap.retry_at)
 		return;
@@ -381,6 +386,10 @@ snapshot_request(struct node *n, const struct origin *o)
 
 	if (rc == -EALREADY) {
 		reply_ok(n, o, n->snapshot_index);
+		return;
+	}
+	if (rc == -EINPROGRESS && n->restore.running) {
+		reply_error(n, o, PROTO_E_BUSY, "%s: try again once it is installed", err);
 		return;
 	}
 	if (rc < 0 && rc != -EINPROGRESS) {
@@ -448,7 +457,149 @@ snapshot_check_received(struct node *n, const struct raft_msg *m, char *err, siz
 	return rc;
 }
 
-/* Follower: a snapshot received in chunks replaces the store and the log. */
+/* The store now holds the leader's snapshot at index: the node goes on from there. */
+static int
+install_done(struct node *n, uint64_t index, uint64_t term)
+{
+	int rc;
+
+	/* The tokens revoked before the snapshot go, those made come. */
+	if ((rc = tokens_load(n)) < 0)
+		return rc;
+	n->applied = index;
+	watch_store_replaced(n);
+	snapshot_found(n, index);
+	/* A store that ran out of space is replaced whole: apply goes on
+	 * from the snapshot (the core hands out what follows it). */
+	n->apply_paused = false;
+	disk_unblocked(n, DISK_STORE);
+	snap_prune(n->snaps);
+	log_notice_f(LOG_FIELDS(.index = index, .term = term),
+	    "installed the "
+	    "leader's snapshot at index %" PRIu64 " (term %" PRIu64 ")",
+	    index, term);
+	return 0;
+}
+
+static void *
+restore_thread(void *arg)
+{
+	struct restore_job *j = arg;
+	char done = 1;
+
+	j->rc = snap_restore_build(j->store_path, j->path, &j->built, j->err, sizeof(j->err));
+	while (write(j->wfd, &done, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* Join the restore's thread; its pipe and event go. */
+static void
+restore_join(struct node *n)
+{
+	struct restore_job *j = &n->restore;
+
+	pthread_join(j->thread, NULL);
+	j->running = false;
+	close(event_get_fd(j->ev));
+	event_free(j->ev);
+	j->ev = NULL;
+	close(j->wfd);
+	j->wfd = -1;
+}
+
+void
+snapshot_restore_abort(struct node *n)
+{
+	if (!n->restore.running)
+		return;
+	restore_join(n);
+	store_built_free(n->restore.built);
+	n->restore.built = NULL;
+}
+
+/* The thread is done: swap its store in, or stop the node. */
+static void
+restore_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+	struct restore_job *j = &n->restore;
+	struct store_built *b;
+	char err[256];
+	int rc;
+
+	restore_join(n);
+	b = j->built;
+	j->built = NULL;
+	if ((rc = j->rc) < 0) {
+		log_err("snapshot %" PRIu64 " from the leader cannot be restored: %s", j->index,
+		    j->err);
+	} else if ((rc = store_replace_swap(n->store, b, err, sizeof(err))) < 0) {
+		log_err(
+		    "snapshot %" PRIu64 " from the leader cannot be restored: %s", j->index, err);
+	} else if ((rc = install_done(n, j->index, j->term)) == 0) {
+		/* what the core handed out meanwhile, again */
+		rc = raft_reapply(n->raft, j->index);
+	}
+	if (rc < 0) {
+		node_fatal(n, "installing the leader's snapshot failed", rc);
+		return;
+	}
+	node_schedule(n);
+}
+
+/* Start the restore's thread, all signals blocked in it: 0, or -errno. */
+static int
+restore_start(struct node *n, const char *path, const struct raft_snapshot_meta *meta)
+{
+	struct restore_job *j = &n->restore;
+	sigset_t all, old;
+	int p[2], rc;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	j->ev = event_new(n->base, p[0], EV_READ, restore_cb, n);
+	if (j->ev == NULL || event_add(j->ev, NULL) < 0) {
+		if (j->ev != NULL)
+			event_free(j->ev);
+		j->ev = NULL;
+		close(p[0]);
+		close(p[1]);
+		return -ENOMEM;
+	}
+	j->wfd = p[1];
+	j->index = meta->index;
+	j->term = meta->term;
+	j->built = NULL;
+	j->rc = 0;
+	j->err[0] = '\0';
+	snprintf(j->store_path, sizeof(j->store_path), "%s", store_path(n->store));
+	snprintf(j->path, sizeof(j->path), "%s", path);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = -pthread_create(&j->thread, NULL, restore_thread, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0) {
+		event_free(j->ev);
+		j->ev = NULL;
+		close(p[0]);
+		close(p[1]);
+		j->wfd = -1;
+		return rc;
+	}
+	j->running = true;
+	return 0;
+}
+
+/*
+ * Follower: a snapshot received in chunks replaces the store and the log.
+ * The WAL records it at once (a restart restores it from the file, which
+ * is durable); the store is built anew from it on a thread while the loop
+ * goes on serving (at a million keys the build takes about a second), and
+ * swapped in by restore_cb.  Meanwhile nothing is applied, and the core
+ * hands out again what it handed out (raft_reapply).  Without a thread,
+ * here.
+ */
 int
 snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)
 {
@@ -461,31 +612,24 @@ snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)
 		return rc;
 	}
 	snapshot_abort(n, "the leader's snapshot replaced it");
+	snapshot_restore_abort(n); /* this one is newer */
 	if ((rc = apply_flush(n)) < 0)
 		return rc;
+	if ((rc = wal_snapshot(n->wal, meta->index, meta->term)) < 0)
+		return rc;
+	if ((rc = restore_start(n, path, meta)) == 0) {
+		log_info("restoring the leader's snapshot at index %" PRIu64 " on a thread",
+		    meta->index);
+		return 0;
+	}
+	log_warning("no thread to restore the leader's snapshot (%s): restoring it on the loop",
+	    strerror(-rc));
 	if ((rc = snap_restore(n->store, path, err, sizeof(err))) < 0) {
 		log_err("snapshot %" PRIu64 " from the leader cannot be restored: %s", meta->index,
 		    err);
 		return rc;
 	}
-	/* The tokens revoked before the snapshot go, those made come. */
-	if ((rc = tokens_load(n)) < 0)
-		return rc;
-	if ((rc = wal_snapshot(n->wal, meta->index, meta->term)) < 0)
-		return rc;
-	n->applied = meta->index;
-	watch_store_replaced(n);
-	snapshot_found(n, meta->index);
-	/* A store that ran out of space is replaced whole: apply goes on
-	 * from the snapshot (the core hands out what follows it). */
-	n->apply_paused = false;
-	disk_unblocked(n, DISK_STORE);
-	snap_prune(n->snaps);
-	log_notice_f(LOG_FIELDS(.index = meta->index, .term = meta->term),
-	    "installed the "
-	    "leader's snapshot at index %" PRIu64 " (term %" PRIu64 ")",
-	    meta->index, meta->term);
-	return 0;
+	return install_done(n, meta->index, meta->term);
 }
 
 /* Leader: read the chunks of snapshots the core wants to send. */

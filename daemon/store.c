@@ -575,6 +575,12 @@ fail:
 	return r;
 }
 
+const char *
+store_path(const struct store *s)
+{
+	return s->path;
+}
+
 void
 store_after_fork(struct store *s)
 {

@@ -413,4 +413,26 @@ typedef int (*store_import_next)(void *arg, struct store_record *rec, char *err,
 int store_replace(struct store *s, uint64_t index, uint64_t term, const void *members, size_t mlen,
     store_import_next next, void *arg, char *err, size_t errlen);
 
+/*
+ * store_replace in two steps, for a node that builds the new contents on a
+ * thread while its store goes on serving the old ones (snapshot.c).
+ * store_replace_build fills and syncs "<path>.restore" beside the store's
+ * file at path; it touches no struct store, so any thread may run it while
+ * another uses the store.  store_replace_swap, on the store's own thread,
+ * renames it over the store's file and switches to it (a rename, a
+ * directory sync and an open: quick); the "t:" records the build saw come
+ * with it, so that store_tokens need not walk the new store.  Errors as
+ * store_replace's; swap consumes the build whatever it returns, and
+ * store_built_free throws away one never swapped in, with its file.
+ */
+struct store_built;
+int store_replace_build(const char *path, uint64_t index, uint64_t term, const void *members,
+    size_t mlen, store_import_next next, void *arg, struct store_built **out, char *err,
+    size_t errlen);
+int store_replace_swap(struct store *s, struct store_built *b, char *err, size_t errlen);
+void store_built_free(struct store_built *b);
+
+/* The path of the store's file, as store_open was given it. */
+const char *store_path(const struct store *s);
+
 #endif

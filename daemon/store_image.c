@@ -90,9 +90,30 @@ replace_meta(struct tdb_context *dst, uint64_t index, uint64_t term, const void 
 	return store_write_boot(dst, false);
 }
 
-/* Fill dst from next(); *clients counts the dedup records. */
+/* What store_replace_build made: a shell of a store for the build's own
+ * log messages and the "t:" records it saw, and the file's path. */
+struct store_built {
+	struct store shell;
+	char *tmp;
+};
+
+void
+store_built_free(struct store_built *b)
+{
+	if (b == NULL)
+		return;
+	if (b->tmp != NULL)
+		unlink(b->tmp);
+	free(b->tmp);
+	store_forget_open_tokens(&b->shell);
+	free(b->shell.path);
+	free(b);
+}
+
+/* Fill dst from next(); *clients counts the dedup records, and the "t:"
+ * records are kept in the shell for the store that takes the file. */
 static int
-replace_fill(struct store *s, struct tdb_context *dst, store_import_next next, void *arg,
+replace_fill(struct store *shell, struct tdb_context *dst, store_import_next next, void *arg,
     uint64_t *clients, char *err, size_t errlen)
 {
 	struct store_record rec;
@@ -105,7 +126,7 @@ replace_fill(struct store *s, struct tdb_context *dst, store_import_next next, v
 			seterr(err, errlen,
 			    "store: %s: record %" PRIu64 " of the new contents"
 			    " is not one the store writes",
-			    s->path, i);
+			    shell->path, i);
 			return -EBADMSG;
 		}
 		if (rec.key[0] == 'c')
@@ -117,13 +138,121 @@ replace_fill(struct store *s, struct tdb_context *dst, store_import_next next, v
 				seterr(err, errlen,
 				    "store: %s: record %" PRIu64 " of the new"
 				    " contents repeats a key",
-				    s->path, i);
+				    shell->path, i);
 				return -EBADMSG;
 			}
-			seterr(err, errlen, "store: %s.restore: %s", s->path, strerror(-r));
+			seterr(err, errlen, "store: %s.restore: %s", shell->path, strerror(-r));
 			return r;
 		}
+		if (rec.key[0] == 't' && shell->open_tokens_valid &&
+		    !store_keep_token(shell, tdata(rec.key, rec.klen), tdata(rec.val, rec.vlen)))
+			store_forget_open_tokens(shell);
 	}
+	return r;
+}
+
+int
+store_replace_build(const char *path, uint64_t index, uint64_t term, const void *members,
+    size_t mlen, store_import_next next, void *arg, struct store_built **out, char *err,
+    size_t errlen)
+{
+	struct tdb_context *dst = NULL;
+	struct store_built *b;
+	uint64_t clients = 0;
+	int r;
+
+	*out = NULL;
+	if (mlen > STORE_MAX_MEMBERS_BYTES || (mlen > 0 && members == NULL))
+		return -EINVAL;
+	if ((b = calloc(1, sizeof(*b))) == NULL || (b->shell.path = strdup(path)) == NULL ||
+	    (b->tmp = store_path_with(path, ".restore")) == NULL) {
+		if (b != NULL)
+			free(b->shell.path);
+		free(b);
+		return -ENOMEM;
+	}
+	b->shell.open_tokens_valid = true;
+	unlink(b->tmp);
+	dst = store_open_tdb(&b->shell, b->tmp, O_RDWR | O_CREAT | O_EXCL);
+	if (dst == NULL) {
+		r = errno ? -errno : -EIO;
+		seterr(err, errlen, "store: %s: %s", b->tmp, strerror(-r));
+		goto fail;
+	}
+	/* nobody else knows this file: one lock instead of one per insert */
+	tdb_lockall(dst);
+	r = replace_fill(&b->shell, dst, next, arg, &clients, err, errlen);
+	if (r < 0)
+		goto fail;
+	r = replace_meta(dst, index, term, members, mlen, clients);
+	if (r == 0 && fsync(tdb_fd(dst)) < 0)
+		r = -errno;
+	if (r < 0) {
+		seterr(err, errlen, "store: %s: %s", b->tmp, strerror(-r));
+		goto fail;
+	}
+	tdb_close(dst);
+	*out = b;
+	return 0;
+fail:
+	if (dst != NULL)
+		tdb_close(dst);
+	store_built_free(b);
+	return r;
+}
+
+int
+store_replace_swap(struct store *s, struct store_built *b, char *err, size_t errlen)
+{
+	int r;
+
+	if (s->tdb == NULL || strcmp(s->path, b->shell.path) != 0) {
+		store_built_free(b);
+		return -EIO;
+	}
+	if (s->in_txn) {
+		store_built_free(b);
+		return -EBUSY;
+	}
+	store_forget_open_tokens(s);
+	if (rename(b->tmp, s->path) < 0) {
+		r = -errno;
+		seterr(err, errlen, "store: rename %s to %s: %s", b->tmp, s->path, strerror(errno));
+		store_built_free(b);
+		return r;
+	}
+	free(b->tmp);
+	b->tmp = NULL;
+	if ((r = fs_sync_parent(s->path)) < 0) {
+		seterr(err, errlen, "store: %s: syncing its directory after the rename: %s",
+		    s->path, strerror(-r));
+		store_built_free(b);
+		return r;
+	}
+
+	/* The old tdb is now unlinked; switch to the new one. */
+	tdb_close(s->tdb);
+	s->tdb = store_open_tdb(s, s->path, O_RDWR);
+	if (s->tdb == NULL) {
+		seterr(
+		    err, errlen, "store: %s: cannot reopen after restore: %s", s->path, s->tdbmsg);
+		store_built_free(b);
+		return -EIO;
+	}
+	r = store_load_meta(s);
+	if (r < 0) {
+		seterr(err, errlen, "store: %s: cannot read back the restored meta: %s", s->path,
+		    strerror(-r));
+	} else if (b->shell.open_tokens_valid) {
+		/* the tokens the build saw: store_tokens need not walk the store */
+		s->open_tokens = b->shell.open_tokens;
+		s->open_tokens_len = b->shell.open_tokens_len;
+		s->open_tokens_cap = b->shell.open_tokens_cap;
+		s->open_tokens_valid = true;
+		b->shell.open_tokens = NULL;
+		b->shell.open_tokens_len = b->shell.open_tokens_cap = 0;
+	}
+	store_built_free(b);
 	return r;
 }
 
@@ -131,71 +260,15 @@ int
 store_replace(struct store *s, uint64_t index, uint64_t term, const void *members, size_t mlen,
     store_import_next next, void *arg, char *err, size_t errlen)
 {
-	struct tdb_context *dst = NULL;
-	uint64_t clients = 0;
-	char *tmp;
+	struct store_built *b;
 	int r;
 
 	if (s->tdb == NULL)
 		return -EIO;
 	if (s->in_txn)
 		return -EBUSY;
-	store_forget_open_tokens(s);
-	if (mlen > STORE_MAX_MEMBERS_BYTES || (mlen > 0 && members == NULL))
-		return -EINVAL;
-	tmp = store_path_with(s->path, ".restore");
-	if (tmp == NULL)
-		return -ENOMEM;
-	unlink(tmp);
-	dst = store_open_tdb(s, tmp, O_RDWR | O_CREAT | O_EXCL);
-	if (dst == NULL) {
-		r = errno ? -errno : -EIO;
-		seterr(err, errlen, "store: %s: %s", tmp, strerror(-r));
-		goto out;
-	}
-	/* nobody else knows this file: one lock instead of one per insert */
-	tdb_lockall(dst);
-	r = replace_fill(s, dst, next, arg, &clients, err, errlen);
+	r = store_replace_build(s->path, index, term, members, mlen, next, arg, &b, err, errlen);
 	if (r < 0)
-		goto out;
-	r = replace_meta(dst, index, term, members, mlen, clients);
-	if (r == 0 && fsync(tdb_fd(dst)) < 0)
-		r = -errno;
-	if (r < 0) {
-		seterr(err, errlen, "store: %s: %s", tmp, strerror(-r));
-		goto out;
-	}
-	tdb_close(dst);
-	dst = NULL;
-	if (rename(tmp, s->path) < 0) {
-		r = -errno;
-		seterr(err, errlen, "store: rename %s to %s: %s", tmp, s->path, strerror(errno));
-		goto out;
-	}
-	if ((r = fs_sync_parent(s->path)) < 0) {
-		seterr(err, errlen, "store: %s: syncing its directory after the rename: %s",
-		    s->path, strerror(-r));
-		goto out;
-	}
-
-	/* The old tdb is now unlinked; switch to the new one. */
-	tdb_close(s->tdb);
-	s->tdb = store_open_tdb(s, s->path, O_RDWR);
-	if (s->tdb == NULL) {
-		r = -EIO;
-		seterr(
-		    err, errlen, "store: %s: cannot reopen after restore: %s", s->path, s->tdbmsg);
-		goto out;
-	}
-	r = store_load_meta(s);
-	if (r < 0)
-		seterr(err, errlen, "store: %s: cannot read back the restored meta: %s", s->path,
-		    strerror(-r));
-out:
-	if (dst != NULL) {
-		tdb_close(dst);
-		unlink(tmp);
-	}
-	free(tmp);
-	return r;
+		return r;
+	return store_replace_swap(s, b, err, errlen);
 }

@@ -170,7 +170,8 @@ if [ "$big" -gt 0 ]; then
 		sleep 0.05
 	done
 	echo "a learner joined and caught up with $big keys in $(elapsed "$t0") s," \
-		"resident $(rss_kb "${NODE_PID[4]}") KB, data dir $(du -sb "$TEST_DIR/n4" | cut -f1) bytes"
+		"resident $(rss_kb "${NODE_PID[4]}") KB, data dir $(du -sb "$TEST_DIR/n4" | cut -f1) bytes," \
+		"its longest loop stall $(status_field 4 loop_stall_max_ms) ms"
 fi
 
 # What mutual TLS between the peers costs (issue 14: at most 10 % fewer

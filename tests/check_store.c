@@ -1091,6 +1091,71 @@ START_TEST(test_tokens_survive_an_export_and_replace_and_a_forged_one_is_refused
 }
 END_TEST
 
+/*
+ * store_replace in two steps (a node restores the leader's snapshot on a
+ * thread): the build leaves the store as it was; a build thrown away
+ * leaves no file; a swap brings the new contents and their tokens; a
+ * build of another store's file is refused by the swap, and thrown away.
+ */
+START_TEST(test_a_replace_built_beside_the_store_is_swapped_in_later)
+{
+	struct store *s = open_ok(dbpath), *s2 = open_ok(db2path);
+	struct store_built *b = NULL;
+	struct feed f = { 0 };
+	char err[512] = "", restore[320], *before, *after, *a, *t;
+
+	populate(s);
+	token_put(s, 8, 7, 1, "ro", TOKEN_READ, "/app/", 0xaa);
+	ck_assert_int_eq(store_export(s, feed_cb, &f), 0);
+	set(s2, 1, 9, 1, "/mine", "stays", 5);
+	snprintf(restore, sizeof(restore), "%s.restore", db2path);
+	before = dump_all(s2);
+
+	ck_assert_int_eq(store_replace_build(store_path(s2), 8, 1, "n1,n2,n3", 8, feed_next, &f, &b,
+			     err, sizeof(err)),
+	    0);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(access(restore, F_OK), 0);
+	after = dump_all(s2);
+	ck_assert_str_eq(before, after);
+	free(after);
+	store_built_free(b);
+	ck_assert_int_eq(access(restore, F_OK), -1);
+	after = dump_all(s2);
+	ck_assert_str_eq(before, after);
+	free(after);
+
+	f.next = 0;
+	ck_assert_int_eq(store_replace_build(store_path(s2), 8, 1, "n1,n2,n3", 8, feed_next, &f, &b,
+			     err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(store_replace_swap(s2, b, err, sizeof(err)), 0);
+	ck_assert_int_eq(access(restore, F_OK), -1);
+	ck_assert_uint_eq(store_applied(s2), 8);
+	a = dump_all(s);
+	after = dump_all(s2);
+	ck_assert_str_eq(a, after);
+	free(a);
+	free(after);
+	t = dump_tokens(s2);
+	ck_assert_str_eq(t, "ro:read:/app/:aa;");
+	free(t);
+
+	/* built for the other store's file: refused at the swap, and gone */
+	f.next = 0;
+	ck_assert_int_eq(store_replace_build(store_path(s2), 8, 1, "n1,n2,n3", 8, feed_next, &f, &b,
+			     err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(store_replace_swap(s, b, err, sizeof(err)), -EIO);
+	ck_assert_int_eq(access(restore, F_OK), -1);
+	free(before);
+	for (int i = 0; i < f.n; i++)
+		free(f.bufs[i]);
+	store_close(s2);
+	store_close(s);
+}
+END_TEST
+
 /* ------------------------------------------------------------ revisions, CAS, txn */
 
 static struct store_meta
@@ -1536,10 +1601,10 @@ START_TEST(test_del_prefix_commands_round_trip_and_bad_ones_are_refused)
 	/* A NUL byte, or more than a key's length: refused, and forged, refused to decode. */
 	ck_assert_int_eq(store_cmd_encode_del_prefix(buf, sizeof(buf), 1, 1, "/a\0b", 4), -EINVAL);
 	memset(big, 'p', sizeof(big));
-	ck_assert_int_eq(store_cmd_encode_del_prefix(buf, sizeof(buf), 1, 1, big, sizeof(big)),
-	    -EINVAL);
-	ck_assert_int_eq(store_cmd_encode_del_prefix(buf, STORE_CMD_DEL_SIZE(2), 1, 1, "/ab", 3),
-	    -ENOSPC);
+	ck_assert_int_eq(
+	    store_cmd_encode_del_prefix(buf, sizeof(buf), 1, 1, big, sizeof(big)), -EINVAL);
+	ck_assert_int_eq(
+	    store_cmd_encode_del_prefix(buf, STORE_CMD_DEL_SIZE(2), 1, 1, "/ab", 3), -ENOSPC);
 	n = store_cmd_encode_del_prefix(buf, sizeof(buf), 1, 1, "/ab", 3);
 	buf[STORE_CMD_HEADER + 1] = '\0';
 	ck_assert_int_eq(store_cmd_decode(buf, (size_t)n, &c), -EBADMSG);
@@ -1712,8 +1777,8 @@ START_TEST(test_a_prefix_deletion_over_its_limits_deletes_nothing_and_says_how_m
 	char *before, *after;
 
 	/* names of RAFTCONF_MAX_KEY bytes: the bytes' limit first */
-	many_keys(s, 1, "/big/", RAFTCONF_MAX_DEL_PREFIX_BYTES / RAFTCONF_MAX_KEY + 1,
-	    RAFTCONF_MAX_KEY);
+	many_keys(
+	    s, 1, "/big/", RAFTCONF_MAX_DEL_PREFIX_BYTES / RAFTCONF_MAX_KEY + 1, RAFTCONF_MAX_KEY);
 	at = store_applied(s) + 1;
 	before = dump_list(s, "");
 	r = del_prefix(s, at, 4, 1, "/big/", NULL);
@@ -1789,8 +1854,8 @@ list_opts(struct store *s, const char *prefix, uint64_t limit, bool keys_only)
 
 START_TEST(test_a_listing_keeps_the_first_keys_or_no_values_and_a_count_is_exact)
 {
-	static const char *keys[] = { "/l/m", "/l/c", "/l/x", "/l/a", "/l/b", "/l/z", "/l/k",
-		"/l/", "/l/aa", "/m" };
+	static const char *keys[] = { "/l/m", "/l/c", "/l/x", "/l/a", "/l/b", "/l/z", "/l/k", "/l/",
+		"/l/aa", "/m" };
 	struct store *s = open_ok(dbpath);
 	uint64_t n = 99;
 	char *t;
@@ -1805,8 +1870,9 @@ START_TEST(test_a_listing_keeps_the_first_keys_or_no_values_and_a_count_is_exact
 	ck_assert_str_eq(t, "/l/@8/8/1;");
 	free(t);
 	t = list_opts(s, "/l/", 0, true);
-	ck_assert_str_eq(t, "/l/@8/8/1;/l/a@11/4/2;/l/aa@9/9/1;/l/b@5/5/1;/l/c@2/2/1;/l/k@7/7/1;"
-			    "/l/m@1/1/1;/l/x@3/3/1;/l/z@6/6/1;");
+	ck_assert_str_eq(t,
+	    "/l/@8/8/1;/l/a@11/4/2;/l/aa@9/9/1;/l/b@5/5/1;/l/c@2/2/1;/l/k@7/7/1;"
+	    "/l/m@1/1/1;/l/x@3/3/1;/l/z@6/6/1;");
 	free(t);
 	t = list_opts(s, "/l/", 100, false);
 	ck_assert_int_eq(strstr(t, "/l/z@6/6/1=v;") - t, (long)strlen(t) - 13);
@@ -1998,7 +2064,8 @@ START_TEST(test_a_child_reading_a_copy_sees_the_store_as_at_the_fork)
 	ck_assert_int_gt(st1.st_size, st0.st_size);
 	ck_assert_int_eq(write(committed[1], "g", 1), 1);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child: status %d", status);
+	ck_assert_msg(
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child: status %d", status);
 	check_value(s, "/app/a", "changed", 7, 8);
 	ck_assert_ptr_nonnull(d = opendir(topdir));
 	while ((de = readdir(d)) != NULL)
@@ -2113,6 +2180,7 @@ store_suite(void)
 	tcase_add_test(tc, test_token_commands_round_trip_and_bad_ones_are_refused);
 	tcase_add_test(tc, test_tokens_apply_and_are_never_keys);
 	tcase_add_test(tc, test_tokens_survive_an_export_and_replace_and_a_forged_one_is_refused);
+	tcase_add_test(tc, test_a_replace_built_beside_the_store_is_swapped_in_later);
 	tcase_add_test(tc, test_a_key_has_its_revision_create_revision_and_version);
 	tcase_add_test(tc, test_set_if_and_del_if_apply_only_at_the_expected_revision);
 	tcase_add_test(tc, test_a_retried_cas_gets_its_first_answer);
@@ -2122,10 +2190,11 @@ store_suite(void)
 	tcase_add_test(tc, test_del_prefix_commands_round_trip_and_bad_ones_are_refused);
 	tcase_add_test(tc, test_a_prefix_deletion_deletes_every_key_under_it_in_key_order_once);
 	tcase_add_test(tc, test_a_prefix_deletion_in_a_batch_sees_the_batch_and_leaves_with_it);
-	tcase_add_test(tc, test_a_prefix_deletion_over_its_limits_deletes_nothing_and_says_how_many);
+	tcase_add_test(
+	    tc, test_a_prefix_deletion_over_its_limits_deletes_nothing_and_says_how_many);
 	tcase_add_test(tc, test_a_listing_keeps_the_first_keys_or_no_values_and_a_count_is_exact);
-	tcase_add_test(tc,
-	    test_a_counting_client_record_travels_in_an_export_and_a_forged_one_is_refused);
+	tcase_add_test(
+	    tc, test_a_counting_client_record_travels_in_an_export_and_a_forged_one_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
