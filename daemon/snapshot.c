@@ -216,16 +216,23 @@ child_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * In the child: write the store as the parent last committed it.  First
- * into a copy of the store's file, if there is room (store_read_from_copy):
- * the parent, told so by the first byte on the pipe, commits again at once
- * instead of holding every apply in a transaction that grows until this
- * process exits (issue 16: at a million keys a snapshot takes about a
- * second, the copy a tenth of it).
+ * Writes arriving: the store applied within this long before a snapshot
+ * is taken.  Only then is the store copied for the snapshot's writer (an
+ * idle store holds no transaction that could grow, and the copy costs: at
+ * a million keys under reads, half a second more of a snapshot's CPU).
+ */
+#define SNAPSHOT_COPY_APPLIED_MS 1000
+
+/*
+ * In the child: write the store as the parent last committed it.  While
+ * writes arrive (copy), first into a copy of the store's file, if there is
+ * room (store_read_from_copy): the parent, told so by the first byte on
+ * the pipe, commits again at once instead of holding every apply in a
+ * transaction that grows until this process exits (issue 16 item 2).
  */
 static void __attribute__((noreturn))
 child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t index, uint64_t term,
-    const struct raft_member *members, size_t n_members)
+    const struct raft_member *members, size_t n_members, bool copy)
 {
 	char cerr[256] = "", said;
 	size_t off = 0;
@@ -238,8 +245,8 @@ child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t inde
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(1);
 	store_after_fork(n->store);
-	rc = store_read_from_copy(n->store, cerr, sizeof(cerr));
-	if (rc < 0)
+	rc = copy ? store_read_from_copy(n->store, cerr, sizeof(cerr)) : -EALREADY;
+	if (rc < 0 && rc != -EALREADY)
 		log_notice("snapshot at %" PRIu64 ": the store is read in place, its commits "
 			   "held until the snapshot is written: %s",
 		    index, cerr);
@@ -265,8 +272,8 @@ child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t inde
  * process, so that the loop goes on serving: the store commits, then
  * forks; the child reads the file as it was (store_after_fork) while the
  * parent's applies wait in an open transaction that it does not commit
- * until the child has copied the file (child_main) or, without room for a
- * copy, is done.  snapshot_done() records it in the WAL, and
+ * until the child has copied the file (child_main: while writes arrive)
+ * or, idle or without room for a copy, is done.  snapshot_done() records it in the WAL, and
  * snapshot_progress() drops the log below it once that is durable, but for
  * a margin kept for followers that are a little behind.  -EINPROGRESS: one
  * is being written or recorded; -EALREADY: nothing new.
@@ -279,6 +286,7 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 	uint64_t index = n->applied;
 	int rc, p[2];
 	pid_t pid, parent;
+	bool copy;
 
 	if (n->snap.pid || n->snap.marked) {
 		seterr(err, errlen, "a snapshot is being written");
@@ -315,11 +323,13 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 		return rc;
 	}
 	n->snap.t0 = node_now_s();
+	copy = n->store_txn_ms > 0 && node_now_ms() - n->store_txn_ms < SNAPSHOT_COPY_APPLIED_MS;
 	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		child_main(n, parent, p[1], path, index, meta.term, meta.members, meta.n_members);
+		child_main(
+		    n, parent, p[1], path, index, meta.term, meta.members, meta.n_members, copy);
 	}
 	rc = pid < 0 ? -errno : 0;
 	close(p[1]);
