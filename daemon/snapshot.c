@@ -508,11 +508,12 @@ static void
 restore_join(struct node *n)
 {
 	struct restore_job *j = &n->restore;
+	int fd = event_get_fd(j->ev);
 
 	pthread_join(j->thread, NULL);
 	j->running = false;
-	close(event_get_fd(j->ev));
-	event_free(j->ev);
+	event_free(j->ev); /* before its descriptor is closed */
+	close(fd);
 	j->ev = NULL;
 	close(j->wfd);
 	j->wfd = -1;
