@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,24 +27,52 @@ fs_sync_dir(const char *dir)
 	return r;
 }
 
+void
+fs_parent_dir(const char *path, char *buf, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(buf, len, ".");
+	else if (slash == path)
+		snprintf(buf, len, "/");
+	else
+		snprintf(buf, len, "%.*s", (int)(slash - path), path);
+}
+
 int
 fs_sync_parent(const char *path)
 {
-	char *dir = strdup(path), *slash;
+	size_t len = strlen(path) + 2;
+	char *dir = malloc(len);
 	int r;
 
 	if (dir == NULL)
 		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
+	fs_parent_dir(path, dir, len);
 	r = fs_sync_dir(dir);
 	free(dir);
 	return r;
+}
+
+int
+fs_thread_start(pthread_t *t, bool detached, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_attr_init(&attr);
+	if (r == 0) {
+		if (detached)
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		r = pthread_create(t, &attr, fn, arg);
+		pthread_attr_destroy(&attr);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -r;
 }
 
 /* One fs_unlink_async() call: its turn, its directory and its names, each \0-ended. */
@@ -96,8 +125,6 @@ int
 fs_unlink_async(int dirfd, const char *names, size_t len, size_t n)
 {
 	struct unlink_job *j;
-	pthread_attr_t attr;
-	sigset_t all, old;
 	pthread_t t;
 	int r;
 
@@ -115,17 +142,7 @@ fs_unlink_async(int dirfd, const char *names, size_t len, size_t n)
 	j->ticket = unlink_next++;
 	pthread_mutex_unlock(&unlink_mu);
 	memcpy(j->names, names, len);
-	/* The thread takes no signal: they are the loop's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_attr_init(&attr);
-	if (r == 0) {
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		r = pthread_create(&t, &attr, unlink_job_run, j);
-		pthread_attr_destroy(&attr);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r != 0)
+	if (fs_thread_start(&t, true, unlink_job_run, j) < 0)
 		unlink_job_run(j);
 	return 0;
 }

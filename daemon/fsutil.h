@@ -9,11 +9,25 @@
 #ifndef RAFTCONF_FSUTIL_H
 #define RAFTCONF_FSUTIL_H
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
 /* fsync the directory dir.  0, or -errno. */
 int fs_sync_dir(const char *dir);
 
 /* fsync the directory that holds path ("." for a bare name).  0, or -errno. */
 int fs_sync_parent(const char *path);
+
+/* The directory that holds path into buf ("." for a bare name, "/" for a
+ * file of the root); cut to len like snprintf. */
+void fs_parent_dir(const char *path, char *buf, size_t len);
+
+/*
+ * Start fn(arg) on a thread that takes no signal (they are the event
+ * loop's), joinable or detached.  0, or -errno.
+ */
+int fs_thread_start(pthread_t *t, bool detached, void *(*fn)(void *), void *arg);
 
 /*
  * Delete the n files named in names, len bytes of \0-ended names back to

@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "errbuf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "driver.h"
 #include "snap.h"
@@ -559,12 +560,11 @@ restore_cb(evutil_socket_t fd, short what, void *arg)
 	node_schedule(n);
 }
 
-/* Start the restore's thread, all signals blocked in it: 0, or -errno. */
+/* Start the restore's thread: 0, or -errno. */
 static int
 restore_start(struct node *n, const char *path, const struct raft_snapshot_meta *meta)
 {
 	struct restore_job *j = &n->restore;
-	sigset_t all, old;
 	int p[2], rc;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -586,11 +586,7 @@ restore_start(struct node *n, const char *path, const struct raft_snapshot_meta 
 	j->err[0] = '\0';
 	snprintf(j->store_path, sizeof(j->store_path), "%s", store_path(n->store));
 	snprintf(j->path, sizeof(j->path), "%s", path);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = -pthread_create(&j->thread, NULL, restore_thread, j);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc < 0) {
+	if ((rc = fs_thread_start(&j->thread, false, restore_thread, j)) < 0) {
 		event_free(j->ev);
 		j->ev = NULL;
 		close(p[0]);

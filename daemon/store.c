@@ -639,19 +639,11 @@ store_read_from_copy(struct store *s, char *err, size_t errlen)
 	struct tdb_context *copy;
 	struct statvfs vfs;
 	struct stat st;
-	char *slash;
 	int fd, rc;
 
 	if (s->tdb == NULL || s->in_txn)
 		return -EINVAL;
-	snprintf(dir, sizeof(dir), "%s", s->path);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
+	fs_parent_dir(s->path, dir, sizeof(dir));
 	if (fstat(tdb_fd(s->tdb), &st) < 0 || statvfs(dir, &vfs) < 0) {
 		rc = -errno;
 		seterr(err, errlen, "%s: %s", dir, strerror(-rc));

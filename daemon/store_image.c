@@ -207,27 +207,25 @@ store_replace_swap(struct store *s, struct store_built *b, char *err, size_t err
 	int r;
 
 	if (s->tdb == NULL || strcmp(s->path, b->shell.path) != 0) {
-		store_built_free(b);
-		return -EIO;
+		r = -EIO;
+		goto out;
 	}
 	if (s->in_txn) {
-		store_built_free(b);
-		return -EBUSY;
+		r = -EBUSY;
+		goto out;
 	}
 	store_forget_open_tokens(s);
 	if (rename(b->tmp, s->path) < 0) {
 		r = -errno;
 		seterr(err, errlen, "store: rename %s to %s: %s", b->tmp, s->path, strerror(errno));
-		store_built_free(b);
-		return r;
+		goto out;
 	}
 	free(b->tmp);
 	b->tmp = NULL;
 	if ((r = fs_sync_parent(s->path)) < 0) {
 		seterr(err, errlen, "store: %s: syncing its directory after the rename: %s",
 		    s->path, strerror(-r));
-		store_built_free(b);
-		return r;
+		goto out;
 	}
 
 	/* The old tdb is now unlinked; switch to the new one. */
@@ -236,11 +234,10 @@ store_replace_swap(struct store *s, struct store_built *b, char *err, size_t err
 	if (s->tdb == NULL) {
 		seterr(
 		    err, errlen, "store: %s: cannot reopen after restore: %s", s->path, s->tdbmsg);
-		store_built_free(b);
-		return -EIO;
+		r = -EIO;
+		goto out;
 	}
-	r = store_load_meta(s);
-	if (r < 0) {
+	if ((r = store_load_meta(s)) < 0) {
 		seterr(err, errlen, "store: %s: cannot read back the restored meta: %s", s->path,
 		    strerror(-r));
 	} else if (b->shell.open_tokens_valid) {
@@ -252,6 +249,7 @@ store_replace_swap(struct store *s, struct store_built *b, char *err, size_t err
 		b->shell.open_tokens = NULL;
 		b->shell.open_tokens_len = b->shell.open_tokens_cap = 0;
 	}
+out:
 	store_built_free(b);
 	return r;
 }

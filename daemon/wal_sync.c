@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 
 #include "bytes.h"
 #include "crc32c.h"
+#include "fsutil.h"
 #include "wal.h"
 #include "wal_file.h"
 #include "wal_record.h"
@@ -326,19 +326,13 @@ sync_thread(void *arg)
 int
 wal_thread_start(struct wal *w)
 {
-	sigset_t all, old;
 	int r;
 
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->efd < 0)
 		return -errno;
-	/* Signals are the loop's business. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(&w->thread, NULL, sync_thread, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r != 0)
-		return -r;
+	if ((r = fs_thread_start(&w->thread, false, sync_thread, w)) < 0)
+		return r;
 	w->thread_on = true;
 	return 0;
 }

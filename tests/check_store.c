@@ -1601,10 +1601,10 @@ START_TEST(test_del_prefix_commands_round_trip_and_bad_ones_are_refused)
 	/* A NUL byte, or more than a key's length: refused, and forged, refused to decode. */
 	ck_assert_int_eq(store_cmd_encode_del_prefix(buf, sizeof(buf), 1, 1, "/a\0b", 4), -EINVAL);
 	memset(big, 'p', sizeof(big));
-	ck_assert_int_eq(
-	    store_cmd_encode_del_prefix(buf, sizeof(buf), 1, 1, big, sizeof(big)), -EINVAL);
-	ck_assert_int_eq(
-	    store_cmd_encode_del_prefix(buf, STORE_CMD_DEL_SIZE(2), 1, 1, "/ab", 3), -ENOSPC);
+	ck_assert_int_eq(store_cmd_encode_del_prefix(buf, sizeof(buf), 1, 1, big, sizeof(big)),
+	    -EINVAL);
+	ck_assert_int_eq(store_cmd_encode_del_prefix(buf, STORE_CMD_DEL_SIZE(2), 1, 1, "/ab", 3),
+	    -ENOSPC);
 	n = store_cmd_encode_del_prefix(buf, sizeof(buf), 1, 1, "/ab", 3);
 	buf[STORE_CMD_HEADER + 1] = '\0';
 	ck_assert_int_eq(store_cmd_decode(buf, (size_t)n, &c), -EBADMSG);
@@ -1777,8 +1777,8 @@ START_TEST(test_a_prefix_deletion_over_its_limits_deletes_nothing_and_says_how_m
 	char *before, *after;
 
 	/* names of RAFTCONF_MAX_KEY bytes: the bytes' limit first */
-	many_keys(
-	    s, 1, "/big/", RAFTCONF_MAX_DEL_PREFIX_BYTES / RAFTCONF_MAX_KEY + 1, RAFTCONF_MAX_KEY);
+	many_keys(s, 1, "/big/", RAFTCONF_MAX_DEL_PREFIX_BYTES / RAFTCONF_MAX_KEY + 1,
+	    RAFTCONF_MAX_KEY);
 	at = store_applied(s) + 1;
 	before = dump_list(s, "");
 	r = del_prefix(s, at, 4, 1, "/big/", NULL);
@@ -1854,8 +1854,8 @@ list_opts(struct store *s, const char *prefix, uint64_t limit, bool keys_only)
 
 START_TEST(test_a_listing_keeps_the_first_keys_or_no_values_and_a_count_is_exact)
 {
-	static const char *keys[] = { "/l/m", "/l/c", "/l/x", "/l/a", "/l/b", "/l/z", "/l/k", "/l/",
-		"/l/aa", "/m" };
+	static const char *keys[] = { "/l/m", "/l/c", "/l/x", "/l/a", "/l/b", "/l/z", "/l/k",
+		"/l/", "/l/aa", "/m" };
 	struct store *s = open_ok(dbpath);
 	uint64_t n = 99;
 	char *t;
@@ -1870,9 +1870,8 @@ START_TEST(test_a_listing_keeps_the_first_keys_or_no_values_and_a_count_is_exact
 	ck_assert_str_eq(t, "/l/@8/8/1;");
 	free(t);
 	t = list_opts(s, "/l/", 0, true);
-	ck_assert_str_eq(t,
-	    "/l/@8/8/1;/l/a@11/4/2;/l/aa@9/9/1;/l/b@5/5/1;/l/c@2/2/1;/l/k@7/7/1;"
-	    "/l/m@1/1/1;/l/x@3/3/1;/l/z@6/6/1;");
+	ck_assert_str_eq(t, "/l/@8/8/1;/l/a@11/4/2;/l/aa@9/9/1;/l/b@5/5/1;/l/c@2/2/1;/l/k@7/7/1;"
+			    "/l/m@1/1/1;/l/x@3/3/1;/l/z@6/6/1;");
 	free(t);
 	t = list_opts(s, "/l/", 100, false);
 	ck_assert_int_eq(strstr(t, "/l/z@6/6/1=v;") - t, (long)strlen(t) - 13);
@@ -2190,11 +2189,10 @@ store_suite(void)
 	tcase_add_test(tc, test_del_prefix_commands_round_trip_and_bad_ones_are_refused);
 	tcase_add_test(tc, test_a_prefix_deletion_deletes_every_key_under_it_in_key_order_once);
 	tcase_add_test(tc, test_a_prefix_deletion_in_a_batch_sees_the_batch_and_leaves_with_it);
-	tcase_add_test(
-	    tc, test_a_prefix_deletion_over_its_limits_deletes_nothing_and_says_how_many);
+	tcase_add_test(tc, test_a_prefix_deletion_over_its_limits_deletes_nothing_and_says_how_many);
 	tcase_add_test(tc, test_a_listing_keeps_the_first_keys_or_no_values_and_a_count_is_exact);
-	tcase_add_test(
-	    tc, test_a_counting_client_record_travels_in_an_export_and_a_forged_one_is_refused);
+	tcase_add_test(tc,
+	    test_a_counting_client_record_travels_in_an_export_and_a_forged_one_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

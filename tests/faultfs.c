@@ -110,42 +110,23 @@ enum call {
 };
 
 static const char *const call_name[C_N] = {
-	"write",
-	"pwrite",
-	"writev",
-	"pwritev",
-	"fsync",
-	"fdatasync",
-	"sync_file_range",
-	"rename",
-	"renameat",
-	"unlink",
-	"unlinkat",
-	"ftruncate",
-	"fallocate",
-	"creat",
+	"write", "pwrite", "writev", "pwritev", "fsync", "fdatasync", "sync_file_range",
+	"rename", "renameat", "unlink", "unlinkat", "ftruncate", "fallocate", "creat",
 };
 
-#define DEFAULT_CALLS                                                                   \
-	(1u << C_FSYNC | 1u << C_FDATASYNC | 1u << C_SYNC_FILE_RANGE | 1u << C_RENAME | \
-	    1u << C_RENAMEAT | 1u << C_UNLINK | 1u << C_UNLINKAT | 1u << C_FTRUNCATE |  \
-	    1u << C_FALLOCATE)
+#define DEFAULT_CALLS                                                                              \
+	(1u << C_FSYNC | 1u << C_FDATASYNC | 1u << C_SYNC_FILE_RANGE | 1u << C_RENAME |            \
+		1u << C_RENAMEAT | 1u << C_UNLINK | 1u << C_UNLINKAT | 1u << C_FTRUNCATE |         \
+		1u << C_FALLOCATE)
 
 enum mode { M_NONE, M_CRASH_BEFORE, M_CRASH_AFTER, M_EIO, M_ENOSPC, M_POWERCUT, M_STOP, M_HANG };
 
 static const char *const mode_name[] = {
-	"none",
-	"crash-before",
-	"crash-after",
-	"eio",
-	"enospc",
-	"powercut",
-	"stop",
-	"hang",
+	"none", "crash-before", "crash-after", "eio", "enospc", "powercut", "stop", "hang",
 };
 
-#define MAX_PATTERNS 8
-#define FD_SLOTS     65536
+#define MAX_PATTERNS	8
+#define FD_SLOTS	65536
 
 static struct {
 	bool ready;
@@ -175,7 +156,7 @@ static struct shared *shared = &fallback_shared;
 
 static bool in_child;
 static char *fd_path[FD_SLOTS];
-static int fd_max; /* the highest slot ever set */
+static int fd_max;		/* the highest slot ever set */
 
 /* ------------------------------------------------------------ the real calls */
 
@@ -210,12 +191,13 @@ static FILE *(*real_fopen)(const char *, const char *);
 static FILE *(*real_fopen64)(const char *, const char *);
 
 /* Resolved on first use too: other libraries' constructors may call us first. */
-#define REAL(name)                                                                          \
-	(__atomic_load_n(&real_##name, __ATOMIC_RELAXED)                                    \
-		? real_##name                                                               \
-		: (__atomic_store_n(&real_##name,                                           \
-		       (__typeof__(real_##name))dlsym(RTLD_NEXT, #name), __ATOMIC_RELAXED), \
-		      real_##name))
+#define REAL(name)                                                                                 \
+	(__atomic_load_n(&real_##name, __ATOMIC_RELAXED)                                           \
+			? real_##name                                                              \
+			: (__atomic_store_n(&real_##name,                                          \
+				   (__typeof__(real_##name))dlsym(RTLD_NEXT, #name),               \
+				   __ATOMIC_RELAXED),                                              \
+				  real_##name))
 
 /* ------------------------------------------------------------ paths */
 
@@ -356,7 +338,7 @@ struct undo {
 	struct undo *next;
 	dev_t dev;
 	ino_t ino;
-	int fd; /* our own descriptor on the file, shared per inode */
+	int fd;			/* our own descriptor on the file, shared per inode */
 	off_t off;
 	size_t len;
 	off_t old_size;
@@ -372,8 +354,8 @@ struct nsop {
 };
 
 static pthread_mutex_t undo_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct undo *undos; /* newest first */
-static struct nsop *nsops; /* newest first */
+static struct undo *undos;	/* newest first */
+static struct nsop *nsops;	/* newest first */
 
 static bool
 tracking(void)
@@ -417,7 +399,7 @@ undo_save(int fd, off_t off, size_t len, bool truncate_to_off)
 		if (off < 0)
 			return;
 	}
-	if (truncate_to_off) /* ftruncate(fd, off): the bytes past off may go */
+	if (truncate_to_off)	/* ftruncate(fd, off): the bytes past off may go */
 		len = st.st_size > off ? (size_t)(st.st_size - off) : 0;
 	else if (off >= st.st_size)
 		len = 0;
@@ -516,7 +498,8 @@ undo_name(bool rename, const char *path, const char *from)
 	pthread_mutex_unlock(&undo_mu);
 }
 
-static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2)))
+say(const char *fmt, ...)
 {
 	char line[PATH_MAX * 2 + 128];
 	va_list ap;
@@ -526,8 +509,7 @@ static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		(void)!REAL(write)(
-		    2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		(void)!REAL(write)(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 /* Put back what the disk would not have, newest first.  Called once, just
@@ -556,12 +538,13 @@ power_cut(void)
 
 /* ------------------------------------------------------------ counting */
 
-static void __attribute__((noreturn)) crash(void)
+static void __attribute__((noreturn))
+crash(void)
 {
 	if (in_child)
 		kill(getppid(), SIGKILL);
 	kill(getpid(), SIGKILL);
-	_exit(137); /* not reached */
+	_exit(137);	/* not reached */
 }
 
 static bool
@@ -603,21 +586,20 @@ hook(enum call c, int fd, const char *path1, const char *path2, bool *after)
 	if (!armed())
 		return 0;
 	n = __atomic_add_fetch(&shared->count, 1, __ATOMIC_SEQ_CST);
-	act = cfg.at > 0 &&
-	    (n == cfg.at ||
-		(cfg.sticky && n > cfg.at && (cfg.mode == M_EIO || cfg.mode == M_ENOSPC)));
+	act = cfg.at > 0 && (n == cfg.at || (cfg.sticky && n > cfg.at &&
+		(cfg.mode == M_EIO || cfg.mode == M_ENOSPC)));
 	if (cfg.trace_fd >= 0) {
 		len = snprintf(line, sizeof(line), "%lu %s %s%s%s pid=%d%s%s%s\n", n, call_name[c],
-		    path, path2 ? " -> " : "", path2 ? path2 : "", (int)getpid(),
-		    in_child ? " child" : "", act ? " <- " : "", act ? mode_name[cfg.mode] : "");
+			path, path2 ? " -> " : "", path2 ? path2 : "", (int)getpid(),
+			in_child ? " child" : "", act ? " <- " : "", act ? mode_name[cfg.mode] : "");
 		if (len > 0)
 			(void)!REAL(write)(cfg.trace_fd, line,
-			    (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
+				(size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
 	}
 	if (!act)
 		return 0;
 	say("faultfs: #%lu %s %s%s%s: %s\n", n, call_name[c], path, path2 ? " -> " : "",
-	    path2 ? path2 : "", mode_name[cfg.mode]);
+		path2 ? path2 : "", mode_name[cfg.mode]);
 	switch (cfg.mode) {
 	case M_CRASH_BEFORE:
 		crash();
@@ -645,19 +627,19 @@ hook(enum call c, int fd, const char *path1, const char *path2, bool *after)
 }
 
 /* Run the real call as the hook says: the three lines every wrapper shares. */
-#define HOOKED(type, c, fd, p1, p2, realcall)          \
-	do {                                           \
-		bool after_;                           \
-		int e_ = hook(c, fd, p1, p2, &after_); \
-		type r_;                               \
-		if (e_) {                              \
-			errno = e_;                    \
-			return (type)-1;               \
-		}                                      \
-		r_ = realcall;                         \
-		if (after_)                            \
-			crash();                       \
-		return r_;                             \
+#define HOOKED(type, c, fd, p1, p2, realcall)                                                      \
+	do {                                                                                       \
+		bool after_;                                                                       \
+		int e_ = hook(c, fd, p1, p2, &after_);                                             \
+		type r_;                                                                           \
+		if (e_) {                                                                          \
+			errno = e_;                                                                \
+			return (type)-1;                                                           \
+		}                                                                                  \
+		r_ = realcall;                                                                     \
+		if (after_)                                                                        \
+			crash();                                                                   \
+		return r_;                                                                         \
 	} while (0)
 
 /* ------------------------------------------------------------ writes */
@@ -786,7 +768,8 @@ fdatasync(int fd)
 int
 sync_file_range(int fd, off_t off, off_t len, unsigned int flags)
 {
-	HOOKED(int, C_SYNC_FILE_RANGE, fd, NULL, NULL, REAL(sync_file_range)(fd, off, len, flags));
+	HOOKED(int, C_SYNC_FILE_RANGE, fd, NULL, NULL,
+		REAL(sync_file_range)(fd, off, len, flags));
 }
 
 /* ------------------------------------------------------------ names */
@@ -824,7 +807,7 @@ struct rename_args {
 	int olddirfd, newdirfd;
 	const char *old, *new;
 	unsigned int flags;
-	int kind; /* 0 rename, 1 renameat, 2 renameat2 */
+	int kind;	/* 0 rename, 1 renameat, 2 renameat2 */
 };
 
 static int
@@ -846,8 +829,7 @@ static int
 rename_any(struct rename_args *a)
 {
 	char *from = abs_path(a->olddirfd, a->old), *to = abs_path(a->newdirfd, a->new);
-	int r = do_rename(a->kind == 0 ? C_RENAME : C_RENAMEAT, from, to, rename_call, a),
-	    e = errno;
+	int r = do_rename(a->kind == 0 ? C_RENAME : C_RENAMEAT, from, to, rename_call, a), e = errno;
 
 	free(from);
 	free(to);
@@ -967,14 +949,14 @@ open_common(int dirfd, const char *name, int flags, mode_t mode, int kind)
 	return fd;
 }
 
-#define MODE_ARG(flags, mode)                            \
-	do {                                             \
-		if ((flags) & (O_CREAT | __O_TMPFILE)) { \
-			va_list ap;                      \
-			va_start(ap, flags);             \
-			mode = (mode_t)va_arg(ap, int);  \
-			va_end(ap);                      \
-		}                                        \
+#define MODE_ARG(flags, mode)                                                                      \
+	do {                                                                                       \
+		if ((flags) & (O_CREAT | __O_TMPFILE)) {                                           \
+			va_list ap;                                                                \
+			va_start(ap, flags);                                                       \
+			mode = (mode_t)va_arg(ap, int);                                            \
+			va_end(ap);                                                                \
+		}                                                                                  \
 	} while (0)
 
 int
@@ -1070,7 +1052,7 @@ boot_id_file(const char *path)
 	static char line[64];
 
 	if (cfg.boot_id == NULL || path == NULL ||
-	    strcmp(path, "/proc/sys/kernel/random/boot_id") != 0)
+		strcmp(path, "/proc/sys/kernel/random/boot_id") != 0)
 		return NULL;
 	snprintf(line, sizeof(line), "%s\n", cfg.boot_id);
 	return fmemopen(line, strlen(line), "r");
@@ -1150,13 +1132,14 @@ parse_globs(const char *s, char **patterns)
 	if (s == NULL || *s == '\0' || (copy = strdup(s)) == NULL)
 		return 0;
 	for (tok = strtok_r(copy, ":", &save); tok && n < MAX_PATTERNS;
-	     tok = strtok_r(NULL, ":", &save))
+		tok = strtok_r(NULL, ":", &save))
 		patterns[n++] = strdup(tok);
 	free(copy);
 	return n;
 }
 
-static void __attribute__((constructor)) faultfs_init(void)
+static void __attribute__((constructor))
+faultfs_init(void)
 {
 	const char *s;
 	void *m;
@@ -1192,8 +1175,8 @@ static void __attribute__((constructor)) faultfs_init(void)
 		if (cfg.trace_fd < 0)
 			say("faultfs: FAULTFS_TRACE=%s: %s\n", s, strerror(errno));
 	}
-	m = mmap(
-	    NULL, sizeof(struct shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	m = mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		-1, 0);
 	if (m != MAP_FAILED)
 		shared = m;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
