@@ -41,10 +41,31 @@
 #define TMP_SUFFIX    ".tmp"
 #define INCOMING_NAME "incoming.part"
 
+/*
+ * The incoming file, checked as its chunks are written (snap_recv_chunk),
+ * so that the check of its last chunk costs that chunk and not the file:
+ * what a reader of the file's first `next` bytes has seen, the bytes after
+ * its last whole record waiting in carry.
+ */
+struct recv_check {
+	bool ok;     /* it covers the file's first `next` bytes */
+	bool header; /* the header was read: meta holds it */
+	bool ended;  /* the trailer was read */
+	int bad;     /* -EBADMSG once they are not a snapshot (why) */
+	uint64_t next;
+	struct snap_meta meta;
+	uint64_t done, keys;
+	uint32_t total;
+	uint8_t *carry;
+	size_t carry_len;
+	char why[256];
+};
+
 struct snapdir {
 	char dir[RAFTCONF_MAX_PATH + sizeof("/snap")];
 	int in_fd; /* INCOMING_NAME, or -1 */
 	bool in_dirty;
+	struct recv_check chk;
 };
 
 /* ------------------------------------------------------------ names */
@@ -265,13 +286,16 @@ struct reader {
 	uint32_t version; /* the header's */
 	uint8_t *conv;	  /* an older version's record, as the store keeps it now */
 	size_t convcap;
+	bool partial; /* more bytes may follow the stream: a short read is -EAGAIN */
 };
 
-/* Read exactly len bytes; a short read is a truncated file. */
+/* Read exactly len bytes; a short read is a truncated file (or -EAGAIN, partial). */
 static int
 get(struct reader *rd, void *p, size_t len, const char *what, char *err, size_t errlen)
 {
 	if (len > 0 && fread(p, 1, len, rd->f) != len) {
+		if (rd->partial && !ferror(rd->f))
+			return -EAGAIN;
 		if (ferror(rd->f)) {
 			seterr(err, errlen, "snapshot %s: read error at offset %" PRIu64, rd->path,
 			    rd->off);
@@ -661,6 +685,215 @@ snap_meta_free(struct snap_meta *meta)
 	memset(meta, 0, sizeof(*meta));
 }
 
+/* ------------------------------------------------------------ received, checked as it comes */
+
+/* Two pieces of memory read as one stream (fopencookie's reader). */
+struct pair_stream {
+	const uint8_t *a, *b;
+	size_t alen, blen, pos;
+};
+
+static ssize_t
+pair_read(void *cookie, char *buf, size_t size)
+{
+	struct pair_stream *ps = cookie;
+	size_t done = 0;
+
+	while (done < size && ps->pos < ps->alen + ps->blen) {
+		const uint8_t *from =
+		    ps->pos < ps->alen ? ps->a + ps->pos : ps->b + (ps->pos - ps->alen);
+		size_t left =
+		    ps->pos < ps->alen ? ps->alen - ps->pos : ps->alen + ps->blen - ps->pos;
+		size_t k = size - done < left ? size - done : left;
+
+		memcpy(buf + done, from, k);
+		done += k;
+		ps->pos += k;
+	}
+	return (ssize_t)done;
+}
+
+static void
+check_clear(struct recv_check *c)
+{
+	snap_meta_free(&c->meta);
+	free(c->carry);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The stream's bytes from its byte `from` on, as c's new carry.  0 or -ENOMEM. */
+static int
+keep_tail(struct recv_check *c, const struct pair_stream *ps, size_t from)
+{
+	size_t total = ps->alen + ps->blen, n = total - from, k;
+	uint8_t *t = NULL;
+
+	if (n > 0) {
+		if ((t = malloc(n)) == NULL)
+			return -ENOMEM;
+		k = from < ps->alen ? ps->alen - from : 0;
+		if (k)
+			memcpy(t, ps->a + from, k);
+		memcpy(t + k, ps->b + (from + k - ps->alen), n - k);
+	}
+	free(c->carry);
+	c->carry = t;
+	c->carry_len = n;
+	return 0;
+}
+
+/*
+ * Go on with the check of the incoming file: its next len bytes, after
+ * those in c->carry.  Whole records are checked and counted; a record the
+ * bytes end inside waits in c->carry, unless final (the bytes end the file:
+ * a record cut short is a truncated file, and carry is left alone).  0,
+ * -EBADMSG with err, or -errno.
+ */
+static int
+check_feed(
+    struct recv_check *c, const uint8_t *data, size_t len, bool final, char *err, size_t errlen)
+{
+	static const cookie_io_functions_t io = { .read = pair_read };
+	struct pair_stream ps = { .a = c->carry, .alen = c->carry_len, .b = data, .blen = len };
+	struct reader rd = {
+		.path = "received",
+		.off = c->next - c->carry_len,
+		.records = c->meta.records,
+		.version = c->meta.version,
+		.done = c->done,
+		.keys = c->keys,
+		.total = c->total,
+		.partial = !final,
+	};
+	uint64_t start = rd.off;
+	struct store_record rec;
+	int r = 0;
+
+	if (c->ended) {
+		if (len == 0)
+			return 0;
+		seterr(err, errlen,
+		    "snapshot received: unexpected bytes after the trailer at offset %" PRIu64,
+		    c->next);
+		return -EBADMSG;
+	}
+	if ((rd.f = fopencookie(&ps, "r", io)) == NULL)
+		return errno ? -errno : -ENOMEM;
+	setvbuf(rd.f, NULL, _IOFBF, FILE_BUFFER);
+	if (!c->header && (r = read_header(&rd, &c->meta, err, errlen)) == 0)
+		c->header = true;
+	if (r == -EAGAIN) /* the header itself is cut: all of it, later */
+		rd.off = start;
+	while (r == 0 && c->header) {
+		uint64_t off = rd.off, done = rd.done, keys = rd.keys;
+		uint32_t total = rd.total;
+
+		if ((r = read_record(&rd, &rec, err, errlen)) > 0) {
+			r = 0;
+			continue;
+		}
+		if (r == 0)
+			c->ended = true;
+		else if (r == -EAGAIN) { /* cut by the chunk's end: from its start on, later */
+			rd.off = off;
+			rd.done = done;
+			rd.keys = keys;
+			rd.total = total;
+		}
+		break;
+	}
+	if (r == -EAGAIN) /* the header or a record waits for more bytes */
+		r = keep_tail(c, &ps, (size_t)(rd.off - start));
+	else if (r == 0 && !final)
+		r = keep_tail(c, &ps, ps.alen + ps.blen);
+	if (r == 0) {
+		c->done = rd.done;
+		c->keys = rd.keys;
+		c->total = rd.total;
+		c->next += len;
+	}
+	reader_close(&rd);
+	return r;
+}
+
+/* The chunk at offset was written to the incoming file: the check follows it. */
+static void
+check_written(struct recv_check *c, uint64_t offset, const void *data, size_t len)
+{
+	int r;
+
+	if (offset == 0) {
+		check_clear(c);
+		c->ok = true;
+	}
+	if (!c->ok || offset != c->next) { /* written out of order: checked whole at the end */
+		c->ok = false;
+		return;
+	}
+	if (c->bad) {
+		c->next += len;
+		return;
+	}
+	r = check_feed(c, data, len, false, c->why, sizeof(c->why));
+	if (r == -EBADMSG) {
+		c->bad = r;
+		c->next += len;
+	} else if (r < 0) {
+		c->ok = false;
+	}
+}
+
+int
+snap_recv_refused(struct snapdir *sd, uint64_t offset, char *err, size_t errlen)
+{
+	const struct recv_check *c = &sd->chk;
+
+	if (offset == 0 || !c->ok || !c->bad || offset != c->next)
+		return 0;
+	seterr(err, errlen, "%s", c->why);
+	return c->bad;
+}
+
+/*
+ * The last chunk, checked on from what the chunks before it left: a copy
+ * of the state, so that a chunk the core then refuses changes nothing.
+ * -ENOENT when the state does not cover the file's first offset bytes.
+ */
+static int
+check_last(const struct recv_check *c, uint64_t offset, const void *data, size_t len,
+    struct snap_meta *meta, char *err, size_t errlen)
+{
+	struct recv_check t;
+	int r;
+
+	if (!c->ok || offset != c->next || offset == 0)
+		return -ENOENT;
+	if (c->bad) {
+		seterr(err, errlen, "%s", c->why);
+		return c->bad;
+	}
+	t = *c;
+	if (c->header) { /* t's meta is c's: what goes out is a copy */
+		t.meta.members =
+		    malloc((c->meta.n_members ? c->meta.n_members : 1) * sizeof(*c->meta.members));
+		if (t.meta.members == NULL)
+			return -ENOMEM;
+		memcpy(
+		    t.meta.members, c->meta.members, c->meta.n_members * sizeof(*c->meta.members));
+	}
+	if ((r = check_feed(&t, data, len, true, err, errlen)) == 0 && !t.ended) {
+		seterr(err, errlen, "snapshot received: truncated at offset %" PRIu64, t.next);
+		r = -EBADMSG;
+	}
+	if (r < 0) {
+		snap_meta_free(&t.meta);
+		return r;
+	}
+	t.meta.keys = t.keys;
+	*meta = t.meta;
+	return 0;
+}
+
 int
 snap_recv_verify(struct snapdir *sd, uint64_t offset, const void *data, size_t len,
     struct snap_meta *meta, char *err, size_t errlen)
@@ -674,6 +907,8 @@ snap_recv_verify(struct snapdir *sd, uint64_t offset, const void *data, size_t l
 	int r;
 
 	memset(meta, 0, sizeof(*meta));
+	if ((r = check_last(&sd->chk, offset, data, len, meta, err, errlen)) != -ENOENT)
+		return r;
 	memset(&rd, 0, sizeof(rd));
 	rd.path = "received";
 	if (offset > 0) {
@@ -697,6 +932,7 @@ snap_recv_verify(struct snapdir *sd, uint64_t offset, const void *data, size_t l
 	r = read_header(&rd, meta, err, errlen);
 	while (r == 0 && (r = read_record(&rd, &rec, err, errlen)) > 0)
 		r = 0;
+	meta->keys = rd.keys;
 	if (r < 0)
 		snap_meta_free(meta);
 out:
@@ -735,6 +971,7 @@ snap_close(struct snapdir *sd)
 		return;
 	if (sd->in_fd >= 0)
 		close(sd->in_fd);
+	check_clear(&sd->chk);
 	free(sd);
 }
 
@@ -913,6 +1150,8 @@ snap_recv_chunk(struct snapdir *sd, uint64_t offset, const void *data, size_t le
 {
 	char path[SNAP_PATH_MAX];
 	const uint8_t *p = data;
+	uint64_t at = offset;
+	size_t n_all = len;
 
 	if (offset == 0) {
 		if (sd->in_fd >= 0)
@@ -934,6 +1173,7 @@ snap_recv_chunk(struct snapdir *sd, uint64_t offset, const void *data, size_t le
 		offset += (uint64_t)n;
 	}
 	sd->in_dirty = true;
+	check_written(&sd->chk, at, data, n_all);
 	return 0;
 }
 
@@ -958,6 +1198,7 @@ snap_recv_finish(struct snapdir *sd, uint64_t index, char *path, size_t pathlen)
 		return rc;
 	close(sd->in_fd);
 	sd->in_fd = -1;
+	check_clear(&sd->chk);
 	snprintf(part, sizeof(part), "%s/" INCOMING_NAME, sd->dir);
 	snap_path(sd, index, path, pathlen);
 	if (rename(part, path) < 0)

@@ -191,11 +191,21 @@ int snap_recv_chunk(struct snapdir *sd, uint64_t offset, const void *data, size_
  * Before the last chunk of a received snapshot is accepted: would the
  * incoming file's first offset bytes followed by data (len bytes) be a
  * whole snapshot that checks as snap_verify's?  Its header goes to meta
- * (snap_meta_free).  Reads, writes nothing: -EBADMSG with err when not
- * (or when the bytes before offset are not all there), -errno.
+ * (snap_meta_free), with its count of keys.  Writes nothing: -EBADMSG with
+ * err when not (or when the bytes before offset are not all there),
+ * -errno.
+ *
+ * snap_recv_chunk checks each chunk it writes in order from offset 0 as it
+ * comes (the records it completes; one cut by its end waits for the next),
+ * so this checks only data on from there and reads nothing back; chunks
+ * written out of order are read back and checked whole here.
+ * snap_recv_refused() says, before a chunk at offset is accepted, whether
+ * the chunks before it already are not a snapshot: -EBADMSG with err (why),
+ * or 0.
  */
 int snap_recv_verify(struct snapdir *sd, uint64_t offset, const void *data, size_t len,
     struct snap_meta *meta, char *err, size_t errlen);
+int snap_recv_refused(struct snapdir *sd, uint64_t offset, char *err, size_t errlen);
 int snap_recv_sync(struct snapdir *sd);
 int snap_recv_finish(struct snapdir *sd, uint64_t index, char *path, size_t pathlen);
 

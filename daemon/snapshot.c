@@ -437,7 +437,10 @@ members_same(const struct raft_member *a, size_t na, const struct raft_member *b
  * must verify (every record, the trailer) and be the snapshot the message
  * says (index, term, membership): the core replaces its log as soon as it
  * accepts the chunk, and a store that cannot follow once stopped the node.
- * 0: let the core judge it; -EBADMSG (or -errno) with err: refuse it.
+ * The chunks written before were checked as they came (snap_recv_chunk):
+ * what is left is this chunk, and one that follows chunks that did not
+ * check is refused at once.  0: let the core judge it; -EBADMSG (or
+ * -errno) with err: refuse it.
  */
 int
 snapshot_check_received(struct node *n, const struct raft_msg *m, char *err, size_t errlen)
@@ -447,8 +450,8 @@ snapshot_check_received(struct node *n, const struct raft_msg *m, char *err, siz
 	uint64_t t;
 	int rc;
 
-	if (!m->last)
-		return 0;
+	if (!m->last) /* the chunks before it may tell already */
+		return snap_recv_refused(n->snaps, m->offset, err, errlen);
 	raft_status(n->raft, &st);
 	if (m->index <= st.commit || (raft_term_at(n->raft, m->index, &t) == 0 && t == m->log_term))
 		return 0; /* the core holds it already: it installs nothing */

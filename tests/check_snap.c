@@ -996,6 +996,173 @@ START_TEST(test_a_snapshot_sent_in_chunks_arrives_whole)
 }
 END_TEST
 
+/*
+ * A store of populate's plus `extra` keys of 100 bytes, written as the
+ * snapshot at its applied index (in term 2 if extra is 0, else 1); its bytes.
+ */
+static uint8_t *
+chunked_source(struct snapdir *sd, struct store *s, int extra, uint64_t *index, size_t *size)
+{
+	char err[256], p[SNAP_PATH_MAX], val[100];
+	uint8_t *b;
+
+	populate(s);
+	memset(val, 'v', sizeof(val));
+	ck_assert_int_eq(store_begin(s), 0);
+	for (int i = 0; i < extra; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "/chunked/%05d", i);
+		set(s, 8 + (uint64_t)i, 0, 0, key, val, sizeof(val));
+	}
+	ck_assert_int_eq(store_commit(s), 0);
+	*index = 7 + (uint64_t)extra; /* set() applies in term 1, populate left 7 in term 2 */
+	snap_path(sd, *index, p, sizeof(p));
+	ck_assert_msg(
+	    snap_write(s, p, *index, extra ? 1 : 2, members3, 3, err, sizeof(err)) == 0, "%s", err);
+	b = slurp(p, size);
+	unlink(p);
+	return b;
+}
+
+/* b's chunks of `chunk` bytes written from offset 0 on, but for the last: its offset. */
+static uint64_t
+recv_all_but_last(struct snapdir *sd, const uint8_t *b, size_t size, size_t chunk)
+{
+	uint64_t off = 0;
+
+	while (size - off > chunk) {
+		ck_assert_int_eq(snap_recv_chunk(sd, off, b + off, chunk), 0);
+		off += chunk;
+	}
+	return off;
+}
+
+static void
+incoming_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/snap/incoming.part", topdir);
+}
+
+/*
+ * The chunks of a snapshot are checked as they are written, so that the
+ * check of the last one reads nothing back: with the incoming file gone,
+ * it still checks, whatever the chunks' size (cutting the header, records
+ * and the trailer anywhere), and says the keys.  The last chunk cut short,
+ * or followed by a byte, is refused.
+ */
+START_TEST(test_a_received_snapshot_is_checked_as_its_chunks_come)
+{
+	static const size_t small[] = { 1, 2, 7, 50 }, big[] = { 333, 4096, 70000, 300000 };
+	struct snapdir *sd = dir_ok();
+	char err[256], part[SNAP_PATH_MAX], p[SNAP_PATH_MAX];
+	struct snap_meta meta, whole;
+
+	incoming_path(part, sizeof(part));
+	for (int pass = 0; pass < 2; pass++) {
+		struct store *s = open_ok(pass ? db2path : dbpath);
+		const size_t *sizes = pass ? big : small;
+		uint64_t index, off;
+		size_t size;
+		uint8_t *b = chunked_source(sd, s, pass ? 4000 : 0, &index, &size), *more;
+
+		snap_path(sd, index, p, sizeof(p));
+		spill(p, b, size);
+		ck_assert_int_eq(snap_verify(p, &whole, err, sizeof(err)), 0);
+		unlink(p);
+		ck_assert_uint_gt(size, pass ? 2 * 256 * 1024 : 0); /* past the reader's buffer */
+		for (int i = 0; i < 4; i++) {
+			off = recv_all_but_last(sd, b, size, sizes[i]);
+			ck_assert_uint_gt(off, 0);
+			ck_assert_int_eq(unlink(part), 0); /* nothing to read back */
+			for (int again = 0; again < 2; again++) {
+				ck_assert_msg(snap_recv_verify(sd, off, b + off, size - off, &meta,
+						  err, sizeof(err)) == 0,
+				    "chunks of %zu: %s", sizes[i], err);
+				ck_assert_uint_eq(meta.index, index);
+				ck_assert_uint_eq(meta.term, pass ? 1 : 2);
+				ck_assert_uint_eq(meta.keys, whole.keys);
+				ck_assert_uint_eq(meta.records, whole.records);
+				assert_members3(meta.members, meta.n_members);
+				snap_meta_free(&meta);
+			}
+			ck_assert_int_eq(snap_recv_verify(sd, off, b + off, size - off - 1, &meta,
+					     err, sizeof(err)),
+			    -EBADMSG);
+			ck_assert_msg(strstr(err, "truncated") != NULL, "%s", err);
+			more = malloc(size - off + 1);
+			memcpy(more, b + off, size - off);
+			more[size - off] = 0;
+			ck_assert_int_eq(snap_recv_verify(sd, off, more, size - off + 1, &meta, err,
+					     sizeof(err)),
+			    -EBADMSG);
+			ck_assert_msg(strstr(err, "after the trailer") != NULL, "%s", err);
+			free(more);
+		}
+		ck_assert_uint_eq(whole.keys, pass ? 4003u : 3u);
+		snap_meta_free(&whole);
+		free(b);
+		store_close(s);
+	}
+	snap_close(sd);
+}
+END_TEST
+
+/*
+ * A chunk whose record does not check makes the chunks after it refused
+ * (snap_recv_refused), not only the last; chunks written out of order are
+ * checked whole, from the file, at the last one.
+ */
+START_TEST(test_a_bad_chunk_is_refused_at_the_next_and_out_of_order_ones_read_back)
+{
+	struct snapdir *sd = dir_ok();
+	struct store *s = open_ok(dbpath);
+	char err[256], part[SNAP_PATH_MAX];
+	struct snap_meta meta;
+	uint64_t index, off, refused_at = 0;
+	enum { CHUNK = 4096 };
+	size_t size, flip;
+	uint8_t *b = chunked_source(sd, s, 3000, &index, &size);
+
+	incoming_path(part, sizeof(part));
+	flip = size / 2;
+	b[flip] ^= 0x20;
+	for (off = 0; size - off > CHUNK; off += CHUNK) {
+		int r = snap_recv_refused(sd, off, err, sizeof(err));
+
+		if (r < 0 && refused_at == 0) {
+			ck_assert_int_eq(r, -EBADMSG);
+			ck_assert_msg(strstr(err, "is corrupt") != NULL, "%s", err);
+			refused_at = off;
+		}
+		ck_assert_int_eq(snap_recv_chunk(sd, off, b + off, CHUNK), 0);
+	}
+	ck_assert_msg(refused_at > flip && refused_at <= flip + 2 * CHUNK,
+	    "the byte at %zu flipped, first refused at %" PRIu64, flip, refused_at);
+	ck_assert_int_eq(
+	    snap_recv_verify(sd, off, b + off, size - off, &meta, err, sizeof(err)), -EBADMSG);
+	ck_assert_msg(strstr(err, "is corrupt") != NULL, "%s", err);
+	ck_assert_int_eq(snap_recv_refused(sd, 0, err, sizeof(err)), 0); /* a new transfer */
+
+	/* A good transfer with one chunk written again, out of order. */
+	b[flip] ^= 0x20;
+	off = recv_all_but_last(sd, b, size, CHUNK);
+	ck_assert_int_eq(snap_recv_chunk(sd, CHUNK, b + CHUNK, CHUNK), 0);
+	ck_assert_int_eq(snap_recv_refused(sd, off, err, sizeof(err)), 0);
+	ck_assert_msg(snap_recv_verify(sd, off, b + off, size - off, &meta, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_uint_eq(meta.index, index);
+	snap_meta_free(&meta);
+	ck_assert_int_eq(unlink(part), 0); /* what it reads back */
+	ck_assert_int_eq(
+	    snap_recv_verify(sd, off, b + off, size - off, &meta, err, sizeof(err)), -EBADMSG);
+	ck_assert_msg(strstr(err, "are missing") != NULL, "%s", err);
+	free(b);
+	store_close(s);
+	snap_close(sd);
+}
+END_TEST
+
 static Suite *
 snap_suite(void)
 {
@@ -1024,6 +1191,9 @@ snap_suite(void)
 	tcase_add_test(dir, test_the_newest_snapshot_that_checks_is_the_latest);
 	tcase_add_test(dir, test_prune_keeps_the_newest_and_removes_what_writers_left);
 	tcase_add_test(dir, test_a_snapshot_sent_in_chunks_arrives_whole);
+	tcase_add_test(dir, test_a_received_snapshot_is_checked_as_its_chunks_come);
+	tcase_add_test(
+	    dir, test_a_bad_chunk_is_refused_at_the_next_and_out_of_order_ones_read_back);
 	suite_add_tcase(s, dir);
 	return s;
 }

@@ -25,6 +25,12 @@
  *	chunk FROM TO TERM INDEX LOGTERM BYTES
  *					an InstallSnapshot chunk of BYTES bytes of
  *					garbage, offset 0, the last one
+ *	chunks FROM TO TERM INDEX LOGTERM BYTES N
+ *					N such chunks, one after the other from
+ *					offset 0, the Nth the last, each said
+ *					("sent chunk K of N at offset X"); after
+ *					each but the last, what arrives until
+ *					its snapshot-resp (at most 3 s)
  *	forge FROM TO TERM KEY VALUE	probe TO's log end (its answer must come
  *					back here), then append KEY=VALUE after it
  *					with commit covering it
@@ -198,10 +204,10 @@ forge(char **a)
 }
 
 static void
-chunk(char **a)
+chunk(char **a, uint64_t n_chunks)
 {
 	static uint8_t garbage[65536];
-	struct raft_msg m = raft(RAFT_MSG_SNAPSHOT, a);
+	struct raft_msg m = raft(RAFT_MSG_SNAPSHOT, a), got;
 	struct raft_member mb;
 	size_t len = num(a[5]);
 
@@ -214,13 +220,21 @@ chunk(char **a)
 		garbage[i] = (uint8_t)(i * 131 + 7);
 	m.index = num(a[3]);
 	m.log_term = num(a[4]);
-	m.offset = 0;
-	m.last = true;
 	m.data = garbage;
 	m.len = (uint32_t)(len < sizeof(garbage) ? len : sizeof(garbage));
+	m.size = m.len * n_chunks;
 	m.n_members = 1;
 	m.members = &mb;
-	send_raft(&m);
+	for (uint64_t i = 0; i < n_chunks && !closed; i++) {
+		m.offset = i * m.len;
+		m.last = i + 1 == n_chunks;
+		send_raft(&m);
+		if (n_chunks > 1 && !closed)
+			printf("sent chunk %" PRIu64 " of %" PRIu64 " at offset %" PRIu64 "\n",
+			    i + 1, n_chunks, m.offset);
+		if (!m.last)
+			drain(3000, RAFT_MSG_SNAPSHOT_RESP, &got);
+	}
 }
 
 /* Carry out the step at a[0]; the number of words it took. */
@@ -328,7 +342,10 @@ step(char **a, int left)
 		send_raft(&r);
 	} else if (strcmp(s, "chunk") == 0) {
 		NEED(7);
-		chunk(a + 1);
+		chunk(a + 1, 1);
+	} else if (strcmp(s, "chunks") == 0) {
+		NEED(8);
+		chunk(a + 1, num(a[7]));
 	} else if (strcmp(s, "forge") == 0) {
 		NEED(6);
 		forge(a + 1);
