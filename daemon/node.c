@@ -184,6 +184,11 @@ process_batch(struct node *n, struct raft_ready *rd)
 		if (rd->must_persist)
 			raft_persisted(n->raft, rd->persist_index, rd->persist_term);
 	}
+	/* Checked once the leader has its answer: the check is off the
+	 * transfer's round trip, and the next chunk comes meanwhile. */
+	for (size_t i = 0; i < rd->n_chunk_writes; i++)
+		snap_recv_check(n->snaps, rd->chunk_writes[i].offset, rd->chunk_writes[i].data,
+		    rd->chunk_writes[i].len);
 	what = "applying to the store failed";
 	if ((rc = apply_entries(n, rd->committed, rd->n_committed)) < 0)
 		goto fail;

@@ -42,7 +42,7 @@
 #define INCOMING_NAME "incoming.part"
 
 /*
- * The incoming file, checked as its chunks are written (snap_recv_chunk),
+ * The incoming file, checked as its chunks are written (snap_recv_check),
  * so that the check of its last chunk costs that chunk and not the file:
  * what a reader of the file's first `next` bytes has seen, the bytes after
  * its last whole record waiting in carry.
@@ -1150,8 +1150,6 @@ snap_recv_chunk(struct snapdir *sd, uint64_t offset, const void *data, size_t le
 {
 	char path[SNAP_PATH_MAX];
 	const uint8_t *p = data;
-	uint64_t at = offset;
-	size_t n_all = len;
 
 	if (offset == 0) {
 		if (sd->in_fd >= 0)
@@ -1173,8 +1171,13 @@ snap_recv_chunk(struct snapdir *sd, uint64_t offset, const void *data, size_t le
 		offset += (uint64_t)n;
 	}
 	sd->in_dirty = true;
-	check_written(&sd->chk, at, data, n_all);
 	return 0;
+}
+
+void
+snap_recv_check(struct snapdir *sd, uint64_t offset, const void *data, size_t len)
+{
+	check_written(&sd->chk, offset, data, len);
 }
 
 int

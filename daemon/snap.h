@@ -188,6 +188,15 @@ int snap_read_chunk(struct snapdir *sd, uint64_t index, uint64_t offset, void *b
  */
 int snap_recv_chunk(struct snapdir *sd, uint64_t offset, const void *data, size_t len);
 /*
+ * The chunk snap_recv_chunk wrote at offset, checked: the records it
+ * completes (CRC, lengths, the trailer's totals); a record it ends inside
+ * waits for the next chunk.  Called after each write, in their order, when
+ * it suits the caller (the node answers the leader first); chunks checked
+ * out of the order they were written in, or not at all, make
+ * snap_recv_verify read the file back instead.
+ */
+void snap_recv_check(struct snapdir *sd, uint64_t offset, const void *data, size_t len);
+/*
  * Before the last chunk of a received snapshot is accepted: would the
  * incoming file's first offset bytes followed by data (len bytes) be a
  * whole snapshot that checks as snap_verify's?  Its header goes to meta
@@ -195,10 +204,9 @@ int snap_recv_chunk(struct snapdir *sd, uint64_t offset, const void *data, size_
  * err when not (or when the bytes before offset are not all there),
  * -errno.
  *
- * snap_recv_chunk checks each chunk it writes in order from offset 0 as it
- * comes (the records it completes; one cut by its end waits for the next),
- * so this checks only data on from there and reads nothing back; chunks
- * written out of order are read back and checked whole here.
+ * With each chunk before it checked by snap_recv_check in order from
+ * offset 0, this checks only data on from there and reads nothing back;
+ * otherwise the file is read back and checked whole here.
  * snap_recv_refused() says, before a chunk at offset is accepted, whether
  * the chunks before it already are not a snapshot: -EBADMSG with err (why),
  * or 0.

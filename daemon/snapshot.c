@@ -437,7 +437,7 @@ members_same(const struct raft_member *a, size_t na, const struct raft_member *b
  * must verify (every record, the trailer) and be the snapshot the message
  * says (index, term, membership): the core replaces its log as soon as it
  * accepts the chunk, and a store that cannot follow once stopped the node.
- * The chunks written before were checked as they came (snap_recv_chunk):
+ * The chunks written before were checked as they came (snap_recv_check):
  * what is left is this chunk, and one that follows chunks that did not
  * check is refused at once.  0: let the core judge it; -EBADMSG (or
  * -errno) with err: refuse it.

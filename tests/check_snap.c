@@ -1033,6 +1033,7 @@ recv_all_but_last(struct snapdir *sd, const uint8_t *b, size_t size, size_t chun
 
 	while (size - off > chunk) {
 		ck_assert_int_eq(snap_recv_chunk(sd, off, b + off, chunk), 0);
+		snap_recv_check(sd, off, b + off, chunk);
 		off += chunk;
 	}
 	return off;
@@ -1136,6 +1137,7 @@ START_TEST(test_a_bad_chunk_is_refused_at_the_next_and_out_of_order_ones_read_ba
 			refused_at = off;
 		}
 		ck_assert_int_eq(snap_recv_chunk(sd, off, b + off, CHUNK), 0);
+		snap_recv_check(sd, off, b + off, CHUNK);
 	}
 	ck_assert_msg(refused_at > flip && refused_at <= flip + 2 * CHUNK,
 	    "the byte at %zu flipped, first refused at %" PRIu64, flip, refused_at);
@@ -1148,6 +1150,7 @@ START_TEST(test_a_bad_chunk_is_refused_at_the_next_and_out_of_order_ones_read_ba
 	b[flip] ^= 0x20;
 	off = recv_all_but_last(sd, b, size, CHUNK);
 	ck_assert_int_eq(snap_recv_chunk(sd, CHUNK, b + CHUNK, CHUNK), 0);
+	snap_recv_check(sd, CHUNK, b + CHUNK, CHUNK);
 	ck_assert_int_eq(snap_recv_refused(sd, off, err, sizeof(err)), 0);
 	ck_assert_msg(snap_recv_verify(sd, off, b + off, size - off, &meta, err, sizeof(err)) == 0,
 	    "%s", err);
