@@ -23,6 +23,9 @@
 #   cpu@100       the leader's CPU per write (us) in that run, its idle
 #                 work included: what the leader pays a write at a steady
 #                 rate, whatever the box has left
+#   l_us/w@100    the learners' CPU in that run (us) per learner per
+#                 write, their idle work and the status calls of seen_*
+#                 included: what each host of a fleet pays a write
 #   failover_ms   the longest time without an acknowledged write when the
 #                 leader is killed -9 under 100 writes a second (it is
 #                 started again after)
@@ -113,9 +116,9 @@ seen_lag() {
 	done
 }
 
-printf '\n%8s %7s %6s %10s %8s %9s %7s %8s %8s %8s %8s %8s %11s %7s %6s %9s %10s\n' learners join_s \
-	failed p50_1c_us w/s_64c cpu_us/w idle_% lag_p50 lag_p99 seen_p50 seen_p99 cpu@100 failover_ms \
-	conns/l conns rss_l_MiB anon_l_MiB
+printf '\n%8s %7s %6s %10s %8s %9s %7s %8s %8s %8s %8s %8s %10s %11s %7s %6s %9s %10s\n' learners \
+	join_s failed p50_1c_us w/s_64c cpu_us/w idle_% lag_p50 lag_p99 seen_p50 seen_p99 cpu@100 \
+	l_us/w@100 failover_ms conns/l conns rss_l_MiB anon_l_MiB
 have=0
 for n in $SIZES; do
 	# The step's spares: started together, then joined all at once.
@@ -165,7 +168,9 @@ for n in $SIZES; do
 	# Learner lag under 100 writes a second.
 	"$OPENLOOP" -i 10 -d 10 -k /fleet/lag/ "$(node_http "$LEADER")" >"$TEST_DIR/lag-ol.out" 2>&1 &
 	ol=$!
+	lpids=$(for ((k = V + 1; k <= last; k++)); do echo "${NODE_PID[$k]}"; done)
 	c0=$(cpu_ticks "$lpid")
+	cl0=$(cpu_ticks $lpids)
 	t0=$(date +%s.%N)
 	: >"$TEST_DIR/lags"
 	: >"$TEST_DIR/seen"
@@ -180,6 +185,7 @@ for n in $SIZES; do
 		sleep 0.5
 	done
 	c1=$(cpu_ticks "$lpid")
+	cl1=$(cpu_ticks $lpids)
 	t1=$(date +%s.%N)
 	wait "$ol"
 	lag50=$(pctl 50 <"$TEST_DIR/lags")
@@ -188,6 +194,8 @@ for n in $SIZES; do
 	seen99=$(pctl 99 <"$TEST_DIR/seen")
 	cpu100=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" -v s0="$t0" -v s1="$t1" \
 		'BEGIN { printf "%.0f", (b - a) / hz * 1e6 / ((s1 - s0) * 100) }')
+	lus=$(awk -v a="$cl0" -v b="$cl1" -v hz="$(getconf CLK_TCK)" -v s0="$t0" -v s1="$t1" -v n="$n" \
+		'BEGIN { if (n > 0) printf "%.1f", (b - a) / hz * 1e6 / ((s1 - s0) * 100 * n); else print "-" }')
 
 	# Connections, memory.
 	conns=$(ss -tnpH state established | grep -c 'raftconfd')
@@ -214,9 +222,9 @@ for n in $SIZES; do
 	wait_started "$old" 30 >/dev/null
 	voter_leader
 
-	printf '%8s %7s %6s %10s %8s %9s %7s %8s %8s %8s %8s %8s %11s %7s %6s %9s %10s\n' "$n" "$join_s" \
-		"$failed" "$p50" "$wps" "$cpu" "$idle" "$lag50" "$lag99" "$seen50" "$seen99" "$cpu100" \
-		"${gap:--}" "$per" "$((conns / 2))" "$rssl" "$anonl"
+	printf '%8s %7s %6s %10s %8s %9s %7s %8s %8s %8s %8s %8s %10s %11s %7s %6s %9s %10s\n' "$n" \
+		"$join_s" "$failed" "$p50" "$wps" "$cpu" "$idle" "$lag50" "$lag99" "$seen50" "$seen99" \
+		"$cpu100" "$lus" "${gap:--}" "$per" "$((conns / 2))" "$rssl" "$anonl"
 	if [ "${FLEET_DROP:-0}" = 1 ]; then
 		# the leader was just killed and started again: give it time
 		CTL_TIMEOUT=60 ctl "$LEADER" del --prefix /bench/ >/dev/null
