@@ -512,13 +512,29 @@ say(const char *fmt, ...)
 		(void)!REAL(write)(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
+/* A thread that faults while the power cut runs (a snapshot restore's,
+ * whose tdb maps a file the cut shrinks) waits for the kill: the machine it
+ * stands for would have died first. */
+static void
+park(int sig)
+{
+	(void)sig;
+	for (;;)
+		pause();
+}
+
 /* Put back what the disk would not have, newest first.  Called once, just
- * before the kill: no lock, the other threads may be mid-call but the
- * process ends now. */
+ * before the kill.  The lists are walked under their lock, held until the
+ * kill: another thread (a snapshot restore's) may be adding to them. */
 static void
 power_cut(void)
 {
+	struct sigaction sa = { .sa_handler = park };
 	unsigned long bytes = 0, names = 0;
+
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	pthread_mutex_lock(&undo_mu);
 
 	for (struct undo *u = undos; u; u = u->next) {
 		if (u->len)
