@@ -108,11 +108,19 @@ wal_write(struct node *n, const struct raft_ready *rd)
 static bool
 needs_sync(const struct node *n, const struct raft_ready *rd)
 {
-	return rd->n_entries > 0 || rd->n_chunk_writes > 0 || !rd->has_hard_state ||
-	    rd->hs.term != n->persist.queued_term || rd->hs.vote != n->persist.queued_vote;
+	return rd->n_entries > 0 || !rd->has_hard_state || rd->hs.term != n->persist.queued_term ||
+	    rd->hs.vote != n->persist.queued_vote;
 }
 
-/* Synchronous: for batches with snapshot chunks, and with nothing queued. */
+/*
+ * Synchronous: for batches with snapshot chunks, and with nothing queued.
+ * A received chunk is not made durable before its answer: a node that
+ * restarts has lost the transfer anyway (the core keeps where it stands in
+ * memory; it refuses the next chunk and the leader starts over from offset
+ * 0, truncating the file), and the file is made durable whole before it is
+ * installed (snap_recv_finish).  Its writeback is started as it comes
+ * (snap_recv_chunk), so that last sync finds little left.
+ */
 int
 persist_sync_batch(struct node *n, const struct raft_ready *rd)
 {
@@ -120,8 +128,6 @@ persist_sync_batch(struct node *n, const struct raft_ready *rd)
 	int rc;
 
 	if ((rc = wal_write(n, rd)) < 0)
-		return rc;
-	if ((rc = snap_recv_sync(n->snaps)) < 0)
 		return rc;
 	if (!needs_sync(n, rd))
 		return 0;

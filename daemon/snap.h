@@ -181,10 +181,11 @@ int snap_read_chunk(struct snapdir *sd, uint64_t index, uint64_t offset, void *b
 
 /*
  * Follower side.  A chunk at offset 0 starts a new incoming file; others
- * are written at their offset.  snap_recv_sync() makes what was written
+ * are written at their offset, and the file's writeback is started every
+ * few MiB (not waited for).  snap_recv_sync() makes what was written
  * durable (one fdatasync; nothing when nothing was written).
- * snap_recv_finish() closes the incoming file and renames it to the
- * snapshot of index, durably; its path goes to path.
+ * snap_recv_finish() makes the incoming file durable, closes it and
+ * renames it to the snapshot of index, durably; its path goes to path.
  */
 int snap_recv_chunk(struct snapdir *sd, uint64_t offset, const void *data, size_t len);
 /*
