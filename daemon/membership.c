@@ -695,10 +695,8 @@ membership_promote_learners(struct node *n)
 		char why[RAFTCONF_MAX_ERROR];
 
 		if (mb->voter || mb->permanent_learner || raft_progress(n->raft, mb->id, &pr) < 0 ||
-		    (pr.match < st.commit &&
-			(pr.state != RAFT_PROGRESS_REPLICATE ||
-			    st.commit - pr.match > RAFT_PROMOTE_LAG)))
-			continue; /* not caught up (as raft_change judges it) */
+		    pr.match < st.commit)
+			continue;
 		if (!promotion_keeps_quorum(n, why, sizeof(why))) {
 			if (!mb->promote_held)
 				log_notice_f(LOG_FIELDS(.peer = mb->name),

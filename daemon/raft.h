@@ -577,17 +577,13 @@ int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index, 
  * -ENOTLEADER, -EBUSY (transfer in progress, or a change not yet
  * committed, unless both add learners: those do not wait), -EAGAIN (the
  * leader has not committed an entry of its term yet, or PROMOTE of a
- * learner that has not caught up: neither holding the commit index nor
- * replicating within RAFT_PROMOTE_LAG of it; retry later),
+ * learner that has not caught up to the commit index: retry later),
  * -EEXIST (ADD_LEARNER of a member), -ENOENT (PROMOTE or
  * REMOVE of a non-member), -EINVAL (PROMOTE of a voter, REMOVE of the last
  * voter, bad id or context).
  */
 int raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void *context,
     size_t context_len, uint64_t *index, uint64_t *term);
-/* A learner replicating within this many entries of the commit index has
- * caught up, for PROMOTE (raft_member.c). */
-#define RAFT_PROMOTE_LAG 256
 
 /*
  * etcd's --force-new-cluster, the last resort once a majority is lost for

@@ -41,21 +41,6 @@ only_learners_pending(const struct raft *r)
 	return true;
 }
 
-/*
- * A learner has caught up (§4.2.1) when it holds what is committed, or is
- * replicating and trails by at most RAFT_PROMOTE_LAG entries: it is fed a
- * batch at a time, so under steady writes its match trails the commit
- * index by a batch at any moment, and it was never promoted.  A voter that
- * lacks a few committed entries is safe (it cannot win an election
- * without them, and a commit counts it only once it holds them).
- */
-static bool
-promotable(const struct raft *r, const struct peer *p)
-{
-	return p->match >= r->commit ||
-	    (p->state == RAFT_PROGRESS_REPLICATE && r->commit - p->match <= RAFT_PROMOTE_LAG);
-}
-
 int
 raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void *context,
     size_t context_len, uint64_t *index, uint64_t *term)
@@ -93,7 +78,7 @@ raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void *con
 		if (m->voter)
 			return -EINVAL;
 		/* §4.2.1: only a learner that has caught up gets a vote */
-		if (!promotable(r, raft__peer_of(r, id)))
+		if (raft__peer_of(r, id)->match < r->commit)
 			return -EAGAIN;
 		break;
 	case RAFT_CHANGE_REMOVE:
