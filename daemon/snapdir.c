@@ -444,7 +444,6 @@ static void
 remove_leftovers(struct snapdir *sd)
 {
 	static const char tail[] = SNAP_SUFFIX TMP_SUFFIX;
-	char path[SNAP_PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 
@@ -453,8 +452,7 @@ remove_leftovers(struct snapdir *sd)
 	while ((de = readdir(d)) != NULL) {
 		if (strlen(de->d_name) != 16 + strlen(tail) || strcmp(de->d_name + 16, tail) != 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", sd->dir, de->d_name);
-		unlink(path);
+		unlinkat(dirfd(d), de->d_name, 0);
 	}
 	closedir(d);
 }
