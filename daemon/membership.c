@@ -695,7 +695,7 @@ membership_promote_learners(struct node *n)
 		char why[RAFTCONF_MAX_ERROR];
 
 		if (mb->voter || mb->permanent_learner || raft_progress(n->raft, mb->id, &pr) < 0 ||
-		    pr.match < st.commit)
+		    !pr.caught_up)
 			continue;
 		if (!promotion_keeps_quorum(n, why, sizeof(why))) {
 			if (!mb->promote_held)

@@ -438,6 +438,7 @@ raft_progress(const struct raft *r, uint64_t id, struct raft_progress *pr)
 	pr->state = p->state;
 	pr->match = p->match;
 	pr->next = p->next;
+	pr->caught_up = raft__learner_ready(r, p);
 	pr->inflight = p->n_inflight;
 	pr->last_contact = p->last_contact;
 	pr->snapshot_index = p->state == RAFT_PROGRESS_SNAPSHOT ? p->snap_index : 0;

@@ -506,6 +506,7 @@ struct raft_progress {
 	uint64_t snapshot_index; /* state SNAPSHOT: the one being sent */
 	uint64_t snapshot_offset;
 	uint64_t relay; /* a learner: the follower that feeds it, 0: the leader */
+	bool caught_up; /* near enough the commit index for PROMOTE */
 };
 
 /* ------------------------------------------------------------------ calls */
@@ -577,13 +578,16 @@ int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index, 
  * -ENOTLEADER, -EBUSY (transfer in progress, or a change not yet
  * committed, unless both add learners: those do not wait), -EAGAIN (the
  * leader has not committed an entry of its term yet, or PROMOTE of a
- * learner that has not caught up to the commit index: retry later),
+ * learner that has not caught up, as raft_progress's caught_up says: it
+ * holds the commit index, or replicates within RAFT_PROMOTE_LAG of it and
+ * holds the latest configuration; retry later),
  * -EEXIST (ADD_LEARNER of a member), -ENOENT (PROMOTE or
  * REMOVE of a non-member), -EINVAL (PROMOTE of a voter, REMOVE of the last
  * voter, bad id or context).
  */
 int raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void *context,
     size_t context_len, uint64_t *index, uint64_t *term);
+#define RAFT_PROMOTE_LAG 256
 
 /*
  * etcd's --force-new-cluster, the last resort once a majority is lost for

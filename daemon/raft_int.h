@@ -292,6 +292,7 @@ uint64_t raft__find_conflict_by_term(const struct raft *r, uint64_t index, uint6
 void raft__commit_to(struct raft *r, uint64_t c);
 void raft__caught_up(struct raft *r);
 struct peer *raft__peer_of(const struct raft *r, uint64_t id);
+bool raft__learner_ready(const struct raft *r, const struct peer *p);
 const struct raft_member *raft__member_of(const struct raft *r, uint64_t id);
 bool raft__is_voter(const struct raft *r, uint64_t id);
 size_t raft__n_voters(const struct raft *r);

@@ -41,6 +41,25 @@ only_learners_pending(const struct raft *r)
 	return true;
 }
 
+/*
+ * A learner has caught up (§4.2.1) when it holds what is committed, or is
+ * replicating within RAFT_PROMOTE_LAG entries of the commit index and holds
+ * the latest configuration.  Fed a batch at a time, its match trails the
+ * commit index by a batch at any moment under steady writes: the strict
+ * rule alone promoted it only in a pause.  A voter missing a few committed
+ * entries is safe (it cannot win an election without them, and a commit
+ * counts it only once it holds them); but one whose log does not yet name
+ * it votes for nobody (raft_step), so promoting it before it holds the
+ * change that added it could leave a two-voter cluster unable to elect.
+ */
+bool
+raft__learner_ready(const struct raft *r, const struct peer *p)
+{
+	return p->match >= r->commit ||
+	    (p->state == RAFT_PROGRESS_REPLICATE && p->match >= r->conf_index &&
+		r->commit - p->match <= RAFT_PROMOTE_LAG);
+}
+
 int
 raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void *context,
     size_t context_len, uint64_t *index, uint64_t *term)
@@ -78,7 +97,7 @@ raft_change(struct raft *r, enum raft_change_op op, uint64_t id, const void *con
 		if (m->voter)
 			return -EINVAL;
 		/* §4.2.1: only a learner that has caught up gets a vote */
-		if (raft__peer_of(r, id)->match < r->commit)
+		if (!raft__learner_ready(r, raft__peer_of(r, id)))
 			return -EAGAIN;
 		break;
 	case RAFT_CHANGE_REMOVE:

@@ -1141,6 +1141,77 @@ START_TEST(test_learner_adds_do_not_wait)
 }
 END_TEST
 
+/*
+ * A learner fed under steady writes trails the commit index by a batch:
+ * it may be promoted within RAFT_PROMOTE_LAG entries, but only once it
+ * holds the latest configuration (a voter whose log does not name it
+ * votes for nobody).
+ */
+START_TEST(test_a_learner_within_the_lag_is_promoted)
+{
+	uint64_t l, index, term, i5;
+	struct raft_progress pr;
+	struct raft *r;
+
+	cfg_relay_after = RAFT_NO_RELAYS; /* the leader feeds it */
+	cluster(5, 3);			  /* 4, 5: spares */
+	tick_all(40);
+	l = leader();
+	r = node(l)->r;
+	propose(l, "data");
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_ADD_LEARNER, 4, "n4", 2, &index, &term), 0);
+	deliver();
+	tick_all(3);
+	ck_assert_int_eq(raft_progress(r, 4, &pr), 0);
+	ck_assert_uint_eq(pr.match, status(l).commit);
+	ck_assert(pr.caught_up);
+	/* its answers are lost: its match stays while the voters commit */
+	C.cut[4][l] = true;
+	for (int i = 0; i < 3; i++)
+		propose(l, "w");
+	ck_assert_int_eq(raft_progress(r, 4, &pr), 0);
+	ck_assert_int_eq(pr.state, RAFT_PROGRESS_REPLICATE);
+	ck_assert_uint_eq(pr.match + 3, status(l).commit);
+	ck_assert(pr.caught_up);
+	/* a later change it has not acknowledged: not caught up */
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_ADD_LEARNER, 5, "n5", 2, &i5, &term), 0);
+	deliver();
+	ck_assert_uint_ge(status(l).commit, i5);
+	ck_assert_int_eq(raft_progress(r, 4, &pr), 0);
+	ck_assert_int_eq(pr.state, RAFT_PROGRESS_REPLICATE);
+	ck_assert_uint_lt(pr.match, i5);
+	ck_assert(!pr.caught_up);
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_PROMOTE, 4, NULL, 0, &index, &term), -EAGAIN);
+	/* holding it, but more than RAFT_PROMOTE_LAG behind: not caught up */
+	C.cut[4][l] = false;
+	tick_all(3);
+	C.cut[4][l] = true;
+	for (int i = 0; i <= RAFT_PROMOTE_LAG; i++)
+		ck_assert_int_eq(raft_propose(r, "w", 1, &index, &term), 0);
+	deliver();
+	ck_assert_int_eq(raft_progress(r, 4, &pr), 0);
+	ck_assert_uint_ge(pr.match, i5);
+	ck_assert_uint_gt(status(l).commit - pr.match, RAFT_PROMOTE_LAG);
+	ck_assert(!pr.caught_up);
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_PROMOTE, 4, NULL, 0, &index, &term), -EAGAIN);
+	/* within the lag again, and promoted while it still trails */
+	C.cut[4][l] = false;
+	tick_all(3);
+	C.cut[4][l] = true;
+	propose(l, "w");
+	ck_assert_int_eq(raft_progress(r, 4, &pr), 0);
+	ck_assert_uint_lt(pr.match, status(l).commit);
+	ck_assert(pr.caught_up);
+	ck_assert_int_eq(raft_change(r, RAFT_CHANGE_PROMOTE, 4, NULL, 0, &index, &term), 0);
+	C.cut[4][l] = false;
+	deliver();
+	tick_all(3);
+	ck_assert_int_eq(status(4).role, RAFT_FOLLOWER);
+	ck_assert_int_eq(status(5).role, RAFT_LEARNER);
+	teardown();
+}
+END_TEST
+
 /* Learner adds a leader could not commit are truncated away together. */
 START_TEST(test_learner_adds_revert_together)
 {
@@ -2509,6 +2580,7 @@ static Suite *raft_suite(void)
 	tcase_add_test(tc, test_transfer_gives_up_after_an_election_timeout);
 	tcase_add_test(tc, test_learner_catches_up_then_is_promoted);
 	tcase_add_test(tc, test_learner_adds_do_not_wait);
+	tcase_add_test(tc, test_a_learner_within_the_lag_is_promoted);
 	tcase_add_test(tc, test_learner_adds_revert_together);
 	tcase_add_test(tc, test_membership_change_reverts_when_its_entry_is_truncated);
 	tcase_add_test(tc, test_leader_removing_itself_steps_down_once_committed);
