@@ -8,7 +8,7 @@
  * encoding is canonical), rebuild the same way through the reply builder, and
  * decode again to an equal message.  Any disagreement aborts.
  *
- * Not a unit test: tests/check_proto.c holds those, including a regression
+ * Not a unit test: tests/check_proto*.c hold those, including a regression
  * test for anything this target finds.
  */
 #include <errno.h>
