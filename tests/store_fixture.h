@@ -4,12 +4,21 @@
  * a DEL to it, and checking a key's value and revision.  Include it after
  * <check.h> and "store.h", with FIXTURE_NAME defined to the suite's name
  * (the directory is $TMPDIR/FIXTURE_NAME.XXXXXX).
+ *
+ * A test binary of several files defines FIXTURE_NAME in the one that
+ * builds the suite: that file holds the directory's paths, setup and
+ * teardown.  The others include this without FIXTURE_NAME and use the same
+ * paths.
  */
 #ifndef STORE_FIXTURE_H
 #define STORE_FIXTURE_H
 
-static char topdir[256];
-__attribute__((unused)) static char dbpath[300], db2path[300], snappath[300];
+extern char topdir[256];
+extern char dbpath[300], db2path[300], snappath[300];
+
+#ifdef FIXTURE_NAME
+char topdir[256];
+char dbpath[300], db2path[300], snappath[300];
 
 __attribute__((unused)) static void
 setup(void)
@@ -34,6 +43,7 @@ teardown(void)
 {
 	nftw(topdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+#endif
 
 __attribute__((unused)) static struct store *
 open_ok(const char *path)
