@@ -27,7 +27,7 @@ for spec in COMMIT_OLD_TERM VOTE_NO_LOG_CHECK VOTE_BEFORE_PERSIST \
 	[ "$bug" = "$spec" ] || opt=${spec#*:}
 	bin=$scratch/raft-sim-$bug
 	if ! $cc -std=gnu11 $cflags -I"$srcdir/daemon" -DRAFT_BUG_$bug \
-		"$srcdir"/daemon/raft.c "$srcdir"/daemon/raft_*.c "$srcdir/daemon/members.c" "$srcdir/tests/raft-sim.c" -o "$bin"; then
+		"$srcdir"/daemon/raft.c "$srcdir"/daemon/raft_*.c "$srcdir/daemon/members.c" "$srcdir"/tests/raft-sim*.c -o "$bin"; then
 		echo "RAFT_BUG_$bug: does not build" >&2
 		status=1
 		continue
