@@ -32,8 +32,8 @@ struct listener_guard;
 
 /*
  * A request must arrive whole within this after connecting or after the
- * previous answer, else the connection is closed.  (tests/check_http.c
- * sets this and the next one lower before including http.c.)
+ * previous answer, else the connection is closed.  (tests/check_http.h
+ * sets this and the next one lower for the tests that include http.c.)
  */
 #ifndef HTTP_IDLE_TIMEOUT_S
 #define HTTP_IDLE_TIMEOUT_S 10

@@ -1,6 +1,6 @@
 /*
  * fuzz_http.c — libFuzzer target for the HTTP API's reading of a request
- * (daemon/http.c, which it includes, as check_http.c does) and for the
+ * (daemon/http.c, which it includes, as check_http_server.c does) and for the
  * JSON writer (daemon/json.c) on the bytes clients send.
  *
  * Each input is one HTTP/1.x request as a client sends it.  The request
