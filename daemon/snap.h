@@ -182,10 +182,10 @@ int snap_read_chunk(struct snapdir *sd, uint64_t index, uint64_t offset, void *b
 /*
  * Follower side.  A chunk at offset 0 starts a new incoming file; others
  * are written at their offset, and the file's writeback is started every
- * few MiB (not waited for).  snap_recv_sync() makes what was written
- * durable (one fdatasync; nothing when nothing was written).
- * snap_recv_finish() makes the incoming file durable, closes it and
- * renames it to the snapshot of index, durably; its path goes to path.
+ * few MiB (not waited for); nothing is made durable before
+ * snap_recv_finish(), which makes the incoming file durable (one
+ * fdatasync), closes it and renames it to the snapshot of index, durably;
+ * its path goes to path.
  */
 int snap_recv_chunk(struct snapdir *sd, uint64_t offset, const void *data, size_t len);
 /*
@@ -215,7 +215,6 @@ void snap_recv_check(struct snapdir *sd, uint64_t offset, const void *data, size
 int snap_recv_verify(struct snapdir *sd, uint64_t offset, const void *data, size_t len,
     struct snap_meta *meta, char *err, size_t errlen);
 int snap_recv_refused(struct snapdir *sd, uint64_t offset, char *err, size_t errlen);
-int snap_recv_sync(struct snapdir *sd);
 int snap_recv_finish(struct snapdir *sd, uint64_t index, char *path, size_t pathlen);
 
 #endif

@@ -565,24 +565,15 @@ snap_recv_check(struct snapdir *sd, uint64_t offset, const void *data, size_t le
 }
 
 int
-snap_recv_sync(struct snapdir *sd)
-{
-	if (!sd->in_dirty || sd->in_fd < 0)
-		return 0;
-	sd->in_dirty = false;
-	return fdatasync(sd->in_fd) < 0 ? -errno : 0;
-}
-
-int
 snap_recv_finish(struct snapdir *sd, uint64_t index, char *path, size_t pathlen)
 {
 	char part[SNAP_PATH_MAX];
-	int rc;
 
 	if (sd->in_fd < 0)
 		return -EBADF;
-	if ((rc = snap_recv_sync(sd)) < 0)
-		return rc;
+	if (sd->in_dirty && fdatasync(sd->in_fd) < 0)
+		return -errno;
+	sd->in_dirty = false;
 	close(sd->in_fd);
 	sd->in_fd = -1;
 	check_clear(&sd->chk);
