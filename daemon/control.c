@@ -53,7 +53,7 @@ struct control {
 	struct listener_guard *guard; /* with a descriptor in reserve */
 	struct ratelimit rl;	      /* lines about what clients send */
 	unsigned outsiders;
-	struct event *sweep; /* closes clients stuck in a request */
+	struct event *sweep; /* closes clients stuck in a request; armed while one waits */
 };
 
 static uint64_t
@@ -123,6 +123,22 @@ client_close(struct client *c)
 		ctl->outsiders--;
 	if (ctl->cb.closed)
 		ctl->cb.closed(ctl->arg, h);
+}
+
+/*
+ * c sent part of a request: the sweep (sweep_cb) watches it from now.  It
+ * runs only while some client is in that state, so that an idle node does
+ * not wake for it (issue 17: a fleet's idle learners).
+ */
+static void
+partial_started(struct client *c)
+{
+	struct control *ctl = c->ctl;
+	struct timeval tv = { 1, 0 };
+
+	c->partial_ms = now_ms();
+	if (!evtimer_pending(ctl->sweep, NULL))
+		evtimer_add(ctl->sweep, &tv);
 }
 
 static void
@@ -199,7 +215,7 @@ read_cb(struct bufferevent *bev, void *arg)
 			if (evbuffer_get_length(in) == 0)
 				c->partial_ms = 0;
 			else if (c->partial_ms == 0)
-				c->partial_ms = now_ms();
+				partial_started(c);
 			return;
 		}
 		c->partial_ms = 0;
@@ -315,25 +331,32 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-/* Every second: a client that sent part of a request long ago is stuck or hostile. */
+/* Every second while one waits: a client that sent part of a request long
+ * ago is stuck or hostile. */
 static void
 sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct control *ctl = arg;
 	uint64_t now = now_ms();
+	bool waiting = false;
 
 	for (uint32_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
 		struct client *c = &ctl->slots[i];
 
-		if (c->bev == NULL || c->partial_ms == 0 ||
-		    now - c->partial_ms < CONTROL_PARTIAL_MS)
+		if (c->bev == NULL || c->partial_ms == 0)
 			continue;
+		if (now - c->partial_ms < CONTROL_PARTIAL_MS) {
+			waiting = true;
+			continue;
+		}
 		if (log_ok(ctl))
 			log_notice("control client pid %d (uid %u): an unfinished request for %d "
 				   "ms; closing",
 			    (int)c->info.pid, (unsigned)c->info.uid, CONTROL_PARTIAL_MS);
 		client_close(c);
 	}
+	if (!waiting)
+		evtimer_del(ctl->sweep);
 }
 
 /* Is somebody serving path?  Decides between "stale file" and "in use". */
@@ -413,7 +436,7 @@ control_open(struct event_base *base, const char *path, const struct control_cal
 		goto fail;
 	}
 	ctl->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, ctl);
-	if (ctl->sweep == NULL || event_add(ctl->sweep, &(struct timeval){ 1, 0 }) < 0) {
+	if (ctl->sweep == NULL) {
 		rc = -ENOMEM;
 		seterr(err, errlen, "out of memory");
 		evconnlistener_free(ctl->listener);

@@ -409,11 +409,7 @@ http_open(struct event_base *base, const char *listen, const struct http_callbac
 	socklen_t sslen;
 	int rc;
 	struct http_server *hs;
-	struct timeval tv = { HTTP_IDLE_TIMEOUT_S, 0 },
-		       sweep = {
-			       HTTP_SWEEP_MS / 1000,
-			       HTTP_SWEEP_MS % 1000 * 1000,
-		       };
+	struct timeval tv = { HTTP_IDLE_TIMEOUT_S, 0 };
 
 	/* The parser of raftconfd --check: what it accepts is bound here. */
 	if (addr_parse_listen(listen, &ss, &sslen, aerr, sizeof(aerr)) < 0) {
@@ -466,7 +462,7 @@ http_open(struct event_base *base, const char *listen, const struct http_callbac
 	evhttp_set_max_headers_size(hs->http, HTTP_MAX_HEADERS_SIZE);
 	evhttp_set_max_body_size(hs->http, HTTP_MAX_BODY_SIZE);
 	evhttp_set_timeout_tv(hs->http, &tv);
-	event_add(hs->sweep_ev, &sweep);
+	/* the sweep runs once a connection comes (http_conn_new_cb) */
 	log_info("HTTP API on %s", listen);
 	*out = hs;
 	return 0;

@@ -8,7 +8,8 @@
  * bufferevent itself (evhttp_set_bevcb) and keeps a reference to it: when
  * evhttp frees the connection, the bufferevent lives on with its callbacks
  * cleared, and the periodic sweep sees that, drops the reference (closing
- * the socket) and frees the slot.  At HTTP_MAX_CONNECTIONS the listener
+ * the socket) and frees the slot (it runs while connections are open,
+ * every HTTP_SWEEP_MS).  At HTTP_MAX_CONNECTIONS the listener
  * stops accepting; new clients wait in the kernel's backlog.  The sweep also
  * cuts off a client that has not sent a whole request HTTP_IDLE_TIMEOUT_S
  * after connecting or after its last answer (an idle or trickling client),
@@ -270,6 +271,9 @@ http_conn_sweep_cb(evutil_socket_t fd, short what, void *arg)
 			c->deadline_ms = 0;
 		}
 	}
+	/* nothing left to watch: an idle node does not wake for this */
+	if (hs->nconns == 0)
+		evtimer_del(hs->sweep_ev);
 	resume_accepting(hs);
 }
 
@@ -307,6 +311,11 @@ http_conn_new_cb(struct event_base *base, void *arg)
 	c->bev = bev;
 	c->state = C_READING;
 	c->deadline_ms = http_mono_ms() + HTTP_IDLE_TIMEOUT_S * 1000;
+	if (!evtimer_pending(hs->sweep_ev, NULL)) {
+		struct timeval tv = { HTTP_SWEEP_MS / 1000, HTTP_SWEEP_MS % 1000 * 1000 };
+
+		evtimer_add(hs->sweep_ev, &tv);
+	}
 	if (++hs->nconns >= HTTP_MAX_CONNECTIONS && !hs->paused) {
 		evconnlistener_disable(hs->listener);
 		hs->paused = true;

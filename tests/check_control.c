@@ -666,6 +666,51 @@ START_TEST(test_a_client_stuck_in_the_middle_of_a_request_is_closed_at_the_deadl
 }
 END_TEST
 
+/* The events the loop waits on: the sweep is one of them only while needed. */
+static int
+events_added(void)
+{
+	return event_base_get_num_events(F.base, EVENT_BASE_COUNT_ADDED);
+}
+
+/* Wait until events_added() is n; false at the deadline. */
+static bool
+events_become(int n, double seconds)
+{
+	double deadline = now() + seconds;
+
+	while (events_added() != n && now() < deadline)
+		run_once();
+	return events_added() == n;
+}
+
+START_TEST(test_the_sweep_runs_only_while_a_request_is_unfinished)
+{
+	uint8_t body[64], frame[128];
+	int idle = events_added(), connected, fd = client_connect();
+	size_t n = raw_frame(frame, PROTO_T_GET, body, get_body(body, 43, 5), false);
+
+	send_get(fd, 42, "/whole");
+	ck_assert(nreq_at_least(1));
+	/* the client's read event is added; nothing else waits */
+	ck_assert_msg(events_become(idle + 1, DEADLINE), "%d events, idle %d", events_added(), idle);
+	connected = events_added();
+	/* half a request: the sweep is armed to watch it */
+	client_send(fd, frame, n - 1);
+	ck_assert_msg(events_become(connected + 1, DEADLINE), "%d events with half a request, %d before",
+		      events_added(), connected);
+	/* the rest: served, and the sweep's next run finds nothing to watch */
+	client_send(fd, frame + n - 1, 1);
+	ck_assert(nreq_at_least(2));
+	ck_assert_msg(events_become(connected, DEADLINE), "%d events once the request was whole, %d before",
+		      events_added(), connected);
+	ck_assert_int_eq(F.nclosed, 0);
+	close(fd);
+	ck_assert(nclosed_at_least(1));
+	ck_assert(events_become(idle, DEADLINE));
+}
+END_TEST
+
 START_TEST(test_a_length_prefix_below_the_header_closes_the_connection)
 {
 	expect_header_closes(0);
@@ -1055,6 +1100,7 @@ control_suite(void)
 	tcase_add_test(tc, test_a_writer_may_send_a_request_far_over_the_small_size);
 	tcase_add_test(tc, test_only_so_many_outsiders_are_connected_at_once);
 	tcase_add_test(tc, test_a_client_stuck_in_the_middle_of_a_request_is_closed_at_the_deadline);
+	tcase_add_test(tc, test_the_sweep_runs_only_while_a_request_is_unfinished);
 	tcase_add_test(tc,
 		       test_a_sound_header_around_a_bad_body_gets_an_error_and_the_connection_goes_on);
 	tcase_add_test(tc, test_a_field_over_its_limit_is_answered_too_big_with_the_request_id);

@@ -737,6 +737,34 @@ closed_within(int fd, int ms)
 	return false;
 }
 
+/* The sweep (http_conn.c) wakes the loop only while a connection is open. */
+START_TEST(test_the_sweep_runs_only_while_connections_are_open)
+{
+	const char *resp;
+	int fd, i;
+
+	ck_assert(!evtimer_pending(node.hs->sweep_ev, NULL));
+	fd = client_connect();
+	client_send(fd, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 200", 12) == 0, "%s", resp);
+	ck_assert_int_eq(node.hs->nconns, 1);
+	ck_assert(evtimer_pending(node.hs->sweep_ev, NULL));
+	close(fd);
+	for (i = 0; i < 300 && evtimer_pending(node.hs->sweep_ev, NULL); i++)
+		loop_once(10);
+	ck_assert_int_eq(node.hs->nconns, 0);
+	ck_assert_msg(!evtimer_pending(node.hs->sweep_ev, NULL), "the sweep still runs, no connection open");
+	/* and it comes back with the next one */
+	fd = client_connect();
+	client_send(fd, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+	resp = client_response(fd);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 200", 12) == 0, "%s", resp);
+	ck_assert(evtimer_pending(node.hs->sweep_ev, NULL));
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_an_idle_client_is_cut_off)
 {
 	int fd = client_connect();
@@ -849,6 +877,7 @@ http_server_tests(Suite *s)
 	tcase_add_test(tc, test_status_health_and_metrics_come_from_the_callbacks);
 	tcase_add_test(tc, test_every_request_but_health_is_judged_with_its_header_key_and_address);
 	tcase_add_test(tc, test_a_refused_request_is_401_or_403_in_json_and_never_reaches_the_node);
+	tcase_add_test(tc, test_the_sweep_runs_only_while_connections_are_open);
 	tcase_add_test(tc, test_an_idle_client_is_cut_off);
 	tcase_add_test(tc, test_a_client_trickling_its_request_is_cut_off);
 	tcase_add_test(tc, test_clients_over_the_connection_limit_wait_until_one_leaves);
