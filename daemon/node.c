@@ -67,24 +67,30 @@ send_raft_msgs(struct node *n, const struct raft_msg *msgs, size_t count)
 
 /*
  * A learner elects no one, and it is fed on its feeder's events, not on
- * its own tick: it wakes LEARNER_TICK_SPAN times less often, each tick
- * counting for that many of the core's, so that an idle fleet of learners
+ * its own tick: it ticks about once every LEARNER_TICK_MS, each tick
+ * counting for as many of the core's, so that an idle fleet of learners
  * costs little (issue 17).  Its requests' deadlines are checked that much
  * less finely; reads, writes and watches move on their events, not the
- * tick.  A learner that relays to others ticks as a voter does (what it
- * feeds at its tick, the commit index alone, goes no later than a voter's).
+ * tick, and its store commits about once a second all the same
+ * (APPLY_LEARNER_COMMIT_MS).  A learner that relays to others ticks as a
+ * voter does (what it feeds at its tick, the commit index alone, goes no
+ * later than a voter's); one that is promoted does from the change on
+ * (state_changed).
  */
-#define LEARNER_TICK_SPAN 4
+#define LEARNER_TICK_MS 1000
 
 static void
 tick_rate(struct node *n, const struct raft_status *st)
 {
-	unsigned span = st->role == RAFT_LEARNER && !st->relayed ? LEARNER_TICK_SPAN : 1,
-		 ms = n->tick_ms * span;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	unsigned span = 1, ms;
+	struct timeval tv;
 
+	if (st->role == RAFT_LEARNER && !st->relayed && n->tick_ms < LEARNER_TICK_MS)
+		span = LEARNER_TICK_MS / n->tick_ms;
 	if (span == n->tick_span)
 		return;
+	ms = n->tick_ms * span;
+	tv = (struct timeval){ ms / 1000, (ms % 1000) * 1000 };
 	n->tick_span = span;
 	evtimer_del(n->tick_ev);
 	evtimer_add(n->tick_ev, &tv);
