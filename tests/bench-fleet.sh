@@ -96,6 +96,18 @@ voter_leader() {
 	done
 	return 1
 }
+# drop PREFIX: delete every key under PREFIX; where one deletion would take
+# more keys than raftconfctl allows ("too big"), under the longer prefixes
+# (the keys written here are digits, lower-case letters and slashes).
+drop() {
+	local out c
+	out=$(CTL_TIMEOUT=60 ctl "$LEADER" del --prefix "$1" 2>&1) && return 0
+	if [[ $out != *"too big"* ]]; then
+		echo "# del --prefix $1: $out" >&2
+		return 1
+	fi
+	for c in {0..9} {a..z} /; do drop "$1$c" || return 1; done
+}
 pctl() { # PCT LIST: the PCT-th percentile of the numbers on standard input
 	sort -n | awk -v p="$1" '{ a[NR] = $1 } END { if (NR == 0) { print "-"; exit }
 		i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; if (i > NR) i = NR; print a[i] }'
@@ -227,8 +239,8 @@ for n in $SIZES; do
 		"$cpu100" "$lus" "${gap:--}" "$per" "$((conns / 2))" "$rssl" "$anonl"
 	if [ "${FLEET_DROP:-0}" = 1 ]; then
 		# the leader was just killed and started again: give it time
-		CTL_TIMEOUT=60 ctl "$LEADER" del --prefix /bench/ >/dev/null
-		CTL_TIMEOUT=60 ctl "$LEADER" del --prefix /fleet/ >/dev/null
+		drop /bench/
+		drop /fleet/
 		for i in $voters; do CTL_TIMEOUT=60 ctl "$i" snapshot >/dev/null; done
 	fi
 done
