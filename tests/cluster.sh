@@ -115,9 +115,12 @@ cluster_init() {
 }
 
 # node_start I: start node I; NODE_ARGS: more arguments for raftconfd.
+# node_exec I CMD...: how node I's process is run (netns.sh puts it in a
+# network namespace); it execs, so that NODE_PID is raftconfd's own.
+node_exec() { shift; exec "$@"; }
 node_start() {
 	local i=$1
-	"$RAFTCONFD" -c "$TEST_DIR/n$i.yaml" ${NODE_ARGS:-} >>"$TEST_DIR/n$i.log" 2>&1 &
+	node_exec "$i" "$RAFTCONFD" -c "$TEST_DIR/n$i.yaml" ${NODE_ARGS:-} >>"$TEST_DIR/n$i.log" 2>&1 &
 	NODE_PID[$i]=$!
 }
 

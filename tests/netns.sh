@@ -1,7 +1,7 @@
 # tests/netns.sh — nodes in network namespaces of their own, for tests that
 # cut a node off the network as a partition does (not a stopped process: it
 # runs, its peers' packets just do not arrive).  Sourced after cluster.sh,
-# before cluster_init: it replaces node_addr and node_start.  Needs root
+# before cluster_init: it replaces node_addr and node_exec.  Needs root
 # and iproute2 (ip netns, veth, bridge).
 #
 # netns_init N: N namespaces, each with one end of a veth pair whose other
@@ -18,12 +18,7 @@ NETNS_TAG=rc$$
 NETNS_NET=10.$((200 + $$ % 50)).$((($$ / 50) % 250)).
 
 node_addr() { echo "$NETNS_NET$1:7000"; }
-node_start() {
-	local i=$1
-	ip netns exec "${NETNS_TAG}n$i" "$RAFTCONFD" -c "$TEST_DIR/n$i.yaml" ${NODE_ARGS:-} \
-		>>"$TEST_DIR/n$i.log" 2>&1 &
-	NODE_PID[$i]=$!
-}
+node_exec() { exec ip netns exec "${NETNS_TAG}n$1" "${@:2}"; }
 
 # (a namespace outlives its name while a socket of it lingers, a connection
 # closed towards a peer cut off: its link is deleted here all the same)
