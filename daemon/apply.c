@@ -14,6 +14,14 @@
  * a snapshot, which is written after a commit), so the restart applies them
  * again.  Reads inside the transaction see its writes.
  *
+ * While a snapshot's writer reads the store's file, the store's commits
+ * pile up in memory instead (store.h, store_hold); once it is done, each
+ * tick moves a slice of what piled up into the file (apply_drain): about
+ * what the tick applied and APPLY_DRAIN_BYTES more, so the pile shrinks
+ * and no tick commits all of it at once.  Past raft.snapshot_pile_mb
+ * nothing more is applied until the pile is below half of that: entries
+ * wait in the log, committed, and clients for their answers.
+ *
  * Not here: what a command does to the store (store_apply.c).
  */
 #include <errno.h>
@@ -25,6 +33,9 @@
 
 #define STORE_TXN_ENTRIES	4096
 #define APPLY_LEARNER_COMMIT_MS 1000
+/* A voter's tick moves this much of the pile more than it applied (a
+ * learner's, whose tick is longer, as much a voter's tick). */
+#define APPLY_DRAIN_BYTES (1024 * 1024)
 
 /*
  * The store could not commit for want of space: what the transaction
@@ -45,14 +56,13 @@ stall(struct node *n)
 	disk_blocked(n, DISK_STORE, node_now_s());
 }
 
-/* Commit the open transaction, unless a snapshot writer reads the file
- * (it reads a copy of its own once it said so: snapshot.c). */
+/* Commit the open transaction (into the pile while there is one). */
 int
 apply_flush(struct node *n)
 {
 	int rc;
 
-	if (!n->store_txn || (n->snap.pid && !n->snap.released))
+	if (!n->store_txn)
 		return 0;
 	n->store_txn = false;
 	rc = store_commit(n->store);
@@ -62,17 +72,70 @@ apply_flush(struct node *n)
 	}
 	if (rc == 0) {
 		n->stats.store_commits++;
-		disk_unblocked(n, DISK_STORE);
+		if (!store_piling(n->store))
+			disk_unblocked(n, DISK_STORE);
 	}
 	return rc;
+}
+
+static uint64_t
+pile_bound(const struct node *n)
+{
+	return (uint64_t)n->cfg->snapshot_pile_mb << 20;
+}
+
+/* A slice of the pile into the store's file, once no snapshot's writer reads it. */
+static int
+apply_drain(struct node *n)
+{
+	uint64_t piled = store_piled_bytes(n->store), budget, came;
+	int rc;
+
+	/* what piled up since the last tick's look */
+	came = piled > n->piled_after ? piled - n->piled_after : 0;
+	n->piled_after = piled;
+	if (piled > n->stats.store_piled_peak)
+		n->stats.store_piled_peak = piled;
+	if (piled == 0 || n->store_txn || store_held(n->store) || n->apply_paused)
+		return 0;
+	budget = (uint64_t)APPLY_DRAIN_BYTES * (n->tick_span ? n->tick_span : 1) + came;
+	rc = store_drain(n->store, budget);
+	if (rc == -ENOSPC || rc == -EDQUOT) {
+		/* the pile stays whole: applying waits, the drain is tried again */
+		stall(n);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	n->piled_after = store_piled_bytes(n->store);
+	n->stats.store_commits++;
+	n->stats.store_drains++;
+	if (n->piled_after == 0)
+		disk_unblocked(n, DISK_STORE);
+	return 0;
+}
+
+/* Applying waited for the pile to shrink: go on once it is below half its bound. */
+static int
+pile_resume(struct node *n)
+{
+	if (!n->pile_paused || store_piled_bytes(n->store) > pile_bound(n) / 2)
+		return 0;
+	n->pile_paused = false;
+	node_schedule(n);
+	return raft_reapply(n->raft, n->applied);
 }
 
 int
 apply_tick(struct node *n, uint64_t now_ms)
 {
+	int rc;
+
 	if (n->tick_span > 1 && n->store_txn && now_ms - n->store_txn_ms < APPLY_LEARNER_COMMIT_MS)
 		return 0;
-	return apply_flush(n);
+	if ((rc = apply_flush(n)) < 0 || (rc = apply_drain(n)) < 0)
+		return rc;
+	return pile_resume(n);
 }
 
 int
@@ -175,8 +238,15 @@ apply_entries(struct node *n, const struct raft_entry *ents, size_t count)
 
 	/* paused: the core hands them out again (apply_retry, or once the
 	 * leader's snapshot is restored: snapshot.c) */
-	if (count == 0 || n->apply_paused || n->restore.running)
+	if (count == 0 || n->apply_paused || n->pile_paused || n->restore.running)
 		return 0;
+	if (store_piled_bytes(n->store) > pile_bound(n)) {
+		log_warning("the store's pile holds %" PRIu64 " bytes, over snapshot_pile_mb: "
+			    "applying waits until the snapshot's writer is done and it drains",
+		    store_piled_bytes(n->store));
+		n->pile_paused = true;
+		return 0;
+	}
 	if (!n->store_txn) {
 		if ((rc = store_begin(n->store)) < 0)
 			return rc;

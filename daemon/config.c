@@ -146,6 +146,7 @@ enum {
 	RAFT_ELECTION,
 	RAFT_SNAPSHOT_EVERY,
 	RAFT_SNAPSHOT_LOG_PERCENT,
+	RAFT_SNAPSHOT_PILE,
 	RAFT_LAG_WARN,
 	RAFT_RELAY_AFTER,
 	RAFT_N
@@ -159,6 +160,8 @@ static const struct field raft_fields[RAFT_N] = {
 	    CONFIG_MIN_SNAPSHOT_EVERY, CONFIG_MAX_SNAPSHOT_EVERY),
 	[RAFT_SNAPSHOT_LOG_PERCENT] = NUM("snapshot_log_percent", F_U32, snapshot_log_percent, 0,
 	    CONFIG_MAX_SNAPSHOT_LOG_PERCENT),
+	[RAFT_SNAPSHOT_PILE] = NUM("snapshot_pile_mb", F_U32, snapshot_pile_mb,
+	    CONFIG_MIN_SNAPSHOT_PILE_MB, CONFIG_MAX_SNAPSHOT_PILE_MB),
 	[RAFT_LAG_WARN] =
 	    NUM("lag_warn_ms", F_U32, lag_warn_ms, CONFIG_MIN_LAG_WARN_MS, CONFIG_MAX_LAG_WARN_MS),
 	[RAFT_RELAY_AFTER] = NUM("relay_after", F_U32, relay_after, 0, RAFTCONF_MAX_MEMBERS),
@@ -954,6 +957,7 @@ set_defaults(struct config *c)
 	c->election_ms = CONFIG_DEFAULT_ELECTION_MS;
 	c->snapshot_every = CONFIG_DEFAULT_SNAPSHOT_EVERY;
 	c->snapshot_log_percent = CONFIG_DEFAULT_SNAPSHOT_LOG_PERCENT;
+	c->snapshot_pile_mb = CONFIG_DEFAULT_SNAPSHOT_PILE_MB;
 	c->lag_warn_ms = CONFIG_DEFAULT_LAG_WARN_MS;
 	c->relay_after = CONFIG_DEFAULT_RELAY_AFTER;
 	c->history_revisions = CONFIG_DEFAULT_HISTORY_REVISIONS;

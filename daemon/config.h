@@ -78,6 +78,11 @@
  * last one of this share of its size (0: snapshot_every alone decides). */
 #define CONFIG_DEFAULT_SNAPSHOT_LOG_PERCENT 25
 #define CONFIG_MAX_SNAPSHOT_LOG_PERCENT	    10000
+/* raft.snapshot_pile_mb: what the store may pile up in memory while a
+ * snapshot's writer reads its file, MiB; past it applying waits. */
+#define CONFIG_DEFAULT_SNAPSHOT_PILE_MB 256
+#define CONFIG_MIN_SNAPSHOT_PILE_MB	1
+#define CONFIG_MAX_SNAPSHOT_PILE_MB	65536
 /* history: the changes watch --from-rev can replay (store.h). */
 #define CONFIG_DEFAULT_HISTORY_REVISIONS 10000
 #define CONFIG_MIN_HISTORY_REVISIONS	 1
@@ -122,9 +127,10 @@ struct config {
 	uint32_t election_ms; /* >= 5 × heartbeat_ms */
 	uint64_t snapshot_every;
 	uint32_t snapshot_log_percent; /* of the last snapshot's size */
-	uint32_t lag_warn_ms;	       /* a learner this far behind is logged */
-	uint32_t relay_after;	       /* learners the leader feeds before relays do */
-	uint64_t history_revisions;    /* history: changes kept for watch --from-rev */
+	uint32_t snapshot_pile_mb;
+	uint32_t lag_warn_ms;	    /* a learner this far behind is logged */
+	uint32_t relay_after;	    /* learners the leader feeds before relays do */
+	uint64_t history_revisions; /* history: changes kept for watch --from-rev */
 	uint64_t history_bytes;
 	char http_listen[RAFTCONF_MAX_ADDRESS + 1]; /* "" = no HTTP API */
 	char http_cert[RAFTCONF_MAX_PATH + 1];	    /* both or neither: HTTPS */

@@ -147,8 +147,10 @@ struct node_stats {
 	uint64_t proposals_failed;
 	uint64_t snapshots;
 	double snapshot_last_seconds;
-	double snapshot_hold_last_seconds;  /* of it, the store's commits held */
+	double snapshot_hold_last_seconds;  /* of it, the store's file held */
 	uint64_t store_commits;		    /* the store's transactions (apply.c) */
+	uint64_t store_drains;		    /* of them, slices of the pile (apply.c) */
+	uint64_t store_piled_peak;	    /* the most bytes ever piled */
 	uint64_t requests[PROTO_E_MAX + 1]; /* [0]: answered ok, else by error */
 	uint64_t leader_changes;	    /* a leader known, not the last one known */
 	/* learners' lag, observed by the leader once a second (status.c) */
@@ -191,12 +193,9 @@ struct disk_state {
 /* snapshot.c: a child process writing a snapshot. */
 struct snap_job {
 	pid_t pid;	  /* 0: none */
-	struct event *ev; /* its pipe: a byte, a message, then EOF */
+	struct event *ev; /* its pipe: a message on failure, then EOF */
 	uint64_t index, term;
 	double t0;
-	/* The child's first byte came: SNAP_CHILD_COPIED (it reads a copy of
-	 * the store, and the store may commit again) or SNAP_CHILD_IN_PLACE. */
-	bool heard, released;
 	char err[256];
 	size_t errlen;
 	double retry_at;   /* after a failure, no periodic one before */
@@ -225,8 +224,6 @@ struct restore_job {
 	int rc;
 	char err[256];
 };
-#define SNAP_CHILD_COPIED   'C'
-#define SNAP_CHILD_IN_PLACE 'P'
 
 /* readiness.c: READY=1 once caught up with the leader. */
 struct readiness {
@@ -281,6 +278,8 @@ struct node {
 	uint64_t store_txn_entries;
 	uint64_t store_txn_ms; /* when that transaction began */
 	bool apply_paused;     /* the store ran out of space: apply_retry */
+	bool pile_paused;      /* the store's pile is full: apply_tick resumes */
+	uint64_t piled_after;  /* the pile's bytes at the last tick's look (apply_drain) */
 	uint64_t told_upto;    /* watchers and removal told up to this index */
 
 	/* snapshot.c */

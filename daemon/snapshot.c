@@ -143,6 +143,7 @@ child_reap(struct node *n, bool kill_it)
 	while (waitpid(n->snap.pid, &status, 0) < 0 && errno == EINTR)
 		;
 	n->snap.pid = 0;
+	store_release(n->store); /* what piled up meanwhile may reach the file */
 	if (n->snap.ev) {
 		int fd = event_get_fd(n->snap.ev);
 
@@ -174,23 +175,6 @@ child_cb(evutil_socket_t fd, short what, void *arg)
 	struct snap_job *j = &n->snap;
 	ssize_t got;
 
-	if (!j->heard) {
-		char c;
-
-		got = read(fd, &c, 1);
-		if (got < 0 && (errno == EINTR || errno == EAGAIN))
-			return;
-		if (got == 1) {
-			j->heard = true;
-			j->released = c == SNAP_CHILD_COPIED;
-			if (j->released) {
-				/* the store may commit what waited: at once */
-				n->stats.snapshot_hold_last_seconds = node_now_s() - j->t0;
-				node_schedule(n);
-			}
-			return;
-		}
-	}
 	got = read(fd, j->err + j->errlen, sizeof(j->err) - 1 - j->errlen);
 	if (got < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
@@ -201,8 +185,7 @@ child_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* EOF: the child is gone (or said all it may). */
 	j->err[j->errlen] = '\0';
-	if (!j->released)
-		n->stats.snapshot_hold_last_seconds = node_now_s() - j->t0;
+	n->stats.snapshot_hold_last_seconds = node_now_s() - j->t0;
 	if (child_reap(n, false) == 0) {
 		snapshot_done(n, j->index, j->term);
 		if (n->failed)
@@ -217,25 +200,17 @@ child_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Writes arriving: the store applied within this long before a snapshot
- * is taken.  Only then is the store copied for the snapshot's writer (an
- * idle store holds no transaction that could grow, and the copy costs: at
- * a million keys under reads, half a second more of a snapshot's CPU).
- */
-#define SNAPSHOT_COPY_APPLIED_MS 1000
-
-/*
- * In the child: write the store as the parent last committed it.  While
- * writes arrive (copy), first into a copy of the store's file, if there is
- * room (store_read_from_copy): the parent, told so by the first byte on
- * the pipe, commits again at once instead of holding every apply in a
- * transaction that grows until this process exits (issue 16 item 2).
+ * In the child: write the store as it was at the fork.  The parent holds
+ * the store's file meanwhile (store_hold): its batches pile up in memory
+ * and reach the file a slice a tick once this process is gone (apply.c),
+ * so the child's view of the file, and its copy of the pile, stay the
+ * store at the fork (issue 16 item 2).
  */
 static void __attribute__((noreturn))
 child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t index, uint64_t term,
-    const struct raft_member *members, size_t n_members, bool copy)
+    const struct raft_member *members, size_t n_members)
 {
-	char cerr[256] = "", said;
+	char cerr[256] = "";
 	size_t off = 0;
 	int rc;
 
@@ -246,15 +221,6 @@ child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t inde
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(1);
 	store_after_fork(n->store);
-	rc = copy ? store_read_from_copy(n->store, cerr, sizeof(cerr)) : -EALREADY;
-	if (rc < 0 && rc != -EALREADY)
-		log_notice("snapshot at %" PRIu64 ": the store is read in place, its commits "
-			   "held until the snapshot is written: %s",
-		    index, cerr);
-	said = rc == 0 ? SNAP_CHILD_COPIED : SNAP_CHILD_IN_PLACE;
-	if (write(fd, &said, 1) != 1)
-		_exit(1);
-	cerr[0] = '\0';
 	rc = snap_write(n->store, path, index, term, members, n_members, cerr, sizeof(cerr));
 	if (rc < 0 && cerr[0] == '\0')
 		snprintf(cerr, sizeof(cerr), "%s", strerror(-rc));
@@ -271,10 +237,9 @@ child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t inde
 /*
  * Start writing a snapshot of the store as applied now, in a child
  * process, so that the loop goes on serving: the store commits, then
- * forks; the child reads the file as it was (store_after_fork) while the
- * parent's applies wait in an open transaction that it does not commit
- * until the child has copied the file (child_main: while writes arrive)
- * or, idle or without room for a copy, is done.  snapshot_done() records it in the WAL, and
+ * forks; the child reads the store as it was (store_after_fork) while the
+ * parent holds the file and its batches pile up in memory until the child
+ * is gone (child_main).  snapshot_done() records it in the WAL, and
  * snapshot_progress() drops the log below it once that is durable, but for
  * a margin kept for followers that are a little behind.  -EINPROGRESS: one
  * is being written or recorded; -EALREADY: nothing new.
@@ -287,7 +252,6 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 	uint64_t index = n->applied;
 	int rc, p[2];
 	pid_t pid, parent;
-	bool copy;
 
 	if (n->snap.pid || n->snap.marked) {
 		seterr(err, errlen, "a snapshot is being written");
@@ -324,13 +288,11 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 		return rc;
 	}
 	n->snap.t0 = node_now_s();
-	copy = n->store_txn_ms > 0 && node_now_ms() - n->store_txn_ms < SNAPSHOT_COPY_APPLIED_MS;
 	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		child_main(
-		    n, parent, p[1], path, index, meta.term, meta.members, meta.n_members, copy);
+		child_main(n, parent, p[1], path, index, meta.term, meta.members, meta.n_members);
 	}
 	rc = pid < 0 ? -errno : 0;
 	close(p[1]);
@@ -339,12 +301,12 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 		seterr(err, errlen, "fork: %s", strerror(-rc));
 		return rc;
 	}
+	store_hold(n->store); /* no batch is open: apply_flush above */
 	n->snap.pid = pid;
 	n->snap.index = index;
 	n->snap.bytes_at = n->applied_bytes;
 	n->snap.term = meta.term;
 	n->snap.errlen = 0;
-	n->snap.heard = n->snap.released = false;
 	n->snap.ev = event_new(n->base, p[0], EV_READ | EV_PERSIST, child_cb, n);
 	if (n->snap.ev == NULL || event_add(n->snap.ev, NULL) < 0) {
 		/* cannot watch it: wait for it here */

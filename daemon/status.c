@@ -156,9 +156,13 @@ status_get(const struct node *n, struct status_field *f)
 	if (db_known)
 		U64("db_size", db_bytes);
 	MS("snapshot_last_ms", n->stats.snapshot_last_seconds * 1000);
-	/* of it, how long the store could not commit (snapshot.c: until the
-	 * writer had its copy of the file) */
+	/* of it, how long the store's file was held: its commits piled up
+	 * in memory meanwhile (snapshot.c, store_hold) */
 	MS("snapshot_hold_ms", n->stats.snapshot_hold_last_seconds * 1000);
+	/* what piles up now, the most ever, and the slices it reached the file in */
+	U64("store_piled_bytes", store_piled_bytes(n->store));
+	U64("store_piled_peak_bytes", n->stats.store_piled_peak);
+	U64("store_drains", n->stats.store_drains);
 	MS("loop_stall_max_ms", n->max_stall * 1000);
 	/* the loop's tick now (a learner's is longer, node.c), and its count */
 	U64("tick_ms", (uint64_t)n->tick_ms * n->tick_span);
@@ -582,11 +586,15 @@ status_http_metrics(void *arg, struct evbuffer *out)
 	metric(out, "counter", "snapshots_total", "%" PRIu64, s->snapshots);
 	metric(out, "gauge", "snapshot_last_duration_seconds", "%.6f", s->snapshot_last_seconds);
 	help(out, "snapshot_last_store_hold_seconds",
-	    "Of the last snapshot, the time the store held its commits: until the writer had "
-	    "copied the store's file, or until it was done when there was no room for a copy.");
+	    "Of the last snapshot, the time the store's file was held for its writer: the "
+	    "store's commits piled up in memory meanwhile.");
 	metric(out, "gauge", "snapshot_last_store_hold_seconds", "%.6f",
 	    s->snapshot_hold_last_seconds);
 	metric(out, "gauge", "loop_stall_max_seconds", "%.6f", n->max_stall);
+	help(out, "store_piled_bytes",
+	    "Bytes of the store's commits in memory, not in its file yet: they pile up while a "
+	    "snapshot's writer reads the file and reach it a slice a tick after.");
+	metric(out, "gauge", "store_piled_bytes", "%" PRIu64, store_piled_bytes(n->store));
 	metric(out, "gauge", "disk_full", "%d", n->disk.full ? 1 : 0);
 	metric(out, "gauge", "disk_free_bytes", "%" PRIu64, n->disk.free_bytes);
 	if (store_file_bytes(n->store, &db_bytes) == 0) {

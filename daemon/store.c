@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <tdb.h>
 #include <unistd.h>
 
@@ -176,12 +175,12 @@ store_record_bytes_ok(TDB_DATA key, TDB_DATA data)
 
 /* ------------------------------------------------------------ meta and transactions */
 
+static int store_batch_end(struct store *s, int r);
+
 int
 store_put(struct store *s, TDB_DATA key, TDB_DATA data)
 {
-	if (tdb_store(s->tdb, key, data, TDB_REPLACE) != 0)
-		return tdb_errno(s->tdb);
-	return 0;
+	return sdb_store(s, key, data);
 }
 
 int
@@ -211,13 +210,13 @@ store_put_applied(struct store *s, uint64_t index, uint64_t term)
 
 /* Fetch a meta record of exactly len bytes into out: 0, -ENOENT or -EBADMSG. */
 static int
-get_fixed(struct tdb_context *tdb, const char *name, void *out, size_t len)
+get_fixed(struct store *s, const char *name, void *out, size_t len)
 {
-	TDB_DATA d = tdb_fetch(tdb, tstr(name));
-	int r = 0;
+	TDB_DATA d;
+	int r = sdb_fetch(s, tstr(name), &d);
 
-	if (d.dptr == NULL)
-		return tdb_error(tdb) == TDB_ERR_NOEXIST ? -ENOENT : tdb_errno(tdb);
+	if (r < 0)
+		return r;
 	if (d.dsize != len)
 		r = -EBADMSG;
 	else
@@ -233,10 +232,10 @@ store_load_meta(struct store *s)
 	uint8_t a[16], c[8];
 	int r;
 
-	r = get_fixed(s->tdb, "m:applied", a, sizeof(a));
+	r = get_fixed(s, "m:applied", a, sizeof(a));
 	if (r < 0)
 		return r;
-	r = get_fixed(s->tdb, "m:clients", c, sizeof(c));
+	r = get_fixed(s, "m:clients", c, sizeof(c));
 	if (r < 0)
 		return r;
 	s->applied = get_le64(a);
@@ -268,7 +267,9 @@ store_write_begin(struct store *s, bool *own)
 		store_forget_open_tokens(s);
 	if (s->in_txn)
 		return s->txn_err;
-	if (tdb_transaction_start(s->tdb) != 0)
+	if (store_piling(s))
+		s->txn_pile = true;
+	else if (tdb_transaction_start(s->tdb) != 0)
 		return tdb_errno(s->tdb);
 	*own = true;
 	return 0;
@@ -285,10 +286,7 @@ store_write_end(struct store *s, bool own, int r)
 	}
 	if (r == 0)
 		r = store_hist_flush(s);
-	if (r == 0 && tdb_transaction_commit(s->tdb) != 0)
-		r = tdb_errno(s->tdb);
-	else if (r < 0)
-		tdb_transaction_cancel(s->tdb);
+	r = store_batch_end(s, r);
 	if (r < 0)
 		store_load_meta(s);
 	return r;
@@ -301,7 +299,9 @@ store_begin(struct store *s)
 		return -EIO;
 	if (s->in_txn)
 		return -EBUSY;
-	if (tdb_transaction_start(s->tdb) != 0)
+	if (store_piling(s))
+		s->txn_pile = true;
+	else if (tdb_transaction_start(s->tdb) != 0)
 		return tdb_errno(s->tdb);
 	if (s->open_tokens_valid)
 		store_forget_open_tokens(s);
@@ -310,24 +310,18 @@ store_begin(struct store *s)
 	return 0;
 }
 
-/*
- * tdb says TDB_ERR_IO for any failed write, and keeps errno from before
- * the commit, so out of space is told apart by what it logged: the
- * write's own error (the pwrite fallback), or "expansion failed" (its
- * posix_fallocate logs nothing) on a file system with less room left than
- * tdb grows a file by (a quarter of it at least).  Either failure comes
- * before tdb writes into the file: the transaction is cancelled and the
- * file is as before, so the caller may try again later.
- */
-static bool
-short_of_space(struct store *s)
+/* End a batch's writes: into the pile (sealed, or cancelled if r < 0) or the file. */
+static int
+store_batch_end(struct store *s, int r)
 {
-	struct statvfs sv;
-	struct stat st;
-
-	if (fstatvfs(tdb_fd(s->tdb), &sv) < 0 || fstat(tdb_fd(s->tdb), &st) < 0)
-		return false;
-	return (uint64_t)sv.f_bavail * sv.f_frsize < (uint64_t)st.st_size / 4 + (1u << 20);
+	if (!s->txn_pile)
+		return store_txn_finish(s, r);
+	s->txn_pile = false;
+	if (r < 0)
+		store_pile_cancel(s);
+	else
+		store_pile_seal(s);
+	return r;
 }
 
 int
@@ -338,18 +332,9 @@ store_commit(struct store *s)
 	if (!s->in_txn)
 		return -EINVAL;
 	s->in_txn = false;
-	s->tdbmsg[0] = '\0';
-	s->nospace = false;
 	if (s->txn_err == 0 && (r = store_hist_flush(s)) < 0)
 		s->txn_err = r;
-	if (s->txn_err != 0) {
-		r = s->txn_err;
-		tdb_transaction_cancel(s->tdb);
-	} else if (tdb_transaction_commit(s->tdb) != 0) {
-		r = tdb_errno(s->tdb);
-		if (s->nospace || (strstr(s->tdbmsg, "expansion failed") && short_of_space(s)))
-			r = -ENOSPC;
-	}
+	r = store_batch_end(s, s->txn_err);
 	if (r < 0)
 		store_load_meta(s);
 	return r;
@@ -361,7 +346,7 @@ store_cancel(struct store *s)
 	if (!s->in_txn)
 		return;
 	s->in_txn = false;
-	tdb_transaction_cancel(s->tdb);
+	store_batch_end(s, -ECANCELED);
 	store_load_meta(s);
 }
 
@@ -410,7 +395,7 @@ check_existing(struct store *s, char *err, size_t errlen)
 	int r;
 
 	/* The version first: an older format's records would fail the check below. */
-	r = get_fixed(s->tdb, "m:version", v, sizeof(v));
+	r = get_fixed(s, "m:version", v, sizeof(v));
 	if (r == 0 && get_le32(v) != STORE_FORMAT) {
 		seterr(err, errlen,
 		    "store: %s: format version %" PRIu32 " is not this build's %d (version 2"
@@ -441,7 +426,7 @@ check_existing(struct store *s, char *err, size_t errlen)
 		    s->path, strerror(-r));
 		return -EBADMSG;
 	}
-	r = get_fixed(s->tdb, "m:boot", b, sizeof(b));
+	r = get_fixed(s, "m:boot", b, sizeof(b));
 	if (r == 0 && b[0] == 0 && !boot_id(now)) {
 		/* e.g. ProcSubset=pid hides /proc/sys: assume the worst. */
 		seterr(err, errlen,
@@ -588,97 +573,6 @@ store_after_fork(struct store *s)
 		tdb_add_flags(s->tdb, TDB_NOLOCK);
 }
 
-/* Copy len bytes of src into dst from offset 0: copy_file_range (a reflink
- * where the file system shares blocks), else read and write. */
-static int
-copy_file(int src, int dst, uint64_t len)
-{
-	loff_t in = 0, out = 0;
-	char buf[1 << 16];
-
-	while ((uint64_t)in < len) {
-		ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(len - (uint64_t)in), 0);
-
-		if (n > 0)
-			continue;
-		if (n == 0)
-			return -EIO; /* the file is shorter than it was */
-		if (errno == EINTR)
-			continue;
-		if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
-			return -errno;
-		break;
-	}
-	while ((uint64_t)in < len) {
-		ssize_t n = pread(src, buf, sizeof(buf), in), w;
-
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return n < 0 ? -errno : -EIO;
-		}
-		for (ssize_t off = 0; off < n; off += w) {
-			w = pwrite(dst, buf + off, (size_t)(n - off), out);
-			if (w < 0 && errno == EINTR) {
-				w = 0;
-				continue;
-			}
-			if (w <= 0)
-				return w < 0 ? -errno : -EIO;
-			out += w;
-		}
-		in += n;
-	}
-	return 0;
-}
-
-int
-store_read_from_copy(struct store *s, char *err, size_t errlen)
-{
-	char dir[RAFTCONF_MAX_PATH], path[64];
-	struct tdb_context *copy;
-	struct statvfs vfs;
-	struct stat st;
-	int fd, rc;
-
-	if (s->tdb == NULL || s->in_txn)
-		return -EINVAL;
-	fs_parent_dir(s->path, dir, sizeof(dir));
-	if (fstat(tdb_fd(s->tdb), &st) < 0 || statvfs(dir, &vfs) < 0) {
-		rc = -errno;
-		seterr(err, errlen, "%s: %s", dir, strerror(-rc));
-		return rc;
-	}
-	/* The copy may take at most half of what is free: the WAL comes first. */
-	if ((uint64_t)vfs.f_bavail * vfs.f_frsize <
-	    2 * (uint64_t)st.st_size + STORE_COPY_SPARE_BYTES) {
-		seterr(err, errlen, "%s: %" PRIu64 " bytes free, too few for a copy of %" PRIu64,
-		    dir, (uint64_t)vfs.f_bavail * vfs.f_frsize, (uint64_t)st.st_size);
-		return -ENOSPC;
-	}
-	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0) {
-		rc = -errno;
-		seterr(err, errlen, "%s: an unnamed file: %s", dir, strerror(-rc));
-		return rc;
-	}
-	if ((rc = copy_file(tdb_fd(s->tdb), fd, (uint64_t)st.st_size)) < 0) {
-		seterr(err, errlen, "copying %s: %s", s->path, strerror(-rc));
-		close(fd);
-		return rc;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	copy = tdb_open_ex(path, 0, TDB_NOSYNC | TDB_NOLOCK, O_RDONLY, 0, NULL, NULL);
-	rc = copy == NULL ? (errno ? -errno : -EIO) : 0;
-	close(fd); /* tdb has its own descriptor; the file goes with it */
-	if (rc < 0) {
-		seterr(err, errlen, "opening the copy of %s: %s", s->path, strerror(-rc));
-		return rc;
-	}
-	tdb_close(s->tdb);
-	s->tdb = copy;
-	return 0;
-}
-
 void
 store_close(struct store *s)
 {
@@ -686,6 +580,10 @@ store_close(struct store *s)
 		return;
 	if (s->tdb != NULL) {
 		store_cancel(s);
+		/* what piled up goes into the file (unless a snapshot's writer
+		 * still reads it: then the restart applies it again) */
+		while (!s->held && s->pile.sealed != NULL && store_drain(s, UINT64_MAX) > 0)
+			;
 		/* everything durable first, then the flag that says so */
 		if (fsync(tdb_fd(s->tdb)) == 0 && tdb_transaction_start(s->tdb) == 0) {
 			if (store_write_boot(s->tdb, true) == 0 &&
@@ -697,6 +595,7 @@ store_close(struct store *s)
 		tdb_close(s->tdb);
 	}
 	store_hist_free(s);
+	store_pile_free(s);
 	store_forget_open_tokens(s);
 	free(s->path);
 	free(s);

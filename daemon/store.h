@@ -120,28 +120,40 @@ void store_close(struct store *s);
 /*
  * In a child process right after fork(): read without fcntl locks from now
  * on (the parent holds its own and they are not inherited).  The parent
- * must not commit a transaction until the child is done, or has read the
- * file into a copy (store_read_from_copy) — an open transaction lives in
- * the parent's memory and leaves the file alone — so that the child reads
- * the file as it was at the fork: snapshot.c writes snapshots this way,
- * off its event loop.
+ * holds the file (store_hold) until the child is done, so that the child
+ * reads the store as it was at the fork: snapshot.c writes snapshots
+ * this way, off its event loop.
  */
 void store_after_fork(struct store *s);
 
-/* Free bytes a copy leaves at least, beyond as many again as it takes. */
-#define STORE_COPY_SPARE_BYTES (64ULL * 1024 * 1024)
+/* ------------------------------------------------------------ holding the file */
 
 /*
- * In that child, after store_after_fork: copy the file into an unnamed
- * file of its directory (O_TMPFILE; copy_file_range, which shares the
- * blocks where the file system can) and read the copy from now on, so that
- * the parent may commit again while the child goes on reading.  The copy
- * goes with the process.  Refused (-ENOSPC) unless the directory has room
- * for twice the file and STORE_COPY_SPARE_BYTES: the copy must not take
- * the room the WAL needs.  On any error the store still reads its own
- * file, and the parent must wait for the child as before.
+ * While the file is held, and after that until what piled up has reached
+ * it, every batch commits into memory, not into the file: the pile.  Reads
+ * and walks see it as they see the file, and a child forked meanwhile
+ * (store_after_fork) sees the store as it was at the fork, the file and
+ * its own copy of the pile together.  store_hold: not inside a batch
+ * (-EBUSY).  Nothing piled is durable, as nothing the store commits is
+ * (TDB_NOSYNC): a crash loses it, and the node applies it again.
  */
-int store_read_from_copy(struct store *s, char *err, size_t errlen);
+int store_hold(struct store *s);
+void store_release(struct store *s);
+bool store_held(const struct store *s);
+/* Held, or something still piled: batches go to the pile. */
+bool store_piling(const struct store *s);
+
+/* Bytes the pile takes in memory now, its writes with their keys and values. */
+uint64_t store_piled_bytes(const struct store *s);
+
+/*
+ * Move the oldest committed batches of the pile into the file, whole
+ * batches of about max_bytes (at least one), in one tdb transaction whose
+ * applied index is its last batch's.  1 when some moved, 0 when nothing
+ * was piled, -EBUSY when held or inside a batch, or a commit's error
+ * (-ENOSPC: out of room), the pile as it was.
+ */
+int store_drain(struct store *s, uint64_t max_bytes);
 
 /* Delete the tdb at path (and a leftover restore file); ENOENT is not an error. */
 int store_destroy(const char *path);

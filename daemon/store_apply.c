@@ -33,10 +33,11 @@ kv_get(struct store *s, const char *k, size_t klen, struct store_meta *m, TDB_DA
 	char key[2 + RAFTCONF_MAX_KEY];
 	TDB_DATA d;
 
+	int r;
+
 	store_ns_key(key, 'k', k, klen);
-	d = tdb_fetch(s->tdb, tdata(key, 2 + klen));
-	if (d.dptr == NULL)
-		return tdb_error(s->tdb) == TDB_ERR_NOEXIST ? -ENOENT : tdb_errno(s->tdb);
+	if ((r = sdb_fetch(s, tdata(key, 2 + klen), &d)) < 0)
+		return r;
 	if (!store_kv_ok(d)) {
 		free(d.dptr);
 		return -EBADMSG;
@@ -78,9 +79,7 @@ kv_write(struct store *s, const char *k, size_t klen, const uint8_t *value, size
 	store_ns_key(key, 'k', k, klen);
 	parts[0] = tdata(head, sizeof(head));
 	parts[1] = tdata(value, vlen);
-	if (tdb_storev(s->tdb, tdata(key, 2 + klen), parts, 2, TDB_REPLACE) != 0)
-		return tdb_errno(s->tdb);
-	return 0;
+	return sdb_storev(s, tdata(key, 2 + klen), parts, 2);
 }
 
 /* kv_write over whatever the key holds now. */
@@ -123,9 +122,11 @@ do_set(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 static int
 del_record(struct store *s, TDB_DATA key, uint64_t index, struct store_result *res)
 {
-	if (tdb_delete(s->tdb, key) != 0) {
-		if (tdb_error(s->tdb) != TDB_ERR_NOEXIST)
-			return tdb_errno(s->tdb);
+	int r = sdb_delete(s, key);
+
+	if (r < 0) {
+		if (r != -ENOENT)
+			return r;
 		res->status = STORE_NOT_FOUND;
 		res->revision = 0;
 		return 0;
@@ -157,13 +158,15 @@ do_token_put(struct store *s, const struct store_cmd *c, uint64_t index, struct 
 	TDB_DATA k = tdata(key, 2 + c->klen);
 
 	store_ns_key(key, 't', c->key, c->klen);
-	if (tdb_exists(s->tdb, k)) {
+	int r;
+
+	if (sdb_exists(s, k)) {
 		res->status = STORE_EXISTS;
 		res->revision = 0;
 		return 0;
 	}
-	if (tdb_store(s->tdb, k, tdata(c->value, c->vlen), TDB_INSERT) != 0)
-		return tdb_errno(s->tdb);
+	if ((r = sdb_store(s, k, tdata(c->value, c->vlen))) < 0)
+		return r;
 	res->status = STORE_OK;
 	res->revision = index;
 	return 0;
@@ -296,13 +299,13 @@ do_txn(struct store *s, const struct store_cmd *c, uint64_t index, struct store_
 			break;
 		case STORE_TXN_DEL:
 			store_ns_key(key, 'k', op.key, op.klen);
-			r = 0;
-			if (tdb_delete(s->tdb, tdata(key, 2 + op.klen)) == 0) {
+			r = sdb_delete(s, tdata(key, 2 + op.klen));
+			if (r == 0) {
 				r = store_hist_add(s, STORE_EV_DEL, op.key, op.klen, NULL, 0);
 				if (r == 0 && cb != NULL)
 					cb(arg, STORE_TXN_DEL, op.key, op.klen, NULL, NULL, 0);
-			} else if (tdb_error(s->tdb) != TDB_ERR_NOEXIST) {
-				r = tdb_errno(s->tdb);
+			} else if (r == -ENOENT) {
+				r = 0;
 			}
 			break;
 		default:
@@ -347,10 +350,8 @@ do_del_prefix(struct store *s, const struct store_cmd *c, uint64_t index, struct
 		const char *k = sc.v[i].key + 2;
 		size_t klen = sc.v[i].len - 2;
 
-		if (tdb_delete(s->tdb, tdata(sc.v[i].key, sc.v[i].len)) != 0) {
-			r = tdb_errno(s->tdb);
+		if ((r = sdb_delete(s, tdata(sc.v[i].key, sc.v[i].len))) < 0)
 			break;
-		}
 		r = store_hist_add(s, STORE_EV_DEL, k, klen, NULL, 0);
 		if (r == 0 && cb != NULL)
 			cb(arg, STORE_TXN_DEL, k, klen, NULL, NULL, 0);

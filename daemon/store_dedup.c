@@ -37,10 +37,11 @@ client_get(struct store *s, uint64_t id, struct store_client *out)
 	char key[CLIENT_KEY_LEN + 1];
 	TDB_DATA d;
 
+	int r;
+
 	client_key(key, id);
-	d = tdb_fetch(s->tdb, tstr(key));
-	if (d.dptr == NULL)
-		return tdb_error(s->tdb) == TDB_ERR_NOEXIST ? -ENOENT : tdb_errno(s->tdb);
+	if ((r = sdb_fetch(s, tstr(key), &d)) < 0)
+		return r;
 	if (d.dsize != CLIENT_BYTES && d.dsize != CLIENT_BYTES_V1 &&
 	    d.dsize != CLIENT_BYTES_COUNT) {
 		free(d.dptr);
@@ -136,8 +137,8 @@ evict_clients(struct store *s)
 	struct lru_ctx c = { 0 };
 	int r = 0;
 
-	if (tdb_traverse(s->tdb, lru_collect, &c) < 0 || c.err != 0) {
-		r = c.err ? c.err : tdb_errno(s->tdb);
+	if ((r = sdb_traverse(s, lru_collect, &c)) < 0 || c.err != 0) {
+		r = c.err ? c.err : r;
 		goto out;
 	}
 	if (c.n <= CLIENTS_AFTER_EVICT)
@@ -147,10 +148,8 @@ evict_clients(struct store *s)
 		char key[CLIENT_KEY_LEN + 1];
 
 		client_key(key, c.v[i].id);
-		if (tdb_delete(s->tdb, tstr(key)) != 0) {
-			r = tdb_errno(s->tdb);
+		if ((r = sdb_delete(s, tstr(key))) < 0)
 			goto out;
-		}
 	}
 	s->nclients = CLIENTS_AFTER_EVICT;
 	r = store_put_u64(s, "m:clients", s->nclients);

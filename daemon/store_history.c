@@ -90,14 +90,15 @@ store_history_bytes(struct store *s)
 int
 store_hist_load(struct store *s)
 {
-	TDB_DATA d = tdb_fetch(s->tdb, tstr(HIST_FLOOR_KEY));
+	TDB_DATA d;
+	int r = sdb_fetch(s, tstr(HIST_FLOOR_KEY), &d);
 
 	s->hist_block = NO_BLOCK;
 	s->hist_len = 0;
 	s->hist_dirty = false;
-	if (d.dptr == NULL) {
-		if (tdb_error(s->tdb) != TDB_ERR_NOEXIST)
-			return tdb_errno(s->tdb);
+	if (r < 0) {
+		if (r != -ENOENT)
+			return r;
 		s->hist_floor = s->applied;
 		s->hist_bytes = 0;
 		return 0;
@@ -152,13 +153,12 @@ static int
 record_header(struct store *s, uint64_t rev, uint64_t h[3])
 {
 	char key[HIST_KEY_LEN + 1];
+	int r, ok = -1;
 
 	hist_key(key, rev);
-	if (tdb_parse_record(s->tdb, tstr(key), header_of, h) == 0)
-		return 0;
-	if (tdb_error(s->tdb) == TDB_ERR_NOEXIST)
-		return -ENOENT;
-	return tdb_error(s->tdb) == TDB_SUCCESS ? -EBADMSG : tdb_errno(s->tdb);
+	if ((r = sdb_parse(s, tstr(key), header_of, h, &ok)) < 0)
+		return r;
+	return ok == 0 ? 0 : -EBADMSG;
 }
 
 /*
@@ -188,9 +188,8 @@ load_block(struct store *s, uint64_t block)
 		return r == -ENOENT ? -EBADMSG : r; /* a chain that leads nowhere */
 	} else {
 		hist_key(key, rev);
-		d = tdb_fetch(s->tdb, tstr(key));
-		if (d.dptr == NULL)
-			return tdb_errno(s->tdb);
+		if ((r = sdb_fetch(s, tstr(key), &d)) < 0)
+			return r;
 		if ((r = reserve(s, d.dsize)) < 0) {
 			free(d.dptr);
 			return r;
@@ -225,8 +224,8 @@ trim(struct store *s)
 			return 0;
 		while ((r = record_header(s, rev, h)) == 0) {
 			hist_key(key, rev);
-			if (tdb_delete(s->tdb, tstr(key)) != 0)
-				return tdb_errno(s->tdb);
+			if ((r = sdb_delete(s, tstr(key))) < 0)
+				return r;
 			s->hist_bytes = s->hist_bytes > h[2] ? s->hist_bytes - h[2] : 0;
 			if ((rev = h[1]) == 0)
 				break;
@@ -248,8 +247,8 @@ store_hist_flush(struct store *s)
 	if (s->hist_block == NO_BLOCK || !s->hist_dirty)
 		return 0;
 	hist_key(key, s->hist_key_rev);
-	if (tdb_store(s->tdb, tstr(key), tdata(s->hist_buf, s->hist_len), TDB_REPLACE) != 0)
-		return tdb_errno(s->tdb);
+	if ((r = sdb_store(s, tstr(key), tdata(s->hist_buf, s->hist_len))) < 0)
+		return r;
 	s->hist_bytes = s->hist_bytes - s->hist_stored + s->hist_len;
 	s->hist_stored = s->hist_len;
 	s->hist_dirty = false;
@@ -257,9 +256,7 @@ store_hist_flush(struct store *s)
 		return r;
 	put_le64(fl, s->hist_floor);
 	put_le64(fl + 8, s->hist_bytes);
-	if (tdb_store(s->tdb, tstr(HIST_FLOOR_KEY), tdata(fl, sizeof(fl)), TDB_REPLACE) != 0)
-		return tdb_errno(s->tdb);
-	return 0;
+	return sdb_store(s, tstr(HIST_FLOOR_KEY), tdata(fl, sizeof(fl)));
 }
 
 /* The entry at revision is about to apply: its changes go to its block. */
@@ -290,14 +287,15 @@ store_hist_end(struct store *s)
 {
 	char key[HIST_KEY_LEN + 1];
 	size_t moved;
+	int r;
 
 	if (s->hist_block == NO_BLOCK || s->hist_len <= STORE_HISTORY_RECORD ||
 	    s->hist_entry <= HIST_BLOCK_HEAD)
 		return 0;
 	put_le64(s->hist_buf + 8, s->hist_rev);
 	hist_key(key, s->hist_key_rev);
-	if (tdb_store(s->tdb, tstr(key), tdata(s->hist_buf, s->hist_entry), TDB_REPLACE) != 0)
-		return tdb_errno(s->tdb);
+	if ((r = sdb_store(s, tstr(key), tdata(s->hist_buf, s->hist_entry))) < 0)
+		return r;
 	s->hist_bytes = s->hist_bytes - s->hist_stored + s->hist_entry;
 	moved = s->hist_len - s->hist_entry;
 	memmove(s->hist_buf + HIST_BLOCK_HEAD, s->hist_buf + s->hist_entry, moved);
@@ -491,12 +489,8 @@ walk_chain(
 		if (b == s->hist_block && rev == s->hist_key_rev) /* maybe ahead of its record */
 			return walk_block(s->hist_buf, s->hist_len, after, upto, cb, arg);
 		hist_key(key, rev);
-		d = tdb_fetch(s->tdb, tstr(key));
-		if (d.dptr == NULL) {
-			if (tdb_error(s->tdb) == TDB_ERR_NOEXIST)
-				return rev == b ? 0 : -EBADMSG;
-			return tdb_errno(s->tdb);
-		}
+		if ((r = sdb_fetch(s, tstr(key), &d)) < 0)
+			return r == -ENOENT ? (rev == b ? 0 : -EBADMSG) : r;
 		r = block_ok(rev, d.dptr, d.dsize)
 		    ? walk_block(d.dptr, d.dsize, after, upto, cb, arg)
 		    : -EBADMSG;

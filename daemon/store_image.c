@@ -64,8 +64,7 @@ store_export(struct store *s, store_export_cb cb, void *arg)
 		return -EBUSY;
 	/* one read lock for the whole walk, not one per hash chain */
 	locked = tdb_lockall_read(s->tdb) == 0;
-	if (tdb_traverse_read(s->tdb, export_one, &x) < 0 && x.rc == 0)
-		r = tdb_errno(s->tdb);
+	r = sdb_traverse(s, export_one, &x);
 	if (locked)
 		tdb_unlockall_read(s->tdb);
 	return x.rc != 0 ? x.rc : r;
@@ -228,7 +227,9 @@ store_replace_swap(struct store *s, struct store_built *b, char *err, size_t err
 		goto out;
 	}
 
-	/* The old tdb is now unlinked; switch to the new one. */
+	/* The old tdb is now unlinked; switch to the new one.  What piled up
+	 * in front of it is older than the new contents: gone with it. */
+	store_pile_free(s);
 	tdb_close(s->tdb);
 	s->tdb = store_open_tdb(s, s->path, O_RDWR);
 	if (s->tdb == NULL) {

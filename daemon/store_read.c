@@ -21,21 +21,11 @@
 #include "tdbutil.h"
 #include "token.h"
 
-/* tdb_fetch a record into a malloc'd buffer that is never NULL. */
+/* A record into a malloc'd buffer that is never NULL. */
 static int
 fetch(struct store *s, TDB_DATA key, TDB_DATA *out)
 {
-	*out = tdb_fetch(s->tdb, key);
-	if (out->dptr == NULL) {
-		if (tdb_error(s->tdb) == TDB_ERR_NOEXIST)
-			return -ENOENT;
-		if (out->dsize == 0 && tdb_error(s->tdb) == TDB_SUCCESS) {
-			out->dptr = malloc(1);
-			return out->dptr ? 0 : -ENOMEM;
-		}
-		return tdb_errno(s->tdb);
-	}
-	return 0;
+	return sdb_fetch(s, key, out);
 }
 
 int
@@ -261,8 +251,10 @@ store_scan_keys(struct store *s, struct store_scan *sc)
 	sc->matched = sc->bytes = 0;
 	sc->n = 0;
 	sc->err = 0;
-	if (tdb_traverse_read(s->tdb, scan_one, sc) < 0 || sc->err != 0) {
-		int r = sc->err ? sc->err : tdb_errno(s->tdb);
+	int r = sdb_traverse(s, scan_one, sc);
+
+	if (r < 0 || sc->err != 0) {
+		r = sc->err ? sc->err : r;
 
 		store_scan_free(sc);
 		return r;
@@ -336,12 +328,13 @@ store_list_opts(struct store *s, const char *prefix, size_t plen, uint64_t limit
 
 		if (keys_only) {
 			/* gone since the scan, or too short: not listed */
-			if (tdb_parse_record(s->tdb, k, meta_of, &m) == 0)
+			int ok = -1;
+
+			if (sdb_parse(s, k, meta_of, &m, &ok) == 0 && ok == 0)
 				r = cb(arg, sc.v[i].key + 2, sc.v[i].len - 2, NULL, 0, &m);
 			continue;
 		}
-		d = tdb_fetch(s->tdb, k);
-		if (d.dptr == NULL)
+		if (sdb_fetch(s, k, &d) < 0)
 			continue; /* gone since the scan: not listed */
 		if (d.dsize >= KV_HEAD) {
 			store_kv_meta(d.dptr, &m);
@@ -474,7 +467,8 @@ store_tokens(struct store *s, store_token_cb cb, void *arg)
 	/* One lock, not an fcntl per hash chain and record: at a million
 	 * keys the traverse took seconds of a restart in the kernel's locks. */
 	locked = !s->in_txn && tdb_lockall_read(s->tdb) == 0;
-	r = tdb_traverse_read(s->tdb, token_one, &x) < 0 && x.rc == 0 ? tdb_errno(s->tdb) : x.rc;
+	r = sdb_traverse(s, token_one, &x);
+	r = r < 0 && x.rc == 0 ? r : x.rc;
 	if (locked)
 		tdb_unlockall_read(s->tdb);
 	return r;

@@ -3,8 +3,9 @@
  * files: store.c (the file: open, check, close, meta, batches),
  * store_apply.c (applying commands), store_dedup.c (the dedup table),
  * store_read.c (get, list, members, tokens), store_history.c (the changes
- * kept for watch) and store_image.c (export and replace).  Not for anyone
- * else: the contract is store.h.
+ * kept for watch), store_image.c (export and replace) and store_pile.c
+ * (every record, in the file or piled in memory in front of it).  Not for
+ * anyone else: the contract is store.h.
  */
 #ifndef RAFTCONF_STORE_STATE_H
 #define RAFTCONF_STORE_STATE_H
@@ -48,11 +49,25 @@
 #define CLIENT_KEY_LEN	    18 /* "c:" + 16 hex */
 #define CLIENTS_AFTER_EVICT (STORE_MAX_CLIENTS - STORE_MAX_CLIENTS / 10)
 
+/* store_pile.c: what piled up in memory in front of the file. */
+struct pile_op;
+struct pile {
+	struct pile_op **slots; /* the newest write of each key; open addressing */
+	size_t nslots, nkeys;
+	struct pile_op *head, *tail; /* every write, the oldest first */
+	struct pile_op *sealed;	     /* the last write of a committed batch; NULL: none */
+	uint64_t batch;		     /* the open batch's number */
+	uint64_t bytes, nops;
+};
+
 struct store {
 	char *path;
 	struct tdb_context *tdb;
-	bool in_txn; /* inside the caller's store_begin */
-	int txn_err; /* first failure inside that batch */
+	bool in_txn;   /* inside the caller's store_begin */
+	int txn_err;   /* first failure inside that batch */
+	bool txn_pile; /* the batch open (the caller's or our own) writes to the pile */
+	bool held;     /* the file is left alone: store_hold */
+	struct pile pile;
 	uint64_t applied, applied_term;
 	uint64_t nclients;
 	char tdbmsg[256]; /* the last error tdb logged */
@@ -135,6 +150,31 @@ struct store_scan {
 };
 int store_scan_keys(struct store *s, struct store_scan *sc);
 void store_scan_free(struct store_scan *sc);
+
+/*
+ * store_pile.c, for every file of the store: records, in the pile first
+ * (store_piling), then the file.  sdb_fetch: 0 with a malloc'd copy (its
+ * dptr never NULL), -ENOENT, or -errno.  sdb_parse: 0 with the parser's
+ * return in *ret, -ENOENT, or -errno.  sdb_delete: -ENOENT when there was
+ * none.  sdb_traverse: every record once, the file's not written since,
+ * then the piled ones; fn's nonzero return stops it (0 then); fn must not
+ * write.  Writes go where the open batch does (txn_pile).
+ * store_pile_seal, store_pile_cancel end the open batch's writes;
+ * store_txn_finish (store.c) commits the tdb transaction open, or cancels
+ * it if r < 0, and says why a commit failed (-ENOSPC: out of room).
+ */
+int sdb_fetch(struct store *s, TDB_DATA key, TDB_DATA *out);
+int sdb_parse(
+    struct store *s, TDB_DATA key, int (*parser)(TDB_DATA, TDB_DATA, void *), void *arg, int *ret);
+bool sdb_exists(struct store *s, TDB_DATA key);
+int sdb_store(struct store *s, TDB_DATA key, TDB_DATA data);
+int sdb_storev(struct store *s, TDB_DATA key, const TDB_DATA *parts, int nparts);
+int sdb_delete(struct store *s, TDB_DATA key);
+int sdb_traverse(struct store *s, tdb_traverse_func fn, void *arg);
+void store_pile_seal(struct store *s);
+void store_pile_cancel(struct store *s);
+void store_pile_free(struct store *s);
+int store_txn_finish(struct store *s, int r);
 
 /* No history block held in memory. */
 #define STORE_NO_BLOCK UINT64_MAX

@@ -93,6 +93,7 @@ START_TEST(test_example_config_loads_with_its_documented_values)
 	ck_assert_uint_eq(c.election_ms, 1000);
 	ck_assert_uint_eq(c.snapshot_every, 10000);
 	ck_assert_uint_eq(c.snapshot_log_percent, 25);
+	ck_assert_uint_eq(c.snapshot_pile_mb, 256);
 	ck_assert_str_eq(c.http_listen, "127.0.0.1:7080");
 	ck_assert_uint_eq(c.nmembers, 3);
 	ck_assert_str_eq(c.members[0].id, "n1");
@@ -128,6 +129,7 @@ START_TEST(test_defaults_apply_when_optional_keys_are_missing)
 	ck_assert_uint_eq(c.election_ms, CONFIG_DEFAULT_ELECTION_MS);
 	ck_assert_uint_eq(c.snapshot_every, CONFIG_DEFAULT_SNAPSHOT_EVERY);
 	ck_assert_uint_eq(c.snapshot_log_percent, CONFIG_DEFAULT_SNAPSHOT_LOG_PERCENT);
+	ck_assert_uint_eq(c.snapshot_pile_mb, CONFIG_DEFAULT_SNAPSHOT_PILE_MB);
 	ck_assert_uint_eq(c.lag_warn_ms, CONFIG_DEFAULT_LAG_WARN_MS);
 	ck_assert_uint_eq(c.history_revisions, CONFIG_DEFAULT_HISTORY_REVISIONS);
 	ck_assert_uint_eq(c.history_bytes, CONFIG_DEFAULT_HISTORY_BYTES);
@@ -245,6 +247,9 @@ START_TEST(test_relay_after_is_read_and_range_checked)
 	static const char high[] = "cluster: t\n"
 				   "node: { id: n1, address: \"127.0.0.1:7000\" }\n"
 				   "raft: { relay_after: 513 }\n";
+	static const char pile0[] = "cluster: t\nnode: { id: n1, address: 10.0.0.1:7000 }\n"
+				    "members: [ { id: n1, address: 10.0.0.1:7000 } ]\n"
+				    "raft: { snapshot_pile_mb: 0 }\n";
 	struct config c;
 	struct config_errors e;
 
@@ -260,6 +265,11 @@ START_TEST(test_relay_after_is_read_and_range_checked)
 	ck_assert_str_eq(e.v[0].msg, "inline:3:22: raft.relay_after: 513 out of range (0-512)");
 	config_free(&c);
 	config_errors_free(&e);
+	ck_assert_int_eq(config_load_string("inline", pile0, strlen(pile0), &c, &e), -EINVAL);
+	ck_assert_msg(strstr(e.v[0].msg, "raft.snapshot_pile_mb: 0 out of range (1-65536)") != NULL,
+	    "%s", e.v[0].msg);
+	config_free(&c);
+	config_errors_free(&e);
 }
 END_TEST
 
@@ -269,7 +279,7 @@ START_TEST(test_timings_at_exactly_five_heartbeats_are_accepted)
 	    "cluster: t\n"
 	    "node: { id: n1, address: \"[2001:db8::1]:7000\" }\n"
 	    "raft: { heartbeat_ms: 10, election_ms: 50, snapshot_every: 100000000,"
-	    " snapshot_log_percent: 0 }\n"
+	    " snapshot_log_percent: 0, snapshot_pile_mb: 1 }\n"
 	    "http: { listen: \"[::1]:7000\" }\n";
 	struct config c;
 	struct config_errors e;
@@ -283,6 +293,7 @@ START_TEST(test_timings_at_exactly_five_heartbeats_are_accepted)
 	ck_assert_uint_eq(c.election_ms, 50);
 	ck_assert_uint_eq(c.snapshot_every, 100000000);
 	ck_assert_uint_eq(c.snapshot_log_percent, 0);
+	ck_assert_uint_eq(c.snapshot_pile_mb, 1);
 	ck_assert_str_eq(c.http_listen, "[::1]:7000");
 	config_free(&c);
 	config_errors_free(&e);

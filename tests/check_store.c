@@ -752,6 +752,7 @@ store_suite(void)
 	store_image_tests(tc);
 	store_cas_tests(tc);
 	store_prefix_tests(tc);
+	store_pile_tests(tc);
 	suite_add_tcase(s, tc);
 	return s;
 }

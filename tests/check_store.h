@@ -55,5 +55,6 @@ void store_map_tests(TCase *tc);
 void store_image_tests(TCase *tc);
 void store_cas_tests(TCase *tc);
 void store_prefix_tests(TCase *tc);
+void store_pile_tests(TCase *tc);
 
 #endif
