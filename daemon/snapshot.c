@@ -288,6 +288,14 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 		return rc;
 	}
 	n->snap.t0 = node_now_s();
+	/* from the fork on the file is the child's to read (apply_flush above
+	 * left no batch open, so this cannot fail but by a bug) */
+	if ((rc = store_hold(n->store)) < 0) {
+		close(p[0]);
+		close(p[1]);
+		seterr(err, errlen, "holding the store: %s", strerror(-rc));
+		return rc;
+	}
 	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
@@ -297,11 +305,11 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 	rc = pid < 0 ? -errno : 0;
 	close(p[1]);
 	if (rc < 0) {
+		store_release(n->store);
 		close(p[0]);
 		seterr(err, errlen, "fork: %s", strerror(-rc));
 		return rc;
 	}
-	store_hold(n->store); /* no batch is open: apply_flush above */
 	n->snap.pid = pid;
 	n->snap.index = index;
 	n->snap.bytes_at = n->applied_bytes;

@@ -138,7 +138,9 @@ if [ "$big" -gt 0 ]; then
 	ctl "$LEADER" snapshot >/dev/null
 	ctl "$LEADER" status >"$TEST_DIR/st"
 	echo "snapshot of the leader's store: $(awk '$1 == "snapshot_last_ms:" {print $2}' "$TEST_DIR/st") ms," \
-		"file $(ls -l "$TEST_DIR/n$LEADER/snap/" | awk '/snap$/ {s=$5} END {print s}') bytes"
+		"file $(ls -l "$TEST_DIR/n$LEADER/snap/" | awk '/snap$/ {s=$5} END {print s}') bytes;" \
+		"the most its writes piled in memory while a writer read the store:" \
+		"$(awk '$1 == "store_piled_peak_bytes:" {print $2}' "$TEST_DIR/st") bytes"
 	for i in 1 2 3; do
 		echo "n$i: longest loop stall $(status_field "$i" loop_stall_max_ms) ms," \
 			"resident $(rss_kb "${NODE_PID[$i]}") KB ($(( ($(rss_kb "${NODE_PID[$i]}") - rss0[$i]) * 1024 / big )) bytes a key more than empty)," \
