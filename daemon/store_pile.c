@@ -29,6 +29,7 @@
 #include <sys/statvfs.h>
 
 #include "store_state.h"
+#include "tdbscan.h"
 #include "tdbutil.h"
 
 /* One write of a record, piled.  del: the record was deleted. */
@@ -500,16 +501,32 @@ walk_file(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
 	return 0;
 }
 
+/*
+ * The file's records: in the file's order (tdbscan) unless a transaction
+ * is open, whose writes only tdb's own walk sees, or the file does not
+ * walk that way.
+ */
+static int
+walk(struct store *s, tdb_traverse_func fn, void *arg, const bool *stopped)
+{
+	if (!tdb_transaction_active(s->tdb) && tdbscan(s->tdb, fn, arg) == 0)
+		return 0;
+	if (tdb_traverse_read(s->tdb, fn, arg) < 0 && !*stopped)
+		return tdb_errno(s->tdb);
+	return 0;
+}
+
 int
 sdb_traverse(struct store *s, tdb_traverse_func fn, void *arg)
 {
 	struct walk_ctx w = { s, fn, arg, false };
 	const struct pile *p = &s->pile;
+	int r;
 
 	if (p->nkeys == 0)
-		return tdb_traverse_read(s->tdb, fn, arg) < 0 ? tdb_errno(s->tdb) : 0;
-	if (tdb_traverse_read(s->tdb, walk_file, &w) < 0 && !w.stopped)
-		return tdb_errno(s->tdb);
+		return walk(s, fn, arg, &w.stopped);
+	if ((r = walk(s, walk_file, &w, &w.stopped)) < 0)
+		return r;
 	for (size_t i = 0; i < p->nslots && !w.stopped; i++) {
 		const struct pile_op *o = p->slots[i];
 

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "tdbscan.h"
 
 #include "store_fixture.h"
 #include "check_store.h"
@@ -373,9 +374,103 @@ START_TEST(test_many_keys_pile_and_drain)
 }
 END_TEST
 
+/* Records as "hex(key)=hex(data)", for a tdb walk's callback. */
+static int
+tdb_rec_cb(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
+{
+	struct store_record rec = { key.dptr, key.dsize, data.dptr, data.dsize };
+
+	return rec_cb(arg, &rec);
+}
+
+static char *
+joined(struct recs *r)
+{
+	struct dump d = { .cap = 64 };
+
+	qsort(r->v, r->n, sizeof(*r->v), str_cmp);
+	ck_assert_ptr_nonnull(d.s = calloc(1, d.cap));
+	for (size_t i = 0; i < r->n; i++) {
+		dump_add(&d, "%s;", r->v[i]);
+		free(r->v[i]);
+	}
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+	return d.s;
+}
+
+/*
+ * tdbscan (the file's order) gives every record tdb_traverse (the hash
+ * chains) gives, and no other, over a file with rewrites that moved
+ * records, deletions that freed them, growths and a recovery area.
+ */
+START_TEST(test_a_walk_in_the_files_order_gives_what_tdbs_own_gives)
+{
+	struct store *s = open_ok(dbpath);
+	struct tdb_context *t;
+	struct recs a = { 0 }, b = { 0 };
+	char *x, *y;
+
+	populate(s);
+	for (int b2 = 1; b2 <= 10; b2++)
+		batch(s, b2, 64 * (size_t)b2); /* each batch's values larger: records move */
+	store_close(s);
+	ck_assert_ptr_nonnull(t = tdb_open(dbpath, 0, TDB_NOLOCK, O_RDONLY, 0));
+	ck_assert_int_eq(tdbscan(t, tdb_rec_cb, &a), 0);
+	ck_assert_int_ge(tdb_traverse_read(t, tdb_rec_cb, &b), 0);
+	ck_assert_uint_gt(a.n, 400);
+	ck_assert_uint_eq(a.n, b.n);
+	x = joined(&a);
+	y = joined(&b);
+	ck_assert_str_eq(x, y);
+	free(x);
+	free(y);
+	tdb_close(t);
+}
+END_TEST
+
+static int
+count_cb(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* A file whose records do not walk (a header's magic overwritten, a
+ * version not this one) gets no call, and tdbscan says so. */
+START_TEST(test_a_file_that_does_not_walk_gets_no_call)
+{
+	struct store *s = open_ok(dbpath);
+	struct tdb_context *t;
+	uint32_t hash_size, bad = 0x12345678;
+	off_t first;
+	int fd, calls = 0;
+
+	populate(s);
+	batch(s, 1, 100);
+	store_close(s);
+	ck_assert_ptr_nonnull(t = tdb_open(dbpath, 0, TDB_NOLOCK, O_RDONLY, 0));
+	ck_assert_int_eq(tdbscan(t, count_cb, &calls), 0);
+	ck_assert_int_gt(calls, 40);
+	tdb_close(t);
+	ck_assert_int_ge(fd = open(dbpath, O_RDWR), 0);
+	ck_assert_int_eq(pread(fd, &hash_size, 4, 36), 4);
+	first = 168 + ((off_t)hash_size + 1) * 4;
+	ck_assert_int_eq(pwrite(fd, &bad, 4, first + 20), 4); /* the first record's magic */
+	close(fd);
+	ck_assert_ptr_nonnull(t = tdb_open(dbpath, 0, TDB_NOLOCK, O_RDONLY, 0));
+	calls = 0;
+	ck_assert_int_eq(tdbscan(t, count_cb, &calls), -EBADMSG);
+	ck_assert_int_eq(calls, 0);
+	tdb_close(t);
+}
+END_TEST
+
 void
 store_pile_tests(TCase *tc)
 {
+	tcase_add_test(tc, test_a_walk_in_the_files_order_gives_what_tdbs_own_gives);
+	tcase_add_test(tc, test_a_file_that_does_not_walk_gets_no_call);
 	tcase_add_test(tc, test_held_commits_pile_up_and_every_read_sees_them);
 	tcase_add_test(tc, test_each_drain_leaves_the_file_at_a_batch_end);
 	tcase_add_test(tc, test_a_drain_that_fails_leaves_the_pile_whole);
