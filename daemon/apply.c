@@ -108,10 +108,12 @@ apply_drain(struct node *n)
 	if (rc < 0)
 		return rc;
 	n->piled_after = store_piled_bytes(n->store);
-	n->stats.store_commits++;
-	n->stats.store_drains++;
-	if (n->piled_after == 0)
+	if (rc > 0) {
+		/* a slice reached the file: it has room again */
+		n->stats.store_commits++;
+		n->stats.store_drains++;
 		disk_unblocked(n, DISK_STORE);
+	}
 	return 0;
 }
 

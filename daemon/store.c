@@ -177,6 +177,9 @@ store_record_bytes_ok(TDB_DATA key, TDB_DATA data)
 
 static int store_batch_end(struct store *s, int r);
 
+/* What store_close moves of the pile into the file in one transaction. */
+#define STORE_CLOSE_SLICE (64ULL * 1024 * 1024)
+
 int
 store_put(struct store *s, TDB_DATA key, TDB_DATA data)
 {
@@ -582,7 +585,7 @@ store_close(struct store *s)
 		store_cancel(s);
 		/* what piled up goes into the file (unless a snapshot's writer
 		 * still reads it: then the restart applies it again) */
-		while (!s->held && s->pile.sealed != NULL && store_drain(s, UINT64_MAX) > 0)
+		while (!s->held && s->pile.sealed != NULL && store_drain(s, STORE_CLOSE_SLICE) > 0)
 			;
 		/* everything durable first, then the flag that says so */
 		if (fsync(tdb_fd(s->tdb)) == 0 && tdb_transaction_start(s->tdb) == 0) {

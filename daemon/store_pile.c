@@ -37,6 +37,7 @@ struct pile_op {
 	struct pile_op *prev, *next;   /* every op, oldest first */
 	struct pile_op *older, *newer; /* the piled writes of the same key */
 	uint64_t batch;
+	uint64_t hash; /* key_hash of the key: kept, so that the table moves without it */
 	uint32_t klen, dlen;
 	bool del;
 	uint8_t bytes[]; /* key, then data */
@@ -58,20 +59,26 @@ op_bytes(const struct pile_op *o)
 	return sizeof(*o) + o->klen + o->dlen;
 }
 
-/* The slot of key in the table: its newest op's, or the empty one where it would go. */
+/* The slot of key (hash h) in the table: its newest op's, or the empty one where it would go. */
 static size_t
-slot_of(const struct pile *p, const uint8_t *key, size_t klen)
+slot_of(const struct pile *p, uint64_t h, const uint8_t *key, size_t klen)
 {
-	size_t mask = p->nslots - 1, i = (size_t)key_hash(key, klen) & mask;
+	size_t mask = p->nslots - 1, i = (size_t)h & mask;
 
 	while (p->slots[i] != NULL) {
 		const struct pile_op *o = p->slots[i];
 
-		if (o->klen == klen && memcmp(o->bytes, key, klen) == 0)
+		if (o->hash == h && o->klen == klen && memcmp(o->bytes, key, klen) == 0)
 			break;
 		i = (i + 1) & mask;
 	}
 	return i;
+}
+
+static size_t
+slot_of_op(const struct pile *p, const struct pile_op *o)
+{
+	return slot_of(p, o->hash, o->bytes, o->klen);
 }
 
 static int
@@ -86,9 +93,16 @@ grow_table(struct pile *p)
 		return -ENOMEM;
 	}
 	p->nslots = n;
-	for (size_t i = 0; i < oldn; i++)
-		if (old[i] != NULL)
-			p->slots[slot_of(p, old[i]->bytes, old[i]->klen)] = old[i];
+	for (size_t i = 0; i < oldn; i++) {
+		size_t j;
+
+		if (old[i] == NULL)
+			continue;
+		/* the keys are distinct: the first empty slot from its home */
+		for (j = (size_t)old[i]->hash & (n - 1); p->slots[j] != NULL; j = (j + 1) & (n - 1))
+			;
+		p->slots[j] = old[i];
+	}
 	free(old);
 	return 0;
 }
@@ -107,7 +121,7 @@ table_remove(struct pile *p, size_t i)
 		j = (j + 1) & mask;
 		if (p->slots[j] == NULL)
 			return;
-		home = (size_t)key_hash(p->slots[j]->bytes, p->slots[j]->klen) & mask;
+		home = (size_t)p->slots[j]->hash & mask;
 		/* does j's home lie cyclically in (i, j]?  Then it stays. */
 		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
 			continue;
@@ -136,7 +150,7 @@ unlink_op(struct pile *p, struct pile_op *o)
 static void
 undo_op(struct pile *p, struct pile_op *o)
 {
-	size_t i = slot_of(p, o->bytes, o->klen);
+	size_t i = slot_of_op(p, o);
 
 	if (o->older != NULL) {
 		o->older->newer = NULL;
@@ -215,6 +229,7 @@ pile_put(struct store *s, TDB_DATA key, const TDB_DATA *parts, int nparts, bool 
 	o->dlen = (uint32_t)dlen;
 	o->del = del;
 	o->batch = p->batch;
+	o->hash = key_hash(key.dptr, key.dsize);
 	o->newer = NULL;
 	memcpy(o->bytes, key.dptr, key.dsize);
 	off = key.dsize;
@@ -223,7 +238,7 @@ pile_put(struct store *s, TDB_DATA key, const TDB_DATA *parts, int nparts, bool 
 			memcpy(o->bytes + off, parts[k].dptr, parts[k].dsize);
 		off += parts[k].dsize;
 	}
-	i = slot_of(p, key.dptr, key.dsize);
+	i = slot_of(p, o->hash, key.dptr, key.dsize);
 	old = p->slots[i];
 	o->older = old;
 	if (old != NULL && old->batch == p->batch) {
@@ -257,6 +272,17 @@ store_pile_seal(struct store *s)
 	s->pile.batch++;
 }
 
+/* Nothing piled: give the table's memory back (a pile is rare, and may have been large). */
+static void
+drop_empty_table(struct pile *p)
+{
+	if (p->nops != 0)
+		return;
+	free(p->slots);
+	p->slots = NULL;
+	p->nslots = p->nkeys = 0;
+}
+
 /* The open batch is cancelled: its writes go, newest first. */
 void
 store_pile_cancel(struct store *s)
@@ -265,6 +291,7 @@ store_pile_cancel(struct store *s)
 
 	while (p->tail != NULL && p->tail != p->sealed)
 		undo_op(p, p->tail);
+	drop_empty_table(p);
 }
 
 void
@@ -286,7 +313,7 @@ store_pile_free(struct store *s)
 uint64_t
 store_piled_bytes(const struct store *s)
 {
-	return s->pile.bytes;
+	return s->pile.bytes + s->pile.nslots * sizeof(*s->pile.slots);
 }
 
 int
@@ -335,8 +362,8 @@ store_drain(struct store *s, uint64_t max_bytes)
 
 	if (s->tdb == NULL)
 		return -EIO;
-	if (s->held || s->in_txn)
-		return -EBUSY;
+	if (s->held || s->in_txn || s->txn_pile)
+		return -EBUSY; /* the open batch is never drained */
 	if (p->sealed == NULL)
 		return 0;
 	/* whole batches, the oldest first, until about max_bytes */
@@ -366,7 +393,7 @@ store_drain(struct store *s, uint64_t max_bytes)
 		if (o->newer != NULL)
 			o->newer->older = NULL;
 		else
-			table_remove(p, slot_of(p, o->bytes, o->klen));
+			table_remove(p, slot_of_op(p, o));
 		if (o == p->sealed)
 			p->sealed = NULL;
 		unlink_op(p, o);
@@ -374,12 +401,7 @@ store_drain(struct store *s, uint64_t max_bytes)
 		if (was_end)
 			break;
 	}
-	if (p->nops == 0) {
-		/* give the memory back: a pile is rare and may have been large */
-		free(p->slots);
-		p->slots = NULL;
-		p->nslots = p->nkeys = 0;
-	}
+	drop_empty_table(p);
 	return 1;
 }
 
@@ -392,7 +414,7 @@ piled(const struct store *s, TDB_DATA key)
 
 	if (p->nkeys == 0)
 		return NULL;
-	return p->slots[slot_of(p, key.dptr, key.dsize)];
+	return p->slots[slot_of(p, key_hash(key.dptr, key.dsize), key.dptr, key.dsize)];
 }
 
 int
@@ -509,6 +531,10 @@ walk_file(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
 static int
 walk(struct store *s, tdb_traverse_func fn, void *arg, const bool *stopped)
 {
+	/* The file holds only what tdb committed: a transaction that died
+	 * half written leaves records past the end tdb recovers to, which
+	 * tdbscan would read, but store_open's tdb_check refuses such a
+	 * file (tdbscan.h). */
 	if (!tdb_transaction_active(s->tdb) && tdbscan(s->tdb, fn, arg) == 0)
 		return 0;
 	if (tdb_traverse_read(s->tdb, fn, arg) < 0 && !*stopped)

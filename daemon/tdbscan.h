@@ -22,7 +22,12 @@
  *   It does not lock, and it does not see an open transaction's writes:
  *   only for a file nobody writes meanwhile (a snapshot's writer in a
  *   child, or the store between its batches).  A file made with mutexes or
- *   in another byte order is -EBADMSG.
+ *   in another byte order is -EBADMSG.  It trusts the file to hold what
+ *   tdb committed: a process that died in a transaction's commit, between
+ *   its last write and clearing the recovery area's magic, leaves records
+ *   tdb's recovery rolls back but does not truncate, which tdbscan would
+ *   give; the store runs tdb_check on every file it opens (store_open),
+ *   which refuses such a file, so it is rebuilt instead.
  */
 #ifndef RAFTCONF_TDBSCAN_H
 #define RAFTCONF_TDBSCAN_H

@@ -168,6 +168,11 @@ START_TEST(test_held_commits_pile_up_and_every_read_sees_them)
 	ck_assert_int_eq(stat(dbpath, &st0), 0);
 	ck_assert_int_eq(store_hold(s), 0);
 	ck_assert(store_piling(s));
+	/* a batch cancelled on an empty pile leaves nothing, its table included */
+	ck_assert_int_eq(store_begin(s), 0);
+	set(s, 50, 0, 0, "/pile/first", "x", 1);
+	store_cancel(s);
+	ck_assert_uint_eq(store_piled_bytes(s), 0);
 	for (int b = 1; b <= 4; b++) {
 		batch(s, b, 200);
 		batch(twin, b, 200);
@@ -466,9 +471,34 @@ START_TEST(test_a_file_that_does_not_walk_gets_no_call)
 }
 END_TEST
 
+/* A store closed with a pile (released) puts all of it into its file. */
+START_TEST(test_a_store_closed_with_a_pile_keeps_it)
+{
+	struct store *s = open_ok(dbpath);
+	char *want, *got;
+
+	populate(s);
+	ck_assert_int_eq(store_hold(s), 0);
+	for (int b = 1; b <= 5; b++)
+		batch(s, b, 512);
+	want = dump_everything(s);
+	store_release(s);
+	ck_assert_uint_gt(store_piled_bytes(s), 0);
+	store_close(s);
+	s = open_ok(dbpath);
+	ck_assert_uint_eq(store_piled_bytes(s), 0);
+	got = dump_everything(s);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	store_close(s);
+}
+END_TEST
+
 void
 store_pile_tests(TCase *tc)
 {
+	tcase_add_test(tc, test_a_store_closed_with_a_pile_keeps_it);
 	tcase_add_test(tc, test_a_walk_in_the_files_order_gives_what_tdbs_own_gives);
 	tcase_add_test(tc, test_a_file_that_does_not_walk_gets_no_call);
 	tcase_add_test(tc, test_held_commits_pile_up_and_every_read_sees_them);
