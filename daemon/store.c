@@ -177,6 +177,18 @@ store_record_bytes_ok(TDB_DATA key, TDB_DATA data)
 
 static int store_batch_end(struct store *s, int r);
 
+/* Start a batch's writes: into the pile while there is one (or the file
+ * is held), else into a tdb transaction. */
+static int
+store_batch_start(struct store *s)
+{
+	if (store_piling(s))
+		s->txn_pile = true;
+	else if (tdb_transaction_start(s->tdb) != 0)
+		return tdb_errno(s->tdb);
+	return 0;
+}
+
 /* What store_close moves of the pile into the file in one transaction. */
 #define STORE_CLOSE_SLICE (64ULL * 1024 * 1024)
 
@@ -263,6 +275,8 @@ store_write_boot(struct tdb_context *tdb, bool clean)
 int
 store_write_begin(struct store *s, bool *own)
 {
+	int r;
+
 	*own = false;
 	if (s->tdb == NULL)
 		return -EIO;
@@ -270,10 +284,8 @@ store_write_begin(struct store *s, bool *own)
 		store_forget_open_tokens(s);
 	if (s->in_txn)
 		return s->txn_err;
-	if (store_piling(s))
-		s->txn_pile = true;
-	else if (tdb_transaction_start(s->tdb) != 0)
-		return tdb_errno(s->tdb);
+	if ((r = store_batch_start(s)) < 0)
+		return r;
 	*own = true;
 	return 0;
 }
@@ -298,14 +310,14 @@ store_write_end(struct store *s, bool own, int r)
 int
 store_begin(struct store *s)
 {
+	int r;
+
 	if (s->tdb == NULL)
 		return -EIO;
 	if (s->in_txn)
 		return -EBUSY;
-	if (store_piling(s))
-		s->txn_pile = true;
-	else if (tdb_transaction_start(s->tdb) != 0)
-		return tdb_errno(s->tdb);
+	if ((r = store_batch_start(s)) < 0)
+		return r;
 	if (s->open_tokens_valid)
 		store_forget_open_tokens(s);
 	s->in_txn = true;

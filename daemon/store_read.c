@@ -21,13 +21,6 @@
 #include "tdbutil.h"
 #include "token.h"
 
-/* A record into a malloc'd buffer that is never NULL. */
-static int
-fetch(struct store *s, TDB_DATA key, TDB_DATA *out)
-{
-	return sdb_fetch(s, key, out);
-}
-
 int
 store_file_bytes(struct store *s, uint64_t *bytes)
 {
@@ -49,7 +42,7 @@ store_get_members(struct store *s, uint8_t **blob, size_t *len)
 	*len = 0;
 	if (s->tdb == NULL)
 		return -EIO;
-	r = fetch(s, tstr("m:members"), &d);
+	r = sdb_fetch(s, tstr("m:members"), &d);
 	if (r < 0)
 		return r;
 	*blob = d.dptr;
@@ -88,7 +81,7 @@ store_get_meta(struct store *s, const char *key, size_t klen, uint8_t **value, s
 	if (!store_key_ok(key, klen))
 		return -EINVAL;
 	store_ns_key(k, 'k', key, klen);
-	r = fetch(s, tdata(k, 2 + klen), &d);
+	r = sdb_fetch(s, tdata(k, 2 + klen), &d);
 	if (r < 0)
 		return r;
 	if (d.dsize < KV_HEAD) {

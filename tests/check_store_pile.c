@@ -124,6 +124,25 @@ dump_everything(struct store *s)
 	return d.s;
 }
 
+/*
+ * Close s, open its file again (store_open checks every record) and check
+ * that it shows want, which is freed; the store reopened is closed too.
+ */
+static void
+reopened_shows(struct store *s, char *want)
+{
+	char *got;
+
+	store_close(s);
+	s = open_ok(dbpath);
+	ck_assert_uint_eq(store_piled_bytes(s), 0);
+	got = dump_everything(s);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	store_close(s);
+}
+
 /* Batch b of the workload: new keys, one rewritten in every batch, one of
  * populate's keys deleted, a token, a client's record; index 100 b on. */
 static void
@@ -214,14 +233,7 @@ START_TEST(test_held_commits_pile_up_and_every_read_sees_them)
 	got = dump_everything(s);
 	ck_assert_str_eq(got, want);
 	free(got);
-	/* and from the file alone, once reopened */
-	store_close(s);
-	s = open_ok(dbpath);
-	got = dump_everything(s);
-	ck_assert_str_eq(got, want);
-	free(got);
-	free(want);
-	store_close(s);
+	reopened_shows(s, want); /* and from the file alone */
 	store_close(twin);
 }
 END_TEST
@@ -331,13 +343,7 @@ START_TEST(test_a_drain_that_fails_leaves_the_pile_whole)
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &was), 0);
 	ck_assert_int_eq(store_drain(s, UINT64_MAX), 1);
 	ck_assert_uint_eq(store_piled_bytes(s), 0);
-	store_close(s);
-	s = open_ok(dbpath);
-	got = dump_everything(s);
-	ck_assert_str_eq(got, want);
-	free(got);
-	free(want);
-	store_close(s);
+	reopened_shows(s, want);
 }
 END_TEST
 
@@ -475,7 +481,7 @@ END_TEST
 START_TEST(test_a_store_closed_with_a_pile_keeps_it)
 {
 	struct store *s = open_ok(dbpath);
-	char *want, *got;
+	char *want;
 
 	populate(s);
 	ck_assert_int_eq(store_hold(s), 0);
@@ -484,14 +490,7 @@ START_TEST(test_a_store_closed_with_a_pile_keeps_it)
 	want = dump_everything(s);
 	store_release(s);
 	ck_assert_uint_gt(store_piled_bytes(s), 0);
-	store_close(s);
-	s = open_ok(dbpath);
-	ck_assert_uint_eq(store_piled_bytes(s), 0);
-	got = dump_everything(s);
-	ck_assert_str_eq(got, want);
-	free(got);
-	free(want);
-	store_close(s);
+	reopened_shows(s, want);
 }
 END_TEST
 
