@@ -137,6 +137,7 @@ apply_tick(struct node *n, uint64_t now_ms)
 		return 0;
 	if ((rc = apply_flush(n)) < 0 || (rc = apply_drain(n)) < 0)
 		return rc;
+	grow_maybe(n);
 	return pile_resume(n);
 }
 

@@ -150,6 +150,7 @@ struct node_stats {
 	double snapshot_hold_last_seconds;  /* of it, the store's file held */
 	uint64_t store_commits;		    /* the store's transactions (apply.c) */
 	uint64_t store_drains;		    /* of them, slices of the pile (apply.c) */
+	uint64_t store_grows;		    /* the store's file grown by a child (grow.c) */
 	uint64_t store_piled_peak;	    /* the most bytes ever piled */
 	uint64_t requests[PROTO_E_MAX + 1]; /* [0]: answered ok, else by error */
 	uint64_t leader_changes;	    /* a leader known, not the last one known */
@@ -225,6 +226,19 @@ struct restore_job {
 	char err[256];
 };
 
+/* grow.c: a child growing the store's file while the node piles. */
+struct grow_job {
+	pid_t pid;	  /* 0: none */
+	int fd;		  /* its pipe: the free bytes it left, and whether it grew (16 bytes) */
+	struct event *ev; /* on fd */
+	uint8_t got[16];
+	size_t gotlen;
+	uint64_t start_bytes, start_index, start_file; /* applied_bytes, applied, file size */
+	/* the last measure: free bytes, at applied_bytes and applied then */
+	uint64_t free_est, bytes_at, index_at;
+	double retry_at;
+};
+
 /* readiness.c: READY=1 once caught up with the leader. */
 struct readiness {
 	bool ready;
@@ -285,6 +299,7 @@ struct node {
 	/* snapshot.c */
 	struct snap_job snap;
 	struct restore_job restore;
+	struct grow_job grow;
 	uint64_t snapshot_index;  /* of the newest snapshot file */
 	uint64_t snapshot_bytes;  /* its size (0: unknown) */
 	uint64_t applied_bytes;	  /* entry bytes applied, since the start */
@@ -541,6 +556,19 @@ void snapshot_send_chunks(struct node *n, const struct raft_chunk_read *cr, size
 void snapshot_abort(struct node *n, const char *why);
 /* A restore running on its thread is waited for and thrown away (the node stops). */
 void snapshot_restore_abort(struct node *n);
+
+/* child.c: in a child process the node forked to read or write its store (a
+ * snapshot's writer, a grower): signals as by default, killed when the
+ * node dies (it holds the data dir's lock fd too), the store read without
+ * the node's locks.  Exits if the node is already gone. */
+void node_child_start(struct node *n, pid_t parent);
+
+/* grow.c: start a child that grows the store's file when its free space
+ * runs low (at a tick); wait for a running one (a snapshot's writer reads
+ * the file it writes); whether one runs. */
+void grow_maybe(struct node *n);
+void grow_wait(struct node *n);
+bool grow_running(const struct node *n);
 void snapshot_request(struct node *n, const struct origin *o);
 int snapshot_check_received(struct node *n, const struct raft_msg *m, char *err, size_t errlen);
 

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -214,13 +213,7 @@ child_main(struct node *n, pid_t parent, int fd, const char *path, uint64_t inde
 	size_t off = 0;
 	int rc;
 
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	/* Die with the node: it holds the data dir's lock fd too. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(1);
-	store_after_fork(n->store);
+	node_child_start(n, parent);
 	rc = snap_write(n->store, path, index, term, members, n_members, cerr, sizeof(cerr));
 	if (rc < 0 && cerr[0] == '\0')
 		snprintf(cerr, sizeof(cerr), "%s", strerror(-rc));
@@ -261,6 +254,7 @@ snapshot_take(struct node *n, char *err, size_t errlen)
 		seterr(err, errlen, "the leader's snapshot is being restored");
 		return -EINPROGRESS;
 	}
+	grow_wait(n); /* the writer reads the file a grower writes (a tenth of a second) */
 	if (index == 0 || index <= n->snapshot_index) {
 		seterr(err, errlen, "nothing applied since the last snapshot (index %" PRIu64 ")",
 		    n->snapshot_index);
@@ -348,7 +342,7 @@ snapshot_maybe(struct node *n)
 	char err[256];
 	int rc;
 
-	if (n->snap.pid || n->snap.marked || n->restore.running ||
+	if (n->snap.pid || n->snap.marked || n->restore.running || grow_running(n) ||
 	    n->applied - n->snapshot_index < n->cfg->snapshot_every || !log_enough(n) ||
 	    n->apply_paused || n->disk.wal_blocked || node_now_s() < n->snap.retry_at)
 		return;
@@ -593,6 +587,7 @@ snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)
 	}
 	snapshot_abort(n, "the leader's snapshot replaced it");
 	snapshot_restore_abort(n); /* this one is newer */
+	grow_wait(n);		   /* the file is about to be replaced */
 	if ((rc = apply_flush(n)) < 0)
 		return rc;
 	if ((rc = wal_snapshot(n->wal, meta->index, meta->term)) < 0)

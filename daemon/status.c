@@ -163,6 +163,8 @@ status_get(const struct node *n, struct status_field *f)
 	U64("store_piled_bytes", store_piled_bytes(n->store));
 	U64("store_piled_peak_bytes", n->stats.store_piled_peak);
 	U64("store_drains", n->stats.store_drains);
+	/* the store's file grown by a child, off the loop (grow.c) */
+	U64("store_grows", n->stats.store_grows);
 	MS("loop_stall_max_ms", n->max_stall * 1000);
 	/* the loop's tick now (a learner's is longer, node.c), and its count */
 	U64("tick_ms", (uint64_t)n->tick_ms * n->tick_span);

@@ -584,8 +584,13 @@ store_path(const struct store *s)
 void
 store_after_fork(struct store *s)
 {
-	if (s->tdb != NULL)
-		tdb_add_flags(s->tdb, TDB_NOLOCK);
+	if (s->tdb == NULL)
+		return;
+	if (s->guarded) { /* the parent's lock, not this process's: forget it */
+		tdb_chainunlock_read(s->tdb, tstr(STORE_GROW_KEY));
+		s->guarded = false;
+	}
+	tdb_add_flags(s->tdb, TDB_NOLOCK);
 }
 
 void

@@ -126,6 +126,38 @@ void store_close(struct store *s);
  */
 void store_after_fork(struct store *s);
 
+/* ------------------------------------------------------------ growing the file (store_grow.c) */
+
+struct tdbscan_free;
+
+/*
+ * In a child process right after fork() and store_after_fork, while the
+ * parent holds the file (store_hold) and guards it (store_guard): make the
+ * file's free space at least want bytes, growing it in one tdb transaction
+ * if it has less, so that the parent's own commits need not grow it on its
+ * loop.  *after: the free space (and the file's size) after.  0 or -errno
+ * (-ENOSPC, -EFBIG, -EIO: the file is as it was).
+ */
+int store_grow(struct store *s, uint64_t want, struct tdbscan_free *after);
+
+/*
+ * In the parent, around a child that writes the file (store_grow): on, tdb's
+ * reads no longer check for a commit in progress, which they would roll
+ * back under the child, and the store's walks leave the file's own order
+ * (tdbscan) for tdb's.  Off, once the child is gone: the first read rolls
+ * back a commit it left half done.  Taken before the fork.  0 or -errno.
+ */
+int store_guard(struct store *s, bool on);
+
+/*
+ * After a child that did not finish store_grow (killed, or failed), with
+ * the guard off: roll back a commit it left half done and cut the file
+ * back to size0, its size at the fork.  0, or -EBADMSG when the file
+ * cannot be made what it was (the recovery area past size0): the node must
+ * stop, and its next start rebuilds the store.  -errno.
+ */
+int store_grow_undo(struct store *s, uint64_t size0);
+
 /* ------------------------------------------------------------ holding the file */
 
 /*

@@ -63,7 +63,7 @@ store_export(struct store *s, store_export_cb cb, void *arg)
 	if (s->in_txn)
 		return -EBUSY;
 	/* one read lock for the whole walk, not one per hash chain */
-	locked = tdb_lockall_read(s->tdb) == 0;
+	locked = !s->guarded && tdb_lockall_read(s->tdb) == 0;
 	r = sdb_traverse(s, export_one, &x);
 	if (locked)
 		tdb_unlockall_read(s->tdb);

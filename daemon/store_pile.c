@@ -525,8 +525,8 @@ walk_file(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *arg)
 
 /*
  * The file's records: in the file's order (tdbscan) unless a transaction
- * is open, whose writes only tdb's own walk sees, or the file does not
- * walk that way.
+ * is open, whose writes only tdb's own walk sees, a child writes the file
+ * (store_guard), or the file does not walk that way.
  */
 static int
 walk(struct store *s, tdb_traverse_func fn, void *arg, const bool *stopped)
@@ -535,7 +535,7 @@ walk(struct store *s, tdb_traverse_func fn, void *arg, const bool *stopped)
 	 * half written leaves records past the end tdb recovers to, which
 	 * tdbscan would read, but store_open's tdb_check refuses such a
 	 * file (tdbscan.h). */
-	if (!tdb_transaction_active(s->tdb) && tdbscan(s->tdb, fn, arg) == 0)
+	if (!tdb_transaction_active(s->tdb) && !s->guarded && tdbscan(s->tdb, fn, arg) == 0)
 		return 0;
 	if (tdb_traverse_read(s->tdb, fn, arg) < 0 && !*stopped)
 		return tdb_errno(s->tdb);

@@ -311,7 +311,7 @@ store_list_opts(struct store *s, const char *prefix, size_t plen, uint64_t limit
 	 * One read lock over the whole file instead of an fcntl lock per
 	 * hash chain in the traverse and per key in the fetches.
 	 */
-	locked = !s->in_txn && tdb_lockall_read(s->tdb) == 0;
+	locked = !s->in_txn && !s->guarded && tdb_lockall_read(s->tdb) == 0;
 	if ((r = store_scan_keys(s, &sc)) < 0)
 		goto out;
 	for (size_t i = 0; i < sc.n && r == 0; i++) {
@@ -355,7 +355,7 @@ store_count(struct store *s, const char *prefix, size_t plen, uint64_t *count)
 		return -EIO;
 	if (plen > RAFTCONF_MAX_KEY || (plen > 0 && prefix == NULL))
 		return -EINVAL;
-	locked = !s->in_txn && tdb_lockall_read(s->tdb) == 0;
+	locked = !s->in_txn && !s->guarded && tdb_lockall_read(s->tdb) == 0;
 	r = store_scan_keys(s, &sc);
 	if (locked)
 		tdb_unlockall_read(s->tdb);
@@ -459,7 +459,7 @@ store_tokens(struct store *s, store_token_cb cb, void *arg)
 		return kept_tokens(s, &x);
 	/* One lock, not an fcntl per hash chain and record: at a million
 	 * keys the traverse took seconds of a restart in the kernel's locks. */
-	locked = !s->in_txn && tdb_lockall_read(s->tdb) == 0;
+	locked = !s->in_txn && !s->guarded && tdb_lockall_read(s->tdb) == 0;
 	r = sdb_traverse(s, token_one, &x);
 	r = r < 0 && x.rc == 0 ? r : x.rc;
 	if (locked)

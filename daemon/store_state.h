@@ -60,6 +60,10 @@ struct pile {
 	uint64_t bytes, nops;
 };
 
+/* The record a child makes and deletes to grow the file, and whose chain's
+ * lock the parent holds meanwhile (store_grow.c). */
+#define STORE_GROW_KEY "m:grow"
+
 struct store {
 	char *path;
 	struct tdb_context *tdb;
@@ -67,6 +71,7 @@ struct store {
 	int txn_err;   /* first failure inside that batch */
 	bool txn_pile; /* the batch open (the caller's or our own) writes to the pile */
 	bool held;     /* the file is left alone: store_hold */
+	bool guarded;  /* a child writes the file: store_guard (store_grow.c) */
 	struct pile pile;
 	uint64_t applied, applied_term;
 	uint64_t nclients;

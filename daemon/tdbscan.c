@@ -87,43 +87,93 @@ rec_ok(const uint8_t *m, size_t size, uint64_t off, uint32_t recovery, const str
 	}
 }
 
-int
-tdbscan(struct tdb_context *tdb, tdb_traverse_func cb, void *arg)
+/* The file mapped read-only, its header checked: 0 and *m, *size, *start, *recovery. */
+static int
+map_file(struct tdb_context *tdb, uint8_t **m, size_t *size, uint64_t *start, uint32_t *recovery)
 {
 	int fd = tdb_fd(tdb);
-	uint32_t recovery;
-	uint64_t start, off;
 	struct stat st;
-	uint8_t *m;
-	struct rec r;
-	size_t size;
-	int rc = 0;
 
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return fd < 0 ? -EBADF : -errno;
-	size = (size_t)st.st_size;
-	if (size < HDR_BYTES)
+	*size = (size_t)st.st_size;
+	if (*size < HDR_BYTES)
 		return -EBADMSG;
-	m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
+	*m = mmap(NULL, *size, PROT_READ, MAP_SHARED, fd, 0);
+	if (*m == MAP_FAILED)
 		return -errno;
-	(void)madvise(m, size, MADV_SEQUENTIAL);
-	if (!header_ok(m, size, &start, &recovery)) {
-		rc = -EBADMSG;
-		goto out;
+	(void)madvise(*m, *size, MADV_SEQUENTIAL);
+	if (!header_ok(*m, *size, start, recovery)) {
+		munmap(*m, *size);
+		return -EBADMSG;
 	}
-	/* every header first: a file that does not walk gets no call at all */
+	return 0;
+}
+
+/* Every record header, checked: 0, or -EBADMSG at the first that is not right. */
+static int
+headers_ok(const uint8_t *m, size_t size, uint64_t start, uint32_t recovery)
+{
+	uint64_t off;
+	struct rec r;
+
 	for (off = start; off + REC_BYTES <= size; off += REC_BYTES + (uint64_t)r.rec_len) {
 		rec_at(m + off, &r);
-		if (!rec_ok(m, size, off, recovery, &r)) {
-			rc = -EBADMSG;
-			goto out;
-		}
+		if (!rec_ok(m, size, off, recovery, &r))
+			return -EBADMSG;
 	}
+	return off == size ? 0 : -EBADMSG;
+}
+
+int
+tdbscan_free(struct tdb_context *tdb, struct tdbscan_free *f)
+{
+	uint32_t recovery;
+	uint64_t start, off;
+	uint8_t *m;
+	struct rec r;
+	size_t size;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if ((rc = map_file(tdb, &m, &size, &start, &recovery)) < 0)
+		return rc;
+	/* one pass: what it counted is thrown away if a header is not right */
+	for (off = start; off + REC_BYTES <= size; off += REC_BYTES + (uint64_t)r.rec_len) {
+		rec_at(m + off, &r);
+		if (!rec_ok(m, size, off, recovery, &r))
+			break;
+		if (r.magic != MAGIC_FREE)
+			continue;
+		f->bytes += r.rec_len;
+		f->records++;
+		if (r.rec_len > f->largest)
+			f->largest = r.rec_len;
+	}
+	munmap(m, size);
 	if (off != size) {
-		rc = -EBADMSG;
-		goto out;
+		memset(f, 0, sizeof(*f));
+		return -EBADMSG;
 	}
+	f->file_bytes = size;
+	return 0;
+}
+
+int
+tdbscan(struct tdb_context *tdb, tdb_traverse_func cb, void *arg)
+{
+	uint32_t recovery;
+	uint64_t start, off;
+	uint8_t *m;
+	struct rec r;
+	size_t size;
+	int rc;
+
+	if ((rc = map_file(tdb, &m, &size, &start, &recovery)) < 0)
+		return rc;
+	/* every header first: a file that does not walk gets no call at all */
+	if ((rc = headers_ok(m, size, start, recovery)) < 0)
+		goto out;
 	for (off = start; off < size; off += REC_BYTES + (uint64_t)r.rec_len) {
 		TDB_DATA key, data;
 

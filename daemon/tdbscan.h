@@ -34,6 +34,18 @@
 
 #include <tdb.h>
 
+#include <stdint.h>
+
 int tdbscan(struct tdb_context *tdb, tdb_traverse_func cb, void *arg);
+
+/*
+ * The file's free records, walked and checked as tdbscan does (-EBADMSG
+ * for a file that does not walk): their bytes (each record's length, its
+ * header not counted), how many, the largest, and the file's size.
+ */
+struct tdbscan_free {
+	uint64_t bytes, records, largest, file_bytes;
+};
+int tdbscan_free(struct tdb_context *tdb, struct tdbscan_free *f);
 
 #endif

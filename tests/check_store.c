@@ -753,6 +753,7 @@ store_suite(void)
 	store_cas_tests(tc);
 	store_prefix_tests(tc);
 	store_pile_tests(tc);
+	store_grow_tests(tc);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -56,5 +56,6 @@ void store_image_tests(TCase *tc);
 void store_cas_tests(TCase *tc);
 void store_prefix_tests(TCase *tc);
 void store_pile_tests(TCase *tc);
+void store_grow_tests(TCase *tc);
 
 #endif

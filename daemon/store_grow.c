@@ -1,0 +1,158 @@
+/*
+ * store_grow.c — the store's file grown by a child process, while the
+ * node holds it and reads it (driver: grow.c).
+ *
+ * tdb grows a file inside the transaction that needs the room, by a tenth
+ * of the file at least: it writes the growth as zeros into the
+ * transaction's memory, then into the file.  At 1 KiB values that made a
+ * tick's commit on the node's loop 15-94 ms every second or two, what was
+ * left of the 1 KiB tail (BENCHMARKS.md, sessions 22 and 23).  So a child
+ * makes the room first: store_grow, in a transaction of its own, stores a
+ * record larger than any free one (tdb must grow the file for it) and
+ * deletes it, which leaves the growth as one free record.
+ *
+ * Two things tdb does would break the node's reads meanwhile; each is
+ * kept from happening:
+ *
+ * - A commit that grew the file repacks the whole file (every record
+ *   moved, in place) when its free records hold more than twice the
+ *   largest.  The node, reading the file, then follows chains into
+ *   records that moved.  The growth is made larger than all the free
+ *   space already there, so the new free record is always more than half.
+ *
+ * - A reader that takes its first lock checks for a commit in progress
+ *   (the recovery area's magic) and, finding one, "recovers" it: it writes
+ *   the old blocks back under the child, which goes on committing.  The
+ *   child takes no locks (TDB_NOLOCK, store_after_fork), so the node cannot
+ *   wait for it; instead it holds one chain's read lock for as long as the
+ *   child lives (store_guard): tdb checks only when a process holds no
+ *   data lock, and takes no all-record lock meanwhile (store_read.c and
+ *   store_image.c skip theirs, store_pile.c walks with tdb's traverse, not
+ *   tdbscan, whose file must not change under it).
+ *
+ * What the child changes and the node can read is left as it was: the
+ * growth writes the free list's head, a chain's head (the record made and
+ * deleted leaves it as it was), free records and the recovery area; tdb
+ * commits whole 4 KiB blocks, whose other bytes the node, holding the file
+ * (store_hold), does not change meanwhile.  A child that dies in its
+ * commit leaves the recovery area's magic: the first read after
+ * store_guard(false) rolls it back.  tdb's recovery does not shorten the
+ * file, so its growth stays, in no free list: the node works on, and its
+ * next start finds the file fails tdb_check and rebuilds the store from
+ * the snapshot and the log, as after a crash inside any commit.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_state.h"
+#include "tdbscan.h"
+#include "tdbutil.h"
+
+int
+store_grow(struct store *s, uint64_t want, struct tdbscan_free *after)
+{
+	struct tdbscan_free f;
+	uint64_t size;
+	uint8_t *zeros;
+	int r;
+
+	memset(after, 0, sizeof(*after));
+	if (s->tdb == NULL)
+		return -EIO;
+	if ((r = tdbscan_free(s->tdb, &f)) < 0)
+		return r;
+	*after = f;
+	if (f.bytes >= want)
+		return 0;
+	/* tdb grows by twice a record of over 100 KiB (or a tenth of the
+	 * file): the record is larger than any free one, so that it must
+	 * grow, and than half of all that is free, so that the growth is
+	 * more than that and tdb does not repack */
+	size = (want - f.bytes) / 2;
+	if (size < f.largest + 4096)
+		size = f.largest + 4096;
+	if (size < f.bytes / 2 + 65536)
+		size = f.bytes / 2 + 65536;
+	if (size > UINT32_MAX / 4)
+		return -EFBIG;
+	if ((zeros = calloc(1, size)) == NULL)
+		return -ENOMEM;
+	if (tdb_transaction_start(s->tdb) != 0) {
+		free(zeros);
+		return tdb_errno(s->tdb);
+	}
+	r = 0;
+	if (tdb_store(s->tdb, tstr(STORE_GROW_KEY), tdata(zeros, size), TDB_INSERT) != 0 ||
+	    tdb_delete(s->tdb, tstr(STORE_GROW_KEY)) != 0)
+		r = tdb_errno(s->tdb);
+	free(zeros);
+	if ((r = store_txn_finish(s, r)) < 0)
+		return r;
+	/* the growth is one free record more (not walked again: a pass over
+	 * the file costs more than the growth) */
+	if (store_file_bytes(s, &size) < 0)
+		return -EIO;
+	if (size > f.file_bytes) {
+		after->bytes += size - f.file_bytes - 24;
+		after->records++;
+		if (size - f.file_bytes - 24 > after->largest)
+			after->largest = size - f.file_bytes - 24;
+		after->file_bytes = size;
+	}
+	return 0;
+}
+
+int
+store_guard(struct store *s, bool on)
+{
+	if (s->tdb == NULL || s->guarded == on)
+		return s->tdb == NULL ? -EIO : 0;
+	if (on) {
+		if (tdb_chainlock_read(s->tdb, tstr(STORE_GROW_KEY)) != 0)
+			return tdb_errno(s->tdb);
+		s->guarded = true;
+		return 0;
+	}
+	tdb_chainunlock_read(s->tdb, tstr(STORE_GROW_KEY));
+	s->guarded = false;
+	/* a read that takes a lock: a commit the child left half done is
+	 * rolled back now, before anything else reads or writes the file */
+	(void)tdb_exists(s->tdb, tstr(STORE_GROW_KEY));
+	return 0;
+}
+
+/* tdb 1.4's header: the recovery area's offset (tdb_private.h, recovery_start). */
+#define TDB_RECOVERY_HEAD_OFFSET 44
+
+int
+store_grow_undo(struct store *s, uint64_t size0)
+{
+	uint32_t recovery;
+	struct stat st;
+	int fd;
+
+	if (s->tdb == NULL || s->guarded || (fd = tdb_fd(s->tdb)) < 0)
+		return -EINVAL;
+	/* a lock's read first: a commit left half done is rolled back */
+	(void)tdb_exists(s->tdb, tstr(STORE_GROW_KEY));
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size <= size0)
+		return 0;
+	/* the recovery area the rollback leaves must be within the old file
+	 * (the child moves it past the end only when its own outgrew it) */
+	if (pread(fd, &recovery, sizeof(recovery), TDB_RECOVERY_HEAD_OFFSET) !=
+	    (ssize_t)sizeof(recovery))
+		return -EIO;
+	if (recovery != 0 && recovery >= size0)
+		return -EBADMSG;
+	/* tdb's map may reach past the new end until its next transaction's
+	 * start looks again; nothing reads there: every chain and the free
+	 * list end before it */
+	if (ftruncate(fd, (off_t)size0) < 0)
+		return -errno;
+	return 0;
+}
