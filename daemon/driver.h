@@ -233,7 +233,10 @@ struct grow_job {
 	struct event *ev; /* on fd */
 	uint8_t got[16];
 	size_t gotlen;
-	uint64_t start_bytes, start_index, start_file; /* applied_bytes, applied, file size */
+	uint64_t start_bytes, start_index; /* applied_bytes, applied at the fork */
+	uint64_t mark_size;		   /* the file at the fork (store_grow_mark) */
+	uint32_t mark_recovery;
+	bool off; /* the file cannot be measured: no more children */
 	/* the last measure: free bytes, at applied_bytes and applied then */
 	uint64_t free_est, bytes_at, index_at;
 	double retry_at;
@@ -568,6 +571,8 @@ void node_child_start(struct node *n, pid_t parent);
  * the file it writes); whether one runs. */
 void grow_maybe(struct node *n);
 void grow_wait(struct node *n);
+/* Kill a running one and undo what it left (the node stops, or its store is replaced). */
+void grow_abort(struct node *n);
 bool grow_running(const struct node *n);
 void snapshot_request(struct node *n, const struct origin *o);
 int snapshot_check_received(struct node *n, const struct raft_msg *m, char *err, size_t errlen);

@@ -17,8 +17,9 @@
  * go, drains the pile, and takes the measure as its new estimate.
  *
  * A snapshot's writer reads the file, so the two never run at once: a
- * grower starts only while no snapshot is written or restored, and
- * snapshot_take, snapshot_install and node_free wait for a running one.
+ * grower starts only while no snapshot is written or restored;
+ * snapshot_take waits for a running one, snapshot_install and node_free
+ * kill it (grow_abort) and undo what it left.
  * A grower that fails (no space, a signal) is logged and tried again after
  * GROW_RETRY_S; meanwhile the node's commits grow the file as before.  What
  * it left is undone first (store_grow_undo): a commit half done rolled
@@ -55,6 +56,9 @@
 #define GROW_BYTES_A_BYTE  2
 #define GROW_BYTES_A_ENTRY 160
 #define GROW_RETRY_S	   30
+/* A child's exit status: the file does not walk (tdbscan), so it cannot be
+ * measured. */
+#define GROW_EXIT_UNREADABLE 2
 
 /* The free space to keep; 0 below GROW_MIN_FILE. */
 static uint64_t
@@ -81,7 +85,7 @@ free_left(const struct node *n)
 
 /* The child is gone (or about to be): reap it, let the file go, take its measure. */
 static void
-grow_done(struct node *n)
+grow_done(struct node *n, bool aborted)
 {
 	struct grow_job *g = &n->grow;
 	int status = 0;
@@ -114,18 +118,32 @@ grow_done(struct node *n)
 		g->index_at = g->start_index;
 		if (get_le64(g->got + 8) != 0)
 			n->stats.store_grows++;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == GROW_EXIT_UNREADABLE) {
+		/* the file does not walk as tdbscan reads it: no child can
+		 * measure it, so none is tried again until the next start */
+		g->off = true;
+		log_warning("the store's file does not walk record by record (tdbscan): its "
+			    "growth is left to the node's own commits until the next start");
 	} else {
-		int rc = store_grow_undo(n->store, g->start_file);
+		struct store_grow_mark m = { g->mark_size, g->mark_recovery };
+		int rc = store_grow_undo(n->store, &m);
 
-		log_warning("growing the store's file in a child process failed (%s %d); the "
-			    "node's own commits grow it meanwhile, and another child tries in %d s",
-		    WIFSIGNALED(status) ? "signal" : "exit status",
-		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), GROW_RETRY_S);
-		g->retry_at = node_now_s() + GROW_RETRY_S;
+		if (rc == 1) { /* it grew the file, then died before it said so */
+			n->stats.store_grows++;
+			g->free_est = 0; /* measured again at the next tick */
+		} else if (!aborted) {
+			log_warning("growing the store's file in a child process failed (%s %d); "
+				    "the node's own commits grow it meanwhile, and another child "
+				    "tries in %d s",
+			    WIFSIGNALED(status) ? "signal" : "exit status",
+			    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+			    GROW_RETRY_S);
+			g->retry_at = node_now_s() + GROW_RETRY_S;
+		}
 		if (rc < 0)
 			node_fatal(n,
 			    "the store's file, left grown by a child that failed, cannot "
-			    "be cut back to what it was",
+			    "be made what it was",
 			    rc);
 	}
 	node_schedule(n);
@@ -148,13 +166,22 @@ grow_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (got > 0)
 		g->gotlen += (size_t)got; /* all of it: the child exits now */
-	grow_done(n);
+	grow_done(n, false);
 }
 
 void
 grow_wait(struct node *n)
 {
-	grow_done(n); /* its pipe blocks until it wrote or died, then it is waited for */
+	grow_done(n, false); /* its pipe blocks until it wrote or died, then it is waited for */
+}
+
+void
+grow_abort(struct node *n)
+{
+	if (n->grow.pid == 0)
+		return;
+	kill(n->grow.pid, SIGKILL);
+	grow_done(n, true); /* what it left is undone */
 }
 
 bool
@@ -169,11 +196,13 @@ child_main(struct node *n, pid_t parent, int fd, uint64_t want)
 	struct tdbscan_free after;
 	uint8_t b[16];
 
+	int r;
+
 	node_child_start(n, parent);
-	if (store_grow(n->store, want, &after) < 0)
-		_exit(1);
+	if ((r = store_grow(n->store, want, &after)) < 0)
+		_exit(r == -EBADMSG ? GROW_EXIT_UNREADABLE : 1);
 	put_le64(b, after.bytes);
-	put_le64(b + 8, after.file_bytes > (uint64_t)n->grow.start_file ? 1 : 0);
+	put_le64(b + 8, after.file_bytes > n->grow.mark_size ? 1 : 0);
 	_exit(write(fd, b, sizeof(b)) == (ssize_t)sizeof(b) ? 0 : 1);
 }
 
@@ -181,18 +210,21 @@ void
 grow_maybe(struct node *n)
 {
 	struct grow_job *g = &n->grow;
-	uint64_t want, size = 0;
+	struct store_grow_mark m;
+	uint64_t want;
 	pid_t pid, parent;
 	int p[2];
 
-	if (g->pid || n->snap.pid || n->restore.running || n->store_txn || n->apply_paused ||
-	    n->failed || store_piling(n->store) || node_now_s() < g->retry_at)
+	if (g->pid || g->off || n->snap.pid || n->restore.running || n->store_txn ||
+	    n->apply_paused || n->failed || store_piling(n->store) || node_now_s() < g->retry_at)
 		return;
 	want = grow_want(n);
 	if (want == 0 || free_left(n) >= want / 2)
 		return;
-	if (store_file_bytes(n->store, &size) < 0 || pipe2(p, O_CLOEXEC) < 0)
+	if (store_grow_mark(n->store, &m) < 0 || pipe2(p, O_CLOEXEC) < 0)
 		return;
+	g->mark_size = m.size;
+	g->mark_recovery = m.recovery;
 	/* the guard before the fork: taking it reads the file as a first
 	 * lock does, which must not happen while the child commits */
 	if (store_hold(n->store) < 0 || store_guard(n->store, true) < 0) {
@@ -204,7 +236,6 @@ grow_maybe(struct node *n)
 	}
 	g->start_bytes = n->applied_bytes;
 	g->start_index = n->applied;
-	g->start_file = size;
 	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
@@ -224,5 +255,5 @@ grow_maybe(struct node *n)
 	g->gotlen = 0;
 	g->ev = event_new(n->base, p[0], EV_READ | EV_PERSIST, grow_cb, n);
 	if (g->ev == NULL || event_add(g->ev, NULL) < 0)
-		grow_done(n); /* cannot watch it: wait for it here */
+		grow_done(n, false); /* cannot watch it: wait for it here */
 }

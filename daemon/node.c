@@ -631,7 +631,7 @@ node_free(struct node *n)
 		return;
 	snapshot_abort(n, "the node is stopping");
 	snapshot_restore_abort(n);
-	grow_wait(n);
+	grow_abort(n);
 	backup_free(n);
 	census_free(n);
 	pending_clear(&n->pending);

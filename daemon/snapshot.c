@@ -587,7 +587,7 @@ snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)
 	}
 	snapshot_abort(n, "the leader's snapshot replaced it");
 	snapshot_restore_abort(n); /* this one is newer */
-	grow_wait(n);		   /* the file is about to be replaced */
+	grow_abort(n);		   /* the file is about to be replaced */
 	if ((rc = apply_flush(n)) < 0)
 		return rc;
 	if ((rc = wal_snapshot(n->wal, meta->index, meta->term)) < 0)

@@ -150,13 +150,20 @@ int store_grow(struct store *s, uint64_t want, struct tdbscan_free *after);
 int store_guard(struct store *s, bool on);
 
 /*
- * After a child that did not finish store_grow (killed, or failed), with
- * the guard off: roll back a commit it left half done and cut the file
- * back to size0, its size at the fork.  0, or -EBADMSG when the file
- * cannot be made what it was (the recovery area past size0): the node must
- * stop, and its next start rebuilds the store.  -errno.
+ * Before the fork: the file's size and its recovery area's offset.  After
+ * a child that did not say it finished store_grow (killed, or failed),
+ * with the guard off, store_grow_undo rolls back a commit it left half
+ * done; if the growth had landed, it is kept (1); else the file is made
+ * what it was at the mark (0): cut back to its size, the recovery area's
+ * offset put back.  -EIO, -EBADMSG: it cannot be, and the node must stop
+ * (its next start rebuilds the store).
  */
-int store_grow_undo(struct store *s, uint64_t size0);
+struct store_grow_mark {
+	uint64_t size;
+	uint32_t recovery;
+};
+int store_grow_mark(struct store *s, struct store_grow_mark *m);
+int store_grow_undo(struct store *s, const struct store_grow_mark *m);
 
 /* ------------------------------------------------------------ holding the file */
 

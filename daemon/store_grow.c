@@ -26,20 +26,29 @@
  *   child takes no locks (TDB_NOLOCK, store_after_fork), so the node cannot
  *   wait for it; instead it holds one chain's read lock for as long as the
  *   child lives (store_guard): tdb checks only when a process holds no
- *   data lock, and takes no all-record lock meanwhile (store_read.c and
- *   store_image.c skip theirs, store_pile.c walks with tdb's traverse, not
- *   tdbscan, whose file must not change under it).
+ *   data lock.  Meanwhile it takes no other lock (TDB_NOLOCK, the guard
+ *   staying on tdb's list: a walk by tdb's traverse locking every chain
+ *   and record cost 45 times tdbscan's), no all-record lock (store_read.c
+ *   and store_image.c skip theirs), and walks with tdb's traverse, not
+ *   tdbscan, whose file must not change under it (store_pile.c).
  *
  * What the child changes and the node can read is left as it was: the
  * growth writes the free list's head, a chain's head (the record made and
  * deleted leaves it as it was), free records and the recovery area; tdb
  * commits whole 4 KiB blocks, whose other bytes the node, holding the file
- * (store_hold), does not change meanwhile.  A child that dies in its
- * commit leaves the recovery area's magic: the first read after
- * store_guard(false) rolls it back.  tdb's recovery does not shorten the
- * file, so its growth stays, in no free list: the node works on, and its
- * next start finds the file fails tdb_check and rebuilds the store from
- * the snapshot and the log, as after a crash inside any commit.
+ * (store_hold), does not change meanwhile.
+ *
+ * A child that dies in its commit leaves the recovery area's magic: the
+ * first read after store_guard(false) rolls the commit back.  tdb's
+ * recovery does not shorten the file, and what the growth wrote past the
+ * old end stays: a free record in no free list, which tdb's next growth
+ * merges into and loses again, without end (a node's memory filled in
+ * seconds), and which tdb_check refuses.  store_grow_undo cuts the file
+ * back to its size at the fork, after putting back the recovery area's
+ * offset (a commit that outgrows the area moves it to the file's end and
+ * writes the new offset into the header before it commits; the rollback
+ * then clears it, and the old area is intact).  A growth that was
+ * committed (the child died before it said so) is in the free list: kept.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -113,9 +122,14 @@ store_guard(struct store *s, bool on)
 	if (on) {
 		if (tdb_chainlock_read(s->tdb, tstr(STORE_GROW_KEY)) != 0)
 			return tdb_errno(s->tdb);
+		/* the lock stays on tdb's list (no recovery check), and no other
+		 * is taken meanwhile: a walk by tdb's traverse would otherwise
+		 * lock every chain and record, 45 times tdbscan's cost */
+		tdb_add_flags(s->tdb, TDB_NOLOCK);
 		s->guarded = true;
 		return 0;
 	}
+	tdb_remove_flags(s->tdb, TDB_NOLOCK);
 	tdb_chainunlock_read(s->tdb, tstr(STORE_GROW_KEY));
 	s->guarded = false;
 	/* a read that takes a lock: a commit the child left half done is
@@ -124,15 +138,39 @@ store_guard(struct store *s, bool on)
 	return 0;
 }
 
-/* tdb 1.4's header: the recovery area's offset (tdb_private.h, recovery_start). */
+/* tdb 1.4's header: the recovery area's offset (tdb_private.h,
+ * recovery_start), and the magic of an area a commit is using. */
 #define TDB_RECOVERY_HEAD_OFFSET 44
+#define TDB_RECOVERY_MAGIC	 0xf53bc0e7U
+
+static int
+recovery_head(int fd, uint32_t *head)
+{
+	if (pread(fd, head, sizeof(*head), TDB_RECOVERY_HEAD_OFFSET) != (ssize_t)sizeof(*head))
+		return -EIO;
+	return 0;
+}
 
 int
-store_grow_undo(struct store *s, uint64_t size0)
+store_grow_mark(struct store *s, struct store_grow_mark *m)
 {
-	uint32_t recovery;
 	struct stat st;
 	int fd;
+
+	if (s->tdb == NULL || (fd = tdb_fd(s->tdb)) < 0)
+		return -EINVAL;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	m->size = (uint64_t)st.st_size;
+	return recovery_head(fd, &m->recovery);
+}
+
+int
+store_grow_undo(struct store *s, const struct store_grow_mark *m)
+{
+	uint32_t head, magic;
+	struct stat st;
+	int fd, r;
 
 	if (s->tdb == NULL || s->guarded || (fd = tdb_fd(s->tdb)) < 0)
 		return -EINVAL;
@@ -140,19 +178,29 @@ store_grow_undo(struct store *s, uint64_t size0)
 	(void)tdb_exists(s->tdb, tstr(STORE_GROW_KEY));
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if ((uint64_t)st.st_size <= size0)
-		return 0;
-	/* the recovery area the rollback leaves must be within the old file
-	 * (the child moves it past the end only when its own outgrew it) */
-	if (pread(fd, &recovery, sizeof(recovery), TDB_RECOVERY_HEAD_OFFSET) !=
-	    (ssize_t)sizeof(recovery))
+	if ((r = recovery_head(fd, &head)) < 0)
+		return r;
+	if (head != 0 && (uint64_t)head + 24 <= (uint64_t)st.st_size &&
+	    (pread(fd, &magic, sizeof(magic), (off_t)head + 20) != (ssize_t)sizeof(magic) ||
+		magic == TDB_RECOVERY_MAGIC))
+		return -EIO; /* the rollback did not happen */
+	if ((uint64_t)st.st_size <= m->size)
+		return 0; /* it grew nothing (moving the recovery area grows the file) */
+	/* the commit landed (the child died before it said so): keep it */
+	if ((r = tdbscan_free_past(s->tdb, m->size)) != 0)
+		return r < 0 ? r : 1;
+	/* What it wrote past the old end is the growth and perhaps a recovery
+	 * area it moved there, whose offset it wrote into the header before
+	 * its commit (and the rollback then cleared): the old area, which the
+	 * rollback left as it was, is the file's again. */
+	if (head != m->recovery &&
+	    pwrite(fd, &m->recovery, sizeof(m->recovery), TDB_RECOVERY_HEAD_OFFSET) !=
+		(ssize_t)sizeof(m->recovery))
 		return -EIO;
-	if (recovery != 0 && recovery >= size0)
-		return -EBADMSG;
 	/* tdb's map may reach past the new end until its next transaction's
 	 * start looks again; nothing reads there: every chain and the free
 	 * list end before it */
-	if (ftruncate(fd, (off_t)size0) < 0)
+	if (ftruncate(fd, (off_t)m->size) < 0)
 		return -errno;
 	return 0;
 }

@@ -160,6 +160,35 @@ tdbscan_free(struct tdb_context *tdb, struct tdbscan_free *f)
 }
 
 int
+tdbscan_free_past(struct tdb_context *tdb, uint64_t end)
+{
+	uint32_t recovery, next;
+	uint64_t start, steps = 0;
+	uint8_t *m;
+	struct rec r;
+	size_t size;
+	int rc;
+
+	if ((rc = map_file(tdb, &m, &size, &start, &recovery)) < 0)
+		return rc;
+	rc = 0;
+	for (next = u32_at(m + HDR_BYTES); next != 0 && rc == 0; next = r.next) {
+		if (next < start || (uint64_t)next + REC_BYTES > size || next % 4 != 0 ||
+		    ++steps > size / REC_BYTES) {
+			rc = -EBADMSG; /* off the file, or a loop */
+			break;
+		}
+		rec_at(m + next, &r);
+		if (r.magic != MAGIC_FREE)
+			rc = -EBADMSG;
+		else if ((uint64_t)next + REC_BYTES + r.rec_len > end)
+			rc = 1;
+	}
+	munmap(m, size);
+	return rc;
+}
+
+int
 tdbscan(struct tdb_context *tdb, tdb_traverse_func cb, void *arg)
 {
 	uint32_t recovery;

@@ -48,4 +48,11 @@ struct tdbscan_free {
 };
 int tdbscan_free(struct tdb_context *tdb, struct tdbscan_free *f);
 
+/*
+ * Whether a record of the free list (from its head, next by next) reaches
+ * past end: 1, 0, or -EBADMSG for a list that leaves the file, loops or
+ * holds a record that is not free.
+ */
+int tdbscan_free_past(struct tdb_context *tdb, uint64_t end);
+
 #endif
