@@ -195,7 +195,6 @@ child_main(struct node *n, pid_t parent, int fd, uint64_t want)
 {
 	struct tdbscan_free after;
 	uint8_t b[16];
-
 	int r;
 
 	node_child_start(n, parent);

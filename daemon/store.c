@@ -586,11 +586,8 @@ store_after_fork(struct store *s)
 {
 	if (s->tdb == NULL)
 		return;
-	if (s->guarded) { /* the parent's lock, not this process's: forget it */
-		tdb_remove_flags(s->tdb, TDB_NOLOCK); /* or tdb forgets nothing */
-		tdb_chainunlock_read(s->tdb, tstr(STORE_GROW_KEY));
-		s->guarded = false;
-	}
+	if (s->guarded) /* the parent's lock, not this process's: forget it */
+		store_guard_drop(s);
 	tdb_add_flags(s->tdb, TDB_NOLOCK);
 }
 

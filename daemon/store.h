@@ -152,11 +152,12 @@ int store_guard(struct store *s, bool on);
 /*
  * Before the fork: the file's size and its recovery area's offset.  After
  * a child that did not say it finished store_grow (killed, or failed),
- * with the guard off, store_grow_undo rolls back a commit it left half
- * done; if the growth had landed, it is kept (1); else the file is made
- * what it was at the mark (0): cut back to its size, the recovery area's
- * offset put back.  -EIO, -EBADMSG: it cannot be, and the node must stop
- * (its next start rebuilds the store).
+ * and after store_guard(false), whose read rolled back a commit it left
+ * half done: if the growth had landed, store_grow_undo keeps it (1); else
+ * it makes the file what it was at the mark (0): cut back to its size,
+ * the recovery area's offset put back.  -EIO (the rollback did not
+ * happen), -EBADMSG: it cannot be, and the node must stop (its next start
+ * rebuilds the store).
  */
 struct store_grow_mark {
 	uint64_t size;

@@ -105,13 +105,23 @@ store_grow(struct store *s, uint64_t want, struct tdbscan_free *after)
 	if (store_file_bytes(s, &size) < 0)
 		return -EIO;
 	if (size > f.file_bytes) {
-		after->bytes += size - f.file_bytes - 24;
+		uint64_t grown = size - f.file_bytes - 24; /* less its record's header */
+
+		after->bytes += grown;
 		after->records++;
-		if (size - f.file_bytes - 24 > after->largest)
-			after->largest = size - f.file_bytes - 24;
+		if (grown > after->largest)
+			after->largest = grown;
 		after->file_bytes = size;
 	}
 	return 0;
+}
+
+void
+store_guard_drop(struct store *s)
+{
+	tdb_remove_flags(s->tdb, TDB_NOLOCK); /* or tdb forgets nothing */
+	tdb_chainunlock_read(s->tdb, tstr(STORE_GROW_KEY));
+	s->guarded = false;
 }
 
 int
@@ -129,9 +139,7 @@ store_guard(struct store *s, bool on)
 		s->guarded = true;
 		return 0;
 	}
-	tdb_remove_flags(s->tdb, TDB_NOLOCK);
-	tdb_chainunlock_read(s->tdb, tstr(STORE_GROW_KEY));
-	s->guarded = false;
+	store_guard_drop(s);
 	/* a read that takes a lock: a commit the child left half done is
 	 * rolled back now, before anything else reads or writes the file */
 	(void)tdb_exists(s->tdb, tstr(STORE_GROW_KEY));
@@ -172,10 +180,10 @@ store_grow_undo(struct store *s, const struct store_grow_mark *m)
 	struct stat st;
 	int fd, r;
 
+	/* store_guard(false) read the file with a lock: a commit the child
+	 * left half done is rolled back (checked below) */
 	if (s->tdb == NULL || s->guarded || (fd = tdb_fd(s->tdb)) < 0)
 		return -EINVAL;
-	/* a lock's read first: a commit left half done is rolled back */
-	(void)tdb_exists(s->tdb, tstr(STORE_GROW_KEY));
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if ((r = recovery_head(fd, &head)) < 0)

@@ -64,6 +64,10 @@ struct pile {
  * lock the parent holds meanwhile (store_grow.c). */
 #define STORE_GROW_KEY "m:grow"
 
+/* The guard's lock let go, without the read that follows it in the parent:
+ * a child forked while it was held does this first (store_grow.c). */
+void store_guard_drop(struct store *s);
+
 struct store {
 	char *path;
 	struct tdb_context *tdb;
