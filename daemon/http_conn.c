@@ -23,6 +23,13 @@
  * leaving: an event of ours watches the socket and frees the connection on
  * EOF; http_reply() then returns -ENOTCONN.  (So a client that half-closes
  * its side after sending the request is taken as gone, as nginx does.)
+ * The watch stays on from a connection's first request to its end, not just
+ * while a request waits: evhttp turns its own reading off and on for every
+ * request, and with ours on the socket's interest in epoll does not change,
+ * which saves three or four epoll_ctl calls a request (BENCHMARKS.md,
+ * session 24).  It steps aside only where it would fire for nothing: data
+ * waiting that evhttp is not reading (a client sending its next request
+ * early), until the next request.
  *
  * What it is not: no parsing, routing or judging of requests (http.c,
  * http_parse.c), no writing of responses (http_answer.c), no listening
@@ -94,8 +101,6 @@ http_conn_by_bev(struct http_server *hs, const struct bufferevent *bev)
 static void
 conn_request_done(struct conn *c, enum conn_state next, uint64_t deadline_ms)
 {
-	if (c->watch)
-		event_del(c->watch);
 	if (c->retry)
 		event_del(c->retry);
 	proto_buf_reset(&c->frame);
@@ -128,6 +133,9 @@ conn_close_cb(struct evhttp_connection *evcon, void *arg)
 		abandon(c);
 		conn_request_done(c, C_READING, 0);
 	}
+	/* evhttp reads no more: the socket is left to the sweep. */
+	if (c->watch)
+		event_del(c->watch);
 	c->deadline_ms = 0;
 	/* Reclaim the slot as soon as evhttp has let go of the bufferevent. */
 	event_active(c->hs->sweep_ev, EV_TIMEOUT, 1);
@@ -166,8 +174,21 @@ watch_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->state != C_NODE)
+	if (c->state != C_NODE) {
+		/* evhttp reads what came, or sees the end; if it is not
+		 * reading, what waits would wake this for ever: step aside
+		 * until the next request (conn_watch). */
+		if (c->bev == NULL || !(bufferevent_get_enabled(c->bev) & EV_READ))
+			event_del(c->watch);
 		return;
+	}
+	/* The wake for the request evhttp read in this round, most likely:
+	 * not worth a look.  A client that left is still readable in the
+	 * next round (the event is level-triggered). */
+	if (c->watch_skip) {
+		c->watch_skip = false;
+		return;
+	}
 	switch (peek_client(c)) {
 	case -1:
 		log_debug("HTTP %s: client left before its answer; closing", c->hs->listen);
@@ -182,6 +203,7 @@ watch_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The watch on c's socket, on until the connection ends (above). */
 static void
 conn_watch(struct conn *c)
 {
@@ -189,6 +211,11 @@ conn_watch(struct conn *c)
 
 	if (fd < 0)
 		return;
+	if (c->watch != NULL && event_pending(c->watch, EV_READ, NULL)) {
+		if (event_get_fd(c->watch) == fd)
+			return;
+		event_del(c->watch);
+	}
 	if (c->watch == NULL)
 		c->watch = event_new(c->hs->base, fd, EV_READ | EV_PERSIST, watch_cb, c);
 	else if (event_assign(c->watch, c->hs->base, fd, EV_READ | EV_PERSIST, watch_cb, c) < 0)
@@ -414,6 +441,7 @@ http_conn_ask(struct conn *c, struct evhttp_request *req, struct evhttp_connecti
 		proto_buf_reset(&c->frame); /* then answered as the node first says */
 	c->retry_until = http_mono_ms() + HTTP_RETRY_WINDOW_MS;
 	c->retry_ms = HTTP_RETRY_FIRST_MS;
+	c->watch_skip = true;
 	conn_watch(c);
 	/* The node may answer at once, through http_reply(). */
 	ask_node(c, m);

@@ -63,6 +63,7 @@ struct conn {
 	uint8_t type;	     /* PROTO_T_* asked of the node */
 	bool keys_only;	     /* and it was a listing without values */
 	struct event *watch; /* the client leaving; created on first use */
+	bool watch_skip;     /* its next wake is the request's own (watch_cb) */
 	/* A write, kept to be asked again through a leader change: */
 	struct proto_buf frame; /* its frame; len 0: not a write */
 	struct event *retry;	/* the pause before asking again */

@@ -327,6 +327,65 @@ START_TEST(test_an_answer_given_inside_the_request_callback_is_sent)
 }
 END_TEST
 
+/* Is the watch on c's socket (http_conn.c) on? */
+static bool
+watching(uint64_t handle_or_0, struct conn *c)
+{
+	if (c == NULL)
+		c = conn_by_handle(node.hs, handle_or_0);
+	ck_assert_ptr_nonnull(c);
+	return c->watch != NULL && event_pending(c->watch, EV_READ, NULL);
+}
+
+START_TEST(test_the_watch_stays_on_between_requests_and_steps_aside_for_a_pipelined_one)
+{
+	int fd = client_connect();
+	const char *resp;
+	struct conn *c;
+
+	client_send(fd, "GET /v1/keys/a HTTP/1.1\r\nHost: x\r\n\r\n");
+	until_requests(1);
+	c = conn_by_handle(node.hs, node.handle);
+	ck_assert(watching(0, c));
+	ck_assert_int_eq(reply_value(node.handle, 1, "one"), 0);
+	resp = client_response(fd);
+	ck_assert_str_eq(body_of(resp), "one");
+	/* Answered, the connection idle: the watch is still on, so that the
+	 * socket's interest in epoll stays the same from request to request. */
+	for (int i = 0; i < 3; i++)
+		loop_once(10);
+	ck_assert(watching(0, c));
+	/* The next request sent before the answer to this one: it waits in
+	 * the socket while the first is with the node (evhttp is not reading),
+	 * and the watch, which would fire for it in every round, steps aside. */
+	client_send(fd, "GET /v1/keys/b HTTP/1.1\r\nHost: x\r\n\r\n");
+	until_requests(2);
+	ck_assert_str_eq(node.key, "/b");
+	client_send(fd, "GET /v1/keys/c HTTP/1.1\r\nHost: x\r\n\r\n");
+	for (int i = 0; i < 5 && watching(0, c); i++)
+		loop_once(10);
+	ck_assert(!watching(0, c));
+	ck_assert_int_eq(node.requests, 2);
+	/* Answered, the second is read, and the watch is on again. */
+	ck_assert_int_eq(reply_value(node.handle, 2, "two"), 0);
+	resp = client_response(fd);
+	ck_assert_str_eq(body_of(resp), "two");
+	until_requests(3);
+	ck_assert_str_eq(node.key, "/c");
+	ck_assert(watching(node.handle, NULL));
+	ck_assert_int_eq(reply_value(node.handle, 3, "three"), 0);
+	resp = client_response(fd);
+	ck_assert_str_eq(body_of(resp), "three");
+	/* The client gone while idle: evhttp frees the connection, and the
+	 * watch goes with it (or the socket's end would wake it in every
+	 * round until the sweep). */
+	close(fd);
+	for (int i = 0; i < 100 && watching(0, c); i++)
+		loop_once(10);
+	ck_assert(!watching(0, c));
+}
+END_TEST
+
 START_TEST(test_a_client_gone_before_the_answer_makes_reply_enotconn)
 {
 	int fd = client_connect(), fd2;
@@ -868,6 +927,7 @@ http_server_tests(Suite *s)
 	tcase_add_test(tc, test_a_get_reaches_the_node_and_its_later_answer_the_client);
 	tcase_add_test(tc, test_an_answer_given_inside_the_request_callback_is_sent);
 	tcase_add_test(tc, test_a_client_gone_before_the_answer_makes_reply_enotconn);
+	tcase_add_test(tc, test_the_watch_stays_on_between_requests_and_steps_aside_for_a_pipelined_one);
 	tcase_add_test(tc, test_writes_carry_the_request_id_header_or_a_counter);
 	tcase_add_test(tc, test_a_client_gone_while_its_write_waits_stops_the_retries);
 	tcase_add_test(tc, test_bad_requests_get_json_errors_without_reaching_the_node);
