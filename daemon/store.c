@@ -388,6 +388,12 @@ check_record(TDB_DATA key, TDB_DATA data, void *arg)
 	return 0;
 }
 
+void
+store_unlocked(struct store *s)
+{
+	tdb_add_flags(s->tdb, TDB_NOLOCK);
+}
+
 struct tdb_context *
 store_open_tdb(struct store *s, const char *path, int open_flags)
 {
@@ -564,6 +570,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		seterr(err, errlen, "store: %s: %s", path, strerror(-r));
 		goto fail;
 	}
+	store_unlocked(s);
 	*out = s;
 	return 0;
 fail:

@@ -121,6 +121,7 @@ store_guard_drop(struct store *s)
 {
 	tdb_remove_flags(s->tdb, TDB_NOLOCK); /* or tdb forgets nothing */
 	tdb_chainunlock_read(s->tdb, tstr(STORE_GROW_KEY));
+	tdb_add_flags(s->tdb, TDB_NOLOCK);
 	s->guarded = false;
 }
 
@@ -129,20 +130,27 @@ store_guard(struct store *s, bool on)
 {
 	if (s->tdb == NULL || s->guarded == on)
 		return s->tdb == NULL ? -EIO : 0;
+	/* the node takes no fcntl lock otherwise (store_unlocked): a real
+	 * one, recorded on tdb's list, needs its locks on for the call */
+	tdb_remove_flags(s->tdb, TDB_NOLOCK);
 	if (on) {
+		int r = 0;
+
 		if (tdb_chainlock_read(s->tdb, tstr(STORE_GROW_KEY)) != 0)
-			return tdb_errno(s->tdb);
+			r = tdb_errno(s->tdb);
 		/* the lock stays on tdb's list (no recovery check), and no other
 		 * is taken meanwhile: a walk by tdb's traverse would otherwise
 		 * lock every chain and record, 45 times tdbscan's cost */
 		tdb_add_flags(s->tdb, TDB_NOLOCK);
-		s->guarded = true;
-		return 0;
+		s->guarded = r == 0;
+		return r;
 	}
 	store_guard_drop(s);
 	/* a read that takes a lock: a commit the child left half done is
 	 * rolled back now, before anything else reads or writes the file */
+	tdb_remove_flags(s->tdb, TDB_NOLOCK);
 	(void)tdb_exists(s->tdb, tstr(STORE_GROW_KEY));
+	tdb_add_flags(s->tdb, TDB_NOLOCK);
 	return 0;
 }
 

@@ -238,6 +238,7 @@ store_replace_swap(struct store *s, struct store_built *b, char *err, size_t err
 		r = -EIO;
 		goto out;
 	}
+	store_unlocked(s);
 	if ((r = store_load_meta(s)) < 0) {
 		seterr(err, errlen, "store: %s: cannot read back the restored meta: %s", s->path,
 		    strerror(-r));

@@ -102,6 +102,15 @@ struct store {
 
 /* Shared by store.c and store_image.c (not part of store.h's contract). */
 struct tdb_context *store_open_tdb(struct store *s, const char *path, int open_flags);
+/*
+ * The node's tdb takes no fcntl lock from when it is open and checked: no
+ * other process writes the file but a grower, for which the guard takes a
+ * real one (store_guard), and the data dir's lock keeps other nodes out.
+ * Outside a transaction every fetch took a chain lock and let it go (two
+ * fcntl calls): at every read of a client, and at every write applied
+ * while the file is held for a snapshot's writer.
+ */
+void store_unlocked(struct store *s);
 int store_write_boot(struct tdb_context *tdb, bool clean);
 int store_load_meta(struct store *s);
 char *store_path_with(const char *path, const char *suffix);

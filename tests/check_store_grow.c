@@ -334,6 +334,103 @@ START_TEST(test_a_child_grows_the_file_while_the_parent_reads_and_piles)
 }
 END_TEST
 
+/* Does another process see a lock on any byte of path?  (F_GETLK, whole file) */
+static bool
+locked_for_others(const char *path)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		int fd = open(path, O_RDWR);
+
+		if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0)
+			_exit(2);
+		_exit(fl.l_type == F_UNLCK ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) < 2);
+	return WEXITSTATUS(status) == 1;
+}
+
+/*
+ * The node's store takes no fcntl lock (store_unlocked): with another
+ * process holding a write lock on the whole file, its reads, a batch
+ * committed, a batch piled while held and the drain go on (a lock taken
+ * would wait for ever; the alarm ends the test then).  The guard's lock
+ * is a real one, seen by other processes while it is on.
+ */
+START_TEST(test_the_store_takes_no_lock_but_the_guards)
+{
+	int tell[2], go[2], status;
+	struct store *s = open_ok(dbpath), *twin = open_ok(db2path);
+	char c, *want, *got;
+	pid_t pid;
+
+	populate(s);
+	populate(twin);
+	fill(s, 1, 50, 100);
+	fill(twin, 1, 50, 100);
+	ck_assert(!locked_for_others(dbpath));
+	ck_assert_int_eq(pipe(tell), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		int fd = open(dbpath, O_RDWR);
+
+		if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0 || write(tell[1], "l", 1) != 1 ||
+		    read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(tell[0], &c, 1), 1); /* the whole file is locked */
+	alarm(20);
+	want = dump_all(twin);
+	got = dump_all(s);
+	ck_assert_str_eq(got, want);
+	free(got);
+	fill(s, 2, 50, 100);
+	fill(twin, 2, 50, 100);
+	ck_assert_int_eq(store_hold(s), 0);
+	fill(s, 3, 50, 100); /* piles */
+	fill(twin, 3, 50, 100);
+	store_release(s);
+	ck_assert_int_eq(store_drain(s, UINT64_MAX), 1);
+	free(want);
+	want = dump_all(twin);
+	got = dump_all(s);
+	ck_assert_str_eq(got, want);
+	free(got);
+	alarm(0);
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* the guard's lock, and only while it is on */
+	ck_assert_int_eq(store_hold(s), 0);
+	ck_assert_int_eq(store_guard(s, true), 0);
+	ck_assert(locked_for_others(dbpath));
+	ck_assert_int_eq(store_guard(s, false), 0);
+	store_release(s);
+	ck_assert(!locked_for_others(dbpath));
+	fill(s, 4, 50, 100);
+	fill(twin, 4, 50, 100);
+	free(want);
+	want = dump_all(twin);
+	store_close(s);
+	store_close(twin);
+	reopens_showing(dbpath, want);
+	free(want);
+	for (int i = 0; i < 2; i++) {
+		close(tell[i]);
+		close(go[i]);
+	}
+}
+END_TEST
+
 /*
  * A child killed inside its commit, after the growth was written past the
  * file's end: store_grow_undo rolls the commit back and cuts the file back
@@ -549,6 +646,7 @@ store_grow_tests(TCase *tc)
 	tcase_add_test(tc, test_a_grown_file_has_the_room_and_what_it_held);
 	tcase_add_test(tc, test_a_file_free_in_pieces_is_grown_without_a_repack);
 	tcase_add_test(tc, test_a_child_grows_the_file_while_the_parent_reads_and_piles);
+	tcase_add_test(tc, test_the_store_takes_no_lock_but_the_guards);
 	tcase_add_test(tc, test_a_child_that_dies_in_its_commit_is_undone);
 	tcase_add_test(tc, test_a_child_that_cannot_grow_the_file_leaves_it_as_it_was);
 	tcase_add_test(tc, test_a_growth_that_landed_is_kept_by_the_undo);
