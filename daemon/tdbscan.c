@@ -10,6 +10,7 @@
  * records are skipped.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -87,9 +88,11 @@ rec_ok(const uint8_t *m, size_t size, uint64_t off, uint32_t recovery, const str
 	}
 }
 
-/* The file mapped read-only, its header checked: 0 and *m, *size, *start, *recovery. */
+/* The file mapped read-only, its header checked: 0 and *m, *size, *start,
+ * *recovery; seq: to be read from start to end. */
 static int
-map_file(struct tdb_context *tdb, uint8_t **m, size_t *size, uint64_t *start, uint32_t *recovery)
+map_file(struct tdb_context *tdb, bool seq, uint8_t **m, size_t *size, uint64_t *start,
+    uint32_t *recovery)
 {
 	int fd = tdb_fd(tdb);
 	struct stat st;
@@ -102,7 +105,8 @@ map_file(struct tdb_context *tdb, uint8_t **m, size_t *size, uint64_t *start, ui
 	*m = mmap(NULL, *size, PROT_READ, MAP_SHARED, fd, 0);
 	if (*m == MAP_FAILED)
 		return -errno;
-	(void)madvise(*m, *size, MADV_SEQUENTIAL);
+	if (seq)
+		(void)madvise(*m, *size, MADV_SEQUENTIAL);
 	if (!header_ok(*m, *size, start, recovery)) {
 		munmap(*m, *size);
 		return -EBADMSG;
@@ -125,35 +129,54 @@ headers_ok(const uint8_t *m, size_t size, uint64_t start, uint32_t recovery)
 	return off == size ? 0 : -EBADMSG;
 }
 
-int
-tdbscan_free(struct tdb_context *tdb, struct tdbscan_free *f)
+/*
+ * The free list from its head, next by next, into *f; 1 if a record of it
+ * reaches past end, else 0; -EBADMSG for a list that leaves the file, loops
+ * or holds a record that is not free.  (tdb keeps every free record on it:
+ * what tdb can allocate from, and what its repack weighs.)
+ */
+static int
+walk_free(const uint8_t *m, size_t size, uint64_t start, uint64_t end, struct tdbscan_free *f)
 {
-	uint32_t recovery;
-	uint64_t start, off;
-	uint8_t *m;
+	uint64_t steps = 0;
+	uint32_t next;
 	struct rec r;
-	size_t size;
-	int rc;
+	int rc = 0;
 
-	memset(f, 0, sizeof(*f));
-	if ((rc = map_file(tdb, &m, &size, &start, &recovery)) < 0)
-		return rc;
-	/* one pass: what it counted is thrown away if a header is not right */
-	for (off = start; off + REC_BYTES <= size; off += REC_BYTES + (uint64_t)r.rec_len) {
-		rec_at(m + off, &r);
-		if (!rec_ok(m, size, off, recovery, &r))
-			break;
-		if (r.magic != MAGIC_FREE)
-			continue;
+	for (next = u32_at(m + HDR_BYTES); next != 0; next = r.next) {
+		if (next < start || (uint64_t)next + REC_BYTES > size || next % 4 != 0 ||
+		    ++steps > size / REC_BYTES)
+			return -EBADMSG; /* off the file, or a loop */
+		rec_at(m + next, &r);
+		if (r.magic != MAGIC_FREE || (uint64_t)next + REC_BYTES + r.rec_len > size)
+			return -EBADMSG;
+		if ((uint64_t)next + REC_BYTES + r.rec_len > end)
+			rc = 1;
 		f->bytes += r.rec_len;
 		f->records++;
 		if (r.rec_len > f->largest)
 			f->largest = r.rec_len;
 	}
+	return rc;
+}
+
+int
+tdbscan_free(struct tdb_context *tdb, struct tdbscan_free *f)
+{
+	uint32_t recovery;
+	uint64_t start;
+	uint8_t *m;
+	size_t size;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if ((rc = map_file(tdb, false, &m, &size, &start, &recovery)) < 0)
+		return rc;
+	rc = walk_free(m, size, start, UINT64_MAX, f);
 	munmap(m, size);
-	if (off != size) {
+	if (rc < 0) {
 		memset(f, 0, sizeof(*f));
-		return -EBADMSG;
+		return rc;
 	}
 	f->file_bytes = size;
 	return 0;
@@ -162,28 +185,16 @@ tdbscan_free(struct tdb_context *tdb, struct tdbscan_free *f)
 int
 tdbscan_free_past(struct tdb_context *tdb, uint64_t end)
 {
-	uint32_t recovery, next;
-	uint64_t start, steps = 0;
+	struct tdbscan_free f = { 0 };
+	uint32_t recovery;
+	uint64_t start;
 	uint8_t *m;
-	struct rec r;
 	size_t size;
 	int rc;
 
-	if ((rc = map_file(tdb, &m, &size, &start, &recovery)) < 0)
+	if ((rc = map_file(tdb, false, &m, &size, &start, &recovery)) < 0)
 		return rc;
-	rc = 0;
-	for (next = u32_at(m + HDR_BYTES); next != 0 && rc == 0; next = r.next) {
-		if (next < start || (uint64_t)next + REC_BYTES > size || next % 4 != 0 ||
-		    ++steps > size / REC_BYTES) {
-			rc = -EBADMSG; /* off the file, or a loop */
-			break;
-		}
-		rec_at(m + next, &r);
-		if (r.magic != MAGIC_FREE)
-			rc = -EBADMSG;
-		else if ((uint64_t)next + REC_BYTES + r.rec_len > end)
-			rc = 1;
-	}
+	rc = walk_free(m, size, start, end, &f);
 	munmap(m, size);
 	return rc;
 }
@@ -198,7 +209,7 @@ tdbscan(struct tdb_context *tdb, tdb_traverse_func cb, void *arg)
 	size_t size;
 	int rc;
 
-	if ((rc = map_file(tdb, &m, &size, &start, &recovery)) < 0)
+	if ((rc = map_file(tdb, true, &m, &size, &start, &recovery)) < 0)
 		return rc;
 	/* every header first: a file that does not walk gets no call at all */
 	if ((rc = headers_ok(m, size, start, recovery)) < 0)

@@ -104,6 +104,9 @@ free_of(const char *path)
 
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_eq(tdbscan_free(t, &f), 0);
+	/* every free record tdb knows of, and their bytes short of the file */
+	ck_assert_int_eq((int)f.records, tdb_freelist_size(t));
+	ck_assert_uint_lt(f.bytes + 24 * f.records, f.file_bytes);
 	tdb_close(t);
 	return f;
 }
@@ -331,6 +334,52 @@ START_TEST(test_a_child_grows_the_file_while_the_parent_reads_and_piles)
 		close(go[i]);
 		close(res[i]);
 	}
+}
+END_TEST
+
+/*
+ * tdbscan_free walks the free list, not the file: it counts what tdb's own
+ * count of the list counts, and refuses a list that loops or leaves the
+ * file (the grower then stops until the node starts again).
+ */
+START_TEST(test_the_free_list_is_walked_and_a_bad_one_refused)
+{
+	struct store *s = open_ok(dbpath);
+	struct tdbscan_free f;
+	struct tdb_context *t;
+	uint32_t head, self, beyond = 0x7ffffff0;
+	char key[64];
+	int fd;
+
+	populate(s);
+	fill(s, 1, 300, 2000);
+	ck_assert_int_eq(store_begin(s), 0);
+	for (int i = 0; i < 300; i += 2) { /* every other: free records apart */
+		snprintf(key, sizeof(key), "/grow/1/%d", i);
+		del(s, 2000 + (uint64_t)i, 0, 0, key);
+	}
+	ck_assert_int_eq(store_set_applied(s, 2300, 2), 0);
+	ck_assert_int_eq(store_commit(s), 0);
+	store_close(s);
+	f = free_of(dbpath); /* checked against tdb_freelist_size */
+	ck_assert_uint_ge(f.records, 100);
+	ck_assert_uint_ge(f.bytes, 150 * 2000);
+	/* the first free record pointing at itself: a loop */
+	ck_assert_int_ge(fd = open(dbpath, O_RDWR), 0);
+	ck_assert_int_eq(pread(fd, &head, 4, 168), 4);
+	self = head;
+	ck_assert_int_eq(pwrite(fd, &self, 4, head), 4);
+	ck_assert_ptr_nonnull(t = tdb_open(dbpath, 0, TDB_NOLOCK, O_RDONLY, 0));
+	ck_assert_int_eq(tdbscan_free(t, &f), -EBADMSG);
+	ck_assert_uint_eq(f.records, 0);
+	ck_assert_int_eq(tdbscan_free_past(t, 0), -EBADMSG);
+	tdb_close(t);
+	/* the head pointing past the file's end */
+	ck_assert_int_eq(pwrite(fd, &beyond, 4, 168), 4);
+	ck_assert_ptr_nonnull(t = tdb_open(dbpath, 0, TDB_NOLOCK, O_RDONLY, 0));
+	ck_assert_int_eq(tdbscan_free(t, &f), -EBADMSG);
+	tdb_close(t);
+	close(fd);
 }
 END_TEST
 
@@ -647,6 +696,7 @@ store_grow_tests(TCase *tc)
 	tcase_add_test(tc, test_a_file_free_in_pieces_is_grown_without_a_repack);
 	tcase_add_test(tc, test_a_child_grows_the_file_while_the_parent_reads_and_piles);
 	tcase_add_test(tc, test_the_store_takes_no_lock_but_the_guards);
+	tcase_add_test(tc, test_the_free_list_is_walked_and_a_bad_one_refused);
 	tcase_add_test(tc, test_a_child_that_dies_in_its_commit_is_undone);
 	tcase_add_test(tc, test_a_child_that_cannot_grow_the_file_leaves_it_as_it_was);
 	tcase_add_test(tc, test_a_growth_that_landed_is_kept_by_the_undo);
