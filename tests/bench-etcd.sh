@@ -47,6 +47,7 @@ HAVE_ETCD=0
 declare -A R	# results: R[system.figure], system rc or etcd
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+rss_anon_kb() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # rss SYSTEM WHEN PID...: R[SYSTEM.rss_WHEN_max] and _avg in MiB.
 rss() {
 	local sys=$1 when=$2 p kb max=0 sum=0 n=0
@@ -350,10 +351,45 @@ etcd_kill_all
 # BENCH_TAIL_SECONDS=0 skips it.
 TAIL_SECS=${BENCH_TAIL_SECONDS:-20}
 TAIL_VALUES=${BENCH_TAIL_VALUES:-128 1024}
+# Where the CPU goes in a run, what bounds writes/s on a busy machine: the
+# machine's busy share (user, system, interrupts; not iowait or steal) and
+# its CPU time a write, all processes (load generator and kernel
+# included); the servers' own CPU a write (their reaped children too); and
+# the time their threads waited for a CPU (schedstat), a write.
+proc_cpu() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+proc_wait() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ w += $2 } END { printf "%.0f\n", w }'
+}
+machine_cpu() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+declare -A CPU0
+# cpu_mark PID...: the counters before a run.
+cpu_mark() {
+	local p
+	CPU0[machine]=$(machine_cpu)
+	for p in "$@"; do CPU0[$p]=$(proc_cpu "$p") CPU0[w$p]=$(proc_wait "$p"); done
+}
+# cpu_take KIND FIGURE PID...: R[KIND.FIGURE.busy], .cpuw, .srvw, .waitw
+# (us a write, the run's writes in R[KIND.FIGURE.n]).
+cpu_take() {
+	local kind=$1 fig=$2 p srv=0 wait=0 n hz
+	shift 2
+	n=${R[$kind.$fig.n]:-0}
+	[ "$n" -gt 0 ] || return 0
+	hz=$(getconf CLK_TCK)
+	for p in "$@"; do
+		srv=$((srv + $(proc_cpu "$p") - ${CPU0[$p]}))
+		wait=$((wait + $(proc_wait "$p") - ${CPU0[w$p]}))
+	done
+	read -r R[$kind.$fig.busy] R[$kind.$fig.cpuw] < <(echo "${CPU0[machine]} $(machine_cpu)" |
+	    awk -v n="$n" -v hz="$hz" '{ printf "%.1f %.1f\n", 100 * ($3 - $1) / ($4 - $2),
+		($3 - $1) * 1e6 / hz / n }')
+	R[$kind.$fig.srvw]=$(awk -v c="$srv" -v n="$n" -v hz="$hz" 'BEGIN { printf "%.1f", c * 1e6 / hz / n }')
+	R[$kind.$fig.waitw]=$(awk -v w="$wait" -v n="$n" 'BEGIN { printf "%.1f", w / 1e3 / n }')
+}
 # tail_run KIND VALUE_BYTES: KIND rc (snapshots), rcoff (none) or etcd;
 # R[KIND.tailVALUE_BYTES.*] as wrk_run sets them.
 tail_run() {
-	local kind=$1 vb=$2 sys=rc url i n
+	local kind=$1 vb=$2 sys=rc url i n pids
 	export HEARTBEAT_MS=100 ELECTION_MS=1000
 	cluster_kill_all
 	etcd_kill_all
@@ -370,7 +406,10 @@ tail_run() {
 		url=http://$(node_http "$LEADER")
 	fi
 	SECS_SAVED=$SECS SECS=$TAIL_SECS
+	if [ "$sys" = etcd ]; then pids=("${ETCD_PID[1]}" "${ETCD_PID[2]}" "${ETCD_PID[3]}"); else pids=("${NODE_PID[1]}" "${NODE_PID[2]}" "${NODE_PID[3]}"); fi
+	cpu_mark "${pids[@]}"
 	wrk_run "$kind" "tail$vb" 64 "$url" big.lua "$sys" put 0 1000000000 "$vb" 2
+	cpu_take "$kind" "tail$vb" "${pids[@]}"
 	SECS=$SECS_SAVED
 	[ "$kind" = rc ] || return 0
 	# bytes of keys (bench/gNNNNNNN) and values written, against the largest
@@ -466,7 +505,7 @@ big_restart() {
 }
 
 big_phase() {
-	local sys=$1 node f url t0 target i pids=() kb0=() kb1=()
+	local sys=$1 node f url t0 target i pids=() kb0=() kb1=() an0=() an1=()
 	if [ "$sys" = rc ]; then
 		cluster_kill_all
 		for i in 1 2 3 4; do rm -rf "$TEST_DIR/n$i"; done
@@ -487,16 +526,22 @@ big_phase() {
 		pids=("${ETCD_PID[1]}" "${ETCD_PID[2]}" "${ETCD_PID[3]}")
 	fi
 	f=$(( node % 3 + 1 ))
-	for i in 0 1 2; do kb0[$i]=$(rss_kb "${pids[$i]}"); done
+	for i in 0 1 2; do kb0[$i]=$(rss_kb "${pids[$i]}") an0[$i]=$(rss_anon_kb "${pids[$i]}"); done
 	echo "# $sys: loading $BIG keys" >&2
 	big_wrk "$sys" load 64 "$url" put 0 "$BIG" 7200
 	big_wrk "$sys" bw1 1 "$url" put "$BIG" 1000000000
 	big_wrk "$sys" bw64 64 "$url" put $((BIG + 10000000)) 1000000000
 	big_wrk "$sys" blin 64 "$url" get 0 "$BIG"
 	big_wrk "$sys" bstale 64 "$url" stale 0 "$BIG"
-	for i in 0 1 2; do kb1[$i]=$(rss_kb "${pids[$i]}"); done
+	for i in 0 1 2; do kb1[$i]=$(rss_kb "${pids[$i]}") an1[$i]=$(rss_anon_kb "${pids[$i]}"); done
 	R[$sys.big_rss]=$(for i in 0 1 2; do echo $(( (kb1[i] - kb0[i]) * 1024 / BIG )); done |
 	    sort -n | tail -1)
+	# of it, the anonymous pages (heap: what the kernel cannot drop), and
+	# the rest, mostly the database file's pages mapped (bbolt, tdb)
+	R[$sys.big_anon]=$(for i in 0 1 2; do echo $(( (an1[i] - an0[i]) * 1024 / BIG )); done |
+	    sort -n | tail -1)
+	R[$sys.big_mapped]=$(for i in 0 1 2; do
+		echo $(( (kb1[i] - kb0[i] - an1[i] + an0[i]) * 1024 / BIG )); done | sort -n | tail -1)
 	if [ "$sys" = rc ]; then
 		R[$sys.big_disk]=$(per_key "$TEST_DIR"/n[123])
 		big_restart rc "$node" "$f"
@@ -610,6 +655,13 @@ tail_verdict() {
 		printf "%-56s %8.2f  %s (%s %s)\n", l, v, ok ? "met" : "MISSED", d == "min" ? ">=" : "<=", t }'
 }
 ratio_of() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b }'; }
+kind_name() {
+	case $1 in
+	rc) echo "raftconfd, default snapshots" ;;
+	rcoff) echo "raftconfd, snapshots off" ;;
+	etcd) echo "etcd" ;;
+	esac
+}
 if [ "$TAIL_SECS" -gt 0 ]; then
 	echo
 	echo "writes of new keys (the store grows), 64 connections, $TAIL_SECS s a run, a fresh cluster each"
@@ -617,14 +669,20 @@ if [ "$TAIL_SECS" -gt 0 ]; then
 	for vb in $TAIL_VALUES; do
 		for kind in rc rcoff etcd; do
 			[ -n "${R[$kind.tail$vb.rps]:-}" ] || continue
-			case $kind in
-			rc) name="raftconfd, default snapshots" ;;
-			rcoff) name="raftconfd, snapshots off" ;;
-			etcd) name="etcd" ;;
-			esac
+			name=$(kind_name "$kind")
 			printf '%-34s %6s %9s %8s %8s %8s %9s %8s\n' "$name" "$vb" "${R[$kind.tail$vb.rps]}" \
 			    "${R[$kind.tail$vb.p50]}" "${R[$kind.tail$vb.p90]}" "${R[$kind.tail$vb.p99]}" \
 			    "${R[$kind.tail$vb.max]}" "$(ratio_of "${R[$kind.tail$vb.p99]}" "${R[$kind.tail$vb.p50]}")"
+		done
+	done
+	echo "where the CPU went in those runs (us a write; the machine: every process and the kernel)"
+	printf '%-34s %6s %9s %13s %13s %13s\n' system value busy_% machine_us/w servers_us/w cpu_wait_us/w
+	for vb in $TAIL_VALUES; do
+		for kind in rc rcoff etcd; do
+			[ -n "${R[$kind.tail$vb.busy]:-}" ] || continue
+			name=$(kind_name "$kind")
+			printf '%-34s %6s %9s %13s %13s %13s\n' "$name" "$vb" "${R[$kind.tail$vb.busy]}" \
+			    "${R[$kind.tail$vb.cpuw]}" "${R[$kind.tail$vb.srvw]}" "${R[$kind.tail$vb.waitw]}"
 		done
 	done
 	for vb in $TAIL_VALUES; do
@@ -636,6 +694,10 @@ if [ "$TAIL_SECS" -gt 0 ]; then
 		    "$(ratio_of "${R[rc.tail$vb.p99]:-}" "${R[etcd.tail$vb.p99]:-}")" 1
 		tail_verdict "raftconfd $vb B: writes/s / etcd's" \
 		    "$(ratio_of "${R[rc.tail$vb.rps]:-}" "${R[etcd.tail$vb.rps]:-}")" 5 min
+		[ -n "${R[rc.tail$vb.cpuw]:-}" ] && [ -n "${R[etcd.tail$vb.cpuw]:-}" ] &&
+		    echo "    the machine's CPU a write, etcd's / raftconfd's:" \
+		    "$(ratio_of "${R[etcd.tail$vb.cpuw]}" "${R[rc.tail$vb.cpuw]}") (the CPU-bound ceiling of the" \
+		    "writes/s ratio, raftconfd's machine $(awk -v b="${R[rc.tail$vb.busy]}" 'BEGIN { printf "%.0f", b }') % busy)"
 		[ -n "${R[rc.tail$vb.disk]:-}" ] && [ "${R[rc.tail$vb.live]:-0}" -gt 0 ] &&
 		    tail_verdict "raftconfd $vb B: data directory a byte of keys and values" \
 		    "$(ratio_of "${R[rc.tail$vb.disk]}" "${R[rc.tail$vb.live]}")" 2.5
@@ -657,6 +719,8 @@ if [ "$BIG" -gt 0 ]; then
 	row "read p99 @64 leader (ms)" "${R[rc.blin.p99]:-}" "${R[etcd.blin.p99]:-}" lo
 	row "local reads/s @64 leader" "${R[rc.bstale.rps]:-}" "${R[etcd.bstale.rps]:-}" hi
 	row "RSS gained a key, max node (B)" "${R[rc.big_rss]:-}" "${R[etcd.big_rss]:-}" lo 10
+	row "  of it anonymous, max node (B)" "${R[rc.big_anon]:-}" "${R[etcd.big_anon]:-}" lo
+	row "  of it file pages, max node (B)" "${R[rc.big_mapped]:-}" "${R[etcd.big_mapped]:-}" lo
 	row "data directory a key, max node (B)" "${R[rc.big_disk]:-}" "${R[etcd.big_disk]:-}" lo
 	row "follower restart, kill -9 to applied (s)" "${R[rc.big_restart]:-}" "${R[etcd.big_restart]:-}" lo
 	row "new learner joined and caught up (s)" "${R[rc.big_learner]:-}" "${R[etcd.big_learner]:-}" lo
